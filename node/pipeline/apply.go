@@ -1,0 +1,262 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Result is what a successful command returns.
+type Result struct {
+	Lead *Lead
+	User *User
+	// Replayed is set when the command repeated an already applied request
+	// ID; the result is the first attempt's and nothing changed.
+	Replayed bool
+}
+
+// Apply applies one encoded command carried by the log entry at index and
+// returns a [Result] or an [*Error]. It never panics: an entry that cannot
+// be decoded, or a command that breaks a rule, is answered with an error
+// and leaves the state as it was.
+func (s *State) Apply(index uint64, data []byte) (res any) {
+	db := s.db.Load()
+	txn := db.Txn(true)
+	defer func() {
+		if r := recover(); r != nil {
+			txn.Abort()
+			res = errorf(CodeInternal, "command at log index %d failed: %v", index, r)
+		}
+		if index > s.applied.Load() {
+			s.applied.Store(index)
+		}
+	}()
+	cmd, derr := DecodeCommand(data)
+	if derr != nil {
+		txn.Abort()
+		return derr
+	}
+	a := applier{txn: txn, cmd: cmd, index: index, now: time.Unix(0, cmd.Time).UTC()}
+	out, err := a.run()
+	if err != nil {
+		txn.Abort()
+		return err
+	}
+	txn.Commit()
+	return out
+}
+
+// applier applies one command inside one write transaction.
+type applier struct {
+	txn   *memdb.Txn
+	cmd   Command
+	index uint64
+	now   time.Time
+	actor *User
+}
+
+func (a *applier) run() (Result, *Error) {
+	c := a.cmd
+	if err := c.validate(); err != nil {
+		return Result{}, err
+	}
+	if c.Op == OpBootstrap {
+		return a.bootstrap()
+	}
+	actor, err := a.user(c.Actor)
+	if err != nil {
+		return Result{}, err
+	}
+	a.actor = actor
+	key := actor.ID + "/" + c.RequestID
+	fp := c.fingerprint()
+	if prev, err := a.request(key); err != nil {
+		return Result{}, err
+	} else if prev != nil {
+		if prev.Fingerprint != fp {
+			return Result{}, invalid("request_id", "%q was already used for a different request", c.RequestID)
+		}
+		return Result{Lead: prev.Lead, User: prev.User, Replayed: true}, nil
+	}
+	var res Result
+	switch c.Op {
+	case OpSubmit:
+		res, err = a.submit()
+	case OpAddUser:
+		res, err = a.addUser()
+	default:
+		res, err = a.transition()
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := a.insert(tableRequests, &request{Key: key, Fingerprint: fp, Lead: res.Lead, User: res.User}); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func (a *applier) user(id string) (*User, *Error) {
+	raw, err := a.txn.First(tableUsers, "id", id)
+	if err != nil {
+		return nil, errorf(CodeInternal, "read user: %v", err)
+	}
+	if raw == nil {
+		return nil, errorf(CodeUnauthenticated, "user %q does not exist", truncate(id, 40))
+	}
+	return raw.(*User), nil
+}
+
+func (a *applier) request(key string) (*request, *Error) {
+	raw, err := a.txn.First(tableRequests, "id", key)
+	if err != nil {
+		return nil, errorf(CodeInternal, "read request: %v", err)
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*request), nil
+}
+
+func (a *applier) insert(table string, obj any) *Error {
+	if err := a.txn.Insert(table, obj); err != nil {
+		return errorf(CodeInternal, "write %s: %v", table, err)
+	}
+	return nil
+}
+
+// next returns the next number of the named sequence.
+func (a *applier) next(name string) (int64, *Error) {
+	raw, err := a.txn.First(tableCounters, "id", name)
+	if err != nil {
+		return 0, errorf(CodeInternal, "read counter %s: %v", name, err)
+	}
+	n := int64(1)
+	if raw != nil {
+		n = raw.(*counter).Value + 1
+	}
+	return n, a.insert(tableCounters, &counter{Name: name, Value: n})
+}
+
+func (a *applier) submit() (Result, *Error) {
+	if a.actor.Role != NodeStaff {
+		return Result{}, errorf(CodePermission, "only NODE_STAFF may submit leads; caller is %s", a.actor.Role)
+	}
+	site := a.actor.Site
+	n, err := a.next("lead/" + site)
+	if err != nil {
+		return Result{}, err
+	}
+	d := a.cmd.Draft
+	l := &Lead{
+		ID: fmt.Sprintf("%s-%04d", site, n), Site: site,
+		Title: d.Title, Summary: d.Summary, Organization: d.Organization, Country: d.Country,
+		Sector: d.Sector, TRL: d.TRL, DealType: d.DealType, Language: d.Language,
+		Tags: append([]string(nil), d.Tags...), Contacts: append([]Contact(nil), d.Contacts...),
+		SubmittedBy: a.actor.ID, Stage: Submitted, Version: 1,
+		Created: a.now, Updated: a.now, StageTime: a.now,
+	}
+	if err := a.save(l, "SUBMIT", StageUnspecified); err != nil {
+		return Result{}, err
+	}
+	return Result{Lead: l}, nil
+}
+
+// save stores l and appends its history event.
+func (a *applier) save(l *Lead, action string, from Stage) *Error {
+	if err := a.insert(tableLeads, l); err != nil {
+		return err
+	}
+	e := &Event{
+		Key: fmt.Sprintf("%s/%010d", l.ID, l.Version), LeadID: l.ID, Seq: l.Version, Action: action,
+		UserID: a.actor.ID, UserName: a.actor.Name, Role: a.actor.Role, UserSite: a.actor.Home(),
+		OriginSite: a.cmd.Origin, From: from, To: l.Stage, Comment: a.cmd.Comment,
+		Time: a.now, Version: l.Version, LogIndex: a.index, RequestID: a.cmd.RequestID,
+	}
+	return a.insert(tableEvents, e)
+}
+
+// transition applies a command that changes an existing lead.
+func (a *applier) transition() (Result, *Error) {
+	cur, err := getLead(a.txn, a.cmd.LeadID)
+	if err != nil {
+		return Result{}, err
+	}
+	r, ok := rules[a.cmd.Op]
+	if !ok {
+		return Result{}, errorf(CodeInvalid, "unknown command %q", a.cmd.Op)
+	}
+	if err := r.allowed(a.actor, cur); err != nil {
+		return Result{}, err
+	}
+	if v := a.cmd.ExpectedVersion; v != 0 && v != cur.Version {
+		return Result{}, errorf(CodeConflict, "lead %s is at version %d, not the expected %d; read it again", cur.ID, cur.Version, v)
+	}
+	next := cur.clone()
+	action, err := r.apply(a, next)
+	if err != nil {
+		return Result{}, err
+	}
+	next.Version = cur.Version + 1
+	next.Updated = a.now
+	if next.Stage != cur.Stage {
+		next.StageTime = a.now
+	}
+	if err := a.save(next, action, cur.Stage); err != nil {
+		return Result{}, err
+	}
+	return Result{Lead: next}, nil
+}
+
+func (a *applier) addUser() (Result, *Error) {
+	if a.actor.Role != Admin {
+		return Result{}, errorf(CodePermission, "only ADMIN may add users; caller is %s", a.actor.Role)
+	}
+	return a.createUser()
+}
+
+func (a *applier) createUser() (Result, *Error) {
+	nu := a.cmd.NewUser
+	if raw, err := a.txn.First(tableUsers, "token", nu.TokenHash); err != nil {
+		return Result{}, errorf(CodeInternal, "read users: %v", err)
+	} else if raw != nil {
+		return Result{}, invalid("token", "is already in use")
+	}
+	n, err := a.next("user")
+	if err != nil {
+		return Result{}, err
+	}
+	u := &User{
+		ID: fmt.Sprintf("user-%04d", n), Name: nu.Name, Role: nu.Role, Site: nu.Site,
+		Division: nu.Division, TokenHash: nu.TokenHash, Created: a.now,
+	}
+	if a.actor != nil {
+		u.CreatedBy = a.actor.ID
+	}
+	if err := a.insert(tableUsers, u); err != nil {
+		return Result{}, err
+	}
+	return Result{User: u}, nil
+}
+
+// bootstrap creates the first admin. It is idempotent: a site restarted
+// with the same admin token proposes it again and gets the same admin.
+func (a *applier) bootstrap() (Result, *Error) {
+	if a.cmd.NewUser.Role != Admin {
+		return Result{}, invalid("role", "the bootstrap user must be ADMIN")
+	}
+	raw, err := a.txn.First(tableUsers, "token", a.cmd.NewUser.TokenHash)
+	if err != nil {
+		return Result{}, errorf(CodeInternal, "read users: %v", err)
+	}
+	if raw != nil {
+		return Result{User: raw.(*User), Replayed: true}, nil
+	}
+	if first, err := a.txn.First(tableUsers, "id"); err != nil {
+		return Result{}, errorf(CodeInternal, "read users: %v", err)
+	} else if first != nil {
+		return Result{}, errorf(CodePrecondition, "the cluster already has users; the first admin is created only once")
+	}
+	return a.createUser()
+}

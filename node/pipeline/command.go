@@ -1,0 +1,343 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Op names a kind of command.
+type Op string
+
+const (
+	OpSubmit    Op = "submit"
+	OpUpdate    Op = "update"
+	OpReview    Op = "review"
+	OpClaim     Op = "claim"
+	OpRelease   Op = "release"
+	OpAdvance   Op = "advance"
+	OpWithdraw  Op = "withdraw"
+	OpAddUser   Op = "add_user"
+	OpBootstrap Op = "bootstrap_admin"
+)
+
+// commandVersion is written into every encoded command so that a future
+// format can be told apart from this one.
+const commandVersion = 1
+
+// Command is one change to the pipeline, as proposed to the log. The
+// proposer fills Actor from the authenticated token (never from the
+// request body), Origin with the site whose API took the request, and Time
+// with its clock; Apply uses only what the command carries.
+type Command struct {
+	V               int      `json:"v"`
+	Op              Op       `json:"op"`
+	RequestID       string   `json:"requestId,omitempty"`
+	Actor           string   `json:"actor,omitempty"`
+	Origin          string   `json:"origin,omitempty"`
+	Time            int64    `json:"time"` // Unix nanoseconds, stamped by the proposer
+	LeadID          string   `json:"leadId,omitempty"`
+	ExpectedVersion int64    `json:"expectedVersion,omitempty"`
+	Draft           *Draft   `json:"draft,omitempty"`
+	Patch           *Patch   `json:"patch,omitempty"`
+	Decision        Decision `json:"decision,omitempty"`
+	Stage           Stage    `json:"stage,omitempty"`
+	Comment         string   `json:"comment,omitempty"`
+	NewUser         *NewUser `json:"newUser,omitempty"`
+}
+
+// Draft is the content of a new lead.
+type Draft struct {
+	Title        string    `json:"title"`
+	Summary      string    `json:"summary"`
+	Organization string    `json:"organization"`
+	Country      string    `json:"country"`
+	Sector       Sector    `json:"sector"`
+	TRL          int       `json:"trl"`
+	DealType     DealType  `json:"dealType"`
+	Tags         []string  `json:"tags,omitempty"`
+	Contacts     []Contact `json:"contacts,omitempty"`
+	Language     string    `json:"language,omitempty"`
+}
+
+// Patch is an edit of a lead: nil fields and empty lists stay as they are.
+type Patch struct {
+	Title        *string   `json:"title,omitempty"`
+	Summary      *string   `json:"summary,omitempty"`
+	Organization *string   `json:"organization,omitempty"`
+	Country      *string   `json:"country,omitempty"`
+	Sector       *Sector   `json:"sector,omitempty"`
+	TRL          *int      `json:"trl,omitempty"`
+	DealType     *DealType `json:"dealType,omitempty"`
+	Tags         []string  `json:"tags,omitempty"`
+	Contacts     []Contact `json:"contacts,omitempty"`
+	Language     *string   `json:"language,omitempty"`
+}
+
+// NewUser describes a user to add. The proposer generates the token and
+// puts only its hash in the command.
+type NewUser struct {
+	Name      string `json:"name"`
+	Role      Role   `json:"role"`
+	Site      string `json:"site,omitempty"`
+	Division  string `json:"division,omitempty"`
+	TokenHash string `json:"tokenHash"`
+}
+
+// Encode returns the command as stored in the log.
+func (c Command) Encode() ([]byte, error) {
+	c.V = commandVersion
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s command: %w", c.Op, err)
+	}
+	return b, nil
+}
+
+// DecodeCommand parses a log entry written by [Command.Encode].
+func DecodeCommand(data []byte) (Command, error) {
+	var c Command
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Command{}, errorf(CodeInvalid, "undecodable command: %v", err)
+	}
+	if c.V != commandVersion {
+		return Command{}, errorf(CodeInvalid, "unsupported command version %d", c.V)
+	}
+	return c, nil
+}
+
+// fingerprint identifies what a request asked for, leaving out what differs
+// between retries of the same request (the proposer's clock and the site it
+// came in through), so a retry matches and a different body does not.
+func (c Command) fingerprint() string {
+	c.Time, c.Origin, c.V = 0, "", 0
+	if c.NewUser != nil {
+		// The token is generated anew on every attempt.
+		u := *c.NewUser
+		u.TokenHash = ""
+		c.NewUser = &u
+	}
+	b, _ := json.Marshal(c) // a decoded Command always re-encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Validate checks every field of the command without looking at the state.
+// Apply calls it; proposers call it first to refuse bad input before it
+// reaches the log.
+func (c Command) Validate() error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c Command) validate() *Error {
+	if c.Op != OpBootstrap {
+		if err := checkRequestID(c.RequestID); err != nil {
+			return err
+		}
+	}
+	switch c.Op {
+	case OpSubmit:
+		if c.Draft == nil {
+			return invalid("lead", "is required")
+		}
+		return c.Draft.validate()
+	case OpUpdate:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Patch == nil {
+			return invalid("lead", "no field to change")
+		}
+		if err := c.Patch.validate(); err != nil {
+			return err
+		}
+		return checkComment("comment", c.Comment, false)
+	case OpReview:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		switch c.Decision {
+		case Approve:
+			return checkComment("comment", c.Comment, false)
+		case Return, Decline:
+			if strings.TrimSpace(c.Comment) == "" {
+				return invalid("comment", "is required when the decision is %s", c.Decision)
+			}
+			return checkComment("comment", c.Comment, false)
+		default:
+			return invalid("decision", "must be APPROVE, RETURN or DECLINE")
+		}
+	case OpClaim, OpRelease, OpWithdraw:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		return checkComment("comment", c.Comment, false)
+	case OpAdvance:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Stage != Negotiating && c.Stage != Signed && c.Stage != Landed {
+			return invalid("stage", "must be NEGOTIATING, SIGNED or LANDED")
+		}
+		return checkComment("note", c.Comment, false)
+	case OpAddUser, OpBootstrap:
+		if c.NewUser == nil {
+			return invalid("user", "is required")
+		}
+		return c.NewUser.validate()
+	case "":
+		return invalid("op", "is required")
+	default:
+		return errorf(CodeInvalid, "unknown command %q", truncate(string(c.Op), 40))
+	}
+}
+
+func (d *Draft) validate() *Error {
+	if err := checkLine("title", d.Title, 1, MaxTitle); err != nil {
+		return err
+	}
+	if err := checkText("summary", d.Summary, 1, MaxSummary); err != nil {
+		return err
+	}
+	if err := checkLine("organization", d.Organization, 1, MaxOrganization); err != nil {
+		return err
+	}
+	if err := checkCountry(d.Country); err != nil {
+		return err
+	}
+	if err := checkSector(d.Sector); err != nil {
+		return err
+	}
+	if err := checkTRL(d.TRL); err != nil {
+		return err
+	}
+	if err := checkDealType(d.DealType); err != nil {
+		return err
+	}
+	if err := checkTags(d.Tags); err != nil {
+		return err
+	}
+	if err := checkContacts(d.Contacts); err != nil {
+		return err
+	}
+	return checkLanguage(d.Language)
+}
+
+func (p *Patch) validate() *Error {
+	if p.Title != nil {
+		if err := checkLine("title", *p.Title, 1, MaxTitle); err != nil {
+			return err
+		}
+	}
+	if p.Summary != nil {
+		if err := checkText("summary", *p.Summary, 1, MaxSummary); err != nil {
+			return err
+		}
+	}
+	if p.Organization != nil {
+		if err := checkLine("organization", *p.Organization, 1, MaxOrganization); err != nil {
+			return err
+		}
+	}
+	if p.Country != nil {
+		if err := checkCountry(*p.Country); err != nil {
+			return err
+		}
+	}
+	if p.Sector != nil {
+		if err := checkSector(*p.Sector); err != nil {
+			return err
+		}
+	}
+	if p.TRL != nil {
+		if err := checkTRL(*p.TRL); err != nil {
+			return err
+		}
+	}
+	if p.DealType != nil {
+		if err := checkDealType(*p.DealType); err != nil {
+			return err
+		}
+	}
+	if err := checkTags(p.Tags); err != nil {
+		return err
+	}
+	if err := checkContacts(p.Contacts); err != nil {
+		return err
+	}
+	if p.Language != nil {
+		return checkLanguage(*p.Language)
+	}
+	return nil
+}
+
+// apply returns l with the patch's fields changed.
+func (p *Patch) apply(l *Lead) {
+	if p.Title != nil {
+		l.Title = *p.Title
+	}
+	if p.Summary != nil {
+		l.Summary = *p.Summary
+	}
+	if p.Organization != nil {
+		l.Organization = *p.Organization
+	}
+	if p.Country != nil {
+		l.Country = *p.Country
+	}
+	if p.Sector != nil {
+		l.Sector = *p.Sector
+	}
+	if p.TRL != nil {
+		l.TRL = *p.TRL
+	}
+	if p.DealType != nil {
+		l.DealType = *p.DealType
+	}
+	if len(p.Tags) > 0 {
+		l.Tags = append([]string(nil), p.Tags...)
+	}
+	if len(p.Contacts) > 0 {
+		l.Contacts = append([]Contact(nil), p.Contacts...)
+	}
+	if p.Language != nil {
+		l.Language = *p.Language
+	}
+}
+
+func (u *NewUser) validate() *Error {
+	if err := checkLine("name", u.Name, 1, MaxName); err != nil {
+		return err
+	}
+	if len(u.TokenHash) != 64 {
+		return invalid("token", "hash must be 64 hex characters")
+	}
+	switch u.Role {
+	case Admin, HQReviewer:
+		if u.Site != "" || u.Division != "" {
+			return invalid("site", "%s users are bound to no site or division", u.Role)
+		}
+	case NodeStaff:
+		if !ValidSiteCode(u.Site) {
+			return invalid("site", "NODE_STAFF users need a site code of 2 to 8 capital letters (e.g. BOS), got %q", truncate(u.Site, 20))
+		}
+		if u.Division != "" {
+			return invalid("division", "NODE_STAFF users are bound to a site, not a division")
+		}
+	case DivisionRole:
+		if !ValidDivision(u.Division) {
+			return invalid("division", "DIVISION users need a division: BOHAI, YRD or PRD, got %q", truncate(u.Division, 20))
+		}
+		if u.Site != "" {
+			return invalid("site", "DIVISION users are bound to a division, not a site")
+		}
+	default:
+		return invalid("role", "must be ADMIN, HQ_REVIEWER, DIVISION or NODE_STAFF")
+	}
+	return nil
+}

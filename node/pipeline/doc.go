@@ -1,0 +1,26 @@
+// Package pipeline is innonet's deterministic state machine: the deal-flow
+// pipeline of leads, their history and the users allowed to move them.
+//
+// Every change is a [Command] carried by one entry of the replicated log.
+// [State.Apply] applies an encoded command and returns a [Result] or an
+// [*Error]; every site applies the same commands in the same order and so
+// holds the same state. Apply never reads the clock, randomness or the
+// network: the proposer stamps the time into the command, and IDs
+// (BOS-0001, user-0001) are assigned from counters in the state itself.
+// Apply never panics on any input; a command it cannot decode or that
+// breaks a rule is answered with an error and changes nothing.
+//
+// The package knows nothing of Raft or protobuf. The node package adapts
+// State to raft.FSM and translates its types to the wire.
+//
+// Typical use:
+//
+//	st := pipeline.New()
+//	cmd := pipeline.Command{Op: pipeline.OpSubmit, RequestID: "r1", Actor: "user-0002",
+//		Time: now.UnixNano(), Draft: &pipeline.Draft{...}}
+//	data, _ := cmd.Encode()
+//	res := st.Apply(logIndex, data) // pipeline.Result or error
+//
+// Reads ([State.Lead], [State.Leads], [State.History], [State.Users]) run
+// concurrently with Apply on an immutable view of the state (go-memdb).
+package pipeline

@@ -1,0 +1,139 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// snapshotFormat heads every snapshot stream.
+const snapshotFormat = "innonet-pipeline/1"
+
+// record is one line of a snapshot stream.
+type record struct {
+	Format  string          `json:"format,omitempty"`
+	Applied uint64          `json:"applied,omitempty"`
+	Table   string          `json:"table,omitempty"`
+	Value   json.RawMessage `json:"value,omitempty"`
+}
+
+// Snapshot is a point-in-time view of the state. Taking one is cheap (the
+// state is immutable underneath); WriteTo may run while Apply goes on.
+type Snapshot struct {
+	txn     *memdb.Txn
+	applied uint64
+}
+
+// Snapshot returns a view of the state as of the last applied command.
+func (s *State) Snapshot() *Snapshot {
+	return &Snapshot{txn: s.read(), applied: s.applied.Load()}
+}
+
+// tableOrder fixes the order tables are written in, so a snapshot of a
+// given state is always the same bytes.
+var tableOrder = []string{tableCounters, tableUsers, tableLeads, tableEvents, tableRequests}
+
+// WriteTo writes the snapshot as newline-delimited JSON records.
+func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(record{Format: snapshotFormat, Applied: sn.applied}); err != nil {
+		return cw.n, fmt.Errorf("write snapshot header: %w", err)
+	}
+	for _, table := range tableOrder {
+		it, err := sn.txn.Get(table, "id")
+		if err != nil {
+			return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			v, err := json.Marshal(raw)
+			if err != nil {
+				return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
+			}
+			if err := enc.Encode(record{Table: table, Value: v}); err != nil {
+				return cw.n, fmt.Errorf("write snapshot: %w", err)
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("write snapshot: %w", err)
+	}
+	return cw.n, nil
+}
+
+// Restore replaces the whole state with a snapshot written by WriteTo.
+// On error the state is left as it was.
+func (s *State) Restore(r io.Reader) error {
+	db := newDB()
+	txn := db.Txn(true)
+	dec := json.NewDecoder(bufio.NewReader(r))
+	var head record
+	if err := dec.Decode(&head); err != nil {
+		return fmt.Errorf("read snapshot header: %w", err)
+	}
+	if head.Format != snapshotFormat {
+		return fmt.Errorf("restore: unknown snapshot format %q", head.Format)
+	}
+	for {
+		var rec record
+		err := dec.Decode(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			txn.Abort()
+			return fmt.Errorf("read snapshot: %w", err)
+		}
+		obj, err := decodeRow(rec)
+		if err != nil {
+			txn.Abort()
+			return err
+		}
+		if err := txn.Insert(rec.Table, obj); err != nil {
+			txn.Abort()
+			return fmt.Errorf("restore %s: %w", rec.Table, err)
+		}
+	}
+	txn.Commit()
+	s.db.Store(db)
+	s.applied.Store(head.Applied)
+	return nil
+}
+
+func decodeRow(rec record) (any, error) {
+	var obj any
+	switch rec.Table {
+	case tableLeads:
+		obj = &Lead{}
+	case tableEvents:
+		obj = &Event{}
+	case tableUsers:
+		obj = &User{}
+	case tableRequests:
+		obj = &request{}
+	case tableCounters:
+		obj = &counter{}
+	default:
+		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
+	}
+	if err := json.Unmarshal(rec.Value, obj); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+	}
+	return obj, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

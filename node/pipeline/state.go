@@ -1,0 +1,239 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Table names in the memdb schema.
+const (
+	tableLeads    = "leads"
+	tableEvents   = "events"
+	tableUsers    = "users"
+	tableRequests = "requests"
+	tableCounters = "counters"
+)
+
+func schema() *memdb.DBSchema {
+	id := func(field string) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
+	}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableLeads: {Name: tableLeads, Indexes: map[string]*memdb.IndexSchema{
+			"id":       id("ID"),
+			"stage":    {Name: "stage", Indexer: &memdb.IntFieldIndex{Field: "Stage"}},
+			"site":     {Name: "site", Indexer: &memdb.StringFieldIndex{Field: "Site"}},
+			"division": {Name: "division", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Division"}},
+		}},
+		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableUsers: {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{
+			"id":    id("ID"),
+			"token": {Name: "token", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "TokenHash"}},
+		}},
+		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+	}}
+}
+
+// request remembers an applied write so that a retry with the same request
+// ID returns the first result.
+type request struct {
+	Key         string `json:"key"` // actor + "/" + request ID
+	Fingerprint string `json:"fingerprint"`
+	Lead        *Lead  `json:"lead,omitempty"` // the lead as the first attempt left it
+	User        *User  `json:"user,omitempty"`
+}
+
+// counter is the last number handed out in a sequence (per-site lead IDs,
+// user IDs).
+type counter struct {
+	Name  string `json:"name"`
+	Value int64  `json:"value"`
+}
+
+// State is the pipeline. Apply, Snapshot and Restore are called from one
+// goroutine (the Raft FSM contract); reads may run concurrently with them.
+type State struct {
+	db      atomic.Pointer[memdb.MemDB]
+	applied atomic.Uint64
+}
+
+// New returns an empty pipeline.
+func New() *State {
+	s := &State{}
+	s.db.Store(newDB())
+	return s
+}
+
+func newDB() *memdb.MemDB {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		panic(fmt.Sprintf("pipeline: invalid memdb schema: %v", err)) // a programming error, caught by every test
+	}
+	return db
+}
+
+// AppliedIndex is the log index of the last command applied.
+func (s *State) AppliedIndex() uint64 { return s.applied.Load() }
+
+func (s *State) read() *memdb.Txn { return s.db.Load().Txn(false) }
+
+// Lead returns the lead with the given ID.
+func (s *State) Lead(id string) (*Lead, error) {
+	l, err := getLead(s.read(), id)
+	if err != nil {
+		return nil, err
+	}
+	return l.clone(), nil
+}
+
+func getLead(txn *memdb.Txn, id string) (*Lead, *Error) {
+	raw, err := txn.First(tableLeads, "id", id)
+	if err != nil {
+		return nil, errorf(CodeInternal, "read lead %s: %v", id, err)
+	}
+	if raw == nil {
+		return nil, errorf(CodeNotFound, "lead %s not found", truncate(id, 40))
+	}
+	return raw.(*Lead), nil
+}
+
+// Filter selects leads in [State.Leads]. Zero fields match everything.
+type Filter struct {
+	Stage    Stage
+	Site     string
+	Division string
+	// After is the ID of the last lead of the previous page.
+	After string
+	// Limit caps the page; zero means no cap.
+	Limit int
+	// Visible, when set, keeps only the leads it returns true for.
+	Visible func(*Lead) bool
+}
+
+// Leads returns the leads matching f in ID order, and whether more follow.
+func (s *State) Leads(f Filter) ([]*Lead, bool, error) {
+	txn := s.read()
+	index, arg := "id", []any{}
+	// Scan the narrowest index; the loop below applies every filter.
+	switch {
+	case f.Site != "":
+		index, arg = "site", []any{f.Site}
+	case f.Division != "":
+		index, arg = "division", []any{f.Division}
+	case f.Stage != StageUnspecified:
+		index, arg = "stage", []any{int(f.Stage)}
+	}
+	it, err := txn.Get(tableLeads, index, arg...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list leads: %w", err)
+	}
+	var out []*Lead
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		l := raw.(*Lead)
+		if f.After != "" && !lessID(f.After, l.ID) ||
+			f.Stage != StageUnspecified && l.Stage != f.Stage ||
+			f.Site != "" && l.Site != f.Site ||
+			f.Division != "" && l.Division != f.Division ||
+			f.Visible != nil && !f.Visible(l) {
+			continue
+		}
+		out = append(out, l.clone())
+	}
+	// Indexes order IDs as strings (BOS-10000 before BOS-9999); pages
+	// follow lessID.
+	sort.Slice(out, func(i, j int) bool { return lessID(out[i].ID, out[j].ID) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		return out[:f.Limit], true, nil
+	}
+	return out, false, nil
+}
+
+// lessID orders lead IDs by site, then by number (BOS-9999 before
+// BOS-10000).
+func lessID(a, b string) bool {
+	as, an, _ := strings.Cut(a, "-")
+	bs, bn, _ := strings.Cut(b, "-")
+	if as != bs {
+		return as < bs
+	}
+	if len(an) != len(bn) {
+		return len(an) < len(bn)
+	}
+	return an < bn
+}
+
+// History returns the lead's events in the order they were applied.
+func (s *State) History(id string) ([]Event, error) {
+	txn := s.read()
+	if _, err := getLead(txn, id); err != nil {
+		return nil, err
+	}
+	it, err := txn.Get(tableEvents, "id_prefix", id+"/")
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", id, err)
+	}
+	var out []Event
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, *raw.(*Event))
+	}
+	return out, nil
+}
+
+// User returns the user with the given ID.
+func (s *State) User(id string) (*User, error) {
+	raw, err := s.read().First(tableUsers, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", id, err)
+	}
+	if raw == nil {
+		return nil, errorf(CodeNotFound, "user %s not found", truncate(id, 40))
+	}
+	u := *raw.(*User)
+	return &u, nil
+}
+
+// UserByTokenHash returns the user whose token has the given SHA-256 hash
+// (hex), or an error with CodeUnauthenticated.
+func (s *State) UserByTokenHash(hash string) (*User, error) {
+	raw, err := s.read().First(tableUsers, "token", hash)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	if raw == nil {
+		return nil, errorf(CodeUnauthenticated, "unknown or revoked token")
+	}
+	u := *raw.(*User)
+	return &u, nil
+}
+
+// Users returns every user in ID order.
+func (s *State) Users() ([]User, error) {
+	it, err := s.read().Get(tableUsers, "id")
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	var out []User
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, *raw.(*User))
+	}
+	sort.Slice(out, func(i, j int) bool { return lessID(out[i].ID, out[j].ID) })
+	return out, nil
+}
+
+// Counts returns the number of leads per stage.
+func (s *State) Counts() map[Stage]int {
+	out := map[Stage]int{}
+	it, err := s.read().Get(tableLeads, "id")
+	if err != nil {
+		return out
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out[raw.(*Lead).Stage]++
+	}
+	return out
+}

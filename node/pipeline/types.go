@@ -1,0 +1,213 @@
+package pipeline
+
+import "time"
+
+// Stage is where a lead stands. The numbers match the wire enum.
+type Stage int
+
+const (
+	StageUnspecified Stage = iota
+	Submitted
+	Approved
+	Returned
+	Declined
+	Claimed
+	Negotiating
+	Signed
+	Landed
+	Withdrawn
+)
+
+var stageNames = [...]string{"STAGE_UNSPECIFIED", "SUBMITTED", "APPROVED", "RETURNED", "DECLINED",
+	"CLAIMED", "NEGOTIATING", "SIGNED", "LANDED", "WITHDRAWN"}
+
+func (s Stage) String() string { return enumName(stageNames[:], int(s)) }
+
+// Valid reports whether s is a real stage.
+func (s Stage) Valid() bool { return s > StageUnspecified && s <= Withdrawn }
+
+// Final reports whether no transition leaves s.
+func (s Stage) Final() bool { return s == Declined || s == Landed || s == Withdrawn }
+
+// Sector is one of the fixed technology sectors.
+type Sector int
+
+const (
+	SectorUnspecified Sector = iota
+	LifeSciencesHealth
+	AdvancedManufacturing
+	ElectronicsSemiconductors
+	NewMaterials
+	NewEnergyVehicles
+	EnvironmentWater
+	ITAI
+	OtherSector
+)
+
+var sectorNames = [...]string{"SECTOR_UNSPECIFIED", "LIFE_SCIENCES_HEALTH", "ADVANCED_MANUFACTURING",
+	"ELECTRONICS_SEMICONDUCTORS", "NEW_MATERIALS", "NEW_ENERGY_VEHICLES", "ENVIRONMENT_WATER", "IT_AI", "OTHER"}
+
+func (s Sector) String() string { return enumName(sectorNames[:], int(s)) }
+
+// DealType is the kind of cooperation sought.
+type DealType int
+
+const (
+	DealTypeUnspecified DealType = iota
+	Investment
+	TechnologyLicensing
+	JointVenture
+	RnDCollaboration
+	Relocation
+)
+
+var dealTypeNames = [...]string{"DEAL_TYPE_UNSPECIFIED", "INVESTMENT", "TECHNOLOGY_LICENSING",
+	"JOINT_VENTURE", "RND_COLLABORATION", "RELOCATION"}
+
+func (d DealType) String() string { return enumName(dealTypeNames[:], int(d)) }
+
+// Role decides what a user may do.
+type Role int
+
+const (
+	RoleUnspecified Role = iota
+	Admin
+	HQReviewer
+	DivisionRole
+	NodeStaff
+)
+
+var roleNames = [...]string{"ROLE_UNSPECIFIED", "ADMIN", "HQ_REVIEWER", "DIVISION", "NODE_STAFF"}
+
+func (r Role) String() string { return enumName(roleNames[:], int(r)) }
+
+// Decision is the outcome of an HQ review.
+type Decision int
+
+const (
+	DecisionUnspecified Decision = iota
+	Approve
+	Return
+	Decline
+)
+
+var decisionNames = [...]string{"DECISION_UNSPECIFIED", "APPROVE", "RETURN", "DECLINE"}
+
+func (d Decision) String() string { return enumName(decisionNames[:], int(d)) }
+
+func enumName(names []string, v int) string {
+	if v < 0 || v >= len(names) {
+		return "UNKNOWN"
+	}
+	return names[v]
+}
+
+// Divisions are the three regional divisions of HQ that claim leads.
+var Divisions = []string{"BOHAI", "YRD", "PRD"}
+
+// HQSite is the site code recorded for HQ reviewers and admins, who are
+// not bound to an overseas site.
+const HQSite = "HQ"
+
+// Contact is a person at the lead's organization.
+type Contact struct {
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Lead is a technology project pushed home by an overseas site. Values held
+// by the state are never modified in place; Apply stores a changed copy.
+type Lead struct {
+	ID           string    `json:"id"`
+	Site         string    `json:"site"`
+	Title        string    `json:"title"`
+	Summary      string    `json:"summary"`
+	Organization string    `json:"organization"`
+	Country      string    `json:"country"`
+	Sector       Sector    `json:"sector"`
+	TRL          int       `json:"trl"`
+	DealType     DealType  `json:"dealType"`
+	Tags         []string  `json:"tags,omitempty"`
+	Contacts     []Contact `json:"contacts,omitempty"`
+	Language     string    `json:"language,omitempty"`
+	SubmittedBy  string    `json:"submittedBy"`
+	Division     string    `json:"division,omitempty"`
+	Stage        Stage     `json:"stage"`
+	Version      int64     `json:"version"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+	StageTime    time.Time `json:"stageTime"`
+	StageComment string    `json:"stageComment,omitempty"`
+	// Published is set once HQ approves the lead; divisions see only
+	// published leads.
+	Published bool `json:"published,omitempty"`
+}
+
+func (l *Lead) clone() *Lead {
+	c := *l
+	c.Tags = append([]string(nil), l.Tags...)
+	c.Contacts = append([]Contact(nil), l.Contacts...)
+	return &c
+}
+
+// Event is one applied command in a lead's history: the audit trail.
+type Event struct {
+	Key        string    `json:"key"` // LeadID + "/" + zero-padded Seq: orders events in the index
+	LeadID     string    `json:"leadId"`
+	Seq        int64     `json:"seq"`
+	Action     string    `json:"action"`
+	UserID     string    `json:"userId"`
+	UserName   string    `json:"userName"`
+	Role       Role      `json:"role"`
+	UserSite   string    `json:"userSite"`
+	OriginSite string    `json:"originSite,omitempty"`
+	From       Stage     `json:"from"`
+	To         Stage     `json:"to"`
+	Comment    string    `json:"comment,omitempty"`
+	Time       time.Time `json:"time"`
+	Version    int64     `json:"version"`
+	LogIndex   uint64    `json:"logIndex"`
+	RequestID  string    `json:"requestId,omitempty"`
+}
+
+// User is a person with a role and one bearer token, of which only the
+// SHA-256 hash is kept.
+type User struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Site      string    `json:"site,omitempty"`
+	Division  string    `json:"division,omitempty"`
+	TokenHash string    `json:"tokenHash"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+}
+
+// Home is the site or division the user acts for: the site for node staff,
+// the division for divisions, HQ otherwise.
+func (u *User) Home() string {
+	switch u.Role {
+	case NodeStaff:
+		return u.Site
+	case DivisionRole:
+		return u.Division
+	default:
+		return HQSite
+	}
+}
+
+// CanSee reports whether u may read lead l: HQ and admins see every lead,
+// node staff the leads of their own site, divisions every lead HQ has
+// published to them.
+func (u *User) CanSee(l *Lead) bool {
+	switch u.Role {
+	case Admin, HQReviewer:
+		return true
+	case NodeStaff:
+		return l.Site == u.Site
+	case DivisionRole:
+		return l.Published
+	}
+	return false
+}
