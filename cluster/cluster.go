@@ -1,0 +1,282 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Cluster is one site's member of the Raft group.
+type Cluster struct {
+	cfg       Config
+	raft      *raft.Raft
+	fsm       *fsm
+	store     *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+	log       *slog.Logger
+	done      chan struct{}
+}
+
+// New opens (or creates) the site's Raft state in cfg.DataDir and starts the
+// member. With cfg.Bootstrap and no existing state, it bootstraps a new
+// cluster with itself as the only voter; otherwise it waits to be added by
+// the leader (see Join) or resumes from disk.
+func New(cfg Config, app raft.FSM) (*Cluster, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("site", cfg.ID)
+	dir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create raft dir: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{
+		Name: "raft", Output: os.Stderr, Level: hclog.LevelFromString(cfg.RaftLogLevel),
+	}).With("site", cfg.ID)
+	if cfg.RaftLogLevel == "off" {
+		hlog = hclog.NewNullLogger()
+	}
+
+	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open raft log store: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, cfg.SnapshotRetain, hlog)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	advertise := cfg.AdvertiseAddr
+	if advertise == "" {
+		advertise = cfg.RaftAddr
+	}
+	adv, err := net.ResolveTCPAddr("tcp", advertise)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("resolve raft advertise address %q: %w", advertise, err)
+	}
+	transport, err := raft.NewTCPTransportWithConfig(cfg.RaftAddr, adv, &raft.NetworkTransportConfig{
+		MaxPool: 5, Timeout: cfg.TransportTimeout, Logger: hlog,
+	})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("listen for raft on %s: %w", cfg.RaftAddr, err)
+	}
+	rc := cfg.raftConfig()
+	rc.Logger = hlog
+
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		transport.Close()
+		store.Close()
+		return nil, fmt.Errorf("check raft state: %w", err)
+	}
+	f := newFSM(app)
+	r, err := raft.NewRaft(rc, f, store, store, snaps, transport)
+	if err != nil {
+		transport.Close()
+		store.Close()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	c := &Cluster{cfg: cfg, raft: r, fsm: f, store: store, transport: transport, log: log, done: make(chan struct{})}
+	if cfg.Bootstrap && !existing {
+		boot := raft.Configuration{Servers: []raft.Server{{
+			ID: raft.ServerID(cfg.ID), Address: transport.LocalAddr(), Suffrage: raft.Voter,
+		}}}
+		if err := r.BootstrapCluster(boot).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			c.Close()
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+		log.Info("bootstrapped a new cluster", "raft_addr", transport.LocalAddr())
+	} else if existing {
+		log.Info("resuming from existing raft state", "dir", dir)
+	}
+	go c.watchLeadership()
+	return c, nil
+}
+
+// watchLeadership records this site's API address in the log whenever it
+// becomes leader and the replicated record is missing or out of date, so a
+// site restarted with a new API address is found again.
+func (c *Cluster) watchLeadership() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case leader := <-c.raft.LeaderCh():
+			if !leader || c.cfg.APIAddr == "" || c.fsm.apiAddr(c.cfg.ID) == c.cfg.APIAddr {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ApplyTimeout)
+			if err := c.setAPIAddr(ctx, c.cfg.ID, c.cfg.APIAddr); err != nil {
+				c.log.Warn("record own API address", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// ID is this site's server ID.
+func (c *Cluster) ID() string { return c.cfg.ID }
+
+// RaftAddr is the address other sites reach this one's Raft transport on.
+func (c *Cluster) RaftAddr() string { return string(c.transport.LocalAddr()) }
+
+// Apply proposes cmd and returns the caller FSM's response once the command
+// is committed and applied here. It returns ErrNotLeader on a follower,
+// ErrUnknownOutcome when leadership is lost mid-commit, ErrTimeout or the
+// context's error when time runs out.
+func (c *Cluster) Apply(ctx context.Context, cmd []byte) (any, error) {
+	entry := make([]byte, 1+len(cmd))
+	entry[0] = kindApp
+	copy(entry[1:], cmd)
+	return c.apply(ctx, entry)
+}
+
+func (c *Cluster) apply(ctx context.Context, entry []byte) (any, error) {
+	if c.raft.State() != raft.Leader {
+		return nil, c.notLeader()
+	}
+	timeout := c.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	f := c.raft.Apply(entry, timeout)
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, c.mapErr(err)
+		}
+		return f.Response(), nil
+	case <-ctx.Done():
+		// The entry may still commit; a retry with the same request ID is safe.
+		return nil, fmt.Errorf("apply: %w", ctx.Err())
+	}
+}
+
+func (c *Cluster) notLeader() error {
+	if id, _ := c.Leader(); id == "" {
+		return ErrNoLeader
+	}
+	return ErrNotLeader
+}
+
+func (c *Cluster) mapErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return c.notLeader()
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return ErrUnknownOutcome
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return ErrTimeout
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return ErrShutdown
+	}
+	return fmt.Errorf("raft apply: %w", err)
+}
+
+// IsLeader reports whether this site is the leader now.
+func (c *Cluster) IsLeader() bool { return c.raft.State() == raft.Leader }
+
+// Leader returns the leader's site ID and API address, or empty strings
+// when no leader is known.
+func (c *Cluster) Leader() (id, apiAddr string) {
+	_, sid := c.raft.LeaderWithID()
+	if sid == "" {
+		return "", ""
+	}
+	return string(sid), c.fsm.apiAddr(string(sid))
+}
+
+// WaitForLeader blocks until a leader is known or ctx ends.
+func (c *Cluster) WaitForLeader(ctx context.Context) (string, error) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if id, _ := c.Leader(); id != "" {
+			return id, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("wait for leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Barrier waits until every entry committed before the call is applied
+// here; only the leader can issue it.
+func (c *Cluster) Barrier(ctx context.Context) error {
+	timeout := c.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	if err := c.raft.Barrier(timeout).Error(); err != nil {
+		return c.mapErr(err)
+	}
+	return nil
+}
+
+// Snapshot forces a snapshot now (log compaction); mostly for tests and
+// operators.
+func (c *Cluster) Snapshot() error {
+	if err := c.raft.Snapshot().Error(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	return nil
+}
+
+// Close stops the member and closes its stores. It does not hand over
+// leadership or leave the configuration.
+func (c *Cluster) Close() error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+		close(c.done)
+	}
+	err := c.raft.Shutdown().Error()
+	if cerr := c.transport.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := c.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// setAPIAddr replicates a member's API address.
+func (c *Cluster) setAPIAddr(ctx context.Context, id, addr string) error {
+	b, err := json.Marshal(metaRecord{ID: id, APIAddr: addr})
+	if err != nil {
+		return err
+	}
+	entry := append([]byte{kindMeta}, b...)
+	res, err := c.apply(ctx, entry)
+	if err != nil {
+		return fmt.Errorf("record API address of %s: %w", id, err)
+	}
+	if err, ok := res.(error); ok {
+		return err
+	}
+	return nil
+}
+
+var _ io.Closer = (*Cluster)(nil)

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config configures one site's Raft member.
+type Config struct {
+	// ID is the site code, used as the Raft server ID.
+	ID string
+	// RaftAddr is the address Raft listens on; AdvertiseAddr, if set, is the
+	// address other sites dial (behind NAT or in containers).
+	RaftAddr      string
+	AdvertiseAddr string
+	// APIAddr is this site's gRPC/REST address, replicated so that other
+	// sites can forward requests here while this site leads.
+	APIAddr string
+	// DataDir holds raft.db (log and stable store) and snapshots/.
+	DataDir string
+	// Bootstrap makes this site the first member of a new cluster. It is
+	// ignored when DataDir already holds Raft state.
+	Bootstrap bool
+
+	// Timings. LAN defaults come from DefaultConfig; see Profiles.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	// ApplyTimeout bounds how long Apply waits for a command to commit.
+	ApplyTimeout time.Duration
+	// TransportTimeout bounds each Raft RPC on the network.
+	TransportTimeout time.Duration
+
+	// Log compaction: a snapshot is taken every SnapshotInterval when at
+	// least SnapshotThreshold entries were added since the last; the log
+	// keeps TrailingLogs entries behind it so lagging sites can catch up
+	// without a full snapshot. SnapshotRetain snapshot files are kept.
+	SnapshotInterval  time.Duration
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	SnapshotRetain    int
+
+	// Logger receives the package's own logs; Raft's library logs go to
+	// stderr at RaftLogLevel (off, error, warn, info, debug).
+	Logger       *slog.Logger
+	RaftLogLevel string
+}
+
+// DefaultConfig returns LAN timings (Raft's defaults) and moderate log
+// compaction.
+func DefaultConfig() Config {
+	c := Config{
+		CommitTimeout:     50 * time.Millisecond,
+		TransportTimeout:  10 * time.Second,
+		SnapshotInterval:  2 * time.Minute,
+		SnapshotThreshold: 8192,
+		TrailingLogs:      10240,
+		SnapshotRetain:    2,
+		RaftLogLevel:      "warn",
+	}
+	if err := c.UseProfile("lan"); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Profiles names the timing profiles UseProfile accepts.
+//
+//   - lan: heartbeat and election 1s, leader lease 500ms, apply 10s.
+//     For sites in one data centre or on one machine.
+//   - wan: heartbeat and election 5s, leader lease 2.5s, apply 30s.
+//     For sites on different continents (round trips of 20-250 ms and links
+//     that stall): five times the LAN timings, as Consul's raft_multiplier
+//     recommends for production, so a slow link is not taken for a dead
+//     leader.
+//   - test: heartbeat and election 200ms, lease 100ms, apply 5s.
+//     For in-process tests on loopback.
+var Profiles = []string{"lan", "wan", "test"}
+
+// UseProfile sets the timings of a named profile.
+func (c *Config) UseProfile(name string) error {
+	switch name {
+	case "lan":
+		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
+		c.ApplyTimeout = 10 * time.Second
+	case "wan":
+		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 2500*time.Millisecond
+		c.ApplyTimeout = 30 * time.Second
+		c.TransportTimeout = 30 * time.Second
+	case "test":
+		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
+		c.CommitTimeout = 5 * time.Millisecond
+		c.ApplyTimeout = 5 * time.Second
+	default:
+		return fmt.Errorf("unknown timing profile %q (want lan, wan or test)", name)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.ID == "":
+		return fmt.Errorf("cluster config: ID (site code) is required")
+	case c.RaftAddr == "":
+		return fmt.Errorf("cluster config: RaftAddr is required")
+	case c.DataDir == "":
+		return fmt.Errorf("cluster config: DataDir is required")
+	case c.LeaderLeaseTimeout > c.HeartbeatTimeout:
+		return fmt.Errorf("cluster config: leader lease timeout %s exceeds heartbeat timeout %s", c.LeaderLeaseTimeout, c.HeartbeatTimeout)
+	case c.ElectionTimeout < c.HeartbeatTimeout:
+		return fmt.Errorf("cluster config: election timeout %s is below heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)
+	}
+	return nil
+}
+
+func (c Config) raftConfig() *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.ID)
+	rc.HeartbeatTimeout = c.HeartbeatTimeout
+	rc.ElectionTimeout = c.ElectionTimeout
+	rc.LeaderLeaseTimeout = c.LeaderLeaseTimeout
+	rc.CommitTimeout = c.CommitTimeout
+	rc.SnapshotInterval = c.SnapshotInterval
+	rc.SnapshotThreshold = c.SnapshotThreshold
+	rc.TrailingLogs = c.TrailingLogs
+	return rc
+}

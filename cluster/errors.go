@@ -1,0 +1,20 @@
+package cluster
+
+import "errors"
+
+// Errors returned by Cluster. Raft's own errors are mapped to these at the
+// boundary so callers need not import raft.
+var (
+	// ErrNotLeader: this site is not the leader; forward to Leader().
+	ErrNotLeader = errors.New("not the leader")
+	// ErrNoLeader: no leader is known (election under way or no quorum).
+	ErrNoLeader = errors.New("no leader")
+	// ErrUnknownOutcome: leadership was lost after the command was sent to
+	// the log; it may or may not be applied. Retrying with the same client
+	// request ID is safe.
+	ErrUnknownOutcome = errors.New("leadership lost while committing; outcome unknown")
+	// ErrTimeout: the command was not committed in time.
+	ErrTimeout = errors.New("timed out waiting for commit")
+	// ErrShutdown: the site is shutting down.
+	ErrShutdown = errors.New("raft is shut down")
+)
