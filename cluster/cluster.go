@@ -61,14 +61,16 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	advertise := cfg.AdvertiseAddr
-	if advertise == "" {
-		advertise = cfg.RaftAddr
-	}
-	adv, err := net.ResolveTCPAddr("tcp", advertise)
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("resolve raft advertise address %q: %w", advertise, err)
+	// Without an advertise address the transport advertises the address it
+	// actually bound (which also makes port 0 work in tests).
+	var adv net.Addr
+	if cfg.AdvertiseAddr != "" {
+		a, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("resolve raft advertise address %q: %w", cfg.AdvertiseAddr, err)
+		}
+		adv = a
 	}
 	transport, err := raft.NewTCPTransportWithConfig(cfg.RaftAddr, adv, &raft.NetworkTransportConfig{
 		MaxPool: 5, Timeout: cfg.TransportTimeout, Logger: hlog,

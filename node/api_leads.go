@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"innonet/node/pipeline"
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// Page sizes for ListLeads.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+type leadService struct {
+	innonetpb.UnimplementedLeadServiceServer
+	n *Node
+}
+
+// write authenticates the caller, proposes the command built for it and
+// returns the resulting lead.
+func (s *leadService) write(ctx context.Context, build func(u *pipeline.User) pipeline.Command) (*innonetpb.Lead, error) {
+	u, err := s.n.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cmd := build(u)
+	cmd.Actor = u.ID
+	res, err := s.n.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return leadToPB(res.Lead), nil
+}
+
+func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)}
+	})
+}
+
+func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpUpdate, RequestID: r.RequestId, LeadID: r.Id,
+			ExpectedVersion: r.ExpectedVersion, Patch: patchFromPB(r), Comment: r.Comment}
+	})
+}
+
+func (s *leadService) ReviewLead(ctx context.Context, r *innonetpb.ReviewLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpReview, RequestID: r.RequestId, LeadID: r.Id,
+			ExpectedVersion: r.ExpectedVersion, Decision: pipeline.Decision(r.Decision), Comment: r.Comment}
+	})
+}
+
+func (s *leadService) ClaimLead(ctx context.Context, r *innonetpb.ClaimLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpClaim, RequestID: r.RequestId, LeadID: r.Id, ExpectedVersion: r.ExpectedVersion}
+	})
+}
+
+func (s *leadService) ReleaseLead(ctx context.Context, r *innonetpb.ReleaseLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpRelease, RequestID: r.RequestId, LeadID: r.Id,
+			ExpectedVersion: r.ExpectedVersion, Comment: r.Comment}
+	})
+}
+
+func (s *leadService) AdvanceLead(ctx context.Context, r *innonetpb.AdvanceLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpAdvance, RequestID: r.RequestId, LeadID: r.Id,
+			ExpectedVersion: r.ExpectedVersion, Stage: pipeline.Stage(r.Stage), Comment: r.Note}
+	})
+}
+
+func (s *leadService) WithdrawLead(ctx context.Context, r *innonetpb.WithdrawLeadRequest) (*innonetpb.Lead, error) {
+	return s.write(ctx, func(*pipeline.User) pipeline.Command {
+		return pipeline.Command{Op: pipeline.OpWithdraw, RequestID: r.RequestId, LeadID: r.Id,
+			ExpectedVersion: r.ExpectedVersion, Comment: r.Comment}
+	})
+}
+
+// visibleLead reads a lead the caller may see.
+func (s *leadService) visibleLead(ctx context.Context, id string) (*pipeline.User, *pipeline.Lead, error) {
+	u, err := s.n.authenticate(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !pipeline.ValidLeadID(id) {
+		return nil, nil, status.Errorf(codes.InvalidArgument, "id: %q is not a lead ID of the form SITE-NNNN", clip(id))
+	}
+	l, err := s.n.state.Lead(id)
+	if err != nil {
+		return nil, nil, toStatus(err)
+	}
+	if !u.CanSee(l) {
+		return nil, nil, status.Errorf(codes.PermissionDenied, "%s %s may not see lead %s", u.Role, u.Home(), id)
+	}
+	return u, l, nil
+}
+
+func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) (*innonetpb.Lead, error) {
+	_, l, err := s.visibleLead(ctx, r.Id)
+	if err != nil {
+		return nil, err
+	}
+	return leadToPB(l), nil
+}
+
+func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHistoryRequest) (*innonetpb.GetLeadHistoryResponse, error) {
+	if _, _, err := s.visibleLead(ctx, r.Id); err != nil {
+		return nil, err
+	}
+	events, err := s.n.state.History(r.Id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &innonetpb.GetLeadHistoryResponse{}
+	for _, e := range events {
+		out.Events = append(out.Events, eventToPB(e))
+	}
+	return out, nil
+}
+
+func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsRequest) (*innonetpb.ListLeadsResponse, error) {
+	u, err := s.n.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := pipeline.Filter{Stage: pipeline.Stage(r.Stage), Site: r.Site, Division: r.Division, Visible: u.CanSee}
+	switch {
+	case r.Stage != 0 && !f.Stage.Valid():
+		return nil, status.Errorf(codes.InvalidArgument, "stage: unknown stage %d", r.Stage)
+	case r.Site != "" && !pipeline.ValidSiteCode(r.Site):
+		return nil, status.Errorf(codes.InvalidArgument, "site: %q is not a site code (2 to 8 capital letters)", clip(r.Site))
+	case r.Division != "" && !pipeline.ValidDivision(r.Division):
+		return nil, status.Errorf(codes.InvalidArgument, "division: %q is not BOHAI, YRD or PRD", clip(r.Division))
+	case r.PageSize < 0 || r.PageSize > maxPageSize:
+		return nil, status.Errorf(codes.InvalidArgument, "page_size: must be between 1 and %d, got %d", maxPageSize, r.PageSize)
+	}
+	f.Limit = int(r.PageSize)
+	if f.Limit == 0 {
+		f.Limit = defaultPageSize
+	}
+	if r.PageToken != "" {
+		after, err := base64.RawURLEncoding.DecodeString(r.PageToken)
+		if err != nil || !pipeline.ValidLeadID(string(after)) {
+			return nil, status.Error(codes.InvalidArgument, "page_token: not a token from a previous page")
+		}
+		f.After = string(after)
+	}
+	leads, more, err := s.n.state.Leads(f)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &innonetpb.ListLeadsResponse{Leads: make([]*innonetpb.Lead, 0, len(leads))}
+	for _, l := range leads {
+		out.Leads = append(out.Leads, leadToPB(l))
+	}
+	if more {
+		out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID))
+	}
+	return out, nil
+}
+
+// clip shortens caller input quoted back in an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

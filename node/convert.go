@@ -1,0 +1,109 @@
+package node
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"innonet/cluster"
+	"innonet/node/pipeline"
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// This file translates between the wire types and the pipeline's own; the
+// enum numbers are the same on both sides, and the pipeline validates
+// ranges.
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func leadToPB(l *pipeline.Lead) *innonetpb.Lead {
+	if l == nil {
+		return nil
+	}
+	out := &innonetpb.Lead{
+		Id: l.ID, Title: l.Title, Summary: l.Summary, Organization: l.Organization,
+		Country: l.Country, Sector: innonetpb.Sector(l.Sector), Trl: int32(l.TRL),
+		DealType: innonetpb.DealType(l.DealType), Tags: l.Tags, Language: l.Language,
+		Site: l.Site, SubmittedBy: l.SubmittedBy, Division: l.Division,
+		Stage: innonetpb.Stage(l.Stage), Version: l.Version,
+		CreateTime: ts(l.Created), UpdateTime: ts(l.Updated), StageTime: ts(l.StageTime),
+		StageComment: l.StageComment,
+	}
+	for _, c := range l.Contacts {
+		out.Contacts = append(out.Contacts, &innonetpb.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone})
+	}
+	return out
+}
+
+func contactsFromPB(cs []*innonetpb.Contact) []pipeline.Contact {
+	var out []pipeline.Contact
+	for _, c := range cs {
+		out = append(out, pipeline.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()})
+	}
+	return out
+}
+
+func draftFromPB(r *innonetpb.SubmitLeadRequest) *pipeline.Draft {
+	return &pipeline.Draft{
+		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
+		Sector: pipeline.Sector(r.Sector), TRL: int(r.Trl), DealType: pipeline.DealType(r.DealType),
+		Tags: r.Tags, Contacts: contactsFromPB(r.Contacts), Language: r.Language,
+	}
+}
+
+func patchFromPB(r *innonetpb.UpdateLeadRequest) *pipeline.Patch {
+	p := &pipeline.Patch{
+		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
+		Language: r.Language, Tags: r.Tags, Contacts: contactsFromPB(r.Contacts),
+	}
+	if r.Sector != nil {
+		s := pipeline.Sector(*r.Sector)
+		p.Sector = &s
+	}
+	if r.Trl != nil {
+		t := int(*r.Trl)
+		p.TRL = &t
+	}
+	if r.DealType != nil {
+		d := pipeline.DealType(*r.DealType)
+		p.DealType = &d
+	}
+	return p
+}
+
+func eventToPB(e pipeline.Event) *innonetpb.HistoryEvent {
+	return &innonetpb.HistoryEvent{
+		LeadId: e.LeadID, Seq: e.Seq, Action: e.Action, UserId: e.UserID, UserName: e.UserName,
+		Role: innonetpb.Role(e.Role), UserSite: e.UserSite, OriginSite: e.OriginSite,
+		FromStage: innonetpb.Stage(e.From), ToStage: innonetpb.Stage(e.To), Comment: e.Comment,
+		Time: ts(e.Time), Version: e.Version, LogIndex: e.LogIndex, RequestId: e.RequestID,
+	}
+}
+
+func userToPB(u *pipeline.User) *innonetpb.User {
+	if u == nil {
+		return nil
+	}
+	return &innonetpb.User{
+		Id: u.ID, Name: u.Name, Role: innonetpb.Role(u.Role), Site: u.Site, Division: u.Division,
+		CreateTime: ts(u.Created), CreatedBy: u.CreatedBy,
+	}
+}
+
+func clusterToPB(st cluster.Status) *innonetpb.Cluster {
+	out := &innonetpb.Cluster{
+		Leader: st.Leader, Site: st.ID, State: st.State, Term: st.Term,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
+	}
+	for _, m := range st.Members {
+		out.Members = append(out.Members, &innonetpb.Member{
+			Site: m.ID, RaftAddress: m.RaftAddr, ApiAddress: m.APIAddr, Voter: m.Voter, Leader: m.Leader,
+		})
+	}
+	return out
+}

@@ -1,0 +1,21 @@
+// Package node is one innonet site: it wires the Raft member (package
+// cluster), the replicated pipeline (package pipeline) and the API, served
+// over gRPC and REST (grpc-gateway) on one port.
+//
+// Requests:
+//
+//   - Writes are proposed to the Raft log by the leader. A follower or
+//     read replica forwards a write to the leader over gRPC, with the
+//     caller's token, and relays the answer; callers never need to know who
+//     leads. With no leader the caller gets UNAVAILABLE (HTTP 503).
+//   - Reads are answered by the leader (forwarded likewise) unless the
+//     request asks for consistency=STALE, which answers from this site's
+//     own copy.
+//   - The caller is identified by a bearer token (authorization metadata or
+//     HTTP header), looked up by its SHA-256 hash in the replicated users.
+//     The caller's site or division comes from the token's user, never from
+//     the request.
+//
+// Protobuf types stay in this package's API layer (api_*.go, convert.go);
+// the pipeline works on its own types.
+package node

@@ -1,0 +1,34 @@
+package node
+
+import (
+	"io"
+
+	"github.com/hashicorp/raft"
+
+	"innonet/node/pipeline"
+)
+
+// fsm adapts pipeline.State to raft.FSM. It adds nothing: the pipeline is
+// the state machine, and the log index becomes the event's audit index.
+type fsm struct{ st *pipeline.State }
+
+func (f fsm) Apply(l *raft.Log) any { return f.st.Apply(l.Index, l.Data) }
+
+func (f fsm) Snapshot() (raft.FSMSnapshot, error) { return fsmSnapshot{f.st.Snapshot()}, nil }
+
+func (f fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	return f.st.Restore(rc)
+}
+
+type fsmSnapshot struct{ sn *pipeline.Snapshot }
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.sn.WriteTo(sink); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}

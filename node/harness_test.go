@@ -1,0 +1,211 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"innonet/cluster"
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// testAdminToken is the first admin's token in every test cluster.
+const testAdminToken = "inn_test-admin-token"
+
+// testSite is one site of an in-process test cluster.
+type testSite struct {
+	cfg  Config
+	node *Node
+}
+
+// testCluster is a real cluster of sites in one process: real Raft over
+// TCP on 127.0.0.1, real raft-boltdb files in temp dirs, real gRPC/REST.
+type testCluster struct {
+	t     *testing.T
+	sites map[string]*testSite
+	order []string
+}
+
+// newTestCluster starts voters (the first bootstraps) and non-voters, and
+// waits until every site is a member and has a leader.
+func newTestCluster(t *testing.T, voters []string, nonVoters []string) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t, sites: map[string]*testSite{}}
+	var first string
+	for i, id := range append(append([]string{}, voters...), nonVoters...) {
+		cc := cluster.DefaultConfig()
+		if err := cc.UseProfile("test"); err != nil {
+			t.Fatal(err)
+		}
+		cc.RaftAddr = "127.0.0.1:0"
+		cc.RaftLogLevel = "off"
+		cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
+			Cluster: cc, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		if i == 0 {
+			cfg.Bootstrap = true
+		} else {
+			cfg.Join = tc.sites[first].node.Addr()
+			cfg.NonVoter = i >= len(voters)
+		}
+		tc.start(id, cfg)
+		if i == 0 {
+			first = id
+			tc.waitFor("first admin recorded", func() bool { _, err := tc.sites[id].node.State().UserByTokenHash(HashToken(testAdminToken)); return err == nil })
+		}
+	}
+	total := len(voters) + len(nonVoters)
+	tc.waitFor("all sites members", func() bool {
+		st, err := tc.leaderNode().Cluster().Status()
+		return err == nil && len(st.Members) == total
+	})
+	t.Cleanup(tc.closeAll)
+	return tc
+}
+
+func (tc *testCluster) start(id string, cfg Config) {
+	tc.t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		tc.t.Fatalf("start %s: %v", id, err)
+	}
+	if _, ok := tc.sites[id]; !ok {
+		tc.order = append(tc.order, id)
+	}
+	// A restarted site keeps its ports so its raft address stays the same.
+	cfg.Listen = n.Addr()
+	cfg.Cluster.RaftAddr = n.Cluster().RaftAddr()
+	tc.sites[id] = &testSite{cfg: cfg, node: n}
+}
+
+// stop closes a site, keeping its data directory.
+func (tc *testCluster) stop(id string) {
+	tc.t.Helper()
+	s := tc.sites[id]
+	if s.node == nil {
+		return
+	}
+	if err := s.node.Close(); err != nil {
+		tc.t.Logf("close %s: %v", id, err)
+	}
+	s.node = nil
+}
+
+// restart starts a stopped site again from its data directory.
+func (tc *testCluster) restart(id string) {
+	tc.t.Helper()
+	cfg := tc.sites[id].cfg
+	tc.start(id, cfg)
+}
+
+func (tc *testCluster) closeAll() {
+	for _, id := range tc.order {
+		if s := tc.sites[id]; s.node != nil {
+			s.node.Close()
+			s.node = nil
+		}
+	}
+}
+
+// waitFor polls cond until it holds or 20 seconds pass.
+func (tc *testCluster) waitFor(what string, cond func() bool) {
+	tc.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// leaderNode waits for a leader among the running sites and returns it.
+func (tc *testCluster) leaderNode() *Node {
+	tc.t.Helper()
+	var leader *Node
+	tc.waitFor("a leader", func() bool {
+		for _, id := range tc.order {
+			if n := tc.sites[id].node; n != nil && n.Cluster().IsLeader() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+// follower returns a running voter or non-voter that is not the leader.
+func (tc *testCluster) follower(nonVoter bool) *Node {
+	tc.t.Helper()
+	leader := tc.leaderNode()
+	for _, id := range tc.order {
+		s := tc.sites[id]
+		if s.node != nil && s.node != leader && s.cfg.NonVoter == nonVoter {
+			return s.node
+		}
+	}
+	tc.t.Fatalf("no follower (nonVoter=%v)", nonVoter)
+	return nil
+}
+
+// conn dials a site's API over gRPC.
+func (tc *testCluster) conn(n *Node) *grpc.ClientConn {
+	tc.t.Helper()
+	c, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	tc.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// testClients holds typed gRPC clients for one site, authenticated as one user.
+type testClients struct {
+	token    string
+	leads    innonetpb.LeadServiceClient
+	users    innonetpb.UserServiceClient
+	clusters innonetpb.ClusterServiceClient
+}
+
+func (tc *testCluster) clients(n *Node, token string) testClients {
+	c := tc.conn(n)
+	return testClients{token: token, leads: innonetpb.NewLeadServiceClient(c),
+		users: innonetpb.NewUserServiceClient(c), clusters: innonetpb.NewClusterServiceClient(c)}
+}
+
+// ctx returns a context carrying the bearer token, bounded in time.
+func (c testClients) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return withToken(ctx, c.token)
+}
+
+var reqSeq int
+
+// rid returns a fresh request ID.
+func rid() string { reqSeq++; return fmt.Sprintf("req-%d-%d", time.Now().UnixNano(), reqSeq) }
+
+// addUser creates a user through the API and returns its token.
+func (tc *testCluster) addUser(name string, role innonetpb.Role, site, division string) string {
+	tc.t.Helper()
+	admin := tc.clients(tc.leaderNode(), testAdminToken)
+	resp, err := admin.users.CreateUser(admin.ctx(tc.t), &innonetpb.CreateUserRequest{
+		RequestId: rid(), Name: name, Role: role, Site: site, Division: division})
+	if err != nil {
+		tc.t.Fatalf("create user %s: %v", name, err)
+	}
+	return resp.Token
+}
+
+// sampleLead is a valid submit request.
+func sampleLead(title string) *innonetpb.SubmitLeadRequest {
+	return &innonetpb.SubmitLeadRequest{RequestId: rid(), Title: title, Summary: "A test lead.",
+		Organization: "Test Lab", Country: "US", Sector: innonetpb.Sector_LIFE_SCIENCES_HEALTH,
+		Trl: 5, DealType: innonetpb.DealType_INVESTMENT}
+}

@@ -1,0 +1,217 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	"innonet/cluster"
+	"innonet/node/pipeline"
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// Config configures one site.
+type Config struct {
+	// Site is the site code (BOS, CGO, BOHAI...): the Raft server ID.
+	Site string
+	// DataDir holds this site's Raft log, stable store and snapshots.
+	DataDir string
+	// Listen is the address that serves gRPC and REST.
+	Listen string
+	// APIAdvertise is the API address other sites forward to; it defaults
+	// to the bound Listen address.
+	APIAdvertise string
+	// Bootstrap starts a new cluster with this site as its first voter.
+	Bootstrap bool
+	// Join is the API address of any member; the site asks to be added.
+	Join string
+	// NonVoter joins as a read replica instead of a voter.
+	NonVoter bool
+	// AdminToken is the first admin's token on the bootstrapping site and
+	// the credential a joining site presents.
+	AdminToken string
+	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
+	// from the fields above.
+	Cluster cluster.Config
+	Logger  *slog.Logger
+}
+
+// Node is one running site.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	state   *pipeline.State
+	cluster *cluster.Cluster
+	grpc    *grpc.Server
+	http    *http.Server
+	lis     net.Listener
+	peers   *peerConns
+	gwConn  *grpc.ClientConn
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closeMu sync.Once
+}
+
+// New starts a site: it binds the API listener, opens or creates the Raft
+// state, starts serving, and in the background joins the cluster (with
+// cfg.Join) or records the first admin (with cfg.Bootstrap).
+func New(cfg Config) (*Node, error) {
+	if !pipeline.ValidSiteCode(cfg.Site) {
+		return nil, fmt.Errorf("site code %q: want 2 to 8 capital letters (e.g. BOS)", cfg.Site)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if cfg.APIAdvertise == "" {
+		cfg.APIAdvertise = dialable(lis.Addr())
+	}
+	cc := cfg.Cluster
+	cc.ID, cc.APIAddr, cc.DataDir, cc.Bootstrap = cfg.Site, cfg.APIAdvertise, cfg.DataDir, cfg.Bootstrap
+	if cc.Logger == nil {
+		cc.Logger = cfg.Logger
+	}
+	cfg.Cluster = cc
+	n := &Node{cfg: cfg, log: cfg.Logger.With("site", cfg.Site), state: pipeline.New(), lis: lis, peers: newPeerConns()}
+	n.cluster, err = cluster.New(cc, fsm{n.state})
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
+	}
+	if err := n.serve(); err != nil {
+		n.cluster.Close()
+		lis.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if cfg.Bootstrap && cfg.AdminToken != "" {
+		n.background(func() { n.bootstrapAdmin(ctx) })
+	}
+	if cfg.Join != "" {
+		n.background(func() { n.joinLoop(ctx) })
+	}
+	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
+	return n, nil
+}
+
+func (n *Node) background(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+// dialable turns a bound address into one a peer can dial: an unspecified
+// IP (":7101", "0.0.0.0:7101") becomes loopback.
+func dialable(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// Addr is the API address the site serves on.
+func (n *Node) Addr() string { return dialable(n.lis.Addr()) }
+
+// Site is the site code.
+func (n *Node) Site() string { return n.cfg.Site }
+
+// Cluster is the site's Raft member.
+func (n *Node) Cluster() *cluster.Cluster { return n.cluster }
+
+// State is the site's copy of the pipeline.
+func (n *Node) State() *pipeline.State { return n.state }
+
+// Close stops serving and stops the Raft member. It does not leave the
+// cluster: a site closed and started again with the same data directory
+// resumes where it was.
+func (n *Node) Close() error {
+	var err error
+	n.closeMu.Do(func() {
+		n.cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if serr := n.http.Shutdown(ctx); serr != nil {
+			n.http.Close()
+		}
+		n.grpc.Stop()
+		if n.gwConn != nil {
+			n.gwConn.Close()
+		}
+		n.peers.close()
+		n.wg.Wait()
+		err = n.cluster.Close()
+	})
+	return err
+}
+
+// bootstrapAdmin records the first admin once this site leads. It is
+// idempotent, so the bootstrapping site may run it on every start.
+func (n *Node) bootstrapAdmin(ctx context.Context) {
+	cmd := pipeline.Command{Op: pipeline.OpBootstrap, NewUser: &pipeline.NewUser{
+		Name: "admin", Role: pipeline.Admin, TokenHash: HashToken(n.cfg.AdminToken)}}
+	retry(ctx, func() error {
+		if _, err := n.cluster.WaitForLeader(ctx); err != nil {
+			return err
+		}
+		if !n.cluster.IsLeader() {
+			return nil // another site leads: the admin was recorded when this site bootstrapped
+		}
+		_, err := n.propose(ctx, cmd)
+		if isCode(err, codes.FailedPrecondition) {
+			n.log.Warn("admin token not recorded: the cluster already has users (the first admin is created only once)")
+			return nil
+		}
+		return err
+	})
+}
+
+// joinLoop asks the cluster to add this site until it succeeds. Joining is
+// idempotent, so a restarted site asks again (and so publishes a changed
+// address).
+func (n *Node) joinLoop(ctx context.Context) {
+	req := &innonetpb.JoinClusterRequest{Site: n.cfg.Site, RaftAddress: n.cluster.RaftAddr(),
+		ApiAddress: n.cfg.APIAdvertise, Voter: !n.cfg.NonVoter}
+	retry(ctx, func() error {
+		conn, err := n.peers.conn(n.cfg.Join)
+		if err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(withToken(ctx, n.cfg.AdminToken), 30*time.Second)
+		defer cancel()
+		if _, err := innonetpb.NewClusterServiceClient(conn).JoinCluster(cctx, req); err != nil {
+			n.log.Warn("join failed; retrying", "via", n.cfg.Join, "err", err)
+			return err
+		}
+		n.log.Info("joined the cluster", "via", n.cfg.Join, "voter", req.Voter)
+		return nil
+	})
+}
+
+// retry runs f until it returns nil or ctx ends, backing off up to 5s.
+func retry(ctx context.Context, f func() error) {
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if f() == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}

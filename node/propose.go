@@ -1,0 +1,38 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"innonet/node/pipeline"
+)
+
+// propose stamps cmd with this site's clock and the request's origin,
+// checks it, commits it through Raft and returns the pipeline's result.
+// It runs on the leader (the forwarding interceptor sends writes there).
+func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Result, error) {
+	cmd.Time = time.Now().UnixNano()
+	cmd.Origin = originSite(ctx, n.cfg.Site)
+	if err := cmd.Validate(); err != nil {
+		return pipeline.Result{}, toStatus(err)
+	}
+	data, err := cmd.Encode()
+	if err != nil {
+		return pipeline.Result{}, status.Error(codes.InvalidArgument, err.Error())
+	}
+	out, err := n.cluster.Apply(ctx, data)
+	if err != nil {
+		return pipeline.Result{}, toStatus(err)
+	}
+	switch v := out.(type) {
+	case pipeline.Result:
+		return v, nil
+	case error:
+		return pipeline.Result{}, toStatus(v)
+	}
+	return pipeline.Result{}, status.Error(codes.Internal, fmt.Sprintf("unexpected apply result %T", out))
+}

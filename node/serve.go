@@ -1,0 +1,99 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// serve starts gRPC and REST on the one listener: HTTP/2 requests with a
+// gRPC content type go to the gRPC server, everything else to the gateway,
+// which calls this site's own gRPC API (so forwarding and authentication
+// apply to REST exactly as to gRPC).
+func (n *Node) serve() error {
+	n.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.forwardInterceptor))
+	innonetpb.RegisterLeadServiceServer(n.grpc, &leadService{n: n})
+	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
+	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
+
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	conn, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	n.gwConn = conn
+	ctx := context.Background()
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		innonetpb.RegisterLeadServiceHandler,
+		innonetpb.RegisterUserServiceHandler,
+		innonetpb.RegisterClusterServiceHandler,
+	} {
+		if err := register(ctx, gw, conn); err != nil {
+			return err
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", gw)
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	n.http = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+				n.grpc.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		if err := n.http.Serve(n.lis); err != nil && err != http.ErrServerClosed {
+			n.log.Error("API server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// recoverInterceptor turns a panic in a handler into INTERNAL, so no input
+// can take the site down.
+func recoverInterceptor(n *Node) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				n.log.Error("panic in handler", "method", info.FullMethod, "panic", r)
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+func withToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+func isCode(err error, c codes.Code) bool {
+	s, ok := status.FromError(err)
+	return ok && s.Code() == c
+}
