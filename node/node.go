@@ -185,6 +185,7 @@ func (n *Node) bootstrapAdmin(ctx context.Context) {
 func (n *Node) joinLoop(ctx context.Context) {
 	req := &innonetpb.JoinClusterRequest{Site: n.cfg.Site, RaftAddress: n.cluster.RaftAddr(),
 		ApiAddress: n.cfg.APIAdvertise, Voter: !n.cfg.NonVoter}
+	start := time.Now()
 	retry(ctx, func() error {
 		conn, err := n.peers.conn(n.cfg.Join)
 		if err != nil {
@@ -193,7 +194,12 @@ func (n *Node) joinLoop(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(withToken(ctx, n.cfg.AdminToken), 30*time.Second)
 		defer cancel()
 		if _, err := innonetpb.NewClusterServiceClient(conn).JoinCluster(cctx, req); err != nil {
-			n.log.Warn("join failed; retrying", "via", n.cfg.Join, "err", err)
+			// The first seconds of a new cluster are spent electing a leader.
+			level := slog.LevelDebug
+			if time.Since(start) > 5*time.Second {
+				level = slog.LevelWarn
+			}
+			n.log.Log(ctx, level, "join failed; retrying", "via", n.cfg.Join, "err", err)
 			return err
 		}
 		n.log.Info("joined the cluster", "via", n.cfg.Join, "voter", req.Voter)

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"innonet/cluster"
+	"innonet/node"
+	pb "innonet/proto/innonet/v1"
+)
+
+// demoSite is one site of the default network (../shared/DESIGN.md).
+type demoSite struct {
+	code, name string
+	voter      bool
+}
+
+// demoSites is the default topology; site i serves its API on base+1+i and
+// Raft on base+101+i (7101.. and 7201.. by default).
+var demoSites = []demoSite{
+	{"CGO", "Zhengzhou home park (HQ)", true},
+	{"BOS", "Boston", true},
+	{"CBG", "Cambridge, UK", true},
+	{"MUC", "Munich", true},
+	{"TLV", "Tel Aviv", true},
+	{"BOHAI", "Bohai Rim division", false},
+	{"YRD", "Yangtze River Delta division", false},
+	{"PRD", "Pearl River Delta division", false},
+}
+
+// demoCommand runs the whole default network in one process.
+type demoCommand struct{}
+
+// demoUser is a sample user whose token the demo keeps in tokens.json.
+type demoUser struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Site     string `json:"site,omitempty"`
+	Division string `json:"division,omitempty"`
+	Token    string `json:"token"`
+}
+
+func (c *demoCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fs.String("dir", "./innonet-demo", "folder holding every site's data, the admin token and the sample tokens")
+	base := fs.Int("base-port", 7100, "site i serves its API on base+1+i and Raft on base+101+i")
+	profile := fs.String("raft-profile", "lan", "Raft timing profile: lan, wan or test")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: innonet demo [flags]
+
+Starts the default network on this machine: five voters (CGO, BOS, CBG, MUC,
+TLV) and three read replicas (BOHAI, YRD, PRD), each a real site with its own
+Raft log under --dir, on 127.0.0.1 ports 7101-7108 (API: gRPC and REST) and
+7201-7208 (Raft). On the first run it creates sample users and leads; later
+runs resume from the data. Ctrl-C stops every site cleanly.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", *dir, err)
+	}
+	admin, err := demoAdminToken(filepath.Join(*dir, "admin.token"))
+	if err != nil {
+		return err
+	}
+
+	var nodes []*node.Node
+	defer func() {
+		for i := len(nodes) - 1; i >= 0; i-- {
+			nodes[i].Close()
+		}
+	}()
+	for i, s := range demoSites {
+		cc := cluster.DefaultConfig()
+		if err := cc.UseProfile(*profile); err != nil {
+			return err
+		}
+		cc.RaftAddr = fmt.Sprintf("127.0.0.1:%d", *base+101+i)
+		cc.RaftLogLevel = "error"
+		cfg := node.Config{
+			Site: s.code, DataDir: filepath.Join(*dir, strings.ToLower(s.code)),
+			Listen:     fmt.Sprintf("127.0.0.1:%d", *base+1+i),
+			AdminToken: admin, Cluster: cc, Logger: log,
+			Bootstrap: i == 0, NonVoter: !s.voter,
+		}
+		if i > 0 {
+			cfg.Join = nodes[0].Addr()
+		}
+		n, err := node.New(cfg)
+		if err != nil {
+			return fmt.Errorf("start %s (is another demo running?): %w", s.code, err)
+		}
+		nodes = append(nodes, n)
+	}
+	fmt.Printf("innonet demo: starting %d sites (data in %s)...\n", len(nodes), *dir)
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := waitForMembers(wctx, nodes, admin); err != nil {
+		return err
+	}
+	users, err := seedDemo(wctx, nodes[0].Addr(), admin, filepath.Join(*dir, "tokens.json"))
+	if err != nil {
+		return err
+	}
+	printDemo(nodes, users, *dir)
+	<-ctx.Done()
+	fmt.Println("\ninnonet demo: stopping every site...")
+	return nil
+}
+
+// demoAdminToken reads the demo's admin token, creating it on first run.
+func demoAdminToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	tok := node.NewToken()
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save admin token: %w", err)
+	}
+	return tok, nil
+}
+
+// waitForMembers polls until every site is in the leader's configuration
+// and the first admin is known.
+func waitForMembers(ctx context.Context, nodes []*node.Node, admin string) error {
+	for {
+		ok := false
+		for _, n := range nodes {
+			if !n.Cluster().IsLeader() {
+				continue
+			}
+			st, err := n.Cluster().Status()
+			_, uerr := n.State().UserByTokenHash(node.HashToken(admin))
+			ok = err == nil && uerr == nil && len(st.Members) == len(nodes)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the sites did not form a cluster in time: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+type demoClient struct {
+	conn  *grpc.ClientConn
+	leads pb.LeadServiceClient
+	users pb.UserServiceClient
+}
+
+func (c demoClient) as(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// seedDemo creates the sample users and leads on first run and returns the
+// users with their tokens (read back from tokensPath on later runs).
+func seedDemo(ctx context.Context, addr, admin, tokensPath string) ([]demoUser, error) {
+	if b, err := os.ReadFile(tokensPath); err == nil {
+		var users []demoUser
+		if err := json.Unmarshal(b, &users); err != nil {
+			return nil, fmt.Errorf("read %s: %w", tokensPath, err)
+		}
+		return users, nil
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	c := demoClient{conn: conn, leads: pb.NewLeadServiceClient(conn), users: pb.NewUserServiceClient(conn)}
+	users := []demoUser{{Name: "admin", Role: "ADMIN", Token: admin}}
+	for i, u := range []demoUser{
+		{Name: "Li Wei (HQ review)", Role: "HQ_REVIEWER"},
+		{Name: "Emily Carter", Role: "NODE_STAFF", Site: "BOS"},
+		{Name: "Oliver Hughes", Role: "NODE_STAFF", Site: "CBG"},
+		{Name: "Lukas Bauer", Role: "NODE_STAFF", Site: "MUC"},
+		{Name: "Noa Levi", Role: "NODE_STAFF", Site: "TLV"},
+		{Name: "Zhang Min", Role: "DIVISION", Division: "BOHAI"},
+		{Name: "Chen Jie", Role: "DIVISION", Division: "YRD"},
+		{Name: "Huang Lei", Role: "DIVISION", Division: "PRD"},
+	} {
+		resp, err := c.users.CreateUser(c.as(ctx, admin), &pb.CreateUserRequest{
+			RequestId: fmt.Sprintf("demo-user-%d", i+1), Name: u.Name,
+			Role: pb.Role(pb.Role_value[u.Role]), Site: u.Site, Division: u.Division})
+		if err != nil {
+			return nil, fmt.Errorf("create demo user %s: %w", u.Name, err)
+		}
+		u.Token = resp.Token
+		users = append(users, u)
+	}
+	tok := func(name string) string {
+		for _, u := range users {
+			if u.Name == name {
+				return u.Token
+			}
+		}
+		return ""
+	}
+	if err := seedLeads(ctx, c, tok); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(users, "", "  ")
+	if err := os.WriteFile(tokensPath, b, 0o600); err != nil {
+		return nil, fmt.Errorf("save tokens: %w", err)
+	}
+	return users, nil
+}
+
+func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error {
+	type sample struct {
+		by  string
+		req *pb.SubmitLeadRequest
+	}
+	samples := []sample{
+		{"Emily Carter", &pb.SubmitLeadRequest{Title: "Calcineurin-free immunosuppressant for organ transplant",
+			Summary: "Phase II small molecule with lower nephrotoxicity than tacrolimus; seeking a licensing partner and a GMP site in China.",
+			Organization: "Harbor Bio Therapeutics", Country: "US", Sector: pb.Sector_LIFE_SCIENCES_HEALTH, Trl: 6,
+			DealType: pb.DealType_TECHNOLOGY_LICENSING, Tags: []string{"transplant", "small molecule"}, Language: "en",
+			Contacts: []*pb.Contact{{Name: "Dr. Sarah Kim", Email: "s.kim@harborbio.example"}}}},
+		{"Emily Carter", &pb.SubmitLeadRequest{Title: "Solid-state electrolyte for EV batteries",
+			Summary: "MIT spin-out with a sulfide electrolyte at pilot scale.", Organization: "Voltline Materials",
+			Country: "US", Sector: pb.Sector_NEW_ENERGY_VEHICLES, Trl: 4, DealType: pb.DealType_INVESTMENT, Language: "en"}},
+		{"Oliver Hughes", &pb.SubmitLeadRequest{Title: "Bioengineering research centre",
+			Summary: "Joint research centre for synthetic biology with a Cambridge institute; 20 researchers in year one.",
+			Organization: "Cambridge Synthetic Biology Institute", Country: "GB", Sector: pb.Sector_LIFE_SCIENCES_HEALTH, Trl: 3,
+			DealType: pb.DealType_RND_COLLABORATION, Language: "en"}},
+		{"Lukas Bauer", &pb.SubmitLeadRequest{Title: "Präzisionsgetriebe für Industrieroboter",
+			Summary: "Mittelständischer Hersteller von Cycloidgetrieben sucht ein Joint Venture für die Fertigung in China.",
+			Organization: "Bavaria Präzisionsantriebe GmbH", Country: "DE", Sector: pb.Sector_ADVANCED_MANUFACTURING, Trl: 8,
+			DealType: pb.DealType_JOINT_VENTURE, Language: "de"}},
+		{"Noa Levi", &pb.SubmitLeadRequest{Title: "Future-chain lab: AI for supply chains",
+			Summary: "מעבדת שרשרת העתיד — AI planning for resilient supply chains; plans a lab and regional headquarters in the zone.",
+			Organization: "Negev Future Chain Lab", Country: "IL", Sector: pb.Sector_IT_AI, Trl: 5,
+			DealType: pb.DealType_RELOCATION, Language: "he"}},
+		{"Noa Levi", &pb.SubmitLeadRequest{Title: "Low-energy desalination membranes",
+			Summary: "Graphene-oxide membranes cutting desalination energy by 30%.", Organization: "AquaLayer Ltd",
+			Country: "IL", Sector: pb.Sector_ENVIRONMENT_WATER, Trl: 6, DealType: pb.DealType_INVESTMENT, Language: "en"}},
+	}
+	ids := make([]string, len(samples))
+	for i, s := range samples {
+		s.req.RequestId = fmt.Sprintf("demo-lead-%d", i+1)
+		l, err := c.leads.SubmitLead(c.as(ctx, tok(s.by)), s.req)
+		if err != nil {
+			return fmt.Errorf("submit sample lead: %w", err)
+		}
+		ids[i] = l.Id
+	}
+	hq := c.as(ctx, tok("Li Wei (HQ review)"))
+	steps := []func() error{
+		func() error { return review(c, hq, ids[0], pb.Decision_APPROVE, "Strong fit for the biomedicine cluster.") },
+		func() error {
+			return review(c, hq, ids[1], pb.Decision_RETURN, "Please add the pilot line capacity and the funding round.")
+		},
+		func() error { return review(c, hq, ids[2], pb.Decision_APPROVE, "") },
+		func() error { return review(c, hq, ids[3], pb.Decision_APPROVE, "") },
+		func() error { return review(c, hq, ids[4], pb.Decision_APPROVE, "") },
+		func() error {
+			_, err := c.leads.ClaimLead(c.as(ctx, tok("Chen Jie")), &pb.ClaimLeadRequest{Id: ids[3], RequestId: "demo-claim-1"})
+			return err
+		},
+		func() error {
+			_, err := c.leads.AdvanceLead(c.as(ctx, tok("Chen Jie")), &pb.AdvanceLeadRequest{Id: ids[3], RequestId: "demo-adv-1",
+				Stage: pb.Stage_NEGOTIATING, Note: "Site visit in Suzhou agreed."})
+			return err
+		},
+		func() error {
+			_, err := c.leads.ClaimLead(c.as(ctx, tok("Zhang Min")), &pb.ClaimLeadRequest{Id: ids[2], RequestId: "demo-claim-2"})
+			return err
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return fmt.Errorf("seed sample pipeline: %w", err)
+		}
+	}
+	return nil
+}
+
+func review(c demoClient, ctx context.Context, id string, d pb.Decision, comment string) error {
+	_, err := c.leads.ReviewLead(ctx, &pb.ReviewLeadRequest{Id: id, RequestId: "demo-review-" + id, Decision: d, Comment: comment})
+	return err
+}
+
+func printDemo(nodes []*node.Node, users []demoUser, dir string) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\nSITE\tNAME\tRAFT ROLE\tAPI (gRPC + REST)\tRAFT\t")
+	for i, n := range nodes {
+		role := "voter"
+		if !demoSites[i].voter {
+			role = "non-voter"
+		}
+		if n.Cluster().IsLeader() {
+			role += " (leader)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\thttp://%s\t%s\t\n", n.Site(), demoSites[i].name, role, n.Addr(), n.Cluster().RaftAddr())
+	}
+	w.Flush()
+	fmt.Printf("\nSample tokens (kept in %s):\n", filepath.Join(dir, "tokens.json"))
+	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	for _, u := range users {
+		bound := u.Site + u.Division
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t\n", u.Role, bound, u.Name, u.Token)
+	}
+	w.Flush()
+	fmt.Printf(`
+Try it (any site answers; writes are forwarded to the leader):
+  TOKEN=<an HQ_REVIEWER token above>
+  curl -s -H "Authorization: Bearer $TOKEN" http://%s/v1/leads
+  curl -s -H "Authorization: Bearer $TOKEN" 'http://%s/v1/leads?stage=SUBMITTED&consistency=STALE'
+  curl -s -H "Authorization: Bearer $TOKEN" http://%s/v1/cluster
+
+Press Ctrl-C to stop every site. Run 'innonet demo' again to resume.
+`, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr())
+}
+

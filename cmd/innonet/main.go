@@ -1,0 +1,95 @@
+// Command innonet runs a site of the innonet deal-flow network, or the whole
+// default network on one machine for a demo.
+//
+//	innonet serve --site BOS --data-dir DIR --listen ADDR --raft-addr ADDR [--bootstrap | --join ADDR] [--nonvoter]
+//	innonet demo  [--dir ./innonet-demo]
+//
+// Run `innonet <command> --help` for each command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand, in the manner of litestream's cmd: a small
+// type with a Run method.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+var commands = map[string]struct {
+	cmd  command
+	help string
+}{
+	"serve": {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
+	"demo":  {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
+}
+
+const usage = `innonet — the replicated deal-flow pipeline of an international innovation network.
+
+Usage:
+  innonet <command> [flags]
+
+Commands:
+  serve   run one site (a member of the Raft group serving gRPC and REST)
+  demo    run the default eight-site network on this machine with sample data
+
+Examples:
+  innonet demo                                  # five voters and three read replicas on 127.0.0.1
+  INNONET_ADMIN_TOKEN=inn_secret innonet serve --site CGO --data-dir /var/lib/innonet \
+      --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
+  INNONET_ADMIN_TOKEN=inn_secret innonet serve --site BOS --data-dir /var/lib/innonet-bos \
+      --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
+
+Run 'innonet <command> --help' for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Print(usage)
+		return
+	}
+	c, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "innonet: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.cmd.Run(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "innonet %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// newLogger returns a text logger to stderr at the named level.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// adminToken reads the admin token from a file, or else INNONET_ADMIN_TOKEN.
+func adminToken(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read admin token: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(os.Getenv("INNONET_ADMIN_TOKEN")), nil
+}

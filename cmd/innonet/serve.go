@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"innonet/cluster"
+	"innonet/node"
+)
+
+// serveCommand runs one site until interrupted.
+type serveCommand struct{}
+
+// raftFlags registers the Raft timing and compaction flags on fs, with the
+// defaults of cfg, and returns a function that applies them (profile first,
+// then any flag set explicitly).
+func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
+	profile := fs.String("raft-profile", "lan", "Raft timing profile: lan (one data centre), wan (sites on several continents: 5x the LAN timings), test")
+	fs.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout (overrides the profile)")
+	fs.DurationVar(&cfg.ElectionTimeout, "election-timeout", cfg.ElectionTimeout, "Raft election timeout (overrides the profile)")
+	fs.DurationVar(&cfg.LeaderLeaseTimeout, "leader-lease-timeout", cfg.LeaderLeaseTimeout, "Raft leader lease timeout (overrides the profile)")
+	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", cfg.CommitTimeout, "Raft commit timeout")
+	fs.DurationVar(&cfg.ApplyTimeout, "apply-timeout", cfg.ApplyTimeout, "how long a write waits for a quorum before failing with UNAVAILABLE (overrides the profile)")
+	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval, "how often to check whether to snapshot and compact the log")
+	fs.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", cfg.SnapshotThreshold, "log entries since the last snapshot that trigger a new one")
+	fs.Uint64Var(&cfg.TrailingLogs, "trailing-logs", cfg.TrailingLogs, "log entries kept after a snapshot so lagging sites catch up without one")
+	fs.StringVar(&cfg.RaftLogLevel, "raft-log-level", cfg.RaftLogLevel, "Raft library log level: off, error, warn, info, debug")
+	return func() error {
+		explicit := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+		base := *cfg
+		if err := cfg.UseProfile(*profile); err != nil {
+			return err
+		}
+		// Flags given on the command line win over the profile.
+		if explicit["heartbeat-timeout"] {
+			cfg.HeartbeatTimeout = base.HeartbeatTimeout
+		}
+		if explicit["election-timeout"] {
+			cfg.ElectionTimeout = base.ElectionTimeout
+		}
+		if explicit["leader-lease-timeout"] {
+			cfg.LeaderLeaseTimeout = base.LeaderLeaseTimeout
+		}
+		if explicit["apply-timeout"] {
+			cfg.ApplyTimeout = base.ApplyTimeout
+		}
+		if explicit["commit-timeout"] {
+			cfg.CommitTimeout = base.CommitTimeout
+		}
+		return nil
+	}
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg node.Config
+	cfg.Cluster = cluster.DefaultConfig()
+	fs.StringVar(&cfg.Site, "site", "", "site code, e.g. CGO, BOS, CBG, MUC, TLV, BOHAI, YRD, PRD (required)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for this site's Raft log, stable store and snapshots (required)")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:7101", "address serving gRPC and REST")
+	fs.StringVar(&cfg.APIAdvertise, "api-advertise", "", "API address other sites forward to (default: the bound --listen address)")
+	fs.StringVar(&cfg.Cluster.RaftAddr, "raft-addr", "127.0.0.1:7201", "address for Raft traffic between sites")
+	fs.StringVar(&cfg.Cluster.AdvertiseAddr, "raft-advertise", "", "Raft address other sites dial (default: the bound --raft-addr)")
+	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster with this site as its first voter (ignored when the data dir has state)")
+	fs.StringVar(&cfg.Join, "join", "", "API address (--listen) of any member to join through")
+	fs.BoolVar(&cfg.NonVoter, "nonvoter", false, "join as a non-voting read replica (the divisions' sites)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (default: $INNONET_ADMIN_TOKEN); the bootstrapping site records it as the first admin, a joining site presents it")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	applyRaft := raftFlags(fs, &cfg.Cluster)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
+
+Runs one site. The first site starts with --bootstrap; every other site
+starts with --join pointing at any member's --listen address, as a voter or,
+with --nonvoter, as a read replica. Restart a site with the same flags and
+data dir to resume.
+
+Environment:
+  INNONET_ADMIN_TOKEN   the admin token (unless --admin-token-file is given)
+
+Examples:
+  innonet serve --site CGO --data-dir ./cgo --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
+  innonet serve --site BOS --data-dir ./bos --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
+  innonet serve --site YRD --data-dir ./yrd --listen 127.0.0.1:7107 --raft-addr 127.0.0.1:7207 --join 127.0.0.1:7101 --nonvoter --raft-profile wan
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.Site == "" || cfg.DataDir == "" {
+		fs.Usage()
+		return fmt.Errorf("--site and --data-dir are required")
+	}
+	if cfg.Bootstrap && cfg.Join != "" {
+		return fmt.Errorf("--bootstrap and --join exclude each other")
+	}
+	if err := applyRaft(); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	if cfg.AdminToken, err = adminToken(*tokenFile); err != nil {
+		return err
+	}
+	if cfg.Join != "" && cfg.AdminToken == "" {
+		return fmt.Errorf("joining needs the admin token: set INNONET_ADMIN_TOKEN or --admin-token-file")
+	}
+	if cfg.Bootstrap && cfg.AdminToken == "" {
+		log.Warn("bootstrapping without an admin token: no one will be able to add users; set INNONET_ADMIN_TOKEN")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return n.Close()
+}
