@@ -241,7 +241,7 @@ func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error
 	}
 	samples := []sample{
 		{"Emily Carter", &pb.SubmitLeadRequest{Title: "Calcineurin-free immunosuppressant for organ transplant",
-			Summary: "Phase II small molecule with lower nephrotoxicity than tacrolimus; seeking a licensing partner and a GMP site in China.",
+			Summary:      "Phase II small molecule with lower nephrotoxicity than tacrolimus; seeking a licensing partner and a GMP site in China.",
 			Organization: "Harbor Bio Therapeutics", Country: "US", Sector: pb.Sector_LIFE_SCIENCES_HEALTH, Trl: 6,
 			DealType: pb.DealType_TECHNOLOGY_LICENSING, Tags: []string{"transplant", "small molecule"}, Language: "en",
 			Contacts: []*pb.Contact{{Name: "Dr. Sarah Kim", Email: "s.kim@harborbio.example"}}}},
@@ -249,15 +249,15 @@ func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error
 			Summary: "MIT spin-out with a sulfide electrolyte at pilot scale.", Organization: "Voltline Materials",
 			Country: "US", Sector: pb.Sector_NEW_ENERGY_VEHICLES, Trl: 4, DealType: pb.DealType_INVESTMENT, Language: "en"}},
 		{"Oliver Hughes", &pb.SubmitLeadRequest{Title: "Bioengineering research centre",
-			Summary: "Joint research centre for synthetic biology with a Cambridge institute; 20 researchers in year one.",
+			Summary:      "Joint research centre for synthetic biology with a Cambridge institute; 20 researchers in year one.",
 			Organization: "Cambridge Synthetic Biology Institute", Country: "GB", Sector: pb.Sector_LIFE_SCIENCES_HEALTH, Trl: 3,
 			DealType: pb.DealType_RND_COLLABORATION, Language: "en"}},
 		{"Lukas Bauer", &pb.SubmitLeadRequest{Title: "Präzisionsgetriebe für Industrieroboter",
-			Summary: "Mittelständischer Hersteller von Cycloidgetrieben sucht ein Joint Venture für die Fertigung in China.",
+			Summary:      "Mittelständischer Hersteller von Cycloidgetrieben sucht ein Joint Venture für die Fertigung in China.",
 			Organization: "Bavaria Präzisionsantriebe GmbH", Country: "DE", Sector: pb.Sector_ADVANCED_MANUFACTURING, Trl: 8,
 			DealType: pb.DealType_JOINT_VENTURE, Language: "de"}},
 		{"Noa Levi", &pb.SubmitLeadRequest{Title: "Future-chain lab: AI for supply chains",
-			Summary: "מעבדת שרשרת העתיד — AI planning for resilient supply chains; plans a lab and regional headquarters in the zone.",
+			Summary:      "מעבדת שרשרת העתיד — AI planning for resilient supply chains; plans a lab and regional headquarters in the zone.",
 			Organization: "Negev Future Chain Lab", Country: "IL", Sector: pb.Sector_IT_AI, Trl: 5,
 			DealType: pb.DealType_RELOCATION, Language: "he"}},
 		{"Noa Levi", &pb.SubmitLeadRequest{Title: "Low-energy desalination membranes",
@@ -275,7 +275,9 @@ func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error
 	}
 	hq := c.as(ctx, tok("Li Wei (HQ review)"))
 	steps := []func() error{
-		func() error { return review(c, hq, ids[0], pb.Decision_APPROVE, "Strong fit for the biomedicine cluster.") },
+		func() error {
+			return review(c, hq, ids[0], pb.Decision_APPROVE, "Strong fit for the biomedicine cluster.")
+		},
 		func() error {
 			return review(c, hq, ids[1], pb.Decision_RETURN, "Please add the pilot line capacity and the funding round.")
 		},
@@ -340,4 +342,3 @@ Try it (any site answers; writes are forwarded to the leader):
 Press Ctrl-C to stop every site. Run 'innonet demo' again to resume.
 `, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr())
 }
-
