@@ -44,7 +44,20 @@ func (s *State) Apply(index uint64, data []byte) (res any) {
 		return err
 	}
 	txn.Commit()
-	return out
+	return out.detached()
+}
+
+// detached returns r with copies of the lead and user, so a caller that
+// changes them cannot change the state.
+func (r Result) detached() Result {
+	if r.Lead != nil {
+		r.Lead = r.Lead.clone()
+	}
+	if r.User != nil {
+		u := *r.User
+		r.User = &u
+	}
+	return r
 }
 
 // applier applies one command inside one write transaction.

@@ -145,12 +145,15 @@ func (c Command) validate() *Error {
 		if c.Draft == nil {
 			return invalid("lead", "is required")
 		}
-		return c.Draft.validate()
+		if err := c.Draft.validate(); err != nil {
+			return err
+		}
+		return checkComment("comment", c.Comment, false)
 	case OpUpdate:
 		if err := checkLeadID(c.LeadID); err != nil {
 			return err
 		}
-		if c.Patch == nil {
+		if c.Patch == nil || c.Patch.empty() {
 			return invalid("lead", "no field to change")
 		}
 		if err := c.Patch.validate(); err != nil {
@@ -274,6 +277,12 @@ func (p *Patch) validate() *Error {
 		return checkLanguage(*p.Language)
 	}
 	return nil
+}
+
+func (p *Patch) empty() bool {
+	return p.Title == nil && p.Summary == nil && p.Organization == nil && p.Country == nil &&
+		p.Sector == nil && p.TRL == nil && p.DealType == nil && len(p.Tags) == 0 &&
+		len(p.Contacts) == 0 && p.Language == nil
 }
 
 // apply returns l with the patch's fields changed.

@@ -19,6 +19,10 @@ type record struct {
 	Applied uint64          `json:"applied,omitempty"`
 	Table   string          `json:"table,omitempty"`
 	Value   json.RawMessage `json:"value,omitempty"`
+	// End closes the stream with the number of rows written, so a cut-off
+	// snapshot is refused rather than restored as a partial state.
+	End  bool  `json:"end,omitempty"`
+	Rows int64 `json:"rows,omitempty"`
 }
 
 // Snapshot is a point-in-time view of the state. Taking one is cheap (the
@@ -45,6 +49,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	if err := enc.Encode(record{Format: snapshotFormat, Applied: sn.applied}); err != nil {
 		return cw.n, fmt.Errorf("write snapshot header: %w", err)
 	}
+	var rows int64
 	for _, table := range tableOrder {
 		it, err := sn.txn.Get(table, "id")
 		if err != nil {
@@ -58,7 +63,11 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 			if err := enc.Encode(record{Table: table, Value: v}); err != nil {
 				return cw.n, fmt.Errorf("write snapshot: %w", err)
 			}
+			rows++
 		}
+	}
+	if err := enc.Encode(record{End: true, Rows: rows}); err != nil {
+		return cw.n, fmt.Errorf("write snapshot: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return cw.n, fmt.Errorf("write snapshot: %w", err)
@@ -79,16 +88,31 @@ func (s *State) Restore(r io.Reader) error {
 	if head.Format != snapshotFormat {
 		return fmt.Errorf("restore: unknown snapshot format %q", head.Format)
 	}
+	var rows int64
 	for {
 		var rec record
 		err := dec.Decode(&rec)
 		if errors.Is(err, io.EOF) {
-			break
+			txn.Abort()
+			return fmt.Errorf("restore: snapshot ends after %d rows without its end marker (cut off?)", rows)
 		}
 		if err != nil {
 			txn.Abort()
 			return fmt.Errorf("read snapshot: %w", err)
 		}
+		if rec.End {
+			if rec.Rows != rows {
+				txn.Abort()
+				return fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, rec.Rows)
+			}
+			var extra json.RawMessage
+			if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+				txn.Abort()
+				return fmt.Errorf("restore: data after the snapshot's end marker")
+			}
+			break
+		}
+		rows++
 		obj, err := decodeRow(rec)
 		if err != nil {
 			txn.Abort()

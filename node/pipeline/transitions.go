@@ -68,6 +68,9 @@ var rules = map[Op]rule{
 				l.Stage, l.Division, l.StageComment = Claimed, a.actor.Division, a.cmd.Comment
 				return "CLAIM", nil
 			case Claimed, Negotiating, Signed, Landed:
+				if l.Division == a.actor.Division {
+					return "", errorf(CodePrecondition, "lead %s is in stage %s, already claimed by your division %s", l.ID, l.Stage, l.Division)
+				}
 				return "", errorf(CodeConflict, "claim lost: lead %s is already claimed by %s", l.ID, l.Division)
 			}
 			return "", stageError(l, "claimed", Approved)

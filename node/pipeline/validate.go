@@ -65,7 +65,7 @@ func checkLine(field, v string, min, max int) *Error {
 		return err
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return invalid(field, "must be a single line without control characters")
 		}
 	}
