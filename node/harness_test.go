@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"innonet/cluster"
 	innonetpb "innonet/proto/innonet/v1"
@@ -27,14 +31,15 @@ type testSite struct {
 // testCluster is a real cluster of sites in one process: real Raft over
 // TCP on 127.0.0.1, real raft-boltdb files in temp dirs, real gRPC/REST.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	sites map[string]*testSite
 	order []string
 }
 
 // newTestCluster starts voters (the first bootstraps) and non-voters, and
-// waits until every site is a member and has a leader.
-func newTestCluster(t *testing.T, voters []string, nonVoters []string) *testCluster {
+// waits until every site is a member and has a leader. Each tune function
+// may adjust every site's Config before it starts (e.g. Raft settings).
+func newTestCluster(t testing.TB, voters []string, nonVoters []string, tune ...func(*Config)) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, sites: map[string]*testSite{}}
 	var first string
@@ -47,6 +52,9 @@ func newTestCluster(t *testing.T, voters []string, nonVoters []string) *testClus
 		cc.RaftLogLevel = "off"
 		cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
 			Cluster: cc, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		for _, f := range tune {
+			f(&cfg)
+		}
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {
@@ -56,7 +64,10 @@ func newTestCluster(t *testing.T, voters []string, nonVoters []string) *testClus
 		tc.start(id, cfg)
 		if i == 0 {
 			first = id
-			tc.waitFor("first admin recorded", func() bool { _, err := tc.sites[id].node.State().UserByTokenHash(HashToken(testAdminToken)); return err == nil })
+			tc.waitFor("first admin recorded", func() bool {
+				_, err := tc.sites[id].node.State().UserByTokenHash(HashToken(testAdminToken))
+				return err == nil
+			})
 		}
 	}
 	total := len(voters) + len(nonVoters)
@@ -81,6 +92,16 @@ func (tc *testCluster) start(id string, cfg Config) {
 	cfg.Listen = n.Addr()
 	cfg.Cluster.RaftAddr = n.Cluster().RaftAddr()
 	tc.sites[id] = &testSite{cfg: cfg, node: n}
+}
+
+// node returns the running node of site id (nil while it is stopped).
+func (tc *testCluster) node(id string) *Node {
+	tc.t.Helper()
+	s, ok := tc.sites[id]
+	if !ok {
+		tc.t.Fatalf("no site %s in the test cluster", id)
+	}
+	return s.node
 }
 
 // stop closes a site, keeping its data directory.
@@ -180,16 +201,16 @@ func (tc *testCluster) clients(n *Node, token string) testClients {
 }
 
 // ctx returns a context carrying the bearer token, bounded in time.
-func (c testClients) ctx(t *testing.T) context.Context {
+func (c testClients) ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	return withToken(ctx, c.token)
 }
 
-var reqSeq int
+var reqSeq atomic.Int64
 
-// rid returns a fresh request ID.
-func rid() string { reqSeq++; return fmt.Sprintf("req-%d-%d", time.Now().UnixNano(), reqSeq) }
+// rid returns a fresh request ID; it is safe for concurrent use.
+func rid() string { return fmt.Sprintf("req-%d-%d", time.Now().UnixNano(), reqSeq.Add(1)) }
 
 // addUser creates a user through the API and returns its token.
 func (tc *testCluster) addUser(name string, role innonetpb.Role, site, division string) string {
@@ -208,4 +229,42 @@ func sampleLead(title string) *innonetpb.SubmitLeadRequest {
 	return &innonetpb.SubmitLeadRequest{RequestId: rid(), Title: title, Summary: "A test lead.",
 		Organization: "Test Lab", Country: "US", Sector: innonetpb.Sector_LIFE_SCIENCES_HEALTH,
 		Trl: 5, DealType: innonetpb.DealType_INVESTMENT}
+}
+
+// eventually polls f until it returns nil or timeout passes, then fails t
+// with what and f's last error.
+func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// checkStatus fails t unless err is a gRPC status with code want whose
+// message contains each of parts.
+func checkStatus(t testing.TB, err error, want codes.Code, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %s", want)
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("got non-status error %v, want %s", err, want)
+	}
+	if st.Code() != want {
+		t.Fatalf("got %s (%q), want %s", st.Code(), st.Message(), want)
+	}
+	for _, p := range parts {
+		if !strings.Contains(st.Message(), p) {
+			t.Errorf("got message %q, want it to mention %q", st.Message(), p)
+		}
+	}
 }
