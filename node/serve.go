@@ -28,6 +28,7 @@ func (n *Node) serve() error {
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 
 	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -73,6 +74,16 @@ func (n *Node) serve() error {
 		}
 	}()
 	return nil
+}
+
+// headerMatcher passes HTTP headers to gRPC metadata as the gateway does by
+// default, except innonet's own site-to-site keys (x-innonet-*), which a
+// REST caller must not be able to set.
+func headerMatcher(key string) (string, bool) {
+	if strings.HasPrefix(strings.ToLower(key), strings.ToLower(runtime.MetadataHeaderPrefix)+"x-innonet-") {
+		return "", false
+	}
+	return runtime.DefaultHeaderMatcher(key)
 }
 
 // recoverInterceptor turns a panic in a handler into INTERNAL, so no input
