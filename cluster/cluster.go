@@ -223,19 +223,6 @@ func (c *Cluster) WaitForLeader(ctx context.Context) (string, error) {
 	}
 }
 
-// Barrier waits until every entry committed before the call is applied
-// here; only the leader can issue it.
-func (c *Cluster) Barrier(ctx context.Context) error {
-	timeout := c.cfg.ApplyTimeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = time.Until(dl)
-	}
-	if err := c.raft.Barrier(timeout).Error(); err != nil {
-		return c.mapErr(err)
-	}
-	return nil
-}
-
 // Snapshot forces a snapshot now (log compaction); mostly for tests and
 // operators.
 func (c *Cluster) Snapshot() error {

@@ -22,14 +22,13 @@ type leadService struct {
 	n *Node
 }
 
-// write authenticates the caller, proposes the command built for it and
-// returns the resulting lead.
-func (s *leadService) write(ctx context.Context, build func(u *pipeline.User) pipeline.Command) (*innonetpb.Lead, error) {
+// write authenticates the caller, proposes cmd as the caller and returns
+// the resulting lead.
+func (s *leadService) write(ctx context.Context, cmd pipeline.Command) (*innonetpb.Lead, error) {
 	u, err := s.n.authenticate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cmd := build(u)
 	cmd.Actor = u.ID
 	res, err := s.n.propose(ctx, cmd)
 	if err != nil {
@@ -39,50 +38,36 @@ func (s *leadService) write(ctx context.Context, build func(u *pipeline.User) pi
 }
 
 func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)})
 }
 
 func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpUpdate, RequestID: r.RequestId, LeadID: r.Id,
-			ExpectedVersion: r.ExpectedVersion, Patch: patchFromPB(r), Comment: r.Comment}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpUpdate, RequestID: r.RequestId, LeadID: r.Id,
+		ExpectedVersion: r.ExpectedVersion, Patch: patchFromPB(r), Comment: r.Comment})
 }
 
 func (s *leadService) ReviewLead(ctx context.Context, r *innonetpb.ReviewLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpReview, RequestID: r.RequestId, LeadID: r.Id,
-			ExpectedVersion: r.ExpectedVersion, Decision: pipeline.Decision(r.Decision), Comment: r.Comment}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpReview, RequestID: r.RequestId, LeadID: r.Id,
+		ExpectedVersion: r.ExpectedVersion, Decision: pipeline.Decision(r.Decision), Comment: r.Comment})
 }
 
 func (s *leadService) ClaimLead(ctx context.Context, r *innonetpb.ClaimLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpClaim, RequestID: r.RequestId, LeadID: r.Id, ExpectedVersion: r.ExpectedVersion}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpClaim, RequestID: r.RequestId, LeadID: r.Id, ExpectedVersion: r.ExpectedVersion})
 }
 
 func (s *leadService) ReleaseLead(ctx context.Context, r *innonetpb.ReleaseLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpRelease, RequestID: r.RequestId, LeadID: r.Id,
-			ExpectedVersion: r.ExpectedVersion, Comment: r.Comment}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpRelease, RequestID: r.RequestId, LeadID: r.Id,
+		ExpectedVersion: r.ExpectedVersion, Comment: r.Comment})
 }
 
 func (s *leadService) AdvanceLead(ctx context.Context, r *innonetpb.AdvanceLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpAdvance, RequestID: r.RequestId, LeadID: r.Id,
-			ExpectedVersion: r.ExpectedVersion, Stage: pipeline.Stage(r.Stage), Comment: r.Note}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpAdvance, RequestID: r.RequestId, LeadID: r.Id,
+		ExpectedVersion: r.ExpectedVersion, Stage: pipeline.Stage(r.Stage), Comment: r.Note})
 }
 
 func (s *leadService) WithdrawLead(ctx context.Context, r *innonetpb.WithdrawLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, func(*pipeline.User) pipeline.Command {
-		return pipeline.Command{Op: pipeline.OpWithdraw, RequestID: r.RequestId, LeadID: r.Id,
-			ExpectedVersion: r.ExpectedVersion, Comment: r.Comment}
-	})
+	return s.write(ctx, pipeline.Command{Op: pipeline.OpWithdraw, RequestID: r.RequestId, LeadID: r.Id,
+		ExpectedVersion: r.ExpectedVersion, Comment: r.Comment})
 }
 
 // visibleLead reads a lead the caller may see.

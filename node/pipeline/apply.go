@@ -161,12 +161,8 @@ func (a *applier) submit() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
-	d := a.cmd.Draft
 	l := &Lead{
-		ID: fmt.Sprintf("%s-%04d", site, n), Site: site,
-		Title: d.Title, Summary: d.Summary, Organization: d.Organization, Country: d.Country,
-		Sector: d.Sector, TRL: d.TRL, DealType: d.DealType, Language: d.Language,
-		Tags: append([]string(nil), d.Tags...), Contacts: append([]Contact(nil), d.Contacts...),
+		ID: fmt.Sprintf("%s-%04d", site, n), Site: site, Draft: a.cmd.Draft.clone(),
 		SubmittedBy: a.actor.ID, Stage: Submitted, Version: 1,
 		Created: a.now, Updated: a.now, StageTime: a.now,
 	}

@@ -62,6 +62,12 @@ type Draft struct {
 	Language     string    `json:"language,omitempty"`
 }
 
+func (d Draft) clone() Draft {
+	d.Tags = append([]string(nil), d.Tags...)
+	d.Contacts = append([]Contact(nil), d.Contacts...)
+	return d
+}
+
 // Patch is an edit of a lead: nil fields and empty lists stay as they are.
 type Patch struct {
 	Title        *string   `json:"title,omitempty"`

@@ -195,9 +195,7 @@ func TestSubmit(t *testing.T) {
 			res := f.ok(tt.actor, Command{Op: OpSubmit, Draft: d})
 			now := clock(f.index)
 			want := &Lead{
-				ID: tt.wantID, Site: tt.wantID[:3], Title: d.Title, Summary: d.Summary,
-				Organization: d.Organization, Country: d.Country, Sector: d.Sector, TRL: d.TRL,
-				DealType: d.DealType, Tags: d.Tags, Contacts: d.Contacts, Language: d.Language,
+				ID: tt.wantID, Site: tt.wantID[:3], Draft: *d,
 				SubmittedBy: f.user(tt.actor), Stage: Submitted, Version: 1,
 				Created: now, Updated: now, StageTime: now,
 			}

@@ -119,18 +119,10 @@ type Contact struct {
 // Lead is a technology project pushed home by an overseas site. Values held
 // by the state are never modified in place; Apply stores a changed copy.
 type Lead struct {
-	ID           string    `json:"id"`
-	Site         string    `json:"site"`
-	Title        string    `json:"title"`
-	Summary      string    `json:"summary"`
-	Organization string    `json:"organization"`
-	Country      string    `json:"country"`
-	Sector       Sector    `json:"sector"`
-	TRL          int       `json:"trl"`
-	DealType     DealType  `json:"dealType"`
-	Tags         []string  `json:"tags,omitempty"`
-	Contacts     []Contact `json:"contacts,omitempty"`
-	Language     string    `json:"language,omitempty"`
+	ID   string `json:"id"`
+	Site string `json:"site"`
+	// Draft is the content node staff enter and edit.
+	Draft
 	SubmittedBy  string    `json:"submittedBy"`
 	Division     string    `json:"division,omitempty"`
 	Stage        Stage     `json:"stage"`
@@ -146,8 +138,7 @@ type Lead struct {
 
 func (l *Lead) clone() *Lead {
 	c := *l
-	c.Tags = append([]string(nil), l.Tags...)
-	c.Contacts = append([]Contact(nil), l.Contacts...)
+	c.Draft = l.Draft.clone()
 	return &c
 }
 
