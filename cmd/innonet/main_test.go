@@ -196,8 +196,9 @@ func TestDemoStartsResumesAndStops(t *testing.T) {
 	bin := buildBinary(t)
 	dir := filepath.Join(t.TempDir(), "demo")
 	// Eight sites need 16 consecutive ports; pick a base away from the
-	// documented 7100 so a running demo does not collide.
-	base := 20000 + os.Getpid()%20000
+	// documented 7100 so a running demo does not collide, and below the
+	// ephemeral range so no outgoing connection holds one.
+	base := 20000 + os.Getpid()%10000 // below the ephemeral port range (32768+)
 	run := func() (*proc, string) {
 		p := start(t, bin, nil, "demo", "--dir", dir, "--base-port", fmt.Sprint(base), "--raft-profile", "test")
 		poll(t, "demo ready", func() (bool, string) { return strings.Contains(p.out.String(), "Press Ctrl-C"), "" })
