@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -136,13 +137,12 @@ func (tc *testCluster) closeAll() {
 // waitFor polls cond until it holds or 20 seconds pass.
 func (tc *testCluster) waitFor(what string, cond func() bool) {
 	tc.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tc.t.Fatalf("timed out waiting for: %s", what)
+	eventually(tc.t, 20*time.Second, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // leaderNode waits for a leader among the running sites and returns it.
