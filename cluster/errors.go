@@ -17,4 +17,8 @@ var (
 	ErrTimeout = errors.New("timed out waiting for commit")
 	// ErrShutdown: the site is shutting down.
 	ErrShutdown = errors.New("raft is shut down")
+	// ErrNotMember: this site is not in the Raft configuration (not yet
+	// joined, or removed). A removed site must rejoin (serve --join) before
+	// it serves again.
+	ErrNotMember = errors.New("this site is not a member of the cluster")
 )

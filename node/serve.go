@@ -51,6 +51,7 @@ func (n *Node) serve() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("/", gw)
 
 	var protocols http.Protocols

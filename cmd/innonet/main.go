@@ -29,8 +29,9 @@ var commands = map[string]struct {
 	cmd  command
 	help string
 }{
-	"serve": {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
-	"demo":  {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
+	"serve":  {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
+	"demo":   {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
+	"health": {&healthCommand{}, "probe a site's /healthz or /readyz (for container health checks)"},
 }
 
 const usage = `innonet — the replicated deal-flow pipeline of an international innovation network.
@@ -41,6 +42,7 @@ Usage:
 Commands:
   serve   run one site (a member of the Raft group serving gRPC and REST)
   demo    run the default eight-site network on this machine with sample data
+  health  probe a site's /healthz or /readyz (exit 0 when healthy)
 
 Examples:
   innonet demo                                  # five voters and three read replicas on 127.0.0.1

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// healthCommand probes a site's /healthz or /readyz. It exists so that a
+// container built FROM scratch (no curl, no shell) can have a health check.
+type healthCommand struct{}
+
+func (c *healthCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("INNONET_ADDR", "127.0.0.1:7101"), "site API address (host:port or URL); default $INNONET_ADDR")
+	ready := fs.Bool("ready", false, "probe /readyz (has a leader, is a member, has caught up) instead of /healthz (process alive)")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: innonet health [--addr HOST:PORT] [--ready]
+
+Exits 0 when the site answers 200 on /healthz (or, with --ready, /readyz),
+1 otherwise. Meant for container and systemd health checks.
+
+Examples:
+  innonet health --addr 127.0.0.1:7101
+  innonet health --addr 127.0.0.1:7101 --ready
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	path := "/healthz"
+	if *ready {
+		path = "/readyz"
+	}
+	base := *addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprint(os.Stdout, string(body))
+	return nil
+}
+
+// envOr returns the environment variable key, or def when it is unset.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
