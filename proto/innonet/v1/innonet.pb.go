@@ -18,6 +18,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -346,8 +347,14 @@ const (
 	Consistency_CONSISTENCY_UNSPECIFIED Consistency = 0
 	// Answered by the leader (followers forward the read).
 	Consistency_LEADER Consistency = 1
-	// Answered from the local site's copy, which may lag the leader.
+	// Answered from the local site's copy, which may lag the leader. With
+	// max_staleness, a site that has not heard from the leader for longer
+	// forwards the read to the leader instead.
 	Consistency_STALE Consistency = 2
+	// Answered by the leader after it has confirmed with a quorum that it
+	// still leads and has applied every write committed before the read
+	// began: never stale, not even right after a leader change.
+	Consistency_LINEARIZABLE Consistency = 3
 )
 
 // Enum value maps for Consistency.
@@ -356,11 +363,13 @@ var (
 		0: "CONSISTENCY_UNSPECIFIED",
 		1: "LEADER",
 		2: "STALE",
+		3: "LINEARIZABLE",
 	}
 	Consistency_value = map[string]int32{
 		"CONSISTENCY_UNSPECIFIED": 0,
 		"LEADER":                  1,
 		"STALE":                   2,
+		"LINEARIZABLE":            3,
 	}
 )
 
@@ -391,6 +400,91 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
 }
 
+// ReadInfo says which site answered a read and how current its copy was.
+// Every read also carries these as response headers
+// (x-innonet-read-site, x-innonet-read-consistency,
+// x-innonet-applied-index, x-innonet-last-contact-ms, x-innonet-leader).
+type ReadInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site that answered.
+	Site        string      `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	Consistency Consistency `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// The last log index the answering site had applied.
+	AppliedIndex uint64 `protobuf:"varint,3,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	// Time since the answering site last heard from the leader; zero when
+	// the leader answered.
+	LastContact *durationpb.Duration `protobuf:"bytes,4,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	// The leader as the answering site knew it (empty when none was known).
+	Leader        string `protobuf:"bytes,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadInfo) Reset() {
+	*x = ReadInfo{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadInfo) ProtoMessage() {}
+
+func (x *ReadInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadInfo.ProtoReflect.Descriptor instead.
+func (*ReadInfo) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReadInfo) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *ReadInfo) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ReadInfo) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *ReadInfo) GetLastContact() *durationpb.Duration {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *ReadInfo) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
 // Contact is a person at the lead's organization.
 type Contact struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -403,7 +497,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[0]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +509,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[0]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +522,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Contact) GetName() string {
@@ -488,7 +582,7 @@ type Lead struct {
 
 func (x *Lead) Reset() {
 	*x = Lead{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[1]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +594,7 @@ func (x *Lead) String() string {
 func (*Lead) ProtoMessage() {}
 
 func (x *Lead) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[1]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +607,7 @@ func (x *Lead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lead.ProtoReflect.Descriptor instead.
 func (*Lead) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{1}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Lead) GetId() string {
@@ -677,7 +771,7 @@ type SubmitLeadRequest struct {
 
 func (x *SubmitLeadRequest) Reset() {
 	*x = SubmitLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[2]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +783,7 @@ func (x *SubmitLeadRequest) String() string {
 func (*SubmitLeadRequest) ProtoMessage() {}
 
 func (x *SubmitLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[2]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +796,7 @@ func (x *SubmitLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitLeadRequest.ProtoReflect.Descriptor instead.
 func (*SubmitLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{2}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitLeadRequest) GetRequestId() string {
@@ -783,16 +877,18 @@ func (x *SubmitLeadRequest) GetLanguage() string {
 }
 
 type GetLeadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetLeadRequest) Reset() {
 	*x = GetLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[3]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +900,7 @@ func (x *GetLeadRequest) String() string {
 func (*GetLeadRequest) ProtoMessage() {}
 
 func (x *GetLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[3]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +913,7 @@ func (x *GetLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadRequest.ProtoReflect.Descriptor instead.
 func (*GetLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{3}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetLeadRequest) GetId() string {
@@ -834,22 +930,31 @@ func (x *GetLeadRequest) GetConsistency() Consistency {
 	return Consistency_CONSISTENCY_UNSPECIFIED
 }
 
+func (x *GetLeadRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
 type ListLeadsRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Stage    Stage                  `protobuf:"varint,1,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
 	Site     string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	Division string                 `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
 	// 1 to 500; default 50.
-	PageSize      int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	Consistency   Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	PageSize    int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken   string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListLeadsRequest) Reset() {
 	*x = ListLeadsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[4]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +966,7 @@ func (x *ListLeadsRequest) String() string {
 func (*ListLeadsRequest) ProtoMessage() {}
 
 func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[4]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +979,7 @@ func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsRequest.ProtoReflect.Descriptor instead.
 func (*ListLeadsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{4}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListLeadsRequest) GetStage() Stage {
@@ -919,18 +1024,26 @@ func (x *ListLeadsRequest) GetConsistency() Consistency {
 	return Consistency_CONSISTENCY_UNSPECIFIED
 }
 
+func (x *ListLeadsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
 type ListLeadsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Leads []*Lead                `protobuf:"bytes,1,rep,name=leads,proto3" json:"leads,omitempty"`
 	// Empty on the last page.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListLeadsResponse) Reset() {
 	*x = ListLeadsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[5]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1055,7 @@ func (x *ListLeadsResponse) String() string {
 func (*ListLeadsResponse) ProtoMessage() {}
 
 func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[5]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1068,7 @@ func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsResponse.ProtoReflect.Descriptor instead.
 func (*ListLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListLeadsResponse) GetLeads() []*Lead {
@@ -970,6 +1083,13 @@ func (x *ListLeadsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListLeadsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
 }
 
 // UpdateLeadRequest changes the fields that are present. Tags and contacts
@@ -998,7 +1118,7 @@ type UpdateLeadRequest struct {
 
 func (x *UpdateLeadRequest) Reset() {
 	*x = UpdateLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1130,7 @@ func (x *UpdateLeadRequest) String() string {
 func (*UpdateLeadRequest) ProtoMessage() {}
 
 func (x *UpdateLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1143,7 @@ func (x *UpdateLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLeadRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateLeadRequest) GetId() string {
@@ -1138,7 +1258,7 @@ type ReviewLeadRequest struct {
 
 func (x *ReviewLeadRequest) Reset() {
 	*x = ReviewLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1270,7 @@ func (x *ReviewLeadRequest) String() string {
 func (*ReviewLeadRequest) ProtoMessage() {}
 
 func (x *ReviewLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1283,7 @@ func (x *ReviewLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReviewLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReviewLeadRequest) GetId() string {
@@ -1212,7 +1332,7 @@ type ClaimLeadRequest struct {
 
 func (x *ClaimLeadRequest) Reset() {
 	*x = ClaimLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1344,7 @@ func (x *ClaimLeadRequest) String() string {
 func (*ClaimLeadRequest) ProtoMessage() {}
 
 func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1357,7 @@ func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadRequest.ProtoReflect.Descriptor instead.
 func (*ClaimLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ClaimLeadRequest) GetId() string {
@@ -1273,7 +1393,7 @@ type ReleaseLeadRequest struct {
 
 func (x *ReleaseLeadRequest) Reset() {
 	*x = ReleaseLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1405,7 @@ func (x *ReleaseLeadRequest) String() string {
 func (*ReleaseLeadRequest) ProtoMessage() {}
 
 func (x *ReleaseLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1418,7 @@ func (x *ReleaseLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{9}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReleaseLeadRequest) GetId() string {
@@ -1343,7 +1463,7 @@ type AdvanceLeadRequest struct {
 
 func (x *AdvanceLeadRequest) Reset() {
 	*x = AdvanceLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1475,7 @@ func (x *AdvanceLeadRequest) String() string {
 func (*AdvanceLeadRequest) ProtoMessage() {}
 
 func (x *AdvanceLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1488,7 @@ func (x *AdvanceLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceLeadRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{10}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AdvanceLeadRequest) GetId() string {
@@ -1418,7 +1538,7 @@ type WithdrawLeadRequest struct {
 
 func (x *WithdrawLeadRequest) Reset() {
 	*x = WithdrawLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1550,7 @@ func (x *WithdrawLeadRequest) String() string {
 func (*WithdrawLeadRequest) ProtoMessage() {}
 
 func (x *WithdrawLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1563,7 @@ func (x *WithdrawLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawLeadRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{11}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WithdrawLeadRequest) GetId() string {
@@ -1475,16 +1595,18 @@ func (x *WithdrawLeadRequest) GetComment() string {
 }
 
 type GetLeadHistoryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetLeadHistoryRequest) Reset() {
 	*x = GetLeadHistoryRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1618,7 @@ func (x *GetLeadHistoryRequest) String() string {
 func (*GetLeadHistoryRequest) ProtoMessage() {}
 
 func (x *GetLeadHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1631,7 @@ func (x *GetLeadHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetLeadHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{12}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetLeadHistoryRequest) GetId() string {
@@ -1524,6 +1646,13 @@ func (x *GetLeadHistoryRequest) GetConsistency() Consistency {
 		return x.Consistency
 	}
 	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetLeadHistoryRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
 }
 
 // HistoryEvent is one applied command, as the audit trail keeps it.
@@ -1557,7 +1686,7 @@ type HistoryEvent struct {
 
 func (x *HistoryEvent) Reset() {
 	*x = HistoryEvent{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +1698,7 @@ func (x *HistoryEvent) String() string {
 func (*HistoryEvent) ProtoMessage() {}
 
 func (x *HistoryEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +1711,7 @@ func (x *HistoryEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEvent.ProtoReflect.Descriptor instead.
 func (*HistoryEvent) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{13}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HistoryEvent) GetLeadId() string {
@@ -1693,13 +1822,14 @@ func (x *HistoryEvent) GetRequestId() string {
 type GetLeadHistoryResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*HistoryEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetLeadHistoryResponse) Reset() {
 	*x = GetLeadHistoryResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1841,7 @@ func (x *GetLeadHistoryResponse) String() string {
 func (*GetLeadHistoryResponse) ProtoMessage() {}
 
 func (x *GetLeadHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,12 +1854,19 @@ func (x *GetLeadHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetLeadHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{14}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetLeadHistoryResponse) GetEvents() []*HistoryEvent {
 	if x != nil {
 		return x.Events
+	}
+	return nil
+}
+
+func (x *GetLeadHistoryResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
 	}
 	return nil
 }
@@ -1743,16 +1880,19 @@ type User struct {
 	// For NODE_STAFF: the site code.
 	Site string `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
 	// For DIVISION: BOHAI, YRD or PRD.
-	Division      string                 `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	Division   string                 `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreatedBy  string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Set once the user's token is revoked.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1904,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1917,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{15}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *User) GetId() string {
@@ -1829,6 +1969,20 @@ func (x *User) GetCreatedBy() string {
 	return ""
 }
 
+func (x *User) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *User) GetRevokedBy() string {
+	if x != nil {
+		return x.RevokedBy
+	}
+	return ""
+}
+
 type CreateUserRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1842,7 +1996,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +2008,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2021,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{16}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateUserRequest) GetRequestId() string {
@@ -1917,7 +2071,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2083,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2096,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateUserResponse) GetUser() *User {
@@ -1960,15 +2114,17 @@ func (x *CreateUserResponse) GetToken() string {
 }
 
 type ListUsersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Consistency   Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2136,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2149,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListUsersRequest) GetConsistency() Consistency {
@@ -2003,16 +2159,24 @@ func (x *ListUsersRequest) GetConsistency() Consistency {
 	return Consistency_CONSISTENCY_UNSPECIFIED
 }
 
+func (x *ListUsersRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
 type ListUsersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Users         []*User                `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2188,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2201,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2045,6 +2209,65 @@ func (x *ListUsersResponse) GetUsers() []*User {
 		return x.Users
 	}
 	return nil
+}
+
+func (x *ListUsersResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type RevokeUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeUserRequest) Reset() {
+	*x = RevokeUserRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeUserRequest) ProtoMessage() {}
+
+func (x *RevokeUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeUserRequest.ProtoReflect.Descriptor instead.
+func (*RevokeUserRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RevokeUserRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RevokeUserRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type WhoAmIRequest struct {
@@ -2055,7 +2278,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2290,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,18 +2303,22 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
 }
 
 type GetClusterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// LEADER (the default) asks the leader, which alone knows the members'
+	// health; STALE answers from the asked site's own view (use it when
+	// there is no leader).
+	Consistency   Consistency `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2330,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2343,14 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetClusterRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
 }
 
 // Member is one site in the Raft configuration.
@@ -2125,16 +2359,33 @@ type Member struct {
 	Site        string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	// The site's gRPC/REST address, used to forward requests to the leader.
-	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
-	Voter         bool   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
-	Leader        bool   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	Voter      bool   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
+	Leader     bool   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	// Whether the site wants a vote: a joining voter is a non-voter until it
+	// has been healthy for the stabilization time.
+	WantsVote bool `protobuf:"varint,6,opt,name=wants_vote,json=wantsVote,proto3" json:"wants_vote,omitempty"`
+	// The fields below come from the leader's health checks (raft-autopilot)
+	// and are empty in a STALE answer from a follower.
+	// Healthy: reachable, on the leader's term, within the trailing-log and
+	// last-contact limits.
+	Healthy bool `protobuf:"varint,7,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	// ALIVE, FAILED (unreachable for longer than the dead-site timeout) or
+	// UNKNOWN.
+	Status string `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
+	// Time since the site last heard from the leader.
+	LastContact *durationpb.Duration `protobuf:"bytes,9,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	LastTerm    uint64               `protobuf:"varint,10,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
+	LastIndex   uint64               `protobuf:"varint,11,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
+	// When the site last became healthy or unhealthy.
+	StableSince   *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=stable_since,json=stableSince,proto3" json:"stable_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2397,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2410,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Member) GetSite() string {
@@ -2197,25 +2448,86 @@ func (x *Member) GetLeader() bool {
 	return false
 }
 
+func (x *Member) GetWantsVote() bool {
+	if x != nil {
+		return x.WantsVote
+	}
+	return false
+}
+
+func (x *Member) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *Member) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Member) GetLastContact() *durationpb.Duration {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *Member) GetLastTerm() uint64 {
+	if x != nil {
+		return x.LastTerm
+	}
+	return 0
+}
+
+func (x *Member) GetLastIndex() uint64 {
+	if x != nil {
+		return x.LastIndex
+	}
+	return 0
+}
+
+func (x *Member) GetStableSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StableSince
+	}
+	return nil
+}
+
 // Cluster is the Raft group as seen by the answering site.
 type Cluster struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Members []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
 	Leader  string                 `protobuf:"bytes,2,opt,name=leader,proto3" json:"leader,omitempty"`
 	// The site that answered.
-	Site          string `protobuf:"bytes,3,opt,name=site,proto3" json:"site,omitempty"`
-	State         string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	Term          uint64 `protobuf:"varint,5,opt,name=term,proto3" json:"term,omitempty"`
-	CommitIndex   uint64 `protobuf:"varint,6,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	AppliedIndex  uint64 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	LastLogIndex  uint64 `protobuf:"varint,8,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	Site         string `protobuf:"bytes,3,opt,name=site,proto3" json:"site,omitempty"`
+	State        string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Term         uint64 `protobuf:"varint,5,opt,name=term,proto3" json:"term,omitempty"`
+	CommitIndex  uint64 `protobuf:"varint,6,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	AppliedIndex uint64 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	LastLogIndex uint64 `protobuf:"varint,8,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	// From the leader's health checks: whether every member is healthy, and
+	// how many voters may fail without losing quorum.
+	Healthy          bool  `protobuf:"varint,9,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	FailureTolerance int32 `protobuf:"varint,10,opt,name=failure_tolerance,json=failureTolerance,proto3" json:"failure_tolerance,omitempty"`
+	// Whether the health fields were filled in (false in a STALE answer
+	// from a site that is not the leader).
+	HealthKnown bool `protobuf:"varint,11,opt,name=health_known,json=healthKnown,proto3" json:"health_known,omitempty"`
+	// Time since the answering site last heard from the leader.
+	LastContact *durationpb.Duration `protobuf:"bytes,12,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	// False when the answering site is not in the configuration (it was
+	// removed, or has not joined yet).
+	Member        bool `protobuf:"varint,13,opt,name=member,proto3" json:"member,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2539,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2552,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Cluster) GetMembers() []*Member {
@@ -2299,6 +2611,437 @@ func (x *Cluster) GetLastLogIndex() uint64 {
 	return 0
 }
 
+func (x *Cluster) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *Cluster) GetFailureTolerance() int32 {
+	if x != nil {
+		return x.FailureTolerance
+	}
+	return 0
+}
+
+func (x *Cluster) GetHealthKnown() bool {
+	if x != nil {
+		return x.HealthKnown
+	}
+	return false
+}
+
+func (x *Cluster) GetLastContact() *durationpb.Duration {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *Cluster) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+type RemoveMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RemoveMemberRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+type PromoteMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteMemberRequest) Reset() {
+	*x = PromoteMemberRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteMemberRequest) ProtoMessage() {}
+
+func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
+func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PromoteMemberRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+type DemoteMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DemoteMemberRequest) Reset() {
+	*x = DemoteMemberRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DemoteMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DemoteMemberRequest) ProtoMessage() {}
+
+func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
+func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DemoteMemberRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+type TransferLeadershipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The voter to hand leadership to; empty lets Raft pick.
+	Site          string `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeadershipRequest) Reset() {
+	*x = TransferLeadershipRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeadershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeadershipRequest) ProtoMessage() {}
+
+func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
+func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TransferLeadershipRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+type BackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
+}
+
+// BackupChunk is a piece of the backup file; concatenated in order they
+// are the file.
+type BackupChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupChunk) Reset() {
+	*x = BackupChunk{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupChunk) ProtoMessage() {}
+
+func (x *BackupChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
+func (*BackupChunk) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BackupChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type GetSiteStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSiteStatsRequest) Reset() {
+	*x = GetSiteStatsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSiteStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSiteStatsRequest) ProtoMessage() {}
+
+func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
+}
+
+// SiteStats is a site's Raft progress, as the leader's health checks need.
+type SiteStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Term          uint64                 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
+	LastIndex     uint64                 `protobuf:"varint,4,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
+	LastTerm      uint64                 `protobuf:"varint,5,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
+	AppliedIndex  uint64                 `protobuf:"varint,6,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	CommitIndex   uint64                 `protobuf:"varint,7,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	LastContact   *durationpb.Duration   `protobuf:"bytes,8,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SiteStats) Reset() {
+	*x = SiteStats{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SiteStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SiteStats) ProtoMessage() {}
+
+func (x *SiteStats) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
+func (*SiteStats) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SiteStats) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *SiteStats) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SiteStats) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *SiteStats) GetLastIndex() uint64 {
+	if x != nil {
+		return x.LastIndex
+	}
+	return 0
+}
+
+func (x *SiteStats) GetLastTerm() uint64 {
+	if x != nil {
+		return x.LastTerm
+	}
+	return 0
+}
+
+func (x *SiteStats) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *SiteStats) GetCommitIndex() uint64 {
+	if x != nil {
+		return x.CommitIndex
+	}
+	return 0
+}
+
+func (x *SiteStats) GetLastContact() *durationpb.Duration {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
 type JoinClusterRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
@@ -2311,7 +3054,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +3066,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +3079,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -2372,7 +3115,13 @@ var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x18innonet/v1/innonet.proto\x12\n" +
-	"innonet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"innonet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n" +
+	"\bReadInfo\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12#\n" +
+	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\x12<\n" +
+	"\flast_contact\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
+	"\x06leader\x18\x05 \x01(\tR\x06leader\"I\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -2415,10 +3164,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\t \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
-	"\blanguage\x18\v \x01(\tR\blanguage\"[\n" +
+	"\blanguage\x18\v \x01(\tR\blanguage\"\x9b\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
-	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\xe2\x01\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa2\x02\n" +
 	"\x10ListLeadsRequest\x12'\n" +
 	"\x05stage\x18\x01 \x01(\x0e2\x11.innonet.v1.StageR\x05stage\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x1a\n" +
@@ -2426,10 +3176,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\x129\n" +
-	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"c\n" +
+	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x8d\x01\n" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xd0\x04\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2488,10 +3240,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
 	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\x18\n" +
-	"\acomment\x18\x04 \x01(\tR\acomment\"b\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\"\xa2\x01\n" +
 	"\x15GetLeadHistoryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
-	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\xeb\x03\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xeb\x03\n" +
 	"\fHistoryEvent\x12\x17\n" +
 	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x16\n" +
@@ -2511,9 +3264,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aversion\x18\r \x01(\x03R\aversion\x12\x1b\n" +
 	"\tlog_index\x18\x0e \x01(\x04R\blogIndex\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\tR\trequestId\"J\n" +
+	"request_id\x18\x0f \x01(\tR\trequestId\"t\n" +
 	"\x16GetLeadHistoryResponse\x120\n" +
-	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\"\xdc\x01\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xb8\x02\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
@@ -2523,7 +3277,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1d\n" +
 	"\n" +
-	"created_by\x18\a \x01(\tR\tcreatedBy\"\x9c\x01\n" +
+	"created_by\x18\a \x01(\tR\tcreatedBy\x12;\n" +
+	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12\x1d\n" +
+	"\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\"\x9c\x01\n" +
 	"\x11CreateUserRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2533,20 +3291,37 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\bdivision\x18\x05 \x01(\tR\bdivision\"P\n" +
 	"\x12CreateUserResponse\x12$\n" +
 	"\x04user\x18\x01 \x01(\v2\x10.innonet.v1.UserR\x04user\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"M\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x8d\x01\n" +
 	"\x10ListUsersRequest\x129\n" +
-	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\";\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"e\n" +
 	"\x11ListUsersResponse\x12&\n" +
-	"\x05users\x18\x01 \x03(\v2\x10.innonet.v1.UserR\x05users\"\x0f\n" +
-	"\rWhoAmIRequest\"\x13\n" +
-	"\x11GetClusterRequest\"\x8e\x01\n" +
+	"\x05users\x18\x01 \x03(\v2\x10.innonet.v1.UserR\x05users\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"B\n" +
+	"\x11RevokeUserRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x0f\n" +
+	"\rWhoAmIRequest\"N\n" +
+	"\x11GetClusterRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\x98\x03\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
 	"apiAddress\x12\x14\n" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x16\n" +
-	"\x06leader\x18\x05 \x01(\bR\x06leader\"\xfb\x01\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\x12\x1d\n" +
+	"\n" +
+	"wants_vote\x18\x06 \x01(\bR\twantsVote\x12\x18\n" +
+	"\ahealthy\x18\a \x01(\bR\ahealthy\x12\x16\n" +
+	"\x06status\x18\b \x01(\tR\x06status\x12<\n" +
+	"\flast_contact\x18\t \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x1b\n" +
+	"\tlast_term\x18\n" +
+	" \x01(\x04R\blastTerm\x12\x1d\n" +
+	"\n" +
+	"last_index\x18\v \x01(\x04R\tlastIndex\x12=\n" +
+	"\fstable_since\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vstableSince\"\xbb\x03\n" +
 	"\aCluster\x12,\n" +
 	"\amembers\x18\x01 \x03(\v2\x12.innonet.v1.MemberR\amembers\x12\x16\n" +
 	"\x06leader\x18\x02 \x01(\tR\x06leader\x12\x12\n" +
@@ -2555,7 +3330,35 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04term\x18\x05 \x01(\x04R\x04term\x12!\n" +
 	"\fcommit_index\x18\x06 \x01(\x04R\vcommitIndex\x12#\n" +
 	"\rapplied_index\x18\a \x01(\x04R\fappliedIndex\x12$\n" +
-	"\x0elast_log_index\x18\b \x01(\x04R\flastLogIndex\"\x82\x01\n" +
+	"\x0elast_log_index\x18\b \x01(\x04R\flastLogIndex\x12\x18\n" +
+	"\ahealthy\x18\t \x01(\bR\ahealthy\x12+\n" +
+	"\x11failure_tolerance\x18\n" +
+	" \x01(\x05R\x10failureTolerance\x12!\n" +
+	"\fhealth_known\x18\v \x01(\bR\vhealthKnown\x12<\n" +
+	"\flast_contact\x18\f \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
+	"\x06member\x18\r \x01(\bR\x06member\")\n" +
+	"\x13RemoveMemberRequest\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\"*\n" +
+	"\x14PromoteMemberRequest\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\")\n" +
+	"\x13DemoteMemberRequest\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\"/\n" +
+	"\x19TransferLeadershipRequest\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\"\x0f\n" +
+	"\rBackupRequest\"!\n" +
+	"\vBackupChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x15\n" +
+	"\x13GetSiteStatsRequest\"\x8b\x02\n" +
+	"\tSiteStats\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x1d\n" +
+	"\n" +
+	"last_index\x18\x04 \x01(\x04R\tlastIndex\x12\x1b\n" +
+	"\tlast_term\x18\x05 \x01(\x04R\blastTerm\x12#\n" +
+	"\rapplied_index\x18\x06 \x01(\x04R\fappliedIndex\x12!\n" +
+	"\fcommit_index\x18\a \x01(\x04R\vcommitIndex\x12<\n" +
+	"\flast_contact\x18\b \x01(\v2\x19.google.protobuf.DurationR\vlastContact\"\x82\x01\n" +
 	"\x12JoinClusterRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
@@ -2606,12 +3409,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aAPPROVE\x10\x01\x12\n" +
 	"\n" +
 	"\x06RETURN\x10\x02\x12\v\n" +
-	"\aDECLINE\x10\x03*A\n" +
+	"\aDECLINE\x10\x03*S\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
 	"\x06LEADER\x10\x01\x12\t\n" +
-	"\x05STALE\x10\x022\xd1\a\n" +
+	"\x05STALE\x10\x02\x12\x10\n" +
+	"\fLINEARIZABLE\x10\x032\xd1\a\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -2625,16 +3429,24 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\x94\x02\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xf2\x02\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
 	"\tListUsers\x12\x1c.innonet.v1.ListUsersRequest\x1a\x1d.innonet.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12E\n" +
-	"\x06WhoAmI\x12\x19.innonet.v1.WhoAmIRequest\x1a\x10.innonet.v1.User\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me2\xcb\x01\n" +
+	"\x06WhoAmI\x12\x19.innonet.v1.WhoAmIRequest\x1a\x10.innonet.v1.User\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\\\n" +
+	"\n" +
+	"RevokeUser\x12\x1d.innonet.v1.RevokeUserRequest\x1a\x10.innonet.v1.User\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{id}/tokens2\xa6\x06\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
-	"\vJoinCluster\x12\x1e.innonet.v1.JoinClusterRequest\x1a\x13.innonet.v1.Cluster\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/cluster/membersB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\vJoinCluster\x12\x1e.innonet.v1.JoinClusterRequest\x1a\x13.innonet.v1.Cluster\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/cluster/members\x12h\n" +
+	"\fRemoveMember\x12\x1f.innonet.v1.RemoveMemberRequest\x1a\x13.innonet.v1.Cluster\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/cluster/members/{site}\x12u\n" +
+	"\rPromoteMember\x12 .innonet.v1.PromoteMemberRequest\x1a\x13.innonet.v1.Cluster\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/cluster/members/{site}:promote\x12r\n" +
+	"\fDemoteMember\x12\x1f.innonet.v1.DemoteMemberRequest\x1a\x13.innonet.v1.Cluster\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/cluster/members/{site}:demote\x12|\n" +
+	"\x12TransferLeadership\x12%.innonet.v1.TransferLeadershipRequest\x1a\x13.innonet.v1.Cluster\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster:transfer-leadership\x12>\n" +
+	"\x06Backup\x12\x19.innonet.v1.BackupRequest\x1a\x17.innonet.v1.BackupChunk0\x01\x12F\n" +
+	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStatsB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -2649,109 +3461,149 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_innonet_v1_innonet_proto_goTypes = []any{
-	(Stage)(0),                     // 0: innonet.v1.Stage
-	(Sector)(0),                    // 1: innonet.v1.Sector
-	(DealType)(0),                  // 2: innonet.v1.DealType
-	(Role)(0),                      // 3: innonet.v1.Role
-	(Decision)(0),                  // 4: innonet.v1.Decision
-	(Consistency)(0),               // 5: innonet.v1.Consistency
-	(*Contact)(nil),                // 6: innonet.v1.Contact
-	(*Lead)(nil),                   // 7: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),      // 8: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),         // 9: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),       // 10: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),      // 11: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),      // 12: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),      // 13: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),       // 14: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),     // 15: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),     // 16: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),    // 17: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),  // 18: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),           // 19: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil), // 20: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                   // 21: innonet.v1.User
-	(*CreateUserRequest)(nil),      // 22: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),     // 23: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),       // 24: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),      // 25: innonet.v1.ListUsersResponse
-	(*WhoAmIRequest)(nil),          // 26: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),      // 27: innonet.v1.GetClusterRequest
-	(*Member)(nil),                 // 28: innonet.v1.Member
-	(*Cluster)(nil),                // 29: innonet.v1.Cluster
-	(*JoinClusterRequest)(nil),     // 30: innonet.v1.JoinClusterRequest
-	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
+	(Stage)(0),                        // 0: innonet.v1.Stage
+	(Sector)(0),                       // 1: innonet.v1.Sector
+	(DealType)(0),                     // 2: innonet.v1.DealType
+	(Role)(0),                         // 3: innonet.v1.Role
+	(Decision)(0),                     // 4: innonet.v1.Decision
+	(Consistency)(0),                  // 5: innonet.v1.Consistency
+	(*ReadInfo)(nil),                  // 6: innonet.v1.ReadInfo
+	(*Contact)(nil),                   // 7: innonet.v1.Contact
+	(*Lead)(nil),                      // 8: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),         // 9: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),            // 10: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),          // 11: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),         // 12: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),         // 13: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),         // 14: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),          // 15: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),        // 16: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),        // 17: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),       // 18: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),     // 19: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),              // 20: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),    // 21: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                      // 22: innonet.v1.User
+	(*CreateUserRequest)(nil),         // 23: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),        // 24: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),          // 25: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 26: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),         // 27: innonet.v1.RevokeUserRequest
+	(*WhoAmIRequest)(nil),             // 28: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),         // 29: innonet.v1.GetClusterRequest
+	(*Member)(nil),                    // 30: innonet.v1.Member
+	(*Cluster)(nil),                   // 31: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),       // 32: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),      // 33: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),       // 34: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil), // 35: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),             // 36: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),               // 37: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),       // 38: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                 // 39: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),        // 40: innonet.v1.JoinClusterRequest
+	(*durationpb.Duration)(nil),       // 41: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	1,  // 0: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
-	2,  // 1: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	6,  // 2: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
-	0,  // 3: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	31, // 4: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	31, // 5: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	31, // 6: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	1,  // 7: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 8: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	6,  // 9: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	5,  // 10: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	0,  // 11: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	5,  // 12: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	7,  // 13: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	1,  // 14: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 15: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	6,  // 16: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,  // 17: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	0,  // 18: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	5,  // 19: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	3,  // 20: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,  // 21: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,  // 22: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	31, // 23: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	19, // 24: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	3,  // 25: innonet.v1.User.role:type_name -> innonet.v1.Role
-	31, // 26: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 27: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	21, // 28: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	5,  // 29: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	21, // 30: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	28, // 31: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	8,  // 32: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	9,  // 33: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	10, // 34: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	12, // 35: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	13, // 36: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	14, // 37: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	15, // 38: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	16, // 39: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	17, // 40: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	18, // 41: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	22, // 42: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	24, // 43: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	26, // 44: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	27, // 45: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	30, // 46: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	7,  // 47: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	7,  // 48: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	11, // 49: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	7,  // 50: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	7,  // 51: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	7,  // 52: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	7,  // 53: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	7,  // 54: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	7,  // 55: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	20, // 56: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	23, // 57: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	25, // 58: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	21, // 59: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	29, // 60: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	29, // 61: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	47, // [47:62] is the sub-list for method output_type
-	32, // [32:47] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	5,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	41, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
+	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
+	7,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
+	42, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	42, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	42, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	7,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	5,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	41, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	5,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	41, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	6,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	7,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	5,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	41, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	42, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	20, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	6,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
+	42, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	42, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	3,  // 35: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	22, // 36: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	5,  // 37: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	41, // 38: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	22, // 39: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	6,  // 40: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	5,  // 41: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	41, // 42: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	42, // 43: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	30, // 44: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	41, // 45: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	41, // 46: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	9,  // 47: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	10, // 48: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	11, // 49: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	13, // 50: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	14, // 51: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	15, // 52: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	16, // 53: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	17, // 54: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	18, // 55: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	19, // 56: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	23, // 57: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	25, // 58: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	28, // 59: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	27, // 60: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	29, // 61: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	40, // 62: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	32, // 63: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	33, // 64: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	34, // 65: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	35, // 66: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	36, // 67: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	38, // 68: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	8,  // 69: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	8,  // 70: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	12, // 71: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	8,  // 72: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	8,  // 73: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	8,  // 74: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	8,  // 75: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	8,  // 76: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	8,  // 77: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	21, // 78: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	24, // 79: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	26, // 80: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	22, // 81: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	22, // 82: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	31, // 83: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	31, // 84: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	31, // 85: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	31, // 86: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	31, // 87: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	31, // 88: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	37, // 89: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	39, // 90: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	69, // [69:91] is the sub-list for method output_type
+	47, // [47:69] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -2759,14 +3611,14 @@ func file_innonet_v1_innonet_proto_init() {
 	if File_innonet_v1_innonet_proto != nil {
 		return
 	}
-	file_innonet_v1_innonet_proto_msgTypes[6].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   25,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -514,6 +514,7 @@ const (
 	UserService_CreateUser_FullMethodName = "/innonet.v1.UserService/CreateUser"
 	UserService_ListUsers_FullMethodName  = "/innonet.v1.UserService/ListUsers"
 	UserService_WhoAmI_FullMethodName     = "/innonet.v1.UserService/WhoAmI"
+	UserService_RevokeUser_FullMethodName = "/innonet.v1.UserService/RevokeUser"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -529,6 +530,10 @@ type UserServiceClient interface {
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// WhoAmI returns the user the presented token belongs to.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*User, error)
+	// RevokeUser revokes the user's token: from the moment the revocation is
+	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
+	// user and its history stay. ADMIN only; an admin cannot revoke itself.
+	RevokeUser(ctx context.Context, in *RevokeUserRequest, opts ...grpc.CallOption) (*User, error)
 }
 
 type userServiceClient struct {
@@ -569,6 +574,16 @@ func (c *userServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, opts 
 	return out, nil
 }
 
+func (c *userServiceClient) RevokeUser(ctx context.Context, in *RevokeUserRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, UserService_RevokeUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UserServiceServer is the server API for UserService service.
 // All implementations must embed UnimplementedUserServiceServer
 // for forward compatibility.
@@ -582,6 +597,10 @@ type UserServiceServer interface {
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// WhoAmI returns the user the presented token belongs to.
 	WhoAmI(context.Context, *WhoAmIRequest) (*User, error)
+	// RevokeUser revokes the user's token: from the moment the revocation is
+	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
+	// user and its history stay. ADMIN only; an admin cannot revoke itself.
+	RevokeUser(context.Context, *RevokeUserRequest) (*User, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -600,6 +619,9 @@ func (UnimplementedUserServiceServer) ListUsers(context.Context, *ListUsersReque
 }
 func (UnimplementedUserServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedUserServiceServer) RevokeUser(context.Context, *RevokeUserRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeUser not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -676,6 +698,24 @@ func _UserService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_RevokeUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).RevokeUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_RevokeUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).RevokeUser(ctx, req.(*RevokeUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -695,14 +735,24 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "WhoAmI",
 			Handler:    _UserService_WhoAmI_Handler,
 		},
+		{
+			MethodName: "RevokeUser",
+			Handler:    _UserService_RevokeUser_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "innonet/v1/innonet.proto",
 }
 
 const (
-	ClusterService_GetCluster_FullMethodName  = "/innonet.v1.ClusterService/GetCluster"
-	ClusterService_JoinCluster_FullMethodName = "/innonet.v1.ClusterService/JoinCluster"
+	ClusterService_GetCluster_FullMethodName         = "/innonet.v1.ClusterService/GetCluster"
+	ClusterService_JoinCluster_FullMethodName        = "/innonet.v1.ClusterService/JoinCluster"
+	ClusterService_RemoveMember_FullMethodName       = "/innonet.v1.ClusterService/RemoveMember"
+	ClusterService_PromoteMember_FullMethodName      = "/innonet.v1.ClusterService/PromoteMember"
+	ClusterService_DemoteMember_FullMethodName       = "/innonet.v1.ClusterService/DemoteMember"
+	ClusterService_TransferLeadership_FullMethodName = "/innonet.v1.ClusterService/TransferLeadership"
+	ClusterService_Backup_FullMethodName             = "/innonet.v1.ClusterService/Backup"
+	ClusterService_GetSiteStats_FullMethodName       = "/innonet.v1.ClusterService/GetSiteStats"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -714,9 +764,29 @@ type ClusterServiceClient interface {
 	// GetCluster reports the members, the leader and the Raft indexes as seen
 	// by the site that answers. Any authenticated user.
 	GetCluster(ctx context.Context, in *GetClusterRequest, opts ...grpc.CallOption) (*Cluster, error)
-	// JoinCluster adds a site to the Raft group (idempotent). ADMIN only;
-	// used by `innonet serve --join`.
+	// JoinCluster adds a site to the Raft group (idempotent). A site that
+	// asks to vote joins as a non-voter and is promoted once it has been
+	// healthy for the stabilization time. ADMIN only; used by
+	// `innonet serve --join` and `innonet cluster add`.
 	JoinCluster(ctx context.Context, in *JoinClusterRequest, opts ...grpc.CallOption) (*Cluster, error)
+	// RemoveMember removes a site from the Raft group. Removing the leader
+	// hands leadership to another voter first. ADMIN only.
+	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*Cluster, error)
+	// PromoteMember makes a non-voting site a voter at once. ADMIN only.
+	PromoteMember(ctx context.Context, in *PromoteMemberRequest, opts ...grpc.CallOption) (*Cluster, error)
+	// DemoteMember makes a voting site a non-voter (read replica). ADMIN only.
+	DemoteMember(ctx context.Context, in *DemoteMemberRequest, opts ...grpc.CallOption) (*Cluster, error)
+	// TransferLeadership hands leadership to the named voter (or, with no
+	// site, to the most up-to-date voter). ADMIN only.
+	TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*Cluster, error)
+	// Backup streams a consistent snapshot of the pipeline (users, leads,
+	// history) as held by the answering site. ADMIN only. Over REST,
+	// GET /v1/backup returns the same bytes as one file.
+	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error)
+	// GetSiteStats reports the answering site's Raft progress. The leader
+	// polls every member with it to judge their health; it needs no token
+	// and reveals no pipeline data.
+	GetSiteStats(ctx context.Context, in *GetSiteStatsRequest, opts ...grpc.CallOption) (*SiteStats, error)
 }
 
 type clusterServiceClient struct {
@@ -747,6 +817,75 @@ func (c *clusterServiceClient) JoinCluster(ctx context.Context, in *JoinClusterR
 	return out, nil
 }
 
+func (c *clusterServiceClient) RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*Cluster, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cluster)
+	err := c.cc.Invoke(ctx, ClusterService_RemoveMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) PromoteMember(ctx context.Context, in *PromoteMemberRequest, opts ...grpc.CallOption) (*Cluster, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cluster)
+	err := c.cc.Invoke(ctx, ClusterService_PromoteMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) DemoteMember(ctx context.Context, in *DemoteMemberRequest, opts ...grpc.CallOption) (*Cluster, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cluster)
+	err := c.cc.Invoke(ctx, ClusterService_DemoteMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*Cluster, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cluster)
+	err := c.cc.Invoke(ctx, ClusterService_TransferLeadership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClusterService_ServiceDesc.Streams[0], ClusterService_Backup_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupRequest, BackupChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterService_BackupClient = grpc.ServerStreamingClient[BackupChunk]
+
+func (c *clusterServiceClient) GetSiteStats(ctx context.Context, in *GetSiteStatsRequest, opts ...grpc.CallOption) (*SiteStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SiteStats)
+	err := c.cc.Invoke(ctx, ClusterService_GetSiteStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -756,9 +895,29 @@ type ClusterServiceServer interface {
 	// GetCluster reports the members, the leader and the Raft indexes as seen
 	// by the site that answers. Any authenticated user.
 	GetCluster(context.Context, *GetClusterRequest) (*Cluster, error)
-	// JoinCluster adds a site to the Raft group (idempotent). ADMIN only;
-	// used by `innonet serve --join`.
+	// JoinCluster adds a site to the Raft group (idempotent). A site that
+	// asks to vote joins as a non-voter and is promoted once it has been
+	// healthy for the stabilization time. ADMIN only; used by
+	// `innonet serve --join` and `innonet cluster add`.
 	JoinCluster(context.Context, *JoinClusterRequest) (*Cluster, error)
+	// RemoveMember removes a site from the Raft group. Removing the leader
+	// hands leadership to another voter first. ADMIN only.
+	RemoveMember(context.Context, *RemoveMemberRequest) (*Cluster, error)
+	// PromoteMember makes a non-voting site a voter at once. ADMIN only.
+	PromoteMember(context.Context, *PromoteMemberRequest) (*Cluster, error)
+	// DemoteMember makes a voting site a non-voter (read replica). ADMIN only.
+	DemoteMember(context.Context, *DemoteMemberRequest) (*Cluster, error)
+	// TransferLeadership hands leadership to the named voter (or, with no
+	// site, to the most up-to-date voter). ADMIN only.
+	TransferLeadership(context.Context, *TransferLeadershipRequest) (*Cluster, error)
+	// Backup streams a consistent snapshot of the pipeline (users, leads,
+	// history) as held by the answering site. ADMIN only. Over REST,
+	// GET /v1/backup returns the same bytes as one file.
+	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error
+	// GetSiteStats reports the answering site's Raft progress. The leader
+	// polls every member with it to judge their health; it needs no token
+	// and reveals no pipeline data.
+	GetSiteStats(context.Context, *GetSiteStatsRequest) (*SiteStats, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -774,6 +933,24 @@ func (UnimplementedClusterServiceServer) GetCluster(context.Context, *GetCluster
 }
 func (UnimplementedClusterServiceServer) JoinCluster(context.Context, *JoinClusterRequest) (*Cluster, error) {
 	return nil, status.Error(codes.Unimplemented, "method JoinCluster not implemented")
+}
+func (UnimplementedClusterServiceServer) RemoveMember(context.Context, *RemoveMemberRequest) (*Cluster, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveMember not implemented")
+}
+func (UnimplementedClusterServiceServer) PromoteMember(context.Context, *PromoteMemberRequest) (*Cluster, error) {
+	return nil, status.Error(codes.Unimplemented, "method PromoteMember not implemented")
+}
+func (UnimplementedClusterServiceServer) DemoteMember(context.Context, *DemoteMemberRequest) (*Cluster, error) {
+	return nil, status.Error(codes.Unimplemented, "method DemoteMember not implemented")
+}
+func (UnimplementedClusterServiceServer) TransferLeadership(context.Context, *TransferLeadershipRequest) (*Cluster, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferLeadership not implemented")
+}
+func (UnimplementedClusterServiceServer) Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error {
+	return status.Error(codes.Unimplemented, "method Backup not implemented")
+}
+func (UnimplementedClusterServiceServer) GetSiteStats(context.Context, *GetSiteStatsRequest) (*SiteStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSiteStats not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -832,6 +1009,107 @@ func _ClusterService_JoinCluster_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_RemoveMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).RemoveMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_RemoveMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).RemoveMember(ctx, req.(*RemoveMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_PromoteMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PromoteMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).PromoteMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_PromoteMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).PromoteMember(ctx, req.(*PromoteMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_DemoteMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DemoteMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).DemoteMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_DemoteMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).DemoteMember(ctx, req.(*DemoteMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_TransferLeadership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferLeadershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).TransferLeadership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_TransferLeadership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).TransferLeadership(ctx, req.(*TransferLeadershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_Backup_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClusterServiceServer).Backup(m, &grpc.GenericServerStream[BackupRequest, BackupChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterService_BackupServer = grpc.ServerStreamingServer[BackupChunk]
+
+func _ClusterService_GetSiteStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSiteStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).GetSiteStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_GetSiteStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).GetSiteStats(ctx, req.(*GetSiteStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -847,7 +1125,33 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "JoinCluster",
 			Handler:    _ClusterService_JoinCluster_Handler,
 		},
+		{
+			MethodName: "RemoveMember",
+			Handler:    _ClusterService_RemoveMember_Handler,
+		},
+		{
+			MethodName: "PromoteMember",
+			Handler:    _ClusterService_PromoteMember_Handler,
+		},
+		{
+			MethodName: "DemoteMember",
+			Handler:    _ClusterService_DemoteMember_Handler,
+		},
+		{
+			MethodName: "TransferLeadership",
+			Handler:    _ClusterService_TransferLeadership_Handler,
+		},
+		{
+			MethodName: "GetSiteStats",
+			Handler:    _ClusterService_GetSiteStats_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Backup",
+			Handler:       _ClusterService_Backup_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "innonet/v1/innonet.proto",
 }
