@@ -10,10 +10,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+	autopilot "github.com/hashicorp/raft-autopilot"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
@@ -23,9 +25,25 @@ type Cluster struct {
 	raft      *raft.Raft
 	fsm       *fsm
 	store     *raftboltdb.BoltStore
+	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	log       *slog.Logger
+	hlog      hclog.Logger
 	done      chan struct{}
+	watchDone chan struct{}
+	started   time.Time
+
+	// Health checks (raft-autopilot) run while this site leads; apCancel
+	// is touched only by watchLeadership's goroutine.
+	autopilot *autopilot.Autopilot
+	apCancel  context.CancelFunc
+	health    healthState
+
+	// barrierTerm is the term in which this leader last committed a
+	// barrier: from then on its commit index covers every earlier
+	// leader's entries, which linearizable reads rely on.
+	barrierTerm atomic.Uint64
+	metrics     *metrics
 }
 
 // New opens (or creates) the site's Raft state in cfg.DataDir and starts the
@@ -45,12 +63,7 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Output: os.Stderr, Level: hclog.LevelFromString(cfg.RaftLogLevel),
-	}).With("site", cfg.ID)
-	if cfg.RaftLogLevel == "off" {
-		hlog = hclog.NewNullLogger()
-	}
+	hlog := raftLogger(log, cfg.RaftLogLevel)
 
 	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
 	if err != nil {
@@ -95,7 +108,14 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		store.Close()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	c := &Cluster{cfg: cfg, raft: r, fsm: f, store: store, transport: transport, log: log, done: make(chan struct{})}
+	c := &Cluster{cfg: cfg, raft: r, fsm: f, store: store, snaps: snaps, transport: transport, log: log, hlog: hlog,
+		done: make(chan struct{}), watchDone: make(chan struct{}), started: time.Now(), metrics: newMetrics(cfg.ID)}
+	c.autopilot = newAutopilot(c)
+	r.RegisterObserver(raft.NewObserver(c.metrics.observations, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	}))
+	go c.metrics.countLeaderChanges(c.done)
 	if cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
 			ID: raft.ServerID(cfg.ID), Address: transport.LocalAddr(), Suffrage: raft.Voter,
@@ -116,11 +136,14 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 // becomes leader and the replicated record is missing or out of date, so a
 // site restarted with a new API address is found again.
 func (c *Cluster) watchLeadership() {
+	defer close(c.watchDone)
+	defer c.runHealth(false)
 	for {
 		select {
 		case <-c.done:
 			return
 		case leader := <-c.raft.LeaderCh():
+			c.runHealth(leader)
 			if !leader || c.cfg.APIAddr == "" || c.fsm.apiAddr(c.cfg.ID) == c.cfg.APIAddr {
 				continue
 			}
@@ -158,6 +181,7 @@ func (c *Cluster) apply(ctx context.Context, entry []byte) (any, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
 	}
+	start := time.Now()
 	f := c.raft.Apply(entry, timeout)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
@@ -166,6 +190,7 @@ func (c *Cluster) apply(ctx context.Context, entry []byte) (any, error) {
 		if err != nil {
 			return nil, c.mapErr(err)
 		}
+		c.metrics.applyDuration.Observe(time.Since(start).Seconds())
 		return f.Response(), nil
 	case <-ctx.Done():
 		// The entry may still commit; a retry with the same request ID is safe.
@@ -232,15 +257,34 @@ func (c *Cluster) Snapshot() error {
 	return nil
 }
 
-// Close stops the member and closes its stores. It does not hand over
-// leadership or leave the configuration.
+// Close hands leadership to another voter if this site leads (so the
+// group need not wait an election timeout to notice it is gone), then
+// stops the member and closes its stores. It does not leave the
+// configuration: a site closed and started again resumes.
 func (c *Cluster) Close() error {
+	if c.IsLeader() && c.otherVoters() > 0 {
+		start := time.Now()
+		if err := c.raft.LeadershipTransfer().Error(); err != nil {
+			c.log.Warn("leadership handover before shutdown failed", "err", err)
+		} else {
+			to, _ := c.Leader()
+			c.log.Info("handed leadership over before shutdown", "to", to, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return c.Halt()
+}
+
+// Halt stops the member at once, without handing over leadership: to the
+// rest of the group it looks like a crash. For fault drills and tests;
+// Close is the orderly way.
+func (c *Cluster) Halt() error {
 	select {
 	case <-c.done:
 		return nil
 	default:
 		close(c.done)
 	}
+	<-c.watchDone
 	err := c.raft.Shutdown().Error()
 	if cerr := c.transport.Close(); err == nil {
 		err = cerr
@@ -251,16 +295,37 @@ func (c *Cluster) Close() error {
 	return err
 }
 
+// otherVoters counts the voters other than this site.
+func (c *Cluster) otherVoters() int {
+	f := c.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter && s.ID != raft.ServerID(c.cfg.ID) {
+			n++
+		}
+	}
+	return n
+}
+
 // setAPIAddr replicates a member's API address.
 func (c *Cluster) setAPIAddr(ctx context.Context, id, addr string) error {
-	b, err := json.Marshal(metaRecord{ID: id, APIAddr: addr})
+	return c.setMeta(ctx, metaRecord{ID: id, APIAddr: addr})
+}
+
+// setMeta replicates a member record (API address and/or voting wish).
+func (c *Cluster) setMeta(ctx context.Context, m metaRecord) error {
+	id := m.ID
+	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	entry := append([]byte{kindMeta}, b...)
 	res, err := c.apply(ctx, entry)
 	if err != nil {
-		return fmt.Errorf("record API address of %s: %w", id, err)
+		return fmt.Errorf("record member %s: %w", id, err)
 	}
 	if err, ok := res.(error); ok {
 		return err

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -44,8 +45,29 @@ type Config struct {
 	TrailingLogs      uint64
 	SnapshotRetain    int
 
-	// Logger receives the package's own logs; Raft's library logs go to
-	// stderr at RaftLogLevel (off, error, warn, info, debug).
+	// Server health (raft-autopilot, run by the leader). A member is
+	// healthy when it heard from the leader within LastContactThreshold,
+	// is on the leader's term and trails the leader's log by at most
+	// MaxTrailingLogs entries. A site that asked to vote joins as a
+	// non-voter and is promoted once it has been healthy for
+	// StabilizationTime. A member the leader cannot reach for
+	// DeadSiteTimeout is removed, if that leaves at least MinQuorum voters
+	// and Raft's own limit (never more than a minority at once) allows;
+	// DeadSiteTimeout 0 disables the removal.
+	LastContactThreshold time.Duration
+	MaxTrailingLogs      uint64
+	StabilizationTime    time.Duration
+	DeadSiteTimeout      time.Duration
+	MinQuorum            uint
+	// HealthInterval is how often the leader polls the members.
+	HealthInterval time.Duration
+	// FetchStats asks a member for its Raft progress (the leader's health
+	// checks need every member's view). The API layer supplies it; without
+	// it every other member counts as unreachable.
+	FetchStats func(ctx context.Context, m Member) (Stats, error)
+
+	// Logger receives the package's logs and, at RaftLogLevel (off, error,
+	// warn, info, debug), the Raft library's.
 	Logger       *slog.Logger
 	RaftLogLevel string
 }
@@ -61,6 +83,8 @@ func DefaultConfig() Config {
 		TrailingLogs:      10240,
 		SnapshotRetain:    2,
 		RaftLogLevel:      "warn",
+		DeadSiteTimeout:   15 * time.Minute,
+		MinQuorum:         3,
 	}
 	if err := c.UseProfile("lan"); err != nil {
 		panic(err)
@@ -70,15 +94,18 @@ func DefaultConfig() Config {
 
 // Profiles names the timing profiles UseProfile accepts.
 //
-//   - lan: heartbeat and election 1s, leader lease 500ms, apply 10s.
-//     For sites in one data centre or on one machine.
-//   - wan: heartbeat and election 5s, leader lease 2.5s, apply 30s.
-//     For sites on different continents (round trips of 20-250 ms and links
-//     that stall): five times the LAN timings, as Consul's raft_multiplier
-//     recommends for production, so a slow link is not taken for a dead
-//     leader.
-//   - test: heartbeat and election 200ms, lease 100ms, apply 5s.
-//     For in-process tests on loopback.
+//   - lan: heartbeat and election 1s, leader lease 500ms, apply 10s;
+//     health: last contact 1s, 250 trailing entries, stable after 10s,
+//     polled every 2s. For sites in one data centre or on one machine.
+//   - wan: heartbeat and election 5s, leader lease 2.5s, apply 30s;
+//     health: last contact 5s, 1000 trailing entries, stable after 30s,
+//     polled every 5s. For sites on different continents (round trips of
+//     20-250 ms and links that stall): five times the LAN timings, as
+//     Consul's raft_multiplier recommends for production, so a slow link
+//     is not taken for a dead leader.
+//   - test: heartbeat and election 200ms, lease 100ms, apply 5s; health:
+//     last contact 500ms, stable after 300ms, polled every 100ms. For
+//     in-process tests on loopback.
 var Profiles = []string{"lan", "wan", "test"}
 
 // UseProfile sets the timings of a named profile.
@@ -87,14 +114,17 @@ func (c *Config) UseProfile(name string) error {
 	case "lan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
 		c.ApplyTimeout = 10 * time.Second
+		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = time.Second, 250, 10*time.Second, 2*time.Second
 	case "wan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 2500*time.Millisecond
 		c.ApplyTimeout = 30 * time.Second
 		c.TransportTimeout = 30 * time.Second
+		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 5*time.Second, 1000, 30*time.Second, 5*time.Second
 	case "test":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
 		c.CommitTimeout = 5 * time.Millisecond
 		c.ApplyTimeout = 5 * time.Second
+		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 500*time.Millisecond, 250, 300*time.Millisecond, 100*time.Millisecond
 	default:
 		return fmt.Errorf("unknown timing profile %q (want lan, wan or test)", name)
 	}

@@ -21,4 +21,10 @@ var (
 	// joined, or removed). A removed site must rejoin (serve --join) before
 	// it serves again.
 	ErrNotMember = errors.New("this site is not a member of the cluster")
+	// ErrUnknownMember: the named site is not in the configuration.
+	ErrUnknownMember = errors.New("no such member")
+	// ErrRefused: the membership change is not allowed as asked (it would
+	// remove the last voter, or hand leadership to a non-voter...); the
+	// wrapping error says why.
+	ErrRefused = errors.New("membership change refused")
 )

@@ -17,10 +17,19 @@ const (
 	kindMeta byte = 2 // a member's API address
 )
 
-// metaRecord says where a member serves its API.
+// metaRecord says where a member serves its API and, when Voter is set,
+// whether it wants a vote (a joining voter starts as a non-voter and is
+// promoted once stable, so the wish must outlive the leader that heard it).
 type metaRecord struct {
 	ID      string `json:"id"`
-	APIAddr string `json:"apiAddr"`
+	APIAddr string `json:"apiAddr,omitempty"`
+	Voter   *bool  `json:"voter,omitempty"`
+}
+
+// members is the replicated per-member data, as snapshots store it.
+type members struct {
+	APIAddrs  map[string]string `json:"apiAddrs"`
+	WantsVote map[string]bool   `json:"wantsVote"`
 }
 
 // fsm wraps the caller's FSM and keeps the members' API addresses, which
@@ -30,10 +39,12 @@ type metaRecord struct {
 type fsm struct {
 	app  raft.FSM
 	mu   sync.RWMutex
-	meta map[string]string
+	meta members
 }
 
-func newFSM(app raft.FSM) *fsm { return &fsm{app: app, meta: map[string]string{}} }
+func newFSM(app raft.FSM) *fsm {
+	return &fsm{app: app, meta: members{APIAddrs: map[string]string{}, WantsVote: map[string]bool{}}}
+}
 
 func (f *fsm) Apply(l *raft.Log) any {
 	if len(l.Data) == 0 {
@@ -50,7 +61,12 @@ func (f *fsm) Apply(l *raft.Log) any {
 			return fmt.Errorf("bad member record at index %d", l.Index)
 		}
 		f.mu.Lock()
-		f.meta[m.ID] = m.APIAddr
+		if m.APIAddr != "" {
+			f.meta.APIAddrs[m.ID] = m.APIAddr
+		}
+		if m.Voter != nil {
+			f.meta.WantsVote[m.ID] = *m.Voter
+		}
 		f.mu.Unlock()
 		return nil
 	default:
@@ -61,12 +77,21 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) apiAddr(id string) string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.meta[id]
+	return f.meta.APIAddrs[id]
+}
+
+// wantsVote reports whether member id asked for a vote; known is false
+// when no wish was ever recorded (members added before wishes were kept).
+func (f *fsm) wantsVote(id string) (voter, known bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	voter, known = f.meta.WantsVote[id]
+	return voter, known
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
-	meta := maps.Clone(f.meta)
+	meta := members{APIAddrs: maps.Clone(f.meta.APIAddrs), WantsVote: maps.Clone(f.meta.WantsVote)}
 	f.mu.RUnlock()
 	app, err := f.app.Snapshot()
 	if err != nil {
@@ -90,9 +115,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if _, err := io.ReadFull(rc, buf); err != nil {
 		return fmt.Errorf("read snapshot members: %w", err)
 	}
-	meta := map[string]string{}
-	if err := json.Unmarshal(buf, &meta); err != nil {
-		return fmt.Errorf("decode snapshot members: %w", err)
+	meta, err := decodeMembers(buf)
+	if err != nil {
+		return err
 	}
 	if err := f.app.Restore(io.NopCloser(rc)); err != nil {
 		return err
@@ -103,8 +128,25 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
+// decodeMembers reads the members record of a snapshot; snapshots written
+// before voter wishes were kept hold a bare map of API addresses.
+func decodeMembers(b []byte) (members, error) {
+	m := members{}
+	if err := json.Unmarshal(b, &m); err != nil || m.APIAddrs == nil {
+		old := map[string]string{}
+		if err := json.Unmarshal(b, &old); err != nil {
+			return m, fmt.Errorf("decode snapshot members: %w", err)
+		}
+		m = members{APIAddrs: old}
+	}
+	if m.WantsVote == nil {
+		m.WantsVote = map[string]bool{}
+	}
+	return m, nil
+}
+
 type snapshot struct {
-	meta map[string]string
+	meta members
 	app  raft.FSMSnapshot
 }
 
