@@ -262,16 +262,25 @@ func (c *Cluster) Snapshot() error {
 // stops the member and closes its stores. It does not leave the
 // configuration: a site closed and started again resumes.
 func (c *Cluster) Close() error {
-	if c.IsLeader() && c.otherVoters() > 0 {
-		start := time.Now()
-		if err := c.raft.LeadershipTransfer().Error(); err != nil {
-			c.log.Warn("leadership handover before shutdown failed", "err", err)
-		} else {
-			to, _ := c.Leader()
-			c.log.Info("handed leadership over before shutdown", "to", to, "took", time.Since(start).Round(time.Millisecond))
-		}
-	}
+	c.HandOver()
 	return c.Halt()
+}
+
+// HandOver transfers leadership to another voter if this site leads and
+// there is one; it returns once this site has stepped down (or the
+// transfer failed, which is logged). Close calls it; a caller that must
+// keep serving during the handover calls it before Halt.
+func (c *Cluster) HandOver() {
+	if !c.IsLeader() || c.otherVoters() == 0 {
+		return
+	}
+	start := time.Now()
+	if err := c.raft.LeadershipTransfer().Error(); err != nil {
+		c.log.Warn("leadership handover before shutdown failed", "err", err)
+		return
+	}
+	to, _ := c.Leader()
+	c.log.Info("handed leadership over before shutdown", "to", to, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // Halt stops the member at once, without handing over leadership: to the

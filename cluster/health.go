@@ -143,7 +143,9 @@ func (d delegate) FetchServerStats(ctx context.Context, servers map[raft.ServerI
 	for id, srv := range servers {
 		if string(id) == c.cfg.ID {
 			st := c.Stats()
+			mu.Lock()
 			out[id] = &autopilot.ServerStats{LastContact: st.LastContact, LastTerm: st.LastTerm, LastIndex: st.LastIndex}
+			mu.Unlock()
 			continue
 		}
 		if c.cfg.FetchStats == nil {

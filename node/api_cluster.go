@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	"innonet/cluster"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -15,15 +18,21 @@ type clusterService struct {
 	n *Node
 }
 
-func (s *clusterService) GetCluster(ctx context.Context, _ *innonetpb.GetClusterRequest) (*innonetpb.Cluster, error) {
-	if _, err := s.n.authenticate(ctx); err != nil {
-		return nil, err
-	}
+// status answers with this site's view of the group, with the members'
+// health when this site leads.
+func (s *clusterService) status() (*innonetpb.Cluster, error) {
 	st, err := s.n.cluster.Status()
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return clusterToPB(st), nil
+	return clusterToPB(st, s.n.cluster.Health()), nil
+}
+
+func (s *clusterService) GetCluster(ctx context.Context, _ *innonetpb.GetClusterRequest) (*innonetpb.Cluster, error) {
+	if _, err := s.n.authenticate(ctx); err != nil {
+		return nil, err
+	}
+	return s.status()
 }
 
 func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClusterRequest) (*innonetpb.Cluster, error) {
@@ -39,14 +48,71 @@ func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClust
 		return nil, status.Error(codes.InvalidArgument, "api_address: is required")
 	}
 	if err := s.n.cluster.Join(ctx, r.Site, r.RaftAddress, r.ApiAddress, r.Voter); err != nil {
-		if st, ok := status.FromError(toStatus(err)); ok && st.Code() == codes.Internal {
-			return nil, status.Errorf(codes.FailedPrecondition, "join %s: %v", r.Site, err)
+		return nil, membershipStatus(err)
+	}
+	return s.status()
+}
+
+// change runs a membership change for an admin on the named site.
+func (s *clusterService) change(ctx context.Context, site string, f func(context.Context, string) error) (*innonetpb.Cluster, error) {
+	if _, err := s.n.require(ctx, pipeline.Admin); err != nil {
+		return nil, err
+	}
+	if !pipeline.ValidSiteCode(site) {
+		return nil, status.Errorf(codes.InvalidArgument, "site: %q is not a site code (2 to 8 capital letters)", clip(site))
+	}
+	if err := f(ctx, site); err != nil {
+		return nil, membershipStatus(err)
+	}
+	return s.status()
+}
+
+func (s *clusterService) RemoveMember(ctx context.Context, r *innonetpb.RemoveMemberRequest) (*innonetpb.Cluster, error) {
+	return s.change(ctx, r.Site, s.n.cluster.Remove)
+}
+
+func (s *clusterService) PromoteMember(ctx context.Context, r *innonetpb.PromoteMemberRequest) (*innonetpb.Cluster, error) {
+	return s.change(ctx, r.Site, s.n.cluster.Promote)
+}
+
+func (s *clusterService) DemoteMember(ctx context.Context, r *innonetpb.DemoteMemberRequest) (*innonetpb.Cluster, error) {
+	return s.change(ctx, r.Site, s.n.cluster.Demote)
+}
+
+func (s *clusterService) TransferLeadership(ctx context.Context, r *innonetpb.TransferLeadershipRequest) (*innonetpb.Cluster, error) {
+	if r.Site == "" {
+		if _, err := s.n.require(ctx, pipeline.Admin); err != nil {
+			return nil, err
 		}
-		return nil, toStatus(err)
+		if err := s.n.cluster.TransferLeadership(ctx, ""); err != nil {
+			return nil, membershipStatus(err)
+		}
+		return s.status()
 	}
-	st, err := s.n.cluster.Status()
-	if err != nil {
-		return nil, toStatus(err)
+	return s.change(ctx, r.Site, s.n.cluster.TransferLeadership)
+}
+
+// GetSiteStats needs no token: the leader's health checks call it on every
+// member, and it reveals only Raft progress.
+func (s *clusterService) GetSiteStats(context.Context, *innonetpb.GetSiteStatsRequest) (*innonetpb.SiteStats, error) {
+	st := s.n.cluster.Stats()
+	return &innonetpb.SiteStats{
+		Site: st.ID, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
+		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, LastContact: durationpb.New(st.LastContact),
+	}, nil
+}
+
+// membershipStatus maps the cluster's membership errors to gRPC codes.
+func membershipStatus(err error) error {
+	switch {
+	case errors.Is(err, cluster.ErrUnknownMember):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, cluster.ErrRefused):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	}
-	return clusterToPB(st), nil
+	st := toStatus(err)
+	if s, ok := status.FromError(st); ok && s.Code() == codes.Internal {
+		return status.Errorf(codes.FailedPrecondition, "%v", err)
+	}
+	return st
 }

@@ -601,9 +601,12 @@ func (e *apiEnv) testCluster(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			c := e.as(e.tc.node(id), e.yrd)
 			eventually(t, 10*time.Second, "cluster status on "+id, func() error {
-				st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{})
+				st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{Consistency: innonetpb.Consistency_STALE})
 				if err != nil {
 					return err
+				}
+				if !st.Member || st.HealthKnown != (id == e.leader.Site()) {
+					return fmt.Errorf("site %s: got member %v, health known %v; want a member, with health only on the leader", id, st.Member, st.HealthKnown)
 				}
 				if st.Site != id || st.Leader != e.leader.Site() || st.Term == 0 || st.AppliedIndex == 0 || st.CommitIndex == 0 {
 					return fmt.Errorf("got site %s leader %s term %d applied %d commit %d, want %s, leader %s, term, applied and commit > 0",
@@ -633,6 +636,25 @@ func (e *apiEnv) testCluster(t *testing.T) {
 			})
 		})
 	}
+	t.Run("default asks the leader, with health", func(t *testing.T) {
+		c := e.as(e.follower, e.yrd)
+		eventually(t, 10*time.Second, "healthy cluster", func() error {
+			st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{})
+			if err != nil {
+				return err
+			}
+			if st.Site != e.leader.Site() || !st.HealthKnown || !st.Healthy || st.FailureTolerance != 1 {
+				return fmt.Errorf("got site %s health known %v healthy %v tolerance %d, want the leader %s, healthy, tolerance 1",
+					st.Site, st.HealthKnown, st.Healthy, st.FailureTolerance, e.leader.Site())
+			}
+			for _, m := range st.Members {
+				if !m.Healthy || m.Status != "ALIVE" || m.LastIndex == 0 || m.StableSince == nil {
+					return fmt.Errorf("member %s: healthy %v status %s last index %d stable since %v", m.Site, m.Healthy, m.Status, m.LastIndex, m.StableSince)
+				}
+			}
+			return nil
+		})
+	})
 	c := e.as(e.follower, "")
 	_, err := c.clusters.GetCluster(context.Background(), &innonetpb.GetClusterRequest{})
 	checkStatus(t, err, codes.Unauthenticated)

@@ -57,3 +57,22 @@ func (s *userService) WhoAmI(ctx context.Context, _ *innonetpb.WhoAmIRequest) (*
 	}
 	return userToPB(u), nil
 }
+
+func (s *userService) RevokeUser(ctx context.Context, r *innonetpb.RevokeUserRequest) (*innonetpb.User, error) {
+	u, err := s.n.require(ctx, pipeline.Admin)
+	if err != nil {
+		return nil, err
+	}
+	rid := r.RequestId
+	if rid == "" {
+		// Revoking is idempotent, so a request ID is optional here: a
+		// DELETE carries no body.
+		rid = "revoke-" + r.Id
+	}
+	res, err := s.n.propose(ctx, pipeline.Command{Op: pipeline.OpRevoke, RequestID: rid, Actor: u.ID, UserID: r.Id})
+	if err != nil {
+		return nil, err
+	}
+	s.n.log.Info("user token revoked", "user", r.Id, "by", u.ID)
+	return userToPB(res.User), nil
+}

@@ -3,6 +3,7 @@ package node
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"innonet/cluster"
@@ -89,21 +90,37 @@ func userToPB(u *pipeline.User) *innonetpb.User {
 	if u == nil {
 		return nil
 	}
-	return &innonetpb.User{
+	out := &innonetpb.User{
 		Id: u.ID, Name: u.Name, Role: innonetpb.Role(u.Role), Site: u.Site, Division: u.Division,
-		CreateTime: ts(u.Created), CreatedBy: u.CreatedBy,
+		CreateTime: ts(u.Created), CreatedBy: u.CreatedBy, RevokedBy: u.RevokedBy,
 	}
+	if u.Revoked != nil {
+		out.RevokeTime = ts(*u.Revoked)
+	}
+	return out
 }
 
-func clusterToPB(st cluster.Status) *innonetpb.Cluster {
+func clusterToPB(st cluster.Status, h cluster.Health) *innonetpb.Cluster {
 	out := &innonetpb.Cluster{
 		Leader: st.Leader, Site: st.ID, State: st.State, Term: st.Term,
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
+		LastContact: durationpb.New(st.LastContact), Member: st.Member,
+		HealthKnown: h.Known, Healthy: h.Healthy, FailureTolerance: int32(h.FailureTolerance),
 	}
 	for _, m := range st.Members {
-		out.Members = append(out.Members, &innonetpb.Member{
+		pm := &innonetpb.Member{
 			Site: m.ID, RaftAddress: m.RaftAddr, ApiAddress: m.APIAddr, Voter: m.Voter, Leader: m.Leader,
-		})
+			WantsVote: m.WantsVote,
+		}
+		if mh, ok := h.Members[m.ID]; ok {
+			pm.Healthy, pm.Status = mh.Healthy, mh.Status
+			pm.LastContact = durationpb.New(mh.Stats.LastContact)
+			pm.LastTerm, pm.LastIndex = mh.Stats.LastTerm, mh.Stats.LastIndex
+			if !mh.StableSince.IsZero() {
+				pm.StableSince = ts(mh.StableSince)
+			}
+		}
+		out.Members = append(out.Members, pm)
 	}
 	return out
 }

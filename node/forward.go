@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -25,35 +26,36 @@ const (
 )
 
 // localMethods are answered by the site that receives them, whatever the
-// request says. Every other method is a write, or a read that defaults to
-// the leader.
+// request says. Every other method is a write, or a read whose consistency
+// decides (see routeOf).
 var localMethods = map[string]bool{
-	innonetpb.ClusterService_GetCluster_FullMethodName: true,
+	innonetpb.ClusterService_GetSiteStats_FullMethodName: true,
+	healthpb.Health_Check_FullMethodName:                 true,
+	healthpb.Health_List_FullMethodName:                  true,
 }
 
-// consistencyRequest is a read that lets the caller choose who answers.
-type consistencyRequest interface {
-	GetConsistency() innonetpb.Consistency
-}
-
-// needsLeader reports whether the request must be handled by the leader.
-func needsLeader(method string, req any) bool {
-	if localMethods[method] {
-		return false
-	}
-	if r, ok := req.(consistencyRequest); ok && r.GetConsistency() == innonetpb.Consistency_STALE {
-		return false
-	}
-	return true
-}
-
-// forwardInterceptor sends requests that need the leader to the leader,
-// with the caller's metadata, and relays the answer. A request is forwarded
-// at most once: if it reaches a site that is no longer leader, the caller
-// gets UNAVAILABLE and retries.
+// forwardInterceptor answers a request here when its route allows (a
+// local read, or any request on the leader, after a ReadIndex round for a
+// linearizable read), and otherwise sends it to the leader with the
+// caller's metadata and relays the answer and its read headers. A request
+// is forwarded at most once: if it reaches a site that is no longer
+// leader, the caller gets UNAVAILABLE and retries.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if !needsLeader(info.FullMethod, req) || n.cluster.IsLeader() {
-		return handler(ctx, req)
+	rt, err := n.routeOf(info.FullMethod, req)
+	if err != nil {
+		return nil, err
+	}
+	if rt == routeLocal || n.cluster.IsLeader() {
+		if rt == routeLinear {
+			if err := n.cluster.LinearizableRead(ctx); err != nil {
+				return nil, toStatus(err)
+			}
+		}
+		resp, err := handler(ctx, req)
+		if err == nil {
+			n.annotateRead(ctx, req, resp)
+		}
+		return resp, err
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if len(md.Get(mdForwardedBy)) > 0 {
@@ -84,11 +86,21 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		fctx, cancel = context.WithTimeout(fctx, n.cfg.Cluster.ApplyTimeout+n.cfg.Cluster.TransportTimeout)
 		defer cancel()
 	}
-	if err := conn.Invoke(fctx, info.FullMethod, req, resp); err != nil {
+	var header metadata.MD
+	if err := conn.Invoke(fctx, info.FullMethod, req, resp, grpc.Header(&header)); err != nil {
 		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
 			return nil, err
 		}
 		return nil, status.Errorf(codes.Unavailable, "forward to leader %s: %v", leader, err)
+	}
+	relay := metadata.MD{}
+	for _, k := range []string{mdReadSite, mdReadConsistency, mdAppliedIndex, mdLastContactMS, mdLeader} {
+		if v := header.Get(k); len(v) > 0 {
+			relay.Set(k, v...)
+		}
+	}
+	if len(relay) > 0 {
+		_ = grpc.SetHeader(ctx, relay)
 	}
 	return resp, nil
 }

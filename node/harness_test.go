@@ -72,9 +72,18 @@ func newTestCluster(t testing.TB, voters []string, nonVoters []string, tune ...f
 		}
 	}
 	total := len(voters) + len(nonVoters)
-	tc.waitFor("all sites members", func() bool {
+	tc.waitFor("all sites members, voters promoted", func() bool {
 		st, err := tc.leaderNode().Cluster().Status()
-		return err == nil && len(st.Members) == total
+		if err != nil || len(st.Members) != total {
+			return false
+		}
+		nv := 0
+		for _, m := range st.Members {
+			if m.Voter {
+				nv++
+			}
+		}
+		return nv == len(voters)
 	})
 	t.Cleanup(tc.closeAll)
 	return tc
@@ -105,14 +114,15 @@ func (tc *testCluster) node(id string) *Node {
 	return s.node
 }
 
-// stop closes a site, keeping its data directory.
+// stop halts a site as a crash would (no leadership handover), keeping
+// its data directory.
 func (tc *testCluster) stop(id string) {
 	tc.t.Helper()
 	s := tc.sites[id]
 	if s.node == nil {
 		return
 	}
-	if err := s.node.Close(); err != nil {
+	if err := s.node.Halt(); err != nil {
 		tc.t.Logf("close %s: %v", id, err)
 	}
 	s.node = nil
@@ -125,10 +135,11 @@ func (tc *testCluster) restart(id string) {
 	tc.start(id, cfg)
 }
 
+// closeAll halts every site (no leadership handover: the test is over).
 func (tc *testCluster) closeAll() {
 	for _, id := range tc.order {
 		if s := tc.sites[id]; s.node != nil {
-			s.node.Close()
+			s.node.Halt()
 			s.node = nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
 
 	"innonet/cluster"
 	"innonet/node/pipeline"
@@ -54,6 +55,8 @@ type Node struct {
 	lis     net.Listener
 	peers   *peerConns
 	gwConn  *grpc.ClientConn
+	metrics *siteMetrics
+	health  *health.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -83,11 +86,15 @@ func New(cfg Config) (*Node, error) {
 	}
 	cfg.Cluster = cc
 	n := &Node{cfg: cfg, log: cfg.Logger.With("site", cfg.Site), state: pipeline.New(), lis: lis, peers: newPeerConns()}
+	if cc.FetchStats == nil {
+		cc.FetchStats = n.fetchStats
+	}
 	n.cluster, err = cluster.New(cc, fsm{n.state})
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
+	n.metrics = newSiteMetrics(n)
 	if err := n.serve(); err != nil {
 		n.cluster.Close()
 		lis.Close()
@@ -101,6 +108,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Join != "" {
 		n.background(func() { n.joinLoop(ctx) })
 	}
+	n.background(func() { n.watchReadiness(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }
@@ -135,13 +143,26 @@ func (n *Node) Cluster() *cluster.Cluster { return n.cluster }
 // State is the site's copy of the pipeline.
 func (n *Node) State() *pipeline.State { return n.state }
 
-// Close stops serving and stops the Raft member. It does not leave the
-// cluster: a site closed and started again with the same data directory
-// resumes where it was.
-func (n *Node) Close() error {
+// Close stops serving and stops the Raft member, handing leadership to
+// another voter first if this site leads (what SIGTERM does). It does not
+// leave the cluster: a site closed and started again with the same data
+// directory resumes where it was.
+func (n *Node) Close() error { return n.shutdown(true) }
+
+// Halt stops the site without handing over leadership, as a crash would
+// look to the others. For fault drills and tests.
+func (n *Node) Halt() error { return n.shutdown(false) }
+
+func (n *Node) shutdown(handover bool) error {
 	var err error
 	n.closeMu.Do(func() {
+		if handover {
+			// Hand over while still serving, so requests forwarded here
+			// during the handover are answered or redirected.
+			n.cluster.HandOver()
+		}
 		n.cancel()
+		n.health.Shutdown()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if serr := n.http.Shutdown(ctx); serr != nil {
@@ -153,7 +174,7 @@ func (n *Node) Close() error {
 		}
 		n.peers.close()
 		n.wg.Wait()
-		err = n.cluster.Close()
+		err = n.cluster.Halt()
 	})
 	return err
 }

@@ -180,8 +180,12 @@ func TestREST(t *testing.T) {
 
 		cl := c.ok(t, "GET", "/v1/cluster", staff, nil)
 		members, _ := cl["members"].([]any)
-		if len(members) != 3 || field(cl, "leader") == "" || field(cl, "site") != via.Site() {
-			t.Errorf("GET /v1/cluster: got %v, want 3 members, a leader and site %s", cl, via.Site())
+		if len(members) != 3 || field(cl, "leader") == "" || field(cl, "site") != field(cl, "leader") || cl["healthKnown"] != true {
+			t.Errorf("GET /v1/cluster: got %v, want 3 members and the leader's answer with health", cl)
+		}
+		cl = c.ok(t, "GET", "/v1/cluster?consistency=STALE", staff, nil)
+		if field(cl, "site") != via.Site() || field(cl, "leader") == "" || cl["member"] != true {
+			t.Errorf("GET /v1/cluster?consistency=STALE: got %v, want site %s's own view", cl, via.Site())
 		}
 	})
 

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -22,13 +24,20 @@ import (
 // which calls this site's own gRPC API (so forwarding and authentication
 // apply to REST exactly as to gRPC).
 func (n *Node) serve() error {
-	n.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.forwardInterceptor))
+	n.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, n.forwardInterceptor),
+		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream),
+	)
+	n.health = health.NewServer()
+	n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(n.grpc, n.health)
 	innonetpb.RegisterLeadServiceServer(n.grpc, &leadService{n: n})
 	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -52,6 +61,8 @@ func (n *Node) serve() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
+	mux.Handle("GET /metrics", n.metrics.handler())
+	mux.HandleFunc("GET /v1/backup", n.backupHTTP)
 	mux.Handle("/", gw)
 
 	var protocols http.Protocols
@@ -85,6 +96,29 @@ func headerMatcher(key string) (string, bool) {
 		return "", false
 	}
 	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeaderMatcher passes innonet's read headers (x-innonet-*) to
+// REST callers under their own names, and other gRPC response metadata
+// with the gateway's Grpc-Metadata- prefix.
+func outgoingHeaderMatcher(key string) (string, bool) {
+	if strings.HasPrefix(key, "x-innonet-") {
+		return key, true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// recoverStreamInterceptor is recoverInterceptor for streaming methods.
+func recoverStreamInterceptor(n *Node) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				n.log.Error("panic in handler", "method", info.FullMethod, "panic", r)
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(srv, ss)
+	}
 }
 
 // recoverInterceptor turns a panic in a handler into INTERNAL, so no input

@@ -81,6 +81,9 @@ func (a *applier) run() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if actor.Revoked != nil {
+		return Result{}, errorf(CodeUnauthenticated, "user %s has been revoked", actor.ID)
+	}
 	a.actor = actor
 	key := actor.ID + "/" + c.RequestID
 	fp := c.fingerprint()
@@ -98,6 +101,8 @@ func (a *applier) run() (Result, *Error) {
 		res, err = a.submit()
 	case OpAddUser:
 		res, err = a.addUser()
+	case OpRevoke:
+		res, err = a.revokeUser()
 	default:
 		res, err = a.transition()
 	}
@@ -223,6 +228,33 @@ func (a *applier) addUser() (Result, *Error) {
 		return Result{}, errorf(CodePermission, "only ADMIN may add users; caller is %s", a.actor.Role)
 	}
 	return a.createUser()
+}
+
+// revokeUser revokes a user's token. Revoking a revoked user changes
+// nothing and succeeds, so retries are harmless.
+func (a *applier) revokeUser() (Result, *Error) {
+	if a.actor.Role != Admin {
+		return Result{}, errorf(CodePermission, "only ADMIN may revoke users; caller is %s", a.actor.Role)
+	}
+	if a.cmd.UserID == a.actor.ID {
+		return Result{}, errorf(CodePrecondition, "an admin cannot revoke its own token; ask another admin")
+	}
+	raw, err := a.txn.First(tableUsers, "id", a.cmd.UserID)
+	if err != nil {
+		return Result{}, errorf(CodeInternal, "read user: %v", err)
+	}
+	if raw == nil {
+		return Result{}, errorf(CodeNotFound, "user %s not found", a.cmd.UserID)
+	}
+	u := *raw.(*User)
+	if u.Revoked == nil {
+		now := a.now
+		u.Revoked, u.RevokedBy = &now, a.actor.ID
+		if err := a.insert(tableUsers, &u); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{User: &u}, nil
 }
 
 func (a *applier) createUser() (Result, *Error) {

@@ -21,6 +21,7 @@ const (
 	OpWithdraw  Op = "withdraw"
 	OpAddUser   Op = "add_user"
 	OpBootstrap Op = "bootstrap_admin"
+	OpRevoke    Op = "revoke_user"
 )
 
 // commandVersion is written into every encoded command so that a future
@@ -46,6 +47,8 @@ type Command struct {
 	Stage           Stage    `json:"stage,omitempty"`
 	Comment         string   `json:"comment,omitempty"`
 	NewUser         *NewUser `json:"newUser,omitempty"`
+	// UserID is the user a user-management command (revoke) acts on.
+	UserID string `json:"userId,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -194,6 +197,11 @@ func (c Command) validate() *Error {
 			return invalid("stage", "must be NEGOTIATING, SIGNED or LANDED")
 		}
 		return checkComment("note", c.Comment, false)
+	case OpRevoke:
+		if !userIDPattern.MatchString(c.UserID) {
+			return invalid("id", "%q is not a user ID of the form user-NNNN", truncate(c.UserID, 40))
+		}
+		return nil
 	case OpAddUser, OpBootstrap:
 		if c.NewUser == nil {
 			return invalid("user", "is required")

@@ -37,6 +37,9 @@ func (s *State) Snapshot() *Snapshot {
 	return &Snapshot{txn: s.read(), applied: s.applied.Load()}
 }
 
+// Applied is the log index the snapshot reflects.
+func (sn *Snapshot) Applied() uint64 { return sn.applied }
+
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
 var tableOrder = []string{tableCounters, tableUsers, tableLeads, tableEvents, tableRequests}

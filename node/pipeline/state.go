@@ -204,7 +204,7 @@ func (s *State) UserByTokenHash(hash string) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
-	if raw == nil {
+	if raw == nil || raw.(*User).Revoked != nil {
 		return nil, errorf(CodeUnauthenticated, "unknown or revoked token")
 	}
 	u := *raw.(*User)
@@ -234,6 +234,26 @@ func (s *State) Counts() map[Stage]int {
 	}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out[raw.(*Lead).Stage]++
+	}
+	return out
+}
+
+// StageSite is a key of CountsBySite.
+type StageSite struct {
+	Stage Stage
+	Site  string
+}
+
+// CountsBySite returns the number of leads per stage and submitting site.
+func (s *State) CountsBySite() map[StageSite]int {
+	out := map[StageSite]int{}
+	it, err := s.read().Get(tableLeads, "id")
+	if err != nil {
+		return out
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		l := raw.(*Lead)
+		out[StageSite{l.Stage, l.Site}]++
 	}
 	return out
 }

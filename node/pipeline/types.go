@@ -173,6 +173,9 @@ type User struct {
 	TokenHash string    `json:"tokenHash"`
 	Created   time.Time `json:"created"`
 	CreatedBy string    `json:"createdBy,omitempty"`
+	// Revoked is when the user's token was revoked (nil while valid).
+	Revoked   *time.Time `json:"revoked,omitempty"`
+	RevokedBy string     `json:"revokedBy,omitempty"`
 }
 
 // Home is the site or division the user acts for: the site for node staff,

@@ -94,6 +94,9 @@ func checkText(field, v string, min, max int) *Error {
 	return nil
 }
 
+// userIDPattern is the form of the user IDs Apply assigns.
+var userIDPattern = regexp.MustCompile(`^user-[0-9]{4,9}$`)
+
 func checkRequestID(id string) *Error {
 	switch {
 	case id == "":
