@@ -51,6 +51,8 @@ var (
 	descPeerContact  = prometheus.NewDesc("innonet_raft_peer_last_contact_seconds", "On the leader: time since each member last heard from the leader, as the member reported it.", []string{"peer"}, nil)
 	descPeerHealthy  = prometheus.NewDesc("innonet_raft_peer_healthy", "On the leader: 1 when the member passes the health checks.", []string{"peer"}, nil)
 	descPeerTrailing = prometheus.NewDesc("innonet_raft_peer_trailing_logs", "On the leader: how many log entries each member trails the leader by.", []string{"peer"}, nil)
+	descLogEntries   = prometheus.NewDesc("innonet_raft_log_entries", "Entries in the Raft log (compaction keeps this near snapshot threshold + trailing logs).", nil, nil)
+	descDiskBytes    = prometheus.NewDesc("innonet_raft_disk_bytes", "Bytes on disk, by file kind (raft_db: log and stable store; snapshots).", []string{"kind"}, nil)
 	descTolerance    = prometheus.NewDesc("innonet_raft_failure_tolerance", "On the leader: voters that may fail without losing quorum.", nil, nil)
 )
 
@@ -63,7 +65,7 @@ type collector struct{ c *Cluster }
 
 func (k collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTerm, descCommitIndex, descAppliedIndex, descLastIndex,
-		descLastContact, descMembers, descPeerContact, descPeerHealthy, descPeerTrailing, descTolerance} {
+		descLastContact, descMembers, descPeerContact, descPeerHealthy, descPeerTrailing, descTolerance, descLogEntries, descDiskBytes} {
 		ch <- d
 	}
 	k.c.metrics.leaderChanges.Describe(ch)
@@ -96,6 +98,11 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(voters), "voter")
 		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(others), "nonvoter")
+	}
+	if u, err := c.DiskUsage(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descLogEntries, prometheus.GaugeValue, float64(u.LogEntries))
+		ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(u.RaftDBBytes), "raft_db")
+		ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(u.SnapshotBytes), "snapshots")
 	}
 	if h := c.Health(); h.Known {
 		ch <- prometheus.MustNewConstMetric(descTolerance, prometheus.GaugeValue, float64(h.FailureTolerance))

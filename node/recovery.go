@@ -1,0 +1,80 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"innonet/cluster"
+	"innonet/node/pipeline"
+)
+
+// CheckBackup reads a backup (what Backup streams) into a scratch state
+// and reports how many leads and users it holds and the log index it
+// reflects, or why it cannot be restored.
+func CheckBackup(backup []byte) (leads, users int, applied uint64, err error) {
+	st := pipeline.New()
+	if err := st.Restore(bytes.NewReader(backup)); err != nil {
+		return 0, 0, 0, fmt.Errorf("not a usable backup: %w", err)
+	}
+	for _, n := range st.Counts() {
+		leads += n
+	}
+	us, err := st.Users()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return leads, len(us), st.AppliedIndex(), nil
+}
+
+// Restore creates a new single-site cluster in cfg.DataDir whose state is
+// the backup: it checks the backup, bootstraps a Raft group with this site
+// as its only voter, installs the backup as the replicated state and stops.
+// Start the site afterwards with the same --site, --data-dir and
+// --raft-addr; other sites then join it and receive the restored state.
+// The data dir must hold no Raft state.
+func Restore(ctx context.Context, cfg Config, backup []byte) error {
+	if !pipeline.ValidSiteCode(cfg.Site) {
+		return fmt.Errorf("site code %q: want 2 to 8 capital letters (e.g. CGO)", cfg.Site)
+	}
+	if _, _, _, err := CheckBackup(backup); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft", "raft.db")); err == nil {
+		return fmt.Errorf("%s already holds Raft state: restore needs an empty data dir (a new cluster)", cfg.DataDir)
+	}
+	cc := cfg.Cluster
+	cc.ID, cc.DataDir, cc.Bootstrap, cc.APIAddr = cfg.Site, cfg.DataDir, true, cfg.APIAdvertise
+	cc.FetchStats = nil
+	if cc.Logger == nil {
+		cc.Logger = cfg.Logger
+	}
+	c, err := cluster.New(cc, fsm{pipeline.New()})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer c.Halt()
+	// The only voter elects itself.
+	if _, err := c.WaitForLeader(ctx); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := c.Restore(ctx, backup); err != nil {
+		return err
+	}
+	return c.Halt()
+}
+
+// Recover rewrites the Raft configuration in cfg.DataDir to members, for
+// when a majority of voters is lost for good: run it (offline) on each
+// surviving site with the same members, then start them again. See
+// cluster.Recover.
+func Recover(cfg Config, members []cluster.Member) error {
+	cc := cfg.Cluster
+	cc.ID, cc.DataDir = cfg.Site, cfg.DataDir
+	if cc.Logger == nil {
+		cc.Logger = cfg.Logger
+	}
+	return cluster.Recover(cc, fsm{pipeline.New()}, members)
+}
