@@ -44,6 +44,7 @@ type Cluster struct {
 	// leader's entries, which linearizable reads rely on.
 	barrierTerm atomic.Uint64
 	metrics     *metrics
+	lastLeader  atomic.Value // string: the last leader ID observed
 }
 
 // New opens (or creates) the site's Raft state in cfg.DataDir and starts the
@@ -115,7 +116,7 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		_, ok := o.Data.(raft.LeaderObservation)
 		return ok
 	}))
-	go c.metrics.countLeaderChanges(c.done)
+	go c.metrics.watchLeaders(c.done, &c.lastLeader)
 	if cfg.Bootstrap && !existing {
 		boot := raft.Configuration{Servers: []raft.Server{{
 			ID: raft.ServerID(cfg.ID), Address: transport.LocalAddr(), Suffrage: raft.Voter,
@@ -230,6 +231,21 @@ func (c *Cluster) Leader() (id, apiAddr string) {
 		return "", ""
 	}
 	return string(sid), c.fsm.apiAddr(string(sid))
+}
+
+// LastKnownLeader returns the leader this site heard from most recently,
+// even if it has not heard from it for longer than the heartbeat timeout
+// (when Leader reports none). A request forwarded there is safe: a site
+// that no longer leads refuses it.
+func (c *Cluster) LastKnownLeader() (id, apiAddr string) {
+	if id, addr := c.Leader(); id != "" {
+		return id, addr
+	}
+	id, _ = c.lastLeader.Load().(string)
+	if id == "" || id == c.cfg.ID {
+		return "", ""
+	}
+	return id, c.fsm.apiAddr(id)
 }
 
 // WaitForLeader blocks until a leader is known or ctx ends.

@@ -59,6 +59,8 @@ type Health struct {
 	Healthy          bool
 	FailureTolerance int
 	Members          map[string]MemberHealth
+	// Since is when this leader started its health checks.
+	Since time.Time
 }
 
 // MemberHealth is one member's health as the leader judges it.
@@ -110,7 +112,10 @@ func (d delegate) AutopilotConfig() *autopilot.Config {
 
 // NotifyState records each round for Health and the metrics.
 func (d delegate) NotifyState(s *autopilot.State) {
-	h := Health{Known: true, Healthy: s.Healthy, FailureTolerance: s.FailureTolerance, Members: map[string]MemberHealth{}}
+	d.c.health.mu.Lock()
+	since := d.c.health.since
+	d.c.health.mu.Unlock()
+	h := Health{Known: true, Healthy: s.Healthy, FailureTolerance: s.FailureTolerance, Members: map[string]MemberHealth{}, Since: since}
 	for id, srv := range s.Servers {
 		h.Members[string(id)] = MemberHealth{
 			Healthy: srv.Health.Healthy, Status: statusName(srv.Server.NodeStatus), StableSince: srv.Health.StableSince,

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"sync/atomic"
+
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -29,13 +31,18 @@ func newMetrics(site string) *metrics {
 	}
 }
 
-func (m *metrics) countLeaderChanges(done <-chan struct{}) {
+// watchLeaders counts leader changes and remembers the last leader known,
+// for forwarding while this site is cut off from Raft traffic.
+func (m *metrics) watchLeaders(done <-chan struct{}, last *atomic.Value) {
 	for {
 		select {
 		case <-done:
 			return
-		case <-m.observations:
+		case o := <-m.observations:
 			m.leaderChanges.Inc()
+			if lo, ok := o.Data.(raft.LeaderObservation); ok && lo.LeaderID != "" {
+				last.Store(string(lo.LeaderID))
+			}
 		}
 	}
 }

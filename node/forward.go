@@ -61,7 +61,10 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if len(md.Get(mdForwardedBy)) > 0 {
 		return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
 	}
-	leader, addr := n.cluster.Leader()
+	// A site cut off from Raft traffic forgets the leader after a heartbeat
+	// timeout; its API may still reach it, and a site that no longer
+	// leads refuses what is forwarded to it.
+	leader, addr := n.cluster.LastKnownLeader()
 	if leader == "" {
 		return nil, toStatus(cluster.ErrNoLeader)
 	}

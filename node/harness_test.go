@@ -45,17 +45,7 @@ func newTestCluster(t testing.TB, voters []string, nonVoters []string, tune ...f
 	tc := &testCluster{t: t, sites: map[string]*testSite{}}
 	var first string
 	for i, id := range append(append([]string{}, voters...), nonVoters...) {
-		cc := cluster.DefaultConfig()
-		if err := cc.UseProfile("test"); err != nil {
-			t.Fatal(err)
-		}
-		cc.RaftAddr = "127.0.0.1:0"
-		cc.RaftLogLevel = "off"
-		cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
-			Cluster: cc, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-		for _, f := range tune {
-			f(&cfg)
-		}
+		cfg := testConfig(t, id, tune...)
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {
@@ -87,6 +77,24 @@ func newTestCluster(t testing.TB, voters []string, nonVoters []string, tune ...f
 	})
 	t.Cleanup(tc.closeAll)
 	return tc
+}
+
+// testConfig is the configuration of a test site with the test timing
+// profile, before bootstrap or join is set; tune functions apply last.
+func testConfig(t testing.TB, id string, tune ...func(*Config)) Config {
+	t.Helper()
+	cc := cluster.DefaultConfig()
+	if err := cc.UseProfile("test"); err != nil {
+		t.Fatal(err)
+	}
+	cc.RaftAddr = "127.0.0.1:0"
+	cc.RaftLogLevel = "off"
+	cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
+		Cluster: cc, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	return cfg
 }
 
 func (tc *testCluster) start(id string, cfg Config) {
