@@ -80,16 +80,26 @@ func (s *clusterService) DemoteMember(ctx context.Context, r *innonetpb.DemoteMe
 }
 
 func (s *clusterService) TransferLeadership(ctx context.Context, r *innonetpb.TransferLeadershipRequest) (*innonetpb.Cluster, error) {
+	transfer := func(ctx context.Context, site string) error {
+		if err := s.n.cluster.TransferLeadership(ctx, site); err != nil {
+			return err
+		}
+		// Answer once the new leader is known here, so the reply names it.
+		wctx, cancel := context.WithTimeout(ctx, 2*s.n.cfg.Cluster.ElectionTimeout)
+		defer cancel()
+		s.n.cluster.WaitForLeader(wctx)
+		return nil
+	}
 	if r.Site == "" {
 		if _, err := s.n.require(ctx, pipeline.Admin); err != nil {
 			return nil, err
 		}
-		if err := s.n.cluster.TransferLeadership(ctx, ""); err != nil {
+		if err := transfer(ctx, ""); err != nil {
 			return nil, membershipStatus(err)
 		}
 		return s.status()
 	}
-	return s.change(ctx, r.Site, s.n.cluster.TransferLeadership)
+	return s.change(ctx, r.Site, transfer)
 }
 
 // GetSiteStats needs no token: the leader's health checks call it on every

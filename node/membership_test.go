@@ -116,7 +116,9 @@ func TestMembershipOperations(t *testing.T) {
 			}
 			return nil
 		})
-		t.Logf("transfer answered by %s, leader then %q", cl.Site, cl.Leader)
+		if cl.Leader != target {
+			t.Errorf("transfer reply: got leader %q, want %s", cl.Leader, target)
+		}
 		_, err = admin.clusters.TransferLeadership(admin.ctx(t), &innonetpb.TransferLeadershipRequest{Site: "YRD"})
 		checkStatus(t, err, codes.FailedPrecondition, "not a voter")
 	})
