@@ -26,6 +26,9 @@ func (s *clusterService) Backup(_ *innonetpb.BackupRequest, stream innonetpb.Clu
 		return err
 	}
 	sn := s.n.state.Snapshot()
+	if err := stream.SetHeader(metadata.Pairs(mdReadSite, s.n.cfg.Site, mdAppliedIndex, strconv.FormatUint(sn.Applied(), 10))); err != nil {
+		return err
+	}
 	w := &chunkWriter{send: func(b []byte) error { return stream.Send(&innonetpb.BackupChunk{Data: b}) }}
 	n, err := sn.WriteTo(w)
 	if err == nil {

@@ -1,8 +1,12 @@
 // Command innonet runs a site of the innonet deal-flow network, or the whole
-// default network on one machine for a demo.
+// default network on one machine for a demo, and is the client for
+// everyday work and operations against any site.
 //
 //	innonet serve --site BOS --data-dir DIR --listen ADDR --raft-addr ADDR [--bootstrap | --join ADDR] [--nonvoter]
 //	innonet demo  [--dir ./innonet-demo]
+//	innonet restore --backup FILE --site CGO --data-dir DIR --raft-addr ADDR
+//	innonet recover --site CGO --data-dir DIR --members CGO=ADDR,BOS=ADDR
+//	innonet lead|user|cluster|backup ...   (with INNONET_ADDR and INNONET_TOKEN)
 //
 // Run `innonet <command> --help` for each command's flags.
 package main
@@ -29,9 +33,16 @@ var commands = map[string]struct {
 	cmd  command
 	help string
 }{
-	"serve":  {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
-	"demo":   {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
-	"health": {&healthCommand{}, "probe a site's /healthz or /readyz (for container health checks)"},
+	"serve":   {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
+	"demo":    {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
+	"health":  {&healthCommand{}, "probe a site's /healthz or /readyz (for container health checks)"},
+	"restore": {&restoreCommand{}, "start a new cluster from a backup file (offline)"},
+	"recover": {&recoverCommand{}, "rewrite a stopped site's membership after a permanent loss of quorum (offline)"},
+
+	"lead":    {usageExit{&leadCommand{}}, "submit, list, show, review, claim, advance... leads"},
+	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; whoami"},
+	"cluster": {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
+	"backup":  {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
 }
 
 const usage = `innonet — the replicated deal-flow pipeline of an international innovation network.
@@ -39,10 +50,22 @@ const usage = `innonet — the replicated deal-flow pipeline of an international
 Usage:
   innonet <command> [flags]
 
-Commands:
-  serve   run one site (a member of the Raft group serving gRPC and REST)
-  demo    run the default eight-site network on this machine with sample data
-  health  probe a site's /healthz or /readyz (exit 0 when healthy)
+Server commands:
+  serve     run one site (a member of the Raft group serving gRPC and REST)
+  demo      run the default eight-site network on this machine with sample data
+  health    probe a site's /healthz or /readyz (exit 0 when healthy)
+  restore   start a new cluster from a backup file (offline)
+  recover   rewrite a stopped site's membership after a permanent loss of quorum (offline)
+
+Client commands (talk to any site's API):
+  lead      submit, list, show, edit, review, claim, release, advance, withdraw leads; history
+  user      add, list and revoke users; whoami
+  cluster   status; add, remove, promote and demote sites; transfer leadership
+  backup    download a consistent snapshot of the pipeline to a file
+
+Client environment:
+  INNONET_ADDR    API address of any site (default 127.0.0.1:7101); or --addr
+  INNONET_TOKEN   your bearer token; or --token-file
 
 Examples:
   innonet demo                                  # five voters and three read replicas on 127.0.0.1
@@ -50,6 +73,15 @@ Examples:
       --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
   INNONET_ADMIN_TOKEN=inn_secret innonet serve --site BOS --data-dir /var/lib/innonet-bos \
       --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
+
+  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<your token>
+  innonet lead list --stage submitted
+  innonet lead review BOS-0003 --decision approve
+  innonet cluster status
+  innonet backup --out innonet.bak
+
+Client commands exit 1 on an error from the API (printed as CODE: message)
+and 2 on a mistake on the command line.
 
 Run 'innonet <command> --help' for the flags of a command.
 `
@@ -76,12 +108,22 @@ func main() {
 }
 
 // newLogger returns a text logger to stderr at the named level.
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(level string) (*slog.Logger, error) { return newLoggerFormat(level, "text") }
+
+// newLoggerFormat returns a text or JSON logger to stderr at the named level.
+func newLoggerFormat(level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 // adminToken reads the admin token from a file, or else INNONET_ADMIN_TOKEN.

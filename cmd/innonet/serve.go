@@ -26,7 +26,11 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval, "how often to check whether to snapshot and compact the log")
 	fs.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", cfg.SnapshotThreshold, "log entries since the last snapshot that trigger a new one")
 	fs.Uint64Var(&cfg.TrailingLogs, "trailing-logs", cfg.TrailingLogs, "log entries kept after a snapshot so lagging sites catch up without one")
-	fs.StringVar(&cfg.RaftLogLevel, "raft-log-level", cfg.RaftLogLevel, "Raft library log level: off, error, warn, info, debug")
+	fs.StringVar(&cfg.RaftLogLevel, "raft-log-level", cfg.RaftLogLevel, "Raft library log level: off, error, warn, info, debug (written into this site's log)")
+	fs.DurationVar(&cfg.StabilizationTime, "stabilization-time", cfg.StabilizationTime, "how long a joining voter must be healthy before it is promoted (overrides the profile)")
+	fs.DurationVar(&cfg.LastContactThreshold, "last-contact-threshold", cfg.LastContactThreshold, "a member that has not heard from the leader for longer is unhealthy (overrides the profile)")
+	fs.DurationVar(&cfg.DeadSiteTimeout, "dead-site-timeout", cfg.DeadSiteTimeout, "remove a member the leader cannot reach for this long, if quorum allows (0: never)")
+	fs.UintVar(&cfg.MinQuorum, "min-quorum", cfg.MinQuorum, "never remove dead voters below this many voters")
 	return func() error {
 		explicit := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
@@ -50,6 +54,12 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 		if explicit["commit-timeout"] {
 			cfg.CommitTimeout = base.CommitTimeout
 		}
+		if explicit["stabilization-time"] {
+			cfg.StabilizationTime = base.StabilizationTime
+		}
+		if explicit["last-contact-threshold"] {
+			cfg.LastContactThreshold = base.LastContactThreshold
+		}
 		return nil
 	}
 }
@@ -69,14 +79,20 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.NonVoter, "nonvoter", false, "join as a non-voting read replica (the divisions' sites)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (default: $INNONET_ADMIN_TOKEN); the bootstrapping site records it as the first admin, a joining site presents it")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json (one object per line)")
 	applyRaft := raftFlags(fs, &cfg.Cluster)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
 Runs one site. The first site starts with --bootstrap; every other site
 starts with --join pointing at any member's --listen address, as a voter or,
-with --nonvoter, as a read replica. Restart a site with the same flags and
-data dir to resume.
+with --nonvoter, as a read replica. A joining voter serves as a non-voter
+until it has been healthy for --stabilization-time. Restart a site with the
+same flags and data dir to resume. On SIGTERM or Ctrl-C a leader hands
+leadership to another voter before it exits.
+
+The API port also serves /healthz (alive), /readyz (has a leader, is a
+member, has caught up), /metrics (Prometheus) and the gRPC health service.
 
 Environment:
   INNONET_ADMIN_TOKEN   the admin token (unless --admin-token-file is given)
@@ -106,7 +122,7 @@ Flags:
 	if err := applyRaft(); err != nil {
 		return err
 	}
-	log, err := newLogger(*logLevel)
+	log, err := newLoggerFormat(*logLevel, *logFormat)
 	if err != nil {
 		return err
 	}

@@ -409,7 +409,9 @@ type ReadInfo struct {
 	// The site that answered.
 	Site        string      `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
 	Consistency Consistency `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
-	// The last log index the answering site had applied.
+	// The index of the last command the answering site's pipeline had
+	// applied (Cluster.applied_index is Raft's, which also counts Raft's own
+	// entries, so it can be higher).
 	AppliedIndex uint64 `protobuf:"varint,3,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
 	// Time since the answering site last heard from the leader; zero when
 	// the leader answered.

@@ -532,7 +532,8 @@ type UserServiceClient interface {
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*User, error)
 	// RevokeUser revokes the user's token: from the moment the revocation is
 	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
-	// user and its history stay. ADMIN only; an admin cannot revoke itself.
+	// user and its history stay. ADMIN only; an admin revoking itself gets
+	// FAILED_PRECONDITION. Revoking twice changes nothing.
 	RevokeUser(ctx context.Context, in *RevokeUserRequest, opts ...grpc.CallOption) (*User, error)
 }
 
@@ -599,7 +600,8 @@ type UserServiceServer interface {
 	WhoAmI(context.Context, *WhoAmIRequest) (*User, error)
 	// RevokeUser revokes the user's token: from the moment the revocation is
 	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
-	// user and its history stay. ADMIN only; an admin cannot revoke itself.
+	// user and its history stay. ADMIN only; an admin revoking itself gets
+	// FAILED_PRECONDITION. Revoking twice changes nothing.
 	RevokeUser(context.Context, *RevokeUserRequest) (*User, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
@@ -780,8 +782,9 @@ type ClusterServiceClient interface {
 	// site, to the most up-to-date voter). ADMIN only.
 	TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*Cluster, error)
 	// Backup streams a consistent snapshot of the pipeline (users, leads,
-	// history) as held by the answering site. ADMIN only. Over REST,
-	// GET /v1/backup returns the same bytes as one file.
+	// history) as held by the answering site, which it names in the response
+	// headers x-innonet-read-site and x-innonet-applied-index. ADMIN only.
+	// Over REST, GET /v1/backup returns the same bytes as one file.
 	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error)
 	// GetSiteStats reports the answering site's Raft progress. The leader
 	// polls every member with it to judge their health; it needs no token
@@ -911,8 +914,9 @@ type ClusterServiceServer interface {
 	// site, to the most up-to-date voter). ADMIN only.
 	TransferLeadership(context.Context, *TransferLeadershipRequest) (*Cluster, error)
 	// Backup streams a consistent snapshot of the pipeline (users, leads,
-	// history) as held by the answering site. ADMIN only. Over REST,
-	// GET /v1/backup returns the same bytes as one file.
+	// history) as held by the answering site, which it names in the response
+	// headers x-innonet-read-site and x-innonet-applied-index. ADMIN only.
+	// Over REST, GET /v1/backup returns the same bytes as one file.
 	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error
 	// GetSiteStats reports the answering site's Raft progress. The leader
 	// polls every member with it to judge their health; it needs no token

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	pb "innonet/proto/innonet/v1"
+)
+
+// defaultTimeout bounds one request of a client command. It exceeds the
+// apply timeout of the lan profile, so a write that waits for a quorum
+// fails with the server's UNAVAILABLE (and is retried) rather than the
+// client's DEADLINE_EXCEEDED.
+const defaultTimeout = 30 * time.Second
+
+// leadCommand is `innonet lead`: the pipeline's everyday work.
+type leadCommand struct{ streams }
+
+func (c *leadCommand) Run(ctx context.Context, args []string) error {
+	return leadGroup.run(ctx, c.streams, args)
+}
+
+var leadGroup = group{
+	name: "lead",
+	summary: `Works with leads: technology projects that overseas sites submit, HQ
+reviews, and a division claims and works to a landed project.`,
+	subs: []subcommand{
+		{"submit", "submit a lead (node staff)", leadSubmit},
+		{"list", "list the leads you may see, filtered and paged", leadList},
+		{"show", "show one lead", leadShow},
+		{"edit", "edit a submitted or returned lead; editing a returned lead resubmits it (node staff)", leadEdit},
+		{"review", "approve, return or decline a submitted lead (HQ reviewer)", leadReview},
+		{"claim", "claim an approved lead for your division (division)", leadClaim},
+		{"release", "hand a claimed lead back (the claiming division or HQ)", leadRelease},
+		{"advance", "move a claimed lead on: negotiating, signed, landed (the claiming division)", leadAdvance},
+		{"withdraw", "withdraw a submitted, returned or approved lead (node staff)", leadWithdraw},
+		{"history", "show every change applied to a lead", leadHistory},
+	},
+	examples: `  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<Boston node staff token>
+  innonet lead submit --title "mRNA vaccine platform" --summary "Thermostable mRNA formulation." \
+      --organization "Longwood Vaccines" --country US --sector life-sciences-health --trl 5 \
+      --deal-type technology-licensing --tag mRNA --contact "Dr. Ana Ruiz <ana@longwood.example>"
+  INNONET_TOKEN=$HQ innonet lead review BOS-0003 --decision approve
+  INNONET_TOKEN=$YRD innonet lead claim BOS-0003
+  INNONET_TOKEN=$YRD innonet lead advance BOS-0003 --to negotiating --note "Meeting in Suzhou"
+  innonet lead list --stage approved --all --json
+  innonet lead history BOS-0003
+`,
+}
+
+func leadList(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "lead list", `Usage: innonet lead list [--stage STAGE] [--site SITE] [--division DIVISION] [--all] [flags]
+
+Lists the leads you may see, ordered by ID: HQ reviewers and admins see
+every lead, node staff their own site's, divisions every lead HQ has
+approved. One page at a time (--page-size, --page-token), or every page
+with --all. With --json the pages are printed as one ListLeadsResponse.
+
+Examples:
+  innonet lead list --stage submitted
+  innonet lead list --site BOS --all --json | jq -r '.leads[].id'
+  INNONET_ADDR=127.0.0.1:7107 innonet lead list --division YRD --consistency stale --max-staleness 30s
+`)
+	cf := addClientFlags(f, defaultTimeout)
+	rf := addReadFlags(f)
+	req := &pb.ListLeadsRequest{}
+	f.Var(enumFlag(&req.Stage, pb.Stage_value), "stage", "only leads in `STAGE`: "+enumChoices(pb.Stage_value))
+	f.StringVar(&req.Site, "site", "", "only leads submitted by `SITE` (BOS, CBG, MUC, TLV...)")
+	f.StringVar(&req.Division, "division", "", "only leads claimed by `DIVISION`: BOHAI, YRD or PRD")
+	pageSize := f.Int("page-size", 0, "leads per page, 1 to 500 (default 50)")
+	f.StringVar(&req.PageToken, "page-token", "", "print the page after the one that ended with this token")
+	all := f.Bool("all", false, "follow the pages to the end")
+	if _, err := f.parse(args, 0, 0); err != nil {
+		return err
+	}
+	req.PageSize, req.Consistency, req.MaxStaleness = int32(*pageSize), rf.consistency, rf.staleness()
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	var out *pb.ListLeadsResponse
+	var header metadata.MD
+	for {
+		var resp *pb.ListLeadsResponse
+		header = nil
+		err := c.call(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.leads.ListLeads(ctx, req, grpc.Header(&header))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			out = resp
+		} else {
+			out.Leads = append(out.Leads, resp.Leads...)
+			out.NextPageToken, out.Read = resp.NextPageToken, resp.Read
+		}
+		if !*all || resp.NextPageToken == "" {
+			break
+		}
+		if resp.NextPageToken == req.PageToken {
+			return fmt.Errorf("the server answered page token %q with itself", req.PageToken)
+		}
+		req.PageToken = resp.NextPageToken
+	}
+	out.Read = readInfo(out.Read, header)
+	if cf.json {
+		return printJSON(std.out(), out)
+	}
+	if err := printLeads(std.out(), out.Leads); err != nil {
+		return err
+	}
+	printReadInfo(std.errOut(), out.Read)
+	if out.NextPageToken != "" {
+		fmt.Fprintf(std.errOut(), "more leads: run again with --all, or with --page-token %s\n", out.NextPageToken)
+	}
+	return nil
+}
+
+func leadShow(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "lead show", `Usage: innonet lead show ID [flags]
+
+Shows one lead. With --json it prints {"lead": <the lead>, "read": <who
+answered>}.
+
+Examples:
+  innonet lead show BOS-0003
+  innonet lead show BOS-0003 --json | jq -r .lead.stage
+  INNONET_ADDR=127.0.0.1:7107 innonet lead show BOS-0003 --consistency stale
+`)
+	cf := addClientFlags(f, defaultTimeout)
+	rf := addReadFlags(f)
+	pos, err := f.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var l *pb.Lead
+	var header metadata.MD
+	err = c.call(ctx, func(ctx context.Context) (err error) {
+		l, err = c.leads.GetLead(ctx, &pb.GetLeadRequest{Id: leadID(pos[0]), Consistency: rf.consistency,
+			MaxStaleness: rf.staleness()}, grpc.Header(&header))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ri := readInfo(nil, header)
+	if cf.json {
+		return printJSONFields(std.out(), jsonField{"lead", l}, jsonField{"read", ri})
+	}
+	if err := printLead(std.out(), l); err != nil {
+		return err
+	}
+	printReadInfo(std.errOut(), ri)
+	return nil
+}
+
+func leadHistory(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "lead history", `Usage: innonet lead history ID [flags]
+
+Shows every change applied to a lead, in order: the audit trail. --json
+adds each change's log index and request ID.
+
+Examples:
+  innonet lead history BOS-0003
+  innonet lead history BOS-0003 --json | jq -r '.events[] | [.seq, .action, .userName] | @tsv'
+`)
+	cf := addClientFlags(f, defaultTimeout)
+	rf := addReadFlags(f)
+	pos, err := f.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var resp *pb.GetLeadHistoryResponse
+	var header metadata.MD
+	err = c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.leads.GetLeadHistory(ctx, &pb.GetLeadHistoryRequest{Id: leadID(pos[0]), Consistency: rf.consistency,
+			MaxStaleness: rf.staleness()}, grpc.Header(&header))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	resp.Read = readInfo(resp.Read, header)
+	if cf.json {
+		return printJSON(std.out(), resp)
+	}
+	t := newTable(std.out(), "SEQ", "TIME", "ACTION", "STAGE", "USER", "ROLE", "USER SITE", "VIA", "VERSION", "COMMENT")
+	for _, e := range resp.Events {
+		stage := enumText(e.ToStage)
+		if e.FromStage != e.ToStage {
+			stage = enumText(e.FromStage) + "→" + stage
+		}
+		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, e.UserName, enumText(e.Role), e.UserSite,
+			e.OriginSite, fmt.Sprint(e.Version), clipText(e.Comment, 60))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	printReadInfo(std.errOut(), resp.Read)
+	return nil
+}
+
+// leadID normalizes a lead ID typed on the command line (bos-0003).
+func leadID(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// printLeads prints leads as a table, one per row.
+func printLeads(w io.Writer, leads []*pb.Lead) error {
+	t := newTable(w, "ID", "STAGE", "SITE", "DIVISION", "SECTOR", "TRL", "VERSION", "UPDATED", "TITLE")
+	for _, l := range leads {
+		t.row(l.Id, enumText(l.Stage), l.Site, l.Division, enumText(l.Sector), fmt.Sprint(l.Trl),
+			fmt.Sprint(l.Version), timeText(l.UpdateTime), clipText(l.Title, 60))
+	}
+	return t.flush()
+}
+
+// printLead prints every field of one lead, the summary last.
+func printLead(w io.Writer, l *pb.Lead) error {
+	contacts := make([]string, len(l.Contacts))
+	for i, c := range l.Contacts {
+		contacts[i] = contactText(c)
+	}
+	t := newTable(w)
+	for _, kv := range [][2]string{
+		{"ID:", l.Id},
+		{"Title:", l.Title},
+		{"Stage:", enumText(l.Stage) + " since " + timeText(l.StageTime)},
+		{"Stage comment:", l.StageComment},
+		{"Version:", fmt.Sprint(l.Version)},
+		{"Site:", l.Site},
+		{"Submitted by:", l.SubmittedBy},
+		{"Division:", l.Division},
+		{"Organization:", l.Organization},
+		{"Country:", l.Country},
+		{"Sector:", enumText(l.Sector)},
+		{"TRL:", fmt.Sprint(l.Trl)},
+		{"Deal type:", enumText(l.DealType)},
+		{"Tags:", strings.Join(l.Tags, ", ")},
+		{"Contacts:", strings.Join(contacts, "; ")},
+		{"Language:", l.Language},
+		{"Created:", timeText(l.CreateTime)},
+		{"Updated:", timeText(l.UpdateTime)},
+	} {
+		t.row(kv[0], kv[1])
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "Summary:")
+	for _, line := range strings.Split(l.Summary, "\n") {
+		fmt.Fprintf(w, "  %s\n", strings.TrimRight(oneLine(line), " "))
+	}
+	return nil
+}
