@@ -99,6 +99,9 @@ Flags:
 		}
 		cc.RaftAddr = fmt.Sprintf("127.0.0.1:%d", *base+101+i)
 		cc.RaftLogLevel = "error"
+		// Every site runs on this one machine: a joining voter need not
+		// prove itself for long before it is promoted.
+		cc.StabilizationTime = min(cc.StabilizationTime, 2*time.Second)
 		cfg := node.Config{
 			Site: s.code, DataDir: filepath.Join(*dir, strings.ToLower(s.code)),
 			Listen:     fmt.Sprintf("127.0.0.1:%d", *base+1+i),
@@ -146,8 +149,8 @@ func demoAdminToken(path string) (string, error) {
 	return tok, nil
 }
 
-// waitForMembers polls until every site is in the leader's configuration
-// and the first admin is known.
+// waitForMembers polls until every site is in the leader's configuration,
+// every voter has been promoted, and the first admin is known.
 func waitForMembers(ctx context.Context, nodes []*node.Node, admin string) error {
 	for {
 		ok := false
@@ -157,7 +160,13 @@ func waitForMembers(ctx context.Context, nodes []*node.Node, admin string) error
 			}
 			st, err := n.Cluster().Status()
 			_, uerr := n.State().UserByTokenHash(node.HashToken(admin))
-			ok = err == nil && uerr == nil && len(st.Members) == len(nodes)
+			voters := 0
+			for _, m := range st.Members {
+				if m.Voter {
+					voters++
+				}
+			}
+			ok = err == nil && uerr == nil && len(st.Members) == len(nodes) && voters == demoVoters()
 		}
 		if ok {
 			return nil
@@ -168,6 +177,17 @@ func waitForMembers(ctx context.Context, nodes []*node.Node, admin string) error
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// demoVoters counts the voting sites of the demo network.
+func demoVoters() int {
+	n := 0
+	for _, s := range demoSites {
+		if s.voter {
+			n++
+		}
+	}
+	return n
 }
 
 type demoClient struct {
@@ -339,6 +359,14 @@ Try it (any site answers; writes are forwarded to the leader):
   curl -s -H "Authorization: Bearer $TOKEN" 'http://%s/v1/leads?stage=SUBMITTED&consistency=STALE'
   curl -s -H "Authorization: Bearer $TOKEN" http://%s/v1/cluster
 
+Or with the CLI (in another terminal; 'go build -o innonet ./cmd/innonet' first):
+  export INNONET_ADDR=%s INNONET_TOKEN=$TOKEN
+  ./innonet lead list --consistency linearizable
+  ./innonet cluster status
+  INNONET_TOKEN=$(cat %s) ./innonet backup --out demo.backup
+
+Metrics: http://%s/metrics   Readiness: http://%s/readyz
+
 Press Ctrl-C to stop every site. Run 'innonet demo' again to resume.
-`, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr())
+`, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr(), nodes[1].Addr(), filepath.Join(dir, "admin.token"), nodes[0].Addr(), nodes[0].Addr())
 }
