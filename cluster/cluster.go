@@ -217,7 +217,7 @@ func (c *Cluster) mapErr(err error) error {
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return ErrShutdown
 	}
-	return fmt.Errorf("raft apply: %w", err)
+	return fmt.Errorf("raft: %w", err)
 }
 
 // IsLeader reports whether this site is the leader now.

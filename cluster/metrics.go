@@ -113,6 +113,11 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if h := c.Health(); h.Known {
 		ch <- prometheus.MustNewConstMetric(descTolerance, prometheus.GaugeValue, float64(h.FailureTolerance))
+		// Compare like with like: the leader's own index from the same
+		// health round, not its index now.
+		if self, ok := h.Members[c.cfg.ID]; ok {
+			st.LastIndex = self.Stats.LastIndex
+		}
 		for id, m := range h.Members {
 			healthy := 0.0
 			if m.Healthy {

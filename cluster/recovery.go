@@ -16,13 +16,20 @@ import (
 )
 
 // Restore replaces the whole replicated state with app, a snapshot in the
-// caller FSM's format (a backup), keeping the current members. It must run
-// on the leader, which installs the snapshot and sends it to every other
-// member. Meant for disaster recovery into a new cluster: restoring into a
-// cluster in use discards whatever was written since the backup.
-func (c *Cluster) Restore(ctx context.Context, app []byte) error {
+// caller FSM's format (a backup) taken at log index, keeping the current
+// members. It must run on the leader, which installs the snapshot and
+// sends it to every other member; the log continues after index, so log
+// indexes recorded in the state stay increasing. Meant for disaster
+// recovery into a new cluster: restoring into a cluster in use discards
+// whatever was written since the backup.
+func (c *Cluster) Restore(ctx context.Context, app []byte, index uint64) error {
 	if !c.IsLeader() {
 		return c.notLeader()
+	}
+	// Raft refuses a restore until the leader has applied its latest
+	// configuration (on a new cluster: the bootstrap entry).
+	if err := c.raft.Barrier(c.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("restore: wait for the log to apply: %w", c.mapErr(err))
 	}
 	c.fsm.mu.RLock()
 	m, err := json.Marshal(c.fsm.meta)
@@ -34,7 +41,7 @@ func (c *Cluster) Restore(ctx context.Context, app []byte) error {
 	binary.Write(&buf, binary.BigEndian, uint32(len(m)))
 	buf.Write(m)
 	buf.Write(app)
-	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(buf.Len())}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: index, Size: int64(buf.Len())}
 	timeout := c.cfg.ApplyTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, max(0, time.Until(dl)))

@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -34,67 +36,119 @@ var localMethods = map[string]bool{
 	healthpb.Health_List_FullMethodName:                  true,
 }
 
+// notResent are writes that must not be sent twice when the leader changes
+// under a forwarded request: without a site named, a second transfer would
+// move leadership again. Every other write carries a request ID or is
+// idempotent, so sending it to the new leader is safe.
+var notResent = map[string]bool{
+	innonetpb.ClusterService_TransferLeadership_FullMethodName: true,
+}
+
 // forwardInterceptor answers a request here when its route allows (a
 // local read, or any request on the leader, after a ReadIndex round for a
 // linearizable read), and otherwise sends it to the leader with the
-// caller's metadata and relays the answer and its read headers. A request
-// is forwarded at most once: if it reaches a site that is no longer
-// leader, the caller gets UNAVAILABLE and retries.
+// caller's metadata and relays the answer and its read headers. If the
+// leader changes while a forwarded request waits (the old leader died, so
+// the connection hangs), it is sent once more, to the new leader. A
+// request is forwarded at most one hop: a site that receives a forwarded
+// request and no longer leads answers UNAVAILABLE, and the caller retries.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	rt, err := n.routeOf(info.FullMethod, req)
 	if err != nil {
 		return nil, err
 	}
-	if rt == routeLocal || n.cluster.IsLeader() {
-		if rt == routeLinear {
-			if err := n.cluster.LinearizableRead(ctx); err != nil {
-				return nil, toStatus(err)
-			}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for attempt := 0; ; attempt++ {
+		if rt == routeLocal || n.cluster.IsLeader() {
+			return n.answer(ctx, rt, req, handler)
 		}
-		resp, err := handler(ctx, req)
-		if err == nil {
-			n.annotateRead(ctx, req, resp)
+		if len(md.Get(mdForwardedBy)) > 0 {
+			return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
+		}
+		resp, changed, err := n.forward(ctx, md, info.FullMethod, req)
+		if changed && attempt == 0 && !notResent[info.FullMethod] {
+			n.log.Debug("leader changed while forwarding; sending again", "method", info.FullMethod)
+			continue
 		}
 		return resp, err
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	if len(md.Get(mdForwardedBy)) > 0 {
-		return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
+}
+
+// answer handles a request on this site.
+func (n *Node) answer(ctx context.Context, rt route, req any, handler grpc.UnaryHandler) (any, error) {
+	if rt == routeLinear {
+		if err := n.cluster.LinearizableRead(ctx); err != nil {
+			return nil, toStatus(err)
+		}
 	}
+	resp, err := handler(ctx, req)
+	if err == nil {
+		n.annotateRead(ctx, req, resp)
+	}
+	return resp, err
+}
+
+// forward sends one request to the leader. changed reports that the
+// leader changed while it waited, in which case the attempt was abandoned.
+func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req any) (resp any, changed bool, err error) {
 	// A site cut off from Raft traffic forgets the leader after a heartbeat
 	// timeout; its API may still reach it, and a site that no longer
 	// leads refuses what is forwarded to it.
 	leader, addr := n.cluster.LastKnownLeader()
 	if leader == "" {
-		return nil, toStatus(cluster.ErrNoLeader)
+		return nil, false, toStatus(cluster.ErrNoLeader)
 	}
 	if addr == "" {
-		return nil, status.Errorf(codes.Unavailable, "leader %s has not published its API address yet; retry", leader)
+		return nil, false, status.Errorf(codes.Unavailable, "leader %s has not published its API address yet; retry", leader)
 	}
 	conn, err := n.peers.conn(addr)
 	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "connect to leader %s at %s: %v", leader, addr, err)
+		return nil, false, status.Errorf(codes.Unavailable, "connect to leader %s at %s: %v", leader, addr, err)
 	}
-	resp, err := newResponse(info.FullMethod)
+	out, err := newResponse(method)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := metadata.MD{mdForwardedBy: []string{n.cfg.Site}, mdOrigin: []string{originSite(ctx, n.cfg.Site)}}
+	omd := metadata.MD{mdForwardedBy: []string{n.cfg.Site}, mdOrigin: []string{originSite(ctx, n.cfg.Site)}}
 	if auth := md.Get("authorization"); len(auth) > 0 {
-		out.Set("authorization", auth...)
+		omd.Set("authorization", auth...)
 	}
-	fctx := metadata.NewOutgoingContext(ctx, out)
+	fctx := metadata.NewOutgoingContext(ctx, omd)
 	if _, ok := fctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		fctx, cancel = context.WithTimeout(fctx, n.cfg.Cluster.ApplyTimeout+n.cfg.Cluster.TransportTimeout)
 		defer cancel()
 	}
-	var header metadata.MD
-	if err := conn.Invoke(fctx, info.FullMethod, req, resp, grpc.Header(&header)); err != nil {
-		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
-			return nil, err
+	fctx, cancel := context.WithCancel(fctx)
+	defer cancel()
+	moved := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-t.C:
+				if id, _ := n.cluster.Leader(); id != "" && id != leader {
+					close(moved)
+					cancel()
+					return
+				}
+			}
 		}
-		return nil, status.Errorf(codes.Unavailable, "forward to leader %s: %v", leader, err)
+	}()
+	var header metadata.MD
+	if err := conn.Invoke(fctx, method, req, out, grpc.Header(&header)); err != nil {
+		select {
+		case <-moved:
+			return nil, true, status.Errorf(codes.Unavailable, "leadership moved from %s while the request was forwarded; retry with the same request ID", leader)
+		default:
+		}
+		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
+			return nil, false, err
+		}
+		return nil, false, status.Errorf(codes.Unavailable, "forward to leader %s: %v", leader, err)
 	}
 	relay := metadata.MD{}
 	for _, k := range []string{mdReadSite, mdReadConsistency, mdAppliedIndex, mdLastContactMS, mdLeader} {
@@ -105,7 +159,7 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if len(relay) > 0 {
 		_ = grpc.SetHeader(ctx, relay)
 	}
-	return resp, nil
+	return out, false, nil
 }
 
 // originSite is the site whose API first took the request: this site, or
@@ -155,8 +209,13 @@ type peerConns struct {
 }
 
 func newPeerConns() *peerConns {
+	// Peers restart and move: reconnect within seconds rather than gRPC's
+	// default backoff of up to two minutes, and give up a connection
+	// attempt to an unreachable address after a few seconds.
+	params := grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: 3 * time.Second}
+	params.Backoff.BaseDelay, params.Backoff.MaxDelay = 100*time.Millisecond, 2*time.Second
 	return &peerConns{conns: map[string]*grpc.ClientConn{},
-		opts: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}
+		opts: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(params)}}
 }
 
 func (p *peerConns) conn(addr string) (*grpc.ClientConn, error) {

@@ -39,7 +39,8 @@ func Restore(ctx context.Context, cfg Config, backup []byte) error {
 	if !pipeline.ValidSiteCode(cfg.Site) {
 		return fmt.Errorf("site code %q: want 2 to 8 capital letters (e.g. CGO)", cfg.Site)
 	}
-	if _, _, _, err := CheckBackup(backup); err != nil {
+	_, _, applied, err := CheckBackup(backup)
+	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft", "raft.db")); err == nil {
@@ -53,17 +54,23 @@ func Restore(ctx context.Context, cfg Config, backup []byte) error {
 	}
 	c, err := cluster.New(cc, fsm{pipeline.New()})
 	if err != nil {
+		os.RemoveAll(filepath.Join(cfg.DataDir, "raft"))
 		return fmt.Errorf("restore: %w", err)
 	}
-	defer c.Halt()
 	// The only voter elects itself.
-	if _, err := c.WaitForLeader(ctx); err != nil {
+	_, err = c.WaitForLeader(ctx)
+	if err == nil {
+		err = c.Restore(ctx, backup, applied)
+	}
+	if herr := c.Halt(); err == nil {
+		err = herr
+	}
+	if err != nil {
+		// Leave the dir as it was, so the restore can simply be run again.
+		os.RemoveAll(filepath.Join(cfg.DataDir, "raft"))
 		return fmt.Errorf("restore: %w", err)
 	}
-	if err := c.Restore(ctx, backup); err != nil {
-		return err
-	}
-	return c.Halt()
+	return nil
 }
 
 // Recover rewrites the Raft configuration in cfg.DataDir to members, for
