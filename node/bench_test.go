@@ -86,3 +86,43 @@ func benchSubmit(b *testing.B, toLeader bool, workers int) {
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkGetLeadByConsistency measures one-at-a-time GetLead latency
+// through a follower at each read level: STALE answers locally, LEADER
+// adds the forwarding hop, LINEARIZABLE adds the leader's quorum round
+// (VerifyLeader) on top.
+func BenchmarkGetLeadByConsistency(b *testing.B) {
+	tc := newTestCluster(b, testVoters, nil)
+	tok := tc.addUser("Bench", innonetpb.Role_NODE_STAFF, "BOS", "")
+	lc := tc.clients(tc.leaderNode(), tok)
+	lead, err := lc.leads.SubmitLead(withToken(context.Background(), tok), sampleLead("Read me"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := tc.clients(tc.follower(false), tok)
+	ctx := withToken(context.Background(), tok)
+	for _, cons := range []innonetpb.Consistency{innonetpb.Consistency_STALE, innonetpb.Consistency_LEADER, innonetpb.Consistency_LINEARIZABLE} {
+		b.Run(cons.String(), func(b *testing.B) {
+			req := &innonetpb.GetLeadRequest{Id: lead.Id, Consistency: cons}
+			if _, err := c.leads.GetLead(ctx, req); err != nil { // warm-up; STALE may lag the submit
+				eventually(b, 5*time.Second, "the follower has the lead", func() error {
+					_, err := c.leads.GetLead(ctx, req)
+					return err
+				})
+			}
+			latencies := make([]time.Duration, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				t0 := time.Now()
+				if _, err := c.leads.GetLead(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+				latencies[i] = time.Since(t0)
+			}
+			b.StopTimer()
+			slices.Sort(latencies)
+			b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
