@@ -132,8 +132,26 @@ Examples:
 	})
 }
 
-func clusterRemove(ctx context.Context, std streams, args []string) error {
-	f := newFlags(std, "cluster remove", `Usage: innonet cluster remove SITE [flags]
+// siteChange is a membership change that names one site and takes no
+// other input: remove, promote, demote.
+func siteChange(name, help string, call func(ctx context.Context, c *client, site string) (*pb.Cluster, error)) func(context.Context, streams, []string) error {
+	return func(ctx context.Context, std streams, args []string) error {
+		f := newFlags(std, name, help)
+		cf := addClientFlags(f, defaultTimeout)
+		var retries int
+		addRetriesFlag(f, &retries, 5)
+		pos, err := f.parse(args, 1, 1)
+		if err != nil {
+			return err
+		}
+		site := siteCode(pos[0])
+		return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
+			return call(ctx, c, site)
+		})
+	}
+}
+
+var clusterRemove = siteChange("cluster remove", `Usage: innonet cluster remove SITE [flags]
 
 Removes a site from the Raft group; removing the leader hands leadership
 to another voter first. Take care to keep enough voters for a quorum.
@@ -141,63 +159,31 @@ Admins only.
 
 Examples:
   innonet cluster remove TLV
-`)
-	cf := addClientFlags(f, defaultTimeout)
-	var retries int
-	addRetriesFlag(f, &retries, 5)
-	pos, err := f.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	req := &pb.RemoveMemberRequest{Site: siteCode(pos[0])}
-	return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
-		return c.cluster.RemoveMember(ctx, req)
-	})
-}
+`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
+	return c.cluster.RemoveMember(ctx, &pb.RemoveMemberRequest{Site: site})
+})
 
-func clusterPromote(ctx context.Context, std streams, args []string) error {
-	f := newFlags(std, "cluster promote", `Usage: innonet cluster promote SITE [flags]
+var clusterPromote = siteChange("cluster promote", `Usage: innonet cluster promote SITE [flags]
 
 Makes a non-voting site a voter at once, without waiting for the
 stabilization time. Admins only.
 
 Examples:
   innonet cluster promote YRD
-`)
-	cf := addClientFlags(f, defaultTimeout)
-	var retries int
-	addRetriesFlag(f, &retries, 5)
-	pos, err := f.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	req := &pb.PromoteMemberRequest{Site: siteCode(pos[0])}
-	return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
-		return c.cluster.PromoteMember(ctx, req)
-	})
-}
+`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
+	return c.cluster.PromoteMember(ctx, &pb.PromoteMemberRequest{Site: site})
+})
 
-func clusterDemote(ctx context.Context, std streams, args []string) error {
-	f := newFlags(std, "cluster demote", `Usage: innonet cluster demote SITE [flags]
+var clusterDemote = siteChange("cluster demote", `Usage: innonet cluster demote SITE [flags]
 
 Makes a voting site a non-voter: a read replica that keeps a full copy
 but no longer counts for the quorum. Admins only.
 
 Examples:
   innonet cluster demote TLV
-`)
-	cf := addClientFlags(f, defaultTimeout)
-	var retries int
-	addRetriesFlag(f, &retries, 5)
-	pos, err := f.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	req := &pb.DemoteMemberRequest{Site: siteCode(pos[0])}
-	return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
-		return c.cluster.DemoteMember(ctx, req)
-	})
-}
+`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
+	return c.cluster.DemoteMember(ctx, &pb.DemoteMemberRequest{Site: site})
+})
 
 func clusterTransfer(ctx context.Context, std streams, args []string) error {
 	f := newFlags(std, "cluster transfer-leadership", `Usage: innonet cluster transfer-leadership [SITE] [flags]
