@@ -9,8 +9,9 @@ import (
 
 // Result is what a successful command returns.
 type Result struct {
-	Lead *Lead
-	User *User
+	Lead  *Lead
+	User  *User
+	Token *Token // the token created or revoked
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
@@ -57,6 +58,10 @@ func (r Result) detached() Result {
 		u := *r.User
 		r.User = &u
 	}
+	if r.Token != nil {
+		t := *r.Token
+		r.Token = &t
+	}
 	return r
 }
 
@@ -85,6 +90,9 @@ func (a *applier) run() (Result, *Error) {
 		return Result{}, errorf(CodeUnauthenticated, "user %s has been revoked", actor.ID)
 	}
 	a.actor = actor
+	if err := a.checkActorToken(); err != nil {
+		return Result{}, err
+	}
 	key := actor.ID + "/" + c.RequestID
 	fp := c.fingerprint()
 	if prev, err := a.request(key); err != nil {
@@ -93,7 +101,7 @@ func (a *applier) run() (Result, *Error) {
 		if prev.Fingerprint != fp {
 			return Result{}, invalid("request_id", "%q was already used for a different request", c.RequestID)
 		}
-		return Result{Lead: prev.Lead, User: prev.User, Replayed: true}, nil
+		return Result{Lead: prev.Lead, User: prev.User, Token: prev.Token, Replayed: true}, nil
 	}
 	var res Result
 	switch c.Op {
@@ -103,13 +111,17 @@ func (a *applier) run() (Result, *Error) {
 		res, err = a.addUser()
 	case OpRevoke:
 		res, err = a.revokeUser()
+	case OpCreateToken:
+		res, err = a.createToken()
+	case OpRevokeToken:
+		res, err = a.revokeToken()
 	default:
 		res, err = a.transition()
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	if err := a.insert(tableRequests, &request{Key: key, Fingerprint: fp, Lead: res.Lead, User: res.User}); err != nil {
+	if err := a.insert(tableRequests, &request{Key: key, Fingerprint: fp, Lead: res.Lead, User: res.User, Token: res.Token}); err != nil {
 		return Result{}, err
 	}
 	return res, nil
@@ -230,8 +242,8 @@ func (a *applier) addUser() (Result, *Error) {
 	return a.createUser()
 }
 
-// revokeUser revokes a user's token. Revoking a revoked user changes
-// nothing and succeeds, so retries are harmless.
+// revokeUser revokes a user and every token it holds. Revoking a revoked
+// user changes nothing and succeeds, so retries are harmless.
 func (a *applier) revokeUser() (Result, *Error) {
 	if a.actor.Role != Admin {
 		return Result{}, errorf(CodePermission, "only ADMIN may revoke users; caller is %s", a.actor.Role)
@@ -253,24 +265,22 @@ func (a *applier) revokeUser() (Result, *Error) {
 		if err := a.insert(tableUsers, &u); err != nil {
 			return Result{}, err
 		}
+		if err := a.revokeTokensOf(u.ID); err != nil {
+			return Result{}, err
+		}
 	}
 	return Result{User: &u}, nil
 }
 
 func (a *applier) createUser() (Result, *Error) {
 	nu := a.cmd.NewUser
-	if raw, err := a.txn.First(tableUsers, "token", nu.TokenHash); err != nil {
-		return Result{}, errorf(CodeInternal, "read users: %v", err)
-	} else if raw != nil {
-		return Result{}, invalid("token", "is already in use")
-	}
 	n, err := a.next("user")
 	if err != nil {
 		return Result{}, err
 	}
 	u := &User{
 		ID: fmt.Sprintf("user-%04d", n), Name: nu.Name, Role: nu.Role, Site: nu.Site,
-		Division: nu.Division, TokenHash: nu.TokenHash, Created: a.now,
+		Division: nu.Division, Created: a.now,
 	}
 	if a.actor != nil {
 		u.CreatedBy = a.actor.ID
@@ -278,7 +288,11 @@ func (a *applier) createUser() (Result, *Error) {
 	if err := a.insert(tableUsers, u); err != nil {
 		return Result{}, err
 	}
-	return Result{User: u}, nil
+	t, err := a.issueToken(u.ID, NewToken{Hash: nu.TokenHash, TTL: nu.TokenTTL})
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{User: u, Token: t}, nil
 }
 
 // bootstrap creates the first admin. It is idempotent: a site restarted
@@ -287,12 +301,17 @@ func (a *applier) bootstrap() (Result, *Error) {
 	if a.cmd.NewUser.Role != Admin {
 		return Result{}, invalid("role", "the bootstrap user must be ADMIN")
 	}
-	raw, err := a.txn.First(tableUsers, "token", a.cmd.NewUser.TokenHash)
+	raw, err := a.txn.First(tableTokens, "hash", a.cmd.NewUser.TokenHash)
 	if err != nil {
-		return Result{}, errorf(CodeInternal, "read users: %v", err)
+		return Result{}, errorf(CodeInternal, "read tokens: %v", err)
 	}
 	if raw != nil {
-		return Result{User: raw.(*User), Replayed: true}, nil
+		t := raw.(*Token)
+		u, err := a.user(t.UserID)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{User: u, Token: t, Replayed: true}, nil
 	}
 	if first, err := a.txn.First(tableUsers, "id"); err != nil {
 		return Result{}, errorf(CodeInternal, "read users: %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Op names a kind of command.
@@ -22,6 +23,10 @@ const (
 	OpAddUser   Op = "add_user"
 	OpBootstrap Op = "bootstrap_admin"
 	OpRevoke    Op = "revoke_user"
+	// OpCreateToken gives an existing user one more token.
+	OpCreateToken Op = "create_token"
+	// OpRevokeToken revokes one token of a user.
+	OpRevokeToken Op = "revoke_token"
 )
 
 // commandVersion is written into every encoded command so that a future
@@ -47,8 +52,17 @@ type Command struct {
 	Stage           Stage    `json:"stage,omitempty"`
 	Comment         string   `json:"comment,omitempty"`
 	NewUser         *NewUser `json:"newUser,omitempty"`
-	// UserID is the user a user-management command (revoke) acts on.
+	// UserID is the user a user-management command (revoke, create or
+	// revoke a token) acts on.
 	UserID string `json:"userId,omitempty"`
+	// TokenID is the token OpRevokeToken revokes.
+	TokenID  string    `json:"tokenId,omitempty"`
+	NewToken *NewToken `json:"newToken,omitempty"`
+	// ActorToken, when set, is the ID of the token the actor authenticated
+	// with. Apply refuses the command if that token was revoked or had
+	// expired by the command's time, which closes the gap between the
+	// proposer's check and the entry's turn in the log.
+	ActorToken string `json:"actorToken,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -85,14 +99,16 @@ type Patch struct {
 	Language     *string   `json:"language,omitempty"`
 }
 
-// NewUser describes a user to add. The proposer generates the token and
-// puts only its hash in the command.
+// NewUser describes a user to add, with its first token. The proposer
+// generates the token and puts only its hash in the command.
 type NewUser struct {
 	Name      string `json:"name"`
 	Role      Role   `json:"role"`
 	Site      string `json:"site,omitempty"`
 	Division  string `json:"division,omitempty"`
 	TokenHash string `json:"tokenHash"`
+	// TokenTTL is how long the first token works; zero: it never expires.
+	TokenTTL time.Duration `json:"tokenTtl,omitempty"`
 }
 
 // Encode returns the command as stored in the log.
@@ -121,12 +137,19 @@ func DecodeCommand(data []byte) (Command, error) {
 // between retries of the same request (the proposer's clock and the site it
 // came in through), so a retry matches and a different body does not.
 func (c Command) fingerprint() string {
-	c.Time, c.Origin, c.V = 0, "", 0
+	// A retry may come with another token of the same user (the client
+	// rotated in between).
+	c.Time, c.Origin, c.V, c.ActorToken = 0, "", 0, ""
+	// The token is generated anew on every attempt.
 	if c.NewUser != nil {
-		// The token is generated anew on every attempt.
 		u := *c.NewUser
 		u.TokenHash = ""
 		c.NewUser = &u
+	}
+	if c.NewToken != nil {
+		t := *c.NewToken
+		t.Hash = ""
+		c.NewToken = &t
 	}
 	b, _ := json.Marshal(c) // a decoded Command always re-encodes
 	sum := sha256.Sum256(b)
@@ -148,6 +171,9 @@ func (c Command) validate() *Error {
 		if err := checkRequestID(c.RequestID); err != nil {
 			return err
 		}
+	}
+	if c.ActorToken != "" && !tokenIDPattern.MatchString(c.ActorToken) {
+		return invalid("actor_token", "%q is not a token ID of the form tok-NNNN", truncate(c.ActorToken, 40))
 	}
 	switch c.Op {
 	case OpSubmit:
@@ -207,6 +233,19 @@ func (c Command) validate() *Error {
 			return invalid("user", "is required")
 		}
 		return c.NewUser.validate()
+	case OpCreateToken:
+		if err := checkUserID("user_id", c.UserID); err != nil {
+			return err
+		}
+		if c.NewToken == nil {
+			return invalid("token", "is required")
+		}
+		return c.NewToken.validate()
+	case OpRevokeToken:
+		if err := checkUserID("user_id", c.UserID); err != nil {
+			return err
+		}
+		return checkTokenID(c.TokenID)
 	case "":
 		return invalid("op", "is required")
 	default:
@@ -337,8 +376,11 @@ func (u *NewUser) validate() *Error {
 	if err := checkLine("name", u.Name, 1, MaxName); err != nil {
 		return err
 	}
-	if len(u.TokenHash) != 64 {
-		return invalid("token", "hash must be 64 hex characters")
+	if err := checkTokenHash(u.TokenHash); err != nil {
+		return err
+	}
+	if err := checkTTL("token_ttl", u.TokenTTL); err != nil {
+		return err
 	}
 	switch u.Role {
 	case Admin, HQReviewer:

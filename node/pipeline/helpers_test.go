@@ -211,6 +211,7 @@ type view struct {
 	Leads   []Lead
 	History map[string][]Event
 	Users   []User
+	Tokens  map[string][]Token // by user ID
 	Counts  map[Stage]int
 }
 
@@ -229,6 +230,12 @@ func readView(tb testing.TB, st *State) view {
 	}
 	if v.Users, err = st.Users(); err != nil {
 		tb.Fatalf("Users: %v", err)
+	}
+	v.Tokens = map[string][]Token{}
+	for _, u := range v.Users {
+		if v.Tokens[u.ID], err = st.Tokens(u.ID); err != nil {
+			tb.Fatalf("Tokens(%s): %v", u.ID, err)
+		}
 	}
 	return v
 }

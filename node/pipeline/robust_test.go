@@ -3,10 +3,13 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // garbage are log entries no proposer would write.
@@ -67,11 +70,14 @@ func TestApplyGarbage(t *testing.T) {
 
 // FuzzApply feeds Apply arbitrary entries on top of a state holding a lead
 // in each of several stages. Apply must answer with a Result or an *Error,
-// never panic (which Apply would report as CodeInternal), and change
-// nothing when it refuses.
+// never panic (which Apply would report as CodeInternal); it must answer
+// the same and leave the same state on every site; it must change nothing
+// when it refuses; and an entry it accepted, applied again, must be a
+// replay that changes nothing. Whatever DecodeCommand accepts must encode
+// back to the same command.
 func FuzzApply(f *testing.F) {
 	seed := newFixture(f)
-	for _, c := range []struct {
+	for i, c := range []struct {
 		actor string
 		cmd   Command
 	}{
@@ -83,8 +89,17 @@ func FuzzApply(f *testing.F) {
 		{"hq", Command{Op: OpRelease, LeadID: "BOS-0003"}},
 		{"bos", Command{Op: OpWithdraw, LeadID: "BOS-0002"}},
 		{"admin", Command{Op: OpAddUser, NewUser: testUser("Max", NodeStaff, "MUC", "")}},
+		{"admin", Command{Op: OpRevoke, UserID: "user-0003"}},
+		{"bos", Command{Op: OpCreateToken, UserID: "user-0003", NewToken: &NewToken{Hash: testUser("spare", NodeStaff, "BOS", "").TokenHash, TTL: time.Hour}}},
+		{"admin", Command{Op: OpRevokeToken, UserID: "user-0003", TokenID: "tok-0003"}},
+		{"bos", Command{Op: OpWithdraw, LeadID: "BOS-0001", ActorToken: "tok-0001"}},
 		{"", Command{Op: OpBootstrap, NewUser: testUser("Ada Admin", Admin, "", "")}},
 	} {
+		if c.cmd.Op != OpBootstrap {
+			// Request IDs of their own: the fixture's would make these
+			// replays of the base state's requests.
+			c.cmd.RequestID = fmt.Sprintf("seed-%d", i)
+		}
 		f.Add(seed.encode(c.actor, c.cmd))
 	}
 	for _, g := range garbage() {
@@ -96,30 +111,98 @@ func FuzzApply(f *testing.F) {
 	for _, s := range []Stage{Submitted, Approved, Claimed, Landed} {
 		base.leadIn(s)
 	}
-	var snap bytes.Buffer
-	if _, err := base.st.Snapshot().WriteTo(&snap); err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	snap := snapshotBytes(f, base.st)
+	restore := func(t *testing.T) *State {
 		st := New()
-		if err := st.Restore(bytes.NewReader(snap.Bytes())); err != nil {
+		if err := st.Restore(bytes.NewReader(snap)); err != nil {
 			t.Fatal(err)
 		}
-		before := readView(t, st)
-		switch res := st.Apply(base.index+1, data).(type) {
+		return st
+	}
+	index := base.index + 1
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, twin := restore(t), restore(t)
+		before, body := readView(t, st), snapshotBody(t, st)
+		res := st.Apply(index, data)
+		if got := twin.Apply(index, data); !reflect.DeepEqual(got, res) {
+			t.Fatalf("Apply(%q) answered two sites differently:\n%s\n%s", data, asJSON(got), asJSON(res))
+		}
+		if got, want := snapshotBytes(t, twin), snapshotBytes(t, st); !bytes.Equal(got, want) {
+			t.Fatalf("Apply(%q) left two sites in different states:\n%s\n%s", data, got, want)
+		}
+		if got := st.AppliedIndex(); got != index {
+			t.Fatalf("Apply(%q): AppliedIndex = %d, want %d", data, got, index)
+		}
+		switch res := res.(type) {
 		case Result:
+			if res.Lead != nil && !res.Replayed {
+				if got := *mustLead(t, st, res.Lead.ID); !reflect.DeepEqual(got, *res.Lead) {
+					t.Fatalf("Apply(%q) returned lead %+v, state holds %+v", data, *res.Lead, got)
+				}
+			}
+			after, body := readView(t, st), snapshotBody(t, st)
+			again := st.Apply(index+1, data)
+			if r, ok := again.(Result); !ok || !r.Replayed {
+				t.Fatalf("Apply(%q) accepted, then again = %v, want a replay", data, again)
+			}
+			if got := readView(t, st); !reflect.DeepEqual(got, after) || !bytes.Equal(snapshotBody(t, st), body) {
+				t.Fatalf("Apply(%q) applied twice changed the state twice", data)
+			}
 		case *Error:
 			if res.Code == CodeInternal {
 				t.Fatalf("Apply(%q) = internal error %q", data, res.Msg)
 			}
-			if after := readView(t, st); !reflect.DeepEqual(after, before) {
-				t.Fatalf("Apply(%q) = %q but changed the state", data, res.Msg)
-			}
-			if json.Valid(data) && res.Msg == "" {
+			if res.Msg == "" {
 				t.Fatalf("Apply(%q) = error with no message", data)
+			}
+			if after := readView(t, st); !reflect.DeepEqual(after, before) || !bytes.Equal(snapshotBody(t, st), body) {
+				t.Fatalf("Apply(%q) = %q but changed the state", data, res.Msg)
 			}
 		default:
 			t.Fatalf("Apply(%q) = %#v, want a Result or an *Error", data, res)
 		}
+		checkDecodeRoundTrip(t, data)
 	})
+}
+
+// asJSON shows an Apply answer with what its pointers point to.
+func asJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%#v", v)
+	}
+	return fmt.Sprintf("%T %s", v, b)
+}
+
+func mustLead(t *testing.T, st *State, id string) *Lead {
+	t.Helper()
+	l, err := st.Lead(id)
+	if err != nil {
+		t.Fatalf("Lead(%s): %v", id, err)
+	}
+	return l
+}
+
+// checkDecodeRoundTrip checks that a command DecodeCommand accepts encodes
+// back to the same command, with the same request fingerprint.
+func checkDecodeRoundTrip(t *testing.T, data []byte) {
+	t.Helper()
+	c, err := DecodeCommand(data)
+	if err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("DecodeCommand(%q) = %v, want CodeInvalid", data, err)
+		}
+		return
+	}
+	enc, err := c.Encode()
+	if err != nil {
+		t.Fatalf("DecodeCommand(%q) gave %+v, which does not encode: %v", data, c, err)
+	}
+	again, err := DecodeCommand(enc)
+	if err != nil {
+		t.Fatalf("DecodeCommand(Encode(%+v)) = %v", c, err)
+	}
+	if !reflect.DeepEqual(again, c) || again.fingerprint() != c.fingerprint() {
+		t.Fatalf("command %q decodes to %+v, which round-trips to %+v", data, c, again)
+	}
 }

@@ -10,8 +10,12 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 )
 
-// snapshotFormat heads every snapshot stream.
-const snapshotFormat = "innonet-pipeline/1"
+// snapshotFormat heads every snapshot stream this version writes. Restore
+// also reads the formats of earlier versions (see snapshot_v1.go).
+//
+//	innonet-pipeline/1  one token per user, its hash a field of the user
+//	innonet-pipeline/2  tokens in their own table
+const snapshotFormat = "innonet-pipeline/2"
 
 // record is one line of a snapshot stream.
 type record struct {
@@ -42,7 +46,7 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
-var tableOrder = []string{tableCounters, tableUsers, tableLeads, tableEvents, tableRequests}
+var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -78,8 +82,8 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
-// Restore replaces the whole state with a snapshot written by WriteTo.
-// On error the state is left as it was.
+// Restore replaces the whole state with a snapshot written by WriteTo, of
+// this version or an earlier one. On error the state is left as it was.
 func (s *State) Restore(r io.Reader) error {
 	db := newDB()
 	txn := db.Txn(true)
@@ -88,7 +92,14 @@ func (s *State) Restore(r io.Reader) error {
 	if err := dec.Decode(&head); err != nil {
 		return fmt.Errorf("read snapshot header: %w", err)
 	}
-	if head.Format != snapshotFormat {
+	decode := decodeRow
+	var up *v1Upgrade
+	switch head.Format {
+	case snapshotFormat:
+	case snapshotFormatV1:
+		up = &v1Upgrade{}
+		decode = up.decodeRow
+	default:
 		return fmt.Errorf("restore: unknown snapshot format %q", head.Format)
 	}
 	var rows int64
@@ -116,7 +127,7 @@ func (s *State) Restore(r io.Reader) error {
 			break
 		}
 		rows++
-		obj, err := decodeRow(rec)
+		obj, err := decode(rec)
 		if err != nil {
 			txn.Abort()
 			return err
@@ -124,6 +135,12 @@ func (s *State) Restore(r io.Reader) error {
 		if err := txn.Insert(rec.Table, obj); err != nil {
 			txn.Abort()
 			return fmt.Errorf("restore %s: %w", rec.Table, err)
+		}
+	}
+	if up != nil {
+		if err := up.finish(txn); err != nil {
+			txn.Abort()
+			return err
 		}
 	}
 	txn.Commit()
@@ -141,6 +158,8 @@ func decodeRow(rec record) (any, error) {
 		obj = &Event{}
 	case tableUsers:
 		obj = &User{}
+	case tableTokens:
+		obj = &Token{}
 	case tableRequests:
 		obj = &request{}
 	case tableCounters:

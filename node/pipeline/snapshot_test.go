@@ -54,7 +54,11 @@ func TestSnapshotRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := st.UserByTokenHash(want.TokenHash); err != nil || !reflect.DeepEqual(got, want) {
+		tokens, err := f.st.Tokens(want.ID)
+		if err != nil || len(tokens) != 1 {
+			t.Fatalf("Tokens(%s) = %+v, %v; want one", want.ID, tokens, err)
+		}
+		if got, err := st.UserByTokenHash(tokens[0].Hash); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("restored UserByTokenHash(%s) = %+v, %v; want %+v", name, got, err, want)
 		}
 	}
@@ -126,7 +130,7 @@ func TestRestoreGarbage(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"text", []byte("not a snapshot\n")},
-		{"other format", []byte(`{"format":"innonet-pipeline/2","applied":7}` + "\n")},
+		{"other format", []byte(`{"format":"innonet-pipeline/99","applied":7}` + "\n")},
 		{"no format", []byte(`{"applied":7}` + "\n")},
 		{"unknown table", row(`{"table":"secrets","value":{"id":"x"}}`)},
 		{"no table", row(`{"value":{"id":"x"}}`)},

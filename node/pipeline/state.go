@@ -14,6 +14,7 @@ const (
 	tableLeads    = "leads"
 	tableEvents   = "events"
 	tableUsers    = "users"
+	tableTokens   = "tokens"
 	tableRequests = "requests"
 	tableCounters = "counters"
 )
@@ -30,9 +31,11 @@ func schema() *memdb.DBSchema {
 			"division": {Name: "division", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Division"}},
 		}},
 		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableUsers: {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{
-			"id":    id("ID"),
-			"token": {Name: "token", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "TokenHash"}},
+		tableUsers:  {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
+			"id":   id("ID"),
+			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
+			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
 		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
@@ -46,10 +49,11 @@ type request struct {
 	Fingerprint string `json:"fingerprint"`
 	Lead        *Lead  `json:"lead,omitempty"` // the lead as the first attempt left it
 	User        *User  `json:"user,omitempty"`
+	Token       *Token `json:"token,omitempty"`
 }
 
 // counter is the last number handed out in a sequence (per-site lead IDs,
-// user IDs).
+// user IDs, token IDs).
 type counter struct {
 	Name  string `json:"name"`
 	Value int64  `json:"value"`
@@ -192,20 +196,6 @@ func (s *State) User(id string) (*User, error) {
 	}
 	if raw == nil {
 		return nil, errorf(CodeNotFound, "user %s not found", truncate(id, 40))
-	}
-	u := *raw.(*User)
-	return &u, nil
-}
-
-// UserByTokenHash returns the user whose token has the given SHA-256 hash
-// (hex), or an error with CodeUnauthenticated.
-func (s *State) UserByTokenHash(hash string) (*User, error) {
-	raw, err := s.read().First(tableUsers, "token", hash)
-	if err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
-	}
-	if raw == nil || raw.(*User).Revoked != nil {
-		return nil, errorf(CodeUnauthenticated, "unknown or revoked token")
 	}
 	u := *raw.(*User)
 	return &u, nil

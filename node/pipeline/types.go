@@ -162,18 +162,18 @@ type Event struct {
 	RequestID  string    `json:"requestId,omitempty"`
 }
 
-// User is a person with a role and one bearer token, of which only the
-// SHA-256 hash is kept.
+// User is a person with a role. It authenticates with bearer tokens, kept
+// in their own table (see [Token]).
 type User struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Role      Role      `json:"role"`
 	Site      string    `json:"site,omitempty"`
 	Division  string    `json:"division,omitempty"`
-	TokenHash string    `json:"tokenHash"`
 	Created   time.Time `json:"created"`
 	CreatedBy string    `json:"createdBy,omitempty"`
-	// Revoked is when the user's token was revoked (nil while valid).
+	// Revoked is when the user, and with it every token it holds, was
+	// revoked (nil while valid).
 	Revoked   *time.Time `json:"revoked,omitempty"`
 	RevokedBy string     `json:"revokedBy,omitempty"`
 }

@@ -33,7 +33,7 @@ func TestAddUser(t *testing.T) {
 			}
 			got := f.ok(tt.actor, cmd).User
 			want := &User{ID: "user-0008", Name: tt.nu.Name, Role: tt.nu.Role, Site: tt.nu.Site, Division: tt.nu.Division,
-				TokenHash: tt.nu.TokenHash, Created: clock(f.index), CreatedBy: f.user(tt.actor)}
+				Created: clock(f.index), CreatedBy: f.user(tt.actor)}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("added user = %+v\nwant %+v", got, want)
 			}

@@ -1,0 +1,509 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file is a reference model of the pipeline for FuzzModel: a few maps
+// and the rules of DESIGN.md and the table in transitions.go written out
+// again in the plainest form. It calls nothing of the code under test; it
+// borrows only the names of stages, roles, ops and error codes.
+
+// mLead is what the model knows of a lead.
+type mLead struct {
+	ID, Site, Division string
+	Stage              Stage
+	Version            int64
+	Published          bool
+}
+
+// mUser is what the model knows of a user.
+type mUser struct {
+	ID             string
+	Role           Role
+	Site, Division string
+	Revoked        bool
+}
+
+// mToken is what the model knows of a token.
+type mToken struct {
+	ID, UserID string
+	Revoked    bool
+	Expires    time.Time // zero: never
+}
+
+func (t *mToken) active(now time.Time) bool {
+	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// mOp is one request as the model sees it. It is comparable: two requests
+// with the same body compare equal, which is what a retry is. Variant picks
+// the draft, patch, new user or new token from the tables below; Note
+// picks the comment.
+type mOp struct {
+	Kind            Op
+	Actor           string
+	RequestID       string
+	LeadID          string
+	ExpectedVersion int64
+	Decision        Decision
+	Stage           Stage
+	Note            int
+	Variant         int
+	UserID          string
+	TokenID         string
+	// ActorToken is the token the actor authenticated with. It is not
+	// part of the request's body: a retry may come with another token.
+	ActorToken string
+}
+
+// body is op without what may differ between retries of one request.
+func (op mOp) body() mOp {
+	op.ActorToken = ""
+	return op
+}
+
+// mResult is the model's answer to one request: ok with the lead, user
+// and token it returns, or refused with an error code.
+type mResult struct {
+	OK       bool
+	Code     Code
+	Lead     *mLead
+	User     *mUser
+	Token    *mToken
+	Replayed bool
+}
+
+func (r mResult) String() string {
+	if !r.OK {
+		return "refused " + codeName(r.Code)
+	}
+	s := "ok"
+	if r.Replayed {
+		s += " (replayed)"
+	}
+	if r.Lead != nil {
+		s += fmt.Sprintf(" lead %+v", *r.Lead)
+	}
+	if r.User != nil {
+		s += fmt.Sprintf(" user %+v", *r.User)
+	}
+	if r.Token != nil {
+		s += fmt.Sprintf(" token %+v", *r.Token)
+	}
+	return s
+}
+
+func codeName(c Code) string {
+	names := []string{"INTERNAL", "INVALID", "NOT_FOUND", "UNAUTHENTICATED", "PERMISSION", "PRECONDITION", "CONFLICT"}
+	if c < 0 || int(c) >= len(names) {
+		return fmt.Sprintf("code %d", int(c))
+	}
+	return names[c]
+}
+
+func refused(c Code) mResult { return mResult{Code: c} }
+
+// modelDrafts are the drafts a submit may carry, judged by hand.
+var modelDrafts = []struct {
+	draft func() *Draft
+	valid bool
+}{
+	{validDraft, true},
+	{func() *Draft {
+		d := validDraft()
+		d.Title, d.Country, d.Language = "Quantensensor für Diagnostik", "DE", "de"
+		return d
+	}, true},
+	{func() *Draft { d := validDraft(); d.Title = ""; return d }, false},
+}
+
+// modelPatches are the edits an update may carry, judged by hand.
+var modelPatches = []struct {
+	patch func() *Patch
+	valid bool
+}{
+	{func() *Patch { return &Patch{Title: new("Revised title")} }, true},
+	{func() *Patch { return &Patch{Tags: []string{"revised"}, TRL: new(6)} }, true},
+	{func() *Patch { return &Patch{} }, false}, // changes nothing
+	{func() *Patch { return &Patch{Country: new("XX")} }, false},
+}
+
+// modelNotes are the comments a request may carry. blank ones do not count
+// as a reason; invalid ones carry a control character.
+var modelNotes = []struct {
+	text         string
+	blank, valid bool
+}{
+	{"", true, true},
+	{"   ", true, true},
+	{"needs the clinical data", false, true},
+	{"bell \x07", false, false},
+}
+
+// modelNewUsers are the users an add_user may describe, judged by hand.
+var modelNewUsers = []struct {
+	role           Role
+	site, division string
+	valid          bool
+}{
+	{NodeStaff, "BOS", "", true},
+	{NodeStaff, "CBG", "", true},
+	{NodeStaff, "MUC", "", true},
+	{NodeStaff, "TLV", "", true},
+	{DivisionRole, "", "BOHAI", true},
+	{DivisionRole, "", "YRD", true},
+	{HQReviewer, "", "", true},
+	{NodeStaff, "bos", "", false},
+	{HQReviewer, "", "PRD", false},
+}
+
+// modelNewTokens are the tokens a create_token may describe, judged by
+// hand. A token made for a few seconds expires a few entries later: the
+// proposers' clock moves a second per entry.
+var modelNewTokens = []struct {
+	ttl         time.Duration
+	description string
+	valid       bool
+}{
+	{0, "", true},
+	{0, "CI runner at BOS", true},
+	{3 * time.Second, "short-lived", true},
+	{0, "two\nlines", false},
+	{-time.Second, "", false},
+	{6 * 365 * 24 * time.Hour, "", false},
+}
+
+// refModel is the reference pipeline.
+type refModel struct {
+	leads   map[string]*mLead
+	leadIDs []string // in the order they were created
+	users   map[string]*mUser
+	userIDs []string
+	siteSeq map[string]int // last lead number handed out per site
+	userSeq int
+	tokens  map[string]*mToken
+	// tokenIDs are in the order the tokens were created.
+	tokenIDs []string
+	// done holds the first successful answer per actor and request ID.
+	done map[string]mDone
+}
+
+type mDone struct {
+	op  mOp
+	res mResult
+}
+
+func newRefModel() *refModel {
+	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
+		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{}}
+}
+
+// addUser records a new user, with its first token, and returns copies of
+// both.
+func (m *refModel) addUser(u mUser) (*mUser, *mToken) {
+	m.userSeq++
+	u.ID = fmt.Sprintf("user-%04d", m.userSeq)
+	m.users[u.ID] = &u
+	m.userIDs = append(m.userIDs, u.ID)
+	c := u
+	return &c, m.addToken(u.ID, time.Time{})
+}
+
+func (m *refModel) addToken(user string, expires time.Time) *mToken {
+	t := &mToken{ID: fmt.Sprintf("tok-%04d", len(m.tokenIDs)+1), UserID: user, Expires: expires}
+	m.tokens[t.ID] = t
+	m.tokenIDs = append(m.tokenIDs, t.ID)
+	c := *t
+	return &c
+}
+
+// tokensOf returns the IDs of the tokens of user, oldest first.
+func (m *refModel) tokensOf(user string) []string {
+	var out []string
+	for _, id := range m.tokenIDs {
+		if m.tokens[id].UserID == user {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// apply answers op, sent at now, and changes the model as the pipeline
+// should.
+func (m *refModel) apply(op mOp, now time.Time) mResult {
+	if !m.valid(op) {
+		return refused(CodeInvalid)
+	}
+	u := m.users[op.Actor]
+	if u == nil || u.Revoked {
+		return refused(CodeUnauthenticated)
+	}
+	if op.ActorToken != "" {
+		if t := m.tokens[op.ActorToken]; t == nil || t.UserID != u.ID || !t.active(now) {
+			return refused(CodeUnauthenticated)
+		}
+	}
+	key := op.Actor + " " + op.RequestID
+	if d, ok := m.done[key]; ok {
+		if d.op != op.body() {
+			return refused(CodeInvalid)
+		}
+		r := d.res
+		r.Replayed = true
+		return r
+	}
+	r := m.do(u, op, now)
+	if r.OK {
+		m.done[key] = mDone{op.body(), r}
+	}
+	return r
+}
+
+// valid judges the request's fields alone.
+func (m *refModel) valid(op mOp) bool {
+	if !oracleRequestID(op.RequestID) || op.ActorToken != "" && !oracleTokenID(op.ActorToken) {
+		return false
+	}
+	note := modelNotes[op.Note]
+	switch op.Kind {
+	case OpSubmit:
+		return modelDrafts[op.Variant].valid && note.valid
+	case OpUpdate:
+		return oracleLeadID(op.LeadID) && modelPatches[op.Variant].valid && note.valid
+	case OpReview:
+		switch op.Decision {
+		case Approve:
+			return oracleLeadID(op.LeadID) && note.valid
+		case Return, Decline:
+			return oracleLeadID(op.LeadID) && note.valid && !note.blank
+		}
+		return false
+	case OpClaim, OpRelease, OpWithdraw:
+		return oracleLeadID(op.LeadID) && note.valid
+	case OpAdvance:
+		ok := op.Stage == Negotiating || op.Stage == Signed || op.Stage == Landed
+		return ok && oracleLeadID(op.LeadID) && note.valid
+	case OpRevoke:
+		return oracleUserID(op.UserID)
+	case OpAddUser:
+		return modelNewUsers[op.Variant].valid
+	case OpCreateToken:
+		return oracleUserID(op.UserID) && modelNewTokens[op.Variant].valid
+	case OpRevokeToken:
+		return oracleUserID(op.UserID) && oracleTokenID(op.TokenID)
+	}
+	return false
+}
+
+func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
+	switch op.Kind {
+	case OpSubmit:
+		if u.Role != NodeStaff {
+			return refused(CodePermission)
+		}
+		m.siteSeq[u.Site]++
+		l := &mLead{ID: fmt.Sprintf("%s-%04d", u.Site, m.siteSeq[u.Site]), Site: u.Site, Stage: Submitted, Version: 1}
+		m.leads[l.ID] = l
+		m.leadIDs = append(m.leadIDs, l.ID)
+		c := *l
+		return mResult{OK: true, Lead: &c}
+	case OpAddUser:
+		if u.Role != Admin {
+			return refused(CodePermission)
+		}
+		nu := modelNewUsers[op.Variant]
+		nuser, tok := m.addUser(mUser{Role: nu.role, Site: nu.site, Division: nu.division})
+		return mResult{OK: true, User: nuser, Token: tok}
+	case OpCreateToken, OpRevokeToken:
+		return m.tokenOp(u, op, now)
+	case OpRevoke:
+		switch target := m.users[op.UserID]; {
+		case u.Role != Admin:
+			return refused(CodePermission)
+		case op.UserID == u.ID:
+			return refused(CodePrecondition)
+		case target == nil:
+			return refused(CodeNotFound)
+		default:
+			if !target.Revoked {
+				target.Revoked = true
+				for _, id := range m.tokensOf(target.ID) {
+					m.tokens[id].Revoked = true
+				}
+			}
+			c := *target
+			return mResult{OK: true, User: &c}
+		}
+	}
+	l := m.leads[op.LeadID]
+	if l == nil {
+		return refused(CodeNotFound)
+	}
+	if !mayTouch(u, op.Kind, l) {
+		return refused(CodePermission)
+	}
+	if op.ExpectedVersion != 0 && op.ExpectedVersion != l.Version {
+		return refused(CodeConflict)
+	}
+	next, code := move(u, op, *l)
+	if code != nil {
+		return refused(*code)
+	}
+	next.Version++
+	*l = next
+	c := next
+	return mResult{OK: true, Lead: &c}
+}
+
+// tokenOp creates or revokes a token: admins for anyone, users for
+// themselves.
+func (m *refModel) tokenOp(u *mUser, op mOp, now time.Time) mResult {
+	if u.Role != Admin && u.ID != op.UserID {
+		return refused(CodePermission)
+	}
+	subject := m.users[op.UserID]
+	if subject == nil {
+		return refused(CodeNotFound)
+	}
+	sc := *subject
+	if op.Kind == OpCreateToken {
+		if subject.Revoked {
+			return refused(CodePrecondition)
+		}
+		var expires time.Time
+		if ttl := modelNewTokens[op.Variant].ttl; ttl > 0 {
+			expires = now.Add(ttl)
+		}
+		return mResult{OK: true, User: &sc, Token: m.addToken(subject.ID, expires)}
+	}
+	t := m.tokens[op.TokenID]
+	if t == nil || t.UserID != subject.ID {
+		return refused(CodeNotFound)
+	}
+	if !t.Revoked && subject.ID == u.ID && u.Role == Admin {
+		// An admin keeps at least one working token.
+		others := 0
+		for _, id := range m.tokensOf(u.ID) {
+			if id != t.ID && m.tokens[id].active(now) {
+				others++
+			}
+		}
+		if others == 0 {
+			return refused(CodePrecondition)
+		}
+	}
+	t.Revoked = true
+	tc := *t
+	return mResult{OK: true, User: &sc, Token: &tc}
+}
+
+// mayTouch is who may try op on l at all, whatever its stage.
+func mayTouch(u *mUser, op Op, l *mLead) bool {
+	ownSite := u.Role == NodeStaff && u.Site == l.Site
+	holder := u.Role == DivisionRole && u.Division == l.Division
+	switch op {
+	case OpUpdate, OpWithdraw:
+		return ownSite
+	case OpReview:
+		return u.Role == HQReviewer
+	case OpClaim:
+		return u.Role == DivisionRole
+	case OpRelease:
+		return u.Role == HQReviewer || holder
+	case OpAdvance:
+		return holder
+	}
+	return false
+}
+
+// move is what op does to l in its stage, or the code it is refused with.
+func move(u *mUser, op mOp, l mLead) (mLead, *Code) {
+	wrongStage, lostRace := CodePrecondition, CodeConflict
+	from := func(stages ...Stage) bool {
+		for _, s := range stages {
+			if l.Stage == s {
+				return true
+			}
+		}
+		return false
+	}
+	switch op.Kind {
+	case OpUpdate:
+		if !from(Submitted, Returned) {
+			return l, &wrongStage
+		}
+		l.Stage = Submitted
+	case OpReview:
+		if !from(Submitted) {
+			return l, &wrongStage
+		}
+		l.Stage = map[Decision]Stage{Approve: Approved, Return: Returned, Decline: Declined}[op.Decision]
+		if op.Decision == Approve {
+			l.Published = true
+		}
+	case OpClaim:
+		switch {
+		case l.Division == u.Division:
+			return l, &wrongStage
+		case l.Division != "":
+			return l, &lostRace
+		case !from(Approved):
+			return l, &wrongStage
+		}
+		l.Stage, l.Division = Claimed, u.Division
+	case OpRelease:
+		if !from(Claimed) {
+			return l, &wrongStage
+		}
+		l.Stage, l.Division = Approved, ""
+	case OpAdvance:
+		prev := map[Stage]Stage{Negotiating: Claimed, Signed: Negotiating, Landed: Signed}[op.Stage]
+		if !from(prev) {
+			return l, &wrongStage
+		}
+		l.Stage = op.Stage
+	case OpWithdraw:
+		if !from(Submitted, Returned, Approved) {
+			return l, &wrongStage
+		}
+		l.Stage = Withdrawn
+	}
+	return l, nil
+}
+
+// String renders op for a transcript.
+func (op mOp) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s by %s rid=%q", op.Kind, op.Actor, op.RequestID)
+	switch op.Kind {
+	case OpSubmit:
+		fmt.Fprintf(&b, " draft#%d", op.Variant)
+	case OpUpdate:
+		fmt.Fprintf(&b, " %s patch#%d", op.LeadID, op.Variant)
+	case OpReview:
+		fmt.Fprintf(&b, " %s %s", op.LeadID, op.Decision)
+	case OpAdvance:
+		fmt.Fprintf(&b, " %s to %s", op.LeadID, op.Stage)
+	case OpAddUser:
+		fmt.Fprintf(&b, " newuser#%d", op.Variant)
+	case OpRevoke:
+		fmt.Fprintf(&b, " %s", op.UserID)
+	case OpCreateToken:
+		fmt.Fprintf(&b, " for %s newtoken#%d", op.UserID, op.Variant)
+	case OpRevokeToken:
+		fmt.Fprintf(&b, " %s of %s", op.TokenID, op.UserID)
+	default:
+		fmt.Fprintf(&b, " %s", op.LeadID)
+	}
+	if op.ExpectedVersion != 0 {
+		fmt.Fprintf(&b, " at v%d", op.ExpectedVersion)
+	}
+	fmt.Fprintf(&b, " note#%d", op.Note)
+	if op.ActorToken != "" {
+		fmt.Fprintf(&b, " with %s", op.ActorToken)
+	}
+	return b.String()
+}
