@@ -339,6 +339,63 @@ func (Decision) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{4}
 }
 
+// TokenState is where a token stands, as judged by the answering site's
+// clock when it answers.
+type TokenState int32
+
+const (
+	TokenState_TOKEN_STATE_UNSPECIFIED TokenState = 0
+	// The token authenticates requests.
+	TokenState_ACTIVE TokenState = 1
+	// The token's expire_time has passed; sites refuse it.
+	TokenState_EXPIRED TokenState = 2
+	// The token, or its user, was revoked; sites refuse it.
+	TokenState_REVOKED TokenState = 3
+)
+
+// Enum value maps for TokenState.
+var (
+	TokenState_name = map[int32]string{
+		0: "TOKEN_STATE_UNSPECIFIED",
+		1: "ACTIVE",
+		2: "EXPIRED",
+		3: "REVOKED",
+	}
+	TokenState_value = map[string]int32{
+		"TOKEN_STATE_UNSPECIFIED": 0,
+		"ACTIVE":                  1,
+		"EXPIRED":                 2,
+		"REVOKED":                 3,
+	}
+)
+
+func (x TokenState) Enum() *TokenState {
+	p := new(TokenState)
+	*p = x
+	return p
+}
+
+func (x TokenState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenState) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[5].Descriptor()
+}
+
+func (TokenState) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[5]
+}
+
+func (x TokenState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenState.Descriptor instead.
+func (TokenState) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
+}
+
 // Consistency chooses who answers a read.
 type Consistency int32
 
@@ -384,11 +441,11 @@ func (x Consistency) String() string {
 }
 
 func (Consistency) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[5].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[6].Descriptor()
 }
 
 func (Consistency) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[5]
+	return &file_innonet_v1_innonet_proto_enumTypes[6]
 }
 
 func (x Consistency) Number() protoreflect.EnumNumber {
@@ -397,7 +454,7 @@ func (x Consistency) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Consistency.Descriptor instead.
 func (Consistency) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
 // ReadInfo says which site answered a read and how current its copy was.
@@ -1873,7 +1930,7 @@ func (x *GetLeadHistoryResponse) GetRead() *ReadInfo {
 	return nil
 }
 
-// User is a person (or system) with a role and one bearer token.
+// User is a person (or system) with a role and one or more bearer tokens.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1885,7 +1942,7 @@ type User struct {
 	Division   string                 `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	CreatedBy  string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	// Set once the user's token is revoked.
+	// Set once the user (and with it every token it holds) is revoked.
 	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1985,20 +2042,142 @@ func (x *User) GetRevokedBy() string {
 	return ""
 }
 
+// Token is the metadata of one bearer token. It never carries the token
+// or its hash.
+type Token struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigned by the replicated state machine when the token is created:
+	// tok-0001, tok-0002... in the order tokens are created, across users.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The user the token authenticates.
+	UserId     string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The user who created the token: an admin, or the token's user itself.
+	CreatedBy string `protobuf:"bytes,4,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// When the token stops working: create_time plus the requested time to
+	// live. Unset when the token never expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Free text from the creator, e.g. which client uses the token.
+	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	// Set once the token (or its user) is revoked.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokedBy  string                 `protobuf:"bytes,8,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	// ACTIVE, EXPIRED or REVOKED, by the answering site's clock.
+	State         TokenState `protobuf:"varint,9,opt,name=state,proto3,enum=innonet.v1.TokenState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Token) Reset() {
+	*x = Token{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Token) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Token) ProtoMessage() {}
+
+func (x *Token) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Token.ProtoReflect.Descriptor instead.
+func (*Token) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Token) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Token) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Token) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Token) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Token) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Token) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Token) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *Token) GetRevokedBy() string {
+	if x != nil {
+		return x.RevokedBy
+	}
+	return ""
+}
+
+func (x *Token) GetState() TokenState {
+	if x != nil {
+		return x.State
+	}
+	return TokenState_TOKEN_STATE_UNSPECIFIED
+}
+
 type CreateUserRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Role          Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=innonet.v1.Role" json:"role,omitempty"`
-	Site          string                 `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
-	Division      string                 `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Role      Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=innonet.v1.Role" json:"role,omitempty"`
+	Site      string                 `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
+	Division  string                 `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	// How long the user's first token works, e.g. "2160h" (90 days); at
+	// most 5 years. Unset or zero: the token does not expire.
+	TokenTtl      *durationpb.Duration `protobuf:"bytes,6,opt,name=token_ttl,json=tokenTtl,proto3" json:"token_ttl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2189,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2202,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateUserRequest) GetRequestId() string {
@@ -2061,19 +2240,28 @@ func (x *CreateUserRequest) GetDivision() string {
 	return ""
 }
 
+func (x *CreateUserRequest) GetTokenTtl() *durationpb.Duration {
+	if x != nil {
+		return x.TokenTtl
+	}
+	return nil
+}
+
 type CreateUserResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// The bearer token; only its hash is stored, so it is shown only once.
 	// Empty when the request was a retry of an earlier one.
-	Token         string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	// The metadata of the token (also on a retry).
+	TokenInfo     *Token `protobuf:"bytes,3,opt,name=token_info,json=tokenInfo,proto3" json:"token_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2273,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2286,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateUserResponse) GetUser() *User {
@@ -2115,6 +2303,13 @@ func (x *CreateUserResponse) GetToken() string {
 	return ""
 }
 
+func (x *CreateUserResponse) GetTokenInfo() *Token {
+	if x != nil {
+		return x.TokenInfo
+	}
+	return nil
+}
+
 type ListUsersRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
@@ -2126,7 +2321,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2333,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2346,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListUsersRequest) GetConsistency() Consistency {
@@ -2178,7 +2373,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2385,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2398,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2221,16 +2416,17 @@ func (x *ListUsersResponse) GetRead() *ReadInfo {
 }
 
 type RevokeUserRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Optional: a DELETE carries no body, and revoking is idempotent.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RevokeUserRequest) Reset() {
 	*x = RevokeUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2438,7 @@ func (x *RevokeUserRequest) String() string {
 func (*RevokeUserRequest) ProtoMessage() {}
 
 func (x *RevokeUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2451,7 @@ func (x *RevokeUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeUserRequest.ProtoReflect.Descriptor instead.
 func (*RevokeUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RevokeUserRequest) GetId() string {
@@ -2272,6 +2468,308 @@ func (x *RevokeUserRequest) GetRequestId() string {
 	return ""
 }
 
+type CreateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user who gets the token (user-NNNN).
+	UserId    string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// How long the token works, e.g. "720h"; at most 5 years. Unset or
+	// zero: the token does not expire.
+	Ttl *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Free text, at most 200 characters, e.g. "CI runner at BOS".
+	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenRequest) Reset() {
+	*x = CreateTokenRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenRequest) ProtoMessage() {}
+
+func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateTokenRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *CreateTokenRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type CreateTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bearer token; only its hash is stored, so it is shown only once.
+	// Empty when the request was a retry of an earlier one.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The metadata of the token (also on a retry).
+	TokenInfo     *Token `protobuf:"bytes,2,opt,name=token_info,json=tokenInfo,proto3" json:"token_info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenResponse) Reset() {
+	*x = CreateTokenResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenResponse) ProtoMessage() {}
+
+func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateTokenResponse) GetTokenInfo() *Token {
+	if x != nil {
+		return x.TokenInfo
+	}
+	return nil
+}
+
+type ListTokensRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensRequest) Reset() {
+	*x = ListTokensRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensRequest) ProtoMessage() {}
+
+func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListTokensRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListTokensRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ListTokensRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListTokensRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order they were created.
+	Tokens        []*Token  `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensResponse) Reset() {
+	*x = ListTokensResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensResponse) ProtoMessage() {}
+
+func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListTokensResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListTokensResponse) GetTokens() []*Token {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ListTokensResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type RevokeTokenRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	UserId  string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	TokenId string                 `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Optional: a DELETE carries no body, and revoking is idempotent.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeTokenRequest) Reset() {
+	*x = RevokeTokenRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenRequest) ProtoMessage() {}
+
+func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RevokeTokenRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevokeTokenRequest) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *RevokeTokenRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type WhoAmIRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2280,7 +2778,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2790,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2803,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
 }
 
 type GetClusterRequest struct {
@@ -2320,7 +2818,7 @@ type GetClusterRequest struct {
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2332,7 +2830,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2345,7 +2843,7 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetClusterRequest) GetConsistency() Consistency {
@@ -2387,7 +2885,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2897,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2910,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Member) GetSite() string {
@@ -2529,7 +3027,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2541,7 +3039,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2554,7 +3052,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Cluster) GetMembers() []*Member {
@@ -2657,7 +3155,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2669,7 +3167,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2682,7 +3180,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveMemberRequest) GetSite() string {
@@ -2701,7 +3199,7 @@ type PromoteMemberRequest struct {
 
 func (x *PromoteMemberRequest) Reset() {
 	*x = PromoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +3211,7 @@ func (x *PromoteMemberRequest) String() string {
 func (*PromoteMemberRequest) ProtoMessage() {}
 
 func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +3224,7 @@ func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PromoteMemberRequest) GetSite() string {
@@ -2745,7 +3243,7 @@ type DemoteMemberRequest struct {
 
 func (x *DemoteMemberRequest) Reset() {
 	*x = DemoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2757,7 +3255,7 @@ func (x *DemoteMemberRequest) String() string {
 func (*DemoteMemberRequest) ProtoMessage() {}
 
 func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2770,7 +3268,7 @@ func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DemoteMemberRequest) GetSite() string {
@@ -2790,7 +3288,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3300,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3313,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TransferLeadershipRequest) GetSite() string {
@@ -2833,7 +3331,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2845,7 +3343,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2858,7 +3356,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
 }
 
 // BackupChunk is a piece of the backup file; concatenated in order they
@@ -2872,7 +3370,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +3382,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +3395,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -2915,7 +3413,7 @@ type GetSiteStatsRequest struct {
 
 func (x *GetSiteStatsRequest) Reset() {
 	*x = GetSiteStatsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3425,7 @@ func (x *GetSiteStatsRequest) String() string {
 func (*GetSiteStatsRequest) ProtoMessage() {}
 
 func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3438,7 @@ func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
 }
 
 // SiteStats is a site's Raft progress, as the leader's health checks need.
@@ -2960,7 +3458,7 @@ type SiteStats struct {
 
 func (x *SiteStats) Reset() {
 	*x = SiteStats{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3470,7 @@ func (x *SiteStats) String() string {
 func (*SiteStats) ProtoMessage() {}
 
 func (x *SiteStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3483,7 @@ func (x *SiteStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
 func (*SiteStats) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SiteStats) GetSite() string {
@@ -3056,7 +3554,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3068,7 +3566,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3081,7 +3579,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -3283,17 +3781,35 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12\x1d\n" +
 	"\n" +
-	"revoked_by\x18\t \x01(\tR\trevokedBy\"\x9c\x01\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\"\xf5\x02\n" +
+	"\x05Token\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x04 \x01(\tR\tcreatedBy\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12;\n" +
+	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12\x1d\n" +
+	"\n" +
+	"revoked_by\x18\b \x01(\tR\trevokedBy\x12,\n" +
+	"\x05state\x18\t \x01(\x0e2\x16.innonet.v1.TokenStateR\x05state\"\xd4\x01\n" +
 	"\x11CreateUserRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x10.innonet.v1.RoleR\x04role\x12\x12\n" +
 	"\x04site\x18\x04 \x01(\tR\x04site\x12\x1a\n" +
-	"\bdivision\x18\x05 \x01(\tR\bdivision\"P\n" +
+	"\bdivision\x18\x05 \x01(\tR\bdivision\x126\n" +
+	"\ttoken_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\btokenTtl\"\x82\x01\n" +
 	"\x12CreateUserResponse\x12$\n" +
 	"\x04user\x18\x01 \x01(\v2\x10.innonet.v1.UserR\x04user\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\x8d\x01\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x120\n" +
+	"\n" +
+	"token_info\x18\x03 \x01(\v2\x11.innonet.v1.TokenR\ttokenInfo\"\x8d\x01\n" +
 	"\x10ListUsersRequest\x129\n" +
 	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
 	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"e\n" +
@@ -3303,7 +3819,29 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11RevokeUserRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"\x0f\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x9b\x01\n" +
+	"\x12CreateTokenRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"]\n" +
+	"\x13CreateTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x120\n" +
+	"\n" +
+	"token_info\x18\x02 \x01(\v2\x11.innonet.v1.TokenR\ttokenInfo\"\xa7\x01\n" +
+	"\x11ListTokensRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"i\n" +
+	"\x12ListTokensResponse\x12)\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x11.innonet.v1.TokenR\x06tokens\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"g\n" +
+	"\x12RevokeTokenRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x0f\n" +
 	"\rWhoAmIRequest\"N\n" +
 	"\x11GetClusterRequest\x129\n" +
 	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\x98\x03\n" +
@@ -3411,7 +3949,14 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aAPPROVE\x10\x01\x12\n" +
 	"\n" +
 	"\x06RETURN\x10\x02\x12\v\n" +
-	"\aDECLINE\x10\x03*S\n" +
+	"\aDECLINE\x10\x03*O\n" +
+	"\n" +
+	"TokenState\x12\x1b\n" +
+	"\x17TOKEN_STATE_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06ACTIVE\x10\x01\x12\v\n" +
+	"\aEXPIRED\x10\x02\x12\v\n" +
+	"\aREVOKED\x10\x03*S\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -3431,14 +3976,18 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xf2\x02\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
 	"\tListUsers\x12\x1c.innonet.v1.ListUsersRequest\x1a\x1d.innonet.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12E\n" +
 	"\x06WhoAmI\x12\x19.innonet.v1.WhoAmIRequest\x1a\x10.innonet.v1.User\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\\\n" +
 	"\n" +
-	"RevokeUser\x12\x1d.innonet.v1.RevokeUserRequest\x1a\x10.innonet.v1.User\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{id}/tokens2\xa6\x06\n" +
+	"RevokeUser\x12\x1d.innonet.v1.RevokeUserRequest\x1a\x10.innonet.v1.User\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{id}/tokens\x12u\n" +
+	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
+	"\n" +
+	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xa6\x06\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -3462,150 +4011,175 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                        // 0: innonet.v1.Stage
 	(Sector)(0),                       // 1: innonet.v1.Sector
 	(DealType)(0),                     // 2: innonet.v1.DealType
 	(Role)(0),                         // 3: innonet.v1.Role
 	(Decision)(0),                     // 4: innonet.v1.Decision
-	(Consistency)(0),                  // 5: innonet.v1.Consistency
-	(*ReadInfo)(nil),                  // 6: innonet.v1.ReadInfo
-	(*Contact)(nil),                   // 7: innonet.v1.Contact
-	(*Lead)(nil),                      // 8: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),         // 9: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),            // 10: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),          // 11: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),         // 12: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),         // 13: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),         // 14: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),          // 15: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),        // 16: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),        // 17: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),       // 18: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),     // 19: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),              // 20: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),    // 21: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                      // 22: innonet.v1.User
-	(*CreateUserRequest)(nil),         // 23: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),        // 24: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),          // 25: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 26: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),         // 27: innonet.v1.RevokeUserRequest
-	(*WhoAmIRequest)(nil),             // 28: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),         // 29: innonet.v1.GetClusterRequest
-	(*Member)(nil),                    // 30: innonet.v1.Member
-	(*Cluster)(nil),                   // 31: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),       // 32: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),      // 33: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),       // 34: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil), // 35: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),             // 36: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),               // 37: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),       // 38: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                 // 39: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),        // 40: innonet.v1.JoinClusterRequest
-	(*durationpb.Duration)(nil),       // 41: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
+	(TokenState)(0),                   // 5: innonet.v1.TokenState
+	(Consistency)(0),                  // 6: innonet.v1.Consistency
+	(*ReadInfo)(nil),                  // 7: innonet.v1.ReadInfo
+	(*Contact)(nil),                   // 8: innonet.v1.Contact
+	(*Lead)(nil),                      // 9: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),         // 10: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),            // 11: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),          // 12: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),         // 13: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),         // 14: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),         // 15: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),          // 16: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),        // 17: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),        // 18: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),       // 19: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),     // 20: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),              // 21: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),    // 22: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                      // 23: innonet.v1.User
+	(*Token)(nil),                     // 24: innonet.v1.Token
+	(*CreateUserRequest)(nil),         // 25: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),        // 26: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),          // 27: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 28: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),         // 29: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),        // 30: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),       // 31: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),         // 32: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),        // 33: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),        // 34: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),             // 35: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),         // 36: innonet.v1.GetClusterRequest
+	(*Member)(nil),                    // 37: innonet.v1.Member
+	(*Cluster)(nil),                   // 38: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),       // 39: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),      // 40: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),       // 41: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil), // 42: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),             // 43: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),               // 44: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),       // 45: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                 // 46: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),        // 47: innonet.v1.JoinClusterRequest
+	(*durationpb.Duration)(nil),       // 48: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 49: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	5,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	41, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	48, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	7,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	42, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	42, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	42, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	49, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	49, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	49, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	7,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	5,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	41, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	5,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	41, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	6,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	7,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	8,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
 	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
 	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	5,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	41, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	42, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	20, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	6,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	49, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	42, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	42, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	3,  // 35: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	22, // 36: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	5,  // 37: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	41, // 38: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	22, // 39: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	6,  // 40: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	5,  // 41: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	41, // 42: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	42, // 43: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	30, // 44: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	41, // 45: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	41, // 46: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	9,  // 47: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	10, // 48: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	11, // 49: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	13, // 50: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	14, // 51: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	15, // 52: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	16, // 53: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	17, // 54: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	18, // 55: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	19, // 56: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	23, // 57: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	25, // 58: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	28, // 59: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	27, // 60: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	29, // 61: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	40, // 62: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	32, // 63: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	33, // 64: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	34, // 65: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	35, // 66: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	36, // 67: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	38, // 68: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	8,  // 69: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	8,  // 70: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	12, // 71: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	8,  // 72: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	8,  // 73: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	8,  // 74: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	8,  // 75: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	8,  // 76: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	8,  // 77: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	21, // 78: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	24, // 79: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	26, // 80: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	22, // 81: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	22, // 82: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 83: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	31, // 84: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	31, // 85: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	31, // 86: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	31, // 87: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	31, // 88: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	37, // 89: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	39, // 90: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	69, // [69:91] is the sub-list for method output_type
-	47, // [47:69] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	49, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	49, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	49, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	49, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	49, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	48, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	48, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	48, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	49, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	37, // 56: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	48, // 57: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	48, // 58: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	10, // 59: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	11, // 60: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	12, // 61: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	14, // 62: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	15, // 63: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	16, // 64: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	17, // 65: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	18, // 66: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	19, // 67: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	20, // 68: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	25, // 69: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	27, // 70: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	35, // 71: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	29, // 72: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	30, // 73: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	32, // 74: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	34, // 75: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	36, // 76: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	47, // 77: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	39, // 78: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	40, // 79: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	41, // 80: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	42, // 81: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	43, // 82: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	45, // 83: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	9,  // 84: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	9,  // 85: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	13, // 86: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	9,  // 87: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	9,  // 88: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	9,  // 89: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	9,  // 90: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	9,  // 91: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	9,  // 92: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	22, // 93: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	26, // 94: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	28, // 95: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	23, // 96: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	23, // 97: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	31, // 98: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	33, // 99: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	24, // 100: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	38, // 101: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	38, // 102: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	38, // 103: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	38, // 104: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	38, // 105: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	38, // 106: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	44, // 107: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	46, // 108: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	84, // [84:109] is the sub-list for method output_type
+	59, // [59:84] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -3619,8 +4193,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   35,
+			NumEnums:      7,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

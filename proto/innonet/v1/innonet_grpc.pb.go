@@ -511,10 +511,13 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	UserService_CreateUser_FullMethodName = "/innonet.v1.UserService/CreateUser"
-	UserService_ListUsers_FullMethodName  = "/innonet.v1.UserService/ListUsers"
-	UserService_WhoAmI_FullMethodName     = "/innonet.v1.UserService/WhoAmI"
-	UserService_RevokeUser_FullMethodName = "/innonet.v1.UserService/RevokeUser"
+	UserService_CreateUser_FullMethodName  = "/innonet.v1.UserService/CreateUser"
+	UserService_ListUsers_FullMethodName   = "/innonet.v1.UserService/ListUsers"
+	UserService_WhoAmI_FullMethodName      = "/innonet.v1.UserService/WhoAmI"
+	UserService_RevokeUser_FullMethodName  = "/innonet.v1.UserService/RevokeUser"
+	UserService_CreateToken_FullMethodName = "/innonet.v1.UserService/CreateToken"
+	UserService_ListTokens_FullMethodName  = "/innonet.v1.UserService/ListTokens"
+	UserService_RevokeToken_FullMethodName = "/innonet.v1.UserService/RevokeToken"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -522,19 +525,42 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // UserService manages the replicated users and their bearer tokens.
+//
+// A user holds any number of tokens. A token is 256 random bits, shown
+// once when it is created; the cluster keeps only its SHA-256 hash and
+// its metadata (Token). A token stops working when it expires (judged by
+// the clock of the site that checks it) or when its revocation is applied
+// on that site, whichever comes first. Rotation without downtime: create
+// a new token, move the clients to it, then revoke the old one.
 type UserServiceClient interface {
-	// CreateUser adds a user and returns its bearer token, shown only here.
-	// ADMIN only.
+	// CreateUser adds a user with a first bearer token, which is shown only
+	// here. ADMIN only.
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error)
 	// ListUsers lists all users. ADMIN only.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// WhoAmI returns the user the presented token belongs to.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*User, error)
-	// RevokeUser revokes the user's token: from the moment the revocation is
-	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
+	// RevokeUser revokes the user and every token it holds: from the moment
+	// the revocation is applied on a site, that site refuses them
+	// (UNAUTHENTICATED) and no new token can be created for the user. The
 	// user and its history stay. ADMIN only; an admin revoking itself gets
 	// FAILED_PRECONDITION. Revoking twice changes nothing.
 	RevokeUser(ctx context.Context, in *RevokeUserRequest, opts ...grpc.CallOption) (*User, error)
+	// CreateToken gives a user one more bearer token, shown only in this
+	// answer; the user's other tokens keep working. ADMIN for any user;
+	// any user for itself. A revoked user gets FAILED_PRECONDITION.
+	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
+	// ListTokens lists a user's tokens, revoked and expired ones included:
+	// their metadata only, never a token or its hash. ADMIN for any user;
+	// any user for itself.
+	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
+	// RevokeToken revokes one token: from the moment the revocation is
+	// applied on a site, that site refuses it (UNAUTHENTICATED); the user's
+	// other tokens keep working. ADMIN for any user; any user for itself,
+	// except that an admin cannot revoke its own last active token
+	// (FAILED_PRECONDITION). An unknown token is NOT_FOUND; revoking twice
+	// changes nothing.
+	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error)
 }
 
 type userServiceClient struct {
@@ -585,24 +611,77 @@ func (c *userServiceClient) RevokeUser(ctx context.Context, in *RevokeUserReques
 	return out, nil
 }
 
+func (c *userServiceClient) CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTokenResponse)
+	err := c.cc.Invoke(ctx, UserService_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTokensResponse)
+	err := c.cc.Invoke(ctx, UserService_ListTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, UserService_RevokeToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UserServiceServer is the server API for UserService service.
 // All implementations must embed UnimplementedUserServiceServer
 // for forward compatibility.
 //
 // UserService manages the replicated users and their bearer tokens.
+//
+// A user holds any number of tokens. A token is 256 random bits, shown
+// once when it is created; the cluster keeps only its SHA-256 hash and
+// its metadata (Token). A token stops working when it expires (judged by
+// the clock of the site that checks it) or when its revocation is applied
+// on that site, whichever comes first. Rotation without downtime: create
+// a new token, move the clients to it, then revoke the old one.
 type UserServiceServer interface {
-	// CreateUser adds a user and returns its bearer token, shown only here.
-	// ADMIN only.
+	// CreateUser adds a user with a first bearer token, which is shown only
+	// here. ADMIN only.
 	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
 	// ListUsers lists all users. ADMIN only.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// WhoAmI returns the user the presented token belongs to.
 	WhoAmI(context.Context, *WhoAmIRequest) (*User, error)
-	// RevokeUser revokes the user's token: from the moment the revocation is
-	// applied on a site, that site refuses the token (UNAUTHENTICATED). The
+	// RevokeUser revokes the user and every token it holds: from the moment
+	// the revocation is applied on a site, that site refuses them
+	// (UNAUTHENTICATED) and no new token can be created for the user. The
 	// user and its history stay. ADMIN only; an admin revoking itself gets
 	// FAILED_PRECONDITION. Revoking twice changes nothing.
 	RevokeUser(context.Context, *RevokeUserRequest) (*User, error)
+	// CreateToken gives a user one more bearer token, shown only in this
+	// answer; the user's other tokens keep working. ADMIN for any user;
+	// any user for itself. A revoked user gets FAILED_PRECONDITION.
+	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
+	// ListTokens lists a user's tokens, revoked and expired ones included:
+	// their metadata only, never a token or its hash. ADMIN for any user;
+	// any user for itself.
+	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
+	// RevokeToken revokes one token: from the moment the revocation is
+	// applied on a site, that site refuses it (UNAUTHENTICATED); the user's
+	// other tokens keep working. ADMIN for any user; any user for itself,
+	// except that an admin cannot revoke its own last active token
+	// (FAILED_PRECONDITION). An unknown token is NOT_FOUND; revoking twice
+	// changes nothing.
+	RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -624,6 +703,15 @@ func (UnimplementedUserServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*
 }
 func (UnimplementedUserServiceServer) RevokeUser(context.Context, *RevokeUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeUser not implemented")
+}
+func (UnimplementedUserServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
+}
+func (UnimplementedUserServiceServer) ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTokens not implemented")
+}
+func (UnimplementedUserServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -718,6 +806,60 @@ func _UserService_RevokeUser_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).CreateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_CreateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).CreateToken(ctx, req.(*CreateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ListTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ListTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ListTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ListTokens(ctx, req.(*ListTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_RevokeToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).RevokeToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_RevokeToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).RevokeToken(ctx, req.(*RevokeTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -740,6 +882,18 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeUser",
 			Handler:    _UserService_RevokeUser_Handler,
+		},
+		{
+			MethodName: "CreateToken",
+			Handler:    _UserService_CreateToken_Handler,
+		},
+		{
+			MethodName: "ListTokens",
+			Handler:    _UserService_ListTokens_Handler,
+		},
+		{
+			MethodName: "RevokeToken",
+			Handler:    _UserService_RevokeToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
