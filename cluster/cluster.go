@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -26,7 +25,7 @@ type Cluster struct {
 	fsm       *fsm
 	store     *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
-	transport *raft.NetworkTransport
+	transport *transport
 	log       *slog.Logger
 	hlog      hclog.Logger
 	done      chan struct{}
@@ -77,18 +76,7 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	}
 	// Without an advertise address the transport advertises the address it
 	// actually bound (which also makes port 0 work in tests).
-	var adv net.Addr
-	if cfg.AdvertiseAddr != "" {
-		a, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr)
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("resolve raft advertise address %q: %w", cfg.AdvertiseAddr, err)
-		}
-		adv = a
-	}
-	transport, err := raft.NewTCPTransportWithConfig(cfg.RaftAddr, adv, &raft.NetworkTransportConfig{
-		MaxPool: 5, Timeout: cfg.TransportTimeout, Logger: hlog,
-	})
+	transport, err := newTransport(cfg, log, hlog)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("listen for raft on %s: %w", cfg.RaftAddr, err)
@@ -112,6 +100,9 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	c := &Cluster{cfg: cfg, raft: r, fsm: f, store: store, snaps: snaps, transport: transport, log: log, hlog: hlog,
 		done: make(chan struct{}), watchDone: make(chan struct{}), started: time.Now(), metrics: newMetrics(cfg.ID)}
 	c.autopilot = newAutopilot(c)
+	transport.setSiteLookup(c.siteAt)
+	held := c.heldSnapshot
+	transport.stale.Store(&held)
 	r.RegisterObserver(raft.NewObserver(c.metrics.observations, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.LeaderObservation)
 		return ok

@@ -6,10 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
 
@@ -227,5 +229,22 @@ func TestConfigValidation(t *testing.T) {
 	cfg.LeaderLeaseTimeout = 2 * cfg.HeartbeatTimeout
 	if _, err := New(cfg, &counterFSM{}); err == nil {
 		t.Error("New with lease > heartbeat: got nil error")
+	}
+}
+
+// TestTransportDeclinesPipelining: the Raft transport must not offer
+// pipelined replication, which can deadlock a follower's replication and
+// Shutdown (hashicorp/raft#612).
+func TestTransportDeclinesPipelining(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RaftAddr = "127.0.0.1:0"
+	tr, err := newTransport(cfg, slog.New(slog.DiscardHandler), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var rt raft.Transport = tr
+	if _, err := rt.AppendEntriesPipeline("X", "127.0.0.1:1"); !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: got %v, want ErrPipelineReplicationNotSupported", err)
 	}
 }

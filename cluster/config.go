@@ -66,6 +66,12 @@ type Config struct {
 	// it every other member counts as unreachable.
 	FetchStats func(ctx context.Context, m Member) (Stats, error)
 
+	// PeerTLS, when set, makes Raft traffic mutual TLS bound to site
+	// identities; nil means plaintext.
+	PeerTLS PeerTLS
+	// Dial opens connections to other sites (default: TCP).
+	Dial DialFunc
+
 	// Logger receives the package's logs and, at RaftLogLevel (off, error,
 	// warn, info, debug), the Raft library's.
 	Logger       *slog.Logger
