@@ -47,6 +47,12 @@ func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClust
 	case r.ApiAddress == "":
 		return nil, status.Error(codes.InvalidArgument, "api_address: is required")
 	}
+	// A site joining for itself presents its certificate: it may only
+	// join under the code the certificate names.
+	if caller := s.n.callerSite(ctx); caller != "" && caller != r.Site {
+		s.n.securityEvent(ctx, "impersonation", "site "+caller+" asked to join as "+r.Site)
+		return nil, status.Errorf(codes.PermissionDenied, "site certificate names %s; it cannot join as %s", caller, r.Site)
+	}
 	if err := s.n.cluster.Join(ctx, r.Site, r.RaftAddress, r.ApiAddress, r.Voter); err != nil {
 		return nil, membershipStatus(err)
 	}
@@ -104,7 +110,12 @@ func (s *clusterService) TransferLeadership(ctx context.Context, r *innonetpb.Tr
 
 // GetSiteStats needs no token: the leader's health checks call it on every
 // member, and it reveals only Raft progress.
-func (s *clusterService) GetSiteStats(context.Context, *innonetpb.GetSiteStatsRequest) (*innonetpb.SiteStats, error) {
+func (s *clusterService) GetSiteStats(ctx context.Context, _ *innonetpb.GetSiteStatsRequest) (*innonetpb.SiteStats, error) {
+	// With TLS, only other sites (mutual TLS) may ask; without it the
+	// figures are public, like /metrics.
+	if s.n.cfg.TLS != nil && s.n.peerSite(ctx) == "" {
+		return nil, status.Error(codes.PermissionDenied, "site statistics are served to other sites only: present a site certificate")
+	}
 	st := s.n.cluster.Stats()
 	return &innonetpb.SiteStats{
 		Site: st.ID, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,

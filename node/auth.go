@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -45,18 +47,53 @@ func bearer(ctx context.Context) (string, error) {
 	return strings.TrimSpace(tok), nil
 }
 
+// Messages of refused tokens. They never echo what the caller sent.
+const (
+	msgInvalidToken = "invalid token: unknown or revoked"
+	msgExpiredToken = "token expired: use another of your tokens, or ask an admin for a new one"
+)
+
 // authenticate returns the user the request's token belongs to, from this
 // site's copy of the users.
 func (n *Node) authenticate(ctx context.Context) (*pipeline.User, error) {
+	u, _, err := n.credential(ctx)
+	return u, err
+}
+
+// credential returns the user the request's token belongs to and the
+// token's metadata. The token is looked up by its hash in this site's copy
+// of the state, so a revocation counts here as soon as this site has
+// applied it; expiry is judged by this site's clock.
+func (n *Node) credential(ctx context.Context) (*pipeline.User, *pipeline.Token, error) {
 	tok, err := bearer(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	u, err := n.state.UserByTokenHash(HashToken(tok))
+	u, t, err := n.state.TokenByHash(HashToken(tok))
+	switch {
+	case errors.Is(err, pipeline.ErrUnauthenticated):
+		return nil, nil, status.Error(codes.Unauthenticated, msgInvalidToken)
+	case err != nil:
+		return nil, nil, toStatus(err)
+	case t.Revoked != nil || u.Revoked != nil:
+		return nil, nil, status.Error(codes.Unauthenticated, msgInvalidToken)
+	case t.Expired(time.Now()):
+		return nil, nil, status.Error(codes.Unauthenticated, msgExpiredToken)
+	}
+	return u, t, nil
+}
+
+// requireSelf authenticates the caller and checks that it may act on the
+// tokens of user id: admins on anyone's, others on their own.
+func (n *Node) requireSelf(ctx context.Context, id string) (*pipeline.User, *pipeline.Token, error) {
+	u, t, err := n.credential(ctx)
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, "invalid token: unknown or revoked")
+		return nil, nil, err
 	}
-	return u, nil
+	if u.Role != pipeline.Admin && u.ID != id {
+		return nil, nil, status.Errorf(codes.PermissionDenied, "requires role ADMIN, or the caller's own user ID; caller %s is %s", u.ID, u.Role)
+	}
+	return u, t, nil
 }
 
 // require authenticates the caller and checks that it has one of roles.

@@ -3,6 +3,8 @@ package node
 import (
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -98,6 +100,41 @@ func userToPB(u *pipeline.User) *innonetpb.User {
 		out.RevokeTime = ts(*u.Revoked)
 	}
 	return out
+}
+
+// tokenToPB returns a token's metadata, never its hash, with its state as
+// of now.
+func tokenToPB(t *pipeline.Token, now time.Time) *innonetpb.Token {
+	if t == nil {
+		return nil
+	}
+	out := &innonetpb.Token{
+		Id: t.ID, UserId: t.UserID, CreateTime: ts(t.Created), CreatedBy: t.CreatedBy,
+		Description: t.Description, RevokedBy: t.RevokedBy, State: innonetpb.TokenState_ACTIVE,
+	}
+	if t.Expires != nil {
+		out.ExpireTime = ts(*t.Expires)
+	}
+	switch {
+	case t.Revoked != nil:
+		out.RevokeTime = ts(*t.Revoked)
+		out.State = innonetpb.TokenState_REVOKED
+	case t.Expired(now):
+		out.State = innonetpb.TokenState_EXPIRED
+	}
+	return out
+}
+
+// ttlFromPB converts a token's time to live; nil is zero (no expiry). The
+// pipeline checks the range and names the field.
+func ttlFromPB(field string, d *durationpb.Duration) (time.Duration, error) {
+	if d == nil {
+		return 0, nil
+	}
+	if err := d.CheckValid(); err != nil {
+		return 0, status.Errorf(codes.InvalidArgument, "%s: not a valid duration (want e.g. \"720h\")", field)
+	}
+	return d.AsDuration(), nil
 }
 
 func clusterToPB(st cluster.Status, h cluster.Health) *innonetpb.Cluster {

@@ -2,13 +2,12 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -53,11 +52,17 @@ var notResent = map[string]bool{
 // request is forwarded at most one hop: a site that receives a forwarded
 // request and no longer leads answers UNAVAILABLE, and the caller retries.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := n.checkForwarded(ctx); err != nil {
+		return nil, err
+	}
 	rt, err := n.routeOf(info.FullMethod, req)
 	if err != nil {
 		return nil, err
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
+	if rt == routeLocal && n.newerCredential(ctx, info.FullMethod, md) {
+		rt = routeLeader
+	}
 	for attempt := 0; ; attempt++ {
 		if rt == routeLocal || n.cluster.IsLeader() {
 			return n.answer(ctx, rt, req, handler)
@@ -72,6 +77,27 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		}
 		return resp, err
 	}
+}
+
+// newerCredential reports whether a request this site would answer
+// itself carries a token this site does not know, while a leader is
+// known: the token may belong to a user or rotation committed but not yet
+// applied here (a lagging site), so the leader, which has applied every
+// committed entry, must judge it. Answering UNAUTHENTICATED here would
+// refuse a valid token, and count it as a failed sign-in of the client.
+func (n *Node) newerCredential(ctx context.Context, method string, md metadata.MD) bool {
+	if localMethods[method] || len(md.Get(mdForwardedBy)) > 0 || n.cluster.IsLeader() {
+		return false
+	}
+	tok, err := bearer(ctx)
+	if err != nil {
+		return false
+	}
+	if _, _, err := n.state.TokenByHash(HashToken(tok)); !errors.Is(err, pipeline.ErrUnauthenticated) {
+		return false // known here: valid, revoked or expired, this site can tell
+	}
+	leader, _ := n.cluster.LastKnownLeader()
+	return leader != ""
 }
 
 // answer handles a request on this site.
@@ -101,7 +127,7 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 	if addr == "" {
 		return nil, false, status.Errorf(codes.Unavailable, "leader %s has not published its API address yet; retry", leader)
 	}
-	conn, err := n.peers.conn(addr)
+	conn, err := n.peers.conn(leader, addr)
 	if err != nil {
 		return nil, false, status.Errorf(codes.Unavailable, "connect to leader %s at %s: %v", leader, addr, err)
 	}
@@ -109,7 +135,11 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 	if err != nil {
 		return nil, false, err
 	}
-	omd := metadata.MD{mdForwardedBy: []string{n.cfg.Site}, mdOrigin: []string{originSite(ctx, n.cfg.Site)}}
+	omd := metadata.MD{mdForwardedBy: []string{n.cfg.Site}, mdOrigin: []string{originSite(ctx, n.cfg.Site)},
+		mdClientAddr: []string{n.clientAddr(ctx)}}
+	if site := n.callerSite(ctx); site != "" {
+		omd.Set(mdCallerSite, site)
+	}
 	if auth := md.Get("authorization"); len(auth) > 0 {
 		omd.Set("authorization", auth...)
 	}
@@ -122,7 +152,13 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 	fctx, cancel := context.WithCancel(fctx)
 	defer cancel()
 	moved := make(chan struct{})
+	// A leadership transfer moves leadership by design: wait for the old
+	// leader's answer instead of abandoning the request.
+	watch := !notResent[method]
 	go func() {
+		if !watch {
+			return
+		}
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -200,43 +236,3 @@ var responseTypes = sync.OnceValue(func() map[string]protoreflect.FullName {
 	}
 	return m
 })
-
-// peerConns keeps one gRPC connection per peer API address.
-type peerConns struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
-	opts  []grpc.DialOption
-}
-
-func newPeerConns() *peerConns {
-	// Peers restart and move: reconnect within seconds rather than gRPC's
-	// default backoff of up to two minutes, and give up a connection
-	// attempt to an unreachable address after a few seconds.
-	params := grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: 3 * time.Second}
-	params.Backoff.BaseDelay, params.Backoff.MaxDelay = 100*time.Millisecond, 2*time.Second
-	return &peerConns{conns: map[string]*grpc.ClientConn{},
-		opts: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(params)}}
-}
-
-func (p *peerConns) conn(addr string) (*grpc.ClientConn, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.conns[addr]; ok {
-		return c, nil
-	}
-	c, err := grpc.NewClient(addr, p.opts...)
-	if err != nil {
-		return nil, err
-	}
-	p.conns[addr] = c
-	return c, nil
-}
-
-func (p *peerConns) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for addr, c := range p.conns {
-		c.Close()
-		delete(p.conns, addr)
-	}
-}

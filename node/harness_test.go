@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -197,7 +199,11 @@ func (tc *testCluster) follower(nonVoter bool) *Node {
 // conn dials a site's API over gRPC.
 func (tc *testCluster) conn(n *Node) *grpc.ClientConn {
 	tc.t.Helper()
-	c, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if n.cfg.TLS != nil {
+		creds = credentials.NewTLS(&tls.Config{RootCAs: testCAPool(tc.t)})
+	}
+	c, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		tc.t.Fatal(err)
 	}

@@ -247,3 +247,24 @@ func TestCloseHandsOverLeadership(t *testing.T) {
 	})
 	t.Logf("new leader %s %s after Close returned", tc.leaderNode().Site(), time.Since(closed).Round(time.Millisecond))
 }
+
+// TestTransferLeadershipThroughFollower: a transfer sent to a follower is
+// forwarded to the leader and answered, although leadership moves while
+// it is forwarded (the follower must not give up on the moved leader).
+func TestTransferLeadershipThroughFollower(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "BOS", "CBG"}, nil)
+	for i := range 5 {
+		leader := tc.leaderNode()
+		f := tc.follower(false)
+		c := tc.clients(f, testAdminToken)
+		if _, err := c.clusters.TransferLeadership(c.ctx(t), &innonetpb.TransferLeadershipRequest{}); err != nil {
+			t.Fatalf("transfer %d through %s: %v", i, f.Site(), err)
+		}
+		eventually(t, 10*time.Second, "a new leader", func() error {
+			if l := tc.leaderNode(); l == nil || l.Site() == leader.Site() {
+				return fmt.Errorf("leadership has not moved")
+			}
+			return nil
+		})
+	}
+}

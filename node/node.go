@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/test/bufconn"
 
 	"innonet/cluster"
 	"innonet/node/pipeline"
@@ -38,6 +39,13 @@ type Config struct {
 	// AdminToken is the first admin's token on the bootstrapping site and
 	// the credential a joining site presents.
 	AdminToken string
+	// TLS secures the client API and, as mutual TLS bound to site codes,
+	// the traffic between sites (Raft and forwarding). Nil means
+	// plaintext everywhere.
+	TLS TLS
+	// Limits bound what one client may ask of the site (message sizes,
+	// timeouts, throttling, rate limits); zero fields take the defaults.
+	Limits Limits
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
 	// from the fields above.
 	Cluster cluster.Config
@@ -55,6 +63,7 @@ type Node struct {
 	lis     net.Listener
 	peers   *peerConns
 	gwConn  *grpc.ClientConn
+	gwLis   *bufconn.Listener
 	metrics *siteMetrics
 	health  *health.Server
 	cancel  context.CancelFunc
@@ -84,8 +93,11 @@ func New(cfg Config) (*Node, error) {
 	if cc.Logger == nil {
 		cc.Logger = cfg.Logger
 	}
+	if cfg.TLS != nil {
+		cc.PeerTLS = cfg.TLS
+	}
 	cfg.Cluster = cc
-	n := &Node{cfg: cfg, log: cfg.Logger.With("site", cfg.Site), state: pipeline.New(), lis: lis, peers: newPeerConns()}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("site", cfg.Site), state: pipeline.New(), lis: lis, peers: newPeerConns(cfg.TLS, cc.Dial)}
 	if cc.FetchStats == nil {
 		cc.FetchStats = n.fetchStats
 	}
@@ -208,7 +220,7 @@ func (n *Node) joinLoop(ctx context.Context) {
 		ApiAddress: n.cfg.APIAdvertise, Voter: !n.cfg.NonVoter}
 	start := time.Now()
 	retry(ctx, func() error {
-		conn, err := n.peers.conn(n.cfg.Join)
+		conn, err := n.peers.conn("", n.cfg.Join)
 		if err != nil {
 			return err
 		}

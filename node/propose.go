@@ -17,6 +17,15 @@ import (
 func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Result, error) {
 	cmd.Time = time.Now().UnixNano()
 	cmd.Origin = originSite(ctx, n.cfg.Site)
+	if cmd.ActorToken == "" && cmd.Actor != "" {
+		// Name the token the caller used, so Apply refuses the write if a
+		// revocation of that token committed before it.
+		if tok, err := bearer(ctx); err == nil {
+			if u, t, err := n.state.TokenByHash(HashToken(tok)); err == nil && u.ID == cmd.Actor {
+				cmd.ActorToken = t.ID
+			}
+		}
+	}
 	if err := cmd.Validate(); err != nil {
 		return pipeline.Result{}, toStatus(err)
 	}

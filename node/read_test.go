@@ -55,8 +55,13 @@ func TestReadConsistencyLaggingReplica(t *testing.T) {
 		l, err := yrd.leads.GetLead(yrd.ctx(t), req, grpc.Header(&md))
 		return l, md, err
 	}
-	eventually(t, 10*time.Second, "YRD has the lead", func() error {
-		_, _, err := get(innonetpb.Consistency_STALE, 0)
+	eventually(t, 10*time.Second, "YRD has the lead and the users", func() error {
+		// YRD's own copy: a read through YRD could be answered by the
+		// leader while YRD does not know the token yet.
+		if _, err := tc.node("YRD").State().UserByTokenHash(HashToken(hq)); err != nil {
+			return err
+		}
+		_, err := tc.node("YRD").State().Lead(lead.Id)
 		return err
 	})
 
@@ -95,6 +100,23 @@ func TestReadConsistencyLaggingReplica(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("a token newer than the replica is judged by the leader", func(t *testing.T) {
+		// Created after the cut: YRD has not applied the user.
+		newcomer := tc.addUser("Newcomer", innonetpb.Role_HQ_REVIEWER, "", "")
+		c := tc.clients(tc.node("YRD"), newcomer)
+		var md metadata.MD
+		if _, err := c.leads.GetLead(c.ctx(t), &innonetpb.GetLeadRequest{Id: lead.Id, Consistency: innonetpb.Consistency_STALE}, grpc.Header(&md)); err != nil {
+			t.Fatalf("a valid token unknown to the lagging replica: %v", err)
+		}
+		if site := first(md, mdReadSite); site != leader.Site() {
+			t.Errorf("read site header: got %q, want the leader %s", site, leader.Site())
+		}
+		// A token unknown everywhere is still refused.
+		bad := tc.clients(tc.node("YRD"), NewToken())
+		_, err := bad.leads.GetLead(bad.ctx(t), &innonetpb.GetLeadRequest{Id: lead.Id, Consistency: innonetpb.Consistency_STALE})
+		checkStatus(t, err, codes.Unauthenticated)
 	})
 
 	t.Run("LINEARIZABLE never returns the old version", func(t *testing.T) {

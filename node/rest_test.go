@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,10 @@ type restClient struct {
 }
 
 func newRESTClient(n *Node) restClient {
+	if n.cfg.TLS != nil {
+		return restClient{base: "https://" + n.Addr(), http: &http.Client{Timeout: 15 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testCAPoolOnce()}}}}
+	}
 	return restClient{base: "http://" + n.Addr(), http: &http.Client{Timeout: 15 * time.Second}}
 }
 

@@ -2,9 +2,10 @@ package node
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -14,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	innonetpb "innonet/proto/innonet/v1"
@@ -24,10 +26,14 @@ import (
 // which calls this site's own gRPC API (so forwarding and authentication
 // apply to REST exactly as to gRPC).
 func (n *Node) serve() error {
-	n.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, n.forwardInterceptor),
-		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream),
-	)
+	// The guard (guard.go) comes before forwarding, so it acts on the
+	// site that took the request from the client, and checks the claim of
+	// a forwarded request itself before exempting it.
+	g := newGuard(n, n.limits())
+	n.grpc = grpc.NewServer(append(g.serverOptions(),
+		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.unary, n.forwardInterceptor),
+		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.stream),
+	)...)
 	n.health = health.NewServer()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(n.grpc, n.health)
@@ -43,7 +49,19 @@ func (n *Node) serve() error {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 	)
-	conn, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The gateway calls this site's gRPC server in memory, so REST needs
+	// no loopback port and no TLS to itself, and a REST request is told
+	// apart from a gRPC one (see clientAddr).
+	n.gwLis = bufconn.Listen(1 << 20)
+	go func() {
+		if err := n.grpc.Serve(n.gwLis); err != nil && err != grpc.ErrServerStopped {
+			n.log.Error("gateway connection stopped", "err", err)
+		}
+	}()
+	conn, err := grpc.NewClient("passthrough:///"+gatewayNetwork,
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return n.gwLis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.lim.MaxSendMsgSize)))
 	if err != nil {
 		return err
 	}
@@ -62,31 +80,49 @@ func (n *Node) serve() error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", n.metrics.handler())
-	mux.HandleFunc("GET /v1/backup", n.backupHTTP)
+	mux.HandleFunc("GET /v1/backup", g.backupHTTP(n.backupHTTP))
 	mux.Handle("/", gw)
+
+	rest := g.limitHTTP(mux)
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	if n.cfg.TLS != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	n.http = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 				n.grpc.ServeHTTP(w, r)
 				return
 			}
-			mux.ServeHTTP(w, r)
+			rest.ServeHTTP(w, r)
 		}),
 		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: g.lim.ReadHeaderTimeout,
+		MaxHeaderBytes:    g.lim.MaxHeaderBytes,
+		// Failed TLS handshakes (scanners, plaintext clients) are routine on
+		// an internet-facing port.
+		ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+		IdleTimeout: g.lim.IdleTimeout,
+	}
+	serveHTTP := func() error { return n.http.Serve(n.lis) }
+	if n.cfg.TLS != nil {
+		n.http.TLSConfig = n.cfg.TLS.APIServerConfig()
+		serveHTTP = func() error { return n.http.ServeTLS(n.lis, "", "") }
 	}
 	go func() {
-		if err := n.http.Serve(n.lis); err != nil && err != http.ErrServerClosed {
+		if err := serveHTTP(); err != nil && err != http.ErrServerClosed {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()
 	return nil
 }
+
+// gatewayNetwork names the in-memory connection of the REST gateway.
+const gatewayNetwork = "bufconn"
 
 // headerMatcher passes HTTP headers to gRPC metadata as the gateway does by
 // default, except innonet's own site-to-site keys (x-innonet-*), which a

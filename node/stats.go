@@ -14,7 +14,7 @@ func (n *Node) fetchStats(ctx context.Context, m cluster.Member) (cluster.Stats,
 	if m.APIAddr == "" {
 		return cluster.Stats{}, fmt.Errorf("site %s has not published its API address", m.ID)
 	}
-	conn, err := n.peers.conn(m.APIAddr)
+	conn, err := n.peers.conn(m.ID, m.APIAddr)
 	if err != nil {
 		return cluster.Stats{}, err
 	}

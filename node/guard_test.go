@@ -1,0 +1,540 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+func init() {
+	// The package's tests run every client from one loopback address and
+	// poll with one token for seconds: lift the brute-force and per-token
+	// limits for them. The tests of those limits lower them (withLimits).
+	siteLimits.AuthFailures = 1 << 30
+	siteLimits.TokenRate = 1e9
+	siteLimits.TokenBurst = 1 << 30
+}
+
+// withLimits changes the limits of the sites the test starts after it.
+func withLimits(t *testing.T, change func(*Limits)) {
+	t.Helper()
+	saved := siteLimits
+	change(&siteLimits)
+	t.Cleanup(func() { siteLimits = saved })
+}
+
+// attackerIP is a second loopback address, so a test can tell one client
+// address from another (the sites themselves talk on 127.0.0.1).
+const attackerIP = "127.0.0.2"
+
+func localDialer(ip string) *net.Dialer {
+	return &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+}
+
+// connFrom dials site n's gRPC API from the local address ip.
+func (tc *testCluster) connFrom(n *Node, ip string) *grpc.ClientConn {
+	tc.t.Helper()
+	c, err := grpc.NewClient(n.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return localDialer(ip).DialContext(ctx, "tcp", addr)
+		}))
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	tc.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// clientsFrom is clients for a connection from the local address ip.
+func (tc *testCluster) clientsFrom(n *Node, ip, token string) testClients {
+	tc.t.Helper()
+	c := tc.connFrom(n, ip)
+	return testClients{token: token, leads: innonetpb.NewLeadServiceClient(c),
+		users: innonetpb.NewUserServiceClient(c), clusters: innonetpb.NewClusterServiceClient(c)}
+}
+
+// restFrom sends one REST request to site n from the local address ip,
+// with more headers as name, value pairs, and returns the status, headers
+// and body.
+func restFrom(t *testing.T, n *Node, ip, method, path, token string, body io.Reader, headers ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+n.Addr()+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DialContext: localDialer(ip).DialContext}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s from %s: %v", method, path, ip, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s from %s: read body: %v", method, path, ip, err)
+	}
+	return resp.StatusCode, resp.Header, raw
+}
+
+// securityLines reads site n's security log: the raw text and the records.
+func securityLines(t *testing.T, n *Node) (string, []securityRecord) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(n.cfg.DataDir, securityLogName))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []securityRecord
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		var r securityRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("security log line %q: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	return string(raw), recs
+}
+
+// countKind counts the records of kind from client.
+func countKind(recs []securityRecord, kind, client string) int {
+	n := 0
+	for _, r := range recs {
+		if r.Kind == kind && (client == "" || r.Client == client) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkNoSecrets fails t if the security log text holds any of secrets,
+// their hashes or an Authorization header value.
+func checkNoSecrets(t *testing.T, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(text, s) || strings.Contains(text, HashToken(s)) {
+			t.Errorf("security log holds token material %.12s...:\n%s", s, text)
+		}
+	}
+	if strings.Contains(text, "Bearer") || strings.Contains(text, "inn_") {
+		t.Errorf("security log holds an authorization header or a token:\n%s", text)
+	}
+}
+
+func securityCount(t *testing.T, n *Node, kind string) float64 {
+	t.Helper()
+	return scrapeMetrics(t, n).value(t, "innonet_security_events_total", "kind", kind)
+}
+
+func totalLeads(n *Node) int {
+	total := 0
+	for _, c := range n.State().CountsBySite() {
+		total += c
+	}
+	return total
+}
+
+// TestGuardBruteForce: failed authentications from one address through a
+// follower block that address at the follower (gRPC, REST and the backup
+// stream alike), not other addresses, and not the follower itself at the
+// leader; the security log has each failure without token material.
+func TestGuardBruteForce(t *testing.T) {
+	const failures = 4
+	withLimits(t, func(l *Limits) {
+		l.AuthFailures, l.AuthWindow, l.AuthCooldown, l.AuthMaxCooldown = failures, time.Minute, time.Minute, 4*time.Minute
+	})
+	tc := newTestCluster(t, []string{"CGO"}, []string{"YRD"})
+	leader, follower := tc.node("CGO"), tc.node("YRD")
+	admin := tc.clients(leader, testAdminToken)
+	created, err := admin.users.CreateUser(admin.ctx(t), &innonetpb.CreateUserRequest{
+		RequestId: rid(), Name: "Emily Carter", Role: innonetpb.Role_NODE_STAFF, Site: "BOS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, staffID := created.Token, created.User.Id
+	tc.waitFor("the user on YRD", func() bool { _, err := follower.State().UserByTokenHash(HashToken(staff)); return err == nil })
+
+	// Half the guesses over gRPC, half over REST with a made-up client
+	// address, which counts for nothing.
+	var guesses []string
+	for i := 0; i < failures; i++ {
+		guess := NewToken()
+		guesses = append(guesses, guess)
+		if i%2 == 0 {
+			c := tc.clientsFrom(follower, attackerIP, guess)
+			_, err := c.leads.SubmitLead(c.ctx(t), sampleLead("Guess"))
+			checkStatus(t, err, codes.Unauthenticated)
+			continue
+		}
+		spoofed := []string{"203.0.113.9", "\xff"}[i/2%2]
+		body := strings.NewReader(`{"requestId":"` + rid() + `","title":"T","summary":"S","organization":"O","country":"US","sector":"IT_AI","trl":4,"dealType":"INVESTMENT"}`)
+		if code, _, raw := restFrom(t, follower, attackerIP, "POST", "/v1/leads", guess, body, "X-Forwarded-For", spoofed); code != http.StatusUnauthorized {
+			t.Fatalf("REST guess: got %d %s, want 401", code, raw)
+		}
+	}
+
+	t.Run("the address is blocked, even with a valid token", func(t *testing.T) {
+		c := tc.clientsFrom(follower, attackerIP, staff)
+		var header metadata.MD
+		_, err := c.leads.SubmitLead(c.ctx(t), sampleLead("Blocked"), grpc.Header(&header))
+		checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications from "+attackerIP, "retry after")
+		if got := header.Get("retry-after"); len(got) != 1 || got[0] == "0" {
+			t.Errorf("got retry-after metadata %v, want a number of seconds", got)
+		}
+		_, _, err = backupGRPC(c.ctx(t), c)
+		checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications")
+	})
+	t.Run("REST from the address gets 429", func(t *testing.T) {
+		for _, path := range []string{"/v1/leads", "/v1/backup"} {
+			code, hdr, body := restFrom(t, follower, attackerIP, "GET", path, staff, nil)
+			if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "too many failed authentications") {
+				t.Errorf("GET %s: got %d, Retry-After %q, %s; want 429 with Retry-After", path, code, hdr.Get("Retry-After"), body)
+			}
+		}
+	})
+	t.Run("another address is not blocked", func(t *testing.T) {
+		c := tc.clients(follower, staff)
+		if _, err := c.leads.SubmitLead(c.ctx(t), sampleLead("From another address")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the leader blocks neither the follower nor the client", func(t *testing.T) {
+		// The failures came to the leader forwarded by YRD: YRD counted
+		// them, with the client's address.
+		c := tc.clientsFrom(leader, attackerIP, staff)
+		if _, err := c.leads.SubmitLead(c.ctx(t), sampleLead("Straight to the leader")); err != nil {
+			t.Fatal(err)
+		}
+		if text, _ := securityLines(t, leader); strings.Contains(text, attackerIP) {
+			t.Errorf("the leader logged the forwarded failures too:\n%s", text)
+		}
+	})
+	t.Run("a denial is logged with the user", func(t *testing.T) {
+		c := tc.clients(follower, staff)
+		_, err := c.users.ListUsers(c.ctx(t), &innonetpb.ListUsersRequest{})
+		checkStatus(t, err, codes.PermissionDenied)
+	})
+	t.Run("nothing changed but the allowed writes", func(t *testing.T) {
+		tc.waitFor("YRD caught up", func() bool { return totalLeads(follower) == 2 })
+		if got := totalLeads(leader); got != 2 {
+			t.Errorf("got %d leads, want the 2 submitted by allowed requests", got)
+		}
+	})
+	t.Run("security log", func(t *testing.T) {
+		text, recs := securityLines(t, follower)
+		checkNoSecrets(t, text, append(guesses, staff, testAdminToken)...)
+		if got := countKind(recs, secUnauthenticated, attackerIP); got != failures {
+			t.Errorf("got %d unauthenticated events from %s, want %d:\n%s", got, attackerIP, failures, text)
+		}
+		// The block itself, the two gRPC and the two REST requests refused.
+		if got := countKind(recs, secThrottled, attackerIP); got != 5 {
+			t.Errorf("got %d throttled events from %s, want 5:\n%s", got, attackerIP, text)
+		}
+		var denied *securityRecord
+		for i, r := range recs {
+			if r.Kind == secUnauthenticated && (r.Site != "YRD" || r.Method != innonetpb.LeadService_SubmitLead_FullMethodName ||
+				r.Code != "Unauthenticated" || r.Reason == "" || r.Time.IsZero() || r.Client != attackerIP) {
+				t.Errorf("got record %+v, want site, method, code, reason and time", r)
+			}
+			if r.Kind == secPermissionDenied {
+				denied = &recs[i]
+			}
+		}
+		if denied == nil || denied.User != staffID || denied.Client != "127.0.0.1" || !strings.Contains(denied.Reason, "ADMIN") {
+			t.Errorf("got denial record %+v, want user %s from 127.0.0.1 needing ADMIN", denied, staffID)
+		}
+		fi, err := os.Stat(filepath.Join(follower.cfg.DataDir, securityLogName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("got security log mode %v, want 0600", fi.Mode().Perm())
+		}
+	})
+	t.Run("metrics", func(t *testing.T) {
+		for kind, want := range map[string]float64{secUnauthenticated: failures, secThrottled: 5, secPermissionDenied: 1, secRateLimited: 0} {
+			if got := securityCount(t, follower, kind); got != want {
+				t.Errorf("got innonet_security_events_total{kind=%q} %v, want %v", kind, got, want)
+			}
+		}
+	})
+}
+
+// TestGuardRateLimit: one token over its rate gets RESOURCE_EXHAUSTED on
+// gRPC and 429 on REST, another token does not, and the refused writes
+// change nothing.
+func TestGuardRateLimit(t *testing.T) {
+	const burst = 3
+	withLimits(t, func(l *Limits) { l.TokenRate, l.TokenBurst = 0.001, burst })
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.node("CGO")
+	admin := tc.clients(n, testAdminToken)
+	var tokens, ids []string
+	for _, name := range []string{"Emily Carter", "Sofia Rossi"} {
+		created, err := admin.users.CreateUser(admin.ctx(t), &innonetpb.CreateUserRequest{
+			RequestId: rid(), Name: name, Role: innonetpb.Role_NODE_STAFF, Site: "BOS"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens, ids = append(tokens, created.Token), append(ids, created.User.Id)
+	}
+
+	t.Run("gRPC", func(t *testing.T) {
+		c := tc.clients(n, tokens[0])
+		for i := 0; i < burst; i++ {
+			if _, err := c.leads.SubmitLead(c.ctx(t), sampleLead("Within the burst")); err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+		}
+		var header metadata.MD
+		_, err := c.leads.SubmitLead(c.ctx(t), sampleLead("Over the limit"), grpc.Header(&header))
+		checkStatus(t, err, codes.ResourceExhausted, "too many requests with this token", "retry after")
+		if len(header.Get("retry-after")) != 1 {
+			t.Errorf("got header %v, want retry-after", header)
+		}
+	})
+	t.Run("REST", func(t *testing.T) {
+		body := func() io.Reader {
+			return strings.NewReader(`{"requestId":"` + rid() + `","title":"T","summary":"S","organization":"O","country":"US","sector":"IT_AI","trl":4,"dealType":"INVESTMENT"}`)
+		}
+		for i := 0; i < burst; i++ {
+			if code, _, raw := restFrom(t, n, "127.0.0.1", "POST", "/v1/leads", tokens[1], body()); code != http.StatusOK {
+				t.Fatalf("request %d: got %d %s, want 200", i+1, code, raw)
+			}
+		}
+		code, hdr, raw := restFrom(t, n, "127.0.0.1", "POST", "/v1/leads", tokens[1], body())
+		var st struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatalf("got body %q: %v", raw, err)
+		}
+		if code != http.StatusTooManyRequests || st.Code != int(codes.ResourceExhausted) || !strings.Contains(st.Message, "too many requests") || hdr.Get("Retry-After") == "" {
+			t.Errorf("got %d %s, Retry-After %q; want 429, code 8 and Retry-After", code, raw, hdr.Get("Retry-After"))
+		}
+	})
+	t.Run("another token still works", func(t *testing.T) {
+		if _, err := admin.users.WhoAmI(admin.ctx(t), &innonetpb.WhoAmIRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("refused writes changed nothing", func(t *testing.T) {
+		if got := totalLeads(n); got != 2*burst {
+			t.Errorf("got %d leads, want %d", got, 2*burst)
+		}
+	})
+	t.Run("security log and metric", func(t *testing.T) {
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, append(tokens, testAdminToken)...)
+		users := map[string]bool{}
+		for _, r := range recs {
+			if r.Kind == secRateLimited {
+				users[r.User] = true
+			}
+		}
+		if len(users) != 2 || !users[ids[0]] || !users[ids[1]] {
+			t.Errorf("got rate_limited events for users %v, want %v:\n%s", users, ids, text)
+		}
+		if got := securityCount(t, n, secRateLimited); got != 2 {
+			t.Errorf("got %v rate_limited events, want 2", got)
+		}
+	})
+}
+
+// TestGuardThrottleTable drives the brute-force table on a clock of its
+// own: the window, the doubling cool-down and its cap.
+func TestGuardThrottleTable(t *testing.T) {
+	lim := DefaultLimits()
+	lim.AuthFailures, lim.AuthWindow, lim.AuthCooldown, lim.AuthMaxCooldown = 3, time.Minute, time.Minute, 5*time.Minute
+	now := time.Unix(1_700_000_000, 0)
+	g := newGuard(nil, lim)
+	g.now = func() time.Time { return now }
+	fail := func(addr string, times int) time.Duration {
+		var cool time.Duration
+		for i := 0; i < times; i++ {
+			cool = g.failed(addr)
+		}
+		return cool
+	}
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		failures  int
+		wantCool  time.Duration
+		wantBlock bool
+	}{
+		{"two failures block nothing", 0, 2, 0, false},
+		{"a third after the window starts a new one", 61 * time.Second, 1, 0, false},
+		{"three within the window block for the cool-down", 0, 2, time.Minute, true},
+		{"still blocked", 30 * time.Second, 0, 0, true},
+		{"free after the cool-down", 31 * time.Second, 0, 0, false},
+		{"blocked again: twice as long", 0, 3, 2 * time.Minute, true},
+		{"and again: four times", 2*time.Minute + time.Second, 3, 4 * time.Minute, true},
+		{"capped", 4*time.Minute + time.Second, 3, 5 * time.Minute, true},
+		{"forgotten after a long quiet spell", time.Hour, 3, time.Minute, true},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		if got := fail("203.0.113.7", s.failures); got != s.wantCool {
+			t.Errorf("%s: got cool-down %s, want %s", s.name, got, s.wantCool)
+		}
+		if got := g.blocked("203.0.113.7") > 0; got != s.wantBlock {
+			t.Errorf("%s: got blocked %v, want %v", s.name, got, s.wantBlock)
+		}
+	}
+	if g.blocked("203.0.113.8") > 0 {
+		t.Error("another address is blocked")
+	}
+}
+
+func TestGuardTableBounded(t *testing.T) {
+	lim := DefaultLimits()
+	lim.AuthFailures, lim.MaxClients = 1, 3
+	g := newGuard(nil, lim)
+	for _, a := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
+		g.failed(a)
+	}
+	if g.fails.lru.Len() != 3 {
+		t.Errorf("got %d addresses in the table, want 3", g.fails.lru.Len())
+	}
+	if g.blocked("192.0.2.1") > 0 || g.blocked("192.0.2.4") == 0 {
+		t.Error("want the least recently seen address forgotten, the latest kept")
+	}
+	for i := 0; i < 10; i++ {
+		g.tokenWait(HashToken(NewToken()))
+	}
+	if g.tokens.lru.Len() != 3 {
+		t.Errorf("got %d tokens in the table, want 3", g.tokens.lru.Len())
+	}
+}
+
+func TestGuardAddrKey(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"}, // one /64
+		{"::ffff:198.51.100.4", "198.51.100.4"},     // IPv4-mapped
+		{"fe80::1%eth0", "fe80::2"},                 // zones dropped
+	}
+	for _, tt := range tests {
+		if addrKey(tt.a) != addrKey(tt.b) {
+			t.Errorf("got keys %q and %q, want one for %s and %s", addrKey(tt.a), addrKey(tt.b), tt.a, tt.b)
+		}
+	}
+	for _, pair := range [][2]string{{"2001:db8:1:2::1", "2001:db8:1:3::1"}, {"198.51.100.4", "198.51.100.5"}} {
+		if addrKey(pair[0]) == addrKey(pair[1]) {
+			t.Errorf("got one key for %s and %s, want two", pair[0], pair[1])
+		}
+	}
+}
+
+func TestSecurityLogRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), securityLogName)
+	l := newSecurityLog(path, 1000)
+	for i := 0; i < 30; i++ {
+		if err := l.write(securityRecord{Time: time.Now(), Site: "BOS", Kind: secUnauthenticated, Client: "192.0.2.1", Reason: "no token"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{path, path + ".1"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 1000 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: got %d bytes, mode %v; want at most 1000 bytes, 0600", p, fi.Size(), fi.Mode().Perm())
+		}
+	}
+	if _, err := os.Stat(path + ".2"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got a second rotation (%v), want one", err)
+	}
+}
+
+func TestSecurityFloodControl(t *testing.T) {
+	l := newSecurityLog("", 0)
+	now := time.Now()
+	written := 0
+	for i := 0; i < 100; i++ {
+		if _, ok := l.admit("throttled|192.0.2.1", now); ok {
+			written++
+		}
+	}
+	if written != securityBurst {
+		t.Errorf("got %d of 100 events written at once, want %d", written, securityBurst)
+	}
+	if _, ok := l.admit("throttled|192.0.2.2", now); !ok {
+		t.Error("another client's event was held back")
+	}
+	suppressed, ok := l.admit("throttled|192.0.2.1", now.Add(securityEvery))
+	if !ok || suppressed != 100-securityBurst {
+		t.Errorf("got (%d, %v) later, want the event written with %d suppressed", suppressed, ok, 100-securityBurst)
+	}
+}
+
+func TestSecurityRedact(t *testing.T) {
+	tok := NewToken()
+	tests := []struct{ in, mustNot string }{
+		{"bad header Bearer " + tok, tok},
+		{"token " + tok + " refused", tok},
+		{"authorization: bearer abc.def", "abc.def"},
+		{strings.Repeat("é", 400), strings.Repeat("é", 200)},
+		{"bad \xff byte", "\xff"},
+	}
+	for _, tt := range tests {
+		got := redact(tt.in)
+		if strings.Contains(got, tt.mustNot) || len(got) > maxReason+3 {
+			t.Errorf("redact(%.40q) = %.60q, which holds %.20q or is too long", tt.in, got, tt.mustNot)
+		}
+	}
+}
+
+// TestGuardForgedForward: a client that claims to forward for a site
+// (here with an origin that contradicts the forwarder, which is refused
+// even without TLS) is refused, logged and blocked under its own address,
+// not the client address it names.
+func TestGuardForgedForward(t *testing.T) {
+	const failures = 3
+	withLimits(t, func(l *Limits) { l.AuthFailures, l.AuthCooldown = failures, time.Minute })
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.node("CGO")
+	const victim = "198.51.100.77"
+	c := tc.clientsFrom(n, attackerIP, testAdminToken)
+	for i := 0; i < failures; i++ {
+		ctx := metadata.AppendToOutgoingContext(c.ctx(t), mdForwardedBy, "BOS", mdOrigin, "MUC", mdClientAddr, victim)
+		_, err := c.users.WhoAmI(ctx, &innonetpb.WhoAmIRequest{})
+		checkStatus(t, err, codes.PermissionDenied, "on behalf of another site")
+	}
+	_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
+	checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications from "+attackerIP)
+	text, recs := securityLines(t, n)
+	if got := countKind(recs, secForgedForward, attackerIP); got != failures || strings.Contains(text, victim) {
+		t.Errorf("got %d forged_forward events from %s, want %d, and none naming %s:\n%s", got, attackerIP, failures, victim, text)
+	}
+}
