@@ -120,6 +120,9 @@ const envHelp = `
 Environment:
   INNONET_ADDR    site API address (gRPC), used when --addr is not given
   INNONET_TOKEN   bearer token, used when neither --token nor --token-file is given
+  INNONET_CA      CA certificate the sites' certificates are checked against (--ca)
+  INNONET_CERT, INNONET_KEY   client certificate and key, for sites that require one
+  INNONET_INSECURE=1          plaintext, for sites started with --insecure
 `
 
 // cmdFlags is a subcommand's flag set. The flag package's own printing is

@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -49,7 +47,7 @@ func siteConfig(t *testing.T, site string) node.Config {
 	}
 	cc.RaftAddr = "127.0.0.1:0"
 	cc.RaftLogLevel = "off"
-	return node.Config{Site: site, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: cliAdminToken, Cluster: cc,
+	return node.Config{Site: site, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: cliAdminToken, Cluster: cc, TLS: siteCerts(t, site),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
 }
 
@@ -119,6 +117,17 @@ func (tn *testNet) stop(site string) {
 	}
 }
 
+// halt stops a site as a crash would: without handing over leadership.
+func (tn *testNet) halt(site string) {
+	tn.t.Helper()
+	if n := tn.nodes[site]; n != nil {
+		if err := n.Halt(); err != nil {
+			tn.t.Logf("halt %s: %v", site, err)
+		}
+		tn.nodes[site] = nil
+	}
+}
+
 // restart starts a stopped site again from its data directory.
 func (tn *testNet) restart(site string) { tn.start(site, tn.cfgs[site]) }
 
@@ -177,7 +186,7 @@ type rpc struct {
 
 func (tn *testNet) rpc(site, token string) rpc {
 	tn.t.Helper()
-	conn, err := grpc.NewClient(tn.addr(site), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dial(tn.addr(site), &clientTLS{ca: os.Getenv("INNONET_CA")})
 	if err != nil {
 		tn.t.Fatal(err)
 	}

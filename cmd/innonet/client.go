@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -28,6 +29,7 @@ type clientFlags struct {
 	tokenFile string
 	json      bool
 	timeout   time.Duration
+	tls       clientTLS
 }
 
 // addClientFlags registers --addr, --token, --token-file, --json and
@@ -39,6 +41,7 @@ func addClientFlags(f *cmdFlags, timeout time.Duration) *clientFlags {
 	f.StringVar(&c.tokenFile, "token-file", "", "file holding the bearer token")
 	f.BoolVar(&c.json, "json", false, "print JSON (the REST API's: lowerCamelCase names, enums by name) instead of tables")
 	f.DurationVar(&c.timeout, "timeout", timeout, "how long each request may take")
+	c.tls.register(f)
 	f.check(func() error {
 		if c.token != "" && c.tokenFile != "" {
 			return fmt.Errorf("--token and --token-file exclude each other")
@@ -77,7 +80,7 @@ func (c *clientFlags) connect() (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial(c.addr)
+	conn, err := dial(c.addr, &c.tls)
 	if err != nil {
 		return nil, err
 	}
@@ -86,13 +89,22 @@ func (c *clientFlags) connect() (*client, error) {
 }
 
 // dial opens a gRPC connection to a site. It is the one place that chooses
-// the transport: plaintext until TLS arrives.
-func dial(addr string) (*grpc.ClientConn, error) {
-	if strings.HasPrefix(addr, "https://") {
-		return nil, fmt.Errorf("--addr %s: TLS is not supported yet; give host:port", addr)
+// the transport: TLS unless --insecure (or an http:// address) asks for
+// plaintext.
+func dial(addr string, t *clientTLS) (*grpc.ClientConn, error) {
+	target := strings.TrimSuffix(addr, "/")
+	plain := t.insecure || strings.HasPrefix(target, "http://")
+	target = strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://")
+	creds := insecure.NewCredentials()
+	if !plain {
+		cfg, err := t.config()
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(cfg)
 	}
-	target := strings.TrimSuffix(strings.TrimPrefix(addr, "http://"), "/")
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))) // a page of leads at their largest
 	if err != nil {
 		return nil, fmt.Errorf("--addr %s: %w", addr, err)
 	}

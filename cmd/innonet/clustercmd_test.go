@@ -89,9 +89,11 @@ func TestCLIWriteRetry(t *testing.T) {
 	staff := tn.addUser("Emily Carter", pb.Role_NODE_STAFF, "BOS", "")
 	keep := tn.follower()
 	var stopped []string
+	// Halt, not Close: a closing leader would hand leadership over, and
+	// the last one could hand it to keep.
 	for _, site := range tn.sites {
 		if site != keep {
-			tn.stop(site)
+			tn.halt(site)
 			stopped = append(stopped, site)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +14,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"innonet/cluster"
+	"innonet/cluster/certs"
 	"innonet/node"
 	pb "innonet/proto/innonet/v1"
 )
@@ -58,14 +59,17 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	base := fs.Int("base-port", 7100, "site i serves its API on base+1+i and Raft on base+101+i")
 	profile := fs.String("raft-profile", "lan", "Raft timing profile: lan, wan or test")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	plain := fs.Bool("insecure", false, "run plaintext instead of TLS (development only)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet demo [flags]
 
 Starts the default network on this machine: five voters (CGO, BOS, CBG, MUC,
 TLV) and three read replicas (BOHAI, YRD, PRD), each a real site with its own
 Raft log under --dir, on 127.0.0.1 ports 7101-7108 (API: gRPC and REST) and
-7201-7208 (Raft). On the first run it creates sample users and leads; later
-runs resume from the data. Ctrl-C stops every site cleanly.
+7201-7208 (Raft). On the first run it creates a cluster CA and a
+certificate per site under --dir/certs (TLS on the API, mutual TLS between
+sites), sample users and leads; later runs resume from the data. Ctrl-C
+stops every site cleanly.
 
 Flags:
 `)
@@ -86,6 +90,11 @@ Flags:
 		return err
 	}
 
+	certDir := filepath.Join(*dir, "certs")
+	stores, err := demoCerts(certDir, *plain, log)
+	if err != nil {
+		return err
+	}
 	var nodes []*node.Node
 	defer func() {
 		for i := len(nodes) - 1; i >= 0; i-- {
@@ -111,6 +120,9 @@ Flags:
 		if i > 0 {
 			cfg.Join = nodes[0].Addr()
 		}
+		if stores != nil {
+			cfg.TLS = stores[i]
+		}
 		n, err := node.New(cfg)
 		if err != nil {
 			return fmt.Errorf("start %s (is another demo running?): %w", s.code, err)
@@ -123,14 +135,50 @@ Flags:
 	if err := waitForMembers(wctx, nodes, admin); err != nil {
 		return err
 	}
-	users, err := seedDemo(wctx, nodes[0].Addr(), admin, filepath.Join(*dir, "tokens.json"))
+	ct := &clientTLS{insecure: *plain, ca: filepath.Join(certDir, certs.CACert)}
+	users, err := seedDemo(wctx, nodes[0].Addr(), ct, admin, filepath.Join(*dir, "tokens.json"))
 	if err != nil {
 		return err
 	}
-	printDemo(nodes, users, *dir)
+	printDemo(nodes, users, *dir, ct)
 	<-ctx.Done()
 	fmt.Println("\ninnonet demo: stopping every site...")
 	return nil
+}
+
+// demoCerts returns each demo site's certificates, creating the CA and the
+// site certificates under dir on first run; nil with insecure.
+func demoCerts(dir string, insecure bool, log *slog.Logger) ([]*certs.Store, error) {
+	if insecure {
+		log.Warn("!!! INSECURE: the demo runs without TLS (--insecure)")
+		return nil, nil
+	}
+	var missing []string
+	for _, s := range demoSites {
+		if c, _ := certs.SiteFiles(dir, s.code); !fileExists(c) {
+			missing = append(missing, s.code)
+		}
+	}
+	if len(missing) > 0 {
+		if _, err := certs.Generate(dir, certs.Options{Sites: missing}); err != nil {
+			return nil, fmt.Errorf("create demo certificates: %w", err)
+		}
+	}
+	stores := make([]*certs.Store, len(demoSites))
+	for i, s := range demoSites {
+		c, k := certs.SiteFiles(dir, s.code)
+		st, err := certs.Load(certs.Files{Cert: c, Key: k, CA: filepath.Join(dir, certs.CACert)}, log)
+		if err != nil {
+			return nil, fmt.Errorf("demo certificates of %s: %w", s.code, err)
+		}
+		stores[i] = st
+	}
+	return stores, nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // demoAdminToken reads the demo's admin token, creating it on first run.
@@ -202,7 +250,7 @@ func (c demoClient) as(ctx context.Context, token string) context.Context {
 
 // seedDemo creates the sample users and leads on first run and returns the
 // users with their tokens (read back from tokensPath on later runs).
-func seedDemo(ctx context.Context, addr, admin, tokensPath string) ([]demoUser, error) {
+func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath string) ([]demoUser, error) {
 	if b, err := os.ReadFile(tokensPath); err == nil {
 		var users []demoUser
 		if err := json.Unmarshal(b, &users); err != nil {
@@ -210,7 +258,7 @@ func seedDemo(ctx context.Context, addr, admin, tokensPath string) ([]demoUser, 
 		}
 		return users, nil
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dial(addr, ct)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +379,11 @@ func review(c demoClient, ctx context.Context, id string, d pb.Decision, comment
 	return err
 }
 
-func printDemo(nodes []*node.Node, users []demoUser, dir string) {
+func printDemo(nodes []*node.Node, users []demoUser, dir string, ct *clientTLS) {
+	scheme, curl, env := "https", "curl --cacert "+ct.ca, "INNONET_CA="+ct.ca+" "
+	if ct.insecure {
+		scheme, curl, env = "http", "curl", "INNONET_INSECURE=1 "
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\nSITE\tNAME\tRAFT ROLE\tAPI (gRPC + REST)\tRAFT\t")
 	for i, n := range nodes {
@@ -342,7 +394,7 @@ func printDemo(nodes []*node.Node, users []demoUser, dir string) {
 		if n.Cluster().IsLeader() {
 			role += " (leader)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\thttp://%s\t%s\t\n", n.Site(), demoSites[i].name, role, n.Addr(), n.Cluster().RaftAddr())
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s://%s\t%s\t\n", n.Site(), demoSites[i].name, role, scheme, n.Addr(), n.Cluster().RaftAddr())
 	}
 	w.Flush()
 	fmt.Printf("\nSample tokens (kept in %s):\n", filepath.Join(dir, "tokens.json"))
@@ -355,18 +407,18 @@ func printDemo(nodes []*node.Node, users []demoUser, dir string) {
 	fmt.Printf(`
 Try it (any site answers; writes are forwarded to the leader):
   TOKEN=<an HQ_REVIEWER token above>
-  curl -s -H "Authorization: Bearer $TOKEN" http://%s/v1/leads
-  curl -s -H "Authorization: Bearer $TOKEN" 'http://%s/v1/leads?stage=SUBMITTED&consistency=STALE'
-  curl -s -H "Authorization: Bearer $TOKEN" http://%s/v1/cluster
+  %[1]s -s -H "Authorization: Bearer $TOKEN" %[2]s://%[3]s/v1/leads
+  %[1]s -s -H "Authorization: Bearer $TOKEN" '%[2]s://%[4]s/v1/leads?stage=SUBMITTED&consistency=STALE'
+  %[1]s -s -H "Authorization: Bearer $TOKEN" %[2]s://%[5]s/v1/cluster
 
 Or with the CLI (in another terminal; 'go build -o innonet ./cmd/innonet' first):
-  export INNONET_ADDR=%s INNONET_TOKEN=$TOKEN
+  export %[6]sINNONET_ADDR=%[3]s INNONET_TOKEN=$TOKEN
   ./innonet lead list --consistency linearizable
   ./innonet cluster status
-  INNONET_TOKEN=$(cat %s) ./innonet backup --out demo.backup
+  INNONET_TOKEN=$(cat %[7]s) ./innonet backup --out demo.backup
 
-Metrics: http://%s/metrics   Readiness: http://%s/readyz
+Metrics: %[2]s://%[5]s/metrics   Readiness: %[2]s://%[5]s/readyz
 
 Press Ctrl-C to stop every site. Run 'innonet demo' again to resume.
-`, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr(), nodes[1].Addr(), filepath.Join(dir, "admin.token"), nodes[0].Addr(), nodes[0].Addr())
+`, curl, scheme, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr(), env, filepath.Join(dir, "admin.token"))
 }

@@ -36,11 +36,12 @@ var commands = map[string]struct {
 	"serve":   {&serveCommand{}, "run one site (a member of the Raft group serving gRPC and REST)"},
 	"demo":    {&demoCommand{}, "run the default eight-site network on this machine with sample data"},
 	"health":  {&healthCommand{}, "probe a site's /healthz or /readyz (for container health checks)"},
+	"certs":   {&certsCommand{}, "create a cluster CA and a certificate per site (TLS)"},
 	"restore": {&restoreCommand{}, "start a new cluster from a backup file (offline)"},
 	"recover": {&recoverCommand{}, "rewrite a stopped site's membership after a permanent loss of quorum (offline)"},
 
 	"lead":    {usageExit{&leadCommand{}}, "submit, list, show, review, claim, advance... leads"},
-	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; whoami"},
+	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; create, list and revoke tokens; whoami"},
 	"cluster": {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
 	"backup":  {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
 }
@@ -54,27 +55,30 @@ Server commands:
   serve     run one site (a member of the Raft group serving gRPC and REST)
   demo      run the default eight-site network on this machine with sample data
   health    probe a site's /healthz or /readyz (exit 0 when healthy)
+  certs     create a cluster CA and a certificate per site (TLS between sites and for the API)
   restore   start a new cluster from a backup file (offline)
   recover   rewrite a stopped site's membership after a permanent loss of quorum (offline)
 
 Client commands (talk to any site's API):
   lead      submit, list, show, edit, review, claim, release, advance, withdraw leads; history
-  user      add, list and revoke users; whoami
+  user      add, list and revoke users; create, list and revoke their tokens; whoami
   cluster   status; add, remove, promote and demote sites; transfer leadership
   backup    download a consistent snapshot of the pipeline to a file
 
 Client environment:
   INNONET_ADDR    API address of any site (default 127.0.0.1:7101); or --addr
   INNONET_TOKEN   your bearer token; or --token-file
+  INNONET_CA      the CA that signed the sites' certificates; or --ca
 
 Examples:
   innonet demo                                  # five voters and three read replicas on 127.0.0.1
+  innonet certs --dir ./certs --sites CGO,BOS
   INNONET_ADMIN_TOKEN=inn_secret innonet serve --site CGO --data-dir /var/lib/innonet \
-      --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
+      --tls-dir ./certs --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
   INNONET_ADMIN_TOKEN=inn_secret innonet serve --site BOS --data-dir /var/lib/innonet-bos \
-      --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
+      --tls-dir ./certs --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
 
-  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<your token>
+  export INNONET_ADDR=127.0.0.1:7102 INNONET_CA=./certs/ca.crt INNONET_TOKEN=<your token>
   innonet lead list --stage submitted
   innonet lead review BOS-0003 --decision approve
   innonet cluster status

@@ -100,15 +100,20 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// call sends a REST request and decodes the JSON answer.
+// call sends a REST request and decodes the JSON answer; https URLs must
+// be served with the test CA's certificates.
 func call(method, url, token, body string) (int, map[string]any, error) {
+	return callWith(testHTTP(filepath.Join(testCerts, "ca.crt")), method, url, token, body)
+}
+
+func callWith(client *http.Client, method, url, token, body string) (int, map[string]any, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -147,9 +152,9 @@ func TestServeBootstrapJoinRestart(t *testing.T) {
 		p := ports[site]
 		return append([]string{"serve", "--site", site, "--data-dir", filepath.Join(dir, site),
 			"--listen", fmt.Sprintf("127.0.0.1:%d", p[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", p[1]),
-			"--raft-profile", "test", "--log-level", "warn"}, extra...)
+			"--raft-profile", "test", "--log-level", "warn", "--tls-dir", testCerts}, extra...)
 	}
-	api := func(site string) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[site][0]) }
+	api := func(site string) string { return fmt.Sprintf("https://127.0.0.1:%d", ports[site][0]) }
 
 	cgo := start(t, bin, env, args("CGO", "--bootstrap")...)
 	bos := start(t, bin, env, args("BOS", "--join", fmt.Sprintf("127.0.0.1:%d", ports["CGO"][0]))...)
@@ -201,7 +206,10 @@ func TestDemoStartsResumesAndStops(t *testing.T) {
 	base := 20000 + os.Getpid()%10000 // below the ephemeral port range (32768+)
 	run := func() (*proc, string) {
 		p := start(t, bin, nil, "demo", "--dir", dir, "--base-port", fmt.Sprint(base), "--raft-profile", "test")
-		poll(t, "demo ready", func() (bool, string) { return strings.Contains(p.out.String(), "Press Ctrl-C"), "" })
+		poll(t, "demo ready", func() (bool, string) {
+			out := p.out.String()
+			return strings.Contains(out, "Press Ctrl-C"), out[max(0, len(out)-2000):]
+		})
 		return p, p.out.String()
 	}
 	p, out := run()
@@ -216,12 +224,21 @@ func TestDemoStartsResumesAndStops(t *testing.T) {
 		t.Fatalf("no HQ_REVIEWER token in the demo output:\n%s", out)
 	}
 	leads := func() int {
-		code, body, err := call("GET", fmt.Sprintf("http://127.0.0.1:%d/v1/leads", base+7), hq, "")
-		if err != nil || code != 200 {
-			t.Fatalf("list leads via YRD: %d %v %v", code, body, err)
-		}
-		l, _ := body["leads"].([]any)
-		return len(l)
+		// A resumed demo may still be settling on a leader: 503 means retry.
+		var n int
+		poll(t, "list leads via YRD", func() (bool, string) {
+			code, body, err := callWith(testHTTP(filepath.Join(dir, "certs", "ca.crt")), "GET", fmt.Sprintf("https://127.0.0.1:%d/v1/leads", base+7), hq, "")
+			if err != nil || code != 200 {
+				if code != 0 && code != 503 {
+					t.Fatalf("list leads via YRD: %d %v %v", code, body, err)
+				}
+				return false, fmt.Sprint(code, body, err)
+			}
+			l, _ := body["leads"].([]any)
+			n = len(l)
+			return true, ""
+		})
+		return n
 	}
 	first := leads()
 	if first == 0 {

@@ -32,7 +32,7 @@ func TestServeSIGTERMHandsOverAndRestoreFromBackup(t *testing.T) {
 		p := ports[site]
 		return append([]string{"serve", "--site", site, "--data-dir", filepath.Join(dir, site),
 			"--listen", fmt.Sprintf("127.0.0.1:%d", p[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", p[1]),
-			"--raft-profile", "test", "--log-level", "info"}, extra...)
+			"--raft-profile", "test", "--log-level", "info", "--insecure"}, extra...)
 	}
 	api := func(site string) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[site][0]) }
 	procs := map[string]*proc{"CGO": start(t, bin, env, args("CGO", "--bootstrap")...)}
@@ -90,7 +90,7 @@ func TestServeSIGTERMHandsOverAndRestoreFromBackup(t *testing.T) {
 
 	// Back up from a follower with the CLI, then restore into a new cluster.
 	backup := filepath.Join(dir, "innonet.backup")
-	out, err := runBinary(bin, "backup", "--addr", fmt.Sprintf("127.0.0.1:%d", ports[follower][0]), "--token", admin, "--out", backup)
+	out, err := runBinary(bin, "backup", "--insecure", "--addr", fmt.Sprintf("127.0.0.1:%d", ports[follower][0]), "--token", admin, "--out", backup)
 	if err != nil {
 		t.Fatalf("innonet backup: %v\n%s", err, out)
 	}
@@ -105,7 +105,7 @@ func TestServeSIGTERMHandsOverAndRestoreFromBackup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("innonet restore: %v\n%s", err, out)
 	}
-	restored := start(t, bin, nil, "serve", "--site", "CGO", "--data-dir", newDir, "--raft-profile", "test",
+	restored := start(t, bin, nil, "serve", "--site", "CGO", "--data-dir", newDir, "--raft-profile", "test", "--insecure",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", newAPI), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", newRaft))
 	newURL := fmt.Sprintf("http://127.0.0.1:%d", newAPI)
 	poll(t, "the restored cluster serves BOS-0003 to the old token", func() (bool, string) {

@@ -81,6 +81,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json (one object per line)")
 	applyRaft := raftFlags(fs, &cfg.Cluster)
+	tf := addTLSFlags(fs)
+	lim := node.DefaultLimits()
+	fs.Float64Var(&lim.TokenRate, "rate-limit", lim.TokenRate, "requests per second one token may make (beyond: RESOURCE_EXHAUSTED / HTTP 429)")
+	fs.IntVar(&lim.TokenBurst, "rate-burst", lim.TokenBurst, "burst of requests one token may make above --rate-limit")
+	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications from one address within a minute before it is blocked (for a minute, doubling on repeats)")
+	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
@@ -94,13 +100,21 @@ leadership to another voter before it exits.
 The API port also serves /healthz (alive), /readyz (has a leader, is a
 member, has caught up), /metrics (Prometheus) and the gRPC health service.
 
+Every network path uses TLS: the API (gRPC and REST) with the site's
+certificate, and traffic between sites with mutual TLS, where each site's
+certificate (signed by the cluster CA) names its site code. Create the
+certificates with 'innonet certs'. Certificates are reloaded on SIGHUP and
+when the files change. --insecure runs plaintext, for development only.
+
 Environment:
   INNONET_ADMIN_TOKEN   the admin token (unless --admin-token-file is given)
 
 Examples:
-  innonet serve --site CGO --data-dir ./cgo --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
-  innonet serve --site BOS --data-dir ./bos --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
-  innonet serve --site YRD --data-dir ./yrd --listen 127.0.0.1:7107 --raft-addr 127.0.0.1:7207 --join 127.0.0.1:7101 --nonvoter --raft-profile wan
+  innonet certs --dir ./certs --sites CGO,BOS,YRD
+  innonet serve --site CGO --data-dir ./cgo --tls-dir ./certs --listen 127.0.0.1:7101 --raft-addr 127.0.0.1:7201 --bootstrap
+  innonet serve --site BOS --data-dir ./bos --tls-dir ./certs --listen 127.0.0.1:7102 --raft-addr 127.0.0.1:7202 --join 127.0.0.1:7101
+  innonet serve --site YRD --data-dir ./yrd --tls-dir ./certs --listen 127.0.0.1:7107 --raft-addr 127.0.0.1:7207 --join 127.0.0.1:7101 --nonvoter --raft-profile wan
+  innonet serve --site CGO --data-dir ./dev --insecure --bootstrap     # plaintext, development only
 
 Flags:
 `)
@@ -135,6 +149,19 @@ Flags:
 	}
 	if cfg.Bootstrap && cfg.AdminToken == "" {
 		log.Warn("bootstrapping without an admin token: no one will be able to add users; set INNONET_ADMIN_TOKEN")
+	}
+	lim.MaxRecvMsgSize = int(lim.MaxBodyBytes)
+	cfg.Limits = lim
+	store, err := tf.load(cfg.Site, log)
+	if err != nil {
+		return err
+	}
+	if store != nil {
+		cfg.TLS = store
+		tf.watch(ctx, store, log)
+	}
+	if cfg.Cluster.Dial, err = tf.dialer(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)

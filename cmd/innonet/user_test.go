@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -42,7 +46,7 @@ func TestCLIEnvironment(t *testing.T) {
 		{"token file wins over the environment", []string{"--token-file", tokenFile}, "ADMIN"},
 		{"token flag wins over the environment", []string{"--token", "inn_not-a-token"}, "UNAUTHENTICATED"},
 		{"addr flag wins over the environment", []string{"--addr", tn.addr("CGO")}, "NODE_STAFF"},
-		{"http:// prefix accepted", []string{"--addr", "http://" + tn.addr("CBG")}, "NODE_STAFF"},
+		{"https:// prefix accepted", []string{"--addr", "https://" + tn.addr("CBG")}, "NODE_STAFF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,5 +140,150 @@ func TestCLIUserRevoke(t *testing.T) {
 	// The admin cannot revoke itself; which code says so is the server's choice.
 	if r := runCLI(t, append([]string{"user", "revoke", "user-0001"}, admin...)...); r.err == nil {
 		t.Error("user revoke of the caller itself: got success, want an error")
+	}
+}
+
+// TestCLIUserTokens rotates a token with the token subcommands: a user
+// creates a second token for itself, moves to it and revokes the first.
+func TestCLIUserTokens(t *testing.T) {
+	tn := newTestNet(t, "CGO", "BOS", "CBG")
+	admin := []string{"--addr", tn.addr("BOS"), "--token", cliAdminToken}
+	var created pb.CreateUserResponse
+	cliJSON(t, &created, append([]string{"user", "add", "--name", "Sofia Rossi", "--role", "node-staff", "--site", "MUC",
+		"--token-ttl", "720h"}, admin...)...)
+	if got := created.TokenInfo.ExpireTime.AsTime().Sub(created.TokenInfo.CreateTime.AsTime()); got != 720*time.Hour {
+		t.Errorf("user add --token-ttl 720h: got a token expiring %s after its creation", got)
+	}
+	old, oldID, self := created.Token, created.TokenInfo.Id, created.User.Id
+	other := tn.addUser("Emily Carter", pb.Role_NODE_STAFF, "BOS", "")
+	as := func(token, site string) []string { return []string{"--addr", tn.addr(site), "--token", token} }
+
+	// The user creates a second token for itself.
+	var rotated pb.CreateTokenResponse
+	cliJSON(t, &rotated, append([]string{"user", "token", "create", "me", "--ttl", "1h", "--description", "laptop",
+		"--request-id", "rotate-1"}, as(old, "CBG")...)...)
+	fresh := rotated.Token
+	if !strings.HasPrefix(fresh, "inn_") || rotated.TokenInfo.UserId != self || rotated.TokenInfo.Description != "laptop" ||
+		rotated.TokenInfo.State != pb.TokenState_ACTIVE {
+		t.Fatalf("user token create me: got %v, want a new ACTIVE token of %s", &rotated, self)
+	}
+	r := runCLI(t, append([]string{"user", "token", "create", "me", "--ttl", "1h", "--description", "laptop",
+		"--request-id", "rotate-1"}, as(old, "CBG")...)...)
+	if r.err != nil || strings.Contains(r.stdout, "token: ") || !strings.Contains(r.stderr, "was used before") ||
+		len(tableRows(r.stdout, rotated.TokenInfo.Id)) != 1 {
+		t.Errorf("user token create again with the same request ID: got %v\n%s\n%s; want the token's row, no token", r.err, r.stdout, r.stderr)
+	}
+	for _, site := range []string{"CGO", "BOS", "CBG"} {
+		eventually(t, site+" accepting the new token", func() error {
+			return runCLI(t, append([]string{"user", "whoami"}, as(fresh, site)...)...).err
+		})
+	}
+
+	out := cli(t, append([]string{"user", "token", "list", "me"}, as(fresh, "BOS")...)...)
+	for _, id := range []string{oldID, rotated.TokenInfo.Id} {
+		if rows := tableRows(out, id); len(rows) != 1 || rows[0][1] != self || rows[0][2] != "ACTIVE" {
+			t.Errorf("user token list me: got\n%s\nwant %s ACTIVE", out, id)
+		}
+	}
+	for _, secret := range []string{old, fresh} {
+		if strings.Contains(out, secret) {
+			t.Errorf("user token list shows a token:\n%s", out)
+		}
+	}
+
+	// With the new token, the user revokes the first.
+	out = cli(t, append([]string{"user", "token", "revoke", self, oldID}, as(fresh, "CGO")...)...)
+	if rows := tableRows(out, oldID); len(rows) != 1 || rows[0][2] != "REVOKED" {
+		t.Errorf("user token revoke: got\n%s\nwant %s REVOKED", out, oldID)
+	}
+	for _, site := range []string{"CGO", "BOS", "CBG"} {
+		eventually(t, site+" refusing the revoked token", func() error {
+			r := runCLI(t, append([]string{"user", "whoami"}, as(old, site)...)...)
+			if status.Code(r.err) != codes.Unauthenticated {
+				return fmt.Errorf("got %v, want UNAUTHENTICATED", r.err)
+			}
+			return nil
+		})
+		cli(t, append([]string{"user", "whoami"}, as(fresh, site)...)...)
+	}
+	var list pb.ListTokensResponse
+	cliJSON(t, &list, append([]string{"user", "token", "list", self, "--consistency", "stale"}, as(fresh, "CBG")...)...)
+	if len(list.Tokens) != 2 || list.Tokens[0].State != pb.TokenState_REVOKED || list.Tokens[0].RevokedBy != self ||
+		list.Tokens[1].State != pb.TokenState_ACTIVE || list.Read.GetSite() != "CBG" {
+		t.Errorf("user token list --json: got %v, want the first REVOKED by %s, the second ACTIVE, read on CBG", &list, self)
+	}
+
+	tests := []struct {
+		name string
+		code codes.Code
+		args []string
+	}{
+		{"create for another", codes.PermissionDenied, append([]string{"user", "token", "create", self}, as(other, "BOS")...)},
+		{"list another's", codes.PermissionDenied, append([]string{"user", "token", "list", self}, as(other, "BOS")...)},
+		{"revoke another's", codes.PermissionDenied, append([]string{"user", "token", "revoke", self, rotated.TokenInfo.Id}, as(other, "BOS")...)},
+		{"revoke an unknown token", codes.NotFound, append([]string{"user", "token", "revoke", self, "tok-9999"}, admin...)},
+		{"create with a revoked token", codes.Unauthenticated, append([]string{"user", "token", "create", "me"}, as(old, "BOS")...)},
+		{"ttl over five years", codes.InvalidArgument, append([]string{"user", "token", "create", "me", "--ttl", "50000h"}, as(fresh, "BOS")...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { cliErr(t, tt.code, tt.args...) })
+	}
+}
+
+// TestCLIUserTokenUsage checks the token subcommands' help and mistakes
+// on their command lines, which never reach the network.
+func TestCLIUserTokenUsage(t *testing.T) {
+	t.Setenv("INNONET_ADDR", "127.0.0.1:1")
+	t.Setenv("INNONET_TOKEN", "")
+	for _, s := range userTokenGroup.subs {
+		t.Run(s.name+" --help", func(t *testing.T) {
+			r := runCLI(t, "user", "token", s.name, "--help")
+			if !errors.Is(r.err, flag.ErrHelp) {
+				t.Fatalf("got %v, want flag.ErrHelp (exit 0)", r.err)
+			}
+			for _, want := range []string{"Usage: innonet user token " + s.name, "Examples:\n  ", "INNONET_TOKEN", "-addr", "-json", "-timeout"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+		})
+	}
+	r := runCLI(t, "user", "token", "--help")
+	if !errors.Is(r.err, flag.ErrHelp) || !strings.Contains(r.stdout, "Usage: innonet user token <subcommand>") {
+		t.Errorf("user token --help: got %v\n%s", r.err, r.stdout)
+	}
+	for _, s := range userTokenGroup.subs {
+		if !strings.Contains(r.stdout, s.summary) {
+			t.Errorf("user token --help lacks subcommand %s:\n%s", s.name, r.stdout)
+		}
+	}
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"user", "token"}, "Usage: innonet user token <subcommand>"},
+		{[]string{"user", "token", "frob"}, `innonet user token: unknown subcommand "frob"`},
+		{[]string{"user", "token", "create"}, "want 1 argument(s), got 0"},
+		{[]string{"user", "token", "list", "a", "b"}, `unexpected argument(s) ["b"]`},
+		{[]string{"user", "token", "revoke", "me"}, "want 2 argument(s), got 1"},
+		{[]string{"user", "token", "create", "me", "--ttl", "-1h"}, "--ttl must not be negative"},
+		{[]string{"user", "token", "create", "me", "--ttl", "soon"}, "invalid value"},
+		{[]string{"user", "add", "--name", "X", "--role", "admin", "--token-ttl", "-5m"}, "--token-ttl must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			var ue *usageError
+			if !errors.As(r.err, &ue) {
+				t.Fatalf("got error %v, want a usage error (exit 2)", r.err)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("a usage error wrote to stdout: %q", r.stdout)
+			}
+		})
 	}
 }
