@@ -21,7 +21,8 @@ version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-mkdir "$ctx/data"
+mkdir -p "$ctx/dirs/data" "$ctx/dirs/certs"
+chmod 0700 "$ctx/dirs/certs"
 cp "$repo/deploy/Dockerfile" "$ctx/Dockerfile"
 for cmd in innonet:./cmd/innonet innonet-seed:./deploy/seed; do
 	(cd "$repo" && CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" \

@@ -4,8 +4,9 @@
 #
 #   deploy/down.sh [--volumes]
 #
-#   --volumes   also delete every site's data volume (and the sample tokens,
-#               which no longer match any user); the next up starts afresh
+#   --volumes   also delete every site's data volume and the certificates'
+#               (and deploy/.state: the sample tokens and the CA's copy, which
+#               no longer match anything); the next up starts afresh, new CA
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -14,7 +15,7 @@ purge=false
 for arg in "$@"; do
 	case $arg in
 	--volumes | -v) purge=true; args+=(--volumes) ;;
-	-h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "down: unknown argument $arg (try --help)" >&2; exit 2 ;;
 	esac
 done

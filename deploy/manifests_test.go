@@ -169,6 +169,11 @@ func TestKubernetesManifests(t *testing.T) {
 	if str(c, "readinessProbe", "httpGet", "path") != "/readyz" || str(c, "livenessProbe", "httpGet", "path") != "/healthz" {
 		t.Error("want readiness on /readyz and liveness on /healthz")
 	}
+	for _, probe := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
+		if str(c, probe, "httpGet", "scheme") != "HTTPS" {
+			t.Errorf("%s: want scheme HTTPS (the API serves only TLS)", probe)
+		}
+	}
 
 	// Every $(VAR) in the arguments is defined, every ConfigMap key exists.
 	cm := get("ConfigMap/innonet-site")
@@ -192,19 +197,27 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	for _, flag := range []string{"--api-advertise=", "--raft-advertise=", "--data-dir=/data", "--admin-token-file="} {
+	for _, flag := range []string{"--api-advertise=", "--raft-advertise=", "--data-dir=/data", "--admin-token-file=",
+		"--tls-cert=", "--tls-key=", "--tls-ca="} {
 		if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, flag) }) {
 			t.Errorf("serve arguments lack %s", flag)
 		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--insecure") }) {
+		t.Error("serve arguments turn TLS off (--insecure)")
 	}
 	if host, _, err := net.SplitHostPort(str(cm, "data", "raft-advertise")); err != nil || net.ParseIP(host) == nil {
 		t.Errorf("raft-advertise %q: want IP:port (the Raft transport needs an IP)", str(cm, "data", "raft-advertise"))
 	}
 
-	// The volumes: data from the claim template, credentials from the Secret.
+	// The volumes: data from the claim template, credentials and TLS files
+	// from the Secrets, each Secret key the file of one flag.
 	mounts := map[string]string{}
 	for _, m := range list(c, "volumeMounts") {
 		mounts[str(m, "name")] = str(m, "mountPath")
+		if str(m, "subPath") != "" {
+			t.Errorf("volume %s is mounted with subPath, which a renewed Secret never reaches", str(m, "name"))
+		}
 	}
 	if str(sts, "spec", "volumeClaimTemplates", 0, "metadata", "name") != "data" || mounts["data"] != "/data" {
 		t.Error("want the claim template data mounted on /data")
@@ -222,6 +235,30 @@ func TestKubernetesManifests(t *testing.T) {
 				t.Errorf("Secret key %s is not the --admin-token-file", key)
 			}
 		}
+	}
+	tlsSecret := get("Secret/innonet-tls")
+	if str(tlsSecret, "type") != "kubernetes.io/tls" {
+		t.Errorf("Secret innonet-tls has type %q, want kubernetes.io/tls", str(tlsSecret, "type"))
+	}
+	tlsFlags := map[string]string{"tls.crt": "--tls-cert=", "tls.key": "--tls-key=", "ca.crt": "--tls-ca="}
+	var tlsMounted bool
+	for _, v := range list(pod, "volumes") {
+		if str(v, "secret", "secretName") != "innonet-tls" {
+			continue
+		}
+		tlsMounted = true
+		keys := at(tlsSecret, "stringData").(map[string]any)
+		for key, flag := range tlsFlags {
+			if keys[key] == nil {
+				t.Errorf("Secret innonet-tls lacks %s", key)
+			}
+			if !slices.Contains(args, flag+mounts[str(v, "name")]+"/"+key) {
+				t.Errorf("%s does not name %s of the innonet-tls Secret (mounted at %s): %q", flag, key, mounts[str(v, "name")], args)
+			}
+		}
+	}
+	if !tlsMounted {
+		t.Error("the pod does not mount the innonet-tls Secret")
 	}
 
 	// Services and the budget select the pod, on ports it has.
@@ -278,6 +315,16 @@ func TestComposeFile(t *testing.T) {
 	sites := map[string]string{"cgo": "voter", "bos": "voter", "cbg": "voter", "muc": "voter", "tlv": "voter",
 		"bohai": "nonvoter", "yrd": "nonvoter", "prd": "nonvoter"}
 	wanIPs, volumes := map[string]bool{}, map[string]bool{}
+	certs := at(cfg, "services", "certs")
+	var certsCmd []string
+	for _, a := range list(certs, "command") {
+		certsCmd = append(certsCmd, a.(string))
+	}
+	if str(certs, "restart") != "no" || len(certsCmd) == 0 || certsCmd[0] != "certs" || !slices.Contains(certsCmd, "--dir=/certs") ||
+		!slices.Contains(list(certs, "volumes"), any("certs:/certs:rw")) {
+		t.Errorf("want a one-shot certs service (restart \"no\") running `innonet certs --dir=/certs` on the certs volume: %v", certs)
+	}
+	siteHosts := strings.Join(certsCmd, " ")
 	for name, role := range sites {
 		svc := at(cfg, "services", name)
 		if svc == nil {
@@ -294,8 +341,22 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: want a static address on both the wan and clients networks", name)
 		}
 		wanIPs[wan] = true
+		for _, ip := range []string{wan, str(svc, "networks", "clients", "ipv4_address")} {
+			if !regexp.MustCompile(`[=,] ?` + strings.ToUpper(name) + `=[^,]*\b` + regexp.QuoteMeta(ip) + `\b`).MatchString(siteHosts) {
+				t.Errorf("%s: its certificate lacks its address %s (certs --site-hosts): %q", name, ip, siteHosts)
+			}
+		}
+		if str(svc, "depends_on", "certs", "condition") != "service_completed_successfully" {
+			t.Errorf("%s does not wait for the certs service to complete: %v", name, at(svc, "depends_on"))
+		}
+		if !slices.Contains(list(svc, "volumes"), any("certs:/certs:ro")) {
+			t.Errorf("%s does not mount the certs volume read-only: %v", name, list(svc, "volumes"))
+		}
+		if strings.Contains(joined, "--insecure") {
+			t.Errorf("%s runs without TLS: %q", name, joined)
+		}
 		for _, want := range []string{
-			" --site=" + strings.ToUpper(name) + " ", " --data-dir=/data ",
+			" --site=" + strings.ToUpper(name) + " ", " --data-dir=/data ", " --tls-dir=/certs ",
 			" --api-advertise=" + wan + ":7100 ", " --raft-advertise=" + wan + ":7200 ",
 		} {
 			if !strings.Contains(joined, want) {
@@ -314,7 +375,9 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: --nonvoter %v, want %s", name, got, role)
 		}
 		for _, v := range list(svc, "volumes") {
-			volumes[strings.SplitN(v.(string), ":", 2)[0]] = true
+			if parts := strings.Split(v.(string), ":"); len(parts) > 1 && parts[1] == "/data" {
+				volumes[parts[0]] = true
+			}
 		}
 		if str(svc, "environment", "INNONET_ADMIN_TOKEN") != "inn_test" {
 			t.Errorf("%s does not get INNONET_ADMIN_TOKEN", name)
@@ -323,8 +386,12 @@ func TestComposeFile(t *testing.T) {
 	if len(wanIPs) != len(sites) || len(volumes) != len(sites) {
 		t.Errorf("want a wan address and a volume of its own for each of the %d sites: addresses %v, volumes %v", len(sites), wanIPs, volumes)
 	}
-	if at(cfg, "services", "seed", "profiles") == nil {
+	seed := at(cfg, "services", "seed")
+	if at(seed, "profiles") == nil {
 		t.Error("the seed service must sit in a profile, so that `up` does not run it")
+	}
+	if str(seed, "environment", "INNONET_CA") != "/certs/ca.crt" || !slices.Contains(list(seed, "volumes"), any("certs:/certs:ro")) {
+		t.Error("the seed service must trust the network's CA: INNONET_CA=/certs/ca.crt from the certs volume")
 	}
 }
 
@@ -349,15 +416,19 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	}
 	for _, m := range regexp.MustCompile(`\$\{?([A-Z_]+)\}?`).FindAllStringSubmatch(string(unit), -1) {
-		if !set[m[1]] {
+		if !set[m[1]] && m[1] != "MAINPID" { // MAINPID: systemd's own
 			t.Errorf("innonet.service uses $%s, which innonet.env does not set", m[1])
 		}
 	}
 	for _, want := range []string{"DynamicUser=yes", "StateDirectory=innonet", "NoNewPrivileges=yes", "ProtectSystem=strict",
-		"Restart=on-failure", "KillSignal=SIGTERM", "TimeoutStopSec="} {
+		"Restart=on-failure", "KillSignal=SIGTERM", "TimeoutStopSec=", "ExecReload=/bin/kill -HUP $MAINPID",
+		"SupplementaryGroups=innonet-tls", "    --tls-cert=", "    --tls-key=", "    --tls-ca="} {
 		if !strings.Contains(string(unit), "\n"+want) {
 			t.Errorf("innonet.service lacks %s", want)
 		}
+	}
+	if strings.Contains(string(unit), "--insecure") {
+		t.Error("innonet.service runs without TLS (--insecure)")
 	}
 
 	analyze, err := exec.LookPath("systemd-analyze")

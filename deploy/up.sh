@@ -10,7 +10,9 @@
 #
 # On first use it writes deploy/.env with a random admin token (untracked);
 # later runs reuse it and resume from the sites' volumes. Builds the image
-# (deploy/build-image.sh) when it is missing.
+# (deploy/build-image.sh) when it is missing. The sites speak TLS only: the
+# "certs" service makes (first run) or reuses the network's CA, and this
+# script copies its certificate to deploy/.state/ca.crt for clients here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -19,7 +21,7 @@ for arg in "$@"; do
 	case $arg in
 	--sample) sample=true ;;
 	--publish) export COMPOSE_FILE=docker-compose.yml:docker-compose.ports.yml ;;
-	-h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "up: unknown argument $arg (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -44,6 +46,15 @@ fi
 
 docker-compose up -d --remove-orphans
 
+# The CA that signed the sites' certificates, for clients on this host.
+# From the one-shot certs container, which `docker cp` reads though it has
+# exited (the image has no shell to cat it with).
+(umask 077 && mkdir -p .state)
+certs=$(docker-compose ps -q certs)
+docker cp "$certs:/certs/ca.crt" - | tar -xOf - ca.crt >.state/ca.crt.new
+mv .state/ca.crt.new .state/ca.crt
+ca="$PWD/.state/ca.crt"
+
 sites=(cgo bos cbg muc tlv bohai yrd prd)
 echo -n "up: waiting for every site to be ready"
 deadline=$((SECONDS + 180))
@@ -60,7 +71,6 @@ done
 echo " ok"
 
 if $sample; then
-	(umask 077 && mkdir -p .state)
 	if [[ -s .state/tokens.json ]]; then
 		echo "up: sample data already loaded (tokens in deploy/.state/tokens.json)"
 	else
@@ -79,13 +89,15 @@ i=1
 for s in "${sites[@]}"; do
 	role=voter port=
 	((i > 5)) && role=non-voter
-	[[ -n $published ]] && port="http://127.0.0.1:710$i"
-	printf '%-6s %-10s %-27s %s\n' "${s^^}" "$role" "http://$net.10$i:7100" "$port"
+	[[ -n $published ]] && port="https://127.0.0.1:710$i"
+	printf '%-6s %-10s %-27s %s\n' "${s^^}" "$role" "https://$net.10$i:7100" "$port"
 	i=$((i + 1))
 done
 cat <<EOT
 
-The admin token is INNONET_ADMIN_TOKEN in deploy/.env. Try:
-  curl -s -H "Authorization: Bearer \$(sed -n 's/^INNONET_ADMIN_TOKEN=//p' deploy/.env)" http://$net.101:7100/v1/cluster
+The sites speak TLS only; their certificates are signed by the network's CA,
+copied to $ca. The admin token is INNONET_ADMIN_TOKEN in deploy/.env. Try:
+  curl -s --cacert $ca -H "Authorization: Bearer \$(sed -n 's/^INNONET_ADMIN_TOKEN=//p' deploy/.env)" https://$net.101:7100/v1/cluster
+  INNONET_CA=$ca INNONET_ADDR=$net.101:7100 INNONET_TOKEN=... innonet cluster status
 Stop with deploy/down.sh (keeps the data) or deploy/down.sh --volumes (deletes it).
 EOT

@@ -5,6 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,20 +17,37 @@ import (
 	"time"
 )
 
-// api is a plain REST client, the kind a site's users would write.
+// api is a plain REST client, the kind a site's users would write: HTTPS,
+// trusting the network's CA and checking that each site's certificate
+// names the address it dials.
 type api struct {
-	http *http.Client
+	http   *http.Client
+	scheme string
 }
 
-func newAPI() *api {
+// newAPI returns a client that trusts the CA certificates in caPEM; with
+// none it speaks plaintext HTTP (to check that the sites refuse it).
+func newAPI(caPEM []byte) (*api, error) {
 	tr := &http.Transport{
 		// A stopped or cut-off container does not answer ARP: fail fast
 		// and let the caller try another site.
 		DialContext:         (&net.Dialer{Timeout: time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &api{http: &http.Client{Transport: tr}}
+	if caPEM == nil {
+		return &api{http: &http.Client{Transport: tr}, scheme: "http"}, nil
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("the CA file holds no PEM certificate")
+	}
+	// HTTP/1.1, one request per connection at a time, as before TLS: a
+	// request that times out against a dead site takes its connection
+	// with it instead of stalling others multiplexed on it.
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	return &api{http: &http.Client{Transport: tr}, scheme: "https"}, nil
 }
 
 // httpError is an answer other than 200.
@@ -60,7 +79,7 @@ func (a *api) do(ctx context.Context, method, addr, path, token string, in, out 
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, a.scheme+"://"+addr+path, body)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,15 @@
 // with deploy/build-image.sh, brings the eight-site network of
 // deploy/docker-compose.yml up on the local Docker engine under a project
 // name and subnets of its own, and drives it from outside the containers
-// with plain HTTP clients, as users and operators would:
+// with plain HTTPS clients, as users and operators would, trusting the
+// network's CA that the one-shot certs service wrote (copied out of its
+// container):
 //
+//   - the containers: non-root, each site's data on its own volume, the
+//     certificates mounted read-only, all healthy;
+//   - TLS: the certs service completed; every site's certificate names its
+//     site and address; plaintext clients, clients not trusting the CA and
+//     Raft peers without a site certificate are refused;
 //   - the lead lifecycle across sites (submitted at BOS, reviewed at CGO,
 //     claimed at YRD) and its history on every site;
 //   - kill -9 of the leader's container during a stream of writes;

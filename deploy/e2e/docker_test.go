@@ -3,9 +3,12 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -52,6 +55,28 @@ func run(ctx context.Context, env []string, dir, name string, args ...string) (s
 // docker runs the docker CLI.
 func docker(ctx context.Context, args ...string) (string, error) {
 	return run(ctx, nil, "", "docker", args...)
+}
+
+// copyOut reads one file from a container, running or exited (the image
+// has no shell to cat it with): docker cp streams it as a tar archive.
+func copyOut(ctx context.Context, container, path string) ([]byte, error) {
+	out, err := docker(ctx, "cp", container+":"+path, "-")
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(strings.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("docker cp %s:%s: no file in the archive", container, path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("docker cp %s:%s: %w", container, path, err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			return io.ReadAll(tr)
+		}
+	}
 }
 
 // project is one compose project: the network under test.

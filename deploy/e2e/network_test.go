@@ -32,6 +32,8 @@ type network struct {
 	image   string
 	tokens  map[string]string // sample users' tokens: "HQ", "BOS", "YRD", ...
 	ids     map[string]string // container ID by site code
+	certs   string            // container ID of the one-shot certs service
+	ca      []byte            // the network's CA certificate (PEM), from the certs volume
 	wanNet  string            // docker network ID of the wan
 	stopped bool              // torn down
 }
@@ -53,6 +55,7 @@ func TestNetwork(t *testing.T) {
 		run  func(t *testing.T, n *network)
 	}{
 		{"Containers", testContainers},
+		{"TLS", testTLS},
 		{"Lifecycle", testLifecycle},
 		{"KillLeader", testKillLeader},
 		{"PartitionLeader", testPartitionLeader},
@@ -81,7 +84,7 @@ func upNetwork(t *testing.T) *network {
 	image := "innonet:e2e-" + runID
 	wanNet, clientNet := freeSubnets(ctx, t)
 	admin := newToken(t)
-	n := &network{t: t, api: newAPI(), admin: admin, image: image, ids: map[string]string{}}
+	n := &network{t: t, admin: admin, image: image, ids: map[string]string{}}
 	n.p = newProject(t, "innonet-e2e-"+runID, map[string]string{
 		"INNONET_IMAGE": image, "INNONET_ADMIN_TOKEN": admin,
 		"INNONET_WAN_NET": wanNet, "INNONET_CLIENT_NET": clientNet,
@@ -104,6 +107,20 @@ func upNetwork(t *testing.T) *network {
 	began = time.Now()
 	if _, err := n.p.compose(ctx, "up", "--detach"); err != nil {
 		t.Fatalf("docker-compose up: %v", err)
+	}
+	// The sites serve only TLS, with certificates from the network's CA,
+	// which the one-shot certs service wrote into its volume: take the CA
+	// from there, as deploy/up.sh does.
+	certs, err := n.p.container(ctx, "certs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.certs = certs
+	if n.ca, err = copyOut(ctx, certs, "/certs/ca.crt"); err != nil {
+		t.Fatalf("copy the CA out of the certs container: %v", err)
+	}
+	if n.api, err = newAPI(n.ca); err != nil {
+		t.Fatal(err)
 	}
 	for _, s := range n.sites {
 		id, err := n.p.container(ctx, s.Service)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -38,15 +39,22 @@ func testContainers(t *testing.T, n *network) {
 	}
 	want := `65532:65532|["CMD","/innonet","health"]|{"/data":{}}|2`
 	if got := strings.TrimSpace(out); got != want {
-		t.Errorf("image user|health check|volumes|layers:\n got %s\nwant %s (FROM scratch: the binaries and the data dir)", got, want)
+		t.Errorf("image user|health check|volumes|layers:\n got %s\nwant %s (FROM scratch: the binaries, then the data and certs dirs)", got, want)
 	}
 	for _, s := range n.sites {
-		out, err := docker(ctx, "inspect", "--format", `{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}`, n.ids[s.Code])
+		out, err := docker(ctx, "inspect", "--format", `{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} rw={{.RW}};{{end}}`, n.ids[s.Code])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := fmt.Sprintf("volume %s_%s /data", n.p.name, s.Service); strings.TrimSpace(out) != want {
-			t.Errorf("site %s mounts %q, want %q", s.Code, strings.TrimSpace(out), want)
+		got := strings.Split(strings.TrimSuffix(strings.TrimSpace(out), ";"), ";")
+		sort.Strings(got)
+		want := []string{
+			fmt.Sprintf("volume %s_certs /certs rw=false", n.p.name),
+			fmt.Sprintf("volume %s_%s /data rw=true", n.p.name, s.Service),
+		}
+		sort.Strings(want)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("site %s mounts %q, want %q", s.Code, got, want)
 		}
 	}
 	began := time.Now()
@@ -62,7 +70,7 @@ func testContainers(t *testing.T, n *network) {
 		}
 		return nil
 	})
-	t.Logf("image runs as 65532:65532 with /data on each site's own volume; all %d containers healthy (waited %s)",
+	t.Logf("image runs as 65532:65532 with /data on each site's own volume and the certificates read-only; all %d containers healthy (waited %s)",
 		len(n.sites), time.Since(began).Round(time.Millisecond))
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -18,11 +21,30 @@ type client struct {
 	http *http.Client
 }
 
-func newClient(addr string) *client {
+// newClient returns a client for the site at addr: HTTPS, verifying the
+// site's certificate against the CA in caFile (the system's roots when
+// empty), unless addr is an http:// URL or insecure asks for plaintext.
+func newClient(addr, caFile string, insecure bool) (*client, error) {
 	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+		scheme := "https://"
+		if insecure {
+			scheme = "http://"
+		}
+		addr = scheme + addr
 	}
-	return &client{base: strings.TrimRight(addr, "/"), http: &http.Client{Timeout: 15 * time.Second}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	}
+	return &client{base: strings.TrimRight(addr, "/"), http: &http.Client{Timeout: 15 * time.Second, Transport: tr}}, nil
 }
 
 // apiError is a REST error answer.
@@ -41,7 +63,16 @@ func retryable(err error) bool {
 	if errors.As(err, &e) {
 		return e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout || e.Status == http.StatusBadGateway
 	}
-	return true
+	return !untrusted(err)
+}
+
+// untrusted reports whether err is a certificate the client does not
+// accept: waiting will not fix a wrong CA or address.
+func untrusted(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host)
 }
 
 // waitReady polls /readyz until the site has a leader and has caught up.
@@ -52,15 +83,19 @@ func (c *client) waitReady(ctx context.Context) error {
 			return err
 		}
 		resp, err := c.http.Do(req)
-		if err == nil {
+		switch {
+		case err == nil:
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("/readyz: %s", resp.Status)
+		case untrusted(err):
+			return fmt.Errorf("%s: %w (is --ca, or $INNONET_CA, the network's CA?)", c.base, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s is not ready: %w", c.base, ctx.Err())
+			return fmt.Errorf("%s is not ready: %w (last: %v)", c.base, ctx.Err(), err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

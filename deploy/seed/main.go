@@ -2,7 +2,12 @@
 // network over its REST API, so that a network started with Docker Compose
 // (deploy/docker-compose.yml, profile "sample") has something to look at.
 //
-//	INNONET_ADMIN_TOKEN=inn_... innonet-seed --addr 10.231.72.101:7100 > tokens.json
+//	INNONET_ADMIN_TOKEN=inn_... innonet-seed --addr 10.231.72.101:7100 --ca ca.crt > tokens.json
+//
+// It speaks HTTPS and verifies the site's certificate against --ca (or
+// $INNONET_CA; the cluster CA that `innonet certs` wrote), or plaintext to
+// sites started with --insecure (--insecure, $INNONET_INSECURE=1, or an
+// http:// address).
 //
 // It waits until the site answers /readyz, creates one user per role and
 // site (the same people as `innonet demo`), submits a few leads and moves
@@ -41,6 +46,8 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:7101", "API address (host:port or URL) of any site")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (default: $INNONET_ADMIN_TOKEN)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up when the network has not taken the sample data by then")
+	ca := fs.String("ca", os.Getenv("INNONET_CA"), "CA certificate that signed the sites' certificates (default $INNONET_CA; without it the system's roots)")
+	insecure := fs.Bool("insecure", os.Getenv("INNONET_INSECURE") == "1", "plaintext, for sites started with --insecure (default $INNONET_INSECURE=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,7 +65,10 @@ func run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	c := newClient(*addr)
+	c, err := newClient(*addr, *ca, *insecure)
+	if err != nil {
+		return err
+	}
 	if err := c.waitReady(ctx); err != nil {
 		return err
 	}
