@@ -90,6 +90,8 @@
 //   - latency: 50-250 ms (±25%) each way on the links of a site, or on all links;
 //   - wipe-rejoin: kill -9 a site, delete its data dir, remove it from the
 //     cluster (RemoveMember) and start it with --join as a new member.
+//   - quorum-loss: kill -9 a majority of the voters, the leader among them,
+//     and restart them on their data dirs; no write commits meanwhile.
 //
 // Cuts either refuse connections (the proxy stops) or blackhole them (all
 // bytes dropped, connections kept open). At the end every fault is

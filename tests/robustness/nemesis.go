@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,10 +21,11 @@ const (
 	FaultPause     FaultKind = "pause"          // SIGSTOP a site, then SIGCONT
 	FaultLatency   FaultKind = "latency"        // delay the links of a site, or all links
 	FaultWipe      FaultKind = "wipe-rejoin"    // kill a site, delete its data, rejoin it as a new member
+	FaultQuorum    FaultKind = "quorum-loss"    // kill -9 a majority of the voters, the leader among them; restart them
 )
 
 // FaultKinds lists every fault kind.
-var FaultKinds = []FaultKind{FaultKill, FaultIsolate, FaultPartition, FaultOneWay, FaultPause, FaultLatency, FaultWipe}
+var FaultKinds = []FaultKind{FaultKill, FaultIsolate, FaultPartition, FaultOneWay, FaultPause, FaultLatency, FaultWipe, FaultQuorum}
 
 // Fault is one injected fault.
 type Fault struct {
@@ -57,7 +59,7 @@ type Nemesis struct {
 // Run injects faults until ctx ends: first every kind once in a seeded
 // random order, then kinds at random. One fault at a time, and the next
 // only once the cluster is healthy again (or the recovery deadline
-// passed), so quorum stays possible.
+// passed), so quorum is lost only while a quorum-loss fault is held.
 func (n *Nemesis) Run(ctx context.Context) {
 	order := append([]FaultKind(nil), FaultKinds...)
 	n.Rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -241,6 +243,8 @@ func (n *Nemesis) inject(ctx context.Context, kind FaultKind) (string, error) {
 		return fmt.Sprintf("%s +%v±%v each way", what, latency, latency/4), err
 	case FaultWipe:
 		return n.wipe(ctx)
+	case FaultQuorum:
+		return n.loseQuorum(ctx)
 	}
 	return "", fmt.Errorf("unknown fault %q", kind)
 }
@@ -262,17 +266,26 @@ func (n *Nemesis) cutFor(pairs [][2]string, mode CutMode) error {
 	return err
 }
 
+// voters returns the voters the cluster reports, or the sites started as
+// voters if it cannot say.
+func (n *Nemesis) voters(ctx context.Context) []string {
+	voters, err := n.Admin.Voters(ctx)
+	if err == nil && len(voters) > 0 {
+		return voters
+	}
+	voters = nil
+	for _, s := range n.C.Sites {
+		if s.Voter {
+			voters = append(voters, s.Code)
+		}
+	}
+	return voters
+}
+
 // split divides the sites into a minority holding fewer than half of the
 // voters (the leader as likely as any) and the rest.
 func (n *Nemesis) split(ctx context.Context) (minority, majority []string) {
-	voters, err := n.Admin.Voters(ctx)
-	if err != nil || len(voters) == 0 {
-		for _, s := range n.C.Sites {
-			if s.Voter {
-				voters = append(voters, s.Code)
-			}
-		}
-	}
+	voters := n.voters(ctx)
 	isVoter := map[string]bool{}
 	for _, v := range voters {
 		isVoter[v] = true
@@ -296,6 +309,51 @@ func (n *Nemesis) split(ctx context.Context) (minority, majority []string) {
 		}
 	}
 	return minority, majority
+}
+
+// loseQuorum kills -9 a majority of the running voters, the leader first,
+// holds, and restarts them on their data dirs (a region-wide power cut).
+// Until they are back no write can commit; every write they acknowledged
+// before must still be there after.
+func (n *Nemesis) loseQuorum(ctx context.Context) (string, error) {
+	voters := n.voters(ctx)
+	leader := n.leaderOrRandom(ctx)
+	var victims []*Site
+	if slices.Contains(voters, leader.Code) && leader.Running() {
+		victims = append(victims, leader)
+	}
+	for _, i := range n.Rng.Perm(len(voters)) {
+		s := n.C.Site(voters[i])
+		if len(victims) > len(voters)/2 {
+			break
+		}
+		if s != nil && s != leader && s.Running() {
+			victims = append(victims, s)
+		}
+	}
+	var codes []string
+	for _, s := range victims {
+		codes = append(codes, s.Code)
+	}
+	detail := fmt.Sprintf("%v of %d voters", codes, len(voters))
+	if len(victims) <= len(voters)/2 {
+		return detail, fmt.Errorf("only %d running voters to kill", len(victims))
+	}
+	var killed []*Site
+	var err error
+	for _, s := range victims {
+		if err = n.C.Kill(s); err != nil {
+			break
+		}
+		killed = append(killed, s)
+	}
+	n.hold()
+	for _, s := range killed {
+		if e := n.C.Start(s, false, nil); e != nil && err == nil {
+			err = e
+		}
+	}
+	return detail, err
 }
 
 // wipe kills a site, deletes its data dir, removes it from the
