@@ -85,6 +85,7 @@ type project struct {
 	dir     string // deploy/, where docker-compose.yml is
 	envFile string
 	env     []string
+	oneOffs []string // names of the one-off containers it ran (runOneOff)
 }
 
 // newProject prepares a project whose settings come from vars alone: an

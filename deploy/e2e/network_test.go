@@ -80,7 +80,9 @@ func upNetwork(t *testing.T) *network {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 
-	runID := fmt.Sprintf("%d", os.Getpid())
+	// The process ID and the time: a network an earlier run could not
+	// remove (see teardown) never shares the project name of a later one.
+	runID := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().Unix()%100000)
 	image := "innonet:e2e-" + runID
 	wanNet, clientNet := freeSubnets(ctx, t)
 	admin := newToken(t)
@@ -139,7 +141,7 @@ func upNetwork(t *testing.T) *network {
 
 	// The optional sample data step (profile "sample") also gives the test
 	// its users, one per role.
-	out, err := n.p.compose(ctx, "run", "--rm", "seed")
+	out, err := n.p.runOneOff(ctx, "seed")
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -175,11 +177,15 @@ func (n *network) cleanup(image string) {
 				t.Logf("last logs of every site:\n%s", out)
 			}
 		}
-		if _, err := n.p.compose(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "10"); err != nil {
-			t.Errorf("cleanup: %v", err)
+		r := n.p.teardown(ctx, 10*time.Second)
+		if r.composeErr != nil {
+			t.Logf("cleanup: docker-compose down: %v", r.composeErr)
 		}
-		if left, err := n.p.leftovers(ctx); err != nil || len(left) > 0 {
-			t.Errorf("cleanup: left behind: %v %v", left, err)
+		if msg := r.problem(); msg != "" {
+			t.Errorf("cleanup: %s", msg)
+		}
+		if msg := r.staleAdvice(); msg != "" {
+			t.Logf("cleanup: %s", msg)
 		}
 	}
 	if _, err := docker(ctx, "image", "rm", image); err != nil && !strings.Contains(err.Error(), "No such image") {
