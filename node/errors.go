@@ -20,6 +20,8 @@ var pipelineCodes = map[pipeline.Code]codes.Code{
 	pipeline.CodePermission:      codes.PermissionDenied,
 	pipeline.CodePrecondition:    codes.FailedPrecondition,
 	pipeline.CodeConflict:        codes.Aborted,
+	// An entry the leader cannot read itself: its state machine stops.
+	pipeline.CodeUnreadable: codes.Internal,
 }
 
 // toStatus turns an error from the pipeline, the cluster or a context into

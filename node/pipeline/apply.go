@@ -77,7 +77,15 @@ type applier struct {
 func (a *applier) run() (Result, *Error) {
 	c := a.cmd
 	if err := c.validate(); err != nil {
+		return Result{}, unreadable(a.index, err)
+	}
+	if c.Op == OpSetFormat {
+		return a.setFormat()
+	}
+	if have, err := a.clusterFormat(); err != nil {
 		return Result{}, err
+	} else if need := c.Format(); need > have {
+		return Result{}, formatError(need, have)
 	}
 	if c.Op == OpBootstrap {
 		return a.bootstrap()

@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"errors"
+	"io"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -27,11 +30,9 @@ const (
 	OpCreateToken Op = "create_token"
 	// OpRevokeToken revokes one token of a user.
 	OpRevokeToken Op = "revoke_token"
+	// OpSetFormat raises the cluster's log format (see format.go).
+	OpSetFormat Op = "set_format"
 )
-
-// commandVersion is written into every encoded command so that a future
-// format can be told apart from this one.
-const commandVersion = 1
 
 // Command is one change to the pipeline, as proposed to the log. The
 // proposer fills Actor from the authenticated token (never from the
@@ -63,6 +64,8 @@ type Command struct {
 	// expired by the command's time, which closes the gap between the
 	// proposer's check and the entry's turn in the log.
 	ActorToken string `json:"actorToken,omitempty"`
+	// SetFormat is the log format OpSetFormat raises the cluster to.
+	SetFormat int `json:"setFormat,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -111,9 +114,11 @@ type NewUser struct {
 	TokenTTL time.Duration `json:"tokenTtl,omitempty"`
 }
 
-// Encode returns the command as stored in the log.
+// Encode returns the command as stored in the log, marked with the oldest
+// log format that understands it (so a site of that format reads it, and
+// an older one knows it cannot).
 func (c Command) Encode() ([]byte, error) {
-	c.V = commandVersion
+	c.V = c.Format()
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s command: %w", c.Op, err)
@@ -121,14 +126,28 @@ func (c Command) Encode() ([]byte, error) {
 	return b, nil
 }
 
-// DecodeCommand parses a log entry written by [Command.Encode].
+// DecodeCommand parses a log entry written by [Command.Encode]. Anything
+// this version cannot fully understand (a newer format, a field it does
+// not know, broken JSON) is a [CodeUnreadable] error: decoding leniently
+// would drop what a newer proposer meant.
 func DecodeCommand(data []byte) (Command, error) {
 	var c Command
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Command{}, errorf(CodeInvalid, "undecodable command: %v", err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Command{}, errorf(CodeUnreadable, "undecodable command: %v", err)
 	}
-	if c.V != commandVersion {
-		return Command{}, errorf(CodeInvalid, "unsupported command version %d", c.V)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Command{}, errorf(CodeUnreadable, "undecodable command: data after the command")
+	}
+	switch {
+	case c.V < Format1:
+		return Command{}, errorf(CodeUnreadable, "command without a valid log format (v=%d)", c.V)
+	case c.V > FormatVersion:
+		return Command{}, errorf(CodeUnreadable, "command of log format %d; this version of innonet reads formats up to %d: upgrade this site", c.V, FormatVersion)
+	case c.Format() != c.V:
+		// Encode marks every command with exactly the format it needs.
+		return Command{}, errorf(CodeUnreadable, "command marked log format %d, but what it holds is of format %d", c.V, c.Format())
 	}
 	return c, nil
 }
@@ -167,7 +186,7 @@ func (c Command) Validate() error {
 }
 
 func (c Command) validate() *Error {
-	if c.Op != OpBootstrap {
+	if c.Op != OpBootstrap && c.Op != OpSetFormat {
 		if err := checkRequestID(c.RequestID); err != nil {
 			return err
 		}
@@ -246,6 +265,8 @@ func (c Command) validate() *Error {
 			return err
 		}
 		return checkTokenID(c.TokenID)
+	case OpSetFormat:
+		return checkFormat(c.SetFormat)
 	case "":
 		return invalid("op", "is required")
 	default:

@@ -14,6 +14,11 @@ const (
 	CodePermission           // the actor's role, site or division may not do this
 	CodePrecondition         // the lead's stage does not allow this
 	CodeConflict             // a stale version or a lost claim race
+	// CodeUnreadable marks a log entry this version cannot understand: it
+	// does not decode, is of a newer log format, or breaks a rule the
+	// proposer checked. The state machine must stop rather than skip it
+	// (see format.go); the API layer never sees it as a caller's error.
+	CodeUnreadable
 )
 
 // Error is the error every rejected command and every failed read returns.
@@ -40,6 +45,7 @@ var (
 	ErrPermission      = &Error{Code: CodePermission}
 	ErrPrecondition    = &Error{Code: CodePrecondition}
 	ErrConflict        = &Error{Code: CodeConflict}
+	ErrUnreadable      = &Error{Code: CodeUnreadable}
 )
 
 func errorf(code Code, format string, args ...any) *Error {

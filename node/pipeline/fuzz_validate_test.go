@@ -181,7 +181,7 @@ func checkValidation(t *testing.T, tc validationCase) {
 		t.Fatalf("%s: DecodeCommand(%s): %v", tc.name, data, err)
 	}
 	want := tc.cmd
-	want.V = commandVersion
+	want.V = tc.cmd.Format()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: through the log got %+v, want %+v", tc.name, got, want)
 	}

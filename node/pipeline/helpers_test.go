@@ -105,9 +105,18 @@ func (f *fixture) applyRaw(data []byte) any {
 	return f.st.Apply(f.index, data)
 }
 
+// apply does what the leader does with a request: it validates c, and
+// proposes it only if it is valid (a refused command never reaches the
+// log, so Apply would answer it as unreadable).
 func (f *fixture) apply(actor string, c Command) any {
 	f.tb.Helper()
-	return f.applyRaw(f.encode(actor, c))
+	data := f.encode(actor, c)
+	if dc, err := DecodeCommand(data); err == nil {
+		if err := dc.Validate(); err != nil {
+			return err
+		}
+	}
+	return f.applyRaw(data)
 }
 
 // ok applies c and fails the test unless it succeeds.

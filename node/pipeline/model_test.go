@@ -97,7 +97,7 @@ func (r mResult) String() string {
 }
 
 func codeName(c Code) string {
-	names := []string{"INTERNAL", "INVALID", "NOT_FOUND", "UNAUTHENTICATED", "PERMISSION", "PRECONDITION", "CONFLICT"}
+	names := []string{"INTERNAL", "INVALID", "NOT_FOUND", "UNAUTHENTICATED", "PERMISSION", "PRECONDITION", "CONFLICT", "UNREADABLE"}
 	if c < 0 || int(c) >= len(names) {
 		return fmt.Sprintf("code %d", int(c))
 	}
@@ -235,7 +235,8 @@ func (m *refModel) tokensOf(user string) []string {
 // should.
 func (m *refModel) apply(op mOp, now time.Time) mResult {
 	if !m.valid(op) {
-		return refused(CodeInvalid)
+		// The proposer refuses it; in the log, it stops the state machine.
+		return refused(CodeUnreadable)
 	}
 	u := m.users[op.Actor]
 	if u == nil || u.Revoked {

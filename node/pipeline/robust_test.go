@@ -27,27 +27,27 @@ func garbage() []struct {
 		data []byte
 		want error
 	}{
-		{"nil", nil, ErrInvalid},
-		{"empty", []byte(""), ErrInvalid},
-		{"open brace", []byte("{"), ErrInvalid},
-		{"null", []byte("null"), ErrInvalid},
-		{"array", []byte(`[1,2,3]`), ErrInvalid},
-		{"string", []byte(`"submit"`), ErrInvalid},
-		{"random bytes", rnd, ErrInvalid},
-		{"no version", []byte(`{` + valid + `}`), ErrInvalid},
-		{"version 2", []byte(`{"v":2,` + valid + `}`), ErrInvalid},
-		{"version -1", []byte(`{"v":-1,` + valid + `}`), ErrInvalid},
-		{"unknown op", []byte(`{"v":1,"op":"delete_everything","requestId":"g1","actor":"user-0001"}`), ErrInvalid},
-		{"huge version", []byte(`{"v":1e400,` + valid + `}`), ErrInvalid},
-		{"version beyond int64", []byte(`{"v":99999999999999999999,` + valid + `}`), ErrInvalid},
-		{"time beyond int64", []byte(`{"v":1,"time":9223372036854775808,` + valid + `}`), ErrInvalid},
-		{"fractional time", []byte(`{"v":1,"time":1.5,` + valid + `}`), ErrInvalid},
-		{"stage beyond range", []byte(`{"v":1,"op":"advance","requestId":"g1","actor":"user-0006","leadId":"BOS-0001","stage":9223372036854775807}`), ErrInvalid},
-		{"decision beyond range", []byte(`{"v":1,"op":"review","requestId":"g1","actor":"user-0002","leadId":"BOS-0001","decision":-9223372036854775808}`), ErrInvalid},
-		{"trl beyond range", []byte(`{"v":1,"op":"update","requestId":"g1","actor":"user-0003","leadId":"BOS-0001","patch":{"trl":4294967306}}`), ErrInvalid},
-		{"draft of wrong type", []byte(`{"v":1,"op":"submit","requestId":"g1","actor":"user-0003","draft":"lead"}`), ErrInvalid},
-		{"huge title", []byte(`{"v":1,"op":"submit","requestId":"g1","actor":"user-0003","draft":{"title":"` + strings.Repeat("A", 1<<20) + `"}}`), ErrInvalid},
-		{"trailing garbage", []byte(`{"v":1,` + valid + `}}`), ErrInvalid},
+		{"nil", nil, ErrUnreadable},
+		{"empty", []byte(""), ErrUnreadable},
+		{"open brace", []byte("{"), ErrUnreadable},
+		{"null", []byte("null"), ErrUnreadable},
+		{"array", []byte(`[1,2,3]`), ErrUnreadable},
+		{"string", []byte(`"submit"`), ErrUnreadable},
+		{"random bytes", rnd, ErrUnreadable},
+		{"no version", []byte(`{` + valid + `}`), ErrUnreadable},
+		{"version 2", []byte(`{"v":2,` + valid + `}`), ErrUnreadable},
+		{"version -1", []byte(`{"v":-1,` + valid + `}`), ErrUnreadable},
+		{"unknown op", []byte(`{"v":1,"op":"delete_everything","requestId":"g1","actor":"user-0001"}`), ErrUnreadable},
+		{"huge version", []byte(`{"v":1e400,` + valid + `}`), ErrUnreadable},
+		{"version beyond int64", []byte(`{"v":99999999999999999999,` + valid + `}`), ErrUnreadable},
+		{"time beyond int64", []byte(`{"v":1,"time":9223372036854775808,` + valid + `}`), ErrUnreadable},
+		{"fractional time", []byte(`{"v":1,"time":1.5,` + valid + `}`), ErrUnreadable},
+		{"stage beyond range", []byte(`{"v":1,"op":"advance","requestId":"g1","actor":"user-0006","leadId":"BOS-0001","stage":9223372036854775807}`), ErrUnreadable},
+		{"decision beyond range", []byte(`{"v":1,"op":"review","requestId":"g1","actor":"user-0002","leadId":"BOS-0001","decision":-9223372036854775808}`), ErrUnreadable},
+		{"trl beyond range", []byte(`{"v":1,"op":"update","requestId":"g1","actor":"user-0003","leadId":"BOS-0001","patch":{"trl":4294967306}}`), ErrUnreadable},
+		{"draft of wrong type", []byte(`{"v":1,"op":"submit","requestId":"g1","actor":"user-0003","draft":"lead"}`), ErrUnreadable},
+		{"huge title", []byte(`{"v":1,"op":"submit","requestId":"g1","actor":"user-0003","draft":{"title":"` + strings.Repeat("A", 1<<20) + `"}}`), ErrUnreadable},
+		{"trailing garbage", []byte(`{"v":1,` + valid + `}}`), ErrUnreadable},
 		{"unknown actor", []byte(`{"v":1,"op":"withdraw","requestId":"g1","actor":"user-0999","leadId":"BOS-0001"}`), ErrUnauthenticated},
 		{"no actor", []byte(`{"v":1,"op":"withdraw","requestId":"g1","leadId":"BOS-0001"}`), ErrUnauthenticated},
 	}
@@ -189,8 +189,8 @@ func checkDecodeRoundTrip(t *testing.T, data []byte) {
 	t.Helper()
 	c, err := DecodeCommand(data)
 	if err != nil {
-		if !errors.Is(err, ErrInvalid) {
-			t.Fatalf("DecodeCommand(%q) = %v, want CodeInvalid", data, err)
+		if !errors.Is(err, ErrUnreadable) {
+			t.Fatalf("DecodeCommand(%q) = %v, want CodeUnreadable", data, err)
 		}
 		return
 	}

@@ -1,0 +1,120 @@
+package pipeline
+
+// Log formats: what a binary can read in the log. Every command records
+// (as its "v") the oldest format that understands it, and the cluster
+// records (in the state, replicated) the newest format every site runs,
+// so that a rolling upgrade never puts an entry in the log that some site
+// would read differently. The sequence mirrors etcd's cluster version:
+//
+//  1. Each site advertises [FormatVersion], the newest format it reads.
+//  2. The leader proposes a command only if its [Command.Format] is at
+//     most the cluster's format ([State.Format]); otherwise the caller is
+//     told which site runs an older version.
+//  3. Once every member advertises a newer format, the leader proposes
+//     [OpSetFormat], which raises the cluster's format. Formats only go
+//     up: a site running an older binary cannot rejoin after that.
+//
+// A site that meets an entry of a newer format than its own, or one that
+// does not decode or breaks this version's rules, must stop applying: the
+// entry is answered with a [CodeUnreadable] error and the caller of Apply
+// (the Raft adapter) halts the state machine. Skipping it would leave the
+// site silently different from the others.
+//
+// Formats:
+//
+//	1  everything up to the first versioned release (the "v":1 commands)
+//	2  set_format; the cluster's format in the state
+const (
+	Format1 = 1
+	Format2 = 2
+	// FormatVersion is the newest log format this binary reads.
+	FormatVersion = Format2
+)
+
+// Format returns the oldest log format that understands c: the format of
+// its operation and of every field it sets.
+func (c Command) Format() int {
+	f := Format1
+	switch c.Op {
+	case OpSetFormat:
+		f = max(f, Format2)
+	}
+	if c.SetFormat != 0 {
+		f = max(f, Format2)
+	}
+	return f
+}
+
+// formatCounter is where the state keeps the cluster's log format, in the
+// counters table (so snapshots of format 1 read as format 1).
+const formatCounter = "format"
+
+// Format returns the cluster's log format: the newest format every site
+// ran when it was last raised. A state that never recorded one is at
+// format 1.
+func (s *State) Format() int {
+	raw, err := s.read().First(tableCounters, "id", formatCounter)
+	if err != nil || raw == nil {
+		return Format1
+	}
+	return int(raw.(*counter).Value)
+}
+
+// setFormat raises the cluster's log format. It needs no actor: the
+// leader proposes it once every member advertises the format. Raising to
+// the current format or below changes nothing and succeeds, so retries
+// and a second leader's proposal are harmless.
+func (a *applier) setFormat() (Result, *Error) {
+	raw, err := a.txn.First(tableCounters, "id", formatCounter)
+	if err != nil {
+		return Result{}, errorf(CodeInternal, "read format: %v", err)
+	}
+	cur := int64(Format1)
+	if raw != nil {
+		cur = raw.(*counter).Value
+	}
+	if int64(a.cmd.SetFormat) <= cur {
+		return Result{Replayed: true}, nil
+	}
+	return Result{}, a.insert(tableCounters, &counter{Name: formatCounter, Value: int64(a.cmd.SetFormat)})
+}
+
+// clusterFormat reads the cluster's log format inside the transaction.
+func (a *applier) clusterFormat() (int, *Error) {
+	raw, err := a.txn.First(tableCounters, "id", formatCounter)
+	if err != nil {
+		return 0, errorf(CodeInternal, "read format: %v", err)
+	}
+	if raw == nil {
+		return Format1, nil
+	}
+	return int(raw.(*counter).Value), nil
+}
+
+// unreadable turns a rule a committed entry breaks into the error that
+// stops the state machine: the leader checked the same rules before it
+// proposed the entry, so a site that finds it broken reads the entry
+// differently (an older version, a damaged disk) and must not go on.
+func unreadable(index uint64, err *Error) *Error {
+	return errorf(CodeUnreadable, "log entry %d cannot be applied by this version of innonet (log format %d): %s", index, FormatVersion, err.Msg)
+}
+
+// IsUnreadable reports whether an Apply result says the entry could not
+// be understood (see [CodeUnreadable]).
+func IsUnreadable(res any) bool {
+	e, ok := res.(*Error)
+	return ok && e.Code == CodeUnreadable
+}
+
+func checkFormat(v int) *Error {
+	if v < Format2 || v > FormatVersion {
+		return invalid("set_format", "must be a log format from %d to %d, got %d", Format2, FormatVersion, v)
+	}
+	return nil
+}
+
+// formatError says a command needs a newer cluster format than the one
+// recorded.
+func formatError(need, have int) *Error {
+	return errorf(CodePrecondition, "this needs log format %d, but the cluster runs format %d: some site still runs an older version of innonet; upgrade every site first", need, have)
+}
