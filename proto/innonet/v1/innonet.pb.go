@@ -2878,9 +2878,22 @@ type Member struct {
 	LastTerm    uint64               `protobuf:"varint,10,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
 	LastIndex   uint64               `protobuf:"varint,11,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
 	// When the site last became healthy or unhealthy.
-	StableSince   *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=stable_since,json=stableSince,proto3" json:"stable_since,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StableSince *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=stable_since,json=stableSince,proto3" json:"stable_since,omitempty"`
+	// What the site reports that needs an operator (CORRUPT, NOSPACE,
+	// CLOCK_SKEW), from the leader's health checks or, for the answering
+	// site itself, from its own state.
+	Alarms []*Alarm `protobuf:"bytes,13,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	// The newest log format the site's binary reads (0: not reported, an
+	// older binary).
+	LogFormat int32 `protobuf:"varint,14,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
+	// How far the site's clock is ahead (positive) or behind the leader's,
+	// as the leader measured it.
+	ClockOffset *durationpb.Duration `protobuf:"bytes,15,opt,name=clock_offset,json=clockOffset,proto3" json:"clock_offset,omitempty"`
+	// The latest state checkpoint the site computed a digest for.
+	CheckpointIndex  uint64 `protobuf:"varint,16,opt,name=checkpoint_index,json=checkpointIndex,proto3" json:"checkpoint_index,omitempty"`
+	CheckpointDigest string `protobuf:"bytes,17,opt,name=checkpoint_digest,json=checkpointDigest,proto3" json:"checkpoint_digest,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -2997,6 +3010,108 @@ func (x *Member) GetStableSince() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Member) GetAlarms() []*Alarm {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
+func (x *Member) GetLogFormat() int32 {
+	if x != nil {
+		return x.LogFormat
+	}
+	return 0
+}
+
+func (x *Member) GetClockOffset() *durationpb.Duration {
+	if x != nil {
+		return x.ClockOffset
+	}
+	return nil
+}
+
+func (x *Member) GetCheckpointIndex() uint64 {
+	if x != nil {
+		return x.CheckpointIndex
+	}
+	return 0
+}
+
+func (x *Member) GetCheckpointDigest() string {
+	if x != nil {
+		return x.CheckpointDigest
+	}
+	return ""
+}
+
+// Alarm is a condition of one site that needs an operator.
+type Alarm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CORRUPT: the site stopped applying the log (a damaged or unreadable
+	// entry, or a state digest that differs from the other sites'); it must
+	// be rebuilt from its peers. NOSPACE: the site cannot write its log (disk
+	// full or failing); it recovers by itself once it can. CLOCK_SKEW: the
+	// site's clock differs from the leader's by more than the allowed skew.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// What happened, in words, e.g. the log index and the reason.
+	Detail        string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Alarm) Reset() {
+	*x = Alarm{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Alarm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Alarm) ProtoMessage() {}
+
+func (x *Alarm) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Alarm.ProtoReflect.Descriptor instead.
+func (*Alarm) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Alarm) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Alarm) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Alarm) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
 // Cluster is the Raft group as seen by the answering site.
 type Cluster struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -3020,14 +3135,19 @@ type Cluster struct {
 	LastContact *durationpb.Duration `protobuf:"bytes,12,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
 	// False when the answering site is not in the configuration (it was
 	// removed, or has not joined yet).
-	Member        bool `protobuf:"varint,13,opt,name=member,proto3" json:"member,omitempty"`
+	Member bool `protobuf:"varint,13,opt,name=member,proto3" json:"member,omitempty"`
+	// The answering site's own alarms (see Member.alarms for every site's).
+	Alarms []*Alarm `protobuf:"bytes,14,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	// The cluster's log format: the newest one every site reads, as
+	// recorded in the replicated state (raised after a rolling upgrade).
+	LogFormat     int32 `protobuf:"varint,15,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3159,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3172,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Cluster) GetMembers() []*Member {
@@ -3146,6 +3266,20 @@ func (x *Cluster) GetMember() bool {
 	return false
 }
 
+func (x *Cluster) GetAlarms() []*Alarm {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
+func (x *Cluster) GetLogFormat() int32 {
+	if x != nil {
+		return x.LogFormat
+	}
+	return 0
+}
+
 type RemoveMemberRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
@@ -3155,7 +3289,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3167,7 +3301,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3180,7 +3314,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveMemberRequest) GetSite() string {
@@ -3199,7 +3333,7 @@ type PromoteMemberRequest struct {
 
 func (x *PromoteMemberRequest) Reset() {
 	*x = PromoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3211,7 +3345,7 @@ func (x *PromoteMemberRequest) String() string {
 func (*PromoteMemberRequest) ProtoMessage() {}
 
 func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3224,7 +3358,7 @@ func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PromoteMemberRequest) GetSite() string {
@@ -3243,7 +3377,7 @@ type DemoteMemberRequest struct {
 
 func (x *DemoteMemberRequest) Reset() {
 	*x = DemoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3255,7 +3389,7 @@ func (x *DemoteMemberRequest) String() string {
 func (*DemoteMemberRequest) ProtoMessage() {}
 
 func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3268,7 +3402,7 @@ func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DemoteMemberRequest) GetSite() string {
@@ -3288,7 +3422,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3434,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3447,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TransferLeadershipRequest) GetSite() string {
@@ -3331,7 +3465,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3343,7 +3477,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3356,7 +3490,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
 }
 
 // BackupChunk is a piece of the backup file; concatenated in order they
@@ -3370,7 +3504,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3382,7 +3516,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3395,7 +3529,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -3413,7 +3547,7 @@ type GetSiteStatsRequest struct {
 
 func (x *GetSiteStatsRequest) Reset() {
 	*x = GetSiteStatsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3425,7 +3559,7 @@ func (x *GetSiteStatsRequest) String() string {
 func (*GetSiteStatsRequest) ProtoMessage() {}
 
 func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3438,27 +3572,35 @@ func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
 }
 
 // SiteStats is a site's Raft progress, as the leader's health checks need.
 type SiteStats struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	Term          uint64                 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
-	LastIndex     uint64                 `protobuf:"varint,4,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
-	LastTerm      uint64                 `protobuf:"varint,5,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
-	AppliedIndex  uint64                 `protobuf:"varint,6,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	CommitIndex   uint64                 `protobuf:"varint,7,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	LastContact   *durationpb.Duration   `protobuf:"bytes,8,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Site         string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	State        string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Term         uint64                 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
+	LastIndex    uint64                 `protobuf:"varint,4,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
+	LastTerm     uint64                 `protobuf:"varint,5,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
+	AppliedIndex uint64                 `protobuf:"varint,6,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	CommitIndex  uint64                 `protobuf:"varint,7,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	LastContact  *durationpb.Duration   `protobuf:"bytes,8,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	// The newest log format this site's binary reads.
+	LogFormat int32 `protobuf:"varint,9,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
+	// The site's clock when it answered, for the leader's skew check.
+	Time   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=time,proto3" json:"time,omitempty"`
+	Alarms []*Alarm               `protobuf:"bytes,11,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	// The latest state checkpoint this site computed a digest for.
+	CheckpointIndex  uint64 `protobuf:"varint,12,opt,name=checkpoint_index,json=checkpointIndex,proto3" json:"checkpoint_index,omitempty"`
+	CheckpointDigest string `protobuf:"bytes,13,opt,name=checkpoint_digest,json=checkpointDigest,proto3" json:"checkpoint_digest,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SiteStats) Reset() {
 	*x = SiteStats{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3470,7 +3612,7 @@ func (x *SiteStats) String() string {
 func (*SiteStats) ProtoMessage() {}
 
 func (x *SiteStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3483,7 +3625,7 @@ func (x *SiteStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
 func (*SiteStats) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SiteStats) GetSite() string {
@@ -3542,19 +3684,57 @@ func (x *SiteStats) GetLastContact() *durationpb.Duration {
 	return nil
 }
 
+func (x *SiteStats) GetLogFormat() int32 {
+	if x != nil {
+		return x.LogFormat
+	}
+	return 0
+}
+
+func (x *SiteStats) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *SiteStats) GetAlarms() []*Alarm {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
+func (x *SiteStats) GetCheckpointIndex() uint64 {
+	if x != nil {
+		return x.CheckpointIndex
+	}
+	return 0
+}
+
+func (x *SiteStats) GetCheckpointDigest() string {
+	if x != nil {
+		return x.CheckpointDigest
+	}
+	return ""
+}
+
 type JoinClusterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	RaftAddress   string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
-	ApiAddress    string                 `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
-	Voter         bool                   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Site        string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
+	ApiAddress  string                 `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	Voter       bool                   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
+	// The newest log format the joining site reads; a site that reads less
+	// than the cluster's format is refused (0: an older binary).
+	LogFormat     int32 `protobuf:"varint,5,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3566,7 +3746,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3579,7 +3759,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -3608,6 +3788,219 @@ func (x *JoinClusterRequest) GetVoter() bool {
 		return x.Voter
 	}
 	return false
+}
+
+func (x *JoinClusterRequest) GetLogFormat() int32 {
+	if x != nil {
+		return x.LogFormat
+	}
+	return 0
+}
+
+type DenyCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The certificate's serial number in hexadecimal, as
+	// `openssl x509 -noout -serial` prints it (colons and case do not matter).
+	Serial string `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"`
+	// Why, for the record (e.g. "BOS laptop stolen 2026-12-01").
+	Comment       string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DenyCertificateRequest) Reset() {
+	*x = DenyCertificateRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DenyCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DenyCertificateRequest) ProtoMessage() {}
+
+func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DenyCertificateRequest.ProtoReflect.Descriptor instead.
+func (*DenyCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *DenyCertificateRequest) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *DenyCertificateRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// DeniedCertificate is one entry of the deny-list.
+type DeniedCertificate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lower-case hexadecimal, no separators.
+	Serial  string `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"`
+	Comment string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The admin who added it, and when.
+	AddedBy       string                 `protobuf:"bytes,3,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
+	AddTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=add_time,json=addTime,proto3" json:"add_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeniedCertificate) Reset() {
+	*x = DeniedCertificate{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeniedCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeniedCertificate) ProtoMessage() {}
+
+func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeniedCertificate.ProtoReflect.Descriptor instead.
+func (*DeniedCertificate) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *DeniedCertificate) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *DeniedCertificate) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *DeniedCertificate) GetAddedBy() string {
+	if x != nil {
+		return x.AddedBy
+	}
+	return ""
+}
+
+func (x *DeniedCertificate) GetAddTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddTime
+	}
+	return nil
+}
+
+type ListDeniedCertificatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeniedCertificatesRequest) Reset() {
+	*x = ListDeniedCertificatesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeniedCertificatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeniedCertificatesRequest) ProtoMessage() {}
+
+func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeniedCertificatesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeniedCertificatesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{44}
+}
+
+type ListDeniedCertificatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Certificates  []*DeniedCertificate   `protobuf:"bytes,1,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeniedCertificatesResponse) Reset() {
+	*x = ListDeniedCertificatesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeniedCertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeniedCertificatesResponse) ProtoMessage() {}
+
+func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeniedCertificatesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeniedCertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
 }
 
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
@@ -3844,7 +4237,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"\x0f\n" +
 	"\rWhoAmIRequest\"N\n" +
 	"\x11GetClusterRequest\x129\n" +
-	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\x98\x03\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\xf8\x04\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
@@ -3861,7 +4254,17 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	" \x01(\x04R\blastTerm\x12\x1d\n" +
 	"\n" +
 	"last_index\x18\v \x01(\x04R\tlastIndex\x12=\n" +
-	"\fstable_since\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vstableSince\"\xbb\x03\n" +
+	"\fstable_since\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vstableSince\x12)\n" +
+	"\x06alarms\x18\r \x03(\v2\x11.innonet.v1.AlarmR\x06alarms\x12\x1d\n" +
+	"\n" +
+	"log_format\x18\x0e \x01(\x05R\tlogFormat\x12<\n" +
+	"\fclock_offset\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\vclockOffset\x12)\n" +
+	"\x10checkpoint_index\x18\x10 \x01(\x04R\x0fcheckpointIndex\x12+\n" +
+	"\x11checkpoint_digest\x18\x11 \x01(\tR\x10checkpointDigest\"e\n" +
+	"\x05Alarm\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x85\x04\n" +
 	"\aCluster\x12,\n" +
 	"\amembers\x18\x01 \x03(\v2\x12.innonet.v1.MemberR\amembers\x12\x16\n" +
 	"\x06leader\x18\x02 \x01(\tR\x06leader\x12\x12\n" +
@@ -3876,7 +4279,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	" \x01(\x05R\x10failureTolerance\x12!\n" +
 	"\fhealth_known\x18\v \x01(\bR\vhealthKnown\x12<\n" +
 	"\flast_contact\x18\f \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
-	"\x06member\x18\r \x01(\bR\x06member\")\n" +
+	"\x06member\x18\r \x01(\bR\x06member\x12)\n" +
+	"\x06alarms\x18\x0e \x03(\v2\x11.innonet.v1.AlarmR\x06alarms\x12\x1d\n" +
+	"\n" +
+	"log_format\x18\x0f \x01(\x05R\tlogFormat\")\n" +
 	"\x13RemoveMemberRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\"*\n" +
 	"\x14PromoteMemberRequest\x12\x12\n" +
@@ -3888,7 +4294,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rBackupRequest\"!\n" +
 	"\vBackupChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"\x15\n" +
-	"\x13GetSiteStatsRequest\"\x8b\x02\n" +
+	"\x13GetSiteStatsRequest\"\xdd\x03\n" +
 	"\tSiteStats\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x12\n" +
@@ -3898,13 +4304,33 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tlast_term\x18\x05 \x01(\x04R\blastTerm\x12#\n" +
 	"\rapplied_index\x18\x06 \x01(\x04R\fappliedIndex\x12!\n" +
 	"\fcommit_index\x18\a \x01(\x04R\vcommitIndex\x12<\n" +
-	"\flast_contact\x18\b \x01(\v2\x19.google.protobuf.DurationR\vlastContact\"\x82\x01\n" +
+	"\flast_contact\x18\b \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x1d\n" +
+	"\n" +
+	"log_format\x18\t \x01(\x05R\tlogFormat\x12.\n" +
+	"\x04time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12)\n" +
+	"\x06alarms\x18\v \x03(\v2\x11.innonet.v1.AlarmR\x06alarms\x12)\n" +
+	"\x10checkpoint_index\x18\f \x01(\x04R\x0fcheckpointIndex\x12+\n" +
+	"\x11checkpoint_digest\x18\r \x01(\tR\x10checkpointDigest\"\xa1\x01\n" +
 	"\x12JoinClusterRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
 	"apiAddress\x12\x14\n" +
-	"\x05voter\x18\x04 \x01(\bR\x05voter*\x9c\x01\n" +
+	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x1d\n" +
+	"\n" +
+	"log_format\x18\x05 \x01(\x05R\tlogFormat\"J\n" +
+	"\x16DenyCertificateRequest\x12\x16\n" +
+	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\"\x97\x01\n" +
+	"\x11DeniedCertificate\x12\x16\n" +
+	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\x12\x19\n" +
+	"\badded_by\x18\x03 \x01(\tR\aaddedBy\x125\n" +
+	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
+	"\x1dListDeniedCertificatesRequest\"c\n" +
+	"\x1eListDeniedCertificatesResponse\x12A\n" +
+	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates*\x9c\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -3987,7 +4413,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xa6\x06\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xc4\b\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -3997,7 +4423,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\fDemoteMember\x12\x1f.innonet.v1.DemoteMemberRequest\x1a\x13.innonet.v1.Cluster\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/cluster/members/{site}:demote\x12|\n" +
 	"\x12TransferLeadership\x12%.innonet.v1.TransferLeadershipRequest\x1a\x13.innonet.v1.Cluster\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster:transfer-leadership\x12>\n" +
 	"\x06Backup\x12\x19.innonet.v1.BackupRequest\x1a\x17.innonet.v1.BackupChunk0\x01\x12F\n" +
-	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStatsB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStats\x12\x80\x01\n" +
+	"\x0fDenyCertificate\x12\".innonet.v1.DenyCertificateRequest\x1a\x1d.innonet.v1.DeniedCertificate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster/denied-certificates\x12\x98\x01\n" +
+	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificatesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -4012,77 +4440,82 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_innonet_v1_innonet_proto_goTypes = []any{
-	(Stage)(0),                        // 0: innonet.v1.Stage
-	(Sector)(0),                       // 1: innonet.v1.Sector
-	(DealType)(0),                     // 2: innonet.v1.DealType
-	(Role)(0),                         // 3: innonet.v1.Role
-	(Decision)(0),                     // 4: innonet.v1.Decision
-	(TokenState)(0),                   // 5: innonet.v1.TokenState
-	(Consistency)(0),                  // 6: innonet.v1.Consistency
-	(*ReadInfo)(nil),                  // 7: innonet.v1.ReadInfo
-	(*Contact)(nil),                   // 8: innonet.v1.Contact
-	(*Lead)(nil),                      // 9: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),         // 10: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),            // 11: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),          // 12: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),         // 13: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),         // 14: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),         // 15: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),          // 16: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),        // 17: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),        // 18: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),       // 19: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),     // 20: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),              // 21: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),    // 22: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                      // 23: innonet.v1.User
-	(*Token)(nil),                     // 24: innonet.v1.Token
-	(*CreateUserRequest)(nil),         // 25: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),        // 26: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),          // 27: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 28: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),         // 29: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),        // 30: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),       // 31: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),         // 32: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),        // 33: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),        // 34: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),             // 35: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),         // 36: innonet.v1.GetClusterRequest
-	(*Member)(nil),                    // 37: innonet.v1.Member
-	(*Cluster)(nil),                   // 38: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),       // 39: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),      // 40: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),       // 41: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil), // 42: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),             // 43: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),               // 44: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),       // 45: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                 // 46: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),        // 47: innonet.v1.JoinClusterRequest
-	(*durationpb.Duration)(nil),       // 48: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 49: google.protobuf.Timestamp
+	(Stage)(0),                             // 0: innonet.v1.Stage
+	(Sector)(0),                            // 1: innonet.v1.Sector
+	(DealType)(0),                          // 2: innonet.v1.DealType
+	(Role)(0),                              // 3: innonet.v1.Role
+	(Decision)(0),                          // 4: innonet.v1.Decision
+	(TokenState)(0),                        // 5: innonet.v1.TokenState
+	(Consistency)(0),                       // 6: innonet.v1.Consistency
+	(*ReadInfo)(nil),                       // 7: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 8: innonet.v1.Contact
+	(*Lead)(nil),                           // 9: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 10: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 11: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 12: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 13: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 14: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 15: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 16: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 17: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 18: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 19: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 20: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 21: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 22: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 23: innonet.v1.User
+	(*Token)(nil),                          // 24: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 25: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 26: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 27: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 28: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 29: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 30: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 31: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 32: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 33: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 34: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 35: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 36: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 37: innonet.v1.Member
+	(*Alarm)(nil),                          // 38: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 39: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 40: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 41: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 42: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 43: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 44: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 45: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 46: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 47: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 48: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 49: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 50: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 51: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 52: innonet.v1.ListDeniedCertificatesResponse
+	(*durationpb.Duration)(nil),            // 53: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	48, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	53, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	49, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	49, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	49, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	54, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	54, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	54, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	53, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	53, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
 	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
@@ -4091,95 +4524,107 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
 	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	53, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	49, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	54, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	49, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	49, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	49, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	49, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	49, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	54, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	54, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	54, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	54, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	54, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	48, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	53, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	53, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	48, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	53, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	53, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	48, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	49, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	37, // 56: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	48, // 57: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	48, // 58: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	10, // 59: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	11, // 60: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	12, // 61: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	14, // 62: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	15, // 63: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	16, // 64: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	17, // 65: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	18, // 66: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	19, // 67: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	20, // 68: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	25, // 69: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	27, // 70: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	35, // 71: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	29, // 72: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	30, // 73: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	32, // 74: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	34, // 75: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	36, // 76: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	47, // 77: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	39, // 78: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	40, // 79: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	41, // 80: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	42, // 81: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	43, // 82: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	45, // 83: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	9,  // 84: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	9,  // 85: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	13, // 86: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	9,  // 87: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	9,  // 88: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	9,  // 89: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	9,  // 90: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	9,  // 91: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	9,  // 92: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	22, // 93: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	26, // 94: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	28, // 95: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	23, // 96: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	23, // 97: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 98: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	33, // 99: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	24, // 100: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	38, // 101: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	38, // 102: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	38, // 103: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	38, // 104: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	38, // 105: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	38, // 106: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	44, // 107: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	46, // 108: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	84, // [84:109] is the sub-list for method output_type
-	59, // [59:84] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	53, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	54, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	38, // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	53, // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	54, // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	37, // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	53, // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	38, // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	53, // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	54, // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	38, // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	54, // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	50, // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10, // 67: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	11, // 68: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	12, // 69: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	14, // 70: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	15, // 71: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	16, // 72: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	17, // 73: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	18, // 74: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	19, // 75: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	20, // 76: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	25, // 77: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	27, // 78: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	35, // 79: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	29, // 80: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	30, // 81: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	32, // 82: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	34, // 83: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	36, // 84: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	48, // 85: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	40, // 86: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	41, // 87: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	42, // 88: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	43, // 89: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	44, // 90: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	46, // 91: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	49, // 92: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	51, // 93: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	9,  // 94: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	9,  // 95: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	13, // 96: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	9,  // 97: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	9,  // 98: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	9,  // 99: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	9,  // 100: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	9,  // 101: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	9,  // 102: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	22, // 103: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	26, // 104: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	28, // 105: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	23, // 106: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	23, // 107: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	31, // 108: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	33, // 109: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	24, // 110: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	39, // 111: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	39, // 112: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	39, // 113: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	39, // 114: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	39, // 115: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	39, // 116: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	45, // 117: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	47, // 118: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	50, // 119: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	52, // 120: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	94, // [94:121] is the sub-list for method output_type
+	67, // [67:94] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -4194,7 +4639,7 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   41,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

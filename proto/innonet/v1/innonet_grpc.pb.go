@@ -901,14 +901,16 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ClusterService_GetCluster_FullMethodName         = "/innonet.v1.ClusterService/GetCluster"
-	ClusterService_JoinCluster_FullMethodName        = "/innonet.v1.ClusterService/JoinCluster"
-	ClusterService_RemoveMember_FullMethodName       = "/innonet.v1.ClusterService/RemoveMember"
-	ClusterService_PromoteMember_FullMethodName      = "/innonet.v1.ClusterService/PromoteMember"
-	ClusterService_DemoteMember_FullMethodName       = "/innonet.v1.ClusterService/DemoteMember"
-	ClusterService_TransferLeadership_FullMethodName = "/innonet.v1.ClusterService/TransferLeadership"
-	ClusterService_Backup_FullMethodName             = "/innonet.v1.ClusterService/Backup"
-	ClusterService_GetSiteStats_FullMethodName       = "/innonet.v1.ClusterService/GetSiteStats"
+	ClusterService_GetCluster_FullMethodName             = "/innonet.v1.ClusterService/GetCluster"
+	ClusterService_JoinCluster_FullMethodName            = "/innonet.v1.ClusterService/JoinCluster"
+	ClusterService_RemoveMember_FullMethodName           = "/innonet.v1.ClusterService/RemoveMember"
+	ClusterService_PromoteMember_FullMethodName          = "/innonet.v1.ClusterService/PromoteMember"
+	ClusterService_DemoteMember_FullMethodName           = "/innonet.v1.ClusterService/DemoteMember"
+	ClusterService_TransferLeadership_FullMethodName     = "/innonet.v1.ClusterService/TransferLeadership"
+	ClusterService_Backup_FullMethodName                 = "/innonet.v1.ClusterService/Backup"
+	ClusterService_GetSiteStats_FullMethodName           = "/innonet.v1.ClusterService/GetSiteStats"
+	ClusterService_DenyCertificate_FullMethodName        = "/innonet.v1.ClusterService/DenyCertificate"
+	ClusterService_ListDeniedCertificates_FullMethodName = "/innonet.v1.ClusterService/ListDeniedCertificates"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -944,6 +946,14 @@ type ClusterServiceClient interface {
 	// polls every member with it to judge their health; it needs no token
 	// and reveals no pipeline data.
 	GetSiteStats(ctx context.Context, in *GetSiteStatsRequest, opts ...grpc.CallOption) (*SiteStats, error)
+	// DenyCertificate adds a certificate serial to the replicated deny-list:
+	// every site refuses that certificate on the Raft port and on
+	// site-to-site calls from then on, and drops the connections made with
+	// it. For a site key that leaked while the site stays a member (removing
+	// a site already refuses its certificate). ADMIN only.
+	DenyCertificate(ctx context.Context, in *DenyCertificateRequest, opts ...grpc.CallOption) (*DeniedCertificate, error)
+	// ListDeniedCertificates returns the deny-list. ADMIN only.
+	ListDeniedCertificates(ctx context.Context, in *ListDeniedCertificatesRequest, opts ...grpc.CallOption) (*ListDeniedCertificatesResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -1043,6 +1053,26 @@ func (c *clusterServiceClient) GetSiteStats(ctx context.Context, in *GetSiteStat
 	return out, nil
 }
 
+func (c *clusterServiceClient) DenyCertificate(ctx context.Context, in *DenyCertificateRequest, opts ...grpc.CallOption) (*DeniedCertificate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeniedCertificate)
+	err := c.cc.Invoke(ctx, ClusterService_DenyCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) ListDeniedCertificates(ctx context.Context, in *ListDeniedCertificatesRequest, opts ...grpc.CallOption) (*ListDeniedCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeniedCertificatesResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ListDeniedCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -1076,6 +1106,14 @@ type ClusterServiceServer interface {
 	// polls every member with it to judge their health; it needs no token
 	// and reveals no pipeline data.
 	GetSiteStats(context.Context, *GetSiteStatsRequest) (*SiteStats, error)
+	// DenyCertificate adds a certificate serial to the replicated deny-list:
+	// every site refuses that certificate on the Raft port and on
+	// site-to-site calls from then on, and drops the connections made with
+	// it. For a site key that leaked while the site stays a member (removing
+	// a site already refuses its certificate). ADMIN only.
+	DenyCertificate(context.Context, *DenyCertificateRequest) (*DeniedCertificate, error)
+	// ListDeniedCertificates returns the deny-list. ADMIN only.
+	ListDeniedCertificates(context.Context, *ListDeniedCertificatesRequest) (*ListDeniedCertificatesResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -1109,6 +1147,12 @@ func (UnimplementedClusterServiceServer) Backup(*BackupRequest, grpc.ServerStrea
 }
 func (UnimplementedClusterServiceServer) GetSiteStats(context.Context, *GetSiteStatsRequest) (*SiteStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSiteStats not implemented")
+}
+func (UnimplementedClusterServiceServer) DenyCertificate(context.Context, *DenyCertificateRequest) (*DeniedCertificate, error) {
+	return nil, status.Error(codes.Unimplemented, "method DenyCertificate not implemented")
+}
+func (UnimplementedClusterServiceServer) ListDeniedCertificates(context.Context, *ListDeniedCertificatesRequest) (*ListDeniedCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeniedCertificates not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -1268,6 +1312,42 @@ func _ClusterService_GetSiteStats_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_DenyCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DenyCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).DenyCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_DenyCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).DenyCertificate(ctx, req.(*DenyCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_ListDeniedCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeniedCertificatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ListDeniedCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ListDeniedCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ListDeniedCertificates(ctx, req.(*ListDeniedCertificatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1302,6 +1382,14 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSiteStats",
 			Handler:    _ClusterService_GetSiteStats_Handler,
+		},
+		{
+			MethodName: "DenyCertificate",
+			Handler:    _ClusterService_DenyCertificate_Handler,
+		},
+		{
+			MethodName: "ListDeniedCertificates",
+			Handler:    _ClusterService_ListDeniedCertificates_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
