@@ -44,6 +44,8 @@ type Cluster struct {
 	barrierTerm atomic.Uint64
 	metrics     *metrics
 	lastLeader  atomic.Value // string: the last leader ID observed
+	alarms      *alarms
+	clocks      *clockState
 }
 
 // New opens (or creates) the site's Raft state in cfg.DataDir and starts the
@@ -65,7 +67,11 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	}
 	hlog := raftLogger(log, cfg.RaftLogLevel)
 
-	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	dbPath := filepath.Join(dir, "raft.db")
+	if err := checkStore(dbPath); err != nil {
+		return nil, err
+	}
+	store, err := raftboltdb.NewBoltStore(dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open raft log store: %w", err)
 	}
@@ -90,17 +96,43 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		store.Close()
 		return nil, fmt.Errorf("check raft state: %w", err)
 	}
-	f := newFSM(app)
-	r, err := raft.NewRaft(rc, f, store, store, snaps, transport)
+	al := newAlarms(cfg.DataDir)
+	if a, ok := al.loadMarker(); ok {
+		log.Error("CORRUPT: this site found itself damaged before and applies nothing; rebuild it from its peers (see README, \"Rebuilding a damaged site\")",
+			"detail", a.Detail, "alarm", AlarmCorrupt)
+	}
+	f := newFSM(app, al)
+	f.onDenied = transport.applyDenied
+	c := &Cluster{cfg: cfg, fsm: f, store: store, snaps: snaps, transport: transport, log: log, hlog: hlog,
+		done: make(chan struct{}), watchDone: make(chan struct{}), started: time.Now(), metrics: newMetrics(cfg.ID),
+		alarms: al, clocks: newClockState()}
+	c.health.reports = map[raft.ServerID]report{}
+	// Until raft runs, a damaged entry is reported without a leader to
+	// step down; markCorrupt needs c.raft.
+	var running atomic.Bool
+	f.corrupt = func(detail string) {
+		if running.Load() {
+			c.markCorrupt(detail)
+			return
+		}
+		if al.raise(AlarmCorrupt, detail) {
+			log.Error("CORRUPT: this site stopped applying the log; it must be rebuilt from its peers (see README, \"Rebuilding a damaged site\")",
+				"detail", detail, "alarm", AlarmCorrupt)
+		}
+	}
+	disk := diskStore{BoltStore: store, c: c}
+	r, err := raft.NewRaft(rc, f, disk, disk, snaps, transport)
 	if err != nil {
 		transport.Close()
 		store.Close()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	c := &Cluster{cfg: cfg, raft: r, fsm: f, store: store, snaps: snaps, transport: transport, log: log, hlog: hlog,
-		done: make(chan struct{}), watchDone: make(chan struct{}), started: time.Now(), metrics: newMetrics(cfg.ID)}
+	c.raft = r
+	running.Store(true)
 	c.autopilot = newAutopilot(c)
 	transport.setSiteLookup(c.siteAt)
+	roles := c.roleOf
+	transport.gate.roles.Store(&roles)
 	held := c.heldSnapshot
 	transport.stale.Store(&held)
 	r.RegisterObserver(raft.NewObserver(c.metrics.observations, false, func(o *raft.Observation) bool {
@@ -121,6 +153,7 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		log.Info("resuming from existing raft state", "dir", dir)
 	}
 	go c.watchLeadership()
+	go c.runCheckpoints()
 	return c, nil
 }
 
@@ -136,6 +169,9 @@ func (c *Cluster) watchLeadership() {
 			return
 		case leader := <-c.raft.LeaderCh():
 			c.runHealth(leader)
+			if leader && c.Corrupt() {
+				go c.stepDown("this site is CORRUPT")
+			}
 			if !leader || c.cfg.APIAddr == "" || c.fsm.apiAddr(c.cfg.ID) == c.cfg.APIAddr {
 				continue
 			}
@@ -169,12 +205,17 @@ func (c *Cluster) apply(ctx context.Context, entry []byte) (any, error) {
 	if c.raft.State() != raft.Leader {
 		return nil, c.notLeader()
 	}
+	if err := c.ServesLocalReads(); err != nil && c.Corrupt() {
+		// This leader would commit the entry but could not apply it; it
+		// is handing leadership over.
+		return nil, err
+	}
 	timeout := c.cfg.ApplyTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
 	}
 	start := time.Now()
-	f := c.raft.Apply(entry, timeout)
+	f := c.raft.ApplyLog(raft.Log{Data: entry, Extensions: checksumExt(entry)}, timeout)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
 	select {

@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +27,9 @@ type counterFSM struct {
 }
 
 func (f *counterFSM) Apply(l *raft.Log) any {
+	if string(l.Data) == "unreadable" {
+		return fmt.Errorf("command %q: %w", l.Data, ErrUnreadable)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cmds = append(f.cmds, string(l.Data))
@@ -96,6 +103,10 @@ func startMember(t *testing.T, id string, bootstrap bool) (*Cluster, *counterFSM
 		t.Fatalf("start %s: %v", id, err)
 	}
 	t.Cleanup(func() { c.Close() })
+	if !bootstrap {
+		// What a joining site learns from the cluster it asks to join.
+		c.TrustVoters([]string{"CGO", "BOS"})
+	}
 	return c, f
 }
 
@@ -168,11 +179,61 @@ func TestBootstrapJoinApply(t *testing.T) {
 	}
 }
 
+// TestFSMStopsAtDamagedEntry: an entry that is empty, of an unknown kind,
+// undecodable, fails its checksum, or that the caller's FSM cannot
+// understand raises CORRUPT: nothing after it is applied, no snapshot is
+// taken, and the alarm survives a restart (the marker file).
+func TestFSMStopsAtDamagedEntry(t *testing.T) {
+	good := append([]byte{kindApp}, "hello"...)
+	for _, tt := range []struct {
+		name string
+		log  raft.Log
+		want string
+	}{
+		{"empty", raft.Log{Data: nil}, "empty entry"},
+		{"unknown kind", raft.Log{Data: []byte{9}}, "unknown entry kind 9"},
+		{"bad member record", raft.Log{Data: append([]byte{kindMeta}, "{"...)}, "undecodable member record"},
+		{"checksum", raft.Log{Data: good, Extensions: checksumExt(append([]byte{kindApp}, "hellO"...))}, "checksum mismatch"},
+		{"unknown checksum format", raft.Log{Data: good, Extensions: []byte{7, 1, 2, 3, 4}}, "unknown checksum extension"},
+		{"unreadable to the app", raft.Log{Data: append([]byte{kindApp}, "unreadable"...)}, "cannot be applied by this version"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "raft"), 0o700)
+			app := &counterFSM{}
+			al := newAlarms(dir)
+			f := newFSM(app, al)
+			l := tt.log
+			l.Index, l.Type = 7, raft.LogCommand
+			if _, ok := f.Apply(&l).(error); !ok {
+				t.Fatalf("apply: got no error, want one")
+			}
+			a, ok := al.get(AlarmCorrupt)
+			if !ok || !strings.Contains(a.Detail, tt.want) || !strings.Contains(a.Detail, "log entry 7") {
+				t.Fatalf("alarm = %+v (raised %v), want CORRUPT naming entry 7 and %q", a, ok, tt.want)
+			}
+			if _, ok := f.Apply(&raft.Log{Index: 8, Type: raft.LogCommand, Data: good, Extensions: checksumExt(good)}).(error); !ok {
+				t.Error("an entry after the damaged one was applied")
+			}
+			if got := app.list(); len(got) != 0 {
+				t.Errorf("app state after a damaged entry: %q, want nothing applied", got)
+			}
+			if _, err := f.Snapshot(); err == nil {
+				t.Error("snapshot of a damaged state: got nil error")
+			}
+			again := newAlarms(dir)
+			if a, ok := again.loadMarker(); !ok || !strings.Contains(a.Detail, tt.want) {
+				t.Errorf("after a restart: alarm %+v (raised %v), want CORRUPT again", a, ok)
+			}
+		})
+	}
+}
+
 // The wrapper FSM's snapshot carries the API addresses and the caller's
 // snapshot, and Restore gives both back.
 func TestFSMSnapshotRoundTrip(t *testing.T) {
 	app := &counterFSM{}
-	f := newFSM(app)
+	f := newFSM(app, newAlarms(t.TempDir()))
 	for i, data := range [][]byte{
 		append([]byte{kindMeta}, `{"id":"BOS","apiAddr":"10.0.0.2:7101"}`...),
 		append([]byte{kindApp}, "hello"...),
@@ -183,11 +244,6 @@ func TestFSMSnapshotRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range [][]byte{nil, {9}, append([]byte{kindMeta}, "{"...)} {
-		if _, ok := f.Apply(&raft.Log{Index: 9, Data: bad}).(error); !ok {
-			t.Errorf("apply %q: got no error, want one", bad)
-		}
-	}
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +252,7 @@ func TestFSMSnapshotRoundTrip(t *testing.T) {
 	if err := snap.Persist(sink); err != nil {
 		t.Fatal(err)
 	}
-	g := newFSM(&counterFSM{})
+	g := newFSM(&counterFSM{}, newAlarms(t.TempDir()))
 	if err := g.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,29 @@ type Config struct {
 	// it every other member counts as unreachable.
 	FetchStats func(ctx context.Context, m Member) (Stats, error)
 
+	// PinVoters makes a site with no configuration yet refuse all Raft
+	// traffic until TrustVoters names the voters (a site that joins
+	// through the API learns them from the cluster). Without it such a
+	// site accepts the first site certificate that leads it.
+	PinVoters bool
+	// LogFormat is the newest log format this binary reads (its own
+	// entries and the caller's commands); every site reports it, and
+	// entries of a newer format are proposed only once every member reads
+	// them (see format.go). Zero: format 1, what binaries without
+	// checkpoints read.
+	LogFormat int
+	// CheckpointInterval is how often the leader commits a state
+	// checkpoint, at which every site digests its state and the digests
+	// are compared (checkpoint.go); 0 disables them.
+	CheckpointInterval time.Duration
+	// MaxClockSkew is how far a member's clock may be from the leader's
+	// before it is reported (CLOCK_SKEW), and a leader that far ahead of
+	// most voters hands leadership over (clock.go); 0 disables the check.
+	MaxClockSkew time.Duration
+	// Clock, for tests, replaces time.Now as this site's clock where it
+	// is reported to others.
+	Clock func() time.Time
+
 	// PeerTLS, when set, makes Raft traffic mutual TLS bound to site
 	// identities; nil means plaintext.
 	PeerTLS PeerTLS
@@ -102,16 +125,19 @@ func DefaultConfig() Config {
 //
 //   - lan: heartbeat and election 1s, leader lease 500ms, apply 10s;
 //     health: last contact 1s, 250 trailing entries, stable after 10s,
-//     polled every 2s. For sites in one data centre or on one machine.
+//     polled every 2s; clock skew allowed 500ms; a state checkpoint every
+//     5m. For sites in one data centre or on one machine.
 //   - wan: heartbeat and election 5s, leader lease 2.5s, apply 30s;
 //     health: last contact 5s, 1000 trailing entries, stable after 30s,
-//     polled every 5s. For sites on different continents (round trips of
-//     20-250 ms and links that stall): five times the LAN timings, as
-//     Consul's raft_multiplier recommends for production, so a slow link
-//     is not taken for a dead leader.
+//     polled every 5s; clock skew allowed 2s; a checkpoint every 5m. For
+//     sites on different continents (round trips of 20-250 ms and links
+//     that stall): five times the LAN timings, as Consul's
+//     raft_multiplier recommends for production, so a slow link is not
+//     taken for a dead leader.
 //   - test: heartbeat and election 200ms, lease 100ms, apply 5s; health:
-//     last contact 500ms, stable after 300ms, polled every 100ms. For
-//     in-process tests on loopback.
+//     last contact 500ms, stable after 300ms, polled every 100ms; clock
+//     skew allowed 500ms; a checkpoint every 2s. For in-process tests on
+//     loopback.
 var Profiles = []string{"lan", "wan", "test"}
 
 // UseProfile sets the timings of a named profile.
@@ -121,16 +147,19 @@ func (c *Config) UseProfile(name string) error {
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
 		c.ApplyTimeout = 10 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = time.Second, 250, 10*time.Second, 2*time.Second
+		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 5*time.Minute
 	case "wan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 2500*time.Millisecond
 		c.ApplyTimeout = 30 * time.Second
 		c.TransportTimeout = 30 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 5*time.Second, 1000, 30*time.Second, 5*time.Second
+		c.MaxClockSkew, c.CheckpointInterval = 2*time.Second, 5*time.Minute
 	case "test":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
 		c.CommitTimeout = 5 * time.Millisecond
 		c.ApplyTimeout = 5 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 500*time.Millisecond, 250, 300*time.Millisecond, 100*time.Millisecond
+		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 2*time.Second
 	default:
 		return fmt.Errorf("unknown timing profile %q (want lan, wan or test)", name)
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/binary"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,22 +15,30 @@ import (
 // Every log entry this package writes starts with a kind byte.
 const (
 	kindApp  byte = 1 // the caller's command, passed to its FSM
-	kindMeta byte = 2 // a member's API address
+	kindMeta byte = 2 // a member's API address, voting wish, or a denied certificate
+	// kindCheckpoint asks every site to record a digest of its state (and
+	// may carry the verified digest of an earlier checkpoint): see
+	// checkpoint.go. Proposed only once every member reads it.
+	kindCheckpoint byte = 3
 )
 
 // metaRecord says where a member serves its API and, when Voter is set,
 // whether it wants a vote (a joining voter starts as a non-voter and is
 // promoted once stable, so the wish must outlive the leader that heard it).
+//
+// A record with Deny (and no ID) adds a certificate to the deny-list.
 type metaRecord struct {
-	ID      string `json:"id"`
-	APIAddr string `json:"apiAddr,omitempty"`
-	Voter   *bool  `json:"voter,omitempty"`
+	ID      string      `json:"id,omitempty"`
+	APIAddr string      `json:"apiAddr,omitempty"`
+	Voter   *bool       `json:"voter,omitempty"`
+	Deny    *DeniedCert `json:"deny,omitempty"`
 }
 
 // members is the replicated per-member data, as snapshots store it.
 type members struct {
-	APIAddrs  map[string]string `json:"apiAddrs"`
-	WantsVote map[string]bool   `json:"wantsVote"`
+	APIAddrs  map[string]string     `json:"apiAddrs"`
+	WantsVote map[string]bool       `json:"wantsVote"`
+	Denied    map[string]DeniedCert `json:"denied,omitempty"` // by serial
 }
 
 // fsm wraps the caller's FSM and keeps the members' API addresses, which
@@ -40,25 +49,65 @@ type fsm struct {
 	app  raft.FSM
 	mu   sync.RWMutex
 	meta members
+	// alarms holds CORRUPT: once raised, Apply applies nothing more and
+	// Snapshot refuses, so the damage is neither skipped over nor carried
+	// into a snapshot. corrupt raises it (and tells the Cluster).
+	alarms  *alarms
+	corrupt func(detail string)
+	cps     checkpoints
+	// onDenied is called (on the FSM goroutine) with the whole deny-list
+	// whenever it changes, by an entry or a restore.
+	onDenied func(map[string]DeniedCert)
 }
 
-func newFSM(app raft.FSM) *fsm {
-	return &fsm{app: app, meta: members{APIAddrs: map[string]string{}, WantsVote: map[string]bool{}}}
+func newFSM(app raft.FSM, al *alarms) *fsm {
+	return &fsm{app: app, alarms: al, corrupt: func(d string) { al.raise(AlarmCorrupt, d) }, meta: members{APIAddrs: map[string]string{}, WantsVote: map[string]bool{}, Denied: map[string]DeniedCert{}}}
 }
 
 func (f *fsm) Apply(l *raft.Log) any {
+	if f.alarms.has(AlarmCorrupt) {
+		return fmt.Errorf("entry %d not applied: %w", l.Index, ErrCorrupt)
+	}
+	res, bad := f.apply(l)
+	if bad != "" {
+		f.corrupt(fmt.Sprintf("log entry %d (term %d): %s", l.Index, l.Term, bad))
+		return fmt.Errorf("entry %d not applied: %w", l.Index, ErrCorrupt)
+	}
+	return res
+}
+
+// apply applies one entry; bad says why the entry cannot be applied at
+// all (then nothing changed and the site must stop).
+func (f *fsm) apply(l *raft.Log) (res any, bad string) {
+	if err := verifyChecksum(l.Data, l.Extensions); err != nil {
+		return nil, err.Error()
+	}
 	if len(l.Data) == 0 {
-		return fmt.Errorf("empty log entry at index %d", l.Index)
+		return nil, "empty entry"
 	}
 	switch l.Data[0] {
 	case kindApp:
 		inner := *l
 		inner.Data = l.Data[1:]
-		return f.app.Apply(&inner)
+		res := f.app.Apply(&inner)
+		if err, ok := res.(error); ok && errors.Is(err, ErrUnreadable) {
+			return nil, err.Error()
+		}
+		return res, ""
 	case kindMeta:
 		var m metaRecord
-		if err := json.Unmarshal(l.Data[1:], &m); err != nil || m.ID == "" {
-			return fmt.Errorf("bad member record at index %d", l.Index)
+		if err := json.Unmarshal(l.Data[1:], &m); err != nil || m.ID == "" && m.Deny == nil {
+			return nil, "undecodable member record"
+		}
+		if m.Deny != nil {
+			f.mu.Lock()
+			f.meta.Denied[m.Deny.Serial] = *m.Deny
+			denied := maps.Clone(f.meta.Denied)
+			f.mu.Unlock()
+			if f.onDenied != nil {
+				f.onDenied(denied)
+			}
+			return nil, ""
 		}
 		f.mu.Lock()
 		if m.APIAddr != "" {
@@ -68,9 +117,11 @@ func (f *fsm) Apply(l *raft.Log) any {
 			f.meta.WantsVote[m.ID] = *m.Voter
 		}
 		f.mu.Unlock()
-		return nil
+		return nil, ""
+	case kindCheckpoint:
+		return nil, f.checkpoint(l)
 	default:
-		return fmt.Errorf("unknown entry kind %d at index %d", l.Data[0], l.Index)
+		return nil, fmt.Sprintf("unknown entry kind %d (written by a newer version of innonet?)", l.Data[0])
 	}
 }
 
@@ -90,8 +141,11 @@ func (f *fsm) wantsVote(id string) (voter, known bool) {
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if f.alarms.has(AlarmCorrupt) {
+		return nil, fmt.Errorf("no snapshot of a damaged state: %w", ErrCorrupt)
+	}
 	f.mu.RLock()
-	meta := members{APIAddrs: maps.Clone(f.meta.APIAddrs), WantsVote: maps.Clone(f.meta.WantsVote)}
+	meta := members{APIAddrs: maps.Clone(f.meta.APIAddrs), WantsVote: maps.Clone(f.meta.WantsVote), Denied: maps.Clone(f.meta.Denied)}
 	f.mu.RUnlock()
 	app, err := f.app.Snapshot()
 	if err != nil {
@@ -124,8 +178,19 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.meta = meta
+	denied := maps.Clone(meta.Denied)
 	f.mu.Unlock()
+	if f.onDenied != nil {
+		f.onDenied(denied)
+	}
 	return nil
+}
+
+// denied returns the deny-list.
+func (f *fsm) denied() map[string]DeniedCert {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return maps.Clone(f.meta.Denied)
 }
 
 // decodeMembers reads the members record of a snapshot; snapshots written
@@ -141,6 +206,9 @@ func decodeMembers(b []byte) (members, error) {
 	}
 	if m.WantsVote == nil {
 		m.WantsVote = map[string]bool{}
+	}
+	if m.Denied == nil {
+		m.Denied = map[string]DeniedCert{}
 	}
 	return m, nil
 }

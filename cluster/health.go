@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -22,6 +24,17 @@ type Stats struct {
 	// LastContact is the time since this member last heard from the
 	// leader; zero on the leader.
 	LastContact time.Duration
+	// Format is the newest log format the member's binary reads (0: it
+	// did not say, an older binary).
+	Format int
+	// Time is the member's clock when it answered.
+	Time time.Time
+	// Alarms are the member's own alarms (CORRUPT, NOSPACE).
+	Alarms []Alarm
+	// CheckpointIndex and CheckpointDigest are the latest state
+	// checkpoint the member computed a digest of.
+	CheckpointIndex  uint64
+	CheckpointDigest string
 }
 
 // Stats reports this site's own Raft progress.
@@ -29,8 +42,10 @@ func (c *Cluster) Stats() Stats {
 	st := Stats{
 		ID: c.cfg.ID, State: c.raft.State().String(), Term: c.raft.CurrentTerm(),
 		LastIndex: c.raft.LastIndex(), AppliedIndex: c.raft.AppliedIndex(), CommitIndex: c.raft.CommitIndex(),
-		LastContact: c.LastContact(),
+		LastContact: c.LastContact(), Format: c.cfg.LogFormat, Time: c.now(), Alarms: c.Alarms(),
 	}
+	cp := c.fsm.latestDigest()
+	st.CheckpointIndex, st.CheckpointDigest = cp.Index, cp.Digest
 	// raft exposes the last log term only through Stats.
 	if t, ok := parseUint(c.raft.Stats()["last_log_term"]); ok {
 		st.LastTerm = t
@@ -68,9 +83,16 @@ type MemberHealth struct {
 	Healthy bool
 	// Status is ALIVE, FAILED (unreachable for longer than the dead-site
 	// timeout) or UNKNOWN.
-	Status      string
+	Status string
+	// Stats is what the member last reported.
 	Stats       Stats
 	StableSince time.Time
+	// ClockOffset is how far the member's clock is ahead (positive) of
+	// the leader's, estimated from the health check's round trip.
+	ClockOffset time.Duration
+	// Alarms are the member's own alarms and CLOCK_SKEW when its offset
+	// exceeds MaxClockSkew.
+	Alarms []Alarm
 }
 
 // Health returns the leader's latest health round; on other sites Known is
@@ -90,6 +112,14 @@ type healthState struct {
 	last     Health
 	lastSeen map[raft.ServerID]time.Time // last successful stats fetch, per member
 	since    time.Time                   // when this leader started checking
+	reports  map[raft.ServerID]report    // the latest stats of each member
+}
+
+// report is a member's latest stats and the clock offset measured with
+// them.
+type report struct {
+	stats  Stats
+	offset time.Duration
 }
 
 // readReplica is the autopilot node type of a site that does not want a
@@ -116,15 +146,27 @@ func (d delegate) NotifyState(s *autopilot.State) {
 	since := d.c.health.since
 	d.c.health.mu.Unlock()
 	h := Health{Known: true, Healthy: s.Healthy, FailureTolerance: s.FailureTolerance, Members: map[string]MemberHealth{}, Since: since}
+	d.c.health.mu.Lock()
+	reports := maps.Clone(d.c.health.reports)
+	d.c.health.mu.Unlock()
 	for id, srv := range s.Servers {
-		h.Members[string(id)] = MemberHealth{
+		rep := reports[id]
+		st := rep.stats
+		st.ID, st.LastContact, st.LastTerm, st.LastIndex = string(id), srv.Stats.LastContact, srv.Stats.LastTerm, srv.Stats.LastIndex
+		m := MemberHealth{
 			Healthy: srv.Health.Healthy, Status: statusName(srv.Server.NodeStatus), StableSince: srv.Health.StableSince,
-			Stats: Stats{ID: string(id), LastContact: srv.Stats.LastContact, LastTerm: srv.Stats.LastTerm, LastIndex: srv.Stats.LastIndex},
+			Stats: st, ClockOffset: rep.offset, Alarms: append([]Alarm(nil), st.Alarms...),
 		}
+		if skew := d.c.cfg.MaxClockSkew; skew > 0 && !st.Time.IsZero() && (rep.offset > skew || rep.offset < -skew) {
+			m.Alarms = append(m.Alarms, Alarm{Kind: AlarmClockSkew, Since: time.Now(),
+				Detail: fmt.Sprintf("clock %s the leader's (%s) by %s, more than the allowed %s", aheadBehind(rep.offset), d.c.cfg.ID, absDur(rep.offset).Round(time.Millisecond), skew)})
+		}
+		h.Members[string(id)] = m
 	}
 	d.c.health.mu.Lock()
 	d.c.health.last = h
 	d.c.health.mu.Unlock()
+	d.c.judgeClocks(h)
 }
 
 func statusName(s autopilot.NodeStatus) string {
@@ -151,6 +193,9 @@ func (d delegate) FetchServerStats(ctx context.Context, servers map[raft.ServerI
 			mu.Lock()
 			out[id] = &autopilot.ServerStats{LastContact: st.LastContact, LastTerm: st.LastTerm, LastIndex: st.LastIndex}
 			mu.Unlock()
+			c.health.mu.Lock()
+			c.health.reports[id] = report{stats: st}
+			c.health.mu.Unlock()
 			continue
 		}
 		if c.cfg.FetchStats == nil {
@@ -161,11 +206,23 @@ func (d delegate) FetchServerStats(ctx context.Context, servers map[raft.ServerI
 			defer wg.Done()
 			fctx, cancel := context.WithTimeout(ctx, max(c.cfg.LastContactThreshold, time.Second))
 			defer cancel()
+			sent := c.now()
 			st, err := c.cfg.FetchStats(fctx, Member{ID: string(id), RaftAddr: string(srv.Address), APIAddr: c.fsm.apiAddr(string(id))})
 			if err != nil {
 				c.log.Debug("health check: member unreachable", "member", id, "err", err)
 				return
 			}
+			// The member read its clock somewhere within the round trip:
+			// take the middle (as NTP does); the error is at most half
+			// the round trip.
+			rtt := c.now().Sub(sent)
+			var offset time.Duration
+			if !st.Time.IsZero() {
+				offset = st.Time.Sub(sent.Add(rtt / 2))
+			}
+			c.health.mu.Lock()
+			c.health.reports[id] = report{stats: st, offset: offset}
+			c.health.mu.Unlock()
 			mu.Lock()
 			out[id] = &autopilot.ServerStats{LastContact: st.LastContact, LastTerm: st.LastTerm, LastIndex: st.LastIndex}
 			mu.Unlock()
@@ -270,6 +327,7 @@ func (c *Cluster) runHealth(leading bool) {
 	c.health.mu.Lock()
 	c.health.since = time.Now()
 	c.health.lastSeen = map[raft.ServerID]time.Time{}
+	c.health.reports = map[raft.ServerID]report{}
 	c.health.last = Health{}
 	c.health.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -35,6 +35,8 @@ type Status struct {
 	// knows (removed, or not yet joined).
 	Member  bool
 	Members []Member
+	// Alarms are this site's own (CORRUPT, NOSPACE).
+	Alarms []Alarm
 }
 
 // Status reports the members, the leader and the Raft indexes.
@@ -44,6 +46,7 @@ func (c *Cluster) Status() (Status, error) {
 		ID: c.cfg.ID, State: c.raft.State().String(), Leader: leader,
 		Term: c.raft.CurrentTerm(), CommitIndex: c.raft.CommitIndex(),
 		AppliedIndex: c.raft.AppliedIndex(), LastLogIndex: c.raft.LastIndex(), LastContact: c.LastContact(),
+		Alarms: c.Alarms(),
 	}
 	f := c.raft.GetConfiguration()
 	if err := f.Error(); err != nil {

@@ -77,6 +77,10 @@ func (k collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	k.c.metrics.leaderChanges.Describe(ch)
 	k.c.metrics.applyDuration.Describe(ch)
+	k.c.transport.gate.counts.Describe(ch)
+	k.c.alarms.gauge.Describe(ch)
+	k.c.clocks.offsets.Describe(ch)
+	k.c.clocks.skewTotal.Describe(ch)
 }
 
 func (k collector) Collect(ch chan<- prometheus.Metric) {
@@ -134,4 +138,8 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- c.metrics.leaderChanges
 	ch <- c.metrics.applyDuration
+	c.transport.gate.counts.Collect(ch)
+	c.alarms.gauge.Collect(ch)
+	c.clocks.offsets.Collect(ch)
+	c.clocks.skewTotal.Collect(ch)
 }

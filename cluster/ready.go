@@ -6,12 +6,16 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Ready reports whether this site can serve: a leader is known, this site
-// is in the configuration, and it has applied every entry it knows to be
-// committed. It returns an error saying what is missing otherwise.
+// Ready reports whether this site can serve: no CORRUPT or NOSPACE alarm
+// is raised, a leader is known, this site is in the configuration, and it
+// has applied every entry it knows to be committed. It returns an error
+// saying what is missing otherwise.
 func (c *Cluster) Ready() error {
 	if c.raft.State() == raft.Shutdown {
 		return ErrShutdown
+	}
+	if err := c.ServesLocalReads(); err != nil {
+		return err
 	}
 	if id, _ := c.Leader(); id == "" {
 		return ErrNoLeader

@@ -93,6 +93,9 @@ func Recover(cfg Config, app raft.FSM, servers []Member) error {
 	if _, err := os.Stat(filepath.Join(dir, "raft.db")); err != nil {
 		return fmt.Errorf("recover: no raft state in %s: %w", dir, err)
 	}
+	if err := checkStore(filepath.Join(dir, "raft.db")); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
 	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
 	if err != nil {
 		return fmt.Errorf("recover: open raft log store: %w", err)
@@ -111,7 +114,7 @@ func Recover(cfg Config, app raft.FSM, servers []Member) error {
 	defer trans.Close()
 	rc := cfg.raftConfig()
 	rc.Logger = hlog
-	if err := raft.RecoverCluster(rc, newFSM(app), store, store, snaps, trans, conf); err != nil {
+	if err := raft.RecoverCluster(rc, newFSM(app, newAlarms(cfg.DataDir)), store, store, snaps, trans, conf); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
 	log.Warn("raft configuration rewritten for recovery", "site", cfg.ID, "members", len(conf.Servers))

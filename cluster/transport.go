@@ -62,13 +62,54 @@ type transport struct {
 	mu      sync.Mutex
 	inbound map[string]*inboundSite
 	hb      func(raft.RPC)
-	refused atomic.Uint64 // connections and RPCs refused, for tests and metrics
+	gate    *peerGate // who may send Raft requests here (peers.go)
 }
 
 // inboundSite carries the connections from one verified site.
 type inboundSite struct {
 	stream *streamLayer
 	trans  *raft.NetworkTransport
+	mu     sync.Mutex
+	conns  map[*trackedConn]string // open connections and their certificate serials
+}
+
+// trackedConn is an inbound connection the transport can close when its
+// certificate is denied.
+type trackedConn struct {
+	net.Conn
+	once    sync.Once
+	onClose func()
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(c.onClose)
+	return c.Conn.Close()
+}
+
+// dropDenied closes every inbound connection whose certificate is on the
+// deny-list.
+func (t *transport) dropDenied() {
+	t.mu.Lock()
+	sites := make([]*inboundSite, 0, len(t.inbound))
+	for _, in := range t.inbound {
+		sites = append(sites, in)
+	}
+	t.mu.Unlock()
+	denied := *t.gate.denied.Load()
+	for _, in := range sites {
+		in.mu.Lock()
+		drop := map[*trackedConn]string{}
+		for c, serial := range in.conns {
+			if denied[serial] {
+				drop[c] = serial
+			}
+		}
+		in.mu.Unlock()
+		for c, serial := range drop {
+			t.gate.refuse(refusedDenied, "", c.RemoteAddr().String(), fmt.Errorf("certificate serial %s was added to the cluster's deny-list: connection closed", serial))
+			c.Close()
+		}
+	}
 }
 
 func newTransport(cfg Config, log *slog.Logger, hlog hclog.Logger) (*transport, error) {
@@ -89,7 +130,12 @@ func newTransport(cfg Config, log *slog.Logger, hlog hclog.Logger) (*transport, 
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
 	t := &transport{ln: ln, adv: adv, tls: cfg.PeerTLS, dial: dial, timeout: cfg.TransportTimeout,
-		log: log, hlog: hlog, consumer: make(chan raft.RPC), done: make(chan struct{}), inbound: map[string]*inboundSite{}}
+		log: log, hlog: hlog, consumer: make(chan raft.RPC), done: make(chan struct{}), inbound: map[string]*inboundSite{},
+		gate: newPeerGate(log)}
+	if cfg.PinVoters {
+		none := map[string]bool{}
+		t.gate.trusted.Store(&none)
+	}
 	main := newStreamLayer(adv, t.dialPeer)
 	t.NetworkTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: main, MaxPool: 5, Timeout: cfg.TransportTimeout, Logger: hlog,
@@ -100,7 +146,9 @@ func newTransport(cfg Config, log *slog.Logger, hlog hclog.Logger) (*transport, 
 			for {
 				select {
 				case rpc := <-t.NetworkTransport.Consumer():
-					t.deliver(rpc)
+					if t.admitRPC("", rpc) {
+						t.deliver(rpc)
+					}
 				case <-t.done:
 					return
 				}
@@ -144,16 +192,21 @@ func (t *transport) admitConn(raw net.Conn) {
 	conn := tls.Server(raw, t.tls.PeerServerConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	defer cancel()
+	remote := raw.RemoteAddr().String()
 	if err := conn.HandshakeContext(ctx); err != nil {
-		t.refused.Add(1)
-		t.log.Warn("refused a raft connection: TLS handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
+		t.gate.refuse(refusedHandshake, "", remote, err)
 		raw.Close()
 		return
 	}
-	site, err := t.tls.PeerSite(conn.ConnectionState())
+	cs := conn.ConnectionState()
+	site, err := t.tls.PeerSite(cs)
 	if err != nil {
-		t.refused.Add(1)
-		t.log.Warn("refused a raft connection: no site certificate", "remote", raw.RemoteAddr().String(), "err", err)
+		t.gate.refuse(refusedNoSite, "", remote, err)
+		conn.Close()
+		return
+	}
+	if len(cs.PeerCertificates) > 0 && t.gate.isDenied(cs.PeerCertificates[0]) {
+		t.gate.refuse(refusedDenied, site, remote, fmt.Errorf("certificate serial %s is on the cluster's deny-list", SerialString(cs.PeerCertificates[0])))
 		conn.Close()
 		return
 	}
@@ -162,7 +215,20 @@ func (t *transport) admitConn(raw net.Conn) {
 		conn.Close()
 		return
 	}
-	in.stream.push(conn)
+	var serial string
+	if len(cs.PeerCertificates) > 0 {
+		serial = SerialString(cs.PeerCertificates[0])
+	}
+	tc := &trackedConn{Conn: conn}
+	tc.onClose = func() {
+		in.mu.Lock()
+		delete(in.conns, tc)
+		in.mu.Unlock()
+	}
+	in.mu.Lock()
+	in.conns[tc] = serial
+	in.mu.Unlock()
+	in.stream.push(tc)
 }
 
 func (t *transport) inboundFor(site string) *inboundSite {
@@ -179,7 +245,7 @@ func (t *transport) inboundFor(site string) *inboundSite {
 	stream := newStreamLayer(t.adv, func(raft.ServerAddress, time.Duration) (net.Conn, error) {
 		return nil, errors.New("inbound-only transport")
 	})
-	in := &inboundSite{stream: stream, trans: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	in := &inboundSite{stream: stream, conns: map[*trackedConn]string{}, trans: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 1, Timeout: t.timeout, Logger: t.hlog.Named(site),
 	})}
 	in.trans.SetHeartbeatHandler(func(rpc raft.RPC) {
@@ -212,19 +278,36 @@ func (t *transport) inboundFor(site string) *inboundSite {
 }
 
 // admitRPC checks that an RPC arriving over site's connection claims to
-// come from site.
+// come from site, and that site may send it (peers.go). In plaintext,
+// site is empty and the claim alone is checked against the configuration.
 func (t *transport) admitRPC(site string, rpc raft.RPC) bool {
 	var claimed string
 	if h, ok := rpc.Command.(raft.WithRPCHeader); ok {
 		claimed = string(h.GetRPCHeader().ID)
 	}
-	if claimed == site {
-		return true
+	if site != "" && claimed != site {
+		err := fmt.Errorf("%w: certificate names site %s, message claims %q", ErrPeerRefused, site, claimed)
+		t.gate.refuse(refusedImpersonate, site, "", err)
+		rpc.Respond(nil, err)
+		return false
 	}
-	t.refused.Add(1)
-	t.log.Warn("refused a raft message claiming another site's identity", "cert_site", site, "claimed", claimed)
-	rpc.Respond(nil, fmt.Errorf("certificate names site %s, message claims %q", site, claimed))
-	return false
+	switch rpc.Command.(type) {
+	case *raft.AppendEntriesRequest, *raft.InstallSnapshotRequest, *raft.TimeoutNowRequest,
+		*raft.RequestVoteRequest, *raft.RequestPreVoteRequest:
+	default:
+		err := fmt.Errorf("%w: message type %T is not accepted", ErrPeerRefused, rpc.Command)
+		t.gate.refuse(refusedUnknownRPC, claimed, "", err)
+		rpc.Respond(nil, err)
+		return false
+	}
+	if reason, err := t.gate.admitSite(claimed); err != nil {
+		// An InstallSnapshot's data is left unread: the transport then
+		// takes it for the next message and drops the connection.
+		t.gate.refuse(reason, claimed, "", err)
+		rpc.Respond(nil, err)
+		return false
+	}
+	return true
 }
 
 // deliver hands an RPC to Raft, except an InstallSnapshot of a snapshot
@@ -263,7 +346,11 @@ func (t *transport) Consumer() <-chan raft.RPC { return t.consumer }
 // SetHeartbeatHandler implements raft.Transport.
 func (t *transport) SetHeartbeatHandler(cb func(raft.RPC)) {
 	if t.tls == nil {
-		t.NetworkTransport.SetHeartbeatHandler(cb)
+		t.NetworkTransport.SetHeartbeatHandler(func(rpc raft.RPC) {
+			if t.admitRPC("", rpc) {
+				cb(rpc)
+			}
+		})
 		return
 	}
 	t.mu.Lock()
@@ -383,9 +470,10 @@ func (c *Cluster) siteAt(addr string) string {
 	return ""
 }
 
-// RefusedPeers counts Raft connections and messages refused because of
-// their certificate or a claimed identity that did not match it.
-func (c *Cluster) RefusedPeers() uint64 { return c.transport.refused.Load() }
+// RefusedPeers counts Raft connections and messages refused: because of
+// their certificate, a claimed identity that did not match it, or a
+// sender that may not send them (see peers.go).
+func (c *Cluster) RefusedPeers() uint64 { return c.transport.gate.total.Load() }
 
 // heldSnapshot reports whether this member already applied the snapshot a
 // leader offers: same term as ours, its last entry at or below our

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,7 +27,9 @@ func (s *clusterService) status() (*innonetpb.Cluster, error) {
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return clusterToPB(st, s.n.cluster.Health()), nil
+	out := clusterToPB(st, s.n.cluster.Health())
+	out.LogFormat = int32(s.n.state.Format())
+	return out, nil
 }
 
 func (s *clusterService) GetCluster(ctx context.Context, _ *innonetpb.GetClusterRequest) (*innonetpb.Cluster, error) {
@@ -52,6 +56,11 @@ func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClust
 	if caller := s.n.callerSite(ctx); caller != "" && caller != r.Site {
 		s.n.securityEvent(ctx, "impersonation", "site "+caller+" asked to join as "+r.Site)
 		return nil, status.Errorf(codes.PermissionDenied, "site certificate names %s; it cannot join as %s", caller, r.Site)
+	}
+	if have := s.n.state.Format(); int(r.LogFormat) < have && !s.n.isMember(r.Site) {
+		reads := max(int(r.LogFormat), pipeline.Format1)
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"site %s runs an older version of innonet (it reads log format %d; the cluster runs format %d): upgrade it before it joins", r.Site, reads, have)
 	}
 	if err := s.n.cluster.Join(ctx, r.Site, r.RaftAddress, r.ApiAddress, r.Voter); err != nil {
 		return nil, membershipStatus(err)
@@ -120,7 +129,47 @@ func (s *clusterService) GetSiteStats(ctx context.Context, _ *innonetpb.GetSiteS
 	return &innonetpb.SiteStats{
 		Site: st.ID, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, LastContact: durationpb.New(st.LastContact),
+		LogFormat: int32(st.Format), Time: ts(st.Time), Alarms: alarmsToPB(st.Alarms),
+		CheckpointIndex: st.CheckpointIndex, CheckpointDigest: st.CheckpointDigest,
 	}, nil
+}
+
+// DenyCertificate adds a serial to the replicated deny-list (ADMIN).
+func (s *clusterService) DenyCertificate(ctx context.Context, r *innonetpb.DenyCertificateRequest) (*innonetpb.DeniedCertificate, error) {
+	u, err := s.n.require(ctx, pipeline.Admin)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cluster.NormalizeSerial(r.Serial); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if len(r.Comment) > 500 || !utf8.ValidString(r.Comment) || strings.ContainsAny(r.Comment, "\x00\r\n") {
+		return nil, status.Error(codes.InvalidArgument, "comment: must be one line of text of at most 500 bytes")
+	}
+	if have := s.n.state.Format(); have < pipeline.Format2 {
+		if ok, site, reads := s.n.cluster.MembersRead(pipeline.Format2); !ok && site != "" {
+			return nil, status.Error(codes.FailedPrecondition, cluster.FormatError(site, reads, pipeline.Format2).Error())
+		}
+		return nil, status.Error(codes.FailedPrecondition, "the deny-list needs log format 2, which the cluster does not run yet; retry shortly")
+	}
+	d, err := s.n.cluster.DenyCertificate(ctx, r.Serial, r.Comment, u.ID)
+	if err != nil {
+		return nil, membershipStatus(err)
+	}
+	s.n.log.Warn("certificate added to the deny-list", "serial", d.Serial, "by", u.ID, "comment", d.Comment)
+	return deniedToPB(d), nil
+}
+
+// ListDeniedCertificates returns the deny-list (ADMIN).
+func (s *clusterService) ListDeniedCertificates(ctx context.Context, _ *innonetpb.ListDeniedCertificatesRequest) (*innonetpb.ListDeniedCertificatesResponse, error) {
+	if _, err := s.n.require(ctx, pipeline.Admin); err != nil {
+		return nil, err
+	}
+	out := &innonetpb.ListDeniedCertificatesResponse{}
+	for _, d := range s.n.cluster.DeniedCertificates() {
+		out.Certificates = append(out.Certificates, deniedToPB(d))
+	}
+	return out, nil
 }
 
 // membershipStatus maps the cluster's membership errors to gRPC codes.
@@ -136,4 +185,18 @@ func membershipStatus(err error) error {
 		return status.Errorf(codes.FailedPrecondition, "%v", err)
 	}
 	return st
+}
+
+// isMember reports whether site is in the configuration this site knows.
+func (n *Node) isMember(site string) bool {
+	st, err := n.cluster.Status()
+	if err != nil {
+		return false
+	}
+	for _, m := range st.Members {
+		if m.ID == site {
+			return true
+		}
+	}
+	return false
 }

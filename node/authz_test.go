@@ -436,6 +436,14 @@ func authzRows() []authzRow {
 					}
 				}
 			}},
+		{method: cluster + "DenyCertificate", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.clusters.DenyCertificate(ctx, &innonetpb.DenyCertificateRequest{Serial: "5ca1ab1e", Comment: "matrix"})
+			}},
+		{method: cluster + "ListDeniedCertificates", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.clusters.ListDeniedCertificates(ctx, &innonetpb.ListDeniedCertificatesRequest{})
+			}},
 		// Without TLS the figures are public: the leader's health checks
 		// read them from every member.
 		{method: cluster + "GetSiteStats", want: cells{OK, OK, OK, OK, OK, OK, OK, OK},

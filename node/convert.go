@@ -143,6 +143,7 @@ func clusterToPB(st cluster.Status, h cluster.Health) *innonetpb.Cluster {
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
 		LastContact: durationpb.New(st.LastContact), Member: st.Member,
 		HealthKnown: h.Known, Healthy: h.Healthy, FailureTolerance: int32(h.FailureTolerance),
+		Alarms: alarmsToPB(st.Alarms),
 	}
 	for _, m := range st.Members {
 		pm := &innonetpb.Member{
@@ -156,8 +157,31 @@ func clusterToPB(st cluster.Status, h cluster.Health) *innonetpb.Cluster {
 			if !mh.StableSince.IsZero() {
 				pm.StableSince = ts(mh.StableSince)
 			}
+			pm.Alarms, pm.LogFormat = alarmsToPB(mh.Alarms), int32(mh.Stats.Format)
+			pm.CheckpointIndex, pm.CheckpointDigest = mh.Stats.CheckpointIndex, mh.Stats.CheckpointDigest
+			if !mh.Stats.Time.IsZero() {
+				pm.ClockOffset = durationpb.New(mh.ClockOffset)
+			}
+		} else if m.ID == st.ID {
+			pm.Alarms = alarmsToPB(st.Alarms)
 		}
 		out.Members = append(out.Members, pm)
+	}
+	return out
+}
+
+func alarmsToPB(as []cluster.Alarm) []*innonetpb.Alarm {
+	var out []*innonetpb.Alarm
+	for _, a := range as {
+		out = append(out, &innonetpb.Alarm{Kind: a.Kind, Detail: a.Detail, Since: ts(a.Since)})
+	}
+	return out
+}
+
+func deniedToPB(d cluster.DeniedCert) *innonetpb.DeniedCertificate {
+	out := &innonetpb.DeniedCertificate{Serial: d.Serial, Comment: d.Comment, AddedBy: d.By}
+	if d.Time != 0 {
+		out.AddTime = ts(time.Unix(0, d.Time))
 	}
 	return out
 }

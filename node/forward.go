@@ -63,6 +63,16 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if rt == routeLocal && n.newerCredential(ctx, info.FullMethod, md) {
 		rt = routeLeader
 	}
+	if rt == routeLocal && !localMethods[info.FullMethod] && n.cluster.ServesLocalReads() != nil {
+		// This site's copy is damaged or falling behind (CORRUPT,
+		// NOSPACE): the leader answers instead.
+		rt = routeLeader
+	}
+	if rt != routeLocal && n.cluster.IsLeader() {
+		if err := n.cluster.ServesLocalReads(); err != nil {
+			return nil, status.Errorf(codes.Unavailable, "the leader cannot answer: %v; it is handing leadership over, retry", err)
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if rt == routeLocal || n.cluster.IsLeader() {
 			return n.answer(ctx, rt, req, handler)

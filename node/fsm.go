@@ -1,18 +1,28 @@
 package node
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
 
+	"innonet/cluster"
 	"innonet/node/pipeline"
 )
 
-// fsm adapts pipeline.State to raft.FSM. It adds nothing: the pipeline is
-// the state machine, and the log index becomes the event's audit index.
+// fsm adapts pipeline.State to raft.FSM: the pipeline is the state
+// machine, and the log index becomes the event's audit index. An entry
+// the pipeline cannot understand is reported to the cluster as
+// unreadable, which stops this site (CORRUPT) instead of skipping it.
 type fsm struct{ st *pipeline.State }
 
-func (f fsm) Apply(l *raft.Log) any { return f.st.Apply(l.Index, l.Data) }
+func (f fsm) Apply(l *raft.Log) any {
+	res := f.st.Apply(l.Index, l.Data)
+	if pipeline.IsUnreadable(res) {
+		return fmt.Errorf("%w: %v", cluster.ErrUnreadable, res)
+	}
+	return res
+}
 
 func (f fsm) Snapshot() (raft.FSMSnapshot, error) { return fsmSnapshot{f.st.Snapshot()}, nil }
 

@@ -47,9 +47,16 @@ type Config struct {
 	// timeouts, throttling, rate limits); zero fields take the defaults.
 	Limits Limits
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
-	// from the fields above.
+	// from the fields above, and its LogFormat from the pipeline's.
 	Cluster cluster.Config
 	Logger  *slog.Logger
+	// AdvertiseFormat, for tests, makes the site report an older log
+	// format than it reads (0: pipeline.FormatVersion), as an older binary
+	// would.
+	AdvertiseFormat int
+	// Clock, for tests, replaces time.Now as the site's clock: what it
+	// stamps into the commands it proposes and reports to the leader.
+	Clock func() time.Time
 }
 
 // Node is one running site.
@@ -96,6 +103,16 @@ func New(cfg Config) (*Node, error) {
 	if cfg.TLS != nil {
 		cc.PeerTLS = cfg.TLS
 	}
+	// A joining site accepts Raft traffic only from the voters the
+	// cluster names when it asks to join.
+	cc.PinVoters = cfg.Join != ""
+	cc.LogFormat = pipeline.FormatVersion
+	if cfg.AdvertiseFormat != 0 {
+		cc.LogFormat = cfg.AdvertiseFormat
+	}
+	if cfg.Clock != nil {
+		cc.Clock = cfg.Clock
+	}
 	cfg.Cluster = cc
 	n := &Node{cfg: cfg, log: cfg.Logger.With("site", cfg.Site), state: pipeline.New(), lis: lis, peers: newPeerConns(cfg.TLS, cc.Dial)}
 	if cc.FetchStats == nil {
@@ -121,6 +138,7 @@ func New(cfg Config) (*Node, error) {
 		n.background(func() { n.joinLoop(ctx) })
 	}
 	n.background(func() { n.watchReadiness(ctx) })
+	n.background(func() { n.raiseFormat(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }
@@ -141,6 +159,14 @@ func dialable(a net.Addr) string {
 		return a.String()
 	}
 	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// now is the site's clock.
+func (n *Node) now() time.Time {
+	if n.cfg.Clock != nil {
+		return n.cfg.Clock()
+	}
+	return time.Now()
 }
 
 // Addr is the API address the site serves on.
@@ -217,7 +243,7 @@ func (n *Node) bootstrapAdmin(ctx context.Context) {
 // address).
 func (n *Node) joinLoop(ctx context.Context) {
 	req := &innonetpb.JoinClusterRequest{Site: n.cfg.Site, RaftAddress: n.cluster.RaftAddr(),
-		ApiAddress: n.cfg.APIAdvertise, Voter: !n.cfg.NonVoter}
+		ApiAddress: n.cfg.APIAdvertise, Voter: !n.cfg.NonVoter, LogFormat: int32(n.cfg.Cluster.LogFormat)}
 	start := time.Now()
 	retry(ctx, func() error {
 		conn, err := n.peers.conn("", n.cfg.Join)
@@ -226,7 +252,20 @@ func (n *Node) joinLoop(ctx context.Context) {
 		}
 		cctx, cancel := context.WithTimeout(withToken(ctx, n.cfg.AdminToken), 30*time.Second)
 		defer cancel()
-		if _, err := innonetpb.NewClusterServiceClient(conn).JoinCluster(cctx, req); err != nil {
+		client := innonetpb.NewClusterServiceClient(conn)
+		// Until this site holds a configuration of its own, its Raft
+		// transport accepts only the voters the cluster names (a read
+		// replica's certificate must not be able to feed it a forged
+		// state): learn them before asking to be added, so the leader's
+		// first messages are not refused, and again from the answer.
+		if cl, err := client.GetCluster(cctx, &innonetpb.GetClusterRequest{}); err == nil {
+			n.trustVoters(cl)
+		}
+		cl, err := client.JoinCluster(cctx, req)
+		if err == nil {
+			n.trustVoters(cl)
+		}
+		if err != nil {
 			// The first seconds of a new cluster are spent electing a leader.
 			level := slog.LevelDebug
 			if time.Since(start) > 5*time.Second {
@@ -238,6 +277,17 @@ func (n *Node) joinLoop(ctx context.Context) {
 		n.log.Info("joined the cluster", "via", n.cfg.Join, "voter", req.Voter)
 		return nil
 	})
+}
+
+// trustVoters tells the Raft transport which voters a cluster answer names.
+func (n *Node) trustVoters(cl *innonetpb.Cluster) {
+	var voters []string
+	for _, m := range cl.GetMembers() {
+		if m.GetVoter() {
+			voters = append(voters, m.GetSite())
+		}
+	}
+	n.cluster.TrustVoters(voters)
 }
 
 // retry runs f until it returns nil or ctx ends, backing off up to 5s.

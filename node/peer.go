@@ -54,6 +54,10 @@ func (n *Node) peerSite(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
+	// A certificate on the cluster's deny-list speaks for no site.
+	if certs := info.State.PeerCertificates; len(certs) > 0 && n.cluster.IsDenied(cluster.SerialString(certs[0])) {
+		return ""
+	}
 	return site
 }
 

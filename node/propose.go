@@ -3,11 +3,11 @@ package node
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"innonet/cluster"
 	"innonet/node/pipeline"
 )
 
@@ -15,7 +15,7 @@ import (
 // checks it, commits it through Raft and returns the pipeline's result.
 // It runs on the leader (the forwarding interceptor sends writes there).
 func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Result, error) {
-	cmd.Time = time.Now().UnixNano()
+	cmd.Time = n.now().UnixNano()
 	cmd.Origin = originSite(ctx, n.cfg.Site)
 	if cmd.ActorToken == "" && cmd.Actor != "" {
 		// Name the token the caller used, so Apply refuses the write if a
@@ -28,6 +28,15 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 	}
 	if err := cmd.Validate(); err != nil {
 		return pipeline.Result{}, toStatus(err)
+	}
+	if need, have := cmd.Format(), n.state.Format(); need > have && cmd.Op != pipeline.OpSetFormat {
+		// Every site must read the command before it may be in the log:
+		// say which one does not yet.
+		if ok, site, reads := n.cluster.MembersRead(need); !ok && site != "" {
+			return pipeline.Result{}, status.Error(codes.FailedPrecondition, cluster.FormatError(site, reads, need).Error())
+		}
+		return pipeline.Result{}, status.Errorf(codes.FailedPrecondition,
+			"this needs log format %d, but the cluster still runs format %d: it is raised once every site runs a version that reads it; retry shortly", need, have)
 	}
 	data, err := cmd.Encode()
 	if err != nil {

@@ -25,8 +25,16 @@ func (n *Node) fetchStats(ctx context.Context, m cluster.Member) (cluster.Stats,
 	if st.Site != m.ID {
 		return cluster.Stats{}, fmt.Errorf("address %s of site %s is served by site %s", m.APIAddr, m.ID, st.Site)
 	}
-	return cluster.Stats{
+	out := cluster.Stats{
 		ID: st.Site, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, LastContact: st.LastContact.AsDuration(),
-	}, nil
+		Format: int(st.LogFormat), CheckpointIndex: st.CheckpointIndex, CheckpointDigest: st.CheckpointDigest,
+	}
+	if st.Time != nil {
+		out.Time = st.Time.AsTime()
+	}
+	for _, a := range st.Alarms {
+		out.Alarms = append(out.Alarms, cluster.Alarm{Kind: a.Kind, Detail: a.Detail, Since: a.Since.AsTime()})
+	}
+	return out, nil
 }

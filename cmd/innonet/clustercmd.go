@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/pipeline"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -103,7 +104,9 @@ Adds a site to the Raft group; what 'innonet serve --join' does. A site
 that is to vote joins as a non-voter and gets its vote once it has been
 healthy for the stabilization time; --nonvoter adds a read replica, as
 the divisions' sites are. Adding a site again is harmless and updates its
-addresses. Admins only.
+addresses. Admins only. The cluster refuses a site that reads an older log
+format than it runs; --log-format says which the site reads (by default,
+this binary's: add a site that runs the same version as this command).
 
 Examples:
   innonet cluster add MUC --raft-addr 10.0.4.2:7201 --api-addr 10.0.4.2:7101
@@ -116,6 +119,7 @@ Examples:
 	f.StringVar(&req.RaftAddress, "raft-addr", "", "the site's Raft address, as other sites dial it (required)")
 	f.StringVar(&req.ApiAddress, "api-addr", "", "the site's API address (gRPC and REST), as other sites dial it (required)")
 	nonVoter := f.Bool("nonvoter", false, "add a non-voting read replica")
+	format := f.Int("log-format", pipeline.FormatVersion, "the newest log format the site's innonet reads")
 	f.check(func() error {
 		if req.RaftAddress == "" || req.ApiAddress == "" {
 			return fmt.Errorf("--raft-addr and --api-addr are required")
@@ -126,7 +130,7 @@ Examples:
 	if err != nil {
 		return err
 	}
-	req.Site, req.Voter = siteCode(pos[0]), !*nonVoter
+	req.Site, req.Voter, req.LogFormat = siteCode(pos[0]), !*nonVoter, int32(*format)
 	return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
 		return c.cluster.JoinCluster(ctx, req)
 	})
