@@ -61,10 +61,10 @@ var ErrPeerRefused = errors.New("raft peer refused")
 // configuration (through the Cluster), the voters named at join, the
 // deny-list, and the refusal counters.
 type peerGate struct {
-	log     *slog.Logger
-	roles   atomic.Pointer[func(site string) (member, voter, empty bool)]
-	trusted atomic.Pointer[map[string]bool]
-	denied  atomic.Pointer[map[string]bool] // certificate serials, as SerialString writes them
+	log      *slog.Logger
+	roles    atomic.Pointer[func(site string) (member, voter, empty bool)]
+	trusted  atomic.Pointer[map[string]bool]
+	denied   atomic.Pointer[map[string]bool] // certificate serials, as SerialString writes them
 	counts   *prometheus.CounterVec
 	total    atomic.Uint64
 	byReason map[string]*atomic.Uint64

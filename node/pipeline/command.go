@@ -3,11 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
-	"io"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
