@@ -102,9 +102,12 @@ func (c *Cluster) judgeClocks(h Health) {
 		if voters[id] {
 			votersKnown++
 			if skew > 0 && m.ClockOffset < -skew {
+				// Behind this leader, as most are when it is the one off:
+				// these agree with each other, so one of them leads next.
 				votersBehind++
-			} else if m.Healthy {
-				sane = append(sane, candidate{id, m.ClockOffset})
+				if m.Healthy {
+					sane = append(sane, candidate{id, m.ClockOffset})
+				}
 			}
 		}
 	}
@@ -121,7 +124,9 @@ func (c *Cluster) judgeClocks(h Health) {
 	if recent {
 		return
 	}
-	sort.Slice(sane, func(i, j int) bool { return absDur(sane[i].offset) < absDur(sane[j].offset) })
+	// The voter nearest the middle of the others' clocks.
+	sort.Slice(sane, func(i, j int) bool { return sane[i].offset < sane[j].offset })
+	sane[0] = sane[len(sane)/2]
 	to := sane[0].id
 	c.log.Warn("clock skew: this site's clock is ahead of most other voters'; handing leadership over so that it does not stamp the future into the log",
 		"voters_behind", votersBehind, "voters", votersKnown, "max_clock_skew", skew, "to", to, "alarm", AlarmClockSkew)
