@@ -295,7 +295,9 @@ func (h *harness) startLoad(token string) *load {
 				s := h.sites[(i+try)%len(h.sites)]
 				code, b, err := h.call(s, "POST", "/v1/leads", token, body)
 				if err == nil && code == 200 {
-					var lead struct{ ID string `json:"id"` }
+					var lead struct {
+						ID string `json:"id"`
+					}
 					json.Unmarshal(b, &lead)
 					l.mu.Lock()
 					l.acked = append(l.acked, lead.ID)
@@ -477,4 +479,3 @@ func TestRollingUpgrade(t *testing.T) {
 	}
 	t.Logf("rolling upgrade done: %d writes acknowledged, none lost; every site at checkpoint %s", len(ld.acked), digest)
 }
-
