@@ -32,6 +32,8 @@ membership changes are for admins.`,
 		{"promote", "make a non-voting site a voter at once (admin)", clusterPromote},
 		{"demote", "make a voting site a non-voter (admin)", clusterDemote},
 		{"transfer-leadership", "hand leadership to another voter (admin)", clusterTransfer},
+		{"deny-cert", "add a certificate serial to the cluster's deny-list (admin)", clusterDenyCert},
+		{"denied-certs", "list the certificate deny-list (admin)", clusterDeniedCerts},
 	},
 	examples: `  export INNONET_ADDR=127.0.0.1:7101 INNONET_TOKEN=$(cat innonet-demo/admin.token)
   innonet cluster status
@@ -40,6 +42,7 @@ membership changes are for admins.`,
   innonet cluster demote TLV
   innonet cluster transfer-leadership BOS
   innonet cluster remove TLV
+  innonet cluster deny-cert 3a:f0:91:... --comment "BOS laptop stolen"
 `,
 }
 
@@ -217,6 +220,86 @@ Examples:
 	})
 }
 
+func clusterDenyCert(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "cluster deny-cert", `Usage: innonet cluster deny-cert SERIAL [--comment TEXT] [flags]
+
+Adds a certificate to the cluster's replicated deny-list: every site
+refuses it on the Raft port and on site-to-site calls from then on, and
+closes the connections made with it. For the key of a site that stays a
+member (stolen laptop, leaked backup) until its new certificate is
+issued; removing a site already refuses its certificate. SERIAL is the
+certificate's serial number as 'openssl x509 -noout -serial -in FILE'
+prints it (case and colons do not matter). Admins only.
+
+Examples:
+  innonet cluster deny-cert $(openssl x509 -noout -serial -in certs/BOS.crt | cut -d= -f2) --comment "BOS laptop stolen"
+`)
+	cf := addClientFlags(f, defaultTimeout)
+	var retries int
+	addRetriesFlag(f, &retries, 5)
+	comment := f.String("comment", "", "why, for the record")
+	pos, err := f.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var d *pb.DeniedCertificate
+	err = c.write(ctx, std, retries, "", func(ctx context.Context) (err error) {
+		d, err = c.cluster.DenyCertificate(ctx, &pb.DenyCertificateRequest{Serial: pos[0], Comment: *comment})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out(), d)
+	}
+	fmt.Fprintf(std.out(), "certificate %s denied on every site\n", d.Serial)
+	return nil
+}
+
+func clusterDeniedCerts(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "cluster denied-certs", `Usage: innonet cluster denied-certs [flags]
+
+Lists the certificates on the cluster's deny-list. Admins only.
+
+Examples:
+  innonet cluster denied-certs
+`)
+	cf := addClientFlags(f, defaultTimeout)
+	if _, err := f.parse(args, 0, 0); err != nil {
+		return err
+	}
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var resp *pb.ListDeniedCertificatesResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.cluster.ListDeniedCertificates(ctx, &pb.ListDeniedCertificatesRequest{})
+		return err
+	}); err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out(), resp)
+	}
+	t := newTable(std.out(), "SERIAL", "ADDED", "BY", "COMMENT")
+	for _, d := range resp.Certificates {
+		added := ""
+		if d.AddTime != nil {
+			added = d.AddTime.AsTime().UTC().Format(time.RFC3339)
+		}
+		t.row(d.Serial, added, d.AddedBy, d.Comment)
+	}
+	return t.flush()
+}
+
 // siteCode normalizes a site code typed on the command line (bos).
 func siteCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
@@ -272,7 +355,8 @@ func awaitLeader(ctx context.Context, c *client, cl *pb.Cluster) *pb.Cluster {
 
 // printCluster prints the members as a table and a summary below.
 func printCluster(w io.Writer, cl *pb.Cluster) error {
-	t := newTable(w, "SITE", "VOTER", "LEADER", "HEALTHY", "STATUS", "LAST CONTACT", "LAST INDEX", "RAFT ADDRESS", "API ADDRESS")
+	t := newTable(w, "SITE", "VOTER", "LEADER", "HEALTHY", "STATUS", "LAST CONTACT", "LAST INDEX", "ALARMS", "RAFT ADDRESS", "API ADDRESS")
+	var details []string
 	member := cl.Member
 	for _, m := range cl.Members {
 		member = member || m.Site == cl.Site
@@ -287,7 +371,12 @@ func printCluster(w io.Writer, cl *pb.Cluster) error {
 				contact = roundDuration(m.LastContact.AsDuration()).String()
 			}
 		}
-		t.row(m.Site, voter, yesNo(m.Leader), healthy, m.Status, contact, index, m.RaftAddress, m.ApiAddress)
+		var kinds []string
+		for _, a := range m.Alarms {
+			kinds = append(kinds, a.Kind)
+			details = append(details, fmt.Sprintf("%s %s: %s", m.Site, a.Kind, a.Detail))
+		}
+		t.row(m.Site, voter, yesNo(m.Leader), healthy, m.Status, contact, index, strings.Join(kinds, ","), m.RaftAddress, m.ApiAddress)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -311,6 +400,10 @@ func printCluster(w io.Writer, cl *pb.Cluster) error {
 		fmt.Fprintf(w, "health: %s, failure tolerance %d (voters that may fail without losing quorum)\n", health, cl.FailureTolerance)
 	} else {
 		fmt.Fprintln(w, "health: unknown (only the leader's answer has it)")
+	}
+	fmt.Fprintf(w, "log format %d (the newest every site reads)\n", cl.LogFormat)
+	for _, d := range details {
+		fmt.Fprintf(w, "ALARM %s\n", d)
 	}
 	if !member {
 		fmt.Fprintf(w, "warning: %s is not a member of the group (removed, or not joined yet)\n", cl.Site)

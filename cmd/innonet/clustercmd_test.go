@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"innonet/node"
+	"innonet/node/pipeline"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -247,6 +248,25 @@ func TestCLIClusterMembership(t *testing.T) {
 			}
 			return nil
 		})
+	})
+	t.Run("deny-cert", func(t *testing.T) {
+		eventually(t, "the cluster's log format raised", func() error {
+			if f := tn.leader().State().Format(); f < pipeline.Format2 {
+				return fmt.Errorf("format %d", f)
+			}
+			return nil
+		})
+		out := cli(t, append([]string{"cluster", "deny-cert", "3A:F0:91", "--comment", "laptop stolen"}, admin...)...)
+		if !strings.Contains(out, "3af091") {
+			t.Errorf("deny-cert printed %q, want the normalized serial", out)
+		}
+		out = cli(t, append([]string{"cluster", "denied-certs"}, admin...)...)
+		if rows := tableRows(out, "3af091"); len(rows) != 1 || !strings.Contains(out, "laptop stolen") {
+			t.Errorf("denied-certs printed\n%s\nwant the serial with its comment", out)
+		}
+		if r := runCLI(t, append([]string{"cluster", "deny-cert", "zz"}, admin...)...); r.err == nil || !strings.Contains(r.err.Error(), "serial") {
+			t.Errorf("deny-cert zz: %v, want an error about the serial", r.err)
+		}
 	})
 	t.Run("remove", func(t *testing.T) {
 		r := runCLI(t, append([]string{"cluster", "remove", "MUC"}, admin...)...)

@@ -31,6 +31,8 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 	fs.DurationVar(&cfg.LastContactThreshold, "last-contact-threshold", cfg.LastContactThreshold, "a member that has not heard from the leader for longer is unhealthy (overrides the profile)")
 	fs.DurationVar(&cfg.DeadSiteTimeout, "dead-site-timeout", cfg.DeadSiteTimeout, "remove a member the leader cannot reach for this long, if quorum allows (0: never)")
 	fs.UintVar(&cfg.MinQuorum, "min-quorum", cfg.MinQuorum, "never remove dead voters below this many voters")
+	fs.DurationVar(&cfg.MaxClockSkew, "max-clock-skew", cfg.MaxClockSkew, "a member's clock further than this from the leader's is reported (CLOCK_SKEW), and a leader this far ahead of most voters hands leadership over (0: no check; default from the profile: 500ms lan, 2s wan)")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", cfg.CheckpointInterval, "how often the leader commits a state checkpoint at which every site digests its state and the digests are compared (0: never; default from the profile: 5m)")
 	return func() error {
 		explicit := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
@@ -59,6 +61,12 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 		}
 		if explicit["last-contact-threshold"] {
 			cfg.LastContactThreshold = base.LastContactThreshold
+		}
+		if explicit["max-clock-skew"] {
+			cfg.MaxClockSkew = base.MaxClockSkew
+		}
+		if explicit["checkpoint-interval"] {
+			cfg.CheckpointInterval = base.CheckpointInterval
 		}
 		return nil
 	}
