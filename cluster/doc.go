@@ -1,25 +1,40 @@
 // Package cluster runs one site's member of the Raft group: log and stable
-// store in raft-boltdb (bbolt), snapshots in files, TCP transport, bootstrap,
-// join and membership, and the facts a site needs to forward a request to
-// the leader. It knows nothing of the deal-flow domain: the caller supplies
-// any raft.FSM.
+// store in raft-boltdb (bbolt), snapshots in files, a transport over TCP or
+// mutual TLS, bootstrap, join and membership, health checks, and the facts
+// a site needs to forward a request to the leader. It knows nothing of the
+// deal-flow domain: the caller supplies any raft.FSM.
 //
 // Usage:
 //
 //	cfg := cluster.DefaultConfig()     // LAN timings; cfg.UseProfile("wan") for WAN
 //	cfg.ID, cfg.RaftAddr, cfg.APIAddr, cfg.DataDir = "BOS", "127.0.0.1:7201", "127.0.0.1:7101", dir
 //	cfg.Bootstrap = true               // first site only; ignored once state exists
-//	c, err := cluster.New(cfg, myFSM)
+//	c, err := cluster.New(cfg, myFSM)  // a damaged raft.db is a *StoreError
 //	defer c.Close()
 //	res, err := c.Apply(ctx, cmd)      // on the leader; cluster.ErrNotLeader elsewhere
 //	id, api := c.Leader()              // where to forward when not leader
 //
 // Every member also records its API address (where it serves gRPC) in the
 // replicated log, so any site can find the leader's API address and forward
-// writes there. These records travel in log entries of their own kind,
-// interleaved with the caller's commands; the caller's FSM never sees them.
+// writes there. These records, the certificate deny-list and state
+// checkpoints travel in log entries of their own kind, interleaved with the
+// caller's commands; the caller's FSM never sees them.
 //
-// What this package does not do: authenticate peers (the transport is plain
-// TCP until mutual TLS arrives), forward requests (the API layer does, over
-// gRPC, using Leader), or decide read consistency beyond reporting state.
+// The trust boundary on the Raft port (transport.go, peers.go): every
+// message must claim the site its connection's certificate names, and come
+// from a voter of this site's configuration; certificates on the deny-list
+// (deny.go) are refused.
+//
+// Integrity (checksum.go, store.go, checkpoint.go, alarm.go): command
+// entries carry a CRC-32C; raft.db is checked before Raft opens it; an entry
+// that fails its checksum or that the caller's FSM cannot understand (it
+// answers with an error wrapping ErrUnreadable) raises the CORRUPT alarm and
+// stops the state machine; the leader's checkpoints compare digests of every
+// site's state. A failing log write raises NOSPACE until a write succeeds.
+// The leader's health checks also compare clocks (clock.go) and collect the
+// log format each member's binary reads (format.go).
+//
+// What this package does not do: forward requests (the API layer does, over
+// gRPC, using Leader), decide read consistency beyond reporting state, or
+// know what the caller's commands mean.
 package cluster
