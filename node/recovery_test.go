@@ -162,13 +162,13 @@ func TestRestore(t *testing.T) {
 		lineEnd := mid + bytes.IndexByte(backup[mid:], '\n')
 		damaged := append(bytes.Clone(backup[:(lineStart+lineEnd)/2]), backup[lineEnd:]...)
 		for name, data := range map[string][]byte{
-			"cut in half":          backup[:len(backup)/2],
-			"without end marker":   noEnd,
-			"a record cut short":   damaged,
-			"empty":                nil,
-			"not a backup":         []byte("{\"hello\":\"world\"}\n"),
-			"followed by garbage":  append(bytes.Clone(backup), []byte("{\"table\":\"users\"}\n")...),
-			"two backups in a row": append(bytes.Clone(backup), backup...),
+			"cut in half":           backup[:len(backup)/2],
+			"without its checksum":  noEnd,
+			"a record cut short":    damaged,
+			"empty":                 nil,
+			"not a backup":          []byte("{\"hello\":\"world\"}\n"),
+			"followed by garbage":   append(bytes.Clone(backup), []byte("{\"table\":\"users\"}\n")...),
+			"two backups in a row":  append(bytes.Clone(backup), backup...),
 			"a lead's title edited": bytes.Replace(backup, []byte(`"title":"`), []byte(`"title":"Edited: `), 1),
 		} {
 			t.Run(name, func(t *testing.T) {
