@@ -17,8 +17,9 @@ import (
 const backupChunk = 64 << 10
 
 // Backup streams a consistent snapshot of this site's copy of the
-// pipeline. The snapshot is an immutable view taken at one applied index,
-// so writes going on meanwhile do not tear it.
+// pipeline, closed by its SHA-256 (see backupfile.go). The snapshot is an
+// immutable view taken at one applied index, so writes going on meanwhile
+// do not tear it.
 func (s *clusterService) Backup(_ *innonetpb.BackupRequest, stream innonetpb.ClusterService_BackupServer) error {
 	ctx := stream.Context()
 	u, err := s.n.require(ctx, pipeline.Admin)
@@ -30,7 +31,7 @@ func (s *clusterService) Backup(_ *innonetpb.BackupRequest, stream innonetpb.Clu
 		return err
 	}
 	w := &chunkWriter{send: func(b []byte) error { return stream.Send(&innonetpb.BackupChunk{Data: b}) }}
-	n, err := sn.WriteTo(w)
+	n, err := writeBackup(w, sn)
 	if err == nil {
 		err = w.flush()
 	}
@@ -87,10 +88,11 @@ func (n *Node) backupHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("innonet-%s-%d.ndjson", n.cfg.Site, sn.Applied())))
 	w.Header().Set("X-Innonet-Applied-Index", strconv.FormatUint(sn.Applied(), 10))
 	w.Header().Set("X-Innonet-Read-Site", n.cfg.Site)
-	written, err := sn.WriteTo(w)
+	written, err := writeBackup(w, sn)
 	if err != nil {
-		// The status line is gone; the missing end marker makes the file
-		// fail to restore, so a cut download is never taken for a backup.
+		// The status line is gone; the missing closing line makes the
+		// file fail to restore, so a cut download is never taken for a
+		// backup.
 		n.log.Warn("backup download cut", "err", err)
 		return
 	}

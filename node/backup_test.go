@@ -69,11 +69,16 @@ func rawGet(t testing.TB, n *Node, path, token string) (int, []byte, http.Header
 	return resp.StatusCode, body, resp.Header
 }
 
-// restoreBackup loads a backup into a fresh pipeline, as a restore would.
+// restoreBackup verifies a backup and loads it into a fresh pipeline, as
+// a restore would.
 func restoreBackup(t testing.TB, backup []byte) *pipeline.State {
 	t.Helper()
+	snap, _, err := VerifyBackup(backup, BackupOptions{})
+	if err != nil {
+		t.Fatalf("verify %d bytes of backup: %v", len(backup), err)
+	}
 	st := pipeline.New()
-	if err := st.Restore(bytes.NewReader(backup)); err != nil {
+	if err := st.Restore(bytes.NewReader(snap)); err != nil {
 		t.Fatalf("restore %d bytes of backup into an empty pipeline: %v", len(backup), err)
 	}
 	return st
@@ -204,10 +209,11 @@ func (e *backupEnv) testFromFollowers(t *testing.T) {
 			if got := hdr.Get("X-Innonet-Read-Site"); got != n.Site() {
 				t.Errorf("got X-Innonet-Read-Site %q, want %s (a backup is answered by the site asked)", got, n.Site())
 			}
-			leads, nUsers, applied, err := CheckBackup(viaREST)
+			info, err := CheckBackup(viaREST, BackupOptions{})
 			if err != nil {
 				t.Fatalf("CheckBackup: %v", err)
 			}
+			leads, nUsers, applied := info.Leads, info.Users, info.Applied
 			if leads != e.leadsBeforeLoad || nUsers != len(users) || applied != n.State().AppliedIndex() {
 				t.Errorf("CheckBackup: got %d leads, %d users, applied index %d; want %d, %d, %d",
 					leads, nUsers, applied, e.leadsBeforeLoad, len(users), n.State().AppliedIndex())
@@ -350,7 +356,8 @@ func (e *backupEnv) testUnderWrites(t *testing.T) {
 			}
 			data = body
 		}
-		leads, _, applied, err := CheckBackup(data)
+		info, err := CheckBackup(data, BackupOptions{})
+		leads, applied := info.Leads, info.Applied
 		if err != nil {
 			t.Fatalf("round %d: backup over %s from %s (%d bytes) does not restore: %v", i, how, n.Site(), len(data), err)
 		}

@@ -46,6 +46,11 @@ type Config struct {
 	// Limits bound what one client may ask of the site (message sizes,
 	// timeouts, throttling, rate limits); zero fields take the defaults.
 	Limits Limits
+	// RequestIDRetention is how long the cluster remembers an applied
+	// request ID, so that a retry returns the first outcome; zero means
+	// DefaultRequestIDRetention. The leader enforces it (from log format
+	// 2); give every site the same.
+	RequestIDRetention time.Duration
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
 	// from the fields above, and its LogFormat from the pipeline's.
 	Cluster cluster.Config
@@ -87,6 +92,12 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	switch {
+	case cfg.RequestIDRetention == 0:
+		cfg.RequestIDRetention = DefaultRequestIDRetention
+	case cfg.RequestIDRetention < time.Second || cfg.RequestIDRetention > pipeline.MaxRetention:
+		return nil, fmt.Errorf("request ID retention %s: want from 1s to %s", cfg.RequestIDRetention, pipeline.MaxRetention)
 	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -139,6 +150,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.background(func() { n.watchReadiness(ctx) })
 	n.background(func() { n.raiseFormat(ctx) })
+	n.background(func() { n.pruneLoop(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }

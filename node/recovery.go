@@ -11,35 +11,47 @@ import (
 	"innonet/node/pipeline"
 )
 
-// CheckBackup reads a backup (what Backup streams) into a scratch state
-// and reports how many leads and users it holds and the log index it
-// reflects, or why it cannot be restored.
-func CheckBackup(backup []byte) (leads, users int, applied uint64, err error) {
-	st := pipeline.New()
-	if err := st.Restore(bytes.NewReader(backup)); err != nil {
-		return 0, 0, 0, fmt.Errorf("not a usable backup: %w", err)
+// CheckBackup verifies a backup file (what Backup streams: see
+// backupfile.go), reads it into a scratch state and reports what it holds
+// and the log index it reflects, or why it cannot be restored.
+func CheckBackup(backup []byte, opts BackupOptions) (BackupInfo, error) {
+	_, info, err := checkBackup(backup, opts)
+	return info, err
+}
+
+func checkBackup(backup []byte, opts BackupOptions) ([]byte, BackupInfo, error) {
+	snap, sum, err := VerifyBackup(backup, opts)
+	if err != nil {
+		return nil, BackupInfo{}, err
 	}
+	st := pipeline.New()
+	if err := st.Restore(bytes.NewReader(snap)); err != nil {
+		return nil, BackupInfo{}, fmt.Errorf("not a usable backup: %w", err)
+	}
+	info := BackupInfo{Applied: st.AppliedIndex(), SHA256: sum}
 	for _, n := range st.Counts() {
-		leads += n
+		info.Leads += n
 	}
 	us, err := st.Users()
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, BackupInfo{}, err
 	}
-	return leads, len(us), st.AppliedIndex(), nil
+	info.Users = len(us)
+	return snap, info, nil
 }
 
 // Restore creates a new single-site cluster in cfg.DataDir whose state is
-// the backup: it checks the backup, bootstraps a Raft group with this site
+// the backup: it checks the backup (its checksum, then its content; see
+// CheckBackup), bootstraps a Raft group with this site
 // as its only voter, installs the backup as the replicated state and stops.
 // Start the site afterwards with the same --site, --data-dir and
 // --raft-addr; other sites then join it and receive the restored state.
 // The data dir must hold no Raft state.
-func Restore(ctx context.Context, cfg Config, backup []byte) error {
+func Restore(ctx context.Context, cfg Config, backup []byte, opts BackupOptions) error {
 	if !pipeline.ValidSiteCode(cfg.Site) {
 		return fmt.Errorf("site code %q: want 2 to 8 capital letters (e.g. CGO)", cfg.Site)
 	}
-	_, _, applied, err := CheckBackup(backup)
+	snap, info, err := checkBackup(backup, opts)
 	if err != nil {
 		return err
 	}
@@ -60,7 +72,7 @@ func Restore(ctx context.Context, cfg Config, backup []byte) error {
 	// The only voter elects itself.
 	_, err = c.WaitForLeader(ctx)
 	if err == nil {
-		err = c.Restore(ctx, backup, applied)
+		err = c.Restore(ctx, snap, info.Applied)
 	}
 	if herr := c.Halt(); err == nil {
 		err = herr

@@ -162,17 +162,18 @@ func TestRestore(t *testing.T) {
 		lineEnd := mid + bytes.IndexByte(backup[mid:], '\n')
 		damaged := append(bytes.Clone(backup[:(lineStart+lineEnd)/2]), backup[lineEnd:]...)
 		for name, data := range map[string][]byte{
-			"cut in half":          backup[:len(backup)/2],
-			"without end marker":   noEnd,
-			"a record cut short":   damaged,
-			"empty":                nil,
-			"not a backup":         []byte("{\"hello\":\"world\"}\n"),
-			"followed by garbage":  append(bytes.Clone(backup), []byte("{\"table\":\"users\"}\n")...),
-			"two backups in a row": append(bytes.Clone(backup), backup...),
+			"cut in half":           backup[:len(backup)/2],
+			"without its checksum":  noEnd,
+			"a record cut short":    damaged,
+			"empty":                 nil,
+			"not a backup":          []byte("{\"hello\":\"world\"}\n"),
+			"followed by garbage":   append(bytes.Clone(backup), []byte("{\"table\":\"users\"}\n")...),
+			"two backups in a row":  append(bytes.Clone(backup), backup...),
+			"a lead's title edited": bytes.Replace(backup, []byte(`"title":"`), []byte(`"title":"Edited: `), 1),
 		} {
 			t.Run(name, func(t *testing.T) {
 				dir := t.TempDir()
-				err := Restore(ctx, soloConfig(t, "CGO", dir, freeAddr(t)), data)
+				err := Restore(ctx, soloConfig(t, "CGO", dir, freeAddr(t)), data, BackupOptions{})
 				if err == nil {
 					t.Fatalf("Restore of a backup %s: got no error, want a refusal", name)
 				}
@@ -182,7 +183,7 @@ func TestRestore(t *testing.T) {
 	})
 
 	cfg := soloConfig(t, "CGO", t.TempDir(), freeAddr(t))
-	if err := Restore(ctx, cfg, backup); err != nil {
+	if err := Restore(ctx, cfg, backup, BackupOptions{}); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
 	raftDB := filepath.Join(cfg.DataDir, "raft", "raft.db")
@@ -192,7 +193,7 @@ func TestRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = Restore(ctx, cfg, backup)
+		err = Restore(ctx, cfg, backup, BackupOptions{})
 		if err == nil {
 			t.Fatal("second Restore into the same data dir: got no error, want a refusal")
 		}
@@ -290,14 +291,14 @@ func TestRestore(t *testing.T) {
 func TestRestoreRepeatedly(t *testing.T) {
 	const rounds = 15
 	var buf bytes.Buffer
-	if _, err := pipeline.New().Snapshot().WriteTo(&buf); err != nil {
+	if _, err := writeBackup(&buf, pipeline.New().Snapshot()); err != nil {
 		t.Fatal(err)
 	}
 	failed := 0
 	for i := range rounds {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		cfg := soloConfig(t, "CGO", t.TempDir(), freeAddr(t))
-		err := Restore(ctx, cfg, buf.Bytes())
+		err := Restore(ctx, cfg, buf.Bytes(), BackupOptions{})
 		cancel()
 		if err == nil {
 			continue

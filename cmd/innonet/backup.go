@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"innonet/node"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -24,10 +25,12 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	f := newFlags(c.streams, "backup", `Usage: innonet backup --out FILE [flags]
 
 Downloads a consistent snapshot of the pipeline (users, leads, history) as
-the asked site holds it. The file is written as FILE.tmp, synced to disk
-and renamed to FILE only when complete, so FILE is never a partial
-backup. --out - writes to stdout. Prints the size and the site that
-answered (on stderr, or as JSON with --json). Admins only.
+the asked site holds it, closed by the SHA-256 of its content, which
+restore checks. The file is written as FILE.tmp, synced to disk and
+renamed to FILE only when complete and its checksum matches, so FILE is
+never a partial or damaged backup. --out - writes to stdout. Prints the
+size, the checksum and the site that answered (on stderr, or as JSON with
+--json). Admins only.
 
 Ask the leader for the newest state, or a non-voting replica to keep the
 load off the voters. Keep the file as safely as the tokens: it holds the
@@ -81,6 +84,11 @@ Examples:
 		fmt.Fprintf(c.errOut(), " (up to log index %d)", b.AppliedIndex)
 	}
 	fmt.Fprintf(c.errOut(), " from %s to %s\n", b.Site, name)
+	if b.SHA256 == "" {
+		fmt.Fprintln(c.errOut(), "innonet: warning: the site sent a backup without a SHA-256 (it runs an older innonet): restore refuses it without --allow-no-checksum")
+	} else {
+		fmt.Fprintf(c.errOut(), "innonet: SHA-256 %s\n", b.SHA256)
+	}
 	return nil
 }
 
@@ -90,6 +98,9 @@ type backupInfo struct {
 	Bytes        int64  `json:"bytes"`
 	Site         string `json:"site"`
 	AppliedIndex uint64 `json:"appliedIndex,omitempty"`
+	// SHA256 is the checksum the backup closes with, verified as it was
+	// received (empty from a site that sends none).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // answeringSite asks the site the client talks to for its name, for a
@@ -140,12 +151,14 @@ func backupToFile(ctx context.Context, cl *client, name string) (b backupInfo, e
 	return b, nil
 }
 
-// streamBackup copies the Backup stream to w. The answering site and its
-// applied index come from the x-innonet-read-site and
-// x-innonet-applied-index headers (or trailers) when the server sends
-// them.
+// streamBackup copies the Backup stream to w and verifies its checksum.
+// The answering site and its applied index come from the
+// x-innonet-read-site and x-innonet-applied-index headers (or trailers)
+// when the server sends them.
 func streamBackup(ctx context.Context, cl *client, w io.Writer) (backupInfo, error) {
 	var b backupInfo
+	v := node.NewBackupVerifier()
+	w = io.MultiWriter(w, v)
 	ctx, cancel := context.WithTimeout(cl.authorize(ctx), cl.timeout)
 	defer cancel()
 	stream, err := cl.cluster.Backup(ctx, &pb.BackupRequest{})
@@ -169,6 +182,14 @@ func streamBackup(ctx context.Context, cl *client, w io.Writer) (backupInfo, err
 	if b.Bytes == 0 {
 		return b, fmt.Errorf("the site sent an empty backup")
 	}
+	sum, err := v.Verify()
+	switch {
+	case errors.Is(err, node.ErrBackupNoChecksum):
+		// A site of an older version: b.SHA256 stays empty.
+	case err != nil:
+		return b, fmt.Errorf("the site sent a backup that fails its check: %w", err)
+	}
+	b.SHA256 = sum
 	header, _ := stream.Header()
 	md := metadata.Join(header, stream.Trailer())
 	b.Site = first(md, mdReadSite)

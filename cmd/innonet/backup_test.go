@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"innonet/node"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -45,7 +46,15 @@ func TestCLIBackup(t *testing.T) {
 	if _, err := os.Stat(file + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the temporary file is left behind: %v", err)
 	}
-	for _, want := range []string{fmt.Sprintf("wrote a backup of %d bytes", info.Size()), " from BOS to " + file} {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := node.CheckBackup(data, node.BackupOptions{})
+	if err != nil {
+		t.Errorf("the backup file does not check: %v", err)
+	}
+	for _, want := range []string{fmt.Sprintf("wrote a backup of %d bytes", info.Size()), " from BOS to " + file, "SHA-256 " + check.SHA256} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("backup: stderr %q lacks %q", r.stderr, want)
 		}
@@ -61,7 +70,7 @@ func TestCLIBackup(t *testing.T) {
 
 	var got backupInfo
 	out := cli(t, "backup", "--out", file, "--json", "--addr", tn.addr("CBG"), "--token", cliAdminToken)
-	if err := json.Unmarshal([]byte(out), &got); err != nil || got.File != file || got.Bytes == 0 || got.Site != "CBG" {
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.File != file || got.Bytes == 0 || got.Site != "CBG" || len(got.SHA256) != 64 {
 		t.Errorf("backup --json: got %+v (%v) from\n%s", got, err, out)
 	}
 

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -221,7 +220,7 @@ type writeFlags struct {
 
 func addWriteFlags(f *cmdFlags) *writeFlags {
 	w := &writeFlags{}
-	f.StringVar(&w.requestID, "request-id", "", "idempotency key (default: a random one); running a write again with the same ID returns the first result and changes nothing")
+	f.StringVar(&w.requestID, "request-id", "", "idempotency key (default: a new UUIDv7); running a write again with the same ID returns the first result and changes nothing, within the cluster's retention window (7 days by default)")
 	addRetriesFlag(f, &w.retries, 5)
 	return w
 }
@@ -246,11 +245,12 @@ func (w *writeFlags) id() string {
 	return w.requestID
 }
 
-// newRequestID returns a random request ID.
+// newRequestID returns a new request ID: a UUIDv7, which carries the time
+// it was made, so that the cluster can tell a retry from after its
+// retention window (when it no longer knows the first outcome) and
+// refuse it rather than apply it again.
 func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return "cli-" + hex.EncodeToString(b)
+	return uuid.Must(uuid.NewV7()).String() // NewV7 fails only if crypto/rand does, which it does not
 }
 
 func plural(n int, one, many string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,9 +96,10 @@ func TestServeSIGTERMHandsOverAndRestoreFromBackup(t *testing.T) {
 		t.Fatalf("innonet backup: %v\n%s", err, out)
 	}
 	out, err = runBinary(bin, "restore", "--backup", backup, "--check")
-	if err != nil || !strings.Contains(out, "3 leads, 2 users") {
+	if err != nil || !strings.Contains(out, "3 leads, 2 users") || !strings.Contains(out, " verified") {
 		t.Fatalf("restore --check: %v\n%s", err, out)
 	}
+	checkEditedBackups(t, bin, backup, dir)
 	newAPI, newRaft := freePort(t), freePort(t)
 	newDir := filepath.Join(dir, "restored")
 	out, err = runBinary(bin, "restore", "--backup", backup, "--site", "CGO", "--data-dir", newDir,
@@ -134,6 +136,46 @@ func waitExit(p *proc, d time.Duration) error {
 	case <-time.After(d):
 		p.cmd.Process.Kill()
 		return fmt.Errorf("did not exit within %s", d)
+	}
+}
+
+// checkEditedBackups edits copies of a backup as someone with the file
+// might (a lead's title, a user's role), and cuts off its checksum as a
+// backup of an older innonet lacks it: restore and restore --check must
+// refuse each, the last unless --allow-no-checksum accepts it.
+func checkEditedBackups(t *testing.T, bin, backup, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noChecksum := data[:bytes.LastIndexByte(data[:len(data)-1], '\n')+1]
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"title edited", bytes.Replace(data, []byte(`"title":"Lab 2"`), []byte(`"title":"Lab 2 (sold)"`), 1), "does not match its SHA-256"},
+		{"NODE_STAFF made ADMIN", bytes.Replace(data, []byte(`"name":"Emily","role":4`), []byte(`"name":"Emily","role":1`), 1), "does not match its SHA-256"},
+		{"no checksum", noChecksum, "--allow-no-checksum"},
+	} {
+		if bytes.Equal(tt.data, data) {
+			t.Fatalf("%s: the edit changed nothing", tt.name)
+		}
+		file := filepath.Join(dir, "edited.backup")
+		if err := os.WriteFile(file, tt.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"--check"}, {"--site", "CGO", "--data-dir", filepath.Join(dir, "edited"), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))}} {
+			out, err := runBinary(bin, append([]string{"restore", "--backup", file}, args...)...)
+			if err == nil || !strings.Contains(out, tt.want) {
+				t.Errorf("restore %s of a backup with %s: %v\n%s\nwant a refusal saying %q", args[0], tt.name, err, out, tt.want)
+			}
+		}
+	}
+	out, err := runBinary(bin, "restore", "--backup", filepath.Join(dir, "edited.backup"), "--check", "--allow-no-checksum")
+	if err != nil || !strings.Contains(out, "3 leads, 2 users") || !strings.Contains(out, "not verified") {
+		t.Errorf("restore --check --allow-no-checksum of a backup without checksum: %v\n%s", err, out)
 	}
 }
 

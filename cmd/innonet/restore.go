@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,13 +23,17 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "empty data directory for that site (required)")
 	fs.StringVar(&cfg.Cluster.RaftAddr, "raft-addr", "127.0.0.1:7201", "the Raft address the site will serve on (give serve the same)")
 	fs.StringVar(&cfg.Cluster.AdvertiseAddr, "raft-advertise", "", "Raft address other sites dial, if not --raft-addr (give serve the same)")
-	check := fs.Bool("check", false, "only check the backup file and print what it holds")
+	check := fs.Bool("check", false, "only check the backup file (its SHA-256, then its content) and print what it holds")
+	var opts node.BackupOptions
+	fs.BoolVar(&opts.AllowNoChecksum, "allow-no-checksum", false, "accept a backup without a SHA-256, as written by innonet before backups had one (its content cannot be verified)")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet restore --backup FILE --site CODE --data-dir DIR --raft-addr ADDR
        innonet restore --backup FILE --check
 
-Starts a NEW cluster from a backup: checks the file, creates a Raft group
+Starts a NEW cluster from a backup: checks the file (the SHA-256 that
+closes it must match its content: a damaged or edited backup is
+refused), creates a Raft group
 in the empty data dir with this site as its only voter, and installs the
 backup as the replicated state (leads, history, users and their tokens).
 Then start the site with serve (same --site, --data-dir, --raft-addr; no
@@ -55,11 +60,18 @@ Flags:
 	if err != nil {
 		return fmt.Errorf("read backup: %w", err)
 	}
-	leads, users, applied, err := node.CheckBackup(data)
+	info, err := node.CheckBackup(data, opts)
 	if err != nil {
-		return err
+		if errors.Is(err, node.ErrBackupNoChecksum) {
+			return fmt.Errorf("backup %s: %w; if you trust the file, run again with --allow-no-checksum", *backup, err)
+		}
+		return fmt.Errorf("backup %s: %w", *backup, err)
 	}
-	fmt.Printf("backup %s: %d leads, %d users, taken at log index %d\n", *backup, leads, users, applied)
+	sum := "SHA-256 " + info.SHA256 + " verified"
+	if info.SHA256 == "" {
+		sum = "no SHA-256 (not verified: accepted with --allow-no-checksum)"
+	}
+	fmt.Printf("backup %s: %d leads, %d users, taken at log index %d, %s\n", *backup, info.Leads, info.Users, info.Applied, sum)
 	if *check {
 		return nil
 	}
@@ -76,7 +88,7 @@ Flags:
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	if err := node.Restore(ctx, cfg, data); err != nil {
+	if err := node.Restore(ctx, cfg, data, opts); err != nil {
 		return err
 	}
 	fmt.Printf("restored into %s as site %s; now run:\n  innonet serve --site %s --data-dir %s --raft-addr %s --listen <api address>\n",

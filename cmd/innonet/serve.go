@@ -95,6 +95,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&lim.TokenBurst, "rate-burst", lim.TokenBurst, "burst of requests one token may make above --rate-limit")
 	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications from one address within a minute before it is blocked (for a minute, doubling on repeats)")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
+	fs.DurationVar(&cfg.RequestIDRetention, "request-id-retention", node.DefaultRequestIDRetention,
+		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 

@@ -12,8 +12,9 @@
 // It waits until the site answers /readyz, creates one user per role and
 // site (the same people as `innonet demo`), submits a few leads and moves
 // some of them along, and prints the users with their tokens as JSON on
-// stdout. Every write carries a fixed request ID, so running it again
-// changes nothing; tokens are shown only by the run that created the users.
+// stdout. Running it again changes nothing: it finds the sample users and
+// prints them without their tokens, which only the run that created them
+// shows. Every write carries a UUIDv7 request ID, the same on each retry.
 package main
 
 import (
@@ -72,14 +73,20 @@ func run(ctx context.Context, args []string) error {
 	if err := c.waitReady(ctx); err != nil {
 		return err
 	}
-	users, err := createUsers(ctx, c, admin)
+	done, err := loaded(ctx, c, admin)
 	if err != nil {
 		return err
 	}
-	if users[0].Token == "" {
+	users := sampleUsers
+	if done {
 		fmt.Fprintln(os.Stderr, "innonet-seed: the sample data is already there; its tokens were printed by the run that created it")
-	} else if err := submitLeads(ctx, c, users); err != nil {
-		return err
+	} else {
+		if users, err = createUsers(ctx, c, admin); err != nil {
+			return err
+		}
+		if err := submitLeads(ctx, c, users); err != nil {
+			return err
+		}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

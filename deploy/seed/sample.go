@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/google/uuid"
 )
 
 // user is a sample user as printed on stdout.
@@ -27,10 +29,32 @@ var sampleUsers = []user{
 	{Name: "Huang Lei", Role: "DIVISION", Division: "PRD"},
 }
 
+// loaded reports whether the sample users are there already: a run
+// before this one created them.
+func loaded(ctx context.Context, c *client, admin string) (bool, error) {
+	var out struct {
+		Users []struct{ Name string }
+	}
+	if err := c.write(ctx, http.MethodGet, "/v1/users", admin, nil, &out); err != nil {
+		return false, fmt.Errorf("list users: %w", err)
+	}
+	for _, u := range out.Users {
+		if u.Name == sampleUsers[0].Name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// requestID returns a new request ID, a UUIDv7: a retry of one write
+// sends the same body and so the same ID, and the cluster can tell a
+// retry from after its retention window by the time the ID carries.
+func requestID() string { return uuid.Must(uuid.NewV7()).String() }
+
 func createUsers(ctx context.Context, c *client, admin string) ([]user, error) {
 	users := make([]user, len(sampleUsers))
 	for i, u := range sampleUsers {
-		in := map[string]any{"requestId": fmt.Sprintf("sample-user-%d", i+1), "name": u.Name, "role": u.Role}
+		in := map[string]any{"requestId": requestID(), "name": u.Name, "role": u.Role}
 		if u.Site != "" {
 			in["site"] = u.Site
 		}
@@ -91,11 +115,11 @@ var sampleLeads = []sampleLead{
 }
 
 // submitLeads submits the sample leads, reviews them as HQ and lets the
-// divisions claim some, with fixed request IDs.
+// divisions claim some.
 func submitLeads(ctx context.Context, c *client, users []user) error {
 	hq := users[0].Token
-	for i, s := range sampleLeads {
-		in := map[string]any{"requestId": fmt.Sprintf("sample-lead-%d", i+1)}
+	for _, s := range sampleLeads {
+		in := map[string]any{"requestId": requestID()}
 		for k, v := range s.fields {
 			in[k] = v
 		}
@@ -104,13 +128,13 @@ func submitLeads(ctx context.Context, c *client, users []user) error {
 			return fmt.Errorf("submit sample lead %q: %w", s.fields["title"], err)
 		}
 		if s.review != "" {
-			review := map[string]any{"requestId": fmt.Sprintf("sample-review-%d", i+1), "decision": s.review, "comment": s.comment}
+			review := map[string]any{"requestId": requestID(), "decision": s.review, "comment": s.comment}
 			if err := c.write(ctx, http.MethodPost, "/v1/leads/"+l.ID+":review", hq, review, nil); err != nil {
 				return fmt.Errorf("review sample lead %s: %w", l.ID, err)
 			}
 		}
 		if s.claimBy != 0 {
-			claim := map[string]any{"requestId": fmt.Sprintf("sample-claim-%d", i+1)}
+			claim := map[string]any{"requestId": requestID()}
 			if err := c.write(ctx, http.MethodPost, "/v1/leads/"+l.ID+":claim", users[s.claimBy].Token, claim, nil); err != nil {
 				return fmt.Errorf("claim sample lead %s: %w", l.ID, err)
 			}

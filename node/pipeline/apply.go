@@ -15,6 +15,10 @@ type Result struct {
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
+	// Pruned is how many requests OpPruneRequests forgot, and PruneAgain
+	// whether more are due than one command forgets.
+	Pruned     int
+	PruneAgain bool
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -70,8 +74,11 @@ type applier struct {
 	txn   *memdb.Txn
 	cmd   Command
 	index uint64
+	// now is the command's time as Apply gives it (see clock.go).
 	now   time.Time
 	actor *User
+	// format is the cluster's log format, as of the command.
+	format int
 }
 
 func (a *applier) run() (Result, *Error) {
@@ -79,15 +86,39 @@ func (a *applier) run() (Result, *Error) {
 	if err := c.validate(); err != nil {
 		return Result{}, unreadable(a.index, err)
 	}
-	if c.Op == OpSetFormat {
-		return a.setFormat()
-	}
-	if have, err := a.clusterFormat(); err != nil {
+	have, err := a.clusterFormat()
+	if err != nil {
 		return Result{}, err
-	} else if need := c.Format(); need > have {
+	}
+	if need := c.Format(); need > have && c.Op != OpSetFormat {
 		return Result{}, formatError(need, have)
 	}
-	if c.Op == OpBootstrap {
+	a.format = have
+	if have >= Format2 {
+		if err := a.followClock(); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := a.dispatch()
+	if err != nil {
+		return Result{}, err
+	}
+	if !res.Replayed && a.format >= Format2 {
+		if err := a.advanceClock(); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+func (a *applier) dispatch() (Result, *Error) {
+	c := a.cmd
+	switch c.Op {
+	case OpSetFormat:
+		return a.setFormat()
+	case OpPruneRequests:
+		return a.pruneRequests()
+	case OpBootstrap:
 		return a.bootstrap()
 	}
 	actor, err := a.user(c.Actor)
@@ -109,7 +140,10 @@ func (a *applier) run() (Result, *Error) {
 		if prev.Fingerprint != fp {
 			return Result{}, invalid("request_id", "%q was already used for a different request", c.RequestID)
 		}
-		return Result{Lead: prev.Lead, User: prev.User, Token: prev.Token, Replayed: true}, nil
+		return a.replay(prev)
+	}
+	if err := a.checkRequestAge(); err != nil {
+		return Result{}, err
 	}
 	var res Result
 	switch c.Op {
@@ -129,7 +163,7 @@ func (a *applier) run() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := a.insert(tableRequests, &request{Key: key, Fingerprint: fp, Lead: res.Lead, User: res.User, Token: res.Token}); err != nil {
+	if err := a.remember(key, fp, res); err != nil {
 		return Result{}, err
 	}
 	return res, nil

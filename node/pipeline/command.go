@@ -32,6 +32,9 @@ const (
 	OpRevokeToken Op = "revoke_token"
 	// OpSetFormat raises the cluster's log format (see format.go).
 	OpSetFormat Op = "set_format"
+	// OpPruneRequests forgets the requests applied before the retention
+	// window (see requests.go).
+	OpPruneRequests Op = "prune_requests"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -66,6 +69,9 @@ type Command struct {
 	ActorToken string `json:"actorToken,omitempty"`
 	// SetFormat is the log format OpSetFormat raises the cluster to.
 	SetFormat int `json:"setFormat,omitempty"`
+	// Retention is how long OpPruneRequests keeps requests: it forgets
+	// those applied more than Retention before the command's time.
+	Retention time.Duration `json:"retention,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -186,7 +192,7 @@ func (c Command) Validate() error {
 }
 
 func (c Command) validate() *Error {
-	if c.Op != OpBootstrap && c.Op != OpSetFormat {
+	if c.Op != OpBootstrap && c.Op != OpSetFormat && c.Op != OpPruneRequests {
 		if err := checkRequestID(c.RequestID); err != nil {
 			return err
 		}
@@ -267,6 +273,8 @@ func (c Command) validate() *Error {
 		return checkTokenID(c.TokenID)
 	case OpSetFormat:
 		return checkFormat(c.SetFormat)
+	case OpPruneRequests:
+		return checkRetention(c.Retention)
 	case "":
 		return invalid("op", "is required")
 	default:

@@ -9,6 +9,10 @@
 // (BOS-0001, user-0001) are assigned from counters in the state itself.
 // Apply never panics on any input; a command it cannot decode or that
 // breaks a rule is answered with an error and changes nothing.
+// A command that repeats an applied request (same actor, same request ID)
+// is answered with the first outcome and changes nothing; from log format
+// 2 requests are remembered for a retention window (requests.go), and
+// command times never run backwards (clock.go).
 //
 // The package knows nothing of Raft or protobuf. The node package adapts
 // State to raft.FSM and translates its types to the wire.

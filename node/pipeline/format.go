@@ -1,5 +1,7 @@
 package pipeline
 
+import memdb "github.com/hashicorp/go-memdb"
+
 // Log formats: what a binary can read in the log. Every command records
 // (as its "v") the oldest format that understands it, and the cluster
 // records (in the state, replicated) the newest format every site runs,
@@ -23,7 +25,11 @@ package pipeline
 // Formats:
 //
 //	1  everything up to the first versioned release (the "v":1 commands)
-//	2  set_format; the cluster's format in the state
+//	2  set_format; the cluster's format in the state. Command times never
+//	   run backwards (clock.go). Request records keep the IDs and
+//	   versions of the first outcome instead of copies, are forgotten
+//	   after a retention window by prune_requests, and a UUIDv7 request
+//	   ID from before the window is refused (requests.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -36,10 +42,10 @@ const (
 func (c Command) Format() int {
 	f := Format1
 	switch c.Op {
-	case OpSetFormat:
+	case OpSetFormat, OpPruneRequests:
 		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 {
+	if c.SetFormat != 0 || c.Retention != 0 {
 		f = max(f, Format2)
 	}
 	return f
@@ -52,8 +58,10 @@ const formatCounter = "format"
 // Format returns the cluster's log format: the newest format every site
 // ran when it was last raised. A state that never recorded one is at
 // format 1.
-func (s *State) Format() int {
-	raw, err := s.read().First(tableCounters, "id", formatCounter)
+func (s *State) Format() int { return formatOf(s.read()) }
+
+func formatOf(txn *memdb.Txn) int {
+	raw, err := txn.First(tableCounters, "id", formatCounter)
 	if err != nil || raw == nil {
 		return Format1
 	}
@@ -76,6 +84,14 @@ func (a *applier) setFormat() (Result, *Error) {
 	if int64(a.cmd.SetFormat) <= cur {
 		return Result{Replayed: true}, nil
 	}
+	if cur < Format2 {
+		// What format 2 changes in the state it changes from here on,
+		// on every site at the same entry.
+		if err := a.compactRequests(); err != nil {
+			return Result{}, err
+		}
+	}
+	a.format = a.cmd.SetFormat
 	return Result{}, a.insert(tableCounters, &counter{Name: formatCounter, Value: int64(a.cmd.SetFormat)})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // plantedBugs are mistakes the pipeline could plausibly make. Each is
@@ -88,6 +89,14 @@ var plantedBugs = []struct {
 		return c
 	}}},
 	{name: "a restored site forgets its lead numbers", bug: plantedIn{corrupt: forgetLeadCounters}},
+	{name: "a prune forgets requests inside the window", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Op == OpPruneRequests && c.Retention >= 2*time.Second {
+			c.Retention /= 2
+		}
+		return c
+	}}},
+	{name: "a restored site forgets the latest time", bug: plantedIn{corrupt: dropCounters(`"clock"`)}},
+	{name: "a restored site forgets the prune horizon", bug: plantedIn{corrupt: dropCounters(`"requests/`)}},
 }
 
 // wrapApply returns r with apply replaced where bad says it did something
@@ -105,7 +114,15 @@ func wrapApply(r rule, bad func(a *applier, l *Lead) bool) rule {
 
 // forgetLeadCounters drops the per-site lead counters from a snapshot and
 // fixes its row count, so that it still restores.
-func forgetLeadCounters(snap []byte) []byte {
+func forgetLeadCounters(snap []byte) []byte { return dropCounters(`"lead/`)(snap) }
+
+// dropCounters returns a corruption that drops the counters whose row
+// holds name.
+func dropCounters(name string) func([]byte) []byte {
+	return func(snap []byte) []byte { return dropCounterRows(snap, name) }
+}
+
+func dropCounterRows(snap []byte, name string) []byte {
 	var out [][]byte
 	dropped := int64(0)
 	for _, line := range bytes.Split(bytes.TrimSuffix(snap, []byte("\n")), []byte("\n")) {
@@ -114,7 +131,7 @@ func forgetLeadCounters(snap []byte) []byte {
 			panic(err)
 		}
 		switch {
-		case rec.Table == tableCounters && bytes.Contains(rec.Value, []byte(`"lead/`)):
+		case rec.Table == tableCounters && bytes.Contains(rec.Value, []byte(name)):
 			dropped++
 			continue
 		case rec.End:

@@ -53,6 +53,19 @@ const (
 	tokenPlain      = 0
 	tokenShortLived = 2
 	tokenBadTTL     = 4
+
+	// Request IDs of clients that make UUIDv7s (b4).
+	v7Now    = 12
+	v7Old    = 13
+	v7Future = 1<<4 | 13
+
+	// What the leader does (b3 of kLeader).
+	leaderRestart = 0
+	leaderRaise   = 4
+	leaderPrune   = 5 // | the window's index in modelRetentions << 4
+	leaderBehind  = 6
+	leaderAhead   = 1<<4 | 6
+	leaderRight   = 7
 )
 
 // missingLead is a target byte that names a lead that does not exist
@@ -136,10 +149,10 @@ func modelSeeds() map[string][]byte {
 		"restart": encodeOps(
 			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
 			seedOp{kSubmit, 3, 0, 0, freshID, 0, 0},
-			seedOp{kRestart, 0, 0, 0, 0, 0, 0},
+			seedOp{kLeader, 0, 0, 0, 0, 0, 0},
 			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
 			seedOp{kAddUser, 0, 2, 0, freshID, 0, 0},
-			seedOp{kRestart, 0, 0, 0, 0, 0, 0},
+			seedOp{kLeader, 0, 0, 0, 0, 0, 0},
 			seedOp{kSubmit, 7, 0, 0, freshID, 0, 0},
 			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
 			seedOp{kReview, nat, 1, approve, freshID, 0, 0},
@@ -206,6 +219,54 @@ func modelSeeds() map[string][]byte {
 			seedOp{kCreateToken, 0, 2, tokenPlain, freshID, 0, 0},
 			seedOp{kRevokeToken, 0, 2, 2, freshID, 0, 0},
 			seedOp{kRevokeToken, 0, 2, 255, freshID, 0, 0},
+		),
+		"upgrade, prune and retry": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, v7Now, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, reusedID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, v7Now, 0, 0},
+			seedOp{kReview, 1, 0, approve, v7Now, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0}, // 5s: the upgrade's records are older
+			seedOp{kSubmit, 2, 0, 0, v7Old, 0, 0},
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, v7Old, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kAdvance, 5, 0, toNegotiating, freshID, 0, 0},
+			seedOp{kAdvance, 5, 0, toSigned, freshID, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, v7Now, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 1<<4, 0, 0, 0}, // the submit is forgotten
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},                   // and its retry refused
+			seedOp{kSubmit, 2, 0, 0, v7Future, 0, 0},
+			seedOp{kLeader, 0, 0, leaderPrune | 3<<4, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRaise | 15<<4, 0, 0, 0},
+		),
+		"leadership moves to clocks behind and ahead": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderBehind, 0, 0, 0},
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRight, 0, 0, 0},
+			seedOp{kCreateToken, 2, 2, tokenShortLived, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderAhead, 0, 0, 0},
+			seedOp{kAdvance, 5, 0, toNegotiating, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderBehind, 0, 0, 0},
+			seedOp{kCreateToken, 2, 2, tokenShortLived, freshID, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, freshID, 1, newestToken},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kAdvance, 5, 1, toSigned, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRight, 0, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, freshID, 1, newestToken},
 		),
 		"usual senders": encodeOps(
 			seedOp{kSubmit, nat, 0, 0, freshID, 0, 0},

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A model run reads its operations from bytes, so that the fuzzer can
@@ -26,8 +27,14 @@ import (
 //	    user and token requests
 //	b3  variant: draft, patch, decision, stage, new user or new token (low
 //	    4 bits) and comment (high 4 bits); the token to revoke
-//	b4  request ID (low nibble: fresh, reused or malformed) and expected
-//	    version (high nibble: none, current or stale)
+//	b4  request ID (low nibble: fresh, reused, malformed, or a UUIDv7 of
+//	    now, of a minute ago or of a day ahead) and expected version
+//	    (high nibble: none, current or stale)
+//
+// For kLeader, b3 says what the leader does (low 3 bits): the site
+// restarts from a snapshot, raises the log format, prunes requests (with
+// the window the high nibble picks), or leadership moves to a site whose
+// clock is an hour behind, an hour ahead, or right.
 //
 // and a run stops after maxModelOps operations. The choices lean towards
 // requests that move leads along, so that random input reaches claims
@@ -53,7 +60,7 @@ const (
 	kRetry   // send the previous request again, as a client that timed out would
 	kAddUser // an admin adds a user
 	kRevoke  // an admin revokes a user
-	kRestart // the site restarts from a snapshot of its state
+	kLeader  // the leader acts on its own, or another site leads (see b3 above)
 	kCreateToken
 	kRevokeToken
 	numKinds
@@ -93,12 +100,13 @@ type modelRun struct {
 	st    *State
 	m     *refModel
 	index uint64
-	base  []byte    // snapshot after the fixture's setup
-	log   [][]byte  // every entry applied since, in order
-	last  *mOp      // the previous request, for kRetry
-	lines []string  // transcript
-	fresh int       // fresh request IDs handed out
-	bug   plantedIn // nil outside TestModelCatchesPlantedBugs
+	base  []byte        // snapshot after the fixture's setup
+	log   [][]byte      // every entry applied since, in order
+	last  *mOp          // the previous request, for kRetry
+	lines []string      // transcript
+	fresh int           // fresh request IDs handed out
+	skew  time.Duration // how far the leading site's clock is off
+	bug   plantedIn     // nil outside TestModelCatchesPlantedBugs
 }
 
 // plantedIn is where TestModelCatchesPlantedBugs plants a bug that is not
@@ -112,9 +120,15 @@ func newModelRun(tb testing.TB, bug plantedIn) *modelRun {
 	tb.Helper()
 	f := newFixture(tb)
 	r := &modelRun{tb: tb, st: f.st, m: newRefModel(), index: f.index, bug: bug}
-	for _, u := range fixtureUsers {
-		if mu, _ := r.m.addUser(u.user); mu.ID != f.ids[u.name] {
+	for i, u := range fixtureUsers {
+		mu, mt := r.m.addUser(u.user)
+		if mu.ID != f.ids[u.name] {
 			tb.Fatalf("the fixture made %s %s, the model %s", u.name, f.ids[u.name], mu.ID)
+		}
+		if i > 0 {
+			// The admin added it, with a request ID no run uses.
+			op := mOp{Kind: OpAddUser, Actor: f.ids["admin"], RequestID: fmt.Sprintf("req-%d", i)}
+			r.m.done[op.Actor+"/"+op.RequestID] = mDone{op: op, res: mResult{OK: true, User: mu, Token: mt}}
 		}
 	}
 	if err := r.compareState(); err != nil {
@@ -134,8 +148,8 @@ func (r *modelRun) run(data []byte) error {
 		origin := origins[int(b[0])/int(numKinds)%len(origins)]
 		var err error
 		switch kind {
-		case kRestart:
-			err = r.restart()
+		case kLeader:
+			err = r.leader(b[3])
 		case kRetry:
 			if r.last == nil {
 				continue
@@ -163,9 +177,21 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 	switch low := b[4] & 15; {
 	case low < 2:
 		op.RequestID = fmt.Sprintf("r%d", low)
-	case low < 14:
+	case low < 12:
 		r.fresh++
 		op.RequestID = fmt.Sprintf("f-%d", r.fresh)
+	case low < 14:
+		// A client that makes UUIDv7 request IDs, with its clock right,
+		// or an ID it made a minute ago (or, its clock a day ahead).
+		r.fresh++
+		op.Created = clock(r.index + 1)
+		switch {
+		case low == 13 && b[4]>>4%2 == 1:
+			op.Created = op.Created.Add(25 * time.Hour)
+		case low == 13:
+			op.Created = op.Created.Add(-time.Minute)
+		}
+		op.RequestID = uuidV7(op.Created, uint64(r.fresh))
 	case low == 14:
 		op.RequestID = ""
 	default:
@@ -323,11 +349,34 @@ func (r *modelRun) actor(op mOp, b byte) string {
 	return cands[int(b)%len(cands)]
 }
 
+// leader does what b3 says the leader does (see kLeader).
+func (r *modelRun) leader(b3 byte) error {
+	switch b3 & 7 {
+	case 4:
+		return r.send(mOp{Kind: OpSetFormat, SetFormat: 2 + int(b3>>4)/15}, "")
+	case 5:
+		return r.send(mOp{Kind: OpPruneRequests, Retention: modelRetentions[int(b3>>4)%len(modelRetentions)].d}, "")
+	case 6:
+		r.skew = time.Hour
+		if b3>>4%2 == 0 {
+			r.skew = -time.Hour
+		}
+		r.lines = append(r.lines, fmt.Sprintf("     (a site whose clock is %s off leads)", r.skew))
+		return nil
+	case 7:
+		r.skew = 0
+		r.lines = append(r.lines, "     (a site whose clock is right leads)")
+		return nil
+	}
+	return r.restart()
+}
+
 // command is the log entry a proposer would write for op.
 func (op mOp) command() Command {
 	c := Command{Op: op.Kind, RequestID: op.RequestID, Actor: op.Actor, LeadID: op.LeadID,
 		ExpectedVersion: op.ExpectedVersion, Decision: op.Decision, Stage: op.Stage,
-		Comment: modelNotes[op.Note].text, UserID: op.UserID, TokenID: op.TokenID, ActorToken: op.ActorToken}
+		Comment: modelNotes[op.Note].text, UserID: op.UserID, TokenID: op.TokenID, ActorToken: op.ActorToken,
+		SetFormat: op.SetFormat, Retention: op.Retention}
 	switch op.Kind {
 	case OpSubmit:
 		c.Draft = modelDrafts[op.Variant].draft()
@@ -347,9 +396,10 @@ func (op mOp) command() Command {
 // and compares the answers and then the whole state.
 func (r *modelRun) send(op mOp, origin string) error {
 	r.index++
-	want := r.m.apply(op, clock(r.index))
+	now := clock(r.index).Add(r.skew)
+	want := r.m.apply(op, now)
 	c := op.command()
-	c.Origin, c.Time = origin, clock(r.index).UnixNano()
+	c.Origin, c.Time = origin, now.UnixNano()
 	// The proposer makes a new token on every attempt.
 	sum := sha256.Sum256([]byte("token " + strconv.FormatUint(r.index, 10)))
 	switch {
@@ -384,7 +434,7 @@ func (r *modelRun) send(op mOp, origin string) error {
 func asResult(res any) (mResult, error) {
 	switch res := res.(type) {
 	case Result:
-		out := mResult{OK: true, Replayed: res.Replayed}
+		out := mResult{OK: true, Replayed: res.Replayed, Pruned: res.Pruned, PruneAgain: res.PruneAgain}
 		if l := res.Lead; l != nil {
 			out.Lead = &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published}
 		}
@@ -456,7 +506,23 @@ func (r *modelRun) compareState() error {
 			if e.Seq != int64(i+1) || i > 0 && e.From != h[i-1].To {
 				return fmt.Errorf("history of %s breaks at event %d: %+v", l.ID, i+1, h)
 			}
+			if want := r.m.times[l.ID]; i >= len(want) || !e.Time.Equal(want[i]) {
+				return fmt.Errorf("history of %s: event %d at %v, want the times %v", l.ID, i+1, e.Time, want)
+			}
 		}
+	}
+	gotR, wantR := map[string]time.Time{}, map[string]time.Time{}
+	for _, rec := range records(r.st) {
+		gotR[rec.Key] = time.Time{}
+		if rec.Time != 0 {
+			gotR[rec.Key] = time.Unix(0, rec.Time).UTC()
+		}
+	}
+	for key, d := range r.m.done {
+		wantR[key] = d.at
+	}
+	if !reflect.DeepEqual(gotR, wantR) {
+		return fmt.Errorf("remembered requests differ:\ngot  %v\nwant %v", gotR, wantR)
 	}
 	users, err := r.st.Users()
 	if err != nil {

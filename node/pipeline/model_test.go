@@ -54,6 +54,13 @@ type mOp struct {
 	Variant         int
 	UserID          string
 	TokenID         string
+	// Created is when a UUIDv7 request ID says it was created (zero for
+	// other request IDs).
+	Created time.Time
+	// SetFormat and Retention are what the leader's set_format and
+	// prune_requests carry.
+	SetFormat int
+	Retention time.Duration
 	// ActorToken is the token the actor authenticated with. It is not
 	// part of the request's body: a retry may come with another token.
 	ActorToken string
@@ -68,12 +75,14 @@ func (op mOp) body() mOp {
 // mResult is the model's answer to one request: ok with the lead, user
 // and token it returns, or refused with an error code.
 type mResult struct {
-	OK       bool
-	Code     Code
-	Lead     *mLead
-	User     *mUser
-	Token    *mToken
-	Replayed bool
+	OK         bool
+	Code       Code
+	Lead       *mLead
+	User       *mUser
+	Token      *mToken
+	Replayed   bool
+	Pruned     int
+	PruneAgain bool
 }
 
 func (r mResult) String() string {
@@ -92,6 +101,9 @@ func (r mResult) String() string {
 	}
 	if r.Token != nil {
 		s += fmt.Sprintf(" token %+v", *r.Token)
+	}
+	if r.Pruned != 0 || r.PruneAgain {
+		s += fmt.Sprintf(" pruned %d (again %v)", r.Pruned, r.PruneAgain)
 	}
 	return s
 }
@@ -176,6 +188,18 @@ var modelNewTokens = []struct {
 	{6 * 365 * 24 * time.Hour, "", false},
 }
 
+// modelRetentions are the windows a prune may carry, judged by hand.
+var modelRetentions = []struct {
+	d     time.Duration
+	valid bool
+}{
+	{30 * time.Second, true},
+	{5 * time.Second, true},
+	{12 * time.Second, true},
+	{0, false},
+	{11 * 365 * 24 * time.Hour, false},
+}
+
 // refModel is the reference pipeline.
 type refModel struct {
 	leads   map[string]*mLead
@@ -187,18 +211,41 @@ type refModel struct {
 	tokens  map[string]*mToken
 	// tokenIDs are in the order the tokens were created.
 	tokenIDs []string
-	// done holds the first successful answer per actor and request ID.
+	// done holds the first successful answer per actor and request ID
+	// ("user-0003/r1"), until a prune forgets it.
 	done map[string]mDone
+	// format is the cluster's log format. From format 2: last is the
+	// latest time applied, which no command's time goes before; horizon
+	// is the time before which requests are forgotten, by a window of
+	// retention.
+	format    int
+	last      time.Time
+	horizon   time.Time
+	retention time.Duration
+	// times are the times of each lead's history events.
+	times map[string][]time.Time
 }
 
 type mDone struct {
 	op  mOp
 	res mResult
+	// at is when the record's retention starts (zero at format 1): the
+	// later of the time it was applied and the time its UUIDv7 says.
+	at time.Time
 }
 
 func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
-		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{}}
+		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
+		format: 1, times: map[string][]time.Time{}}
+}
+
+// recordAt is when the retention of a request applied at now starts.
+func recordAt(now time.Time, op mOp) time.Time {
+	if op.Created.After(now) {
+		return op.Created
+	}
+	return now
 }
 
 // addUser records a new user, with its first token, and returns copies of
@@ -238,6 +285,26 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 		// The proposer refuses it; in the log, it stops the state machine.
 		return refused(CodeUnreadable)
 	}
+	if m.format >= 2 && m.last.After(now) {
+		now = m.last // time does not run backwards
+	}
+	var r mResult
+	switch op.Kind {
+	case OpSetFormat:
+		r = m.setFormat(now)
+	case OpPruneRequests:
+		r = m.prune(op.Retention, now)
+	default:
+		r = m.request(op, now)
+	}
+	if r.OK && !r.Replayed && m.format >= 2 {
+		m.last = now
+	}
+	return r
+}
+
+// request answers a client's request.
+func (m *refModel) request(op mOp, now time.Time) mResult {
 	u := m.users[op.Actor]
 	if u == nil || u.Revoked {
 		return refused(CodeUnauthenticated)
@@ -247,7 +314,7 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 			return refused(CodeUnauthenticated)
 		}
 	}
-	key := op.Actor + " " + op.RequestID
+	key := op.Actor + "/" + op.RequestID
 	if d, ok := m.done[key]; ok {
 		if d.op != op.body() {
 			return refused(CodeInvalid)
@@ -256,15 +323,73 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 		r.Replayed = true
 		return r
 	}
+	if m.format >= 2 && !op.Created.IsZero() {
+		switch {
+		case op.Created.After(now.Add(24 * time.Hour)):
+			return refused(CodeInvalid) // the client's clock is far ahead
+		case op.Created.Before(m.horizon):
+			return refused(CodePrecondition) // perhaps applied, and forgotten
+		}
+	}
 	r := m.do(u, op, now)
 	if r.OK {
-		m.done[key] = mDone{op.body(), r}
+		d := mDone{op: op.body(), res: r}
+		if m.format >= 2 {
+			d.at = recordAt(now, op)
+		}
+		m.done[key] = d
+		if r.Lead != nil {
+			m.times[r.Lead.ID] = append(m.times[r.Lead.ID], now)
+		}
 	}
 	return r
 }
 
+// setFormat raises the cluster to format 2; the requests remembered so far
+// are kept for a window from now.
+func (m *refModel) setFormat(now time.Time) mResult {
+	if m.format >= 2 {
+		return mResult{OK: true, Replayed: true}
+	}
+	m.format = 2
+	for key, d := range m.done {
+		d.at = recordAt(now, d.op)
+		m.done[key] = d
+	}
+	return mResult{OK: true}
+}
+
+// prune forgets the requests from before the window.
+func (m *refModel) prune(retention time.Duration, now time.Time) mResult {
+	if m.format < 2 {
+		return refused(CodePrecondition)
+	}
+	horizon := now.Add(-retention)
+	n := 0
+	for key, d := range m.done {
+		if d.at.Before(horizon) {
+			delete(m.done, key)
+			n++
+		}
+	}
+	moved := horizon.After(m.horizon)
+	if moved {
+		m.horizon, m.retention = horizon, retention
+	}
+	if n == 0 && !moved {
+		return mResult{OK: true, Replayed: true}
+	}
+	return mResult{OK: true, Pruned: n}
+}
+
 // valid judges the request's fields alone.
 func (m *refModel) valid(op mOp) bool {
+	switch op.Kind {
+	case OpSetFormat:
+		return op.SetFormat == 2
+	case OpPruneRequests:
+		return modelRetention(op.Retention)
+	}
 	if !oracleRequestID(op.RequestID) || op.ActorToken != "" && !oracleTokenID(op.ActorToken) {
 		return false
 	}
@@ -357,6 +482,11 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	*l = next
 	c := next
 	return mResult{OK: true, Lead: &c}
+}
+
+// modelRetention: a window of at least a second and at most ten years.
+func modelRetention(d time.Duration) bool {
+	return d >= time.Second && d <= 10*365*24*time.Hour
 }
 
 // tokenOp creates or revokes a token: admins for anyone, users for
@@ -478,7 +608,16 @@ func move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 // String renders op for a transcript.
 func (op mOp) String() string {
 	var b strings.Builder
+	switch op.Kind {
+	case OpSetFormat:
+		return fmt.Sprintf("set_format %d (leader)", op.SetFormat)
+	case OpPruneRequests:
+		return fmt.Sprintf("prune_requests older than %s (leader)", op.Retention)
+	}
 	fmt.Fprintf(&b, "%s by %s rid=%q", op.Kind, op.Actor, op.RequestID)
+	if !op.Created.IsZero() {
+		fmt.Fprintf(&b, " (UUIDv7 of %s)", op.Created.Format("15:04:05"))
+	}
 	switch op.Kind {
 	case OpSubmit:
 		fmt.Fprintf(&b, " draft#%d", op.Variant)

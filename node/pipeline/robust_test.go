@@ -69,12 +69,13 @@ func TestApplyGarbage(t *testing.T) {
 }
 
 // FuzzApply feeds Apply arbitrary entries on top of a state holding a lead
-// in each of several stages. Apply must answer with a Result or an *Error,
-// never panic (which Apply would report as CodeInternal); it must answer
-// the same and leave the same state on every site; it must change nothing
-// when it refuses; and an entry it accepted, applied again, must be a
-// replay that changes nothing. Whatever DecodeCommand accepts must encode
-// back to the same command.
+// in each of several stages, of log format 1 and of format 2. Apply must
+// answer with a Result or an *Error, never panic (which Apply would report
+// as CodeInternal); it must answer the same and leave the same state on
+// every site; it must change nothing when it refuses; and an entry it
+// accepted, applied again, must be a replay that answers the same and
+// changes nothing. Whatever DecodeCommand accepts must encode back to the
+// same command.
 func FuzzApply(f *testing.F) {
 	seed := newFixture(f)
 	for i, c := range []struct {
@@ -107,12 +108,32 @@ func FuzzApply(f *testing.F) {
 			f.Add(g.data)
 		}
 	}
+	for _, c := range []Command{
+		{Op: OpSetFormat, SetFormat: Format2},
+		{Op: OpPruneRequests, Retention: time.Minute},
+	} {
+		c.Time = clock(seed.index + 1).UnixNano()
+		data, err := c.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(seed.encode("bos", Command{Op: OpSubmit, RequestID: uuidV7(clock(seed.index), 1), Draft: validDraft()}))
+	f.Add(seed.encode("yrd", Command{Op: OpClaim, RequestID: "seed-late", LeadID: "BOS-0002",
+		Time: clock(seed.index).Add(-time.Hour).UnixNano()}))
+	// Every entry meets a cluster of format 1 and one of format 2 that
+	// has forgotten requests before a horizon.
 	base := newFixture(f)
 	for _, s := range []Stage{Submitted, Approved, Claimed, Landed} {
 		base.leadIn(s)
 	}
-	snap := snapshotBytes(f, base.st)
-	restore := func(t *testing.T) *State {
+	snaps := [][]byte{snapshotBytes(f, base.st)}
+	base.raise()
+	base.leadIn(Approved)
+	wantResult(f, base.prune(time.Minute, clock(base.index+1).Add(time.Minute+time.Second)))
+	snaps = append(snaps, snapshotBytes(f, base.st))
+	restore := func(t *testing.T, snap []byte) *State {
 		st := New()
 		if err := st.Restore(bytes.NewReader(snap)); err != nil {
 			t.Fatal(err)
@@ -121,48 +142,58 @@ func FuzzApply(f *testing.F) {
 	}
 	index := base.index + 1
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, twin := restore(t), restore(t)
-		before, body := readView(t, st), snapshotBody(t, st)
-		res := st.Apply(index, data)
-		if got := twin.Apply(index, data); !reflect.DeepEqual(got, res) {
-			t.Fatalf("Apply(%q) answered two sites differently:\n%s\n%s", data, asJSON(got), asJSON(res))
-		}
-		if got, want := snapshotBytes(t, twin), snapshotBytes(t, st); !bytes.Equal(got, want) {
-			t.Fatalf("Apply(%q) left two sites in different states:\n%s\n%s", data, got, want)
-		}
-		if got := st.AppliedIndex(); got != index {
-			t.Fatalf("Apply(%q): AppliedIndex = %d, want %d", data, got, index)
-		}
-		switch res := res.(type) {
-		case Result:
-			if res.Lead != nil && !res.Replayed {
-				if got := *mustLead(t, st, res.Lead.ID); !reflect.DeepEqual(got, *res.Lead) {
-					t.Fatalf("Apply(%q) returned lead %+v, state holds %+v", data, *res.Lead, got)
-				}
-			}
-			after, body := readView(t, st), snapshotBody(t, st)
-			again := st.Apply(index+1, data)
-			if r, ok := again.(Result); !ok || !r.Replayed {
-				t.Fatalf("Apply(%q) accepted, then again = %v, want a replay", data, again)
-			}
-			if got := readView(t, st); !reflect.DeepEqual(got, after) || !bytes.Equal(snapshotBody(t, st), body) {
-				t.Fatalf("Apply(%q) applied twice changed the state twice", data)
-			}
-		case *Error:
-			if res.Code == CodeInternal {
-				t.Fatalf("Apply(%q) = internal error %q", data, res.Msg)
-			}
-			if res.Msg == "" {
-				t.Fatalf("Apply(%q) = error with no message", data)
-			}
-			if after := readView(t, st); !reflect.DeepEqual(after, before) || !bytes.Equal(snapshotBody(t, st), body) {
-				t.Fatalf("Apply(%q) = %q but changed the state", data, res.Msg)
-			}
-		default:
-			t.Fatalf("Apply(%q) = %#v, want a Result or an *Error", data, res)
+		for _, snap := range snaps {
+			fuzzApplyOn(t, restore(t, snap), restore(t, snap), index, data)
 		}
 		checkDecodeRoundTrip(t, data)
 	})
+}
+
+// fuzzApplyOn applies data at index to st and its twin and checks what
+// FuzzApply promises.
+func fuzzApplyOn(t *testing.T, st, twin *State, index uint64, data []byte) {
+	t.Helper()
+	before, body := readView(t, st), snapshotBody(t, st)
+	res := st.Apply(index, data)
+	if got := twin.Apply(index, data); !reflect.DeepEqual(got, res) {
+		t.Fatalf("Apply(%q) answered two sites differently:\n%s\n%s", data, asJSON(got), asJSON(res))
+	}
+	if got, want := snapshotBytes(t, twin), snapshotBytes(t, st); !bytes.Equal(got, want) {
+		t.Fatalf("Apply(%q) left two sites in different states:\n%s\n%s", data, got, want)
+	}
+	if got := st.AppliedIndex(); got != index {
+		t.Fatalf("Apply(%q): AppliedIndex = %d, want %d", data, got, index)
+	}
+	switch res := res.(type) {
+	case Result:
+		if res.Lead != nil && !res.Replayed {
+			if got := *mustLead(t, st, res.Lead.ID); !reflect.DeepEqual(got, *res.Lead) {
+				t.Fatalf("Apply(%q) returned lead %+v, state holds %+v", data, *res.Lead, got)
+			}
+		}
+		after, body := readView(t, st), snapshotBody(t, st)
+		again := st.Apply(index+1, data)
+		if r, ok := again.(Result); !ok || !r.Replayed {
+			t.Fatalf("Apply(%q) accepted, then again = %v, want a replay", data, again)
+		} else if !reflect.DeepEqual(r.Lead, res.Lead) || !reflect.DeepEqual(r.User, res.User) || !reflect.DeepEqual(r.Token, res.Token) {
+			t.Fatalf("Apply(%q) answered %s, its replay %s", data, asJSON(res), asJSON(r))
+		}
+		if got := readView(t, st); !reflect.DeepEqual(got, after) || !bytes.Equal(snapshotBody(t, st), body) {
+			t.Fatalf("Apply(%q) applied twice changed the state twice", data)
+		}
+	case *Error:
+		if res.Code == CodeInternal {
+			t.Fatalf("Apply(%q) = internal error %q", data, res.Msg)
+		}
+		if res.Msg == "" {
+			t.Fatalf("Apply(%q) = error with no message", data)
+		}
+		if after := readView(t, st); !reflect.DeepEqual(after, before) || !bytes.Equal(snapshotBody(t, st), body) {
+			t.Fatalf("Apply(%q) = %q but changed the state", data, res.Msg)
+		}
+	default:
+		t.Fatalf("Apply(%q) = %#v, want a Result or an *Error", data, res)
+	}
 }
 
 // asJSON shows an Apply answer with what its pointers point to.

@@ -10,12 +10,20 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 )
 
-// snapshotFormat heads every snapshot stream this version writes. Restore
-// also reads the formats of earlier versions (see snapshot_v1.go).
+// snapshotFormat heads the snapshot streams this version writes of a
+// cluster at log format 1, which the last release reads too, and
+// snapshotFormat3 those of a cluster at format 2 or later, which it must
+// refuse: it would take the request records of format 2 for records
+// without an answer. Restore also reads the formats of earlier versions
+// (see snapshot_v1.go).
 //
 //	innonet-pipeline/1  one token per user, its hash a field of the user
 //	innonet-pipeline/2  tokens in their own table
-const snapshotFormat = "innonet-pipeline/2"
+//	innonet-pipeline/3  the same tables, of log format 2 (see format.go)
+const (
+	snapshotFormat  = "innonet-pipeline/2"
+	snapshotFormat3 = "innonet-pipeline/3"
+)
 
 // record is one line of a snapshot stream.
 type record struct {
@@ -53,7 +61,11 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriter(cw)
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(record{Format: snapshotFormat, Applied: sn.applied}); err != nil {
+	format := snapshotFormat
+	if formatOf(sn.txn) >= Format2 {
+		format = snapshotFormat3
+	}
+	if err := enc.Encode(record{Format: format, Applied: sn.applied}); err != nil {
 		return cw.n, fmt.Errorf("write snapshot header: %w", err)
 	}
 	var rows int64
@@ -95,7 +107,7 @@ func (s *State) Restore(r io.Reader) error {
 	decode := decodeRow
 	var up *v1Upgrade
 	switch head.Format {
-	case snapshotFormat:
+	case snapshotFormat, snapshotFormat3:
 	case snapshotFormatV1:
 		up = &v1Upgrade{}
 		decode = up.decodeRow

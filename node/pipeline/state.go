@@ -37,19 +37,14 @@ func schema() *memdb.DBSchema {
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
-		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
+			"id": id("Key"),
+			// Records of format 1 have no time (zero) until the cluster
+			// moves to format 2, which gives them one.
+			"time": {Name: "time", Indexer: &memdb.IntFieldIndex{Field: "Time"}},
+		}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 	}}
-}
-
-// request remembers an applied write so that a retry with the same request
-// ID returns the first result.
-type request struct {
-	Key         string `json:"key"` // actor + "/" + request ID
-	Fingerprint string `json:"fingerprint"`
-	Lead        *Lead  `json:"lead,omitempty"` // the lead as the first attempt left it
-	User        *User  `json:"user,omitempty"`
-	Token       *Token `json:"token,omitempty"`
 }
 
 // counter is the last number handed out in a sequence (per-site lead IDs,
