@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"innonet/cluster"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -84,11 +87,21 @@ func TestDiskBounded(t *testing.T) {
 	for phase := 1; phase <= phases; phase++ {
 		began := time.Now()
 		for i := range perPhase {
+			// A snapshot every 100 ms under -race on a loaded machine can
+			// cost the leader its lease: retry as a client would, with
+			// the same request ID, so each write is applied once.
+			id := rid()
 			var err error
-			if i%2 == 0 {
-				_, err = dc.leads.ClaimLead(dc.ctx(t), &innonetpb.ClaimLeadRequest{Id: l.Id, RequestId: rid()})
-			} else {
-				_, err = dc.leads.ReleaseLead(dc.ctx(t), &innonetpb.ReleaseLeadRequest{Id: l.Id, RequestId: rid(), Comment: "Back to the pool."})
+			for try := 0; try < 5; try++ {
+				if i%2 == 0 {
+					_, err = dc.leads.ClaimLead(dc.ctx(t), &innonetpb.ClaimLeadRequest{Id: l.Id, RequestId: id})
+				} else {
+					_, err = dc.leads.ReleaseLead(dc.ctx(t), &innonetpb.ReleaseLeadRequest{Id: l.Id, RequestId: id, Comment: "Back to the pool."})
+				}
+				if status.Code(err) != codes.Unavailable {
+					break
+				}
+				dc = tc.clients(tc.leaderNode(), dc.token)
 			}
 			if err != nil {
 				t.Fatalf("phase %d write %d: %v", phase, i, err)
