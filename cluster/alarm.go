@@ -57,11 +57,10 @@ const corruptMarker = "CORRUPT"
 
 // alarms holds this site's own alarms.
 type alarms struct {
-	mu      sync.Mutex
-	raised  map[string]Alarm
-	gauge   *prometheus.GaugeVec
-	marker  string // path of the CORRUPT marker file
-	changed func(Alarm, bool)
+	mu     sync.Mutex
+	raised map[string]Alarm
+	gauge  *prometheus.GaugeVec
+	marker string // path of the CORRUPT marker file
 }
 
 func newAlarms(dataDir string) *alarms {

@@ -138,14 +138,6 @@ func (f *fsm) latestDigest() checkpointDigest {
 	return f.cps.latest
 }
 
-// digestAt returns this site's digest of a checkpoint, if it has it.
-func (f *fsm) digestAt(index uint64) (string, bool) {
-	f.cps.mu.Lock()
-	defer f.cps.mu.Unlock()
-	d, ok := f.cps.digests[index]
-	return d, ok
-}
-
 func short(d string) string {
 	if len(d) > 12 {
 		return d[:12]

@@ -199,7 +199,9 @@ func TestFSMStopsAtDamagedEntry(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "raft"), 0o700)
+			if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o700); err != nil {
+				t.Fatal(err)
+			}
 			app := &counterFSM{}
 			al := newAlarms(dir)
 			f := newFSM(app, al)
@@ -264,7 +266,7 @@ func TestFSMSnapshotRoundTrip(t *testing.T) {
 	}
 	// A length prefix larger than the limit is refused, not allocated.
 	var huge bytes.Buffer
-	binary.Write(&huge, binary.BigEndian, uint32(1<<31))
+	huge.Write(binary.BigEndian.AppendUint32(nil, 1<<31))
 	if err := g.Restore(io.NopCloser(&huge)); err == nil {
 		t.Error("restore with a huge members record: got nil error, want one")
 	}

@@ -38,7 +38,9 @@ func (c *Cluster) Restore(ctx context.Context, app []byte, index uint64) error {
 		return err
 	}
 	var buf bytes.Buffer
-	binary.Write(&buf, binary.BigEndian, uint32(len(m)))
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(m)))
+	buf.Write(n[:])
 	buf.Write(m)
 	buf.Write(app)
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: index, Size: int64(buf.Len())}

@@ -110,14 +110,13 @@ func checkBoltFile(path string) error {
 	var err1 error
 	if err0 == nil {
 		best = m0
-		// The second meta record is one page further.
+		// The second meta record is one page further; bbolt falls back
+		// on either, so only a valid and newer one matters here.
 		page := make([]byte, boltPageHeader+boltMetaSize)
-		if _, err := f.ReadAt(page, int64(m0.pageSize)); err != nil {
-			err1 = fmt.Errorf("second meta page unreadable: %v", err)
-		} else if m1, err := readBoltMeta(page[boltPageHeader:]); err != nil {
-			err1 = err
-		} else if m1.txid > best.txid {
-			best = m1
+		if _, err := f.ReadAt(page, int64(m0.pageSize)); err == nil {
+			if m1, err := readBoltMeta(page[boltPageHeader:]); err == nil && m1.txid > best.txid {
+				best = m1
+			}
 		}
 	}
 	if err0 != nil {

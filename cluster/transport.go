@@ -324,7 +324,8 @@ func (t *transport) deliver(rpc raft.RPC) {
 		if f := t.stale.Load(); f != nil {
 			if resp, held := (*f)(req); held {
 				if rpc.Reader != nil {
-					io.Copy(io.Discard, rpc.Reader)
+					_, _ = io.Copy(io.Discard, rpc.Reader) // the data of a snapshot we hold
+
 				}
 				t.log.Warn("answered an InstallSnapshot of a snapshot already applied, without restoring it",
 					"index", req.LastLogIndex, "term", req.LastLogTerm)

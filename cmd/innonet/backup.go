@@ -128,7 +128,7 @@ func backupToFile(ctx context.Context, cl *client, name string) (b backupInfo, e
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			_ = os.Remove(tmp) // best effort: the error being returned matters more
 		}
 	}()
 	if b, err = streamBackup(ctx, cl, f); err != nil {
@@ -145,7 +145,8 @@ func backupToFile(ctx context.Context, cl *client, name string) (b backupInfo, e
 	}
 	// Make the rename itself durable.
 	if d, derr := os.Open(filepath.Dir(name)); derr == nil {
-		d.Sync()
+		// Best effort: the file is complete and synced whatever this says.
+		_ = d.Sync()
 		d.Close()
 	}
 	return b, nil

@@ -34,7 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testCerts = dir
-	os.Setenv("INNONET_CA", filepath.Join(dir, certs.CACert))
+	if err := os.Setenv("INNONET_CA", filepath.Join(dir, certs.CACert)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

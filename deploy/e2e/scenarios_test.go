@@ -147,7 +147,7 @@ func testKillLeader(t *testing.T, n *network) {
 	if _, err := docker(ctx, "kill", "--signal", "KILL", id); err != nil {
 		t.Fatal(err)
 	}
-	defer docker(context.Background(), "start", id) // in case the test stops early
+	defer func() { _, _ = docker(context.Background(), "start", id) }() // in case the test stops early
 	atKill := l.count()
 	var voters []site
 	for _, s := range n.others(old) {
@@ -202,7 +202,7 @@ func testPartitionLeader(t *testing.T, n *network) {
 	}
 	defer func() {
 		if !connected {
-			reconnect()
+			_ = reconnect() // in case the test stops early; the test has failed already
 		}
 	}()
 

@@ -134,7 +134,7 @@ func linearizableOps(ops []Op, leaderReads bool) map[string][]porcupine.Operatio
 				ClientId: op.Client, Call: op.Call, Return: ret, Input: in, Output: o,
 				Metadata: op.Site + " " + op.RequestID,
 			})
-		case op.Outcome != OK || !(op.Consistency == "LINEARIZABLE" || leaderReads && op.Consistency == "LEADER"):
+		case op.Outcome != OK || op.Consistency != "LINEARIZABLE" && (!leaderReads || op.Consistency != "LEADER"):
 		case op.Kind == KindGet && op.Lead != nil:
 			read(op, *op.Lead)
 		case op.Kind == KindList:
@@ -372,7 +372,7 @@ func checkWrites(ops []Op, f *Final) []string {
 		}
 	}
 	for _, op := range ops {
-		if op.RequestID == "" || !(op.Kind.IsLeadWrite() || op.Kind == KindSubmit) {
+		if op.RequestID == "" || !op.Kind.IsLeadWrite() && op.Kind != KindSubmit {
 			continue
 		}
 		events := byRequest[op.RequestID]

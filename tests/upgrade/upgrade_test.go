@@ -298,7 +298,12 @@ func (h *harness) startLoad(token string) *load {
 					var lead struct {
 						ID string `json:"id"`
 					}
-					json.Unmarshal(b, &lead)
+					if err := json.Unmarshal(b, &lead); err != nil || lead.ID == "" {
+						l.mu.Lock()
+						l.failed = append(l.failed, fmt.Sprintf("%v: answered %s", body["requestId"], b))
+						l.mu.Unlock()
+						break
+					}
 					l.mu.Lock()
 					l.acked = append(l.acked, lead.ID)
 					l.mu.Unlock()
@@ -362,7 +367,9 @@ func TestRollingUpgrade(t *testing.T) {
 		t.Fatalf("create a user: %d %v %s", code, err, b)
 	}
 	var created struct{ Token string }
-	json.Unmarshal(b, &created)
+	if err := json.Unmarshal(b, &created); err != nil || created.Token == "" {
+		t.Fatalf("create a user: answered %s", b)
+	}
 
 	ld := h.startLoad(created.Token)
 	waitWrites := func(what string) {
