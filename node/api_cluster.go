@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -50,7 +51,7 @@ func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClust
 	// A site joining for itself presents its certificate: it may only
 	// join under the code the certificate names.
 	if caller := s.n.callerSite(ctx); caller != "" && caller != r.Site {
-		s.n.securityEvent(ctx, "impersonation", "site "+caller+" asked to join as "+r.Site)
+		s.n.securityEvent(ctx, guard.Impersonation, "site "+caller+" asked to join as "+r.Site)
 		return nil, status.Errorf(codes.PermissionDenied, "site certificate names %s; it cannot join as %s", caller, r.Site)
 	}
 	if err := s.n.cluster.Join(ctx, r.Site, r.RaftAddress, r.ApiAddress, r.Voter); err != nil {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 )
 
@@ -34,18 +34,7 @@ func HashToken(token string) string {
 }
 
 // bearer returns the token from the authorization metadata.
-func bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) == 0 || vals[0] == "" {
-		return "", status.Error(codes.Unauthenticated, "missing bearer token: send the header 'Authorization: Bearer <token>'")
-	}
-	scheme, tok, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return "", status.Error(codes.Unauthenticated, "malformed authorization header: want 'Bearer <token>'")
-	}
-	return strings.TrimSpace(tok), nil
-}
+func bearer(ctx context.Context) (string, error) { return guard.Bearer(ctx) }
 
 // Messages of refused tokens. They never echo what the caller sent.
 const (

@@ -15,6 +15,9 @@
 //     HTTP header), looked up by its SHA-256 hash in the replicated users.
 //     The caller's site or division comes from the token's user, never from
 //     the request.
+//   - Every request first meets the site's guard (package guard): size and
+//     time limits, requests that do not parse, failed-authentication
+//     lockout, per-token rate limits and the security log.
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.

@@ -23,7 +23,6 @@ type siteMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	security *prometheus.CounterVec
 }
 
 // raftSink receives the Raft library's own metrics (commit time, FSM
@@ -56,16 +55,9 @@ func newSiteMetrics(n *Node) *siteMetrics {
 			Help:    "API request latency at this site, by gRPC method (includes forwarding to the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method"}),
-		security: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "innonet_security_events_total",
-			Help: "Refused or suspicious requests at this site, by kind (unauthenticated, permission_denied, throttled, rate_limited, oversized...); each is in the site's security log unless flood control left it out.",
-		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.security, n.cluster.Collector(), pipelineCollector{n.state},
+	m.reg.MustRegister(m.requests, m.latency, n.cluster.Collector(), pipelineCollector{n.state},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, kind := range securityKinds {
-		m.security.WithLabelValues(kind) // every kind shows, at 0, from the start
-	}
 	if s := raftSink(); s != nil {
 		m.reg.MustRegister(s)
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -65,6 +66,7 @@ type Node struct {
 	gwConn  *grpc.ClientConn
 	gwLis   *bufconn.Listener
 	metrics *siteMetrics
+	guard   *guard.Guard
 	health  *health.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -107,6 +109,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
 	n.metrics = newSiteMetrics(n)
+	if n.guard, err = n.newGuard(); err != nil {
+		n.cluster.Close()
+		lis.Close()
+		return nil, err
+	}
 	if err := n.serve(); err != nil {
 		n.cluster.Close()
 		lis.Close()

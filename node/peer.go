@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 )
 
 // TLS is what a site needs from its certificates (see package
@@ -81,7 +82,7 @@ func (n *Node) checkForwarded(ctx context.Context) error {
 		if got == "" {
 			got = "no site certificate"
 		}
-		n.securityEvent(ctx, "forged_forward", "request claims to be forwarded by "+by[0]+" but the connection presented "+got)
+		n.securityEvent(ctx, guard.ForgedForward, "request claims to be forwarded by "+by[0]+" but the connection presented "+got)
 		return status.Errorf(codes.PermissionDenied, "request claims to be forwarded by site %s but the connection's certificate does not name it", by[0])
 	}
 	return nil
@@ -160,7 +161,7 @@ func (p *peerConns) conn(site, addr string) (*grpc.ClientConn, error) {
 	// A forwarded answer may be a full page of leads: accept what this
 	// site would send itself.
 	opts := []grpc.DialOption{grpc.WithConnectParams(params),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(DefaultLimits().MaxSendMsgSize))}
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(guard.DefaultLimits().MaxSendMsgSize))}
 	if p.tls != nil {
 		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(p.tls.PeerClientConfig(site))))
 	} else {

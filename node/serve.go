@@ -26,13 +26,14 @@ import (
 // which calls this site's own gRPC API (so forwarding and authentication
 // apply to REST exactly as to gRPC).
 func (n *Node) serve() error {
-	// The guard (guard.go) comes before forwarding, so it acts on the
-	// site that took the request from the client, and checks the claim of
-	// a forwarded request itself before exempting it.
-	g := newGuard(n, n.limits())
-	n.grpc = grpc.NewServer(append(g.serverOptions(),
-		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.unary, n.forwardInterceptor),
-		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.stream),
+	// The guard (package guard) comes before forwarding, so it acts on
+	// the site that took the request from the client, and checks the
+	// claim of a forwarded request itself before exempting it.
+	g := n.guard
+	lim := g.Limits()
+	n.grpc = grpc.NewServer(append(g.ServerOptions(),
+		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor),
+		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream),
 	)...)
 	n.health = health.NewServer()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -61,7 +62,7 @@ func (n *Node) serve() error {
 	conn, err := grpc.NewClient("passthrough:///"+gatewayNetwork,
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return n.gwLis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.lim.MaxSendMsgSize)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(lim.MaxSendMsgSize)))
 	if err != nil {
 		return err
 	}
@@ -80,10 +81,10 @@ func (n *Node) serve() error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", n.metrics.handler())
-	mux.HandleFunc("GET /v1/backup", g.backupHTTP(n.backupHTTP))
+	mux.Handle("GET /v1/backup", g.Authenticating("backup requires role ADMIN", http.HandlerFunc(n.backupHTTP)))
 	mux.Handle("/", gw)
 
-	rest := g.limitHTTP(mux)
+	rest := g.HTTP(mux)
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -101,12 +102,12 @@ func (n *Node) serve() error {
 			rest.ServeHTTP(w, r)
 		}),
 		Protocols:         &protocols,
-		ReadHeaderTimeout: g.lim.ReadHeaderTimeout,
-		MaxHeaderBytes:    g.lim.MaxHeaderBytes,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		// Failed TLS handshakes (scanners, plaintext clients) are routine on
 		// an internet-facing port.
 		ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
-		IdleTimeout: g.lim.IdleTimeout,
+		IdleTimeout: lim.IdleTimeout,
 	}
 	serveHTTP := func() error { return n.http.Serve(n.lis) }
 	if n.cfg.TLS != nil {
