@@ -141,6 +141,11 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 		omd.Set(mdCallerSite, site)
 	}
 	if auth := md.Get("authorization"); len(auth) > 0 {
+		// A header that is not a bearer token could not even be sent on
+		// (gRPC sends printable ASCII only), and any site can tell.
+		if _, err := bearer(ctx); err != nil {
+			return nil, false, err
+		}
 		omd.Set("authorization", auth...)
 	}
 	fctx := metadata.NewOutgoingContext(ctx, omd)

@@ -10,8 +10,9 @@
 //     size, how long headers and bodies may take (Limits).
 //   - Refuses what does not parse before it reaches a handler: a gRPC
 //     message that does not decode (invalid UTF-8 in a string, broken
-//     wire format), an enum number its type does not define —
-//     INVALID_ARGUMENT.
+//     wire format), metadata or any part of a REST request (path, query,
+//     headers, body) that is not valid UTF-8, an enum number its type does
+//     not define — INVALID_ARGUMENT, HTTP 400.
 //   - Counts failed authentications per client address and refuses a
 //     blocked address with RESOURCE_EXHAUSTED (HTTP 429) and a
 //     Retry-After (see lockout).

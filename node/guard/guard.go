@@ -139,7 +139,8 @@ type caller struct {
 func (c caller) tokenHash() string { return hashToken(c.token) }
 
 // admit decides whether a request may proceed: it refuses forged
-// forwarding, blocked addresses and tokens over their rate.
+// forwarding, metadata that is not valid UTF-8, blocked addresses and
+// tokens over their rate.
 func (g *Guard) admit(ctx context.Context, method string) (caller, error) {
 	c := caller{method: method, addr: g.site.ClientAddr(ctx)}
 	if tok, err := Bearer(ctx); err == nil {
@@ -163,6 +164,11 @@ func (g *Guard) admit(ctx context.Context, method string) (caller, error) {
 	c.site = g.site.PeerSite(ctx) != ""
 	if c.forwarded || c.site {
 		return c, nil
+	}
+	if err := checkMetadata(ctx); err != nil {
+		g.record(Record{Kind: Malformed, Method: method, Client: c.addr,
+			Code: codes.InvalidArgument.String(), Reason: status.Convert(err).Message()})
+		return c, err
 	}
 	if r := g.refusal(c.addr); r.wait > 0 {
 		g.record(Record{Kind: Throttled, Method: method, Client: c.addr,
@@ -365,10 +371,22 @@ func Bearer(ctx context.Context) (string, error) {
 		return "", status.Error(codes.Unauthenticated, "missing bearer token: send the header 'Authorization: Bearer <token>'")
 	}
 	scheme, tok, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || !printableASCII(tok) {
 		return "", status.Error(codes.Unauthenticated, "malformed authorization header: want 'Bearer <token>'")
 	}
-	return strings.TrimSpace(tok), nil
+	return tok, nil
+}
+
+// printableASCII reports whether s is printable ASCII, as every token is
+// and as gRPC metadata must be to be sent on (forwarded) at all.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // connAddr is the IP address of the connection a request came on,

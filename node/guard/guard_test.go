@@ -139,6 +139,24 @@ func TestUnaryUndecodable(t *testing.T) {
 	})
 }
 
+// TestCheckMetadata: metadata that is not valid UTF-8 is refused; Go's
+// gRPC client cannot send it, so the check is driven directly.
+func TestCheckMetadata(t *testing.T) {
+	for _, tt := range []struct {
+		md   metadata.MD
+		want codes.Code
+	}{
+		{metadata.Pairs("authorization", "Bearer inn_x", "x-note", "Grüße"), codes.OK},
+		{metadata.Pairs("x-note", "bad \xff"), codes.InvalidArgument},
+		{metadata.Pairs("x-trace-bin", "\xff\xfe"), codes.OK},
+	} {
+		err := checkMetadata(metadata.NewIncomingContext(context.Background(), tt.md))
+		if status.Code(err) != tt.want {
+			t.Errorf("%v: got %v, want %s", tt.md, err, tt.want)
+		}
+	}
+}
+
 func TestBearer(t *testing.T) {
 	for _, tt := range []struct {
 		header, want string
@@ -149,6 +167,7 @@ func TestBearer(t *testing.T) {
 		{"", "", false},
 		{"Basic YWRtaW4=", "", false},
 		{"Bearer ", "", false},
+		{"Bearer inn_é", "", false}, // not a token, and could not be forwarded
 	} {
 		got, err := Bearer(metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", tt.header)))
 		if got != tt.want || (err == nil) != tt.ok || err != nil && status.Code(err) != codes.Unauthenticated {

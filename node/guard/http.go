@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -19,9 +21,10 @@ import (
 )
 
 // HTTP guards every request that is not gRPC (REST, backup download,
-// health, metrics): a blocked client address is refused before anything
-// is read, the answer must be written within WriteTimeout, and a body
-// must arrive within BodyReadTimeout and MaxBodyBytes. The
+// health, metrics): a blocked client is refused before anything is
+// read, a request that is not valid UTF-8 (path, query, headers, body)
+// is refused with 400, the answer must be written within WriteTimeout,
+// and a body must arrive within BodyReadTimeout and MaxBodyBytes. The
 // body is read here, whole, because the gateway answers a body it cannot
 // read with 400, and a client that sent too much should see 413.
 func (g *Guard) HTTP(next http.Handler) http.Handler {
@@ -42,11 +45,54 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 			WriteError(w, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)
 			return
 		}
+		if what := invalidUTF8(r); what != "" {
+			g.malformedHTTP(w, method, addr, token, what)
+			return
+		}
 		if !g.readBody(w, r, rc, addr, method) {
 			return
 		}
 		next.ServeHTTP(retryAfterWriter{w}, r)
 	})
+}
+
+// invalidUTF8 names the part of r's head that is not valid UTF-8, or "".
+// Such bytes would reach a string field of a request message, which gRPC
+// cannot marshal (the gateway would answer 500), or be dropped.
+func invalidUTF8(r *http.Request) string {
+	if !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawPath) {
+		return "path"
+	}
+	if !utf8.ValidString(r.URL.RawQuery) {
+		return "query"
+	}
+	q, _ := url.ParseQuery(r.URL.RawQuery) // the gateway answers a malformed query itself
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return "query parameter name"
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return "query parameter " + clip(k)
+			}
+		}
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return "header " + clip(k)
+			}
+		}
+	}
+	return ""
+}
+
+// malformedHTTP refuses a request that is not valid UTF-8.
+func (g *Guard) malformedHTTP(w http.ResponseWriter, method, addr, token, what string) {
+	msg := what + ": not valid UTF-8"
+	g.record(Record{Kind: Malformed, Method: method, Client: addr,
+		Code: codes.InvalidArgument.String(), Reason: msg, token: token})
+	WriteError(w, http.StatusBadRequest, status.New(codes.InvalidArgument, msg), 0)
 }
 
 // readBody replaces r.Body with the body read in full, or answers the
@@ -86,6 +132,10 @@ func (g *Guard) readBody(w http.ResponseWriter, r *http.Request, rc *http.Respon
 		return false
 	}
 	_ = rc.SetReadDeadline(time.Time{})
+	if !utf8.Valid(body) {
+		g.malformedHTTP(w, method, addr, httpToken(r), "request body")
+		return false
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return true
 }

@@ -1,12 +1,15 @@
 package guard
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -100,4 +103,35 @@ func enumNames(ed protoreflect.EnumDescriptor) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// checkMetadata refuses request metadata that is not valid UTF-8: gRPC
+// passes such bytes on to the handlers, and a site that forwards them
+// fails to send them (INTERNAL). Binary metadata (-bin) is exempt.
+func checkMetadata(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for k, vs := range md {
+		if strings.HasSuffix(k, "-bin") {
+			continue
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return status.Errorf(codes.InvalidArgument, "metadata %s: not valid UTF-8", clip(k))
+			}
+		}
+	}
+	return nil
+}
+
+// clip bounds caller input quoted in an answer and keeps it valid UTF-8,
+// which a gRPC status message must be.
+func clip(s string) string {
+	if len(s) > 100 {
+		n := 100
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "..."
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

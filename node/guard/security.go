@@ -46,7 +46,7 @@ const (
 	Impersonation    Kind = "impersonation"     // a site certificate asked to act as another site
 	Oversized        Kind = "oversized"         // a request message or body over the size limit
 	SlowClient       Kind = "slow_client"       // a request body not sent within the time limit
-	Malformed        Kind = "malformed"         // a gRPC request that does not parse
+	Malformed        Kind = "malformed"         // a request that does not parse or is not valid UTF-8
 )
 
 // kinds lists the kinds, for the metric.
