@@ -317,6 +317,18 @@ func TestAttackSuite(t *testing.T) {
 				t.Fatalf("got HTTP %d, want 400", resp.StatusCode)
 			}
 		}},
+		{"wrong HTTP method (REST)", func(t *testing.T) {
+			req, _ := http.NewRequest("DELETE", e.rest.base+"/v1/leads/"+e.submitted, nil)
+			req.Header.Set("Authorization", "Bearer "+e.bos)
+			resp, err := e.rest.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, PATCH" {
+				t.Fatalf("got HTTP %d, Allow %q; want 405, Allow \"GET, PATCH\"", resp.StatusCode, resp.Header.Get("Allow"))
+			}
+		}},
 		{"unknown fields", httpCode(http.StatusBadRequest, "POST", "/v1/leads", e.bos, submitJSON(`,"claimedBy":"BOHAI","isAdmin":true`))},
 		{"enum out of range", grpcCode(codes.InvalidArgument, func(t *testing.T) error {
 			c := e.grpcAs(e.bos)

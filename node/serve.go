@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -42,14 +43,6 @@ func (n *Node) serve() error {
 	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 
-	gw := runtime.NewServeMux(
-		runtime.WithIncomingHeaderMatcher(headerMatcher),
-		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
-	)
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
 	// apart from a gRPC one (see clientAddr).
@@ -67,21 +60,44 @@ func (n *Node) serve() error {
 		return err
 	}
 	n.gwConn = conn
-	ctx := context.Background()
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		innonetpb.RegisterLeadServiceHandler,
-		innonetpb.RegisterUserServiceHandler,
-		innonetpb.RegisterClusterServiceHandler,
-	} {
-		if err := register(ctx, gw, conn); err != nil {
-			return err
+	register := func(mux *runtime.ServeMux) error {
+		for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+			innonetpb.RegisterLeadServiceHandler,
+			innonetpb.RegisterUserServiceHandler,
+			innonetpb.RegisterClusterServiceHandler,
+		} {
+			if err := register(context.Background(), mux, conn); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	routes, err := guard.NewRoutes(register)
+	if err != nil {
+		return err
+	}
+	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithRoutingErrorHandler(routes.HandleRoutingError),
+	)
+	if err := register(gw); err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", n.metrics.handler())
 	mux.Handle("GET /v1/backup", g.Authenticating("backup requires role ADMIN", http.HandlerFunc(n.backupHTTP)))
+	// The same paths with another method: 405, where the gateway, which
+	// takes every other path, would answer 404.
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/backup"} {
+		mux.Handle(path, guard.MethodNotAllowed(http.MethodGet, http.MethodHead))
+	}
 	mux.Handle("/", gw)
 
 	rest := g.HTTP(mux)

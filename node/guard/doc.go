@@ -19,6 +19,8 @@
 //   - Limits how fast one token may call (a token bucket per token).
 //   - Writes the site's security log (<data-dir>/security.log, JSON lines)
 //     and counts its events in innonet_security_events_total{kind}.
+//   - Answers a REST method a path does not take with 405 and Allow
+//     (Routes, MethodNotAllowed).
 //
 // What it does not do: it does not authenticate or authorize. It reads a
 // bearer token only to tell callers apart, and learns that a token failed
