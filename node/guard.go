@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -45,13 +46,13 @@ func (s guardSite) Forwarded(ctx context.Context) (bool, error) {
 func (s guardSite) PeerSite(ctx context.Context) string { return s.n.peerSite(ctx) }
 
 // TokenUser names the user of a token that is not revoked, as the
-// security log has always named it.
-func (s guardSite) TokenUser(token string) string {
-	u, err := s.n.state.UserByTokenHash(HashToken(token))
-	if err != nil {
-		return ""
+// security log has always named it, and says whether it is valid now.
+func (s guardSite) TokenUser(token string) (string, bool) {
+	u, t, err := s.n.state.TokenByHash(HashToken(token))
+	if err != nil || t.Revoked != nil || u.Revoked != nil {
+		return "", false
 	}
-	return u.ID
+	return u.ID, !t.Expired(time.Now())
 }
 
 func (s guardSite) HasUsers() bool {

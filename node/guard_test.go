@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
@@ -30,7 +32,7 @@ import (
 // tests of those limits lower them again (withLimits).
 func testLimits() Limits {
 	l := DefaultLimits()
-	l.AuthFailures = 1 << 30
+	l.AuthFailures, l.AuthGlobalRate = 1<<30, 1e9
 	l.TokenRate, l.TokenBurst = 1e9, 1<<30
 	return l
 }
@@ -389,4 +391,149 @@ func TestGuardForgedForward(t *testing.T) {
 	if got := countKind(recs, guard.ForgedForward, attackerIP); got != failures || strings.Contains(text, victim) {
 		t.Errorf("got %d forged_forward events from %s, want %d, and none naming %s:\n%s", got, attackerIP, failures, victim, text)
 	}
+}
+
+// TestGuardLockoutNAT: one person behind an office's NAT address who
+// keeps failing with a mistyped token blocks that token from that
+// address, not the address: a colleague there keeps working, the person
+// too once the token is typed right, and the mistyped token from
+// elsewhere is only refused, not blocked.
+func TestGuardLockoutNAT(t *testing.T) {
+	const failures = 4
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) { l.AuthFailures = failures }))
+	n := tc.node("CGO")
+	emily := tc.addUser("Emily Carter", innonetpb.Role_NODE_STAFF, "BOS", "")
+	sofia := tc.addUser("Sofia Rossi", innonetpb.Role_NODE_STAFF, "MUC", "")
+	typo := emily[:len(emily)-1] + "x"
+	if typo == emily {
+		typo = emily[:len(emily)-1] + "y"
+	}
+	whoami := func(ip, token string) error {
+		c := tc.clientsFrom(n, ip, token)
+		_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
+		return err
+	}
+	const office = attackerIP
+	for i := 0; i < failures; i++ {
+		checkStatus(t, whoami(office, typo), codes.Unauthenticated)
+	}
+
+	t.Run("the mistyped token is blocked at the address", func(t *testing.T) {
+		checkStatus(t, whoami(office, typo), codes.ResourceExhausted, "too many failed authentications from "+office+" with this token", "retry after")
+		code, hdr, body := restFrom(t, n, office, "GET", "/v1/me", typo, nil)
+		if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+			t.Errorf("REST: got %d, Retry-After %q, %s; want 429 with Retry-After", code, hdr.Get("Retry-After"), body)
+		}
+	})
+	t.Run("a colleague at the address keeps working", func(t *testing.T) {
+		if err := whoami(office, sofia); err != nil {
+			t.Fatalf("gRPC: %v", err)
+		}
+		if code, _, body := restFrom(t, n, office, "GET", "/v1/me", sofia, nil); code != http.StatusOK {
+			t.Errorf("REST: got %d %s, want 200", code, body)
+		}
+	})
+	t.Run("the token typed right works", func(t *testing.T) {
+		if err := whoami(office, emily); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("another wrong token from the address is only refused", func(t *testing.T) {
+		checkStatus(t, whoami(office, NewToken()), codes.Unauthenticated)
+	})
+	t.Run("the mistyped token from elsewhere is only refused", func(t *testing.T) {
+		checkStatus(t, whoami("127.0.0.3", typo), codes.Unauthenticated)
+	})
+	t.Run("security log", func(t *testing.T) {
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, emily, typo, sofia, testAdminToken)
+		blocks := 0
+		for _, r := range recs {
+			if r.Kind == guard.Throttled && strings.Contains(r.Reason, "with one token") {
+				blocks++
+			}
+		}
+		if blocks != 1 {
+			t.Errorf("got %d token blocks, want 1:\n%s", blocks, text)
+		}
+	})
+}
+
+// TestGuardLockoutRotatingAddresses: guesses spread over 30 addresses,
+// each under the limit of one address, meet the site's ceiling on failed
+// authentications per second: past it the site refuses every token it
+// does not hold valid, from any address, while valid tokens keep working.
+func TestGuardLockoutRotatingAddresses(t *testing.T) {
+	const (
+		addrs   = 30
+		perAddr = 9
+		limit   = 10
+		rate    = 1.0 // failures per second, in bursts of 10
+	)
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) {
+		l.AuthFailures, l.AuthGlobalRate, l.AuthGlobalCooldown = limit, rate, time.Minute
+	}))
+	n := tc.node("CGO")
+	staff := tc.addUser("Emily Carter", innonetpb.Role_NODE_STAFF, "BOS", "")
+
+	start := time.Now()
+	judged, refused := 0, 0
+	for i := 0; i < addrs; i++ {
+		c := tc.clientsFrom(n, fmt.Sprintf("127.0.0.%d", 10+i), "")
+		for j := 0; j < perAddr; j++ {
+			ctx, cancel := context.WithTimeout(withToken(context.Background(), NewToken()), 15*time.Second)
+			_, err := c.users.WhoAmI(ctx, &innonetpb.WhoAmIRequest{})
+			cancel()
+			switch status.Code(err) {
+			case codes.Unauthenticated:
+				judged++
+			case codes.ResourceExhausted:
+				refused++
+				checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications at this site", "retry after")
+			default:
+				t.Fatalf("guess %d from address %d: got %v, want UNAUTHENTICATED or RESOURCE_EXHAUSTED", j, i, err)
+			}
+		}
+	}
+	// The burst, the failure that ends it, and what the bucket gained
+	// meanwhile.
+	most := int(10*rate) + 1 + int(rate*time.Since(start).Seconds()+1)
+	if judged > most || judged+refused != addrs*perAddr {
+		t.Errorf("got %d of %d guesses judged and %d refused, want at most %d judged", judged, addrs*perAddr, refused, most)
+	}
+	t.Logf("%d of %d guesses from %d addresses judged, %d refused", judged, addrs*perAddr, addrs, refused)
+
+	t.Run("valid tokens keep working, from any address", func(t *testing.T) {
+		for _, ip := range []string{"127.0.0.10", "127.0.0.60"} {
+			c := tc.clientsFrom(n, ip, staff)
+			if _, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{}); err != nil {
+				t.Errorf("gRPC from %s: %v", ip, err)
+			}
+			if code, _, body := restFrom(t, n, ip, "GET", "/v1/me", staff, nil); code != http.StatusOK {
+				t.Errorf("REST from %s: got %d %s, want 200", ip, code, body)
+			}
+		}
+	})
+	t.Run("a guess from a fresh address is refused", func(t *testing.T) {
+		c := tc.clientsFrom(n, "127.0.0.61", NewToken())
+		_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
+		checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications at this site")
+		code, hdr, body := restFrom(t, n, "127.0.0.62", "GET", "/v1/me", NewToken(), nil)
+		if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+			t.Errorf("REST: got %d, Retry-After %q, %s; want 429 with Retry-After", code, hdr.Get("Retry-After"), body)
+		}
+	})
+	t.Run("security log", func(t *testing.T) {
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, staff, testAdminToken)
+		lockdowns := 0
+		for _, r := range recs {
+			if r.Kind == guard.Throttled && strings.Contains(r.Reason, "across all addresses") {
+				lockdowns++
+			}
+		}
+		if lockdowns != 1 {
+			t.Errorf("got %d lock-downs logged, want 1:\n%.2000s", lockdowns, text)
+		}
+	})
 }

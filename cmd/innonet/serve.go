@@ -85,7 +85,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	lim := node.DefaultLimits()
 	fs.Float64Var(&lim.TokenRate, "rate-limit", lim.TokenRate, "requests per second one token may make (beyond: RESOURCE_EXHAUSTED / HTTP 429)")
 	fs.IntVar(&lim.TokenBurst, "rate-burst", lim.TokenBurst, "burst of requests one token may make above --rate-limit")
-	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications from one address within a minute before it is blocked (for a minute, doubling on repeats)")
+	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications with one token from one address within a minute before that token is blocked there; as many different tokens (or three times as many failures) block the address (for a minute, doubling on repeats)")
+	fs.Float64Var(&lim.AuthGlobalRate, "auth-failures-global", lim.AuthGlobalRate, "failed authentications per second at this site across all addresses (in bursts of ten seconds' worth) before it takes only tokens it holds valid, for 30s")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]

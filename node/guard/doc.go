@@ -13,9 +13,9 @@
 //     wire format), metadata or any part of a REST request (path, query,
 //     headers, body) that is not valid UTF-8, an enum number its type does
 //     not define — INVALID_ARGUMENT, HTTP 400.
-//   - Counts failed authentications per client address and refuses a
-//     blocked address with RESOURCE_EXHAUSTED (HTTP 429) and a
-//     Retry-After (see lockout).
+//   - Counts failed authentications per token at an address, per address
+//     and for the whole site, and refuses blocked callers with
+//     RESOURCE_EXHAUSTED (HTTP 429) and a Retry-After (see lockout).
 //   - Limits how fast one token may call (a token bucket per token).
 //   - Writes the site's security log (<data-dir>/security.log, JSON lines)
 //     and counts its events in innonet_security_events_total{kind}.
@@ -46,5 +46,5 @@
 //
 // site implements Site: the few things the guard must ask of the site
 // (the client's address, whether a request was forwarded by a site,
-// who holds a token, for the log).
+// whether a token is valid, for the lock-down and the log).
 package guard

@@ -41,8 +41,9 @@ type Site interface {
 	// PeerSite is the site named by the verified certificate of the
 	// request's connection, or "".
 	PeerSite(ctx context.Context) string
-	// TokenUser returns the ID of the user holding token, or "".
-	TokenUser(token string) string
+	// TokenUser returns the ID of the user holding token ("" for none)
+	// and whether the site holds the token valid now.
+	TokenUser(token string) (user string, valid bool)
 	// HasUsers reports whether the site knows any user yet.
 	HasUsers() bool
 }
@@ -139,8 +140,8 @@ type caller struct {
 func (c caller) tokenHash() string { return hashToken(c.token) }
 
 // admit decides whether a request may proceed: it refuses forged
-// forwarding, metadata that is not valid UTF-8, blocked addresses and
-// tokens over their rate.
+// forwarding, metadata that is not valid UTF-8, blocked tokens and
+// addresses, and tokens over their rate.
 func (g *Guard) admit(ctx context.Context, method string) (caller, error) {
 	c := caller{method: method, addr: g.site.ClientAddr(ctx)}
 	if tok, err := Bearer(ctx); err == nil {
@@ -157,7 +158,7 @@ func (g *Guard) admit(ctx context.Context, method string) (caller, error) {
 			g.record(Record{Kind: ForgedForward, Method: method, Client: c.addr,
 				Code: status.Code(err).String(), Reason: status.Convert(err).Message()})
 		}
-		g.fail(c)
+		g.fail(c, true)
 		return c, err
 	}
 	c.forwarded = forwarded
@@ -170,7 +171,7 @@ func (g *Guard) admit(ctx context.Context, method string) (caller, error) {
 			Code: codes.InvalidArgument.String(), Reason: status.Convert(err).Message()})
 		return c, err
 	}
-	if r := g.refusal(c.addr); r.wait > 0 {
+	if r := g.refusal(c.addr, c.token); r.wait > 0 {
 		g.record(Record{Kind: Throttled, Method: method, Client: c.addr,
 			Code: codes.ResourceExhausted.String(), Reason: r.reason, token: c.token})
 		setRetryAfter(ctx, r.wait)
@@ -194,11 +195,32 @@ type refusal struct {
 	reason  string        // for the security log
 }
 
-// refusal says whether a request from addr is refused for failed
-// authentications: the address is blocked.
-func (g *Guard) refusal(addr string) refusal {
-	if wait := g.lock.blocked(g.now(), addr); wait > 0 {
+// refusal says whether a request from addr with token is refused for
+// failed authentications: its token or address is blocked, or the site
+// is locked down and does not hold the token valid.
+func (g *Guard) refusal(addr, token string) refusal {
+	now := g.now()
+	switch wait, s := g.lock.blocked(now, addr, prefixKey(token)); s {
+	case scopeAddress:
 		return refusal{wait, throttledMessage(addr, wait), "address blocked after failed authentications"}
+	case scopeToken:
+		// The block is on the wrong tokens that share this prefix: the
+		// person who mistyped their token may use it once it is right.
+		if _, valid := g.site.TokenUser(token); !valid {
+			return refusal{wait, fmt.Sprintf("too many failed authentications from %s with this token; retry after %ds", addr, retrySeconds(wait)),
+				"token blocked at this address after failed authentications"}
+		}
+	}
+	// A request without a token cannot be a guess; it is refused by
+	// the handler as ever.
+	if token == "" {
+		return refusal{}
+	}
+	if wait := g.lock.lockedDown(now); wait > 0 {
+		if _, valid := g.site.TokenUser(token); !valid {
+			return refusal{wait, fmt.Sprintf("too many failed authentications at this site: only valid tokens are taken for now; retry after %ds", retrySeconds(wait)),
+				"site-wide lock-down after failed authentications"}
+		}
 	}
 	return refusal{}
 }
@@ -244,7 +266,7 @@ func (g *Guard) outcome(ctx context.Context, c caller, err error) {
 		// token, sites joining with the admin token among them: that is
 		// not guessing.
 		if g.site.HasUsers() {
-			g.fail(c)
+			g.fail(c, false)
 		}
 	case codes.PermissionDenied:
 		if !logged {
@@ -254,15 +276,15 @@ func (g *Guard) outcome(ctx context.Context, c caller, err error) {
 	}
 }
 
-// fail counts a failed authentication and records the block it starts.
-func (g *Guard) fail(c caller) {
+// fail counts a failed authentication, hostile if no typo could explain
+// it, and records the blocks it starts.
+func (g *Guard) fail(c caller, hostile bool) {
 	if c.forwarded || c.site {
 		return
 	}
-	if cool := g.lock.failed(g.now(), c.addr); cool > 0 {
+	for _, b := range g.lock.failed(g.now(), c.addr, prefixKey(c.token), hostile) {
 		g.record(Record{Kind: Throttled, Method: c.method, Client: c.addr,
-			Code:   codes.ResourceExhausted.String(),
-			Reason: fmt.Sprintf("%d failed authentications within %s: blocked for %s", g.lim.AuthFailures, g.lim.AuthWindow, cool)})
+			Code: codes.ResourceExhausted.String(), Reason: b.reason})
 	}
 }
 

@@ -28,7 +28,7 @@ func (testSite) ClientAddr(ctx context.Context) string   { return connAddr(ctx) 
 func (testSite) Forwarded(context.Context) (bool, error) { return false, nil }
 func (testSite) PeerSite(context.Context) string         { return "" }
 func (testSite) HasUsers() bool                          { return true }
-func (s testSite) TokenUser(token string) string         { return s.valid[token] }
+func (s testSite) TokenUser(token string) (string, bool) { u, ok := s.valid[token]; return u, ok }
 
 // authenticate is the site's judgement of a token, which the guard only
 // sees in the status code.
@@ -98,7 +98,7 @@ func withBearer(t *testing.T, token string) context.Context {
 // parse errors.
 func TestUnaryUndecodable(t *testing.T) {
 	site := testSite{valid: map[string]string{"inn_good": "u-1"}}
-	lim := DefaultLimits()
+	lim := testLimits()
 	lim.AuthFailures = 1
 	g, err := New(Config{Logger: quiet, Limits: lim}, site)
 	if err != nil {

@@ -39,7 +39,7 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 		addr := httpClientAddr(r)
 		method := clipMethod(r.Method + " " + r.URL.Path)
 		token := httpToken(r)
-		if rf := g.refusal(addr); rf.wait > 0 {
+		if rf := g.refusal(addr, token); rf.wait > 0 {
 			g.record(Record{Kind: Throttled, Method: method, Client: addr,
 				Code: codes.ResourceExhausted.String(), Reason: rf.reason, token: token})
 			WriteError(w, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)

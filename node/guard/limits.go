@@ -39,21 +39,36 @@ type Limits struct {
 	// IdleTimeout closes a keep-alive connection with no request.
 	IdleTimeout time.Duration
 
-	// AuthFailures failed authentications from one client address
-	// within AuthWindow block the address for AuthCooldown; each block
-	// that follows doubles the cool-down, up to AuthMaxCooldown.
+	// AuthFailures failed authentications with one token from one client
+	// address within AuthWindow block that token at that address for
+	// AuthCooldown (a valid token is never refused for such a block): a
+	// colleague behind the same NAT is not blocked for one person's
+	// typos. Failures with AuthFailures different tokens, or with any
+	// tokens 3×AuthFailures times, block the address itself. Each block
+	// of a token or an address that follows doubles its cool-down, up to
+	// AuthMaxCooldown. A token is told apart by a short prefix (see
+	// prefixKey), so a guesser who varies only the end of a token is
+	// counted as one token.
 	AuthFailures    int
 	AuthWindow      time.Duration
 	AuthCooldown    time.Duration
 	AuthMaxCooldown time.Duration
+	// AuthGlobalRate bounds failed authentications per second at the site
+	// across all client addresses, in bursts of ten seconds' worth: past
+	// it, for AuthGlobalCooldown, the site refuses every request that
+	// presents a token it does not hold valid, from any address, while
+	// valid tokens keep working. It stops guessing spread over many
+	// addresses, each under AuthFailures.
+	AuthGlobalRate     float64
+	AuthGlobalCooldown time.Duration
 	// TokenRate is how many requests per second one token may make, in
 	// bursts of up to TokenBurst. A person or a script pushing leads needs
 	// a few per second; 50 leaves room for a console that loads a page of
 	// leads with their histories at once.
 	TokenRate  float64
 	TokenBurst int
-	// MaxClients bounds the tables of client addresses and of tokens
-	// (about 200 bytes an entry).
+	// MaxClients bounds the tables of client addresses, of tokens at an
+	// address and of tokens (about 200 bytes an entry).
 	MaxClients int
 }
 
@@ -73,6 +88,8 @@ func DefaultLimits() Limits {
 		AuthWindow:         time.Minute,
 		AuthCooldown:       time.Minute,
 		AuthMaxCooldown:    15 * time.Minute,
+		AuthGlobalRate:     10,
+		AuthGlobalCooldown: 30 * time.Second,
 		TokenRate:          50,
 		TokenBurst:         100,
 		MaxClients:         10000,
@@ -99,6 +116,7 @@ func (l Limits) withDefaults() Limits {
 		{&l.WriteTimeout, &d.WriteTimeout}, {&l.BackupStallTimeout, &d.BackupStallTimeout},
 		{&l.IdleTimeout, &d.IdleTimeout}, {&l.AuthWindow, &d.AuthWindow},
 		{&l.AuthCooldown, &d.AuthCooldown}, {&l.AuthMaxCooldown, &d.AuthMaxCooldown},
+		{&l.AuthGlobalCooldown, &d.AuthGlobalCooldown},
 	} {
 		if *p.v <= 0 {
 			*p.v = *p.def
@@ -106,6 +124,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.AuthFailures <= 0 {
 		l.AuthFailures = d.AuthFailures
+	}
+	if l.AuthGlobalRate <= 0 {
+		l.AuthGlobalRate = d.AuthGlobalRate
 	}
 	if l.TokenRate <= 0 {
 		l.TokenRate = d.TokenRate

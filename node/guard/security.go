@@ -40,7 +40,7 @@ type Kind string
 const (
 	Unauthenticated  Kind = "unauthenticated"   // no, malformed, unknown, revoked or expired token
 	PermissionDenied Kind = "permission_denied" // an authenticated caller lacks the role or scope
-	Throttled        Kind = "throttled"         // a client address blocked after failed authentications
+	Throttled        Kind = "throttled"         // a token or address blocked after failed authentications
 	RateLimited      Kind = "rate_limited"      // one token called faster than its rate limit
 	ForgedForward    Kind = "forged_forward"    // site-to-site forwarding metadata from a non-site
 	Impersonation    Kind = "impersonation"     // a site certificate asked to act as another site
@@ -126,7 +126,7 @@ func (g *Guard) record(rec Record) {
 	rec.Suppressed = suppressed
 	rec.Reason, rec.Method = redact(rec.Reason), redact(rec.Method)
 	if rec.User == "" && rec.token != "" {
-		rec.User = g.site.TokenUser(rec.token)
+		rec.User, _ = g.site.TokenUser(rec.token)
 	}
 	err := l.write(rec)
 	if dropped, ok := l.mirrorAllowed(); ok {
