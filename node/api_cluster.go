@@ -113,7 +113,7 @@ func (s *clusterService) TransferLeadership(ctx context.Context, r *innonetpb.Tr
 // member, and it reveals only Raft progress.
 func (s *clusterService) GetSiteStats(ctx context.Context, _ *innonetpb.GetSiteStatsRequest) (*innonetpb.SiteStats, error) {
 	// With TLS, only other sites (mutual TLS) may ask; without it the
-	// figures are public, like /metrics.
+	// figures, Raft progress alone, are public.
 	if s.n.cfg.TLS != nil && s.n.peerSite(ctx) == "" {
 		return nil, status.Error(codes.PermissionDenied, "site statistics are served to other sites only: present a site certificate")
 	}

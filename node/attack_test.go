@@ -329,6 +329,8 @@ func TestAttackSuite(t *testing.T) {
 				t.Fatalf("got HTTP %d, Allow %q; want 405, Allow \"GET, PATCH\"", resp.StatusCode, resp.Header.Get("Allow"))
 			}
 		}},
+		{"metrics without a token", httpCode(http.StatusUnauthorized, "GET", "/metrics", "", nil)},
+		{"metrics with a token that is not an admin's", httpCode(http.StatusForbidden, "GET", "/metrics", e.hq, nil)},
 		{"unknown fields", httpCode(http.StatusBadRequest, "POST", "/v1/leads", e.bos, submitJSON(`,"claimedBy":"BOHAI","isAdmin":true`))},
 		{"enum out of range", grpcCode(codes.InvalidArgument, func(t *testing.T) error {
 			c := e.grpcAs(e.bos)

@@ -8,12 +8,16 @@ import (
 
 	gometrics "github.com/armon/go-metrics"
 	gometricsprom "github.com/armon/go-metrics/prometheus"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 )
 
@@ -66,6 +70,29 @@ func newSiteMetrics(n *Node) *siteMetrics {
 
 func (m *siteMetrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// metricsHTTP serves the metrics to an admin or another site (a
+// connection with a site certificate), or to anyone with
+// Config.MetricsPublic: they tell who the users are and how much each
+// site holds, and where the leader sits.
+func (n *Node) metricsHTTP(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.MetricsPublic || n.httpPeerSite(r) != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx := metadata.NewIncomingContext(r.Context(), metadata.Pairs("authorization", r.Header.Get("Authorization")))
+		if _, err := n.require(ctx, pipeline.Admin); err != nil {
+			st := status.Convert(err)
+			if st.Code() == codes.Unauthenticated {
+				st = status.New(codes.Unauthenticated, "metrics need an ADMIN token or a site certificate: "+st.Message())
+			}
+			guard.WriteError(w, runtime.HTTPStatusFromCode(st.Code()), st, 0)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *siteMetrics) observe(method string, start time.Time, err error) {

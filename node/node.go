@@ -47,6 +47,9 @@ type Config struct {
 	// Limits bound what one client may ask of the site (message sizes,
 	// timeouts, throttling, rate limits); zero fields take the defaults.
 	Limits Limits
+	// MetricsPublic serves GET /metrics to anyone. Without it /metrics
+	// needs an ADMIN token or a connection with a site certificate.
+	MetricsPublic bool
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
 	// from the fields above.
 	Cluster cluster.Config

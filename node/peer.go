@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,18 @@ func (n *Node) peerSite(ctx context.Context) string {
 		return ""
 	}
 	site, err := n.cfg.TLS.PeerSite(info.State)
+	if err != nil {
+		return ""
+	}
+	return site
+}
+
+// httpPeerSite is peerSite for a request that did not come through gRPC.
+func (n *Node) httpPeerSite(r *http.Request) string {
+	if n.cfg.TLS == nil || r.TLS == nil {
+		return ""
+	}
+	site, err := n.cfg.TLS.PeerSite(*r.TLS)
 	if err != nil {
 		return ""
 	}

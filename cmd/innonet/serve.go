@@ -88,6 +88,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications with one token from one address within a minute before that token is blocked there; as many different tokens (or three times as many failures) block the address (for a minute, doubling on repeats)")
 	fs.Float64Var(&lim.AuthGlobalRate, "auth-failures-global", lim.AuthGlobalRate, "failed authentications per second at this site across all addresses (in bursts of ten seconds' worth) before it takes only tokens it holds valid, for 30s")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
+	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
@@ -99,7 +100,8 @@ same flags and data dir to resume. On SIGTERM or Ctrl-C a leader hands
 leadership to another voter before it exits.
 
 The API port also serves /healthz (alive), /readyz (has a leader, is a
-member, has caught up), /metrics (Prometheus) and the gRPC health service.
+member, has caught up), /metrics (Prometheus; an ADMIN token or a site
+certificate, unless --metrics-public) and the gRPC health service.
 
 Every network path uses TLS: the API (gRPC and REST) with the site's
 certificate, and traffic between sites with mutual TLS, where each site's
