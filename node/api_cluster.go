@@ -29,11 +29,23 @@ func (s *clusterService) status() (*innonetpb.Cluster, error) {
 	return clusterToPB(st, s.n.cluster.Health()), nil
 }
 
+// GetCluster shows the members' Raft and API addresses to admins only:
+// to everyone else they are a map of where to knock.
 func (s *clusterService) GetCluster(ctx context.Context, _ *innonetpb.GetClusterRequest) (*innonetpb.Cluster, error) {
-	if _, err := s.n.authenticate(ctx); err != nil {
+	u, err := s.n.authenticate(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return s.status()
+	c, err := s.status()
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != pipeline.Admin {
+		for _, m := range c.Members {
+			m.RaftAddress, m.ApiAddress = "", ""
+		}
+	}
+	return c, nil
 }
 
 func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClusterRequest) (*innonetpb.Cluster, error) {

@@ -331,6 +331,18 @@ func TestAttackSuite(t *testing.T) {
 		}},
 		{"metrics without a token", httpCode(http.StatusUnauthorized, "GET", "/metrics", "", nil)},
 		{"metrics with a token that is not an admin's", httpCode(http.StatusForbidden, "GET", "/metrics", e.hq, nil)},
+		{"cluster addresses asked by a non-admin", func(t *testing.T) {
+			c := e.grpcAs(e.bos)
+			st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range st.Members {
+				if m.RaftAddress != "" || m.ApiAddress != "" {
+					t.Errorf("member %s: got Raft address %q, API address %q; want none", m.Site, m.RaftAddress, m.ApiAddress)
+				}
+			}
+		}},
 		{"unknown fields", httpCode(http.StatusBadRequest, "POST", "/v1/leads", e.bos, submitJSON(`,"claimedBy":"BOHAI","isAdmin":true`))},
 		{"enum out of range", grpcCode(codes.InvalidArgument, func(t *testing.T) error {
 			c := e.grpcAs(e.bos)
