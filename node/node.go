@@ -50,6 +50,13 @@ type Config struct {
 	// MetricsPublic serves GET /metrics to anyone. Without it /metrics
 	// needs an ADMIN token or a connection with a site certificate.
 	MetricsPublic bool
+	// MaxAuthStaleness is how long a site that is not the leader may go
+	// without hearing from the leader and still judge tokens by its own
+	// copy of the users (default DefaultMaxAuthStaleness; negative: no
+	// bound). Beyond it, what the site would answer itself goes to the
+	// leader, so a revoked token cannot outlive the revocation on a
+	// lagging site; with no leader in reach it is refused (UNAVAILABLE).
+	MaxAuthStaleness time.Duration
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
 	// from the fields above.
 	Cluster cluster.Config
@@ -85,6 +92,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxAuthStaleness == 0 {
+		cfg.MaxAuthStaleness = DefaultMaxAuthStaleness
 	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -89,6 +89,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.Float64Var(&lim.AuthGlobalRate, "auth-failures-global", lim.AuthGlobalRate, "failed authentications per second at this site across all addresses (in bursts of ten seconds' worth) before it takes only tokens it holds valid, for 30s")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
+	fs.DurationVar(&cfg.MaxAuthStaleness, "max-auth-staleness", node.DefaultMaxAuthStaleness, "a site that has not heard from the leader for longer does not judge tokens by its own copy of the users: the leader does, or the request is refused (UNAVAILABLE); negative: no bound")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
