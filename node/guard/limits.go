@@ -58,7 +58,8 @@ type Limits struct {
 	// it, for AuthGlobalCooldown, the site refuses every request that
 	// presents a token it does not hold valid, from any address, while
 	// valid tokens keep working. It stops guessing spread over many
-	// addresses, each under AuthFailures.
+	// addresses, each under AuthFailures. A token the site has not
+	// applied yet (just created on the leader) is refused meanwhile too.
 	AuthGlobalRate     float64
 	AuthGlobalCooldown time.Duration
 	// TokenRate is how many requests per second one token may make, in
