@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -32,11 +33,23 @@ func (s *clusterService) status() (*innonetpb.Cluster, error) {
 	return out, nil
 }
 
+// GetCluster shows the members' Raft and API addresses to admins only:
+// to everyone else they are a map of where to knock.
 func (s *clusterService) GetCluster(ctx context.Context, _ *innonetpb.GetClusterRequest) (*innonetpb.Cluster, error) {
-	if _, err := s.n.authenticate(ctx); err != nil {
+	u, err := s.n.authenticate(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return s.status()
+	c, err := s.status()
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != pipeline.Admin {
+		for _, m := range c.Members {
+			m.RaftAddress, m.ApiAddress = "", ""
+		}
+	}
+	return c, nil
 }
 
 func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClusterRequest) (*innonetpb.Cluster, error) {
@@ -54,7 +67,7 @@ func (s *clusterService) JoinCluster(ctx context.Context, r *innonetpb.JoinClust
 	// A site joining for itself presents its certificate: it may only
 	// join under the code the certificate names.
 	if caller := s.n.callerSite(ctx); caller != "" && caller != r.Site {
-		s.n.securityEvent(ctx, "impersonation", "site "+caller+" asked to join as "+r.Site)
+		s.n.securityEvent(ctx, guard.Impersonation, "site "+caller+" asked to join as "+r.Site)
 		return nil, status.Errorf(codes.PermissionDenied, "site certificate names %s; it cannot join as %s", caller, r.Site)
 	}
 	if have := s.n.state.Format(); int(r.LogFormat) < have && !s.n.isMember(r.Site) {
@@ -121,7 +134,7 @@ func (s *clusterService) TransferLeadership(ctx context.Context, r *innonetpb.Tr
 // member, and it reveals only Raft progress.
 func (s *clusterService) GetSiteStats(ctx context.Context, _ *innonetpb.GetSiteStatsRequest) (*innonetpb.SiteStats, error) {
 	// With TLS, only other sites (mutual TLS) may ask; without it the
-	// figures are public, like /metrics.
+	// figures, Raft progress alone, are public.
 	if s.n.cfg.TLS != nil && s.n.peerSite(ctx) == "" {
 		return nil, status.Error(codes.PermissionDenied, "site statistics are served to other sites only: present a site certificate")
 	}

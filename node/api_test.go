@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -622,8 +624,8 @@ func (e *apiEnv) testCluster(t *testing.T) {
 							return fmt.Errorf("member %s is flagged leader, but the leader is %s", m.Site, st.Leader)
 						}
 					}
-					if m.ApiAddress == "" || m.RaftAddress == "" {
-						return fmt.Errorf("member %s: got API address %q raft address %q, want both", m.Site, m.ApiAddress, m.RaftAddress)
+					if m.ApiAddress != "" || m.RaftAddress != "" {
+						return fmt.Errorf("member %s: got API address %q raft address %q, want none shown to a division", m.Site, m.ApiAddress, m.RaftAddress)
 					}
 				}
 				if leaders != 1 {
@@ -654,6 +656,29 @@ func (e *apiEnv) testCluster(t *testing.T) {
 			}
 			return nil
 		})
+	})
+	t.Run("admins see the addresses", func(t *testing.T) {
+		for _, cons := range []innonetpb.Consistency{innonetpb.Consistency_LEADER, innonetpb.Consistency_STALE} {
+			c := e.as(e.follower, testAdminToken)
+			st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{Consistency: cons})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range st.Members {
+				if m.ApiAddress == "" || m.RaftAddress == "" {
+					t.Errorf("%s: member %s: got API address %q raft address %q, want both", cons, m.Site, m.ApiAddress, m.RaftAddress)
+				}
+			}
+		}
+	})
+	t.Run("REST shows no addresses to a division", func(t *testing.T) {
+		code, _, body := restFrom(t, e.follower, "127.0.0.1", "GET", "/v1/cluster", e.yrd, nil)
+		if code != http.StatusOK || !strings.Contains(string(body), `"members"`) {
+			t.Fatalf("got %d %s, want 200 with members", code, body)
+		}
+		if strings.Contains(string(body), "127.0.0.1:") {
+			t.Errorf("got %s, want no addresses", body)
+		}
 	})
 	c := e.as(e.follower, "")
 	_, err := c.clusters.GetCluster(context.Background(), &innonetpb.GetClusterRequest{})

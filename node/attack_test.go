@@ -301,6 +301,48 @@ func TestAttackSuite(t *testing.T) {
 			return e.tc.conn(e.follower).Invoke(ctx, innonetpb.LeadService_SubmitLead_FullMethodName,
 				&msg, new(rawMessage), grpc.ForceCodecV2(rawCodec{}))
 		})},
+		{"invalid UTF-8 in the path (REST)", httpCode(http.StatusBadRequest, "GET", "/v1/leads/%FF%FE", e.hq, nil)},
+		{"invalid UTF-8 in the query (REST)", httpCode(http.StatusBadRequest, "GET", "/v1/leads?pageToken=%FF", e.hq, nil)},
+		{"invalid UTF-8 in a query parameter name (REST)", httpCode(http.StatusBadRequest, "GET", "/v1/leads?%FF=1", e.hq, nil)},
+		{"invalid UTF-8 in a header (REST)", func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.rest.base+"/v1/leads", nil)
+			req.Header.Set("Authorization", "Bearer "+e.hq)
+			req.Header.Set("Grpc-Metadata-Note", "bad \xff")
+			resp, err := e.rest.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("got HTTP %d, want 400", resp.StatusCode)
+			}
+		}},
+		{"wrong HTTP method (REST)", func(t *testing.T) {
+			req, _ := http.NewRequest("DELETE", e.rest.base+"/v1/leads/"+e.submitted, nil)
+			req.Header.Set("Authorization", "Bearer "+e.bos)
+			resp, err := e.rest.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, PATCH" {
+				t.Fatalf("got HTTP %d, Allow %q; want 405, Allow \"GET, PATCH\"", resp.StatusCode, resp.Header.Get("Allow"))
+			}
+		}},
+		{"metrics without a token", httpCode(http.StatusUnauthorized, "GET", "/metrics", "", nil)},
+		{"metrics with a token that is not an admin's", httpCode(http.StatusForbidden, "GET", "/metrics", e.hq, nil)},
+		{"cluster addresses asked by a non-admin", func(t *testing.T) {
+			c := e.grpcAs(e.bos)
+			st, err := c.clusters.GetCluster(c.ctx(t), &innonetpb.GetClusterRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range st.Members {
+				if m.RaftAddress != "" || m.ApiAddress != "" {
+					t.Errorf("member %s: got Raft address %q, API address %q; want none", m.Site, m.RaftAddress, m.ApiAddress)
+				}
+			}
+		}},
 		{"unknown fields", httpCode(http.StatusBadRequest, "POST", "/v1/leads", e.bos, submitJSON(`,"claimedBy":"BOHAI","isAdmin":true`))},
 		{"enum out of range", grpcCode(codes.InvalidArgument, func(t *testing.T) error {
 			c := e.grpcAs(e.bos)

@@ -6,13 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 )
 
@@ -34,18 +35,7 @@ func HashToken(token string) string {
 }
 
 // bearer returns the token from the authorization metadata.
-func bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) == 0 || vals[0] == "" {
-		return "", status.Error(codes.Unauthenticated, "missing bearer token: send the header 'Authorization: Bearer <token>'")
-	}
-	scheme, tok, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return "", status.Error(codes.Unauthenticated, "malformed authorization header: want 'Bearer <token>'")
-	}
-	return strings.TrimSpace(tok), nil
-}
+func bearer(ctx context.Context) (string, error) { return guard.Bearer(ctx) }
 
 // Messages of refused tokens. They never echo what the caller sent.
 const (
@@ -63,8 +53,13 @@ func (n *Node) authenticate(ctx context.Context) (*pipeline.User, error) {
 // credential returns the user the request's token belongs to and the
 // token's metadata. The token is looked up by its hash in this site's copy
 // of the state, so a revocation counts here as soon as this site has
-// applied it; expiry is judged by this site's clock.
+// applied it; expiry is judged by this site's clock. A site cut off from
+// the leader for longer than MaxAuthStaleness judges no token: its copy
+// may miss a revocation.
 func (n *Node) credential(ctx context.Context) (*pipeline.User, *pipeline.Token, error) {
+	if d := n.authStale(); d > 0 {
+		return nil, nil, n.staleAuthError(d, nil)
+	}
 	tok, err := bearer(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -112,4 +107,43 @@ func (n *Node) require(ctx context.Context, roles ...pipeline.Role) (*pipeline.U
 		names[i] = r.String()
 	}
 	return nil, status.Errorf(codes.PermissionDenied, "requires role %s; caller %s is %s", strings.Join(names, " or "), u.ID, u.Role)
+}
+
+// DefaultMaxAuthStaleness is how long a site may go without hearing from
+// the leader and still judge tokens by its own copy of the users: a few
+// heartbeat timeouts of the WAN profile, short next to how long a
+// revoked token could otherwise keep working on a cut-off site.
+const DefaultMaxAuthStaleness = 10 * time.Second
+
+// authStale returns how long this site has not heard from the leader,
+// if that is longer than it may judge tokens by its own copy of the
+// users; 0 otherwise, and always on the leader.
+func (n *Node) authStale() time.Duration {
+	if n.cfg.MaxAuthStaleness < 0 || n.cluster.IsLeader() {
+		return 0
+	}
+	if d := n.cluster.LastContact(); d > n.cfg.MaxAuthStaleness {
+		return d
+	}
+	return 0
+}
+
+// staleAuthError refuses a request this site cannot authenticate because
+// it has been cut off from the leader for d; cause, if any, is why the
+// leader could not judge it instead.
+func (n *Node) staleAuthError(d time.Duration, cause error) error {
+	msg := fmt.Sprintf("site %s cannot check credentials: it has been cut off from the leader for %s (more than the %s it may trust its own copy of the users)",
+		n.cfg.Site, roundContact(d), n.cfg.MaxAuthStaleness)
+	if cause != nil {
+		msg += ", and the leader cannot be reached: " + status.Convert(cause).Message()
+	}
+	return status.Error(codes.Unavailable, msg+"; retry later or through another site")
+}
+
+// roundContact rounds a time since contact for a message.
+func roundContact(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Millisecond)
 }

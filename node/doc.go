@@ -14,7 +14,12 @@
 //   - The caller is identified by a bearer token (authorization metadata or
 //     HTTP header), looked up by its SHA-256 hash in the replicated users.
 //     The caller's site or division comes from the token's user, never from
-//     the request.
+//     the request. A site that does not know a token, or that has not
+//     heard from the leader for longer than Config.MaxAuthStaleness, lets
+//     the leader judge it.
+//   - Every request first meets the site's guard (package guard): size and
+//     time limits, requests that do not parse, failed-authentication
+//     lockout, per-token rate limits and the security log.
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.

@@ -35,6 +35,14 @@ var localMethods = map[string]bool{
 	healthpb.Health_List_FullMethodName:                  true,
 }
 
+// ownView are reads whose answer is the answering site's own view (a
+// STALE GetCluster), which the leader cannot give instead: a site that
+// may not judge tokens itself refuses them (see credential) rather than
+// send them on.
+var ownView = map[string]bool{
+	innonetpb.ClusterService_GetCluster_FullMethodName: true,
+}
+
 // notResent are writes that must not be sent twice when the leader changes
 // under a forwarded request: without a site named, a second transfer would
 // move leadership again. Every other write carries a request ID or is
@@ -60,7 +68,12 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		return nil, err
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	if rt == routeLocal && n.newerCredential(ctx, info.FullMethod, md) {
+	// A site cut off from the leader for too long does not judge tokens
+	// itself (see credential): the leader does, as for a token this site
+	// does not know.
+	stale := rt == routeLocal && !localMethods[info.FullMethod] && !ownView[info.FullMethod] &&
+		len(md.Get(mdForwardedBy)) == 0 && n.authStale() > 0
+	if stale || rt == routeLocal && n.newerCredential(ctx, info.FullMethod, md) {
 		rt = routeLeader
 	}
 	if rt == routeLocal && !localMethods[info.FullMethod] && n.cluster.ServesLocalReads() != nil {
@@ -84,6 +97,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		if changed && attempt == 0 && !notResent[info.FullMethod] {
 			n.log.Debug("leader changed while forwarding; sending again", "method", info.FullMethod)
 			continue
+		}
+		if stale && status.Code(err) == codes.Unavailable {
+			return nil, n.staleAuthError(n.cluster.LastContact(), err)
 		}
 		return resp, err
 	}
@@ -151,6 +167,11 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 		omd.Set(mdCallerSite, site)
 	}
 	if auth := md.Get("authorization"); len(auth) > 0 {
+		// A header that is not a bearer token could not even be sent on
+		// (gRPC sends printable ASCII only), and any site can tell.
+		if _, err := bearer(ctx); err != nil {
+			return nil, false, err
+		}
 		omd.Set("authorization", auth...)
 	}
 	fctx := metadata.NewOutgoingContext(ctx, omd)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,25 +20,26 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
+	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
-func init() {
-	// The package's tests run every client from one loopback address and
-	// poll with one token for seconds: lift the brute-force and per-token
-	// limits for them. The tests of those limits lower them (withLimits).
-	siteLimits.AuthFailures = 1 << 30
-	siteLimits.TokenRate = 1e9
-	siteLimits.TokenBurst = 1 << 30
+// testLimits are the limits of every test site. The package's tests run
+// every client from one loopback address and poll with one token for
+// seconds: the brute-force and per-token limits are lifted for them. The
+// tests of those limits lower them again (withLimits).
+func testLimits() Limits {
+	l := DefaultLimits()
+	l.AuthFailures, l.AuthGlobalRate = 1<<30, 1e9
+	l.TokenRate, l.TokenBurst = 1e9, 1<<30
+	return l
 }
 
-// withLimits changes the limits of the sites the test starts after it.
-func withLimits(t *testing.T, change func(*Limits)) {
-	t.Helper()
-	saved := siteLimits
-	change(&siteLimits)
-	t.Cleanup(func() { siteLimits = saved })
+// withLimits changes the limits of a test site's configuration.
+func withLimits(change func(*Limits)) func(*Config) {
+	return func(c *Config) { change(&c.Limits) }
 }
 
 // attackerIP is a second loopback address, so a test can tell one client
@@ -103,19 +105,19 @@ func restFrom(t *testing.T, n *Node, ip, method, path, token string, body io.Rea
 }
 
 // securityLines reads site n's security log: the raw text and the records.
-func securityLines(t *testing.T, n *Node) (string, []securityRecord) {
+func securityLines(t *testing.T, n *Node) (string, []guard.Record) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(n.cfg.DataDir, securityLogName))
+	raw, err := os.ReadFile(filepath.Join(n.cfg.DataDir, guard.LogName))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []securityRecord
+	var recs []guard.Record
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
-		var r securityRecord
+		var r guard.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("security log line %q: %v", sc.Text(), err)
 		}
@@ -125,7 +127,7 @@ func securityLines(t *testing.T, n *Node) (string, []securityRecord) {
 }
 
 // countKind counts the records of kind from client.
-func countKind(recs []securityRecord, kind, client string) int {
+func countKind(recs []guard.Record, kind guard.Kind, client string) int {
 	n := 0
 	for _, r := range recs {
 		if r.Kind == kind && (client == "" || r.Client == client) {
@@ -149,9 +151,9 @@ func checkNoSecrets(t *testing.T, text string, secrets ...string) {
 	}
 }
 
-func securityCount(t *testing.T, n *Node, kind string) float64 {
+func securityCount(t *testing.T, n *Node, kind guard.Kind) float64 {
 	t.Helper()
-	return scrapeMetrics(t, n).value(t, "innonet_security_events_total", "kind", kind)
+	return scrapeMetrics(t, n).value(t, "innonet_security_events_total", "kind", string(kind))
 }
 
 func totalLeads(n *Node) int {
@@ -168,10 +170,9 @@ func totalLeads(n *Node) int {
 // leader; the security log has each failure without token material.
 func TestGuardBruteForce(t *testing.T) {
 	const failures = 4
-	withLimits(t, func(l *Limits) {
+	tc := newTestCluster(t, []string{"CGO"}, []string{"YRD"}, withLimits(func(l *Limits) {
 		l.AuthFailures, l.AuthWindow, l.AuthCooldown, l.AuthMaxCooldown = failures, time.Minute, time.Minute, 4*time.Minute
-	})
-	tc := newTestCluster(t, []string{"CGO"}, []string{"YRD"})
+	}))
 	leader, follower := tc.node("CGO"), tc.node("YRD")
 	admin := tc.clients(leader, testAdminToken)
 	created, err := admin.users.CreateUser(admin.ctx(t), &innonetpb.CreateUserRequest{
@@ -251,27 +252,27 @@ func TestGuardBruteForce(t *testing.T) {
 	t.Run("security log", func(t *testing.T) {
 		text, recs := securityLines(t, follower)
 		checkNoSecrets(t, text, append(guesses, staff, testAdminToken)...)
-		if got := countKind(recs, secUnauthenticated, attackerIP); got != failures {
+		if got := countKind(recs, guard.Unauthenticated, attackerIP); got != failures {
 			t.Errorf("got %d unauthenticated events from %s, want %d:\n%s", got, attackerIP, failures, text)
 		}
 		// The block itself, the two gRPC and the two REST requests refused.
-		if got := countKind(recs, secThrottled, attackerIP); got != 5 {
+		if got := countKind(recs, guard.Throttled, attackerIP); got != 5 {
 			t.Errorf("got %d throttled events from %s, want 5:\n%s", got, attackerIP, text)
 		}
-		var denied *securityRecord
+		var denied *guard.Record
 		for i, r := range recs {
-			if r.Kind == secUnauthenticated && (r.Site != "YRD" || r.Method != innonetpb.LeadService_SubmitLead_FullMethodName ||
+			if r.Kind == guard.Unauthenticated && (r.Site != "YRD" || r.Method != innonetpb.LeadService_SubmitLead_FullMethodName ||
 				r.Code != "Unauthenticated" || r.Reason == "" || r.Time.IsZero() || r.Client != attackerIP) {
 				t.Errorf("got record %+v, want site, method, code, reason and time", r)
 			}
-			if r.Kind == secPermissionDenied {
+			if r.Kind == guard.PermissionDenied {
 				denied = &recs[i]
 			}
 		}
 		if denied == nil || denied.User != staffID || denied.Client != "127.0.0.1" || !strings.Contains(denied.Reason, "ADMIN") {
 			t.Errorf("got denial record %+v, want user %s from 127.0.0.1 needing ADMIN", denied, staffID)
 		}
-		fi, err := os.Stat(filepath.Join(follower.cfg.DataDir, securityLogName))
+		fi, err := os.Stat(filepath.Join(follower.cfg.DataDir, guard.LogName))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +281,7 @@ func TestGuardBruteForce(t *testing.T) {
 		}
 	})
 	t.Run("metrics", func(t *testing.T) {
-		for kind, want := range map[string]float64{secUnauthenticated: failures, secThrottled: 5, secPermissionDenied: 1, secRateLimited: 0} {
+		for kind, want := range map[guard.Kind]float64{guard.Unauthenticated: failures, guard.Throttled: 5, guard.PermissionDenied: 1, guard.RateLimited: 0} {
 			if got := securityCount(t, follower, kind); got != want {
 				t.Errorf("got innonet_security_events_total{kind=%q} %v, want %v", kind, got, want)
 			}
@@ -293,8 +294,10 @@ func TestGuardBruteForce(t *testing.T) {
 // change nothing.
 func TestGuardRateLimit(t *testing.T) {
 	const burst = 3
-	withLimits(t, func(l *Limits) { l.TokenRate, l.TokenBurst = 0.001, burst })
-	tc := newTestCluster(t, []string{"CGO"}, nil)
+	// Scrapes with the admin token would spend its burst: serve the
+	// metrics to anyone.
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) { l.TokenRate, l.TokenBurst = 0.001, burst }),
+		func(c *Config) { c.MetricsPublic = true })
 	n := tc.node("CGO")
 	admin := tc.clients(n, testAdminToken)
 	var tokens, ids []string
@@ -357,162 +360,17 @@ func TestGuardRateLimit(t *testing.T) {
 		checkNoSecrets(t, text, append(tokens, testAdminToken)...)
 		users := map[string]bool{}
 		for _, r := range recs {
-			if r.Kind == secRateLimited {
+			if r.Kind == guard.RateLimited {
 				users[r.User] = true
 			}
 		}
 		if len(users) != 2 || !users[ids[0]] || !users[ids[1]] {
 			t.Errorf("got rate_limited events for users %v, want %v:\n%s", users, ids, text)
 		}
-		if got := securityCount(t, n, secRateLimited); got != 2 {
+		if got := securityCount(t, n, guard.RateLimited); got != 2 {
 			t.Errorf("got %v rate_limited events, want 2", got)
 		}
 	})
-}
-
-// TestGuardThrottleTable drives the brute-force table on a clock of its
-// own: the window, the doubling cool-down and its cap.
-func TestGuardThrottleTable(t *testing.T) {
-	lim := DefaultLimits()
-	lim.AuthFailures, lim.AuthWindow, lim.AuthCooldown, lim.AuthMaxCooldown = 3, time.Minute, time.Minute, 5*time.Minute
-	now := time.Unix(1_700_000_000, 0)
-	g := newGuard(nil, lim)
-	g.now = func() time.Time { return now }
-	fail := func(addr string, times int) time.Duration {
-		var cool time.Duration
-		for i := 0; i < times; i++ {
-			cool = g.failed(addr)
-		}
-		return cool
-	}
-	steps := []struct {
-		name      string
-		advance   time.Duration
-		failures  int
-		wantCool  time.Duration
-		wantBlock bool
-	}{
-		{"two failures block nothing", 0, 2, 0, false},
-		{"a third after the window starts a new one", 61 * time.Second, 1, 0, false},
-		{"three within the window block for the cool-down", 0, 2, time.Minute, true},
-		{"still blocked", 30 * time.Second, 0, 0, true},
-		{"free after the cool-down", 31 * time.Second, 0, 0, false},
-		{"blocked again: twice as long", 0, 3, 2 * time.Minute, true},
-		{"and again: four times", 2*time.Minute + time.Second, 3, 4 * time.Minute, true},
-		{"capped", 4*time.Minute + time.Second, 3, 5 * time.Minute, true},
-		{"forgotten after a long quiet spell", time.Hour, 3, time.Minute, true},
-	}
-	for _, s := range steps {
-		now = now.Add(s.advance)
-		if got := fail("203.0.113.7", s.failures); got != s.wantCool {
-			t.Errorf("%s: got cool-down %s, want %s", s.name, got, s.wantCool)
-		}
-		if got := g.blocked("203.0.113.7") > 0; got != s.wantBlock {
-			t.Errorf("%s: got blocked %v, want %v", s.name, got, s.wantBlock)
-		}
-	}
-	if g.blocked("203.0.113.8") > 0 {
-		t.Error("another address is blocked")
-	}
-}
-
-func TestGuardTableBounded(t *testing.T) {
-	lim := DefaultLimits()
-	lim.AuthFailures, lim.MaxClients = 1, 3
-	g := newGuard(nil, lim)
-	for _, a := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
-		g.failed(a)
-	}
-	if g.fails.lru.Len() != 3 {
-		t.Errorf("got %d addresses in the table, want 3", g.fails.lru.Len())
-	}
-	if g.blocked("192.0.2.1") > 0 || g.blocked("192.0.2.4") == 0 {
-		t.Error("want the least recently seen address forgotten, the latest kept")
-	}
-	for i := 0; i < 10; i++ {
-		g.tokenWait(HashToken(NewToken()))
-	}
-	if g.tokens.lru.Len() != 3 {
-		t.Errorf("got %d tokens in the table, want 3", g.tokens.lru.Len())
-	}
-}
-
-func TestGuardAddrKey(t *testing.T) {
-	tests := []struct{ a, b string }{
-		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"}, // one /64
-		{"::ffff:198.51.100.4", "198.51.100.4"},     // IPv4-mapped
-		{"fe80::1%eth0", "fe80::2"},                 // zones dropped
-	}
-	for _, tt := range tests {
-		if addrKey(tt.a) != addrKey(tt.b) {
-			t.Errorf("got keys %q and %q, want one for %s and %s", addrKey(tt.a), addrKey(tt.b), tt.a, tt.b)
-		}
-	}
-	for _, pair := range [][2]string{{"2001:db8:1:2::1", "2001:db8:1:3::1"}, {"198.51.100.4", "198.51.100.5"}} {
-		if addrKey(pair[0]) == addrKey(pair[1]) {
-			t.Errorf("got one key for %s and %s, want two", pair[0], pair[1])
-		}
-	}
-}
-
-func TestSecurityLogRotation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), securityLogName)
-	l := newSecurityLog(path, 1000)
-	for i := 0; i < 30; i++ {
-		if err := l.write(securityRecord{Time: time.Now(), Site: "BOS", Kind: secUnauthenticated, Client: "192.0.2.1", Reason: "no token"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{path, path + ".1"} {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Size() > 1000 || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: got %d bytes, mode %v; want at most 1000 bytes, 0600", p, fi.Size(), fi.Mode().Perm())
-		}
-	}
-	if _, err := os.Stat(path + ".2"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("got a second rotation (%v), want one", err)
-	}
-}
-
-func TestSecurityFloodControl(t *testing.T) {
-	l := newSecurityLog("", 0)
-	now := time.Now()
-	written := 0
-	for i := 0; i < 100; i++ {
-		if _, ok := l.admit("throttled|192.0.2.1", now); ok {
-			written++
-		}
-	}
-	if written != securityBurst {
-		t.Errorf("got %d of 100 events written at once, want %d", written, securityBurst)
-	}
-	if _, ok := l.admit("throttled|192.0.2.2", now); !ok {
-		t.Error("another client's event was held back")
-	}
-	suppressed, ok := l.admit("throttled|192.0.2.1", now.Add(securityEvery))
-	if !ok || suppressed != 100-securityBurst {
-		t.Errorf("got (%d, %v) later, want the event written with %d suppressed", suppressed, ok, 100-securityBurst)
-	}
-}
-
-func TestSecurityRedact(t *testing.T) {
-	tok := NewToken()
-	tests := []struct{ in, mustNot string }{
-		{"bad header Bearer " + tok, tok},
-		{"token " + tok + " refused", tok},
-		{"authorization: bearer abc.def", "abc.def"},
-		{strings.Repeat("é", 400), strings.Repeat("é", 200)},
-		{"bad \xff byte", "\xff"},
-	}
-	for _, tt := range tests {
-		got := redact(tt.in)
-		if strings.Contains(got, tt.mustNot) || len(got) > maxReason+3 {
-			t.Errorf("redact(%.40q) = %.60q, which holds %.20q or is too long", tt.in, got, tt.mustNot)
-		}
-	}
 }
 
 // TestGuardForgedForward: a client that claims to forward for a site
@@ -521,8 +379,7 @@ func TestSecurityRedact(t *testing.T) {
 // not the client address it names.
 func TestGuardForgedForward(t *testing.T) {
 	const failures = 3
-	withLimits(t, func(l *Limits) { l.AuthFailures, l.AuthCooldown = failures, time.Minute })
-	tc := newTestCluster(t, []string{"CGO"}, nil)
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) { l.AuthFailures, l.AuthCooldown = failures, time.Minute }))
 	n := tc.node("CGO")
 	const victim = "198.51.100.77"
 	c := tc.clientsFrom(n, attackerIP, testAdminToken)
@@ -534,7 +391,152 @@ func TestGuardForgedForward(t *testing.T) {
 	_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
 	checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications from "+attackerIP)
 	text, recs := securityLines(t, n)
-	if got := countKind(recs, secForgedForward, attackerIP); got != failures || strings.Contains(text, victim) {
+	if got := countKind(recs, guard.ForgedForward, attackerIP); got != failures || strings.Contains(text, victim) {
 		t.Errorf("got %d forged_forward events from %s, want %d, and none naming %s:\n%s", got, attackerIP, failures, victim, text)
 	}
+}
+
+// TestGuardLockoutNAT: one person behind an office's NAT address who
+// keeps failing with a mistyped token blocks that token from that
+// address, not the address: a colleague there keeps working, the person
+// too once the token is typed right, and the mistyped token from
+// elsewhere is only refused, not blocked.
+func TestGuardLockoutNAT(t *testing.T) {
+	const failures = 4
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) { l.AuthFailures = failures }))
+	n := tc.node("CGO")
+	emily := tc.addUser("Emily Carter", innonetpb.Role_NODE_STAFF, "BOS", "")
+	sofia := tc.addUser("Sofia Rossi", innonetpb.Role_NODE_STAFF, "MUC", "")
+	typo := emily[:len(emily)-1] + "x"
+	if typo == emily {
+		typo = emily[:len(emily)-1] + "y"
+	}
+	whoami := func(ip, token string) error {
+		c := tc.clientsFrom(n, ip, token)
+		_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
+		return err
+	}
+	const office = attackerIP
+	for i := 0; i < failures; i++ {
+		checkStatus(t, whoami(office, typo), codes.Unauthenticated)
+	}
+
+	t.Run("the mistyped token is blocked at the address", func(t *testing.T) {
+		checkStatus(t, whoami(office, typo), codes.ResourceExhausted, "too many failed authentications from "+office+" with this token", "retry after")
+		code, hdr, body := restFrom(t, n, office, "GET", "/v1/me", typo, nil)
+		if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+			t.Errorf("REST: got %d, Retry-After %q, %s; want 429 with Retry-After", code, hdr.Get("Retry-After"), body)
+		}
+	})
+	t.Run("a colleague at the address keeps working", func(t *testing.T) {
+		if err := whoami(office, sofia); err != nil {
+			t.Fatalf("gRPC: %v", err)
+		}
+		if code, _, body := restFrom(t, n, office, "GET", "/v1/me", sofia, nil); code != http.StatusOK {
+			t.Errorf("REST: got %d %s, want 200", code, body)
+		}
+	})
+	t.Run("the token typed right works", func(t *testing.T) {
+		if err := whoami(office, emily); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("another wrong token from the address is only refused", func(t *testing.T) {
+		checkStatus(t, whoami(office, NewToken()), codes.Unauthenticated)
+	})
+	t.Run("the mistyped token from elsewhere is only refused", func(t *testing.T) {
+		checkStatus(t, whoami("127.0.0.3", typo), codes.Unauthenticated)
+	})
+	t.Run("security log", func(t *testing.T) {
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, emily, typo, sofia, testAdminToken)
+		blocks := 0
+		for _, r := range recs {
+			if r.Kind == guard.Throttled && strings.Contains(r.Reason, "with one token") {
+				blocks++
+			}
+		}
+		if blocks != 1 {
+			t.Errorf("got %d token blocks, want 1:\n%s", blocks, text)
+		}
+	})
+}
+
+// TestGuardLockoutRotatingAddresses: guesses spread over 30 addresses,
+// each under the limit of one address, meet the site's ceiling on failed
+// authentications per second: past it the site refuses every token it
+// does not hold valid, from any address, while valid tokens keep working.
+func TestGuardLockoutRotatingAddresses(t *testing.T) {
+	const (
+		addrs   = 30
+		perAddr = 9
+		limit   = 10
+		rate    = 1.0 // failures per second, in bursts of 10
+	)
+	tc := newTestCluster(t, []string{"CGO"}, nil, withLimits(func(l *Limits) {
+		l.AuthFailures, l.AuthGlobalRate, l.AuthGlobalCooldown = limit, rate, time.Minute
+	}))
+	n := tc.node("CGO")
+	staff := tc.addUser("Emily Carter", innonetpb.Role_NODE_STAFF, "BOS", "")
+
+	start := time.Now()
+	judged, refused := 0, 0
+	for i := 0; i < addrs; i++ {
+		c := tc.clientsFrom(n, fmt.Sprintf("127.0.0.%d", 10+i), "")
+		for j := 0; j < perAddr; j++ {
+			ctx, cancel := context.WithTimeout(withToken(context.Background(), NewToken()), 15*time.Second)
+			_, err := c.users.WhoAmI(ctx, &innonetpb.WhoAmIRequest{})
+			cancel()
+			switch status.Code(err) {
+			case codes.Unauthenticated:
+				judged++
+			case codes.ResourceExhausted:
+				refused++
+				checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications at this site", "retry after")
+			default:
+				t.Fatalf("guess %d from address %d: got %v, want UNAUTHENTICATED or RESOURCE_EXHAUSTED", j, i, err)
+			}
+		}
+	}
+	// The burst, the failure that ends it, and what the bucket gained
+	// meanwhile.
+	most := int(10*rate) + 1 + int(rate*time.Since(start).Seconds()+1)
+	if judged > most || judged+refused != addrs*perAddr {
+		t.Errorf("got %d of %d guesses judged and %d refused, want at most %d judged", judged, addrs*perAddr, refused, most)
+	}
+	t.Logf("%d of %d guesses from %d addresses judged, %d refused", judged, addrs*perAddr, addrs, refused)
+
+	t.Run("valid tokens keep working, from any address", func(t *testing.T) {
+		for _, ip := range []string{"127.0.0.10", "127.0.0.60"} {
+			c := tc.clientsFrom(n, ip, staff)
+			if _, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{}); err != nil {
+				t.Errorf("gRPC from %s: %v", ip, err)
+			}
+			if code, _, body := restFrom(t, n, ip, "GET", "/v1/me", staff, nil); code != http.StatusOK {
+				t.Errorf("REST from %s: got %d %s, want 200", ip, code, body)
+			}
+		}
+	})
+	t.Run("a guess from a fresh address is refused", func(t *testing.T) {
+		c := tc.clientsFrom(n, "127.0.0.61", NewToken())
+		_, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{})
+		checkStatus(t, err, codes.ResourceExhausted, "too many failed authentications at this site")
+		code, hdr, body := restFrom(t, n, "127.0.0.62", "GET", "/v1/me", NewToken(), nil)
+		if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+			t.Errorf("REST: got %d, Retry-After %q, %s; want 429 with Retry-After", code, hdr.Get("Retry-After"), body)
+		}
+	})
+	t.Run("security log", func(t *testing.T) {
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, staff, testAdminToken)
+		lockdowns := 0
+		for _, r := range recs {
+			if r.Kind == guard.Throttled && strings.Contains(r.Reason, "across all addresses") {
+				lockdowns++
+			}
+		}
+		if lockdowns != 1 {
+			t.Errorf("got %d lock-downs logged, want 1:\n%.2000s", lockdowns, text)
+		}
+	})
 }

@@ -8,12 +8,16 @@ import (
 
 	gometrics "github.com/armon/go-metrics"
 	gometricsprom "github.com/armon/go-metrics/prometheus"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 )
 
@@ -23,7 +27,6 @@ type siteMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	security *prometheus.CounterVec
 }
 
 // raftSink receives the Raft library's own metrics (commit time, FSM
@@ -56,16 +59,9 @@ func newSiteMetrics(n *Node) *siteMetrics {
 			Help:    "API request latency at this site, by gRPC method (includes forwarding to the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method"}),
-		security: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "innonet_security_events_total",
-			Help: "Refused or suspicious requests at this site, by kind (unauthenticated, permission_denied, throttled, rate_limited, oversized...); each is in the site's security log unless flood control left it out.",
-		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.security, n.cluster.Collector(), pipelineCollector{n.state},
+	m.reg.MustRegister(m.requests, m.latency, n.cluster.Collector(), pipelineCollector{n.state},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, kind := range securityKinds {
-		m.security.WithLabelValues(kind) // every kind shows, at 0, from the start
-	}
 	if s := raftSink(); s != nil {
 		m.reg.MustRegister(s)
 	}
@@ -74,6 +70,29 @@ func newSiteMetrics(n *Node) *siteMetrics {
 
 func (m *siteMetrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// metricsHTTP serves the metrics to an admin or another site (a
+// connection with a site certificate), or to anyone with
+// Config.MetricsPublic: they tell who the users are and how much each
+// site holds, and where the leader sits.
+func (n *Node) metricsHTTP(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.MetricsPublic || n.httpPeerSite(r) != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx := metadata.NewIncomingContext(r.Context(), metadata.Pairs("authorization", r.Header.Get("Authorization")))
+		if _, err := n.require(ctx, pipeline.Admin); err != nil {
+			st := status.Convert(err)
+			if st.Code() == codes.Unauthenticated {
+				st = status.New(codes.Unauthenticated, "metrics need an ADMIN token or a site certificate: "+st.Message())
+			}
+			guard.WriteError(w, runtime.HTTPStatusFromCode(st.Code()), st, 0)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *siteMetrics) observe(method string, start time.Time, err error) {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,17 +15,24 @@ import (
 	"github.com/prometheus/common/model"
 	"google.golang.org/grpc/codes"
 
+	"innonet/cluster/certs"
+	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
 // scrape is one GET /metrics, parsed.
 type scrape map[string]*dto.MetricFamily
 
-// scrapeMetrics fetches and parses site n's /metrics, failing t unless it
-// is Prometheus text.
+// scrapeMetrics fetches and parses site n's /metrics as the admin (with
+// no token if the metrics are public), failing t unless it is Prometheus
+// text.
 func scrapeMetrics(t testing.TB, n *Node) scrape {
 	t.Helper()
-	code, body, hdr := rawGet(t, n, "/metrics", "")
+	token := testAdminToken
+	if n.cfg.MetricsPublic {
+		token = ""
+	}
+	code, body, hdr := rawGet(t, n, "/metrics", token)
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics on %s: got status %d %.300q, want 200", n.Site(), code, body)
 	}
@@ -301,4 +309,81 @@ func checkRequests(t *testing.T, m scrape, ok, denied int) {
 	if got := m.value(t, "innonet_api_request_duration_seconds", "method", submitMethod); got != float64(ok+denied) {
 		t.Errorf("got innonet_api_request_duration_seconds{method=SubmitLead} count %v, want %d", got, ok+denied)
 	}
+}
+
+// TestMetricsAccess: /metrics answers an admin or another site (mutual
+// TLS with a site certificate) and nobody else, unless the site serves
+// its metrics publicly; refusals are logged as any failed request is.
+func TestMetricsAccess(t *testing.T) {
+	t.Run("tokens", func(t *testing.T) {
+		tc := newTestCluster(t, []string{"CGO"}, nil)
+		n := tc.node("CGO")
+		staff := tc.addUser("Emily Carter", innonetpb.Role_NODE_STAFF, "BOS", "")
+		for _, tt := range []struct {
+			name, token string
+			want        int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"unknown token", NewToken(), http.StatusUnauthorized},
+			{"staff", staff, http.StatusForbidden},
+			{"admin", testAdminToken, http.StatusOK},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				code, body, _ := rawGet(t, n, "/metrics", tt.token)
+				if code != tt.want {
+					t.Fatalf("got %d %.200s, want %d", code, body, tt.want)
+				}
+				if code != http.StatusOK && !strings.Contains(string(body), `"code"`) {
+					t.Errorf("got body %.200s, want the gateway's error shape", body)
+				}
+			})
+		}
+		text, recs := securityLines(t, n)
+		checkNoSecrets(t, text, staff, testAdminToken)
+		if got := countKind(recs, guard.Unauthenticated, ""); got != 2 {
+			t.Errorf("got %d unauthenticated events, want 2:\n%s", got, text)
+		}
+		for _, r := range recs {
+			if r.Method != "GET /metrics" {
+				t.Errorf("got event for %q, want GET /metrics", r.Method)
+			}
+		}
+	})
+	t.Run("public", func(t *testing.T) {
+		tc := newTestCluster(t, []string{"CGO"}, nil, func(c *Config) { c.MetricsPublic = true })
+		if code, body, _ := rawGet(t, tc.node("CGO"), "/metrics", ""); code != http.StatusOK {
+			t.Fatalf("got %d %.200s, want 200", code, body)
+		}
+	})
+	t.Run("certificates", func(t *testing.T) {
+		mine, _ := pki(t)
+		tc := newTestCluster(t, []string{"CGO"}, nil, withTLS(t))
+		n := tc.node("CGO")
+		alice, err := tls.LoadX509KeyPair(certs.ClientFiles(mine, "alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name string
+			cfg  *tls.Config
+			want int
+		}{
+			{"another site's certificate", siteStore(t, mine, "BOS").PeerClientConfig(""), http.StatusOK},
+			{"a client certificate that names no site", &tls.Config{RootCAs: testCAPool(t), Certificates: []tls.Certificate{alice}}, http.StatusUnauthorized},
+			{"no certificate", &tls.Config{RootCAs: testCAPool(t)}, http.StatusUnauthorized},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tt.cfg, ForceAttemptHTTP2: true}}
+				defer hc.CloseIdleConnections()
+				resp, err := hc.Get("https://" + n.Addr() + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.want {
+					t.Errorf("got %d, want %d", resp.StatusCode, tt.want)
+				}
+			})
+		}
+	})
 }

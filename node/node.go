@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -51,6 +52,16 @@ type Config struct {
 	// DefaultRequestIDRetention. The leader enforces it (from log format
 	// 2); give every site the same.
 	RequestIDRetention time.Duration
+	// MetricsPublic serves GET /metrics to anyone. Without it /metrics
+	// needs an ADMIN token or a connection with a site certificate.
+	MetricsPublic bool
+	// MaxAuthStaleness is how long a site that is not the leader may go
+	// without hearing from the leader and still judge tokens by its own
+	// copy of the users (default DefaultMaxAuthStaleness; negative: no
+	// bound). Beyond it, what the site would answer itself goes to the
+	// leader, so a revoked token cannot outlive the revocation on a
+	// lagging site; with no leader in reach it is refused (UNAVAILABLE).
+	MaxAuthStaleness time.Duration
 	// Cluster holds the Raft settings; its ID, APIAddr and DataDir are set
 	// from the fields above, and its LogFormat from the pipeline's.
 	Cluster cluster.Config
@@ -77,6 +88,7 @@ type Node struct {
 	gwConn  *grpc.ClientConn
 	gwLis   *bufconn.Listener
 	metrics *siteMetrics
+	guard   *guard.Guard
 	health  *health.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -98,6 +110,9 @@ func New(cfg Config) (*Node, error) {
 		cfg.RequestIDRetention = DefaultRequestIDRetention
 	case cfg.RequestIDRetention < time.Second || cfg.RequestIDRetention > pipeline.MaxRetention:
 		return nil, fmt.Errorf("request ID retention %s: want from 1s to %s", cfg.RequestIDRetention, pipeline.MaxRetention)
+	}
+	if cfg.MaxAuthStaleness == 0 {
+		cfg.MaxAuthStaleness = DefaultMaxAuthStaleness
 	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -135,6 +150,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
 	n.metrics = newSiteMetrics(n)
+	if n.guard, err = n.newGuard(); err != nil {
+		n.cluster.Close()
+		lis.Close()
+		return nil, err
+	}
 	if err := n.serve(); err != nil {
 		n.cluster.Close()
 		lis.Close()

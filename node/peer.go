@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"innonet/cluster"
+	"innonet/node/guard"
 )
 
 // TLS is what a site needs from its certificates (see package
@@ -61,6 +63,18 @@ func (n *Node) peerSite(ctx context.Context) string {
 	return site
 }
 
+// httpPeerSite is peerSite for a request that did not come through gRPC.
+func (n *Node) httpPeerSite(r *http.Request) string {
+	if n.cfg.TLS == nil || r.TLS == nil {
+		return ""
+	}
+	site, err := n.cfg.TLS.PeerSite(*r.TLS)
+	if err != nil {
+		return ""
+	}
+	return site
+}
+
 // checkForwarded refuses a request that claims to be forwarded by a site
 // unless it arrived on a connection with that site's certificate. Without
 // TLS (--insecure) the claim cannot be checked and is believed.
@@ -85,7 +99,7 @@ func (n *Node) checkForwarded(ctx context.Context) error {
 		if got == "" {
 			got = "no site certificate"
 		}
-		n.securityEvent(ctx, "forged_forward", "request claims to be forwarded by "+by[0]+" but the connection presented "+got)
+		n.securityEvent(ctx, guard.ForgedForward, "request claims to be forwarded by "+by[0]+" but the connection presented "+got)
 		return status.Errorf(codes.PermissionDenied, "request claims to be forwarded by site %s but the connection's certificate does not name it", by[0])
 	}
 	return nil
@@ -164,7 +178,7 @@ func (p *peerConns) conn(site, addr string) (*grpc.ClientConn, error) {
 	// A forwarded answer may be a full page of leads: accept what this
 	// site would send itself.
 	opts := []grpc.DialOption{grpc.WithConnectParams(params),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(DefaultLimits().MaxSendMsgSize))}
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(guard.DefaultLimits().MaxSendMsgSize))}
 	if p.tls != nil {
 		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(p.tls.PeerClientConfig(site))))
 	} else {

@@ -44,7 +44,7 @@ func soloConfig(t *testing.T, site, dataDir, raftAddr string) Config {
 	}
 	cc.RaftAddr = raftAddr
 	cc.RaftLogLevel = "off"
-	return Config{Site: site, DataDir: dataDir, Listen: "127.0.0.1:0", Cluster: cc,
+	return Config{Site: site, DataDir: dataDir, Listen: "127.0.0.1:0", Cluster: cc, Limits: testLimits(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 

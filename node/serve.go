@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -26,13 +27,14 @@ import (
 // which calls this site's own gRPC API (so forwarding and authentication
 // apply to REST exactly as to gRPC).
 func (n *Node) serve() error {
-	// The guard (guard.go) comes before forwarding, so it acts on the
-	// site that took the request from the client, and checks the claim of
-	// a forwarded request itself before exempting it.
-	g := newGuard(n, n.limits())
-	n.grpc = grpc.NewServer(append(g.serverOptions(),
-		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.unary, n.forwardInterceptor),
-		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.stream),
+	// The guard (package guard) comes before forwarding, so it acts on
+	// the site that took the request from the client, and checks the
+	// claim of a forwarded request itself before exempting it.
+	g := n.guard
+	lim := g.Limits()
+	n.grpc = grpc.NewServer(append(g.ServerOptions(),
+		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor),
+		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream),
 	)...)
 	n.health = health.NewServer()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -41,14 +43,6 @@ func (n *Node) serve() error {
 	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 
-	gw := runtime.NewServeMux(
-		runtime.WithIncomingHeaderMatcher(headerMatcher),
-		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
-	)
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
 	// apart from a gRPC one (see clientAddr).
@@ -61,29 +55,52 @@ func (n *Node) serve() error {
 	conn, err := grpc.NewClient("passthrough:///"+gatewayNetwork,
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return n.gwLis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.lim.MaxSendMsgSize)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(lim.MaxSendMsgSize)))
 	if err != nil {
 		return err
 	}
 	n.gwConn = conn
-	ctx := context.Background()
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		innonetpb.RegisterLeadServiceHandler,
-		innonetpb.RegisterUserServiceHandler,
-		innonetpb.RegisterClusterServiceHandler,
-	} {
-		if err := register(ctx, gw, conn); err != nil {
-			return err
+	register := func(mux *runtime.ServeMux) error {
+		for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+			innonetpb.RegisterLeadServiceHandler,
+			innonetpb.RegisterUserServiceHandler,
+			innonetpb.RegisterClusterServiceHandler,
+		} {
+			if err := register(context.Background(), mux, conn); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	routes, err := guard.NewRoutes(register)
+	if err != nil {
+		return err
+	}
+	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithRoutingErrorHandler(routes.HandleRoutingError),
+	)
+	if err := register(gw); err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
-	mux.Handle("GET /metrics", n.metrics.handler())
-	mux.HandleFunc("GET /v1/backup", g.backupHTTP(n.backupHTTP))
+	mux.Handle("GET /metrics", g.Authenticating("metrics require role ADMIN", n.metricsHTTP(n.metrics.handler())))
+	mux.Handle("GET /v1/backup", g.Authenticating("backup requires role ADMIN", http.HandlerFunc(n.backupHTTP)))
+	// The same paths with another method: 405, where the gateway, which
+	// takes every other path, would answer 404.
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/backup"} {
+		mux.Handle(path, guard.MethodNotAllowed(http.MethodGet, http.MethodHead))
+	}
 	mux.Handle("/", gw)
 
-	rest := g.limitHTTP(mux)
+	rest := g.HTTP(mux)
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -101,12 +118,12 @@ func (n *Node) serve() error {
 			rest.ServeHTTP(w, r)
 		}),
 		Protocols:         &protocols,
-		ReadHeaderTimeout: g.lim.ReadHeaderTimeout,
-		MaxHeaderBytes:    g.lim.MaxHeaderBytes,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		// Failed TLS handshakes (scanners, plaintext clients) are routine on
 		// an internet-facing port.
 		ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
-		IdleTimeout: g.lim.IdleTimeout,
+		IdleTimeout: lim.IdleTimeout,
 	}
 	serveHTTP := func() error { return n.http.Serve(n.lis) }
 	if n.cfg.TLS != nil {

@@ -17,7 +17,8 @@ import (
 )
 
 // TestCLIClusterStatus prints the members and the summary, as a table and
-// as JSON, from the leader and from a follower's own view.
+// as JSON, from the leader and from a follower's own view; the members'
+// addresses only to an admin.
 func TestCLIClusterStatus(t *testing.T) {
 	tn := newTestNet(t, "CGO", "BOS", "CBG")
 	staff := tn.addUser("Emily Carter", pb.Role_NODE_STAFF, "BOS", "")
@@ -33,8 +34,15 @@ func TestCLIClusterStatus(t *testing.T) {
 		if len(rows) != 1 || rows[0][1] != "yes" || rows[0][2] != yesNo(site == leader) {
 			t.Errorf("cluster status: row of %s: got %v, want a voter, leader %v\n%s", site, rows, site == leader, out)
 		}
-		if n := tn.nodes[site]; !strings.Contains(out, n.Cluster().RaftAddr()) || !strings.Contains(out, n.Addr()) {
-			t.Errorf("cluster status: addresses of %s missing\n%s", site, out)
+		if n := tn.nodes[site]; strings.Contains(out, n.Cluster().RaftAddr()) || strings.Contains(out, n.Addr()) {
+			t.Errorf("cluster status: addresses of %s shown to node staff\n%s", site, out)
+		}
+	}
+	// Admins see where the members are.
+	admin := cli(t, "cluster", "status", "--addr", tn.addr(follower), "--token", cliAdminToken)
+	for _, site := range []string{"CGO", "BOS", "CBG"} {
+		if n := tn.nodes[site]; !strings.Contains(admin, n.Cluster().RaftAddr()) || !strings.Contains(admin, n.Addr()) {
+			t.Errorf("cluster status as admin: addresses of %s missing\n%s", site, admin)
 		}
 	}
 	if want := fmt.Sprintf("\nleader %s, term ", leader); !strings.Contains(out, want) || !strings.Contains(out, "applied index") {

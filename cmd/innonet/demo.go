@@ -417,7 +417,8 @@ Or with the CLI (in another terminal; 'go build -o innonet ./cmd/innonet' first)
   ./innonet cluster status
   INNONET_TOKEN=$(cat %[7]s) ./innonet backup --out demo.backup
 
-Metrics: %[2]s://%[5]s/metrics   Readiness: %[2]s://%[5]s/readyz
+Metrics (ADMIN token): %[1]s -s -H "Authorization: Bearer $(cat %[7]s)" %[2]s://%[5]s/metrics
+Readiness: %[2]s://%[5]s/readyz
 
 Press Ctrl-C to stop every site. Run 'innonet demo' again to resume.
 `, curl, scheme, nodes[1].Addr(), nodes[6].Addr(), nodes[0].Addr(), env, filepath.Join(dir, "admin.token"))

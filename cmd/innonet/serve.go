@@ -93,10 +93,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	lim := node.DefaultLimits()
 	fs.Float64Var(&lim.TokenRate, "rate-limit", lim.TokenRate, "requests per second one token may make (beyond: RESOURCE_EXHAUSTED / HTTP 429)")
 	fs.IntVar(&lim.TokenBurst, "rate-burst", lim.TokenBurst, "burst of requests one token may make above --rate-limit")
-	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications from one address within a minute before it is blocked (for a minute, doubling on repeats)")
+	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications with one token from one address within a minute before that token is blocked there; as many different tokens (or three times as many failures) block the address (for a minute, doubling on repeats)")
+	fs.Float64Var(&lim.AuthGlobalRate, "auth-failures-global", lim.AuthGlobalRate, "failed authentications per second at this site across all addresses (in bursts of ten seconds' worth) before it takes only tokens it holds valid, for 30s")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
 	fs.DurationVar(&cfg.RequestIDRetention, "request-id-retention", node.DefaultRequestIDRetention,
 		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
+	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
+	fs.DurationVar(&cfg.MaxAuthStaleness, "max-auth-staleness", node.DefaultMaxAuthStaleness, "a site that has not heard from the leader for longer does not judge tokens by its own copy of the users: the leader does, or the request is refused (UNAVAILABLE); negative: no bound")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
@@ -108,7 +111,8 @@ same flags and data dir to resume. On SIGTERM or Ctrl-C a leader hands
 leadership to another voter before it exits.
 
 The API port also serves /healthz (alive), /readyz (has a leader, is a
-member, has caught up), /metrics (Prometheus) and the gRPC health service.
+member, has caught up), /metrics (Prometheus; an ADMIN token or a site
+certificate, unless --metrics-public) and the gRPC health service.
 
 Every network path uses TLS: the API (gRPC and REST) with the site's
 certificate, and traffic between sites with mutual TLS, where each site's

@@ -1,4 +1,4 @@
-package node
+package guard
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -34,25 +33,30 @@ import (
 // impersonation and throttling are mirrored at WARN, the routine kinds
 // (a mistyped token, a missing role) at INFO.
 
+// Kind is a kind of security event.
+type Kind string
+
 // Kinds of security event.
 const (
-	secUnauthenticated  = "unauthenticated"   // no, malformed, unknown, revoked or expired token
-	secPermissionDenied = "permission_denied" // an authenticated caller lacks the role or scope
-	secThrottled        = "throttled"         // a client address blocked after failed authentications
-	secRateLimited      = "rate_limited"      // one token called faster than its rate limit
-	secForgedForward    = "forged_forward"    // site-to-site forwarding metadata from a non-site
-	secImpersonation    = "impersonation"     // a site certificate asked to act as another site
-	secOversized        = "oversized"         // a request message or body over the size limit
-	secSlowClient       = "slow_client"       // a request body not sent within the time limit
-	secMalformed        = "malformed"         // a gRPC request that does not parse
+	Unauthenticated  Kind = "unauthenticated"   // no, malformed, unknown, revoked or expired token
+	PermissionDenied Kind = "permission_denied" // an authenticated caller lacks the role or scope
+	Throttled        Kind = "throttled"         // a token or address blocked after failed authentications
+	RateLimited      Kind = "rate_limited"      // one token called faster than its rate limit
+	ForgedForward    Kind = "forged_forward"    // site-to-site forwarding metadata from a non-site
+	Impersonation    Kind = "impersonation"     // a site certificate asked to act as another site
+	Oversized        Kind = "oversized"         // a request message or body over the size limit
+	SlowClient       Kind = "slow_client"       // a request body not sent within the time limit
+	Malformed        Kind = "malformed"         // a request that does not parse or is not valid UTF-8
 )
 
-// securityKinds lists the kinds, for the metric.
-var securityKinds = []string{secUnauthenticated, secPermissionDenied, secThrottled, secRateLimited,
-	secForgedForward, secImpersonation, secOversized, secSlowClient, secMalformed}
+// kinds lists the kinds, for the metric.
+var kinds = []Kind{Unauthenticated, PermissionDenied, Throttled, RateLimited,
+	ForgedForward, Impersonation, Oversized, SlowClient, Malformed}
+
+// LogName is the security log's file name in the site's data directory.
+const LogName = "security.log"
 
 const (
-	securityLogName = "security.log"
 	// securityLogMaxBytes caps the file; when a line would pass it, the
 	// file becomes security.log.1 (replacing the previous one) and a new
 	// one starts, so the log takes at most twice this on disk.
@@ -66,11 +70,11 @@ const (
 	securityMaxKeys = 4096
 )
 
-// securityRecord is one line of the security log.
-type securityRecord struct {
+// Record is one line of the security log.
+type Record struct {
 	Time   time.Time `json:"time"`
 	Site   string    `json:"site"`
-	Kind   string    `json:"kind"`
+	Kind   Kind      `json:"kind"`
 	Method string    `json:"method,omitempty"`
 	Client string    `json:"client,omitempty"`
 	User   string    `json:"user,omitempty"`
@@ -79,52 +83,50 @@ type securityRecord struct {
 	// Suppressed counts the events of this kind from this client that
 	// were counted but not written since the previous line.
 	Suppressed int `json:"suppressed,omitempty"`
-	// tokenHash finds the user when the line is written; it is never
-	// written itself.
-	tokenHash string
+	// token finds the user when the line is written; it is never written
+	// itself.
+	token string
 }
 
-// securityEvent records a refused or suspicious request in the site's
-// security log: never the token or any other secret. Handlers call it for
-// what only they can see (forged forwarding, impersonation); the guard
-// records the rest from the status codes handlers return, and does not
-// record a second event for a request a handler already reported.
-func (n *Node) securityEvent(ctx context.Context, kind, detail string) {
+// Event records in the security log what only the site's handlers can
+// see (forged forwarding, impersonation): never the token or any other
+// secret. The guard records the rest from the status codes handlers
+// return, and does not record a second event for a request a handler
+// already reported.
+func (g *Guard) Event(ctx context.Context, kind Kind, detail string) {
 	method, _ := grpc.Method(ctx)
-	rec := securityRecord{Kind: kind, Method: method, Client: n.clientAddr(ctx), Reason: detail}
-	if kind == secForgedForward {
+	rec := Record{Kind: kind, Method: method, Client: g.site.ClientAddr(ctx), Reason: detail}
+	if kind == ForgedForward {
 		// The client address of a forged forward is the forger's claim.
 		rec.Client = connAddr(ctx)
 	}
-	if kind == secForgedForward || kind == secImpersonation {
+	if kind == ForgedForward || kind == Impersonation {
 		rec.Code = codes.PermissionDenied.String()
 	}
-	if rg := requestGuardFrom(ctx); rg != nil {
+	if rg := requestFrom(ctx); rg != nil {
 		rg.logged.Store(true)
 	}
-	n.recordSecurity(rec)
+	g.record(rec)
 }
 
-// recordSecurity counts the event and, unless too many like it came from
-// the same client lately, writes it to the security log and mirrors it to
+// record counts the event and, unless too many like it came from the
+// same client lately, writes it to the security log and mirrors it to
 // the site's log.
-func (n *Node) recordSecurity(rec securityRecord) {
-	if n.metrics != nil && n.metrics.security != nil {
-		n.metrics.security.WithLabelValues(rec.Kind).Inc()
+func (g *Guard) record(rec Record) {
+	if g.events != nil {
+		g.events.WithLabelValues(string(rec.Kind)).Inc()
 	}
-	l := n.securityLog()
-	suppressed, ok := l.admit(rec.Kind+"|"+rec.Client, time.Now())
+	l := g.seclog
+	suppressed, ok := l.admit(string(rec.Kind)+"|"+rec.Client, time.Now())
 	if !ok {
 		return
 	}
 	rec.Time = time.Now().UTC()
-	rec.Site = n.cfg.Site
+	rec.Site = g.cfg.Site
 	rec.Suppressed = suppressed
 	rec.Reason, rec.Method = redact(rec.Reason), redact(rec.Method)
-	if rec.User == "" && rec.tokenHash != "" {
-		if u, err := n.state.UserByTokenHash(rec.tokenHash); err == nil {
-			rec.User = u.ID
-		}
+	if rec.User == "" && rec.token != "" {
+		rec.User, _ = g.site.TokenUser(rec.token)
 	}
 	err := l.write(rec)
 	if dropped, ok := l.mirrorAllowed(); ok {
@@ -143,13 +145,13 @@ func (n *Node) recordSecurity(rec securityRecord) {
 		if alarming[rec.Kind] {
 			level = slog.LevelWarn
 		}
-		n.log.Log(context.Background(), level, "security event", attrs...)
+		g.log.Log(context.Background(), level, "security event", attrs...)
 	}
 }
 
 // alarming are the kinds mirrored at WARN: signs of an attack rather than
 // of a mistyped token or a missing role, which are routine and go at INFO.
-var alarming = map[string]bool{secForgedForward: true, secImpersonation: true, secThrottled: true}
+var alarming = map[Kind]bool{ForgedForward: true, Impersonation: true, Throttled: true}
 
 // securityLog is one site's security log file and its flood control.
 type securityLog struct {
@@ -166,23 +168,6 @@ type securityLog struct {
 type securityKey struct {
 	lim        *rate.Limiter
 	suppressed int
-}
-
-// securityLogs holds the security log of each data directory in the
-// process (several sites share a process in tests and the demo); a site
-// restarted from the same directory takes its log up again.
-var securityLogs sync.Map
-
-func (n *Node) securityLog() *securityLog {
-	path := ""
-	if n.cfg.DataDir != "" {
-		path = filepath.Join(n.cfg.DataDir, securityLogName)
-	}
-	if l, ok := securityLogs.Load(path); ok {
-		return l.(*securityLog)
-	}
-	l, _ := securityLogs.LoadOrStore(path, newSecurityLog(path, securityLogMaxBytes))
-	return l.(*securityLog)
 }
 
 func newSecurityLog(path string, maxBytes int64) *securityLog {
@@ -223,7 +208,7 @@ func (l *securityLog) mirrorAllowed() (dropped int, ok bool) {
 // would take it past the cap. The file is opened for each line: events
 // are few (flood control comes first) and no descriptor outlives the
 // site.
-func (l *securityLog) write(rec securityRecord) error {
+func (l *securityLog) write(rec Record) error {
 	if l.path == "" {
 		return nil
 	}
