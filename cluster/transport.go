@@ -63,6 +63,24 @@ type transport struct {
 	inbound map[string]*inboundSite
 	hb      func(raft.RPC)
 	gate    *peerGate // who may send Raft requests here (peers.go)
+
+	// Heartbeats reach Raft on the connection's goroutine, not through
+	// its main loop, so one can be inside Raft while it shuts down and
+	// write the term to a store that Halt is about to close (hashicorp/raft
+	// then panics). Close waits for those in flight and admits no more.
+	hbGate   sync.RWMutex
+	hbClosed bool
+}
+
+// heartbeat runs Raft's heartbeat handler unless the transport is closed.
+func (t *transport) heartbeat(cb func(raft.RPC), rpc raft.RPC) {
+	t.hbGate.RLock()
+	defer t.hbGate.RUnlock()
+	if t.hbClosed {
+		rpc.Respond(nil, raft.ErrTransportShutdown)
+		return
+	}
+	cb(rpc)
 }
 
 // inboundSite carries the connections from one verified site.
@@ -256,7 +274,7 @@ func (t *transport) inboundFor(site string) *inboundSite {
 		hb := t.hb
 		t.mu.Unlock()
 		if hb != nil {
-			hb(rpc)
+			t.heartbeat(hb, rpc)
 			return
 		}
 		t.deliver(rpc)
@@ -349,7 +367,7 @@ func (t *transport) SetHeartbeatHandler(cb func(raft.RPC)) {
 	if t.tls == nil {
 		t.NetworkTransport.SetHeartbeatHandler(func(rpc raft.RPC) {
 			if t.admitRPC("", rpc) {
-				cb(rpc)
+				t.heartbeat(cb, rpc)
 			}
 		})
 		return
@@ -374,6 +392,9 @@ func (t *transport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (ra
 func (t *transport) Close() error {
 	var err error
 	t.closing.Do(func() {
+		t.hbGate.Lock()
+		t.hbClosed = true
+		t.hbGate.Unlock()
 		t.mu.Lock()
 		close(t.done)
 		subs := t.inbound
