@@ -72,10 +72,20 @@ func (n *Node) credential(ctx context.Context) (*pipeline.User, *pipeline.Token,
 		return nil, nil, toStatus(err)
 	case t.Revoked != nil || u.Revoked != nil:
 		return nil, nil, status.Error(codes.Unauthenticated, msgInvalidToken)
-	case t.Expired(time.Now()):
+	case n.tokenExpired(t):
 		return nil, nil, status.Error(codes.Unauthenticated, msgExpiredToken)
 	}
 	return u, t, nil
+}
+
+// tokenExpired judges a token's expiry by this site's clock, with the
+// clock skew the cluster tolerates (cluster.Config.MaxClockSkew): the
+// expiry was set by the leader's clock, and a site a little ahead must not
+// refuse a token that is still valid there. A site further off is reported
+// by the leader's health checks (CLOCK_SKEW); Apply judges the token again
+// by the time the leader stamps into the write.
+func (n *Node) tokenExpired(t *pipeline.Token) bool {
+	return t.Expired(n.now().Add(-max(n.cfg.Cluster.MaxClockSkew, 0)))
 }
 
 // requireSelf authenticates the caller and checks that it may act on the

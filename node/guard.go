@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -52,7 +51,7 @@ func (s guardSite) TokenUser(token string) (string, bool) {
 	if err != nil || t.Revoked != nil || u.Revoked != nil {
 		return "", false
 	}
-	return u.ID, !t.Expired(time.Now())
+	return u.ID, !s.n.tokenExpired(t)
 }
 
 func (s guardSite) HasUsers() bool {

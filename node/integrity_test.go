@@ -244,3 +244,30 @@ func TestClockSkew(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTokenExpiryTolerance: a site judges a token's expiry with the clock
+// skew the cluster tolerates, so a site slightly ahead of the leader (whose
+// clock set the expiry) does not refuse a token that is still valid.
+func TestTokenExpiryTolerance(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	n := &Node{cfg: Config{Clock: func() time.Time { return now }, Cluster: cluster.Config{MaxClockSkew: 500 * time.Millisecond}}}
+	at := func(d time.Duration) *pipeline.Token { e := now.Add(d); return &pipeline.Token{Expires: &e} }
+	for _, tt := range []struct {
+		expiresIn time.Duration
+		expired   bool
+	}{
+		{time.Hour, false},
+		{0, false},                       // this site's clock says now; within the skew
+		{-400 * time.Millisecond, false}, // this site may be 400 ms ahead of the leader
+		{-500 * time.Millisecond, true},
+		{-time.Minute, true},
+	} {
+		if got := n.tokenExpired(at(tt.expiresIn)); got != tt.expired {
+			t.Errorf("token expiring %v from this site's now: expired = %v, want %v", tt.expiresIn, got, tt.expired)
+		}
+	}
+	n.cfg.Cluster.MaxClockSkew = 0
+	if !n.tokenExpired(at(0)) {
+		t.Error("with no tolerance, a token expiring now: not expired, want expired")
+	}
+}
