@@ -171,7 +171,7 @@ func (e *attackEnv) rawREST(t *testing.T, method, path, token string, body []byt
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
 }
 

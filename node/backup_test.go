@@ -317,7 +317,7 @@ func (e *backupEnv) testUnderWrites(t *testing.T) {
 		wg.Wait()
 		return <-done
 	})
-	defer stopWriter()
+	defer func() { _ = stopWriter() }() // the test checks its result below, or has failed
 
 	const rounds = 8
 	lastApplied := map[string]uint64{}

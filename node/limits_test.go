@@ -185,6 +185,7 @@ func TestLimitSlowClients(t *testing.T) {
 		if err != nil {
 			t.Fatalf("got %q after %s: %v", got, held, err)
 		}
+		resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestTimeout || held > 5*time.Second {
 			t.Errorf("got %d after %s, want 408 after about %s", resp.StatusCode, held, limit)
 		}

@@ -63,7 +63,7 @@ func (p *tcpProxy) relay(in net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		_, _ = io.Copy(dst, src) // until either side closes
 		done <- struct{}{}
 	}
 	go pipe(out, in)

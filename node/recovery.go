@@ -66,7 +66,7 @@ func Restore(ctx context.Context, cfg Config, backup []byte, opts BackupOptions)
 	}
 	c, err := cluster.New(cc, fsm{pipeline.New()})
 	if err != nil {
-		os.RemoveAll(filepath.Join(cfg.DataDir, "raft"))
+		_ = os.RemoveAll(filepath.Join(cfg.DataDir, "raft")) // best effort; the restore's error matters
 		return fmt.Errorf("restore: %w", err)
 	}
 	// The only voter elects itself.
@@ -79,7 +79,7 @@ func Restore(ctx context.Context, cfg Config, backup []byte, opts BackupOptions)
 	}
 	if err != nil {
 		// Leave the dir as it was, so the restore can simply be run again.
-		os.RemoveAll(filepath.Join(cfg.DataDir, "raft"))
+		_ = os.RemoveAll(filepath.Join(cfg.DataDir, "raft")) // best effort; the restore's error matters
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil

@@ -89,7 +89,7 @@ func (n *Node) serve() error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", g.Authenticating("metrics require role ADMIN", n.metricsHTTP(n.metrics.handler())))
 	mux.Handle("GET /v1/backup", g.Authenticating("backup requires role ADMIN", http.HandlerFunc(n.backupHTTP)))

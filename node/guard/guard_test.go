@@ -59,7 +59,7 @@ func serveGuarded(t *testing.T, g *Guard, site testSite) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(lis)
+	go func() { _ = srv.Serve(lis) }() // ends when the test stops the server
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

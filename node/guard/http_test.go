@@ -21,8 +21,8 @@ func TestHTTPInvalidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(g.HTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Write([]byte("ok"))
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte("ok"))
 	})))
 	t.Cleanup(srv.Close)
 	tests := []struct {

@@ -212,7 +212,7 @@ func TestPrefixKey(t *testing.T) {
 	if prefixKey(tok) == prefixKey("inn_1"+tok[5:]) {
 		t.Error("tokens that differ at the start share a key")
 	}
-	if prefixKey("") != prefixKey("") || prefixKey("") == prefixKey("inn_") {
+	if a, b := prefixKey(""), prefixKey(""); a != b || a == prefixKey("inn_") {
 		t.Error("want one key for every request without a token, and only for those")
 	}
 	if k := prefixKey(tok); strings.Contains(tok, k) || strings.Contains(k, tok[:tokenPrefixLen]) {

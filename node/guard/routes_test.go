@@ -14,7 +14,7 @@ import (
 // and the methods it does take, a path no route has with 404.
 func TestRoutes(t *testing.T) {
 	register := func(mux *runtime.ServeMux) error {
-		ok := func(w http.ResponseWriter, _ *http.Request, _ map[string]string) { w.Write([]byte("ok")) }
+		ok := func(w http.ResponseWriter, _ *http.Request, _ map[string]string) { _, _ = w.Write([]byte("ok")) }
 		for _, r := range []struct{ method, path string }{
 			{"GET", "/v1/things"}, {"POST", "/v1/things"},
 			{"GET", "/v1/things/{id}"}, {"PATCH", "/v1/things/{id}"},
@@ -35,7 +35,7 @@ func TestRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.Handle("/healthz", MethodNotAllowed(http.MethodGet, http.MethodHead))
 	mux.Handle("/", gw)
 	srv := httptest.NewServer(mux)
