@@ -7,8 +7,13 @@
 // holds the same state. Apply never reads the clock, randomness or the
 // network: the proposer stamps the time into the command, and IDs
 // (BOS-0001, user-0001) are assigned from counters in the state itself.
-// Apply never panics on any input; a command it cannot decode or that
-// breaks a rule is answered with an error and changes nothing.
+// Apply never panics on any input, and a command it refuses changes
+// nothing. A command that breaks a rule of the state (a lost claim, a
+// wrong stage) is answered with an [*Error] of its kind; an entry this
+// version cannot fully understand (it does not decode, is of a newer log
+// format, or breaks a rule the proposer checks first) is answered with
+// [CodeUnreadable], and the caller must stop applying rather than skip it
+// (format.go).
 // A command that repeats an applied request (same actor, same request ID)
 // is answered with the first outcome and changes nothing; from log format
 // 2 requests are remembered for a retention window (requests.go), and
