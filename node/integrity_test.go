@@ -165,23 +165,31 @@ func TestCheckpointLeaderDiverges(t *testing.T) {
 // message that names the site, and once the member is upgraded the format
 // is raised; after that a site reporting the older format cannot join.
 func TestFormatGating(t *testing.T) {
-	old := func(c *Config) {
-		if c.Site == "CBG" {
-			c.AdvertiseFormat = pipeline.Format1
-		}
+	// Every site starts as an older binary would (so none is refused at
+	// join); then all but CBG are upgraded.
+	tc := newTestCluster(t, []string{"CGO", "BOS", "CBG"}, nil, func(c *Config) { c.AdvertiseFormat = pipeline.Format1 })
+	for _, id := range []string{"CGO", "BOS"} {
+		tc.sites[id].cfg.AdvertiseFormat = 0
+		tc.stop(id)
+		tc.restart(id)
 	}
-	tc := newTestCluster(t, []string{"CGO", "BOS", "CBG"}, nil, old)
-	leader := tc.leaderNode()
-	admin := tc.clients(leader, testAdminToken)
-	// Give the health checks time to hear from every member, then check
-	// that the format was not raised.
 	tc.waitFor("the leader heard every member's format", func() bool {
-		h := tc.leaderNode().Cluster().Health()
-		return h.Known && len(h.Members) == 3 && h.Members["CBG"].Stats.Format == pipeline.Format1
+		l := tc.leaderNode()
+		h := l.Cluster().Health()
+		if !h.Known || len(h.Members) != 3 || h.Members["CBG"].Stats.Format != pipeline.Format1 {
+			return false
+		}
+		for _, id := range []string{"CGO", "BOS"} {
+			if h.Members[id].Stats.Format != pipeline.FormatVersion {
+				return false
+			}
+		}
+		return true
 	})
 	if f := tc.leaderNode().State().Format(); f != pipeline.Format1 {
 		t.Fatalf("cluster format %d with CBG on format 1, want 1", f)
 	}
+	admin := tc.clients(tc.leaderNode(), testAdminToken)
 	_, err := admin.clusters.DenyCertificate(admin.ctx(t), &innonetpb.DenyCertificateRequest{Serial: "abcd"})
 	checkStatus(t, err, codes.FailedPrecondition, "CBG", "older version")
 
