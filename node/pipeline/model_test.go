@@ -451,7 +451,7 @@ func (m *refModel) valid(op mOp) bool {
 	switch op.Kind {
 	case OpClose:
 		return oracleLeadID(op.LeadID) && op.CloseReason >= 1 && op.CloseReason <= 6 && note.valid &&
-			!(op.CloseReason == OtherReason && note.blank) && noteVisibility
+			(op.CloseReason != OtherReason || !note.blank) && noteVisibility
 	case OpReopen:
 		return oracleLeadID(op.LeadID) && (op.Stage == Submitted || op.Stage == Approved) && note.valid && !note.blank
 	case OpAssign:
