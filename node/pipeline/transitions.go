@@ -8,7 +8,7 @@ package pipeline
 //	SUBMITTED                   APPROVED              HQ reviewer (publishes to divisions)
 //	SUBMITTED                   RETURNED              HQ reviewer, comment required
 //	RETURNED                    SUBMITTED             node staff of the site (edit = resubmit)
-//	SUBMITTED                   DECLINED              HQ reviewer, reason required; final
+//	SUBMITTED                   DECLINED              HQ reviewer, reason required; final but for reopen
 //	APPROVED                    CLAIMED               a division, for itself; one wins
 //	CLAIMED                     APPROVED              the claiming division or HQ (release)
 //	CLAIMED→NEGOTIATING→SIGNED→LANDED                 the claiming division; LANDED is final
