@@ -34,7 +34,7 @@ func (s *leadService) write(ctx context.Context, cmd pipeline.Command) (*innonet
 	if err != nil {
 		return nil, err
 	}
-	return leadToPB(res.Lead), nil
+	return leadPB(u, res.Lead), nil
 }
 
 func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
@@ -48,7 +48,8 @@ func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadReq
 
 func (s *leadService) ReviewLead(ctx context.Context, r *innonetpb.ReviewLeadRequest) (*innonetpb.Lead, error) {
 	return s.write(ctx, pipeline.Command{Op: pipeline.OpReview, RequestID: r.RequestId, LeadID: r.Id,
-		ExpectedVersion: r.ExpectedVersion, Decision: pipeline.Decision(r.Decision), Comment: r.Comment})
+		ExpectedVersion: r.ExpectedVersion, Decision: pipeline.Decision(r.Decision), Comment: r.Comment,
+		ClaimMode: pipeline.ClaimMode(r.ClaimMode)})
 }
 
 func (s *leadService) ClaimLead(ctx context.Context, r *innonetpb.ClaimLeadRequest) (*innonetpb.Lead, error) {
@@ -62,7 +63,8 @@ func (s *leadService) ReleaseLead(ctx context.Context, r *innonetpb.ReleaseLeadR
 
 func (s *leadService) AdvanceLead(ctx context.Context, r *innonetpb.AdvanceLeadRequest) (*innonetpb.Lead, error) {
 	return s.write(ctx, pipeline.Command{Op: pipeline.OpAdvance, RequestID: r.RequestId, LeadID: r.Id,
-		ExpectedVersion: r.ExpectedVersion, Stage: pipeline.Stage(r.Stage), Comment: r.Note})
+		ExpectedVersion: r.ExpectedVersion, Stage: pipeline.Stage(r.Stage), Comment: r.Note,
+		Visibility: pipeline.Visibility(r.Visibility)})
 }
 
 func (s *leadService) WithdrawLead(ctx context.Context, r *innonetpb.WithdrawLeadRequest) (*innonetpb.Lead, error) {
@@ -90,15 +92,16 @@ func (s *leadService) visibleLead(ctx context.Context, id string) (*pipeline.Use
 }
 
 func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) (*innonetpb.Lead, error) {
-	_, l, err := s.visibleLead(ctx, r.Id)
+	u, l, err := s.visibleLead(ctx, r.Id)
 	if err != nil {
 		return nil, err
 	}
-	return leadToPB(l), nil
+	return leadPB(u, l), nil
 }
 
 func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHistoryRequest) (*innonetpb.GetLeadHistoryResponse, error) {
-	if _, _, err := s.visibleLead(ctx, r.Id); err != nil {
+	u, l, err := s.visibleLead(ctx, r.Id)
+	if err != nil {
 		return nil, err
 	}
 	events, err := s.n.state.History(r.Id)
@@ -107,7 +110,8 @@ func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHi
 	}
 	out := &innonetpb.GetLeadHistoryResponse{}
 	for _, e := range events {
-		out.Events = append(out.Events, eventToPB(e))
+		// What the caller may read of it (api_workflow.go).
+		out.Events = append(out.Events, eventPB(u, l, e))
 	}
 	return out, nil
 }
@@ -145,7 +149,7 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 	}
 	out := &innonetpb.ListLeadsResponse{Leads: make([]*innonetpb.Lead, 0, len(leads))}
 	for _, l := range leads {
-		out.Leads = append(out.Leads, leadToPB(l))
+		out.Leads = append(out.Leads, leadPB(u, l))
 	}
 	if more {
 		out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID))

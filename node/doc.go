@@ -20,6 +20,9 @@
 //   - Every request first meets the site's guard (package guard): size and
 //     time limits, requests that do not parse, failed-authentication
 //     lockout, per-token rate limits and the security log.
+//   - Who may see a lead is decided here (User.CanSee), and within it who
+//     may read each note of its stage comment, history and thread
+//     (User.CanRead, api_workflow.go); who may change it, in Apply.
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.

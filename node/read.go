@@ -106,6 +106,10 @@ func (n *Node) annotateRead(ctx context.Context, req, resp any) {
 		r.Read = info
 	case *innonetpb.ListUsersResponse:
 		r.Read = info
+	case *innonetpb.ListInterestsResponse:
+		r.Read = info
+	case *innonetpb.ListCommentsResponse:
+		r.Read = info
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(
 		mdReadSite, info.Site,

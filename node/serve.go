@@ -84,6 +84,8 @@ func (n *Node) serve() error {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithRoutingErrorHandler(routes.HandleRoutingError),
+		// Unknown query parameters are refused (query.go).
+		runtime.SetQueryParameterParser(&strictQuery{}),
 	)
 	if err := register(gw); err != nil {
 		return err

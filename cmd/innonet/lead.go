@@ -41,6 +41,16 @@ reviews, and a division claims and works to a landed project.`,
 		{"advance", "move a claimed lead on: negotiating, signed, landed (the claiming division)", leadAdvance},
 		{"withdraw", "withdraw a submitted, returned or approved lead (node staff)", leadWithdraw},
 		{"history", "show every change applied to a lead", leadHistory},
+		{"close", "close a claimed deal that fell through as lost, with a reason (the holding division or HQ)", leadClose},
+		{"reopen", "reopen a declined or lost lead for review or for the divisions (HQ reviewer)", leadReopen},
+		{"interest", "say why your division wants an approved lead, or revise it (division)", leadInterest},
+		{"withdraw-interest", "withdraw your division's interest in a lead (division)", leadWithdrawInterest},
+		{"interests", "list the divisions' interests in a lead with their outcome", leadInterests},
+		{"assign", "give an approved lead to a division (HQ reviewer)", leadAssign},
+		{"claim-mode", "set whether a lead is claimed (open) or assigned by HQ (HQ reviewer)", leadClaimMode},
+		{"default-claim-mode", "show or set the claim mode leads get when approved", leadDefaultClaimMode},
+		{"comment", "post to a lead's thread, for everyone, HQ and the site, or a division and HQ", leadComment},
+		{"comments", "show a lead's thread as far as you may read it", leadComments},
 	},
 	examples: `  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<Boston node staff token>
   innonet lead submit --title "mRNA vaccine platform" --summary "Thermostable mRNA formulation." \
@@ -51,6 +61,9 @@ reviews, and a division claims and works to a landed project.`,
   INNONET_TOKEN=$YRD innonet lead advance BOS-0003 --to negotiating --note "Meeting in Suzhou"
   innonet lead list --stage approved --all --json
   innonet lead history BOS-0003
+  INNONET_TOKEN=$YRD innonet lead interest BOS-0004 --rationale "Suzhou cluster" --enterprise "Suzhou BioBay"
+  INNONET_TOKEN=$HQ innonet lead assign BOS-0004 --division YRD
+  INNONET_TOKEN=$YRD innonet lead close BOS-0004 --reason terms-not-agreed --comment "They asked for 60M"
 `,
 }
 
@@ -172,8 +185,10 @@ Examples:
 func leadHistory(ctx context.Context, std streams, args []string) error {
 	f := newFlags(std, "lead history", `Usage: innonet lead history ID [flags]
 
-Shows every change applied to a lead, in order: the audit trail. --json
-adds each change's log index and request ID.
+Shows every change applied to a lead, in order: the audit trail, with
+the fields each changed (old→new). A note you may not read (a division's,
+when you are not that division or HQ) shows as such. --json adds each
+change's log index and request ID.
 
 Examples:
   innonet lead history BOS-0003
@@ -204,20 +219,28 @@ Examples:
 	if cf.json {
 		return printJSON(std.out(), resp)
 	}
-	t := newTable(std.out(), "SEQ", "TIME", "ACTION", "STAGE", "USER", "ROLE", "USER SITE", "VIA", "VERSION", "COMMENT")
+	t := newTable(std.out(), "SEQ", "TIME", "ACTION", "STAGE", "USER", "ROLE", "USER SITE", "VIA", "VERSION", "COMMENT", "CHANGES")
 	for _, e := range resp.Events {
 		stage := enumText(e.ToStage)
 		if e.FromStage != e.ToStage {
 			stage = enumText(e.FromStage) + "→" + stage
 		}
 		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, e.UserName, enumText(e.Role), e.UserSite,
-			e.OriginSite, fmt.Sprint(e.Version), clipText(e.Comment, 60))
+			e.OriginSite, fmt.Sprint(e.Version), commentText(e), changesText(e))
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
 	printReadInfo(std.errOut(), resp.Read)
 	return nil
+}
+
+// stageCommentText is the lead's stage comment, or says it is hidden.
+func stageCommentText(l *pb.Lead) string {
+	if l.StageCommentHidden {
+		return "(a note for " + visibilityText(l.StageCommentVisibility, l.Division) + ")"
+	}
+	return l.StageComment
 }
 
 // leadID normalizes a lead ID typed on the command line (bos-0003).
@@ -244,7 +267,9 @@ func printLead(w io.Writer, l *pb.Lead) error {
 		{"ID:", l.Id},
 		{"Title:", l.Title},
 		{"Stage:", enumText(l.Stage) + " since " + timeText(l.StageTime)},
-		{"Stage comment:", l.StageComment},
+		{"Stage comment:", stageCommentText(l)},
+		{"Claim mode:", enumText(l.ClaimMode)},
+		{"Close reason:", enumText(l.CloseReason)},
 		{"Version:", fmt.Sprint(l.Version)},
 		{"Site:", l.Site},
 		{"Submitted by:", l.SubmittedBy},

@@ -97,12 +97,14 @@ return or decline. HQ reviewers only.
 Examples:
   INNONET_TOKEN=$HQ innonet lead review BOS-0003 --decision approve
   INNONET_TOKEN=$HQ innonet lead review BOS-0003 --decision return --comment "Which cold-chain temperature?"
+  INNONET_TOKEN=$HQ innonet lead review BOS-0004 --decision approve --claim-mode assigned
 `)
 	cf, wf := addClientFlags(f, defaultTimeout), addWriteFlags(f)
 	ev := addExpectedVersion(f)
 	req := &pb.ReviewLeadRequest{}
 	f.Var(enumFlag(&req.Decision, pb.Decision_value), "decision", "`DECISION`: "+enumChoices(pb.Decision_value)+" (required)")
 	f.StringVar(&req.Comment, "comment", "", "the reason, shown to the submitting site (required to return or decline)")
+	f.Var(enumFlag(&req.ClaimMode, pb.ClaimMode_value), "claim-mode", "with approve: `MODE` "+enumChoices(pb.ClaimMode_value)+" (default: the lead's, else the cluster's default)")
 	f.check(func() error {
 		if req.Decision == pb.Decision_DECISION_UNSPECIFIED {
 			return fmt.Errorf("--decision is required: approve, return or decline")
@@ -164,11 +166,12 @@ Examples:
 }
 
 func leadAdvance(ctx context.Context, std streams, args []string) error {
-	f := newFlags(std, "lead advance", `Usage: innonet lead advance ID --to STAGE [--note TEXT] [flags]
+	f := newFlags(std, "lead advance", `Usage: innonet lead advance ID --to STAGE [--note TEXT] [--shared] [flags]
 
 Moves a claimed lead one step on: CLAIMED -> NEGOTIATING -> SIGNED ->
 LANDED. --to names the next stage, so that running the command twice
-cannot skip one. The claiming division only.
+cannot skip one. The note stays between the division and HQ unless
+--shared. The claiming division only.
 
 Examples:
   INNONET_TOKEN=$YRD innonet lead advance BOS-0003 --to negotiating --note "Meeting with the Suzhou partner"
@@ -179,7 +182,8 @@ Examples:
 	ev := addExpectedVersion(f)
 	req := &pb.AdvanceLeadRequest{}
 	f.Var(enumFlag(&req.Stage, pb.Stage_value), "to", "the next `STAGE`: negotiating, signed or landed (required)")
-	f.StringVar(&req.Note, "note", "", "what happened (kept in the lead's history)")
+	f.StringVar(&req.Note, "note", "", "what happened (kept in the lead's history; your division's and HQ's unless --shared)")
+	shared := f.Bool("shared", false, "let everyone who may see the lead read the note")
 	f.check(func() error {
 		if req.Stage == pb.Stage_STAGE_UNSPECIFIED {
 			return fmt.Errorf("--to is required: negotiating, signed or landed")
@@ -191,6 +195,9 @@ Examples:
 		return err
 	}
 	req.Id, req.RequestId, req.ExpectedVersion = leadID(pos[0]), wf.id(), *ev
+	if *shared {
+		req.Visibility = pb.Comment_SHARED
+	}
 	return leadWrite(ctx, std, cf, wf, func(ctx context.Context, c *client) (*pb.Lead, error) {
 		return c.leads.AdvanceLead(ctx, req)
 	})

@@ -19,6 +19,11 @@ type Result struct {
 	// whether more are due than one command forgets.
 	Pruned     int
 	PruneAgain bool
+	// The workflow's (workflow.go): the interest an expression or a
+	// withdrawal of interest left, the comment posted, the setting made.
+	Interest *Interest
+	Comment  *Comment
+	Setting  *Setting
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -66,6 +71,17 @@ func (r Result) detached() Result {
 		t := *r.Token
 		r.Token = &t
 	}
+	if r.Interest != nil {
+		r.Interest = r.Interest.clone()
+	}
+	if r.Comment != nil {
+		c := *r.Comment
+		r.Comment = &c
+	}
+	if r.Setting != nil {
+		s := *r.Setting
+		r.Setting = &s
+	}
 	return r
 }
 
@@ -79,6 +95,10 @@ type applier struct {
 	actor *User
 	// format is the cluster's log format, as of the command.
 	format int
+	// changes are what the command changed beside the lead, for its
+	// event (changes.go); outInterest the interest it left.
+	changes     []Change
+	outInterest *Interest
 }
 
 func (a *applier) run() (Result, *Error) {
@@ -157,6 +177,10 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.createToken()
 	case OpRevokeToken:
 		res, err = a.revokeToken()
+	case OpComment:
+		res, err = a.postComment()
+	case OpSetDefaultClaimMode:
+		res, err = a.setDefaultClaimMode()
 	default:
 		res, err = a.transition()
 	}
@@ -233,14 +257,20 @@ func (a *applier) submit() (Result, *Error) {
 
 // save stores l and appends its history event.
 func (a *applier) save(l *Lead, action string, from Stage) *Error {
-	if err := a.insert(tableLeads, l); err != nil {
-		return err
-	}
 	e := &Event{
 		Key: fmt.Sprintf("%s/%010d", l.ID, l.Version), LeadID: l.ID, Seq: l.Version, Action: action,
 		UserID: a.actor.ID, UserName: a.actor.Name, Role: a.actor.Role, UserSite: a.actor.Home(),
 		OriginSite: a.cmd.Origin, From: from, To: l.Stage, Comment: a.cmd.Comment,
 		Time: a.now, Version: l.Version, LogIndex: a.index, RequestID: a.cmd.RequestID,
+	}
+	if a.format >= Format2 {
+		// Before l replaces the stored lead, which annotate compares it with.
+		if err := a.annotate(e, l); err != nil {
+			return err
+		}
+	}
+	if err := a.insert(tableLeads, l); err != nil {
+		return err
 	}
 	return a.insert(tableEvents, e)
 }
@@ -274,7 +304,7 @@ func (a *applier) transition() (Result, *Error) {
 	if err := a.save(next, action, cur.Stage); err != nil {
 		return Result{}, err
 	}
-	return Result{Lead: next}, nil
+	return Result{Lead: next, Interest: a.outInterest}, nil
 }
 
 func (a *applier) addUser() (Result, *Error) {

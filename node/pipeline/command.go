@@ -35,6 +35,16 @@ const (
 	// OpPruneRequests forgets the requests applied before the retention
 	// window (see requests.go).
 	OpPruneRequests Op = "prune_requests"
+
+	// The workflow (workflow.go), from log format 2.
+	OpClose               Op = "close"
+	OpReopen              Op = "reopen"
+	OpExpressInterest     Op = "express_interest"
+	OpWithdrawInterest    Op = "withdraw_interest"
+	OpAssign              Op = "assign"
+	OpSetClaimMode        Op = "set_claim_mode"
+	OpSetDefaultClaimMode Op = "set_default_claim_mode"
+	OpComment             Op = "comment"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -72,6 +82,21 @@ type Command struct {
 	// Retention is how long OpPruneRequests keeps requests: it forgets
 	// those applied more than Retention before the command's time.
 	Retention time.Duration `json:"retention,omitempty"`
+
+	// The workflow's fields (workflow.go), all of log format 2.
+	// CloseReason is why OpClose closes the lead.
+	CloseReason CloseReason `json:"closeReason,omitempty"`
+	// Division is the division OpAssign gives the lead to, or the one a
+	// DIVISION comment of HQ is for.
+	Division string `json:"division,omitempty"`
+	// ClaimMode is what OpSetClaimMode, OpSetDefaultClaimMode or an
+	// approving OpReview sets.
+	ClaimMode ClaimMode `json:"claimMode,omitempty"`
+	// Visibility is who may read the comment: of OpComment (required),
+	// of OpAdvance and OpClose (a division's note: DIVISION unless set).
+	Visibility Visibility `json:"visibility,omitempty"`
+	// Interest is what OpExpressInterest says.
+	Interest *InterestDraft `json:"interest,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -224,6 +249,9 @@ func (c Command) validate() *Error {
 		if err := checkLeadID(c.LeadID); err != nil {
 			return err
 		}
+		if err := c.checkReviewClaimMode(); err != nil {
+			return err
+		}
 		switch c.Decision {
 		case Approve:
 			return checkComment("comment", c.Comment, false)
@@ -246,6 +274,9 @@ func (c Command) validate() *Error {
 		}
 		if c.Stage != Negotiating && c.Stage != Signed && c.Stage != Landed {
 			return invalid("stage", "must be NEGOTIATING, SIGNED or LANDED")
+		}
+		if err := checkNoteVisibility(c.Visibility); err != nil {
+			return err
 		}
 		return checkComment("note", c.Comment, false)
 	case OpRevoke:
@@ -275,6 +306,9 @@ func (c Command) validate() *Error {
 		return checkFormat(c.SetFormat)
 	case OpPruneRequests:
 		return checkRetention(c.Retention)
+	case OpClose, OpReopen, OpExpressInterest, OpWithdrawInterest, OpAssign, OpSetClaimMode,
+		OpSetDefaultClaimMode, OpComment:
+		return c.validateWorkflow()
 	case "":
 		return invalid("op", "is required")
 	default:

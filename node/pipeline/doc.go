@@ -19,6 +19,12 @@
 // 2 requests are remembered for a retention window (requests.go), and
 // command times never run backwards (clock.go).
 //
+// Around the stages, from log format 2, lies the workflow (workflow.go):
+// closing a lost deal and reopening, claim modes and HQ's assignment,
+// divisions' expressions of interest (interests.go), a lead's thread of
+// comments with their visibility (thread.go), and the fields every event
+// changed (changes.go).
+//
 // The package knows nothing of Raft or protobuf. The node package adapts
 // State to raft.FSM and translates its types to the wire.
 //

@@ -30,6 +30,10 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   versions of the first outcome instead of copies, are forgotten
 //	   after a retention window by prune_requests, and a UUIDv7 request
 //	   ID from before the window is refused (requests.go).
+//	   The workflow (workflow.go): close, reopen, express_interest,
+//	   withdraw_interest, assign, set_claim_mode, set_default_claim_mode,
+//	   comment, a review's claimMode and an advance's visibility; events
+//	   carry their visibility and changed fields (changes.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -46,6 +50,9 @@ func (c Command) Format() int {
 		f = max(f, Format2)
 	}
 	if c.SetFormat != 0 || c.Retention != 0 {
+		f = max(f, Format2)
+	}
+	if c.workflow() {
 		f = max(f, Format2)
 	}
 	return f

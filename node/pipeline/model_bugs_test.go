@@ -96,6 +96,55 @@ var plantedBugs = []struct {
 		return c
 	}}},
 	{name: "a restored site forgets the latest time", bug: plantedIn{corrupt: dropCounters(`"clock"`)}},
+	{name: "a claim takes a lead HQ assigns", op: OpClaim, rule: func(r rule) rule {
+		return wrapApply(r, func(a *applier, l *Lead) bool {
+			if l.Stage != Approved || l.ClaimMode != ClaimAssigned {
+				return false
+			}
+			l.Stage, l.Division = Claimed, a.actor.Division
+			return true
+		})
+	}},
+	{name: "an assignment overrides a claim", op: OpAssign, rule: func(r rule) rule {
+		return wrapApply(r, func(a *applier, l *Lead) bool {
+			if l.Stage != Claimed || l.Division == a.cmd.Division {
+				return false
+			}
+			l.Division = a.cmd.Division
+			return true
+		})
+	}},
+	{name: "a reopened lead keeps its division", op: OpReopen, rule: func(r rule) rule {
+		apply := r.apply
+		r.apply = func(a *applier, l *Lead) (string, *Error) {
+			div := l.Division
+			action, err := apply(a, l)
+			if err == nil {
+				l.Division = div
+			}
+			return action, err
+		}
+		return r
+	}},
+	{name: "a rival division closes the lead", op: OpClose, rule: func(r rule) rule {
+		r.allowed = func(u *User, _ *Lead) *Error {
+			if u.Role == HQReviewer || u.Role == DivisionRole {
+				return nil
+			}
+			return errorf(CodePermission, "only divisions and HQ may close")
+		}
+		return r
+	}},
+	{name: "a withdrawal without an interest succeeds", op: OpWithdrawInterest, rule: func(r rule) rule {
+		return wrapApply(r, func(a *applier, l *Lead) bool { return l.Stage == Approved })
+	}},
+	{name: "the default claim mode is ignored", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Op == OpSetDefaultClaimMode {
+			c.ClaimMode = ClaimOpen
+		}
+		return c
+	}}},
+	{name: "a restored site forgets the default claim mode", bug: plantedIn{corrupt: dropRows(tableSettings)}},
 	{name: "a restored site forgets the prune horizon", bug: plantedIn{corrupt: dropCounters(`"requests/`)}},
 }
 
@@ -120,6 +169,30 @@ func forgetLeadCounters(snap []byte) []byte { return dropCounters(`"lead/`)(snap
 // holds name.
 func dropCounters(name string) func([]byte) []byte {
 	return func(snap []byte) []byte { return dropCounterRows(snap, name) }
+}
+
+// dropRows returns a corruption that drops every row of table.
+func dropRows(table string) func([]byte) []byte {
+	return func(snap []byte) []byte {
+		var out [][]byte
+		dropped := int64(0)
+		for _, line := range bytes.Split(bytes.TrimSuffix(snap, []byte("\n")), []byte("\n")) {
+			var rec record
+			if err := json.Unmarshal(line, &rec); err != nil {
+				panic(err)
+			}
+			switch {
+			case rec.Table == table:
+				dropped++
+				continue
+			case rec.End:
+				rec.Rows -= dropped
+				line, _ = json.Marshal(rec)
+			}
+			out = append(out, line)
+		}
+		return append(bytes.Join(out, []byte("\n")), '\n')
+	}
 }
 
 func dropCounterRows(snap []byte, name string) []byte {

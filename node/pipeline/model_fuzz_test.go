@@ -78,6 +78,25 @@ func missingLead(n int) byte {
 	}
 }
 
+// flowSeed is a seed op of the workflow: sub picks the command from
+// flowKinds, variant its fields (see decodeFlow), back the lead among
+// the newest (0: the newest) while n leads exist; note and b4 as for the
+// other kinds.
+func flowSeed(sub Op, actor byte, variant, back, n int, note, requestAndVersion byte) seedOp {
+	i := 0
+	for i < len(flowKinds) && flowKinds[i] != sub {
+		i++
+	}
+	target := byte(4 * variant)
+	for b := 4 * variant; b < 4*variant+4 && n > 0; b++ {
+		if b%min(n, 3) == back {
+			target = byte(b)
+			break
+		}
+	}
+	return seedOp{kind: kFlow, actor: actor, target: target, variant: byte(i) | note, requestAndVersion: requestAndVersion}
+}
+
 func encodeOps(ops ...seedOp) []byte {
 	var out []byte
 	for _, o := range ops {
@@ -267,6 +286,110 @@ func modelSeeds() map[string][]byte {
 			seedOp{kAdvance, 5, 1, toSigned, freshID, 0, 0},
 			seedOp{kLeader, 0, 0, leaderRight, 0, 0, 0},
 			seedOp{kSubmit, 2, 0, 0, freshID, 1, newestToken},
+		),
+		"workflow: close and reopen": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			flowSeed(OpClose, 5, int(Duplicate), 0, 1, noteNone, freshID), // format 1: refused
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kAdvance, 5, 0, toNegotiating, freshID, 0, 0},
+			flowSeed(OpClose, 6, int(Duplicate), 0, 1, noteNone, freshID),
+			flowSeed(OpClose, 5, int(OtherReason), 0, 1, noteBlank, freshID),
+			flowSeed(OpClose, 5, int(PartnerWithdrew)+7*3, 0, 1, noteNone, freshID), // HQ_AND_SITE
+			flowSeed(OpClose, 5, int(TermsNotAgreed), 0, 1, noteReason, atCurrent),
+			seedOp{kRetry, 0, 0, 0, 0, 1, 0},
+			seedOp{kAdvance, 5, 0, toSigned, freshID, 0, 0},
+			seedOp{kClaim, 6, 0, 0, freshID, 0, 0},
+			flowSeed(OpReopen, 5, 1, 0, 1, noteReason, freshID),
+			flowSeed(OpReopen, 1, 1, 0, 1, noteBlank, freshID),
+			flowSeed(OpReopen, 1, 3, 0, 1, noteReason, freshID),
+			flowSeed(OpReopen, 1, 1, 0, 1, noteReason, freshID),
+			seedOp{kClaim, 6, 0, 0, freshID, 0, 0},
+			flowSeed(OpClose, 1, int(ProjectStopped)+7*2, 0, 1, noteReason, freshID),
+			flowSeed(OpReopen, 1, 0, 0, 1, noteReason, freshID),
+			seedOp{kClaim, 6, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kClaim, 4, 0, 0, freshID, 0, 0},
+			seedOp{kAdvance, 4, 0, toNegotiating | 8, freshID, 0, 0},
+			seedOp{kAdvance, 4, 0, toSigned, freshID, 0, 0},
+			flowSeed(OpClose, 4, int(WentToAnotherRegion), 0, 1, noteReason, freshID),
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, decline, freshID, 0, 0},
+			flowSeed(OpReopen, 1, 1, 0, 2, noteReason, freshID),
+			seedOp{kWithdraw, 2, 0, 0, freshID, 0, 0},
+			flowSeed(OpReopen, 1, 0, 0, 2, noteReason, freshID),
+		),
+		"workflow: assigned leads and interests": encodeOps(
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			flowSeed(OpSetDefaultClaimMode, 5, 1, 0, 0, noteNone, freshID),
+			flowSeed(OpSetDefaultClaimMode, 1, 1, 0, 0, noteNone, freshID),
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			flowSeed(OpExpressInterest, 5, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpExpressInterest, 6, 1, 0, 1, noteNone, freshID),
+			flowSeed(OpExpressInterest, 4, 2, 0, 1, noteNone, freshID),
+			flowSeed(OpExpressInterest, 1, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpExpressInterest, 5, 1, 0, 1, noteNone, atCurrent),
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			flowSeed(OpWithdrawInterest, 6, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpWithdrawInterest, 6, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpWithdrawInterest, 4, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpAssign, 5, 2, 0, 1, noteNone, freshID),
+			flowSeed(OpAssign, 1, 4, 0, 1, noteNone, freshID),
+			flowSeed(OpAssign, 1, 2, 0, 1, noteReason, atCurrent),
+			flowSeed(OpAssign, 1, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpAssign, 1, 2, 0, 1, noteNone, freshID),
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			flowSeed(OpExpressInterest, 4, 0, 0, 1, noteNone, freshID),
+			flowSeed(OpSetClaimMode, 1, 0, 0, 1, noteNone, freshID),
+			seedOp{kRelease, 1, 0, 0, freshID, 0, 0},
+			seedOp{kClaim, 4, 0, 0, freshID, 0, 0},
+			flowSeed(OpSetClaimMode, 1, 0, 0, 1, noteNone, freshID),
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kClaim, 4, 0, 0, freshID, 0, 0},
+			flowSeed(OpWithdrawInterest, 5, 0, 0, 1, noteNone, freshID),
+			seedOp{kSubmit, 3, 0, 0, freshID, 0, 0},
+			flowSeed(OpSetClaimMode, 1, 1, 0, 2, noteNone, freshID),
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kClaim, 6, 0, 0, freshID, 0, 0},
+			flowSeed(OpSetDefaultClaimMode, 1, 0, 0, 0, noteNone, freshID),
+			seedOp{kSubmit, 3, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, approve | 8, freshID, 0, 0},
+			seedOp{kClaim, 6, 0, 0, freshID, 0, 0},
+			seedOp{kReview, 1, 0, returnIt | 8, freshID, 0, 0},
+		),
+		"workflow: comments": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			flowSeed(OpComment, 2, 0, 0, 1, noteReason, freshID), // format 1: refused
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			flowSeed(OpComment, 2, 0, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 2, 1, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 2, 2, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 1, 1, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 1, 2, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 1, 2+5*2, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 5, 0, 0, 1, noteReason, freshID),
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			flowSeed(OpComment, 6, 0, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 6, 1, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 6, 2, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 6, 2+5*3, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 0, 0, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 3, 0, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 2, 0+5*3, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 2, 0, 0, 1, noteBlank, freshID),
+			flowSeed(OpComment, 2, 4, 0, 1, noteReason, freshID),
+			flowSeed(OpComment, 1, 2+5*5, 0, 1, noteReason, freshID),
+			seedOp{kClaim, 5, 0, 0, freshID, 0, 0},
+			flowSeed(OpComment, 1, 2, 0, 1, noteReason, reusedID),
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			flowSeed(OpComment, 1, 2, 0, 1, noteReason, reusedID),
+			flowSeed(OpComment, 5, 2, 0, 1, noteReason, atCurrent),
+			seedOp{kFlow, 1, missingLead(1), 7 | noteReason, freshID, 0, 0}, // a comment on a lead that does not exist
 		),
 		"usual senders": encodeOps(
 			seedOp{kSubmit, nat, 0, 0, freshID, 0, 0},

@@ -36,6 +36,13 @@ import (
 // the window the high nibble picks), or leadership moves to a site whose
 // clock is an hour behind, an hour ahead, or right.
 //
+// For kFlow, b3's low 3 bits pick a command of the workflow (flowKinds)
+// and b2 >> 2 its variant: the close reason and visibility, the stage to
+// reopen to, the division to assign to, the interest, the claim mode, or
+// the comment's visibility and division (b2's low bits still pick the
+// lead, among the newest three). A review's b3 bit 3 asks for claim mode
+// ASSIGNED, an advance's for a SHARED note.
+//
 // and a run stops after maxModelOps operations. The choices lean towards
 // requests that move leads along, so that random input reaches claims
 // and signed deals.
@@ -63,8 +70,13 @@ const (
 	kLeader  // the leader acts on its own, or another site leads (see b3 above)
 	kCreateToken
 	kRevokeToken
+	kFlow // a command of the workflow (see b3 above)
 	numKinds
 )
+
+// flowKinds are the commands of the workflow kFlow sends.
+var flowKinds = [8]Op{OpClose, OpReopen, OpAssign, OpExpressInterest, OpWithdrawInterest, OpSetClaimMode,
+	OpSetDefaultClaimMode, OpComment}
 
 var kindOps = map[mKind]Op{kSubmit: OpSubmit, kUpdate: OpUpdate, kReview: OpReview, kClaim: OpClaim,
 	kRelease: OpRelease, kAdvance: OpAdvance, kWithdraw: OpWithdraw, kAddUser: OpAddUser, kRevoke: OpRevoke,
@@ -174,6 +186,9 @@ func (r *modelRun) run(data []byte) error {
 func (r *modelRun) decode(kind mKind, b []byte) mOp {
 	m := r.m
 	op := mOp{Kind: kindOps[kind], Note: noteChoice[b[3]>>4]}
+	if kind == kFlow {
+		op.Kind = flowKinds[b[3]&7]
+	}
 	switch low := b[4] & 15; {
 	case low < 2:
 		op.RequestID = fmt.Sprintf("r%d", low)
@@ -252,10 +267,41 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 			// The stage that follows, when there is one.
 			op.Stage = map[Stage]Stage{Claimed: Negotiating, Negotiating: Signed, Signed: Landed}[l.Stage]
 		}
+		if b[3]&8 != 0 {
+			op.Visibility = Shared
+		}
+	case kFlow:
+		decodeFlow(&op, int(b[2]>>2))
+	}
+	if kind == kReview && b[3]&8 != 0 {
+		op.ClaimMode = ClaimAssigned
 	}
 	op.Actor = r.actor(op, b[1])
 	op.ActorToken = r.actorToken(op.Actor, b[0])
 	return op
+}
+
+// decodeFlow fills the fields of a workflow command from its variant v.
+func decodeFlow(op *mOp, v int) {
+	switch op.Kind {
+	case OpClose:
+		op.CloseReason = CloseReason(v % 7)
+		op.Visibility = []Visibility{0, 0, Shared, HQAndSite}[v/7%4]
+	case OpReopen:
+		op.Stage = []Stage{Submitted, Approved, Approved, Claimed}[v%4]
+	case OpAssign:
+		op.Division = []string{"BOHAI", "YRD", "PRD", "YRD", "MUC"}[v%5]
+	case OpExpressInterest:
+		op.Variant = v % len(modelInterests)
+	case OpSetClaimMode, OpSetDefaultClaimMode:
+		op.ClaimMode = []ClaimMode{ClaimOpen, ClaimAssigned, ClaimAssigned, 0}[v%4]
+		if op.Kind == OpSetDefaultClaimMode {
+			op.LeadID, op.ExpectedVersion = "", 0
+		}
+	case OpComment:
+		op.Visibility = []Visibility{Shared, HQAndSite, DivisionOnly, DivisionOnly, 0}[v%5]
+		op.Division = []string{"", "", "BOHAI", "YRD", "PRD", "MUC"}[v/5%6]
+	}
 }
 
 // pickToken chooses the token a revoke_token names: one of user's, one
@@ -328,8 +374,14 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		} else {
 			fits = func(u *mUser) bool { return u.Role == Admin }
 		}
-	case OpRelease, OpAdvance:
-		if l.Division == "" || op.Kind == OpRelease && b%2 == 0 {
+	case OpReopen, OpAssign, OpSetClaimMode, OpSetDefaultClaimMode:
+		fits = func(u *mUser) bool { return u.Role == HQReviewer }
+	case OpExpressInterest, OpWithdrawInterest:
+		fits = func(u *mUser) bool { return u.Role == DivisionRole }
+	case OpComment:
+		fits = func(u *mUser) bool { return u.Role != Admin && mSees(u, l) }
+	case OpRelease, OpAdvance, OpClose:
+		if l.Division == "" || op.Kind != OpAdvance && b%2 == 0 {
 			fits = func(u *mUser) bool { return u.Role == HQReviewer }
 		} else {
 			fits = func(u *mUser) bool { return u.Role == DivisionRole && u.Division == l.Division }
@@ -376,7 +428,8 @@ func (op mOp) command() Command {
 	c := Command{Op: op.Kind, RequestID: op.RequestID, Actor: op.Actor, LeadID: op.LeadID,
 		ExpectedVersion: op.ExpectedVersion, Decision: op.Decision, Stage: op.Stage,
 		Comment: modelNotes[op.Note].text, UserID: op.UserID, TokenID: op.TokenID, ActorToken: op.ActorToken,
-		SetFormat: op.SetFormat, Retention: op.Retention}
+		SetFormat: op.SetFormat, Retention: op.Retention,
+		CloseReason: op.CloseReason, Division: op.Division, ClaimMode: op.ClaimMode, Visibility: op.Visibility}
 	switch op.Kind {
 	case OpSubmit:
 		c.Draft = modelDrafts[op.Variant].draft()
@@ -388,6 +441,9 @@ func (op mOp) command() Command {
 	case OpCreateToken:
 		nt := modelNewTokens[op.Variant]
 		c.NewToken = &NewToken{TTL: nt.ttl, Description: nt.description}
+	case OpExpressInterest:
+		mi := modelInterests[op.Variant]
+		c.Interest = &InterestDraft{Rationale: mi.rationale, Enterprise: mi.enterprise}
 	}
 	return c
 }
@@ -436,7 +492,13 @@ func asResult(res any) (mResult, error) {
 	case Result:
 		out := mResult{OK: true, Replayed: res.Replayed, Pruned: res.Pruned, PruneAgain: res.PruneAgain}
 		if l := res.Lead; l != nil {
-			out.Lead = &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published}
+			out.Lead = asLead(l)
+		}
+		if c := res.Comment; c != nil {
+			out.Comment = &mComment{LeadID: c.LeadID, Seq: c.Seq, Visibility: c.Visibility, Division: c.Division}
+		}
+		if s := res.Setting; s != nil {
+			out.Mode = ClaimMode(enumValue(claimModeNames[:], s.Value))
 		}
 		if u := res.User; u != nil {
 			out.User = &mUser{ID: u.ID, Role: u.Role, Site: u.Site, Division: u.Division, Revoked: u.Revoked != nil}
@@ -452,6 +514,11 @@ func asResult(res any) (mResult, error) {
 		return refused(res.Code), nil
 	}
 	return mResult{}, fmt.Errorf("Apply = %#v, want a Result or an *Error", res)
+}
+
+func asLead(l *Lead) *mLead {
+	return &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published,
+		ClaimMode: l.ClaimMode, CloseReason: l.CloseReason}
 }
 
 func asToken(t *Token) *mToken {
@@ -473,7 +540,7 @@ func (r *modelRun) compareState() error {
 	got, want := map[string]mLead{}, map[string]mLead{}
 	perSite := map[string][]int{}
 	for _, l := range leads {
-		got[l.ID] = mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published}
+		got[l.ID] = *asLead(l)
 		n, err := strconv.Atoi(strings.TrimPrefix(l.ID, l.Site+"-"))
 		if err != nil || l.ID != fmt.Sprintf("%s-%04d", l.Site, n) {
 			return fmt.Errorf("lead ID %q is not %s-NNNN", l.ID, l.Site)
@@ -510,6 +577,9 @@ func (r *modelRun) compareState() error {
 				return fmt.Errorf("history of %s: event %d at %v, want the times %v", l.ID, i+1, e.Time, want)
 			}
 		}
+	}
+	if err := r.compareWorkflow(leads); err != nil {
+		return err
 	}
 	gotR, wantR := map[string]time.Time{}, map[string]time.Time{}
 	for _, rec := range records(r.st) {
@@ -551,6 +621,47 @@ func (r *modelRun) compareState() error {
 	}
 	if !reflect.DeepEqual(gotT, wantT) {
 		return fmt.Errorf("tokens differ:\ngot  %+v\nwant %+v", gotT, wantT)
+	}
+	return nil
+}
+
+// compareWorkflow compares the interests, the posted comments and the
+// default claim mode with the model.
+func (r *modelRun) compareWorkflow(leads []*Lead) error {
+	gotI, gotC := map[string]mInterest{}, map[string]int64{}
+	for _, l := range leads {
+		list, err := r.st.Interests(l.ID)
+		if err != nil {
+			return err
+		}
+		for _, i := range list {
+			gotI[i.Key] = mInterest{LeadID: i.LeadID, Division: i.Division, Rationale: i.Rationale, Active: i.Withdrawn == nil}
+		}
+		th, err := r.st.Thread(l.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range th {
+			if c.Action == "" {
+				gotC[l.ID]++
+			}
+		}
+	}
+	wantI, wantC := map[string]mInterest{}, map[string]int64{}
+	for k, i := range r.m.interests {
+		wantI[k] = *i
+	}
+	for id, n := range r.m.comments {
+		wantC[id] = n
+	}
+	if !reflect.DeepEqual(gotI, wantI) {
+		return fmt.Errorf("interests differ:\ngot  %+v\nwant %+v", gotI, wantI)
+	}
+	if !reflect.DeepEqual(gotC, wantC) {
+		return fmt.Errorf("comments per lead differ:\ngot  %v\nwant %v", gotC, wantC)
+	}
+	if got, _ := r.st.DefaultClaimMode(); got != r.m.defaultMode {
+		return fmt.Errorf("default claim mode %s, want %s", got, r.m.defaultMode)
 	}
 	return nil
 }

@@ -17,6 +17,22 @@ type mLead struct {
 	Stage              Stage
 	Version            int64
 	Published          bool
+	ClaimMode          ClaimMode
+	CloseReason        CloseReason
+}
+
+// mInterest is what the model knows of a division's interest in a lead.
+type mInterest struct {
+	LeadID, Division, Rationale string
+	Active                      bool
+}
+
+// mComment is what the model knows of a posted comment.
+type mComment struct {
+	LeadID     string
+	Seq        int64
+	Visibility Visibility
+	Division   string
 }
 
 // mUser is what the model knows of a user.
@@ -64,6 +80,12 @@ type mOp struct {
 	// ActorToken is the token the actor authenticated with. It is not
 	// part of the request's body: a retry may come with another token.
 	ActorToken string
+	// The workflow's fields (workflow.go). Variant picks an express
+	// interest's rationale from modelInterests.
+	CloseReason CloseReason
+	Division    string
+	ClaimMode   ClaimMode
+	Visibility  Visibility
 }
 
 // body is op without what may differ between retries of one request.
@@ -83,6 +105,9 @@ type mResult struct {
 	Replayed   bool
 	Pruned     int
 	PruneAgain bool
+	Comment    *mComment
+	// Mode is the default claim mode a set_default_claim_mode made.
+	Mode ClaimMode
 }
 
 func (r mResult) String() string {
@@ -104,6 +129,12 @@ func (r mResult) String() string {
 	}
 	if r.Pruned != 0 || r.PruneAgain {
 		s += fmt.Sprintf(" pruned %d (again %v)", r.Pruned, r.PruneAgain)
+	}
+	if r.Comment != nil {
+		s += fmt.Sprintf(" comment %+v", *r.Comment)
+	}
+	if r.Mode != 0 {
+		s += " default mode " + r.Mode.String()
 	}
 	return s
 }
@@ -200,6 +231,17 @@ var modelRetentions = []struct {
 	{11 * 365 * 24 * time.Hour, false},
 }
 
+// modelInterests are what an express_interest may say, judged by hand.
+var modelInterests = []struct {
+	rationale, enterprise string
+	valid                 bool
+}{
+	{"fits the Suzhou biomedicine cluster", "Suzhou Bio", true},
+	{"Shenzhen has the cold chain", "", true},
+	{"  ", "Tianjin Port", false},
+	{"why not", "two\nlines", false},
+}
+
 // refModel is the reference pipeline.
 type refModel struct {
 	leads   map[string]*mLead
@@ -224,6 +266,11 @@ type refModel struct {
 	retention time.Duration
 	// times are the times of each lead's history events.
 	times map[string][]time.Time
+	// The workflow: interests by lead and division ("BOS-0001/YRD"),
+	// the number of comments posted per lead, the default claim mode.
+	interests   map[string]*mInterest
+	comments    map[string]int64
+	defaultMode ClaimMode
 }
 
 type mDone struct {
@@ -237,7 +284,8 @@ type mDone struct {
 func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
-		format: 1, times: map[string][]time.Time{}}
+		format: 1, times: map[string][]time.Time{}, interests: map[string]*mInterest{}, comments: map[string]int64{},
+		defaultMode: ClaimOpen}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -284,6 +332,10 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 	if !m.valid(op) {
 		// The proposer refuses it; in the log, it stops the state machine.
 		return refused(CodeUnreadable)
+	}
+	if m.format < 2 && op.workflow() {
+		// A site of format 1 could not read it.
+		return refused(CodePrecondition)
 	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
@@ -394,7 +446,27 @@ func (m *refModel) valid(op mOp) bool {
 		return false
 	}
 	note := modelNotes[op.Note]
+	noteVisibility := op.Visibility == 0 || op.Visibility == Shared || op.Visibility == DivisionOnly
+	division := op.Division == "BOHAI" || op.Division == "YRD" || op.Division == "PRD"
 	switch op.Kind {
+	case OpClose:
+		return oracleLeadID(op.LeadID) && op.CloseReason >= 1 && op.CloseReason <= 6 && note.valid &&
+			(op.CloseReason != OtherReason || !note.blank) && noteVisibility
+	case OpReopen:
+		return oracleLeadID(op.LeadID) && (op.Stage == Submitted || op.Stage == Approved) && note.valid && !note.blank
+	case OpAssign:
+		return oracleLeadID(op.LeadID) && division && note.valid
+	case OpExpressInterest:
+		return oracleLeadID(op.LeadID) && modelInterests[op.Variant].valid
+	case OpWithdrawInterest:
+		return oracleLeadID(op.LeadID)
+	case OpSetClaimMode:
+		return oracleLeadID(op.LeadID) && (op.ClaimMode == ClaimOpen || op.ClaimMode == ClaimAssigned)
+	case OpSetDefaultClaimMode:
+		return op.ClaimMode == ClaimOpen || op.ClaimMode == ClaimAssigned
+	case OpComment:
+		return oracleLeadID(op.LeadID) && note.valid && !note.blank && op.Visibility >= Shared && op.Visibility <= DivisionOnly &&
+			(op.Division == "" || op.Visibility == DivisionOnly && division)
 	case OpSubmit:
 		return modelDrafts[op.Variant].valid && note.valid
 	case OpUpdate:
@@ -402,16 +474,16 @@ func (m *refModel) valid(op mOp) bool {
 	case OpReview:
 		switch op.Decision {
 		case Approve:
-			return oracleLeadID(op.LeadID) && note.valid
+			return oracleLeadID(op.LeadID) && note.valid && op.ClaimMode >= 0 && op.ClaimMode <= ClaimAssigned
 		case Return, Decline:
-			return oracleLeadID(op.LeadID) && note.valid && !note.blank
+			return oracleLeadID(op.LeadID) && note.valid && !note.blank && op.ClaimMode == 0
 		}
 		return false
 	case OpClaim, OpRelease, OpWithdraw:
 		return oracleLeadID(op.LeadID) && note.valid
 	case OpAdvance:
 		ok := op.Stage == Negotiating || op.Stage == Signed || op.Stage == Landed
-		return ok && oracleLeadID(op.LeadID) && note.valid
+		return ok && oracleLeadID(op.LeadID) && note.valid && noteVisibility
 	case OpRevoke:
 		return oracleUserID(op.UserID)
 	case OpAddUser:
@@ -445,6 +517,14 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		return mResult{OK: true, User: nuser, Token: tok}
 	case OpCreateToken, OpRevokeToken:
 		return m.tokenOp(u, op, now)
+	case OpComment:
+		return m.comment(u, op)
+	case OpSetDefaultClaimMode:
+		if u.Role != HQReviewer {
+			return refused(CodePermission)
+		}
+		m.defaultMode = op.ClaimMode
+		return mResult{OK: true, Mode: op.ClaimMode}
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -474,7 +554,7 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	if op.ExpectedVersion != 0 && op.ExpectedVersion != l.Version {
 		return refused(CodeConflict)
 	}
-	next, code := move(u, op, *l)
+	next, code := m.move(u, op, *l)
 	if code != nil {
 		return refused(*code)
 	}
@@ -546,12 +626,71 @@ func mayTouch(u *mUser, op Op, l *mLead) bool {
 		return u.Role == HQReviewer || holder
 	case OpAdvance:
 		return holder
+	case OpClose:
+		return u.Role == HQReviewer || holder
+	case OpReopen, OpAssign, OpSetClaimMode:
+		return u.Role == HQReviewer
+	case OpExpressInterest, OpWithdrawInterest:
+		return u.Role == DivisionRole
 	}
 	return false
 }
 
+// workflow reports whether op needs log format 2.
+func (op mOp) workflow() bool {
+	switch op.Kind {
+	case OpClose, OpReopen, OpAssign, OpExpressInterest, OpWithdrawInterest, OpSetClaimMode, OpSetDefaultClaimMode, OpComment:
+		return true
+	}
+	return op.ClaimMode != 0 || op.Visibility != 0 || op.CloseReason != 0 || op.Division != ""
+}
+
+// mSees is who may see a lead at all.
+func mSees(u *mUser, l *mLead) bool {
+	switch u.Role {
+	case Admin, HQReviewer:
+		return true
+	case NodeStaff:
+		return u.Site == l.Site
+	case DivisionRole:
+		return l.Published
+	}
+	return false
+}
+
+// comment posts a comment: whoever sees the lead SHARED, HQ and its site
+// HQ_AND_SITE, a division (for itself) and HQ (for the division it names
+// or the holder) DIVISION; admins never.
+func (m *refModel) comment(u *mUser, op mOp) mResult {
+	l := m.leads[op.LeadID]
+	switch {
+	case l == nil:
+		return refused(CodeNotFound)
+	case u.Role == Admin || !mSees(u, l):
+		return refused(CodePermission)
+	case op.Visibility == HQAndSite && u.Role == DivisionRole, op.Visibility == DivisionOnly && u.Role == NodeStaff:
+		return refused(CodePermission)
+	}
+	div := ""
+	if op.Visibility == DivisionOnly {
+		div = op.Division
+		switch {
+		case u.Role == DivisionRole && div != "" && div != u.Division:
+			return refused(CodePermission)
+		case u.Role == DivisionRole:
+			div = u.Division
+		case div == "" && l.Division == "":
+			return refused(CodePrecondition)
+		case div == "":
+			div = l.Division
+		}
+	}
+	m.comments[l.ID]++
+	return mResult{OK: true, Comment: &mComment{LeadID: l.ID, Seq: m.comments[l.ID], Visibility: op.Visibility, Division: div}}
+}
+
 // move is what op does to l in its stage, or the code it is refused with.
-func move(u *mUser, op mOp, l mLead) (mLead, *Code) {
+func (m *refModel) move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 	wrongStage, lostRace := CodePrecondition, CodeConflict
 	from := func(stages ...Stage) bool {
 		for _, s := range stages {
@@ -574,17 +713,64 @@ func move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 		l.Stage = map[Decision]Stage{Approve: Approved, Return: Returned, Decline: Declined}[op.Decision]
 		if op.Decision == Approve {
 			l.Published = true
+			if m.format >= 2 {
+				l.ClaimMode = m.approvedMode(op.ClaimMode, l.ClaimMode)
+			}
 		}
 	case OpClaim:
+		held := from(Claimed, Negotiating, Signed, Landed)
 		switch {
-		case l.Division == u.Division:
+		case held && l.Division == u.Division:
 			return l, &wrongStage
-		case l.Division != "":
+		case held:
+			return l, &lostRace
+		case !from(Approved), l.ClaimMode == ClaimAssigned:
+			return l, &wrongStage
+		}
+		l.Stage, l.Division = Claimed, u.Division
+	case OpAssign:
+		held := from(Claimed, Negotiating, Signed, Landed)
+		switch {
+		case held && l.Division == op.Division:
+			return l, &wrongStage
+		case held:
 			return l, &lostRace
 		case !from(Approved):
 			return l, &wrongStage
 		}
-		l.Stage, l.Division = Claimed, u.Division
+		l.Stage, l.Division = Claimed, op.Division
+	case OpClose:
+		if !from(Claimed, Negotiating, Signed) {
+			return l, &wrongStage
+		}
+		l.Stage, l.CloseReason = Lost, op.CloseReason
+	case OpReopen:
+		if !from(Declined, Lost) {
+			return l, &wrongStage
+		}
+		l.Stage, l.Division, l.CloseReason = op.Stage, "", 0
+		if op.Stage == Approved {
+			l.Published, l.ClaimMode = true, m.approvedMode(0, l.ClaimMode)
+		}
+	case OpSetClaimMode:
+		if !from(Submitted, Returned, Approved) {
+			return l, &wrongStage
+		}
+		l.ClaimMode = op.ClaimMode
+	case OpExpressInterest, OpWithdrawInterest:
+		if !from(Approved) {
+			return l, &wrongStage
+		}
+		key := l.ID + "/" + u.Division
+		cur := m.interests[key]
+		if op.Kind == OpWithdrawInterest {
+			if cur == nil || !cur.Active {
+				return l, &wrongStage // nothing to withdraw
+			}
+			cur.Active = false
+			break
+		}
+		m.interests[key] = &mInterest{LeadID: l.ID, Division: u.Division, Rationale: modelInterests[op.Variant].rationale, Active: true}
 	case OpRelease:
 		if !from(Claimed) {
 			return l, &wrongStage
@@ -603,6 +789,18 @@ func move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 		l.Stage = Withdrawn
 	}
 	return l, nil
+}
+
+// approvedMode is the claim mode of a lead as it is approved: the one the
+// request names, else the lead's own, else the default.
+func (m *refModel) approvedMode(asked, own ClaimMode) ClaimMode {
+	switch {
+	case asked != 0:
+		return asked
+	case own != 0:
+		return own
+	}
+	return m.defaultMode
 }
 
 // String renders op for a transcript.
@@ -627,6 +825,20 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " %s %s", op.LeadID, op.Decision)
 	case OpAdvance:
 		fmt.Fprintf(&b, " %s to %s", op.LeadID, op.Stage)
+	case OpClose:
+		fmt.Fprintf(&b, " %s for %s", op.LeadID, op.CloseReason)
+	case OpReopen:
+		fmt.Fprintf(&b, " %s to %s", op.LeadID, op.Stage)
+	case OpAssign:
+		fmt.Fprintf(&b, " %s to %q", op.LeadID, op.Division)
+	case OpExpressInterest:
+		fmt.Fprintf(&b, " %s interest#%d", op.LeadID, op.Variant)
+	case OpSetClaimMode:
+		fmt.Fprintf(&b, " %s %s", op.LeadID, op.ClaimMode)
+	case OpSetDefaultClaimMode:
+		fmt.Fprintf(&b, " %s", op.ClaimMode)
+	case OpComment:
+		fmt.Fprintf(&b, " %s %s %q", op.LeadID, op.Visibility, op.Division)
 	case OpAddUser:
 		fmt.Fprintf(&b, " newuser#%d", op.Variant)
 	case OpRevoke:
@@ -640,6 +852,9 @@ func (op mOp) String() string {
 	}
 	if op.ExpectedVersion != 0 {
 		fmt.Fprintf(&b, " at v%d", op.ExpectedVersion)
+	}
+	if op.Kind == OpReview && op.ClaimMode != 0 || op.Kind == OpAdvance && op.Visibility != 0 || op.Kind == OpClose && op.Visibility != 0 {
+		fmt.Fprintf(&b, " (%s%s)", enumText(claimModeNames[:], int(op.ClaimMode)), enumText(visibilityNames[:], int(op.Visibility)))
 	}
 	fmt.Fprintf(&b, " note#%d", op.Note)
 	if op.ActorToken != "" {

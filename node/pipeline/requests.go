@@ -56,6 +56,11 @@ type request struct {
 	UserRevoked  bool   `json:"userRevoked,omitempty"`
 	TokenID      string `json:"tokenId,omitempty"`
 	TokenRevoked bool   `json:"tokenRevoked,omitempty"`
+	// The workflow's (workflow.go): the interest (answered as it is now,
+	// as a lead's content is), the comment, a copy of the setting made.
+	InterestKey string   `json:"interestKey,omitempty"`
+	CommentKey  string   `json:"commentKey,omitempty"`
+	Setting     *Setting `json:"setting,omitempty"`
 }
 
 // Limits on request retention.
@@ -109,6 +114,13 @@ func (r *request) keep(res Result) {
 	if t := res.Token; t != nil {
 		r.TokenID, r.TokenRevoked = t.ID, t.Revoked != nil
 	}
+	if i := res.Interest; i != nil {
+		r.InterestKey = i.Key
+	}
+	if c := res.Comment; c != nil {
+		r.CommentKey = c.Key
+	}
+	r.Setting = res.Setting
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -142,6 +154,19 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, err
 		}
 	}
+	if r.InterestKey != "" {
+		raw, gerr := a.txn.First(tableInterests, "id", r.InterestKey)
+		if gerr != nil || raw == nil {
+			return Result{}, errorf(CodeInternal, "a request record names interest %s, which cannot be read (%v)", r.InterestKey, gerr)
+		}
+		res.Interest = raw.(*Interest)
+	}
+	if r.CommentKey != "" {
+		if res.Comment, err = a.comment(r.CommentKey); err != nil {
+			return Result{}, err
+		}
+	}
+	res.Setting = r.Setting
 	return res, nil
 }
 
@@ -166,16 +191,15 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 	}
 	l := cur.clone()
 	l.Division, l.Published, l.StageComment = "", false, ""
+	l.ClaimMode, l.CloseReason, l.StageVisibility = ClaimModeUnspecified, CloseReasonUnspecified, VisibilityUnspecified
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*Event)
 		if e.Version > version {
 			break
 		}
-		switch e.Action {
-		case "SUBMIT", "UPDATE":
-			// A new lead has no stage comment; an edit in SUBMITTED
-			// keeps the one it has.
-		default:
+		// A new lead has no stage comment; an edit in SUBMITTED, and
+		// what does not move the lead, keep the one it has.
+		if setsStageComment(e.Action) {
 			l.StageComment = e.Comment
 		}
 		switch e.Action {
@@ -186,6 +210,7 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 		case Approve.String():
 			l.Published = true
 		}
+		replayWorkflow(l, e)
 		if e.From != e.To {
 			l.StageTime = e.Time
 		}

@@ -95,6 +95,17 @@ func FuzzApply(f *testing.F) {
 		{"admin", Command{Op: OpRevokeToken, UserID: "user-0003", TokenID: "tok-0003"}},
 		{"bos", Command{Op: OpWithdraw, LeadID: "BOS-0001", ActorToken: "tok-0001"}},
 		{"", Command{Op: OpBootstrap, NewUser: testUser("Ada Admin", Admin, "", "")}},
+		// The workflow's (of format 2).
+		{"yrd", Command{Op: OpClose, LeadID: "BOS-0003", CloseReason: TermsNotAgreed, Comment: "price"}},
+		{"hq", Command{Op: OpReopen, LeadID: "BOS-0003", Stage: Approved, Comment: "again"}},
+		{"hq", Command{Op: OpAssign, LeadID: "BOS-0002", Division: "PRD"}},
+		{"hq", Command{Op: OpSetClaimMode, LeadID: "BOS-0002", ClaimMode: ClaimAssigned}},
+		{"hq", Command{Op: OpSetDefaultClaimMode, ClaimMode: ClaimAssigned}},
+		{"prd", Command{Op: OpExpressInterest, LeadID: "BOS-0002", Interest: &InterestDraft{Rationale: "why", Enterprise: "Shenzhen Co"}}},
+		{"prd", Command{Op: OpWithdrawInterest, LeadID: "BOS-0002"}},
+		{"yrd", Command{Op: OpComment, LeadID: "BOS-0003", Comment: "42M", Visibility: DivisionOnly}},
+		{"hq", Command{Op: OpComment, LeadID: "BOS-0001", Comment: "why?", Visibility: HQAndSite}},
+		{"yrd", Command{Op: OpAdvance, LeadID: "BOS-0003", Stage: Negotiating, Visibility: Shared}},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these

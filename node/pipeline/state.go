@@ -17,6 +17,10 @@ const (
 	tableTokens   = "tokens"
 	tableRequests = "requests"
 	tableCounters = "counters"
+	// The workflow's tables (workflow.go), filled from log format 2.
+	tableInterests = "interests"
+	tableComments  = "comments"
+	tableSettings  = "settings"
 )
 
 func schema() *memdb.DBSchema {
@@ -44,6 +48,10 @@ func schema() *memdb.DBSchema {
 			"time": {Name: "time", Indexer: &memdb.IntFieldIndex{Field: "Time"}},
 		}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+
+		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableSettings:  {Name: tableSettings, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 	}}
 }
 
@@ -178,7 +186,9 @@ func (s *State) History(id string) ([]Event, error) {
 	}
 	var out []Event
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, *raw.(*Event))
+		e := *raw.(*Event)
+		e.Changes = append([]Change(nil), e.Changes...)
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -8,11 +8,26 @@ package pipeline
 //	SUBMITTED                   APPROVED              HQ reviewer (publishes to divisions)
 //	SUBMITTED                   RETURNED              HQ reviewer, comment required
 //	RETURNED                    SUBMITTED             node staff of the site (edit = resubmit)
-//	SUBMITTED                   DECLINED              HQ reviewer, reason required; final
+//	SUBMITTED                   DECLINED              HQ reviewer, reason required; final but for reopen
 //	APPROVED                    CLAIMED               a division, for itself; one wins
 //	CLAIMED                     APPROVED              the claiming division or HQ (release)
 //	CLAIMED→NEGOTIATING→SIGNED→LANDED                 the claiming division; LANDED is final
 //	SUBMITTED,RETURNED,APPROVED WITHDRAWN             node staff of the site; final
+//
+// and from log format 2 the workflow (workflow.go):
+//
+//	from                        to                    by
+//	APPROVED                    CLAIMED               not by a claim while the lead's claim mode is ASSIGNED
+//	APPROVED                    CLAIMED               HQ, for the division it names (assign); one wins,
+//	                                                  as of claims
+//	CLAIMED,NEGOTIATING,SIGNED  LOST                  the holding division or HQ, with a reason (close);
+//	                                                  a comment required for OTHER
+//	DECLINED,LOST               SUBMITTED             HQ, comment required (reopen): held by no division
+//	DECLINED,LOST               APPROVED              HQ, comment required (reopen): published, held by no
+//	                                                  division
+//	APPROVED                    APPROVED              a division expresses, revises or withdraws its
+//	                                                  interest
+//	SUBMITTED,RETURNED,APPROVED (same)                HQ sets the claim mode (an APPROVE may name one too)
 //
 // Checks run in a fixed order so every caller gets the same answer:
 // the actor's right to act on this lead (PERMISSION_DENIED), then the
@@ -52,6 +67,13 @@ var rules = map[Op]rule{
 			switch a.cmd.Decision {
 			case Approve:
 				l.Stage, l.Published = Approved, true
+				if a.format >= Format2 {
+					mode, err := a.approvedClaimMode(l)
+					if err != nil {
+						return "", err
+					}
+					l.ClaimMode = mode
+				}
 			case Return:
 				l.Stage = Returned
 			case Decline:
@@ -65,6 +87,9 @@ var rules = map[Op]rule{
 		apply: func(a *applier, l *Lead) (string, *Error) {
 			switch l.Stage {
 			case Approved:
+				if l.ClaimMode == ClaimAssigned {
+					return "", assignedOnly(l)
+				}
 				l.Stage, l.Division, l.StageComment = Claimed, a.actor.Division, a.cmd.Comment
 				return "CLAIM", nil
 			case Claimed, Negotiating, Signed, Landed:

@@ -16,18 +16,22 @@ const (
 	Signed
 	Landed
 	Withdrawn
+	// Lost is a claimed deal that fell through (see workflow.go); HQ may
+	// reopen it.
+	Lost
 )
 
 var stageNames = [...]string{"STAGE_UNSPECIFIED", "SUBMITTED", "APPROVED", "RETURNED", "DECLINED",
-	"CLAIMED", "NEGOTIATING", "SIGNED", "LANDED", "WITHDRAWN"}
+	"CLAIMED", "NEGOTIATING", "SIGNED", "LANDED", "WITHDRAWN", "LOST"}
 
 func (s Stage) String() string { return enumName(stageNames[:], int(s)) }
 
 // Valid reports whether s is a real stage.
-func (s Stage) Valid() bool { return s > StageUnspecified && s <= Withdrawn }
+func (s Stage) Valid() bool { return s > StageUnspecified && s <= Lost }
 
-// Final reports whether no transition leaves s.
-func (s Stage) Final() bool { return s == Declined || s == Landed || s == Withdrawn }
+// Final reports whether no transition leaves s but HQ's reopening
+// (DECLINED and LOST, see workflow.go).
+func (s Stage) Final() bool { return s == Declined || s == Landed || s == Withdrawn || s == Lost }
 
 // Sector is one of the fixed technology sectors.
 type Sector int
@@ -134,6 +138,12 @@ type Lead struct {
 	// Published is set once HQ approves the lead; divisions see only
 	// published leads.
 	Published bool `json:"published,omitempty"`
+	// The workflow (workflow.go), from log format 2: how divisions get
+	// the lead, why it was lost, and who may read StageComment (with
+	// DIVISION, Division and HQ).
+	ClaimMode       ClaimMode   `json:"claimMode,omitempty"`
+	CloseReason     CloseReason `json:"closeReason,omitempty"`
+	StageVisibility Visibility  `json:"stageVisibility,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
@@ -160,6 +170,12 @@ type Event struct {
 	Version    int64     `json:"version"`
 	LogIndex   uint64    `json:"logIndex"`
 	RequestID  string    `json:"requestId,omitempty"`
+	// From log format 2: who may read Comment and the private changes
+	// (DIVISION: VisibleTo and HQ), and what the command changed
+	// (changes.go). Events of format 1 carry neither; see [Event.Audience].
+	Visibility Visibility `json:"visibility,omitempty"`
+	VisibleTo  string     `json:"visibleTo,omitempty"`
+	Changes    []Change   `json:"changes,omitempty"`
 }
 
 // User is a person with a role. It authenticates with bearer tokens, kept

@@ -46,21 +46,24 @@ const (
 	Stage_SIGNED            Stage = 7
 	Stage_LANDED            Stage = 8
 	Stage_WITHDRAWN         Stage = 9
+	// A claimed deal that fell through (CloseLead); HQ may reopen it.
+	Stage_LOST Stage = 10
 )
 
 // Enum value maps for Stage.
 var (
 	Stage_name = map[int32]string{
-		0: "STAGE_UNSPECIFIED",
-		1: "SUBMITTED",
-		2: "APPROVED",
-		3: "RETURNED",
-		4: "DECLINED",
-		5: "CLAIMED",
-		6: "NEGOTIATING",
-		7: "SIGNED",
-		8: "LANDED",
-		9: "WITHDRAWN",
+		0:  "STAGE_UNSPECIFIED",
+		1:  "SUBMITTED",
+		2:  "APPROVED",
+		3:  "RETURNED",
+		4:  "DECLINED",
+		5:  "CLAIMED",
+		6:  "NEGOTIATING",
+		7:  "SIGNED",
+		8:  "LANDED",
+		9:  "WITHDRAWN",
+		10: "LOST",
 	}
 	Stage_value = map[string]int32{
 		"STAGE_UNSPECIFIED": 0,
@@ -73,6 +76,7 @@ var (
 		"SIGNED":            7,
 		"LANDED":            8,
 		"WITHDRAWN":         9,
+		"LOST":              10,
 	}
 )
 
@@ -457,6 +461,242 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
+// ClaimMode is how divisions get an APPROVED lead.
+type ClaimMode int32
+
+const (
+	ClaimMode_CLAIM_MODE_UNSPECIFIED ClaimMode = 0
+	// The first division to claim the lead wins.
+	ClaimMode_OPEN ClaimMode = 1
+	// Divisions express interest; HQ assigns the lead (AssignLead).
+	ClaimMode_ASSIGNED ClaimMode = 2
+)
+
+// Enum value maps for ClaimMode.
+var (
+	ClaimMode_name = map[int32]string{
+		0: "CLAIM_MODE_UNSPECIFIED",
+		1: "OPEN",
+		2: "ASSIGNED",
+	}
+	ClaimMode_value = map[string]int32{
+		"CLAIM_MODE_UNSPECIFIED": 0,
+		"OPEN":                   1,
+		"ASSIGNED":               2,
+	}
+)
+
+func (x ClaimMode) Enum() *ClaimMode {
+	p := new(ClaimMode)
+	*p = x
+	return p
+}
+
+func (x ClaimMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClaimMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
+}
+
+func (ClaimMode) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[7]
+}
+
+func (x ClaimMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClaimMode.Descriptor instead.
+func (ClaimMode) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+}
+
+// Why a deal fell through. (Nested: OTHER is a Sector too.)
+type CloseLeadRequest_Reason int32
+
+const (
+	CloseLeadRequest_REASON_UNSPECIFIED     CloseLeadRequest_Reason = 0
+	CloseLeadRequest_PARTNER_WITHDREW       CloseLeadRequest_Reason = 1
+	CloseLeadRequest_TERMS_NOT_AGREED       CloseLeadRequest_Reason = 2
+	CloseLeadRequest_WENT_TO_ANOTHER_REGION CloseLeadRequest_Reason = 3
+	CloseLeadRequest_PROJECT_STOPPED        CloseLeadRequest_Reason = 4
+	CloseLeadRequest_DUPLICATE              CloseLeadRequest_Reason = 5
+	// Say why in the comment (required).
+	CloseLeadRequest_OTHER CloseLeadRequest_Reason = 6
+)
+
+// Enum value maps for CloseLeadRequest_Reason.
+var (
+	CloseLeadRequest_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "PARTNER_WITHDREW",
+		2: "TERMS_NOT_AGREED",
+		3: "WENT_TO_ANOTHER_REGION",
+		4: "PROJECT_STOPPED",
+		5: "DUPLICATE",
+		6: "OTHER",
+	}
+	CloseLeadRequest_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED":     0,
+		"PARTNER_WITHDREW":       1,
+		"TERMS_NOT_AGREED":       2,
+		"WENT_TO_ANOTHER_REGION": 3,
+		"PROJECT_STOPPED":        4,
+		"DUPLICATE":              5,
+		"OTHER":                  6,
+	}
+)
+
+func (x CloseLeadRequest_Reason) Enum() *CloseLeadRequest_Reason {
+	p := new(CloseLeadRequest_Reason)
+	*p = x
+	return p
+}
+
+func (x CloseLeadRequest_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CloseLeadRequest_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
+}
+
+func (CloseLeadRequest_Reason) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[8]
+}
+
+func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CloseLeadRequest_Reason.Descriptor instead.
+func (CloseLeadRequest_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46, 0}
+}
+
+// What became of it, as the lead stands now.
+type Interest_Outcome int32
+
+const (
+	Interest_OUTCOME_UNSPECIFIED Interest_Outcome = 0
+	// The lead is APPROVED and held by no division.
+	Interest_PENDING Interest_Outcome = 1
+	// The division holds the lead (or held it to its end).
+	Interest_CHOSEN Interest_Outcome = 2
+	// Another division holds (or held) the lead.
+	Interest_NOT_CHOSEN Interest_Outcome = 3
+	// The division withdrew its interest.
+	Interest_WITHDRAWN Interest_Outcome = 4
+	// The lead left APPROVED held by no division (withdrawn by its site,
+	// reopened for review).
+	Interest_LEAD_CLOSED Interest_Outcome = 5
+)
+
+// Enum value maps for Interest_Outcome.
+var (
+	Interest_Outcome_name = map[int32]string{
+		0: "OUTCOME_UNSPECIFIED",
+		1: "PENDING",
+		2: "CHOSEN",
+		3: "NOT_CHOSEN",
+		4: "WITHDRAWN",
+		5: "LEAD_CLOSED",
+	}
+	Interest_Outcome_value = map[string]int32{
+		"OUTCOME_UNSPECIFIED": 0,
+		"PENDING":             1,
+		"CHOSEN":              2,
+		"NOT_CHOSEN":          3,
+		"WITHDRAWN":           4,
+		"LEAD_CLOSED":         5,
+	}
+)
+
+func (x Interest_Outcome) Enum() *Interest_Outcome {
+	p := new(Interest_Outcome)
+	*p = x
+	return p
+}
+
+func (x Interest_Outcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Interest_Outcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[9].Descriptor()
+}
+
+func (Interest_Outcome) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[9]
+}
+
+func (x Interest_Outcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Interest_Outcome.Descriptor instead.
+func (Interest_Outcome) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51, 0}
+}
+
+// Who may read a comment or a note.
+type Comment_Visibility int32
+
+const (
+	Comment_VISIBILITY_UNSPECIFIED Comment_Visibility = 0
+	// Everyone who may see the lead.
+	Comment_SHARED Comment_Visibility = 1
+	// HQ and the submitting site: the questions and answers of a review.
+	Comment_HQ_AND_SITE Comment_Visibility = 2
+	// One division and HQ: a division's negotiation notes.
+	Comment_DIVISION Comment_Visibility = 3
+)
+
+// Enum value maps for Comment_Visibility.
+var (
+	Comment_Visibility_name = map[int32]string{
+		0: "VISIBILITY_UNSPECIFIED",
+		1: "SHARED",
+		2: "HQ_AND_SITE",
+		3: "DIVISION",
+	}
+	Comment_Visibility_value = map[string]int32{
+		"VISIBILITY_UNSPECIFIED": 0,
+		"SHARED":                 1,
+		"HQ_AND_SITE":            2,
+		"DIVISION":               3,
+	}
+)
+
+func (x Comment_Visibility) Enum() *Comment_Visibility {
+	p := new(Comment_Visibility)
+	*p = x
+	return p
+}
+
+func (x Comment_Visibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Comment_Visibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[10].Descriptor()
+}
+
+func (Comment_Visibility) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[10]
+}
+
+func (x Comment_Visibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Comment_Visibility.Descriptor instead.
+func (Comment_Visibility) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -634,9 +874,19 @@ type Lead struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	StageTime  *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=stage_time,json=stageTime,proto3" json:"stage_time,omitempty"`
 	// The comment of the last review, release or withdrawal.
-	StageComment  string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StageComment string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
+	// The workflow: how divisions get the lead once it is APPROVED (unset
+	// before HQ approves it, then OPEN or ASSIGNED).
+	ClaimMode ClaimMode `protobuf:"varint,40,opt,name=claim_mode,json=claimMode,proto3,enum=innonet.v1.ClaimMode" json:"claim_mode,omitempty"`
+	// Why a LOST lead was lost.
+	CloseReason CloseLeadRequest_Reason `protobuf:"varint,41,opt,name=close_reason,json=closeReason,proto3,enum=innonet.v1.CloseLeadRequest_Reason" json:"close_reason,omitempty"`
+	// Who may read stage_comment. When the caller may not (a division's
+	// note, read by another division), stage_comment is empty and
+	// stage_comment_hidden is set.
+	StageCommentVisibility Comment_Visibility `protobuf:"varint,42,opt,name=stage_comment_visibility,json=stageCommentVisibility,proto3,enum=innonet.v1.Comment_Visibility" json:"stage_comment_visibility,omitempty"`
+	StageCommentHidden     bool               `protobuf:"varint,43,opt,name=stage_comment_hidden,json=stageCommentHidden,proto3" json:"stage_comment_hidden,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Lead) Reset() {
@@ -807,6 +1057,34 @@ func (x *Lead) GetStageComment() string {
 		return x.StageComment
 	}
 	return ""
+}
+
+func (x *Lead) GetClaimMode() ClaimMode {
+	if x != nil {
+		return x.ClaimMode
+	}
+	return ClaimMode_CLAIM_MODE_UNSPECIFIED
+}
+
+func (x *Lead) GetCloseReason() CloseLeadRequest_Reason {
+	if x != nil {
+		return x.CloseReason
+	}
+	return CloseLeadRequest_REASON_UNSPECIFIED
+}
+
+func (x *Lead) GetStageCommentVisibility() Comment_Visibility {
+	if x != nil {
+		return x.StageCommentVisibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *Lead) GetStageCommentHidden() bool {
+	if x != nil {
+		return x.StageCommentHidden
+	}
+	return false
 }
 
 type SubmitLeadRequest struct {
@@ -1310,7 +1588,10 @@ type ReviewLeadRequest struct {
 	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
 	Decision        Decision               `protobuf:"varint,4,opt,name=decision,proto3,enum=innonet.v1.Decision" json:"decision,omitempty"`
 	// Required for RETURN and DECLINE.
-	Comment       string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	Comment string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	// With APPROVE: the lead's claim mode (default: the one HQ set on the
+	// lead, else the cluster's default).
+	ClaimMode     ClaimMode `protobuf:"varint,10,opt,name=claim_mode,json=claimMode,proto3,enum=innonet.v1.ClaimMode" json:"claim_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1378,6 +1659,13 @@ func (x *ReviewLeadRequest) GetComment() string {
 		return x.Comment
 	}
 	return ""
+}
+
+func (x *ReviewLeadRequest) GetClaimMode() ClaimMode {
+	if x != nil {
+		return x.ClaimMode
+	}
+	return ClaimMode_CLAIM_MODE_UNSPECIFIED
 }
 
 type ClaimLeadRequest struct {
@@ -1514,8 +1802,11 @@ type AdvanceLeadRequest struct {
 	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
 	// NEGOTIATING, SIGNED or LANDED: the next stage after the current one.
-	Stage         Stage  `protobuf:"varint,4,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
-	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	Stage Stage  `protobuf:"varint,4,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	Note  string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// Who may read the note: DIVISION (the default: the division and HQ)
+	// or SHARED (everyone who may see the lead).
+	Visibility    Comment_Visibility `protobuf:"varint,10,opt,name=visibility,proto3,enum=innonet.v1.Comment_Visibility" json:"visibility,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1583,6 +1874,13 @@ func (x *AdvanceLeadRequest) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *AdvanceLeadRequest) GetVisibility() Comment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
 }
 
 type WithdrawLeadRequest struct {
@@ -1721,7 +2019,8 @@ type HistoryEvent struct {
 	// 1, 2, 3... within the lead.
 	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// SUBMIT, UPDATE, RESUBMIT, APPROVE, RETURN, DECLINE, CLAIM, RELEASE,
-	// ADVANCE, WITHDRAW.
+	// ADVANCE, WITHDRAW, CLOSE, REOPEN, ASSIGN, SET_CLAIM_MODE,
+	// EXPRESS_INTEREST, WITHDRAW_INTEREST.
 	Action   string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	UserName string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
@@ -1737,8 +2036,18 @@ type HistoryEvent struct {
 	// The lead's version after the command.
 	Version int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
 	// Index of the Raft log entry that carried the command.
-	LogIndex      uint64 `protobuf:"varint,14,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
-	RequestId     string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LogIndex  uint64 `protobuf:"varint,14,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	RequestId string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The fields the command changed, old and new (events from before the
+	// workflow carry none).
+	Changes []*FieldChange `protobuf:"bytes,30,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Who may read the comment and the private changes (an expression of
+	// interest's), and for DIVISION, which division.
+	Visibility Comment_Visibility `protobuf:"varint,31,opt,name=visibility,proto3,enum=innonet.v1.Comment_Visibility" json:"visibility,omitempty"`
+	VisibleTo  string             `protobuf:"bytes,32,opt,name=visible_to,json=visibleTo,proto3" json:"visible_to,omitempty"`
+	// Set when the caller may not read them: comment is empty and the
+	// private changes are left out.
+	CommentHidden bool `protobuf:"varint,33,opt,name=comment_hidden,json=commentHidden,proto3" json:"comment_hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1876,6 +2185,34 @@ func (x *HistoryEvent) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *HistoryEvent) GetChanges() []*FieldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *HistoryEvent) GetVisibility() Comment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *HistoryEvent) GetVisibleTo() string {
+	if x != nil {
+		return x.VisibleTo
+	}
+	return ""
+}
+
+func (x *HistoryEvent) GetCommentHidden() bool {
+	if x != nil {
+		return x.CommentHidden
+	}
+	return false
 }
 
 type GetLeadHistoryResponse struct {
@@ -4003,6 +4340,1288 @@ func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate 
 	return nil
 }
 
+type CloseLeadRequest struct {
+	state           protoimpl.MessageState  `protogen:"open.v1"`
+	Id              string                  `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                  `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                   `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Reason          CloseLeadRequest_Reason `protobuf:"varint,4,opt,name=reason,proto3,enum=innonet.v1.CloseLeadRequest_Reason" json:"reason,omitempty"`
+	Comment         string                  `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	// DIVISION (the default: the division holding the lead and HQ) or
+	// SHARED.
+	Visibility    Comment_Visibility `protobuf:"varint,6,opt,name=visibility,proto3,enum=innonet.v1.Comment_Visibility" json:"visibility,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseLeadRequest) Reset() {
+	*x = CloseLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseLeadRequest) ProtoMessage() {}
+
+func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseLeadRequest.ProtoReflect.Descriptor instead.
+func (*CloseLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *CloseLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CloseLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CloseLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *CloseLeadRequest) GetReason() CloseLeadRequest_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return CloseLeadRequest_REASON_UNSPECIFIED
+}
+
+func (x *CloseLeadRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *CloseLeadRequest) GetVisibility() Comment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
+}
+
+type ReopenLeadRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// SUBMITTED (to review it again) or APPROVED (to publish it again).
+	Stage Stage `protobuf:"varint,4,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	// Why; required.
+	Comment       string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLeadRequest) Reset() {
+	*x = ReopenLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLeadRequest) ProtoMessage() {}
+
+func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLeadRequest.ProtoReflect.Descriptor instead.
+func (*ReopenLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ReopenLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReopenLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReopenLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *ReopenLeadRequest) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+func (x *ReopenLeadRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type ExpressInterestRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// Why the division wants the lead; required.
+	Rationale string `protobuf:"bytes,4,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	// The local enterprise it would work the lead with (free text).
+	Enterprise    string `protobuf:"bytes,5,opt,name=enterprise,proto3" json:"enterprise,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpressInterestRequest) Reset() {
+	*x = ExpressInterestRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpressInterestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpressInterestRequest) ProtoMessage() {}
+
+func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpressInterestRequest.ProtoReflect.Descriptor instead.
+func (*ExpressInterestRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ExpressInterestRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExpressInterestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ExpressInterestRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *ExpressInterestRequest) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *ExpressInterestRequest) GetEnterprise() string {
+	if x != nil {
+		return x.Enterprise
+	}
+	return ""
+}
+
+type WithdrawInterestRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WithdrawInterestRequest) Reset() {
+	*x = WithdrawInterestRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawInterestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawInterestRequest) ProtoMessage() {}
+
+func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawInterestRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawInterestRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *WithdrawInterestRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WithdrawInterestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *WithdrawInterestRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type ListInterestsRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterestsRequest) Reset() {
+	*x = ListInterestsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterestsRequest) ProtoMessage() {}
+
+func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterestsRequest.ProtoReflect.Descriptor instead.
+func (*ListInterestsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListInterestsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListInterestsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListInterestsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+// Interest is a division's expression of interest in a lead.
+type Interest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LeadId     string                 `protobuf:"bytes,1,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	Division   string                 `protobuf:"bytes,2,opt,name=division,proto3" json:"division,omitempty"`
+	Rationale  string                 `protobuf:"bytes,3,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	Enterprise string                 `protobuf:"bytes,4,opt,name=enterprise,proto3" json:"enterprise,omitempty"`
+	// Who expressed it, or last revised it.
+	UserId     string                 `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	UserName   string                 `protobuf:"bytes,6,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Set once the division withdrew it.
+	WithdrawTime  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=withdraw_time,json=withdrawTime,proto3" json:"withdraw_time,omitempty"`
+	WithdrawnBy   string                 `protobuf:"bytes,10,opt,name=withdrawn_by,json=withdrawnBy,proto3" json:"withdrawn_by,omitempty"`
+	Outcome       Interest_Outcome       `protobuf:"varint,11,opt,name=outcome,proto3,enum=innonet.v1.Interest_Outcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Interest) Reset() {
+	*x = Interest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Interest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Interest) ProtoMessage() {}
+
+func (x *Interest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Interest.ProtoReflect.Descriptor instead.
+func (*Interest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *Interest) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *Interest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Interest) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *Interest) GetEnterprise() string {
+	if x != nil {
+		return x.Enterprise
+	}
+	return ""
+}
+
+func (x *Interest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Interest) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *Interest) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Interest) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Interest) GetWithdrawTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WithdrawTime
+	}
+	return nil
+}
+
+func (x *Interest) GetWithdrawnBy() string {
+	if x != nil {
+		return x.WithdrawnBy
+	}
+	return ""
+}
+
+func (x *Interest) GetOutcome() Interest_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Interest_OUTCOME_UNSPECIFIED
+}
+
+type ListInterestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By division.
+	Interests     []*Interest `protobuf:"bytes,1,rep,name=interests,proto3" json:"interests,omitempty"`
+	Read          *ReadInfo   `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterestsResponse) Reset() {
+	*x = ListInterestsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterestsResponse) ProtoMessage() {}
+
+func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterestsResponse.ProtoReflect.Descriptor instead.
+func (*ListInterestsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListInterestsResponse) GetInterests() []*Interest {
+	if x != nil {
+		return x.Interests
+	}
+	return nil
+}
+
+func (x *ListInterestsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type AssignLeadRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// BOHAI, YRD or PRD.
+	Division      string `protobuf:"bytes,4,opt,name=division,proto3" json:"division,omitempty"`
+	Comment       string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignLeadRequest) Reset() {
+	*x = AssignLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignLeadRequest) ProtoMessage() {}
+
+func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignLeadRequest.ProtoReflect.Descriptor instead.
+func (*AssignLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AssignLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AssignLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AssignLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *AssignLeadRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *AssignLeadRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type SetClaimModeRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	ClaimMode       ClaimMode              `protobuf:"varint,4,opt,name=claim_mode,json=claimMode,proto3,enum=innonet.v1.ClaimMode" json:"claim_mode,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetClaimModeRequest) Reset() {
+	*x = SetClaimModeRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetClaimModeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetClaimModeRequest) ProtoMessage() {}
+
+func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetClaimModeRequest.ProtoReflect.Descriptor instead.
+func (*SetClaimModeRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *SetClaimModeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetClaimModeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetClaimModeRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *SetClaimModeRequest) GetClaimMode() ClaimMode {
+	if x != nil {
+		return x.ClaimMode
+	}
+	return ClaimMode_CLAIM_MODE_UNSPECIFIED
+}
+
+type GetClaimModeSettingRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClaimModeSettingRequest) Reset() {
+	*x = GetClaimModeSettingRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClaimModeSettingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClaimModeSettingRequest) ProtoMessage() {}
+
+func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClaimModeSettingRequest.ProtoReflect.Descriptor instead.
+func (*GetClaimModeSettingRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetClaimModeSettingRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetClaimModeSettingRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type UpdateClaimModeSettingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ClaimMode     ClaimMode              `protobuf:"varint,2,opt,name=claim_mode,json=claimMode,proto3,enum=innonet.v1.ClaimMode" json:"claim_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateClaimModeSettingRequest) Reset() {
+	*x = UpdateClaimModeSettingRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateClaimModeSettingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateClaimModeSettingRequest) ProtoMessage() {}
+
+func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateClaimModeSettingRequest.ProtoReflect.Descriptor instead.
+func (*UpdateClaimModeSettingRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateClaimModeSettingRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateClaimModeSettingRequest) GetClaimMode() ClaimMode {
+	if x != nil {
+		return x.ClaimMode
+	}
+	return ClaimMode_CLAIM_MODE_UNSPECIFIED
+}
+
+// ClaimModeSetting is the cluster's default claim mode.
+type ClaimModeSetting struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ClaimMode ClaimMode              `protobuf:"varint,1,opt,name=claim_mode,json=claimMode,proto3,enum=innonet.v1.ClaimMode" json:"claim_mode,omitempty"`
+	// When HQ last changed it, and who (unset while it never did: OPEN).
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,3,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,4,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimModeSetting) Reset() {
+	*x = ClaimModeSetting{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimModeSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimModeSetting) ProtoMessage() {}
+
+func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimModeSetting.ProtoReflect.Descriptor instead.
+func (*ClaimModeSetting) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ClaimModeSetting) GetClaimMode() ClaimMode {
+	if x != nil {
+		return x.ClaimMode
+	}
+	return ClaimMode_CLAIM_MODE_UNSPECIFIED
+}
+
+func (x *ClaimModeSetting) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *ClaimModeSetting) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *ClaimModeSetting) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+type AddCommentRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId  string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Body       string                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Visibility Comment_Visibility     `protobuf:"varint,4,opt,name=visibility,proto3,enum=innonet.v1.Comment_Visibility" json:"visibility,omitempty"`
+	// For a DIVISION comment of HQ: the division it is for (default: the
+	// one holding the lead). A division's DIVISION comment is its own.
+	Division      string `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddCommentRequest) Reset() {
+	*x = AddCommentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddCommentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddCommentRequest) ProtoMessage() {}
+
+func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
+func (*AddCommentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *AddCommentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AddCommentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AddCommentRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *AddCommentRequest) GetVisibility() Comment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *AddCommentRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+// Comment is one entry of a lead's thread: a posted comment, or the note
+// of a history event (action and event_version set).
+type Comment struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	LeadId string                 `protobuf:"bytes,1,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	// 1, 2, 3... among the lead's posted comments (0 for a history note).
+	Seq        int64              `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Body       string             `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Visibility Comment_Visibility `protobuf:"varint,4,opt,name=visibility,proto3,enum=innonet.v1.Comment_Visibility" json:"visibility,omitempty"`
+	// The division of a DIVISION comment.
+	Division string `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	UserId   string `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	UserName string `protobuf:"bytes,7,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	Role     Role   `protobuf:"varint,8,opt,name=role,proto3,enum=innonet.v1.Role" json:"role,omitempty"`
+	// The site or division the user is bound to (HQ for HQ reviewers).
+	UserSite string `protobuf:"bytes,9,opt,name=user_site,json=userSite,proto3" json:"user_site,omitempty"`
+	// The site whose API received the request.
+	OriginSite string                 `protobuf:"bytes,10,opt,name=origin_site,json=originSite,proto3" json:"origin_site,omitempty"`
+	Time       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=time,proto3" json:"time,omitempty"`
+	LogIndex   uint64                 `protobuf:"varint,12,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	RequestId  string                 `protobuf:"bytes,13,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// For the note of a history event: its action (RETURN, RESUBMIT,
+	// ADVANCE...) and the lead's version after it.
+	Action        string `protobuf:"bytes,14,opt,name=action,proto3" json:"action,omitempty"`
+	EventVersion  int64  `protobuf:"varint,15,opt,name=event_version,json=eventVersion,proto3" json:"event_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Comment) Reset() {
+	*x = Comment{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Comment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Comment) ProtoMessage() {}
+
+func (x *Comment) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Comment.ProtoReflect.Descriptor instead.
+func (*Comment) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *Comment) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *Comment) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Comment) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Comment) GetVisibility() Comment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Comment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *Comment) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Comment) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Comment) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *Comment) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *Comment) GetUserSite() string {
+	if x != nil {
+		return x.UserSite
+	}
+	return ""
+}
+
+func (x *Comment) GetOriginSite() string {
+	if x != nil {
+		return x.OriginSite
+	}
+	return ""
+}
+
+func (x *Comment) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Comment) GetLogIndex() uint64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *Comment) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *Comment) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Comment) GetEventVersion() int64 {
+	if x != nil {
+		return x.EventVersion
+	}
+	return 0
+}
+
+type ListCommentsRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCommentsRequest) Reset() {
+	*x = ListCommentsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCommentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCommentsRequest) ProtoMessage() {}
+
+func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
+func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ListCommentsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListCommentsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListCommentsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListCommentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order they were applied.
+	Comments      []*Comment `protobuf:"bytes,1,rep,name=comments,proto3" json:"comments,omitempty"`
+	Read          *ReadInfo  `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCommentsResponse) Reset() {
+	*x = ListCommentsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCommentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCommentsResponse) ProtoMessage() {}
+
+func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
+func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ListCommentsResponse) GetComments() []*Comment {
+	if x != nil {
+		return x.Comments
+	}
+	return nil
+}
+
+func (x *ListCommentsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// FieldChange is one field a history event changed, in the API's JSON
+// spelling (lowerCamelCase); fields beside the lead are qualified
+// (interest.rationale). Enums by name, lists joined; empty is unset.
+type FieldChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Old           string                 `protobuf:"bytes,2,opt,name=old,proto3" json:"old,omitempty"`
+	New           string                 `protobuf:"bytes,3,opt,name=new,proto3" json:"new,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldChange) Reset() {
+	*x = FieldChange{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldChange) ProtoMessage() {}
+
+func (x *FieldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
+func (*FieldChange) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *FieldChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldChange) GetOld() string {
+	if x != nil {
+		return x.Old
+	}
+	return ""
+}
+
+func (x *FieldChange) GetNew() string {
+	if x != nil {
+		return x.New
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -4018,7 +5637,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\x05\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xd0\a\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4043,7 +5662,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"updateTime\x129\n" +
 	"\n" +
 	"stage_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tstageTime\x12#\n" +
-	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\"\xf2\x02\n" +
+	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\x124\n" +
+	"\n" +
+	"claim_mode\x18( \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\x12F\n" +
+	"\fclose_reason\x18) \x01(\x0e2#.innonet.v1.CloseLeadRequest.ReasonR\vcloseReason\x12X\n" +
+	"\x18stage_comment_visibility\x18* \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\x16stageCommentVisibility\x120\n" +
+	"\x14stage_comment_hidden\x18+ \x01(\bR\x12stageCommentHidden\"\xf2\x02\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -4102,14 +5726,17 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04_trlB\f\n" +
 	"\n" +
 	"_deal_typeB\v\n" +
-	"\t_language\"\xb9\x01\n" +
+	"\t_language\"\xef\x01\n" +
 	"\x11ReviewLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
 	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x120\n" +
 	"\bdecision\x18\x04 \x01(\x0e2\x14.innonet.v1.DecisionR\bdecision\x12\x18\n" +
-	"\acomment\x18\x05 \x01(\tR\acomment\"l\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x124\n" +
+	"\n" +
+	"claim_mode\x18\n" +
+	" \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\"l\n" +
 	"\x10ClaimLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4120,14 +5747,18 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
 	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\x18\n" +
-	"\acomment\x18\x04 \x01(\tR\acomment\"\xab\x01\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\"\xeb\x01\n" +
 	"\x12AdvanceLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
 	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12'\n" +
 	"\x05stage\x18\x04 \x01(\x0e2\x11.innonet.v1.StageR\x05stage\x12\x12\n" +
-	"\x04note\x18\x05 \x01(\tR\x04note\"\x89\x01\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\x12>\n" +
+	"\n" +
+	"visibility\x18\n" +
+	" \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\n" +
+	"visibility\"\x89\x01\n" +
 	"\x13WithdrawLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4137,7 +5768,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x15GetLeadHistoryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xeb\x03\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa4\x05\n" +
 	"\fHistoryEvent\x12\x17\n" +
 	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x16\n" +
@@ -4157,7 +5788,14 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aversion\x18\r \x01(\x03R\aversion\x12\x1b\n" +
 	"\tlog_index\x18\x0e \x01(\x04R\blogIndex\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\tR\trequestId\"t\n" +
+	"request_id\x18\x0f \x01(\tR\trequestId\x121\n" +
+	"\achanges\x18\x1e \x03(\v2\x17.innonet.v1.FieldChangeR\achanges\x12>\n" +
+	"\n" +
+	"visibility\x18\x1f \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\n" +
+	"visibility\x12\x1d\n" +
+	"\n" +
+	"visible_to\x18  \x01(\tR\tvisibleTo\x12%\n" +
+	"\x0ecomment_hidden\x18! \x01(\bR\rcommentHidden\"t\n" +
 	"\x16GetLeadHistoryResponse\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\x12(\n" +
 	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xb8\x02\n" +
@@ -4330,7 +5968,157 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
 	"\x1dListDeniedCertificatesRequest\"c\n" +
 	"\x1eListDeniedCertificatesResponse\x12A\n" +
-	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates*\x9c\x01\n" +
+	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates\"\x9d\x03\n" +
+	"\x10CloseLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12;\n" +
+	"\x06reason\x18\x04 \x01(\x0e2#.innonet.v1.CloseLeadRequest.ReasonR\x06reason\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x12>\n" +
+	"\n" +
+	"visibility\x18\x06 \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\n" +
+	"visibility\"\x97\x01\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10PARTNER_WITHDREW\x10\x01\x12\x14\n" +
+	"\x10TERMS_NOT_AGREED\x10\x02\x12\x1a\n" +
+	"\x16WENT_TO_ANOTHER_REGION\x10\x03\x12\x13\n" +
+	"\x0fPROJECT_STOPPED\x10\x04\x12\r\n" +
+	"\tDUPLICATE\x10\x05\x12\t\n" +
+	"\x05OTHER\x10\x06\"\xb0\x01\n" +
+	"\x11ReopenLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12'\n" +
+	"\x05stage\x18\x04 \x01(\x0e2\x11.innonet.v1.StageR\x05stage\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\"\xb0\x01\n" +
+	"\x16ExpressInterestRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\x1c\n" +
+	"\trationale\x18\x04 \x01(\tR\trationale\x12\x1e\n" +
+	"\n" +
+	"enterprise\x18\x05 \x01(\tR\n" +
+	"enterprise\"s\n" +
+	"\x17WithdrawInterestRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\"\xa1\x01\n" +
+	"\x14ListInterestsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xb6\x04\n" +
+	"\bInterest\x12\x17\n" +
+	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x1a\n" +
+	"\bdivision\x18\x02 \x01(\tR\bdivision\x12\x1c\n" +
+	"\trationale\x18\x03 \x01(\tR\trationale\x12\x1e\n" +
+	"\n" +
+	"enterprise\x18\x04 \x01(\tR\n" +
+	"enterprise\x12\x17\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\x12\x1b\n" +
+	"\tuser_name\x18\x06 \x01(\tR\buserName\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12?\n" +
+	"\rwithdraw_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fwithdrawTime\x12!\n" +
+	"\fwithdrawn_by\x18\n" +
+	" \x01(\tR\vwithdrawnBy\x126\n" +
+	"\aoutcome\x18\v \x01(\x0e2\x1c.innonet.v1.Interest.OutcomeR\aoutcome\"k\n" +
+	"\aOutcome\x12\x17\n" +
+	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aPENDING\x10\x01\x12\n" +
+	"\n" +
+	"\x06CHOSEN\x10\x02\x12\x0e\n" +
+	"\n" +
+	"NOT_CHOSEN\x10\x03\x12\r\n" +
+	"\tWITHDRAWN\x10\x04\x12\x0f\n" +
+	"\vLEAD_CLOSED\x10\x05\"u\n" +
+	"\x15ListInterestsResponse\x122\n" +
+	"\tinterests\x18\x01 \x03(\v2\x14.innonet.v1.InterestR\tinterests\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xa3\x01\n" +
+	"\x11AssignLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\x1a\n" +
+	"\bdivision\x18\x04 \x01(\tR\bdivision\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\"\xa5\x01\n" +
+	"\x13SetClaimModeRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x124\n" +
+	"\n" +
+	"claim_mode\x18\x04 \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\"\x97\x01\n" +
+	"\x1aGetClaimModeSettingRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"t\n" +
+	"\x1dUpdateClaimModeSettingRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x124\n" +
+	"\n" +
+	"claim_mode\x18\x02 \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\"\xcc\x01\n" +
+	"\x10ClaimModeSetting\x124\n" +
+	"\n" +
+	"claim_mode\x18\x01 \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\x12;\n" +
+	"\vupdate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x03 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x04 \x01(\tR\rupdatedByName\"\xb2\x01\n" +
+	"\x11AddCommentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\x12>\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\n" +
+	"visibility\x12\x1a\n" +
+	"\bdivision\x18\x05 \x01(\tR\bdivision\"\xbc\x04\n" +
+	"\aComment\x12\x17\n" +
+	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\x12>\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\n" +
+	"visibility\x12\x1a\n" +
+	"\bdivision\x18\x05 \x01(\tR\bdivision\x12\x17\n" +
+	"\auser_id\x18\x06 \x01(\tR\x06userId\x12\x1b\n" +
+	"\tuser_name\x18\a \x01(\tR\buserName\x12$\n" +
+	"\x04role\x18\b \x01(\x0e2\x10.innonet.v1.RoleR\x04role\x12\x1b\n" +
+	"\tuser_site\x18\t \x01(\tR\buserSite\x12\x1f\n" +
+	"\vorigin_site\x18\n" +
+	" \x01(\tR\n" +
+	"originSite\x12.\n" +
+	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
+	"\tlog_index\x18\f \x01(\x04R\blogIndex\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\r \x01(\tR\trequestId\x12\x16\n" +
+	"\x06action\x18\x0e \x01(\tR\x06action\x12#\n" +
+	"\revent_version\x18\x0f \x01(\x03R\feventVersion\"S\n" +
+	"\n" +
+	"Visibility\x12\x1a\n" +
+	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06SHARED\x10\x01\x12\x0f\n" +
+	"\vHQ_AND_SITE\x10\x02\x12\f\n" +
+	"\bDIVISION\x10\x03\"\xa0\x01\n" +
+	"\x13ListCommentsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"q\n" +
+	"\x14ListCommentsResponse\x12/\n" +
+	"\bcomments\x18\x01 \x03(\v2\x13.innonet.v1.CommentR\bcomments\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"G\n" +
+	"\vFieldChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x10\n" +
+	"\x03old\x18\x02 \x01(\tR\x03old\x12\x10\n" +
+	"\x03new\x18\x03 \x01(\tR\x03new*\xa6\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -4343,7 +6131,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06SIGNED\x10\a\x12\n" +
 	"\n" +
 	"\x06LANDED\x10\b\x12\r\n" +
-	"\tWITHDRAWN\x10\t*\xcf\x01\n" +
+	"\tWITHDRAWN\x10\t\x12\b\n" +
+	"\x04LOST\x10\n" +
+	"*\xcf\x01\n" +
 	"\x06Sector\x12\x16\n" +
 	"\x12SECTOR_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14LIFE_SCIENCES_HEALTH\x10\x01\x12\x1a\n" +
@@ -4388,7 +6178,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x06LEADER\x10\x01\x12\t\n" +
 	"\x05STALE\x10\x02\x12\x10\n" +
-	"\fLINEARIZABLE\x10\x032\xd1\a\n" +
+	"\fLINEARIZABLE\x10\x03*?\n" +
+	"\tClaimMode\x12\x1a\n" +
+	"\x16CLAIM_MODE_UNSPECIFIED\x10\x00\x12\b\n" +
+	"\x04OPEN\x10\x01\x12\f\n" +
+	"\bASSIGNED\x10\x022\xab\x11\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -4402,7 +6196,21 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xcb\x05\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history\x12\\\n" +
+	"\tCloseLead\x12\x1c.innonet.v1.CloseLeadRequest\x1a\x10.innonet.v1.Lead\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/leads/{id}:close\x12_\n" +
+	"\n" +
+	"ReopenLead\x12\x1d.innonet.v1.ReopenLeadRequest\x1a\x10.innonet.v1.Lead\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/leads/{id}:reopen\x12w\n" +
+	"\x0fExpressInterest\x12\".innonet.v1.ExpressInterestRequest\x1a\x14.innonet.v1.Interest\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/leads/{id}:express-interest\x12z\n" +
+	"\x10WithdrawInterest\x12#.innonet.v1.WithdrawInterestRequest\x1a\x14.innonet.v1.Interest\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/leads/{id}:withdraw-interest\x12v\n" +
+	"\rListInterests\x12 .innonet.v1.ListInterestsRequest\x1a!.innonet.v1.ListInterestsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/leads/{id}/interests\x12_\n" +
+	"\n" +
+	"AssignLead\x12\x1d.innonet.v1.AssignLeadRequest\x1a\x10.innonet.v1.Lead\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/leads/{id}:assign\x12k\n" +
+	"\fSetClaimMode\x12\x1f.innonet.v1.SetClaimModeRequest\x1a\x10.innonet.v1.Lead\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/leads/{id}:set-claim-mode\x12|\n" +
+	"\x13GetClaimModeSetting\x12&.innonet.v1.GetClaimModeSettingRequest\x1a\x1c.innonet.v1.ClaimModeSetting\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/settings/claim-mode\x12\x85\x01\n" +
+	"\x16UpdateClaimModeSetting\x12).innonet.v1.UpdateClaimModeSettingRequest\x1a\x1c.innonet.v1.ClaimModeSetting\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\x1a\x17/v1/settings/claim-mode\x12d\n" +
+	"\n" +
+	"AddComment\x12\x1d.innonet.v1.AddCommentRequest\x1a\x13.innonet.v1.Comment\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}/comments\x12r\n" +
+	"\fListComments\x12\x1f.innonet.v1.ListCommentsRequest\x1a .innonet.v1.ListCommentsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/leads/{id}/comments2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -4439,8 +6247,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -4449,182 +6257,257 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Decision)(0),                          // 4: innonet.v1.Decision
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
 	(Consistency)(0),                       // 6: innonet.v1.Consistency
-	(*ReadInfo)(nil),                       // 7: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 8: innonet.v1.Contact
-	(*Lead)(nil),                           // 9: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 10: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 11: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 12: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 13: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 14: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 15: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 16: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 17: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 18: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 19: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 20: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 21: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 22: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 23: innonet.v1.User
-	(*Token)(nil),                          // 24: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 25: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 26: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 27: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 28: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 29: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 30: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 31: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 32: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 33: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 34: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 35: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 36: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 37: innonet.v1.Member
-	(*Alarm)(nil),                          // 38: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 39: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 40: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 41: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 42: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 43: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 44: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 45: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 46: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 47: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 48: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 49: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 50: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 51: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 52: innonet.v1.ListDeniedCertificatesResponse
-	(*durationpb.Duration)(nil),            // 53: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
+	(ClaimMode)(0),                         // 7: innonet.v1.ClaimMode
+	(CloseLeadRequest_Reason)(0),           // 8: innonet.v1.CloseLeadRequest.Reason
+	(Interest_Outcome)(0),                  // 9: innonet.v1.Interest.Outcome
+	(Comment_Visibility)(0),                // 10: innonet.v1.Comment.Visibility
+	(*ReadInfo)(nil),                       // 11: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 12: innonet.v1.Contact
+	(*Lead)(nil),                           // 13: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 14: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 15: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 16: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 17: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 18: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 19: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 20: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 21: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 22: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 23: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 24: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 25: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 26: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 27: innonet.v1.User
+	(*Token)(nil),                          // 28: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 29: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 30: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 31: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 32: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 33: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 34: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 35: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 36: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 37: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 38: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 39: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 40: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 41: innonet.v1.Member
+	(*Alarm)(nil),                          // 42: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 43: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 44: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 45: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 46: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 47: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 48: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 49: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 50: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 51: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 52: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 53: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 54: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 55: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 56: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 57: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 58: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 59: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 60: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 61: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 62: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 63: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 64: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 65: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 66: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 67: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 68: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 69: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 70: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 71: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 72: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 73: innonet.v1.FieldChange
+	(*durationpb.Duration)(nil),            // 74: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 75: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	53, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
-	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
-	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
-	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	54, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	54, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	54, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	54, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	54, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	54, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	54, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	54, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	54, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	53, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	53, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	54, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	38, // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	53, // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	54, // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	37, // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	53, // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	38, // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	53, // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	54, // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	38, // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	54, // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	50, // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10, // 67: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	11, // 68: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	12, // 69: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	14, // 70: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	15, // 71: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	16, // 72: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	17, // 73: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	18, // 74: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	19, // 75: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	20, // 76: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	25, // 77: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	27, // 78: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	35, // 79: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	29, // 80: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	30, // 81: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	32, // 82: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	34, // 83: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	36, // 84: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	48, // 85: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	40, // 86: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	41, // 87: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	42, // 88: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	43, // 89: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	44, // 90: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	46, // 91: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	49, // 92: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	51, // 93: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	9,  // 94: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	9,  // 95: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	13, // 96: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	9,  // 97: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	9,  // 98: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	9,  // 99: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	9,  // 100: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	9,  // 101: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	9,  // 102: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	22, // 103: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	26, // 104: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	28, // 105: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	23, // 106: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	23, // 107: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 108: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	33, // 109: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	24, // 110: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	39, // 111: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	39, // 112: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	39, // 113: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	39, // 114: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	39, // 115: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	39, // 116: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	45, // 117: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	47, // 118: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	50, // 119: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	52, // 120: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94, // [94:121] is the sub-list for method output_type
-	67, // [67:94] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	74,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
+	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
+	12,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
+	75,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	75,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	75,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	7,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	10,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
+	1,   // 12: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 13: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	12,  // 14: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 15: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 16: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 17: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 18: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 19: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	13,  // 20: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	11,  // 21: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 22: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 23: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	12,  // 24: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 25: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	7,   // 26: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 27: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	10,  // 28: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	6,   // 29: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 30: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 31: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 32: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 33: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	75,  // 34: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	73,  // 35: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	10,  // 36: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	25,  // 37: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	11,  // 38: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 39: innonet.v1.User.role:type_name -> innonet.v1.Role
+	75,  // 40: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	75,  // 41: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	75,  // 42: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	75,  // 43: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	75,  // 44: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 45: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 46: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	74,  // 47: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	27,  // 48: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	28,  // 49: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 50: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 51: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	27,  // 52: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	11,  // 53: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	74,  // 54: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	28,  // 55: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 56: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 57: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	28,  // 58: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	11,  // 59: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 60: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 61: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	75,  // 62: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	42,  // 63: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	74,  // 64: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	75,  // 65: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	41,  // 66: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	74,  // 67: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	42,  // 68: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	74,  // 69: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	75,  // 70: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	42,  // 71: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	75,  // 72: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	54,  // 73: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	8,   // 74: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	10,  // 75: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 76: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 77: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 78: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	75,  // 79: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	75,  // 80: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	75,  // 81: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	9,   // 82: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	62,  // 83: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	11,  // 84: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 85: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	6,   // 86: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 87: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 88: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 89: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	75,  // 90: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	10,  // 91: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	10,  // 92: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 93: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	75,  // 94: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	6,   // 95: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	74,  // 96: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	70,  // 97: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	11,  // 98: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 99: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	15,  // 100: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	16,  // 101: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	18,  // 102: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	19,  // 103: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	20,  // 104: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	21,  // 105: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	22,  // 106: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	23,  // 107: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	24,  // 108: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	57,  // 109: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	58,  // 110: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	59,  // 111: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	60,  // 112: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	61,  // 113: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	64,  // 114: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	65,  // 115: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	66,  // 116: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	67,  // 117: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	69,  // 118: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	71,  // 119: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	29,  // 120: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	31,  // 121: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	39,  // 122: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	33,  // 123: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	34,  // 124: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	36,  // 125: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	38,  // 126: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	40,  // 127: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	52,  // 128: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	44,  // 129: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	45,  // 130: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	46,  // 131: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	47,  // 132: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	48,  // 133: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	50,  // 134: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	53,  // 135: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	55,  // 136: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	13,  // 137: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	13,  // 138: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	17,  // 139: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	13,  // 140: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	13,  // 141: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	13,  // 142: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	13,  // 143: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	13,  // 144: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	13,  // 145: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	26,  // 146: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	13,  // 147: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	13,  // 148: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	62,  // 149: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	62,  // 150: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	63,  // 151: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	13,  // 152: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	13,  // 153: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	68,  // 154: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	68,  // 155: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	70,  // 156: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	72,  // 157: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	30,  // 158: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	32,  // 159: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	27,  // 160: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	27,  // 161: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	35,  // 162: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	37,  // 163: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	28,  // 164: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	43,  // 165: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	43,  // 166: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	43,  // 167: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	43,  // 168: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	43,  // 169: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	43,  // 170: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	49,  // 171: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	51,  // 172: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	54,  // 173: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	56,  // 174: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	137, // [137:175] is the sub-list for method output_type
+	99,  // [99:137] is the sub-list for method input_type
+	99,  // [99:99] is the sub-list for extension type_name
+	99,  // [99:99] is the sub-list for extension extendee
+	0,   // [0:99] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -4638,8 +6521,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      11,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

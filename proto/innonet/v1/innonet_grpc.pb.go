@@ -27,16 +27,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LeadService_SubmitLead_FullMethodName     = "/innonet.v1.LeadService/SubmitLead"
-	LeadService_GetLead_FullMethodName        = "/innonet.v1.LeadService/GetLead"
-	LeadService_ListLeads_FullMethodName      = "/innonet.v1.LeadService/ListLeads"
-	LeadService_UpdateLead_FullMethodName     = "/innonet.v1.LeadService/UpdateLead"
-	LeadService_ReviewLead_FullMethodName     = "/innonet.v1.LeadService/ReviewLead"
-	LeadService_ClaimLead_FullMethodName      = "/innonet.v1.LeadService/ClaimLead"
-	LeadService_ReleaseLead_FullMethodName    = "/innonet.v1.LeadService/ReleaseLead"
-	LeadService_AdvanceLead_FullMethodName    = "/innonet.v1.LeadService/AdvanceLead"
-	LeadService_WithdrawLead_FullMethodName   = "/innonet.v1.LeadService/WithdrawLead"
-	LeadService_GetLeadHistory_FullMethodName = "/innonet.v1.LeadService/GetLeadHistory"
+	LeadService_SubmitLead_FullMethodName             = "/innonet.v1.LeadService/SubmitLead"
+	LeadService_GetLead_FullMethodName                = "/innonet.v1.LeadService/GetLead"
+	LeadService_ListLeads_FullMethodName              = "/innonet.v1.LeadService/ListLeads"
+	LeadService_UpdateLead_FullMethodName             = "/innonet.v1.LeadService/UpdateLead"
+	LeadService_ReviewLead_FullMethodName             = "/innonet.v1.LeadService/ReviewLead"
+	LeadService_ClaimLead_FullMethodName              = "/innonet.v1.LeadService/ClaimLead"
+	LeadService_ReleaseLead_FullMethodName            = "/innonet.v1.LeadService/ReleaseLead"
+	LeadService_AdvanceLead_FullMethodName            = "/innonet.v1.LeadService/AdvanceLead"
+	LeadService_WithdrawLead_FullMethodName           = "/innonet.v1.LeadService/WithdrawLead"
+	LeadService_GetLeadHistory_FullMethodName         = "/innonet.v1.LeadService/GetLeadHistory"
+	LeadService_CloseLead_FullMethodName              = "/innonet.v1.LeadService/CloseLead"
+	LeadService_ReopenLead_FullMethodName             = "/innonet.v1.LeadService/ReopenLead"
+	LeadService_ExpressInterest_FullMethodName        = "/innonet.v1.LeadService/ExpressInterest"
+	LeadService_WithdrawInterest_FullMethodName       = "/innonet.v1.LeadService/WithdrawInterest"
+	LeadService_ListInterests_FullMethodName          = "/innonet.v1.LeadService/ListInterests"
+	LeadService_AssignLead_FullMethodName             = "/innonet.v1.LeadService/AssignLead"
+	LeadService_SetClaimMode_FullMethodName           = "/innonet.v1.LeadService/SetClaimMode"
+	LeadService_GetClaimModeSetting_FullMethodName    = "/innonet.v1.LeadService/GetClaimModeSetting"
+	LeadService_UpdateClaimModeSetting_FullMethodName = "/innonet.v1.LeadService/UpdateClaimModeSetting"
+	LeadService_AddComment_FullMethodName             = "/innonet.v1.LeadService/AddComment"
+	LeadService_ListComments_FullMethodName           = "/innonet.v1.LeadService/ListComments"
 )
 
 // LeadServiceClient is the client API for LeadService service.
@@ -71,8 +82,57 @@ type LeadServiceClient interface {
 	// WithdrawLead withdraws a SUBMITTED, RETURNED or APPROVED lead (final).
 	// Node staff of the lead's site only.
 	WithdrawLead(ctx context.Context, in *WithdrawLeadRequest, opts ...grpc.CallOption) (*Lead, error)
-	// GetLeadHistory returns every command applied to the lead, in order.
+	// GetLeadHistory returns every command applied to the lead, in order,
+	// with the fields each changed. A comment or change the caller may not
+	// read (a division's note, to another division) is left out, and the
+	// event says so (comment_hidden).
 	GetLeadHistory(ctx context.Context, in *GetLeadHistoryRequest, opts ...grpc.CallOption) (*GetLeadHistoryResponse, error)
+	// CloseLead closes a CLAIMED, NEGOTIATING or SIGNED lead as LOST, with
+	// a reason (a comment is required for OTHER). The division holding it,
+	// or HQ. The comment is the division's and HQ's unless visibility is
+	// SHARED.
+	CloseLead(ctx context.Context, in *CloseLeadRequest, opts ...grpc.CallOption) (*Lead, error)
+	// ReopenLead moves a DECLINED or LOST lead back to SUBMITTED (to be
+	// reviewed again) or APPROVED (published again), held by no division.
+	// HQ_REVIEWER only; a comment is required.
+	ReopenLead(ctx context.Context, in *ReopenLeadRequest, opts ...grpc.CallOption) (*Lead, error)
+	// ExpressInterest records why the caller's division wants an APPROVED
+	// lead, and with which enterprise; a second call revises it. DIVISION
+	// only.
+	ExpressInterest(ctx context.Context, in *ExpressInterestRequest, opts ...grpc.CallOption) (*Interest, error)
+	// WithdrawInterest withdraws the caller's division's interest in an
+	// APPROVED lead. DIVISION only.
+	WithdrawInterest(ctx context.Context, in *WithdrawInterestRequest, opts ...grpc.CallOption) (*Interest, error)
+	// ListInterests returns the expressions of interest in a lead with
+	// their outcome: every division's to HQ (and admins), its own to a
+	// division; node staff get PERMISSION_DENIED.
+	ListInterests(ctx context.Context, in *ListInterestsRequest, opts ...grpc.CallOption) (*ListInterestsResponse, error)
+	// AssignLead claims an APPROVED lead for the division HQ names, in
+	// either claim mode. Exactly one of racing assignments and claims wins;
+	// the others get ABORTED naming the division that holds the lead.
+	// HQ_REVIEWER only.
+	AssignLead(ctx context.Context, in *AssignLeadRequest, opts ...grpc.CallOption) (*Lead, error)
+	// SetClaimMode sets how divisions get a SUBMITTED, RETURNED or APPROVED
+	// lead: OPEN (the first claim wins) or ASSIGNED (divisions express
+	// interest, HQ assigns). HQ_REVIEWER only.
+	SetClaimMode(ctx context.Context, in *SetClaimModeRequest, opts ...grpc.CallOption) (*Lead, error)
+	// GetClaimModeSetting returns the cluster's default claim mode, which a
+	// lead takes when HQ approves it without naming one. Any authenticated
+	// user.
+	GetClaimModeSetting(ctx context.Context, in *GetClaimModeSettingRequest, opts ...grpc.CallOption) (*ClaimModeSetting, error)
+	// UpdateClaimModeSetting changes the default claim mode for the leads
+	// HQ approves from then on (published leads keep theirs).
+	// HQ_REVIEWER only.
+	UpdateClaimModeSetting(ctx context.Context, in *UpdateClaimModeSettingRequest, opts ...grpc.CallOption) (*ClaimModeSetting, error)
+	// AddComment posts to a lead's thread: SHARED (everyone who may see the
+	// lead), HQ_AND_SITE (HQ and the submitting site) or DIVISION (one
+	// division and HQ). Anyone who may see the lead but admins, within
+	// what they may read.
+	AddComment(ctx context.Context, in *AddCommentRequest, opts ...grpc.CallOption) (*Comment, error)
+	// ListComments returns the lead's thread as far as the caller may read
+	// it: the posted comments and the notes of its history (a review's
+	// question, the site's answer, a division's notes), in order.
+	ListComments(ctx context.Context, in *ListCommentsRequest, opts ...grpc.CallOption) (*ListCommentsResponse, error)
 }
 
 type leadServiceClient struct {
@@ -183,6 +243,116 @@ func (c *leadServiceClient) GetLeadHistory(ctx context.Context, in *GetLeadHisto
 	return out, nil
 }
 
+func (c *leadServiceClient) CloseLead(ctx context.Context, in *CloseLeadRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_CloseLead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ReopenLead(ctx context.Context, in *ReopenLeadRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_ReopenLead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ExpressInterest(ctx context.Context, in *ExpressInterestRequest, opts ...grpc.CallOption) (*Interest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Interest)
+	err := c.cc.Invoke(ctx, LeadService_ExpressInterest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) WithdrawInterest(ctx context.Context, in *WithdrawInterestRequest, opts ...grpc.CallOption) (*Interest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Interest)
+	err := c.cc.Invoke(ctx, LeadService_WithdrawInterest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ListInterests(ctx context.Context, in *ListInterestsRequest, opts ...grpc.CallOption) (*ListInterestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInterestsResponse)
+	err := c.cc.Invoke(ctx, LeadService_ListInterests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) AssignLead(ctx context.Context, in *AssignLeadRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_AssignLead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) SetClaimMode(ctx context.Context, in *SetClaimModeRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_SetClaimMode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) GetClaimModeSetting(ctx context.Context, in *GetClaimModeSettingRequest, opts ...grpc.CallOption) (*ClaimModeSetting, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClaimModeSetting)
+	err := c.cc.Invoke(ctx, LeadService_GetClaimModeSetting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) UpdateClaimModeSetting(ctx context.Context, in *UpdateClaimModeSettingRequest, opts ...grpc.CallOption) (*ClaimModeSetting, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClaimModeSetting)
+	err := c.cc.Invoke(ctx, LeadService_UpdateClaimModeSetting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) AddComment(ctx context.Context, in *AddCommentRequest, opts ...grpc.CallOption) (*Comment, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Comment)
+	err := c.cc.Invoke(ctx, LeadService_AddComment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ListComments(ctx context.Context, in *ListCommentsRequest, opts ...grpc.CallOption) (*ListCommentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCommentsResponse)
+	err := c.cc.Invoke(ctx, LeadService_ListComments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LeadServiceServer is the server API for LeadService service.
 // All implementations must embed UnimplementedLeadServiceServer
 // for forward compatibility.
@@ -215,8 +385,57 @@ type LeadServiceServer interface {
 	// WithdrawLead withdraws a SUBMITTED, RETURNED or APPROVED lead (final).
 	// Node staff of the lead's site only.
 	WithdrawLead(context.Context, *WithdrawLeadRequest) (*Lead, error)
-	// GetLeadHistory returns every command applied to the lead, in order.
+	// GetLeadHistory returns every command applied to the lead, in order,
+	// with the fields each changed. A comment or change the caller may not
+	// read (a division's note, to another division) is left out, and the
+	// event says so (comment_hidden).
 	GetLeadHistory(context.Context, *GetLeadHistoryRequest) (*GetLeadHistoryResponse, error)
+	// CloseLead closes a CLAIMED, NEGOTIATING or SIGNED lead as LOST, with
+	// a reason (a comment is required for OTHER). The division holding it,
+	// or HQ. The comment is the division's and HQ's unless visibility is
+	// SHARED.
+	CloseLead(context.Context, *CloseLeadRequest) (*Lead, error)
+	// ReopenLead moves a DECLINED or LOST lead back to SUBMITTED (to be
+	// reviewed again) or APPROVED (published again), held by no division.
+	// HQ_REVIEWER only; a comment is required.
+	ReopenLead(context.Context, *ReopenLeadRequest) (*Lead, error)
+	// ExpressInterest records why the caller's division wants an APPROVED
+	// lead, and with which enterprise; a second call revises it. DIVISION
+	// only.
+	ExpressInterest(context.Context, *ExpressInterestRequest) (*Interest, error)
+	// WithdrawInterest withdraws the caller's division's interest in an
+	// APPROVED lead. DIVISION only.
+	WithdrawInterest(context.Context, *WithdrawInterestRequest) (*Interest, error)
+	// ListInterests returns the expressions of interest in a lead with
+	// their outcome: every division's to HQ (and admins), its own to a
+	// division; node staff get PERMISSION_DENIED.
+	ListInterests(context.Context, *ListInterestsRequest) (*ListInterestsResponse, error)
+	// AssignLead claims an APPROVED lead for the division HQ names, in
+	// either claim mode. Exactly one of racing assignments and claims wins;
+	// the others get ABORTED naming the division that holds the lead.
+	// HQ_REVIEWER only.
+	AssignLead(context.Context, *AssignLeadRequest) (*Lead, error)
+	// SetClaimMode sets how divisions get a SUBMITTED, RETURNED or APPROVED
+	// lead: OPEN (the first claim wins) or ASSIGNED (divisions express
+	// interest, HQ assigns). HQ_REVIEWER only.
+	SetClaimMode(context.Context, *SetClaimModeRequest) (*Lead, error)
+	// GetClaimModeSetting returns the cluster's default claim mode, which a
+	// lead takes when HQ approves it without naming one. Any authenticated
+	// user.
+	GetClaimModeSetting(context.Context, *GetClaimModeSettingRequest) (*ClaimModeSetting, error)
+	// UpdateClaimModeSetting changes the default claim mode for the leads
+	// HQ approves from then on (published leads keep theirs).
+	// HQ_REVIEWER only.
+	UpdateClaimModeSetting(context.Context, *UpdateClaimModeSettingRequest) (*ClaimModeSetting, error)
+	// AddComment posts to a lead's thread: SHARED (everyone who may see the
+	// lead), HQ_AND_SITE (HQ and the submitting site) or DIVISION (one
+	// division and HQ). Anyone who may see the lead but admins, within
+	// what they may read.
+	AddComment(context.Context, *AddCommentRequest) (*Comment, error)
+	// ListComments returns the lead's thread as far as the caller may read
+	// it: the posted comments and the notes of its history (a review's
+	// question, the site's answer, a division's notes), in order.
+	ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error)
 	mustEmbedUnimplementedLeadServiceServer()
 }
 
@@ -256,6 +475,39 @@ func (UnimplementedLeadServiceServer) WithdrawLead(context.Context, *WithdrawLea
 }
 func (UnimplementedLeadServiceServer) GetLeadHistory(context.Context, *GetLeadHistoryRequest) (*GetLeadHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLeadHistory not implemented")
+}
+func (UnimplementedLeadServiceServer) CloseLead(context.Context, *CloseLeadRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseLead not implemented")
+}
+func (UnimplementedLeadServiceServer) ReopenLead(context.Context, *ReopenLeadRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReopenLead not implemented")
+}
+func (UnimplementedLeadServiceServer) ExpressInterest(context.Context, *ExpressInterestRequest) (*Interest, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExpressInterest not implemented")
+}
+func (UnimplementedLeadServiceServer) WithdrawInterest(context.Context, *WithdrawInterestRequest) (*Interest, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawInterest not implemented")
+}
+func (UnimplementedLeadServiceServer) ListInterests(context.Context, *ListInterestsRequest) (*ListInterestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInterests not implemented")
+}
+func (UnimplementedLeadServiceServer) AssignLead(context.Context, *AssignLeadRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignLead not implemented")
+}
+func (UnimplementedLeadServiceServer) SetClaimMode(context.Context, *SetClaimModeRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetClaimMode not implemented")
+}
+func (UnimplementedLeadServiceServer) GetClaimModeSetting(context.Context, *GetClaimModeSettingRequest) (*ClaimModeSetting, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetClaimModeSetting not implemented")
+}
+func (UnimplementedLeadServiceServer) UpdateClaimModeSetting(context.Context, *UpdateClaimModeSettingRequest) (*ClaimModeSetting, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateClaimModeSetting not implemented")
+}
+func (UnimplementedLeadServiceServer) AddComment(context.Context, *AddCommentRequest) (*Comment, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddComment not implemented")
+}
+func (UnimplementedLeadServiceServer) ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListComments not implemented")
 }
 func (UnimplementedLeadServiceServer) mustEmbedUnimplementedLeadServiceServer() {}
 func (UnimplementedLeadServiceServer) testEmbeddedByValue()                     {}
@@ -458,6 +710,204 @@ func _LeadService_GetLeadHistory_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_CloseLead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseLeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).CloseLead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_CloseLead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).CloseLead(ctx, req.(*CloseLeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ReopenLead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenLeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ReopenLead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ReopenLead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ReopenLead(ctx, req.(*ReopenLeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ExpressInterest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExpressInterestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ExpressInterest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ExpressInterest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ExpressInterest(ctx, req.(*ExpressInterestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_WithdrawInterest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawInterestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).WithdrawInterest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_WithdrawInterest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).WithdrawInterest(ctx, req.(*WithdrawInterestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ListInterests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInterestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ListInterests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ListInterests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ListInterests(ctx, req.(*ListInterestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_AssignLead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignLeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).AssignLead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_AssignLead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).AssignLead(ctx, req.(*AssignLeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_SetClaimMode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetClaimModeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).SetClaimMode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_SetClaimMode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).SetClaimMode(ctx, req.(*SetClaimModeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_GetClaimModeSetting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetClaimModeSettingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).GetClaimModeSetting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_GetClaimModeSetting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).GetClaimModeSetting(ctx, req.(*GetClaimModeSettingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_UpdateClaimModeSetting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateClaimModeSettingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).UpdateClaimModeSetting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_UpdateClaimModeSetting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).UpdateClaimModeSetting(ctx, req.(*UpdateClaimModeSettingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_AddComment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddCommentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).AddComment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_AddComment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).AddComment(ctx, req.(*AddCommentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ListComments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCommentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ListComments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ListComments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ListComments(ctx, req.(*ListCommentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LeadService_ServiceDesc is the grpc.ServiceDesc for LeadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -504,6 +954,50 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLeadHistory",
 			Handler:    _LeadService_GetLeadHistory_Handler,
+		},
+		{
+			MethodName: "CloseLead",
+			Handler:    _LeadService_CloseLead_Handler,
+		},
+		{
+			MethodName: "ReopenLead",
+			Handler:    _LeadService_ReopenLead_Handler,
+		},
+		{
+			MethodName: "ExpressInterest",
+			Handler:    _LeadService_ExpressInterest_Handler,
+		},
+		{
+			MethodName: "WithdrawInterest",
+			Handler:    _LeadService_WithdrawInterest_Handler,
+		},
+		{
+			MethodName: "ListInterests",
+			Handler:    _LeadService_ListInterests_Handler,
+		},
+		{
+			MethodName: "AssignLead",
+			Handler:    _LeadService_AssignLead_Handler,
+		},
+		{
+			MethodName: "SetClaimMode",
+			Handler:    _LeadService_SetClaimMode_Handler,
+		},
+		{
+			MethodName: "GetClaimModeSetting",
+			Handler:    _LeadService_GetClaimModeSetting_Handler,
+		},
+		{
+			MethodName: "UpdateClaimModeSetting",
+			Handler:    _LeadService_UpdateClaimModeSetting_Handler,
+		},
+		{
+			MethodName: "AddComment",
+			Handler:    _LeadService_AddComment_Handler,
+		},
+		{
+			MethodName: "ListComments",
+			Handler:    _LeadService_ListComments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
