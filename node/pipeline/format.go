@@ -29,7 +29,11 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   run backwards (clock.go). Request records keep the IDs and
 //	   versions of the first outcome instead of copies, are forgotten
 //	   after a retention window by prune_requests, and a UUIDv7 request
-//	   ID from before the window is refused (requests.go).
+//	   ID from before the window is refused (requests.go). The site
+//	   registry: register_sites, add_site, node staff of sub-nodes, and
+//	   users and leads only of registered sites (sites.go); organisations
+//	   (create_org, update_org) and leads linked to them
+//	   (organizations.go); deal terms (set_deal, deal.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -44,8 +48,17 @@ func (c Command) Format() int {
 	switch c.Op {
 	case OpSetFormat, OpPruneRequests:
 		f = max(f, Format2)
+	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		f = max(f, Format2)
 	}
 	if c.SetFormat != 0 || c.Retention != 0 {
+		f = max(f, Format2)
+	}
+	// The registry, organisations and deal terms (sites.go,
+	// organizations.go, deal.go).
+	if c.Site != nil || c.Sites != nil || c.Org != nil || c.OrgID != "" || c.OrgPatch != nil || c.Deal != nil ||
+		c.Draft != nil && c.Draft.OrganizationID != "" || c.Patch != nil && c.Patch.OrganizationID != nil ||
+		c.NewUser != nil && ValidSubnodeCode(c.NewUser.Site) {
 		f = max(f, Format2)
 	}
 	return f

@@ -56,6 +56,10 @@ type request struct {
 	UserRevoked  bool   `json:"userRevoked,omitempty"`
 	TokenID      string `json:"tokenId,omitempty"`
 	TokenRevoked bool   `json:"tokenRevoked,omitempty"`
+	// OrgID and SiteCode name the organisation and the site a first
+	// attempt returned (organizations.go, sites.go).
+	OrgID    string `json:"orgId,omitempty"`
+	SiteCode string `json:"siteCode,omitempty"`
 }
 
 // Limits on request retention.
@@ -109,6 +113,12 @@ func (r *request) keep(res Result) {
 	if t := res.Token; t != nil {
 		r.TokenID, r.TokenRevoked = t.ID, t.Revoked != nil
 	}
+	if o := res.Org; o != nil {
+		r.OrgID = o.ID
+	}
+	if s := res.Site; s != nil {
+		r.SiteCode = s.Code
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -142,6 +152,22 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, err
 		}
 	}
+	if r.OrgID != "" {
+		// As for a lead's content: the organisation as it is now.
+		if res.Org, err = getOrg(a.txn, r.OrgID); err != nil {
+			return Result{}, errorf(CodeInternal, "a request record names organization %s: %s", r.OrgID, err.Msg)
+		}
+	}
+	if r.SiteCode != "" {
+		s, err := siteOf(a.txn, r.SiteCode)
+		if err != nil {
+			return Result{}, err
+		}
+		if s == nil {
+			return Result{}, errorf(CodeInternal, "a request record names site %s, which is not registered", r.SiteCode)
+		}
+		res.Site = s
+	}
 	return res, nil
 }
 
@@ -172,9 +198,9 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 			break
 		}
 		switch e.Action {
-		case "SUBMIT", "UPDATE":
+		case "SUBMIT", "UPDATE", "DEAL":
 			// A new lead has no stage comment; an edit in SUBMITTED
-			// keeps the one it has.
+			// and deal terms keep the one it has.
 		default:
 			l.StageComment = e.Comment
 		}

@@ -17,6 +17,10 @@ const (
 	tableTokens   = "tokens"
 	tableRequests = "requests"
 	tableCounters = "counters"
+	// The site registry and the organisations (sites.go,
+	// organizations.go), from log format 2.
+	tableSites = "sites"
+	tableOrgs  = "orgs"
 )
 
 func schema() *memdb.DBSchema {
@@ -44,6 +48,12 @@ func schema() *memdb.DBSchema {
 			"time": {Name: "time", Indexer: &memdb.IntFieldIndex{Field: "Time"}},
 		}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		tableSites:    {Name: tableSites, Indexes: map[string]*memdb.IndexSchema{"id": id("Code")}},
+		tableOrgs: {Name: tableOrgs, Indexes: map[string]*memdb.IndexSchema{
+			"id":   id("ID"),
+			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
+			"name": {Name: "name", AllowMissing: true, Indexer: orgNameIndex{}},
+		}},
 	}}
 }
 

@@ -134,11 +134,20 @@ type Lead struct {
 	// Published is set once HQ approves the lead; divisions see only
 	// published leads.
 	Published bool `json:"published,omitempty"`
+	// Subnode is the registered sub-node (MUC-TUM) whose staff submitted
+	// the lead; Site is then its first-level site (see sites.go).
+	Subnode string `json:"subnode,omitempty"`
+	// Deal is the claiming division's deal terms (see deal.go).
+	Deal *Deal `json:"deal,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
 	c := *l
 	c.Draft = l.Draft.clone()
+	if l.Deal != nil {
+		d := *l.Deal
+		c.Deal = &d
+	}
 	return &c
 }
 
@@ -160,6 +169,9 @@ type Event struct {
 	Version    int64     `json:"version"`
 	LogIndex   uint64    `json:"logIndex"`
 	RequestID  string    `json:"requestId,omitempty"`
+	// Changes lists the fields the command changed, where it says (the
+	// deal terms of a DEAL event).
+	Changes []Change `json:"changes,omitempty"`
 }
 
 // User is a person with a role. It authenticates with bearer tokens, kept
@@ -192,14 +204,15 @@ func (u *User) Home() string {
 }
 
 // CanSee reports whether u may read lead l: HQ and admins see every lead,
-// node staff the leads of their own site, divisions every lead HQ has
+// node staff the leads of their own site (and of its sub-nodes; staff of
+// a sub-node those of the sub-node), divisions every lead HQ has
 // published to them.
 func (u *User) CanSee(l *Lead) bool {
 	switch u.Role {
 	case Admin, HQReviewer:
 		return true
 	case NodeStaff:
-		return l.Site == u.Site
+		return u.StaffOf(l)
 	case DivisionRole:
 		return l.Published
 	}
