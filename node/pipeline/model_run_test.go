@@ -63,6 +63,9 @@ const (
 	kLeader  // the leader acts on its own, or another site leads (see b3 above)
 	kCreateToken
 	kRevokeToken
+	// kRegistry is a request of the site registry, the organisations or
+	// the deal terms, which b3 chooses (see decodeRegistry).
+	kRegistry
 	numKinds
 )
 
@@ -156,6 +159,14 @@ func (r *modelRun) run(data []byte) error {
 			}
 			op := r.last.body()
 			op.ActorToken = r.actorToken(op.Actor, b[0])
+			err = r.send(op, origin)
+		case kRegistry:
+			op := r.decodeRegistry(b)
+			if op.Kind == OpRegisterSites {
+				err = r.send(op, "")
+				break
+			}
+			r.last = &op
 			err = r.send(op, origin)
 		default:
 			op := r.decode(kind, b)
@@ -322,6 +333,8 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		fits = func(u *mUser) bool { return u.Role == HQReviewer }
 	case OpClaim:
 		fits = func(u *mUser) bool { return u.Role == DivisionRole }
+	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		fits = registryActor(op, l, b)
 	case OpCreateToken, OpRevokeToken:
 		if b%2 == 1 {
 			fits = func(u *mUser) bool { return u.ID == op.UserID }
@@ -389,6 +402,7 @@ func (op mOp) command() Command {
 		nt := modelNewTokens[op.Variant]
 		c.NewToken = &NewToken{TTL: nt.ttl, Description: nt.description}
 	}
+	registryCommand(op, &c)
 	return c
 }
 
@@ -436,7 +450,13 @@ func asResult(res any) (mResult, error) {
 	case Result:
 		out := mResult{OK: true, Replayed: res.Replayed, Pruned: res.Pruned, PruneAgain: res.PruneAgain}
 		if l := res.Lead; l != nil {
-			out.Lead = &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published}
+			out.Lead = asLead(l)
+		}
+		if o := res.Org; o != nil {
+			out.Org = &mOrgRef{o.ID}
+		}
+		if s := res.Site; s != nil {
+			out.Site = &mSite{s.Code, s.Parent, s.Kind}
 		}
 		if u := res.User; u != nil {
 			out.User = &mUser{ID: u.ID, Role: u.Role, Site: u.Site, Division: u.Division, Revoked: u.Revoked != nil}
@@ -452,6 +472,11 @@ func asResult(res any) (mResult, error) {
 		return refused(res.Code), nil
 	}
 	return mResult{}, fmt.Errorf("Apply = %#v, want a Result or an *Error", res)
+}
+
+func asLead(l *Lead) *mLead {
+	return &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published,
+		Subnode: l.Subnode, Org: l.OrganizationID, Deal: dealString(l.Deal), NoText: l.Organization == ""}
 }
 
 func asToken(t *Token) *mToken {
@@ -473,7 +498,7 @@ func (r *modelRun) compareState() error {
 	got, want := map[string]mLead{}, map[string]mLead{}
 	perSite := map[string][]int{}
 	for _, l := range leads {
-		got[l.ID] = mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published}
+		got[l.ID] = *asLead(l)
 		n, err := strconv.Atoi(strings.TrimPrefix(l.ID, l.Site+"-"))
 		if err != nil || l.ID != fmt.Sprintf("%s-%04d", l.Site, n) {
 			return fmt.Errorf("lead ID %q is not %s-NNNN", l.ID, l.Site)
@@ -552,7 +577,7 @@ func (r *modelRun) compareState() error {
 	if !reflect.DeepEqual(gotT, wantT) {
 		return fmt.Errorf("tokens differ:\ngot  %+v\nwant %+v", gotT, wantT)
 	}
-	return nil
+	return r.compareRegistry()
 }
 
 // restart replaces the state with one restored from its snapshot, as a

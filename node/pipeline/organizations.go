@@ -457,17 +457,17 @@ func (a *applier) updateOrg() (Result, *Error) {
 		return Result{}, errorf(CodeConflict, "organization %s is at version %d, not the expected %d; read it again", cur.ID, cur.Version, v)
 	}
 	s := a.cmd.OrgPatch.apply(cur.spec())
-	if cur.Kind == LocalEnterprise && s.Kind != LocalEnterprise && a.cmd.OrgPatch.Country == nil {
-		// A local enterprise made foreign keeps no implied country.
-		s.Country = ""
-	}
-	s = s.normalized()
-	if err := s.validateWhole(); err != nil {
-		return Result{}, err
+	if (cur.Kind == LocalEnterprise) != (s.Kind == LocalEnterprise) && a.cmd.OrgPatch.Country == nil {
+		// The country a local enterprise implies goes with its kind.
+		s.Country = map[bool]string{true: localCountry}[s.Kind == LocalEnterprise]
 	}
 	if err := mayWriteOrg(a.actor, s.Kind, s.Division); err != nil {
 		return Result{}, err
 	}
+	if err := s.validateWhole(); err != nil {
+		return Result{}, err
+	}
+	s = s.normalized()
 	if err := a.checkNamesFree(s, cur.ID); err != nil {
 		return Result{}, err
 	}
