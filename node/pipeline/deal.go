@@ -64,16 +64,16 @@ const (
 
 // The fields of the deal terms as history events name them.
 const (
-	FieldDealPartner     = "deal.partnerId"
-	FieldDealAmount      = "deal.amount"
-	FieldDealCurrency    = "deal.currency"
-	FieldDealJobs        = "deal.jobs"
-	FieldDealSigningDate = "deal.expectedSigningDate"
-	FieldDealLandingDate = "deal.expectedLandingDate"
-	FieldDealNextStep    = "deal.nextStep"
+	FieldDealPartner     = "dealTerms.partnerId"
+	FieldDealAmount      = "dealTerms.amount"
+	FieldDealCurrency    = "dealTerms.currency"
+	FieldDealJobs        = "dealTerms.jobs"
+	FieldDealSigningDate = "dealTerms.expectedSigningDate"
+	FieldDealLandingDate = "dealTerms.expectedLandingDate"
+	FieldDealNextStep    = "dealTerms.nextStep"
 	// dealFieldPrefix marks the changes only those who may see the terms
 	// see.
-	dealFieldPrefix = "deal."
+	dealFieldPrefix = "dealTerms."
 )
 
 var amountPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)

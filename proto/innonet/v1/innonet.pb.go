@@ -457,6 +457,138 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
+// What kind of place it is. HQ, NODE and DIVISION are first-level
+// sites; the others sub-nodes.
+type Site_Kind int32
+
+const (
+	Site_KIND_UNSPECIFIED Site_Kind = 0
+	Site_HQ               Site_Kind = 1
+	Site_NODE             Site_Kind = 2
+	Site_DIVISION         Site_Kind = 3
+	Site_UNIVERSITY       Site_Kind = 4
+	Site_INSTITUTE        Site_Kind = 5
+	Site_COMPANY          Site_Kind = 6
+	Site_TEAM             Site_Kind = 7
+	Site_OTHER            Site_Kind = 8
+)
+
+// Enum value maps for Site_Kind.
+var (
+	Site_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "HQ",
+		2: "NODE",
+		3: "DIVISION",
+		4: "UNIVERSITY",
+		5: "INSTITUTE",
+		6: "COMPANY",
+		7: "TEAM",
+		8: "OTHER",
+	}
+	Site_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"HQ":               1,
+		"NODE":             2,
+		"DIVISION":         3,
+		"UNIVERSITY":       4,
+		"INSTITUTE":        5,
+		"COMPANY":          6,
+		"TEAM":             7,
+		"OTHER":            8,
+	}
+)
+
+func (x Site_Kind) Enum() *Site_Kind {
+	p := new(Site_Kind)
+	*p = x
+	return p
+}
+
+func (x Site_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Site_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
+}
+
+func (Site_Kind) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[7]
+}
+
+func (x Site_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Site_Kind.Descriptor instead.
+func (Site_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46, 0}
+}
+
+// What kind of organization it is. LOCAL_ENTERPRISE is a Chinese
+// enterprise; the others are foreign organizations.
+type Organization_Kind int32
+
+const (
+	Organization_KIND_UNSPECIFIED Organization_Kind = 0
+	Organization_STARTUP          Organization_Kind = 1
+	Organization_UNIVERSITY       Organization_Kind = 2
+	Organization_INSTITUTE        Organization_Kind = 3
+	Organization_COMPANY          Organization_Kind = 4
+	Organization_INVESTOR         Organization_Kind = 5
+	Organization_LOCAL_ENTERPRISE Organization_Kind = 6
+)
+
+// Enum value maps for Organization_Kind.
+var (
+	Organization_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "STARTUP",
+		2: "UNIVERSITY",
+		3: "INSTITUTE",
+		4: "COMPANY",
+		5: "INVESTOR",
+		6: "LOCAL_ENTERPRISE",
+	}
+	Organization_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"STARTUP":          1,
+		"UNIVERSITY":       2,
+		"INSTITUTE":        3,
+		"COMPANY":          4,
+		"INVESTOR":         5,
+		"LOCAL_ENTERPRISE": 6,
+	}
+)
+
+func (x Organization_Kind) Enum() *Organization_Kind {
+	p := new(Organization_Kind)
+	*p = x
+	return p
+}
+
+func (x Organization_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Organization_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
+}
+
+func (Organization_Kind) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[8]
+}
+
+func (x Organization_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Organization_Kind.Descriptor instead.
+func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -634,9 +766,23 @@ type Lead struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	StageTime  *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=stage_time,json=stageTime,proto3" json:"stage_time,omitempty"`
 	// The comment of the last review, release or withdrawal.
-	StageComment  string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StageComment string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
+	// The registered sub-node whose staff submitted the lead (MUC-TUM); the
+	// lead's site is then its first-level site (MUC), whose ID sequence it
+	// takes and whose counts it adds to.
+	Subnode string `protobuf:"bytes,60,opt,name=subnode,proto3" json:"subnode,omitempty"`
+	// The organization the lead links to (org-0001); organization is then
+	// its current name (older leads carry free text only).
+	OrganizationId string `protobuf:"bytes,61,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The deal terms, for the claiming division and HQ only; others see
+	// has_deal_terms.
+	DealTerms *DealTerms `protobuf:"bytes,62,opt,name=deal_terms,json=dealTerms,proto3" json:"deal_terms,omitempty"`
+	// Whether the lead has deal terms (shown to everyone who may see it).
+	HasDealTerms bool `protobuf:"varint,63,opt,name=has_deal_terms,json=hasDealTerms,proto3" json:"has_deal_terms,omitempty"`
+	// The display name of submitted_by.
+	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Lead) Reset() {
@@ -809,23 +955,61 @@ func (x *Lead) GetStageComment() string {
 	return ""
 }
 
+func (x *Lead) GetSubnode() string {
+	if x != nil {
+		return x.Subnode
+	}
+	return ""
+}
+
+func (x *Lead) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Lead) GetDealTerms() *DealTerms {
+	if x != nil {
+		return x.DealTerms
+	}
+	return nil
+}
+
+func (x *Lead) GetHasDealTerms() bool {
+	if x != nil {
+		return x.HasDealTerms
+	}
+	return false
+}
+
+func (x *Lead) GetSubmittedByName() string {
+	if x != nil {
+		return x.SubmittedByName
+	}
+	return ""
+}
+
 type SubmitLeadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen idempotency key; a retry with the same ID returns the
 	// first result.
-	RequestId     string     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Title         string     `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Summary       string     `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
-	Organization  string     `protobuf:"bytes,4,opt,name=organization,proto3" json:"organization,omitempty"`
-	Country       string     `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
-	Sector        Sector     `protobuf:"varint,6,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
-	Trl           int32      `protobuf:"varint,7,opt,name=trl,proto3" json:"trl,omitempty"`
-	DealType      DealType   `protobuf:"varint,8,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
-	Tags          []string   `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
-	Contacts      []*Contact `protobuf:"bytes,10,rep,name=contacts,proto3" json:"contacts,omitempty"`
-	Language      string     `protobuf:"bytes,11,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId    string     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Title        string     `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary      string     `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	Organization string     `protobuf:"bytes,4,opt,name=organization,proto3" json:"organization,omitempty"`
+	Country      string     `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
+	Sector       Sector     `protobuf:"varint,6,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	Trl          int32      `protobuf:"varint,7,opt,name=trl,proto3" json:"trl,omitempty"`
+	DealType     DealType   `protobuf:"varint,8,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
+	Tags         []string   `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
+	Contacts     []*Contact `protobuf:"bytes,10,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	Language     string     `protobuf:"bytes,11,opt,name=language,proto3" json:"language,omitempty"`
+	// The organization behind the lead (org-0001); with it, organization
+	// (free text) may be left out.
+	OrganizationId string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SubmitLeadRequest) Reset() {
@@ -931,6 +1115,13 @@ func (x *SubmitLeadRequest) GetContacts() []*Contact {
 func (x *SubmitLeadRequest) GetLanguage() string {
 	if x != nil {
 		return x.Language
+	}
+	return ""
+}
+
+func (x *SubmitLeadRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -1171,8 +1362,11 @@ type UpdateLeadRequest struct {
 	Contacts        []*Contact `protobuf:"bytes,12,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	Language        *string    `protobuf:"bytes,13,opt,name=language,proto3,oneof" json:"language,omitempty"`
 	Comment         string     `protobuf:"bytes,14,opt,name=comment,proto3" json:"comment,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Links the lead to an organization; "" removes the link (the lead then
+	// needs its free-text organization).
+	OrganizationId *string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3,oneof" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateLeadRequest) Reset() {
@@ -1299,6 +1493,13 @@ func (x *UpdateLeadRequest) GetLanguage() string {
 func (x *UpdateLeadRequest) GetComment() string {
 	if x != nil {
 		return x.Comment
+	}
+	return ""
+}
+
+func (x *UpdateLeadRequest) GetOrganizationId() string {
+	if x != nil && x.OrganizationId != nil {
+		return *x.OrganizationId
 	}
 	return ""
 }
@@ -1737,10 +1938,16 @@ type HistoryEvent struct {
 	// The lead's version after the command.
 	Version int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
 	// Index of the Raft log entry that carried the command.
-	LogIndex      uint64 `protobuf:"varint,14,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
-	RequestId     string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LogIndex  uint64 `protobuf:"varint,14,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	RequestId string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The fields the command changed, with their old and new values (the
+	// deal terms of a DEAL event).
+	Changes []*FieldChange `protobuf:"bytes,40,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Set when the values of changes are withheld from the caller: deal
+	// terms are shown to the claiming division and HQ only.
+	ChangesWithheld bool `protobuf:"varint,41,opt,name=changes_withheld,json=changesWithheld,proto3" json:"changes_withheld,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HistoryEvent) Reset() {
@@ -1878,6 +2085,20 @@ func (x *HistoryEvent) GetRequestId() string {
 	return ""
 }
 
+func (x *HistoryEvent) GetChanges() []*FieldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *HistoryEvent) GetChangesWithheld() bool {
+	if x != nil {
+		return x.ChangesWithheld
+	}
+	return false
+}
+
 type GetLeadHistoryResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*HistoryEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
@@ -1943,8 +2164,11 @@ type User struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	CreatedBy  string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	// Set once the user (and with it every token it holds) is revoked.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
-	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokedBy  string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	// The display names of created_by and revoked_by.
+	CreatedByName string `protobuf:"bytes,20,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	RevokedByName string `protobuf:"bytes,21,opt,name=revoked_by_name,json=revokedByName,proto3" json:"revoked_by_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2038,6 +2262,20 @@ func (x *User) GetRevokeTime() *timestamppb.Timestamp {
 func (x *User) GetRevokedBy() string {
 	if x != nil {
 		return x.RevokedBy
+	}
+	return ""
+}
+
+func (x *User) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+func (x *User) GetRevokedByName() string {
+	if x != nil {
+		return x.RevokedByName
 	}
 	return ""
 }
@@ -4003,6 +4241,1315 @@ func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate 
 	return nil
 }
 
+// Site is an entry of the site registry: a first-level site (a member of
+// the cluster: HQ's site, an overseas node, a division's site) or a
+// second- or third-level node under one (a sub-node).
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BOS for a first-level site; its parent's code, a hyphen and a part of
+	// its own for a sub-node (MUC-TUM, MUC-TUM-LAB).
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The site or sub-node a sub-node belongs to; empty for a first-level
+	// site.
+	Parent string    `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	Name   string    `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Kind   Site_Kind `protobuf:"varint,4,opt,name=kind,proto3,enum=innonet.v1.Site_Kind" json:"kind,omitempty"`
+	// 1 for a first-level site, 2 or 3 for a sub-node.
+	Level int32 `protobuf:"varint,5,opt,name=level,proto3" json:"level,omitempty"`
+	// For a first-level site: whether it is a member of the cluster now.
+	Member bool `protobuf:"varint,6,opt,name=member,proto3" json:"member,omitempty"`
+	// Whether the site is in the replicated registry (false for a member
+	// the leader has not registered yet, e.g. before the cluster runs log
+	// format 2).
+	Registered bool `protobuf:"varint,7,opt,name=registered,proto3" json:"registered,omitempty"`
+	// In ListSites: the sub-nodes under this site, by code.
+	Subnodes   []*Site                `protobuf:"bytes,8,rep,name=subnodes,proto3" json:"subnodes,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The admin who registered a sub-node, and its display name; empty for
+	// a first-level site, which the leader registers from the cluster.
+	CreatedBy     string `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedByName string `protobuf:"bytes,11,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *Site) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Site) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Site) GetKind() Site_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Site_KIND_UNSPECIFIED
+}
+
+func (x *Site) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *Site) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+func (x *Site) GetRegistered() bool {
+	if x != nil {
+		return x.Registered
+	}
+	return false
+}
+
+func (x *Site) GetSubnodes() []*Site {
+	if x != nil {
+		return x.Subnodes
+	}
+	return nil
+}
+
+func (x *Site) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Site) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Site) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+type ListSitesRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListSitesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListSitesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first-level sites by code, each with its sub-nodes.
+	Sites         []*Site   `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
+func (x *ListSitesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type CreateSiteRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The sub-node's code: the parent's code, a hyphen and 2 to 8 capital
+	// letters or digits starting with a letter (MUC-TUM).
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// A registered overseas node (MUC) or second-level node (MUC-TUM).
+	Parent string `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
+	Name   string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// UNIVERSITY, INSTITUTE, COMPANY, TEAM or OTHER.
+	Kind          Site_Kind `protobuf:"varint,5,opt,name=kind,proto3,enum=innonet.v1.Site_Kind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSiteRequest) Reset() {
+	*x = CreateSiteRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSiteRequest) ProtoMessage() {}
+
+func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
+func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateSiteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetKind() Site_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Site_KIND_UNSPECIFIED
+}
+
+// Organization is a foreign organization behind leads, or a local Chinese
+// enterprise a division works with.
+type Organization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigned by the replicated state machine: org-0001, org-0002...
+	Id   string            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind Organization_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	// The name in the organization's own script (for a local enterprise,
+	// the Chinese name).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The English name, where the name is in another script.
+	NameEn string `protobuf:"bytes,4,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	// Other names and spellings, in any script.
+	OtherNames []string `protobuf:"bytes,5,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	// ISO 3166-1 alpha-2; CN for a local enterprise.
+	Country string `protobuf:"bytes,6,opt,name=country,proto3" json:"country,omitempty"`
+	Website string `protobuf:"bytes,7,opt,name=website,proto3" json:"website,omitempty"`
+	City    string `protobuf:"bytes,8,opt,name=city,proto3" json:"city,omitempty"`
+	// For a local enterprise: the division that works with it (BOHAI, YRD,
+	// PRD), and what it looks for.
+	Division   string `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	LookingFor string `protobuf:"bytes,10,opt,name=looking_for,json=lookingFor,proto3" json:"looking_for,omitempty"`
+	// Increases by one with every edit.
+	Version       int64                  `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreatedBy     string                 `protobuf:"bytes,13,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedByName string                 `protobuf:"bytes,14,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,16,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,17,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Organization) Reset() {
+	*x = Organization{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Organization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Organization) ProtoMessage() {}
+
+func (x *Organization) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Organization.ProtoReflect.Descriptor instead.
+func (*Organization) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *Organization) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Organization) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *Organization) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Organization) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
+func (x *Organization) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *Organization) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Organization) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *Organization) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Organization) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Organization) GetLookingFor() string {
+	if x != nil {
+		return x.LookingFor
+	}
+	return ""
+}
+
+func (x *Organization) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Organization) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Organization) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Organization) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+func (x *Organization) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Organization) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *Organization) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+type CreateOrganizationRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Kind       Organization_Kind      `protobuf:"varint,2,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	Name       string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	NameEn     string                 `protobuf:"bytes,4,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	OtherNames []string               `protobuf:"bytes,5,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	// Required for a foreign organization; CN or empty for a local
+	// enterprise.
+	Country string `protobuf:"bytes,6,opt,name=country,proto3" json:"country,omitempty"`
+	// https://... or http://...
+	Website string `protobuf:"bytes,7,opt,name=website,proto3" json:"website,omitempty"`
+	City    string `protobuf:"bytes,8,opt,name=city,proto3" json:"city,omitempty"`
+	// Required for a local enterprise; empty otherwise.
+	Division      string `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	LookingFor    string `protobuf:"bytes,10,opt,name=looking_for,json=lookingFor,proto3" json:"looking_for,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateOrganizationRequest) Reset() {
+	*x = CreateOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateOrganizationRequest) ProtoMessage() {}
+
+func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CreateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *CreateOrganizationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *CreateOrganizationRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetLookingFor() string {
+	if x != nil {
+		return x.LookingFor
+	}
+	return ""
+}
+
+type GetOrganizationRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOrganizationRequest) Reset() {
+	*x = GetOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOrganizationRequest) ProtoMessage() {}
+
+func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetOrganizationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetOrganizationRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetOrganizationRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListOrganizationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  Organization_Kind      `protobuf:"varint,1,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	// ISO 3166-1 alpha-2.
+	Country string `protobuf:"bytes,2,opt,name=country,proto3" json:"country,omitempty"`
+	// Words one of the organization's names must all contain, in any
+	// script, ignoring case and punctuation.
+	Q string `protobuf:"bytes,3,opt,name=q,proto3" json:"q,omitempty"`
+	// 1 to 500; default 50.
+	PageSize    int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken   string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsRequest) Reset() {
+	*x = ListOrganizationsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsRequest) ProtoMessage() {}
+
+func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListOrganizationsRequest) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *ListOrganizationsRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrganizationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListOrganizationsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListOrganizationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organizations []*Organization        `protobuf:"bytes,1,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	// Empty on the last page.
+	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsResponse) Reset() {
+	*x = ListOrganizationsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsResponse) ProtoMessage() {}
+
+func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+func (x *ListOrganizationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListOrganizationsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// UpdateOrganizationRequest changes the fields that are present; an empty
+// string clears an optional one. other_names is replaced when a non-empty
+// list is given.
+type UpdateOrganizationRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// If non-zero, the edit is refused (ABORTED) unless the organization is
+	// at this version.
+	ExpectedVersion int64              `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Kind            *Organization_Kind `protobuf:"varint,4,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind,oneof" json:"kind,omitempty"`
+	Name            *string            `protobuf:"bytes,5,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	NameEn          *string            `protobuf:"bytes,6,opt,name=name_en,json=nameEn,proto3,oneof" json:"name_en,omitempty"`
+	OtherNames      []string           `protobuf:"bytes,7,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	Country         *string            `protobuf:"bytes,8,opt,name=country,proto3,oneof" json:"country,omitempty"`
+	Website         *string            `protobuf:"bytes,9,opt,name=website,proto3,oneof" json:"website,omitempty"`
+	City            *string            `protobuf:"bytes,10,opt,name=city,proto3,oneof" json:"city,omitempty"`
+	Division        *string            `protobuf:"bytes,11,opt,name=division,proto3,oneof" json:"division,omitempty"`
+	LookingFor      *string            `protobuf:"bytes,12,opt,name=looking_for,json=lookingFor,proto3,oneof" json:"looking_for,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateOrganizationRequest) Reset() {
+	*x = UpdateOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOrganizationRequest) ProtoMessage() {}
+
+func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *UpdateOrganizationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateOrganizationRequest) GetKind() Organization_Kind {
+	if x != nil && x.Kind != nil {
+		return *x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *UpdateOrganizationRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetNameEn() string {
+	if x != nil && x.NameEn != nil {
+		return *x.NameEn
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *UpdateOrganizationRequest) GetCountry() string {
+	if x != nil && x.Country != nil {
+		return *x.Country
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetWebsite() string {
+	if x != nil && x.Website != nil {
+		return *x.Website
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetCity() string {
+	if x != nil && x.City != nil {
+		return *x.City
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetDivision() string {
+	if x != nil && x.Division != nil {
+		return *x.Division
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetLookingFor() string {
+	if x != nil && x.LookingFor != nil {
+		return *x.LookingFor
+	}
+	return ""
+}
+
+// DealTerms are what the claiming division records of its deal.
+type DealTerms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner enterprise: an organization of kind LOCAL_ENTERPRISE, and
+	// its name.
+	PartnerId   string `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	PartnerName string `protobuf:"bytes,2,opt,name=partner_name,json=partnerName,proto3" json:"partner_name,omitempty"`
+	// The investment: a decimal number (e.g. "42000000" or "1250000.50")
+	// in currency, an ISO 4217 code (CNY, USD, EUR...).
+	Amount   string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Jobs the project is expected to create.
+	Jobs int32 `protobuf:"varint,5,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	// Calendar dates, YYYY-MM-DD.
+	ExpectedSigningDate string `protobuf:"bytes,6,opt,name=expected_signing_date,json=expectedSigningDate,proto3" json:"expected_signing_date,omitempty"`
+	ExpectedLandingDate string `protobuf:"bytes,7,opt,name=expected_landing_date,json=expectedLandingDate,proto3" json:"expected_landing_date,omitempty"`
+	NextStep            string `protobuf:"bytes,8,opt,name=next_step,json=nextStep,proto3" json:"next_step,omitempty"`
+	// The division that recorded them, who and when.
+	Division      string                 `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,11,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,12,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DealTerms) Reset() {
+	*x = DealTerms{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DealTerms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DealTerms) ProtoMessage() {}
+
+func (x *DealTerms) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DealTerms.ProtoReflect.Descriptor instead.
+func (*DealTerms) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *DealTerms) GetPartnerId() string {
+	if x != nil {
+		return x.PartnerId
+	}
+	return ""
+}
+
+func (x *DealTerms) GetPartnerName() string {
+	if x != nil {
+		return x.PartnerName
+	}
+	return ""
+}
+
+func (x *DealTerms) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *DealTerms) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *DealTerms) GetJobs() int32 {
+	if x != nil {
+		return x.Jobs
+	}
+	return 0
+}
+
+func (x *DealTerms) GetExpectedSigningDate() string {
+	if x != nil {
+		return x.ExpectedSigningDate
+	}
+	return ""
+}
+
+func (x *DealTerms) GetExpectedLandingDate() string {
+	if x != nil {
+		return x.ExpectedLandingDate
+	}
+	return ""
+}
+
+func (x *DealTerms) GetNextStep() string {
+	if x != nil {
+		return x.NextStep
+	}
+	return ""
+}
+
+func (x *DealTerms) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *DealTerms) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *DealTerms) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *DealTerms) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+// UpdateDealTermsRequest sets the fields that are present; an empty
+// value (zero jobs) clears one; the others stay.
+type UpdateDealTermsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// If non-zero, the edit is refused (ABORTED) unless the lead is at this
+	// version.
+	ExpectedVersion     int64   `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	PartnerId           *string `protobuf:"bytes,4,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
+	Amount              *string `protobuf:"bytes,5,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
+	Currency            *string `protobuf:"bytes,6,opt,name=currency,proto3,oneof" json:"currency,omitempty"`
+	Jobs                *int32  `protobuf:"varint,7,opt,name=jobs,proto3,oneof" json:"jobs,omitempty"`
+	ExpectedSigningDate *string `protobuf:"bytes,8,opt,name=expected_signing_date,json=expectedSigningDate,proto3,oneof" json:"expected_signing_date,omitempty"`
+	ExpectedLandingDate *string `protobuf:"bytes,9,opt,name=expected_landing_date,json=expectedLandingDate,proto3,oneof" json:"expected_landing_date,omitempty"`
+	NextStep            *string `protobuf:"bytes,10,opt,name=next_step,json=nextStep,proto3,oneof" json:"next_step,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateDealTermsRequest) Reset() {
+	*x = UpdateDealTermsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDealTermsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDealTermsRequest) ProtoMessage() {}
+
+func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDealTermsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDealTermsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdateDealTermsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateDealTermsRequest) GetPartnerId() string {
+	if x != nil && x.PartnerId != nil {
+		return *x.PartnerId
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetAmount() string {
+	if x != nil && x.Amount != nil {
+		return *x.Amount
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetCurrency() string {
+	if x != nil && x.Currency != nil {
+		return *x.Currency
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetJobs() int32 {
+	if x != nil && x.Jobs != nil {
+		return *x.Jobs
+	}
+	return 0
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedSigningDate() string {
+	if x != nil && x.ExpectedSigningDate != nil {
+		return *x.ExpectedSigningDate
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedLandingDate() string {
+	if x != nil && x.ExpectedLandingDate != nil {
+		return *x.ExpectedLandingDate
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetNextStep() string {
+	if x != nil && x.NextStep != nil {
+		return *x.NextStep
+	}
+	return ""
+}
+
+// FieldChange is one field a command changed, named by its JSON path in
+// the Lead (dealTerms.amount, dealTerms.currency, dealTerms.partnerId,
+// dealTerms.jobs, dealTerms.expectedSigningDate,
+// dealTerms.expectedLandingDate, dealTerms.nextStep). Empty old: the field
+// was not set; empty new: it was cleared.
+type FieldChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Old           string                 `protobuf:"bytes,2,opt,name=old,proto3" json:"old,omitempty"`
+	New           string                 `protobuf:"bytes,3,opt,name=new,proto3" json:"new,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldChange) Reset() {
+	*x = FieldChange{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldChange) ProtoMessage() {}
+
+func (x *FieldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
+func (*FieldChange) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *FieldChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldChange) GetOld() string {
+	if x != nil {
+		return x.Old
+	}
+	return ""
+}
+
+func (x *FieldChange) GetNew() string {
+	if x != nil {
+		return x.New
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -4018,7 +5565,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\x05\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x91\a\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4043,7 +5590,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"updateTime\x129\n" +
 	"\n" +
 	"stage_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tstageTime\x12#\n" +
-	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\"\xf2\x02\n" +
+	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\x12\x18\n" +
+	"\asubnode\x18< \x01(\tR\asubnode\x12'\n" +
+	"\x0forganization_id\x18= \x01(\tR\x0eorganizationId\x124\n" +
+	"\n" +
+	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
+	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
+	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\"\x9b\x03\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -4057,7 +5610,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\t \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
-	"\blanguage\x18\v \x01(\tR\blanguage\"\x9b\x01\n" +
+	"\blanguage\x18\v \x01(\tR\blanguage\x12'\n" +
+	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\"\x9b\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
@@ -4074,7 +5628,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
-	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xd0\x04\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x92\x05\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4091,7 +5645,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\v \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\f \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1f\n" +
 	"\blanguage\x18\r \x01(\tH\aR\blanguage\x88\x01\x01\x12\x18\n" +
-	"\acomment\x18\x0e \x01(\tR\acommentB\b\n" +
+	"\acomment\x18\x0e \x01(\tR\acomment\x12,\n" +
+	"\x0forganization_id\x18\x1e \x01(\tH\bR\x0eorganizationId\x88\x01\x01B\b\n" +
 	"\x06_titleB\n" +
 	"\n" +
 	"\b_summaryB\x0f\n" +
@@ -4102,7 +5657,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04_trlB\f\n" +
 	"\n" +
 	"_deal_typeB\v\n" +
-	"\t_language\"\xb9\x01\n" +
+	"\t_languageB\x12\n" +
+	"\x10_organization_id\"\xb9\x01\n" +
 	"\x11ReviewLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4137,7 +5693,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x15GetLeadHistoryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xeb\x03\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xc9\x04\n" +
 	"\fHistoryEvent\x12\x17\n" +
 	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x16\n" +
@@ -4157,10 +5713,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aversion\x18\r \x01(\x03R\aversion\x12\x1b\n" +
 	"\tlog_index\x18\x0e \x01(\x04R\blogIndex\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\tR\trequestId\"t\n" +
+	"request_id\x18\x0f \x01(\tR\trequestId\x121\n" +
+	"\achanges\x18( \x03(\v2\x17.innonet.v1.FieldChangeR\achanges\x12)\n" +
+	"\x10changes_withheld\x18) \x01(\bR\x0fchangesWithheld\"t\n" +
 	"\x16GetLeadHistoryResponse\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\x12(\n" +
-	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xb8\x02\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x88\x03\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
@@ -4174,7 +5732,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12\x1d\n" +
 	"\n" +
-	"revoked_by\x18\t \x01(\tR\trevokedBy\"\xf5\x02\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\x14 \x01(\tR\rcreatedByName\x12&\n" +
+	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\xf5\x02\n" +
 	"\x05Token\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -4330,7 +5890,185 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
 	"\x1dListDeniedCertificatesRequest\"c\n" +
 	"\x1eListDeniedCertificatesResponse\x12A\n" +
-	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates*\x9c\x01\n" +
+	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates\"\xf0\x03\n" +
+	"\x04Site\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06parent\x18\x02 \x01(\tR\x06parent\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12)\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x15.innonet.v1.Site.KindR\x04kind\x12\x14\n" +
+	"\x05level\x18\x05 \x01(\x05R\x05level\x12\x16\n" +
+	"\x06member\x18\x06 \x01(\bR\x06member\x12\x1e\n" +
+	"\n" +
+	"registered\x18\a \x01(\bR\n" +
+	"registered\x12,\n" +
+	"\bsubnodes\x18\b \x03(\v2\x10.innonet.v1.SiteR\bsubnodes\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\n" +
+	" \x01(\tR\tcreatedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\v \x01(\tR\rcreatedByName\"}\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x06\n" +
+	"\x02HQ\x10\x01\x12\b\n" +
+	"\x04NODE\x10\x02\x12\f\n" +
+	"\bDIVISION\x10\x03\x12\x0e\n" +
+	"\n" +
+	"UNIVERSITY\x10\x04\x12\r\n" +
+	"\tINSTITUTE\x10\x05\x12\v\n" +
+	"\aCOMPANY\x10\x06\x12\b\n" +
+	"\x04TEAM\x10\a\x12\t\n" +
+	"\x05OTHER\x10\b\"\x8d\x01\n" +
+	"\x10ListSitesRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"e\n" +
+	"\x11ListSitesResponse\x12&\n" +
+	"\x05sites\x18\x01 \x03(\v2\x10.innonet.v1.SiteR\x05sites\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x9d\x01\n" +
+	"\x11CreateSiteRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x16\n" +
+	"\x06parent\x18\x03 \x01(\tR\x06parent\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12)\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x15.innonet.v1.Site.KindR\x04kind\"\xc1\x05\n" +
+	"\fOrganization\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x04 \x01(\tR\x06nameEn\x12\x1f\n" +
+	"\vother_names\x18\x05 \x03(\tR\n" +
+	"otherNames\x12\x18\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\x12\x18\n" +
+	"\awebsite\x18\a \x01(\tR\awebsite\x12\x12\n" +
+	"\x04city\x18\b \x01(\tR\x04city\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12\x1f\n" +
+	"\vlooking_for\x18\n" +
+	" \x01(\tR\n" +
+	"lookingFor\x12\x18\n" +
+	"\aversion\x18\v \x01(\x03R\aversion\x12;\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\r \x01(\tR\tcreatedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\x0e \x01(\tR\rcreatedByName\x12;\n" +
+	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x10 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x11 \x01(\tR\rupdatedByName\"y\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aSTARTUP\x10\x01\x12\x0e\n" +
+	"\n" +
+	"UNIVERSITY\x10\x02\x12\r\n" +
+	"\tINSTITUTE\x10\x03\x12\v\n" +
+	"\aCOMPANY\x10\x04\x12\f\n" +
+	"\bINVESTOR\x10\x05\x12\x14\n" +
+	"\x10LOCAL_ENTERPRISE\x10\x06\"\xc0\x02\n" +
+	"\x19CreateOrganizationRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x04 \x01(\tR\x06nameEn\x12\x1f\n" +
+	"\vother_names\x18\x05 \x03(\tR\n" +
+	"otherNames\x12\x18\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\x12\x18\n" +
+	"\awebsite\x18\a \x01(\tR\awebsite\x12\x12\n" +
+	"\x04city\x18\b \x01(\tR\x04city\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12\x1f\n" +
+	"\vlooking_for\x18\n" +
+	" \x01(\tR\n" +
+	"lookingFor\"\xa3\x01\n" +
+	"\x16GetOrganizationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xac\x02\n" +
+	"\x18ListOrganizationsRequest\x121\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x18\n" +
+	"\acountry\x18\x02 \x01(\tR\acountry\x12\f\n" +
+	"\x01q\x18\x03 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x129\n" +
+	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xad\x01\n" +
+	"\x19ListOrganizationsResponse\x12>\n" +
+	"\rorganizations\x18\x01 \x03(\v2\x18.innonet.v1.OrganizationR\rorganizations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xff\x03\n" +
+	"\x19UpdateOrganizationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x126\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1d.innonet.v1.Organization.KindH\x00R\x04kind\x88\x01\x01\x12\x17\n" +
+	"\x04name\x18\x05 \x01(\tH\x01R\x04name\x88\x01\x01\x12\x1c\n" +
+	"\aname_en\x18\x06 \x01(\tH\x02R\x06nameEn\x88\x01\x01\x12\x1f\n" +
+	"\vother_names\x18\a \x03(\tR\n" +
+	"otherNames\x12\x1d\n" +
+	"\acountry\x18\b \x01(\tH\x03R\acountry\x88\x01\x01\x12\x1d\n" +
+	"\awebsite\x18\t \x01(\tH\x04R\awebsite\x88\x01\x01\x12\x17\n" +
+	"\x04city\x18\n" +
+	" \x01(\tH\x05R\x04city\x88\x01\x01\x12\x1f\n" +
+	"\bdivision\x18\v \x01(\tH\x06R\bdivision\x88\x01\x01\x12$\n" +
+	"\vlooking_for\x18\f \x01(\tH\aR\n" +
+	"lookingFor\x88\x01\x01B\a\n" +
+	"\x05_kindB\a\n" +
+	"\x05_nameB\n" +
+	"\n" +
+	"\b_name_enB\n" +
+	"\n" +
+	"\b_countryB\n" +
+	"\n" +
+	"\b_websiteB\a\n" +
+	"\x05_cityB\v\n" +
+	"\t_divisionB\x0e\n" +
+	"\f_looking_for\"\xba\x03\n" +
+	"\tDealTerms\x12\x1d\n" +
+	"\n" +
+	"partner_id\x18\x01 \x01(\tR\tpartnerId\x12!\n" +
+	"\fpartner_name\x18\x02 \x01(\tR\vpartnerName\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x12\n" +
+	"\x04jobs\x18\x05 \x01(\x05R\x04jobs\x122\n" +
+	"\x15expected_signing_date\x18\x06 \x01(\tR\x13expectedSigningDate\x122\n" +
+	"\x15expected_landing_date\x18\a \x01(\tR\x13expectedLandingDate\x12\x1b\n" +
+	"\tnext_step\x18\b \x01(\tR\bnextStep\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12;\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\v \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\f \x01(\tR\rupdatedByName\"\xf3\x03\n" +
+	"\x16UpdateDealTermsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\"\n" +
+	"\n" +
+	"partner_id\x18\x04 \x01(\tH\x00R\tpartnerId\x88\x01\x01\x12\x1b\n" +
+	"\x06amount\x18\x05 \x01(\tH\x01R\x06amount\x88\x01\x01\x12\x1f\n" +
+	"\bcurrency\x18\x06 \x01(\tH\x02R\bcurrency\x88\x01\x01\x12\x17\n" +
+	"\x04jobs\x18\a \x01(\x05H\x03R\x04jobs\x88\x01\x01\x127\n" +
+	"\x15expected_signing_date\x18\b \x01(\tH\x04R\x13expectedSigningDate\x88\x01\x01\x127\n" +
+	"\x15expected_landing_date\x18\t \x01(\tH\x05R\x13expectedLandingDate\x88\x01\x01\x12 \n" +
+	"\tnext_step\x18\n" +
+	" \x01(\tH\x06R\bnextStep\x88\x01\x01B\r\n" +
+	"\v_partner_idB\t\n" +
+	"\a_amountB\v\n" +
+	"\t_currencyB\a\n" +
+	"\x05_jobsB\x18\n" +
+	"\x16_expected_signing_dateB\x18\n" +
+	"\x16_expected_landing_dateB\f\n" +
+	"\n" +
+	"_next_step\"G\n" +
+	"\vFieldChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x10\n" +
+	"\x03old\x18\x02 \x01(\tR\x03old\x12\x10\n" +
+	"\x03new\x18\x03 \x01(\tR\x03new*\x9c\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -4388,7 +6126,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x06LEADER\x10\x01\x12\t\n" +
 	"\x05STALE\x10\x02\x12\x10\n" +
-	"\fLINEARIZABLE\x10\x032\xd1\a\n" +
+	"\fLINEARIZABLE\x10\x032\x97\f\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -4402,7 +6140,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xcb\x05\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history\x12g\n" +
+	"\x0fUpdateDealTerms\x12\".innonet.v1.UpdateDealTermsRequest\x1a\x10.innonet.v1.Lead\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*2\x13/v1/leads/{id}/deal\x12s\n" +
+	"\x12CreateOrganization\x12%.innonet.v1.CreateOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/organizations\x12o\n" +
+	"\x0fGetOrganization\x12\".innonet.v1.GetOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/organizations/{id}\x12{\n" +
+	"\x11ListOrganizations\x12$.innonet.v1.ListOrganizationsRequest\x1a%.innonet.v1.ListOrganizationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/organizations\x12x\n" +
+	"\x12UpdateOrganization\x12%.innonet.v1.UpdateOrganizationRequest\x1a\x18.innonet.v1.Organization\"!\x82\xd3\xe4\x93\x02\x1b:\x01*2\x16/v1/organizations/{id}2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -4413,7 +6156,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xc4\b\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xf6\t\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -4425,7 +6168,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06Backup\x12\x19.innonet.v1.BackupRequest\x1a\x17.innonet.v1.BackupChunk0\x01\x12F\n" +
 	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStats\x12\x80\x01\n" +
 	"\x0fDenyCertificate\x12\".innonet.v1.DenyCertificateRequest\x1a\x1d.innonet.v1.DeniedCertificate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster/denied-certificates\x12\x98\x01\n" +
-	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificatesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificates\x12[\n" +
+	"\tListSites\x12\x1c.innonet.v1.ListSitesRequest\x1a\x1d.innonet.v1.ListSitesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/sites\x12S\n" +
+	"\n" +
+	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sitesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -4439,8 +6185,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -4449,182 +6195,234 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Decision)(0),                          // 4: innonet.v1.Decision
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
 	(Consistency)(0),                       // 6: innonet.v1.Consistency
-	(*ReadInfo)(nil),                       // 7: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 8: innonet.v1.Contact
-	(*Lead)(nil),                           // 9: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 10: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 11: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 12: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 13: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 14: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 15: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 16: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 17: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 18: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 19: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 20: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 21: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 22: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 23: innonet.v1.User
-	(*Token)(nil),                          // 24: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 25: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 26: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 27: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 28: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 29: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 30: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 31: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 32: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 33: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 34: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 35: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 36: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 37: innonet.v1.Member
-	(*Alarm)(nil),                          // 38: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 39: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 40: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 41: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 42: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 43: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 44: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 45: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 46: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 47: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 48: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 49: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 50: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 51: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 52: innonet.v1.ListDeniedCertificatesResponse
-	(*durationpb.Duration)(nil),            // 53: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
+	(Site_Kind)(0),                         // 7: innonet.v1.Site.Kind
+	(Organization_Kind)(0),                 // 8: innonet.v1.Organization.Kind
+	(*ReadInfo)(nil),                       // 9: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 10: innonet.v1.Contact
+	(*Lead)(nil),                           // 11: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 12: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 13: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 14: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 15: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 16: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 17: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 18: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 19: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 20: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 21: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 22: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 23: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 24: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 25: innonet.v1.User
+	(*Token)(nil),                          // 26: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 27: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 28: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 29: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 30: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 31: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 32: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 33: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 34: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 35: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 36: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 37: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 38: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 39: innonet.v1.Member
+	(*Alarm)(nil),                          // 40: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 41: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 42: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 43: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 44: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 45: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 46: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 47: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 48: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 49: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 50: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 51: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 52: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 53: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 54: innonet.v1.ListDeniedCertificatesResponse
+	(*Site)(nil),                           // 55: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 56: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 57: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 58: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 59: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 60: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 61: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 62: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 63: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 64: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 65: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 66: innonet.v1.UpdateDealTermsRequest
+	(*FieldChange)(nil),                    // 67: innonet.v1.FieldChange
+	(*durationpb.Duration)(nil),            // 68: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 69: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	53, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
-	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
-	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
-	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	54, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	54, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	54, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	54, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	54, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	54, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	54, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	54, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	54, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	53, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	53, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	54, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	38, // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	53, // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	54, // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	37, // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	53, // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	38, // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	53, // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	54, // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	38, // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	54, // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	50, // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10, // 67: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	11, // 68: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	12, // 69: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	14, // 70: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	15, // 71: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	16, // 72: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	17, // 73: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	18, // 74: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	19, // 75: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	20, // 76: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	25, // 77: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	27, // 78: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	35, // 79: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	29, // 80: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	30, // 81: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	32, // 82: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	34, // 83: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	36, // 84: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	48, // 85: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	40, // 86: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	41, // 87: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	42, // 88: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	43, // 89: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	44, // 90: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	46, // 91: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	49, // 92: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	51, // 93: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	9,  // 94: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	9,  // 95: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	13, // 96: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	9,  // 97: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	9,  // 98: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	9,  // 99: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	9,  // 100: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	9,  // 101: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	9,  // 102: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	22, // 103: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	26, // 104: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	28, // 105: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	23, // 106: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	23, // 107: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 108: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	33, // 109: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	24, // 110: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	39, // 111: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	39, // 112: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	39, // 113: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	39, // 114: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	39, // 115: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	39, // 116: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	45, // 117: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	47, // 118: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	50, // 119: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	52, // 120: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94, // [94:121] is the sub-list for method output_type
-	67, // [67:94] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	68,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
+	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
+	10,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
+	69,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	69,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	69,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	65,  // 9: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	1,   // 10: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 11: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	10,  // 12: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 13: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 14: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 15: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 16: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 17: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	11,  // 18: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	9,   // 19: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 20: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 21: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	10,  // 22: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 23: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	0,   // 24: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 25: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 26: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 27: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 28: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 29: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	69,  // 30: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	67,  // 31: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	23,  // 32: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	9,   // 33: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 34: innonet.v1.User.role:type_name -> innonet.v1.Role
+	69,  // 35: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	69,  // 36: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	69,  // 37: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	69,  // 38: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	69,  // 39: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 40: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 41: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	68,  // 42: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	25,  // 43: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	26,  // 44: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 45: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 46: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	25,  // 47: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	9,   // 48: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	68,  // 49: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	26,  // 50: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 51: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 52: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	26,  // 53: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	9,   // 54: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 55: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 56: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	69,  // 57: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	40,  // 58: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	68,  // 59: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	69,  // 60: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	39,  // 61: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	68,  // 62: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	40,  // 63: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	68,  // 64: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	69,  // 65: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	40,  // 66: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	69,  // 67: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	52,  // 68: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	7,   // 69: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	55,  // 70: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	69,  // 71: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	6,   // 72: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 73: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	55,  // 74: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	9,   // 75: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 76: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	8,   // 77: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	69,  // 78: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	69,  // 79: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	8,   // 80: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 81: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 82: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 83: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 84: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	68,  // 85: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	59,  // 86: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	9,   // 87: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 88: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	69,  // 89: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 90: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	13,  // 91: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	14,  // 92: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	16,  // 93: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	17,  // 94: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	18,  // 95: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	19,  // 96: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	20,  // 97: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	21,  // 98: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	22,  // 99: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	66,  // 100: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	60,  // 101: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	61,  // 102: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	62,  // 103: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	64,  // 104: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	27,  // 105: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	29,  // 106: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	37,  // 107: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	31,  // 108: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	32,  // 109: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	34,  // 110: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	36,  // 111: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	38,  // 112: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	50,  // 113: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	42,  // 114: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	43,  // 115: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	44,  // 116: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	45,  // 117: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	46,  // 118: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	48,  // 119: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	51,  // 120: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	53,  // 121: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	56,  // 122: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	58,  // 123: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	11,  // 124: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	11,  // 125: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	15,  // 126: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	11,  // 127: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	11,  // 128: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	11,  // 129: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	11,  // 130: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	11,  // 131: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	11,  // 132: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	24,  // 133: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	11,  // 134: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	59,  // 135: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	59,  // 136: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	63,  // 137: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	59,  // 138: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	28,  // 139: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	30,  // 140: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	25,  // 141: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	25,  // 142: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	33,  // 143: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	35,  // 144: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	26,  // 145: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	41,  // 146: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	41,  // 147: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	41,  // 148: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	41,  // 149: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	41,  // 150: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	41,  // 151: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	47,  // 152: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	49,  // 153: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	52,  // 154: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	54,  // 155: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	57,  // 156: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	55,  // 157: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	124, // [124:158] is the sub-list for method output_type
+	90,  // [90:124] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -4633,13 +6431,15 @@ func file_innonet_v1_innonet_proto_init() {
 		return
 	}
 	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[55].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[57].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      9,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
