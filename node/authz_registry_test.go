@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
