@@ -41,6 +41,7 @@ reviews, and a division claims and works to a landed project.`,
 		{"advance", "move a claimed lead on: negotiating, signed, landed (the claiming division)", leadAdvance},
 		{"withdraw", "withdraw a submitted, returned or approved lead (node staff)", leadWithdraw},
 		{"history", "show every change applied to a lead", leadHistory},
+		{"deal", "record the deal terms of a claimed lead: partner, amount, jobs, dates, next step (the claiming division)", leadDeal},
 	},
 	examples: `  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<Boston node staff token>
   innonet lead submit --title "mRNA vaccine platform" --summary "Thermostable mRNA formulation." \
@@ -204,14 +205,14 @@ Examples:
 	if cf.json {
 		return printJSON(std.out(), resp)
 	}
-	t := newTable(std.out(), "SEQ", "TIME", "ACTION", "STAGE", "USER", "ROLE", "USER SITE", "VIA", "VERSION", "COMMENT")
+	t := newTable(std.out(), "SEQ", "TIME", "ACTION", "STAGE", "USER", "ROLE", "USER SITE", "VIA", "VERSION", "COMMENT", "CHANGES")
 	for _, e := range resp.Events {
 		stage := enumText(e.ToStage)
 		if e.FromStage != e.ToStage {
 			stage = enumText(e.FromStage) + "→" + stage
 		}
-		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, e.UserName, enumText(e.Role), e.UserSite,
-			e.OriginSite, fmt.Sprint(e.Version), clipText(e.Comment, 60))
+		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, userText(e.UserName, e.UserId), enumText(e.Role), e.UserSite,
+			e.OriginSite, fmt.Sprint(e.Version), clipText(e.Comment, 60), changesText(e))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -227,7 +228,11 @@ func leadID(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 func printLeads(w io.Writer, leads []*pb.Lead) error {
 	t := newTable(w, "ID", "STAGE", "SITE", "DIVISION", "SECTOR", "TRL", "VERSION", "UPDATED", "TITLE")
 	for _, l := range leads {
-		t.row(l.Id, enumText(l.Stage), l.Site, l.Division, enumText(l.Sector), fmt.Sprint(l.Trl),
+		site := l.Site
+		if l.Subnode != "" {
+			site = l.Subnode // the sub-node's code begins with the site's
+		}
+		t.row(l.Id, enumText(l.Stage), site, l.Division, enumText(l.Sector), fmt.Sprint(l.Trl),
 			fmt.Sprint(l.Version), timeText(l.UpdateTime), clipText(l.Title, 60))
 	}
 	return t.flush()
@@ -247,9 +252,10 @@ func printLead(w io.Writer, l *pb.Lead) error {
 		{"Stage comment:", l.StageComment},
 		{"Version:", fmt.Sprint(l.Version)},
 		{"Site:", l.Site},
-		{"Submitted by:", l.SubmittedBy},
+		{"Sub-node:", l.Subnode},
+		{"Submitted by:", userText(l.SubmittedByName, l.SubmittedBy)},
 		{"Division:", l.Division},
-		{"Organization:", l.Organization},
+		{"Organization:", orgText(l.Organization, l.OrganizationId)},
 		{"Country:", l.Country},
 		{"Sector:", enumText(l.Sector)},
 		{"TRL:", fmt.Sprint(l.Trl)},
@@ -263,6 +269,9 @@ func printLead(w io.Writer, l *pb.Lead) error {
 		t.row(kv[0], kv[1])
 	}
 	if err := t.flush(); err != nil {
+		return err
+	}
+	if err := printDealTerms(w, l); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "Summary:")

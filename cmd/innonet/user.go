@@ -33,6 +33,7 @@ node-staff) bound to a site or division, and one or more bearer tokens.`,
 	},
 	examples: `  export INNONET_TOKEN=$(cat innonet-demo/admin.token)
   innonet user add --name "Sofia Rossi" --role node-staff --site MUC
+  innonet user add --name "Jonas Weber" --role node-staff --site MUC-TUM      # staff of a sub-node (innonet site add)
   innonet user add --name "Li Wei" --role hq-reviewer --token-ttl 2160h
   innonet user add --name "Chen Jie" --role division --division YRD --json | jq -r .token > chen.token
   innonet user list
@@ -60,7 +61,7 @@ Examples:
 	req := &pb.CreateUserRequest{}
 	f.StringVar(&req.Name, "name", "", "the user's name (required)")
 	f.Var(enumFlag(&req.Role, pb.Role_value), "role", "`ROLE`: "+enumChoices(pb.Role_value)+" (required)")
-	f.StringVar(&req.Site, "site", "", "for node-staff: the `SITE` code (BOS, CBG, MUC, TLV...)")
+	f.StringVar(&req.Site, "site", "", "for node-staff: the registered `SITE` or sub-node code (BOS, CBG, MUC, TLV, MUC-TUM...: innonet site list)")
 	f.StringVar(&req.Division, "division", "", "for division: BOHAI, YRD or PRD")
 	ttl := addTTLFlag(f, "token-ttl", "how long the first token works, e.g. 2160h (90 days); at most 5 years (default: no expiry)")
 	f.check(func() error {
@@ -232,10 +233,10 @@ func printUsers(w io.Writer, users []*pb.User) error {
 		if u.RevokeTime != nil {
 			revoked = timeText(u.RevokeTime)
 			if u.RevokedBy != "" {
-				revoked += " by " + u.RevokedBy
+				revoked += " by " + userText(u.RevokedByName, u.RevokedBy)
 			}
 		}
-		t.row(u.Id, u.Name, enumText(u.Role), u.Site, u.Division, timeText(u.CreateTime), u.CreatedBy, revoked)
+		t.row(u.Id, u.Name, enumText(u.Role), u.Site, u.Division, timeText(u.CreateTime), userText(u.CreatedByName, u.CreatedBy), revoked)
 	}
 	return t.flush()
 }
