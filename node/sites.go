@@ -151,47 +151,53 @@ func (n *Node) unregisteredSites() []pipeline.SiteSpec {
 }
 
 // registerSites is the leader's loop that keeps the registry's
-// first-level sites in step with the topology and the members.
+// first-level sites in step with the topology and the members. It checks
+// often while the cluster waits for format 2 (so that the registry is
+// filled right after the raise) and after a proposal, else at the health
+// interval.
 func (n *Node) registerSites(ctx context.Context) {
 	interval := n.cfg.Cluster.HealthInterval
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
-	// Check soon after the format is raised, then at the health interval.
-	t := time.NewTicker(min(interval, 250*time.Millisecond))
+	fast := min(interval, 250*time.Millisecond)
+	t := time.NewTimer(fast)
 	defer t.Stop()
-	slow := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if !n.cluster.IsLeader() || n.state.Format() < pipeline.Format2 {
-			continue
-		}
-		missing := n.unregisteredSites()
-		if len(missing) == 0 {
-			if !slow {
-				t.Reset(interval)
-				slow = true
+		next := interval
+		switch {
+		case n.state.Format() < pipeline.Format2:
+			next = fast
+		case n.cluster.IsLeader():
+			if missing := n.unregisteredSites(); len(missing) > 0 && n.proposeSites(ctx, missing) {
+				next = fast // more may be due than one command registers
 			}
-			continue
 		}
-		if len(missing) > pipeline.MaxRegisterSites {
-			missing = missing[:pipeline.MaxRegisterSites]
-		}
-		pctx, cancel := context.WithTimeout(ctx, n.cfg.Cluster.ApplyTimeout)
-		_, err := n.propose(pctx, pipeline.Command{Op: pipeline.OpRegisterSites, Sites: missing})
-		cancel()
-		if err != nil {
-			n.log.Warn("register sites", "sites", len(missing), "err", err)
-			continue
-		}
-		codes := make([]string, len(missing))
-		for i, s := range missing {
-			codes[i] = s.Code
-		}
-		n.log.Info("registered first-level sites", "sites", strings.Join(codes, ","))
+		t.Reset(next)
 	}
+}
+
+// proposeSites registers first-level sites, at most a command's worth,
+// and reports whether it did.
+func (n *Node) proposeSites(ctx context.Context, missing []pipeline.SiteSpec) bool {
+	if len(missing) > pipeline.MaxRegisterSites {
+		missing = missing[:pipeline.MaxRegisterSites]
+	}
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.Cluster.ApplyTimeout)
+	defer cancel()
+	if _, err := n.propose(pctx, pipeline.Command{Op: pipeline.OpRegisterSites, Sites: missing}); err != nil {
+		n.log.Warn("register sites; retrying later", "sites", len(missing), "err", err)
+		return false
+	}
+	codes := make([]string, len(missing))
+	for i, s := range missing {
+		codes[i] = s.Code
+	}
+	n.log.Info("registered first-level sites", "sites", strings.Join(codes, ","))
+	return true
 }
