@@ -363,7 +363,7 @@ func TestDealTermsAPI(t *testing.T) {
 func TestNamesInAnswers(t *testing.T) {
 	tc := newTestCluster(t, []string{"CGO"}, nil)
 	c := newRESTClient(tc.node("CGO"))
-	bos := tc.addUser("Anna Berg", innonetpb.Role_NODE_STAFF, "BOS", "")
+	tc.addUser("Anna Berg", innonetpb.Role_NODE_STAFF, "BOS", "")
 	admin := tc.clients(tc.node("CGO"), testAdminToken)
 	users, err := admin.users.ListUsers(admin.ctx(t), &innonetpb.ListUsersRequest{})
 	if err != nil {
@@ -385,7 +385,7 @@ func TestNamesInAnswers(t *testing.T) {
 	if u := users.Users[len(users.Users)-1]; u.RevokedByName != "admin" {
 		t.Errorf("revoked user %+v, want revoked by admin", u)
 	}
-	bos = tc.addUser("Bert Boston", innonetpb.Role_NODE_STAFF, "BOS", "")
+	bos := tc.addUser("Bert Boston", innonetpb.Role_NODE_STAFF, "BOS", "")
 	l := c.ok(t, "POST", "/v1/leads", bos, submitBody("Names"))
 	if l["submittedByName"] != "Bert Boston" {
 		t.Errorf("submittedByName = %v", l["submittedByName"])

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -107,14 +108,13 @@ type OrgPatch struct {
 
 // Limits on organisations.
 const (
-	MaxOrgName     = 200
-	MaxOtherNames  = 20
-	MaxWebsite     = 300
-	MaxCity        = 100
-	MaxLookingFor  = 2000
-	localCountry   = "CN"
-	orgIDSequence  = "org"
-	orgIDPrefixLen = len("org-")
+	MaxOrgName    = 200
+	MaxOtherNames = 20
+	MaxWebsite    = 300
+	MaxCity       = 100
+	MaxLookingFor = 2000
+	localCountry  = "CN"
+	orgIDSequence = "org"
 )
 
 var orgIDPattern = regexp.MustCompile(`^org-[0-9]{4,9}$`)
@@ -525,10 +525,11 @@ type OrgFilter struct {
 func (s *State) Organizations(f OrgFilter) ([]*Organization, bool, error) {
 	var after int64
 	if f.After != "" {
-		if !ValidOrgID(f.After) {
+		n, err := strconv.ParseInt(strings.TrimPrefix(f.After, "org-"), 10, 64)
+		if !ValidOrgID(f.After) || err != nil {
 			return nil, false, errorf(CodeInvalid, "page_token: not a token from a previous page")
 		}
-		fmt.Sscan(f.After[orgIDPrefixLen:], &after)
+		after = n
 	}
 	it, err := s.read().LowerBound(tableOrgs, "seq", after+1)
 	if err != nil {
