@@ -62,6 +62,9 @@ var (
 
 // walk applies the view to m and every message within it.
 func (v *viewer) walk(m protoreflect.Message) {
+	if !m.IsValid() {
+		return // a nil message
+	}
 	switch m.Descriptor() {
 	case leadDesc:
 		v.lead(m.Interface().(*innonetpb.Lead))
