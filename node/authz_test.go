@@ -50,6 +50,7 @@ const (
 type authzTarget struct {
 	lead, user, token string
 	join              *innonetpb.JoinClusterRequest
+	org, code         string // an organization, a sub-node code (authz_registry_test.go)
 }
 
 // authzRow is one method in one situation, with the answer each actor must
@@ -78,6 +79,8 @@ type authzEnv struct {
 func newAuthzEnv(t *testing.T) *authzEnv {
 	t.Helper()
 	tc := newTestCluster(t, []string{"CGO"}, nil)
+	// The registry rows need it, and the matrix must not see it change.
+	tc.waitForSites()
 	e := &authzEnv{tc: tc, n: tc.node("CGO")}
 	e.tokens[actAdmin] = testAdminToken
 	for _, u := range []struct {
@@ -282,7 +285,7 @@ func authzRows() []authzRow {
 		claimed   = innonetpb.Stage_CLAIMED
 	)
 	// Columns: no token, revoked, admin, HQ, own site, other site, holder division, rival division.
-	return []authzRow{
+	return append([]authzRow{
 		{method: lead + "SubmitLead", want: cells{UA, UA, PD, PD, OK, OK, PD, PD},
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.leads.SubmitLead(ctx, sampleLead("Matrix submission"))
@@ -450,7 +453,7 @@ func authzRows() []authzRow {
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.clusters.GetSiteStats(ctx, &innonetpb.GetSiteStatsRequest{})
 			}},
-	}
+	}, registryAuthzRows()...)
 }
 
 // TestAuthzMatrix calls every method of the API as every kind of caller,

@@ -40,6 +40,10 @@ func leadToPB(l *pipeline.Lead) *innonetpb.Lead {
 	for _, c := range l.Contacts {
 		out.Contacts = append(out.Contacts, &innonetpb.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone})
 	}
+	// The deal terms go out in full here; the view (views.go) withholds
+	// them from callers who may not see them.
+	out.Subnode, out.OrganizationId = l.Subnode, l.OrganizationID
+	out.DealTerms, out.HasDealTerms = dealToPB(l.Deal), l.Deal != nil
 	return out
 }
 
@@ -56,6 +60,7 @@ func draftFromPB(r *innonetpb.SubmitLeadRequest) *pipeline.Draft {
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Sector: pipeline.Sector(r.Sector), TRL: int(r.Trl), DealType: pipeline.DealType(r.DealType),
 		Tags: r.Tags, Contacts: contactsFromPB(r.Contacts), Language: r.Language,
+		OrganizationID: r.OrganizationId,
 	}
 }
 
@@ -63,6 +68,7 @@ func patchFromPB(r *innonetpb.UpdateLeadRequest) *pipeline.Patch {
 	p := &pipeline.Patch{
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Language: r.Language, Tags: r.Tags, Contacts: contactsFromPB(r.Contacts),
+		OrganizationID: r.OrganizationId,
 	}
 	if r.Sector != nil {
 		s := pipeline.Sector(*r.Sector)
@@ -85,6 +91,7 @@ func eventToPB(e pipeline.Event) *innonetpb.HistoryEvent {
 		Role: innonetpb.Role(e.Role), UserSite: e.UserSite, OriginSite: e.OriginSite,
 		FromStage: innonetpb.Stage(e.From), ToStage: innonetpb.Stage(e.To), Comment: e.Comment,
 		Time: ts(e.Time), Version: e.Version, LogIndex: e.LogIndex, RequestId: e.RequestID,
+		Changes: changesToPB(e.Changes),
 	}
 }
 

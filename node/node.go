@@ -73,6 +73,11 @@ type Config struct {
 	// Clock, for tests, replaces time.Now as the site's clock: what it
 	// stamps into the commands it proposes and reports to the leader.
 	Clock func() time.Time
+	// Topology is the first-level sites this site registers in the
+	// replicated site registry when it leads (with every member of the
+	// cluster; see sites.go): nil means DefaultTopology, an empty list
+	// the members only.
+	Topology []pipeline.SiteSpec
 }
 
 // Node is one running site.
@@ -113,6 +118,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.MaxAuthStaleness == 0 {
 		cfg.MaxAuthStaleness = DefaultMaxAuthStaleness
+	}
+	if err := checkTopology(cfg.Topology); err != nil {
+		return nil, err
 	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -171,6 +179,7 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.watchReadiness(ctx) })
 	n.background(func() { n.raiseFormat(ctx) })
 	n.background(func() { n.pruneLoop(ctx) })
+	n.background(func() { n.registerSites(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }

@@ -33,7 +33,8 @@ func (n *Node) serve() error {
 	g := n.guard
 	lim := g.Limits()
 	n.grpc = grpc.NewServer(append(g.ServerOptions(),
-		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor),
+		// The view (views.go) is last: it applies where the answer is made.
+		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor, n.viewInterceptor),
 		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream),
 	)...)
 	n.health = health.NewServer()

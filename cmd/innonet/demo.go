@@ -9,16 +9,19 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	"innonet/cluster"
 	"innonet/cluster/certs"
 	"innonet/node"
+	"innonet/node/pipeline"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -26,6 +29,22 @@ import (
 type demoSite struct {
 	code, name string
 	voter      bool
+}
+
+// demoTopology is the demo's network as the site registry records it.
+func demoTopology() []pipeline.SiteSpec {
+	out := make([]pipeline.SiteSpec, len(demoSites))
+	for i, s := range demoSites {
+		kind := pipeline.SiteNode
+		switch {
+		case i == 0:
+			kind = pipeline.SiteHQ
+		case pipeline.ValidDivision(s.code):
+			kind = pipeline.SiteDivision
+		}
+		out[i] = pipeline.SiteSpec{Code: s.code, Name: s.name, Kind: kind}
+	}
+	return out
 }
 
 // demoSites is the default topology; site i serves its API on base+1+i and
@@ -115,7 +134,7 @@ Flags:
 			Site: s.code, DataDir: filepath.Join(*dir, strings.ToLower(s.code)),
 			Listen:     fmt.Sprintf("127.0.0.1:%d", *base+1+i),
 			AdminToken: admin, Cluster: cc, Logger: log,
-			Bootstrap: i == 0, NonVoter: !s.voter,
+			Bootstrap: i == 0, NonVoter: !s.voter, Topology: demoTopology(),
 		}
 		if i > 0 {
 			cfg.Join = nodes[0].Addr()
@@ -239,9 +258,10 @@ func demoVoters() int {
 }
 
 type demoClient struct {
-	conn  *grpc.ClientConn
-	leads pb.LeadServiceClient
-	users pb.UserServiceClient
+	conn    *grpc.ClientConn
+	leads   pb.LeadServiceClient
+	users   pb.UserServiceClient
+	cluster pb.ClusterServiceClient
 }
 
 func (c demoClient) as(ctx context.Context, token string) context.Context {
@@ -263,7 +283,13 @@ func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath
 		return nil, err
 	}
 	defer conn.Close()
-	c := demoClient{conn: conn, leads: pb.NewLeadServiceClient(conn), users: pb.NewUserServiceClient(conn)}
+	c := demoClient{conn: conn, leads: pb.NewLeadServiceClient(conn), users: pb.NewUserServiceClient(conn),
+		cluster: pb.NewClusterServiceClient(conn)}
+	// The sub-node and its staff need the site registry, which the leader
+	// fills once every site runs this version (log format 2).
+	if err := seedSites(ctx, c, admin); err != nil {
+		return nil, err
+	}
 	users := []demoUser{{Name: "admin", Role: "ADMIN", Token: admin}}
 	for i, u := range []demoUser{
 		{Name: "Li Wei (HQ review)", Role: "HQ_REVIEWER"},
@@ -274,6 +300,7 @@ func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath
 		{Name: "Zhang Min", Role: "DIVISION", Division: "BOHAI"},
 		{Name: "Chen Jie", Role: "DIVISION", Division: "YRD"},
 		{Name: "Huang Lei", Role: "DIVISION", Division: "PRD"},
+		{Name: "Jonas Weber", Role: "NODE_STAFF", Site: "MUC-TUM"},
 	} {
 		resp, err := c.users.CreateUser(c.as(ctx, admin), &pb.CreateUserRequest{
 			RequestId: fmt.Sprintf("demo-user-%d", i+1), Name: u.Name,
@@ -370,6 +397,72 @@ func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error
 		if err := step(); err != nil {
 			return fmt.Errorf("seed sample pipeline: %w", err)
 		}
+	}
+	return seedOrganizations(ctx, c, tok, ids[3])
+}
+
+// seedSites waits for the leader to register the demo's sites, then
+// registers Munich's partner university as a sub-node.
+func seedSites(ctx context.Context, c demoClient, admin string) error {
+	for {
+		resp, err := c.cluster.ListSites(c.as(ctx, admin), &pb.ListSitesRequest{})
+		if err == nil && slices.ContainsFunc(resp.Sites, func(s *pb.Site) bool { return s.Code == "MUC" && s.Registered }) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the site registry was not filled in time (does every site run this version?): %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	_, err := c.cluster.CreateSite(c.as(ctx, admin), &pb.CreateSiteRequest{RequestId: "demo-site-1", Code: "MUC-TUM",
+		Parent: "MUC", Name: "Technische Universität München", Kind: pb.Site_UNIVERSITY})
+	if err != nil {
+		return fmt.Errorf("register the demo's sub-node: %w", err)
+	}
+	return nil
+}
+
+// seedOrganizations adds sample organisations and local enterprises, a
+// lead of Munich's sub-node linked to its organisation, and deal terms on
+// the lead YRD negotiates (claimed).
+func seedOrganizations(ctx context.Context, c demoClient, tok func(string) string, claimed string) error {
+	orgs := []struct {
+		by  string
+		req *pb.CreateOrganizationRequest
+	}{
+		{"Jonas Weber", &pb.CreateOrganizationRequest{Kind: pb.Organization_UNIVERSITY, Name: "Technische Universität München",
+			NameEn: "Technical University of Munich", OtherNames: []string{"TUM", "慕尼黑工业大学"}, Country: "DE",
+			Website: "https://www.tum.de", City: "München"}},
+		{"Emily Carter", &pb.CreateOrganizationRequest{Kind: pb.Organization_STARTUP, Name: "Harbor Bio Therapeutics",
+			OtherNames: []string{"哈伯生物"}, Country: "US", City: "Boston"}},
+		{"Chen Jie", &pb.CreateOrganizationRequest{Kind: pb.Organization_LOCAL_ENTERPRISE, Name: "苏州精密传动有限公司",
+			NameEn: "Suzhou Precision Drives Co.", City: "Suzhou", Division: "YRD",
+			LookingFor: "Gearbox technology for industrial robots; a joint-venture partner."}},
+		{"Zhang Min", &pb.CreateOrganizationRequest{Kind: pb.Organization_LOCAL_ENTERPRISE, Name: "天津生物医药集团",
+			NameEn: "Tianjin Biomedicine Group", City: "Tianjin", Division: "BOHAI", LookingFor: "Licensed drug candidates."}},
+	}
+	ids := make([]string, len(orgs))
+	for i, o := range orgs {
+		o.req.RequestId = fmt.Sprintf("demo-org-%d", i+1)
+		got, err := c.leads.CreateOrganization(c.as(ctx, tok(o.by)), o.req)
+		if err != nil {
+			return fmt.Errorf("create sample organization: %w", err)
+		}
+		ids[i] = got.Id
+	}
+	if _, err := c.leads.SubmitLead(c.as(ctx, tok("Jonas Weber")), &pb.SubmitLeadRequest{RequestId: "demo-lead-tum",
+		Title: "Festkörperbatterie mit Sulfid-Elektrolyt", Summary: "Ausgründung der TUM: Pilotlinie für Festkörperzellen, sucht Partner für die Serienfertigung.",
+		OrganizationId: ids[0], Country: "DE", Sector: pb.Sector_NEW_ENERGY_VEHICLES, Trl: 5, DealType: pb.DealType_JOINT_VENTURE,
+		Language: "de"}); err != nil {
+		return fmt.Errorf("submit the sub-node's sample lead: %w", err)
+	}
+	_, err := c.leads.UpdateDealTerms(c.as(ctx, tok("Chen Jie")), &pb.UpdateDealTermsRequest{RequestId: "demo-deal-1", Id: claimed,
+		PartnerId: proto.String(ids[2]), Amount: proto.String("42000000"), Currency: proto.String("CNY"), Jobs: proto.Int32(120),
+		ExpectedSigningDate: proto.String("2027-03-31"), ExpectedLandingDate: proto.String("2027-10-01"),
+		NextStep: proto.String("Site visit in Suzhou with the partner's board.")})
+	if err != nil {
+		return fmt.Errorf("record sample deal terms: %w", err)
 	}
 	return nil
 }

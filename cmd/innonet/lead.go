@@ -51,6 +51,7 @@ reviews, and a division claims and works to a landed project.`,
 		{"default-claim-mode", "show or set the claim mode leads get when approved", leadDefaultClaimMode},
 		{"comment", "post to a lead's thread, for everyone, HQ and the site, or a division and HQ", leadComment},
 		{"comments", "show a lead's thread as far as you may read it", leadComments},
+		{"deal", "record the deal terms of a claimed lead: partner, amount, jobs, dates, next step (the claiming division)", leadDeal},
 	},
 	examples: `  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<Boston node staff token>
   innonet lead submit --title "mRNA vaccine platform" --summary "Thermostable mRNA formulation." \
@@ -225,7 +226,7 @@ Examples:
 		if e.FromStage != e.ToStage {
 			stage = enumText(e.FromStage) + "→" + stage
 		}
-		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, e.UserName, enumText(e.Role), e.UserSite,
+		t.row(fmt.Sprint(e.Seq), timeText(e.Time), e.Action, stage, userText(e.UserName, e.UserId), enumText(e.Role), e.UserSite,
 			e.OriginSite, fmt.Sprint(e.Version), commentText(e), changesText(e))
 	}
 	if err := t.flush(); err != nil {
@@ -250,7 +251,11 @@ func leadID(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 func printLeads(w io.Writer, leads []*pb.Lead) error {
 	t := newTable(w, "ID", "STAGE", "SITE", "DIVISION", "SECTOR", "TRL", "VERSION", "UPDATED", "TITLE")
 	for _, l := range leads {
-		t.row(l.Id, enumText(l.Stage), l.Site, l.Division, enumText(l.Sector), fmt.Sprint(l.Trl),
+		site := l.Site
+		if l.Subnode != "" {
+			site = l.Subnode // the sub-node's code begins with the site's
+		}
+		t.row(l.Id, enumText(l.Stage), site, l.Division, enumText(l.Sector), fmt.Sprint(l.Trl),
 			fmt.Sprint(l.Version), timeText(l.UpdateTime), clipText(l.Title, 60))
 	}
 	return t.flush()
@@ -272,9 +277,10 @@ func printLead(w io.Writer, l *pb.Lead) error {
 		{"Close reason:", enumText(l.CloseReason)},
 		{"Version:", fmt.Sprint(l.Version)},
 		{"Site:", l.Site},
-		{"Submitted by:", l.SubmittedBy},
+		{"Sub-node:", l.Subnode},
+		{"Submitted by:", userText(l.SubmittedByName, l.SubmittedBy)},
 		{"Division:", l.Division},
-		{"Organization:", l.Organization},
+		{"Organization:", orgText(l.Organization, l.OrganizationId)},
 		{"Country:", l.Country},
 		{"Sector:", enumText(l.Sector)},
 		{"TRL:", fmt.Sprint(l.Trl)},
@@ -288,6 +294,9 @@ func printLead(w io.Writer, l *pb.Lead) error {
 		t.row(kv[0], kv[1])
 	}
 	if err := t.flush(); err != nil {
+		return err
+	}
+	if err := printDealTerms(w, l); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "Summary:")

@@ -11,6 +11,7 @@ import (
 // take them.
 type draftFlags struct {
 	title, summary, organization, country, language string
+	organizationID                                  string
 	sector                                          pb.Sector
 	trl                                             int
 	dealType                                        pb.DealType
@@ -30,6 +31,7 @@ func addDraftFlags(f *cmdFlags) *draftFlags {
 	f.Var(&d.tags, "tag", "a `TAG`; repeat the flag or separate tags with commas (--tag mRNA,vaccine)")
 	f.Var(&d.contacts, "contact", "a `CONTACT` person, written \"Name <email> phone\" (email and phone optional); repeat the flag for several")
 	f.StringVar(&d.language, "language", "", "BCP 47 tag of the language the text is written in (en, de, zh, he...)")
+	f.StringVar(&d.organizationID, "organization-id", "", "the organisation behind the lead, `ID` org-NNNN (innonet org list); then --organization may be left out. With lead edit, \"\" removes the link")
 	return d
 }
 
@@ -65,6 +67,9 @@ func (d *draftFlags) submit(f *cmdFlags, r *pb.SubmitLeadRequest) {
 	}
 	if set("language") {
 		r.Language = d.language
+	}
+	if set("organization-id") {
+		r.OrganizationId = strings.ToLower(d.organizationID)
 	}
 }
 
@@ -109,6 +114,10 @@ func (d *draftFlags) patch(f *cmdFlags, r *pb.UpdateLeadRequest) int {
 	}
 	if set("language") {
 		r.Language = &d.language
+	}
+	if set("organization-id") {
+		id := strings.ToLower(d.organizationID)
+		r.OrganizationId = &id
 	}
 	return n
 }

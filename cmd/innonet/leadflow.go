@@ -440,22 +440,6 @@ func visibilityText(v pb.Comment_Visibility, division string) string {
 	return strings.TrimSpace(enumText(v) + " " + division)
 }
 
-// changesText is a history event's changes on one line.
-func changesText(e *pb.HistoryEvent) string {
-	parts := make([]string, 0, len(e.Changes))
-	for _, c := range e.Changes {
-		parts = append(parts, fmt.Sprintf("%s: %s→%s", c.Field, clipText(orDash(c.Old), 30), clipText(orDash(c.New), 30)))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // commentText is a history event's comment, or says it is hidden.
 func commentText(e *pb.HistoryEvent) string {
 	if e.CommentHidden {

@@ -6,7 +6,7 @@
 //	innonet demo  [--dir ./innonet-demo]
 //	innonet restore --backup FILE --site CGO --data-dir DIR --raft-addr ADDR
 //	innonet recover --site CGO --data-dir DIR --members CGO=ADDR,BOS=ADDR
-//	innonet lead|user|cluster|backup ...   (with INNONET_ADDR and INNONET_TOKEN)
+//	innonet lead|org|site|user|cluster|backup ...   (with INNONET_ADDR and INNONET_TOKEN)
 //
 // Run `innonet <command> --help` for each command's flags.
 package main
@@ -41,6 +41,8 @@ var commands = map[string]struct {
 	"recover": {&recoverCommand{}, "rewrite a stopped site's membership after a permanent loss of quorum (offline)"},
 
 	"lead":    {usageExit{&leadCommand{}}, "submit, list, show, review, claim, advance... leads"},
+	"org":     {usageExit{&orgCommand{}}, "add, list, show and update organisations and local enterprises"},
+	"site":    {usageExit{&siteCommand{}}, "list the site registry; register sub-nodes"},
 	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; create, list and revoke tokens; whoami"},
 	"cluster": {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
 	"backup":  {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
@@ -60,7 +62,9 @@ Server commands:
   recover   rewrite a stopped site's membership after a permanent loss of quorum (offline)
 
 Client commands (talk to any site's API):
-  lead      submit, list, show, edit, review, claim, release, advance, withdraw leads; history
+  lead      submit, list, show, edit, review, claim, release, advance, withdraw leads; history; deal terms
+  org       add, list, show and update organisations (foreign) and local enterprises
+  site      list the sites and their sub-nodes; register a sub-node (MUC-TUM under MUC)
   user      add, list and revoke users; create, list and revoke their tokens; whoami
   cluster   status; add, remove, promote and demote sites; transfer leadership
   backup    download a consistent snapshot of the pipeline to a file

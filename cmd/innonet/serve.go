@@ -100,6 +100,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
 	fs.DurationVar(&cfg.MaxAuthStaleness, "max-auth-staleness", node.DefaultMaxAuthStaleness, "a site that has not heard from the leader for longer does not judge tokens by its own copy of the users: the leader does, or the request is refused (UNAVAILABLE); negative: no bound")
+	topology := fs.String("topology", node.FormatTopology(node.DefaultTopology),
+		"the first-level sites this site registers in the site registry when it leads, besides every member: CODE=KIND:NAME entries (KIND hq, node or division) separated by ';', or none")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: innonet serve --site CODE --data-dir DIR [flags]
 
@@ -150,6 +152,11 @@ Flags:
 	if err := applyRaft(); err != nil {
 		return err
 	}
+	sites, err := node.ParseTopology(*topology)
+	if err != nil {
+		return fmt.Errorf("--topology: %w", err)
+	}
+	cfg.Topology = sites
 	log, err := newLoggerFormat(*logLevel, *logFormat)
 	if err != nil {
 		return err

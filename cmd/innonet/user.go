@@ -33,6 +33,7 @@ node-staff) bound to a site or division, and one or more bearer tokens.`,
 	},
 	examples: `  export INNONET_TOKEN=$(cat innonet-demo/admin.token)
   innonet user add --name "Sofia Rossi" --role node-staff --site MUC
+  innonet user add --name "Jonas Weber" --role node-staff --site MUC-TUM      # staff of a sub-node (innonet site add)
   innonet user add --name "Li Wei" --role hq-reviewer --token-ttl 2160h
   innonet user add --name "Chen Jie" --role division --division YRD --json | jq -r .token > chen.token
   innonet user list
@@ -60,7 +61,7 @@ Examples:
 	req := &pb.CreateUserRequest{}
 	f.StringVar(&req.Name, "name", "", "the user's name (required)")
 	f.Var(enumFlag(&req.Role, pb.Role_value), "role", "`ROLE`: "+enumChoices(pb.Role_value)+" (required)")
-	f.StringVar(&req.Site, "site", "", "for node-staff: the `SITE` code (BOS, CBG, MUC, TLV...)")
+	f.StringVar(&req.Site, "site", "", "for node-staff: the registered `SITE` or sub-node code (BOS, CBG, MUC, TLV, MUC-TUM...: innonet site list)")
 	f.StringVar(&req.Division, "division", "", "for division: BOHAI, YRD or PRD")
 	ttl := addTTLFlag(f, "token-ttl", "how long the first token works, e.g. 2160h (90 days); at most 5 years (default: no expiry)")
 	f.check(func() error {
@@ -232,10 +233,10 @@ func printUsers(w io.Writer, users []*pb.User) error {
 		if u.RevokeTime != nil {
 			revoked = timeText(u.RevokeTime)
 			if u.RevokedBy != "" {
-				revoked += " by " + u.RevokedBy
+				revoked += " by " + userText(u.RevokedByName, u.RevokedBy)
 			}
 		}
-		t.row(u.Id, u.Name, enumText(u.Role), u.Site, u.Division, timeText(u.CreateTime), u.CreatedBy, revoked)
+		t.row(u.Id, u.Name, enumText(u.Role), u.Site, u.Division, timeText(u.CreateTime), userText(u.CreatedByName, u.CreatedBy), revoked)
 	}
 	return t.flush()
 }
@@ -357,11 +358,39 @@ Examples:
 	if cf.json {
 		return printJSON(std.out(), resp)
 	}
-	if err := printTokens(std.out(), resp.Tokens); err != nil {
+	if err := printTokensNamed(std.out(), resp.Tokens, c.userNames(ctx)); err != nil {
 		return err
 	}
 	printReadInfo(std.errOut(), resp.Read)
 	return nil
+}
+
+// userNames returns the names of the users the caller may know by ID:
+// every user for an admin, else the caller itself. Tokens carry user IDs
+// only; this is best effort, and a name not found is left out.
+func (c *client) userNames(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	var me *pb.User
+	if c.call(ctx, func(ctx context.Context) (err error) {
+		me, err = c.users.WhoAmI(ctx, &pb.WhoAmIRequest{})
+		return err
+	}) != nil {
+		return names
+	}
+	names[me.Id] = me.Name
+	if me.Role != pb.Role_ADMIN {
+		return names
+	}
+	var all *pb.ListUsersResponse
+	if c.call(ctx, func(ctx context.Context) (err error) {
+		all, err = c.users.ListUsers(ctx, &pb.ListUsersRequest{})
+		return err
+	}) == nil {
+		for _, u := range all.Users {
+			names[u.Id] = u.Name
+		}
+	}
+	return names
 }
 
 func userTokenRevoke(ctx context.Context, std streams, args []string) error {
@@ -448,18 +477,22 @@ func (t *ttlFlag) duration() *durationpb.Duration {
 }
 
 // printTokens prints tokens as a table, one per row.
-func printTokens(w io.Writer, tokens []*pb.Token) error {
+func printTokens(w io.Writer, tokens []*pb.Token) error { return printTokensNamed(w, tokens, nil) }
+
+// printTokensNamed prints tokens with the names of the users they name,
+// where names has them.
+func printTokensNamed(w io.Writer, tokens []*pb.Token, names map[string]string) error {
 	t := newTable(w, "ID", "USER", "STATE", "CREATED", "CREATED BY", "EXPIRES", "REVOKED", "DESCRIPTION")
 	for _, tok := range tokens {
 		revoked := ""
 		if tok.RevokeTime != nil {
 			revoked = timeText(tok.RevokeTime)
 			if tok.RevokedBy != "" {
-				revoked += " by " + tok.RevokedBy
+				revoked += " by " + userText(names[tok.RevokedBy], tok.RevokedBy)
 			}
 		}
-		t.row(tok.Id, tok.UserId, enumText(tok.State), timeText(tok.CreateTime), tok.CreatedBy,
-			timeText(tok.ExpireTime), revoked, clipText(tok.Description, 40))
+		t.row(tok.Id, userText(names[tok.UserId], tok.UserId), enumText(tok.State), timeText(tok.CreateTime),
+			userText(names[tok.CreatedBy], tok.CreatedBy), timeText(tok.ExpireTime), revoked, clipText(tok.Description, 40))
 	}
 	return t.flush()
 }

@@ -12,6 +12,8 @@ type Result struct {
 	Lead  *Lead
 	User  *User
 	Token *Token // the token created or revoked
+	Org   *Organization
+	Site  *Site
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
@@ -82,6 +84,13 @@ func (r Result) detached() Result {
 		s := *r.Setting
 		r.Setting = &s
 	}
+	if r.Org != nil {
+		r.Org = r.Org.clone()
+	}
+	if r.Site != nil {
+		s := *r.Site
+		r.Site = &s
+	}
 	return r
 }
 
@@ -140,6 +149,8 @@ func (a *applier) dispatch() (Result, *Error) {
 		return a.pruneRequests()
 	case OpBootstrap:
 		return a.bootstrap()
+	case OpRegisterSites:
+		return a.registerSites()
 	}
 	actor, err := a.user(c.Actor)
 	if err != nil {
@@ -181,6 +192,14 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.postComment()
 	case OpSetDefaultClaimMode:
 		res, err = a.setDefaultClaimMode()
+	case OpAddSite:
+		res, err = a.addSite()
+	case OpCreateOrg:
+		res, err = a.createOrg()
+	case OpUpdateOrg:
+		res, err = a.updateOrg()
+	case OpSetDeal:
+		res, err = a.setDeal()
 	default:
 		res, err = a.transition()
 	}
@@ -239,7 +258,15 @@ func (a *applier) submit() (Result, *Error) {
 	if a.actor.Role != NodeStaff {
 		return Result{}, errorf(CodePermission, "only NODE_STAFF may submit leads; caller is %s", a.actor.Role)
 	}
-	site := a.actor.Site
+	site, subnode, err := a.submitter()
+	if err != nil {
+		return Result{}, err
+	}
+	if id := a.cmd.Draft.OrganizationID; id != "" {
+		if err := a.linkedOrg(id); err != nil {
+			return Result{}, err
+		}
+	}
 	n, err := a.next("lead/" + site)
 	if err != nil {
 		return Result{}, err
@@ -247,7 +274,7 @@ func (a *applier) submit() (Result, *Error) {
 	l := &Lead{
 		ID: fmt.Sprintf("%s-%04d", site, n), Site: site, Draft: a.cmd.Draft.clone(),
 		SubmittedBy: a.actor.ID, Stage: Submitted, Version: 1,
-		Created: a.now, Updated: a.now, StageTime: a.now,
+		Created: a.now, Updated: a.now, StageTime: a.now, Subnode: subnode,
 	}
 	if err := a.save(l, "SUBMIT", StageUnspecified); err != nil {
 		return Result{}, err
@@ -262,6 +289,7 @@ func (a *applier) save(l *Lead, action string, from Stage) *Error {
 		UserID: a.actor.ID, UserName: a.actor.Name, Role: a.actor.Role, UserSite: a.actor.Home(),
 		OriginSite: a.cmd.Origin, From: from, To: l.Stage, Comment: a.cmd.Comment,
 		Time: a.now, Version: l.Version, LogIndex: a.index, RequestID: a.cmd.RequestID,
+		Changes: a.changes,
 	}
 	if a.format >= Format2 {
 		// Before l replaces the stored lead, which annotate compares it with.
@@ -310,6 +338,11 @@ func (a *applier) transition() (Result, *Error) {
 func (a *applier) addUser() (Result, *Error) {
 	if a.actor.Role != Admin {
 		return Result{}, errorf(CodePermission, "only ADMIN may add users; caller is %s", a.actor.Role)
+	}
+	if nu := a.cmd.NewUser; nu.Role == NodeStaff {
+		if err := a.checkStaffSite(nu.Site); err != nil {
+			return Result{}, err
+		}
 	}
 	return a.createUser()
 }

@@ -43,6 +43,8 @@ var leadFields = []leadField{
 	{"title", func(l *Lead) string { return l.Title }},
 	{"summary", func(l *Lead) string { return l.Summary }},
 	{"organization", func(l *Lead) string { return l.Organization }},
+	{"organizationId", func(l *Lead) string { return l.OrganizationID }},
+	{"subnode", func(l *Lead) string { return l.Subnode }},
 	{"country", func(l *Lead) string { return l.Country }},
 	{"sector", func(l *Lead) string { return enumText(sectorNames[:], int(l.Sector)) }},
 	{"trl", func(l *Lead) string {

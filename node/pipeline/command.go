@@ -45,6 +45,16 @@ const (
 	OpSetClaimMode        Op = "set_claim_mode"
 	OpSetDefaultClaimMode Op = "set_default_claim_mode"
 	OpComment             Op = "comment"
+	// OpAddSite registers a sub-node (see sites.go).
+	OpAddSite Op = "add_site"
+	// OpRegisterSites registers first-level sites; the leader proposes it.
+	OpRegisterSites Op = "register_sites"
+	// OpCreateOrg and OpUpdateOrg add and edit an organisation (see
+	// organizations.go).
+	OpCreateOrg Op = "create_org"
+	OpUpdateOrg Op = "update_org"
+	// OpSetDeal records deal terms on a claimed lead (see deal.go).
+	OpSetDeal Op = "set_deal"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -97,6 +107,17 @@ type Command struct {
 	Visibility Visibility `json:"visibility,omitempty"`
 	// Interest is what OpExpressInterest says.
 	Interest *InterestDraft `json:"interest,omitempty"`
+	// Site is the sub-node OpAddSite registers; Sites the first-level
+	// sites OpRegisterSites registers.
+	Site  *SiteSpec  `json:"site,omitempty"`
+	Sites []SiteSpec `json:"sites,omitempty"`
+	// Org is the organisation OpCreateOrg adds; OrgID and OrgPatch the one
+	// OpUpdateOrg edits and how.
+	Org      *OrgSpec  `json:"org,omitempty"`
+	OrgID    string    `json:"orgId,omitempty"`
+	OrgPatch *OrgPatch `json:"orgPatch,omitempty"`
+	// Deal is the edit OpSetDeal makes to a lead's deal terms.
+	Deal *DealPatch `json:"deal,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -111,6 +132,10 @@ type Draft struct {
 	Tags         []string  `json:"tags,omitempty"`
 	Contacts     []Contact `json:"contacts,omitempty"`
 	Language     string    `json:"language,omitempty"`
+	// OrganizationID links the lead to its organisation (org-0001); then
+	// Organization, the free text of older leads, may be empty, and the
+	// organisation's name is shown.
+	OrganizationID string `json:"organizationId,omitempty"`
 }
 
 func (d Draft) clone() Draft {
@@ -131,6 +156,9 @@ type Patch struct {
 	Tags         []string  `json:"tags,omitempty"`
 	Contacts     []Contact `json:"contacts,omitempty"`
 	Language     *string   `json:"language,omitempty"`
+	// OrganizationID links the lead to an organisation; "" removes the
+	// link (the lead must then have a free-text organization).
+	OrganizationID *string `json:"organizationId,omitempty"`
 }
 
 // NewUser describes a user to add, with its first token. The proposer
@@ -217,7 +245,7 @@ func (c Command) Validate() error {
 }
 
 func (c Command) validate() *Error {
-	if c.Op != OpBootstrap && c.Op != OpSetFormat && c.Op != OpPruneRequests {
+	if c.Op != OpBootstrap && c.Op != OpSetFormat && c.Op != OpPruneRequests && c.Op != OpRegisterSites {
 		if err := checkRequestID(c.RequestID); err != nil {
 			return err
 		}
@@ -309,6 +337,34 @@ func (c Command) validate() *Error {
 	case OpClose, OpReopen, OpExpressInterest, OpWithdrawInterest, OpAssign, OpSetClaimMode,
 		OpSetDefaultClaimMode, OpComment:
 		return c.validateWorkflow()
+	case OpAddSite:
+		if c.Site == nil {
+			return invalid("site", "is required")
+		}
+		return c.Site.validateSubnode()
+	case OpRegisterSites:
+		return validateRegisterSites(c.Sites)
+	case OpCreateOrg:
+		if c.Org == nil {
+			return invalid("organization", "is required")
+		}
+		return c.Org.validate()
+	case OpUpdateOrg:
+		if err := checkOrgID("id", c.OrgID); err != nil {
+			return err
+		}
+		if c.OrgPatch == nil {
+			return invalid("organization", "no field to change")
+		}
+		return c.OrgPatch.validate()
+	case OpSetDeal:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Deal == nil {
+			return invalid("deal", "no field to change")
+		}
+		return c.Deal.validate()
 	case "":
 		return invalid("op", "is required")
 	default:
@@ -323,7 +379,14 @@ func (d *Draft) validate() *Error {
 	if err := checkText("summary", d.Summary, 1, MaxSummary); err != nil {
 		return err
 	}
-	if err := checkLine("organization", d.Organization, 1, MaxOrganization); err != nil {
+	orgMin := 1
+	if d.OrganizationID != "" {
+		if err := checkOrgID("organization_id", d.OrganizationID); err != nil {
+			return err
+		}
+		orgMin = 0
+	}
+	if err := checkLine("organization", d.Organization, orgMin, MaxOrganization); err != nil {
 		return err
 	}
 	if err := checkCountry(d.Country); err != nil {
@@ -389,6 +452,11 @@ func (p *Patch) validate() *Error {
 	if err := checkContacts(p.Contacts); err != nil {
 		return err
 	}
+	if p.OrganizationID != nil && *p.OrganizationID != "" {
+		if err := checkOrgID("organization_id", *p.OrganizationID); err != nil {
+			return err
+		}
+	}
 	if p.Language != nil {
 		return checkLanguage(*p.Language)
 	}
@@ -398,7 +466,7 @@ func (p *Patch) validate() *Error {
 func (p *Patch) empty() bool {
 	return p.Title == nil && p.Summary == nil && p.Organization == nil && p.Country == nil &&
 		p.Sector == nil && p.TRL == nil && p.DealType == nil && len(p.Tags) == 0 &&
-		len(p.Contacts) == 0 && p.Language == nil
+		len(p.Contacts) == 0 && p.Language == nil && p.OrganizationID == nil
 }
 
 // apply returns l with the patch's fields changed.
@@ -433,6 +501,9 @@ func (p *Patch) apply(l *Lead) {
 	if p.Language != nil {
 		l.Language = *p.Language
 	}
+	if p.OrganizationID != nil {
+		l.OrganizationID = *p.OrganizationID
+	}
 }
 
 func (u *NewUser) validate() *Error {
@@ -451,8 +522,8 @@ func (u *NewUser) validate() *Error {
 			return invalid("site", "%s users are bound to no site or division", u.Role)
 		}
 	case NodeStaff:
-		if !ValidSiteCode(u.Site) {
-			return invalid("site", "NODE_STAFF users need a site code of 2 to 8 capital letters (e.g. BOS), got %q", truncate(u.Site, 20))
+		if !ValidSiteOrSubnode(u.Site) {
+			return invalid("site", "NODE_STAFF users need a site code of 2 to 8 capital letters (e.g. BOS) or a sub-node code (e.g. MUC-TUM), got %q", truncate(u.Site, 30))
 		}
 		if u.Division != "" {
 			return invalid("division", "NODE_STAFF users are bound to a site, not a division")

@@ -33,7 +33,11 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   The workflow (workflow.go): close, reopen, express_interest,
 //	   withdraw_interest, assign, set_claim_mode, set_default_claim_mode,
 //	   comment, a review's claimMode and an advance's visibility; events
-//	   carry their visibility and changed fields (changes.go).
+//	   carry their visibility and changed fields (changes.go). The site
+//	   registry: register_sites, add_site, node staff of sub-nodes, and
+//	   users and leads only of registered sites (sites.go); organisations
+//	   (create_org, update_org) and leads linked to them
+//	   (organizations.go); deal terms (set_deal, deal.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -48,11 +52,17 @@ func (c Command) Format() int {
 	switch c.Op {
 	case OpSetFormat, OpPruneRequests:
 		f = max(f, Format2)
+	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		f = max(f, Format2)
 	}
 	if c.SetFormat != 0 || c.Retention != 0 {
 		f = max(f, Format2)
 	}
-	if c.workflow() {
+	// The workflow (workflow.go) and the registry, organisations and deal
+	// terms (sites.go, organizations.go, deal.go).
+	if c.workflow() || c.Site != nil || c.Sites != nil || c.Org != nil || c.OrgID != "" || c.OrgPatch != nil || c.Deal != nil ||
+		c.Draft != nil && c.Draft.OrganizationID != "" || c.Patch != nil && c.Patch.OrganizationID != nil ||
+		c.NewUser != nil && ValidSubnodeCode(c.NewUser.Site) {
 		f = max(f, Format2)
 	}
 	return f

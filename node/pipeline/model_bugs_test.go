@@ -146,6 +146,51 @@ var plantedBugs = []struct {
 	}}},
 	{name: "a restored site forgets the default claim mode", bug: plantedIn{corrupt: dropRows(tableSettings)}},
 	{name: "a restored site forgets the prune horizon", bug: plantedIn{corrupt: dropCounters(`"requests/`)}},
+	// The registry, organisations and deal terms (model_registry_test.go).
+	{name: "a release keeps the deal terms", op: OpRelease, rule: func(r rule) rule {
+		apply := r.apply
+		r.apply = func(a *applier, l *Lead) (string, *Error) {
+			deal := l.Deal
+			action, err := apply(a, l)
+			l.Deal = deal
+			return action, err
+		}
+		return r
+	}},
+	{name: "staff of a sub-node act for every lead of its site", op: OpUpdate, rule: func(r rule) rule {
+		r.allowed = func(u *User, l *Lead) *Error {
+			if u.Role == NodeStaff && FirstLevelSite(u.Site) == l.Site {
+				return nil
+			}
+			return errorf(CodePermission, "not staff of %s", l.Site)
+		}
+		return r
+	}},
+	{name: "a restored site forgets the organizations", bug: plantedIn{corrupt: dropTable(tableOrgs)}},
+}
+
+// dropTable returns a corruption that drops every row of a table.
+func dropTable(table string) func([]byte) []byte {
+	return func(snap []byte) []byte {
+		var out [][]byte
+		dropped := int64(0)
+		for _, line := range bytes.Split(bytes.TrimSuffix(snap, []byte("\n")), []byte("\n")) {
+			var rec record
+			if err := json.Unmarshal(line, &rec); err != nil {
+				panic(err)
+			}
+			switch {
+			case rec.Table == table:
+				dropped++
+				continue
+			case rec.End:
+				rec.Rows -= dropped
+				line, _ = json.Marshal(rec)
+			}
+			out = append(out, line)
+		}
+		return append(bytes.Join(out, []byte("\n")), '\n')
+	}
 }
 
 // wrapApply returns r with apply replaced where bad says it did something

@@ -45,9 +45,9 @@ const (
 	atStale   = 13<<4 | freshID
 
 	// The token the actor shows (seedOp.token).
-	newestToken  = 3
-	oldestToken  = 5
-	anotherToken = 6
+	newestToken  = 1
+	oldestToken  = 2
+	anotherToken = 3
 
 	// Tokens to create (b3 of create_token), as in modelNewTokens.
 	tokenPlain      = 0
@@ -66,6 +66,22 @@ const (
 	leaderBehind  = 6
 	leaderAhead   = 1<<4 | 6
 	leaderRight   = 7
+
+	// Registry requests (b3 of kRegistry): the request | the variant << 4.
+	regAddSite    = 0
+	regCreateOrg  = 1
+	regUpdateOrg  = 2
+	regSetDeal    = 3
+	regTopology   = 4 // the leader registers first-level sites
+	orgDraft      = 3 // the draft that links org-0001
+	linkOrgPatch  = 4 // the patch that links org-0003
+	unlinkPatch   = 5
+	subnodeUser   = 9 // modelNewUsers: node staff of MUC-TUM
+	mucUser       = 2
+	typoUser      = 10
+	hqSiteUser    = 11
+	labUser       = 12
+	stagedVersion = 13<<4 | freshID // a stale expected version
 )
 
 // missingLead is a target byte that names a lead that does not exist
@@ -390,6 +406,77 @@ func modelSeeds() map[string][]byte {
 			flowSeed(OpComment, 1, 2, 0, 1, noteReason, reusedID),
 			flowSeed(OpComment, 5, 2, 0, 1, noteReason, atCurrent),
 			seedOp{kFlow, 1, missingLead(1), 7 | noteReason, freshID, 0, 0}, // a comment on a lead that does not exist
+		),
+		"sites and sub-nodes": encodeOps(
+			seedOp{kAddUser, 0, subnodeUser, 0, freshID, 0, 0}, // format 1: refused
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kAddUser, 0, typoUser, 0, freshID, 0, 0}, // no registry yet: taken
+			seedOp{kRegistry, 0, 0, regTopology | 1<<4, 0, 0, 0},
+			seedOp{kRegistry, 0, 0, regTopology, 0, 0, 0},
+			seedOp{kRegistry, 0, 0, regTopology, 0, 0, 0},
+			seedOp{kRegistry, 0, 0, regAddSite, freshID, 0, 0},
+			seedOp{kRegistry, 0, 0, regAddSite | 1<<4, freshID, 0, 0},
+			seedOp{kRegistry, 0, 0, regAddSite, freshID, 0, 0},
+			seedOp{kRegistry, 0, 0, regAddSite | 3<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 0, regAddSite | 2<<4, freshID, 0, 0},
+			seedOp{kRegistry, 0, 0, regAddSite | 4<<4, freshID, 0, 0},
+			seedOp{kAddUser, 0, subnodeUser, 0, freshID, 0, 0}, // user 8
+			seedOp{kAddUser, 0, mucUser, 0, freshID, 0, 0},     // user 9
+			seedOp{kAddUser, 0, typoUser, 0, freshID, 0, 0},
+			seedOp{kAddUser, 0, hqSiteUser, 0, freshID, 0, 0},
+			seedOp{kAddUser, 0, labUser, 0, freshID, 0, 0}, // user 10
+			seedOp{kSubmit, 8, 0, 0, freshID, 0, 0},
+			seedOp{kSubmit, 7, 0, 0, freshID, 0, 0}, // MUCH staff: not registered
+			seedOp{kSubmit, 10, 0, 0, freshID, 0, 0},
+			seedOp{kUpdate, 8, 0, 0, freshID, 0, 0}, // MUC-TUM staff on the lab's lead
+			seedOp{kUpdate, 10, 1, 0, freshID, 0, 0},
+			seedOp{kUpdate, 9, 1, 1, freshID, 0, 0},
+			seedOp{kWithdraw, 3, 0, 0, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kWithdraw, 9, 0, 0, freshID, 0, 0},
+			seedOp{kSubmit, 9, 0, 0, freshID, 0, 0},
+		),
+		"organizations and deal terms": encodeOps(
+			seedOp{kRegistry, 2, 0, regCreateOrg, freshID, 0, 0}, // format 1: refused
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kRegistry, 2, 0, regCreateOrg, freshID, 0, 0},
+			seedOp{kRegistry, 5, 0, regCreateOrg | 1<<4, freshID, 0, 0},
+			seedOp{kRegistry, 3, 0, regCreateOrg | 2<<4, freshID, 0, 0},
+			seedOp{kRegistry, 2, 0, regCreateOrg | 1<<4, freshID, 0, 0},
+			seedOp{kRegistry, 4, 0, regCreateOrg | 5<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 0, regCreateOrg | 3<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 0, regCreateOrg | 3<<4, reusedID, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kSubmit, 2, 0, orgDraft, freshID, 0, 0},
+			seedOp{kUpdate, 2, 0, unlinkPatch, freshID, 0, 0},
+			seedOp{kUpdate, 2, 0, linkOrgPatch, freshID, 0, 0},
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kUpdate, 2, 0, unlinkPatch, freshID, 0, 0},
+			seedOp{kReview, 1, 1, approve, freshID, 0, 0},
+			seedOp{kClaim, 5, 1, 0, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 1<<4, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 4<<4, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 3<<4, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 8<<4, freshID, 0, 0},
+			seedOp{kRegistry, 4, 1, regSetDeal, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 1<<4, reusedID, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 2<<4, stagedVersion, 0, 0},
+			seedOp{kRegistry, 5, 1, regSetDeal | 6<<4, freshID, 0, 0},
+			seedOp{kRelease, 1, 1, 0, freshID, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kClaim, 4, 1, 0, freshID, 0, 0},
+			seedOp{kRegistry, 4, 1, regSetDeal | 2<<4, freshID, 0, 0},
+			seedOp{kAdvance, 4, 1, toNegotiating, freshID, 0, 0},
+			seedOp{kRegistry, 4, 1, regSetDeal, freshID, 0, 0},
+			seedOp{kRegistry, 5, 1, regUpdateOrg, freshID, 0, 0},
+			seedOp{kRegistry, 2, 1, regUpdateOrg, freshID, 0, 0},
+			seedOp{kRegistry, 1, 0, regUpdateOrg | 2<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 0, regUpdateOrg | 1<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 1, regUpdateOrg | 3<<4, freshID, 0, 0},
+			seedOp{kRegistry, 1, 2, regUpdateOrg | 4<<4, stagedVersion, 0, 0},
+			seedOp{kRegistry, 5, 1, regUpdateOrg | 4<<4, freshID, 0, 0},
 		),
 		"usual senders": encodeOps(
 			seedOp{kSubmit, nat, 0, 0, freshID, 0, 0},

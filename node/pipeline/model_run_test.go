@@ -18,8 +18,8 @@ import (
 // bytes,
 //
 //	b0  kind (b0 % numKinds), the origin site (b0 / numKinds % 3) and the
-//	    token the actor shows (b0 / numKinds / 3: none, its newest, its
-//	    oldest, another user's)
+//	    token the actor shows (b0 / numKinds / 3 % 4: none, its newest,
+//	    its oldest, another user's)
 //	b1  actor: below natural a user by number (one past the last is an
 //	    unknown user); from natural the user who would normally send it
 //	b2  target: below 192 one of the three newest leads; above, any lead,
@@ -71,6 +71,9 @@ const (
 	kCreateToken
 	kRevokeToken
 	kFlow // a command of the workflow (see b3 above)
+	// kRegistry is a request of the site registry, the organisations or
+	// the deal terms, which b3 chooses (see decodeRegistry).
+	kRegistry
 	numKinds
 )
 
@@ -168,6 +171,14 @@ func (r *modelRun) run(data []byte) error {
 			}
 			op := r.last.body()
 			op.ActorToken = r.actorToken(op.Actor, b[0])
+			err = r.send(op, origin)
+		case kRegistry:
+			op := r.decodeRegistry(b)
+			if op.Kind == OpRegisterSites {
+				err = r.send(op, "")
+				break
+			}
+			r.last = &op
 			err = r.send(op, origin)
 		default:
 			op := r.decode(kind, b)
@@ -325,16 +336,18 @@ func (r *modelRun) pickToken(user string, b byte) string {
 // another user's.
 func (r *modelRun) actorToken(actor string, b0 byte) string {
 	own := r.m.tokensOf(actor)
-	switch int(b0) / int(numKinds) / len(origins) {
-	case 3, 4:
+	// Four choices (none, newest, oldest, another user's) keep every
+	// kind, origin and token in one byte.
+	switch int(b0) / int(numKinds) / len(origins) % 4 {
+	case 1:
 		if len(own) > 0 {
 			return own[len(own)-1]
 		}
-	case 5:
+	case 2:
 		if len(own) > 0 {
 			return own[0]
 		}
-	case 6:
+	case 3:
 		for _, id := range r.m.tokenIDs {
 			if r.m.tokens[id].UserID != actor {
 				return id
@@ -368,6 +381,8 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		fits = func(u *mUser) bool { return u.Role == HQReviewer }
 	case OpClaim:
 		fits = func(u *mUser) bool { return u.Role == DivisionRole }
+	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		fits = registryActor(op, l, b)
 	case OpCreateToken, OpRevokeToken:
 		if b%2 == 1 {
 			fits = func(u *mUser) bool { return u.ID == op.UserID }
@@ -445,6 +460,7 @@ func (op mOp) command() Command {
 		mi := modelInterests[op.Variant]
 		c.Interest = &InterestDraft{Rationale: mi.rationale, Enterprise: mi.enterprise}
 	}
+	registryCommand(op, &c)
 	return c
 }
 
@@ -500,6 +516,12 @@ func asResult(res any) (mResult, error) {
 		if s := res.Setting; s != nil {
 			out.Mode = ClaimMode(enumValue(claimModeNames[:], s.Value))
 		}
+		if o := res.Org; o != nil {
+			out.Org = &mOrgRef{o.ID}
+		}
+		if s := res.Site; s != nil {
+			out.Site = &mSite{s.Code, s.Parent, s.Kind}
+		}
 		if u := res.User; u != nil {
 			out.User = &mUser{ID: u.ID, Role: u.Role, Site: u.Site, Division: u.Division, Revoked: u.Revoked != nil}
 		}
@@ -518,7 +540,8 @@ func asResult(res any) (mResult, error) {
 
 func asLead(l *Lead) *mLead {
 	return &mLead{ID: l.ID, Site: l.Site, Division: l.Division, Stage: l.Stage, Version: l.Version, Published: l.Published,
-		ClaimMode: l.ClaimMode, CloseReason: l.CloseReason}
+		ClaimMode: l.ClaimMode, CloseReason: l.CloseReason,
+		Subnode: l.Subnode, Org: l.OrganizationID, Deal: dealString(l.Deal), NoText: l.Organization == ""}
 }
 
 func asToken(t *Token) *mToken {
@@ -622,7 +645,7 @@ func (r *modelRun) compareState() error {
 	if !reflect.DeepEqual(gotT, wantT) {
 		return fmt.Errorf("tokens differ:\ngot  %+v\nwant %+v", gotT, wantT)
 	}
-	return nil
+	return r.compareRegistry()
 }
 
 // compareWorkflow compares the interests, the posted comments and the

@@ -19,6 +19,10 @@ type mLead struct {
 	Published          bool
 	ClaimMode          ClaimMode
 	CloseReason        CloseReason
+	// Subnode, Org and Deal: see model_registry_test.go. NoText is set
+	// when the lead has no free-text organization.
+	Subnode, Org, Deal string
+	NoText             bool
 }
 
 // mInterest is what the model knows of a division's interest in a lead.
@@ -86,6 +90,8 @@ type mOp struct {
 	Division    string
 	ClaimMode   ClaimMode
 	Visibility  Visibility
+	// OrgID is the organisation an update_org edits.
+	OrgID string
 }
 
 // body is op without what may differ between retries of one request.
@@ -108,6 +114,8 @@ type mResult struct {
 	Comment    *mComment
 	// Mode is the default claim mode a set_default_claim_mode made.
 	Mode ClaimMode
+	Org        *mOrgRef
+	Site       *mSite
 }
 
 func (r mResult) String() string {
@@ -126,6 +134,12 @@ func (r mResult) String() string {
 	}
 	if r.Token != nil {
 		s += fmt.Sprintf(" token %+v", *r.Token)
+	}
+	if r.Org != nil {
+		s += " org " + r.Org.ID
+	}
+	if r.Site != nil {
+		s += fmt.Sprintf(" site %+v", *r.Site)
 	}
 	if r.Pruned != 0 || r.PruneAgain {
 		s += fmt.Sprintf(" pruned %d (again %v)", r.Pruned, r.PruneAgain)
@@ -153,25 +167,30 @@ func refused(c Code) mResult { return mResult{Code: c} }
 var modelDrafts = []struct {
 	draft func() *Draft
 	valid bool
+	org   string // the organisation it links to
 }{
-	{validDraft, true},
+	{validDraft, true, ""},
 	{func() *Draft {
 		d := validDraft()
 		d.Title, d.Country, d.Language = "Quantensensor für Diagnostik", "DE", "de"
 		return d
-	}, true},
-	{func() *Draft { d := validDraft(); d.Title = ""; return d }, false},
+	}, true, ""},
+	{func() *Draft { d := validDraft(); d.Title = ""; return d }, false, ""},
+	{func() *Draft { d := validDraft(); d.Organization, d.OrganizationID = "", "org-0001"; return d }, true, "org-0001"},
 }
 
 // modelPatches are the edits an update may carry, judged by hand.
 var modelPatches = []struct {
 	patch func() *Patch
 	valid bool
+	org   *string // the organisation link it sets
 }{
-	{func() *Patch { return &Patch{Title: new("Revised title")} }, true},
-	{func() *Patch { return &Patch{Tags: []string{"revised"}, TRL: new(6)} }, true},
-	{func() *Patch { return &Patch{} }, false}, // changes nothing
-	{func() *Patch { return &Patch{Country: new("XX")} }, false},
+	{func() *Patch { return &Patch{Title: new("Revised title")} }, true, nil},
+	{func() *Patch { return &Patch{Tags: []string{"revised"}, TRL: new(6)} }, true, nil},
+	{func() *Patch { return &Patch{} }, false, nil}, // changes nothing
+	{func() *Patch { return &Patch{Country: new("XX")} }, false, nil},
+	{func() *Patch { return &Patch{OrganizationID: new("org-0003")} }, true, new("org-0003")},
+	{func() *Patch { return &Patch{OrganizationID: new("")} }, true, new("")},
 }
 
 // modelNotes are the comments a request may carry. blank ones do not count
@@ -201,6 +220,10 @@ var modelNewUsers = []struct {
 	{HQReviewer, "", "", true},
 	{NodeStaff, "bos", "", false},
 	{HQReviewer, "", "PRD", false},
+	{NodeStaff, "MUC-TUM", "", true},
+	{NodeStaff, "MUCH", "", true},
+	{NodeStaff, "CGO", "", true},
+	{NodeStaff, "MUC-TUM-LAB", "", true},
 }
 
 // modelNewTokens are the tokens a create_token may describe, judged by
@@ -271,6 +294,9 @@ type refModel struct {
 	interests   map[string]*mInterest
 	comments    map[string]int64
 	defaultMode ClaimMode
+	// reg is the registry, the organisations and the deal terms
+	// (model_registry_test.go).
+	reg *registryModel
 }
 
 type mDone struct {
@@ -285,7 +311,7 @@ func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
 		format: 1, times: map[string][]time.Time{}, interests: map[string]*mInterest{}, comments: map[string]int64{},
-		defaultMode: ClaimOpen}
+		defaultMode: ClaimOpen, reg: newRegistryModel()}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -337,6 +363,9 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 		// A site of format 1 could not read it.
 		return refused(CodePrecondition)
 	}
+	if m.format < 2 && registryFormat2(op) {
+		return refused(CodePrecondition) // no site of format 1 reads it
+	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
 	}
@@ -346,6 +375,8 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 		r = m.setFormat(now)
 	case OpPruneRequests:
 		r = m.prune(op.Retention, now)
+	case OpRegisterSites:
+		r = m.registerSites(op, now)
 	default:
 		r = m.request(op, now)
 	}
@@ -390,7 +421,8 @@ func (m *refModel) request(op mOp, now time.Time) mResult {
 			d.at = recordAt(now, op)
 		}
 		m.done[key] = d
-		if r.Lead != nil {
+		if r.Lead != nil && int64(len(m.times[r.Lead.ID])) < r.Lead.Version {
+			// A deal edit that changes nothing adds no event.
 			m.times[r.Lead.ID] = append(m.times[r.Lead.ID], now)
 		}
 	}
@@ -441,6 +473,8 @@ func (m *refModel) valid(op mOp) bool {
 		return op.SetFormat == 2
 	case OpPruneRequests:
 		return modelRetention(op.Retention)
+	case OpRegisterSites:
+		return true
 	}
 	if !oracleRequestID(op.RequestID) || op.ActorToken != "" && !oracleTokenID(op.ActorToken) {
 		return false
@@ -492,6 +526,8 @@ func (m *refModel) valid(op mOp) bool {
 		return oracleUserID(op.UserID) && modelNewTokens[op.Variant].valid
 	case OpRevokeToken:
 		return oracleUserID(op.UserID) && oracleTokenID(op.TokenID)
+	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		return validRegistryOp(op)
 	}
 	return false
 }
@@ -502,8 +538,19 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		if u.Role != NodeStaff {
 			return refused(CodePermission)
 		}
-		m.siteSeq[u.Site]++
-		l := &mLead{ID: fmt.Sprintf("%s-%04d", u.Site, m.siteSeq[u.Site]), Site: u.Site, Stage: Submitted, Version: 1}
+		site, subnode, code := m.submitSite(u)
+		if code != nil {
+			return refused(*code)
+		}
+		org := modelDrafts[op.Variant].org
+		if org != "" {
+			if code := m.linkable(org); code != nil {
+				return refused(*code)
+			}
+		}
+		m.siteSeq[site]++
+		l := &mLead{ID: fmt.Sprintf("%s-%04d", site, m.siteSeq[site]), Site: site, Stage: Submitted, Version: 1,
+			Subnode: subnode, Org: org, NoText: org != ""}
 		m.leads[l.ID] = l
 		m.leadIDs = append(m.leadIDs, l.ID)
 		c := *l
@@ -513,6 +560,11 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 			return refused(CodePermission)
 		}
 		nu := modelNewUsers[op.Variant]
+		if nu.role == NodeStaff {
+			if code := m.staffSiteCode(nu.site); code != nil {
+				return refused(*code)
+			}
+		}
 		nuser, tok := m.addUser(mUser{Role: nu.role, Site: nu.site, Division: nu.division})
 		return mResult{OK: true, User: nuser, Token: tok}
 	case OpCreateToken, OpRevokeToken:
@@ -525,6 +577,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		}
 		m.defaultMode = op.ClaimMode
 		return mResult{OK: true, Mode: op.ClaimMode}
+	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
+		return m.registryOp(u, op)
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -554,9 +608,23 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	if op.ExpectedVersion != 0 && op.ExpectedVersion != l.Version {
 		return refused(CodeConflict)
 	}
+	if p := modelPatches[op.Variant].org; op.Kind == OpUpdate && p != nil && (l.Stage == Submitted || l.Stage == Returned) {
+		// Linking checks the organisation; unlinking needs the lead's
+		// free-text organization.
+		if *p != "" {
+			if code := m.linkable(*p); code != nil {
+				return refused(*code)
+			}
+		} else if l.NoText {
+			return refused(CodeInvalid)
+		}
+	}
 	next, code := m.move(u, op, *l)
 	if code != nil {
 		return refused(*code)
+	}
+	if op.Kind == OpRelease {
+		delete(m.reg.deals, l.ID) // the terms belong to the claim
 	}
 	next.Version++
 	*l = next
@@ -613,7 +681,7 @@ func (m *refModel) tokenOp(u *mUser, op mOp, now time.Time) mResult {
 
 // mayTouch is who may try op on l at all, whatever its stage.
 func mayTouch(u *mUser, op Op, l *mLead) bool {
-	ownSite := u.Role == NodeStaff && u.Site == l.Site
+	ownSite := staffOf(u, l)
 	holder := u.Role == DivisionRole && u.Division == l.Division
 	switch op {
 	case OpUpdate, OpWithdraw:
@@ -706,6 +774,9 @@ func (m *refModel) move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 			return l, &wrongStage
 		}
 		l.Stage = Submitted
+		if p := modelPatches[op.Variant].org; p != nil {
+			l.Org = *p
+		}
 	case OpReview:
 		if !from(Submitted) {
 			return l, &wrongStage
@@ -775,7 +846,7 @@ func (m *refModel) move(u *mUser, op mOp, l mLead) (mLead, *Code) {
 		if !from(Claimed) {
 			return l, &wrongStage
 		}
-		l.Stage, l.Division = Approved, ""
+		l.Stage, l.Division, l.Deal = Approved, "", ""
 	case OpAdvance:
 		prev := map[Stage]Stage{Negotiating: Claimed, Signed: Negotiating, Landed: Signed}[op.Stage]
 		if !from(prev) {
@@ -811,6 +882,8 @@ func (op mOp) String() string {
 		return fmt.Sprintf("set_format %d (leader)", op.SetFormat)
 	case OpPruneRequests:
 		return fmt.Sprintf("prune_requests older than %s (leader)", op.Retention)
+	case OpRegisterSites:
+		return fmt.Sprintf("register_sites topology#%d (leader)", op.Variant)
 	}
 	fmt.Fprintf(&b, "%s by %s rid=%q", op.Kind, op.Actor, op.RequestID)
 	if !op.Created.IsZero() {
@@ -847,6 +920,14 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " for %s newtoken#%d", op.UserID, op.Variant)
 	case OpRevokeToken:
 		fmt.Fprintf(&b, " %s of %s", op.TokenID, op.UserID)
+	case OpAddSite:
+		fmt.Fprintf(&b, " site#%d", op.Variant)
+	case OpCreateOrg:
+		fmt.Fprintf(&b, " org#%d", op.Variant)
+	case OpUpdateOrg:
+		fmt.Fprintf(&b, " %s orgpatch#%d", op.OrgID, op.Variant)
+	case OpSetDeal:
+		fmt.Fprintf(&b, " %s deal#%d", op.LeadID, op.Variant)
 	default:
 		fmt.Fprintf(&b, " %s", op.LeadID)
 	}

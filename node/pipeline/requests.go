@@ -61,6 +61,10 @@ type request struct {
 	InterestKey string   `json:"interestKey,omitempty"`
 	CommentKey  string   `json:"commentKey,omitempty"`
 	Setting     *Setting `json:"setting,omitempty"`
+	// OrgID and SiteCode name the organisation and the site a first
+	// attempt returned (organizations.go, sites.go).
+	OrgID    string `json:"orgId,omitempty"`
+	SiteCode string `json:"siteCode,omitempty"`
 }
 
 // Limits on request retention.
@@ -121,6 +125,12 @@ func (r *request) keep(res Result) {
 		r.CommentKey = c.Key
 	}
 	r.Setting = res.Setting
+	if o := res.Org; o != nil {
+		r.OrgID = o.ID
+	}
+	if s := res.Site; s != nil {
+		r.SiteCode = s.Code
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -167,6 +177,22 @@ func (a *applier) replay(r *request) (Result, *Error) {
 		}
 	}
 	res.Setting = r.Setting
+	if r.OrgID != "" {
+		// As for a lead's content: the organisation as it is now.
+		if res.Org, err = getOrg(a.txn, r.OrgID); err != nil {
+			return Result{}, errorf(CodeInternal, "a request record names organization %s: %s", r.OrgID, err.Msg)
+		}
+	}
+	if r.SiteCode != "" {
+		s, err := siteOf(a.txn, r.SiteCode)
+		if err != nil {
+			return Result{}, err
+		}
+		if s == nil {
+			return Result{}, errorf(CodeInternal, "a request record names site %s, which is not registered", r.SiteCode)
+		}
+		res.Site = s
+	}
 	return res, nil
 }
 

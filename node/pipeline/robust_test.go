@@ -130,6 +130,28 @@ func FuzzApply(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// The registry, organisations and deal terms (sites.go,
+	// organizations.go, deal.go), against the base with a registry below.
+	orgDraft := validDraft()
+	orgDraft.Organization, orgDraft.OrganizationID = "", "org-0001"
+	tum := harbor()
+	for i, c := range []struct {
+		actor string
+		cmd   Command
+	}{
+		{"admin", Command{Op: OpAddSite, Site: &SiteSpec{Code: "MUC-TUM", Parent: "MUC", Name: "TUM", Kind: SiteUniversity}}},
+		{"admin", Command{Op: OpAddUser, NewUser: testUser("Tim", NodeStaff, "MUC-TUM", "")}},
+		{"admin", Command{Op: OpAddUser, NewUser: testUser("Typo", NodeStaff, "MUCH", "")}},
+		{"bos", Command{Op: OpCreateOrg, Org: &tum}},
+		{"yrd", Command{Op: OpUpdateOrg, OrgID: "org-0002", OrgPatch: &OrgPatch{City: new("Luoyang")}}},
+		{"bos", Command{Op: OpSubmit, Draft: orgDraft}},
+		{"bos", Command{Op: OpUpdate, LeadID: "BOS-0001", Patch: &Patch{OrganizationID: new("")}}},
+		{"yrd", Command{Op: OpSetDeal, LeadID: "BOS-0005", Deal: &DealPatch{Amount: new("5"), Currency: new("USD"), PartnerID: new("org-0002")}}},
+	} {
+		c.cmd.RequestID = fmt.Sprintf("seed-reg-%d", i)
+		f.Add(seed.encode(c.actor, c.cmd))
+	}
+	f.Add(seed.encode("", Command{Op: OpRegisterSites, Sites: defaultSites}))
 	f.Add(seed.encode("bos", Command{Op: OpSubmit, RequestID: uuidV7(clock(seed.index), 1), Draft: validDraft()}))
 	f.Add(seed.encode("yrd", Command{Op: OpClaim, RequestID: "seed-late", LeadID: "BOS-0002",
 		Time: clock(seed.index).Add(-time.Hour).UnixNano()}))
@@ -144,6 +166,15 @@ func FuzzApply(f *testing.F) {
 	base.leadIn(Approved)
 	wantResult(f, base.prune(time.Minute, clock(base.index+1).Add(time.Minute+time.Second)))
 	snaps = append(snaps, snapshotBytes(f, base.st))
+	// And one of format 2 with a registry, organisations and deal terms.
+	reg := newRegistryFixture(f)
+	reg.org("bos", harbor())
+	reg.org("yrd", yutong())
+	for _, s := range []Stage{Submitted, Approved, Claimed, Landed} {
+		reg.leadIn(s)
+	}
+	reg.ok("yrd", Command{Op: OpSetDeal, LeadID: "BOS-0003", Deal: &DealPatch{Jobs: new(12)}})
+	snaps = append(snaps, snapshotBytes(f, reg.st))
 	restore := func(t *testing.T, snap []byte) *State {
 		st := New()
 		if err := st.Restore(bytes.NewReader(snap)); err != nil {
@@ -151,7 +182,7 @@ func FuzzApply(f *testing.F) {
 		}
 		return st
 	}
-	index := base.index + 1
+	index := max(base.index, reg.index) + 1
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, snap := range snaps {
 			fuzzApplyOn(t, restore(t, snap), restore(t, snap), index, data)

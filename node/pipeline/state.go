@@ -21,6 +21,10 @@ const (
 	tableInterests = "interests"
 	tableComments  = "comments"
 	tableSettings  = "settings"
+	// The site registry and the organisations (sites.go,
+	// organizations.go), from log format 2.
+	tableSites = "sites"
+	tableOrgs  = "orgs"
 )
 
 func schema() *memdb.DBSchema {
@@ -52,6 +56,12 @@ func schema() *memdb.DBSchema {
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableSettings:  {Name: tableSettings, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		tableSites:    {Name: tableSites, Indexes: map[string]*memdb.IndexSchema{"id": id("Code")}},
+		tableOrgs: {Name: tableOrgs, Indexes: map[string]*memdb.IndexSchema{
+			"id":   id("ID"),
+			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
+			"name": {Name: "name", AllowMissing: true, Indexer: orgNameIndex{}},
+		}},
 	}}
 }
 

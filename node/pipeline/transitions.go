@@ -13,6 +13,11 @@ package pipeline
 //	CLAIMED                     APPROVED              the claiming division or HQ (release)
 //	CLAIMED→NEGOTIATING→SIGNED→LANDED                 the claiming division; LANDED is final
 //	SUBMITTED,RETURNED,APPROVED WITHDRAWN             node staff of the site; final
+//	CLAIMED,NEGOTIATING,SIGNED  (same stage): DEAL    the claiming division records deal terms (deal.go)
+//
+// Node staff of a site act for its sub-nodes' leads too; staff of a
+// sub-node for their sub-node's leads only (sites.go). Releasing a lead
+// drops its deal terms.
 //
 // and from log format 2 the workflow (workflow.go):
 //
@@ -45,6 +50,9 @@ var rules = map[Op]rule{
 	OpUpdate: {
 		allowed: ownSiteStaff("edit"),
 		apply: func(a *applier, l *Lead) (string, *Error) {
+			if err := a.checkPatchOrg(l); err != nil && (l.Stage == Submitted || l.Stage == Returned) {
+				return "", err
+			}
 			switch l.Stage {
 			case Submitted:
 				a.cmd.Patch.apply(l)
@@ -116,6 +124,7 @@ var rules = map[Op]rule{
 				return "", stageError(l, "released", Claimed)
 			}
 			l.Stage, l.Division, l.StageComment = Approved, "", a.cmd.Comment
+			l.Deal = nil // the terms belong to the claim
 			return "RELEASE", nil
 		},
 	},
@@ -163,10 +172,10 @@ func role(r Role, what string) func(*User, *Lead) *Error {
 func ownSiteStaff(verb string) func(*User, *Lead) *Error {
 	return func(u *User, l *Lead) *Error {
 		if u.Role != NodeStaff {
-			return errorf(CodePermission, "only node staff of %s may %s lead %s; caller is %s", l.Site, verb, l.ID, u.Role)
+			return errorf(CodePermission, "only node staff of %s may %s lead %s; caller is %s", l.SourceNode(), verb, l.ID, u.Role)
 		}
-		if u.Site != l.Site {
-			return errorf(CodePermission, "lead %s belongs to site %s; staff of %s may not %s it", l.ID, l.Site, u.Site, verb)
+		if !u.StaffOf(l) {
+			return errorf(CodePermission, "lead %s belongs to site %s; staff of %s may not %s it", l.ID, l.SourceNode(), u.Site, verb)
 		}
 		return nil
 	}

@@ -144,11 +144,20 @@ type Lead struct {
 	ClaimMode       ClaimMode   `json:"claimMode,omitempty"`
 	CloseReason     CloseReason `json:"closeReason,omitempty"`
 	StageVisibility Visibility  `json:"stageVisibility,omitempty"`
+	// Subnode is the registered sub-node (MUC-TUM) whose staff submitted
+	// the lead; Site is then its first-level site (see sites.go).
+	Subnode string `json:"subnode,omitempty"`
+	// Deal is the claiming division's deal terms (see deal.go).
+	Deal *Deal `json:"deal,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
 	c := *l
 	c.Draft = l.Draft.clone()
+	if l.Deal != nil {
+		d := *l.Deal
+		c.Deal = &d
+	}
 	return &c
 }
 
@@ -208,14 +217,15 @@ func (u *User) Home() string {
 }
 
 // CanSee reports whether u may read lead l: HQ and admins see every lead,
-// node staff the leads of their own site, divisions every lead HQ has
+// node staff the leads of their own site (and of its sub-nodes; staff of
+// a sub-node those of the sub-node), divisions every lead HQ has
 // published to them.
 func (u *User) CanSee(l *Lead) bool {
 	switch u.Role {
 	case Admin, HQReviewer:
 		return true
 	case NodeStaff:
-		return l.Site == u.Site
+		return u.StaffOf(l)
 	case DivisionRole:
 		return l.Published
 	}

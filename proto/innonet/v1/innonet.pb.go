@@ -697,6 +697,138 @@ func (Comment_Visibility) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59, 0}
 }
 
+// What kind of place it is. HQ, NODE and DIVISION are first-level
+// sites; the others sub-nodes.
+type Site_Kind int32
+
+const (
+	Site_KIND_UNSPECIFIED Site_Kind = 0
+	Site_HQ               Site_Kind = 1
+	Site_NODE             Site_Kind = 2
+	Site_DIVISION         Site_Kind = 3
+	Site_UNIVERSITY       Site_Kind = 4
+	Site_INSTITUTE        Site_Kind = 5
+	Site_COMPANY          Site_Kind = 6
+	Site_TEAM             Site_Kind = 7
+	Site_OTHER            Site_Kind = 8
+)
+
+// Enum value maps for Site_Kind.
+var (
+	Site_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "HQ",
+		2: "NODE",
+		3: "DIVISION",
+		4: "UNIVERSITY",
+		5: "INSTITUTE",
+		6: "COMPANY",
+		7: "TEAM",
+		8: "OTHER",
+	}
+	Site_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"HQ":               1,
+		"NODE":             2,
+		"DIVISION":         3,
+		"UNIVERSITY":       4,
+		"INSTITUTE":        5,
+		"COMPANY":          6,
+		"TEAM":             7,
+		"OTHER":            8,
+	}
+)
+
+func (x Site_Kind) Enum() *Site_Kind {
+	p := new(Site_Kind)
+	*p = x
+	return p
+}
+
+func (x Site_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Site_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[11].Descriptor()
+}
+
+func (Site_Kind) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[11]
+}
+
+func (x Site_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Site_Kind.Descriptor instead.
+func (Site_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63, 0}
+}
+
+// What kind of organization it is. LOCAL_ENTERPRISE is a Chinese
+// enterprise; the others are foreign organizations.
+type Organization_Kind int32
+
+const (
+	Organization_KIND_UNSPECIFIED Organization_Kind = 0
+	Organization_STARTUP          Organization_Kind = 1
+	Organization_UNIVERSITY       Organization_Kind = 2
+	Organization_INSTITUTE        Organization_Kind = 3
+	Organization_COMPANY          Organization_Kind = 4
+	Organization_INVESTOR         Organization_Kind = 5
+	Organization_LOCAL_ENTERPRISE Organization_Kind = 6
+)
+
+// Enum value maps for Organization_Kind.
+var (
+	Organization_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "STARTUP",
+		2: "UNIVERSITY",
+		3: "INSTITUTE",
+		4: "COMPANY",
+		5: "INVESTOR",
+		6: "LOCAL_ENTERPRISE",
+	}
+	Organization_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"STARTUP":          1,
+		"UNIVERSITY":       2,
+		"INSTITUTE":        3,
+		"COMPANY":          4,
+		"INVESTOR":         5,
+		"LOCAL_ENTERPRISE": 6,
+	}
+)
+
+func (x Organization_Kind) Enum() *Organization_Kind {
+	p := new(Organization_Kind)
+	*p = x
+	return p
+}
+
+func (x Organization_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Organization_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[12].Descriptor()
+}
+
+func (Organization_Kind) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[12]
+}
+
+func (x Organization_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Organization_Kind.Descriptor instead.
+func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -885,8 +1017,22 @@ type Lead struct {
 	// stage_comment_hidden is set.
 	StageCommentVisibility Comment_Visibility `protobuf:"varint,42,opt,name=stage_comment_visibility,json=stageCommentVisibility,proto3,enum=innonet.v1.Comment_Visibility" json:"stage_comment_visibility,omitempty"`
 	StageCommentHidden     bool               `protobuf:"varint,43,opt,name=stage_comment_hidden,json=stageCommentHidden,proto3" json:"stage_comment_hidden,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// The registered sub-node whose staff submitted the lead (MUC-TUM); the
+	// lead's site is then its first-level site (MUC), whose ID sequence it
+	// takes and whose counts it adds to.
+	Subnode string `protobuf:"bytes,60,opt,name=subnode,proto3" json:"subnode,omitempty"`
+	// The organization the lead links to (org-0001); organization is then
+	// its current name (older leads carry free text only).
+	OrganizationId string `protobuf:"bytes,61,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The deal terms, for the claiming division and HQ only; others see
+	// has_deal_terms.
+	DealTerms *DealTerms `protobuf:"bytes,62,opt,name=deal_terms,json=dealTerms,proto3" json:"deal_terms,omitempty"`
+	// Whether the lead has deal terms (shown to everyone who may see it).
+	HasDealTerms bool `protobuf:"varint,63,opt,name=has_deal_terms,json=hasDealTerms,proto3" json:"has_deal_terms,omitempty"`
+	// The display name of submitted_by.
+	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Lead) Reset() {
@@ -1087,23 +1233,61 @@ func (x *Lead) GetStageCommentHidden() bool {
 	return false
 }
 
+func (x *Lead) GetSubnode() string {
+	if x != nil {
+		return x.Subnode
+	}
+	return ""
+}
+
+func (x *Lead) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Lead) GetDealTerms() *DealTerms {
+	if x != nil {
+		return x.DealTerms
+	}
+	return nil
+}
+
+func (x *Lead) GetHasDealTerms() bool {
+	if x != nil {
+		return x.HasDealTerms
+	}
+	return false
+}
+
+func (x *Lead) GetSubmittedByName() string {
+	if x != nil {
+		return x.SubmittedByName
+	}
+	return ""
+}
+
 type SubmitLeadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen idempotency key; a retry with the same ID returns the
 	// first result.
-	RequestId     string     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Title         string     `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Summary       string     `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
-	Organization  string     `protobuf:"bytes,4,opt,name=organization,proto3" json:"organization,omitempty"`
-	Country       string     `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
-	Sector        Sector     `protobuf:"varint,6,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
-	Trl           int32      `protobuf:"varint,7,opt,name=trl,proto3" json:"trl,omitempty"`
-	DealType      DealType   `protobuf:"varint,8,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
-	Tags          []string   `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
-	Contacts      []*Contact `protobuf:"bytes,10,rep,name=contacts,proto3" json:"contacts,omitempty"`
-	Language      string     `protobuf:"bytes,11,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId    string     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Title        string     `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary      string     `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	Organization string     `protobuf:"bytes,4,opt,name=organization,proto3" json:"organization,omitempty"`
+	Country      string     `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
+	Sector       Sector     `protobuf:"varint,6,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	Trl          int32      `protobuf:"varint,7,opt,name=trl,proto3" json:"trl,omitempty"`
+	DealType     DealType   `protobuf:"varint,8,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
+	Tags         []string   `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
+	Contacts     []*Contact `protobuf:"bytes,10,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	Language     string     `protobuf:"bytes,11,opt,name=language,proto3" json:"language,omitempty"`
+	// The organization behind the lead (org-0001); with it, organization
+	// (free text) may be left out.
+	OrganizationId string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SubmitLeadRequest) Reset() {
@@ -1209,6 +1393,13 @@ func (x *SubmitLeadRequest) GetContacts() []*Contact {
 func (x *SubmitLeadRequest) GetLanguage() string {
 	if x != nil {
 		return x.Language
+	}
+	return ""
+}
+
+func (x *SubmitLeadRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -1449,8 +1640,11 @@ type UpdateLeadRequest struct {
 	Contacts        []*Contact `protobuf:"bytes,12,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	Language        *string    `protobuf:"bytes,13,opt,name=language,proto3,oneof" json:"language,omitempty"`
 	Comment         string     `protobuf:"bytes,14,opt,name=comment,proto3" json:"comment,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Links the lead to an organization; "" removes the link (the lead then
+	// needs its free-text organization).
+	OrganizationId *string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3,oneof" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateLeadRequest) Reset() {
@@ -1577,6 +1771,13 @@ func (x *UpdateLeadRequest) GetLanguage() string {
 func (x *UpdateLeadRequest) GetComment() string {
 	if x != nil {
 		return x.Comment
+	}
+	return ""
+}
+
+func (x *UpdateLeadRequest) GetOrganizationId() string {
+	if x != nil && x.OrganizationId != nil {
+		return *x.OrganizationId
 	}
 	return ""
 }
@@ -2048,8 +2249,11 @@ type HistoryEvent struct {
 	// Set when the caller may not read them: comment is empty and the
 	// private changes are left out.
 	CommentHidden bool `protobuf:"varint,33,opt,name=comment_hidden,json=commentHidden,proto3" json:"comment_hidden,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Set when the values of changes are withheld from the caller: deal
+	// terms are shown to the claiming division and HQ only.
+	ChangesWithheld bool `protobuf:"varint,41,opt,name=changes_withheld,json=changesWithheld,proto3" json:"changes_withheld,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HistoryEvent) Reset() {
@@ -2215,6 +2419,13 @@ func (x *HistoryEvent) GetCommentHidden() bool {
 	return false
 }
 
+func (x *HistoryEvent) GetChangesWithheld() bool {
+	if x != nil {
+		return x.ChangesWithheld
+	}
+	return false
+}
+
 type GetLeadHistoryResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*HistoryEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
@@ -2280,8 +2491,11 @@ type User struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	CreatedBy  string                 `protobuf:"bytes,7,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	// Set once the user (and with it every token it holds) is revoked.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
-	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokedBy  string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	// The display names of created_by and revoked_by.
+	CreatedByName string `protobuf:"bytes,20,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	RevokedByName string `protobuf:"bytes,21,opt,name=revoked_by_name,json=revokedByName,proto3" json:"revoked_by_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2375,6 +2589,20 @@ func (x *User) GetRevokeTime() *timestamppb.Timestamp {
 func (x *User) GetRevokedBy() string {
 	if x != nil {
 		return x.RevokedBy
+	}
+	return ""
+}
+
+func (x *User) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+func (x *User) GetRevokedByName() string {
+	if x != nil {
+		return x.RevokedByName
 	}
 	return ""
 }
@@ -5622,6 +5850,1250 @@ func (x *FieldChange) GetNew() string {
 	return ""
 }
 
+// Site is an entry of the site registry: a first-level site (a member of
+// the cluster: HQ's site, an overseas node, a division's site) or a
+// second- or third-level node under one (a sub-node).
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BOS for a first-level site; its parent's code, a hyphen and a part of
+	// its own for a sub-node (MUC-TUM, MUC-TUM-LAB).
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The site or sub-node a sub-node belongs to; empty for a first-level
+	// site.
+	Parent string    `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	Name   string    `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Kind   Site_Kind `protobuf:"varint,4,opt,name=kind,proto3,enum=innonet.v1.Site_Kind" json:"kind,omitempty"`
+	// 1 for a first-level site, 2 or 3 for a sub-node.
+	Level int32 `protobuf:"varint,5,opt,name=level,proto3" json:"level,omitempty"`
+	// For a first-level site: whether it is a member of the cluster now.
+	Member bool `protobuf:"varint,6,opt,name=member,proto3" json:"member,omitempty"`
+	// Whether the site is in the replicated registry (false for a member
+	// the leader has not registered yet, e.g. before the cluster runs log
+	// format 2).
+	Registered bool `protobuf:"varint,7,opt,name=registered,proto3" json:"registered,omitempty"`
+	// In ListSites: the sub-nodes under this site, by code.
+	Subnodes   []*Site                `protobuf:"bytes,8,rep,name=subnodes,proto3" json:"subnodes,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The admin who registered a sub-node, and its display name; empty for
+	// a first-level site, which the leader registers from the cluster.
+	CreatedBy     string `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedByName string `protobuf:"bytes,11,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *Site) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Site) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Site) GetKind() Site_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Site_KIND_UNSPECIFIED
+}
+
+func (x *Site) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *Site) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+func (x *Site) GetRegistered() bool {
+	if x != nil {
+		return x.Registered
+	}
+	return false
+}
+
+func (x *Site) GetSubnodes() []*Site {
+	if x != nil {
+		return x.Subnodes
+	}
+	return nil
+}
+
+func (x *Site) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Site) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Site) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+type ListSitesRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ListSitesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListSitesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first-level sites by code, each with its sub-nodes.
+	Sites         []*Site   `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
+func (x *ListSitesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type CreateSiteRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The sub-node's code: the parent's code, a hyphen and 2 to 8 capital
+	// letters or digits starting with a letter (MUC-TUM).
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// A registered overseas node (MUC) or second-level node (MUC-TUM).
+	Parent string `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
+	Name   string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// UNIVERSITY, INSTITUTE, COMPANY, TEAM or OTHER.
+	Kind          Site_Kind `protobuf:"varint,5,opt,name=kind,proto3,enum=innonet.v1.Site_Kind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSiteRequest) Reset() {
+	*x = CreateSiteRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSiteRequest) ProtoMessage() {}
+
+func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
+func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *CreateSiteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateSiteRequest) GetKind() Site_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Site_KIND_UNSPECIFIED
+}
+
+// Organization is a foreign organization behind leads, or a local Chinese
+// enterprise a division works with.
+type Organization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigned by the replicated state machine: org-0001, org-0002...
+	Id   string            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind Organization_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	// The name in the organization's own script (for a local enterprise,
+	// the Chinese name).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The English name, where the name is in another script.
+	NameEn string `protobuf:"bytes,4,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	// Other names and spellings, in any script.
+	OtherNames []string `protobuf:"bytes,5,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	// ISO 3166-1 alpha-2; CN for a local enterprise.
+	Country string `protobuf:"bytes,6,opt,name=country,proto3" json:"country,omitempty"`
+	Website string `protobuf:"bytes,7,opt,name=website,proto3" json:"website,omitempty"`
+	City    string `protobuf:"bytes,8,opt,name=city,proto3" json:"city,omitempty"`
+	// For a local enterprise: the division that works with it (BOHAI, YRD,
+	// PRD), and what it looks for.
+	Division   string `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	LookingFor string `protobuf:"bytes,10,opt,name=looking_for,json=lookingFor,proto3" json:"looking_for,omitempty"`
+	// Increases by one with every edit.
+	Version       int64                  `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreatedBy     string                 `protobuf:"bytes,13,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedByName string                 `protobuf:"bytes,14,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,16,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,17,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Organization) Reset() {
+	*x = Organization{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Organization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Organization) ProtoMessage() {}
+
+func (x *Organization) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Organization.ProtoReflect.Descriptor instead.
+func (*Organization) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *Organization) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Organization) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *Organization) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Organization) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
+func (x *Organization) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *Organization) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Organization) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *Organization) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Organization) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Organization) GetLookingFor() string {
+	if x != nil {
+		return x.LookingFor
+	}
+	return ""
+}
+
+func (x *Organization) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Organization) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Organization) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Organization) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+func (x *Organization) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Organization) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *Organization) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+type CreateOrganizationRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Kind       Organization_Kind      `protobuf:"varint,2,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	Name       string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	NameEn     string                 `protobuf:"bytes,4,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	OtherNames []string               `protobuf:"bytes,5,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	// Required for a foreign organization; CN or empty for a local
+	// enterprise.
+	Country string `protobuf:"bytes,6,opt,name=country,proto3" json:"country,omitempty"`
+	// https://... or http://...
+	Website string `protobuf:"bytes,7,opt,name=website,proto3" json:"website,omitempty"`
+	City    string `protobuf:"bytes,8,opt,name=city,proto3" json:"city,omitempty"`
+	// Required for a local enterprise; empty otherwise.
+	Division      string `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	LookingFor    string `protobuf:"bytes,10,opt,name=looking_for,json=lookingFor,proto3" json:"looking_for,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateOrganizationRequest) Reset() {
+	*x = CreateOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateOrganizationRequest) ProtoMessage() {}
+
+func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *CreateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *CreateOrganizationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *CreateOrganizationRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetLookingFor() string {
+	if x != nil {
+		return x.LookingFor
+	}
+	return ""
+}
+
+type GetOrganizationRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOrganizationRequest) Reset() {
+	*x = GetOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOrganizationRequest) ProtoMessage() {}
+
+func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *GetOrganizationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetOrganizationRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetOrganizationRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListOrganizationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  Organization_Kind      `protobuf:"varint,1,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind" json:"kind,omitempty"`
+	// ISO 3166-1 alpha-2.
+	Country string `protobuf:"bytes,2,opt,name=country,proto3" json:"country,omitempty"`
+	// Words one of the organization's names must all contain, in any
+	// script, ignoring case and punctuation.
+	Q string `protobuf:"bytes,3,opt,name=q,proto3" json:"q,omitempty"`
+	// 1 to 500; default 50.
+	PageSize    int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken   string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsRequest) Reset() {
+	*x = ListOrganizationsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsRequest) ProtoMessage() {}
+
+func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListOrganizationsRequest) GetKind() Organization_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *ListOrganizationsRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrganizationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOrganizationsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListOrganizationsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListOrganizationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organizations []*Organization        `protobuf:"bytes,1,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	// Empty on the last page.
+	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsResponse) Reset() {
+	*x = ListOrganizationsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsResponse) ProtoMessage() {}
+
+func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+func (x *ListOrganizationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListOrganizationsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// UpdateOrganizationRequest changes the fields that are present; an empty
+// string clears an optional one. other_names is replaced when a non-empty
+// list is given.
+type UpdateOrganizationRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// If non-zero, the edit is refused (ABORTED) unless the organization is
+	// at this version.
+	ExpectedVersion int64              `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Kind            *Organization_Kind `protobuf:"varint,4,opt,name=kind,proto3,enum=innonet.v1.Organization_Kind,oneof" json:"kind,omitempty"`
+	Name            *string            `protobuf:"bytes,5,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	NameEn          *string            `protobuf:"bytes,6,opt,name=name_en,json=nameEn,proto3,oneof" json:"name_en,omitempty"`
+	OtherNames      []string           `protobuf:"bytes,7,rep,name=other_names,json=otherNames,proto3" json:"other_names,omitempty"`
+	Country         *string            `protobuf:"bytes,8,opt,name=country,proto3,oneof" json:"country,omitempty"`
+	Website         *string            `protobuf:"bytes,9,opt,name=website,proto3,oneof" json:"website,omitempty"`
+	City            *string            `protobuf:"bytes,10,opt,name=city,proto3,oneof" json:"city,omitempty"`
+	Division        *string            `protobuf:"bytes,11,opt,name=division,proto3,oneof" json:"division,omitempty"`
+	LookingFor      *string            `protobuf:"bytes,12,opt,name=looking_for,json=lookingFor,proto3,oneof" json:"looking_for,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateOrganizationRequest) Reset() {
+	*x = UpdateOrganizationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOrganizationRequest) ProtoMessage() {}
+
+func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *UpdateOrganizationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateOrganizationRequest) GetKind() Organization_Kind {
+	if x != nil && x.Kind != nil {
+		return *x.Kind
+	}
+	return Organization_KIND_UNSPECIFIED
+}
+
+func (x *UpdateOrganizationRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetNameEn() string {
+	if x != nil && x.NameEn != nil {
+		return *x.NameEn
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetOtherNames() []string {
+	if x != nil {
+		return x.OtherNames
+	}
+	return nil
+}
+
+func (x *UpdateOrganizationRequest) GetCountry() string {
+	if x != nil && x.Country != nil {
+		return *x.Country
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetWebsite() string {
+	if x != nil && x.Website != nil {
+		return *x.Website
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetCity() string {
+	if x != nil && x.City != nil {
+		return *x.City
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetDivision() string {
+	if x != nil && x.Division != nil {
+		return *x.Division
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetLookingFor() string {
+	if x != nil && x.LookingFor != nil {
+		return *x.LookingFor
+	}
+	return ""
+}
+
+// DealTerms are what the claiming division records of its deal.
+type DealTerms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner enterprise: an organization of kind LOCAL_ENTERPRISE, and
+	// its name.
+	PartnerId   string `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	PartnerName string `protobuf:"bytes,2,opt,name=partner_name,json=partnerName,proto3" json:"partner_name,omitempty"`
+	// The investment: a decimal number (e.g. "42000000" or "1250000.50")
+	// in currency, an ISO 4217 code (CNY, USD, EUR...).
+	Amount   string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Jobs the project is expected to create.
+	Jobs int32 `protobuf:"varint,5,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	// Calendar dates, YYYY-MM-DD.
+	ExpectedSigningDate string `protobuf:"bytes,6,opt,name=expected_signing_date,json=expectedSigningDate,proto3" json:"expected_signing_date,omitempty"`
+	ExpectedLandingDate string `protobuf:"bytes,7,opt,name=expected_landing_date,json=expectedLandingDate,proto3" json:"expected_landing_date,omitempty"`
+	NextStep            string `protobuf:"bytes,8,opt,name=next_step,json=nextStep,proto3" json:"next_step,omitempty"`
+	// The division that recorded them, who and when.
+	Division      string                 `protobuf:"bytes,9,opt,name=division,proto3" json:"division,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,11,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,12,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DealTerms) Reset() {
+	*x = DealTerms{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DealTerms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DealTerms) ProtoMessage() {}
+
+func (x *DealTerms) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DealTerms.ProtoReflect.Descriptor instead.
+func (*DealTerms) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *DealTerms) GetPartnerId() string {
+	if x != nil {
+		return x.PartnerId
+	}
+	return ""
+}
+
+func (x *DealTerms) GetPartnerName() string {
+	if x != nil {
+		return x.PartnerName
+	}
+	return ""
+}
+
+func (x *DealTerms) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *DealTerms) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *DealTerms) GetJobs() int32 {
+	if x != nil {
+		return x.Jobs
+	}
+	return 0
+}
+
+func (x *DealTerms) GetExpectedSigningDate() string {
+	if x != nil {
+		return x.ExpectedSigningDate
+	}
+	return ""
+}
+
+func (x *DealTerms) GetExpectedLandingDate() string {
+	if x != nil {
+		return x.ExpectedLandingDate
+	}
+	return ""
+}
+
+func (x *DealTerms) GetNextStep() string {
+	if x != nil {
+		return x.NextStep
+	}
+	return ""
+}
+
+func (x *DealTerms) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *DealTerms) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *DealTerms) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *DealTerms) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+// UpdateDealTermsRequest sets the fields that are present; an empty
+// value (zero jobs) clears one; the others stay.
+type UpdateDealTermsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// If non-zero, the edit is refused (ABORTED) unless the lead is at this
+	// version.
+	ExpectedVersion     int64   `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	PartnerId           *string `protobuf:"bytes,4,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
+	Amount              *string `protobuf:"bytes,5,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
+	Currency            *string `protobuf:"bytes,6,opt,name=currency,proto3,oneof" json:"currency,omitempty"`
+	Jobs                *int32  `protobuf:"varint,7,opt,name=jobs,proto3,oneof" json:"jobs,omitempty"`
+	ExpectedSigningDate *string `protobuf:"bytes,8,opt,name=expected_signing_date,json=expectedSigningDate,proto3,oneof" json:"expected_signing_date,omitempty"`
+	ExpectedLandingDate *string `protobuf:"bytes,9,opt,name=expected_landing_date,json=expectedLandingDate,proto3,oneof" json:"expected_landing_date,omitempty"`
+	NextStep            *string `protobuf:"bytes,10,opt,name=next_step,json=nextStep,proto3,oneof" json:"next_step,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateDealTermsRequest) Reset() {
+	*x = UpdateDealTermsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDealTermsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDealTermsRequest) ProtoMessage() {}
+
+func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDealTermsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDealTermsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *UpdateDealTermsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateDealTermsRequest) GetPartnerId() string {
+	if x != nil && x.PartnerId != nil {
+		return *x.PartnerId
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetAmount() string {
+	if x != nil && x.Amount != nil {
+		return *x.Amount
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetCurrency() string {
+	if x != nil && x.Currency != nil {
+		return *x.Currency
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetJobs() int32 {
+	if x != nil && x.Jobs != nil {
+		return *x.Jobs
+	}
+	return 0
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedSigningDate() string {
+	if x != nil && x.ExpectedSigningDate != nil {
+		return *x.ExpectedSigningDate
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetExpectedLandingDate() string {
+	if x != nil && x.ExpectedLandingDate != nil {
+		return *x.ExpectedLandingDate
+	}
+	return ""
+}
+
+func (x *UpdateDealTermsRequest) GetNextStep() string {
+	if x != nil && x.NextStep != nil {
+		return *x.NextStep
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -5637,7 +7109,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xd0\a\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x9b\t\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -5667,7 +7139,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"claim_mode\x18( \x01(\x0e2\x15.innonet.v1.ClaimModeR\tclaimMode\x12F\n" +
 	"\fclose_reason\x18) \x01(\x0e2#.innonet.v1.CloseLeadRequest.ReasonR\vcloseReason\x12X\n" +
 	"\x18stage_comment_visibility\x18* \x01(\x0e2\x1e.innonet.v1.Comment.VisibilityR\x16stageCommentVisibility\x120\n" +
-	"\x14stage_comment_hidden\x18+ \x01(\bR\x12stageCommentHidden\"\xf2\x02\n" +
+	"\x14stage_comment_hidden\x18+ \x01(\bR\x12stageCommentHidden\x12\x18\n" +
+	"\asubnode\x18< \x01(\tR\asubnode\x12'\n" +
+	"\x0forganization_id\x18= \x01(\tR\x0eorganizationId\x124\n" +
+	"\n" +
+	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
+	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
+	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\"\x9b\x03\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -5681,7 +7159,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\t \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
-	"\blanguage\x18\v \x01(\tR\blanguage\"\x9b\x01\n" +
+	"\blanguage\x18\v \x01(\tR\blanguage\x12'\n" +
+	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\"\x9b\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
@@ -5698,7 +7177,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
-	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xd0\x04\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x92\x05\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -5715,7 +7194,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\v \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\f \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1f\n" +
 	"\blanguage\x18\r \x01(\tH\aR\blanguage\x88\x01\x01\x12\x18\n" +
-	"\acomment\x18\x0e \x01(\tR\acommentB\b\n" +
+	"\acomment\x18\x0e \x01(\tR\acomment\x12,\n" +
+	"\x0forganization_id\x18\x1e \x01(\tH\bR\x0eorganizationId\x88\x01\x01B\b\n" +
 	"\x06_titleB\n" +
 	"\n" +
 	"\b_summaryB\x0f\n" +
@@ -5726,7 +7206,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04_trlB\f\n" +
 	"\n" +
 	"_deal_typeB\v\n" +
-	"\t_language\"\xef\x01\n" +
+	"\t_languageB\x12\n" +
+	"\x10_organization_id\"\xef\x01\n" +
 	"\x11ReviewLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -5768,7 +7249,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x15GetLeadHistoryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa4\x05\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xcf\x05\n" +
 	"\fHistoryEvent\x12\x17\n" +
 	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x16\n" +
@@ -5795,10 +7276,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"visibility\x12\x1d\n" +
 	"\n" +
 	"visible_to\x18  \x01(\tR\tvisibleTo\x12%\n" +
-	"\x0ecomment_hidden\x18! \x01(\bR\rcommentHidden\"t\n" +
+	"\x0ecomment_hidden\x18! \x01(\bR\rcommentHidden\x12)\n" +
+	"\x10changes_withheld\x18) \x01(\bR\x0fchangesWithheld\"t\n" +
 	"\x16GetLeadHistoryResponse\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\x12(\n" +
-	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xb8\x02\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x88\x03\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
@@ -5812,7 +7294,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12\x1d\n" +
 	"\n" +
-	"revoked_by\x18\t \x01(\tR\trevokedBy\"\xf5\x02\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\x14 \x01(\tR\rcreatedByName\x12&\n" +
+	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\xf5\x02\n" +
 	"\x05Token\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -6118,7 +7602,181 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x10\n" +
 	"\x03old\x18\x02 \x01(\tR\x03old\x12\x10\n" +
-	"\x03new\x18\x03 \x01(\tR\x03new*\xa6\x01\n" +
+	"\x03new\x18\x03 \x01(\tR\x03new\"\xf0\x03\n" +
+	"\x04Site\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06parent\x18\x02 \x01(\tR\x06parent\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12)\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x15.innonet.v1.Site.KindR\x04kind\x12\x14\n" +
+	"\x05level\x18\x05 \x01(\x05R\x05level\x12\x16\n" +
+	"\x06member\x18\x06 \x01(\bR\x06member\x12\x1e\n" +
+	"\n" +
+	"registered\x18\a \x01(\bR\n" +
+	"registered\x12,\n" +
+	"\bsubnodes\x18\b \x03(\v2\x10.innonet.v1.SiteR\bsubnodes\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\n" +
+	" \x01(\tR\tcreatedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\v \x01(\tR\rcreatedByName\"}\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x06\n" +
+	"\x02HQ\x10\x01\x12\b\n" +
+	"\x04NODE\x10\x02\x12\f\n" +
+	"\bDIVISION\x10\x03\x12\x0e\n" +
+	"\n" +
+	"UNIVERSITY\x10\x04\x12\r\n" +
+	"\tINSTITUTE\x10\x05\x12\v\n" +
+	"\aCOMPANY\x10\x06\x12\b\n" +
+	"\x04TEAM\x10\a\x12\t\n" +
+	"\x05OTHER\x10\b\"\x8d\x01\n" +
+	"\x10ListSitesRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"e\n" +
+	"\x11ListSitesResponse\x12&\n" +
+	"\x05sites\x18\x01 \x03(\v2\x10.innonet.v1.SiteR\x05sites\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x9d\x01\n" +
+	"\x11CreateSiteRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x16\n" +
+	"\x06parent\x18\x03 \x01(\tR\x06parent\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12)\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x15.innonet.v1.Site.KindR\x04kind\"\xc1\x05\n" +
+	"\fOrganization\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x04 \x01(\tR\x06nameEn\x12\x1f\n" +
+	"\vother_names\x18\x05 \x03(\tR\n" +
+	"otherNames\x12\x18\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\x12\x18\n" +
+	"\awebsite\x18\a \x01(\tR\awebsite\x12\x12\n" +
+	"\x04city\x18\b \x01(\tR\x04city\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12\x1f\n" +
+	"\vlooking_for\x18\n" +
+	" \x01(\tR\n" +
+	"lookingFor\x12\x18\n" +
+	"\aversion\x18\v \x01(\x03R\aversion\x12;\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\r \x01(\tR\tcreatedBy\x12&\n" +
+	"\x0fcreated_by_name\x18\x0e \x01(\tR\rcreatedByName\x12;\n" +
+	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x10 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x11 \x01(\tR\rupdatedByName\"y\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aSTARTUP\x10\x01\x12\x0e\n" +
+	"\n" +
+	"UNIVERSITY\x10\x02\x12\r\n" +
+	"\tINSTITUTE\x10\x03\x12\v\n" +
+	"\aCOMPANY\x10\x04\x12\f\n" +
+	"\bINVESTOR\x10\x05\x12\x14\n" +
+	"\x10LOCAL_ENTERPRISE\x10\x06\"\xc0\x02\n" +
+	"\x19CreateOrganizationRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x04 \x01(\tR\x06nameEn\x12\x1f\n" +
+	"\vother_names\x18\x05 \x03(\tR\n" +
+	"otherNames\x12\x18\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\x12\x18\n" +
+	"\awebsite\x18\a \x01(\tR\awebsite\x12\x12\n" +
+	"\x04city\x18\b \x01(\tR\x04city\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12\x1f\n" +
+	"\vlooking_for\x18\n" +
+	" \x01(\tR\n" +
+	"lookingFor\"\xa3\x01\n" +
+	"\x16GetOrganizationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xac\x02\n" +
+	"\x18ListOrganizationsRequest\x121\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1d.innonet.v1.Organization.KindR\x04kind\x12\x18\n" +
+	"\acountry\x18\x02 \x01(\tR\acountry\x12\f\n" +
+	"\x01q\x18\x03 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x129\n" +
+	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xad\x01\n" +
+	"\x19ListOrganizationsResponse\x12>\n" +
+	"\rorganizations\x18\x01 \x03(\v2\x18.innonet.v1.OrganizationR\rorganizations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xff\x03\n" +
+	"\x19UpdateOrganizationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x126\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1d.innonet.v1.Organization.KindH\x00R\x04kind\x88\x01\x01\x12\x17\n" +
+	"\x04name\x18\x05 \x01(\tH\x01R\x04name\x88\x01\x01\x12\x1c\n" +
+	"\aname_en\x18\x06 \x01(\tH\x02R\x06nameEn\x88\x01\x01\x12\x1f\n" +
+	"\vother_names\x18\a \x03(\tR\n" +
+	"otherNames\x12\x1d\n" +
+	"\acountry\x18\b \x01(\tH\x03R\acountry\x88\x01\x01\x12\x1d\n" +
+	"\awebsite\x18\t \x01(\tH\x04R\awebsite\x88\x01\x01\x12\x17\n" +
+	"\x04city\x18\n" +
+	" \x01(\tH\x05R\x04city\x88\x01\x01\x12\x1f\n" +
+	"\bdivision\x18\v \x01(\tH\x06R\bdivision\x88\x01\x01\x12$\n" +
+	"\vlooking_for\x18\f \x01(\tH\aR\n" +
+	"lookingFor\x88\x01\x01B\a\n" +
+	"\x05_kindB\a\n" +
+	"\x05_nameB\n" +
+	"\n" +
+	"\b_name_enB\n" +
+	"\n" +
+	"\b_countryB\n" +
+	"\n" +
+	"\b_websiteB\a\n" +
+	"\x05_cityB\v\n" +
+	"\t_divisionB\x0e\n" +
+	"\f_looking_for\"\xba\x03\n" +
+	"\tDealTerms\x12\x1d\n" +
+	"\n" +
+	"partner_id\x18\x01 \x01(\tR\tpartnerId\x12!\n" +
+	"\fpartner_name\x18\x02 \x01(\tR\vpartnerName\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x12\n" +
+	"\x04jobs\x18\x05 \x01(\x05R\x04jobs\x122\n" +
+	"\x15expected_signing_date\x18\x06 \x01(\tR\x13expectedSigningDate\x122\n" +
+	"\x15expected_landing_date\x18\a \x01(\tR\x13expectedLandingDate\x12\x1b\n" +
+	"\tnext_step\x18\b \x01(\tR\bnextStep\x12\x1a\n" +
+	"\bdivision\x18\t \x01(\tR\bdivision\x12;\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\v \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\f \x01(\tR\rupdatedByName\"\xf3\x03\n" +
+	"\x16UpdateDealTermsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\"\n" +
+	"\n" +
+	"partner_id\x18\x04 \x01(\tH\x00R\tpartnerId\x88\x01\x01\x12\x1b\n" +
+	"\x06amount\x18\x05 \x01(\tH\x01R\x06amount\x88\x01\x01\x12\x1f\n" +
+	"\bcurrency\x18\x06 \x01(\tH\x02R\bcurrency\x88\x01\x01\x12\x17\n" +
+	"\x04jobs\x18\a \x01(\x05H\x03R\x04jobs\x88\x01\x01\x127\n" +
+	"\x15expected_signing_date\x18\b \x01(\tH\x04R\x13expectedSigningDate\x88\x01\x01\x127\n" +
+	"\x15expected_landing_date\x18\t \x01(\tH\x05R\x13expectedLandingDate\x88\x01\x01\x12 \n" +
+	"\tnext_step\x18\n" +
+	" \x01(\tH\x06R\bnextStep\x88\x01\x01B\r\n" +
+	"\v_partner_idB\t\n" +
+	"\a_amountB\v\n" +
+	"\t_currencyB\a\n" +
+	"\x05_jobsB\x18\n" +
+	"\x16_expected_signing_dateB\x18\n" +
+	"\x16_expected_landing_dateB\f\n" +
+	"\n" +
+	"_next_step*\xa6\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -6182,7 +7840,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tClaimMode\x12\x1a\n" +
 	"\x16CLAIM_MODE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04OPEN\x10\x01\x12\f\n" +
-	"\bASSIGNED\x10\x022\xab\x11\n" +
+	"\bASSIGNED\x10\x022\xf1\x15\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -6210,7 +7868,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x16UpdateClaimModeSetting\x12).innonet.v1.UpdateClaimModeSettingRequest\x1a\x1c.innonet.v1.ClaimModeSetting\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\x1a\x17/v1/settings/claim-mode\x12d\n" +
 	"\n" +
 	"AddComment\x12\x1d.innonet.v1.AddCommentRequest\x1a\x13.innonet.v1.Comment\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}/comments\x12r\n" +
-	"\fListComments\x12\x1f.innonet.v1.ListCommentsRequest\x1a .innonet.v1.ListCommentsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/leads/{id}/comments2\xcb\x05\n" +
+	"\fListComments\x12\x1f.innonet.v1.ListCommentsRequest\x1a .innonet.v1.ListCommentsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/leads/{id}/comments\x12g\n" +
+	"\x0fUpdateDealTerms\x12\".innonet.v1.UpdateDealTermsRequest\x1a\x10.innonet.v1.Lead\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*2\x13/v1/leads/{id}/deal\x12s\n" +
+	"\x12CreateOrganization\x12%.innonet.v1.CreateOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/organizations\x12o\n" +
+	"\x0fGetOrganization\x12\".innonet.v1.GetOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/organizations/{id}\x12{\n" +
+	"\x11ListOrganizations\x12$.innonet.v1.ListOrganizationsRequest\x1a%.innonet.v1.ListOrganizationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/organizations\x12x\n" +
+	"\x12UpdateOrganization\x12%.innonet.v1.UpdateOrganizationRequest\x1a\x18.innonet.v1.Organization\"!\x82\xd3\xe4\x93\x02\x1b:\x01*2\x16/v1/organizations/{id}2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -6221,7 +7884,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xc4\b\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xf6\t\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -6233,7 +7896,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06Backup\x12\x19.innonet.v1.BackupRequest\x1a\x17.innonet.v1.BackupChunk0\x01\x12F\n" +
 	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStats\x12\x80\x01\n" +
 	"\x0fDenyCertificate\x12\".innonet.v1.DenyCertificateRequest\x1a\x1d.innonet.v1.DeniedCertificate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster/denied-certificates\x12\x98\x01\n" +
-	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificatesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificates\x12[\n" +
+	"\tListSites\x12\x1c.innonet.v1.ListSitesRequest\x1a\x1d.innonet.v1.ListSitesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/sites\x12S\n" +
+	"\n" +
+	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sitesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -6247,8 +7913,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -6261,253 +7927,303 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(CloseLeadRequest_Reason)(0),           // 8: innonet.v1.CloseLeadRequest.Reason
 	(Interest_Outcome)(0),                  // 9: innonet.v1.Interest.Outcome
 	(Comment_Visibility)(0),                // 10: innonet.v1.Comment.Visibility
-	(*ReadInfo)(nil),                       // 11: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 12: innonet.v1.Contact
-	(*Lead)(nil),                           // 13: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 14: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 15: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 16: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 17: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 18: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 19: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 20: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 21: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 22: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 23: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 24: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 25: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 26: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 27: innonet.v1.User
-	(*Token)(nil),                          // 28: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 29: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 30: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 31: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 32: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 33: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 34: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 35: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 36: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 37: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 38: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 39: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 40: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 41: innonet.v1.Member
-	(*Alarm)(nil),                          // 42: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 43: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 44: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 45: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 46: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 47: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 48: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 49: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 50: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 51: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 52: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 53: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 54: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 55: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 56: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 57: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 58: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 59: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 60: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 61: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 62: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 63: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 64: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 65: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 66: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 67: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 68: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 69: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 70: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 71: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 72: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 73: innonet.v1.FieldChange
-	(*durationpb.Duration)(nil),            // 74: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 75: google.protobuf.Timestamp
+	(Site_Kind)(0),                         // 11: innonet.v1.Site.Kind
+	(Organization_Kind)(0),                 // 12: innonet.v1.Organization.Kind
+	(*ReadInfo)(nil),                       // 13: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 14: innonet.v1.Contact
+	(*Lead)(nil),                           // 15: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 16: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 17: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 18: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 19: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 20: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 21: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 22: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 23: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 24: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 25: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 26: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 27: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 28: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 29: innonet.v1.User
+	(*Token)(nil),                          // 30: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 31: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 32: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 33: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 34: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 35: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 36: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 37: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 38: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 39: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 40: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 41: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 42: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 43: innonet.v1.Member
+	(*Alarm)(nil),                          // 44: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 45: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 46: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 47: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 48: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 49: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 50: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 51: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 52: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 53: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 54: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 55: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 56: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 57: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 58: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 59: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 60: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 61: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 62: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 63: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 64: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 65: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 66: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 67: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 68: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 69: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 70: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 71: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 72: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 73: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 74: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 75: innonet.v1.FieldChange
+	(*Site)(nil),                           // 76: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 77: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 78: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 79: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 80: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 81: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 82: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 83: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 84: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 85: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 86: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 87: innonet.v1.UpdateDealTermsRequest
+	(*durationpb.Duration)(nil),            // 88: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 89: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	74,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	88,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	12,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	14,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	75,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	75,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	75,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	89,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	89,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	7,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	10,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	1,   // 12: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 13: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	12,  // 14: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,   // 15: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 16: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,   // 17: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 18: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 19: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	13,  // 20: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	11,  // 21: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,   // 22: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 23: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	12,  // 24: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,   // 25: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	7,   // 26: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	0,   // 27: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	10,  // 28: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	6,   // 29: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 30: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,   // 31: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,   // 32: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,   // 33: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	75,  // 34: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	73,  // 35: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	10,  // 36: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	25,  // 37: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	11,  // 38: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,   // 39: innonet.v1.User.role:type_name -> innonet.v1.Role
-	75,  // 40: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	75,  // 41: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	75,  // 42: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	75,  // 43: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	75,  // 44: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 45: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,   // 46: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	74,  // 47: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	27,  // 48: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	28,  // 49: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 50: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 51: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	27,  // 52: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	11,  // 53: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	74,  // 54: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	28,  // 55: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 56: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 57: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	28,  // 58: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	11,  // 59: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,   // 60: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 61: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	75,  // 62: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	42,  // 63: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	74,  // 64: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	75,  // 65: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	41,  // 66: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	74,  // 67: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	42,  // 68: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	74,  // 69: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	75,  // 70: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	42,  // 71: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	75,  // 72: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	54,  // 73: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	8,   // 74: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	10,  // 75: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 76: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 77: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 78: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	75,  // 79: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	75,  // 80: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	75,  // 81: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	9,   // 82: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	62,  // 83: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	11,  // 84: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 85: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	6,   // 86: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 87: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 88: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 89: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	75,  // 90: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	10,  // 91: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	10,  // 92: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 93: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	75,  // 94: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	6,   // 95: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	74,  // 96: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	70,  // 97: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	11,  // 98: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 99: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	15,  // 100: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	16,  // 101: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	18,  // 102: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	19,  // 103: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	20,  // 104: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	21,  // 105: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	22,  // 106: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	23,  // 107: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	24,  // 108: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	57,  // 109: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	58,  // 110: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	59,  // 111: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	60,  // 112: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	61,  // 113: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	64,  // 114: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	65,  // 115: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	66,  // 116: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	67,  // 117: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	69,  // 118: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	71,  // 119: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	29,  // 120: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	31,  // 121: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	39,  // 122: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	33,  // 123: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	34,  // 124: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	36,  // 125: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	38,  // 126: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	40,  // 127: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	52,  // 128: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	44,  // 129: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	45,  // 130: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	46,  // 131: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	47,  // 132: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	48,  // 133: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	50,  // 134: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	53,  // 135: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	55,  // 136: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	13,  // 137: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	13,  // 138: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	17,  // 139: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	13,  // 140: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	13,  // 141: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	13,  // 142: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	13,  // 143: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	13,  // 144: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	13,  // 145: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	26,  // 146: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	13,  // 147: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	13,  // 148: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	62,  // 149: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	62,  // 150: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	63,  // 151: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	13,  // 152: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	13,  // 153: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	68,  // 154: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	68,  // 155: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	70,  // 156: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	72,  // 157: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	30,  // 158: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	32,  // 159: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	27,  // 160: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	27,  // 161: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	35,  // 162: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	37,  // 163: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	28,  // 164: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	43,  // 165: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	43,  // 166: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	43,  // 167: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	43,  // 168: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	43,  // 169: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	43,  // 170: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	49,  // 171: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	51,  // 172: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	54,  // 173: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	56,  // 174: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	137, // [137:175] is the sub-list for method output_type
-	99,  // [99:137] is the sub-list for method input_type
-	99,  // [99:99] is the sub-list for extension type_name
-	99,  // [99:99] is the sub-list for extension extendee
-	0,   // [0:99] is the sub-list for field type_name
+	86,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	1,   // 13: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 14: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	14,  // 15: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 16: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 17: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 18: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 19: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 20: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	15,  // 21: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	13,  // 22: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 23: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 24: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	14,  // 25: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 26: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	7,   // 27: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 28: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	10,  // 29: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	6,   // 30: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 31: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 32: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 33: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 34: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	89,  // 35: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	75,  // 36: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	10,  // 37: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	27,  // 38: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	13,  // 39: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 40: innonet.v1.User.role:type_name -> innonet.v1.Role
+	89,  // 41: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 42: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	89,  // 43: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 44: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	89,  // 45: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 46: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 47: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	88,  // 48: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	29,  // 49: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	30,  // 50: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 51: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 52: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	29,  // 53: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	13,  // 54: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	88,  // 55: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	30,  // 56: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 57: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 58: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	30,  // 59: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	13,  // 60: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 61: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 62: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	89,  // 63: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	44,  // 64: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	88,  // 65: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	89,  // 66: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	43,  // 67: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	88,  // 68: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	44,  // 69: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	88,  // 70: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	89,  // 71: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	44,  // 72: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	89,  // 73: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	56,  // 74: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	8,   // 75: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	10,  // 76: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 77: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 78: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 79: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	89,  // 80: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 81: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	89,  // 82: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	9,   // 83: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	64,  // 84: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	13,  // 85: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 86: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	6,   // 87: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 88: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 89: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 90: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	89,  // 91: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	10,  // 92: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	10,  // 93: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 94: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	89,  // 95: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	6,   // 96: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 97: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	72,  // 98: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	13,  // 99: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	11,  // 100: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	76,  // 101: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	89,  // 102: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	6,   // 103: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 104: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	76,  // 105: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	13,  // 106: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	11,  // 107: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	12,  // 108: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	89,  // 109: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 110: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 111: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 112: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 113: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	12,  // 114: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 115: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	88,  // 116: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	80,  // 117: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	13,  // 118: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	12,  // 119: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	89,  // 120: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	16,  // 121: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	17,  // 122: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	18,  // 123: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	20,  // 124: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	21,  // 125: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	22,  // 126: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	23,  // 127: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	24,  // 128: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	25,  // 129: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	26,  // 130: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	59,  // 131: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	60,  // 132: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	61,  // 133: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	62,  // 134: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	63,  // 135: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	66,  // 136: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	67,  // 137: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	68,  // 138: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	69,  // 139: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	71,  // 140: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	73,  // 141: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	87,  // 142: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	81,  // 143: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	82,  // 144: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	83,  // 145: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	85,  // 146: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	31,  // 147: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	33,  // 148: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	41,  // 149: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	35,  // 150: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	36,  // 151: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	38,  // 152: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	40,  // 153: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	42,  // 154: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	54,  // 155: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	46,  // 156: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	47,  // 157: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	48,  // 158: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	49,  // 159: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	50,  // 160: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	52,  // 161: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	55,  // 162: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	57,  // 163: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	77,  // 164: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	79,  // 165: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	15,  // 166: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	15,  // 167: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	19,  // 168: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	15,  // 169: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	15,  // 170: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	15,  // 171: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	15,  // 172: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	15,  // 173: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	15,  // 174: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	28,  // 175: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	15,  // 176: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	15,  // 177: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	64,  // 178: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	64,  // 179: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	65,  // 180: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	15,  // 181: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	15,  // 182: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	70,  // 183: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	70,  // 184: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	72,  // 185: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	74,  // 186: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	15,  // 187: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	80,  // 188: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	80,  // 189: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	84,  // 190: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	80,  // 191: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	32,  // 192: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	34,  // 193: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	29,  // 194: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	29,  // 195: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	37,  // 196: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	39,  // 197: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	30,  // 198: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	45,  // 199: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	45,  // 200: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	45,  // 201: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	45,  // 202: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	45,  // 203: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	45,  // 204: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	51,  // 205: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	53,  // 206: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	56,  // 207: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	58,  // 208: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	78,  // 209: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	76,  // 210: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	166, // [166:211] is the sub-list for method output_type
+	121, // [121:166] is the sub-list for method input_type
+	121, // [121:121] is the sub-list for extension type_name
+	121, // [121:121] is the sub-list for extension extendee
+	0,   // [0:121] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -6516,13 +8232,15 @@ func file_innonet_v1_innonet_proto_init() {
 		return
 	}
 	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[72].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[74].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      11,
-			NumMessages:   63,
+			NumEnums:      13,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -48,6 +48,11 @@ const (
 	LeadService_UpdateClaimModeSetting_FullMethodName = "/innonet.v1.LeadService/UpdateClaimModeSetting"
 	LeadService_AddComment_FullMethodName             = "/innonet.v1.LeadService/AddComment"
 	LeadService_ListComments_FullMethodName           = "/innonet.v1.LeadService/ListComments"
+	LeadService_UpdateDealTerms_FullMethodName        = "/innonet.v1.LeadService/UpdateDealTerms"
+	LeadService_CreateOrganization_FullMethodName     = "/innonet.v1.LeadService/CreateOrganization"
+	LeadService_GetOrganization_FullMethodName        = "/innonet.v1.LeadService/GetOrganization"
+	LeadService_ListOrganizations_FullMethodName      = "/innonet.v1.LeadService/ListOrganizations"
+	LeadService_UpdateOrganization_FullMethodName     = "/innonet.v1.LeadService/UpdateOrganization"
 )
 
 // LeadServiceClient is the client API for LeadService service.
@@ -133,6 +138,24 @@ type LeadServiceClient interface {
 	// it: the posted comments and the notes of its history (a review's
 	// question, the site's answer, a division's notes), in order.
 	ListComments(ctx context.Context, in *ListCommentsRequest, opts ...grpc.CallOption) (*ListCommentsResponse, error)
+	// UpdateDealTerms records the deal terms of a CLAIMED, NEGOTIATING or
+	// SIGNED lead: the fields present are set (an empty value clears one),
+	// the others stay. The claiming division only. Each change is a DEAL
+	// event in the history listing the changed fields.
+	UpdateDealTerms(ctx context.Context, in *UpdateDealTermsRequest, opts ...grpc.CallOption) (*Lead, error)
+	// CreateOrganization adds a foreign organization (node staff, HQ,
+	// admins) or a local enterprise (its division, HQ, admins). Two
+	// organizations of one country may not share a name (ABORTED names the
+	// one that has it).
+	CreateOrganization(ctx context.Context, in *CreateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
+	// GetOrganization returns one organization. Any signed-in user.
+	GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
+	// ListOrganizations returns organizations in ID order, filtered by
+	// kind, country and words of their names, and paged. Any signed-in user.
+	ListOrganizations(ctx context.Context, in *ListOrganizationsRequest, opts ...grpc.CallOption) (*ListOrganizationsResponse, error)
+	// UpdateOrganization changes the fields present; who may is as for
+	// CreateOrganization, for the organization as it is and as it becomes.
+	UpdateOrganization(ctx context.Context, in *UpdateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
 }
 
 type leadServiceClient struct {
@@ -353,6 +376,56 @@ func (c *leadServiceClient) ListComments(ctx context.Context, in *ListCommentsRe
 	return out, nil
 }
 
+func (c *leadServiceClient) UpdateDealTerms(ctx context.Context, in *UpdateDealTermsRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_UpdateDealTerms_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) CreateOrganization(ctx context.Context, in *CreateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, LeadService_CreateOrganization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, LeadService_GetOrganization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ListOrganizations(ctx context.Context, in *ListOrganizationsRequest, opts ...grpc.CallOption) (*ListOrganizationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrganizationsResponse)
+	err := c.cc.Invoke(ctx, LeadService_ListOrganizations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) UpdateOrganization(ctx context.Context, in *UpdateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, LeadService_UpdateOrganization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LeadServiceServer is the server API for LeadService service.
 // All implementations must embed UnimplementedLeadServiceServer
 // for forward compatibility.
@@ -436,6 +509,24 @@ type LeadServiceServer interface {
 	// it: the posted comments and the notes of its history (a review's
 	// question, the site's answer, a division's notes), in order.
 	ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error)
+	// UpdateDealTerms records the deal terms of a CLAIMED, NEGOTIATING or
+	// SIGNED lead: the fields present are set (an empty value clears one),
+	// the others stay. The claiming division only. Each change is a DEAL
+	// event in the history listing the changed fields.
+	UpdateDealTerms(context.Context, *UpdateDealTermsRequest) (*Lead, error)
+	// CreateOrganization adds a foreign organization (node staff, HQ,
+	// admins) or a local enterprise (its division, HQ, admins). Two
+	// organizations of one country may not share a name (ABORTED names the
+	// one that has it).
+	CreateOrganization(context.Context, *CreateOrganizationRequest) (*Organization, error)
+	// GetOrganization returns one organization. Any signed-in user.
+	GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error)
+	// ListOrganizations returns organizations in ID order, filtered by
+	// kind, country and words of their names, and paged. Any signed-in user.
+	ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error)
+	// UpdateOrganization changes the fields present; who may is as for
+	// CreateOrganization, for the organization as it is and as it becomes.
+	UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error)
 	mustEmbedUnimplementedLeadServiceServer()
 }
 
@@ -508,6 +599,21 @@ func (UnimplementedLeadServiceServer) AddComment(context.Context, *AddCommentReq
 }
 func (UnimplementedLeadServiceServer) ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListComments not implemented")
+}
+func (UnimplementedLeadServiceServer) UpdateDealTerms(context.Context, *UpdateDealTermsRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDealTerms not implemented")
+}
+func (UnimplementedLeadServiceServer) CreateOrganization(context.Context, *CreateOrganizationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateOrganization not implemented")
+}
+func (UnimplementedLeadServiceServer) GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOrganization not implemented")
+}
+func (UnimplementedLeadServiceServer) ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrganizations not implemented")
+}
+func (UnimplementedLeadServiceServer) UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateOrganization not implemented")
 }
 func (UnimplementedLeadServiceServer) mustEmbedUnimplementedLeadServiceServer() {}
 func (UnimplementedLeadServiceServer) testEmbeddedByValue()                     {}
@@ -908,6 +1014,96 @@ func _LeadService_ListComments_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_UpdateDealTerms_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDealTermsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).UpdateDealTerms(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_UpdateDealTerms_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).UpdateDealTerms(ctx, req.(*UpdateDealTermsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_CreateOrganization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateOrganizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).CreateOrganization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_CreateOrganization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).CreateOrganization(ctx, req.(*CreateOrganizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_GetOrganization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOrganizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).GetOrganization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_GetOrganization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).GetOrganization(ctx, req.(*GetOrganizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ListOrganizations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrganizationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ListOrganizations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ListOrganizations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ListOrganizations(ctx, req.(*ListOrganizationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_UpdateOrganization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateOrganizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).UpdateOrganization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_UpdateOrganization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).UpdateOrganization(ctx, req.(*UpdateOrganizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LeadService_ServiceDesc is the grpc.ServiceDesc for LeadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -998,6 +1194,26 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListComments",
 			Handler:    _LeadService_ListComments_Handler,
+		},
+		{
+			MethodName: "UpdateDealTerms",
+			Handler:    _LeadService_UpdateDealTerms_Handler,
+		},
+		{
+			MethodName: "CreateOrganization",
+			Handler:    _LeadService_CreateOrganization_Handler,
+		},
+		{
+			MethodName: "GetOrganization",
+			Handler:    _LeadService_GetOrganization_Handler,
+		},
+		{
+			MethodName: "ListOrganizations",
+			Handler:    _LeadService_ListOrganizations_Handler,
+		},
+		{
+			MethodName: "UpdateOrganization",
+			Handler:    _LeadService_UpdateOrganization_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -1405,6 +1621,8 @@ const (
 	ClusterService_GetSiteStats_FullMethodName           = "/innonet.v1.ClusterService/GetSiteStats"
 	ClusterService_DenyCertificate_FullMethodName        = "/innonet.v1.ClusterService/DenyCertificate"
 	ClusterService_ListDeniedCertificates_FullMethodName = "/innonet.v1.ClusterService/ListDeniedCertificates"
+	ClusterService_ListSites_FullMethodName              = "/innonet.v1.ClusterService/ListSites"
+	ClusterService_CreateSite_FullMethodName             = "/innonet.v1.ClusterService/CreateSite"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -1448,6 +1666,14 @@ type ClusterServiceClient interface {
 	DenyCertificate(ctx context.Context, in *DenyCertificateRequest, opts ...grpc.CallOption) (*DeniedCertificate, error)
 	// ListDeniedCertificates returns the deny-list. ADMIN only.
 	ListDeniedCertificates(ctx context.Context, in *ListDeniedCertificatesRequest, opts ...grpc.CallOption) (*ListDeniedCertificatesResponse, error)
+	// ListSites returns the site registry: the first-level sites (the
+	// cluster's members and the configured topology) with their sub-nodes.
+	// Any signed-in user.
+	ListSites(ctx context.Context, in *ListSitesRequest, opts ...grpc.CallOption) (*ListSitesResponse, error)
+	// CreateSite registers a second- or third-level node (a sub-node) under
+	// a registered overseas node or second-level node: MUC-TUM under MUC.
+	// ADMIN only.
+	CreateSite(ctx context.Context, in *CreateSiteRequest, opts ...grpc.CallOption) (*Site, error)
 }
 
 type clusterServiceClient struct {
@@ -1567,6 +1793,26 @@ func (c *clusterServiceClient) ListDeniedCertificates(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *clusterServiceClient) ListSites(ctx context.Context, in *ListSitesRequest, opts ...grpc.CallOption) (*ListSitesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSitesResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ListSites_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) CreateSite(ctx context.Context, in *CreateSiteRequest, opts ...grpc.CallOption) (*Site, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Site)
+	err := c.cc.Invoke(ctx, ClusterService_CreateSite_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -1608,6 +1854,14 @@ type ClusterServiceServer interface {
 	DenyCertificate(context.Context, *DenyCertificateRequest) (*DeniedCertificate, error)
 	// ListDeniedCertificates returns the deny-list. ADMIN only.
 	ListDeniedCertificates(context.Context, *ListDeniedCertificatesRequest) (*ListDeniedCertificatesResponse, error)
+	// ListSites returns the site registry: the first-level sites (the
+	// cluster's members and the configured topology) with their sub-nodes.
+	// Any signed-in user.
+	ListSites(context.Context, *ListSitesRequest) (*ListSitesResponse, error)
+	// CreateSite registers a second- or third-level node (a sub-node) under
+	// a registered overseas node or second-level node: MUC-TUM under MUC.
+	// ADMIN only.
+	CreateSite(context.Context, *CreateSiteRequest) (*Site, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -1647,6 +1901,12 @@ func (UnimplementedClusterServiceServer) DenyCertificate(context.Context, *DenyC
 }
 func (UnimplementedClusterServiceServer) ListDeniedCertificates(context.Context, *ListDeniedCertificatesRequest) (*ListDeniedCertificatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDeniedCertificates not implemented")
+}
+func (UnimplementedClusterServiceServer) ListSites(context.Context, *ListSitesRequest) (*ListSitesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSites not implemented")
+}
+func (UnimplementedClusterServiceServer) CreateSite(context.Context, *CreateSiteRequest) (*Site, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSite not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -1842,6 +2102,42 @@ func _ClusterService_ListDeniedCertificates_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_ListSites_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSitesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ListSites(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ListSites_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ListSites(ctx, req.(*ListSitesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_CreateSite_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSiteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).CreateSite(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_CreateSite_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).CreateSite(ctx, req.(*CreateSiteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1884,6 +2180,14 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDeniedCertificates",
 			Handler:    _ClusterService_ListDeniedCertificates_Handler,
+		},
+		{
+			MethodName: "ListSites",
+			Handler:    _ClusterService_ListSites_Handler,
+		},
+		{
+			MethodName: "CreateSite",
+			Handler:    _ClusterService_CreateSite_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
