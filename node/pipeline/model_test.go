@@ -114,8 +114,8 @@ type mResult struct {
 	Comment    *mComment
 	// Mode is the default claim mode a set_default_claim_mode made.
 	Mode ClaimMode
-	Org        *mOrgRef
-	Site       *mSite
+	Org  *mOrgRef
+	Site *mSite
 }
 
 func (r mResult) String() string {

@@ -56,7 +56,7 @@ func schema() *memdb.DBSchema {
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableSettings:  {Name: tableSettings, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
-		tableSites:    {Name: tableSites, Indexes: map[string]*memdb.IndexSchema{"id": id("Code")}},
+		tableSites:     {Name: tableSites, Indexes: map[string]*memdb.IndexSchema{"id": id("Code")}},
 		tableOrgs: {Name: tableOrgs, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
