@@ -19,6 +19,8 @@ type Result struct {
 	// whether more are due than one command forgets.
 	Pruned     int
 	PruneAgain bool
+	// Attachment is the attachment added or removed.
+	Attachment *Attachment
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -65,6 +67,9 @@ func (r Result) detached() Result {
 	if r.Token != nil {
 		t := *r.Token
 		r.Token = &t
+	}
+	if r.Attachment != nil {
+		r.Attachment = r.Attachment.clone()
 	}
 	return r
 }
@@ -157,6 +162,10 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.createToken()
 	case OpRevokeToken:
 		res, err = a.revokeToken()
+	case OpAddAttachment:
+		res, err = a.addAttachment()
+	case OpRemoveAttachment:
+		res, err = a.removeAttachment()
 	default:
 		res, err = a.transition()
 	}

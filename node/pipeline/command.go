@@ -35,6 +35,10 @@ const (
 	// OpPruneRequests forgets the requests applied before the retention
 	// window (see requests.go).
 	OpPruneRequests Op = "prune_requests"
+	// OpAddAttachment adds a document to a lead, OpRemoveAttachment
+	// removes one (see attachments.go).
+	OpAddAttachment    Op = "add_attachment"
+	OpRemoveAttachment Op = "remove_attachment"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -72,6 +76,9 @@ type Command struct {
 	// Retention is how long OpPruneRequests keeps requests: it forgets
 	// those applied more than Retention before the command's time.
 	Retention time.Duration `json:"retention,omitempty"`
+	// Attachment is the document OpAddAttachment adds or
+	// OpRemoveAttachment removes.
+	Attachment *NewAttachment `json:"attachment,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -275,6 +282,21 @@ func (c Command) validate() *Error {
 		return checkFormat(c.SetFormat)
 	case OpPruneRequests:
 		return checkRetention(c.Retention)
+	case OpAddAttachment, OpRemoveAttachment:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Attachment == nil {
+			return invalid("attachment", "is required")
+		}
+		if c.Op == OpAddAttachment {
+			if err := c.Attachment.validateAdd(); err != nil {
+				return err
+			}
+		} else if err := c.Attachment.validateRemove(); err != nil {
+			return err
+		}
+		return checkComment("comment", c.Comment, false)
 	case "":
 		return invalid("op", "is required")
 	default:

@@ -30,6 +30,7 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   versions of the first outcome instead of copies, are forgotten
 //	   after a retention window by prune_requests, and a UUIDv7 request
 //	   ID from before the window is refused (requests.go).
+//	   add_attachment and remove_attachment (attachments.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -42,10 +43,10 @@ const (
 func (c Command) Format() int {
 	f := Format1
 	switch c.Op {
-	case OpSetFormat, OpPruneRequests:
+	case OpSetFormat, OpPruneRequests, OpAddAttachment, OpRemoveAttachment:
 		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 || c.Retention != 0 {
+	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil {
 		f = max(f, Format2)
 	}
 	return f

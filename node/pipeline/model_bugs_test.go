@@ -97,6 +97,39 @@ var plantedBugs = []struct {
 	}}},
 	{name: "a restored site forgets the latest time", bug: plantedIn{corrupt: dropCounters(`"clock"`)}},
 	{name: "a restored site forgets the prune horizon", bug: plantedIn{corrupt: dropCounters(`"requests/`)}},
+	{name: "a division's attachment is shared", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Op == OpAddAttachment && c.Attachment != nil && c.Attachment.Visibility == AttachmentDivision {
+			a := *c.Attachment
+			a.Visibility = AttachmentShared
+			c.Attachment = &a
+		}
+		return c
+	}}},
+	{name: "a restored site forgets the attachments", bug: plantedIn{corrupt: dropTableRows(tableAttachments)}},
+}
+
+// dropTableRows returns a corruption that drops every row of table.
+func dropTableRows(table string) func([]byte) []byte {
+	return func(snap []byte) []byte {
+		var out [][]byte
+		dropped := int64(0)
+		for _, line := range bytes.Split(bytes.TrimSuffix(snap, []byte("\n")), []byte("\n")) {
+			var rec record
+			if err := json.Unmarshal(line, &rec); err != nil {
+				panic(err)
+			}
+			switch {
+			case rec.Table == table:
+				dropped++
+				continue
+			case rec.End:
+				rec.Rows -= dropped
+				line, _ = json.Marshal(rec)
+			}
+			out = append(out, line)
+		}
+		return append(bytes.Join(out, []byte("\n")), '\n')
+	}
 }
 
 // wrapApply returns r with apply replaced where bad says it did something

@@ -63,12 +63,13 @@ const (
 	kLeader  // the leader acts on its own, or another site leads (see b3 above)
 	kCreateToken
 	kRevokeToken
+	kAttachment // add or remove an attachment (see decodeAttachment)
 	numKinds
 )
 
 var kindOps = map[mKind]Op{kSubmit: OpSubmit, kUpdate: OpUpdate, kReview: OpReview, kClaim: OpClaim,
 	kRelease: OpRelease, kAdvance: OpAdvance, kWithdraw: OpWithdraw, kAddUser: OpAddUser, kRevoke: OpRevoke,
-	kCreateToken: OpCreateToken, kRevokeToken: OpRevokeToken}
+	kCreateToken: OpCreateToken, kRevokeToken: OpRevokeToken, kAttachment: OpAddAttachment}
 
 var origins = []string{"CGO", "BOS", "YRD"}
 
@@ -242,6 +243,8 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 		}
 	}
 	switch kind {
+	case kAttachment:
+		decodeAttachment(&op, b[3], b[4])
 	case kUpdate:
 		op.Variant = int(b[3]&15) % len(modelPatches)
 	case kReview:
@@ -328,6 +331,8 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		} else {
 			fits = func(u *mUser) bool { return u.Role == Admin }
 		}
+	case OpAddAttachment, OpRemoveAttachment:
+		fits = attachmentSender(l, b)
 	case OpRelease, OpAdvance:
 		if l.Division == "" || op.Kind == OpRelease && b%2 == 0 {
 			fits = func(u *mUser) bool { return u.Role == HQReviewer }
@@ -388,6 +393,8 @@ func (op mOp) command() Command {
 	case OpCreateToken:
 		nt := modelNewTokens[op.Variant]
 		c.NewToken = &NewToken{TTL: nt.ttl, Description: nt.description}
+	case OpAddAttachment, OpRemoveAttachment:
+		c.Attachment = attachmentCommand(op)
 	}
 	return c
 }
@@ -444,6 +451,7 @@ func asResult(res any) (mResult, error) {
 		if t := res.Token; t != nil {
 			out.Token = asToken(t)
 		}
+		out.Attachment = asAttachment(res.Attachment)
 		return out, nil
 	case *Error:
 		if res.Code == CodeInternal || res.Msg == "" {
@@ -510,6 +518,9 @@ func (r *modelRun) compareState() error {
 				return fmt.Errorf("history of %s: event %d at %v, want the times %v", l.ID, i+1, e.Time, want)
 			}
 		}
+	}
+	if err := r.compareAttachments(leads); err != nil {
+		return err
 	}
 	gotR, wantR := map[string]time.Time{}, map[string]time.Time{}
 	for _, rec := range records(r.st) {

@@ -64,6 +64,9 @@ type mOp struct {
 	// ActorToken is the token the actor authenticated with. It is not
 	// part of the request's body: a retry may come with another token.
 	ActorToken string
+	// Visibility is what an attachment request carries (the file is
+	// Variant, from modelFiles).
+	Visibility AttachmentVisibility
 }
 
 // body is op without what may differ between retries of one request.
@@ -83,6 +86,7 @@ type mResult struct {
 	Replayed   bool
 	Pruned     int
 	PruneAgain bool
+	Attachment *mAttachment
 }
 
 func (r mResult) String() string {
@@ -104,6 +108,9 @@ func (r mResult) String() string {
 	}
 	if r.Pruned != 0 || r.PruneAgain {
 		s += fmt.Sprintf(" pruned %d (again %v)", r.Pruned, r.PruneAgain)
+	}
+	if r.Attachment != nil {
+		s += fmt.Sprintf(" attachment %+v", *r.Attachment)
 	}
 	return s
 }
@@ -224,6 +231,8 @@ type refModel struct {
 	retention time.Duration
 	// times are the times of each lead's history events.
 	times map[string][]time.Time
+	// atts are the attachments, removed ones too, by key.
+	atts map[string]*mAtt
 }
 
 type mDone struct {
@@ -237,7 +246,7 @@ type mDone struct {
 func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
-		format: 1, times: map[string][]time.Time{}}
+		format: 1, times: map[string][]time.Time{}, atts: map[string]*mAtt{}}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -284,6 +293,9 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 	if !m.valid(op) {
 		// The proposer refuses it; in the log, it stops the state machine.
 		return refused(CodeUnreadable)
+	}
+	if (op.Kind == OpAddAttachment || op.Kind == OpRemoveAttachment) && m.format < 2 {
+		return refused(CodePrecondition) // a command of log format 2
 	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
@@ -420,6 +432,8 @@ func (m *refModel) valid(op mOp) bool {
 		return oracleUserID(op.UserID) && modelNewTokens[op.Variant].valid
 	case OpRevokeToken:
 		return oracleUserID(op.UserID) && oracleTokenID(op.TokenID)
+	case OpAddAttachment, OpRemoveAttachment:
+		return m.validAttachment(op)
 	}
 	return false
 }
@@ -445,6 +459,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		return mResult{OK: true, User: nuser, Token: tok}
 	case OpCreateToken, OpRevokeToken:
 		return m.tokenOp(u, op, now)
+	case OpAddAttachment, OpRemoveAttachment:
+		return m.attach(u, op)
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -635,6 +651,8 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " for %s newtoken#%d", op.UserID, op.Variant)
 	case OpRevokeToken:
 		fmt.Fprintf(&b, " %s of %s", op.TokenID, op.UserID)
+	case OpAddAttachment, OpRemoveAttachment:
+		fmt.Fprintf(&b, " %s file#%d %s", op.LeadID, op.Variant, op.Visibility)
 	default:
 		fmt.Fprintf(&b, " %s", op.LeadID)
 	}

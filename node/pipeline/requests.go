@@ -56,6 +56,10 @@ type request struct {
 	UserRevoked  bool   `json:"userRevoked,omitempty"`
 	TokenID      string `json:"tokenId,omitempty"`
 	TokenRevoked bool   `json:"tokenRevoked,omitempty"`
+	// AttachmentKey is the attachment an attachment command answered,
+	// and AttachmentRemoved whether it was removed then.
+	AttachmentKey     string `json:"attachmentKey,omitempty"`
+	AttachmentRemoved bool   `json:"attachmentRemoved,omitempty"`
 }
 
 // Limits on request retention.
@@ -109,6 +113,9 @@ func (r *request) keep(res Result) {
 	if t := res.Token; t != nil {
 		r.TokenID, r.TokenRevoked = t.ID, t.Revoked != nil
 	}
+	if a := res.Attachment; a != nil {
+		r.AttachmentKey, r.AttachmentRemoved = a.Key, !a.Live()
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -142,6 +149,11 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, err
 		}
 	}
+	if r.AttachmentKey != "" {
+		if res.Attachment, err = a.attachmentAsAnswered(r.AttachmentKey, r.AttachmentRemoved, r.LeadVersion); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
 }
 
@@ -172,9 +184,9 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 			break
 		}
 		switch e.Action {
-		case "SUBMIT", "UPDATE":
+		case "SUBMIT", "UPDATE", ActionAddAttachment, ActionRemoveAttachment:
 			// A new lead has no stage comment; an edit in SUBMITTED
-			// keeps the one it has.
+			// keeps the one it has, as do attachments.
 		default:
 			l.StageComment = e.Comment
 		}

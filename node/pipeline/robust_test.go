@@ -95,6 +95,11 @@ func FuzzApply(f *testing.F) {
 		{"admin", Command{Op: OpRevokeToken, UserID: "user-0003", TokenID: "tok-0003"}},
 		{"bos", Command{Op: OpWithdraw, LeadID: "BOS-0001", ActorToken: "tok-0001"}},
 		{"", Command{Op: OpBootstrap, NewUser: testUser("Ada Admin", Admin, "", "")}},
+		{"bos", addCmd("BOS-0001", 3, AttachmentShared)},
+		{"bos", addCmd("BOS-0001", 1, AttachmentShared)},
+		{"yrd", addCmd("BOS-0003", 1, AttachmentDivision)},
+		{"hq", removeCmd("BOS-0001", 1, AttachmentVisibilityUnspecified)},
+		{"yrd", removeCmd("BOS-0003", 2, AttachmentDivision)},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these
@@ -131,6 +136,8 @@ func FuzzApply(f *testing.F) {
 	snaps := [][]byte{snapshotBytes(f, base.st)}
 	base.raise()
 	base.leadIn(Approved)
+	base.ok("bos", addCmd("BOS-0001", 1, AttachmentShared))
+	base.ok("yrd", addCmd("BOS-0003", 2, AttachmentDivision))
 	wantResult(f, base.prune(time.Minute, clock(base.index+1).Add(time.Minute+time.Second)))
 	snaps = append(snaps, snapshotBytes(f, base.st))
 	restore := func(t *testing.T, snap []byte) *State {
@@ -175,7 +182,8 @@ func fuzzApplyOn(t *testing.T, st, twin *State, index uint64, data []byte) {
 		again := st.Apply(index+1, data)
 		if r, ok := again.(Result); !ok || !r.Replayed {
 			t.Fatalf("Apply(%q) accepted, then again = %v, want a replay", data, again)
-		} else if !reflect.DeepEqual(r.Lead, res.Lead) || !reflect.DeepEqual(r.User, res.User) || !reflect.DeepEqual(r.Token, res.Token) {
+		} else if !reflect.DeepEqual(r.Lead, res.Lead) || !reflect.DeepEqual(r.User, res.User) || !reflect.DeepEqual(r.Token, res.Token) ||
+			!reflect.DeepEqual(r.Attachment, res.Attachment) {
 			t.Fatalf("Apply(%q) answered %s, its replay %s", data, asJSON(res), asJSON(r))
 		}
 		if got := readView(t, st); !reflect.DeepEqual(got, after) || !bytes.Equal(snapshotBody(t, st), body) {

@@ -17,6 +17,9 @@ const (
 	tableTokens   = "tokens"
 	tableRequests = "requests"
 	tableCounters = "counters"
+	// tableAttachments holds what the state knows of attachments (see
+	// attachments.go).
+	tableAttachments = "attachments"
 )
 
 func schema() *memdb.DBSchema {
@@ -44,6 +47,10 @@ func schema() *memdb.DBSchema {
 			"time": {Name: "time", Indexer: &memdb.IntFieldIndex{Field: "Time"}},
 		}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		tableAttachments: {Name: tableAttachments, Indexes: map[string]*memdb.IndexSchema{
+			"id":  id("Key"),
+			"sha": {Name: "sha", Indexer: &memdb.StringFieldIndex{Field: "SHA256"}},
+		}},
 	}}
 }
 

@@ -160,6 +160,9 @@ type Event struct {
 	Version    int64     `json:"version"`
 	LogIndex   uint64    `json:"logIndex"`
 	RequestID  string    `json:"requestId,omitempty"`
+	// Attachment is the attachment an ADD_ATTACHMENT or
+	// REMOVE_ATTACHMENT event added or removed.
+	Attachment *AttachmentRef `json:"attachment,omitempty"`
 }
 
 // User is a person with a role. It authenticates with bearer tokens, kept
