@@ -457,6 +457,58 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
+// Visibility says who sees an attachment besides HQ.
+type Attachment_Visibility int32
+
+const (
+	Attachment_VISIBILITY_UNSPECIFIED Attachment_Visibility = 0
+	// Everyone who may see the lead.
+	Attachment_SHARED Attachment_Visibility = 1
+	// The division that added it, and HQ reviewers and admins.
+	Attachment_DIVISION Attachment_Visibility = 2
+)
+
+// Enum value maps for Attachment_Visibility.
+var (
+	Attachment_Visibility_name = map[int32]string{
+		0: "VISIBILITY_UNSPECIFIED",
+		1: "SHARED",
+		2: "DIVISION",
+	}
+	Attachment_Visibility_value = map[string]int32{
+		"VISIBILITY_UNSPECIFIED": 0,
+		"SHARED":                 1,
+		"DIVISION":               2,
+	}
+)
+
+func (x Attachment_Visibility) Enum() *Attachment_Visibility {
+	p := new(Attachment_Visibility)
+	*p = x
+	return p
+}
+
+func (x Attachment_Visibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Attachment_Visibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
+}
+
+func (Attachment_Visibility) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[7]
+}
+
+func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Attachment_Visibility.Descriptor instead.
+func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -634,9 +686,11 @@ type Lead struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	StageTime  *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=stage_time,json=stageTime,proto3" json:"stage_time,omitempty"`
 	// The comment of the last review, release or withdrawal.
-	StageComment  string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StageComment string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
+	// How many attachments of the lead the caller may see.
+	AttachmentCount int32 `protobuf:"varint,100,opt,name=attachment_count,json=attachmentCount,proto3" json:"attachment_count,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Lead) Reset() {
@@ -807,6 +861,13 @@ func (x *Lead) GetStageComment() string {
 		return x.StageComment
 	}
 	return ""
+}
+
+func (x *Lead) GetAttachmentCount() int32 {
+	if x != nil {
+		return x.AttachmentCount
+	}
+	return 0
 }
 
 type SubmitLeadRequest struct {
@@ -4003,6 +4064,921 @@ func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate 
 	return nil
 }
 
+// Attachment is a document of a lead: a pitch deck, an NDA, a term sheet.
+// The replicated log carries what is here; the bytes are kept by every
+// site in a store of its own and served by GET
+// /v1/leads/{id}/attachments/{sha256}.
+type Attachment struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	LeadId string                 `protobuf:"bytes,1,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	// Lower-case hex SHA-256 of the bytes: the attachment's name in URLs,
+	// and its ETag.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file name as uploaded, in any script.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Media type, e.g. application/pdf.
+	ContentType string                `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Size        int64                 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	Visibility  Attachment_Visibility `protobuf:"varint,6,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	// The division a DIVISION attachment belongs to.
+	Division string `protobuf:"bytes,7,opt,name=division,proto3" json:"division,omitempty"`
+	// Who added it (user ID and display name), and the site, division or
+	// HQ they act for, whose members may remove it.
+	AddedBy     string `protobuf:"bytes,8,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
+	AddedByName string `protobuf:"bytes,9,opt,name=added_by_name,json=addedByName,proto3" json:"added_by_name,omitempty"`
+	AddedFor    string `protobuf:"bytes,10,opt,name=added_for,json=addedFor,proto3" json:"added_for,omitempty"`
+	// The site that received the bytes.
+	OriginSite string                 `protobuf:"bytes,11,opt,name=origin_site,json=originSite,proto3" json:"origin_site,omitempty"`
+	Comment    string                 `protobuf:"bytes,12,opt,name=comment,proto3" json:"comment,omitempty"`
+	AddTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=add_time,json=addTime,proto3" json:"add_time,omitempty"`
+	// The lead version its addition made (its event in the history).
+	LeadVersion int64  `protobuf:"varint,14,opt,name=lead_version,json=leadVersion,proto3" json:"lead_version,omitempty"`
+	LogIndex    uint64 `protobuf:"varint,15,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	// Set once removed: when, by whom, and the lead version the removal
+	// made.
+	RemoveTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=remove_time,json=removeTime,proto3" json:"remove_time,omitempty"`
+	RemovedBy     string                 `protobuf:"bytes,17,opt,name=removed_by,json=removedBy,proto3" json:"removed_by,omitempty"`
+	RemovedByName string                 `protobuf:"bytes,18,opt,name=removed_by_name,json=removedByName,proto3" json:"removed_by_name,omitempty"`
+	RemoveVersion int64                  `protobuf:"varint,19,opt,name=remove_version,json=removeVersion,proto3" json:"remove_version,omitempty"`
+	// Whether the site that answered holds the bytes, checked against the
+	// SHA-256 (a site fetches what it lacks from its peers).
+	Stored        bool `protobuf:"varint,20,opt,name=stored,proto3" json:"stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *Attachment) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *Attachment) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Attachment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Attachment) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *Attachment) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedBy() string {
+	if x != nil {
+		return x.AddedBy
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedByName() string {
+	if x != nil {
+		return x.AddedByName
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedFor() string {
+	if x != nil {
+		return x.AddedFor
+	}
+	return ""
+}
+
+func (x *Attachment) GetOriginSite() string {
+	if x != nil {
+		return x.OriginSite
+	}
+	return ""
+}
+
+func (x *Attachment) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddTime
+	}
+	return nil
+}
+
+func (x *Attachment) GetLeadVersion() int64 {
+	if x != nil {
+		return x.LeadVersion
+	}
+	return 0
+}
+
+func (x *Attachment) GetLogIndex() uint64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *Attachment) GetRemoveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemoveTime
+	}
+	return nil
+}
+
+func (x *Attachment) GetRemovedBy() string {
+	if x != nil {
+		return x.RemovedBy
+	}
+	return ""
+}
+
+func (x *Attachment) GetRemovedByName() string {
+	if x != nil {
+		return x.RemovedByName
+	}
+	return ""
+}
+
+func (x *Attachment) GetRemoveVersion() int64 {
+	if x != nil {
+		return x.RemoveVersion
+	}
+	return 0
+}
+
+func (x *Attachment) GetStored() bool {
+	if x != nil {
+		return x.Stored
+	}
+	return false
+}
+
+// UploadAttachmentRequest is one message of an upload: the header first,
+// then the file in chunks (of at most 1 MiB each, 64 KiB is usual).
+type UploadAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadAttachmentRequest_Header
+	//	*UploadAttachmentRequest_Chunk
+	Part          isUploadAttachmentRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentRequest) Reset() {
+	*x = UploadAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentRequest) ProtoMessage() {}
+
+func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetHeader() *AttachmentHeader {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadAttachmentRequest_Part interface {
+	isUploadAttachmentRequest_Part()
+}
+
+type UploadAttachmentRequest_Header struct {
+	Header *AttachmentHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadAttachmentRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadAttachmentRequest_Header) isUploadAttachmentRequest_Part() {}
+
+func (*UploadAttachmentRequest_Chunk) isUploadAttachmentRequest_Part() {}
+
+// AttachmentHeader describes an upload.
+type AttachmentHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lead, e.g. BOS-0003.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Client-chosen idempotency key, as for every write.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The file name, e.g. "Pitch deck.pdf" (not a path).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Media type; default application/octet-stream.
+	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Default: DIVISION for a division, SHARED for everyone else.
+	Visibility Attachment_Visibility `protobuf:"varint,5,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	Comment    string                `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Optional: the size and SHA-256 the client expects. The upload is
+	// refused (and nothing kept) if the bytes differ.
+	Size            int64  `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256          string `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	ExpectedVersion int64  `protobuf:"varint,9,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AttachmentHeader) Reset() {
+	*x = AttachmentHeader{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentHeader) ProtoMessage() {}
+
+func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentHeader.ProtoReflect.Descriptor instead.
+func (*AttachmentHeader) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *AttachmentHeader) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *AttachmentHeader) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *AttachmentHeader) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// AttachmentResult answers an upload or a removal.
+type AttachmentResult struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Attachment *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	// False when the lead held these bytes (with this visibility) already:
+	// nothing changed. Always true for a removal that took effect.
+	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentResult) Reset() {
+	*x = AttachmentResult{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentResult) ProtoMessage() {}
+
+func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentResult.ProtoReflect.Descriptor instead.
+func (*AttachmentResult) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *AttachmentResult) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *AttachmentResult) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+type ListAttachmentsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency  Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// Also list removed attachments (their bytes may be gone).
+	IncludeRemoved bool `protobuf:"varint,4,opt,name=include_removed,json=includeRemoved,proto3" json:"include_removed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAttachmentsRequest) Reset() {
+	*x = ListAttachmentsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttachmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttachmentsRequest) ProtoMessage() {}
+
+func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttachmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListAttachmentsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListAttachmentsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListAttachmentsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListAttachmentsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+func (x *ListAttachmentsRequest) GetIncludeRemoved() bool {
+	if x != nil {
+		return x.IncludeRemoved
+	}
+	return false
+}
+
+type ListAttachmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachments   []*Attachment          `protobuf:"bytes,1,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttachmentsResponse) Reset() {
+	*x = ListAttachmentsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttachmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttachmentsResponse) ProtoMessage() {}
+
+func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttachmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListAttachmentsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListAttachmentsResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *ListAttachmentsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type DownloadAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Sha256        string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadAttachmentRequest) Reset() {
+	*x = DownloadAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadAttachmentRequest) ProtoMessage() {}
+
+func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DownloadAttachmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DownloadAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+// DownloadAttachmentResponse: the first message carries the attachment
+// (and usually a chunk), the others chunks only.
+type DownloadAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachment    *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	Chunk         []byte                 `protobuf:"bytes,2,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadAttachmentResponse) Reset() {
+	*x = DownloadAttachmentResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadAttachmentResponse) ProtoMessage() {}
+
+func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*DownloadAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DownloadAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *DownloadAttachmentResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+type RemoveAttachmentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Sha256    string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	RequestId string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Needed only when the lead holds the bytes both SHARED and DIVISION.
+	Visibility      Attachment_Visibility `protobuf:"varint,4,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	Comment         string                `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	ExpectedVersion int64                 `protobuf:"varint,6,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RemoveAttachmentRequest) Reset() {
+	*x = RemoveAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveAttachmentRequest) ProtoMessage() {}
+
+func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*RemoveAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *RemoveAttachmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *RemoveAttachmentRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// RegisterAttachmentRequest carries the header of an upload whose bytes
+// the forwarding site stored, with their size and SHA-256 as it computed
+// them.
+type RegisterAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *AttachmentHeader      `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterAttachmentRequest) Reset() {
+	*x = RegisterAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterAttachmentRequest) ProtoMessage() {}
+
+func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*RegisterAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *RegisterAttachmentRequest) GetHeader() *AttachmentHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+type FetchAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchAttachmentRequest) Reset() {
+	*x = FetchAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchAttachmentRequest) ProtoMessage() {}
+
+func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*FetchAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *FetchAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+type AttachmentChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentChunk) Reset() {
+	*x = AttachmentChunk{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentChunk) ProtoMessage() {}
+
+func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentChunk.ProtoReflect.Descriptor instead.
+func (*AttachmentChunk) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *AttachmentChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -4018,7 +4994,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\x05\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xf1\x05\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4043,7 +5019,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"updateTime\x129\n" +
 	"\n" +
 	"stage_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tstageTime\x12#\n" +
-	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\"\xf2\x02\n" +
+	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\x12)\n" +
+	"\x10attachment_count\x18d \x01(\x05R\x0fattachmentCount\"\xf2\x02\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -4330,7 +5307,95 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
 	"\x1dListDeniedCertificatesRequest\"c\n" +
 	"\x1eListDeniedCertificatesResponse\x12A\n" +
-	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates*\x9c\x01\n" +
+	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates\"\xfc\x05\n" +
+	"\n" +
+	"Attachment\x12\x17\n" +
+	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\x12A\n" +
+	"\n" +
+	"visibility\x18\x06 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x1a\n" +
+	"\bdivision\x18\a \x01(\tR\bdivision\x12\x19\n" +
+	"\badded_by\x18\b \x01(\tR\aaddedBy\x12\"\n" +
+	"\radded_by_name\x18\t \x01(\tR\vaddedByName\x12\x1b\n" +
+	"\tadded_for\x18\n" +
+	" \x01(\tR\baddedFor\x12\x1f\n" +
+	"\vorigin_site\x18\v \x01(\tR\n" +
+	"originSite\x12\x18\n" +
+	"\acomment\x18\f \x01(\tR\acomment\x125\n" +
+	"\badd_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\x12!\n" +
+	"\flead_version\x18\x0e \x01(\x03R\vleadVersion\x12\x1b\n" +
+	"\tlog_index\x18\x0f \x01(\x04R\blogIndex\x12;\n" +
+	"\vremove_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"removeTime\x12\x1d\n" +
+	"\n" +
+	"removed_by\x18\x11 \x01(\tR\tremovedBy\x12&\n" +
+	"\x0fremoved_by_name\x18\x12 \x01(\tR\rremovedByName\x12%\n" +
+	"\x0eremove_version\x18\x13 \x01(\x03R\rremoveVersion\x12\x16\n" +
+	"\x06stored\x18\x14 \x01(\bR\x06stored\"B\n" +
+	"\n" +
+	"Visibility\x12\x1a\n" +
+	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06SHARED\x10\x01\x12\f\n" +
+	"\bDIVISION\x10\x02\"q\n" +
+	"\x17UploadAttachmentRequest\x126\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.innonet.v1.AttachmentHeaderH\x00R\x06header\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\xac\x02\n" +
+	"\x10AttachmentHeader\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12A\n" +
+	"\n" +
+	"visibility\x18\x05 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\x12\x12\n" +
+	"\x04size\x18\a \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\x12)\n" +
+	"\x10expected_version\x18\t \x01(\x03R\x0fexpectedVersion\"d\n" +
+	"\x10AttachmentResult\x126\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x16.innonet.v1.AttachmentR\n" +
+	"attachment\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"\xcc\x01\n" +
+	"\x16ListAttachmentsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12'\n" +
+	"\x0finclude_removed\x18\x04 \x01(\bR\x0eincludeRemoved\"}\n" +
+	"\x17ListAttachmentsResponse\x128\n" +
+	"\vattachments\x18\x01 \x03(\v2\x16.innonet.v1.AttachmentR\vattachments\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"C\n" +
+	"\x19DownloadAttachmentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"j\n" +
+	"\x1aDownloadAttachmentResponse\x126\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x16.innonet.v1.AttachmentR\n" +
+	"attachment\x12\x14\n" +
+	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"\xe8\x01\n" +
+	"\x17RemoveAttachmentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12A\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x12)\n" +
+	"\x10expected_version\x18\x06 \x01(\x03R\x0fexpectedVersion\"Q\n" +
+	"\x19RegisterAttachmentRequest\x124\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.innonet.v1.AttachmentHeaderR\x06header\"0\n" +
+	"\x16FetchAttachmentRequest\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"%\n" +
+	"\x0fAttachmentChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data*\x9c\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -4388,7 +5453,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x06LEADER\x10\x01\x12\t\n" +
 	"\x05STALE\x10\x02\x12\x10\n" +
-	"\fLINEARIZABLE\x10\x032\xd1\a\n" +
+	"\fLINEARIZABLE\x10\x032\xf1\v\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -4402,7 +5467,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xcb\x05\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history\x12W\n" +
+	"\x10UploadAttachment\x12#.innonet.v1.UploadAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult(\x01\x12~\n" +
+	"\x0fListAttachments\x12\".innonet.v1.ListAttachmentsRequest\x1a#.innonet.v1.ListAttachmentsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/leads/{id}/attachments\x12e\n" +
+	"\x12DownloadAttachment\x12%.innonet.v1.DownloadAttachmentRequest\x1a&.innonet.v1.DownloadAttachmentResponse0\x01\x12\x82\x01\n" +
+	"\x10RemoveAttachment\x12#.innonet.v1.RemoveAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult\"+\x82\xd3\xe4\x93\x02%*#/v1/leads/{id}/attachments/{sha256}\x12Y\n" +
+	"\x12RegisterAttachment\x12%.innonet.v1.RegisterAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -4413,7 +5483,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xc4\b\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\x9a\t\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -4425,7 +5495,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06Backup\x12\x19.innonet.v1.BackupRequest\x1a\x17.innonet.v1.BackupChunk0\x01\x12F\n" +
 	"\fGetSiteStats\x12\x1f.innonet.v1.GetSiteStatsRequest\x1a\x15.innonet.v1.SiteStats\x12\x80\x01\n" +
 	"\x0fDenyCertificate\x12\".innonet.v1.DenyCertificateRequest\x1a\x1d.innonet.v1.DeniedCertificate\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cluster/denied-certificates\x12\x98\x01\n" +
-	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificatesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificates\x12T\n" +
+	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01B$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -4439,8 +5510,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -4449,182 +5520,220 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Decision)(0),                          // 4: innonet.v1.Decision
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
 	(Consistency)(0),                       // 6: innonet.v1.Consistency
-	(*ReadInfo)(nil),                       // 7: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 8: innonet.v1.Contact
-	(*Lead)(nil),                           // 9: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 10: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 11: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 12: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 13: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 14: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 15: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 16: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 17: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 18: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 19: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 20: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 21: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 22: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 23: innonet.v1.User
-	(*Token)(nil),                          // 24: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 25: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 26: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 27: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 28: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 29: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 30: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 31: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 32: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 33: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 34: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 35: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 36: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 37: innonet.v1.Member
-	(*Alarm)(nil),                          // 38: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 39: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 40: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 41: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 42: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 43: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 44: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 45: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 46: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 47: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 48: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 49: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 50: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 51: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 52: innonet.v1.ListDeniedCertificatesResponse
-	(*durationpb.Duration)(nil),            // 53: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
+	(Attachment_Visibility)(0),             // 7: innonet.v1.Attachment.Visibility
+	(*ReadInfo)(nil),                       // 8: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 9: innonet.v1.Contact
+	(*Lead)(nil),                           // 10: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 11: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 12: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 13: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 14: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 15: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 16: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 17: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 18: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 19: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 20: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 21: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 22: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 23: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 24: innonet.v1.User
+	(*Token)(nil),                          // 25: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 26: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 27: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 28: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 29: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 30: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 31: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 32: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 33: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 34: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 35: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 36: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 37: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 38: innonet.v1.Member
+	(*Alarm)(nil),                          // 39: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 40: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 41: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 42: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 43: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 44: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 45: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 46: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 47: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 48: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 49: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 50: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 51: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 52: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 53: innonet.v1.ListDeniedCertificatesResponse
+	(*Attachment)(nil),                     // 54: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 55: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 56: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 57: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 58: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 59: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 60: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 61: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 62: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 63: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 64: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 65: innonet.v1.AttachmentChunk
+	(*durationpb.Duration)(nil),            // 66: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 67: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	53, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
-	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
-	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
-	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	54, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	54, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	54, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	54, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	54, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	54, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	54, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	54, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	54, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	53, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	53, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	54, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	38, // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	53, // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	54, // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	37, // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	53, // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	38, // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	53, // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	54, // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	38, // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	54, // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	50, // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10, // 67: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	11, // 68: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	12, // 69: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	14, // 70: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	15, // 71: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	16, // 72: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	17, // 73: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	18, // 74: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	19, // 75: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	20, // 76: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	25, // 77: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	27, // 78: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	35, // 79: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	29, // 80: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	30, // 81: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	32, // 82: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	34, // 83: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	36, // 84: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	48, // 85: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	40, // 86: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	41, // 87: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	42, // 88: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	43, // 89: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	44, // 90: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	46, // 91: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	49, // 92: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	51, // 93: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	9,  // 94: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	9,  // 95: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	13, // 96: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	9,  // 97: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	9,  // 98: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	9,  // 99: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	9,  // 100: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	9,  // 101: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	9,  // 102: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	22, // 103: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	26, // 104: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	28, // 105: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	23, // 106: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	23, // 107: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 108: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	33, // 109: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	24, // 110: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	39, // 111: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	39, // 112: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	39, // 113: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	39, // 114: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	39, // 115: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	39, // 116: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	45, // 117: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	47, // 118: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	50, // 119: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	52, // 120: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94, // [94:121] is the sub-list for method output_type
-	67, // [67:94] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	66,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
+	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
+	9,   // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
+	67,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	67,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	67,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	1,   // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	9,   // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	10,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	8,   // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	9,   // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	0,   // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	67,  // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	22,  // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	8,   // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
+	67,  // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	67,  // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	67,  // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	67,  // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	67,  // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	66,  // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	24,  // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	25,  // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	24,  // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	8,   // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	66,  // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	25,  // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	25,  // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	8,   // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	67,  // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	39,  // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	66,  // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	67,  // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	38,  // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	66,  // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	39,  // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	66,  // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	67,  // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	39,  // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	67,  // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	51,  // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	7,   // 67: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	67,  // 68: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	67,  // 69: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	56,  // 70: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	7,   // 71: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	54,  // 72: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	6,   // 73: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	66,  // 74: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	54,  // 75: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	8,   // 76: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	54,  // 77: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	7,   // 78: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	56,  // 79: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	11,  // 80: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	12,  // 81: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	13,  // 82: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	15,  // 83: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	16,  // 84: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	17,  // 85: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	18,  // 86: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	19,  // 87: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	20,  // 88: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	21,  // 89: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	55,  // 90: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	58,  // 91: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	60,  // 92: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	62,  // 93: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	63,  // 94: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	26,  // 95: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	28,  // 96: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	36,  // 97: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	30,  // 98: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	31,  // 99: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	33,  // 100: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	35,  // 101: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	37,  // 102: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	49,  // 103: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	41,  // 104: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	42,  // 105: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	43,  // 106: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	44,  // 107: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	45,  // 108: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	47,  // 109: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	50,  // 110: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	52,  // 111: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	64,  // 112: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	10,  // 113: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	10,  // 114: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	14,  // 115: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	10,  // 116: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	10,  // 117: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	10,  // 118: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	10,  // 119: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	10,  // 120: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	10,  // 121: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	23,  // 122: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	57,  // 123: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	59,  // 124: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	61,  // 125: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	57,  // 126: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	57,  // 127: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	27,  // 128: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	29,  // 129: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	24,  // 130: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	24,  // 131: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	32,  // 132: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	34,  // 133: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	25,  // 134: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	40,  // 135: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	40,  // 136: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	40,  // 137: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	40,  // 138: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	40,  // 139: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	40,  // 140: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	46,  // 141: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	48,  // 142: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	51,  // 143: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	53,  // 144: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	65,  // 145: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	113, // [113:146] is the sub-list for method output_type
+	80,  // [80:113] is the sub-list for method input_type
+	80,  // [80:80] is the sub-list for extension type_name
+	80,  // [80:80] is the sub-list for extension extendee
+	0,   // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -4633,13 +5742,17 @@ func file_innonet_v1_innonet_proto_init() {
 		return
 	}
 	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[47].OneofWrappers = []any{
+		(*UploadAttachmentRequest_Header)(nil),
+		(*UploadAttachmentRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      8,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
