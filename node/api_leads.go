@@ -34,7 +34,9 @@ func (s *leadService) write(ctx context.Context, cmd pipeline.Command) (*innonet
 	if err != nil {
 		return nil, err
 	}
-	return leadToPB(res.Lead), nil
+	out := leadToPB(res.Lead)
+	s.n.countAttachments(u, out)
+	return out, nil
 }
 
 func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
@@ -90,15 +92,18 @@ func (s *leadService) visibleLead(ctx context.Context, id string) (*pipeline.Use
 }
 
 func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) (*innonetpb.Lead, error) {
-	_, l, err := s.visibleLead(ctx, r.Id)
+	u, l, err := s.visibleLead(ctx, r.Id)
 	if err != nil {
 		return nil, err
 	}
-	return leadToPB(l), nil
+	out := leadToPB(l)
+	s.n.countAttachments(u, out)
+	return out, nil
 }
 
 func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHistoryRequest) (*innonetpb.GetLeadHistoryResponse, error) {
-	if _, _, err := s.visibleLead(ctx, r.Id); err != nil {
+	u, _, err := s.visibleLead(ctx, r.Id)
+	if err != nil {
 		return nil, err
 	}
 	events, err := s.n.state.History(r.Id)
@@ -107,7 +112,7 @@ func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHi
 	}
 	out := &innonetpb.GetLeadHistoryResponse{}
 	for _, e := range events {
-		out.Events = append(out.Events, eventToPB(e))
+		out.Events = append(out.Events, eventToPB(attachmentEventFor(u, e)))
 	}
 	return out, nil
 }
@@ -147,6 +152,7 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 	for _, l := range leads {
 		out.Leads = append(out.Leads, leadToPB(l))
 	}
+	s.n.countAttachments(u, out.Leads...)
 	if more {
 		out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID))
 	}
