@@ -43,10 +43,32 @@ import (
 func (n *Node) attachmentRoutes(mux *http.ServeMux, gw http.Handler) {
 	mux.Handle("GET /v1/leads/{id}/attachments/{sha256}",
 		n.guard.Authenticating("downloading an attachment requires a role that may see it", http.HandlerFunc(n.downloadHTTP)))
-	mux.Handle("DELETE /v1/leads/{id}/attachments/{sha256}", gw)
+	mux.Handle("DELETE /v1/leads/{id}/attachments/{sha256}", onlyQuery(gw, "requestId", "visibility", "comment", "expectedVersion"))
 	mux.Handle("/v1/leads/{id}/attachments/{sha256}", guard.MethodNotAllowed(http.MethodGet, http.MethodHead, http.MethodDelete))
-	mux.Handle("GET /v1/leads/{id}/attachments", gw)
+	mux.Handle("GET /v1/leads/{id}/attachments", onlyQuery(gw, "includeRemoved", "consistency", "maxStaleness"))
 	mux.Handle("/v1/leads/{id}/attachments", guard.MethodNotAllowed(http.MethodGet, http.MethodHead, http.MethodPost))
+}
+
+// onlyQuery passes a request to next only if its query parameters are
+// among allowed (by their JSON names, or the proto names the gateway also
+// takes); the gateway would ignore any other, which a caller who
+// misspelt one should hear about.
+func onlyQuery(next http.Handler, allowed ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var unknown []string
+		for k := range r.URL.Query() {
+			if !slices.Contains(allowed, lowerCamel(k)) {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			writeAPIError(w, status.Errorf(codes.InvalidArgument, "unknown query parameter %s: this takes %s",
+				clip(strings.Join(unknown, ", ")), strings.Join(allowed, ", ")))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // uploadFields are the parameters an upload takes, in the query or as

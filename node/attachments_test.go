@@ -3,8 +3,8 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -635,9 +635,16 @@ func TestAttachmentVisibility(t *testing.T) {
 	if resp, _ := downloadREST(t, n, e.hq, e.lead, shaHex(deck), nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("download of a removed attachment: %d, want 404", resp.StatusCode)
 	}
-	out = rc.ok(t, http.MethodGet, "/v1/leads/"+e.lead+"/attachments?includeRemoved=true", e.hq, nil)
+	out = rc.ok(t, http.MethodGet, "/v1/leads/"+e.lead+"/attachments?includeRemoved=true&consistency=STALE", e.hq, nil)
 	if list := out["attachments"].([]any); len(list) != 2 {
 		t.Errorf("with removed ones: %v", list)
+	}
+	for _, path := range []string{"/v1/leads/" + e.lead + "/attachments?include_removed=true&removed=1",
+		"/v1/leads/" + e.lead + "/attachments/" + shaHex(deck) + "?inline=1"} {
+		code, out := rc.do(t, http.MethodGet, path, e.hq, nil)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "unknown query parameter") {
+			t.Errorf("GET %s: %d %v, want 400 naming the parameter", path, code, out)
+		}
 	}
 }
 
