@@ -299,7 +299,7 @@ func (n *Node) mayAttach(ctx context.Context, u *pipeline.User, cmd pipeline.Com
 	}
 	err := check()
 	if err != nil && !n.cluster.IsLeader() {
-		n.waitCaughtUp(ctx, 2*time.Second)
+		n.waitCaughtUp(ctx, 5*time.Second)
 		err = check()
 	}
 	return err

@@ -100,9 +100,11 @@ type Fetcher struct {
 	now   func() time.Time
 
 	// base is the context fetches run in: Run's, so that they end with
-	// it; running counts them, for Run to wait for.
+	// it; running counts them, for Run to wait for; once stopped, no
+	// fetch starts.
 	base    context.Context
 	running sync.WaitGroup
+	stopped bool
 
 	mu       sync.Mutex
 	retry    map[string]*backoff      // files no peer could give, until they can
@@ -194,7 +196,12 @@ func (f *Fetcher) Run(ctx context.Context) {
 	f.mu.Lock()
 	f.base = ctx
 	f.mu.Unlock()
-	defer f.running.Wait()
+	defer func() {
+		f.mu.Lock()
+		f.stopped = true
+		f.mu.Unlock()
+		f.running.Wait()
+	}()
 	t := time.NewTicker(f.cfg.Interval)
 	defer t.Stop()
 	var scrub <-chan time.Time
@@ -376,6 +383,11 @@ func (f *Fetcher) start(w Wanted) <-chan struct{} {
 		return done
 	}
 	done := make(chan struct{})
+	if f.stopped {
+		f.lastErr[w.SHA256] = errors.New("the site is shutting down")
+		close(done)
+		return done
+	}
 	f.inflight[w.SHA256] = done
 	ctx := f.base
 	f.running.Add(1)
