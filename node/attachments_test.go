@@ -117,8 +117,14 @@ func (e *attachEnv) uploaded(t *testing.T, n *Node, token string, data []byte, q
 	return out["attachment"].(map[string]any)
 }
 
+// fetched is a download's answer.
+type fetched struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // download GETs an attachment; hdr are extra request headers.
-func downloadREST(t *testing.T, n *Node, token, lead, sha string, hdr map[string]string) (*http.Response, []byte) {
+func downloadREST(t *testing.T, n *Node, token, lead, sha string, hdr map[string]string) (fetched, []byte) {
 	t.Helper()
 	c := newRESTClient(n)
 	c.http.Timeout = time.Minute
@@ -139,7 +145,7 @@ func downloadREST(t *testing.T, n *Node, token, lead, sha string, hdr map[string
 	if err != nil {
 		t.Fatalf("download from %s: %v", n.Site(), err)
 	}
-	return resp, b
+	return fetched{resp.StatusCode, resp.Header}, b
 }
 
 // stored waits until every running site of tc holds the file sha.
@@ -173,7 +179,7 @@ func TestAttachmentUploadReplicates(t *testing.T) {
 		t.Fatalf("uploaded: %v", a)
 	}
 	stored(t, tc, sha)
-	var resp *http.Response
+	var resp fetched
 	var part []byte
 	for _, id := range tc.order {
 		resp, got := downloadREST(t, tc.node(id), e.hq, e.lead, sha, nil)
@@ -195,25 +201,24 @@ func TestAttachmentUploadReplicates(t *testing.T) {
 		TLSClientConfig: &tls.Config{RootCAs: testCAPoolOnce()}}}
 	second := fileOf(3<<20, 21)
 	req, _ := http.NewRequest(http.MethodPost, "https://"+tc.node("CBG").Addr()+"/v1/leads/"+e.lead+"/attachments?requestId="+rid()+"&name=second.bin", bytes.NewReader(second))
-	req.Header.Set("Authorization", "Bearer "+e.bos)
-	resp, err := h2.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	do2 := func(req *http.Request) (code, proto int, body []byte) {
+		t.Helper()
+		req.Header.Set("Authorization", "Bearer "+e.bos)
+		r, err := h2.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		body, _ = io.ReadAll(r.Body)
+		return r.StatusCode, r.ProtoMajor, body
 	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || resp.ProtoMajor != 2 || !strings.Contains(string(raw), shaHex(second)) {
-		t.Fatalf("upload over HTTP/%d: %d %s", resp.ProtoMajor, resp.StatusCode, raw)
+	code, proto, raw := do2(req)
+	if code != http.StatusCreated || proto != 2 || !strings.Contains(string(raw), shaHex(second)) {
+		t.Fatalf("upload over HTTP/%d: %d %s", proto, code, raw)
 	}
 	req, _ = http.NewRequest(http.MethodGet, "https://"+tc.node("CGO").Addr()+"/v1/leads/"+e.lead+"/attachments/"+shaHex(second), nil)
-	req.Header.Set("Authorization", "Bearer "+e.bos)
-	if resp, err = h2.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	raw, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || !bytes.Equal(raw, second) {
-		t.Errorf("download over HTTP/%d: %d, %d bytes", resp.ProtoMajor, resp.StatusCode, len(raw))
+	if code, proto, raw = do2(req); code != http.StatusOK || proto != 2 || !bytes.Equal(raw, second) {
+		t.Errorf("download over HTTP/%d: %d, %d bytes", proto, code, len(raw))
 	}
 	// Ranges and conditional requests.
 	resp, part = downloadREST(t, tc.node("CBG"), e.hq, e.lead, sha, map[string]string{"Range": "bytes=100-199"})

@@ -104,7 +104,7 @@ Examples:
 		if err != nil {
 			return err
 		}
-		defer os.Remove(tmp.Name())
+		defer func() { _ = os.Remove(tmp.Name()) }()
 		_, err = io.Copy(tmp, std.in())
 		tmp.Close()
 		if err != nil {
@@ -358,7 +358,7 @@ Examples:
 	}()
 	if err != nil {
 		if tmp != "" {
-			os.Remove(tmp)
+			_ = os.Remove(tmp)
 		}
 		return err
 	}
@@ -366,7 +366,7 @@ Examples:
 		path = safeName(a.Name)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 		return err
 	}
 	if cf.json {
@@ -602,7 +602,7 @@ func exportFile(ctx context.Context, c *client, lead, sha, path string) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

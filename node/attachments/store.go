@@ -117,7 +117,7 @@ func (s *Store) Put(r io.Reader, max int64, want Want) (Stored, error) {
 	defer func() {
 		if !keep {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	h := sha256.New()
@@ -267,7 +267,7 @@ func (s *Store) checkLocked(sha string, st fs.FileInfo) error {
 		s.corrupt++
 		aside := filepath.Join(s.dir, "corrupt", sha+"."+time.Now().UTC().Format("20060102T150405.000000000"))
 		if err := os.Rename(path, aside); err != nil {
-			os.Remove(path)
+			_ = os.Remove(path)
 		}
 		return fmt.Errorf("%w: %s holds bytes whose SHA-256 is %s", corruptError{}, sha, got)
 	}
