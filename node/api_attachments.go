@@ -184,7 +184,10 @@ func (s *clusterService) FetchAttachment(r *innonetpb.FetchAttachmentRequest, st
 	if !pipeline.ValidSHA256(r.Sha256) {
 		return status.Errorf(codes.InvalidArgument, "sha256: %q is not a SHA-256: want 64 lower-case hex digits", clip(r.Sha256))
 	}
-	if _, ok := s.n.state.FileNamed(r.Sha256); !ok {
+	// A site is served what this site stores, also a file this site's
+	// state does not name yet (it received the upload and has not
+	// applied the entry yet); without TLS only what the state names.
+	if _, ok := s.n.state.FileNamed(r.Sha256); !ok && s.n.cfg.TLS == nil {
 		return status.Errorf(codes.NotFound, "no attachment on site %s names file %s", s.n.cfg.Site, r.Sha256)
 	}
 	f, err := s.n.files.Open(r.Sha256)

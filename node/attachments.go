@@ -258,12 +258,23 @@ func (n *Node) openStored(ctx context.Context, a *pipeline.Attachment) (*attachm
 	}
 	wctx, cancel := context.WithTimeout(ctx, n.cfg.AttachmentFetchWait)
 	defer cancel()
-	ferr := n.fetcher.Get(wctx, attachments.Wanted{SHA256: a.SHA256, Size: a.Size, Origins: origins})
-	if ferr == nil {
-		if f, err = n.files.Open(a.SHA256); err == nil {
-			return f, nil
+	// A peer may not have applied the entry yet: try again while the
+	// wait lasts.
+	var ferr error
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		ferr = n.fetcher.Get(wctx, attachments.Wanted{SHA256: a.SHA256, Size: a.Size, Origins: origins})
+		if ferr == nil {
+			if f, err = n.files.Open(a.SHA256); err == nil {
+				return f, nil
+			}
+			ferr = err
 		}
-		ferr = err
+		select {
+		case <-wctx.Done():
+		case <-time.After(wait):
+			continue
+		}
+		break
 	}
 	return nil, unavailableError{status.Newf(codes.Unavailable,
 		"site %s does not hold the bytes of attachment %s yet, and could not fetch them from another site within %s (%v); it keeps trying: retry shortly, or download from another site",

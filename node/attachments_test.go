@@ -172,13 +172,17 @@ func TestAttachmentUploadReplicates(t *testing.T) {
 	data := fileOf(5<<20, 1) // far over the 1 MiB limit of other requests
 	// Boston's staff upload through their own site, which may not lead.
 	up := tc.node("BOS")
+	start := time.Now()
 	a := e.uploaded(t, up, e.bos, data, "name=Präsentation+路演.pdf&comment=Pitch+deck+v2")
+	uploadTook := time.Since(start)
 	sha := shaHex(data)
 	if a["sha256"] != sha || a["size"] != fmt.Sprint(len(data)) || a["originSite"] != "BOS" || a["visibility"] != "SHARED" ||
 		a["addedByName"] != "Emily Carter" || a["name"] != "Präsentation 路演.pdf" || a["contentType"] != "application/pdf" {
 		t.Fatalf("uploaded: %v", a)
 	}
 	stored(t, tc, sha)
+	t.Logf("%d MiB uploaded at BOS in %s (stored, committed); held by all %d sites %s after the upload began",
+		len(data)>>20, uploadTook.Round(time.Millisecond), len(tc.order), time.Since(start).Round(time.Millisecond))
 	var resp fetched
 	var part []byte
 	for _, id := range tc.order {
@@ -265,10 +269,21 @@ func TestAttachmentUploadReplicates(t *testing.T) {
 	if ev := h.Events[len(h.Events)-2]; ev.Action != pipeline.ActionAddAttachment || ev.Comment != "Pitch deck v2" || ev.OriginSite != "BOS" {
 		t.Errorf("the upload's event: %v", ev)
 	}
+	entry, err := pipeline.Command{Op: pipeline.OpAddAttachment, RequestID: "0190f0c4-8a3b-7c1d-9e2f-3a4b5c6d7e8f", Actor: "user-0003",
+		Origin: "BOS", Time: time.Now().UnixNano(), LeadID: e.lead, Comment: "Pitch deck v2", ActorToken: "tok-0003",
+		Attachment: &pipeline.NewAttachment{SHA256: sha, Name: "Präsentation 路演.pdf", ContentType: "application/pdf",
+			Size: int64(len(data)), Visibility: pipeline.AttachmentShared}}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range tc.order {
 		var snap bytes.Buffer
 		if _, err := tc.node(id).State().Snapshot().WriteTo(&snap); err != nil {
 			t.Fatal(err)
+		}
+		if id == tc.order[0] {
+			t.Logf("the log entry of an upload is %d bytes; the whole state's snapshot, with two files of %d MiB in all, %d bytes",
+				len(entry), (len(data)+len(second))>>20, snap.Len())
 		}
 		if snap.Len() > 64<<10 {
 			t.Errorf("the snapshot of %s is %d bytes for a %d-byte file: the bytes leaked into the state", id, snap.Len(), len(data))
@@ -435,10 +450,12 @@ func TestAttachmentSizeLimit(t *testing.T) {
 	if list, _ := n.Files().List(); len(list) != 0 {
 		t.Errorf("a refused upload stored %d files", len(list))
 	}
+	start := time.Now()
 	code, out, _ = uploadREST(t, n, e.bos, e.lead, "requestId=big-4&name=big.bin", "", bytes.NewReader(limit))
 	if code != http.StatusCreated {
 		t.Fatalf("exactly the limit: status %d %v, want 201", code, out)
 	}
+	t.Logf("an upload of %d MiB over REST took %s", max>>20, time.Since(start).Round(time.Millisecond))
 }
 
 // digest is the state without its applied index.
