@@ -20,6 +20,12 @@
 //   - Every request first meets the site's guard (package guard): size and
 //     time limits, requests that do not parse, failed-authentication
 //     lockout, per-token rate limits and the security log.
+//   - Attachments are uploaded to and downloaded from the site the
+//     client talks to: it stores the bytes (package attachments) and
+//     commits only their SHA-256 and metadata, itself if it leads or else
+//     through the leader with the site-only RegisterAttachment; every site
+//     fetches from its peers the files its state names and its store
+//     lacks (attachments*.go, api_attachments.go).
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.
