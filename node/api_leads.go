@@ -34,7 +34,9 @@ func (s *leadService) write(ctx context.Context, cmd pipeline.Command) (*innonet
 	if err != nil {
 		return nil, err
 	}
-	return leadPB(u, res.Lead), nil
+	out := leadPB(u, res.Lead)
+	s.n.countAttachments(u, out)
+	return out, nil
 }
 
 func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
@@ -96,7 +98,9 @@ func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return leadPB(u, l), nil
+	out := leadPB(u, l)
+	s.n.countAttachments(u, out)
+	return out, nil
 }
 
 func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHistoryRequest) (*innonetpb.GetLeadHistoryResponse, error) {
@@ -110,8 +114,8 @@ func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHi
 	}
 	out := &innonetpb.GetLeadHistoryResponse{}
 	for _, e := range events {
-		// What the caller may read of it (api_workflow.go).
-		out.Events = append(out.Events, eventPB(u, l, e))
+		// What the caller may read of it (api_workflow.go, api_attachments.go).
+		out.Events = append(out.Events, eventPB(u, l, attachmentEventFor(u, e)))
 	}
 	return out, nil
 }
@@ -151,6 +155,7 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 	for _, l := range leads {
 		out.Leads = append(out.Leads, leadPB(u, l))
 	}
+	s.n.countAttachments(u, out.Leads...)
 	if more {
 		out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID))
 	}

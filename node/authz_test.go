@@ -461,7 +461,7 @@ func authzRows() []authzRow {
 // caller's division or another's, and checks the exact answer of each
 // cell; a refused call must change nothing.
 func TestAuthzMatrix(t *testing.T) {
-	rows := append(authzRows(), workflowAuthzRows()...)
+	rows := append(append(authzRows(), workflowAuthzRows()...), attachmentAuthzRows()...)
 	t.Run("every method has a row", func(t *testing.T) {
 		covered := map[string]bool{}
 		for _, r := range rows {

@@ -23,6 +23,12 @@
 //   - Who may see a lead is decided here (User.CanSee), and within it who
 //     may read each note of its stage comment, history and thread
 //     (User.CanRead, api_workflow.go); who may change it, in Apply.
+//   - Attachments are uploaded to and downloaded from the site the
+//     client talks to: it stores the bytes (package attachments) and
+//     commits only their SHA-256 and metadata, itself if it leads or else
+//     through the leader with the site-only RegisterAttachment; every site
+//     fetches from its peers the files its state names and its store
+//     lacks (attachments*.go, api_attachments.go).
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.

@@ -63,6 +63,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if err := n.checkForwarded(ctx); err != nil {
 		return nil, err
 	}
+	if err := siteForwarded(ctx, info.FullMethod); err != nil {
+		return nil, err
+	}
 	rt, err := n.routeOf(info.FullMethod, req)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"innonet/cluster"
+	"innonet/node/attachments"
 	"innonet/node/guard"
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
@@ -78,6 +79,18 @@ type Config struct {
 	// cluster; see sites.go): nil means DefaultTopology, an empty list
 	// the members only.
 	Topology []pipeline.SiteSpec
+	// MaxAttachmentBytes bounds one attachment this site takes in an
+	// upload (default DefaultMaxAttachmentBytes, 20 MiB; at most
+	// pipeline.MaxAttachmentSize, 1 GiB).
+	MaxAttachmentBytes int64
+	// AttachmentFetchWait is how long a download of an attachment whose
+	// bytes this site does not hold yet waits for them to be fetched from
+	// a peer before it is answered UNAVAILABLE (503, Retry-After);
+	// default DefaultAttachmentFetchWait.
+	AttachmentFetchWait time.Duration
+	// AttachmentFetch tunes the background fetcher of attachment bytes
+	// (its logger and metrics are the site's).
+	AttachmentFetch attachments.Config
 }
 
 // Node is one running site.
@@ -95,6 +108,8 @@ type Node struct {
 	metrics *siteMetrics
 	guard   *guard.Guard
 	health  *health.Server
+	files   *attachments.Store
+	fetcher *attachments.Fetcher
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -152,12 +167,21 @@ func New(cfg Config) (*Node, error) {
 	if cc.FetchStats == nil {
 		cc.FetchStats = n.fetchStats
 	}
-	n.cluster, err = cluster.New(cc, fsm{n.state})
+	if err := n.openAttachments(); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
+	}
+	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
 	n.metrics = newSiteMetrics(n)
+	if err := n.fetcher.Register(n.metrics.reg); err != nil {
+		n.cluster.Close()
+		lis.Close()
+		return nil, err
+	}
 	if n.guard, err = n.newGuard(); err != nil {
 		n.cluster.Close()
 		lis.Close()
@@ -180,6 +204,7 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.raiseFormat(ctx) })
 	n.background(func() { n.pruneLoop(ctx) })
 	n.background(func() { n.registerSites(ctx) })
+	n.background(func() { n.fetcher.Run(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }

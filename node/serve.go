@@ -101,9 +101,16 @@ func (n *Node) serve() error {
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/backup"} {
 		mux.Handle(path, guard.MethodNotAllowed(http.MethodGet, http.MethodHead))
 	}
+	n.attachmentRoutes(mux, gw)
 	mux.Handle("/", gw)
 
 	rest := g.HTTP(mux)
+	// Uploads stream their bodies past the guard's whole-body read, with
+	// a limit of their own (see attachmentRoutes).
+	front := http.NewServeMux()
+	front.Handle("POST /v1/leads/{id}/attachments", g.Upload(n.cfg.MaxAttachmentBytes+multipartSlack,
+		g.Authenticating("uploading an attachment requires a role that may add to the lead", http.HandlerFunc(n.uploadHTTP))))
+	front.Handle("/", rest)
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -118,7 +125,7 @@ func (n *Node) serve() error {
 				n.grpc.ServeHTTP(w, r)
 				return
 			}
-			rest.ServeHTTP(w, r)
+			front.ServeHTTP(w, r)
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,

@@ -96,6 +96,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&lim.AuthFailures, "auth-failures", lim.AuthFailures, "failed authentications with one token from one address within a minute before that token is blocked there; as many different tokens (or three times as many failures) block the address (for a minute, doubling on repeats)")
 	fs.Float64Var(&lim.AuthGlobalRate, "auth-failures-global", lim.AuthGlobalRate, "failed authentications per second at this site across all addresses (in bursts of ten seconds' worth) before it takes only tokens it holds valid, for 30s")
 	fs.Int64Var(&lim.MaxBodyBytes, "max-request-bytes", lim.MaxBodyBytes, "largest REST request body and gRPC request message")
+	fs.Int64Var(&cfg.MaxAttachmentBytes, "max-attachment-bytes", node.DefaultMaxAttachmentBytes,
+		"largest attachment this site takes in an upload, a limit of its own apart from --max-request-bytes (at most 1 GiB); the bytes are kept in <data-dir>/attachments")
 	fs.DurationVar(&cfg.RequestIDRetention, "request-id-retention", node.DefaultRequestIDRetention,
 		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")

@@ -31,22 +31,8 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Now().Add(g.lim.WriteTimeout))
-		// The client's address is the connection's (the site takes the
-		// entry the gateway appends). A client's own X-Forwarded-For is
-		// never used, and one the gateway cannot pass on (not ASCII) would
-		// make it drop the header, address and all.
-		r.Header.Del("X-Forwarded-For")
-		addr := httpClientAddr(r)
-		method := clipMethod(r.Method + " " + r.URL.Path)
-		token := httpToken(r)
-		if rf := g.refusal(addr, token); rf.wait > 0 {
-			g.record(Record{Kind: Throttled, Method: method, Client: addr,
-				Code: codes.ResourceExhausted.String(), Reason: rf.reason, token: token})
-			WriteError(w, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)
-			return
-		}
-		if what := invalidUTF8(r); what != "" {
-			g.malformedHTTP(w, method, addr, token, what)
+		addr, method, ok := g.admitHTTP(w, r)
+		if !ok {
 			return
 		}
 		if !g.readBody(w, r, rc, addr, method) {
@@ -54,6 +40,30 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(retryAfterWriter{w}, r)
 	})
+}
+
+// admitHTTP refuses a blocked client and a request head that is not
+// valid UTF-8, or returns the client's address and the request line.
+func (g *Guard) admitHTTP(w http.ResponseWriter, r *http.Request) (addr, method string, ok bool) {
+	// The client's address is the connection's (the site takes the
+	// entry the gateway appends). A client's own X-Forwarded-For is
+	// never used, and one the gateway cannot pass on (not ASCII) would
+	// make it drop the header, address and all.
+	r.Header.Del("X-Forwarded-For")
+	addr = httpClientAddr(r)
+	method = clipMethod(r.Method + " " + r.URL.Path)
+	token := httpToken(r)
+	if rf := g.refusal(addr, token); rf.wait > 0 {
+		g.record(Record{Kind: Throttled, Method: method, Client: addr,
+			Code: codes.ResourceExhausted.String(), Reason: rf.reason, token: token})
+		WriteError(w, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)
+		return "", "", false
+	}
+	if what := invalidUTF8(r); what != "" {
+		g.malformedHTTP(w, method, addr, token, what)
+		return "", "", false
+	}
+	return addr, method, true
 }
 
 // invalidUTF8 names the part of r's head that is not valid UTF-8, or "".

@@ -26,6 +26,8 @@ type Result struct {
 	Interest *Interest
 	Comment  *Comment
 	Setting  *Setting
+	// Attachment is the attachment added or removed.
+	Attachment *Attachment
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -90,6 +92,9 @@ func (r Result) detached() Result {
 	if r.Site != nil {
 		s := *r.Site
 		r.Site = &s
+	}
+	if r.Attachment != nil {
+		r.Attachment = r.Attachment.clone()
 	}
 	return r
 }
@@ -200,6 +205,10 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.updateOrg()
 	case OpSetDeal:
 		res, err = a.setDeal()
+	case OpAddAttachment:
+		res, err = a.addAttachment()
+	case OpRemoveAttachment:
+		res, err = a.removeAttachment()
 	default:
 		res, err = a.transition()
 	}

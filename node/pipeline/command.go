@@ -55,6 +55,10 @@ const (
 	OpUpdateOrg Op = "update_org"
 	// OpSetDeal records deal terms on a claimed lead (see deal.go).
 	OpSetDeal Op = "set_deal"
+	// OpAddAttachment adds a document to a lead, OpRemoveAttachment
+	// removes one (see attachments.go).
+	OpAddAttachment    Op = "add_attachment"
+	OpRemoveAttachment Op = "remove_attachment"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -118,6 +122,9 @@ type Command struct {
 	OrgPatch *OrgPatch `json:"orgPatch,omitempty"`
 	// Deal is the edit OpSetDeal makes to a lead's deal terms.
 	Deal *DealPatch `json:"deal,omitempty"`
+	// Attachment is the document OpAddAttachment adds or
+	// OpRemoveAttachment removes.
+	Attachment *NewAttachment `json:"attachment,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -365,6 +372,21 @@ func (c Command) validate() *Error {
 			return invalid("deal", "no field to change")
 		}
 		return c.Deal.validate()
+	case OpAddAttachment, OpRemoveAttachment:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Attachment == nil {
+			return invalid("attachment", "is required")
+		}
+		if c.Op == OpAddAttachment {
+			if err := c.Attachment.validateAdd(); err != nil {
+				return err
+			}
+		} else if err := c.Attachment.validateRemove(); err != nil {
+			return err
+		}
+		return checkComment("comment", c.Comment, false)
 	case "":
 		return invalid("op", "is required")
 	default:

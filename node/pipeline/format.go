@@ -38,6 +38,7 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   users and leads only of registered sites (sites.go); organisations
 //	   (create_org, update_org) and leads linked to them
 //	   (organizations.go); deal terms (set_deal, deal.go).
+//	   add_attachment and remove_attachment (attachments.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -50,12 +51,12 @@ const (
 func (c Command) Format() int {
 	f := Format1
 	switch c.Op {
-	case OpSetFormat, OpPruneRequests:
+	case OpSetFormat, OpPruneRequests, OpAddAttachment, OpRemoveAttachment:
 		f = max(f, Format2)
 	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 || c.Retention != 0 {
+	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil {
 		f = max(f, Format2)
 	}
 	// The workflow (workflow.go) and the registry, organisations and deal

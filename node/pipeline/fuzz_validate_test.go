@@ -39,6 +39,12 @@ func validationCases(s, t string, n int) []validationCase {
 	}
 	addUser := func(nu *NewUser) Command { return Command{Op: OpAddUser, RequestID: rid, NewUser: nu} }
 	tok := testUser("x", Admin, "", "").TokenHash
+	attach := func(change func(na *NewAttachment)) Command {
+		c := addCmd("BOS-0001", 1, AttachmentShared)
+		c.RequestID = rid
+		change(c.Attachment)
+		return c
+	}
 	between := func(lo, hi int) bool { return lo <= n && n <= hi }
 	return []validationCase{
 		{"title", submit(func(d *Draft) { d.Title = s }), "title", oracleLine(s, 1, MaxTitle), true},
@@ -93,6 +99,16 @@ func validationCases(s, t string, n int) []validationCase {
 			oracleTokenID(s), true},
 		{"actor token", Command{Op: OpClaim, RequestID: rid, LeadID: "BOS-0001", ActorToken: s}, "actor_token",
 			s == "" || oracleTokenID(s), true},
+		{"attachment sha256", attach(func(na *NewAttachment) { na.SHA256 = s }), "sha256", oracleTokenHash(s), true},
+		{"attachment name", attach(func(na *NewAttachment) { na.Name = s }), "name",
+			oracleLine(s, 1, MaxAttachmentName) && !strings.ContainsAny(s, `/\`) && s != "." && s != "..", true},
+		{"attachment type", attach(func(na *NewAttachment) { na.ContentType = s }), "content_type", oracleMediaType(s), true},
+		{"attachment size", attach(func(na *NewAttachment) { na.Size = int64(n) }), "size", between(1, MaxAttachmentSize), true},
+		{"attachment visibility", attach(func(na *NewAttachment) { na.Visibility = AttachmentVisibility(n) }), "visibility",
+			between(1, 2), true},
+		{"removed attachment", Command{Op: OpRemoveAttachment, RequestID: rid, LeadID: "BOS-0001",
+			Attachment: &NewAttachment{SHA256: s, Visibility: AttachmentVisibility(n % 4)}}, "",
+			oracleTokenHash(s) && n%4 >= 0 && n%4 <= 2, true},
 		{"op", Command{Op: Op(s), RequestID: rid, LeadID: "BOS-0001"}, "",
 			s == string(OpClaim) || s == string(OpRelease) || s == string(OpWithdraw) || s == string(OpWithdrawInterest), true},
 

@@ -167,6 +167,15 @@ var plantedBugs = []struct {
 		return r
 	}},
 	{name: "a restored site forgets the organizations", bug: plantedIn{corrupt: dropTable(tableOrgs)}},
+	{name: "a division's attachment is shared", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Op == OpAddAttachment && c.Attachment != nil && c.Attachment.Visibility == AttachmentDivision {
+			a := *c.Attachment
+			a.Visibility = AttachmentShared
+			c.Attachment = &a
+		}
+		return c
+	}}},
+	{name: "a restored site forgets the attachments", bug: plantedIn{corrupt: dropTable(tableAttachments)}},
 }
 
 // dropTable returns a corruption that drops every row of a table.

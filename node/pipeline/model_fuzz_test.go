@@ -59,6 +59,15 @@ const (
 	v7Old    = 13
 	v7Future = 1<<4 | 13
 
+	// Attachment requests: the file (b3, as in modelFiles) and its
+	// visibility, and (b4) add or remove.
+	fileDeck, fileOther, fileDeckCopy, fileBad = 0, 1, 2, 3
+	visShared, visDivision                     = 1 << 2, 2 << 2
+	addFresh                                   = freshID
+	addAtCurrent                               = 10<<4 | freshID
+	removeFresh                                = 1<<4 | freshID
+	removeAtStale                              = 13<<4 | freshID
+
 	// What the leader does (b3 of kLeader).
 	leaderRestart = 0
 	leaderRaise   = 4
@@ -477,6 +486,34 @@ func modelSeeds() map[string][]byte {
 			seedOp{kRegistry, 1, 1, regUpdateOrg | 3<<4, freshID, 0, 0},
 			seedOp{kRegistry, 1, 2, regUpdateOrg | 4<<4, stagedVersion, 0, 0},
 			seedOp{kRegistry, 5, 1, regUpdateOrg | 4<<4, freshID, 0, 0},
+		),
+		"attachments": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, freshID, 1, 0},
+			seedOp{kAttachment, 2, 0, fileDeck | visShared, addFresh, 1, 0}, // format 1: refused
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kAttachment, 2, 0, fileDeck | visShared, addFresh, 1, 0},
+			seedOp{kAttachment, 1, 0, fileDeckCopy | visShared, addFresh, 0, 0}, // the same bytes
+			seedOp{kAttachment, 2, 0, fileOther | visDivision, addFresh, 1, 0},
+			seedOp{kAttachment, 3, 0, fileOther | visShared, addFresh, 0, 0},
+			seedOp{kAttachment, 2, 0, fileBad | visShared, addFresh, 1, 0},
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kClaim, 5, 0, 0, freshID, 2, 0},
+			seedOp{kAttachment, 5, 0, fileOther | visDivision, addAtCurrent, 2, 0},
+			seedOp{kAttachment, 5, 0, fileDeck | visDivision, addFresh, 2, 0},
+			seedOp{kAttachment, 6, 0, fileOther, removeFresh, 0, 0},
+			seedOp{kAttachment, 1, 0, fileDeck, removeFresh, 0, 0},
+			seedOp{kAttachment, 1, 0, fileDeck | visShared, removeAtStale, 0, 0},
+			seedOp{kAttachment, 1, 0, fileDeck | visShared, removeFresh, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kAttachment, 2, 0, fileDeck | visDivision, removeFresh, 1, 0},
+			seedOp{kAttachment, 5, 0, fileOther, removeFresh, 2, 0},
+			seedOp{kAttachment, 2, 0, fileDeck | visShared, addFresh, 1, 0}, // attached again
+			seedOp{kSubmit, 2, 0, 0, freshID, 1, 0},
+			seedOp{kWithdraw, 2, 0, 0, freshID, 1, 0},
+			seedOp{kAttachment, 2, 0, fileDeck | visShared, addFresh, 1, 0}, // withdrawn
+			seedOp{kAttachment, 2, 1, fileDeck | visShared, removeFresh, 1, 0},
+			seedOp{kAttachment, nat, 1, fileOther | visShared, addFresh, 0, 0},
 		),
 		"usual senders": encodeOps(
 			seedOp{kSubmit, nat, 0, 0, freshID, 0, 0},

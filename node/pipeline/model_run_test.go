@@ -74,6 +74,7 @@ const (
 	// kRegistry is a request of the site registry, the organisations or
 	// the deal terms, which b3 chooses (see decodeRegistry).
 	kRegistry
+	kAttachment // add or remove an attachment (see decodeAttachment)
 	numKinds
 )
 
@@ -83,7 +84,7 @@ var flowKinds = [8]Op{OpClose, OpReopen, OpAssign, OpExpressInterest, OpWithdraw
 
 var kindOps = map[mKind]Op{kSubmit: OpSubmit, kUpdate: OpUpdate, kReview: OpReview, kClaim: OpClaim,
 	kRelease: OpRelease, kAdvance: OpAdvance, kWithdraw: OpWithdraw, kAddUser: OpAddUser, kRevoke: OpRevoke,
-	kCreateToken: OpCreateToken, kRevokeToken: OpRevokeToken}
+	kCreateToken: OpCreateToken, kRevokeToken: OpRevokeToken, kAttachment: OpAddAttachment}
 
 var origins = []string{"CGO", "BOS", "YRD"}
 
@@ -268,6 +269,8 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 		}
 	}
 	switch kind {
+	case kAttachment:
+		decodeAttachment(&op, b[3], b[4])
 	case kUpdate:
 		op.Variant = int(b[3]&15) % len(modelPatches)
 	case kReview:
@@ -395,6 +398,8 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		fits = func(u *mUser) bool { return u.Role == DivisionRole }
 	case OpComment:
 		fits = func(u *mUser) bool { return u.Role != Admin && mSees(u, l) }
+	case OpAddAttachment, OpRemoveAttachment:
+		fits = attachmentSender(l, b)
 	case OpRelease, OpAdvance, OpClose:
 		if l.Division == "" || op.Kind != OpAdvance && b%2 == 0 {
 			fits = func(u *mUser) bool { return u.Role == HQReviewer }
@@ -459,6 +464,8 @@ func (op mOp) command() Command {
 	case OpExpressInterest:
 		mi := modelInterests[op.Variant]
 		c.Interest = &InterestDraft{Rationale: mi.rationale, Enterprise: mi.enterprise}
+	case OpAddAttachment, OpRemoveAttachment:
+		c.Attachment = attachmentCommand(op)
 	}
 	registryCommand(op, &c)
 	return c
@@ -528,6 +535,7 @@ func asResult(res any) (mResult, error) {
 		if t := res.Token; t != nil {
 			out.Token = asToken(t)
 		}
+		out.Attachment = asAttachment(res.Attachment)
 		return out, nil
 	case *Error:
 		if res.Code == CodeInternal || res.Msg == "" {
@@ -602,6 +610,9 @@ func (r *modelRun) compareState() error {
 		}
 	}
 	if err := r.compareWorkflow(leads); err != nil {
+		return err
+	}
+	if err := r.compareAttachments(leads); err != nil {
 		return err
 	}
 	gotR, wantR := map[string]time.Time{}, map[string]time.Time{}

@@ -92,6 +92,9 @@ type mOp struct {
 	Visibility  Visibility
 	// OrgID is the organisation an update_org edits.
 	OrgID string
+	// AttVisibility is what an attachment request carries (the file is
+	// Variant, from modelFiles).
+	AttVisibility AttachmentVisibility
 }
 
 // body is op without what may differ between retries of one request.
@@ -113,9 +116,10 @@ type mResult struct {
 	PruneAgain bool
 	Comment    *mComment
 	// Mode is the default claim mode a set_default_claim_mode made.
-	Mode ClaimMode
-	Org  *mOrgRef
-	Site *mSite
+	Mode       ClaimMode
+	Org        *mOrgRef
+	Site       *mSite
+	Attachment *mAttachment
 }
 
 func (r mResult) String() string {
@@ -149,6 +153,9 @@ func (r mResult) String() string {
 	}
 	if r.Mode != 0 {
 		s += " default mode " + r.Mode.String()
+	}
+	if r.Attachment != nil {
+		s += fmt.Sprintf(" attachment %+v", *r.Attachment)
 	}
 	return s
 }
@@ -297,6 +304,8 @@ type refModel struct {
 	// reg is the registry, the organisations and the deal terms
 	// (model_registry_test.go).
 	reg *registryModel
+	// atts are the attachments, removed ones too, by key.
+	atts map[string]*mAtt
 }
 
 type mDone struct {
@@ -311,7 +320,7 @@ func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
 		format: 1, times: map[string][]time.Time{}, interests: map[string]*mInterest{}, comments: map[string]int64{},
-		defaultMode: ClaimOpen, reg: newRegistryModel()}
+		defaultMode: ClaimOpen, reg: newRegistryModel(), atts: map[string]*mAtt{}}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -365,6 +374,9 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 	}
 	if m.format < 2 && registryFormat2(op) {
 		return refused(CodePrecondition) // no site of format 1 reads it
+	}
+	if (op.Kind == OpAddAttachment || op.Kind == OpRemoveAttachment) && m.format < 2 {
+		return refused(CodePrecondition) // a command of log format 2
 	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
@@ -528,6 +540,8 @@ func (m *refModel) valid(op mOp) bool {
 		return oracleUserID(op.UserID) && oracleTokenID(op.TokenID)
 	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		return validRegistryOp(op)
+	case OpAddAttachment, OpRemoveAttachment:
+		return m.validAttachment(op)
 	}
 	return false
 }
@@ -579,6 +593,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		return mResult{OK: true, Mode: op.ClaimMode}
 	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		return m.registryOp(u, op)
+	case OpAddAttachment, OpRemoveAttachment:
+		return m.attach(u, op)
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -928,6 +944,8 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " %s orgpatch#%d", op.OrgID, op.Variant)
 	case OpSetDeal:
 		fmt.Fprintf(&b, " %s deal#%d", op.LeadID, op.Variant)
+	case OpAddAttachment, OpRemoveAttachment:
+		fmt.Fprintf(&b, " %s file#%d %s", op.LeadID, op.Variant, op.Visibility)
 	default:
 		fmt.Fprintf(&b, " %s", op.LeadID)
 	}

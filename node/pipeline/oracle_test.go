@@ -130,3 +130,15 @@ func oraclePlausibleCountry(s string) bool {
 	}
 	return true
 }
+
+// oracleMediaType: a media type as the log keeps it, type/subtype in
+// lower case without parameters, at most 127 characters.
+func oracleMediaType(s string) bool {
+	typ, sub, ok := strings.Cut(s, "/")
+	token := func(t string) bool {
+		return t != "" && (isDigitASCII(t[0]) || 'a' <= t[0] && t[0] <= 'z') && allBytes(t, func(b byte) bool {
+			return isDigitASCII(b) || 'a' <= b && b <= 'z' || strings.IndexByte("!#$&^_.+-", b) >= 0
+		})
+	}
+	return ok && len(s) <= 127 && token(typ) && token(sub)
+}

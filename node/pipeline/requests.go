@@ -65,6 +65,10 @@ type request struct {
 	// attempt returned (organizations.go, sites.go).
 	OrgID    string `json:"orgId,omitempty"`
 	SiteCode string `json:"siteCode,omitempty"`
+	// AttachmentKey is the attachment an attachment command answered,
+	// and AttachmentRemoved whether it was removed then.
+	AttachmentKey     string `json:"attachmentKey,omitempty"`
+	AttachmentRemoved bool   `json:"attachmentRemoved,omitempty"`
 }
 
 // Limits on request retention.
@@ -131,6 +135,9 @@ func (r *request) keep(res Result) {
 	if s := res.Site; s != nil {
 		r.SiteCode = s.Code
 	}
+	if a := res.Attachment; a != nil {
+		r.AttachmentKey, r.AttachmentRemoved = a.Key, !a.Live()
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -192,6 +199,11 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, errorf(CodeInternal, "a request record names site %s, which is not registered", r.SiteCode)
 		}
 		res.Site = s
+	}
+	if r.AttachmentKey != "" {
+		if res.Attachment, err = a.attachmentAsAnswered(r.AttachmentKey, r.AttachmentRemoved, r.LeadVersion); err != nil {
+			return Result{}, err
+		}
 	}
 	return res, nil
 }

@@ -106,6 +106,11 @@ func FuzzApply(f *testing.F) {
 		{"yrd", Command{Op: OpComment, LeadID: "BOS-0003", Comment: "42M", Visibility: DivisionOnly}},
 		{"hq", Command{Op: OpComment, LeadID: "BOS-0001", Comment: "why?", Visibility: HQAndSite}},
 		{"yrd", Command{Op: OpAdvance, LeadID: "BOS-0003", Stage: Negotiating, Visibility: Shared}},
+		{"bos", addCmd("BOS-0001", 3, AttachmentShared)},
+		{"bos", addCmd("BOS-0001", 1, AttachmentShared)},
+		{"yrd", addCmd("BOS-0003", 1, AttachmentDivision)},
+		{"hq", removeCmd("BOS-0001", 1, AttachmentVisibilityUnspecified)},
+		{"yrd", removeCmd("BOS-0003", 2, AttachmentDivision)},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these
@@ -164,6 +169,8 @@ func FuzzApply(f *testing.F) {
 	snaps := [][]byte{snapshotBytes(f, base.st)}
 	base.raise()
 	base.leadIn(Approved)
+	base.ok("bos", addCmd("BOS-0001", 1, AttachmentShared))
+	base.ok("yrd", addCmd("BOS-0003", 2, AttachmentDivision))
 	wantResult(f, base.prune(time.Minute, clock(base.index+1).Add(time.Minute+time.Second)))
 	snaps = append(snaps, snapshotBytes(f, base.st))
 	// And one of format 2 with a registry, organisations and deal terms.
@@ -217,7 +224,8 @@ func fuzzApplyOn(t *testing.T, st, twin *State, index uint64, data []byte) {
 		again := st.Apply(index+1, data)
 		if r, ok := again.(Result); !ok || !r.Replayed {
 			t.Fatalf("Apply(%q) accepted, then again = %v, want a replay", data, again)
-		} else if !reflect.DeepEqual(r.Lead, res.Lead) || !reflect.DeepEqual(r.User, res.User) || !reflect.DeepEqual(r.Token, res.Token) {
+		} else if !reflect.DeepEqual(r.Lead, res.Lead) || !reflect.DeepEqual(r.User, res.User) || !reflect.DeepEqual(r.Token, res.Token) ||
+			!reflect.DeepEqual(r.Attachment, res.Attachment) {
 			t.Fatalf("Apply(%q) answered %s, its replay %s", data, asJSON(res), asJSON(r))
 		}
 		if got := readView(t, st); !reflect.DeepEqual(got, after) || !bytes.Equal(snapshotBody(t, st), body) {

@@ -25,6 +25,9 @@ const (
 	// organizations.go), from log format 2.
 	tableSites = "sites"
 	tableOrgs  = "orgs"
+	// tableAttachments holds what the state knows of attachments (see
+	// attachments.go).
+	tableAttachments = "attachments"
 )
 
 func schema() *memdb.DBSchema {
@@ -61,6 +64,10 @@ func schema() *memdb.DBSchema {
 			"id":   id("ID"),
 			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
 			"name": {Name: "name", AllowMissing: true, Indexer: orgNameIndex{}},
+		}},
+		tableAttachments: {Name: tableAttachments, Indexes: map[string]*memdb.IndexSchema{
+			"id":  id("Key"),
+			"sha": {Name: "sha", Indexer: &memdb.StringFieldIndex{Field: "SHA256"}},
 		}},
 	}}
 }

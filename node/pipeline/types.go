@@ -185,6 +185,9 @@ type Event struct {
 	Visibility Visibility `json:"visibility,omitempty"`
 	VisibleTo  string     `json:"visibleTo,omitempty"`
 	Changes    []Change   `json:"changes,omitempty"`
+	// Attachment is the attachment an ADD_ATTACHMENT or
+	// REMOVE_ATTACHMENT event added or removed.
+	Attachment *AttachmentRef `json:"attachment,omitempty"`
 }
 
 // User is a person with a role. It authenticates with bearer tokens, kept

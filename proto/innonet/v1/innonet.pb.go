@@ -829,6 +829,58 @@ func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67, 0}
 }
 
+// Visibility says who sees an attachment besides HQ.
+type Attachment_Visibility int32
+
+const (
+	Attachment_VISIBILITY_UNSPECIFIED Attachment_Visibility = 0
+	// Everyone who may see the lead.
+	Attachment_SHARED Attachment_Visibility = 1
+	// The division that added it, and HQ reviewers and admins.
+	Attachment_DIVISION Attachment_Visibility = 2
+)
+
+// Enum value maps for Attachment_Visibility.
+var (
+	Attachment_Visibility_name = map[int32]string{
+		0: "VISIBILITY_UNSPECIFIED",
+		1: "SHARED",
+		2: "DIVISION",
+	}
+	Attachment_Visibility_value = map[string]int32{
+		"VISIBILITY_UNSPECIFIED": 0,
+		"SHARED":                 1,
+		"DIVISION":               2,
+	}
+)
+
+func (x Attachment_Visibility) Enum() *Attachment_Visibility {
+	p := new(Attachment_Visibility)
+	*p = x
+	return p
+}
+
+func (x Attachment_Visibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Attachment_Visibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[13].Descriptor()
+}
+
+func (Attachment_Visibility) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[13]
+}
+
+func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Attachment_Visibility.Descriptor instead.
+func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -1031,6 +1083,8 @@ type Lead struct {
 	HasDealTerms bool `protobuf:"varint,63,opt,name=has_deal_terms,json=hasDealTerms,proto3" json:"has_deal_terms,omitempty"`
 	// The display name of submitted_by.
 	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
+	// How many attachments of the lead the caller may see.
+	AttachmentCount int32 `protobuf:"varint,100,opt,name=attachment_count,json=attachmentCount,proto3" json:"attachment_count,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1266,6 +1320,13 @@ func (x *Lead) GetSubmittedByName() string {
 		return x.SubmittedByName
 	}
 	return ""
+}
+
+func (x *Lead) GetAttachmentCount() int32 {
+	if x != nil {
+		return x.AttachmentCount
+	}
+	return 0
 }
 
 type SubmitLeadRequest struct {
@@ -7094,6 +7155,921 @@ func (x *UpdateDealTermsRequest) GetNextStep() string {
 	return ""
 }
 
+// Attachment is a document of a lead: a pitch deck, an NDA, a term sheet.
+// The replicated log carries what is here; the bytes are kept by every
+// site in a store of its own and served by GET
+// /v1/leads/{id}/attachments/{sha256}.
+type Attachment struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	LeadId string                 `protobuf:"bytes,1,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	// Lower-case hex SHA-256 of the bytes: the attachment's name in URLs,
+	// and its ETag.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file name as uploaded, in any script.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Media type, e.g. application/pdf.
+	ContentType string                `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Size        int64                 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	Visibility  Attachment_Visibility `protobuf:"varint,6,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	// The division a DIVISION attachment belongs to.
+	Division string `protobuf:"bytes,7,opt,name=division,proto3" json:"division,omitempty"`
+	// Who added it (user ID and display name), and the site, division or
+	// HQ they act for, whose members may remove it.
+	AddedBy     string `protobuf:"bytes,8,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
+	AddedByName string `protobuf:"bytes,9,opt,name=added_by_name,json=addedByName,proto3" json:"added_by_name,omitempty"`
+	AddedFor    string `protobuf:"bytes,10,opt,name=added_for,json=addedFor,proto3" json:"added_for,omitempty"`
+	// The site that received the bytes.
+	OriginSite string                 `protobuf:"bytes,11,opt,name=origin_site,json=originSite,proto3" json:"origin_site,omitempty"`
+	Comment    string                 `protobuf:"bytes,12,opt,name=comment,proto3" json:"comment,omitempty"`
+	AddTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=add_time,json=addTime,proto3" json:"add_time,omitempty"`
+	// The lead version its addition made (its event in the history).
+	LeadVersion int64  `protobuf:"varint,14,opt,name=lead_version,json=leadVersion,proto3" json:"lead_version,omitempty"`
+	LogIndex    uint64 `protobuf:"varint,15,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	// Set once removed: when, by whom, and the lead version the removal
+	// made.
+	RemoveTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=remove_time,json=removeTime,proto3" json:"remove_time,omitempty"`
+	RemovedBy     string                 `protobuf:"bytes,17,opt,name=removed_by,json=removedBy,proto3" json:"removed_by,omitempty"`
+	RemovedByName string                 `protobuf:"bytes,18,opt,name=removed_by_name,json=removedByName,proto3" json:"removed_by_name,omitempty"`
+	RemoveVersion int64                  `protobuf:"varint,19,opt,name=remove_version,json=removeVersion,proto3" json:"remove_version,omitempty"`
+	// Whether the site that answered holds the bytes, checked against the
+	// SHA-256 (a site fetches what it lacks from its peers).
+	Stored        bool `protobuf:"varint,20,opt,name=stored,proto3" json:"stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *Attachment) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *Attachment) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Attachment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Attachment) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *Attachment) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedBy() string {
+	if x != nil {
+		return x.AddedBy
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedByName() string {
+	if x != nil {
+		return x.AddedByName
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddedFor() string {
+	if x != nil {
+		return x.AddedFor
+	}
+	return ""
+}
+
+func (x *Attachment) GetOriginSite() string {
+	if x != nil {
+		return x.OriginSite
+	}
+	return ""
+}
+
+func (x *Attachment) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddTime
+	}
+	return nil
+}
+
+func (x *Attachment) GetLeadVersion() int64 {
+	if x != nil {
+		return x.LeadVersion
+	}
+	return 0
+}
+
+func (x *Attachment) GetLogIndex() uint64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *Attachment) GetRemoveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemoveTime
+	}
+	return nil
+}
+
+func (x *Attachment) GetRemovedBy() string {
+	if x != nil {
+		return x.RemovedBy
+	}
+	return ""
+}
+
+func (x *Attachment) GetRemovedByName() string {
+	if x != nil {
+		return x.RemovedByName
+	}
+	return ""
+}
+
+func (x *Attachment) GetRemoveVersion() int64 {
+	if x != nil {
+		return x.RemoveVersion
+	}
+	return 0
+}
+
+func (x *Attachment) GetStored() bool {
+	if x != nil {
+		return x.Stored
+	}
+	return false
+}
+
+// UploadAttachmentRequest is one message of an upload: the header first,
+// then the file in chunks (of at most 1 MiB each, 64 KiB is usual).
+type UploadAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadAttachmentRequest_Header
+	//	*UploadAttachmentRequest_Chunk
+	Part          isUploadAttachmentRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentRequest) Reset() {
+	*x = UploadAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentRequest) ProtoMessage() {}
+
+func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetHeader() *AttachmentHeader {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadAttachmentRequest_Part interface {
+	isUploadAttachmentRequest_Part()
+}
+
+type UploadAttachmentRequest_Header struct {
+	Header *AttachmentHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadAttachmentRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadAttachmentRequest_Header) isUploadAttachmentRequest_Part() {}
+
+func (*UploadAttachmentRequest_Chunk) isUploadAttachmentRequest_Part() {}
+
+// AttachmentHeader describes an upload.
+type AttachmentHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lead, e.g. BOS-0003.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Client-chosen idempotency key, as for every write.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The file name, e.g. "Pitch deck.pdf" (not a path).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Media type; default application/octet-stream.
+	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Default: DIVISION for a division, SHARED for everyone else.
+	Visibility Attachment_Visibility `protobuf:"varint,5,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	Comment    string                `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Optional: the size and SHA-256 the client expects. The upload is
+	// refused (and nothing kept) if the bytes differ.
+	Size            int64  `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256          string `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	ExpectedVersion int64  `protobuf:"varint,9,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AttachmentHeader) Reset() {
+	*x = AttachmentHeader{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentHeader) ProtoMessage() {}
+
+func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentHeader.ProtoReflect.Descriptor instead.
+func (*AttachmentHeader) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *AttachmentHeader) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *AttachmentHeader) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *AttachmentHeader) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *AttachmentHeader) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// AttachmentResult answers an upload or a removal.
+type AttachmentResult struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Attachment *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	// False when the lead held these bytes (with this visibility) already:
+	// nothing changed. Always true for a removal that took effect.
+	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentResult) Reset() {
+	*x = AttachmentResult{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentResult) ProtoMessage() {}
+
+func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentResult.ProtoReflect.Descriptor instead.
+func (*AttachmentResult) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *AttachmentResult) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *AttachmentResult) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+type ListAttachmentsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency  Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// Also list removed attachments (their bytes may be gone).
+	IncludeRemoved bool `protobuf:"varint,4,opt,name=include_removed,json=includeRemoved,proto3" json:"include_removed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAttachmentsRequest) Reset() {
+	*x = ListAttachmentsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttachmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttachmentsRequest) ProtoMessage() {}
+
+func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttachmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListAttachmentsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ListAttachmentsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListAttachmentsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListAttachmentsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+func (x *ListAttachmentsRequest) GetIncludeRemoved() bool {
+	if x != nil {
+		return x.IncludeRemoved
+	}
+	return false
+}
+
+type ListAttachmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachments   []*Attachment          `protobuf:"bytes,1,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttachmentsResponse) Reset() {
+	*x = ListAttachmentsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttachmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttachmentsResponse) ProtoMessage() {}
+
+func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttachmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListAttachmentsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *ListAttachmentsResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *ListAttachmentsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type DownloadAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Sha256        string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadAttachmentRequest) Reset() {
+	*x = DownloadAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadAttachmentRequest) ProtoMessage() {}
+
+func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *DownloadAttachmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DownloadAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+// DownloadAttachmentResponse: the first message carries the attachment
+// (and usually a chunk), the others chunks only.
+type DownloadAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachment    *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	Chunk         []byte                 `protobuf:"bytes,2,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadAttachmentResponse) Reset() {
+	*x = DownloadAttachmentResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadAttachmentResponse) ProtoMessage() {}
+
+func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*DownloadAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *DownloadAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *DownloadAttachmentResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+type RemoveAttachmentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Sha256    string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	RequestId string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Needed only when the lead holds the bytes both SHARED and DIVISION.
+	Visibility      Attachment_Visibility `protobuf:"varint,4,opt,name=visibility,proto3,enum=innonet.v1.Attachment_Visibility" json:"visibility,omitempty"`
+	Comment         string                `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	ExpectedVersion int64                 `protobuf:"varint,6,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RemoveAttachmentRequest) Reset() {
+	*x = RemoveAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveAttachmentRequest) ProtoMessage() {}
+
+func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*RemoveAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *RemoveAttachmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetVisibility() Attachment_Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Attachment_VISIBILITY_UNSPECIFIED
+}
+
+func (x *RemoveAttachmentRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *RemoveAttachmentRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// RegisterAttachmentRequest carries the header of an upload whose bytes
+// the forwarding site stored, with their size and SHA-256 as it computed
+// them.
+type RegisterAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *AttachmentHeader      `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterAttachmentRequest) Reset() {
+	*x = RegisterAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterAttachmentRequest) ProtoMessage() {}
+
+func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*RegisterAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *RegisterAttachmentRequest) GetHeader() *AttachmentHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+type FetchAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchAttachmentRequest) Reset() {
+	*x = FetchAttachmentRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchAttachmentRequest) ProtoMessage() {}
+
+func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*FetchAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *FetchAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+type AttachmentChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentChunk) Reset() {
+	*x = AttachmentChunk{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentChunk) ProtoMessage() {}
+
+func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentChunk.ProtoReflect.Descriptor instead.
+func (*AttachmentChunk) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *AttachmentChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -7109,7 +8085,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x9b\t\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\t\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -7145,7 +8121,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
 	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
-	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\"\x9b\x03\n" +
+	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12)\n" +
+	"\x10attachment_count\x18d \x01(\x05R\x0fattachmentCount\"\x9b\x03\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -7776,7 +8753,95 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x16_expected_signing_dateB\x18\n" +
 	"\x16_expected_landing_dateB\f\n" +
 	"\n" +
-	"_next_step*\xa6\x01\n" +
+	"_next_step\"\xfc\x05\n" +
+	"\n" +
+	"Attachment\x12\x17\n" +
+	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\x12A\n" +
+	"\n" +
+	"visibility\x18\x06 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x1a\n" +
+	"\bdivision\x18\a \x01(\tR\bdivision\x12\x19\n" +
+	"\badded_by\x18\b \x01(\tR\aaddedBy\x12\"\n" +
+	"\radded_by_name\x18\t \x01(\tR\vaddedByName\x12\x1b\n" +
+	"\tadded_for\x18\n" +
+	" \x01(\tR\baddedFor\x12\x1f\n" +
+	"\vorigin_site\x18\v \x01(\tR\n" +
+	"originSite\x12\x18\n" +
+	"\acomment\x18\f \x01(\tR\acomment\x125\n" +
+	"\badd_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\x12!\n" +
+	"\flead_version\x18\x0e \x01(\x03R\vleadVersion\x12\x1b\n" +
+	"\tlog_index\x18\x0f \x01(\x04R\blogIndex\x12;\n" +
+	"\vremove_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"removeTime\x12\x1d\n" +
+	"\n" +
+	"removed_by\x18\x11 \x01(\tR\tremovedBy\x12&\n" +
+	"\x0fremoved_by_name\x18\x12 \x01(\tR\rremovedByName\x12%\n" +
+	"\x0eremove_version\x18\x13 \x01(\x03R\rremoveVersion\x12\x16\n" +
+	"\x06stored\x18\x14 \x01(\bR\x06stored\"B\n" +
+	"\n" +
+	"Visibility\x12\x1a\n" +
+	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06SHARED\x10\x01\x12\f\n" +
+	"\bDIVISION\x10\x02\"q\n" +
+	"\x17UploadAttachmentRequest\x126\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.innonet.v1.AttachmentHeaderH\x00R\x06header\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\xac\x02\n" +
+	"\x10AttachmentHeader\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12A\n" +
+	"\n" +
+	"visibility\x18\x05 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\x12\x12\n" +
+	"\x04size\x18\a \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\x12)\n" +
+	"\x10expected_version\x18\t \x01(\x03R\x0fexpectedVersion\"d\n" +
+	"\x10AttachmentResult\x126\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x16.innonet.v1.AttachmentR\n" +
+	"attachment\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"\xcc\x01\n" +
+	"\x16ListAttachmentsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12'\n" +
+	"\x0finclude_removed\x18\x04 \x01(\bR\x0eincludeRemoved\"}\n" +
+	"\x17ListAttachmentsResponse\x128\n" +
+	"\vattachments\x18\x01 \x03(\v2\x16.innonet.v1.AttachmentR\vattachments\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"C\n" +
+	"\x19DownloadAttachmentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"j\n" +
+	"\x1aDownloadAttachmentResponse\x126\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x16.innonet.v1.AttachmentR\n" +
+	"attachment\x12\x14\n" +
+	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"\xe8\x01\n" +
+	"\x17RemoveAttachmentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12A\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\x0e2!.innonet.v1.Attachment.VisibilityR\n" +
+	"visibility\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x12)\n" +
+	"\x10expected_version\x18\x06 \x01(\x03R\x0fexpectedVersion\"Q\n" +
+	"\x19RegisterAttachmentRequest\x124\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.innonet.v1.AttachmentHeaderR\x06header\"0\n" +
+	"\x16FetchAttachmentRequest\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"%\n" +
+	"\x0fAttachmentChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data*\xa6\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -7840,7 +8905,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tClaimMode\x12\x1a\n" +
 	"\x16CLAIM_MODE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04OPEN\x10\x01\x12\f\n" +
-	"\bASSIGNED\x10\x022\xf1\x15\n" +
+	"\bASSIGNED\x10\x022\x91\x1a\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -7873,7 +8938,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x12CreateOrganization\x12%.innonet.v1.CreateOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/organizations\x12o\n" +
 	"\x0fGetOrganization\x12\".innonet.v1.GetOrganizationRequest\x1a\x18.innonet.v1.Organization\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/organizations/{id}\x12{\n" +
 	"\x11ListOrganizations\x12$.innonet.v1.ListOrganizationsRequest\x1a%.innonet.v1.ListOrganizationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/organizations\x12x\n" +
-	"\x12UpdateOrganization\x12%.innonet.v1.UpdateOrganizationRequest\x1a\x18.innonet.v1.Organization\"!\x82\xd3\xe4\x93\x02\x1b:\x01*2\x16/v1/organizations/{id}2\xcb\x05\n" +
+	"\x12UpdateOrganization\x12%.innonet.v1.UpdateOrganizationRequest\x1a\x18.innonet.v1.Organization\"!\x82\xd3\xe4\x93\x02\x1b:\x01*2\x16/v1/organizations/{id}\x12W\n" +
+	"\x10UploadAttachment\x12#.innonet.v1.UploadAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult(\x01\x12~\n" +
+	"\x0fListAttachments\x12\".innonet.v1.ListAttachmentsRequest\x1a#.innonet.v1.ListAttachmentsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/leads/{id}/attachments\x12e\n" +
+	"\x12DownloadAttachment\x12%.innonet.v1.DownloadAttachmentRequest\x1a&.innonet.v1.DownloadAttachmentResponse0\x01\x12\x82\x01\n" +
+	"\x10RemoveAttachment\x12#.innonet.v1.RemoveAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult\"+\x82\xd3\xe4\x93\x02%*#/v1/leads/{id}/attachments/{sha256}\x12Y\n" +
+	"\x12RegisterAttachment\x12%.innonet.v1.RegisterAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -7884,7 +8954,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xf6\t\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xcc\n" +
+	"\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -7899,7 +8970,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x16ListDeniedCertificates\x12).innonet.v1.ListDeniedCertificatesRequest\x1a*.innonet.v1.ListDeniedCertificatesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/cluster/denied-certificates\x12[\n" +
 	"\tListSites\x12\x1c.innonet.v1.ListSitesRequest\x1a\x1d.innonet.v1.ListSitesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/sites\x12S\n" +
 	"\n" +
-	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sitesB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sites\x12T\n" +
+	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01B$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -7913,8 +8985,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 87)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -7929,301 +9001,339 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Comment_Visibility)(0),                // 10: innonet.v1.Comment.Visibility
 	(Site_Kind)(0),                         // 11: innonet.v1.Site.Kind
 	(Organization_Kind)(0),                 // 12: innonet.v1.Organization.Kind
-	(*ReadInfo)(nil),                       // 13: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 14: innonet.v1.Contact
-	(*Lead)(nil),                           // 15: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 16: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 17: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 18: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 19: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 20: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 21: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 22: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 23: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 24: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 25: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 26: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 27: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 28: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 29: innonet.v1.User
-	(*Token)(nil),                          // 30: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 31: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 32: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 33: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 34: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 35: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 36: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 37: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 38: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 39: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 40: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 41: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 42: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 43: innonet.v1.Member
-	(*Alarm)(nil),                          // 44: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 45: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 46: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 47: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 48: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 49: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 50: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 51: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 52: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 53: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 54: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 55: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 56: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 57: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 58: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 59: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 60: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 61: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 62: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 63: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 64: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 65: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 66: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 67: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 68: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 69: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 70: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 71: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 72: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 73: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 74: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 75: innonet.v1.FieldChange
-	(*Site)(nil),                           // 76: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 77: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 78: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 79: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 80: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 81: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 82: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 83: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 84: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 85: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 86: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 87: innonet.v1.UpdateDealTermsRequest
-	(*durationpb.Duration)(nil),            // 88: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 89: google.protobuf.Timestamp
+	(Attachment_Visibility)(0),             // 13: innonet.v1.Attachment.Visibility
+	(*ReadInfo)(nil),                       // 14: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 15: innonet.v1.Contact
+	(*Lead)(nil),                           // 16: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 17: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 18: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 19: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 20: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 21: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 22: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 23: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 24: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 25: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 26: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 27: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 28: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 29: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 30: innonet.v1.User
+	(*Token)(nil),                          // 31: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 32: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 33: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 34: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 35: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 36: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 37: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 38: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 39: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 40: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 41: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 42: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 43: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 44: innonet.v1.Member
+	(*Alarm)(nil),                          // 45: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 46: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 47: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 48: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 49: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 50: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 51: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 52: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 53: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 54: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 55: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 56: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 57: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 58: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 59: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 60: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 61: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 62: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 63: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 64: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 65: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 66: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 67: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 68: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 69: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 70: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 71: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 72: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 73: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 74: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 75: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 76: innonet.v1.FieldChange
+	(*Site)(nil),                           // 77: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 78: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 79: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 80: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 81: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 82: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 83: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 84: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 85: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 86: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 87: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 88: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                     // 89: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 90: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 91: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 92: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 93: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 94: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 95: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 96: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 97: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 98: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 99: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 100: innonet.v1.AttachmentChunk
+	(*durationpb.Duration)(nil),            // 101: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 102: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	88,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	101, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	14,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	15,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	89,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	89,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	102, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	102, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	102, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	7,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	10,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	86,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	87,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
 	1,   // 13: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 14: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	14,  // 15: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	15,  // 15: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	6,   // 16: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 17: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	101, // 17: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 18: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	6,   // 19: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 20: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	15,  // 21: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	13,  // 22: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 20: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	16,  // 21: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	14,  // 22: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	1,   // 23: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 24: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	14,  // 25: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	15,  // 25: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
 	4,   // 26: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
 	7,   // 27: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	0,   // 28: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	10,  // 29: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	6,   // 30: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 31: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	101, // 31: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 32: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 33: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 34: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	89,  // 35: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	75,  // 36: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	102, // 35: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	76,  // 36: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	10,  // 37: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	27,  // 38: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	13,  // 39: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	28,  // 38: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	14,  // 39: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 40: innonet.v1.User.role:type_name -> innonet.v1.Role
-	89,  // 41: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 42: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	89,  // 43: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 44: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	89,  // 45: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	102, // 41: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	102, // 42: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	102, // 43: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	102, // 44: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	102, // 45: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 46: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	3,   // 47: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	88,  // 48: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	29,  // 49: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	30,  // 50: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	101, // 48: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	30,  // 49: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	31,  // 50: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	6,   // 51: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 52: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	29,  // 53: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	13,  // 54: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	88,  // 55: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	30,  // 56: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	101, // 52: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	30,  // 53: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	14,  // 54: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 55: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	31,  // 56: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	6,   // 57: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 58: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	30,  // 59: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	13,  // 60: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 58: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	31,  // 59: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	14,  // 60: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	6,   // 61: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 62: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	89,  // 63: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	44,  // 64: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	88,  // 65: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	89,  // 66: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	43,  // 67: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	88,  // 68: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	44,  // 69: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	88,  // 70: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	89,  // 71: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	44,  // 72: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	89,  // 73: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	56,  // 74: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	101, // 62: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	102, // 63: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	45,  // 64: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	101, // 65: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	102, // 66: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	44,  // 67: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	101, // 68: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	45,  // 69: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	101, // 70: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	102, // 71: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	45,  // 72: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	102, // 73: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	57,  // 74: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	8,   // 75: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	10,  // 76: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 77: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	6,   // 78: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 79: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	89,  // 80: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 81: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	89,  // 82: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	101, // 79: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	102, // 80: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	102, // 81: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	102, // 82: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	9,   // 83: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	64,  // 84: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	13,  // 85: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	65,  // 84: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	14,  // 85: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 86: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	6,   // 87: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 88: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	101, // 88: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 90: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	89,  // 91: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	102, // 91: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	10,  // 92: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	10,  // 93: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 94: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	89,  // 95: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	102, // 95: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	6,   // 96: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 97: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	72,  // 98: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	13,  // 99: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 97: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	73,  // 98: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	14,  // 99: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	11,  // 100: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	76,  // 101: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	89,  // 102: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	77,  // 101: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	102, // 102: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	6,   // 103: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 104: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	76,  // 105: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	13,  // 106: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 104: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	77,  // 105: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	14,  // 106: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	11,  // 107: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	12,  // 108: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	89,  // 109: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 110: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	102, // 109: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	102, // 110: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 111: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	6,   // 112: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 113: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	101, // 113: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	12,  // 114: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	6,   // 115: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	88,  // 116: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	80,  // 117: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	13,  // 118: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	101, // 116: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	81,  // 117: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	14,  // 118: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	12,  // 119: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	89,  // 120: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	16,  // 121: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	17,  // 122: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	18,  // 123: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	20,  // 124: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	21,  // 125: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	22,  // 126: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	23,  // 127: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	24,  // 128: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	25,  // 129: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	26,  // 130: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	59,  // 131: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	60,  // 132: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	61,  // 133: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	62,  // 134: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	63,  // 135: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	66,  // 136: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	67,  // 137: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	68,  // 138: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	69,  // 139: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	71,  // 140: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	73,  // 141: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	87,  // 142: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	81,  // 143: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	82,  // 144: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	83,  // 145: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	85,  // 146: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	31,  // 147: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	33,  // 148: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	41,  // 149: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	35,  // 150: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	36,  // 151: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	38,  // 152: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	40,  // 153: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	42,  // 154: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	54,  // 155: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	46,  // 156: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	47,  // 157: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	48,  // 158: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	49,  // 159: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	50,  // 160: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	52,  // 161: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	55,  // 162: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	57,  // 163: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	77,  // 164: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	79,  // 165: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	15,  // 166: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	15,  // 167: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	19,  // 168: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	15,  // 169: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	15,  // 170: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	15,  // 171: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	15,  // 172: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	15,  // 173: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	15,  // 174: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	28,  // 175: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	15,  // 176: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	15,  // 177: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	64,  // 178: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	64,  // 179: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	65,  // 180: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	15,  // 181: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	15,  // 182: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	70,  // 183: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	70,  // 184: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	72,  // 185: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	74,  // 186: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	15,  // 187: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	80,  // 188: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	80,  // 189: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	84,  // 190: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	80,  // 191: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	32,  // 192: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	34,  // 193: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	29,  // 194: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	29,  // 195: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	37,  // 196: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	39,  // 197: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	30,  // 198: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	45,  // 199: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	45,  // 200: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	45,  // 201: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	45,  // 202: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	45,  // 203: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	45,  // 204: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	51,  // 205: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	53,  // 206: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	56,  // 207: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	58,  // 208: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	78,  // 209: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	76,  // 210: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	166, // [166:211] is the sub-list for method output_type
-	121, // [121:166] is the sub-list for method input_type
-	121, // [121:121] is the sub-list for extension type_name
-	121, // [121:121] is the sub-list for extension extendee
-	0,   // [0:121] is the sub-list for field type_name
+	102, // 120: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	13,  // 121: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	102, // 122: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	102, // 123: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	91,  // 124: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	13,  // 125: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	89,  // 126: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	6,   // 127: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	101, // 128: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	89,  // 129: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	14,  // 130: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	89,  // 131: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	13,  // 132: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	91,  // 133: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	17,  // 134: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	18,  // 135: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	19,  // 136: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	21,  // 137: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	22,  // 138: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	23,  // 139: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	24,  // 140: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	25,  // 141: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	26,  // 142: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	27,  // 143: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	60,  // 144: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	61,  // 145: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	62,  // 146: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	63,  // 147: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	64,  // 148: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	67,  // 149: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	68,  // 150: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	69,  // 151: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	70,  // 152: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	72,  // 153: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	74,  // 154: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	88,  // 155: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	82,  // 156: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	83,  // 157: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	84,  // 158: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	86,  // 159: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	90,  // 160: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	93,  // 161: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	95,  // 162: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	97,  // 163: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	98,  // 164: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	32,  // 165: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	34,  // 166: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	42,  // 167: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	36,  // 168: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	37,  // 169: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	39,  // 170: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	41,  // 171: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	43,  // 172: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	55,  // 173: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	47,  // 174: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	48,  // 175: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	49,  // 176: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	50,  // 177: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	51,  // 178: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	53,  // 179: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	56,  // 180: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	58,  // 181: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	78,  // 182: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	80,  // 183: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	99,  // 184: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	16,  // 185: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	16,  // 186: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	20,  // 187: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	16,  // 188: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	16,  // 189: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	16,  // 190: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	16,  // 191: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	16,  // 192: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	16,  // 193: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	29,  // 194: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	16,  // 195: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	16,  // 196: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	65,  // 197: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	65,  // 198: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	66,  // 199: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	16,  // 200: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	16,  // 201: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	71,  // 202: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	71,  // 203: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	73,  // 204: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	75,  // 205: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	16,  // 206: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	81,  // 207: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	81,  // 208: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	85,  // 209: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	81,  // 210: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	92,  // 211: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	94,  // 212: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	96,  // 213: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	92,  // 214: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	92,  // 215: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	33,  // 216: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	35,  // 217: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	30,  // 218: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	30,  // 219: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	38,  // 220: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	40,  // 221: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	31,  // 222: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	46,  // 223: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	46,  // 224: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	46,  // 225: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	46,  // 226: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	46,  // 227: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	46,  // 228: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	52,  // 229: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	54,  // 230: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	57,  // 231: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	59,  // 232: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	79,  // 233: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	77,  // 234: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	100, // 235: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	185, // [185:236] is the sub-list for method output_type
+	134, // [134:185] is the sub-list for method input_type
+	134, // [134:134] is the sub-list for extension type_name
+	134, // [134:134] is the sub-list for extension extendee
+	0,   // [0:134] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -8234,13 +9344,17 @@ func file_innonet_v1_innonet_proto_init() {
 	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
 	file_innonet_v1_innonet_proto_msgTypes[72].OneofWrappers = []any{}
 	file_innonet_v1_innonet_proto_msgTypes[74].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[76].OneofWrappers = []any{
+		(*UploadAttachmentRequest_Header)(nil),
+		(*UploadAttachmentRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      13,
-			NumMessages:   75,
+			NumEnums:      14,
+			NumMessages:   87,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

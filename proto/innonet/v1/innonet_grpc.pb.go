@@ -53,6 +53,11 @@ const (
 	LeadService_GetOrganization_FullMethodName        = "/innonet.v1.LeadService/GetOrganization"
 	LeadService_ListOrganizations_FullMethodName      = "/innonet.v1.LeadService/ListOrganizations"
 	LeadService_UpdateOrganization_FullMethodName     = "/innonet.v1.LeadService/UpdateOrganization"
+	LeadService_UploadAttachment_FullMethodName       = "/innonet.v1.LeadService/UploadAttachment"
+	LeadService_ListAttachments_FullMethodName        = "/innonet.v1.LeadService/ListAttachments"
+	LeadService_DownloadAttachment_FullMethodName     = "/innonet.v1.LeadService/DownloadAttachment"
+	LeadService_RemoveAttachment_FullMethodName       = "/innonet.v1.LeadService/RemoveAttachment"
+	LeadService_RegisterAttachment_FullMethodName     = "/innonet.v1.LeadService/RegisterAttachment"
 )
 
 // LeadServiceClient is the client API for LeadService service.
@@ -156,6 +161,32 @@ type LeadServiceClient interface {
 	// UpdateOrganization changes the fields present; who may is as for
 	// CreateOrganization, for the organization as it is and as it becomes.
 	UpdateOrganization(ctx context.Context, in *UpdateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Attachments (messages in the attachments block at the end).
+	//
+	// UploadAttachment adds a document to a lead: the first message carries
+	// the header, the rest the file in chunks. The site that receives it
+	// stores the bytes (content-addressed by their SHA-256) and commits
+	// only their SHA-256, name, type and size; every other site fetches the
+	// bytes from a peer. Node staff of the lead's site and HQ reviewers add
+	// SHARED attachments, the division holding the lead SHARED or DIVISION
+	// ones. Over REST: POST /v1/leads/{id}/attachments with the file as the
+	// body (served beside the gateway; see the README).
+	UploadAttachment(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAttachmentRequest, AttachmentResult], error)
+	// ListAttachments lists the attachments of a lead the caller may see.
+	ListAttachments(ctx context.Context, in *ListAttachmentsRequest, opts ...grpc.CallOption) (*ListAttachmentsResponse, error)
+	// DownloadAttachment streams an attachment's bytes from the answering
+	// site: the first message carries the attachment, every message a
+	// chunk. A site that does not hold the bytes yet fetches them from a
+	// peer first, or answers UNAVAILABLE. Over REST: GET
+	// /v1/leads/{id}/attachments/{sha256} (served beside the gateway).
+	DownloadAttachment(ctx context.Context, in *DownloadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadAttachmentResponse], error)
+	// RemoveAttachment removes an attachment of a lead: HQ reviewers any,
+	// others what their site or division added.
+	RemoveAttachment(ctx context.Context, in *RemoveAttachmentRequest, opts ...grpc.CallOption) (*AttachmentResult, error)
+	// RegisterAttachment is site-to-site: the site that received an upload
+	// and stored its bytes proposes the attachment through the leader with
+	// it, on behalf of the uploader. Refused unless forwarded by a site.
+	RegisterAttachment(ctx context.Context, in *RegisterAttachmentRequest, opts ...grpc.CallOption) (*AttachmentResult, error)
 }
 
 type leadServiceClient struct {
@@ -426,6 +457,68 @@ func (c *leadServiceClient) UpdateOrganization(ctx context.Context, in *UpdateOr
 	return out, nil
 }
 
+func (c *leadServiceClient) UploadAttachment(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAttachmentRequest, AttachmentResult], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LeadService_ServiceDesc.Streams[0], LeadService_UploadAttachment_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadAttachmentRequest, AttachmentResult]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_UploadAttachmentClient = grpc.ClientStreamingClient[UploadAttachmentRequest, AttachmentResult]
+
+func (c *leadServiceClient) ListAttachments(ctx context.Context, in *ListAttachmentsRequest, opts ...grpc.CallOption) (*ListAttachmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAttachmentsResponse)
+	err := c.cc.Invoke(ctx, LeadService_ListAttachments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) DownloadAttachment(ctx context.Context, in *DownloadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadAttachmentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LeadService_ServiceDesc.Streams[1], LeadService_DownloadAttachment_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[DownloadAttachmentRequest, DownloadAttachmentResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_DownloadAttachmentClient = grpc.ServerStreamingClient[DownloadAttachmentResponse]
+
+func (c *leadServiceClient) RemoveAttachment(ctx context.Context, in *RemoveAttachmentRequest, opts ...grpc.CallOption) (*AttachmentResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachmentResult)
+	err := c.cc.Invoke(ctx, LeadService_RemoveAttachment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) RegisterAttachment(ctx context.Context, in *RegisterAttachmentRequest, opts ...grpc.CallOption) (*AttachmentResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachmentResult)
+	err := c.cc.Invoke(ctx, LeadService_RegisterAttachment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LeadServiceServer is the server API for LeadService service.
 // All implementations must embed UnimplementedLeadServiceServer
 // for forward compatibility.
@@ -527,6 +620,32 @@ type LeadServiceServer interface {
 	// UpdateOrganization changes the fields present; who may is as for
 	// CreateOrganization, for the organization as it is and as it becomes.
 	UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error)
+	// Attachments (messages in the attachments block at the end).
+	//
+	// UploadAttachment adds a document to a lead: the first message carries
+	// the header, the rest the file in chunks. The site that receives it
+	// stores the bytes (content-addressed by their SHA-256) and commits
+	// only their SHA-256, name, type and size; every other site fetches the
+	// bytes from a peer. Node staff of the lead's site and HQ reviewers add
+	// SHARED attachments, the division holding the lead SHARED or DIVISION
+	// ones. Over REST: POST /v1/leads/{id}/attachments with the file as the
+	// body (served beside the gateway; see the README).
+	UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, AttachmentResult]) error
+	// ListAttachments lists the attachments of a lead the caller may see.
+	ListAttachments(context.Context, *ListAttachmentsRequest) (*ListAttachmentsResponse, error)
+	// DownloadAttachment streams an attachment's bytes from the answering
+	// site: the first message carries the attachment, every message a
+	// chunk. A site that does not hold the bytes yet fetches them from a
+	// peer first, or answers UNAVAILABLE. Over REST: GET
+	// /v1/leads/{id}/attachments/{sha256} (served beside the gateway).
+	DownloadAttachment(*DownloadAttachmentRequest, grpc.ServerStreamingServer[DownloadAttachmentResponse]) error
+	// RemoveAttachment removes an attachment of a lead: HQ reviewers any,
+	// others what their site or division added.
+	RemoveAttachment(context.Context, *RemoveAttachmentRequest) (*AttachmentResult, error)
+	// RegisterAttachment is site-to-site: the site that received an upload
+	// and stored its bytes proposes the attachment through the leader with
+	// it, on behalf of the uploader. Refused unless forwarded by a site.
+	RegisterAttachment(context.Context, *RegisterAttachmentRequest) (*AttachmentResult, error)
 	mustEmbedUnimplementedLeadServiceServer()
 }
 
@@ -614,6 +733,21 @@ func (UnimplementedLeadServiceServer) ListOrganizations(context.Context, *ListOr
 }
 func (UnimplementedLeadServiceServer) UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateOrganization not implemented")
+}
+func (UnimplementedLeadServiceServer) UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, AttachmentResult]) error {
+	return status.Error(codes.Unimplemented, "method UploadAttachment not implemented")
+}
+func (UnimplementedLeadServiceServer) ListAttachments(context.Context, *ListAttachmentsRequest) (*ListAttachmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAttachments not implemented")
+}
+func (UnimplementedLeadServiceServer) DownloadAttachment(*DownloadAttachmentRequest, grpc.ServerStreamingServer[DownloadAttachmentResponse]) error {
+	return status.Error(codes.Unimplemented, "method DownloadAttachment not implemented")
+}
+func (UnimplementedLeadServiceServer) RemoveAttachment(context.Context, *RemoveAttachmentRequest) (*AttachmentResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveAttachment not implemented")
+}
+func (UnimplementedLeadServiceServer) RegisterAttachment(context.Context, *RegisterAttachmentRequest) (*AttachmentResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterAttachment not implemented")
 }
 func (UnimplementedLeadServiceServer) mustEmbedUnimplementedLeadServiceServer() {}
 func (UnimplementedLeadServiceServer) testEmbeddedByValue()                     {}
@@ -1104,6 +1238,78 @@ func _LeadService_UpdateOrganization_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_UploadAttachment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(LeadServiceServer).UploadAttachment(&grpc.GenericServerStream[UploadAttachmentRequest, AttachmentResult]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_UploadAttachmentServer = grpc.ClientStreamingServer[UploadAttachmentRequest, AttachmentResult]
+
+func _LeadService_ListAttachments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAttachmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ListAttachments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ListAttachments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ListAttachments(ctx, req.(*ListAttachmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_DownloadAttachment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(DownloadAttachmentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LeadServiceServer).DownloadAttachment(m, &grpc.GenericServerStream[DownloadAttachmentRequest, DownloadAttachmentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_DownloadAttachmentServer = grpc.ServerStreamingServer[DownloadAttachmentResponse]
+
+func _LeadService_RemoveAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).RemoveAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_RemoveAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).RemoveAttachment(ctx, req.(*RemoveAttachmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_RegisterAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).RegisterAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_RegisterAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).RegisterAttachment(ctx, req.(*RegisterAttachmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LeadService_ServiceDesc is the grpc.ServiceDesc for LeadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1215,8 +1421,31 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "UpdateOrganization",
 			Handler:    _LeadService_UpdateOrganization_Handler,
 		},
+		{
+			MethodName: "ListAttachments",
+			Handler:    _LeadService_ListAttachments_Handler,
+		},
+		{
+			MethodName: "RemoveAttachment",
+			Handler:    _LeadService_RemoveAttachment_Handler,
+		},
+		{
+			MethodName: "RegisterAttachment",
+			Handler:    _LeadService_RegisterAttachment_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "UploadAttachment",
+			Handler:       _LeadService_UploadAttachment_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "DownloadAttachment",
+			Handler:       _LeadService_DownloadAttachment_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "innonet/v1/innonet.proto",
 }
 
@@ -1623,6 +1852,7 @@ const (
 	ClusterService_ListDeniedCertificates_FullMethodName = "/innonet.v1.ClusterService/ListDeniedCertificates"
 	ClusterService_ListSites_FullMethodName              = "/innonet.v1.ClusterService/ListSites"
 	ClusterService_CreateSite_FullMethodName             = "/innonet.v1.ClusterService/CreateSite"
+	ClusterService_FetchAttachment_FullMethodName        = "/innonet.v1.ClusterService/FetchAttachment"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -1674,6 +1904,10 @@ type ClusterServiceClient interface {
 	// a registered overseas node or second-level node: MUC-TUM under MUC.
 	// ADMIN only.
 	CreateSite(ctx context.Context, in *CreateSiteRequest, opts ...grpc.CallOption) (*Site, error)
+	// FetchAttachment streams the bytes of a stored file (by SHA-256) to
+	// another site that lacks them. Served to sites only (a site
+	// certificate); the receiver checks the bytes against the SHA-256.
+	FetchAttachment(ctx context.Context, in *FetchAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AttachmentChunk], error)
 }
 
 type clusterServiceClient struct {
@@ -1813,6 +2047,25 @@ func (c *clusterServiceClient) CreateSite(ctx context.Context, in *CreateSiteReq
 	return out, nil
 }
 
+func (c *clusterServiceClient) FetchAttachment(ctx context.Context, in *FetchAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AttachmentChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClusterService_ServiceDesc.Streams[1], ClusterService_FetchAttachment_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FetchAttachmentRequest, AttachmentChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterService_FetchAttachmentClient = grpc.ServerStreamingClient[AttachmentChunk]
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -1862,6 +2115,10 @@ type ClusterServiceServer interface {
 	// a registered overseas node or second-level node: MUC-TUM under MUC.
 	// ADMIN only.
 	CreateSite(context.Context, *CreateSiteRequest) (*Site, error)
+	// FetchAttachment streams the bytes of a stored file (by SHA-256) to
+	// another site that lacks them. Served to sites only (a site
+	// certificate); the receiver checks the bytes against the SHA-256.
+	FetchAttachment(*FetchAttachmentRequest, grpc.ServerStreamingServer[AttachmentChunk]) error
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -1907,6 +2164,9 @@ func (UnimplementedClusterServiceServer) ListSites(context.Context, *ListSitesRe
 }
 func (UnimplementedClusterServiceServer) CreateSite(context.Context, *CreateSiteRequest) (*Site, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSite not implemented")
+}
+func (UnimplementedClusterServiceServer) FetchAttachment(*FetchAttachmentRequest, grpc.ServerStreamingServer[AttachmentChunk]) error {
+	return status.Error(codes.Unimplemented, "method FetchAttachment not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -2138,6 +2398,17 @@ func _ClusterService_CreateSite_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_FetchAttachment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FetchAttachmentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClusterServiceServer).FetchAttachment(m, &grpc.GenericServerStream[FetchAttachmentRequest, AttachmentChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClusterService_FetchAttachmentServer = grpc.ServerStreamingServer[AttachmentChunk]
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2194,6 +2465,11 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Backup",
 			Handler:       _ClusterService_Backup_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "FetchAttachment",
+			Handler:       _ClusterService_FetchAttachment_Handler,
 			ServerStreams: true,
 		},
 	},
