@@ -85,13 +85,14 @@ func patchFromPB(r *innonetpb.UpdateLeadRequest) *pipeline.Patch {
 	return p
 }
 
+// eventToPB is a history event without its changes: who may read which
+// of them is eventPB's to decide (api_workflow.go).
 func eventToPB(e pipeline.Event) *innonetpb.HistoryEvent {
 	return &innonetpb.HistoryEvent{
 		LeadId: e.LeadID, Seq: e.Seq, Action: e.Action, UserId: e.UserID, UserName: e.UserName,
 		Role: innonetpb.Role(e.Role), UserSite: e.UserSite, OriginSite: e.OriginSite,
 		FromStage: innonetpb.Stage(e.From), ToStage: innonetpb.Stage(e.To), Comment: e.Comment,
 		Time: ts(e.Time), Version: e.Version, LogIndex: e.LogIndex, RequestId: e.RequestID,
-		Changes: changesToPB(e.Changes),
 	}
 }
 

@@ -67,11 +67,3 @@ func dealPatchFromPB(r *innonetpb.UpdateDealTermsRequest) *pipeline.DealPatch {
 	}
 	return p
 }
-
-func changesToPB(cs []pipeline.Change) []*innonetpb.FieldChange {
-	var out []*innonetpb.FieldChange
-	for _, c := range cs {
-		out = append(out, &innonetpb.FieldChange{Field: c.Field, Old: c.Old, New: c.New})
-	}
-	return out
-}
