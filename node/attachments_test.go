@@ -721,12 +721,20 @@ func TestAttachmentDownloadWaitsForFetch(t *testing.T) {
 	if resp, got := downloadREST(t, tc.node("CGO"), e.hq, e.lead, sha, nil); resp.StatusCode != 200 || !bytes.Equal(got, data) {
 		t.Errorf("download from a site without the bytes: %d, want 200 and the bytes", resp.StatusCode)
 	}
-	for _, id := range tc.order {
-		if err := tc.node(id).Files().Remove(sha); err != nil {
-			t.Fatal(err)
+	// Every copy gone. A fetch a site queued earlier (its own, after the
+	// upload) may still bring one back, so remove them again until a
+	// download finds none: it must then be 503.
+	var resp fetched
+	var body []byte
+	tc.waitFor("a download with no copy anywhere", func() bool {
+		for _, id := range tc.order {
+			if err := tc.node(id).Files().Remove(sha); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	resp, body := downloadREST(t, tc.node("BOS"), e.hq, e.lead, sha, nil)
+		resp, body = downloadREST(t, tc.node("BOS"), e.hq, e.lead, sha, nil)
+		return resp.StatusCode != http.StatusOK
+	})
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" || !strings.Contains(string(body), "does not hold the bytes") {
 		t.Errorf("no copy anywhere: %d Retry-After %q %s, want 503 with Retry-After 5", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}

@@ -187,7 +187,7 @@ func leadHistory(ctx context.Context, std streams, args []string) error {
 	f := newFlags(std, "lead history", `Usage: innonet lead history ID [flags]
 
 Shows every change applied to a lead, in order: the audit trail, with
-the fields each changed (old→new). A note you may not read (a division's,
+the fields each changed (old → new). A note you may not read (a division's,
 when you are not that division or HQ) shows as such. --json adds each
 change's log index and request ID.
 

@@ -97,8 +97,8 @@ func TestCLIWorkflow(t *testing.T) {
 		t.Errorf("lead show as HQ: got\n%s", out)
 	}
 	out = cli(t, append([]string{"lead", "history", id}, staff...)...)
-	if strings.Contains(out, "42M") || !strings.Contains(out, "(a note for DIVISION YRD)") || !strings.Contains(out, "stage: CLAIMED→NEGOTIATING") ||
-		!strings.Contains(out, "trl: 4→6") || !strings.Contains(out, "division: -→YRD") {
+	if strings.Contains(out, "42M") || !strings.Contains(out, "(a note for DIVISION YRD)") || !strings.Contains(out, "stage: CLAIMED → NEGOTIATING") ||
+		!strings.Contains(out, "trl: 4 → 6") || !strings.Contains(out, "division: - → YRD") {
 		t.Errorf("lead history as the site: got\n%s", out)
 	}
 	out = cli(t, append([]string{"lead", "comments", id}, staff...)...)

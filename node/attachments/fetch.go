@@ -545,7 +545,9 @@ func (f *Fetcher) Damaged(sha string, err error) {
 
 // Status is what the fetcher knows of a file.
 type Status struct {
-	Stored   bool
+	Stored bool
+	// Fetching is whether a fetch of the file is under way.
+	Fetching bool
 	Attempts int
 	Next     time.Time
 	Err      error
@@ -559,6 +561,7 @@ func (f *Fetcher) Status(sha string) Status {
 	if b := f.retry[sha]; b != nil {
 		st.Attempts, st.Next = b.attempts, b.next
 	}
+	_, st.Fetching = f.inflight[sha]
 	st.Err = f.lastErr[sha]
 	return st
 }
