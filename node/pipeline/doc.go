@@ -19,6 +19,11 @@
 // 2 requests are remembered for a retention window (requests.go), and
 // command times never run backwards (clock.go).
 //
+// Besides leads and users the state holds, from log format 2, the site
+// registry with its sub-nodes (sites.go), the organisations behind leads
+// and the local enterprises of deals (organizations.go), and the deal
+// terms of claimed leads (deal.go).
+//
 // The package knows nothing of Raft or protobuf. The node package adapts
 // State to raft.FSM and translates its types to the wire.
 //
