@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -96,19 +97,19 @@ func uniqueCode() string {
 	return "X" + strings.ToUpper(strconv.FormatInt(codeSeq.Add(1)+36*36, 36))
 }
 
-// waitForSites waits until the leader has registered the first-level
-// sites of the default topology (after raising the cluster to log format
-// 2), so that sub-nodes can be registered and typos are refused.
+// waitForSites waits until the leader runs the newest log format and has
+// registered every site of its topology (by default the eight of
+// DESIGN.md) and every member, so that sub-nodes can be registered and
+// typos are refused.
 func (tc *testCluster) waitForSites() {
 	tc.t.Helper()
-	eventually(tc.t, 20*time.Second, "the default topology registered", func() error {
+	eventually(tc.t, 20*time.Second, "the cluster at the newest log format with its sites registered", func() error {
 		n := tc.leaderNode()
-		sites, err := n.State().Sites()
-		if err != nil {
-			return err
+		if f := n.State().Format(); f != pipeline.FormatVersion {
+			return fmt.Errorf("log format %d", f)
 		}
-		if len(sites) < len(DefaultTopology) {
-			return fmt.Errorf("%d sites registered, format %d", len(sites), n.State().Format())
+		if missing := n.unregisteredSites(); len(missing) > 0 {
+			return fmt.Errorf("%d sites not registered yet", len(missing))
 		}
 		return nil
 	})

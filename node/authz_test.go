@@ -79,8 +79,6 @@ type authzEnv struct {
 func newAuthzEnv(t *testing.T) *authzEnv {
 	t.Helper()
 	tc := newTestCluster(t, []string{"CGO"}, nil)
-	// The registry rows need it, and the matrix must not see it change.
-	tc.waitForSites()
 	e := &authzEnv{tc: tc, n: tc.node("CGO")}
 	e.tokens[actAdmin] = testAdminToken
 	for _, u := range []struct {

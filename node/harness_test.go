@@ -78,6 +78,17 @@ func newTestCluster(t testing.TB, voters []string, nonVoters []string, tune ...f
 		return nv == len(voters)
 	})
 	t.Cleanup(tc.closeAll)
+	// A cluster of sites that all read the newest log format raises itself
+	// to it and registers its sites right after forming: let it settle,
+	// so that tests comparing states before and after see only their own
+	// writes.
+	settles := true
+	for _, id := range tc.order {
+		settles = settles && tc.sites[id].cfg.AdvertiseFormat == 0
+	}
+	if settles {
+		tc.waitForSites()
+	}
 	return tc
 }
 

@@ -23,7 +23,12 @@
 // closing a lost deal and reopening, claim modes and HQ's assignment,
 // divisions' expressions of interest (interests.go), a lead's thread of
 // comments with their visibility (thread.go), and the fields every event
-// changed (changes.go).
+// changed (changes.go). Besides leads and users the state holds, from
+// log format 2 too, the site registry with its sub-nodes (sites.go), the
+// organisations behind leads and the local enterprises of deals
+// (organizations.go), the deal terms of claimed leads (deal.go) and the
+// attachments of leads, by their SHA-256 (attachments.go; the bytes are
+// kept outside the state).
 //
 // The package knows nothing of Raft or protobuf. The node package adapts
 // State to raft.FSM and translates its types to the wire.

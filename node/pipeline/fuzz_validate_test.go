@@ -81,7 +81,7 @@ func validationCases(s, t string, n int) []validationCase {
 		{"advance note", Command{Op: OpAdvance, RequestID: rid, LeadID: "BOS-0001", Stage: Signed, Comment: s}, "note",
 			oracleText(s, 0, MaxComment), true},
 		{"user name", addUser(&NewUser{Name: s, Role: HQReviewer, TokenHash: tok}), "name", oracleLine(s, 1, MaxName), true},
-		{"staff site", addUser(&NewUser{Name: "Max", Role: NodeStaff, Site: s, TokenHash: tok}), "site", oracleSiteCode(s), true},
+		{"staff site", addUser(&NewUser{Name: "Max", Role: NodeStaff, Site: s, TokenHash: tok}), "site", oracleSiteCode(s) || oracleSubnodeCode(s), true},
 		{"division", addUser(&NewUser{Name: "Max", Role: DivisionRole, Division: s, TokenHash: tok}), "division", oracleDivision(s), true},
 		{"role", addUser(&NewUser{Name: "Max", Role: Role(n), TokenHash: tok}), "", n == int(Admin) || n == int(HQReviewer), true},
 		{"revoke user ID", Command{Op: OpRevoke, RequestID: rid, UserID: s}, "id", oracleUserID(s), true},
@@ -172,11 +172,17 @@ func FuzzValidate(f *testing.F) {
 		{"\u0085NEL", "e@x\u00a0", 255},
 		{"tok-0001", "tok-12345678901", int(fiveYears)},
 		{strings.Repeat("a", 64), "", int(fiveYears) + 1},
+		{"MUC-TUM", "", 4},
+		{"MUC-TUM-LAB", "", 8},
+		{"org-0001", "", MaxJobs + 1},
+		{"0042000000.50", "", 0},
+		{"2027-02-29", "", -1},
+		{"2028-02-29", "", 120},
 	} {
 		f.Add(seed.s, seed.t, seed.n)
 	}
 	f.Fuzz(func(t *testing.T, s, u string, n int) {
-		for _, tc := range validationCases(s, u, n) {
+		for _, tc := range append(validationCases(s, u, n), registryValidationCases(s, n)...) {
 			checkValidation(t, tc)
 		}
 		for _, c := range []struct {
@@ -186,6 +192,8 @@ func FuzzValidate(f *testing.F) {
 			{"ValidLeadID", ValidLeadID(s), oracleLeadID(s)},
 			{"ValidSiteCode", ValidSiteCode(s), oracleSiteCode(s)},
 			{"ValidDivision", ValidDivision(s), oracleDivision(s)},
+			{"ValidSubnodeCode", ValidSubnodeCode(s), oracleSubnodeCode(s)},
+			{"ValidOrgID", ValidOrgID(s), oracleOrgID(s)},
 		} {
 			if c.got != c.want {
 				t.Errorf("%s(%q) = %v, want %v", c.name, s, c.got, c.want)
