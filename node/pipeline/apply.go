@@ -12,6 +12,9 @@ type Result struct {
 	Lead  *Lead
 	User  *User
 	Token *Token // the token created or revoked
+	// Term is the glossary term a glossary command stored or deleted (as
+	// it stands after it); nil on a replay.
+	Term *GlossaryTerm
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
@@ -65,6 +68,9 @@ func (r Result) detached() Result {
 	if r.Token != nil {
 		t := *r.Token
 		r.Token = &t
+	}
+	if r.Term != nil {
+		r.Term = r.Term.clone()
 	}
 	return r
 }
@@ -157,6 +163,12 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.createToken()
 	case OpRevokeToken:
 		res, err = a.revokeToken()
+	case OpTranslate:
+		res, err = a.translate()
+	case OpSetGlossaryTerm:
+		res, err = a.setGlossaryTerm()
+	case OpDeleteGlossaryTerm:
+		res, err = a.deleteGlossaryTerm()
 	default:
 		res, err = a.transition()
 	}

@@ -35,6 +35,13 @@ const (
 	// OpPruneRequests forgets the requests applied before the retention
 	// window (see requests.go).
 	OpPruneRequests Op = "prune_requests"
+	// OpTranslate records a lead's translation into one language
+	// (translations.go).
+	OpTranslate Op = "translate"
+	// OpSetGlossaryTerm and OpDeleteGlossaryTerm change HQ's glossary
+	// (glossary.go).
+	OpSetGlossaryTerm    Op = "set_glossary_term"
+	OpDeleteGlossaryTerm Op = "delete_glossary_term"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -72,6 +79,10 @@ type Command struct {
 	// Retention is how long OpPruneRequests keeps requests: it forgets
 	// those applied more than Retention before the command's time.
 	Retention time.Duration `json:"retention,omitempty"`
+	// Translation is what OpTranslate records.
+	Translation *TranslationInput `json:"translation,omitempty"`
+	// Glossary is the term the glossary commands change.
+	Glossary *GlossaryInput `json:"glossary,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -275,6 +286,22 @@ func (c Command) validate() *Error {
 		return checkFormat(c.SetFormat)
 	case OpPruneRequests:
 		return checkRetention(c.Retention)
+	case OpTranslate:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Comment != "" {
+			return invalid("comment", "a translation takes no comment: the history says what changed")
+		}
+		if c.Translation == nil {
+			return invalid("translation", "is required")
+		}
+		return c.Translation.validate()
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		if c.Glossary == nil {
+			return invalid("term", "is required")
+		}
+		return c.Glossary.validate(c.Op == OpSetGlossaryTerm)
 	case "":
 		return invalid("op", "is required")
 	default:

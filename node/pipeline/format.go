@@ -29,7 +29,9 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   run backwards (clock.go). Request records keep the IDs and
 //	   versions of the first outcome instead of copies, are forgotten
 //	   after a retention window by prune_requests, and a UUIDv7 request
-//	   ID from before the window is refused (requests.go).
+//	   ID from before the window is refused (requests.go). Translations
+//	   of leads (translate) and HQ's glossary (set_glossary_term,
+//	   delete_glossary_term).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -42,10 +44,10 @@ const (
 func (c Command) Format() int {
 	f := Format1
 	switch c.Op {
-	case OpSetFormat, OpPruneRequests:
+	case OpSetFormat, OpPruneRequests, OpTranslate, OpSetGlossaryTerm, OpDeleteGlossaryTerm:
 		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 || c.Retention != 0 {
+	if c.SetFormat != 0 || c.Retention != 0 || c.Translation != nil || c.Glossary != nil {
 		f = max(f, Format2)
 	}
 	return f

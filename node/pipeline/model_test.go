@@ -224,6 +224,57 @@ type refModel struct {
 	retention time.Duration
 	// times are the times of each lead's history events.
 	times map[string][]time.Time
+	// The original text (title and summary) and language of each lead,
+	// its translations by canonical language, and HQ's glossary entries
+	// (term → the variant that set them).
+	text     map[string]string
+	language map[string]string
+	trans    map[string]map[string]mTrans
+	glossary map[string]int
+	// noEvent is set by a request that succeeded without changing the
+	// lead (a translation as it stood already).
+	noEvent bool
+}
+
+// mTrans is what the model knows of a translation.
+type mTrans struct {
+	Title, Summary string
+	Status         TranslationStatus
+	By, VerifiedBy string
+	Source         string // the lead's text it was written or confirmed against
+}
+
+// modelTranslations are the translations a translate may carry, judged by
+// hand; lang is the canonical tag.
+var modelTranslations = []struct {
+	in    TranslationInput
+	lang  string
+	valid bool
+}{
+	{TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationDraft}, "zh", true},
+	{TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationVerified}, "zh", true},
+	{TranslationInput{Lang: "ZH", Title: "陶瓷隔膜", Summary: "陶瓷。", Status: TranslationDraft}, "zh", true},
+	{TranslationInput{Lang: "de", Title: "Separator", Status: TranslationDraft}, "de", true},
+	{TranslationInput{Lang: "EN", Summary: "A separator.", Status: TranslationVerified}, "en", true},
+	{TranslationInput{Lang: "he", Title: "מפריד", Status: TranslationVerified}, "he", true},
+	{TranslationInput{Lang: "zh-hant", Title: "隔膜", Status: TranslationDraft}, "zh-Hant", true},
+	{TranslationInput{Lang: "", Title: "x", Status: TranslationDraft}, "", false},
+	{TranslationInput{Lang: "zh", Title: " ", Status: TranslationDraft}, "zh", false},
+	{TranslationInput{Lang: "zh", Title: "隔膜"}, "zh", false},
+	{TranslationInput{Lang: "zh", Title: "陶瓷隔膜", Summary: "陶瓷。", Status: TranslationVerified}, "zh", true},
+}
+
+// modelGlossary are the glossary entries a set or delete may carry,
+// judged by hand.
+var modelGlossary = []struct {
+	in    GlossaryInput
+	valid bool // for a set; a delete needs only a valid term
+}{
+	{GlossaryInput{Term: "hydrogen", Names: map[string]string{"zh": "氢能", "en": "hydrogen"}}, true},
+	{GlossaryInput{Term: "sector.it_ai", Names: map[string]string{"zh": "新一代信息技术"}}, true},
+	{GlossaryInput{Term: "hydrogen", Names: map[string]string{"de": "Wasserstoff"}}, true},
+	{GlossaryInput{Term: "Hydrogen", Names: map[string]string{"en": "hydrogen"}}, false},
+	{GlossaryInput{Term: "hydrogen"}, false},
 }
 
 type mDone struct {
@@ -237,7 +288,8 @@ type mDone struct {
 func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
-		format: 1, times: map[string][]time.Time{}}
+		format: 1, times: map[string][]time.Time{}, text: map[string]string{}, language: map[string]string{},
+		trans: map[string]map[string]mTrans{}, glossary: map[string]int{}}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -285,6 +337,9 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 		// The proposer refuses it; in the log, it stops the state machine.
 		return refused(CodeUnreadable)
 	}
+	if modelFormat2Ops[op.Kind] && m.format < 2 {
+		return refused(CodePrecondition) // every site must read it first
+	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
 	}
@@ -331,6 +386,7 @@ func (m *refModel) request(op mOp, now time.Time) mResult {
 			return refused(CodePrecondition) // perhaps applied, and forgotten
 		}
 	}
+	m.noEvent = false
 	r := m.do(u, op, now)
 	if r.OK {
 		d := mDone{op: op.body(), res: r}
@@ -338,7 +394,7 @@ func (m *refModel) request(op mOp, now time.Time) mResult {
 			d.at = recordAt(now, op)
 		}
 		m.done[key] = d
-		if r.Lead != nil {
+		if r.Lead != nil && !m.noEvent {
 			m.times[r.Lead.ID] = append(m.times[r.Lead.ID], now)
 		}
 	}
@@ -420,9 +476,18 @@ func (m *refModel) valid(op mOp) bool {
 		return oracleUserID(op.UserID) && modelNewTokens[op.Variant].valid
 	case OpRevokeToken:
 		return oracleUserID(op.UserID) && oracleTokenID(op.TokenID)
+	case OpTranslate:
+		return oracleLeadID(op.LeadID) && modelTranslations[op.Variant].valid && modelNotes[op.Note].text == ""
+	case OpSetGlossaryTerm:
+		return modelGlossary[op.Variant].valid
+	case OpDeleteGlossaryTerm:
+		return modelGlossary[op.Variant].in.Term == strings.ToLower(modelGlossary[op.Variant].in.Term)
 	}
 	return false
 }
+
+// modelFormat2Ops are the requests only a cluster of log format 2 takes.
+var modelFormat2Ops = map[Op]bool{OpTranslate: true, OpSetGlossaryTerm: true, OpDeleteGlossaryTerm: true}
 
 func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	switch op.Kind {
@@ -433,6 +498,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		m.siteSeq[u.Site]++
 		l := &mLead{ID: fmt.Sprintf("%s-%04d", u.Site, m.siteSeq[u.Site]), Site: u.Site, Stage: Submitted, Version: 1}
 		m.leads[l.ID] = l
+		d := modelDrafts[op.Variant].draft()
+		m.text[l.ID], m.language[l.ID] = d.Title+"\x00"+d.Summary, d.Language
 		m.leadIDs = append(m.leadIDs, l.ID)
 		c := *l
 		return mResult{OK: true, Lead: &c}
@@ -445,6 +512,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		return mResult{OK: true, User: nuser, Token: tok}
 	case OpCreateToken, OpRevokeToken:
 		return m.tokenOp(u, op, now)
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		return m.glossaryOp(u, op)
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -474,14 +543,79 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	if op.ExpectedVersion != 0 && op.ExpectedVersion != l.Version {
 		return refused(CodeConflict)
 	}
+	if op.Kind == OpTranslate {
+		return m.translate(u, op, l)
+	}
 	next, code := move(u, op, *l)
 	if code != nil {
 		return refused(*code)
 	}
 	next.Version++
 	*l = next
+	if op.Kind == OpUpdate {
+		p := modelPatches[op.Variant].patch()
+		title, summary, _ := strings.Cut(m.text[l.ID], "\x00")
+		if p.Title != nil {
+			title = *p.Title
+		}
+		if p.Summary != nil {
+			summary = *p.Summary
+		}
+		m.text[l.ID] = title + "\x00" + summary
+	}
 	c := next
 	return mResult{OK: true, Lead: &c}
+}
+
+// translate records a translation: any who see the lead but admins; a
+// VERIFIED one by HQ, or by another than its translator for its text.
+func (m *refModel) translate(u *mUser, op mOp, l *mLead) mResult {
+	tv := modelTranslations[op.Variant]
+	if m.language[l.ID] == tv.lang {
+		return refused(CodePrecondition) // not a translation
+	}
+	old, had := m.trans[l.ID][tv.lang]
+	same := had && old.Title == tv.in.Title && old.Summary == tv.in.Summary
+	if tv.in.Status == TranslationVerified && u.Role != HQReviewer && (!same || old.By == u.ID) {
+		return refused(CodePermission)
+	}
+	if same && old.Status == tv.in.Status && old.Source == m.text[l.ID] {
+		m.noEvent = true
+		c := *l
+		return mResult{OK: true, Lead: &c}
+	}
+	t := old
+	if !same {
+		t = mTrans{Title: tv.in.Title, Summary: tv.in.Summary, By: u.ID}
+	}
+	t.Status, t.Source, t.VerifiedBy = tv.in.Status, m.text[l.ID], ""
+	if t.Status == TranslationVerified {
+		t.VerifiedBy = u.ID
+	}
+	if m.trans[l.ID] == nil {
+		m.trans[l.ID] = map[string]mTrans{}
+	}
+	m.trans[l.ID][tv.lang] = t
+	l.Version++
+	c := *l
+	return mResult{OK: true, Lead: &c}
+}
+
+// glossaryOp sets or deletes HQ's entry for a term.
+func (m *refModel) glossaryOp(u *mUser, op mOp) mResult {
+	if u.Role != HQReviewer {
+		return refused(CodePermission)
+	}
+	term := modelGlossary[op.Variant].in.Term
+	if op.Kind == OpSetGlossaryTerm {
+		m.glossary[term] = op.Variant
+		return mResult{OK: true}
+	}
+	if _, ok := m.glossary[term]; !ok {
+		return refused(CodeNotFound)
+	}
+	delete(m.glossary, term)
+	return mResult{OK: true}
 }
 
 // modelRetention: a window of at least a second and at most ten years.
@@ -546,6 +680,15 @@ func mayTouch(u *mUser, op Op, l *mLead) bool {
 		return u.Role == HQReviewer || holder
 	case OpAdvance:
 		return holder
+	case OpTranslate:
+		switch u.Role {
+		case HQReviewer:
+			return true
+		case NodeStaff:
+			return u.Site == l.Site
+		case DivisionRole:
+			return l.Published
+		}
 	}
 	return false
 }
@@ -635,6 +778,10 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " for %s newtoken#%d", op.UserID, op.Variant)
 	case OpRevokeToken:
 		fmt.Fprintf(&b, " %s of %s", op.TokenID, op.UserID)
+	case OpTranslate:
+		fmt.Fprintf(&b, " %s translation#%d", op.LeadID, op.Variant)
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		fmt.Fprintf(&b, " glossary#%d", op.Variant)
 	default:
 		fmt.Fprintf(&b, " %s", op.LeadID)
 	}

@@ -172,9 +172,9 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 			break
 		}
 		switch e.Action {
-		case "SUBMIT", "UPDATE":
+		case "SUBMIT", "UPDATE", "TRANSLATE", "VERIFY_TRANSLATION":
 			// A new lead has no stage comment; an edit in SUBMITTED
-			// keeps the one it has.
+			// keeps the one it has, and so does a translation.
 		default:
 			l.StageComment = e.Comment
 		}

@@ -95,6 +95,10 @@ func FuzzApply(f *testing.F) {
 		{"admin", Command{Op: OpRevokeToken, UserID: "user-0003", TokenID: "tok-0003"}},
 		{"bos", Command{Op: OpWithdraw, LeadID: "BOS-0001", ActorToken: "tok-0001"}},
 		{"", Command{Op: OpBootstrap, NewUser: testUser("Ada Admin", Admin, "", "")}},
+		{"bos", Command{Op: OpTranslate, LeadID: "BOS-0001", Translation: &TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationDraft}}},
+		{"hq", Command{Op: OpTranslate, LeadID: "BOS-0002", Translation: &TranslationInput{Lang: "de", Summary: "Separator", Status: TranslationVerified}}},
+		{"hq", Command{Op: OpSetGlossaryTerm, Glossary: &GlossaryInput{Term: "hydrogen", Names: map[string]string{"zh": "氢能", "en": "hydrogen"}}}},
+		{"hq", Command{Op: OpDeleteGlossaryTerm, Glossary: &GlossaryInput{Term: "sector.it_ai"}}},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these

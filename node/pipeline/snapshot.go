@@ -54,7 +54,7 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
-var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests}
+var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests, tableGlossary}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -176,6 +176,8 @@ func decodeRow(rec record) (any, error) {
 		obj = &request{}
 	case tableCounters:
 		obj = &counter{}
+	case tableGlossary:
+		obj = &GlossaryTerm{}
 	default:
 		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
 	}

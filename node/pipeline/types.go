@@ -1,6 +1,9 @@
 package pipeline
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // Stage is where a lead stands. The numbers match the wire enum.
 type Stage int
@@ -134,11 +137,15 @@ type Lead struct {
 	// Published is set once HQ approves the lead; divisions see only
 	// published leads.
 	Published bool `json:"published,omitempty"`
+	// Translations of the title and summary, by canonical BCP 47 tag
+	// (translations.go).
+	Translations map[string]Translation `json:"translations,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
 	c := *l
 	c.Draft = l.Draft.clone()
+	c.Translations = maps.Clone(l.Translations)
 	return &c
 }
 
