@@ -40,6 +40,7 @@ func leadToPB(l *pipeline.Lead) *innonetpb.Lead {
 	for _, c := range l.Contacts {
 		out.Contacts = append(out.Contacts, &innonetpb.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone})
 	}
+	out.Translations = translationsToPB(l)
 	return out
 }
 

@@ -171,9 +171,9 @@ func IDPosition(id string) []byte { return idKey(id) }
 // positionOf is l's position in order o.
 func positionOf(l *Lead, o Order) []byte { return orderKey(l, o) }
 
-// validPosition reports whether p could be a position in order o: an ID
+// ValidPosition reports whether p could be a position in order o: an ID
 // key, after a time for the time orders.
-func validPosition(p []byte, o Order) bool {
+func ValidPosition(p []byte, o Order) bool {
 	if o != OrderID {
 		if len(p) < 8 {
 			return false

@@ -166,7 +166,7 @@ func listAll(t *testing.T, st *State, f Filter) []string {
 		if p.Next == nil {
 			return ids
 		}
-		if !validPosition(p.Next, f.Order) {
+		if !ValidPosition(p.Next, f.Order) {
 			t.Fatalf("page ends at position %x, not one of order %s", p.Next, f.Order)
 		}
 		f.Position = p.Next
@@ -330,8 +330,8 @@ func TestOrderKeysOrderAsLessID(t *testing.T) {
 		{[]byte("bos\x00\x00\x00\x00\x00\x00\x00\x00\x01"), OrderID, false},
 		{nil, OrderID, false},
 	} {
-		if got := validPosition(tt.key, tt.o); got != tt.ok {
-			t.Errorf("validPosition(%x, %s) = %v, want %v", tt.key, tt.o, got, tt.ok)
+		if got := ValidPosition(tt.key, tt.o); got != tt.ok {
+			t.Errorf("ValidPosition(%x, %s) = %v, want %v", tt.key, tt.o, got, tt.ok)
 		}
 	}
 }

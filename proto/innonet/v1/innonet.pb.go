@@ -457,6 +457,58 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
 }
 
+// TranslationStatus says how far a translation can be trusted.
+type TranslationStatus int32
+
+const (
+	TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED TranslationStatus = 0
+	// Written, not yet checked by a second person.
+	TranslationStatus_DRAFT TranslationStatus = 1
+	// Checked by HQ or by someone other than its translator.
+	TranslationStatus_VERIFIED TranslationStatus = 2
+)
+
+// Enum value maps for TranslationStatus.
+var (
+	TranslationStatus_name = map[int32]string{
+		0: "TRANSLATION_STATUS_UNSPECIFIED",
+		1: "DRAFT",
+		2: "VERIFIED",
+	}
+	TranslationStatus_value = map[string]int32{
+		"TRANSLATION_STATUS_UNSPECIFIED": 0,
+		"DRAFT":                          1,
+		"VERIFIED":                       2,
+	}
+)
+
+func (x TranslationStatus) Enum() *TranslationStatus {
+	p := new(TranslationStatus)
+	*p = x
+	return p
+}
+
+func (x TranslationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TranslationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
+}
+
+func (TranslationStatus) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[7]
+}
+
+func (x TranslationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TranslationStatus.Descriptor instead.
+func (TranslationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -634,7 +686,19 @@ type Lead struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	StageTime  *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=stage_time,json=stageTime,proto3" json:"stage_time,omitempty"`
 	// The comment of the last review, release or withdrawal.
-	StageComment  string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
+	StageComment string `protobuf:"bytes,20,opt,name=stage_comment,json=stageComment,proto3" json:"stage_comment,omitempty"`
+	// Translations (fields 80-99). title and summary above are always the
+	// original. When the read asked for a language (?lang=zh) and the lead
+	// has a translation into it (or into the same primary language: zh
+	// for zh-Hant), translation holds it, with who wrote and verified it.
+	Translation *LeadTranslation `protobuf:"bytes,80,opt,name=translation,proto3" json:"translation,omitempty"`
+	// Every translation the lead has, without its text: language, fields,
+	// status and translator.
+	Translations []*LeadTranslation `protobuf:"bytes,81,rep,name=translations,proto3" json:"translations,omitempty"`
+	// With lang: the glossary's names of sector and deal_type in that
+	// language (empty if the glossary has none).
+	SectorLabel   string `protobuf:"bytes,82,opt,name=sector_label,json=sectorLabel,proto3" json:"sector_label,omitempty"`
+	DealTypeLabel string `protobuf:"bytes,83,opt,name=deal_type_label,json=dealTypeLabel,proto3" json:"deal_type_label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -809,6 +873,34 @@ func (x *Lead) GetStageComment() string {
 	return ""
 }
 
+func (x *Lead) GetTranslation() *LeadTranslation {
+	if x != nil {
+		return x.Translation
+	}
+	return nil
+}
+
+func (x *Lead) GetTranslations() []*LeadTranslation {
+	if x != nil {
+		return x.Translations
+	}
+	return nil
+}
+
+func (x *Lead) GetSectorLabel() string {
+	if x != nil {
+		return x.SectorLabel
+	}
+	return ""
+}
+
+func (x *Lead) GetDealTypeLabel() string {
+	if x != nil {
+		return x.DealTypeLabel
+	}
+	return ""
+}
+
 type SubmitLeadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen idempotency key; a retry with the same ID returns the
@@ -940,7 +1032,10 @@ type GetLeadRequest struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
 	// With STALE: the most the answering site may lag (e.g. "5s").
-	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	MaxStaleness *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// BCP 47 tag of the language to read the lead in (zh, en, de, he...):
+	// the lead's translation into it comes in Lead.translation.
+	Lang          string `protobuf:"bytes,10,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -996,17 +1091,56 @@ func (x *GetLeadRequest) GetMaxStaleness() *durationpb.Duration {
 	return nil
 }
 
+func (x *GetLeadRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
 type ListLeadsRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Stage    Stage                  `protobuf:"varint,1,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
-	Site     string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
-	Division string                 `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
-	// 1 to 500; default 50.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Leads in any of these stages; over REST repeat the parameter
+	// (?stage=SUBMITTED&stage=RETURNED). Unpacked, so that one stage is
+	// encoded as it was when this field was singular.
+	Stage []Stage `protobuf:"varint,1,rep,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	// The submitting site (BOS) and the claiming division (BOHAI, YRD, PRD).
+	Site     string `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	Division string `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
+	// 1 to 500; default 50. A page may hold fewer leads than this, even
+	// none, and still have a next_page_token (see partial).
 	PageSize    int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken   string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	Consistency Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
 	// With STALE: the most the answering site may lag (e.g. "5s").
-	MaxStaleness  *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	MaxStaleness *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// Filters (fields 10-39). Enum values may be given in any case, with or
+	// without their type's prefix: sector=it_ai, stage=submitted.
+	Sector Sector `protobuf:"varint,10,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	// ISO 3166-1 alpha-2 (DE, US; any case).
+	Country  string   `protobuf:"bytes,11,opt,name=country,proto3" json:"country,omitempty"`
+	DealType DealType `protobuf:"varint,12,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
+	// Technology readiness level from trl_min to trl_max (1 to 9, both
+	// inclusive).
+	TrlMin int32 `protobuf:"varint,13,opt,name=trl_min,json=trlMin,proto3" json:"trl_min,omitempty"`
+	TrlMax int32 `protobuf:"varint,14,opt,name=trl_max,json=trlMax,proto3" json:"trl_max,omitempty"`
+	// Submitted at or after submitted_after and before submitted_before;
+	// last changed at or after updated_after. Over REST an RFC 3339 time or
+	// a date (2026-01-31, midnight UTC).
+	SubmittedAfter  *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=submitted_after,json=submittedAfter,proto3" json:"submitted_after,omitempty"`
+	SubmittedBefore *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=submitted_before,json=submittedBefore,proto3" json:"submitted_before,omitempty"`
+	UpdatedAfter    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	// Part of the organisation's name, in any case (free text for now).
+	Organization string `protobuf:"bytes,18,opt,name=organization,proto3" json:"organization,omitempty"`
+	// Words that must all appear in the title, summary, organisation, tags
+	// or a translation; any case and script. Words of spaced scripts match
+	// the start of a word; Chinese, Japanese, Hebrew or Arabic anywhere.
+	Q string `protobuf:"bytes,19,opt,name=q,proto3" json:"q,omitempty"`
+	// updateTime, createTime, stageTime or id (the default); a leading "-"
+	// orders newest (or highest) first: -updateTime.
+	OrderBy string `protobuf:"bytes,20,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// As GetLeadRequest.lang, for every lead of the page.
+	Lang          string `protobuf:"bytes,21,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1041,11 +1175,11 @@ func (*ListLeadsRequest) Descriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ListLeadsRequest) GetStage() Stage {
+func (x *ListLeadsRequest) GetStage() []Stage {
 	if x != nil {
 		return x.Stage
 	}
-	return Stage_STAGE_UNSPECIFIED
+	return nil
 }
 
 func (x *ListLeadsRequest) GetSite() string {
@@ -1090,12 +1224,100 @@ func (x *ListLeadsRequest) GetMaxStaleness() *durationpb.Duration {
 	return nil
 }
 
+func (x *ListLeadsRequest) GetSector() Sector {
+	if x != nil {
+		return x.Sector
+	}
+	return Sector_SECTOR_UNSPECIFIED
+}
+
+func (x *ListLeadsRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetDealType() DealType {
+	if x != nil {
+		return x.DealType
+	}
+	return DealType_DEAL_TYPE_UNSPECIFIED
+}
+
+func (x *ListLeadsRequest) GetTrlMin() int32 {
+	if x != nil {
+		return x.TrlMin
+	}
+	return 0
+}
+
+func (x *ListLeadsRequest) GetTrlMax() int32 {
+	if x != nil {
+		return x.TrlMax
+	}
+	return 0
+}
+
+func (x *ListLeadsRequest) GetSubmittedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmittedAfter
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetSubmittedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmittedBefore
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetUpdatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
 type ListLeadsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Leads []*Lead                `protobuf:"bytes,1,rep,name=leads,proto3" json:"leads,omitempty"`
 	// Empty on the last page.
 	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	// Set when the page stopped early, after examining as many leads as one
+	// page may (a filter few leads pass): it may hold fewer leads than
+	// asked for, even none. Go on with next_page_token.
+	Partial       bool `protobuf:"varint,10,opt,name=partial,proto3" json:"partial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1149,6 +1371,13 @@ func (x *ListLeadsResponse) GetRead() *ReadInfo {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *ListLeadsResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
 }
 
 // UpdateLeadRequest changes the fields that are present. Tags and contacts
@@ -4003,6 +4232,553 @@ func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate 
 	return nil
 }
 
+// LeadTranslation is a lead's title and summary in one other language.
+type LeadTranslation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BCP 47 tag, in canonical case (zh, de, he, zh-Hant).
+	Lang string `protobuf:"bytes,1,opt,name=lang,proto3" json:"lang,omitempty"`
+	// Empty when the field is not translated (and in Lead.translations).
+	Title   string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The fields translated: title, summary.
+	Fields []string          `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+	Status TranslationStatus `protobuf:"varint,5,opt,name=status,proto3,enum=innonet.v1.TranslationStatus" json:"status,omitempty"`
+	// Who wrote the current text, and when.
+	TranslatedBy     string                 `protobuf:"bytes,6,opt,name=translated_by,json=translatedBy,proto3" json:"translated_by,omitempty"`
+	TranslatedByName string                 `protobuf:"bytes,7,opt,name=translated_by_name,json=translatedByName,proto3" json:"translated_by_name,omitempty"`
+	TranslateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=translate_time,json=translateTime,proto3" json:"translate_time,omitempty"`
+	// Who verified it, and when (VERIFIED only).
+	VerifiedBy     string                 `protobuf:"bytes,9,opt,name=verified_by,json=verifiedBy,proto3" json:"verified_by,omitempty"`
+	VerifiedByName string                 `protobuf:"bytes,10,opt,name=verified_by_name,json=verifiedByName,proto3" json:"verified_by_name,omitempty"`
+	VerifyTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=verify_time,json=verifyTime,proto3" json:"verify_time,omitempty"`
+	// The original title or summary changed after the translation was
+	// written or last confirmed.
+	Outdated      bool `protobuf:"varint,12,opt,name=outdated,proto3" json:"outdated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeadTranslation) Reset() {
+	*x = LeadTranslation{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeadTranslation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeadTranslation) ProtoMessage() {}
+
+func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeadTranslation.ProtoReflect.Descriptor instead.
+func (*LeadTranslation) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *LeadTranslation) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetStatus() TranslationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED
+}
+
+func (x *LeadTranslation) GetTranslatedBy() string {
+	if x != nil {
+		return x.TranslatedBy
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTranslatedByName() string {
+	if x != nil {
+		return x.TranslatedByName
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTranslateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TranslateTime
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetVerifiedBy() string {
+	if x != nil {
+		return x.VerifiedBy
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetVerifiedByName() string {
+	if x != nil {
+		return x.VerifiedByName
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetVerifyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifyTime
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetOutdated() bool {
+	if x != nil {
+		return x.Outdated
+	}
+	return false
+}
+
+type TranslateLeadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// BCP 47 tag of the translation's language: zh, en, de, he, zh-Hant...
+	Lang      string `protobuf:"bytes,2,opt,name=lang,proto3" json:"lang,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The translated title and summary; at least one. A field left empty
+	// is not translated.
+	Title   string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// DRAFT or VERIFIED.
+	Status TranslationStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innonet.v1.TranslationStatus" json:"status,omitempty"`
+	// If non-zero, refused (ABORTED) unless the lead is at this version.
+	ExpectedVersion int64 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TranslateLeadRequest) Reset() {
+	*x = TranslateLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslateLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslateLeadRequest) ProtoMessage() {}
+
+func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslateLeadRequest.ProtoReflect.Descriptor instead.
+func (*TranslateLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *TranslateLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetStatus() TranslationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED
+}
+
+func (x *TranslateLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// GlossaryTerm is one term of the glossary and its names by language.
+type GlossaryTerm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sector.it_ai, deal_type.investment, or a term of HQ's (hydrogen).
+	Term string `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	// By BCP 47 tag: {"zh": "氢能", "en": "Hydrogen", ...}.
+	Names map[string]string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The term is built into innonet (its names may be HQ's changes).
+	BuiltIn bool `protobuf:"varint,3,opt,name=built_in,json=builtIn,proto3" json:"built_in,omitempty"`
+	// Who last stored HQ's entry for the term, and when; empty while a
+	// built-in term has its built-in names.
+	UpdatedBy     string                 `protobuf:"bytes,4,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,5,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GlossaryTerm) Reset() {
+	*x = GlossaryTerm{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GlossaryTerm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GlossaryTerm) ProtoMessage() {}
+
+func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GlossaryTerm.ProtoReflect.Descriptor instead.
+func (*GlossaryTerm) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GlossaryTerm) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetNames() map[string]string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *GlossaryTerm) GetBuiltIn() bool {
+	if x != nil {
+		return x.BuiltIn
+	}
+	return false
+}
+
+func (x *GlossaryTerm) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type ListGlossaryRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGlossaryRequest) Reset() {
+	*x = ListGlossaryRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGlossaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGlossaryRequest) ProtoMessage() {}
+
+func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGlossaryRequest.ProtoReflect.Descriptor instead.
+func (*ListGlossaryRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListGlossaryRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListGlossaryRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListGlossaryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by term.
+	Terms         []*GlossaryTerm `protobuf:"bytes,1,rep,name=terms,proto3" json:"terms,omitempty"`
+	Read          *ReadInfo       `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGlossaryResponse) Reset() {
+	*x = ListGlossaryResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGlossaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGlossaryResponse) ProtoMessage() {}
+
+func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGlossaryResponse.ProtoReflect.Descriptor instead.
+func (*ListGlossaryResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListGlossaryResponse) GetTerms() []*GlossaryTerm {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
+func (x *ListGlossaryResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type SetGlossaryTermRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Term      string                 `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The term's names by BCP 47 tag; they replace what the term had.
+	Names         map[string]string `protobuf:"bytes,3,rep,name=names,proto3" json:"names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetGlossaryTermRequest) Reset() {
+	*x = SetGlossaryTermRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetGlossaryTermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetGlossaryTermRequest) ProtoMessage() {}
+
+func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetGlossaryTermRequest.ProtoReflect.Descriptor instead.
+func (*SetGlossaryTermRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SetGlossaryTermRequest) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *SetGlossaryTermRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetGlossaryTermRequest) GetNames() map[string]string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type DeleteGlossaryTermRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Term  string                 `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	// Required; over REST a query parameter (?requestId=...).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteGlossaryTermRequest) Reset() {
+	*x = DeleteGlossaryTermRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteGlossaryTermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteGlossaryTermRequest) ProtoMessage() {}
+
+func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteGlossaryTermRequest.ProtoReflect.Descriptor instead.
+func (*DeleteGlossaryTermRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DeleteGlossaryTermRequest) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *DeleteGlossaryTermRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -4018,7 +4794,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\x05\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x91\a\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4043,7 +4819,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"updateTime\x129\n" +
 	"\n" +
 	"stage_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tstageTime\x12#\n" +
-	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\"\xf2\x02\n" +
+	"\rstage_comment\x18\x14 \x01(\tR\fstageComment\x12=\n" +
+	"\vtranslation\x18P \x01(\v2\x1b.innonet.v1.LeadTranslationR\vtranslation\x12?\n" +
+	"\ftranslations\x18Q \x03(\v2\x1b.innonet.v1.LeadTranslationR\ftranslations\x12!\n" +
+	"\fsector_label\x18R \x01(\tR\vsectorLabel\x12&\n" +
+	"\x0fdeal_type_label\x18S \x01(\tR\rdealTypeLabel\"\xf2\x02\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -4057,24 +4837,41 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04tags\x18\t \x03(\tR\x04tags\x12/\n" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
-	"\blanguage\x18\v \x01(\tR\blanguage\"\x9b\x01\n" +
+	"\blanguage\x18\v \x01(\tR\blanguage\"\xaf\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa2\x02\n" +
-	"\x10ListLeadsRequest\x12'\n" +
-	"\x05stage\x18\x01 \x01(\x0e2\x11.innonet.v1.StageR\x05stage\x12\x12\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12\x12\n" +
+	"\x04lang\x18\n" +
+	" \x01(\tR\x04lang\"\xff\x05\n" +
+	"\x10ListLeadsRequest\x12+\n" +
+	"\x05stage\x18\x01 \x03(\x0e2\x11.innonet.v1.StageB\x02\x10\x00R\x05stage\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x1a\n" +
 	"\bdivision\x18\x03 \x01(\tR\bdivision\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\x129\n" +
 	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x8d\x01\n" +
+	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12*\n" +
+	"\x06sector\x18\n" +
+	" \x01(\x0e2\x12.innonet.v1.SectorR\x06sector\x12\x18\n" +
+	"\acountry\x18\v \x01(\tR\acountry\x121\n" +
+	"\tdeal_type\x18\f \x01(\x0e2\x14.innonet.v1.DealTypeR\bdealType\x12\x17\n" +
+	"\atrl_min\x18\r \x01(\x05R\x06trlMin\x12\x17\n" +
+	"\atrl_max\x18\x0e \x01(\x05R\x06trlMax\x12C\n" +
+	"\x0fsubmitted_after\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0esubmittedAfter\x12E\n" +
+	"\x10submitted_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0fsubmittedBefore\x12?\n" +
+	"\rupdated_after\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12\"\n" +
+	"\forganization\x18\x12 \x01(\tR\forganization\x12\f\n" +
+	"\x01q\x18\x13 \x01(\tR\x01q\x12\x19\n" +
+	"\border_by\x18\x14 \x01(\tR\aorderBy\x12\x12\n" +
+	"\x04lang\x18\x15 \x01(\tR\x04lang\"\xa7\x01\n" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
-	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xd0\x04\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x12\x18\n" +
+	"\apartial\x18\n" +
+	" \x01(\bR\apartial\"\xd0\x04\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4330,7 +5127,64 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
 	"\x1dListDeniedCertificatesRequest\"c\n" +
 	"\x1eListDeniedCertificatesResponse\x12A\n" +
-	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates*\x9c\x01\n" +
+	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates\"\xde\x03\n" +
+	"\x0fLeadTranslation\x12\x12\n" +
+	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x12\x16\n" +
+	"\x06fields\x18\x04 \x03(\tR\x06fields\x125\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x1d.innonet.v1.TranslationStatusR\x06status\x12#\n" +
+	"\rtranslated_by\x18\x06 \x01(\tR\ftranslatedBy\x12,\n" +
+	"\x12translated_by_name\x18\a \x01(\tR\x10translatedByName\x12A\n" +
+	"\x0etranslate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rtranslateTime\x12\x1f\n" +
+	"\vverified_by\x18\t \x01(\tR\n" +
+	"verifiedBy\x12(\n" +
+	"\x10verified_by_name\x18\n" +
+	" \x01(\tR\x0everifiedByName\x12;\n" +
+	"\vverify_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifyTime\x12\x1a\n" +
+	"\boutdated\x18\f \x01(\bR\boutdated\"\xeb\x01\n" +
+	"\x14TranslateLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04lang\x18\x02 \x01(\tR\x04lang\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x125\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1d.innonet.v1.TranslationStatusR\x06status\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x03R\x0fexpectedVersion\"\xb6\x02\n" +
+	"\fGlossaryTerm\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x129\n" +
+	"\x05names\x18\x02 \x03(\v2#.innonet.v1.GlossaryTerm.NamesEntryR\x05names\x12\x19\n" +
+	"\bbuilt_in\x18\x03 \x01(\bR\abuiltIn\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x05 \x01(\tR\rupdatedByName\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x1a8\n" +
+	"\n" +
+	"NamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x13ListGlossaryRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"p\n" +
+	"\x14ListGlossaryResponse\x12.\n" +
+	"\x05terms\x18\x01 \x03(\v2\x18.innonet.v1.GlossaryTermR\x05terms\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xca\x01\n" +
+	"\x16SetGlossaryTermRequest\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12C\n" +
+	"\x05names\x18\x03 \x03(\v2-.innonet.v1.SetGlossaryTermRequest.NamesEntryR\x05names\x1a8\n" +
+	"\n" +
+	"NamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x19DeleteGlossaryTermRequest\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId*\x9c\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -4388,7 +5242,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x06LEADER\x10\x01\x12\t\n" +
 	"\x05STALE\x10\x02\x12\x10\n" +
-	"\fLINEARIZABLE\x10\x032\xd1\a\n" +
+	"\fLINEARIZABLE\x10\x03*P\n" +
+	"\x11TranslationStatus\x12\"\n" +
+	"\x1eTRANSLATION_STATUS_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05DRAFT\x10\x01\x12\f\n" +
+	"\bVERIFIED\x10\x022\x93\v\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -4402,7 +5260,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vReleaseLead\x12\x1e.innonet.v1.ReleaseLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:release\x12b\n" +
 	"\vAdvanceLead\x12\x1e.innonet.v1.AdvanceLeadRequest\x1a\x10.innonet.v1.Lead\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/leads/{id}:advance\x12e\n" +
 	"\fWithdrawLead\x12\x1f.innonet.v1.WithdrawLeadRequest\x1a\x10.innonet.v1.Lead\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/leads/{id}:withdraw\x12w\n" +
-	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history2\xcb\x05\n" +
+	"\x0eGetLeadHistory\x12!.innonet.v1.GetLeadHistoryRequest\x1a\".innonet.v1.GetLeadHistoryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/history\x12r\n" +
+	"\rTranslateLead\x12 .innonet.v1.TranslateLeadRequest\x1a\x10.innonet.v1.Lead\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/leads/{id}/translations/{lang}\x12g\n" +
+	"\fListGlossary\x12\x1f.innonet.v1.ListGlossaryRequest\x1a .innonet.v1.ListGlossaryResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/glossary\x12o\n" +
+	"\x0fSetGlossaryTerm\x12\".innonet.v1.SetGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\x1a\x13/v1/glossary/{term}\x12r\n" +
+	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -4439,8 +5301,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -4449,182 +5311,218 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Decision)(0),                          // 4: innonet.v1.Decision
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
 	(Consistency)(0),                       // 6: innonet.v1.Consistency
-	(*ReadInfo)(nil),                       // 7: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 8: innonet.v1.Contact
-	(*Lead)(nil),                           // 9: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 10: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 11: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 12: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 13: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 14: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 15: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 16: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 17: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 18: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 19: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 20: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 21: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 22: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 23: innonet.v1.User
-	(*Token)(nil),                          // 24: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 25: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 26: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 27: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 28: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 29: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 30: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 31: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 32: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 33: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 34: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 35: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 36: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 37: innonet.v1.Member
-	(*Alarm)(nil),                          // 38: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 39: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 40: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 41: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 42: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 43: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 44: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 45: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 46: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 47: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 48: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 49: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 50: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 51: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 52: innonet.v1.ListDeniedCertificatesResponse
-	(*durationpb.Duration)(nil),            // 53: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
+	(TranslationStatus)(0),                 // 7: innonet.v1.TranslationStatus
+	(*ReadInfo)(nil),                       // 8: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 9: innonet.v1.Contact
+	(*Lead)(nil),                           // 10: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 11: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 12: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 13: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 14: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 15: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 16: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 17: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 18: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 19: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 20: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 21: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 22: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 23: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 24: innonet.v1.User
+	(*Token)(nil),                          // 25: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 26: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 27: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 28: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 29: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 30: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 31: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 32: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 33: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 34: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 35: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 36: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 37: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 38: innonet.v1.Member
+	(*Alarm)(nil),                          // 39: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 40: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 41: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 42: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 43: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 44: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 45: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 46: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 47: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 48: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 49: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 50: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 51: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 52: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 53: innonet.v1.ListDeniedCertificatesResponse
+	(*LeadTranslation)(nil),                // 54: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),           // 55: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                   // 56: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),            // 57: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),           // 58: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),         // 59: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),      // 60: innonet.v1.DeleteGlossaryTermRequest
+	nil,                                    // 61: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 62: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*durationpb.Duration)(nil),            // 63: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 64: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	6,  // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	53, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
-	1,  // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
-	2,  // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	8,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
-	0,  // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	54, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	54, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	54, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 10: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 11: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,  // 12: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 13: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,  // 14: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 15: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 16: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	9,  // 17: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	7,  // 18: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,  // 19: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,  // 20: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	8,  // 21: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,  // 22: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	0,  // 23: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,  // 24: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 25: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,  // 26: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,  // 27: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,  // 28: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	54, // 29: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	21, // 30: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	7,  // 31: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,  // 32: innonet.v1.User.role:type_name -> innonet.v1.Role
-	54, // 33: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	54, // 34: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	54, // 35: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	54, // 36: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	54, // 37: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,  // 38: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,  // 39: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	53, // 40: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	23, // 41: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	24, // 42: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 43: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 44: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	23, // 45: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	7,  // 46: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	53, // 47: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 48: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,  // 49: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 50: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	24, // 51: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	7,  // 52: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,  // 53: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	53, // 54: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	54, // 55: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	38, // 56: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	53, // 57: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	54, // 58: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	37, // 59: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	53, // 60: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	38, // 61: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	53, // 62: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	54, // 63: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	38, // 64: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	54, // 65: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	50, // 66: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10, // 67: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	11, // 68: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	12, // 69: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	14, // 70: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	15, // 71: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	16, // 72: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	17, // 73: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	18, // 74: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	19, // 75: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	20, // 76: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	25, // 77: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	27, // 78: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	35, // 79: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	29, // 80: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	30, // 81: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	32, // 82: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	34, // 83: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	36, // 84: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	48, // 85: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	40, // 86: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	41, // 87: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	42, // 88: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	43, // 89: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	44, // 90: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	46, // 91: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	49, // 92: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	51, // 93: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	9,  // 94: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	9,  // 95: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	13, // 96: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	9,  // 97: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	9,  // 98: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	9,  // 99: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	9,  // 100: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	9,  // 101: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	9,  // 102: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	22, // 103: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	26, // 104: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	28, // 105: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	23, // 106: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	23, // 107: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	31, // 108: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	33, // 109: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	24, // 110: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	39, // 111: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	39, // 112: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	39, // 113: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	39, // 114: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	39, // 115: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	39, // 116: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	45, // 117: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	47, // 118: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	50, // 119: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	52, // 120: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94, // [94:121] is the sub-list for method output_type
-	67, // [67:94] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	63,  // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
+	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
+	9,   // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
+	64,  // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	64,  // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	54,  // 9: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	54,  // 10: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	1,   // 11: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 12: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	9,   // 13: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 14: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 15: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 16: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 17: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 18: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 19: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 20: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
+	64,  // 21: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	64,  // 22: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	64,  // 23: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	10,  // 24: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	8,   // 25: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 26: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 27: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	9,   // 28: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 29: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	0,   // 30: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 31: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 32: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 33: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 34: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 35: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	64,  // 36: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	22,  // 37: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	8,   // 38: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 39: innonet.v1.User.role:type_name -> innonet.v1.Role
+	64,  // 40: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 41: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	64,  // 42: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 43: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	64,  // 44: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 45: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 46: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	63,  // 47: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	24,  // 48: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	25,  // 49: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 50: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 51: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	24,  // 52: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	8,   // 53: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	63,  // 54: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	25,  // 55: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 56: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 57: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	25,  // 58: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	8,   // 59: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 60: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 61: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	64,  // 62: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	39,  // 63: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	63,  // 64: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	64,  // 65: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	38,  // 66: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	63,  // 67: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	39,  // 68: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	63,  // 69: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	64,  // 70: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	39,  // 71: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	64,  // 72: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	51,  // 73: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	7,   // 74: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	64,  // 75: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	64,  // 76: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	7,   // 77: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	61,  // 78: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	64,  // 79: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	6,   // 80: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	63,  // 81: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	56,  // 82: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	8,   // 83: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	62,  // 84: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	11,  // 85: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	12,  // 86: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	13,  // 87: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	15,  // 88: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	16,  // 89: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	17,  // 90: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	18,  // 91: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	19,  // 92: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	20,  // 93: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	21,  // 94: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	55,  // 95: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	57,  // 96: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	59,  // 97: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	60,  // 98: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	26,  // 99: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	28,  // 100: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	36,  // 101: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	30,  // 102: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	31,  // 103: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	33,  // 104: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	35,  // 105: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	37,  // 106: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	49,  // 107: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	41,  // 108: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	42,  // 109: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	43,  // 110: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	44,  // 111: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	45,  // 112: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	47,  // 113: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	50,  // 114: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	52,  // 115: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	10,  // 116: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	10,  // 117: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	14,  // 118: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	10,  // 119: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	10,  // 120: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	10,  // 121: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	10,  // 122: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	10,  // 123: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	10,  // 124: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	23,  // 125: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	10,  // 126: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	58,  // 127: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	56,  // 128: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	56,  // 129: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	27,  // 130: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	29,  // 131: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	24,  // 132: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	24,  // 133: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	32,  // 134: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	34,  // 135: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	25,  // 136: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	40,  // 137: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	40,  // 138: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	40,  // 139: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	40,  // 140: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	40,  // 141: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	40,  // 142: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	46,  // 143: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	48,  // 144: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	51,  // 145: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	53,  // 146: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	116, // [116:147] is the sub-list for method output_type
+	85,  // [85:116] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -4638,8 +5536,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      8,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
