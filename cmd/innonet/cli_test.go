@@ -267,6 +267,7 @@ func runCLIWith(t *testing.T, std streams, args ...string) cliResult {
 	t.Helper()
 	commands := map[string]command{
 		"lead": &leadCommand{std}, "user": &userCommand{std}, "cluster": &clusterCommand{std}, "backup": &backupCommand{std},
+		"glossary": &glossaryCommand{std},
 	}
 	c, ok := commands[args[0]]
 	if !ok {

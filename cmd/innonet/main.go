@@ -6,7 +6,7 @@
 //	innonet demo  [--dir ./innonet-demo]
 //	innonet restore --backup FILE --site CGO --data-dir DIR --raft-addr ADDR
 //	innonet recover --site CGO --data-dir DIR --members CGO=ADDR,BOS=ADDR
-//	innonet lead|user|cluster|backup ...   (with INNONET_ADDR and INNONET_TOKEN)
+//	innonet lead|user|cluster|backup|glossary ...   (with INNONET_ADDR and INNONET_TOKEN)
 //
 // Run `innonet <command> --help` for each command's flags.
 package main
@@ -44,6 +44,8 @@ var commands = map[string]struct {
 	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; create, list and revoke tokens; whoami"},
 	"cluster": {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
 	"backup":  {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
+
+	"glossary": {usageExit{&glossaryCommand{}}, "the sector terms in Chinese, English, German and Hebrew"},
 }
 
 const usage = `innonet — the replicated deal-flow pipeline of an international innovation network.
@@ -64,6 +66,7 @@ Client commands (talk to any site's API):
   user      add, list and revoke users; create, list and revoke their tokens; whoami
   cluster   status; add, remove, promote and demote sites; transfer leadership
   backup    download a consistent snapshot of the pipeline to a file
+  glossary  list the sector terms in Chinese, English, German and Hebrew; HQ sets and deletes them
 
 Client environment:
   INNONET_ADDR    API address of any site (default 127.0.0.1:7101); or --addr
