@@ -250,9 +250,9 @@ func TestListLeadsRefusesBadFilters(t *testing.T) {
 		{"order", &innonetpb.ListLeadsRequest{OrderBy: "priority"}, []string{"orderBy", "updateTime, createTime, stageTime, id"}},
 		{"lang", &innonetpb.ListLeadsRequest{Lang: "chinese!"}, []string{"lang", "BCP 47"}},
 		{"page token", &innonetpb.ListLeadsRequest{PageToken: "!!"}, []string{"page_token"}},
-		{"page token of another query", &innonetpb.ListLeadsRequest{Site: "CBG", PageToken: token(&innonetpb.ListLeadsRequest{Site: "BOS"})},
+		{"page token of another query", &innonetpb.ListLeadsRequest{Site: "CBG", OrderBy: "-id", PageToken: token(&innonetpb.ListLeadsRequest{Site: "BOS", OrderBy: "-id"})},
 			[]string{"page_token", "another query"}},
-		{"page token of another order", &innonetpb.ListLeadsRequest{OrderBy: "-id", PageToken: token(&innonetpb.ListLeadsRequest{})},
+		{"page token of another order", &innonetpb.ListLeadsRequest{OrderBy: "-id", PageToken: token(&innonetpb.ListLeadsRequest{OrderBy: "createTime"})},
 			[]string{"page_token", "another query"}},
 		{"an older ID token in another order", &innonetpb.ListLeadsRequest{OrderBy: "updateTime", PageToken: "Qk9TLTAwMDE"},
 			[]string{"page_token"}},
@@ -263,9 +263,13 @@ func TestListLeadsRefusesBadFilters(t *testing.T) {
 			checkStatus(t, err, codes.InvalidArgument, tt.want...)
 		})
 	}
-	// A token of the earlier form (a lead ID) still pages in ID order.
+	// In ID order, the default, a token is of the earlier form (a lead
+	// ID), which sites of the earlier version read too.
 	if _, err := hq.leads.ListLeads(hq.ctx(t), &innonetpb.ListLeadsRequest{PageToken: "Qk9TLTAwMDE"}); err != nil {
 		t.Errorf("an ID page token: %v", err)
+	}
+	if got := token(&innonetpb.ListLeadsRequest{Site: "BOS"}); got != "Qk9TLTAwMDE" {
+		t.Errorf("a token in ID order = %q, want base64url of BOS-0001", got)
 	}
 }
 
@@ -497,5 +501,41 @@ func TestRESTTranslationsAndGlossary(t *testing.T) {
 	rc.ok(t, "DELETE", "/v1/glossary/hydrogen?requestId=g-3", e.hq, nil)
 	if code, body := rc.do(t, "DELETE", "/v1/glossary/hydrogen?requestId=g-4", e.hq, nil); code != http.StatusNotFound {
 		t.Errorf("DELETE again: %d %v", code, body)
+	}
+}
+
+// TestNewReadFieldsWaitForFormat2: while the cluster runs log format 1 (a
+// site may run an older version, the leader too), a site does not forward
+// a read whose filters or language an older leader would drop unread.
+func TestNewReadFieldsWaitForFormat2(t *testing.T) {
+	n := &Node{state: pipeline.New()}
+	for _, tt := range []struct {
+		req  any
+		want string
+	}{
+		{&innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED}, Site: "BOS", PageSize: 5}, ""},
+		{&innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RETURNED}}, "several stages"},
+		{&innonetpb.ListLeadsRequest{Sector: innonetpb.Sector_IT_AI}, "these filters"},
+		{&innonetpb.ListLeadsRequest{OrderBy: "-updateTime"}, "these filters"},
+		{&innonetpb.GetLeadRequest{Id: "BOS-0001"}, ""},
+		{&innonetpb.GetLeadRequest{Id: "BOS-0001", Lang: "zh"}, "lang"},
+		{&innonetpb.GetLeadHistoryRequest{Id: "BOS-0001"}, ""},
+	} {
+		err := n.newReadFields(tt.req)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", tt.req, err)
+			}
+			continue
+		}
+		checkStatus(t, err, codes.FailedPrecondition, tt.want, "log format 1", "STALE")
+	}
+	data, err := pipeline.Command{Op: pipeline.OpSetFormat, SetFormat: pipeline.Format2, Time: time.Now().UnixNano()}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.state.Apply(1, data)
+	if err := n.newReadFields(&innonetpb.ListLeadsRequest{Sector: innonetpb.Sector_IT_AI}); err != nil {
+		t.Errorf("at format 2: %v", err)
 	}
 }

@@ -84,11 +84,20 @@ type listQuery struct {
 
 // Page tokens: base64url of the token version, the order, the direction,
 // 8 bytes that identify the query (filters and order), and the position
-// (the order key of the last lead examined). A token of the earlier
-// form, base64url of a lead ID, is a position in ID order.
+// (the order key of the last lead examined). In ascending ID order, the
+// default, a token is of the earlier form, base64url of the ID of the
+// last lead examined, which sites of the earlier version read too (a
+// rolling upgrade, a STALE read of an older site); it does not identify
+// the query, and need not: a position in ID order means the same under
+// any filter.
 const pageTokenVersion = 2
 
 func (q *listQuery) token(pos []byte) string {
+	if q.filter.Order == pipeline.OrderID && !q.filter.Desc {
+		if id, ok := pipeline.PositionLeadID(pos); ok {
+			return base64.RawURLEncoding.EncodeToString([]byte(id))
+		}
+	}
 	b := []byte{pageTokenVersion, byte(q.filter.Order), 0}
 	if q.filter.Desc {
 		b[2] = 1
@@ -312,4 +321,34 @@ func refuseUnknownFields(m proto.Message) error {
 	}
 	return status.Errorf(codes.InvalidArgument, "%s: fields this site does not know (numbers %s): leave them out, or upgrade this site",
 		m.ProtoReflect().Descriptor().Name(), strings.Join(nums, ", "))
+}
+
+// newReadFields refuses to forward a read that uses the filters or the
+// language of this version while the cluster has not been raised to log
+// format 2: the leader may run an older version, which would drop those
+// fields unread and answer as if they were not there.
+func (n *Node) newReadFields(req any) error {
+	if n.state.Format() >= pipeline.Format2 {
+		return nil
+	}
+	var used string
+	switch r := req.(type) {
+	case *innonetpb.ListLeadsRequest:
+		switch {
+		case len(r.Stage) > 1:
+			used = "several stages"
+		case r.Sector != 0 || r.Country != "" || r.DealType != 0 || r.TrlMin != 0 || r.TrlMax != 0 ||
+			r.SubmittedAfter != nil || r.SubmittedBefore != nil || r.UpdatedAfter != nil || r.Organization != "" ||
+			r.Q != "" || r.OrderBy != "" || r.Lang != "":
+			used = "these filters"
+		}
+	case *innonetpb.GetLeadRequest:
+		if r.Lang != "" {
+			used = "lang"
+		}
+	}
+	if used == "" {
+		return nil
+	}
+	return status.Errorf(codes.FailedPrecondition, "%s need every site to run this version of innonet, and the cluster still runs log format 1 (it is raised once every site does): retry shortly, or ask this site with consistency STALE", used)
 }

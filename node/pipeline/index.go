@@ -168,6 +168,16 @@ func appendIDKey(dst []byte, id string) []byte {
 // list after it (see [Filter.After]).
 func IDPosition(id string) []byte { return idKey(id) }
 
+// PositionLeadID returns the lead ID a position in ID order is at, as
+// Apply writes IDs (BOS-0001), and whether p is such a position.
+func PositionLeadID(p []byte) (string, bool) {
+	if !ValidPosition(p, OrderID) {
+		return "", false
+	}
+	i := bytes.IndexByte(p, 0)
+	return fmt.Sprintf("%s-%04d", p[:i], binary.BigEndian.Uint64(p[i+1:])), true
+}
+
 // positionOf is l's position in order o.
 func positionOf(l *Lead, o Order) []byte { return orderKey(l, o) }
 

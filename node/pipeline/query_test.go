@@ -319,6 +319,11 @@ func TestOrderKeysOrderAsLessID(t *testing.T) {
 			}
 		}
 	}
+	for _, id := range []string{"BOS-0001", "BO-10000", "TLV-123456789"} {
+		if got, ok := PositionLeadID(idKey(id)); got != id || !ok {
+			t.Errorf("PositionLeadID(idKey(%s)) = %s %v", id, got, ok)
+		}
+	}
 	for _, tt := range []struct {
 		key []byte
 		o   Order
