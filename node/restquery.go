@@ -22,7 +22,7 @@ import (
 )
 
 // REST query parameters. grpc-gateway's own parser ignores a parameter
-// that names no field of the request (?sinse=, ?trl=5 would list every
+// that names no field of the request (?since=, ?trl=5 would list every
 // lead) and does not parse the query of a request whose body is the
 // whole message. innonet refuses both:
 //
