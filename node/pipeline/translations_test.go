@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,33 +15,44 @@ func (f *fixture) translate(actor, id, lang, title, summary string, status Trans
 		Translation: &TranslationInput{Lang: lang, Title: title, Summary: summary, Status: status}})
 }
 
-// TestTranslatePermissions: who may translate a lead, by the lead's
-// stage (a division sees a lead once HQ has published it).
-func TestTranslatePermissions(t *testing.T) {
-	for _, tt := range []struct {
-		stage Stage
-		want  map[string]error // actor → nil for success
-	}{
-		{Submitted, map[string]error{"admin": ErrPermission, "hq": nil, "bos": nil, "cbg": ErrPermission, "yrd": ErrPermission}},
-		{Claimed, map[string]error{"admin": ErrPermission, "hq": nil, "bos": nil, "cbg": ErrPermission, "yrd": nil, "prd": nil}},
-		{Landed, map[string]error{"hq": nil, "bohai": nil, "cbg": ErrPermission}},
-	} {
-		for actor, want := range tt.want {
-			t.Run(tt.stage.String()+"/"+actor, func(t *testing.T) {
+// TestTranslateEveryStage: every user tries a draft translation of a
+// lead in every stage. HQ and the lead's own site may in any stage,
+// divisions once HQ has published the lead, admins and other sites
+// never; the stage stays, the version and the history move by one.
+func TestTranslateEveryStage(t *testing.T) {
+	for _, from := range allStages {
+		for _, actor := range actorNames {
+			published := from == Approved || from >= Claimed && from <= Landed
+			ok := actor == "hq" || actor == "bos" || divisionOf[actor] != "" && published
+			t.Run(fmt.Sprintf("from=%s/by=%s", from, actor), func(t *testing.T) {
 				f := newFixture(t)
 				f.raise()
-				id := f.leadIn(tt.stage)
-				if want == nil {
-					res := wantResult(t, f.translate(actor, id, "zh", "固态电池隔膜", "", TranslationDraft))
-					tr := res.Lead.Translations["zh"]
-					if tr.TranslatedBy != f.user(actor) || tr.Status != TranslationDraft || tr.Title != "固态电池隔膜" {
-						t.Errorf("translation = %+v", tr)
-					}
+				id := f.leadIn(from)
+				before, events := f.lead(id), f.history(id)
+				if !ok {
+					assertUnchanged(t, f.st, func() {
+						wantError(t, f.translate(actor, id, "zh", "固态电池隔膜", "", TranslationDraft), ErrPermission, "translate")
+					})
 					return
 				}
-				assertUnchanged(t, f.st, func() {
-					wantError(t, f.translate(actor, id, "zh", "固态电池隔膜", "", TranslationDraft), want, "translate")
-				})
+				res := wantResult(t, f.translate(actor, id, "zh", "固态电池隔膜", "", TranslationDraft))
+				want := before.clone()
+				want.Version, want.Updated = before.Version+1, clock(f.index)
+				want.Translations = map[string]Translation{"zh": {Title: "固态电池隔膜", Status: TranslationDraft, Source: SourceOf(before),
+					TranslatedBy: f.user(actor), TranslatedByName: res.Lead.Translations["zh"].TranslatedByName, Translated: clock(f.index)}}
+				if !reflect.DeepEqual(res.Lead, want) {
+					t.Errorf("result lead = %+v\nwant %+v", res.Lead, want)
+				}
+				if got := f.lead(id); !reflect.DeepEqual(got, want) {
+					t.Errorf("stored lead = %+v\nwant %+v", got, want)
+				}
+				h := f.history(id)
+				if len(h) != len(events)+1 {
+					t.Fatalf("history has %d events, want %d", len(h), len(events)+1)
+				}
+				if e := h[len(h)-1]; e.Action != "TRANSLATE" || e.From != from || e.To != from || e.UserID != f.user(actor) {
+					t.Errorf("last event = %+v", e)
+				}
 			})
 		}
 	}
