@@ -2,19 +2,12 @@ package node
 
 import (
 	"context"
-	"encoding/base64"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
-)
-
-// Page sizes for ListLeads.
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
 )
 
 type leadService struct {
@@ -94,13 +87,17 @@ func (s *leadService) visibleLead(ctx context.Context, id string) (*pipeline.Use
 }
 
 func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) (*innonetpb.Lead, error) {
+	lang, err := readLanguage(r)
+	if err != nil {
+		return nil, err
+	}
 	u, l, err := s.visibleLead(ctx, r.Id)
 	if err != nil {
 		return nil, err
 	}
 	out := leadPB(u, l)
 	s.n.countAttachments(u, out)
-	return out, nil
+	return s.localize(out, l, lang, nil), nil
 }
 
 func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHistoryRequest) (*innonetpb.GetLeadHistoryResponse, error) {
@@ -116,48 +113,6 @@ func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHi
 	for _, e := range events {
 		// What the caller may read of it (api_workflow.go, api_attachments.go).
 		out.Events = append(out.Events, eventPB(u, l, attachmentEventFor(u, e)))
-	}
-	return out, nil
-}
-
-func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsRequest) (*innonetpb.ListLeadsResponse, error) {
-	u, err := s.n.authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f := pipeline.Filter{Stage: pipeline.Stage(r.Stage), Site: r.Site, Division: r.Division, Visible: u.CanSee}
-	switch {
-	case r.Stage != 0 && !f.Stage.Valid():
-		return nil, status.Errorf(codes.InvalidArgument, "stage: unknown stage %d", r.Stage)
-	case r.Site != "" && !pipeline.ValidSiteCode(r.Site):
-		return nil, status.Errorf(codes.InvalidArgument, "site: %q is not a site code (2 to 8 capital letters)", clip(r.Site))
-	case r.Division != "" && !pipeline.ValidDivision(r.Division):
-		return nil, status.Errorf(codes.InvalidArgument, "division: %q is not BOHAI, YRD or PRD", clip(r.Division))
-	case r.PageSize < 0 || r.PageSize > maxPageSize:
-		return nil, status.Errorf(codes.InvalidArgument, "page_size: must be between 1 and %d, got %d", maxPageSize, r.PageSize)
-	}
-	f.Limit = int(r.PageSize)
-	if f.Limit == 0 {
-		f.Limit = defaultPageSize
-	}
-	if r.PageToken != "" {
-		after, err := base64.RawURLEncoding.DecodeString(r.PageToken)
-		if err != nil || !pipeline.ValidLeadID(string(after)) {
-			return nil, status.Error(codes.InvalidArgument, "page_token: not a token from a previous page")
-		}
-		f.After = string(after)
-	}
-	leads, more, err := s.n.state.Leads(f)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	out := &innonetpb.ListLeadsResponse{Leads: make([]*innonetpb.Lead, 0, len(leads))}
-	for _, l := range leads {
-		out.Leads = append(out.Leads, leadPB(u, l))
-	}
-	s.n.countAttachments(u, out.Leads...)
-	if more {
-		out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID))
 	}
 	return out, nil
 }

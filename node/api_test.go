@@ -497,10 +497,10 @@ func (e *apiEnv) testListLeads(t *testing.T) {
 		want []string
 	}{
 		{"by site", hq, &innonetpb.ListLeadsRequest{Site: "MUC"}, ids},
-		{"by site and stage", hq, &innonetpb.ListLeadsRequest{Site: "MUC", Stage: innonetpb.Stage_SUBMITTED}, []string{"MUC-0001", "MUC-0003"}},
-		{"by stage", hq, &innonetpb.ListLeadsRequest{Stage: innonetpb.Stage_DECLINED}, []string{"MUC-0005"}},
+		{"by site and stage", hq, &innonetpb.ListLeadsRequest{Site: "MUC", Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED}}, []string{"MUC-0001", "MUC-0003"}},
+		{"by stage", hq, &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_DECLINED}}, []string{"MUC-0005"}},
 		{"by division", hq, &innonetpb.ListLeadsRequest{Division: "BOHAI", Site: "MUC"}, []string{"MUC-0004"}},
-		{"by division and stage", hq, &innonetpb.ListLeadsRequest{Division: "BOHAI", Stage: innonetpb.Stage_APPROVED}, nil},
+		{"by division and stage", hq, &innonetpb.ListLeadsRequest{Division: "BOHAI", Stage: []innonetpb.Stage{innonetpb.Stage_APPROVED}}, nil},
 		{"own site only", staff, &innonetpb.ListLeadsRequest{}, ids},
 		{"published only", bo, &innonetpb.ListLeadsRequest{Site: "MUC"}, []string{"MUC-0002", "MUC-0004"}},
 		{"stale", e.as(e.leader, e.hq), &innonetpb.ListLeadsRequest{Site: "MUC", Consistency: innonetpb.Consistency_STALE}, ids},

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"innonet/node/pipeline"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -211,6 +212,18 @@ func freshLead(stage innonetpb.Stage) func(*testing.T, *authzEnv, int) authzTarg
 	return func(t *testing.T, e *authzEnv, _ int) authzTarget { return authzTarget{lead: e.lead(t, stage)} }
 }
 
+// format2 waits, before setup (if any), until the cluster runs log
+// format 2, which the commands of the row need.
+func format2(setup func(*testing.T, *authzEnv, int) authzTarget) func(*testing.T, *authzEnv, int) authzTarget {
+	return func(t *testing.T, e *authzEnv, act int) authzTarget {
+		e.tc.waitFor("log format 2", func() bool { return e.n.State().Format() >= pipeline.Format2 })
+		if setup == nil {
+			return authzTarget{}
+		}
+		return setup(t, e, act)
+	}
+}
+
 func sharedSubmitted(_ *testing.T, e *authzEnv, _ int) authzTarget {
 	return authzTarget{lead: e.submitted}
 }
@@ -263,6 +276,15 @@ func authzRows() []authzRow {
 	advanceTo := func(s innonetpb.Stage) func(context.Context, testClients, authzTarget) (any, error) {
 		return func(ctx context.Context, c testClients, tg authzTarget) (any, error) {
 			return c.leads.AdvanceLead(ctx, &innonetpb.AdvanceLeadRequest{Id: tg.lead, RequestId: rid(), Stage: s})
+		}
+	}
+	translate := func(ctx context.Context, c testClients, tg authzTarget) (any, error) {
+		return c.leads.TranslateLead(ctx, &innonetpb.TranslateLeadRequest{Id: tg.lead, Lang: "zh", RequestId: rid(),
+			Title: "授权矩阵", Status: innonetpb.TranslationStatus_DRAFT})
+	}
+	translatedBy := func(t *testing.T, e *authzEnv, act int, resp any) {
+		if tr := resp.(*innonetpb.Lead).Translation; tr == nil || tr.TranslatedBy != e.ids[act] {
+			t.Errorf("got translation %v, want one by %s", tr, e.ids[act])
 		}
 	}
 	withdraw := func(ctx context.Context, c testClients, tg authzTarget) (any, error) {
@@ -350,6 +372,31 @@ func authzRows() []authzRow {
 			want: cells{UA, UA, PD, PD, OK, PD, PD, PD}},
 		{method: lead + "WithdrawLead", when: "claimed", setup: freshLead(claimed), call: withdraw,
 			want: cells{UA, UA, PD, PD, FP, PD, PD, PD}},
+		{method: lead + "TranslateLead", when: "unpublished", setup: format2(freshLead(submitted)), call: translate,
+			want: cells{UA, UA, PD, OK, OK, PD, PD, PD}, verify: translatedBy},
+		{method: lead + "TranslateLead", when: "claimed", setup: format2(freshLead(claimed)), call: translate,
+			want: cells{UA, UA, PD, OK, OK, PD, OK, OK}, verify: translatedBy},
+		{method: lead + "ListGlossary", want: cells{UA, UA, OK, OK, OK, OK, OK, OK},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.leads.ListGlossary(ctx, &innonetpb.ListGlossaryRequest{})
+			}},
+		{method: lead + "SetGlossaryTerm", setup: format2(nil), want: cells{UA, UA, PD, OK, PD, PD, PD, PD},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.leads.SetGlossaryTerm(ctx, &innonetpb.SetGlossaryTermRequest{Term: "matrix", RequestId: rid(),
+					Names: map[string]string{"zh": "矩阵", "en": "matrix"}})
+			}},
+		{method: lead + "DeleteGlossaryTerm", want: cells{UA, UA, PD, OK, PD, PD, PD, PD},
+			setup: format2(func(t *testing.T, e *authzEnv, _ int) authzTarget {
+				hq := e.as(actHQ)
+				if _, err := hq.leads.SetGlossaryTerm(e.ctx(t, actHQ), &innonetpb.SetGlossaryTermRequest{Term: "matrix-delete",
+					RequestId: rid(), Names: map[string]string{"en": "to delete"}}); err != nil {
+					t.Fatalf("set the term to delete: %v", err)
+				}
+				return authzTarget{}
+			}),
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.leads.DeleteGlossaryTerm(ctx, &innonetpb.DeleteGlossaryTermRequest{Term: "matrix-delete", RequestId: rid()})
+			}},
 
 		{method: user + "CreateUser", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {

@@ -44,6 +44,7 @@ func leadToPB(l *pipeline.Lead) *innonetpb.Lead {
 	// them from callers who may not see them.
 	out.Subnode, out.OrganizationId = l.Subnode, l.OrganizationID
 	out.DealTerms, out.HasDealTerms = dealToPB(l.Deal), l.Deal != nil
+	out.Translations = translationsToPB(l)
 	return out
 }
 

@@ -96,6 +96,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		if len(md.Get(mdForwardedBy)) > 0 {
 			return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
 		}
+		if err := n.newReadFields(req); err != nil {
+			return nil, err
+		}
 		resp, changed, err := n.forward(ctx, md, info.FullMethod, req)
 		if changed && attempt == 0 && !notResent[info.FullMethod] {
 			n.log.Debug("leader changed while forwarding; sending again", "method", info.FullMethod)

@@ -283,7 +283,7 @@ func TestLimitValidation(t *testing.T) {
 			return err
 		}, []string{"stage", "42"}},
 		{"list stage 42", func(t *testing.T) error {
-			_, err := rev.leads.ListLeads(rev.ctx(t), &innonetpb.ListLeadsRequest{Stage: 42})
+			_, err := rev.leads.ListLeads(rev.ctx(t), &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{42}})
 			return err
 		}, []string{"stage", "42"}},
 		{"consistency 7", func(t *testing.T) error {

@@ -172,11 +172,11 @@ func TestMetrics(t *testing.T) {
 	if code, body := newRESTClient(leader).do(t, "POST", "/v1/leads", hq, restLead("Submitted by HQ over REST")); code != http.StatusForbidden {
 		t.Fatalf("POST /v1/leads as HQ: got %d %v, want 403", code, body)
 	}
-	submitted, err := hc.leads.ListLeads(hc.ctx(t), &innonetpb.ListLeadsRequest{Stage: innonetpb.Stage_SUBMITTED, Site: "BOS"})
+	submitted, err := hc.leads.ListLeads(hc.ctx(t), &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED}, Site: "BOS"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	approved, err := hc.leads.ListLeads(hc.ctx(t), &innonetpb.ListLeadsRequest{Stage: innonetpb.Stage_APPROVED, Site: "BOS"})
+	approved, err := hc.leads.ListLeads(hc.ctx(t), &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_APPROVED}, Site: "BOS"})
 	if err != nil {
 		t.Fatal(err)
 	}

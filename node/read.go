@@ -112,6 +112,8 @@ func (n *Node) annotateRead(ctx context.Context, req, resp any) {
 		r.Read = info
 	case *innonetpb.ListAttachmentsResponse:
 		r.Read = info
+	case *innonetpb.ListGlossaryResponse:
+		r.Read = info
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(
 		mdReadSite, info.Site,

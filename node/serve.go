@@ -85,8 +85,9 @@ func (n *Node) serve() error {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithRoutingErrorHandler(routes.HandleRoutingError),
-		// Unknown query parameters are refused (query.go).
-		runtime.SetQueryParameterParser(&strictQuery{}),
+		// Unknown or malformed query parameters are refused (restquery.go).
+		runtime.SetQueryParameterParser(strictQuery{}),
+		runtime.WithMiddlewares(refuseQueryOnBody()),
 	)
 	if err := register(gw); err != nil {
 		return err

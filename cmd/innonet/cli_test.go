@@ -268,6 +268,7 @@ func runCLIWith(t *testing.T, std streams, args ...string) cliResult {
 	commands := map[string]command{
 		"lead": &leadCommand{std}, "user": &userCommand{std}, "cluster": &clusterCommand{std}, "backup": &backupCommand{std},
 		"org": &orgCommand{std}, "site": &siteCommand{std}, "attachment": &attachmentCommand{std},
+		"glossary": &glossaryCommand{std},
 	}
 	c, ok := commands[args[0]]
 	if !ok {

@@ -52,6 +52,7 @@ reviews, and a division claims and works to a landed project.`,
 		{"comment", "post to a lead's thread, for everyone, HQ and the site, or a division and HQ", leadComment},
 		{"comments", "show a lead's thread as far as you may read it", leadComments},
 		{"deal", "record the deal terms of a claimed lead: partner, amount, jobs, dates, next step (the claiming division)", leadDeal},
+		{"translate", "record a lead's title and summary in another language, as a draft or verified", leadTranslate},
 	},
 	examples: `  export INNONET_ADDR=127.0.0.1:7102 INNONET_TOKEN=<Boston node staff token>
   innonet lead submit --title "mRNA vaccine platform" --summary "Thermostable mRNA formulation." \
@@ -61,98 +62,33 @@ reviews, and a division claims and works to a landed project.`,
   INNONET_TOKEN=$YRD innonet lead claim BOS-0003
   INNONET_TOKEN=$YRD innonet lead advance BOS-0003 --to negotiating --note "Meeting in Suzhou"
   innonet lead list --stage approved --all --json
+  innonet lead list --sector it-ai --country de -q wasserstoff --order-by -updateTime
   innonet lead history BOS-0003
   INNONET_TOKEN=$YRD innonet lead interest BOS-0004 --rationale "Suzhou cluster" --enterprise "Suzhou BioBay"
   INNONET_TOKEN=$HQ innonet lead assign BOS-0004 --division YRD
   INNONET_TOKEN=$YRD innonet lead close BOS-0004 --reason terms-not-agreed --comment "They asked for 60M"
+  innonet lead translate MUC-0002 --lang zh --title "固态氢储存" --summary "…"
+  innonet lead show MUC-0002 --lang zh
 `,
-}
-
-func leadList(ctx context.Context, std streams, args []string) error {
-	f := newFlags(std, "lead list", `Usage: innonet lead list [--stage STAGE] [--site SITE] [--division DIVISION] [--all] [flags]
-
-Lists the leads you may see, ordered by ID: HQ reviewers and admins see
-every lead, node staff their own site's, divisions every lead HQ has
-approved. One page at a time (--page-size, --page-token), or every page
-with --all. With --json the pages are printed as one ListLeadsResponse.
-
-Examples:
-  innonet lead list --stage submitted
-  innonet lead list --site BOS --all --json | jq -r '.leads[].id'
-  INNONET_ADDR=127.0.0.1:7107 innonet lead list --division YRD --consistency stale --max-staleness 30s
-`)
-	cf := addClientFlags(f, defaultTimeout)
-	rf := addReadFlags(f)
-	req := &pb.ListLeadsRequest{}
-	f.Var(enumFlag(&req.Stage, pb.Stage_value), "stage", "only leads in `STAGE`: "+enumChoices(pb.Stage_value))
-	f.StringVar(&req.Site, "site", "", "only leads submitted by `SITE` (BOS, CBG, MUC, TLV...)")
-	f.StringVar(&req.Division, "division", "", "only leads claimed by `DIVISION`: BOHAI, YRD or PRD")
-	pageSize := f.Int("page-size", 0, "leads per page, 1 to 500 (default 50)")
-	f.StringVar(&req.PageToken, "page-token", "", "print the page after the one that ended with this token")
-	all := f.Bool("all", false, "follow the pages to the end")
-	if _, err := f.parse(args, 0, 0); err != nil {
-		return err
-	}
-	req.PageSize, req.Consistency, req.MaxStaleness = int32(*pageSize), rf.consistency, rf.staleness()
-	c, err := cf.connect()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	var out *pb.ListLeadsResponse
-	var header metadata.MD
-	for {
-		var resp *pb.ListLeadsResponse
-		header = nil
-		err := c.call(ctx, func(ctx context.Context) (err error) {
-			resp, err = c.leads.ListLeads(ctx, req, grpc.Header(&header))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if out == nil {
-			out = resp
-		} else {
-			out.Leads = append(out.Leads, resp.Leads...)
-			out.NextPageToken, out.Read = resp.NextPageToken, resp.Read
-		}
-		if !*all || resp.NextPageToken == "" {
-			break
-		}
-		if resp.NextPageToken == req.PageToken {
-			return fmt.Errorf("the server answered page token %q with itself", req.PageToken)
-		}
-		req.PageToken = resp.NextPageToken
-	}
-	out.Read = readInfo(out.Read, header)
-	if cf.json {
-		return printJSON(std.out(), out)
-	}
-	if err := printLeads(std.out(), out.Leads); err != nil {
-		return err
-	}
-	printReadInfo(std.errOut(), out.Read)
-	if out.NextPageToken != "" {
-		fmt.Fprintf(std.errOut(), "more leads: run again with --all, or with --page-token %s\n", out.NextPageToken)
-	}
-	return nil
 }
 
 func leadShow(ctx context.Context, std streams, args []string) error {
 	f := newFlags(std, "lead show", `Usage: innonet lead show ID [flags]
 
-Shows one lead. With --json it prints {"lead": <the lead>, "read": <who
-answered>}.
+Shows one lead. With --lang, also its translation into that language,
+when it has one, marked as such (status, translator), with the original
+above it, and the sector and deal type as the glossary names them. With
+--json it prints {"lead": <the lead>, "read": <who answered>}.
 
 Examples:
   innonet lead show BOS-0003
+  innonet lead show MUC-0002 --lang zh
   innonet lead show BOS-0003 --json | jq -r .lead.stage
   INNONET_ADDR=127.0.0.1:7107 innonet lead show BOS-0003 --consistency stale
 `)
 	cf := addClientFlags(f, defaultTimeout)
 	rf := addReadFlags(f)
+	lang := f.String("lang", "", "also show the translation into `LANG` (a BCP 47 tag: zh, en, de, he...)")
 	pos, err := f.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -166,7 +102,7 @@ Examples:
 	var header metadata.MD
 	err = c.call(ctx, func(ctx context.Context) (err error) {
 		l, err = c.leads.GetLead(ctx, &pb.GetLeadRequest{Id: leadID(pos[0]), Consistency: rf.consistency,
-			MaxStaleness: rf.staleness()}, grpc.Header(&header))
+			MaxStaleness: rf.staleness(), Lang: *lang}, grpc.Header(&header))
 		return err
 	})
 	if err != nil {
@@ -179,6 +115,7 @@ Examples:
 	if err := printLead(std.out(), l); err != nil {
 		return err
 	}
+	printTranslation(std.out(), l, *lang)
 	printReadInfo(std.errOut(), ri)
 	return nil
 }

@@ -6,7 +6,7 @@
 //	innonet demo  [--dir ./innonet-demo]
 //	innonet restore --backup FILE --site CGO --data-dir DIR --raft-addr ADDR
 //	innonet recover --site CGO --data-dir DIR --members CGO=ADDR,BOS=ADDR
-//	innonet lead|org|site|user|cluster|backup|attachment ...   (with INNONET_ADDR and INNONET_TOKEN)
+//	innonet lead|org|site|user|cluster|backup|attachment|glossary ...   (with INNONET_ADDR and INNONET_TOKEN)
 //
 // Run `innonet <command> --help` for each command's flags.
 package main
@@ -40,14 +40,14 @@ var commands = map[string]struct {
 	"restore": {&restoreCommand{}, "start a new cluster from a backup file (offline)"},
 	"recover": {&recoverCommand{}, "rewrite a stopped site's membership after a permanent loss of quorum (offline)"},
 
-	"lead":    {usageExit{&leadCommand{}}, "submit, list, show, review, claim, advance... leads"},
-	"org":     {usageExit{&orgCommand{}}, "add, list, show and update organisations and local enterprises"},
-	"site":    {usageExit{&siteCommand{}}, "list the site registry; register sub-nodes"},
-	"user":    {usageExit{&userCommand{}}, "add, list and revoke users; create, list and revoke tokens; whoami"},
-	"cluster": {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
-	"backup":  {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
-
+	"lead":       {usageExit{&leadCommand{}}, "submit, list, show, review, claim, advance... leads"},
+	"org":        {usageExit{&orgCommand{}}, "add, list, show and update organisations and local enterprises"},
+	"site":       {usageExit{&siteCommand{}}, "list the site registry; register sub-nodes"},
+	"user":       {usageExit{&userCommand{}}, "add, list and revoke users; create, list and revoke tokens; whoami"},
+	"cluster":    {usageExit{&clusterCommand{}}, "cluster status and membership changes"},
+	"backup":     {usageExit{&backupCommand{}}, "download a consistent snapshot of the pipeline"},
 	"attachment": {usageExit{&attachmentCommand{}}, "upload, list, download and remove the documents of leads; export and verify them"},
+	"glossary":   {usageExit{&glossaryCommand{}}, "the sector terms in Chinese, English, German and Hebrew"},
 }
 
 const usage = `innonet — the replicated deal-flow pipeline of an international innovation network.
@@ -64,13 +64,15 @@ Server commands:
   recover   rewrite a stopped site's membership after a permanent loss of quorum (offline)
 
 Client commands (talk to any site's API):
-  lead      submit, list, show, edit, review, claim, release, advance, withdraw leads; history; deal terms
-  org       add, list, show and update organisations (foreign) and local enterprises
-  site      list the sites and their sub-nodes; register a sub-node (MUC-TUM under MUC)
-  user      add, list and revoke users; create, list and revoke their tokens; whoami
-  cluster   status; add, remove, promote and demote sites; transfer leadership
-  backup    download a consistent snapshot of the pipeline to a file
+  lead        submit, list, find, show, edit, review, claim, assign, release, advance, close,
+              reopen, withdraw and translate leads; interests, comments, history; deal terms
+  org         add, list, show and update organisations (foreign) and local enterprises
+  site        list the sites and their sub-nodes; register a sub-node (MUC-TUM under MUC)
+  user        add, list and revoke users; create, list and revoke their tokens; whoami
+  cluster     status; add, remove, promote and demote sites; transfer leadership
+  backup      download a consistent snapshot of the pipeline to a file
   attachment  upload, list, get and remove the documents of leads; export and verify them
+  glossary    list the sector terms in Chinese, English, German and Hebrew; HQ sets and deletes them
 
 Client environment:
   INNONET_ADDR    API address of any site (default 127.0.0.1:7101); or --addr

@@ -11,7 +11,7 @@ import (
 // TestCLIHelp checks that every client command and subcommand has --help
 // with a description, examples and the environment variables.
 func TestCLIHelp(t *testing.T) {
-	for _, g := range []group{leadGroup, userGroup, clusterGroup, orgGroup, siteGroup} {
+	for _, g := range []group{leadGroup, userGroup, clusterGroup, orgGroup, siteGroup, glossaryGroup} {
 		t.Run(g.name, func(t *testing.T) {
 			for _, arg := range []string{"--help", "-h", "help"} {
 				r := runCLI(t, g.name, arg)

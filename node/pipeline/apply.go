@@ -14,6 +14,9 @@ type Result struct {
 	Token *Token // the token created or revoked
 	Org   *Organization
 	Site  *Site
+	// Term is the glossary term a glossary command stored or deleted (as
+	// it stands after it); nil on a replay.
+	Term *GlossaryTerm
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
@@ -95,6 +98,9 @@ func (r Result) detached() Result {
 	}
 	if r.Attachment != nil {
 		r.Attachment = r.Attachment.clone()
+	}
+	if r.Term != nil {
+		r.Term = r.Term.clone()
 	}
 	return r
 }
@@ -209,6 +215,12 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.addAttachment()
 	case OpRemoveAttachment:
 		res, err = a.removeAttachment()
+	case OpTranslate:
+		res, err = a.translate()
+	case OpSetGlossaryTerm:
+		res, err = a.setGlossaryTerm()
+	case OpDeleteGlossaryTerm:
+		res, err = a.deleteGlossaryTerm()
 	default:
 		res, err = a.transition()
 	}

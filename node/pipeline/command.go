@@ -59,6 +59,13 @@ const (
 	// removes one (see attachments.go).
 	OpAddAttachment    Op = "add_attachment"
 	OpRemoveAttachment Op = "remove_attachment"
+	// OpTranslate records a lead's translation into one language
+	// (translations.go).
+	OpTranslate Op = "translate"
+	// OpSetGlossaryTerm and OpDeleteGlossaryTerm change HQ's glossary
+	// (glossary.go).
+	OpSetGlossaryTerm    Op = "set_glossary_term"
+	OpDeleteGlossaryTerm Op = "delete_glossary_term"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -125,6 +132,10 @@ type Command struct {
 	// Attachment is the document OpAddAttachment adds or
 	// OpRemoveAttachment removes.
 	Attachment *NewAttachment `json:"attachment,omitempty"`
+	// Translation is what OpTranslate records.
+	Translation *TranslationInput `json:"translation,omitempty"`
+	// Glossary is the term the glossary commands change.
+	Glossary *GlossaryInput `json:"glossary,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -387,6 +398,22 @@ func (c Command) validate() *Error {
 			return err
 		}
 		return checkComment("comment", c.Comment, false)
+	case OpTranslate:
+		if err := checkLeadID(c.LeadID); err != nil {
+			return err
+		}
+		if c.Comment != "" {
+			return invalid("comment", "a translation takes no comment: the history says what changed")
+		}
+		if c.Translation == nil {
+			return invalid("translation", "is required")
+		}
+		return c.Translation.validate()
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		if c.Glossary == nil {
+			return invalid("term", "is required")
+		}
+		return c.Glossary.validate(c.Op == OpSetGlossaryTerm)
 	case "":
 		return invalid("op", "is required")
 	default:

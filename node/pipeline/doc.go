@@ -41,6 +41,6 @@
 //	data, _ := cmd.Encode()
 //	res := st.Apply(logIndex, data) // pipeline.Result or error
 //
-// Reads ([State.Lead], [State.Leads], [State.History], [State.Users]) run
+// Reads ([State.Lead], [State.List], [State.History], [State.Users]) run
 // concurrently with Apply on an immutable view of the state (go-memdb).
 package pipeline

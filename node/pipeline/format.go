@@ -38,7 +38,9 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   users and leads only of registered sites (sites.go); organisations
 //	   (create_org, update_org) and leads linked to them
 //	   (organizations.go); deal terms (set_deal, deal.go).
-//	   add_attachment and remove_attachment (attachments.go).
+//	   add_attachment and remove_attachment (attachments.go). Translations
+//	   of leads (translate) and HQ's glossary (set_glossary_term,
+//	   delete_glossary_term).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -51,12 +53,13 @@ const (
 func (c Command) Format() int {
 	f := Format1
 	switch c.Op {
-	case OpSetFormat, OpPruneRequests, OpAddAttachment, OpRemoveAttachment:
+	case OpSetFormat, OpPruneRequests, OpAddAttachment, OpRemoveAttachment,
+		OpTranslate, OpSetGlossaryTerm, OpDeleteGlossaryTerm:
 		f = max(f, Format2)
 	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil {
+	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil || c.Translation != nil || c.Glossary != nil {
 		f = max(f, Format2)
 	}
 	// The workflow (workflow.go) and the registry, organisations and deal

@@ -88,6 +88,23 @@ var plantedBugs = []struct {
 		c.ActorToken = ""
 		return c
 	}}},
+	{name: "a draft translation is logged as verified", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Translation != nil && c.Translation.Status == TranslationDraft {
+			t := *c.Translation
+			t.Status = TranslationVerified
+			c.Translation = &t
+		}
+		return c
+	}}},
+	{name: "a glossary entry is logged for another term", bug: plantedIn{tamper: func(c Command) Command {
+		if c.Op == OpSetGlossaryTerm && c.Glossary != nil && c.Glossary.Term == "hydrogen" {
+			g := *c.Glossary
+			g.Term = "hydrogen-power"
+			c.Glossary = &g
+		}
+		return c
+	}}},
+	{name: "a restored site forgets its translations", bug: plantedIn{corrupt: dropTranslations}},
 	{name: "a restored site forgets its lead numbers", bug: plantedIn{corrupt: forgetLeadCounters}},
 	{name: "a prune forgets requests inside the window", bug: plantedIn{tamper: func(c Command) Command {
 		if c.Op == OpPruneRequests && c.Retention >= 2*time.Second {
@@ -213,6 +230,28 @@ func wrapApply(r rule, bad func(a *applier, l *Lead) bool) rule {
 		return apply(a, l)
 	}
 	return r
+}
+
+// dropTranslations removes every lead's translations from a snapshot.
+func dropTranslations(snap []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.Split(bytes.TrimSuffix(snap, []byte("\n")), []byte("\n")) {
+		var rec record
+		if err := json.Unmarshal(line, &rec); err != nil {
+			panic(err)
+		}
+		if rec.Table == tableLeads {
+			var l Lead
+			if err := json.Unmarshal(rec.Value, &l); err != nil {
+				panic(err)
+			}
+			l.Translations = nil
+			rec.Value, _ = json.Marshal(&l)
+			line, _ = json.Marshal(rec)
+		}
+		out = append(out, line)
+	}
+	return append(bytes.Join(out, []byte("\n")), '\n')
 }
 
 // forgetLeadCounters drops the per-site lead counters from a snapshot and

@@ -91,6 +91,15 @@ const (
 	hqSiteUser    = 11
 	labUser       = 12
 	stagedVersion = 13<<4 | freshID // a stale expected version
+	// What kFind does (b3), as in modelTranslations and modelGlossary.
+	trDraft           = 0
+	trVerify          = 1
+	trRewrite         = 2
+	trRewriteVerified = 10
+	trEnglish         = 4
+	trHebrew          = 5
+	glossarySet       = 12
+	glossaryDelete    = 14
 )
 
 // missingLead is a target byte that names a lead that does not exist
@@ -514,6 +523,37 @@ func modelSeeds() map[string][]byte {
 			seedOp{kAttachment, 2, 0, fileDeck | visShared, addFresh, 1, 0}, // withdrawn
 			seedOp{kAttachment, 2, 1, fileDeck | visShared, removeFresh, 1, 0},
 			seedOp{kAttachment, nat, 1, fileOther | visShared, addFresh, 0, 0},
+		),
+		"translations and glossary": encodeOps(
+			seedOp{kSubmit, 2, 0, 0, freshID, 0, 0},
+			seedOp{kFind, 2, 0, trDraft, freshID, 0, 0}, // before the cluster reads format 2
+			seedOp{kLeader, 0, 0, leaderRaise, 0, 0, 0},
+			seedOp{kFind, 2, 0, trDraft, freshID, 1, 0},
+			seedOp{kFind, 2, 0, trVerify, freshID, 1, 0}, // its own translation
+			seedOp{kFind, 2, 0, trDraft, freshID, 1, 0},  // as it stands: no change
+			seedOp{kFind, 3, 0, trDraft, freshID, 0, 0},  // another site's lead
+			seedOp{kFind, 5, 0, trDraft, freshID, 0, 0},  // not published yet
+			seedOp{kFind, 1, 0, trVerify, atCurrent, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kFind, 2, 0, trEnglish, freshID, 0, 0}, // the lead is in English
+			seedOp{kFind, 2, 0, trDraft | 15<<4, freshID, 0, 0},
+			seedOp{kUpdate, 2, 0, 0, freshID, 0, 0}, // the translation is outdated
+			seedOp{kFind, 1, 0, trVerify, atStale, 0, 0},
+			seedOp{kFind, 1, 0, trVerify, freshID, 0, 0}, // HQ confirms it
+			seedOp{kReview, 1, 0, approve, freshID, 0, 0},
+			seedOp{kFind, 5, 0, trRewrite, freshID, 2, 0},
+			seedOp{kFind, 6, 0, trRewriteVerified, freshID, 2, 0}, // another division verifies it
+			seedOp{kFind, 4, 0, trHebrew, freshID, 2, 0},
+			seedOp{kFind, 1, 0, glossarySet, freshID, 0, 0},
+			seedOp{kFind, 1, 1, glossarySet, freshID, 0, 0},
+			seedOp{kFind, 2, 0, glossarySet, freshID, 0, 0},
+			seedOp{kFind, 1, 3, glossarySet, freshID, 0, 0},
+			seedOp{kFind, 1, 0, glossaryDelete, freshID, 0, 0},
+			seedOp{kFind, 1, 0, glossaryDelete, freshID, 0, 0},
+			seedOp{kFind, 1, 1, glossaryDelete, reusedID, 0, 0},
+			seedOp{kRetry, 0, 0, 0, 0, 0, 0},
+			seedOp{kLeader, 0, 0, leaderRestart, 0, 0, 0},
+			seedOp{kFind, 7, 0, trDraft, freshID, 0, 0},
 		),
 		"usual senders": encodeOps(
 			seedOp{kSubmit, nat, 0, 0, freshID, 0, 0},

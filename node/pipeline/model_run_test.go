@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -75,6 +76,10 @@ const (
 	// the deal terms, which b3 chooses (see decodeRegistry).
 	kRegistry
 	kAttachment // add or remove an attachment (see decodeAttachment)
+	// kFind translates a lead or changes the glossary (b3, low nibble:
+	// 0-11 a translation, 12-13 a glossary entry set, 14-15 deleted, the
+	// entry chosen by b2).
+	kFind
 	numKinds
 )
 
@@ -244,6 +249,24 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 		}
 	case kSubmit:
 		op.Variant = int(b[3]&15) % len(modelDrafts)
+	case kFind:
+		// Translations take no comment; one in sixteen carries one.
+		op.Note = 0
+		if b[3]>>4 == 15 {
+			op.Note = 2
+		}
+	}
+	if kind == kFind && b[3]&15 >= 12 {
+		op.Kind, op.Variant, op.Note = OpSetGlossaryTerm, int(b[2])%len(modelGlossary), 0
+		if b[3]&15 >= 14 {
+			op.Kind = OpDeleteGlossaryTerm
+		}
+		op.Actor = r.actor(op, b[1])
+		op.ActorToken = r.actorToken(op.Actor, b[0])
+		return op
+	}
+	switch kind {
+	case kAddUser, kRevoke, kCreateToken, kRevokeToken, kSubmit:
 	default:
 		switch n, i := len(m.leadIDs), int(b[2])%(len(m.leadIDs)+1); {
 		case b[2] == 255:
@@ -273,6 +296,8 @@ func (r *modelRun) decode(kind mKind, b []byte) mOp {
 		decodeAttachment(&op, b[3], b[4])
 	case kUpdate:
 		op.Variant = int(b[3]&15) % len(modelPatches)
+	case kFind:
+		op.Kind, op.Variant = OpTranslate, int(b[3]&15)%len(modelTranslations)
 	case kReview:
 		op.Decision = decisionChoice[b[3]&7]
 	case kAdvance:
@@ -380,8 +405,12 @@ func (r *modelRun) actor(op mOp, b byte) string {
 		fits = func(u *mUser) bool { return u.Role == NodeStaff }
 	case OpUpdate, OpWithdraw:
 		fits = func(u *mUser) bool { return u.Role == NodeStaff && u.Site == l.Site }
-	case OpReview:
+	case OpReview, OpSetGlossaryTerm, OpDeleteGlossaryTerm:
 		fits = func(u *mUser) bool { return u.Role == HQReviewer }
+	case OpTranslate:
+		fits = func(u *mUser) bool {
+			return u.Role == HQReviewer || u.Role == NodeStaff && u.Site == l.Site || u.Role == DivisionRole && l.Published
+		}
 	case OpClaim:
 		fits = func(u *mUser) bool { return u.Role == DivisionRole }
 	case OpAddSite, OpCreateOrg, OpUpdateOrg, OpSetDeal:
@@ -466,6 +495,14 @@ func (op mOp) command() Command {
 		c.Interest = &InterestDraft{Rationale: mi.rationale, Enterprise: mi.enterprise}
 	case OpAddAttachment, OpRemoveAttachment:
 		c.Attachment = attachmentCommand(op)
+	case OpTranslate:
+		in := modelTranslations[op.Variant].in
+		c.Translation = &in
+	case OpSetGlossaryTerm:
+		g := modelGlossary[op.Variant].in
+		c.Glossary = &GlossaryInput{Term: g.Term, Names: maps.Clone(g.Names)}
+	case OpDeleteGlossaryTerm:
+		c.Glossary = &GlossaryInput{Term: modelGlossary[op.Variant].in.Term}
 	}
 	registryCommand(op, &c)
 	return c
@@ -628,6 +665,9 @@ func (r *modelRun) compareState() error {
 	if !reflect.DeepEqual(gotR, wantR) {
 		return fmt.Errorf("remembered requests differ:\ngot  %v\nwant %v", gotR, wantR)
 	}
+	if err := r.compareTranslations(leads); err != nil {
+		return err
+	}
 	users, err := r.st.Users()
 	if err != nil {
 		return err
@@ -733,6 +773,55 @@ func (r *modelRun) replay() error {
 	}
 	if got, want := snapshotBytes(r.tb, st), snapshotBytes(r.tb, r.st); !bytes.Equal(got, want) {
 		return fmt.Errorf("another site applying the same log ends elsewhere:\ngot  %s\nwant %s", got, want)
+	}
+	return nil
+}
+
+// compareTranslations compares every lead's translations and HQ's
+// glossary entries with the model.
+func (r *modelRun) compareTranslations(leads []*Lead) error {
+	got, want := map[string]map[string]mTrans{}, map[string]map[string]mTrans{}
+	for _, l := range leads {
+		for lang, t := range l.Translations {
+			if got[l.ID] == nil {
+				got[l.ID] = map[string]mTrans{}
+			}
+			mt := mTrans{Title: t.Title, Summary: t.Summary, Status: t.Status, By: t.TranslatedBy, VerifiedBy: t.VerifiedBy}
+			if t.Outdated(l) {
+				mt.Source = "outdated"
+			}
+			got[l.ID][lang] = mt
+		}
+	}
+	for id, ts := range r.m.trans {
+		want[id] = map[string]mTrans{}
+		for lang, t := range ts {
+			if t.Source != r.m.text[id] {
+				t.Source = "outdated"
+			} else {
+				t.Source = ""
+			}
+			want[id][lang] = t
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		return fmt.Errorf("translations differ:\ngot  %+v\nwant %+v", got, want)
+	}
+	terms, err := r.st.Glossary()
+	if err != nil {
+		return err
+	}
+	gotG, wantG := map[string]map[string]string{}, map[string]map[string]string{}
+	for _, t := range terms {
+		if t.UpdatedBy != "" {
+			gotG[t.Term] = t.Names
+		}
+	}
+	for term, v := range r.m.glossary {
+		wantG[term] = modelGlossary[v].in.Names
+	}
+	if !reflect.DeepEqual(gotG, wantG) {
+		return fmt.Errorf("glossary entries differ:\ngot  %v\nwant %v", gotG, wantG)
 	}
 	return nil
 }

@@ -306,6 +306,57 @@ type refModel struct {
 	reg *registryModel
 	// atts are the attachments, removed ones too, by key.
 	atts map[string]*mAtt
+	// The original text (title and summary) and language of each lead,
+	// its translations by canonical language, and HQ's glossary entries
+	// (term → the variant that set them).
+	text     map[string]string
+	language map[string]string
+	trans    map[string]map[string]mTrans
+	glossary map[string]int
+	// noEvent is set by a request that succeeded without changing the
+	// lead (a translation as it stood already).
+	noEvent bool
+}
+
+// mTrans is what the model knows of a translation.
+type mTrans struct {
+	Title, Summary string
+	Status         TranslationStatus
+	By, VerifiedBy string
+	Source         string // the lead's text it was written or confirmed against
+}
+
+// modelTranslations are the translations a translate may carry, judged by
+// hand; lang is the canonical tag.
+var modelTranslations = []struct {
+	in    TranslationInput
+	lang  string
+	valid bool
+}{
+	{TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationDraft}, "zh", true},
+	{TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationVerified}, "zh", true},
+	{TranslationInput{Lang: "ZH", Title: "陶瓷隔膜", Summary: "陶瓷。", Status: TranslationDraft}, "zh", true},
+	{TranslationInput{Lang: "de", Title: "Separator", Status: TranslationDraft}, "de", true},
+	{TranslationInput{Lang: "EN", Summary: "A separator.", Status: TranslationVerified}, "en", true},
+	{TranslationInput{Lang: "he", Title: "מפריד", Status: TranslationVerified}, "he", true},
+	{TranslationInput{Lang: "zh-hant", Title: "隔膜", Status: TranslationDraft}, "zh-Hant", true},
+	{TranslationInput{Lang: "", Title: "x", Status: TranslationDraft}, "", false},
+	{TranslationInput{Lang: "zh", Title: " ", Status: TranslationDraft}, "zh", false},
+	{TranslationInput{Lang: "zh", Title: "隔膜"}, "zh", false},
+	{TranslationInput{Lang: "zh", Title: "陶瓷隔膜", Summary: "陶瓷。", Status: TranslationVerified}, "zh", true},
+}
+
+// modelGlossary are the glossary entries a set or delete may carry,
+// judged by hand.
+var modelGlossary = []struct {
+	in    GlossaryInput
+	valid bool // for a set; a delete needs only a valid term
+}{
+	{GlossaryInput{Term: "hydrogen", Names: map[string]string{"zh": "氢能", "en": "hydrogen"}}, true},
+	{GlossaryInput{Term: "sector.it_ai", Names: map[string]string{"zh": "新一代信息技术"}}, true},
+	{GlossaryInput{Term: "hydrogen", Names: map[string]string{"de": "Wasserstoff"}}, true},
+	{GlossaryInput{Term: "Hydrogen", Names: map[string]string{"en": "hydrogen"}}, false},
+	{GlossaryInput{Term: "hydrogen"}, false},
 }
 
 type mDone struct {
@@ -320,7 +371,9 @@ func newRefModel() *refModel {
 	return &refModel{leads: map[string]*mLead{}, users: map[string]*mUser{},
 		siteSeq: map[string]int{}, tokens: map[string]*mToken{}, done: map[string]mDone{},
 		format: 1, times: map[string][]time.Time{}, interests: map[string]*mInterest{}, comments: map[string]int64{},
-		defaultMode: ClaimOpen, reg: newRegistryModel(), atts: map[string]*mAtt{}}
+		defaultMode: ClaimOpen, reg: newRegistryModel(), atts: map[string]*mAtt{},
+		text: map[string]string{}, language: map[string]string{},
+		trans: map[string]map[string]mTrans{}, glossary: map[string]int{}}
 }
 
 // recordAt is when the retention of a request applied at now starts.
@@ -378,6 +431,9 @@ func (m *refModel) apply(op mOp, now time.Time) mResult {
 	if (op.Kind == OpAddAttachment || op.Kind == OpRemoveAttachment) && m.format < 2 {
 		return refused(CodePrecondition) // a command of log format 2
 	}
+	if modelFormat2Ops[op.Kind] && m.format < 2 {
+		return refused(CodePrecondition) // every site must read it first
+	}
 	if m.format >= 2 && m.last.After(now) {
 		now = m.last // time does not run backwards
 	}
@@ -426,6 +482,7 @@ func (m *refModel) request(op mOp, now time.Time) mResult {
 			return refused(CodePrecondition) // perhaps applied, and forgotten
 		}
 	}
+	m.noEvent = false
 	r := m.do(u, op, now)
 	if r.OK {
 		d := mDone{op: op.body(), res: r}
@@ -433,8 +490,9 @@ func (m *refModel) request(op mOp, now time.Time) mResult {
 			d.at = recordAt(now, op)
 		}
 		m.done[key] = d
-		if r.Lead != nil && int64(len(m.times[r.Lead.ID])) < r.Lead.Version {
-			// A deal edit that changes nothing adds no event.
+		if r.Lead != nil && !m.noEvent && int64(len(m.times[r.Lead.ID])) < r.Lead.Version {
+			// A deal edit, or a translation, that changes nothing adds no
+			// event.
 			m.times[r.Lead.ID] = append(m.times[r.Lead.ID], now)
 		}
 	}
@@ -542,9 +600,18 @@ func (m *refModel) valid(op mOp) bool {
 		return validRegistryOp(op)
 	case OpAddAttachment, OpRemoveAttachment:
 		return m.validAttachment(op)
+	case OpTranslate:
+		return oracleLeadID(op.LeadID) && modelTranslations[op.Variant].valid && modelNotes[op.Note].text == ""
+	case OpSetGlossaryTerm:
+		return modelGlossary[op.Variant].valid
+	case OpDeleteGlossaryTerm:
+		return modelGlossary[op.Variant].in.Term == strings.ToLower(modelGlossary[op.Variant].in.Term)
 	}
 	return false
 }
+
+// modelFormat2Ops are the requests only a cluster of log format 2 takes.
+var modelFormat2Ops = map[Op]bool{OpTranslate: true, OpSetGlossaryTerm: true, OpDeleteGlossaryTerm: true}
 
 func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	switch op.Kind {
@@ -566,6 +633,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		l := &mLead{ID: fmt.Sprintf("%s-%04d", site, m.siteSeq[site]), Site: site, Stage: Submitted, Version: 1,
 			Subnode: subnode, Org: org, NoText: org != ""}
 		m.leads[l.ID] = l
+		d := modelDrafts[op.Variant].draft()
+		m.text[l.ID], m.language[l.ID] = d.Title+"\x00"+d.Summary, d.Language
 		m.leadIDs = append(m.leadIDs, l.ID)
 		c := *l
 		return mResult{OK: true, Lead: &c}
@@ -595,6 +664,8 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 		return m.registryOp(u, op)
 	case OpAddAttachment, OpRemoveAttachment:
 		return m.attach(u, op)
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		return m.glossaryOp(u, op)
 	case OpRevoke:
 		switch target := m.users[op.UserID]; {
 		case u.Role != Admin:
@@ -624,6 +695,9 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	if op.ExpectedVersion != 0 && op.ExpectedVersion != l.Version {
 		return refused(CodeConflict)
 	}
+	if op.Kind == OpTranslate {
+		return m.translate(u, op, l)
+	}
 	if p := modelPatches[op.Variant].org; op.Kind == OpUpdate && p != nil && (l.Stage == Submitted || l.Stage == Returned) {
 		// Linking checks the organisation; unlinking needs the lead's
 		// free-text organization.
@@ -644,8 +718,70 @@ func (m *refModel) do(u *mUser, op mOp, now time.Time) mResult {
 	}
 	next.Version++
 	*l = next
+	if op.Kind == OpUpdate {
+		p := modelPatches[op.Variant].patch()
+		title, summary, _ := strings.Cut(m.text[l.ID], "\x00")
+		if p.Title != nil {
+			title = *p.Title
+		}
+		if p.Summary != nil {
+			summary = *p.Summary
+		}
+		m.text[l.ID] = title + "\x00" + summary
+	}
 	c := next
 	return mResult{OK: true, Lead: &c}
+}
+
+// translate records a translation: any who see the lead but admins; a
+// VERIFIED one by HQ, or by another than its translator for its text.
+func (m *refModel) translate(u *mUser, op mOp, l *mLead) mResult {
+	tv := modelTranslations[op.Variant]
+	if m.language[l.ID] == tv.lang {
+		return refused(CodePrecondition) // not a translation
+	}
+	old, had := m.trans[l.ID][tv.lang]
+	same := had && old.Title == tv.in.Title && old.Summary == tv.in.Summary
+	if tv.in.Status == TranslationVerified && u.Role != HQReviewer && (!same || old.By == u.ID) {
+		return refused(CodePermission)
+	}
+	if same && old.Status == tv.in.Status && old.Source == m.text[l.ID] {
+		m.noEvent = true
+		c := *l
+		return mResult{OK: true, Lead: &c}
+	}
+	t := old
+	if !same {
+		t = mTrans{Title: tv.in.Title, Summary: tv.in.Summary, By: u.ID}
+	}
+	t.Status, t.Source, t.VerifiedBy = tv.in.Status, m.text[l.ID], ""
+	if t.Status == TranslationVerified {
+		t.VerifiedBy = u.ID
+	}
+	if m.trans[l.ID] == nil {
+		m.trans[l.ID] = map[string]mTrans{}
+	}
+	m.trans[l.ID][tv.lang] = t
+	l.Version++
+	c := *l
+	return mResult{OK: true, Lead: &c}
+}
+
+// glossaryOp sets or deletes HQ's entry for a term.
+func (m *refModel) glossaryOp(u *mUser, op mOp) mResult {
+	if u.Role != HQReviewer {
+		return refused(CodePermission)
+	}
+	term := modelGlossary[op.Variant].in.Term
+	if op.Kind == OpSetGlossaryTerm {
+		m.glossary[term] = op.Variant
+		return mResult{OK: true}
+	}
+	if _, ok := m.glossary[term]; !ok {
+		return refused(CodeNotFound)
+	}
+	delete(m.glossary, term)
+	return mResult{OK: true}
 }
 
 // modelRetention: a window of at least a second and at most ten years.
@@ -716,6 +852,15 @@ func mayTouch(u *mUser, op Op, l *mLead) bool {
 		return u.Role == HQReviewer
 	case OpExpressInterest, OpWithdrawInterest:
 		return u.Role == DivisionRole
+	case OpTranslate:
+		switch u.Role {
+		case HQReviewer:
+			return true
+		case NodeStaff:
+			return u.Site == l.Site
+		case DivisionRole:
+			return l.Published
+		}
 	}
 	return false
 }
@@ -946,6 +1091,10 @@ func (op mOp) String() string {
 		fmt.Fprintf(&b, " %s deal#%d", op.LeadID, op.Variant)
 	case OpAddAttachment, OpRemoveAttachment:
 		fmt.Fprintf(&b, " %s file#%d %s", op.LeadID, op.Variant, op.Visibility)
+	case OpTranslate:
+		fmt.Fprintf(&b, " %s translation#%d", op.LeadID, op.Variant)
+	case OpSetGlossaryTerm, OpDeleteGlossaryTerm:
+		fmt.Fprintf(&b, " glossary#%d", op.Variant)
 	default:
 		fmt.Fprintf(&b, " %s", op.LeadID)
 	}

@@ -111,6 +111,10 @@ func FuzzApply(f *testing.F) {
 		{"yrd", addCmd("BOS-0003", 1, AttachmentDivision)},
 		{"hq", removeCmd("BOS-0001", 1, AttachmentVisibilityUnspecified)},
 		{"yrd", removeCmd("BOS-0003", 2, AttachmentDivision)},
+		{"bos", Command{Op: OpTranslate, LeadID: "BOS-0001", Translation: &TranslationInput{Lang: "zh", Title: "隔膜", Status: TranslationDraft}}},
+		{"hq", Command{Op: OpTranslate, LeadID: "BOS-0002", Translation: &TranslationInput{Lang: "de", Summary: "Separator", Status: TranslationVerified}}},
+		{"hq", Command{Op: OpSetGlossaryTerm, Glossary: &GlossaryInput{Term: "hydrogen", Names: map[string]string{"zh": "氢能", "en": "hydrogen"}}}},
+		{"hq", Command{Op: OpDeleteGlossaryTerm, Glossary: &GlossaryInput{Term: "sector.it_ai"}}},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these

@@ -3,7 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"sort"
-	"strings"
+	"sync"
 	"sync/atomic"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -31,6 +31,14 @@ const (
 )
 
 func schema() *memdb.DBSchema {
+	s := baseSchema()
+	for name, ix := range leadOrderIndexes() {
+		s.Tables[tableLeads].Indexes[name] = ix
+	}
+	return s
+}
+
+func baseSchema() *memdb.DBSchema {
 	id := func(field string) *memdb.IndexSchema {
 		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
 	}
@@ -41,8 +49,9 @@ func schema() *memdb.DBSchema {
 			"site":     {Name: "site", Indexer: &memdb.StringFieldIndex{Field: "Site"}},
 			"division": {Name: "division", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Division"}},
 		}},
-		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableUsers:  {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableGlossary: {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
+		tableEvents:   {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableUsers:    {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
@@ -84,6 +93,9 @@ type counter struct {
 type State struct {
 	db      atomic.Pointer[memdb.MemDB]
 	applied atomic.Uint64
+	// search holds the folded text of each lead for free-text filters,
+	// by lead ID (see search.go): derived, never snapshotted.
+	search sync.Map
 }
 
 // New returns an empty pipeline.
@@ -124,71 +136,6 @@ func getLead(txn *memdb.Txn, id string) (*Lead, *Error) {
 		return nil, errorf(CodeNotFound, "lead %s not found", truncate(id, 40))
 	}
 	return raw.(*Lead), nil
-}
-
-// Filter selects leads in [State.Leads]. Zero fields match everything.
-type Filter struct {
-	Stage    Stage
-	Site     string
-	Division string
-	// After is the ID of the last lead of the previous page.
-	After string
-	// Limit caps the page; zero means no cap.
-	Limit int
-	// Visible, when set, keeps only the leads it returns true for.
-	Visible func(*Lead) bool
-}
-
-// Leads returns the leads matching f in ID order, and whether more follow.
-func (s *State) Leads(f Filter) ([]*Lead, bool, error) {
-	txn := s.read()
-	index, arg := "id", []any{}
-	// Scan the narrowest index; the loop below applies every filter.
-	switch {
-	case f.Site != "":
-		index, arg = "site", []any{f.Site}
-	case f.Division != "":
-		index, arg = "division", []any{f.Division}
-	case f.Stage != StageUnspecified:
-		index, arg = "stage", []any{int(f.Stage)}
-	}
-	it, err := txn.Get(tableLeads, index, arg...)
-	if err != nil {
-		return nil, false, fmt.Errorf("list leads: %w", err)
-	}
-	var out []*Lead
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		l := raw.(*Lead)
-		if f.After != "" && !lessID(f.After, l.ID) ||
-			f.Stage != StageUnspecified && l.Stage != f.Stage ||
-			f.Site != "" && l.Site != f.Site ||
-			f.Division != "" && l.Division != f.Division ||
-			f.Visible != nil && !f.Visible(l) {
-			continue
-		}
-		out = append(out, l.clone())
-	}
-	// Indexes order IDs as strings (BOS-10000 before BOS-9999); pages
-	// follow lessID.
-	sort.Slice(out, func(i, j int) bool { return lessID(out[i].ID, out[j].ID) })
-	if f.Limit > 0 && len(out) > f.Limit {
-		return out[:f.Limit], true, nil
-	}
-	return out, false, nil
-}
-
-// lessID orders lead IDs by site, then by number (BOS-9999 before
-// BOS-10000).
-func lessID(a, b string) bool {
-	as, an, _ := strings.Cut(a, "-")
-	bs, bn, _ := strings.Cut(b, "-")
-	if as != bs {
-		return as < bs
-	}
-	if len(an) != len(bn) {
-		return len(an) < len(bn)
-	}
-	return an < bn
 }
 
 // History returns the lead's events in the order they were applied.

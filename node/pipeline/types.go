@@ -1,6 +1,9 @@
 package pipeline
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // Stage is where a lead stands. The numbers match the wire enum.
 type Stage int
@@ -149,6 +152,9 @@ type Lead struct {
 	Subnode string `json:"subnode,omitempty"`
 	// Deal is the claiming division's deal terms (see deal.go).
 	Deal *Deal `json:"deal,omitempty"`
+	// Translations of the title and summary, by canonical BCP 47 tag
+	// (translations.go).
+	Translations map[string]Translation `json:"translations,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
@@ -158,6 +164,7 @@ func (l *Lead) clone() *Lead {
 		d := *l.Deal
 		c.Deal = &d
 	}
+	c.Translations = maps.Clone(l.Translations)
 	return &c
 }
 

@@ -206,7 +206,7 @@ func (c *client) hqStep() {
 			c.review(id, d)
 			return
 		}
-		c.list(&innonetpb.ListLeadsRequest{Stage: innonetpb.Stage_SUBMITTED, PageSize: 100})
+		c.list(&innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED}, PageSize: 100})
 		return
 	case r < 0.63:
 		if id, ok := c.w.known.pick(c.rng, 6, stageIs(Claimed)); ok {
@@ -221,7 +221,7 @@ func (c *client) hqStep() {
 		}
 	}
 	st := []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_APPROVED, innonetpb.Stage_CLAIMED}[c.rng.IntN(3)]
-	c.list(&innonetpb.ListLeadsRequest{Stage: st, PageSize: 100})
+	c.list(&innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{st}, PageSize: 100})
 }
 
 func (c *client) divisionStep() {
@@ -255,7 +255,7 @@ func (c *client) divisionStep() {
 			return
 		}
 	}
-	c.list(&innonetpb.ListLeadsRequest{Stage: innonetpb.Stage_APPROVED, PageSize: 100})
+	c.list(&innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_APPROVED}, PageSize: 100})
 }
 
 func hasStage(l LeadView, stages ...Stage) bool {

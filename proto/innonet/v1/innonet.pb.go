@@ -513,6 +513,58 @@ func (ClaimMode) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
 }
 
+// TranslationStatus says how far a translation can be trusted.
+type TranslationStatus int32
+
+const (
+	TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED TranslationStatus = 0
+	// Written, not yet checked by a second person.
+	TranslationStatus_DRAFT TranslationStatus = 1
+	// Checked by HQ or by someone other than its translator.
+	TranslationStatus_VERIFIED TranslationStatus = 2
+)
+
+// Enum value maps for TranslationStatus.
+var (
+	TranslationStatus_name = map[int32]string{
+		0: "TRANSLATION_STATUS_UNSPECIFIED",
+		1: "DRAFT",
+		2: "VERIFIED",
+	}
+	TranslationStatus_value = map[string]int32{
+		"TRANSLATION_STATUS_UNSPECIFIED": 0,
+		"DRAFT":                          1,
+		"VERIFIED":                       2,
+	}
+)
+
+func (x TranslationStatus) Enum() *TranslationStatus {
+	p := new(TranslationStatus)
+	*p = x
+	return p
+}
+
+func (x TranslationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TranslationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
+}
+
+func (TranslationStatus) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[8]
+}
+
+func (x TranslationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TranslationStatus.Descriptor instead.
+func (TranslationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
+}
+
 // Why a deal fell through. (Nested: OTHER is a Sector too.)
 type CloseLeadRequest_Reason int32
 
@@ -560,11 +612,11 @@ func (x CloseLeadRequest_Reason) String() string {
 }
 
 func (CloseLeadRequest_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[9].Descriptor()
 }
 
 func (CloseLeadRequest_Reason) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[8]
+	return &file_innonet_v1_innonet_proto_enumTypes[9]
 }
 
 func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
@@ -625,11 +677,11 @@ func (x Interest_Outcome) String() string {
 }
 
 func (Interest_Outcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[9].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[10].Descriptor()
 }
 
 func (Interest_Outcome) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[9]
+	return &file_innonet_v1_innonet_proto_enumTypes[10]
 }
 
 func (x Interest_Outcome) Number() protoreflect.EnumNumber {
@@ -681,11 +733,11 @@ func (x Comment_Visibility) String() string {
 }
 
 func (Comment_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[10].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[11].Descriptor()
 }
 
 func (Comment_Visibility) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[10]
+	return &file_innonet_v1_innonet_proto_enumTypes[11]
 }
 
 func (x Comment_Visibility) Number() protoreflect.EnumNumber {
@@ -750,11 +802,11 @@ func (x Site_Kind) String() string {
 }
 
 func (Site_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[11].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[12].Descriptor()
 }
 
 func (Site_Kind) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[11]
+	return &file_innonet_v1_innonet_proto_enumTypes[12]
 }
 
 func (x Site_Kind) Number() protoreflect.EnumNumber {
@@ -813,11 +865,11 @@ func (x Organization_Kind) String() string {
 }
 
 func (Organization_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[12].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[13].Descriptor()
 }
 
 func (Organization_Kind) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[12]
+	return &file_innonet_v1_innonet_proto_enumTypes[13]
 }
 
 func (x Organization_Kind) Number() protoreflect.EnumNumber {
@@ -865,11 +917,11 @@ func (x Attachment_Visibility) String() string {
 }
 
 func (Attachment_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[13].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[14].Descriptor()
 }
 
 func (Attachment_Visibility) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[13]
+	return &file_innonet_v1_innonet_proto_enumTypes[14]
 }
 
 func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
@@ -1085,8 +1137,20 @@ type Lead struct {
 	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
 	// How many attachments of the lead the caller may see.
 	AttachmentCount int32 `protobuf:"varint,100,opt,name=attachment_count,json=attachmentCount,proto3" json:"attachment_count,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Translations (fields 80-99). title and summary above are always the
+	// original. When the read asked for a language (?lang=zh) and the lead
+	// has a translation into it (or into the same primary language: zh
+	// for zh-Hant), translation holds it, with who wrote and verified it.
+	Translation *LeadTranslation `protobuf:"bytes,80,opt,name=translation,proto3" json:"translation,omitempty"`
+	// Every translation the lead has, without its text: language, fields,
+	// status and translator.
+	Translations []*LeadTranslation `protobuf:"bytes,81,rep,name=translations,proto3" json:"translations,omitempty"`
+	// With lang: the glossary's names of sector and deal_type in that
+	// language (empty if the glossary has none).
+	SectorLabel   string `protobuf:"bytes,82,opt,name=sector_label,json=sectorLabel,proto3" json:"sector_label,omitempty"`
+	DealTypeLabel string `protobuf:"bytes,83,opt,name=deal_type_label,json=dealTypeLabel,proto3" json:"deal_type_label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Lead) Reset() {
@@ -1329,6 +1393,34 @@ func (x *Lead) GetAttachmentCount() int32 {
 	return 0
 }
 
+func (x *Lead) GetTranslation() *LeadTranslation {
+	if x != nil {
+		return x.Translation
+	}
+	return nil
+}
+
+func (x *Lead) GetTranslations() []*LeadTranslation {
+	if x != nil {
+		return x.Translations
+	}
+	return nil
+}
+
+func (x *Lead) GetSectorLabel() string {
+	if x != nil {
+		return x.SectorLabel
+	}
+	return ""
+}
+
+func (x *Lead) GetDealTypeLabel() string {
+	if x != nil {
+		return x.DealTypeLabel
+	}
+	return ""
+}
+
 type SubmitLeadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen idempotency key; a retry with the same ID returns the
@@ -1470,7 +1562,10 @@ type GetLeadRequest struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Consistency Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
 	// With STALE: the most the answering site may lag (e.g. "5s").
-	MaxStaleness  *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	MaxStaleness *durationpb.Duration `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// BCP 47 tag of the language to read the lead in (zh, en, de, he...):
+	// the lead's translation into it comes in Lead.translation.
+	Lang          string `protobuf:"bytes,10,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1526,17 +1621,56 @@ func (x *GetLeadRequest) GetMaxStaleness() *durationpb.Duration {
 	return nil
 }
 
+func (x *GetLeadRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
 type ListLeadsRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Stage    Stage                  `protobuf:"varint,1,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
-	Site     string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
-	Division string                 `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
-	// 1 to 500; default 50.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Leads in any of these stages; over REST repeat the parameter
+	// (?stage=SUBMITTED&stage=RETURNED). Unpacked, so that one stage is
+	// encoded as it was when this field was singular.
+	Stage []Stage `protobuf:"varint,1,rep,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	// The submitting site (BOS) and the claiming division (BOHAI, YRD, PRD).
+	Site     string `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	Division string `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
+	// 1 to 500; default 50. A page may hold fewer leads than this, even
+	// none, and still have a next_page_token (see partial).
 	PageSize    int32       `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken   string      `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	Consistency Consistency `protobuf:"varint,6,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
 	// With STALE: the most the answering site may lag (e.g. "5s").
-	MaxStaleness  *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	MaxStaleness *durationpb.Duration `protobuf:"bytes,7,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	// Filters (fields 10-39). Enum values may be given in any case, with or
+	// without their type's prefix: sector=it_ai, stage=submitted.
+	Sector Sector `protobuf:"varint,10,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	// ISO 3166-1 alpha-2 (DE, US; any case).
+	Country  string   `protobuf:"bytes,11,opt,name=country,proto3" json:"country,omitempty"`
+	DealType DealType `protobuf:"varint,12,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
+	// Technology readiness level from trl_min to trl_max (1 to 9, both
+	// inclusive).
+	TrlMin int32 `protobuf:"varint,13,opt,name=trl_min,json=trlMin,proto3" json:"trl_min,omitempty"`
+	TrlMax int32 `protobuf:"varint,14,opt,name=trl_max,json=trlMax,proto3" json:"trl_max,omitempty"`
+	// Submitted at or after submitted_after and before submitted_before;
+	// last changed at or after updated_after. Over REST an RFC 3339 time or
+	// a date (2026-01-31, midnight UTC).
+	SubmittedAfter  *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=submitted_after,json=submittedAfter,proto3" json:"submitted_after,omitempty"`
+	SubmittedBefore *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=submitted_before,json=submittedBefore,proto3" json:"submitted_before,omitempty"`
+	UpdatedAfter    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	// Part of the organisation's name, in any case (free text for now).
+	Organization string `protobuf:"bytes,18,opt,name=organization,proto3" json:"organization,omitempty"`
+	// Words that must all appear in the title, summary, organisation, tags
+	// or a translation; any case and script. Words of spaced scripts match
+	// the start of a word; Chinese, Japanese, Hebrew or Arabic anywhere.
+	Q string `protobuf:"bytes,19,opt,name=q,proto3" json:"q,omitempty"`
+	// updateTime, createTime, stageTime or id (the default); a leading "-"
+	// orders newest (or highest) first: -updateTime.
+	OrderBy string `protobuf:"bytes,20,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// As GetLeadRequest.lang, for every lead of the page.
+	Lang          string `protobuf:"bytes,21,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1571,11 +1705,11 @@ func (*ListLeadsRequest) Descriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ListLeadsRequest) GetStage() Stage {
+func (x *ListLeadsRequest) GetStage() []Stage {
 	if x != nil {
 		return x.Stage
 	}
-	return Stage_STAGE_UNSPECIFIED
+	return nil
 }
 
 func (x *ListLeadsRequest) GetSite() string {
@@ -1620,12 +1754,100 @@ func (x *ListLeadsRequest) GetMaxStaleness() *durationpb.Duration {
 	return nil
 }
 
+func (x *ListLeadsRequest) GetSector() Sector {
+	if x != nil {
+		return x.Sector
+	}
+	return Sector_SECTOR_UNSPECIFIED
+}
+
+func (x *ListLeadsRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetDealType() DealType {
+	if x != nil {
+		return x.DealType
+	}
+	return DealType_DEAL_TYPE_UNSPECIFIED
+}
+
+func (x *ListLeadsRequest) GetTrlMin() int32 {
+	if x != nil {
+		return x.TrlMin
+	}
+	return 0
+}
+
+func (x *ListLeadsRequest) GetTrlMax() int32 {
+	if x != nil {
+		return x.TrlMax
+	}
+	return 0
+}
+
+func (x *ListLeadsRequest) GetSubmittedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmittedAfter
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetSubmittedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmittedBefore
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetUpdatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return nil
+}
+
+func (x *ListLeadsRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
 type ListLeadsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Leads []*Lead                `protobuf:"bytes,1,rep,name=leads,proto3" json:"leads,omitempty"`
 	// Empty on the last page.
 	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	// Set when the page stopped early, after examining as many leads as one
+	// page may (a filter few leads pass): it may hold fewer leads than
+	// asked for, even none. Go on with next_page_token.
+	Partial       bool `protobuf:"varint,10,opt,name=partial,proto3" json:"partial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1679,6 +1901,13 @@ func (x *ListLeadsResponse) GetRead() *ReadInfo {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *ListLeadsResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
 }
 
 // UpdateLeadRequest changes the fields that are present. Tags and contacts
@@ -8070,6 +8299,553 @@ func (x *AttachmentChunk) GetData() []byte {
 	return nil
 }
 
+// LeadTranslation is a lead's title and summary in one other language.
+type LeadTranslation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BCP 47 tag, in canonical case (zh, de, he, zh-Hant).
+	Lang string `protobuf:"bytes,1,opt,name=lang,proto3" json:"lang,omitempty"`
+	// Empty when the field is not translated (and in Lead.translations).
+	Title   string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The fields translated: title, summary.
+	Fields []string          `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+	Status TranslationStatus `protobuf:"varint,5,opt,name=status,proto3,enum=innonet.v1.TranslationStatus" json:"status,omitempty"`
+	// Who wrote the current text, and when.
+	TranslatedBy     string                 `protobuf:"bytes,6,opt,name=translated_by,json=translatedBy,proto3" json:"translated_by,omitempty"`
+	TranslatedByName string                 `protobuf:"bytes,7,opt,name=translated_by_name,json=translatedByName,proto3" json:"translated_by_name,omitempty"`
+	TranslateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=translate_time,json=translateTime,proto3" json:"translate_time,omitempty"`
+	// Who verified it, and when (VERIFIED only).
+	VerifiedBy     string                 `protobuf:"bytes,9,opt,name=verified_by,json=verifiedBy,proto3" json:"verified_by,omitempty"`
+	VerifiedByName string                 `protobuf:"bytes,10,opt,name=verified_by_name,json=verifiedByName,proto3" json:"verified_by_name,omitempty"`
+	VerifyTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=verify_time,json=verifyTime,proto3" json:"verify_time,omitempty"`
+	// The original title or summary changed after the translation was
+	// written or last confirmed.
+	Outdated      bool `protobuf:"varint,12,opt,name=outdated,proto3" json:"outdated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeadTranslation) Reset() {
+	*x = LeadTranslation{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeadTranslation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeadTranslation) ProtoMessage() {}
+
+func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeadTranslation.ProtoReflect.Descriptor instead.
+func (*LeadTranslation) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *LeadTranslation) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetStatus() TranslationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED
+}
+
+func (x *LeadTranslation) GetTranslatedBy() string {
+	if x != nil {
+		return x.TranslatedBy
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTranslatedByName() string {
+	if x != nil {
+		return x.TranslatedByName
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetTranslateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TranslateTime
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetVerifiedBy() string {
+	if x != nil {
+		return x.VerifiedBy
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetVerifiedByName() string {
+	if x != nil {
+		return x.VerifiedByName
+	}
+	return ""
+}
+
+func (x *LeadTranslation) GetVerifyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifyTime
+	}
+	return nil
+}
+
+func (x *LeadTranslation) GetOutdated() bool {
+	if x != nil {
+		return x.Outdated
+	}
+	return false
+}
+
+type TranslateLeadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// BCP 47 tag of the translation's language: zh, en, de, he, zh-Hant...
+	Lang      string `protobuf:"bytes,2,opt,name=lang,proto3" json:"lang,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The translated title and summary; at least one. A field left empty
+	// is not translated.
+	Title   string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// DRAFT or VERIFIED.
+	Status TranslationStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innonet.v1.TranslationStatus" json:"status,omitempty"`
+	// If non-zero, refused (ABORTED) unless the lead is at this version.
+	ExpectedVersion int64 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TranslateLeadRequest) Reset() {
+	*x = TranslateLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslateLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslateLeadRequest) ProtoMessage() {}
+
+func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslateLeadRequest.ProtoReflect.Descriptor instead.
+func (*TranslateLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *TranslateLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TranslateLeadRequest) GetStatus() TranslationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TranslationStatus_TRANSLATION_STATUS_UNSPECIFIED
+}
+
+func (x *TranslateLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// GlossaryTerm is one term of the glossary and its names by language.
+type GlossaryTerm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sector.it_ai, deal_type.investment, or a term of HQ's (hydrogen).
+	Term string `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	// By BCP 47 tag: {"zh": "氢能", "en": "Hydrogen", ...}.
+	Names map[string]string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The term is built into innonet (its names may be HQ's changes).
+	BuiltIn bool `protobuf:"varint,3,opt,name=built_in,json=builtIn,proto3" json:"built_in,omitempty"`
+	// Who last stored HQ's entry for the term, and when; empty while a
+	// built-in term has its built-in names.
+	UpdatedBy     string                 `protobuf:"bytes,4,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,5,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GlossaryTerm) Reset() {
+	*x = GlossaryTerm{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GlossaryTerm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GlossaryTerm) ProtoMessage() {}
+
+func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GlossaryTerm.ProtoReflect.Descriptor instead.
+func (*GlossaryTerm) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *GlossaryTerm) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetNames() map[string]string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *GlossaryTerm) GetBuiltIn() bool {
+	if x != nil {
+		return x.BuiltIn
+	}
+	return false
+}
+
+func (x *GlossaryTerm) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+func (x *GlossaryTerm) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type ListGlossaryRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGlossaryRequest) Reset() {
+	*x = ListGlossaryRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGlossaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGlossaryRequest) ProtoMessage() {}
+
+func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGlossaryRequest.ProtoReflect.Descriptor instead.
+func (*ListGlossaryRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *ListGlossaryRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListGlossaryRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListGlossaryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by term.
+	Terms         []*GlossaryTerm `protobuf:"bytes,1,rep,name=terms,proto3" json:"terms,omitempty"`
+	Read          *ReadInfo       `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGlossaryResponse) Reset() {
+	*x = ListGlossaryResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGlossaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGlossaryResponse) ProtoMessage() {}
+
+func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGlossaryResponse.ProtoReflect.Descriptor instead.
+func (*ListGlossaryResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *ListGlossaryResponse) GetTerms() []*GlossaryTerm {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
+func (x *ListGlossaryResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type SetGlossaryTermRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Term      string                 `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The term's names by BCP 47 tag; they replace what the term had.
+	Names         map[string]string `protobuf:"bytes,3,rep,name=names,proto3" json:"names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetGlossaryTermRequest) Reset() {
+	*x = SetGlossaryTermRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetGlossaryTermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetGlossaryTermRequest) ProtoMessage() {}
+
+func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetGlossaryTermRequest.ProtoReflect.Descriptor instead.
+func (*SetGlossaryTermRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
+}
+
+func (x *SetGlossaryTermRequest) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *SetGlossaryTermRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetGlossaryTermRequest) GetNames() map[string]string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type DeleteGlossaryTermRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Term  string                 `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	// Required; over REST a query parameter (?requestId=...).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteGlossaryTermRequest) Reset() {
+	*x = DeleteGlossaryTermRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteGlossaryTermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteGlossaryTermRequest) ProtoMessage() {}
+
+func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteGlossaryTermRequest.ProtoReflect.Descriptor instead.
+func (*DeleteGlossaryTermRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *DeleteGlossaryTermRequest) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *DeleteGlossaryTermRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -8085,7 +8861,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xc6\t\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x91\v\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -8122,7 +8898,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
 	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
 	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12)\n" +
-	"\x10attachment_count\x18d \x01(\x05R\x0fattachmentCount\"\x9b\x03\n" +
+	"\x10attachment_count\x18d \x01(\x05R\x0fattachmentCount\x12=\n" +
+	"\vtranslation\x18P \x01(\v2\x1b.innonet.v1.LeadTranslationR\vtranslation\x12?\n" +
+	"\ftranslations\x18Q \x03(\v2\x1b.innonet.v1.LeadTranslationR\ftranslations\x12!\n" +
+	"\fsector_label\x18R \x01(\tR\vsectorLabel\x12&\n" +
+	"\x0fdeal_type_label\x18S \x01(\tR\rdealTypeLabel\"\x9b\x03\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -8137,24 +8917,41 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
 	"\blanguage\x18\v \x01(\tR\blanguage\x12'\n" +
-	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\"\x9b\x01\n" +
+	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\"\xaf\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa2\x02\n" +
-	"\x10ListLeadsRequest\x12'\n" +
-	"\x05stage\x18\x01 \x01(\x0e2\x11.innonet.v1.StageR\x05stage\x12\x12\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12\x12\n" +
+	"\x04lang\x18\n" +
+	" \x01(\tR\x04lang\"\xff\x05\n" +
+	"\x10ListLeadsRequest\x12+\n" +
+	"\x05stage\x18\x01 \x03(\x0e2\x11.innonet.v1.StageB\x02\x10\x00R\x05stage\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x1a\n" +
 	"\bdivision\x18\x03 \x01(\tR\bdivision\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\x129\n" +
 	"\vconsistency\x18\x06 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x8d\x01\n" +
+	"\rmax_staleness\x18\a \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12*\n" +
+	"\x06sector\x18\n" +
+	" \x01(\x0e2\x12.innonet.v1.SectorR\x06sector\x12\x18\n" +
+	"\acountry\x18\v \x01(\tR\acountry\x121\n" +
+	"\tdeal_type\x18\f \x01(\x0e2\x14.innonet.v1.DealTypeR\bdealType\x12\x17\n" +
+	"\atrl_min\x18\r \x01(\x05R\x06trlMin\x12\x17\n" +
+	"\atrl_max\x18\x0e \x01(\x05R\x06trlMax\x12C\n" +
+	"\x0fsubmitted_after\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0esubmittedAfter\x12E\n" +
+	"\x10submitted_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0fsubmittedBefore\x12?\n" +
+	"\rupdated_after\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12\"\n" +
+	"\forganization\x18\x12 \x01(\tR\forganization\x12\f\n" +
+	"\x01q\x18\x13 \x01(\tR\x01q\x12\x19\n" +
+	"\border_by\x18\x14 \x01(\tR\aorderBy\x12\x12\n" +
+	"\x04lang\x18\x15 \x01(\tR\x04lang\"\xa7\x01\n" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
-	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x92\x05\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x12\x18\n" +
+	"\apartial\x18\n" +
+	" \x01(\bR\apartial\"\x92\x05\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -8841,7 +9638,64 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x16FetchAttachmentRequest\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"%\n" +
 	"\x0fAttachmentChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data*\xa6\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xde\x03\n" +
+	"\x0fLeadTranslation\x12\x12\n" +
+	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x12\x16\n" +
+	"\x06fields\x18\x04 \x03(\tR\x06fields\x125\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x1d.innonet.v1.TranslationStatusR\x06status\x12#\n" +
+	"\rtranslated_by\x18\x06 \x01(\tR\ftranslatedBy\x12,\n" +
+	"\x12translated_by_name\x18\a \x01(\tR\x10translatedByName\x12A\n" +
+	"\x0etranslate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rtranslateTime\x12\x1f\n" +
+	"\vverified_by\x18\t \x01(\tR\n" +
+	"verifiedBy\x12(\n" +
+	"\x10verified_by_name\x18\n" +
+	" \x01(\tR\x0everifiedByName\x12;\n" +
+	"\vverify_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifyTime\x12\x1a\n" +
+	"\boutdated\x18\f \x01(\bR\boutdated\"\xeb\x01\n" +
+	"\x14TranslateLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04lang\x18\x02 \x01(\tR\x04lang\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x125\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1d.innonet.v1.TranslationStatusR\x06status\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x03R\x0fexpectedVersion\"\xb6\x02\n" +
+	"\fGlossaryTerm\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x129\n" +
+	"\x05names\x18\x02 \x03(\v2#.innonet.v1.GlossaryTerm.NamesEntryR\x05names\x12\x19\n" +
+	"\bbuilt_in\x18\x03 \x01(\bR\abuiltIn\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x05 \x01(\tR\rupdatedByName\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x1a8\n" +
+	"\n" +
+	"NamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x13ListGlossaryRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"p\n" +
+	"\x14ListGlossaryResponse\x12.\n" +
+	"\x05terms\x18\x01 \x03(\v2\x18.innonet.v1.GlossaryTermR\x05terms\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xca\x01\n" +
+	"\x16SetGlossaryTermRequest\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12C\n" +
+	"\x05names\x18\x03 \x03(\v2-.innonet.v1.SetGlossaryTermRequest.NamesEntryR\x05names\x1a8\n" +
+	"\n" +
+	"NamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x19DeleteGlossaryTermRequest\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId*\xa6\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -8905,7 +9759,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tClaimMode\x12\x1a\n" +
 	"\x16CLAIM_MODE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04OPEN\x10\x01\x12\f\n" +
-	"\bASSIGNED\x10\x022\x91\x1a\n" +
+	"\bASSIGNED\x10\x02*P\n" +
+	"\x11TranslationStatus\x12\"\n" +
+	"\x1eTRANSLATION_STATUS_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05DRAFT\x10\x01\x12\f\n" +
+	"\bVERIFIED\x10\x022\xd3\x1d\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -8943,7 +9801,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x0fListAttachments\x12\".innonet.v1.ListAttachmentsRequest\x1a#.innonet.v1.ListAttachmentsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/leads/{id}/attachments\x12e\n" +
 	"\x12DownloadAttachment\x12%.innonet.v1.DownloadAttachmentRequest\x1a&.innonet.v1.DownloadAttachmentResponse0\x01\x12\x82\x01\n" +
 	"\x10RemoveAttachment\x12#.innonet.v1.RemoveAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult\"+\x82\xd3\xe4\x93\x02%*#/v1/leads/{id}/attachments/{sha256}\x12Y\n" +
-	"\x12RegisterAttachment\x12%.innonet.v1.RegisterAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult2\xcb\x05\n" +
+	"\x12RegisterAttachment\x12%.innonet.v1.RegisterAttachmentRequest\x1a\x1c.innonet.v1.AttachmentResult\x12r\n" +
+	"\rTranslateLead\x12 .innonet.v1.TranslateLeadRequest\x1a\x10.innonet.v1.Lead\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/leads/{id}/translations/{lang}\x12g\n" +
+	"\fListGlossary\x12\x1f.innonet.v1.ListGlossaryRequest\x1a .innonet.v1.ListGlossaryResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/glossary\x12o\n" +
+	"\x0fSetGlossaryTerm\x12\".innonet.v1.SetGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\x1a\x13/v1/glossary/{term}\x12r\n" +
+	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}2\xcb\x05\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -8985,8 +9847,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 87)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 96)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -8996,344 +9858,380 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
 	(Consistency)(0),                       // 6: innonet.v1.Consistency
 	(ClaimMode)(0),                         // 7: innonet.v1.ClaimMode
-	(CloseLeadRequest_Reason)(0),           // 8: innonet.v1.CloseLeadRequest.Reason
-	(Interest_Outcome)(0),                  // 9: innonet.v1.Interest.Outcome
-	(Comment_Visibility)(0),                // 10: innonet.v1.Comment.Visibility
-	(Site_Kind)(0),                         // 11: innonet.v1.Site.Kind
-	(Organization_Kind)(0),                 // 12: innonet.v1.Organization.Kind
-	(Attachment_Visibility)(0),             // 13: innonet.v1.Attachment.Visibility
-	(*ReadInfo)(nil),                       // 14: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 15: innonet.v1.Contact
-	(*Lead)(nil),                           // 16: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 17: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 18: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 19: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 20: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 21: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 22: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 23: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 24: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 25: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 26: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 27: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 28: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 29: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 30: innonet.v1.User
-	(*Token)(nil),                          // 31: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 32: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 33: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 34: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 35: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 36: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 37: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 38: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 39: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 40: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 41: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 42: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 43: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 44: innonet.v1.Member
-	(*Alarm)(nil),                          // 45: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 46: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 47: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 48: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 49: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 50: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 51: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 52: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 53: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 54: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 55: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 56: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 57: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 58: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 59: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 60: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 61: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 62: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 63: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 64: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 65: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 66: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 67: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 68: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 69: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 70: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 71: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 72: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 73: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 74: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 75: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 76: innonet.v1.FieldChange
-	(*Site)(nil),                           // 77: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 78: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 79: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 80: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 81: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 82: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 83: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 84: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 85: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 86: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 87: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 88: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                     // 89: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),        // 90: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),               // 91: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),               // 92: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),         // 93: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),        // 94: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),      // 95: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),     // 96: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),        // 97: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),      // 98: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),         // 99: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                // 100: innonet.v1.AttachmentChunk
-	(*durationpb.Duration)(nil),            // 101: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 102: google.protobuf.Timestamp
+	(TranslationStatus)(0),                 // 8: innonet.v1.TranslationStatus
+	(CloseLeadRequest_Reason)(0),           // 9: innonet.v1.CloseLeadRequest.Reason
+	(Interest_Outcome)(0),                  // 10: innonet.v1.Interest.Outcome
+	(Comment_Visibility)(0),                // 11: innonet.v1.Comment.Visibility
+	(Site_Kind)(0),                         // 12: innonet.v1.Site.Kind
+	(Organization_Kind)(0),                 // 13: innonet.v1.Organization.Kind
+	(Attachment_Visibility)(0),             // 14: innonet.v1.Attachment.Visibility
+	(*ReadInfo)(nil),                       // 15: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 16: innonet.v1.Contact
+	(*Lead)(nil),                           // 17: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 18: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 19: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 20: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 21: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 22: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 23: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 24: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 25: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 26: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 27: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 28: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 29: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 30: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 31: innonet.v1.User
+	(*Token)(nil),                          // 32: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 33: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 34: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 35: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 36: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 37: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 38: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 39: innonet.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),              // 40: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 41: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 42: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 43: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 44: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 45: innonet.v1.Member
+	(*Alarm)(nil),                          // 46: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 47: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 48: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 49: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 50: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 51: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 52: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 53: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 54: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 55: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 56: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 57: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 58: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 59: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 60: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 61: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 62: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 63: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 64: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 65: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 66: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 67: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 68: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 69: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 70: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 71: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 72: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 73: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 74: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 75: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 76: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 77: innonet.v1.FieldChange
+	(*Site)(nil),                           // 78: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 79: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 80: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 81: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 82: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 83: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 84: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 85: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 86: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 87: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 88: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 89: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                     // 90: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 91: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 92: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 93: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 94: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 95: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 96: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 97: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 98: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 99: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 100: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 101: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                // 102: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),           // 103: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                   // 104: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),            // 105: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),           // 106: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),         // 107: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),      // 108: innonet.v1.DeleteGlossaryTermRequest
+	nil,                                    // 109: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 110: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*durationpb.Duration)(nil),            // 111: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 112: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	101, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	111, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	15,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	16,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	102, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	102, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	102, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	112, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	112, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	112, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	7,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	10,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	87,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	1,   // 13: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 14: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	15,  // 15: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,   // 16: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 17: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,   // 18: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 19: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 20: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	16,  // 21: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	14,  // 22: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,   // 23: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 24: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	15,  // 25: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,   // 26: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	7,   // 27: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	0,   // 28: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	10,  // 29: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	6,   // 30: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 31: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,   // 32: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,   // 33: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,   // 34: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	102, // 35: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	76,  // 36: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	10,  // 37: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	28,  // 38: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	14,  // 39: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,   // 40: innonet.v1.User.role:type_name -> innonet.v1.Role
-	102, // 41: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	102, // 42: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	102, // 43: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	102, // 44: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	102, // 45: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 46: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,   // 47: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	101, // 48: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	30,  // 49: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	31,  // 50: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 51: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 52: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	30,  // 53: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	14,  // 54: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	101, // 55: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	31,  // 56: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 57: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 58: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	31,  // 59: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	14,  // 60: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,   // 61: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 62: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	102, // 63: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	45,  // 64: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	101, // 65: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	102, // 66: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	44,  // 67: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	101, // 68: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	45,  // 69: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	101, // 70: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	102, // 71: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	45,  // 72: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	102, // 73: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	57,  // 74: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	8,   // 75: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	10,  // 76: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 77: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 78: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 79: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	102, // 80: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	102, // 81: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	102, // 82: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	9,   // 83: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	65,  // 84: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	14,  // 85: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 86: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	6,   // 87: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 88: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 89: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 90: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	102, // 91: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	10,  // 92: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	10,  // 93: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 94: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	102, // 95: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	6,   // 96: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 97: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	73,  // 98: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	14,  // 99: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	11,  // 100: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	77,  // 101: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	102, // 102: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	6,   // 103: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 104: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	77,  // 105: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	14,  // 106: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	11,  // 107: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	12,  // 108: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	102, // 109: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	102, // 110: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 111: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	6,   // 112: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 113: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	12,  // 114: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	6,   // 115: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 116: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	81,  // 117: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	14,  // 118: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	12,  // 119: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	102, // 120: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	13,  // 121: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	102, // 122: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	102, // 123: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	91,  // 124: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	13,  // 125: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	89,  // 126: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	6,   // 127: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	101, // 128: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	89,  // 129: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	14,  // 130: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	89,  // 131: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	13,  // 132: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	91,  // 133: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	17,  // 134: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	18,  // 135: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	19,  // 136: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	21,  // 137: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	22,  // 138: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	23,  // 139: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	24,  // 140: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	25,  // 141: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	26,  // 142: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	27,  // 143: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	60,  // 144: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	61,  // 145: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	62,  // 146: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	63,  // 147: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	64,  // 148: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	67,  // 149: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	68,  // 150: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	69,  // 151: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	70,  // 152: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	72,  // 153: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	74,  // 154: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	88,  // 155: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	82,  // 156: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	83,  // 157: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	84,  // 158: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	86,  // 159: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	90,  // 160: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	93,  // 161: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	95,  // 162: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	97,  // 163: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	98,  // 164: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	32,  // 165: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	34,  // 166: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	42,  // 167: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	36,  // 168: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	37,  // 169: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	39,  // 170: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	41,  // 171: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	43,  // 172: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	55,  // 173: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	47,  // 174: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	48,  // 175: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	49,  // 176: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	50,  // 177: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	51,  // 178: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	53,  // 179: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	56,  // 180: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	58,  // 181: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	78,  // 182: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	80,  // 183: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	99,  // 184: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	16,  // 185: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	16,  // 186: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	20,  // 187: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	16,  // 188: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	16,  // 189: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	16,  // 190: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	16,  // 191: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	16,  // 192: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	16,  // 193: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	29,  // 194: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	16,  // 195: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	16,  // 196: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	65,  // 197: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	65,  // 198: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	66,  // 199: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	16,  // 200: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	16,  // 201: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	71,  // 202: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	71,  // 203: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	73,  // 204: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	75,  // 205: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	16,  // 206: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	81,  // 207: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	81,  // 208: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	85,  // 209: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	81,  // 210: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	92,  // 211: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	94,  // 212: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	96,  // 213: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	92,  // 214: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	92,  // 215: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	33,  // 216: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	35,  // 217: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	30,  // 218: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	30,  // 219: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	38,  // 220: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	40,  // 221: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	31,  // 222: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	46,  // 223: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	46,  // 224: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	46,  // 225: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	46,  // 226: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	46,  // 227: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	46,  // 228: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	52,  // 229: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	54,  // 230: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	57,  // 231: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	59,  // 232: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	79,  // 233: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	77,  // 234: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	100, // 235: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	185, // [185:236] is the sub-list for method output_type
-	134, // [134:185] is the sub-list for method input_type
-	134, // [134:134] is the sub-list for extension type_name
-	134, // [134:134] is the sub-list for extension extendee
-	0,   // [0:134] is the sub-list for field type_name
+	9,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	11,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
+	88,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	102, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	102, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	1,   // 15: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 16: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	16,  // 17: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	6,   // 18: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 20: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 21: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 23: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 24: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
+	112, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	112, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	112, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	17,  // 28: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	15,  // 29: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 30: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 31: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	16,  // 32: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 33: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	7,   // 34: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 35: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	11,  // 36: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	6,   // 37: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 38: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 39: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 40: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 41: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	112, // 42: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	77,  // 43: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	11,  // 44: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	29,  // 45: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	15,  // 46: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 47: innonet.v1.User.role:type_name -> innonet.v1.Role
+	112, // 48: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	112, // 49: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	112, // 50: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	112, // 51: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	112, // 52: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 53: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	3,   // 54: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	111, // 55: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	31,  // 56: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	32,  // 57: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 58: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 59: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	31,  // 60: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	15,  // 61: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	111, // 62: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	32,  // 63: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	6,   // 64: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 65: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	32,  // 66: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	15,  // 67: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	6,   // 68: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 69: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	112, // 70: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	46,  // 71: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	111, // 72: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	112, // 73: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	45,  // 74: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	111, // 75: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	46,  // 76: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	111, // 77: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	112, // 78: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	46,  // 79: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	112, // 80: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	58,  // 81: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	9,   // 82: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	11,  // 83: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 84: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	6,   // 85: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 86: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	112, // 87: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	112, // 88: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	112, // 89: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	10,  // 90: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	66,  // 91: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	15,  // 92: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 93: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	6,   // 94: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 95: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 96: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 97: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	112, // 98: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	11,  // 99: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	11,  // 100: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 101: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	112, // 102: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	6,   // 103: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 104: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	74,  // 105: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	15,  // 106: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	12,  // 107: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	78,  // 108: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	112, // 109: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	6,   // 110: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 111: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	78,  // 112: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	15,  // 113: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	12,  // 114: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	13,  // 115: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	112, // 116: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	112, // 117: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	13,  // 118: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 119: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 120: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	13,  // 121: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	6,   // 122: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 123: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	82,  // 124: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	15,  // 125: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 126: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	112, // 127: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 128: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	112, // 129: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	112, // 130: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	92,  // 131: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	14,  // 132: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	90,  // 133: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	6,   // 134: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 135: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	90,  // 136: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	15,  // 137: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	90,  // 138: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	14,  // 139: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	92,  // 140: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	8,   // 141: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	112, // 142: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	112, // 143: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	8,   // 144: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	109, // 145: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	112, // 146: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	6,   // 147: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	111, // 148: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	104, // 149: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	15,  // 150: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	110, // 151: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	18,  // 152: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	19,  // 153: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	20,  // 154: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	22,  // 155: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	23,  // 156: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	24,  // 157: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	25,  // 158: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	26,  // 159: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	27,  // 160: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	28,  // 161: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	61,  // 162: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	62,  // 163: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	63,  // 164: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	64,  // 165: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	65,  // 166: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	68,  // 167: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	69,  // 168: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	70,  // 169: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	71,  // 170: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	73,  // 171: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	75,  // 172: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	89,  // 173: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	83,  // 174: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	84,  // 175: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	85,  // 176: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	87,  // 177: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	91,  // 178: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	94,  // 179: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	96,  // 180: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	98,  // 181: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	99,  // 182: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	103, // 183: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	105, // 184: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	107, // 185: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	108, // 186: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	33,  // 187: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	35,  // 188: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	43,  // 189: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	37,  // 190: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	38,  // 191: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	40,  // 192: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	42,  // 193: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	44,  // 194: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	56,  // 195: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	48,  // 196: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	49,  // 197: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	50,  // 198: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	51,  // 199: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	52,  // 200: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	54,  // 201: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	57,  // 202: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	59,  // 203: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	79,  // 204: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	81,  // 205: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	100, // 206: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	17,  // 207: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	17,  // 208: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	21,  // 209: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	17,  // 210: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	17,  // 211: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	17,  // 212: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	17,  // 213: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	17,  // 214: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	17,  // 215: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	30,  // 216: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	17,  // 217: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	17,  // 218: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	66,  // 219: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	66,  // 220: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	67,  // 221: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	17,  // 222: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	17,  // 223: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	72,  // 224: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	72,  // 225: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	74,  // 226: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	76,  // 227: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	17,  // 228: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	82,  // 229: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	82,  // 230: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	86,  // 231: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	82,  // 232: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	93,  // 233: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	95,  // 234: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	97,  // 235: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	93,  // 236: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	93,  // 237: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	17,  // 238: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	106, // 239: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	104, // 240: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	104, // 241: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	34,  // 242: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	36,  // 243: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	31,  // 244: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	31,  // 245: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	39,  // 246: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	41,  // 247: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	32,  // 248: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	47,  // 249: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	47,  // 250: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	47,  // 251: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	47,  // 252: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	47,  // 253: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	47,  // 254: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	53,  // 255: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	55,  // 256: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	58,  // 257: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	60,  // 258: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	80,  // 259: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	78,  // 260: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	101, // 261: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	207, // [207:262] is the sub-list for method output_type
+	152, // [152:207] is the sub-list for method input_type
+	152, // [152:152] is the sub-list for extension type_name
+	152, // [152:152] is the sub-list for extension extendee
+	0,   // [0:152] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -9353,8 +10251,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      14,
-			NumMessages:   87,
+			NumEnums:      15,
+			NumMessages:   96,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -58,6 +58,10 @@ const (
 	LeadService_DownloadAttachment_FullMethodName     = "/innonet.v1.LeadService/DownloadAttachment"
 	LeadService_RemoveAttachment_FullMethodName       = "/innonet.v1.LeadService/RemoveAttachment"
 	LeadService_RegisterAttachment_FullMethodName     = "/innonet.v1.LeadService/RegisterAttachment"
+	LeadService_TranslateLead_FullMethodName          = "/innonet.v1.LeadService/TranslateLead"
+	LeadService_ListGlossary_FullMethodName           = "/innonet.v1.LeadService/ListGlossary"
+	LeadService_SetGlossaryTerm_FullMethodName        = "/innonet.v1.LeadService/SetGlossaryTerm"
+	LeadService_DeleteGlossaryTerm_FullMethodName     = "/innonet.v1.LeadService/DeleteGlossaryTerm"
 )
 
 // LeadServiceClient is the client API for LeadService service.
@@ -70,10 +74,13 @@ type LeadServiceClient interface {
 	// submitting site is the caller's site. The ID (e.g. CBG-0001) is
 	// assigned by the replicated state machine.
 	SubmitLead(ctx context.Context, in *SubmitLeadRequest, opts ...grpc.CallOption) (*Lead, error)
-	// GetLead returns one lead.
+	// GetLead returns one lead; with lang, also its translation into that
+	// language, if it has one.
 	GetLead(ctx context.Context, in *GetLeadRequest, opts ...grpc.CallOption) (*Lead, error)
-	// ListLeads returns the leads the caller may see, filtered and paged,
-	// ordered by ID.
+	// ListLeads returns the leads the caller may see, filtered, ordered
+	// (by ID unless order_by says otherwise) and paged. An unknown query
+	// parameter, or a value a filter cannot take, is INVALID_ARGUMENT
+	// naming it (and, for an enum, its values).
 	ListLeads(ctx context.Context, in *ListLeadsRequest, opts ...grpc.CallOption) (*ListLeadsResponse, error)
 	// UpdateLead edits a SUBMITTED or RETURNED lead; editing a RETURNED lead
 	// resubmits it (stage SUBMITTED). Node staff of the lead's site only.
@@ -187,6 +194,22 @@ type LeadServiceClient interface {
 	// and stored its bytes proposes the attachment through the leader with
 	// it, on behalf of the uploader. Refused unless forwarded by a site.
 	RegisterAttachment(ctx context.Context, in *RegisterAttachmentRequest, opts ...grpc.CallOption) (*AttachmentResult, error)
+	// TranslateLead records the lead's title and summary in another
+	// language, as a DRAFT or VERIFIED translation; the original stays as
+	// it is. HQ reviewers, node staff of the lead's site and divisions
+	// that see it; a translation is VERIFIED by HQ, or by someone other
+	// than its translator (PERMISSION_DENIED otherwise).
+	TranslateLead(ctx context.Context, in *TranslateLeadRequest, opts ...grpc.CallOption) (*Lead, error)
+	// ListGlossary returns the glossary of sector terms in Chinese,
+	// English, German and Hebrew: the built-in terms (every sector and
+	// deal type) with HQ's changes, and HQ's own terms. Any user.
+	ListGlossary(ctx context.Context, in *ListGlossaryRequest, opts ...grpc.CallOption) (*ListGlossaryResponse, error)
+	// SetGlossaryTerm stores a term's names, replacing the built-in ones or
+	// adding a term. HQ_REVIEWER only.
+	SetGlossaryTerm(ctx context.Context, in *SetGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error)
+	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
+	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
+	DeleteGlossaryTerm(ctx context.Context, in *DeleteGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error)
 }
 
 type leadServiceClient struct {
@@ -519,6 +542,46 @@ func (c *leadServiceClient) RegisterAttachment(ctx context.Context, in *Register
 	return out, nil
 }
 
+func (c *leadServiceClient) TranslateLead(ctx context.Context, in *TranslateLeadRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_TranslateLead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) ListGlossary(ctx context.Context, in *ListGlossaryRequest, opts ...grpc.CallOption) (*ListGlossaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGlossaryResponse)
+	err := c.cc.Invoke(ctx, LeadService_ListGlossary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) SetGlossaryTerm(ctx context.Context, in *SetGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GlossaryTerm)
+	err := c.cc.Invoke(ctx, LeadService_SetGlossaryTerm_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) DeleteGlossaryTerm(ctx context.Context, in *DeleteGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GlossaryTerm)
+	err := c.cc.Invoke(ctx, LeadService_DeleteGlossaryTerm_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LeadServiceServer is the server API for LeadService service.
 // All implementations must embed UnimplementedLeadServiceServer
 // for forward compatibility.
@@ -529,10 +592,13 @@ type LeadServiceServer interface {
 	// submitting site is the caller's site. The ID (e.g. CBG-0001) is
 	// assigned by the replicated state machine.
 	SubmitLead(context.Context, *SubmitLeadRequest) (*Lead, error)
-	// GetLead returns one lead.
+	// GetLead returns one lead; with lang, also its translation into that
+	// language, if it has one.
 	GetLead(context.Context, *GetLeadRequest) (*Lead, error)
-	// ListLeads returns the leads the caller may see, filtered and paged,
-	// ordered by ID.
+	// ListLeads returns the leads the caller may see, filtered, ordered
+	// (by ID unless order_by says otherwise) and paged. An unknown query
+	// parameter, or a value a filter cannot take, is INVALID_ARGUMENT
+	// naming it (and, for an enum, its values).
 	ListLeads(context.Context, *ListLeadsRequest) (*ListLeadsResponse, error)
 	// UpdateLead edits a SUBMITTED or RETURNED lead; editing a RETURNED lead
 	// resubmits it (stage SUBMITTED). Node staff of the lead's site only.
@@ -646,6 +712,22 @@ type LeadServiceServer interface {
 	// and stored its bytes proposes the attachment through the leader with
 	// it, on behalf of the uploader. Refused unless forwarded by a site.
 	RegisterAttachment(context.Context, *RegisterAttachmentRequest) (*AttachmentResult, error)
+	// TranslateLead records the lead's title and summary in another
+	// language, as a DRAFT or VERIFIED translation; the original stays as
+	// it is. HQ reviewers, node staff of the lead's site and divisions
+	// that see it; a translation is VERIFIED by HQ, or by someone other
+	// than its translator (PERMISSION_DENIED otherwise).
+	TranslateLead(context.Context, *TranslateLeadRequest) (*Lead, error)
+	// ListGlossary returns the glossary of sector terms in Chinese,
+	// English, German and Hebrew: the built-in terms (every sector and
+	// deal type) with HQ's changes, and HQ's own terms. Any user.
+	ListGlossary(context.Context, *ListGlossaryRequest) (*ListGlossaryResponse, error)
+	// SetGlossaryTerm stores a term's names, replacing the built-in ones or
+	// adding a term. HQ_REVIEWER only.
+	SetGlossaryTerm(context.Context, *SetGlossaryTermRequest) (*GlossaryTerm, error)
+	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
+	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
+	DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error)
 	mustEmbedUnimplementedLeadServiceServer()
 }
 
@@ -748,6 +830,18 @@ func (UnimplementedLeadServiceServer) RemoveAttachment(context.Context, *RemoveA
 }
 func (UnimplementedLeadServiceServer) RegisterAttachment(context.Context, *RegisterAttachmentRequest) (*AttachmentResult, error) {
 	return nil, status.Error(codes.Unimplemented, "method RegisterAttachment not implemented")
+}
+func (UnimplementedLeadServiceServer) TranslateLead(context.Context, *TranslateLeadRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method TranslateLead not implemented")
+}
+func (UnimplementedLeadServiceServer) ListGlossary(context.Context, *ListGlossaryRequest) (*ListGlossaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGlossary not implemented")
+}
+func (UnimplementedLeadServiceServer) SetGlossaryTerm(context.Context, *SetGlossaryTermRequest) (*GlossaryTerm, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetGlossaryTerm not implemented")
+}
+func (UnimplementedLeadServiceServer) DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteGlossaryTerm not implemented")
 }
 func (UnimplementedLeadServiceServer) mustEmbedUnimplementedLeadServiceServer() {}
 func (UnimplementedLeadServiceServer) testEmbeddedByValue()                     {}
@@ -1310,6 +1404,78 @@ func _LeadService_RegisterAttachment_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_TranslateLead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TranslateLeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).TranslateLead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_TranslateLead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).TranslateLead(ctx, req.(*TranslateLeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_ListGlossary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGlossaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).ListGlossary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_ListGlossary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).ListGlossary(ctx, req.(*ListGlossaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_SetGlossaryTerm_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetGlossaryTermRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).SetGlossaryTerm(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_SetGlossaryTerm_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).SetGlossaryTerm(ctx, req.(*SetGlossaryTermRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_DeleteGlossaryTerm_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteGlossaryTermRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).DeleteGlossaryTerm(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_DeleteGlossaryTerm_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).DeleteGlossaryTerm(ctx, req.(*DeleteGlossaryTermRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LeadService_ServiceDesc is the grpc.ServiceDesc for LeadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1432,6 +1598,22 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RegisterAttachment",
 			Handler:    _LeadService_RegisterAttachment_Handler,
+		},
+		{
+			MethodName: "TranslateLead",
+			Handler:    _LeadService_TranslateLead_Handler,
+		},
+		{
+			MethodName: "ListGlossary",
+			Handler:    _LeadService_ListGlossary_Handler,
+		},
+		{
+			MethodName: "SetGlossaryTerm",
+			Handler:    _LeadService_SetGlossaryTerm_Handler,
+		},
+		{
+			MethodName: "DeleteGlossaryTerm",
+			Handler:    _LeadService_DeleteGlossaryTerm_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// BenchmarkListLeads measures the server-side cost of one page of 50
+// leads (State.List, as ListLeads calls it) at 10,000 and 100,000 leads:
+// the first page, and a deep page (the one after 90% of the matching
+// leads), for the orders and filters people use. "examined/op" is how
+// many leads the page read. Run with
+//
+//	go test -run '^$' -bench BenchmarkListLeads -benchtime 2000x ./node/pipeline/
+//
+// A filter no index narrows and that few leads pass (the q and sector
+// cases) reads further, up to the scan budget the API sets (10,000
+// leads); it does not grow with the total either, past that budget.
+func BenchmarkListLeads(b *testing.B) {
+	cases := []struct {
+		name string
+		f    Filter
+	}{
+		{"all by id", Filter{}},
+		{"all by -updateTime", Filter{Order: OrderUpdated, Desc: true}},
+		{"stage=SUBMITTED by createTime", Filter{Stage: Submitted, Order: OrderCreated}},
+		{"site=MUC by -updateTime", Filter{Site: "MUC", Order: OrderUpdated, Desc: true}},
+		{"site=MUC stage=APPROVED,CLAIMED", Filter{Site: "MUC", Stages: []Stage{Approved, Claimed}}},
+		{"division=YRD by stageTime", Filter{Division: "YRD", Order: OrderStageTime}},
+		{"sector=IT_AI country=DE", Filter{Sector: ITAI, Country: "DE"}},
+		{"q=hydrogen", Filter{Query: "hydrogen", Order: OrderUpdated, Desc: true}},
+		{"q=氢能源", Filter{Query: "氢能源"}},
+		{"q=nothing matches (budget)", Filter{Query: "zzzz", MaxScan: 10000}},
+	}
+	for _, n := range []int{10000, 100000} {
+		st, all := synthState(b, n, 7)
+		for _, c := range cases {
+			f := c.f
+			f.Limit = 50
+			ref := referenceList(st, all, f)
+			for _, depth := range []string{"first", "deep"} {
+				g := f
+				if depth == "deep" {
+					if len(ref) < 100 {
+						continue
+					}
+					lead, err := st.Lead(ref[len(ref)*9/10])
+					if err != nil {
+						b.Fatal(err)
+					}
+					g.Position = positionOf(lead, f.Order)
+				}
+				b.Run(fmt.Sprintf("leads=%d/%s/page=%s", n, c.name, depth), func(b *testing.B) {
+					examined := 0
+					b.ReportAllocs()
+					for b.Loop() {
+						p, err := st.List(g)
+						if err != nil {
+							b.Fatal(err)
+						}
+						examined += p.Scanned
+					}
+					b.ReportMetric(float64(examined)/float64(b.N), "examined/op")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkOrderIndexMemory reports the heap a lead costs with the order
+// indexes (twelve, of which four hold claimed leads only) and without, at
+// 100,000 leads:
+//
+//	go test -run '^$' -bench BenchmarkOrderIndexMemory -benchtime 1x ./node/pipeline/
+func BenchmarkOrderIndexMemory(b *testing.B) {
+	with := heapOf(b, func() any { st, _ := synthState(b, 100000, 9); return st })
+	saved := leadOrderIndexes
+	leadOrderIndexes = func() map[string]*memdb.IndexSchema { return nil }
+	without := heapOf(b, func() any { st, _ := synthState(b, 100000, 9); return st })
+	leadOrderIndexes = saved
+	for b.Loop() {
+	}
+	b.ReportMetric(float64(with)/100000, "B/lead")
+	b.ReportMetric(float64(without)/100000, "B/lead-without-order-indexes")
+}
+
+func heapOf(b *testing.B, build func() any) uint64 {
+	b.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	keep := build()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(keep)
+	return after.HeapAlloc - before.HeapAlloc
+}
