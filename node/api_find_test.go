@@ -436,7 +436,7 @@ func TestRESTQueryParameters(t *testing.T) {
 		{"GET", "/v1/leads?trl=5", nil, []string{`unknown query parameter "trl"`, "trlMin", "trlMax", "submittedAfter", "orderBy"}},
 		{"GET", "/v1/leads?since=2026-01-01&hq=1", nil, []string{`unknown query parameters "hq", "since"`}},
 		{"GET", "/v1/leads?sector=robots", nil, []string{"sector", `"robots"`, "LIFE_SCIENCES_HEALTH", "IT_AI", "OTHER", "SECTOR_ prefix"}},
-		{"GET", "/v1/leads?stage=submitted&stage=lost", nil, []string{"stage", `"lost"`, "SUBMITTED, APPROVED, RETURNED"}},
+		{"GET", "/v1/leads?stage=submitted&stage=closed", nil, []string{"stage", `"closed"`, "SUBMITTED, APPROVED, RETURNED"}},
 		{"GET", "/v1/leads?dealType=buyout", nil, []string{"dealType", "deal type", "RND_COLLABORATION"}},
 		{"GET", "/v1/leads?stage=STAGE_UNSPECIFIED", nil, []string{"stage", "STAGE_UNSPECIFIED"}},
 		{"GET", "/v1/leads?trlMin=abc", nil, []string{"trlMin", "whole number"}},

@@ -100,7 +100,7 @@ func uniqueCode() string {
 // waitForSites waits until the leader runs the newest log format and has
 // registered every site of its topology (by default the eight of
 // DESIGN.md) and every member, so that sub-nodes can be registered and
-// typos are refused.
+// typos are refused, and every running site has applied as much.
 func (tc *testCluster) waitForSites() {
 	tc.t.Helper()
 	eventually(tc.t, 20*time.Second, "the cluster at the newest log format with its sites registered", func() error {
@@ -110,6 +110,12 @@ func (tc *testCluster) waitForSites() {
 		}
 		if missing := n.unregisteredSites(); len(missing) > 0 {
 			return fmt.Errorf("%d sites not registered yet", len(missing))
+		}
+		// And every running site has applied it.
+		for _, id := range tc.order {
+			if s := tc.node(id); s != nil && s.State().AppliedIndex() < n.State().AppliedIndex() {
+				return fmt.Errorf("%s applied %d of %d", id, s.State().AppliedIndex(), n.State().AppliedIndex())
+			}
 		}
 		return nil
 	})
