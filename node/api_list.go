@@ -152,9 +152,23 @@ func parseListQuery(r *innonetpb.ListLeadsRequest) (*listQuery, error) {
 	slices.Sort(f.Stages)
 	if r.Site != "" {
 		f.Site = strings.ToUpper(strings.TrimSpace(r.Site))
+		if pipeline.ValidSubnodeCode(f.Site) {
+			return nil, status.Errorf(codes.InvalidArgument, "site: %q is a sub-node; ask for subnode=%s (site takes a first-level site such as MUC)", clip(r.Site), clip(f.Site))
+		}
 		if !pipeline.ValidSiteCode(f.Site) {
 			return nil, status.Errorf(codes.InvalidArgument, "site: %q is not a site code (2 to 8 letters, e.g. BOS, CBG, MUC, TLV)", clip(r.Site))
 		}
+	}
+	if r.Subnode != "" {
+		f.Subnode = strings.ToUpper(strings.TrimSpace(r.Subnode))
+		if !pipeline.ValidSubnodeCode(f.Subnode) {
+			return nil, status.Errorf(codes.InvalidArgument, "subnode: %q is not a sub-node code (its site's code, a hyphen and 2 to 8 capital letters or digits, e.g. MUC-TUM)", clip(r.Subnode))
+		}
+		site := pipeline.FirstLevelSite(f.Subnode)
+		if f.Site != "" && f.Site != site {
+			return nil, status.Errorf(codes.InvalidArgument, "subnode: %s is under site %s, not %s", f.Subnode, site, f.Site)
+		}
+		f.Site = site
 	}
 	if r.Division != "" {
 		f.Division = strings.ToUpper(strings.TrimSpace(r.Division))
@@ -241,9 +255,9 @@ func queryFingerprint(f *pipeline.Filter) [8]byte {
 		}
 		return t.UnixNano()
 	}
-	s := fmt.Sprintf("%v|%s|%s|%d|%s|%d|%d|%d|%d|%d|%d|%s|%s|%d|%v", f.Stages, f.Site, f.Division, f.Sector,
+	s := fmt.Sprintf("%v|%s|%s|%d|%s|%d|%d|%d|%d|%d|%d|%s|%s|%d|%v|%s", f.Stages, f.Site, f.Division, f.Sector,
 		f.Country, f.DealType, f.TRLMin, f.TRLMax, unix(f.SubmittedAfter), unix(f.SubmittedBefore), unix(f.UpdatedAfter),
-		pipeline.Fold(f.Organization), strings.Join(pipeline.SearchWords(f.Query), " "), f.Order, f.Desc)
+		pipeline.Fold(f.Organization), strings.Join(pipeline.SearchWords(f.Query), " "), f.Order, f.Desc, f.Subnode)
 	sum := sha256.Sum256([]byte(s))
 	var out [8]byte
 	binary.BigEndian.PutUint64(out[:], binary.BigEndian.Uint64(sum[:8]))
@@ -343,7 +357,7 @@ func (n *Node) newReadFields(req any) error {
 			used = "several stages"
 		case r.Sector != 0 || r.Country != "" || r.DealType != 0 || r.TrlMin != 0 || r.TrlMax != 0 ||
 			r.SubmittedAfter != nil || r.SubmittedBefore != nil || r.UpdatedAfter != nil || r.Organization != "" ||
-			r.Q != "" || r.OrderBy != "" || r.Lang != "":
+			r.Q != "" || r.OrderBy != "" || r.Lang != "" || r.Subnode != "":
 			used = "these filters"
 		}
 	case *innonetpb.GetLeadRequest:

@@ -141,6 +141,38 @@ func TestSiteRegistry(t *testing.T) {
 			t.Errorf("%s list %v, want %v", tt.who, got, tt.want)
 		}
 	}
+	// The subnode filter: a sub-node's leads with those under it.
+	subnode := func(query, token string) []string {
+		var ids []string
+		for _, l := range follower.ok(t, "GET", "/v1/leads?"+query, token, nil)["leads"].([]any) {
+			ids = append(ids, l.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	for _, tt := range []struct {
+		query, token string
+		want         []string
+	}{
+		{"subnode=MUC-TUM", hq, []string{"MUC-0001", "MUC-0002"}},
+		{"subnode=muc-tum-bat&site=MUC", hq, []string{"MUC-0002"}},
+		{"subnode=MUC-LMU", hq, nil},
+		{"subnode=MUC-TUM", muc, []string{"MUC-0001", "MUC-0002"}},
+		{"subnode=MUC-TUM", bat, []string{"MUC-0002"}},
+	} {
+		if got := subnode(tt.query, tt.token); !slices.Equal(got, tt.want) {
+			t.Errorf("GET /v1/leads?%s: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ query, want string }{
+		{"subnode=TUM", `subnode: "TUM" is not a sub-node code`},
+		{"subnode=MUC-TUM&site=BOS", "subnode: MUC-TUM is under site MUC, not BOS"},
+		{"site=MUC-TUM", "ask for subnode=MUC-TUM"},
+	} {
+		code, body := follower.do(t, "GET", "/v1/leads?"+tt.query, hq, nil)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["message"]), tt.want) {
+			t.Errorf("GET /v1/leads?%s: %d %v, want 400 %q", tt.query, code, body, tt.want)
+		}
+	}
 	if code, _ := follower.do(t, "GET", "/v1/leads/MUC-0001", lmu, nil); code != http.StatusForbidden {
 		t.Errorf("MUC-LMU staff GET MUC-0001: %d, want 403", code)
 	}

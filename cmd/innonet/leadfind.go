@@ -49,6 +49,7 @@ Examples:
 	req := &pb.ListLeadsRequest{}
 	f.Var(enumListFlag(&req.Stage, pb.Stage_value), "stage", "only leads in `STAGE` (repeat, or separate with commas, for any of several): "+enumChoices(pb.Stage_value))
 	f.StringVar(&req.Site, "site", "", "only leads submitted by `SITE` (BOS, CBG, MUC, TLV...)")
+	f.StringVar(&req.Subnode, "subnode", "", "only leads of the sub-node `CODE` (MUC-TUM) and the sub-nodes under it")
 	f.StringVar(&req.Division, "division", "", "only leads claimed by `DIVISION`: BOHAI, YRD or PRD")
 	f.Var(enumFlag(&req.Sector, pb.Sector_value), "sector", "only leads of `SECTOR`: "+enumChoices(pb.Sector_value))
 	f.StringVar(&req.Country, "country", "", "only leads whose organisation is in `COUNTRY` (ISO 3166-1 alpha-2: DE, US, IL, GB...)")

@@ -16,8 +16,10 @@ type Filter struct {
 	// Stage is one stage; it joins Stages.
 	Stage Stage
 	// Stages keeps the leads in any of these stages.
-	Stages   []Stage
-	Site     string
+	Stages []Stage
+	Site   string
+	// Subnode keeps the leads of a sub-node and of the sub-nodes under it.
+	Subnode  string
 	Division string
 	Sector   Sector
 	Country  string
@@ -304,6 +306,7 @@ func (m *matcher) match(l *Lead) bool {
 	switch {
 	case m.stages != nil && !m.stages[l.Stage],
 		f.Site != "" && l.Site != f.Site,
+		f.Subnode != "" && l.Subnode != f.Subnode && !strings.HasPrefix(l.Subnode, f.Subnode+"-"),
 		f.Division != "" && l.Division != f.Division,
 		f.Sector != SectorUnspecified && l.Sector != f.Sector,
 		f.Country != "" && l.Country != f.Country,

@@ -1670,7 +1670,11 @@ type ListLeadsRequest struct {
 	// orders newest (or highest) first: -updateTime.
 	OrderBy string `protobuf:"bytes,20,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	// As GetLeadRequest.lang, for every lead of the page.
-	Lang          string `protobuf:"bytes,21,opt,name=lang,proto3" json:"lang,omitempty"`
+	Lang string `protobuf:"bytes,21,opt,name=lang,proto3" json:"lang,omitempty"`
+	// A registered sub-node (MUC-TUM): the leads its staff, or the staff of
+	// the sub-nodes under it (MUC-TUM-LAB), submitted. Their site is the
+	// sub-node's first-level site; site, if given, must be that one.
+	Subnode       string `protobuf:"bytes,22,opt,name=subnode,proto3" json:"subnode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1834,6 +1838,13 @@ func (x *ListLeadsRequest) GetOrderBy() string {
 func (x *ListLeadsRequest) GetLang() string {
 	if x != nil {
 		return x.Lang
+	}
+	return ""
+}
+
+func (x *ListLeadsRequest) GetSubnode() string {
+	if x != nil {
+		return x.Subnode
 	}
 	return ""
 }
@@ -8923,7 +8934,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
 	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\x12\x12\n" +
 	"\x04lang\x18\n" +
-	" \x01(\tR\x04lang\"\xff\x05\n" +
+	" \x01(\tR\x04lang\"\x99\x06\n" +
 	"\x10ListLeadsRequest\x12+\n" +
 	"\x05stage\x18\x01 \x03(\x0e2\x11.innonet.v1.StageB\x02\x10\x00R\x05stage\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x1a\n" +
@@ -8945,7 +8956,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\forganization\x18\x12 \x01(\tR\forganization\x12\f\n" +
 	"\x01q\x18\x13 \x01(\tR\x01q\x12\x19\n" +
 	"\border_by\x18\x14 \x01(\tR\aorderBy\x12\x12\n" +
-	"\x04lang\x18\x15 \x01(\tR\x04lang\"\xa7\x01\n" +
+	"\x04lang\x18\x15 \x01(\tR\x04lang\x12\x18\n" +
+	"\asubnode\x18\x16 \x01(\tR\asubnode\"\xa7\x01\n" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
