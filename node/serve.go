@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"innonet/node/console"
 	"innonet/node/guard"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -103,7 +104,14 @@ func (n *Node) serve() error {
 		mux.Handle(path, guard.MethodNotAllowed(http.MethodGet, http.MethodHead))
 	}
 	n.attachmentRoutes(mux, gw)
-	mux.Handle("/", gw)
+	// The REST API is under /v1/; every other path is the web console,
+	// which calls this site's gRPC API as the gateway does.
+	cons, err := n.newConsole(conn)
+	if err != nil {
+		return err
+	}
+	mux.Handle("/v1/", gw)
+	mux.Handle("/", cons)
 
 	rest := g.HTTP(mux)
 	// Uploads stream their bodies past the guard's whole-body read, with
@@ -111,6 +119,10 @@ func (n *Node) serve() error {
 	front := http.NewServeMux()
 	front.Handle("POST /v1/leads/{id}/attachments", g.Upload(n.cfg.MaxAttachmentBytes+multipartSlack,
 		g.Authenticating("uploading an attachment requires a role that may add to the lead", http.HandlerFunc(n.uploadHTTP))))
+	// The console's forms that carry files, likewise.
+	consoleFiles := g.Upload(consoleSubmitFiles*(n.cfg.MaxAttachmentBytes+multipartSlack), cons)
+	front.Handle(console.UploadPath, consoleFiles)
+	front.Handle(console.SubmitPath, consoleFiles)
 	front.Handle("/", rest)
 
 	var protocols http.Protocols

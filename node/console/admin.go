@@ -1,0 +1,154 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// usersData is the admin's users screen.
+type usersData struct {
+	Users   []*innonetpb.User
+	Roles   []string
+	Sites   []*innonetpb.Site
+	Invited *invited
+	RID     string
+	F       map[string]string
+}
+
+// invited is the link of an invitation just made, shown once.
+type invited struct {
+	Name, Link string
+	Expires    time.Time
+}
+
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request, v *view) bool {
+	if v.User.Role != innonetpb.Role_ADMIN {
+		s.errorPage(w, r, v, http.StatusForbidden, &flash{Kind: "error", Msg: v.T.T("error.adminonly")})
+		return false
+	}
+	return true
+}
+
+func (s *Server) usersData(ctx context.Context, v *view) (*usersData, error) {
+	d := &usersData{Roles: enumNames(innonetpb.Role_name, true), RID: newRID(), F: map[string]string{}}
+	us, err := s.users.ListUsers(ctx, &innonetpb.ListUsersRequest{Consistency: stale})
+	if err != nil {
+		return nil, err
+	}
+	d.Users = us.Users
+	v.Fresh = freshOf(us.Read)
+	if ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale}); err == nil {
+		d.Sites = flattenSites(ss.Sites)
+	}
+	return d, nil
+}
+
+func flattenSites(in []*innonetpb.Site) []*innonetpb.Site {
+	var out []*innonetpb.Site
+	for _, s := range in {
+		out = append(out, s)
+		out = append(out, flattenSites(s.Subnodes)...)
+	}
+	return out
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if !s.requireAdmin(w, r, v) {
+		return
+	}
+	if p := checkQuery(r); p != "" {
+		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
+		return
+	}
+	d, err := s.usersData(ctx, v)
+	if err != nil {
+		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
+		return
+	}
+	v.Title, v.Data = v.T.T("users.title"), d
+	s.render(w, v, "users")
+}
+
+func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if !s.requireAdmin(w, r, v) {
+		return
+	}
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	inv := Invitation{RequestID: f("rid"), Name: f("name"), Site: strings.ToUpper(f("site")), Division: f("division"),
+		UserID: f("user_id"), Role: innonetpb.Role(innonetpb.Role_value[f("role")])}
+	var code string
+	var exp time.Time
+	err := errNoAccounts
+	if s.cfg.Accounts != nil {
+		code, exp, err = s.cfg.Accounts.Invite(ctx, inv)
+	}
+	d, lerr := s.usersData(ctx, v)
+	if lerr != nil {
+		s.errorPage(w, r, v, httpStatus(lerr), s.apiFlash(v.T, lerr))
+		return
+	}
+	v.Title, v.Data = v.T.T("users.title"), d
+	if err != nil {
+		for _, k := range []string{"name", "role", "site", "division"} {
+			d.F[k] = f(k)
+		}
+		d.RID = inv.RequestID
+		v.Flash, v.Status = s.apiFlash(v.T, err), httpStatus(err)
+	} else {
+		name := inv.Name
+		if name == "" {
+			name = inv.UserID
+		}
+		d.Invited = &invited{Name: name, Link: "https://" + r.Host + "/invite/" + code, Expires: exp}
+		if code == "" {
+			d.Invited.Link = ""
+		}
+	}
+	s.render(w, v, "users")
+}
+
+func (s *Server) revokeUser(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if !s.requireAdmin(w, r, v) {
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := s.users.RevokeUser(ctx, &innonetpb.RevokeUserRequest{Id: id, RequestId: r.PostFormValue("rid")}); err != nil {
+		s.setFlash(w, s.apiFlash(v.T, err))
+	} else {
+		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T("done.revoke", id)})
+	}
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if p := checkQuery(r); p != "" {
+		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
+		return
+	}
+	ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale})
+	if err != nil {
+		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
+		return
+	}
+	v.Fresh = freshOf(ss.Read)
+	v.Title, v.Data = v.T.T("sites.title"), flattenSites(ss.Sites)
+	s.render(w, v, "sites")
+}
+
+func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if p := checkQuery(r); p != "" {
+		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
+		return
+	}
+	c, err := s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{Consistency: stale})
+	if err != nil {
+		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
+		return
+	}
+	v.Title, v.Data = v.T.T("cluster.title"), c
+	s.render(w, v, "cluster")
+}

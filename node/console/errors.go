@@ -1,0 +1,109 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// apiFlash turns an API refusal into a message in the user's language:
+// a headline for the kind of refusal and, below it, the API's own
+// precise words (which name the field, the stage or the valid values).
+func (s *Server) apiFlash(t *tr, err error) *flash {
+	st := status.Convert(err)
+	msg := st.Message()
+	key := "api." + st.Code().String()
+	if m := claimLost.FindStringSubmatch(msg); m != nil {
+		return &flash{Kind: "error", Msg: t.T("api.claimlost", t.Enum("division", m[1])), Detail: msg}
+	}
+	if m := fieldError.FindStringSubmatch(msg); m != nil && st.Code() == codes.InvalidArgument {
+		return &flash{Kind: "error", Msg: t.T("api.field", t.Enum("field", m[1])), Detail: msg}
+	}
+	if !t.c.has(key) {
+		key = "api.Unknown"
+	}
+	return &flash{Kind: "error", Msg: t.T(key), Detail: msg}
+}
+
+var (
+	claimLost  = regexp.MustCompile(`already claimed by ([A-Z]+)`)
+	fieldError = regexp.MustCompile(`^([a-z_]+)(?:\[\d+\])?(?:\.[a-z_]+)?: `)
+)
+
+// httpStatus is the HTTP status of a page that shows an API refusal.
+func httpStatus(err error) int {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.AlreadyExists, codes.Aborted, codes.FailedPrecondition:
+		return http.StatusConflict
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// freshness says which site answered a page and how current its copy
+// is, in the words the banner uses.
+type freshness struct {
+	Site    string
+	Leader  string
+	Behind  time.Duration
+	Lagging bool
+}
+
+// lagWarn is how far behind the leader a copy may be before the page
+// says so.
+const lagWarn = 3 * time.Second
+
+func freshOf(ri *innonetpb.ReadInfo) *freshness {
+	if ri == nil {
+		return nil
+	}
+	f := &freshness{Site: ri.Site, Leader: ri.Leader}
+	if ri.Site != ri.Leader {
+		f.Behind = ri.LastContact.AsDuration()
+		f.Lagging = f.Behind > lagWarn || ri.Leader == ""
+	}
+	return f
+}
+
+// Banner is the freshness line in the user's language.
+func (f *freshness) Banner(t *tr) string {
+	switch {
+	case f == nil:
+		return ""
+	case f.Leader == "":
+		return t.T("fresh.noleader", t.Enum("site", f.Site))
+	case f.Lagging:
+		return t.T("fresh.behind", t.Enum("site", f.Site), int(f.Behind.Round(time.Second)/time.Second), t.Enum("site", f.Leader))
+	case f.Site == f.Leader:
+		return t.T("fresh.leader", t.Enum("site", f.Site))
+	}
+	return t.T("fresh.current", t.Enum("site", f.Site))
+}
+
+func errParam(t *tr, p string) *flash {
+	return &flash{Kind: "error", Msg: t.T("error.param", p)}
+}
+
+func errValue(t *tr, p, got string) *flash {
+	return &flash{Kind: "error", Msg: t.T("error.value", p, fmt.Sprintf("%.40q", got))}
+}
+
+// errNoAccounts answers sign-in actions on a site built without them.
+var errNoAccounts = status.Error(codes.Unavailable, "sign-in is not available on this site")

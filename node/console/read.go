@@ -1,0 +1,85 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// Reads are answered from this site's own copy (STALE), so the console
+// keeps working on a site cut off from the leader, and every page says
+// how current that copy is.
+const stale = innonetpb.Consistency_STALE
+
+// fallBack reports whether a read asked of the leader, right after the
+// user's own write, should be asked of this site's copy instead: the
+// leader cannot be reached. From then on the page reads this site's copy.
+func fallBack(v *view, err error) bool {
+	if err == nil || v.Read == stale || status.Code(err) != codes.Unavailable {
+		return false
+	}
+	v.Read = stale
+	return true
+}
+
+// newRID is a request ID for a form: posting the form twice (a double
+// click, a retry after a timeout) does the action once.
+func newRID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "web-" + hex.EncodeToString(b)
+}
+
+// row is one lead in a list or on a board.
+type row struct {
+	L        *innonetpb.Lead
+	Title    string // in the lead's language
+	Trans    string // in the reader's, if translated
+	Age      time.Duration
+	Overdue  bool
+	Division string
+}
+
+// overdue is how long a lead may wait for review before the inbox
+// highlights it.
+const overdue = 5 * 24 * time.Hour
+
+func (s *Server) rows(leads []*innonetpb.Lead) []row {
+	now := s.cfg.Now()
+	out := make([]row, 0, len(leads))
+	for _, l := range leads {
+		r := row{L: l, Title: l.Title, Age: now.Sub(l.StageTime.AsTime())}
+		if tr := l.Translation; tr != nil && tr.Title != "" && tr.Title != l.Title {
+			r.Trans = tr.Title
+		}
+		r.Overdue = l.Stage == innonetpb.Stage_SUBMITTED && r.Age > overdue
+		out = append(out, r)
+	}
+	return out
+}
+
+// list is a page of leads from ListLeads.
+type list struct {
+	Rows  []row
+	Next  string
+	Fresh *freshness
+}
+
+func (s *Server) listLeads(ctx context.Context, v *view, req *innonetpb.ListLeadsRequest) (*list, error) {
+	req.Consistency, req.Lang = v.Read, v.Lang
+	res, err := s.leads.ListLeads(ctx, req)
+	if fallBack(v, err) {
+		req.Consistency = stale
+		res, err = s.leads.ListLeads(ctx, req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &list{Rows: s.rows(res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
+}
