@@ -17,12 +17,12 @@ var allStages = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RET
 
 // pipelineData is the pipeline overview: a table or a board.
 type pipelineData struct {
-	Q                          url.Values
-	Stages                     []string
-	AllStages, Sectors, Orders []string
-	Board                      bool
-	List                       *list
-	Columns                    []column
+	Q                           url.Values
+	Stages                      []string
+	AllStages, Sectors, Orders  []string
+	Board                       bool
+	List                        *list
+	Columns                     []column
 	NextURL, BoardURL, TableURL string
 }
 
