@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -144,7 +147,12 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ct
 		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
 		return
 	}
-	c, err := s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{Consistency: stale})
+	// The leader alone knows every member's health; without one, the
+	// page shows this site's own view.
+	c, err := s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{})
+	if err != nil && status.Code(err) == codes.Unavailable {
+		c, err = s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{Consistency: stale})
+	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
