@@ -166,6 +166,22 @@ func TestConsolePages(t *testing.T) {
 		}
 	})
 
+	t.Run("admin screens and a backup", func(t *testing.T) {
+		ab := newBrowser(t, site, testAdminToken)
+		code, page := ab.get("/admin/cluster")
+		if code != 200 || !strings.Contains(page, "CGO") || !strings.Contains(page, "MUC") || !strings.Contains(page, "download-backup") {
+			t.Fatalf("cluster page: %d\n%s", code, page)
+		}
+		code, page = ab.get("/admin/backup")
+		if code != 200 || !strings.Contains(page, lead.Id) {
+			t.Fatalf("backup download: %d, %d bytes", code, len(page))
+		}
+		code, _ = b.get("/admin/backup")
+		if code != http.StatusForbidden {
+			t.Fatalf("backup by an HQ reviewer: %d, want 403", code)
+		}
+	})
+
 	t.Run("node staff answer and resubmit", func(t *testing.T) {
 		nb := newBrowser(t, site, muc)
 		var page string

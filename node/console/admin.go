@@ -2,6 +2,9 @@ package console
 
 import (
 	"context"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -159,4 +162,42 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ct
 	}
 	v.Title, v.Data = v.T.T("cluster.title"), c
 	s.render(w, v, "cluster")
+}
+
+// backup streams a backup of this site's copy (ClusterService.Backup, the
+// file `innonet restore` reads) to an admin's browser.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if !s.requireAdmin(w, r, v) {
+		return
+	}
+	if p := checkQuery(r); p != "" {
+		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
+		return
+	}
+	st, err := s.clust.Backup(ctx, &innonetpb.BackupRequest{})
+	if err != nil {
+		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
+		return
+	}
+	first, err := st.Recv()
+	if err != nil {
+		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{
+		"filename": "innonet-" + s.cfg.Site + "-" + s.cfg.Now().UTC().Format("20060102-150405") + ".ndjson"}))
+	_, _ = w.Write(first.Data)
+	for {
+		c, err := st.Recv()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				s.cfg.Logger.Warn("console: backup download cut", "err", err)
+			}
+			return
+		}
+		if _, err := w.Write(c.Data); err != nil {
+			return
+		}
+	}
 }

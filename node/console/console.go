@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/users/{id}/revoke", s.authed(s.revokeUser))
 	m.HandleFunc("GET /admin/sites", s.authed(s.sitesPage))
 	m.HandleFunc("GET /admin/cluster", s.authed(s.clusterPage))
+	m.HandleFunc("GET /admin/backup", s.authed(s.backup))
 	m.HandleFunc("/", s.notFound)
 	s.mux = m
 }
