@@ -99,6 +99,9 @@ func (s *Server) board(ctx context.Context, v *view, stages []innonetpb.Stage, b
 		if err != nil {
 			return nil, err
 		}
+		if v.Fresh == nil {
+			v.Fresh = l.Fresh
+		}
 		out = append(out, column{Stage: st.String(), Rows: l.Rows, More: l.Next != ""})
 	}
 	return out, nil

@@ -15,6 +15,10 @@ var allStages = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RET
 	innonetpb.Stage_CLAIMED, innonetpb.Stage_NEGOTIATING, innonetpb.Stage_SIGNED, innonetpb.Stage_LANDED,
 	innonetpb.Stage_DECLINED, innonetpb.Stage_WITHDRAWN, innonetpb.Stage_LOST}
 
+// boardStages are the board's columns unless the filter names stages.
+var boardStages = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RETURNED, innonetpb.Stage_APPROVED,
+	innonetpb.Stage_CLAIMED, innonetpb.Stage_NEGOTIATING, innonetpb.Stage_SIGNED, innonetpb.Stage_LANDED, innonetpb.Stage_LOST}
+
 // pipelineData is the pipeline overview: a table or a board.
 type pipelineData struct {
 	Q                           url.Values
@@ -115,7 +119,9 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	v.Title = v.T.T("pipeline.title")
 	var err error
 	if d.Board {
-		stages := allStages
+		// The board shows the stages a lead moves through; a final stage
+		// off the path (declined, withdrawn) when asked for.
+		stages := boardStages
 		if len(req.Stage) > 0 {
 			stages = req.Stage
 		}
