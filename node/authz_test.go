@@ -438,6 +438,50 @@ func authzRows() []authzRow {
 		{method: user + "RevokeToken", when: "its own spare", setup: itsOwnSpare, call: revokeToken,
 			want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
 
+		// Sign-in for people (api_accounts.go): AcceptInvitation and SignIn
+		// take no token, so every caller gets the same answer.
+		{method: user + "InviteUser", want: cells{UA, UA, OK, PD, PD, PD, PD, PD}, setup: format2(nil),
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.users.InviteUser(ctx, &innonetpb.InviteUserRequest{RequestId: rid(), Name: "Invitee " + rid(),
+					Role: innonetpb.Role_HQ_REVIEWER})
+			}},
+		{method: user + "AcceptInvitation", when: "an unknown code", want: cells{UA, UA, UA, UA, UA, UA, UA, UA},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.users.AcceptInvitation(ctx, &innonetpb.AcceptInvitationRequest{RequestId: rid(), Code: newInvitationCode(), Password: "a fine password"})
+			}},
+		{method: user + "AcceptInvitation", when: "a fresh code", want: cells{OK, OK, OK, OK, OK, OK, OK, OK},
+			setup: format2(func(_ *testing.T, e *authzEnv, _ int) authzTarget {
+				return authzTarget{code: e.tc.invite(e.n, "Acceptor "+rid(), "", 0).Code}
+			}),
+			call: func(ctx context.Context, c testClients, tg authzTarget) (any, error) {
+				return c.users.AcceptInvitation(ctx, &innonetpb.AcceptInvitationRequest{RequestId: rid(), Code: tg.code, Password: "a fine password"})
+			}},
+		{method: user + "SignIn", when: "a wrong password", want: cells{UA, UA, UA, UA, UA, UA, UA, UA},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.users.SignIn(ctx, &innonetpb.SignInRequest{RequestId: rid(), Name: "Alice Boston", Password: "not her password"})
+			}},
+		{method: user + "SignIn", when: "the right password", want: cells{OK, OK, OK, OK, OK, OK, OK, OK},
+			setup: format2(func(t *testing.T, e *authzEnv, _ int) authzTarget {
+				name := "Signer " + rid()
+				inv := e.tc.invite(e.n, name, "", 0)
+				c := e.tc.clients(e.n, "")
+				if _, err := c.users.AcceptInvitation(anonCtx(t), &innonetpb.AcceptInvitationRequest{RequestId: rid(), Code: inv.Code, Password: "a fine password"}); err != nil {
+					t.Fatal(err)
+				}
+				return authzTarget{user: name}
+			}),
+			call: func(ctx context.Context, c testClients, tg authzTarget) (any, error) {
+				return c.users.SignIn(ctx, &innonetpb.SignInRequest{RequestId: rid(), Name: tg.user, Password: "a fine password"})
+			}},
+		{method: user + "SignOut", when: "with an API token", want: cells{UA, UA, FP, FP, FP, FP, FP, FP},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.users.SignOut(ctx, &innonetpb.SignOutRequest{RequestId: rid()})
+			}},
+		{method: user + "ExtendSession", when: "with an API token", want: cells{UA, UA, FP, FP, FP, FP, FP, FP},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.users.ExtendSession(ctx, &innonetpb.ExtendSessionRequest{RequestId: rid()})
+			}},
+
 		{method: cluster + "GetCluster", want: cells{UA, UA, OK, OK, OK, OK, OK, OK},
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.clusters.GetCluster(ctx, &innonetpb.GetClusterRequest{})

@@ -108,6 +108,9 @@ func userToPB(u *pipeline.User) *innonetpb.User {
 	if u.Revoked != nil {
 		out.RevokeTime = ts(*u.Revoked)
 	}
+	if u.PasswordSet != nil {
+		out.PasswordSetTime = ts(*u.PasswordSet)
+	}
 	return out
 }
 
@@ -120,6 +123,10 @@ func tokenToPB(t *pipeline.Token, now time.Time) *innonetpb.Token {
 	out := &innonetpb.Token{
 		Id: t.ID, UserId: t.UserID, CreateTime: ts(t.Created), CreatedBy: t.CreatedBy,
 		Description: t.Description, RevokedBy: t.RevokedBy, State: innonetpb.TokenState_ACTIVE,
+		Kind: innonetpb.TokenKind_API,
+	}
+	if t.Session() {
+		out.Kind = innonetpb.TokenKind_SESSION
 	}
 	if t.Expires != nil {
 		out.ExpireTime = ts(*t.Expires)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,6 +27,7 @@ var userGroup = group{
 node-staff) bound to a site or division, and one or more bearer tokens.`,
 	subs: []subcommand{
 		{"add", "add a user and print its first token, once (admin)", userAdd},
+		{"invite", "invite a person to set a password and sign in to the web console (admin)", userInvite},
 		{"list", "list the users (admin)", userList},
 		{"revoke", "revoke a user and all its tokens (admin)", userRevoke},
 		{"whoami", "show the user your token belongs to", userWhoAmI},
@@ -36,6 +38,8 @@ node-staff) bound to a site or division, and one or more bearer tokens.`,
   innonet user add --name "Jonas Weber" --role node-staff --site MUC-TUM      # staff of a sub-node (innonet site add)
   innonet user add --name "Li Wei" --role hq-reviewer --token-ttl 2160h
   innonet user add --name "Chen Jie" --role division --division YRD --json | jq -r .token > chen.token
+  innonet user invite --name "Anna Schmidt" --role node-staff --site MUC     # prints a one-time sign-up link
+  innonet user invite --user user-0007                                       # password reset
   innonet user list
   innonet user revoke user-0007
   innonet user token list user-0007
@@ -98,6 +102,98 @@ Examples:
 		return err
 	}
 	return printNewToken(std.out(), resp.TokenInfo, resp.Token)
+}
+
+func userInvite(ctx context.Context, std streams, args []string) error {
+	f := newFlags(std, "user invite", `Usage: innonet user invite --name NAME --role ROLE [--site SITE | --division DIVISION] [flags]
+       innonet user invite --user USER-ID [flags]
+
+Invites a person to the web console. The command prints a one-time link;
+send it to the person, who opens it, chooses a password and from then on
+signs in with their name and that password. The link works once, for
+--ttl (72 hours unless given, at most 30 days); the cluster keeps only a
+hash of it, so it is shown only this once. Inviting the same user again
+replaces an unused link.
+
+With --name and --role the user is new (node staff need --site, divisions
+--division, as for 'innonet user add'); it gets no API token, only the
+password it sets. With --user an existing user is invited again: that
+resets its password once the person has used the new link, and signs out
+its sessions. Admins only.
+
+The link is <console-url>/invite/<code>. The console is served by every
+site at https://<its API address>/; give --console-url when people reach
+it at another address (a proxy, a DNS name).
+
+Examples:
+  innonet user invite --name "Anna Schmidt" --role node-staff --site MUC
+  innonet user invite --name "Li Wei" --role hq-reviewer --ttl 24h --console-url https://innonet.example.cn
+  innonet user invite --user user-0007          # the person forgot the password
+`)
+	cf, wf := addClientFlags(f, defaultTimeout), addWriteFlags(f)
+	req := &pb.InviteUserRequest{}
+	f.StringVar(&req.Name, "name", "", "a new user's name, with which the person signs in")
+	f.Var(enumFlag(&req.Role, pb.Role_value), "role", "a new user's `ROLE`: "+enumChoices(pb.Role_value))
+	f.StringVar(&req.Site, "site", "", "for node-staff: the registered `SITE` or sub-node code (innonet site list)")
+	f.StringVar(&req.Division, "division", "", "for division: BOHAI, YRD or PRD")
+	f.StringVar(&req.UserId, "user", "", "an existing `USER-ID` to invite again (password reset), instead of --name and --role")
+	ttl := addTTLFlag(f, "ttl", "how long the link works, e.g. 24h (default 72h; at most 720h, 30 days)")
+	consoleURL := f.String("console-url", "", "the web console's `URL` for the link (default https://<--addr>)")
+	f.check(func() error {
+		switch {
+		case req.UserId != "" && (req.Name != "" || req.Role != pb.Role_ROLE_UNSPECIFIED || req.Site != "" || req.Division != ""):
+			return fmt.Errorf("give either --user (an existing user) or --name and --role (a new one), not both")
+		case req.UserId != "":
+		case req.Name == "":
+			return fmt.Errorf("--name is required (or --user USER-ID to invite an existing user again)")
+		case req.Role == pb.Role_ROLE_UNSPECIFIED:
+			return fmt.Errorf("--role is required: %s", enumChoices(pb.Role_value))
+		}
+		return nil
+	})
+	if _, err := f.parse(args, 0, 0); err != nil {
+		return err
+	}
+	req.RequestId, req.Ttl = wf.id(), ttl.duration()
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var resp *pb.InviteUserResponse
+	err = c.write(ctx, std, wf.retries, wf.id(), func(ctx context.Context) (err error) {
+		resp, err = c.users.InviteUser(ctx, req)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if resp.Code == "" {
+		fmt.Fprintf(std.errOut(), "innonet: request ID %s was used before: the invitation exists, and its link was shown then only\n", req.RequestId)
+	} else {
+		fmt.Fprintln(std.errOut(), "innonet: the link is shown only this once; the cluster keeps only a hash of it")
+	}
+	if cf.json {
+		return printJSON(std.out(), resp)
+	}
+	if err := printUsers(std.out(), []*pb.User{resp.User}); err != nil {
+		return err
+	}
+	fmt.Fprintf(std.out(), "\ninvitation %s expires %s\n", resp.InvitationId, timeText(resp.ExpireTime))
+	if resp.Code != "" {
+		fmt.Fprintf(std.out(), "link: %s\n", inviteLink(*consoleURL, cf.addr, resp.Code))
+	}
+	return nil
+}
+
+// inviteLink is the console's page for an invitation code: under
+// consoleURL, or the site's own console at addr.
+func inviteLink(consoleURL, addr, code string) string {
+	base := consoleURL
+	if base == "" {
+		base = "https://" + strings.TrimPrefix(strings.TrimPrefix(addr, "https://"), "http://")
+	}
+	return strings.TrimRight(base, "/") + "/invite/" + code
 }
 
 func userList(ctx context.Context, std streams, args []string) error {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"innonet/node/pipeline"
 	pb "innonet/proto/innonet/v1"
 )
 
@@ -287,5 +288,75 @@ func TestCLIUserTokenUsage(t *testing.T) {
 				t.Errorf("a usage error wrote to stdout: %q", r.stdout)
 			}
 		})
+	}
+}
+
+// TestCLIUserInvite invites a new user, which signs up with the link's
+// code and signs in, and invites it again (a password reset).
+func TestCLIUserInvite(t *testing.T) {
+	tn := newTestNet(t, "CGO", "BOS", "CBG")
+	eventually(t, "log format 2", func() error {
+		if tn.leader().State().Format() < pipeline.Format2 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	admin := []string{"--addr", tn.addr("BOS"), "--token", cliAdminToken}
+	r := runCLI(t, append([]string{"user", "invite", "--name", "Anna Schmidt", "--role", "node-staff", "--site", "MUC", "--ttl", "24h"}, admin...)...)
+	if r.err != nil {
+		t.Fatalf("user invite: %v\n%s", r.err, r.stderr)
+	}
+	prefix := "link: https://" + tn.addr("BOS") + "/invite/inv_"
+	var link string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			link = line
+		}
+	}
+	if link == "" || len(tableRows(r.stdout, "user-0002")) != 1 || !strings.Contains(r.stdout, "expires") {
+		t.Fatalf("user invite: got\n%s\nwant the user, the expiry and a line starting %q", r.stdout, prefix)
+	}
+	if !strings.Contains(r.stderr, "shown only this once") {
+		t.Errorf("user invite: stderr lacks the notice:\n%s", r.stderr)
+	}
+	code := link[strings.LastIndex(link, "/")+1:]
+
+	users := tn.rpc("CBG", "").users
+	if _, err := users.AcceptInvitation(t.Context(), &pb.AcceptInvitationRequest{RequestId: "acc-1", Code: code, Password: "anna's long password"}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	in, err := users.SignIn(t.Context(), &pb.SignInRequest{RequestId: "in-1", Name: "Anna Schmidt", Password: "anna's long password"})
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	cli(t, "user", "whoami", "--addr", tn.addr("CGO"), "--token", in.Token)
+
+	var again pb.InviteUserResponse
+	cliJSON(t, &again, append([]string{"user", "invite", "--user", "user-0002", "--console-url", "https://console.example/"}, admin...)...)
+	if again.User.GetId() != "user-0002" || !strings.HasPrefix(again.Code, "inv_") {
+		t.Errorf("user invite --user: got %v", &again)
+	}
+	if got := inviteLink("https://console.example/", "x", "inv_1"); got != "https://console.example/invite/inv_1" {
+		t.Errorf("got link %q", got)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"user", "invite"}, "--name is required"},
+		{[]string{"user", "invite", "--name", "X"}, "--role is required"},
+		{[]string{"user", "invite", "--user", "user-0002", "--name", "X"}, "not both"},
+		{[]string{"user", "invite", "--user", "user-0002", "--ttl", "-1h"}, "--ttl must not be negative"},
+	} {
+		r := runCLI(t, append(tt.args, admin...)...)
+		var ue *usageError
+		if !errors.As(r.err, &ue) || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: got %v\n%s\nwant a usage error with %q", tt.args, r.err, r.stderr, tt.want)
+		}
+	}
+	r = runCLI(t, "user", "invite", "--help")
+	if !errors.Is(r.err, flag.ErrHelp) || !strings.Contains(r.stdout, "Usage: innonet user invite") || !strings.Contains(r.stdout, "Examples:\n  ") {
+		t.Errorf("user invite --help: got %v\n%s", r.err, r.stdout)
 	}
 }

@@ -31,6 +31,8 @@ type Result struct {
 	Setting  *Setting
 	// Attachment is the attachment added or removed.
 	Attachment *Attachment
+	// Invitation is the invitation made or used (accounts.go).
+	Invitation *Invitation
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -101,6 +103,10 @@ func (r Result) detached() Result {
 	}
 	if r.Term != nil {
 		r.Term = r.Term.clone()
+	}
+	if r.Invitation != nil {
+		i := *r.Invitation
+		r.Invitation = &i
 	}
 	return r
 }
@@ -221,6 +227,14 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.setGlossaryTerm()
 	case OpDeleteGlossaryTerm:
 		res, err = a.deleteGlossaryTerm()
+	case OpInviteUser:
+		res, err = a.inviteUser()
+	case OpAcceptInvitation:
+		res, err = a.acceptInvitation()
+	case OpSignIn:
+		res, err = a.signIn()
+	case OpExtendSession:
+		res, err = a.extendSession()
 	default:
 		res, err = a.transition()
 	}

@@ -147,7 +147,9 @@ func (a *applier) revokeToken() (Result, *Error) {
 	if cur.Revoked != nil {
 		return Result{User: u, Token: cur}, nil
 	}
-	if u.ID == a.actor.ID && u.Role == Admin {
+	// Signing out is always allowed: a session is never an admin's way
+	// back in (its API tokens are).
+	if u.ID == a.actor.ID && u.Role == Admin && !cur.Session() {
 		if err := a.keepOneActive(cur); err != nil {
 			return Result{}, err
 		}
@@ -170,11 +172,11 @@ func (a *applier) keepOneActive(revoking *Token) *Error {
 		return err
 	}
 	for _, t := range ts {
-		if t.ID != revoking.ID && t.Active(a.now) {
+		if t.ID != revoking.ID && !t.Session() && t.Active(a.now) {
 			return nil
 		}
 	}
-	return errorf(CodePrecondition, "%s is your last active token: an admin cannot revoke it; create a new token first", revoking.ID)
+	return errorf(CodePrecondition, "%s is your last active API token: an admin cannot revoke it; create a new token first", revoking.ID)
 }
 
 // revokeTokensOf revokes every token of a user not yet revoked, as of the

@@ -66,6 +66,14 @@ const (
 	// (glossary.go).
 	OpSetGlossaryTerm    Op = "set_glossary_term"
 	OpDeleteGlossaryTerm Op = "delete_glossary_term"
+	// Sign-in for people (accounts.go): OpInviteUser makes an invitation
+	// (and a new user, or picks an existing one), OpAcceptInvitation sets
+	// a password with it, OpSignIn issues a session token and
+	// OpExtendSession slides one. Signing out is OpRevokeToken.
+	OpInviteUser       Op = "invite_user"
+	OpAcceptInvitation Op = "accept_invitation"
+	OpSignIn           Op = "sign_in"
+	OpExtendSession    Op = "extend_session"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -136,6 +144,10 @@ type Command struct {
 	Translation *TranslationInput `json:"translation,omitempty"`
 	// Glossary is the term the glossary commands change.
 	Glossary *GlossaryInput `json:"glossary,omitempty"`
+	// Invitation is what OpInviteUser makes; Credentials what
+	// OpAcceptInvitation and OpSignIn carry (accounts.go).
+	Invitation  *NewInvitation `json:"invitation,omitempty"`
+	Credentials *Credentials   `json:"credentials,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -247,6 +259,17 @@ func (c Command) fingerprint() string {
 		t.Hash = ""
 		c.NewToken = &t
 	}
+	// As are an invitation's code and a password's salt.
+	if c.Invitation != nil {
+		i := *c.Invitation
+		i.Hash = ""
+		c.Invitation = &i
+	}
+	if c.Credentials != nil {
+		cr := *c.Credentials
+		cr.Password = ""
+		c.Credentials = &cr
+	}
 	b, _ := json.Marshal(c) // a decoded Command always re-encodes
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -335,6 +358,8 @@ func (c Command) validate() *Error {
 			return invalid("user", "is required")
 		}
 		return c.NewUser.validate()
+	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession:
+		return c.validateAccounts()
 	case OpCreateToken:
 		if err := checkUserID("user_id", c.UserID); err != nil {
 			return err
@@ -563,6 +588,14 @@ func (u *NewUser) validate() *Error {
 		return err
 	}
 	if err := checkTTL("token_ttl", u.TokenTTL); err != nil {
+		return err
+	}
+	return u.validateFields()
+}
+
+// validateFields checks who the user is, leaving out its token.
+func (u *NewUser) validateFields() *Error {
+	if err := checkLine("name", u.Name, 1, MaxName); err != nil {
 		return err
 	}
 	switch u.Role {

@@ -40,7 +40,9 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   (organizations.go); deal terms (set_deal, deal.go).
 //	   add_attachment and remove_attachment (attachments.go). Translations
 //	   of leads (translate) and HQ's glossary (set_glossary_term,
-//	   delete_glossary_term).
+//	   delete_glossary_term). Sign-in for people: invite_user,
+//	   accept_invitation, sign_in, extend_session; session tokens,
+//	   users' password hashes and the invitations table (accounts.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -58,8 +60,11 @@ func (c Command) Format() int {
 		f = max(f, Format2)
 	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		f = max(f, Format2)
+	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession:
+		f = max(f, Format2)
 	}
-	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil || c.Translation != nil || c.Glossary != nil {
+	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil || c.Translation != nil || c.Glossary != nil ||
+		c.Invitation != nil || c.Credentials != nil {
 		f = max(f, Format2)
 	}
 	// The workflow (workflow.go) and the registry, organisations and deal

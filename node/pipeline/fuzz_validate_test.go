@@ -112,6 +112,23 @@ func validationCases(s, t string, n int) []validationCase {
 		{"op", Command{Op: Op(s), RequestID: rid, LeadID: "BOS-0001"}, "",
 			s == string(OpClaim) || s == string(OpRelease) || s == string(OpWithdraw) || s == string(OpWithdrawInterest), true},
 
+		// Sign-in for people (accounts.go).
+		{"invited user", Command{Op: OpInviteUser, RequestID: rid, UserID: s, Invitation: &NewInvitation{Hash: tok, TTL: time.Hour}},
+			"user_id", oracleUserID(s), true},
+		{"invited name", Command{Op: OpInviteUser, RequestID: rid, NewUser: &NewUser{Name: s, Role: HQReviewer},
+			Invitation: &NewInvitation{Hash: tok, TTL: time.Hour}}, "name", oracleLine(s, 1, MaxName), true},
+		{"invitation code", Command{Op: OpInviteUser, RequestID: rid, UserID: "user-0001", Invitation: &NewInvitation{Hash: s, TTL: time.Hour}},
+			"code", oracleTokenHash(s), true},
+		{"invitation TTL", Command{Op: OpInviteUser, RequestID: rid, UserID: "user-0001", Invitation: &NewInvitation{Hash: tok, TTL: time.Duration(n)}},
+			"ttl", n > 0 && n <= int(MaxInvitationTTL), true},
+		{"accepted code", Command{Op: OpAcceptInvitation, RequestID: rid, Credentials: &Credentials{Invitation: s, Password: phc(1)}},
+			"code", oracleTokenHash(s), true},
+		{"password hash", Command{Op: OpAcceptInvitation, RequestID: rid, Credentials: &Credentials{Invitation: tok, Password: s}},
+			"password", strings.HasPrefix(s, "$argon2id$v=19$m="), false},
+		{"session TTL", Command{Op: OpSignIn, RequestID: rid, Credentials: &Credentials{Password: phc(1)},
+			NewToken: &NewToken{Hash: tok, TTL: time.Duration(n)}}, "ttl", n > 0 && n <= int(MaxSessionLifetime), true},
+		{"extended token", Command{Op: OpExtendSession, RequestID: rid, TokenID: s}, "token_id", oracleTokenID(s), true},
+
 		// The workflow's fields.
 		{"close reason", Command{Op: OpClose, RequestID: rid, LeadID: "BOS-0001", CloseReason: CloseReason(n), Comment: "why"}, "reason",
 			between(1, 6), true},

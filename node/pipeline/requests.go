@@ -69,6 +69,9 @@ type request struct {
 	// and AttachmentRemoved whether it was removed then.
 	AttachmentKey     string `json:"attachmentKey,omitempty"`
 	AttachmentRemoved bool   `json:"attachmentRemoved,omitempty"`
+	// InvitationID names the invitation a first attempt made or used
+	// (accounts.go).
+	InvitationID string `json:"invitationId,omitempty"`
 }
 
 // Limits on request retention.
@@ -138,6 +141,9 @@ func (r *request) keep(res Result) {
 	if a := res.Attachment; a != nil {
 		r.AttachmentKey, r.AttachmentRemoved = a.Key, !a.Live()
 	}
+	if i := res.Invitation; i != nil {
+		r.InvitationID = i.ID
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -202,6 +208,12 @@ func (a *applier) replay(r *request) (Result, *Error) {
 	}
 	if r.AttachmentKey != "" {
 		if res.Attachment, err = a.attachmentAsAnswered(r.AttachmentKey, r.AttachmentRemoved, r.LeadVersion); err != nil {
+			return Result{}, err
+		}
+	}
+	if r.InvitationID != "" {
+		// As it is now: used, superseded or still open.
+		if res.Invitation, err = invitationByID(a.txn, r.InvitationID); err != nil {
 			return Result{}, err
 		}
 	}

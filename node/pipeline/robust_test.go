@@ -115,6 +115,12 @@ func FuzzApply(f *testing.F) {
 		{"hq", Command{Op: OpTranslate, LeadID: "BOS-0002", Translation: &TranslationInput{Lang: "de", Summary: "Separator", Status: TranslationVerified}}},
 		{"hq", Command{Op: OpSetGlossaryTerm, Glossary: &GlossaryInput{Term: "hydrogen", Names: map[string]string{"zh": "氢能", "en": "hydrogen"}}}},
 		{"hq", Command{Op: OpDeleteGlossaryTerm, Glossary: &GlossaryInput{Term: "sector.it_ai"}}},
+		// Sign-in for people (accounts.go).
+		{"admin", Command{Op: OpInviteUser, NewUser: &NewUser{Name: "Ivy", Role: NodeStaff, Site: "BOS"}, Invitation: &NewInvitation{Hash: hashOf("c"), TTL: time.Hour}}},
+		{"admin", Command{Op: OpInviteUser, UserID: "user-0003", Invitation: &NewInvitation{Hash: hashOf("c2"), TTL: time.Hour}}},
+		{"bos", Command{Op: OpAcceptInvitation, Credentials: &Credentials{Invitation: hashOf("c2"), Password: phc(1)}}},
+		{"bos", Command{Op: OpSignIn, Credentials: &Credentials{Password: phc(1)}, NewToken: &NewToken{Hash: hashOf("s"), TTL: time.Hour}}},
+		{"bos", Command{Op: OpExtendSession, TokenID: "tok-0008"}},
 	} {
 		if c.cmd.Op != OpBootstrap {
 			// Request IDs of their own: the fixture's would make these

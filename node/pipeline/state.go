@@ -28,6 +28,8 @@ const (
 	// tableAttachments holds what the state knows of attachments (see
 	// attachments.go).
 	tableAttachments = "attachments"
+	// tableInvitations holds the invitation codes' hashes (accounts.go).
+	tableInvitations = "invitations"
 )
 
 func schema() *memdb.DBSchema {
@@ -73,6 +75,11 @@ func baseSchema() *memdb.DBSchema {
 			"id":   id("ID"),
 			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
 			"name": {Name: "name", AllowMissing: true, Indexer: orgNameIndex{}},
+		}},
+		tableInvitations: {Name: tableInvitations, Indexes: map[string]*memdb.IndexSchema{
+			"id":   id("ID"),
+			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
+			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
 		tableAttachments: {Name: tableAttachments, Indexes: map[string]*memdb.IndexSchema{
 			"id":  id("Key"),

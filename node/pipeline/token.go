@@ -44,6 +44,10 @@ type Token struct {
 	Description string     `json:"description,omitempty"`
 	Revoked     *time.Time `json:"revoked,omitempty"`
 	RevokedBy   string     `json:"revokedBy,omitempty"`
+	// Kind is TokenSession for a token of sign_in, whose SessionTTL is
+	// how far extend_session moves its expiry (accounts.go).
+	Kind       TokenKind     `json:"kind,omitempty"`
+	SessionTTL time.Duration `json:"sessionTtl,omitempty"`
 }
 
 // Expired reports whether the token's expiry has passed at now.

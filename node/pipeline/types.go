@@ -211,6 +211,11 @@ type User struct {
 	// revoked (nil while valid).
 	Revoked   *time.Time `json:"revoked,omitempty"`
 	RevokedBy string     `json:"revokedBy,omitempty"`
+	// PasswordHash is the user's password as an argon2id hash in PHC
+	// form, set by accept_invitation ("" while it has none); it is never
+	// shown. PasswordSet is when it was set.
+	PasswordHash string     `json:"passwordHash,omitempty"`
+	PasswordSet  *time.Time `json:"passwordSet,omitempty"`
 }
 
 // Home is the site or division the user acts for: the site for node staff,

@@ -400,6 +400,59 @@ func (TokenState) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{5}
 }
 
+// TokenKind says how a token came to be.
+type TokenKind int32
+
+const (
+	// Read as API: tokens created before kinds existed.
+	TokenKind_TOKEN_KIND_UNSPECIFIED TokenKind = 0
+	// A bearer token for programs, made by CreateUser or CreateToken.
+	TokenKind_API TokenKind = 1
+	// A token of a person signed in with a password (SignIn).
+	TokenKind_SESSION TokenKind = 2
+)
+
+// Enum value maps for TokenKind.
+var (
+	TokenKind_name = map[int32]string{
+		0: "TOKEN_KIND_UNSPECIFIED",
+		1: "API",
+		2: "SESSION",
+	}
+	TokenKind_value = map[string]int32{
+		"TOKEN_KIND_UNSPECIFIED": 0,
+		"API":                    1,
+		"SESSION":                2,
+	}
+)
+
+func (x TokenKind) Enum() *TokenKind {
+	p := new(TokenKind)
+	*p = x
+	return p
+}
+
+func (x TokenKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[6].Descriptor()
+}
+
+func (TokenKind) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[6]
+}
+
+func (x TokenKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenKind.Descriptor instead.
+func (TokenKind) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
+}
+
 // Consistency chooses who answers a read.
 type Consistency int32
 
@@ -445,11 +498,11 @@ func (x Consistency) String() string {
 }
 
 func (Consistency) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[6].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
 }
 
 func (Consistency) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[6]
+	return &file_innonet_v1_innonet_proto_enumTypes[7]
 }
 
 func (x Consistency) Number() protoreflect.EnumNumber {
@@ -458,7 +511,7 @@ func (x Consistency) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Consistency.Descriptor instead.
 func (Consistency) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
 }
 
 // ClaimMode is how divisions get an APPROVED lead.
@@ -497,11 +550,11 @@ func (x ClaimMode) String() string {
 }
 
 func (ClaimMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[7].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
 }
 
 func (ClaimMode) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[7]
+	return &file_innonet_v1_innonet_proto_enumTypes[8]
 }
 
 func (x ClaimMode) Number() protoreflect.EnumNumber {
@@ -510,7 +563,7 @@ func (x ClaimMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ClaimMode.Descriptor instead.
 func (ClaimMode) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
 }
 
 // TranslationStatus says how far a translation can be trusted.
@@ -549,11 +602,11 @@ func (x TranslationStatus) String() string {
 }
 
 func (TranslationStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[8].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[9].Descriptor()
 }
 
 func (TranslationStatus) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[8]
+	return &file_innonet_v1_innonet_proto_enumTypes[9]
 }
 
 func (x TranslationStatus) Number() protoreflect.EnumNumber {
@@ -562,7 +615,7 @@ func (x TranslationStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TranslationStatus.Descriptor instead.
 func (TranslationStatus) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{9}
 }
 
 // Why a deal fell through. (Nested: OTHER is a Sector too.)
@@ -612,11 +665,11 @@ func (x CloseLeadRequest_Reason) String() string {
 }
 
 func (CloseLeadRequest_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[9].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[10].Descriptor()
 }
 
 func (CloseLeadRequest_Reason) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[9]
+	return &file_innonet_v1_innonet_proto_enumTypes[10]
 }
 
 func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
@@ -625,7 +678,7 @@ func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseLeadRequest_Reason.Descriptor instead.
 func (CloseLeadRequest_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53, 0}
 }
 
 // What became of it, as the lead stands now.
@@ -677,11 +730,11 @@ func (x Interest_Outcome) String() string {
 }
 
 func (Interest_Outcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[10].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[11].Descriptor()
 }
 
 func (Interest_Outcome) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[10]
+	return &file_innonet_v1_innonet_proto_enumTypes[11]
 }
 
 func (x Interest_Outcome) Number() protoreflect.EnumNumber {
@@ -690,7 +743,7 @@ func (x Interest_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Interest_Outcome.Descriptor instead.
 func (Interest_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58, 0}
 }
 
 // Who may read a comment or a note.
@@ -733,11 +786,11 @@ func (x Comment_Visibility) String() string {
 }
 
 func (Comment_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[11].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[12].Descriptor()
 }
 
 func (Comment_Visibility) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[11]
+	return &file_innonet_v1_innonet_proto_enumTypes[12]
 }
 
 func (x Comment_Visibility) Number() protoreflect.EnumNumber {
@@ -746,7 +799,7 @@ func (x Comment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Comment_Visibility.Descriptor instead.
 func (Comment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66, 0}
 }
 
 // What kind of place it is. HQ, NODE and DIVISION are first-level
@@ -802,11 +855,11 @@ func (x Site_Kind) String() string {
 }
 
 func (Site_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[12].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[13].Descriptor()
 }
 
 func (Site_Kind) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[12]
+	return &file_innonet_v1_innonet_proto_enumTypes[13]
 }
 
 func (x Site_Kind) Number() protoreflect.EnumNumber {
@@ -815,7 +868,7 @@ func (x Site_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Site_Kind.Descriptor instead.
 func (Site_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70, 0}
 }
 
 // What kind of organization it is. LOCAL_ENTERPRISE is a Chinese
@@ -865,11 +918,11 @@ func (x Organization_Kind) String() string {
 }
 
 func (Organization_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[13].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[14].Descriptor()
 }
 
 func (Organization_Kind) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[13]
+	return &file_innonet_v1_innonet_proto_enumTypes[14]
 }
 
 func (x Organization_Kind) Number() protoreflect.EnumNumber {
@@ -878,7 +931,7 @@ func (x Organization_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Organization_Kind.Descriptor instead.
 func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74, 0}
 }
 
 // Visibility says who sees an attachment besides HQ.
@@ -917,11 +970,11 @@ func (x Attachment_Visibility) String() string {
 }
 
 func (Attachment_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_innonet_v1_innonet_proto_enumTypes[14].Descriptor()
+	return file_innonet_v1_innonet_proto_enumTypes[15].Descriptor()
 }
 
 func (Attachment_Visibility) Type() protoreflect.EnumType {
-	return &file_innonet_v1_innonet_proto_enumTypes[14]
+	return &file_innonet_v1_innonet_proto_enumTypes[15]
 }
 
 func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
@@ -930,7 +983,7 @@ func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Attachment_Visibility.Descriptor instead.
 func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82, 0}
 }
 
 // ReadInfo says which site answered a read and how current its copy was.
@@ -2794,6 +2847,9 @@ type User struct {
 	// Set once the user (and with it every token it holds) is revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	RevokedBy  string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	// When the user last set its password (AcceptInvitation); unset while
+	// it has none. The password's hash is never shown.
+	PasswordSetTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=password_set_time,json=passwordSetTime,proto3" json:"password_set_time,omitempty"`
 	// The display names of created_by and revoked_by.
 	CreatedByName string `protobuf:"bytes,20,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
 	RevokedByName string `protobuf:"bytes,21,opt,name=revoked_by_name,json=revokedByName,proto3" json:"revoked_by_name,omitempty"`
@@ -2894,6 +2950,13 @@ func (x *User) GetRevokedBy() string {
 	return ""
 }
 
+func (x *User) GetPasswordSetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PasswordSetTime
+	}
+	return nil
+}
+
 func (x *User) GetCreatedByName() string {
 	if x != nil {
 		return x.CreatedByName
@@ -2929,7 +2992,9 @@ type Token struct {
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	RevokedBy  string                 `protobuf:"bytes,8,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	// ACTIVE, EXPIRED or REVOKED, by the answering site's clock.
-	State         TokenState `protobuf:"varint,9,opt,name=state,proto3,enum=innonet.v1.TokenState" json:"state,omitempty"`
+	State TokenState `protobuf:"varint,9,opt,name=state,proto3,enum=innonet.v1.TokenState" json:"state,omitempty"`
+	// API, or SESSION for a token of SignIn.
+	Kind          TokenKind `protobuf:"varint,10,opt,name=kind,proto3,enum=innonet.v1.TokenKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3025,6 +3090,13 @@ func (x *Token) GetState() TokenState {
 		return x.State
 	}
 	return TokenState_TOKEN_STATE_UNSPECIFIED
+}
+
+func (x *Token) GetKind() TokenKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TokenKind_TOKEN_KIND_UNSPECIFIED
 }
 
 type CreateUserRequest struct {
@@ -3461,6 +3533,449 @@ func (x *CreateTokenResponse) GetTokenInfo() *Token {
 	return nil
 }
 
+type InviteUserRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// A new user: as in CreateUserRequest. Leave empty with user_id.
+	Name     string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Role     Role   `protobuf:"varint,3,opt,name=role,proto3,enum=innonet.v1.Role" json:"role,omitempty"`
+	Site     string `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
+	Division string `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	// An existing user (user-NNNN) to invite again, which resets its
+	// password once the invitation is accepted.
+	UserId string `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// How long the code works, e.g. "24h". Unset: 72 hours; at most 30
+	// days.
+	Ttl           *durationpb.Duration `protobuf:"bytes,7,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InviteUserRequest) Reset() {
+	*x = InviteUserRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InviteUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InviteUserRequest) ProtoMessage() {}
+
+func (x *InviteUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InviteUserRequest.ProtoReflect.Descriptor instead.
+func (*InviteUserRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *InviteUserRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *InviteUserRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InviteUserRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *InviteUserRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *InviteUserRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *InviteUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *InviteUserRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type InviteUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invited user (new or existing).
+	User *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// The invitation code; only its hash is stored, so it is shown only
+	// once. Empty when the request was a retry of an earlier one.
+	Code       string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// inv-0001, inv-0002... assigned by the replicated state machine.
+	InvitationId  string `protobuf:"bytes,4,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InviteUserResponse) Reset() {
+	*x = InviteUserResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InviteUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InviteUserResponse) ProtoMessage() {}
+
+func (x *InviteUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InviteUserResponse.ProtoReflect.Descriptor instead.
+func (*InviteUserResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *InviteUserResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *InviteUserResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *InviteUserResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *InviteUserResponse) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+type AcceptInvitationRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The code of InviteUserResponse.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// The new password: 10 to 256 bytes, not the user's name, not one
+	// character repeated.
+	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptInvitationRequest) Reset() {
+	*x = AcceptInvitationRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptInvitationRequest) ProtoMessage() {}
+
+func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
+func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AcceptInvitationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AcceptInvitationRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AcceptInvitationRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+type SignInRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The user's name, as shown by ListUsers.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInRequest) Reset() {
+	*x = SignInRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInRequest) ProtoMessage() {}
+
+func (x *SignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
+func (*SignInRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SignInRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+type SignInResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session token; only its hash is stored, so it is shown only once.
+	// Empty when the request was a retry of an earlier one.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	TokenInfo     *Token `protobuf:"bytes,2,opt,name=token_info,json=tokenInfo,proto3" json:"token_info,omitempty"`
+	User          *User  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInResponse) Reset() {
+	*x = SignInResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInResponse) ProtoMessage() {}
+
+func (x *SignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
+func (*SignInResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SignInResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *SignInResponse) GetTokenInfo() *Token {
+	if x != nil {
+		return x.TokenInfo
+	}
+	return nil
+}
+
+func (x *SignInResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+type SignOutRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignOutRequest) Reset() {
+	*x = SignOutRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignOutRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignOutRequest) ProtoMessage() {}
+
+func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
+func (*SignOutRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SignOutRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ExtendSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendSessionRequest) Reset() {
+	*x = ExtendSessionRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendSessionRequest) ProtoMessage() {}
+
+func (x *ExtendSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendSessionRequest.ProtoReflect.Descriptor instead.
+func (*ExtendSessionRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ExtendSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ListTokensRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -3473,7 +3988,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3485,7 +4000,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3498,7 +4013,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListTokensRequest) GetUserId() string {
@@ -3533,7 +4048,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3545,7 +4060,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3558,7 +4073,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListTokensResponse) GetTokens() []*Token {
@@ -3587,7 +4102,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3599,7 +4114,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3612,7 +4127,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RevokeTokenRequest) GetUserId() string {
@@ -3644,7 +4159,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +4171,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +4184,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
 }
 
 type GetClusterRequest struct {
@@ -3684,7 +4199,7 @@ type GetClusterRequest struct {
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +4211,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +4224,7 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetClusterRequest) GetConsistency() Consistency {
@@ -3764,7 +4279,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3776,7 +4291,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3789,7 +4304,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Member) GetSite() string {
@@ -3929,7 +4444,7 @@ type Alarm struct {
 
 func (x *Alarm) Reset() {
 	*x = Alarm{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3941,7 +4456,7 @@ func (x *Alarm) String() string {
 func (*Alarm) ProtoMessage() {}
 
 func (x *Alarm) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3954,7 +4469,7 @@ func (x *Alarm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alarm.ProtoReflect.Descriptor instead.
 func (*Alarm) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Alarm) GetKind() string {
@@ -4013,7 +4528,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4025,7 +4540,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4038,7 +4553,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Cluster) GetMembers() []*Member {
@@ -4155,7 +4670,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4167,7 +4682,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4180,7 +4695,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RemoveMemberRequest) GetSite() string {
@@ -4199,7 +4714,7 @@ type PromoteMemberRequest struct {
 
 func (x *PromoteMemberRequest) Reset() {
 	*x = PromoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4211,7 +4726,7 @@ func (x *PromoteMemberRequest) String() string {
 func (*PromoteMemberRequest) ProtoMessage() {}
 
 func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4224,7 +4739,7 @@ func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PromoteMemberRequest) GetSite() string {
@@ -4243,7 +4758,7 @@ type DemoteMemberRequest struct {
 
 func (x *DemoteMemberRequest) Reset() {
 	*x = DemoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4255,7 +4770,7 @@ func (x *DemoteMemberRequest) String() string {
 func (*DemoteMemberRequest) ProtoMessage() {}
 
 func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4268,7 +4783,7 @@ func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DemoteMemberRequest) GetSite() string {
@@ -4288,7 +4803,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4300,7 +4815,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4313,7 +4828,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *TransferLeadershipRequest) GetSite() string {
@@ -4331,7 +4846,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4343,7 +4858,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4356,7 +4871,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{44}
 }
 
 // BackupChunk is a piece of the backup file; concatenated in order they
@@ -4370,7 +4885,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4382,7 +4897,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4395,7 +4910,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -4413,7 +4928,7 @@ type GetSiteStatsRequest struct {
 
 func (x *GetSiteStatsRequest) Reset() {
 	*x = GetSiteStatsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4425,7 +4940,7 @@ func (x *GetSiteStatsRequest) String() string {
 func (*GetSiteStatsRequest) ProtoMessage() {}
 
 func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4438,7 +4953,7 @@ func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
 }
 
 // SiteStats is a site's Raft progress, as the leader's health checks need.
@@ -4466,7 +4981,7 @@ type SiteStats struct {
 
 func (x *SiteStats) Reset() {
 	*x = SiteStats{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4478,7 +4993,7 @@ func (x *SiteStats) String() string {
 func (*SiteStats) ProtoMessage() {}
 
 func (x *SiteStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4491,7 +5006,7 @@ func (x *SiteStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
 func (*SiteStats) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SiteStats) GetSite() string {
@@ -4600,7 +5115,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4612,7 +5127,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4625,7 +5140,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{41}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -4676,7 +5191,7 @@ type DenyCertificateRequest struct {
 
 func (x *DenyCertificateRequest) Reset() {
 	*x = DenyCertificateRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4688,7 +5203,7 @@ func (x *DenyCertificateRequest) String() string {
 func (*DenyCertificateRequest) ProtoMessage() {}
 
 func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4701,7 +5216,7 @@ func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DenyCertificateRequest.ProtoReflect.Descriptor instead.
 func (*DenyCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{42}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DenyCertificateRequest) GetSerial() string {
@@ -4733,7 +5248,7 @@ type DeniedCertificate struct {
 
 func (x *DeniedCertificate) Reset() {
 	*x = DeniedCertificate{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4745,7 +5260,7 @@ func (x *DeniedCertificate) String() string {
 func (*DeniedCertificate) ProtoMessage() {}
 
 func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4758,7 +5273,7 @@ func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeniedCertificate.ProtoReflect.Descriptor instead.
 func (*DeniedCertificate) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{43}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeniedCertificate) GetSerial() string {
@@ -4797,7 +5312,7 @@ type ListDeniedCertificatesRequest struct {
 
 func (x *ListDeniedCertificatesRequest) Reset() {
 	*x = ListDeniedCertificatesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4809,7 +5324,7 @@ func (x *ListDeniedCertificatesRequest) String() string {
 func (*ListDeniedCertificatesRequest) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4822,7 +5337,7 @@ func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{44}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
 }
 
 type ListDeniedCertificatesResponse struct {
@@ -4834,7 +5349,7 @@ type ListDeniedCertificatesResponse struct {
 
 func (x *ListDeniedCertificatesResponse) Reset() {
 	*x = ListDeniedCertificatesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4846,7 +5361,7 @@ func (x *ListDeniedCertificatesResponse) String() string {
 func (*ListDeniedCertificatesResponse) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4859,7 +5374,7 @@ func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate {
@@ -4885,7 +5400,7 @@ type CloseLeadRequest struct {
 
 func (x *CloseLeadRequest) Reset() {
 	*x = CloseLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4897,7 +5412,7 @@ func (x *CloseLeadRequest) String() string {
 func (*CloseLeadRequest) ProtoMessage() {}
 
 func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4910,7 +5425,7 @@ func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseLeadRequest.ProtoReflect.Descriptor instead.
 func (*CloseLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CloseLeadRequest) GetId() string {
@@ -4970,7 +5485,7 @@ type ReopenLeadRequest struct {
 
 func (x *ReopenLeadRequest) Reset() {
 	*x = ReopenLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4982,7 +5497,7 @@ func (x *ReopenLeadRequest) String() string {
 func (*ReopenLeadRequest) ProtoMessage() {}
 
 func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4995,7 +5510,7 @@ func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ReopenLeadRequest) GetId() string {
@@ -5048,7 +5563,7 @@ type ExpressInterestRequest struct {
 
 func (x *ExpressInterestRequest) Reset() {
 	*x = ExpressInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5060,7 +5575,7 @@ func (x *ExpressInterestRequest) String() string {
 func (*ExpressInterestRequest) ProtoMessage() {}
 
 func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5073,7 +5588,7 @@ func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpressInterestRequest.ProtoReflect.Descriptor instead.
 func (*ExpressInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ExpressInterestRequest) GetId() string {
@@ -5122,7 +5637,7 @@ type WithdrawInterestRequest struct {
 
 func (x *WithdrawInterestRequest) Reset() {
 	*x = WithdrawInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5134,7 +5649,7 @@ func (x *WithdrawInterestRequest) String() string {
 func (*WithdrawInterestRequest) ProtoMessage() {}
 
 func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5147,7 +5662,7 @@ func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawInterestRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *WithdrawInterestRequest) GetId() string {
@@ -5183,7 +5698,7 @@ type ListInterestsRequest struct {
 
 func (x *ListInterestsRequest) Reset() {
 	*x = ListInterestsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5195,7 +5710,7 @@ func (x *ListInterestsRequest) String() string {
 func (*ListInterestsRequest) ProtoMessage() {}
 
 func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5208,7 +5723,7 @@ func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsRequest.ProtoReflect.Descriptor instead.
 func (*ListInterestsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListInterestsRequest) GetId() string {
@@ -5254,7 +5769,7 @@ type Interest struct {
 
 func (x *Interest) Reset() {
 	*x = Interest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5266,7 +5781,7 @@ func (x *Interest) String() string {
 func (*Interest) ProtoMessage() {}
 
 func (x *Interest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5279,7 +5794,7 @@ func (x *Interest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interest.ProtoReflect.Descriptor instead.
 func (*Interest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Interest) GetLeadId() string {
@@ -5370,7 +5885,7 @@ type ListInterestsResponse struct {
 
 func (x *ListInterestsResponse) Reset() {
 	*x = ListInterestsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5382,7 +5897,7 @@ func (x *ListInterestsResponse) String() string {
 func (*ListInterestsResponse) ProtoMessage() {}
 
 func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5395,7 +5910,7 @@ func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsResponse.ProtoReflect.Descriptor instead.
 func (*ListInterestsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListInterestsResponse) GetInterests() []*Interest {
@@ -5426,7 +5941,7 @@ type AssignLeadRequest struct {
 
 func (x *AssignLeadRequest) Reset() {
 	*x = AssignLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5438,7 +5953,7 @@ func (x *AssignLeadRequest) String() string {
 func (*AssignLeadRequest) ProtoMessage() {}
 
 func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5451,7 +5966,7 @@ func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignLeadRequest.ProtoReflect.Descriptor instead.
 func (*AssignLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AssignLeadRequest) GetId() string {
@@ -5501,7 +6016,7 @@ type SetClaimModeRequest struct {
 
 func (x *SetClaimModeRequest) Reset() {
 	*x = SetClaimModeRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5513,7 +6028,7 @@ func (x *SetClaimModeRequest) String() string {
 func (*SetClaimModeRequest) ProtoMessage() {}
 
 func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5526,7 +6041,7 @@ func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClaimModeRequest.ProtoReflect.Descriptor instead.
 func (*SetClaimModeRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetClaimModeRequest) GetId() string {
@@ -5568,7 +6083,7 @@ type GetClaimModeSettingRequest struct {
 
 func (x *GetClaimModeSettingRequest) Reset() {
 	*x = GetClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5580,7 +6095,7 @@ func (x *GetClaimModeSettingRequest) String() string {
 func (*GetClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5593,7 +6108,7 @@ func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*GetClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetClaimModeSettingRequest) GetConsistency() Consistency {
@@ -5620,7 +6135,7 @@ type UpdateClaimModeSettingRequest struct {
 
 func (x *UpdateClaimModeSettingRequest) Reset() {
 	*x = UpdateClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5632,7 +6147,7 @@ func (x *UpdateClaimModeSettingRequest) String() string {
 func (*UpdateClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5645,7 +6160,7 @@ func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *UpdateClaimModeSettingRequest) GetRequestId() string {
@@ -5676,7 +6191,7 @@ type ClaimModeSetting struct {
 
 func (x *ClaimModeSetting) Reset() {
 	*x = ClaimModeSetting{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5688,7 +6203,7 @@ func (x *ClaimModeSetting) String() string {
 func (*ClaimModeSetting) ProtoMessage() {}
 
 func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5701,7 +6216,7 @@ func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimModeSetting.ProtoReflect.Descriptor instead.
 func (*ClaimModeSetting) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ClaimModeSetting) GetClaimMode() ClaimMode {
@@ -5747,7 +6262,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5759,7 +6274,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5772,7 +6287,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AddCommentRequest) GetId() string {
@@ -5841,7 +6356,7 @@ type Comment struct {
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5853,7 +6368,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5866,7 +6381,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Comment) GetLeadId() string {
@@ -5986,7 +6501,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5998,7 +6513,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6011,7 +6526,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListCommentsRequest) GetId() string {
@@ -6046,7 +6561,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6058,7 +6573,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6071,7 +6586,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -6102,7 +6617,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6114,7 +6629,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6127,7 +6642,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *FieldChange) GetField() string {
@@ -6185,7 +6700,7 @@ type Site struct {
 
 func (x *Site) Reset() {
 	*x = Site{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6197,7 +6712,7 @@ func (x *Site) String() string {
 func (*Site) ProtoMessage() {}
 
 func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6210,7 +6725,7 @@ func (x *Site) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Site.ProtoReflect.Descriptor instead.
 func (*Site) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Site) GetCode() string {
@@ -6301,7 +6816,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6313,7 +6828,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6326,7 +6841,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListSitesRequest) GetConsistency() Consistency {
@@ -6354,7 +6869,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6366,7 +6881,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6379,7 +6894,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListSitesResponse) GetSites() []*Site {
@@ -6413,7 +6928,7 @@ type CreateSiteRequest struct {
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6425,7 +6940,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6438,7 +6953,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *CreateSiteRequest) GetRequestId() string {
@@ -6512,7 +7027,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6524,7 +7039,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6537,7 +7052,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *Organization) GetId() string {
@@ -6681,7 +7196,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6693,7 +7208,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6706,7 +7221,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CreateOrganizationRequest) GetRequestId() string {
@@ -6791,7 +7306,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6803,7 +7318,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6816,7 +7331,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *GetOrganizationRequest) GetId() string {
@@ -6860,7 +7375,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6872,7 +7387,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6885,7 +7400,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListOrganizationsRequest) GetKind() Organization_Kind {
@@ -6949,7 +7464,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6961,7 +7476,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6974,7 +7489,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -7023,7 +7538,7 @@ type UpdateOrganizationRequest struct {
 
 func (x *UpdateOrganizationRequest) Reset() {
 	*x = UpdateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7035,7 +7550,7 @@ func (x *UpdateOrganizationRequest) String() string {
 func (*UpdateOrganizationRequest) ProtoMessage() {}
 
 func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7048,7 +7563,7 @@ func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *UpdateOrganizationRequest) GetId() string {
@@ -7163,7 +7678,7 @@ type DealTerms struct {
 
 func (x *DealTerms) Reset() {
 	*x = DealTerms{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7175,7 +7690,7 @@ func (x *DealTerms) String() string {
 func (*DealTerms) ProtoMessage() {}
 
 func (x *DealTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7188,7 +7703,7 @@ func (x *DealTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DealTerms.ProtoReflect.Descriptor instead.
 func (*DealTerms) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *DealTerms) GetPartnerId() string {
@@ -7297,7 +7812,7 @@ type UpdateDealTermsRequest struct {
 
 func (x *UpdateDealTermsRequest) Reset() {
 	*x = UpdateDealTermsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7309,7 +7824,7 @@ func (x *UpdateDealTermsRequest) String() string {
 func (*UpdateDealTermsRequest) ProtoMessage() {}
 
 func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7322,7 +7837,7 @@ func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDealTermsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDealTermsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *UpdateDealTermsRequest) GetId() string {
@@ -7440,7 +7955,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7452,7 +7967,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7465,7 +7980,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Attachment) GetLeadId() string {
@@ -7623,7 +8138,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7635,7 +8150,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7648,7 +8163,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
@@ -7717,7 +8232,7 @@ type AttachmentHeader struct {
 
 func (x *AttachmentHeader) Reset() {
 	*x = AttachmentHeader{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7729,7 +8244,7 @@ func (x *AttachmentHeader) String() string {
 func (*AttachmentHeader) ProtoMessage() {}
 
 func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7742,7 +8257,7 @@ func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentHeader.ProtoReflect.Descriptor instead.
 func (*AttachmentHeader) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *AttachmentHeader) GetId() string {
@@ -7821,7 +8336,7 @@ type AttachmentResult struct {
 
 func (x *AttachmentResult) Reset() {
 	*x = AttachmentResult{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7833,7 +8348,7 @@ func (x *AttachmentResult) String() string {
 func (*AttachmentResult) ProtoMessage() {}
 
 func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7846,7 +8361,7 @@ func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentResult.ProtoReflect.Descriptor instead.
 func (*AttachmentResult) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *AttachmentResult) GetAttachment() *Attachment {
@@ -7876,7 +8391,7 @@ type ListAttachmentsRequest struct {
 
 func (x *ListAttachmentsRequest) Reset() {
 	*x = ListAttachmentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7888,7 +8403,7 @@ func (x *ListAttachmentsRequest) String() string {
 func (*ListAttachmentsRequest) ProtoMessage() {}
 
 func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7901,7 +8416,7 @@ func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListAttachmentsRequest) GetId() string {
@@ -7942,7 +8457,7 @@ type ListAttachmentsResponse struct {
 
 func (x *ListAttachmentsResponse) Reset() {
 	*x = ListAttachmentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7954,7 +8469,7 @@ func (x *ListAttachmentsResponse) String() string {
 func (*ListAttachmentsResponse) ProtoMessage() {}
 
 func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7967,7 +8482,7 @@ func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ListAttachmentsResponse) GetAttachments() []*Attachment {
@@ -7994,7 +8509,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8006,7 +8521,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8019,7 +8534,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -8048,7 +8563,7 @@ type DownloadAttachmentResponse struct {
 
 func (x *DownloadAttachmentResponse) Reset() {
 	*x = DownloadAttachmentResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8060,7 +8575,7 @@ func (x *DownloadAttachmentResponse) String() string {
 func (*DownloadAttachmentResponse) ProtoMessage() {}
 
 func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8073,7 +8588,7 @@ func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DownloadAttachmentResponse) GetAttachment() *Attachment {
@@ -8105,7 +8620,7 @@ type RemoveAttachmentRequest struct {
 
 func (x *RemoveAttachmentRequest) Reset() {
 	*x = RemoveAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8117,7 +8632,7 @@ func (x *RemoveAttachmentRequest) String() string {
 func (*RemoveAttachmentRequest) ProtoMessage() {}
 
 func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8130,7 +8645,7 @@ func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RemoveAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *RemoveAttachmentRequest) GetId() string {
@@ -8187,7 +8702,7 @@ type RegisterAttachmentRequest struct {
 
 func (x *RegisterAttachmentRequest) Reset() {
 	*x = RegisterAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8199,7 +8714,7 @@ func (x *RegisterAttachmentRequest) String() string {
 func (*RegisterAttachmentRequest) ProtoMessage() {}
 
 func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8212,7 +8727,7 @@ func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *RegisterAttachmentRequest) GetHeader() *AttachmentHeader {
@@ -8231,7 +8746,7 @@ type FetchAttachmentRequest struct {
 
 func (x *FetchAttachmentRequest) Reset() {
 	*x = FetchAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8243,7 +8758,7 @@ func (x *FetchAttachmentRequest) String() string {
 func (*FetchAttachmentRequest) ProtoMessage() {}
 
 func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8256,7 +8771,7 @@ func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*FetchAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *FetchAttachmentRequest) GetSha256() string {
@@ -8275,7 +8790,7 @@ type AttachmentChunk struct {
 
 func (x *AttachmentChunk) Reset() {
 	*x = AttachmentChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8287,7 +8802,7 @@ func (x *AttachmentChunk) String() string {
 func (*AttachmentChunk) ProtoMessage() {}
 
 func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8300,7 +8815,7 @@ func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentChunk.ProtoReflect.Descriptor instead.
 func (*AttachmentChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *AttachmentChunk) GetData() []byte {
@@ -8338,7 +8853,7 @@ type LeadTranslation struct {
 
 func (x *LeadTranslation) Reset() {
 	*x = LeadTranslation{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8350,7 +8865,7 @@ func (x *LeadTranslation) String() string {
 func (*LeadTranslation) ProtoMessage() {}
 
 func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8363,7 +8878,7 @@ func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeadTranslation.ProtoReflect.Descriptor instead.
 func (*LeadTranslation) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *LeadTranslation) GetLang() string {
@@ -8470,7 +8985,7 @@ type TranslateLeadRequest struct {
 
 func (x *TranslateLeadRequest) Reset() {
 	*x = TranslateLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8482,7 +8997,7 @@ func (x *TranslateLeadRequest) String() string {
 func (*TranslateLeadRequest) ProtoMessage() {}
 
 func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8495,7 +9010,7 @@ func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateLeadRequest.ProtoReflect.Descriptor instead.
 func (*TranslateLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *TranslateLeadRequest) GetId() string {
@@ -8567,7 +9082,7 @@ type GlossaryTerm struct {
 
 func (x *GlossaryTerm) Reset() {
 	*x = GlossaryTerm{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8579,7 +9094,7 @@ func (x *GlossaryTerm) String() string {
 func (*GlossaryTerm) ProtoMessage() {}
 
 func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8592,7 +9107,7 @@ func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlossaryTerm.ProtoReflect.Descriptor instead.
 func (*GlossaryTerm) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *GlossaryTerm) GetTerm() string {
@@ -8648,7 +9163,7 @@ type ListGlossaryRequest struct {
 
 func (x *ListGlossaryRequest) Reset() {
 	*x = ListGlossaryRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8660,7 +9175,7 @@ func (x *ListGlossaryRequest) String() string {
 func (*ListGlossaryRequest) ProtoMessage() {}
 
 func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8673,7 +9188,7 @@ func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryRequest.ProtoReflect.Descriptor instead.
 func (*ListGlossaryRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListGlossaryRequest) GetConsistency() Consistency {
@@ -8701,7 +9216,7 @@ type ListGlossaryResponse struct {
 
 func (x *ListGlossaryResponse) Reset() {
 	*x = ListGlossaryResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8713,7 +9228,7 @@ func (x *ListGlossaryResponse) String() string {
 func (*ListGlossaryResponse) ProtoMessage() {}
 
 func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8726,7 +9241,7 @@ func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryResponse.ProtoReflect.Descriptor instead.
 func (*ListGlossaryResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListGlossaryResponse) GetTerms() []*GlossaryTerm {
@@ -8755,7 +9270,7 @@ type SetGlossaryTermRequest struct {
 
 func (x *SetGlossaryTermRequest) Reset() {
 	*x = SetGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8767,7 +9282,7 @@ func (x *SetGlossaryTermRequest) String() string {
 func (*SetGlossaryTermRequest) ProtoMessage() {}
 
 func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8780,7 +9295,7 @@ func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*SetGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *SetGlossaryTermRequest) GetTerm() string {
@@ -8815,7 +9330,7 @@ type DeleteGlossaryTermRequest struct {
 
 func (x *DeleteGlossaryTermRequest) Reset() {
 	*x = DeleteGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8827,7 +9342,7 @@ func (x *DeleteGlossaryTermRequest) String() string {
 func (*DeleteGlossaryTermRequest) ProtoMessage() {}
 
 func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8840,7 +9355,7 @@ func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DeleteGlossaryTermRequest) GetTerm() string {
@@ -9066,7 +9581,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x10changes_withheld\x18) \x01(\bR\x0fchangesWithheld\"t\n" +
 	"\x16GetLeadHistoryResponse\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.innonet.v1.HistoryEventR\x06events\x12(\n" +
-	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x88\x03\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xd0\x03\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
@@ -9080,9 +9595,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12\x1d\n" +
 	"\n" +
-	"revoked_by\x18\t \x01(\tR\trevokedBy\x12&\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\x12F\n" +
+	"\x11password_set_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0fpasswordSetTime\x12&\n" +
 	"\x0fcreated_by_name\x18\x14 \x01(\tR\rcreatedByName\x12&\n" +
-	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\xf5\x02\n" +
+	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\xa0\x03\n" +
 	"\x05Token\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -9097,7 +9614,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"revokeTime\x12\x1d\n" +
 	"\n" +
 	"revoked_by\x18\b \x01(\tR\trevokedBy\x12,\n" +
-	"\x05state\x18\t \x01(\x0e2\x16.innonet.v1.TokenStateR\x05state\"\xd4\x01\n" +
+	"\x05state\x18\t \x01(\x0e2\x16.innonet.v1.TokenStateR\x05state\x12)\n" +
+	"\x04kind\x18\n" +
+	" \x01(\x0e2\x15.innonet.v1.TokenKindR\x04kind\"\xd4\x01\n" +
 	"\x11CreateUserRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -9130,7 +9649,43 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x13CreateTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x120\n" +
 	"\n" +
-	"token_info\x18\x02 \x01(\v2\x11.innonet.v1.TokenR\ttokenInfo\"\xa7\x01\n" +
+	"token_info\x18\x02 \x01(\v2\x11.innonet.v1.TokenR\ttokenInfo\"\xe2\x01\n" +
+	"\x11InviteUserRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12$\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x10.innonet.v1.RoleR\x04role\x12\x12\n" +
+	"\x04site\x18\x04 \x01(\tR\x04site\x12\x1a\n" +
+	"\bdivision\x18\x05 \x01(\tR\bdivision\x12\x17\n" +
+	"\auser_id\x18\x06 \x01(\tR\x06userId\x12+\n" +
+	"\x03ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xb0\x01\n" +
+	"\x12InviteUserResponse\x12$\n" +
+	"\x04user\x18\x01 \x01(\v2\x10.innonet.v1.UserR\x04user\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rinvitation_id\x18\x04 \x01(\tR\finvitationId\"h\n" +
+	"\x17AcceptInvitationRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\"^\n" +
+	"\rSignInRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\"~\n" +
+	"\x0eSignInResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x120\n" +
+	"\n" +
+	"token_info\x18\x02 \x01(\v2\x11.innonet.v1.TokenR\ttokenInfo\x12$\n" +
+	"\x04user\x18\x03 \x01(\v2\x10.innonet.v1.UserR\x04user\"/\n" +
+	"\x0eSignOutRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"5\n" +
+	"\x14ExtendSessionRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"\xa7\x01\n" +
 	"\x11ListTokensRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
@@ -9761,7 +10316,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"\x06ACTIVE\x10\x01\x12\v\n" +
 	"\aEXPIRED\x10\x02\x12\v\n" +
-	"\aREVOKED\x10\x03*S\n" +
+	"\aREVOKED\x10\x03*=\n" +
+	"\tTokenKind\x12\x1a\n" +
+	"\x16TOKEN_KIND_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03API\x10\x01\x12\v\n" +
+	"\aSESSION\x10\x02*S\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -9817,7 +10376,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rTranslateLead\x12 .innonet.v1.TranslateLeadRequest\x1a\x10.innonet.v1.Lead\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/leads/{id}/translations/{lang}\x12g\n" +
 	"\fListGlossary\x12\x1f.innonet.v1.ListGlossaryRequest\x1a .innonet.v1.ListGlossaryResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/glossary\x12o\n" +
 	"\x0fSetGlossaryTerm\x12\".innonet.v1.SetGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\x1a\x13/v1/glossary/{term}\x12r\n" +
-	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}2\xcb\x05\n" +
+	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}2\xbd\t\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -9828,7 +10387,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +
-	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}2\xcc\n" +
+	"\vRevokeToken\x12\x1e.innonet.v1.RevokeTokenRequest\x1a\x11.innonet.v1.Token\"-\x82\xd3\xe4\x93\x02'*%/v1/users/{user_id}/tokens/{token_id}\x12g\n" +
+	"\n" +
+	"InviteUser\x12\x1d.innonet.v1.InviteUserRequest\x1a\x1e.innonet.v1.InviteUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/invitations\x12l\n" +
+	"\x10AcceptInvitation\x12#.innonet.v1.AcceptInvitationRequest\x1a\x10.innonet.v1.User\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/invitations:accept\x12X\n" +
+	"\x06SignIn\x12\x19.innonet.v1.SignInRequest\x1a\x1a.innonet.v1.SignInResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12Y\n" +
+	"\aSignOut\x12\x1a.innonet.v1.SignOutRequest\x1a\x11.innonet.v1.Token\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:signout\x12d\n" +
+	"\rExtendSession\x12 .innonet.v1.ExtendSessionRequest\x1a\x11.innonet.v1.Token\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/sessions:extend2\xcc\n" +
 	"\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
@@ -9859,8 +10424,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 96)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -9868,382 +10433,408 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Role)(0),                              // 3: innonet.v1.Role
 	(Decision)(0),                          // 4: innonet.v1.Decision
 	(TokenState)(0),                        // 5: innonet.v1.TokenState
-	(Consistency)(0),                       // 6: innonet.v1.Consistency
-	(ClaimMode)(0),                         // 7: innonet.v1.ClaimMode
-	(TranslationStatus)(0),                 // 8: innonet.v1.TranslationStatus
-	(CloseLeadRequest_Reason)(0),           // 9: innonet.v1.CloseLeadRequest.Reason
-	(Interest_Outcome)(0),                  // 10: innonet.v1.Interest.Outcome
-	(Comment_Visibility)(0),                // 11: innonet.v1.Comment.Visibility
-	(Site_Kind)(0),                         // 12: innonet.v1.Site.Kind
-	(Organization_Kind)(0),                 // 13: innonet.v1.Organization.Kind
-	(Attachment_Visibility)(0),             // 14: innonet.v1.Attachment.Visibility
-	(*ReadInfo)(nil),                       // 15: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 16: innonet.v1.Contact
-	(*Lead)(nil),                           // 17: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 18: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 19: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 20: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 21: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 22: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 23: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 24: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 25: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 26: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 27: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 28: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 29: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 30: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 31: innonet.v1.User
-	(*Token)(nil),                          // 32: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 33: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 34: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 35: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 36: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 37: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 38: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 39: innonet.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),              // 40: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 41: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 42: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 43: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 44: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 45: innonet.v1.Member
-	(*Alarm)(nil),                          // 46: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 47: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 48: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 49: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 50: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 51: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 52: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 53: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 54: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 55: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 56: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 57: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 58: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 59: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 60: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 61: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 62: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 63: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 64: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 65: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 66: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 67: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 68: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 69: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 70: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 71: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 72: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 73: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 74: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 75: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 76: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 77: innonet.v1.FieldChange
-	(*Site)(nil),                           // 78: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 79: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 80: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 81: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 82: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 83: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 84: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 85: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 86: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 87: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 88: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 89: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                     // 90: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),        // 91: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),               // 92: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),               // 93: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),         // 94: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),        // 95: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),      // 96: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),     // 97: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),        // 98: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),      // 99: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),         // 100: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                // 101: innonet.v1.AttachmentChunk
-	(*LeadTranslation)(nil),                // 102: innonet.v1.LeadTranslation
-	(*TranslateLeadRequest)(nil),           // 103: innonet.v1.TranslateLeadRequest
-	(*GlossaryTerm)(nil),                   // 104: innonet.v1.GlossaryTerm
-	(*ListGlossaryRequest)(nil),            // 105: innonet.v1.ListGlossaryRequest
-	(*ListGlossaryResponse)(nil),           // 106: innonet.v1.ListGlossaryResponse
-	(*SetGlossaryTermRequest)(nil),         // 107: innonet.v1.SetGlossaryTermRequest
-	(*DeleteGlossaryTermRequest)(nil),      // 108: innonet.v1.DeleteGlossaryTermRequest
-	nil,                                    // 109: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 110: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*durationpb.Duration)(nil),            // 111: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 112: google.protobuf.Timestamp
+	(TokenKind)(0),                         // 6: innonet.v1.TokenKind
+	(Consistency)(0),                       // 7: innonet.v1.Consistency
+	(ClaimMode)(0),                         // 8: innonet.v1.ClaimMode
+	(TranslationStatus)(0),                 // 9: innonet.v1.TranslationStatus
+	(CloseLeadRequest_Reason)(0),           // 10: innonet.v1.CloseLeadRequest.Reason
+	(Interest_Outcome)(0),                  // 11: innonet.v1.Interest.Outcome
+	(Comment_Visibility)(0),                // 12: innonet.v1.Comment.Visibility
+	(Site_Kind)(0),                         // 13: innonet.v1.Site.Kind
+	(Organization_Kind)(0),                 // 14: innonet.v1.Organization.Kind
+	(Attachment_Visibility)(0),             // 15: innonet.v1.Attachment.Visibility
+	(*ReadInfo)(nil),                       // 16: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 17: innonet.v1.Contact
+	(*Lead)(nil),                           // 18: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 19: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 20: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 21: innonet.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),              // 22: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 23: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 24: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 25: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 26: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 27: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 28: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 29: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 30: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 31: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 32: innonet.v1.User
+	(*Token)(nil),                          // 33: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 34: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 35: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 36: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 37: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 38: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 39: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 40: innonet.v1.CreateTokenResponse
+	(*InviteUserRequest)(nil),              // 41: innonet.v1.InviteUserRequest
+	(*InviteUserResponse)(nil),             // 42: innonet.v1.InviteUserResponse
+	(*AcceptInvitationRequest)(nil),        // 43: innonet.v1.AcceptInvitationRequest
+	(*SignInRequest)(nil),                  // 44: innonet.v1.SignInRequest
+	(*SignInResponse)(nil),                 // 45: innonet.v1.SignInResponse
+	(*SignOutRequest)(nil),                 // 46: innonet.v1.SignOutRequest
+	(*ExtendSessionRequest)(nil),           // 47: innonet.v1.ExtendSessionRequest
+	(*ListTokensRequest)(nil),              // 48: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 49: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 50: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 51: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 52: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 53: innonet.v1.Member
+	(*Alarm)(nil),                          // 54: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 55: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 56: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 57: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 58: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 59: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 60: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 61: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 62: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 63: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 64: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 65: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 66: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 67: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 68: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 69: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 70: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 71: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 72: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 73: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 74: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 75: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 76: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 77: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 78: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 79: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 80: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 81: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 82: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 83: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 84: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 85: innonet.v1.FieldChange
+	(*Site)(nil),                           // 86: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 87: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 88: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 89: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 90: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 91: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 92: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 93: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 94: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 95: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 96: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 97: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                     // 98: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 99: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 100: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 101: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 102: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 103: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 104: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 105: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 106: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 107: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 108: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 109: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                // 110: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),           // 111: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                   // 112: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),            // 113: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),           // 114: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),         // 115: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),      // 116: innonet.v1.DeleteGlossaryTermRequest
+	nil,                                    // 117: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 118: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*durationpb.Duration)(nil),            // 119: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 120: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
-	6,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	111, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
+	119, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	16,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	17,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	112, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	112, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	112, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
-	7,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
-	9,   // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	11,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	88,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	102, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
-	102, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	120, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	120, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	120, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
+	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
+	96,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	110, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	110, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
 	1,   // 15: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 16: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	16,  // 17: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	6,   // 18: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	17,  // 17: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 18: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 20: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 21: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 21: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 23: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 24: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	112, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	112, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	112, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	17,  // 28: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	15,  // 29: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	120, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	120, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	120, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	18,  // 28: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	16,  // 29: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	1,   // 30: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 31: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	16,  // 32: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	17,  // 32: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
 	4,   // 33: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	7,   // 34: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 34: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	0,   // 35: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	11,  // 36: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	6,   // 37: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 38: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	12,  // 36: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	7,   // 37: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 38: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 39: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 40: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 41: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	112, // 42: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	77,  // 43: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	11,  // 44: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	29,  // 45: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	15,  // 46: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	120, // 42: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	85,  // 43: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	12,  // 44: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	30,  // 45: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	16,  // 46: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 47: innonet.v1.User.role:type_name -> innonet.v1.Role
-	112, // 48: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	112, // 49: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	112, // 50: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	112, // 51: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	112, // 52: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 53: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	3,   // 54: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	111, // 55: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	31,  // 56: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	32,  // 57: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 58: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 59: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	31,  // 60: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	15,  // 61: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	111, // 62: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	32,  // 63: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	6,   // 64: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 65: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	32,  // 66: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	15,  // 67: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	6,   // 68: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 69: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	112, // 70: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	46,  // 71: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	111, // 72: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	112, // 73: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	45,  // 74: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	111, // 75: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	46,  // 76: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	111, // 77: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	112, // 78: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	46,  // 79: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	112, // 80: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	58,  // 81: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	9,   // 82: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	11,  // 83: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 84: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	6,   // 85: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 86: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	112, // 87: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	112, // 88: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	112, // 89: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	10,  // 90: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	66,  // 91: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	15,  // 92: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 93: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	6,   // 94: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 95: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 96: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 97: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	112, // 98: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	11,  // 99: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	11,  // 100: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 101: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	112, // 102: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	6,   // 103: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 104: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	74,  // 105: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	15,  // 106: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	12,  // 107: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	78,  // 108: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	112, // 109: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	6,   // 110: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 111: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	78,  // 112: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	15,  // 113: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	12,  // 114: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	13,  // 115: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	112, // 116: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	112, // 117: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	13,  // 118: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	6,   // 119: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 120: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	13,  // 121: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	6,   // 122: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 123: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	82,  // 124: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	15,  // 125: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 126: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	112, // 127: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 128: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	112, // 129: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	112, // 130: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	92,  // 131: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	14,  // 132: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	90,  // 133: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	6,   // 134: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 135: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	90,  // 136: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	15,  // 137: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	90,  // 138: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	14,  // 139: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	92,  // 140: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	8,   // 141: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	112, // 142: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	112, // 143: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	8,   // 144: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	109, // 145: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	112, // 146: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	6,   // 147: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	111, // 148: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	104, // 149: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	15,  // 150: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	110, // 151: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	18,  // 152: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	19,  // 153: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	20,  // 154: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	22,  // 155: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	23,  // 156: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	24,  // 157: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	25,  // 158: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	26,  // 159: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	27,  // 160: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	28,  // 161: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	61,  // 162: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	62,  // 163: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	63,  // 164: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	64,  // 165: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	65,  // 166: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	68,  // 167: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	69,  // 168: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	70,  // 169: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	71,  // 170: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	73,  // 171: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	75,  // 172: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	89,  // 173: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	83,  // 174: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	84,  // 175: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	85,  // 176: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	87,  // 177: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	91,  // 178: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	94,  // 179: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	96,  // 180: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	98,  // 181: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	99,  // 182: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	103, // 183: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	105, // 184: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	107, // 185: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	108, // 186: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	33,  // 187: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	35,  // 188: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	43,  // 189: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	37,  // 190: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	38,  // 191: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	40,  // 192: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	42,  // 193: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	44,  // 194: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	56,  // 195: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	48,  // 196: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	49,  // 197: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	50,  // 198: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	51,  // 199: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	52,  // 200: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	54,  // 201: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	57,  // 202: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	59,  // 203: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	79,  // 204: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	81,  // 205: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	100, // 206: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	17,  // 207: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	17,  // 208: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	21,  // 209: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	17,  // 210: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	17,  // 211: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	17,  // 212: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	17,  // 213: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	17,  // 214: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	17,  // 215: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	30,  // 216: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	17,  // 217: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	17,  // 218: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	66,  // 219: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	66,  // 220: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	67,  // 221: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	17,  // 222: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	17,  // 223: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	72,  // 224: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	72,  // 225: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	74,  // 226: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	76,  // 227: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	17,  // 228: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	82,  // 229: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	82,  // 230: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	86,  // 231: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	82,  // 232: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	93,  // 233: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	95,  // 234: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	97,  // 235: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	93,  // 236: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	93,  // 237: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	17,  // 238: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	106, // 239: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	104, // 240: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	104, // 241: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	34,  // 242: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	36,  // 243: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	31,  // 244: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	31,  // 245: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	39,  // 246: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	41,  // 247: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	32,  // 248: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	47,  // 249: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	47,  // 250: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	47,  // 251: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	47,  // 252: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	47,  // 253: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	47,  // 254: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	53,  // 255: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	55,  // 256: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	58,  // 257: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	60,  // 258: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	80,  // 259: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	78,  // 260: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	101, // 261: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	207, // [207:262] is the sub-list for method output_type
-	152, // [152:207] is the sub-list for method input_type
-	152, // [152:152] is the sub-list for extension type_name
-	152, // [152:152] is the sub-list for extension extendee
-	0,   // [0:152] is the sub-list for field type_name
+	120, // 48: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	120, // 49: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	120, // 50: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	120, // 51: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	120, // 52: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	120, // 53: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 54: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	6,   // 55: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
+	3,   // 56: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	119, // 57: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	32,  // 58: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	33,  // 59: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	7,   // 60: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 61: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	32,  // 62: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	16,  // 63: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	119, // 64: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	33,  // 65: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	3,   // 66: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
+	119, // 67: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	32,  // 68: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
+	120, // 69: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	33,  // 70: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
+	32,  // 71: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
+	7,   // 72: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 73: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	33,  // 74: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	16,  // 75: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 76: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 77: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	120, // 78: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	54,  // 79: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	119, // 80: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	120, // 81: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	53,  // 82: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	119, // 83: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	54,  // 84: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	119, // 85: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	120, // 86: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	54,  // 87: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	120, // 88: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	66,  // 89: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 90: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 91: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 92: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 93: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 94: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	120, // 95: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	120, // 96: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	120, // 97: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 98: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	74,  // 99: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	16,  // 100: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 101: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 102: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 103: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 104: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 105: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	120, // 106: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 107: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 108: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 109: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	120, // 110: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 111: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 112: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	82,  // 113: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	16,  // 114: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 115: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	86,  // 116: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	120, // 117: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 118: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 119: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	86,  // 120: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	16,  // 121: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 122: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 123: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	120, // 124: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	120, // 125: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 126: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 127: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 128: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 129: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 130: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 131: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	90,  // 132: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	16,  // 133: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 134: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	120, // 135: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 136: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	120, // 137: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	120, // 138: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	100, // 139: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 140: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	98,  // 141: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 142: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 143: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	98,  // 144: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	16,  // 145: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	98,  // 146: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 147: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	100, // 148: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 149: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	120, // 150: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	120, // 151: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 152: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	117, // 153: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	120, // 154: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 155: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 156: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	112, // 157: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	16,  // 158: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	118, // 159: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	19,  // 160: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	20,  // 161: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	21,  // 162: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 163: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	24,  // 164: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	25,  // 165: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	26,  // 166: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	27,  // 167: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	28,  // 168: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	29,  // 169: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	69,  // 170: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	70,  // 171: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	71,  // 172: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	72,  // 173: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	73,  // 174: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	76,  // 175: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	77,  // 176: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	78,  // 177: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	79,  // 178: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	81,  // 179: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	83,  // 180: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	97,  // 181: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	91,  // 182: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	92,  // 183: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	93,  // 184: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	95,  // 185: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	99,  // 186: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	102, // 187: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	104, // 188: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	106, // 189: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	107, // 190: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	111, // 191: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	113, // 192: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	115, // 193: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	116, // 194: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	34,  // 195: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	36,  // 196: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	51,  // 197: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	38,  // 198: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	39,  // 199: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	48,  // 200: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	50,  // 201: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	41,  // 202: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	43,  // 203: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	44,  // 204: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	46,  // 205: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	47,  // 206: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	52,  // 207: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	64,  // 208: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	56,  // 209: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	57,  // 210: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	58,  // 211: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	59,  // 212: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	60,  // 213: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	62,  // 214: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	65,  // 215: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	67,  // 216: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	87,  // 217: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	89,  // 218: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	108, // 219: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	18,  // 220: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	18,  // 221: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	22,  // 222: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	18,  // 223: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	18,  // 224: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	18,  // 225: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	18,  // 226: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	18,  // 227: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	18,  // 228: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	31,  // 229: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	18,  // 230: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	18,  // 231: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	74,  // 232: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	74,  // 233: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	75,  // 234: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	18,  // 235: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	18,  // 236: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	80,  // 237: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	80,  // 238: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	82,  // 239: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	84,  // 240: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	18,  // 241: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	90,  // 242: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	90,  // 243: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	94,  // 244: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	90,  // 245: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	101, // 246: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	103, // 247: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	105, // 248: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	101, // 249: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	101, // 250: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	18,  // 251: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	114, // 252: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	112, // 253: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	112, // 254: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	35,  // 255: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	37,  // 256: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	32,  // 257: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	32,  // 258: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	40,  // 259: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	49,  // 260: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	33,  // 261: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	42,  // 262: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	32,  // 263: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	45,  // 264: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	33,  // 265: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	33,  // 266: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	55,  // 267: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	55,  // 268: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	55,  // 269: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	55,  // 270: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	55,  // 271: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	55,  // 272: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	61,  // 273: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	63,  // 274: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	66,  // 275: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	68,  // 276: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	88,  // 277: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	86,  // 278: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	109, // 279: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	220, // [220:280] is the sub-list for method output_type
+	160, // [160:220] is the sub-list for method input_type
+	160, // [160:160] is the sub-list for extension type_name
+	160, // [160:160] is the sub-list for extension extendee
+	0,   // [0:160] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -10252,9 +10843,9 @@ func file_innonet_v1_innonet_proto_init() {
 		return
 	}
 	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[72].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[74].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[76].OneofWrappers = []any{
+	file_innonet_v1_innonet_proto_msgTypes[79].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[81].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[83].OneofWrappers = []any{
 		(*UploadAttachmentRequest_Header)(nil),
 		(*UploadAttachmentRequest_Chunk)(nil),
 	}
@@ -10263,8 +10854,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      15,
-			NumMessages:   96,
+			NumEnums:      16,
+			NumMessages:   103,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

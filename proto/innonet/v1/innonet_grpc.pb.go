@@ -1632,13 +1632,18 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	UserService_CreateUser_FullMethodName  = "/innonet.v1.UserService/CreateUser"
-	UserService_ListUsers_FullMethodName   = "/innonet.v1.UserService/ListUsers"
-	UserService_WhoAmI_FullMethodName      = "/innonet.v1.UserService/WhoAmI"
-	UserService_RevokeUser_FullMethodName  = "/innonet.v1.UserService/RevokeUser"
-	UserService_CreateToken_FullMethodName = "/innonet.v1.UserService/CreateToken"
-	UserService_ListTokens_FullMethodName  = "/innonet.v1.UserService/ListTokens"
-	UserService_RevokeToken_FullMethodName = "/innonet.v1.UserService/RevokeToken"
+	UserService_CreateUser_FullMethodName       = "/innonet.v1.UserService/CreateUser"
+	UserService_ListUsers_FullMethodName        = "/innonet.v1.UserService/ListUsers"
+	UserService_WhoAmI_FullMethodName           = "/innonet.v1.UserService/WhoAmI"
+	UserService_RevokeUser_FullMethodName       = "/innonet.v1.UserService/RevokeUser"
+	UserService_CreateToken_FullMethodName      = "/innonet.v1.UserService/CreateToken"
+	UserService_ListTokens_FullMethodName       = "/innonet.v1.UserService/ListTokens"
+	UserService_RevokeToken_FullMethodName      = "/innonet.v1.UserService/RevokeToken"
+	UserService_InviteUser_FullMethodName       = "/innonet.v1.UserService/InviteUser"
+	UserService_AcceptInvitation_FullMethodName = "/innonet.v1.UserService/AcceptInvitation"
+	UserService_SignIn_FullMethodName           = "/innonet.v1.UserService/SignIn"
+	UserService_SignOut_FullMethodName          = "/innonet.v1.UserService/SignOut"
+	UserService_ExtendSession_FullMethodName    = "/innonet.v1.UserService/ExtendSession"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -1682,6 +1687,31 @@ type UserServiceClient interface {
 	// (FAILED_PRECONDITION). An unknown token is NOT_FOUND; revoking twice
 	// changes nothing.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error)
+	// InviteUser makes a one-time invitation code with which a person sets
+	// the password of a user, new (name, role, site and division, as for
+	// CreateUser) or existing (user_id: a re-invitation resets the
+	// password once the code is accepted). The code is shown only in this
+	// answer; a newer invitation of the same user replaces older unused
+	// ones. ADMIN only.
+	InviteUser(ctx context.Context, in *InviteUserRequest, opts ...grpc.CallOption) (*InviteUserResponse, error)
+	// AcceptInvitation sets the password of the invited user and uses the
+	// invitation up; the user's sessions signed in with an older password
+	// are revoked. No authentication: the code is the credential. An
+	// unknown, used or expired code is UNAUTHENTICATED.
+	AcceptInvitation(ctx context.Context, in *AcceptInvitationRequest, opts ...grpc.CallOption) (*User, error)
+	// SignIn checks a user's name and password and returns a new session
+	// token: a bearer token of kind SESSION that works for 12 hours past its
+	// last ExtendSession, at most 7 days after sign-in. No authentication;
+	// a wrong name or password is UNAUTHENTICATED.
+	SignIn(ctx context.Context, in *SignInRequest, opts ...grpc.CallOption) (*SignInResponse, error)
+	// SignOut revokes the session token presented: from the moment the
+	// revocation is applied on a site, that site refuses it. An API token
+	// presented here is FAILED_PRECONDITION (use RevokeToken).
+	SignOut(ctx context.Context, in *SignOutRequest, opts ...grpc.CallOption) (*Token, error)
+	// ExtendSession moves the presented session token's expiry to now plus
+	// its session time to live, never past 7 days after sign-in. Not a
+	// session token: FAILED_PRECONDITION.
+	ExtendSession(ctx context.Context, in *ExtendSessionRequest, opts ...grpc.CallOption) (*Token, error)
 }
 
 type userServiceClient struct {
@@ -1762,6 +1792,56 @@ func (c *userServiceClient) RevokeToken(ctx context.Context, in *RevokeTokenRequ
 	return out, nil
 }
 
+func (c *userServiceClient) InviteUser(ctx context.Context, in *InviteUserRequest, opts ...grpc.CallOption) (*InviteUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InviteUserResponse)
+	err := c.cc.Invoke(ctx, UserService_InviteUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) AcceptInvitation(ctx context.Context, in *AcceptInvitationRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, UserService_AcceptInvitation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) SignIn(ctx context.Context, in *SignInRequest, opts ...grpc.CallOption) (*SignInResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignInResponse)
+	err := c.cc.Invoke(ctx, UserService_SignIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) SignOut(ctx context.Context, in *SignOutRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, UserService_SignOut_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ExtendSession(ctx context.Context, in *ExtendSessionRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, UserService_ExtendSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UserServiceServer is the server API for UserService service.
 // All implementations must embed UnimplementedUserServiceServer
 // for forward compatibility.
@@ -1803,6 +1883,31 @@ type UserServiceServer interface {
 	// (FAILED_PRECONDITION). An unknown token is NOT_FOUND; revoking twice
 	// changes nothing.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error)
+	// InviteUser makes a one-time invitation code with which a person sets
+	// the password of a user, new (name, role, site and division, as for
+	// CreateUser) or existing (user_id: a re-invitation resets the
+	// password once the code is accepted). The code is shown only in this
+	// answer; a newer invitation of the same user replaces older unused
+	// ones. ADMIN only.
+	InviteUser(context.Context, *InviteUserRequest) (*InviteUserResponse, error)
+	// AcceptInvitation sets the password of the invited user and uses the
+	// invitation up; the user's sessions signed in with an older password
+	// are revoked. No authentication: the code is the credential. An
+	// unknown, used or expired code is UNAUTHENTICATED.
+	AcceptInvitation(context.Context, *AcceptInvitationRequest) (*User, error)
+	// SignIn checks a user's name and password and returns a new session
+	// token: a bearer token of kind SESSION that works for 12 hours past its
+	// last ExtendSession, at most 7 days after sign-in. No authentication;
+	// a wrong name or password is UNAUTHENTICATED.
+	SignIn(context.Context, *SignInRequest) (*SignInResponse, error)
+	// SignOut revokes the session token presented: from the moment the
+	// revocation is applied on a site, that site refuses it. An API token
+	// presented here is FAILED_PRECONDITION (use RevokeToken).
+	SignOut(context.Context, *SignOutRequest) (*Token, error)
+	// ExtendSession moves the presented session token's expiry to now plus
+	// its session time to live, never past 7 days after sign-in. Not a
+	// session token: FAILED_PRECONDITION.
+	ExtendSession(context.Context, *ExtendSessionRequest) (*Token, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -1833,6 +1938,21 @@ func (UnimplementedUserServiceServer) ListTokens(context.Context, *ListTokensReq
 }
 func (UnimplementedUserServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedUserServiceServer) InviteUser(context.Context, *InviteUserRequest) (*InviteUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InviteUser not implemented")
+}
+func (UnimplementedUserServiceServer) AcceptInvitation(context.Context, *AcceptInvitationRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptInvitation not implemented")
+}
+func (UnimplementedUserServiceServer) SignIn(context.Context, *SignInRequest) (*SignInResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignIn not implemented")
+}
+func (UnimplementedUserServiceServer) SignOut(context.Context, *SignOutRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignOut not implemented")
+}
+func (UnimplementedUserServiceServer) ExtendSession(context.Context, *ExtendSessionRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendSession not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -1981,6 +2101,96 @@ func _UserService_RevokeToken_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_InviteUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InviteUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).InviteUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_InviteUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).InviteUser(ctx, req.(*InviteUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_AcceptInvitation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptInvitationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).AcceptInvitation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_AcceptInvitation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).AcceptInvitation(ctx, req.(*AcceptInvitationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_SignIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignInRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).SignIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_SignIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).SignIn(ctx, req.(*SignInRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_SignOut_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignOutRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).SignOut(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_SignOut_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).SignOut(ctx, req.(*SignOutRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ExtendSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ExtendSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ExtendSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ExtendSession(ctx, req.(*ExtendSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2015,6 +2225,26 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _UserService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "InviteUser",
+			Handler:    _UserService_InviteUser_Handler,
+		},
+		{
+			MethodName: "AcceptInvitation",
+			Handler:    _UserService_AcceptInvitation_Handler,
+		},
+		{
+			MethodName: "SignIn",
+			Handler:    _UserService_SignIn_Handler,
+		},
+		{
+			MethodName: "SignOut",
+			Handler:    _UserService_SignOut_Handler,
+		},
+		{
+			MethodName: "ExtendSession",
+			Handler:    _UserService_ExtendSession_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
