@@ -19,5 +19,6 @@ func (n *Node) newConsole(conn grpc.ClientConnInterface) (*console.Server, error
 		Insecure:  n.cfg.TLS == nil,
 		MaxUpload: n.cfg.MaxAttachmentBytes,
 		Logger:    n.log.With("part", "console"),
+		Accounts:  newConsoleAccounts(conn),
 	})
 }

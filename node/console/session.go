@@ -131,7 +131,7 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		me, err := s.users.WhoAmI(ctx, &innonetpb.WhoAmIRequest{})
+		me, err := s.users.WhoAmI(ctx, &innonetpb.WhoAmIRequest{Consistency: stale})
 		if err != nil {
 			if status.Code(err) == codes.Unauthenticated {
 				http.SetCookie(w, s.cookie(sessionCookie, "", -1))

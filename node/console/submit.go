@@ -27,7 +27,8 @@ type submitData struct {
 }
 
 var submitFields = []string{"title", "summary", "organization_id", "org_name", "org_kind", "country", "sector", "trl",
-	"deal_type", "tags", "language", "contact_name", "contact_email", "contact_phone", "rid", "csrf"}
+	"deal_type", "tags", "language", "contact_name", "contact_email", "contact_phone", "rid", "csrf",
+	"file"} // a file input with no file chosen comes as an empty value
 
 // languagesOffered are the usual languages of leads; any BCP 47 tag is
 // accepted.

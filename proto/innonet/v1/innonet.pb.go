@@ -4152,7 +4152,13 @@ func (x *RevokeTokenRequest) GetRequestId() string {
 }
 
 type WhoAmIRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// STALE answers from the asked site's copy of the users (the console
+	// does, so it keeps working on a site cut off from the leader); the
+	// default asks the leader.
+	Consistency Consistency `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4185,6 +4191,20 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *WhoAmIRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *WhoAmIRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
 }
 
 type GetClusterRequest struct {
@@ -9697,8 +9717,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\x0f\n" +
-	"\rWhoAmIRequest\"N\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x8a\x01\n" +
+	"\rWhoAmIRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"N\n" +
 	"\x11GetClusterRequest\x129\n" +
 	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\"\xf8\x04\n" +
 	"\x06Member\x12\x12\n" +
@@ -10626,215 +10648,217 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	119, // 73: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	33,  // 74: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	16,  // 75: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 76: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 77: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	120, // 78: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	54,  // 79: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	119, // 80: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	120, // 81: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	53,  // 82: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	119, // 83: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	54,  // 84: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	119, // 85: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	120, // 86: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	54,  // 87: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	120, // 88: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	66,  // 89: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10,  // 90: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	12,  // 91: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 92: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 93: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 94: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	120, // 95: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	120, // 96: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	120, // 97: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	11,  // 98: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	74,  // 99: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	16,  // 100: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	8,   // 101: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 102: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 103: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,   // 104: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 105: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	120, // 106: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 107: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	12,  // 108: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 109: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	120, // 110: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,   // 111: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 112: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	82,  // 113: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	16,  // 114: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 115: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	86,  // 116: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	120, // 117: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	7,   // 118: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 119: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	86,  // 120: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	16,  // 121: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 122: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	14,  // 123: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	120, // 124: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	120, // 125: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 126: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 127: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 128: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	14,  // 129: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 130: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 131: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	90,  // 132: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	16,  // 133: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 134: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	120, // 135: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	15,  // 136: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	120, // 137: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	120, // 138: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	100, // 139: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	15,  // 140: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	98,  // 141: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	7,   // 142: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 143: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	98,  // 144: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	16,  // 145: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	98,  // 146: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	15,  // 147: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	100, // 148: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	9,   // 149: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	120, // 150: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	120, // 151: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	9,   // 152: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	117, // 153: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	120, // 154: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	7,   // 155: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 156: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	112, // 157: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	16,  // 158: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	118, // 159: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	19,  // 160: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	20,  // 161: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	21,  // 162: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 163: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	24,  // 164: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	25,  // 165: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	26,  // 166: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	27,  // 167: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	28,  // 168: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	29,  // 169: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	69,  // 170: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	70,  // 171: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	71,  // 172: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	72,  // 173: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	73,  // 174: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	76,  // 175: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	77,  // 176: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	78,  // 177: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	79,  // 178: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	81,  // 179: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	83,  // 180: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	97,  // 181: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	91,  // 182: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	92,  // 183: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	93,  // 184: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	95,  // 185: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	99,  // 186: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	102, // 187: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	104, // 188: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	106, // 189: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	107, // 190: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	111, // 191: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	113, // 192: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	115, // 193: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	116, // 194: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	34,  // 195: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	36,  // 196: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	51,  // 197: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	38,  // 198: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	39,  // 199: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	48,  // 200: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	50,  // 201: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	41,  // 202: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	43,  // 203: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	44,  // 204: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	46,  // 205: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	47,  // 206: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	52,  // 207: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	64,  // 208: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	56,  // 209: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	57,  // 210: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	58,  // 211: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	59,  // 212: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	60,  // 213: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	62,  // 214: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	65,  // 215: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	67,  // 216: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	87,  // 217: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	89,  // 218: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	108, // 219: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	18,  // 220: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	18,  // 221: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	22,  // 222: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	18,  // 223: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	18,  // 224: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	18,  // 225: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	18,  // 226: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	18,  // 227: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	18,  // 228: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	31,  // 229: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	18,  // 230: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	18,  // 231: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	74,  // 232: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	74,  // 233: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	75,  // 234: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	18,  // 235: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	18,  // 236: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	80,  // 237: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	80,  // 238: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	82,  // 239: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	84,  // 240: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	18,  // 241: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	90,  // 242: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	90,  // 243: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	94,  // 244: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	90,  // 245: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	101, // 246: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	103, // 247: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	105, // 248: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	101, // 249: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	101, // 250: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	18,  // 251: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	114, // 252: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	112, // 253: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	112, // 254: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	35,  // 255: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	37,  // 256: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	32,  // 257: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	32,  // 258: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	40,  // 259: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	49,  // 260: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	33,  // 261: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	42,  // 262: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	32,  // 263: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	45,  // 264: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	33,  // 265: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	33,  // 266: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	55,  // 267: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	55,  // 268: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	55,  // 269: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	55,  // 270: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	55,  // 271: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	55,  // 272: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	61,  // 273: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	63,  // 274: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	66,  // 275: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	68,  // 276: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	88,  // 277: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	86,  // 278: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	109, // 279: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	220, // [220:280] is the sub-list for method output_type
-	160, // [160:220] is the sub-list for method input_type
-	160, // [160:160] is the sub-list for extension type_name
-	160, // [160:160] is the sub-list for extension extendee
-	0,   // [0:160] is the sub-list for field type_name
+	7,   // 76: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 77: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 78: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 79: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	120, // 80: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	54,  // 81: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	119, // 82: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	120, // 83: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	53,  // 84: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	119, // 85: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	54,  // 86: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	119, // 87: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	120, // 88: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	54,  // 89: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	120, // 90: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	66,  // 91: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 92: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 93: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 94: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 95: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 96: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	120, // 97: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	120, // 98: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	120, // 99: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 100: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	74,  // 101: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	16,  // 102: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 103: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 104: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 105: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 106: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 107: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	120, // 108: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 109: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 110: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 111: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	120, // 112: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 113: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 114: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	82,  // 115: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	16,  // 116: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 117: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	86,  // 118: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	120, // 119: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 120: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 121: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	86,  // 122: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	16,  // 123: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 124: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 125: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	120, // 126: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	120, // 127: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 128: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 129: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 130: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 131: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 132: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 133: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	90,  // 134: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	16,  // 135: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 136: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	120, // 137: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 138: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	120, // 139: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	120, // 140: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	100, // 141: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 142: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	98,  // 143: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 144: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 145: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	98,  // 146: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	16,  // 147: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	98,  // 148: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 149: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	100, // 150: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 151: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	120, // 152: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	120, // 153: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 154: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	117, // 155: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	120, // 156: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 157: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	119, // 158: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	112, // 159: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	16,  // 160: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	118, // 161: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	19,  // 162: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	20,  // 163: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	21,  // 164: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 165: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	24,  // 166: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	25,  // 167: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	26,  // 168: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	27,  // 169: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	28,  // 170: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	29,  // 171: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	69,  // 172: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	70,  // 173: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	71,  // 174: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	72,  // 175: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	73,  // 176: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	76,  // 177: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	77,  // 178: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	78,  // 179: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	79,  // 180: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	81,  // 181: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	83,  // 182: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	97,  // 183: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	91,  // 184: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	92,  // 185: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	93,  // 186: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	95,  // 187: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	99,  // 188: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	102, // 189: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	104, // 190: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	106, // 191: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	107, // 192: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	111, // 193: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	113, // 194: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	115, // 195: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	116, // 196: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	34,  // 197: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	36,  // 198: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	51,  // 199: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	38,  // 200: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	39,  // 201: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	48,  // 202: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	50,  // 203: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	41,  // 204: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	43,  // 205: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	44,  // 206: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	46,  // 207: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	47,  // 208: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	52,  // 209: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	64,  // 210: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	56,  // 211: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	57,  // 212: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	58,  // 213: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	59,  // 214: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	60,  // 215: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	62,  // 216: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	65,  // 217: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	67,  // 218: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	87,  // 219: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	89,  // 220: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	108, // 221: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	18,  // 222: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	18,  // 223: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	22,  // 224: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	18,  // 225: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	18,  // 226: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	18,  // 227: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	18,  // 228: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	18,  // 229: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	18,  // 230: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	31,  // 231: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	18,  // 232: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	18,  // 233: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	74,  // 234: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	74,  // 235: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	75,  // 236: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	18,  // 237: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	18,  // 238: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	80,  // 239: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	80,  // 240: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	82,  // 241: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	84,  // 242: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	18,  // 243: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	90,  // 244: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	90,  // 245: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	94,  // 246: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	90,  // 247: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	101, // 248: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	103, // 249: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	105, // 250: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	101, // 251: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	101, // 252: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	18,  // 253: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	114, // 254: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	112, // 255: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	112, // 256: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	35,  // 257: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	37,  // 258: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	32,  // 259: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	32,  // 260: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	40,  // 261: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	49,  // 262: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	33,  // 263: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	42,  // 264: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	32,  // 265: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	45,  // 266: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	33,  // 267: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	33,  // 268: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	55,  // 269: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	55,  // 270: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	55,  // 271: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	55,  // 272: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	55,  // 273: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	55,  // 274: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	61,  // 275: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	63,  // 276: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	66,  // 277: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	68,  // 278: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	88,  // 279: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	86,  // 280: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	109, // 281: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	222, // [222:282] is the sub-list for method output_type
+	162, // [162:222] is the sub-list for method input_type
+	162, // [162:162] is the sub-list for extension type_name
+	162, // [162:162] is the sub-list for extension extendee
+	0,   // [0:162] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }

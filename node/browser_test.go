@@ -1,0 +1,592 @@
+//go:build browser
+
+package node
+
+// The console's week in a real browser (Chromium through chromedp),
+// against a real three-site cluster on 127.0.0.1 over TLS, through the UI
+// only, with each step checked on the page and through the API. Run with
+//
+//	go test -tags browser -run TestBrowser -count=1 -v ./node/
+//
+// Chromium: INNONET_CHROMIUM, else /usr/lib/chromium/chromium or one on
+// PATH. Screenshots of the main screens in both languages go to
+// INNONET_SCREENSHOTS (default: a directory under the system's temp dir,
+// named in the log).
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+func chromiumPath(t *testing.T) string {
+	if p := os.Getenv("INNONET_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/lib/chromium/chromium", "/usr/bin/chromium"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium: install it (apt-get install chromium) or set INNONET_CHROMIUM")
+	return ""
+}
+
+// person is one user at the wheel of a browser of their own (own cookies),
+// on one site.
+type person struct {
+	t      *testing.T
+	name   string
+	pw     string
+	ctx    context.Context
+	base   string
+	shots  string
+	mu     *sync.Mutex
+	alerts *[]string
+}
+
+const stepTimeout = 30 * time.Second
+
+func (p *person) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %s: %v\n%s", p.name, what, err, p.pageText())
+	}
+}
+
+// pageText is the visible text of the page, for failure messages.
+func (p *person) pageText() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.location.href + "\n" + document.body.innerText`))
+	if err != nil {
+		return "(no page: " + err.Error() + ")"
+	}
+	if len(s) > 4000 {
+		s = s[:4000]
+	}
+	return s
+}
+
+func (p *person) open(path string) {
+	p.t.Helper()
+	p.run("open "+path, chromedp.Navigate(p.base+path))
+}
+
+// click clicks sel and waits for the page the click loads.
+func (p *person) click(sel string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
+		p.t.Fatalf("%s: click %s: %v\n%s", p.name, sel, err, p.pageText())
+	}
+}
+
+func (p *person) set(sel, value string) {
+	p.t.Helper()
+	p.run("fill "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("%s: read %s: %v\n%s", p.name, sel, err, p.pageText())
+	}
+	return s
+}
+
+func (p *person) count(sel string) int {
+	p.t.Helper()
+	n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		p.t.Fatalf("%s: count %s: %v", p.name, sel, err)
+	}
+	return n
+}
+
+// sees fails unless the page's text contains each of want.
+func (p *person) sees(want ...string) {
+	p.t.Helper()
+	body := p.pageText()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			p.t.Fatalf("%s: the page does not show %q:\n%s", p.name, w, body)
+		}
+	}
+}
+
+func (p *person) shot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(p.shots, name+".png"), png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// shotBoth takes a screenshot of the page in Chinese and in English.
+func (p *person) shotBoth(name string) {
+	p.t.Helper()
+	p.click("#lang-zh")
+	p.shot(name + ".zh")
+	p.click("#lang-en")
+	p.shot(name + ".en")
+}
+
+// session is the value of the browser's session cookie.
+func (p *person) session() string {
+	p.t.Helper()
+	res, err := chromedp.Call(p.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.base + "/"}})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "innonet_session" {
+			if !c.HTTPOnly || !c.Secure || c.SameSite != network.CookieSameSiteStrict {
+				p.t.Fatalf("session cookie is not HttpOnly, Secure and SameSite=Strict: %+v", c)
+			}
+			return c.Value
+		}
+	}
+	p.t.Fatalf("%s has no session cookie", p.name)
+	return ""
+}
+
+// acceptInvite opens an invitation link on the person's site, sets the
+// password and signs in.
+func (p *person) acceptInvite(link string) {
+	p.t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || !strings.HasPrefix(u.Path, "/invite/") {
+		p.t.Fatalf("not an invitation link: %q", link)
+	}
+	p.open(u.Path)
+	p.set("#password", p.pw)
+	p.set("#password2", p.pw)
+	p.click("#setpassword")
+	p.set("#name", p.name)
+	p.set("#password", p.pw)
+	p.click("#signin")
+	if got := p.text("#me"); !strings.Contains(got, p.name) {
+		p.t.Fatalf("%s: signed in as %q", p.name, got)
+	}
+}
+
+func TestBrowserWeek(t *testing.T) {
+	shots := os.Getenv("INNONET_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "innonet-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots: %s", shots)
+
+	// LAN timings for the leader: a browser beside three sites keeps the
+	// machine busy, and the test profile's 200 ms would take a slow
+	// heartbeat for a dead leader.
+	lan := func(c *Config) {
+		c.Cluster.HeartbeatTimeout, c.Cluster.ElectionTimeout, c.Cluster.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
+	}
+	tc := newTestCluster(t, []string{"CGO", "MUC", "YRD"}, nil, withTLS(t), lan)
+	sites := map[string]*Node{"CGO": tc.node("CGO"), "MUC": tc.node("MUC"), "YRD": tc.node("YRD")}
+	api := tc.clients(tc.leaderNode(), testAdminToken)
+
+	userDir := t.TempDir()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
+		chromedp.UserDataDir(userDir), chromedp.WindowSize(1366, 900), chromedp.Flag("lang", "en-US"))...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	var alertsMu sync.Mutex
+	var alerts []string
+	newPerson := func(name, pw, site string) *person {
+		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		if err := chromedp.Do(c, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+		// A script that runs from lead text would open a dialog: record it.
+		go func() {
+			for ev, err := range chromedp.Events(c, page.JavascriptDialogOpening) {
+				if err != nil {
+					return
+				}
+				alertsMu.Lock()
+				alerts = append(alerts, name+": "+ev.Message)
+				alertsMu.Unlock()
+				_, _ = chromedp.Call(c, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			}
+		}()
+		return &person{t: t, name: name, pw: pw, ctx: c, base: "https://" + sites[site].Addr(), shots: shots, mu: &alertsMu, alerts: &alerts}
+	}
+
+	// The first admin has only the bootstrap token; it invites itself as
+	// `innonet user invite --user` does.
+	var me *innonetpb.User
+	var inv *innonetpb.InviteUserResponse
+	invRID := rid()
+	retryUnavailable(t, "invite the first admin", func() (err error) {
+		if me, err = api.users.WhoAmI(api.ctx(t), &innonetpb.WhoAmIRequest{}); err != nil {
+			return err
+		}
+		inv, err = api.users.InviteUser(api.ctx(t), &innonetpb.InviteUserRequest{RequestId: invRID, UserId: me.Id})
+		return err
+	})
+	admin := newPerson(me.Name, "correct horse battery", "CGO")
+	admin.acceptInvite("https://x/invite/" + inv.Code)
+
+	// Invite → set password → sign in, for each role, each on its own site.
+	invite := func(name, role, site, division string) string {
+		admin.open("/admin/users")
+		admin.set("#invite-name", name)
+		admin.set("#invite-role", role)
+		admin.set("#invite-site", site)
+		admin.set("#invite-division", division)
+		admin.click("#invite-submit")
+		admin.sees(name)
+		link, err := chromedp.Run(admin.ctx, chromedp.Value(chromedp.CSS("#invite-link")))
+		if err != nil {
+			t.Fatalf("invitation link for %s: %v\n%s", name, err, admin.pageText())
+		}
+		return link
+	}
+	people := []struct {
+		name, role, site, division, home string
+	}{
+		{"Li Wei", "HQ_REVIEWER", "", "", "CGO"},
+		{"Lukas Bauer", "NODE_STAFF", "MUC", "", "MUC"},
+		{"Chen Jie", "DIVISION", "", "YRD", "YRD"},
+		{"Zhang Min", "DIVISION", "", "BOHAI", "CGO"},
+	}
+	ps := map[string]*person{}
+	for _, u := range people {
+		link := invite(u.name, u.role, u.site, u.division)
+		p := newPerson(u.name, "pw-"+strings.ReplaceAll(strings.ToLower(u.name), " ", "-")+"-2026", u.home)
+		p.acceptInvite(link)
+		ps[u.role+u.division] = p
+	}
+	hq, lukas, yrd, bohai := ps["HQ_REVIEWER"], ps["NODE_STAFF"], ps["DIVISIONYRD"], ps["DIVISIONBOHAI"]
+	users, err := api.users.ListUsers(api.ctx(t), &innonetpb.ListUsersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPassword := 0
+	for _, u := range users.Users {
+		if u.PasswordSetTime != nil {
+			withPassword++
+		}
+	}
+	if withPassword != 5 {
+		t.Fatalf("API: %d users have a password, want 5 (admin and four invited)", withPassword)
+	}
+	admin.open("/admin/users")
+	admin.shotBoth("admin-users")
+	admin.open("/admin/cluster")
+	admin.sees("CGO", "MUC", "YRD")
+	admin.shotBoth("admin-cluster")
+
+	// Munich pushes three leads, one in German with a pitch deck, one in
+	// English, one whose text is hostile.
+	deck := filepath.Join(t.TempDir(), "Pitch deck.pdf")
+	if err := os.WriteFile(deck, []byte("%PDF-1.4 a pitch deck\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(title, summary, lang, sector, org string, files ...string) string {
+		lukas.open("/leads/new")
+		lukas.set("#title", title)
+		lukas.set("#summary", summary)
+		lukas.set("#language", lang)
+		lukas.set("#organization_id", "new")
+		lukas.set("#org_name", org)
+		lukas.set("#country", "DE")
+		lukas.set("#sector", sector)
+		lukas.set("#trl", "6")
+		lukas.set("#deal_type", "TECHNOLOGY_LICENSING")
+		if len(files) > 0 {
+			lukas.run("choose files", chromedp.SetUploadFiles(chromedp.CSS(`#submit-form input[type=file]`), files))
+		}
+		lukas.click("#submit")
+		id := lukas.text("#lead-id")
+		lukas.sees("submitted to HQ")
+		return id
+	}
+	lukas.open("/leads/new")
+	lukas.shotBoth("node-submit")
+	german := submit("Grüner Wasserstoff aus Meerwasser-Elektrolyse", "Ein Team der TU München hat einen Elektrolyseur entwickelt, der Meerwasser direkt spaltet.", "de", "NEW_ENERGY_VEHICLES", "HydroSea GmbH", deck)
+	english := submit("Solid-state battery separator", "A ceramic separator that doubles cycle life.", "en", "NEW_MATERIALS", "CeraCell Ltd")
+	hostileTitle := `<script>alert("xss")</script> "><img src=x onerror=alert(1)> מימן ירוק`
+	hostile := submit(hostileTitle, `</textarea><b onmouseover=alert(2)>bold?</b> שלום עולם`, "he", "OTHER", `"><svg onload=alert(3)>`)
+	for _, id := range []string{german, english, hostile} {
+		l, err := api.leads.GetLead(api.ctx(t), &innonetpb.GetLeadRequest{Id: id})
+		if err != nil || l.Stage != innonetpb.Stage_SUBMITTED || l.Site != "MUC" {
+			t.Fatalf("API: lead %s after submit: %v %v", id, l, err)
+		}
+	}
+	files, err := api.leads.ListAttachments(api.ctx(t), &innonetpb.ListAttachmentsRequest{Id: german})
+	if err != nil || len(files.Attachments) != 1 || files.Attachments[0].Name != "Pitch deck.pdf" {
+		t.Fatalf("API: attachments of %s: %v %v", german, files, err)
+	}
+
+	// HQ, in Chinese, reviews: the inbox shows the three; the German lead
+	// goes back with a question.
+	hq.open("/")
+	hq.click("#lang-zh")
+	for _, id := range []string{german, english, hostile} {
+		eventuallyPage(t, hq, "/", id)
+	}
+	hq.sees("待审核")
+	hq.shotBoth("hq-inbox")
+	hq.click("#lang-zh")
+	hq.open("/leads/" + german)
+	hq.sees("Grüner Wasserstoff", "Pitch deck.pdf")
+	hq.set("#review-comment", "Wer hält die Patente, und gibt es schon einen Prototyp?")
+	hq.click("#return")
+	hq.sees("已连同问题退回站点", "已退回")
+	wantStage(t, api, german, innonetpb.Stage_RETURNED)
+
+	// Lukas answers on his start page: the answer resubmits.
+	eventuallyPage(t, lukas, "/", "Wer hält die Patente")
+	lukas.shotBoth("node-home")
+	lukas.set(`article[data-id="`+german+`"] .reply-answer`, "Die Patente hält die TUM; ein Prototyp läuft seit März.")
+	lukas.click(`article[data-id="` + german + `"] .reply-send`)
+	lukas.sees("resubmitted")
+	wantStage(t, api, german, innonetpb.Stage_SUBMITTED)
+
+	// HQ approves the German and English leads and declines the hostile one.
+	for _, id := range []string{german, english} {
+		eventuallyPage(t, hq, "/leads/"+id, "批准并发布")
+		hq.set("#review-comment", "Published.")
+		hq.click("#approve")
+		hq.sees("已批准并发布")
+		wantStage(t, api, id, innonetpb.Stage_APPROVED)
+	}
+	hq.open("/leads/" + hostile)
+	if n := hq.count("#lead-title img, #lead-title script, .summary b, dd svg"); n != 0 {
+		t.Fatalf("hostile lead text became %d elements on the lead page", n)
+	}
+	if got := hq.text("#lead-title"); got != hostileTitle {
+		t.Fatalf("hostile title shown as %q, want it as text %q", got, hostileTitle)
+	}
+	hq.shot("hq-lead-hostile.zh")
+	hq.set("#review-comment", "Not a technology lead.")
+	hq.click("#decline")
+	wantStage(t, api, hostile, innonetpb.Stage_DECLINED)
+
+	// Two divisions want the German lead, each with its reasons.
+	for _, d := range []*person{yrd, bohai} {
+		eventuallyPage(t, d, "/leads/"+german, "Express interest")
+		d.set("#rationale", d.name+": we have an electrolysis cluster and a port.")
+		d.set("#enterprise", "Local Hydrogen Co. "+d.name)
+		d.click("#express")
+		d.sees("Your interest is recorded")
+	}
+	in, err := api.leads.ListInterests(api.ctx(t), &innonetpb.ListInterestsRequest{Id: german})
+	if err != nil || len(in.Interests) != 2 {
+		t.Fatalf("API: interests in %s: %v %v", german, in, err)
+	}
+	yrd.open("/")
+	yrd.shotBoth("division-home")
+
+	// HQ sees both side by side and assigns the lead to YRD.
+	eventuallyPage(t, hq, "/leads/"+german, "长三角事业部")
+	hq.sees("环渤海事业部")
+	hq.shotBoth("hq-lead-interests")
+	hq.click("#assign-YRD")
+	l := wantStage(t, api, german, innonetpb.Stage_CLAIMED)
+	if l.Division != "YRD" {
+		t.Fatalf("API: %s assigned to %q, want YRD", german, l.Division)
+	}
+
+	// YRD takes it to SIGNED, with deal terms.
+	eventuallyPage(t, yrd, "/leads/"+german, "Move to Negotiating")
+	yrd.click("#advance")
+	wantStage(t, api, german, innonetpb.Stage_NEGOTIATING)
+	yrd.set("#amount", "42000000")
+	yrd.set("#currency", "CNY")
+	yrd.click("#save-deal")
+	yrd.sees("Deal terms saved", "42000000 CNY")
+	yrd.click("#advance")
+	l = wantStage(t, api, german, innonetpb.Stage_SIGNED)
+	if l.DealTerms.GetAmount() != "42000000" || l.DealTerms.GetCurrency() != "CNY" {
+		t.Fatalf("API: deal terms of %s: %v", german, l.DealTerms)
+	}
+	yrd.shotBoth("division-lead-signed")
+
+	// A claim race on the English lead: YRD has the page open when BOHAI
+	// claims; YRD's click is told who won.
+	eventuallyPage(t, yrd, "/leads/"+english, "Claim for our division")
+	eventuallyPage(t, bohai, "/leads/"+english, "Claim for our division")
+	bohai.click("#claim")
+	wantStage(t, api, english, innonetpb.Stage_CLAIMED)
+	yrd.click("#claim")
+	yrd.sees("Too late: Bohai Rim claimed this lead first.")
+	// BOHAI closes it as lost, with a reason.
+	eventuallyPage(t, bohai, "/leads/"+english, "Close as lost")
+	bohai.set("#close-reason", "TERMS_NOT_AGREED")
+	bohai.set("#close-comment", "The partner wanted exclusivity.")
+	bohai.click("#close")
+	l = wantStage(t, api, english, innonetpb.Stage_LOST)
+	if l.CloseReason != innonetpb.CloseLeadRequest_TERMS_NOT_AGREED {
+		t.Fatalf("API: close reason of %s: %v", english, l.CloseReason)
+	}
+
+	// The pipeline as a table and as a board.
+	hq.open("/leads")
+	hq.sees(german, english, hostile)
+	hq.shotBoth("hq-pipeline")
+	hq.open("/leads?view=board")
+	hq.shotBoth("hq-board")
+
+	// A form posted without its CSRF token is refused and changes nothing.
+	token := lukas.session()
+	before, err := api.leads.ListComments(api.ctx(t), &innonetpb.ListCommentsRequest{Id: german})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := postWithCookie(t, lukas.base+"/leads/"+german+"/comment", token, url.Values{"body": {"forged"}, "visibility": {"SHARED"}})
+	if code != http.StatusForbidden {
+		t.Fatalf("a post without the CSRF token: %d, want 403", code)
+	}
+	after, err := api.leads.ListComments(api.ctx(t), &innonetpb.ListCommentsRequest{Id: german})
+	if err != nil || len(after.Comments) != len(before.Comments) {
+		t.Fatalf("a refused post changed the thread: %d → %d comments (%v)", len(before.Comments), len(after.Comments), err)
+	}
+
+	// Sign-out revokes the session everywhere: its cookie is refused on
+	// every site, in the console and in the API.
+	lukas.click("#signout")
+	lukas.sees("You are signed out")
+	for code, n := range sites {
+		eventually(t, 10*time.Second, "the signed-out session refused at "+code, func() error {
+			c := tc.clients(n, token)
+			if _, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{}); status.Code(err) != codes.Unauthenticated {
+				return fmt.Errorf("WhoAmI at %s: %v", code, err)
+			}
+			if got := getWithCookie(t, "https://"+n.Addr()+"/", token); got != http.StatusSeeOther {
+				return fmt.Errorf("console at %s answers %d", code, got)
+			}
+			return nil
+		})
+	}
+
+	alertsMu.Lock()
+	defer alertsMu.Unlock()
+	if len(alerts) > 0 {
+		t.Fatalf("scripts ran from page content: %v", alerts)
+	}
+}
+
+// retryUnavailable retries f while the cluster has no leader to answer
+// (it may move while the test starts); any other error fails t.
+func retryUnavailable(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// eventuallyPage opens path until its text contains want: the site a
+// person uses may apply another's write a moment later.
+func eventuallyPage(t *testing.T, p *person, path, want string) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p.open(path)
+		last = p.pageText()
+		if strings.Contains(last, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s never showed %q:\n%s", p.name, path, want, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func wantStage(t *testing.T, api testClients, id string, want innonetpb.Stage) *innonetpb.Lead {
+	t.Helper()
+	l, err := api.leads.GetLead(api.ctx(t), &innonetpb.GetLeadRequest{Id: id, Consistency: innonetpb.Consistency_LINEARIZABLE})
+	if err != nil {
+		t.Fatalf("API: get %s: %v", id, err)
+	}
+	if l.Stage != want {
+		t.Fatalf("API: %s is %s, want %s", id, l.Stage, want)
+	}
+	return l
+}
+
+func testHTTPS(t *testing.T) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testCAPool(t)}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+}
+
+func postWithCookie(t *testing.T, u, token string, form url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "innonet_session", Value: token})
+	resp, err := testHTTPS(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func getWithCookie(t *testing.T, u, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.AddCookie(&http.Cookie{Name: "innonet_session", Value: token})
+	resp, err := testHTTPS(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
