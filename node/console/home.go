@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -51,10 +52,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view, ctx conte
 	case innonetpb.Role_HQ_REVIEWER:
 		v.Title = v.T.T("home.hq.title")
 		if d.Inbox, err = s.listLeads(ctx, v, &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_SUBMITTED},
-			OrderBy: "stageTime", PageSize: 100}); err == nil {
+			OrderBy: "stageTime", PageSize: 50}); err == nil {
 			last(d.Inbox)
 			d.Published, err = s.listLeads(ctx, v, &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{innonetpb.Stage_APPROVED},
-				OrderBy: "stageTime", PageSize: 30})
+				OrderBy: "stageTime", PageSize: 20})
 		}
 	case innonetpb.Role_NODE_STAFF:
 		v.Title = v.T.T("home.node.title")
@@ -77,7 +78,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view, ctx conte
 		}
 		if d.Open, err = s.listLeads(ctx, v, req); err == nil {
 			last(d.Open)
-			d.Deals, err = s.board(ctx, v, dealStages, &innonetpb.ListLeadsRequest{Division: v.User.Division}, 30)
+			d.Deals, err = s.board(ctx, v, dealStages, &innonetpb.ListLeadsRequest{Division: v.User.Division}, boardCards)
 		}
 	}
 	if err != nil {
@@ -88,21 +89,36 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view, ctx conte
 	s.render(w, v, "home")
 }
 
-// board reads one column per stage, each at most n leads.
+// boardCards is how many cards a board column shows; "15+" links to the
+// stage's full list.
+const boardCards = 15
+
+// board reads one column per stage, each at most n leads, all at once.
 func (s *Server) board(ctx context.Context, v *view, stages []innonetpb.Stage, base *innonetpb.ListLeadsRequest, n int32) ([]column, error) {
-	var out []column
-	for _, st := range stages {
+	out := make([]column, len(stages))
+	lists := make([]*list, len(stages))
+	errs := make([]error, len(stages))
+	var wg sync.WaitGroup
+	for i, st := range stages {
 		req := &innonetpb.ListLeadsRequest{Stage: []innonetpb.Stage{st}, Site: base.Site, Division: base.Division,
 			Sector: base.Sector, Country: base.Country, TrlMin: base.TrlMin, TrlMax: base.TrlMax, Q: base.Q,
 			Subnode: base.Subnode, OrderBy: "-stageTime", PageSize: n}
-		l, err := s.listLeads(ctx, v, req)
-		if err != nil {
-			return nil, err
+		// Each column reads with a view of its own: a fall-back to this
+		// site's copy must not race between columns.
+		cv := *v
+		wg.Go(func() {
+			lists[i], errs[i] = s.listLeads(ctx, &cv, req)
+		})
+	}
+	wg.Wait()
+	for i, st := range stages {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		if v.Fresh == nil {
-			v.Fresh = l.Fresh
+			v.Fresh = lists[i].Fresh
 		}
-		out = append(out, column{Stage: st.String(), Rows: l.Rows, More: l.Next != ""})
+		out[i] = column{Stage: st.String(), Rows: lists[i].Rows, More: lists[i].Next != ""}
 	}
 	return out, nil
 }

@@ -203,9 +203,22 @@ func (t *tr) Bytes(n int64) string {
 	return t.p.Sprintf("%d B", n)
 }
 
+// Field names a changed field in the reader's language: "title",
+// "dealTerms.amount", "interest.rationale".
+func (t *tr) Field(name string) string {
+	if t.c.has("field." + name) {
+		return t.Enum("field", name)
+	}
+	group, leaf, ok := strings.Cut(name, ".")
+	if !ok {
+		return name
+	}
+	return t.Enum("field", group) + " · " + t.Enum("field", leaf)
+}
+
 // changeFamilies are the enum families of changed fields' values.
 var changeFamilies = map[string]string{"stage": "stage", "sector": "sector", "dealType": "dealtype", "deal_type": "dealtype",
-	"division": "division", "claimMode": "claimmode", "claim_mode": "claimmode"}
+	"division": "division", "claimMode": "claimmode", "claim_mode": "claimmode", "closeReason": "reason"}
 
 // Change shows the value of a changed field in the reader's language
 // where it is one of a set (a stage, a sector…), else as it is.

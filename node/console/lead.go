@@ -29,6 +29,8 @@ type leadData struct {
 	MyInterest  *innonetpb.Interest
 	ReopenTo    []string
 	MaxUploadMB int64
+	// AnyAction: the actions box has a form for the user.
+	AnyAction bool
 }
 
 var divisions = []string{"BOHAI", "YRD", "PRD"}
@@ -94,6 +96,9 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	}
 	if tr := l.Translation; tr != nil && tr.Lang != l.Language && (tr.Title != "" || tr.Summary != "") {
 		d.Trans = tr
+	}
+	for _, a := range []string{"review", "reply", "edit", "interest", "claim", "advance", "deal", "release", "close", "reopen", "withdraw"} {
+		d.AnyAction = d.AnyAction || d.Can[a]
 	}
 	if n, ok := nextStage[l.Stage]; ok {
 		d.Next = n.String()

@@ -125,7 +125,7 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, v *view, ctx c
 		if len(req.Stage) > 0 {
 			stages = req.Stage
 		}
-		d.Columns, err = s.board(ctx, v, stages, req, 30)
+		d.Columns, err = s.board(ctx, v, stages, req, boardCards)
 	} else {
 		d.List, err = s.listLeads(ctx, v, req)
 		if err == nil {

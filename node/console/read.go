@@ -37,24 +37,35 @@ func newRID() string {
 }
 
 // row is one lead in a list or on a board.
+//
+// Its words are made here rather than by the template: a board or a
+// long list draws hundreds of them, and a template's calls go through
+// reflection.
 type row struct {
-	L        *innonetpb.Lead
-	Title    string // in the lead's language
-	Trans    string // in the reader's, if translated
-	Age      time.Duration
-	Overdue  bool
-	Division string
+	L       *innonetpb.Lead
+	Title   string // in the lead's language
+	Trans   string // in the reader's, if translated
+	Age     time.Duration
+	Overdue bool
+	// In the reader's language.
+	Stage, Sector, Division, AgeText, StageSince, Updated string
 }
 
 // overdue is how long a lead may wait for review before the inbox
 // highlights it.
 const overdue = 5 * 24 * time.Hour
 
-func (s *Server) rows(leads []*innonetpb.Lead) []row {
+func (s *Server) rows(t *tr, leads []*innonetpb.Lead) []row {
 	now := s.cfg.Now()
 	out := make([]row, 0, len(leads))
 	for _, l := range leads {
-		r := row{L: l, Title: l.Title, Age: now.Sub(l.StageTime.AsTime())}
+		r := row{L: l, Title: l.Title, Age: now.Sub(l.StageTime.AsTime()),
+			Stage: t.Enum("stage", l.Stage.String()), Sector: t.Enum("sector", l.Sector.String()),
+			StageSince: t.Time(l.StageTime.AsTime(), s.cfg.Location), Updated: t.Time(l.UpdateTime.AsTime(), s.cfg.Location)}
+		if l.Division != "" {
+			r.Division = t.Enum("division", l.Division)
+		}
+		r.AgeText = t.Age(r.Age)
 		if tr := l.Translation; tr != nil && tr.Title != "" && tr.Title != l.Title {
 			r.Trans = tr.Title
 		}
@@ -81,5 +92,5 @@ func (s *Server) listLeads(ctx context.Context, v *view, req *innonetpb.ListLead
 	if err != nil {
 		return nil, err
 	}
-	return &list{Rows: s.rows(res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
+	return &list{Rows: s.rows(v.T, res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
 }
