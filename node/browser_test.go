@@ -441,7 +441,7 @@ func TestBrowserWeek(t *testing.T) {
 	yrd.set("#amount", "42000000")
 	yrd.set("#currency", "CNY")
 	yrd.click("#save-deal")
-	yrd.sees("Deal terms saved", "42000000 CNY")
+	yrd.sees("Deal terms saved", "42,000,000 CNY")
 	yrd.click("#advance")
 	l = wantStage(t, api, german, innonetpb.Stage_SIGNED)
 	if l.DealTerms.GetAmount() != "42000000" || l.DealTerms.GetCurrency() != "CNY" {

@@ -40,7 +40,7 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request, v *view) b
 }
 
 func (s *Server) usersData(ctx context.Context, v *view) (*usersData, error) {
-	d := &usersData{Roles: enumNames(innonetpb.Role_name, true), RID: newRID(), F: map[string]string{}}
+	d := &usersData{Roles: []string{"HQ_REVIEWER", "NODE_STAFF", "DIVISION", "ADMIN"}, RID: newRID(), F: map[string]string{}}
 	us, err := s.users.ListUsers(ctx, &innonetpb.ListUsersRequest{Consistency: stale})
 	if err != nil {
 		return nil, err

@@ -241,7 +241,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // anonView is the view of a page for someone not signed in.
 func (s *Server) anonView(r *http.Request) *view {
 	lang := s.cat.choose(r)
-	return &view{T: s.cat.printer(lang), Lang: lang, Path: r.URL.Path, CSRF: preCSRF(r), Read: stale}
+	return &view{T: s.cat.printer(lang), Lang: lang, Path: r.URL.RequestURI(), CSRF: preCSRF(r), Read: stale}
 }
 
 // apiContext carries the session token and the browser's address to the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,6 +191,21 @@ func (t *tr) Age(d time.Duration) string {
 		return t.T("age.minutes", int(d/time.Minute))
 	}
 	return t.T("age.now")
+}
+
+// Amount formats a deal amount (a decimal string, as the API keeps it)
+// with the language's digit grouping, then its currency.
+func (t *tr) Amount(amount, currency string) string {
+	whole, frac, _ := strings.Cut(amount, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return strings.TrimSpace(amount + " " + currency)
+	}
+	s := t.p.Sprint(n)
+	if frac != "" {
+		s += "." + frac
+	}
+	return strings.TrimSpace(s + " " + currency)
 }
 
 // Bytes formats a file size.
