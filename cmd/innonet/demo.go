@@ -553,7 +553,7 @@ func printDemo(nodes []*node.Node, users []demoUser, dir string, ct *clientTLS) 
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	for _, u := range users {
 		if u.Password != "" {
-			fmt.Fprintf(w, "  %s\tsign in as %s / %s\t\n", u.Role, u.Name, u.Password)
+			fmt.Fprintf(w, "  sign in as %s / %s\t(%s)\t\n", u.Name, u.Password, strings.TrimSpace(u.Role+" "+u.Site+u.Division))
 		}
 	}
 	w.Flush()
