@@ -102,6 +102,12 @@ func TestSignIn(t *testing.T) {
 		_, err = anon.users.AcceptInvitation(anonCtx(t), &innonetpb.AcceptInvitationRequest{RequestId: rid(), Code: newInvitationCode(), Password: "another good one"})
 		checkStatus(t, err, codes.Unauthenticated, "expired or was already used")
 	})
+	t.Run("no request ID needed", func(t *testing.T) {
+		in, err := anon.users.SignIn(anonCtx(t), &innonetpb.SignInRequest{Name: name, Password: password})
+		if err != nil || in.Token == "" {
+			t.Fatalf("sign in without a request ID: %v", err)
+		}
+	})
 	t.Run("wrong name or password", func(t *testing.T) {
 		for _, r := range []*innonetpb.SignInRequest{{Name: name, Password: "not the password"}, {Name: "Nobody", Password: password}} {
 			r.RequestId = rid()

@@ -109,7 +109,7 @@ func (s *userService) AcceptInvitation(ctx context.Context, r *innonetpb.AcceptI
 	// A used or expired code still goes to the log: it may be a retry of
 	// the request that used it, which Apply answers as it did then.
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpAcceptInvitation, RequestID: r.RequestId, Actor: u.ID,
+		Op: pipeline.OpAcceptInvitation, RequestID: sessionRequestID(r.RequestId), Actor: u.ID,
 		Credentials: &pipeline.Credentials{Invitation: hash, Password: hashPassword(r.Password)},
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *userService) SignIn(ctx context.Context, r *innonetpb.SignInRequest) (*
 	}
 	token := NewToken()
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpSignIn, RequestID: r.RequestId, Actor: u.ID,
+		Op: pipeline.OpSignIn, RequestID: sessionRequestID(r.RequestId), Actor: u.ID,
 		Credentials: &pipeline.Credentials{Password: u.PasswordHash},
 		NewToken:    &pipeline.NewToken{Hash: HashToken(token), TTL: pipeline.DefaultSessionTTL, Description: "signed in at " + originSite(ctx, s.n.cfg.Site)},
 	})
@@ -197,8 +197,10 @@ func (n *Node) session(ctx context.Context, verb string) (*pipeline.User, *pipel
 	return u, t, nil
 }
 
-// sessionRequestID is the request ID of a session write: the caller's, or
-// a fresh one (signing out and extending are idempotent anyway).
+// sessionRequestID is the request ID of a write of a person's session:
+// the caller's, or a fresh one when the console sends none (signing out
+// and extending are idempotent anyway; a sign-in or an acceptance retried
+// without one is simply a second attempt).
 func sessionRequestID(rid string) string {
 	if rid != "" {
 		return rid

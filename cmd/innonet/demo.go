@@ -63,13 +63,17 @@ var demoSites = []demoSite{
 // demoCommand runs the whole default network in one process.
 type demoCommand struct{}
 
-// demoUser is a sample user whose token the demo keeps in tokens.json.
+// demoUser is a sample user whose token and password the demo keeps in
+// tokens.json.
 type demoUser struct {
 	Name     string `json:"name"`
 	Role     string `json:"role"`
 	Site     string `json:"site,omitempty"`
 	Division string `json:"division,omitempty"`
 	Token    string `json:"token"`
+	// Password signs the user in to the web console (set by an
+	// invitation the demo accepts itself).
+	Password string `json:"password,omitempty"`
 }
 
 func (c *demoCommand) Run(ctx context.Context, args []string) error {
@@ -155,8 +159,12 @@ Flags:
 		return err
 	}
 	ct := &clientTLS{insecure: *plain, ca: filepath.Join(certDir, certs.CACert)}
-	users, err := seedDemo(wctx, nodes[0].Addr(), ct, admin, filepath.Join(*dir, "tokens.json"))
+	tokensPath := filepath.Join(*dir, "tokens.json")
+	users, err := seedDemo(wctx, nodes[0].Addr(), ct, admin, tokensPath)
 	if err != nil {
+		return err
+	}
+	if users, err = seedPasswords(wctx, nodes[0].Addr(), ct, admin, users, tokensPath); err != nil {
 		return err
 	}
 	printDemo(nodes, users, *dir, ct)
@@ -321,6 +329,46 @@ func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath
 	}
 	if err := seedLeads(ctx, c, tok); err != nil {
 		return nil, err
+	}
+	b, _ := json.MarshalIndent(users, "", "  ")
+	if err := os.WriteFile(tokensPath, b, 0o600); err != nil {
+		return nil, fmt.Errorf("save tokens: %w", err)
+	}
+	return users, nil
+}
+
+// seedPasswords gives every sample user without a password one, random,
+// the way a person would get it: the admin invites the user again, and
+// the invitation is accepted with the password. Demo folders of older
+// versions get theirs on their next start.
+func seedPasswords(ctx context.Context, addr string, ct *clientTLS, admin string, users []demoUser, tokensPath string) ([]demoUser, error) {
+	if !slices.ContainsFunc(users, func(u demoUser) bool { return u.Password == "" }) {
+		return users, nil
+	}
+	conn, err := dial(addr, ct)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	c := demoClient{conn: conn, users: pb.NewUserServiceClient(conn)}
+	for i := range users {
+		u := &users[i]
+		if u.Password != "" {
+			continue
+		}
+		me, err := c.users.WhoAmI(c.as(ctx, u.Token), &pb.WhoAmIRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("demo user %s: %w", u.Name, err)
+		}
+		inv, err := c.users.InviteUser(c.as(ctx, admin), &pb.InviteUserRequest{RequestId: "demo-invite-" + node.NewToken()[4:20], UserId: me.Id})
+		if err != nil {
+			return nil, fmt.Errorf("invite demo user %s: %w", me.Name, err)
+		}
+		password := "demo-" + node.NewToken()[4:20]
+		if _, err := c.users.AcceptInvitation(ctx, &pb.AcceptInvitationRequest{RequestId: "demo-accept-" + me.Id, Code: inv.Code, Password: password}); err != nil {
+			return nil, fmt.Errorf("set the password of demo user %s: %w", me.Name, err)
+		}
+		u.Name, u.Password = me.Name, password
 	}
 	b, _ := json.MarshalIndent(users, "", "  ")
 	if err := os.WriteFile(tokensPath, b, 0o600); err != nil {
@@ -495,6 +543,18 @@ func printDemo(nodes []*node.Node, users []demoUser, dir string, ct *clientTLS) 
 	for _, u := range users {
 		bound := u.Site + u.Division
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t\n", u.Role, bound, u.Name, u.Token)
+	}
+	w.Flush()
+	fmt.Println("\nWeb console (any site):")
+	for _, n := range nodes {
+		fmt.Printf("  %s://%s/\n", scheme, n.Addr())
+	}
+	fmt.Println("\nSign in to the console (passwords kept in the same file):")
+	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	for _, u := range users {
+		if u.Password != "" {
+			fmt.Fprintf(w, "  sign in as %s / %s\t(%s)\t\n", u.Name, u.Password, strings.TrimSpace(u.Role+" "+u.Site+u.Division))
+		}
 	}
 	w.Flush()
 	fmt.Printf(`

@@ -223,6 +223,11 @@ func TestDemoStartsResumesAndStops(t *testing.T) {
 	if !strings.HasPrefix(hq, "inn_") {
 		t.Fatalf("no HQ_REVIEWER token in the demo output:\n%s", out)
 	}
+	for _, want := range []string{"sign in as Li Wei (HQ review) / demo-", "sign in as admin / demo-", fmt.Sprintf("https://127.0.0.1:%d/\n", base+1)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo output lacks %q:\n%s", want, out)
+		}
+	}
 	leads := func() int {
 		// A resumed demo may still be settling on a leader: 503 means retry.
 		var n int

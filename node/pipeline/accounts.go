@@ -182,14 +182,6 @@ func (c Command) validateAccounts() *Error {
 	return nil
 }
 
-// checkHexHash checks a hex SHA-256 as the proposer writes it.
-func checkHexHash(field, h string) *Error {
-	if len(h) != tokenHashLen || strings.Trim(h, "0123456789abcdef") != "" {
-		return invalid(field, "hash must be %d lower-case hex characters", tokenHashLen)
-	}
-	return nil
-}
-
 // InvitationByHash returns the invitation whose code has the given
 // SHA-256 hash (hex), whatever its state, or an error with
 // CodeUnauthenticated when there is none.

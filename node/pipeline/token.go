@@ -97,12 +97,14 @@ func checkTokenID(id string) *Error {
 	return nil
 }
 
-func checkTokenHash(h string) *Error {
-	// Lower-case hex, as the proposer writes it: any other byte would not
-	// survive the log as it is (JSON replaces invalid UTF-8), and an
-	// upper-case hash would never match a token's.
+func checkTokenHash(h string) *Error { return checkHexHash("token", h) }
+
+// checkHexHash checks a hex SHA-256 in field. Lower-case hex, as the
+// proposer writes it: any other byte would not survive the log as it is
+// (JSON replaces invalid UTF-8), and an upper-case hash would never match.
+func checkHexHash(field, h string) *Error {
 	if len(h) != tokenHashLen || strings.Trim(h, "0123456789abcdef") != "" {
-		return invalid("token", "hash must be %d lower-case hex characters", tokenHashLen)
+		return invalid(field, "hash must be %d lower-case hex characters", tokenHashLen)
 	}
 	return nil
 }
