@@ -180,6 +180,26 @@ func TestConsolePages(t *testing.T) {
 		if code != http.StatusForbidden {
 			t.Fatalf("backup by an HQ reviewer: %d, want 403", code)
 		}
+
+		code, page = ab.get("/admin/sites")
+		if code != 200 || !strings.Contains(page, `value="MUC"`) {
+			t.Fatalf("sites page: %d\n%s", code, page)
+		}
+		code, _, body := ab.post("/admin/sites", url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "parent": {"MUC"},
+			"code": {"muc-x"}, "name": {"Bad code"}, "kind": {"UNIVERSITY"}})
+		if code != http.StatusBadRequest || !strings.Contains(body, "code") {
+			t.Fatalf("a bad sub-node code: %d\n%s", code, body)
+		}
+		code, loc, body := ab.post("/admin/sites", url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "parent": {"MUC"},
+			"code": {"MUC-LMU"}, "name": {"LMU München"}, "kind": {"UNIVERSITY"}})
+		if code != http.StatusSeeOther || loc != "/admin/sites" {
+			t.Fatalf("add a sub-node: %d %q\n%s", code, loc, body)
+		}
+		admin := tc.clients(tc.leaderNode(), testAdminToken)
+		ss, err := admin.clusters.ListSites(admin.ctx(t), &innonetpb.ListSitesRequest{})
+		if err != nil || !strings.Contains(ss.String(), "MUC-LMU") {
+			t.Fatalf("API after adding a sub-node: %v %v", ss, err)
+		}
 	})
 
 	t.Run("node staff answer and resubmit", func(t *testing.T) {

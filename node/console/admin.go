@@ -130,19 +130,66 @@ func (s *Server) revokeUser(w http.ResponseWriter, r *http.Request, v *view, ctx
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
 
+// sitesData is the sites screen: every site and sub-node, and the form
+// that adds a sub-node.
+type sitesData struct {
+	Sites   []*innonetpb.Site
+	Parents []*innonetpb.Site
+	Kinds   []string
+	RID     string
+	F       map[string]string
+}
+
 func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
 	if p := checkQuery(r); p != "" {
 		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
 		return
 	}
-	ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale})
+	s.renderSites(w, r, v, ctx, map[string]string{})
+}
+
+func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context, form map[string]string) {
+	ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: v.Read})
+	if fallBack(v, err) {
+		ss, err = s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale})
+	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
+	d := &sitesData{Sites: flattenSites(ss.Sites), Kinds: []string{"UNIVERSITY", "INSTITUTE", "COMPANY", "TEAM", "OTHER"}, RID: newRID(), F: form}
+	for _, site := range d.Sites {
+		// A sub-node hangs under an overseas node or a second-level node.
+		if site.Registered && (site.Kind == innonetpb.Site_NODE || site.Level == 2) {
+			d.Parents = append(d.Parents, site)
+		}
+	}
+	if form["rid"] != "" {
+		d.RID = form["rid"]
+	}
 	v.Fresh = freshOf(ss.Read)
-	v.Title, v.Data = v.T.T("sites.title"), flattenSites(ss.Sites)
+	v.Title, v.Data = v.T.T("sites.title"), d
 	s.render(w, v, "sites")
+}
+
+// createSite adds a sub-node.
+func (s *Server) createSite(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if !s.requireAdmin(w, r, v) {
+		return
+	}
+	f := map[string]string{}
+	for _, k := range []string{"rid", "code", "parent", "name", "kind"} {
+		f[k] = strings.TrimSpace(r.PostFormValue(k))
+	}
+	_, err := s.clust.CreateSite(ctx, &innonetpb.CreateSiteRequest{RequestId: f["rid"], Code: strings.ToUpper(f["code"]),
+		Parent: f["parent"], Name: f["name"], Kind: innonetpb.Site_Kind(innonetpb.Site_Kind_value[f["kind"]])})
+	if err != nil {
+		v.Flash, v.Status = s.apiFlash(v.T, err), httpStatus(err)
+		s.renderSites(w, r, v, ctx, f)
+		return
+	}
+	s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T("done.site", strings.ToUpper(f["code"]))})
+	http.Redirect(w, r, "/admin/sites", http.StatusSeeOther)
 }
 
 func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {

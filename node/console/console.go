@@ -177,6 +177,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/users", s.authed(s.inviteUser))
 	m.HandleFunc("POST /admin/users/{id}/revoke", s.authed(s.revokeUser))
 	m.HandleFunc("GET /admin/sites", s.authed(s.sitesPage))
+	m.HandleFunc("POST /admin/sites", s.authed(s.createSite))
 	m.HandleFunc("GET /admin/cluster", s.authed(s.clusterPage))
 	m.HandleFunc("GET /admin/backup", s.authed(s.backup))
 	m.HandleFunc("/", s.notFound)
