@@ -237,3 +237,104 @@ func (e *pageError) Error() string {
 	}
 	return http.StatusText(e.code) + "\n" + p
 }
+
+// TestConsoleSignIn goes through an invitation, sign-in and sign-out in
+// the console over plain HTTP, and checks that failed sign-ins are
+// throttled like failed tokens, with a page a person can read.
+func TestConsoleSignIn(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "MUC", "BOS"}, nil, withLimits(func(l *Limits) { l.AuthFailures = 5 }))
+	admin := tc.clients(tc.leaderNode(), testAdminToken)
+	inv, err := admin.users.InviteUser(admin.ctx(t), &innonetpb.InviteUserRequest{RequestId: rid(), Name: "Noa Levi",
+		Role: innonetpb.Role_NODE_STAFF, Site: "TLV"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := tc.follower(false)
+	b := newBrowser(t, site, "")
+	b.c.Jar.SetCookies(&url.URL{Scheme: "http", Host: site.Addr()}, nil)
+
+	code, page := b.get("/invite/" + inv.Code)
+	if code != 200 {
+		t.Fatalf("invitation page: %d\n%s", code, page)
+	}
+	csrf := csrfIn(t, page)
+	code, _, body := b.post("/invite/"+inv.Code, url.Values{"csrf": {csrf}, "password": {"short"}, "password2": {"short"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "password") {
+		t.Fatalf("a too-short password: %d\n%s", code, body)
+	}
+	code, _, body = b.post("/invite/"+inv.Code, url.Values{"csrf": {csrf}, "password": {"olive tree 2026"}, "password2": {"olive tree 2027"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "differ") {
+		t.Fatalf("two different passwords: %d\n%s", code, body)
+	}
+	code, loc, body := b.post("/invite/"+inv.Code, url.Values{"csrf": {csrf}, "password": {"olive tree 2026"}, "password2": {"olive tree 2026"}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin") {
+		t.Fatalf("set password: %d %q\n%s", code, loc, body)
+	}
+	code, _, _ = b.post("/invite/"+inv.Code, url.Values{"csrf": {csrf}, "password": {"another one 2026"}, "password2": {"another one 2026"}})
+	if code == http.StatusSeeOther {
+		t.Fatal("an invitation worked twice")
+	}
+
+	_, page = b.get("/signin")
+	csrf = csrfIn(t, page)
+	code, _, body = b.post("/signin", url.Values{"csrf": {csrf}, "name": {"Noa Levi"}, "password": {"wrong password"}})
+	if code != http.StatusUnauthorized || !strings.Contains(body, "Wrong name or password") {
+		t.Fatalf("wrong password: %d\n%s", code, body)
+	}
+	code, loc, body = b.post("/signin", url.Values{"csrf": {csrf}, "name": {"Noa Levi"}, "password": {"olive tree 2026"}, "next": {"/leads"}})
+	if code != http.StatusSeeOther || loc != "/leads" {
+		t.Fatalf("sign in: %d %q\n%s", code, loc, body)
+	}
+	var token string
+	for _, c := range b.c.Jar.Cookies(&url.URL{Scheme: "http", Host: site.Addr()}) {
+		if c.Name == "innonet_session" {
+			token = c.Value
+		}
+	}
+	if token == "" {
+		t.Fatal("no session cookie after signing in")
+	}
+	code, page = b.get("/")
+	if code != 200 || !strings.Contains(page, "Noa Levi") {
+		t.Fatalf("home after sign-in: %d\n%s", code, page)
+	}
+	code, loc, _ = b.post("/signout", url.Values{"csrf": {csrfIn(t, page)}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "signedout") {
+		t.Fatalf("sign out: %d %q", code, loc)
+	}
+	for _, id := range tc.order {
+		n := tc.node(id)
+		eventually(t, 10e9, "the signed-out session refused at "+id, func() error {
+			ob := newBrowser(t, n, token)
+			if code, page := ob.get("/"); code != http.StatusSeeOther {
+				return &pageError{code, page}
+			}
+			return nil
+		})
+	}
+
+	// Failed sign-ins from one address are throttled; the browser is shown
+	// a page, in both languages, not the API's JSON.
+	_, page = b.get("/signin")
+	csrf = csrfIn(t, page)
+	var last int
+	var lastBody string
+	for range 8 {
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/signin", strings.NewReader(url.Values{"csrf": {csrf}, "name": {"Noa Levi"}, "password": {"guess"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last, lastBody = resp.StatusCode, string(body)
+		if last == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if last != http.StatusTooManyRequests || !strings.Contains(lastBody, "Too many attempts") || !strings.Contains(lastBody, "尝试次数过多") {
+		t.Fatalf("repeated wrong passwords: %d\n%s", last, lastBody)
+	}
+}

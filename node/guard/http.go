@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -56,7 +58,7 @@ func (g *Guard) admitHTTP(w http.ResponseWriter, r *http.Request) (addr, method 
 	if rf := g.refusal(addr, token); rf.wait > 0 {
 		g.record(Record{Kind: Throttled, Method: method, Client: addr,
 			Code: codes.ResourceExhausted.String(), Reason: rf.reason, token: token})
-		WriteError(w, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)
+		writeRefusal(w, r, http.StatusTooManyRequests, status.New(codes.ResourceExhausted, rf.message), rf.wait)
 		return "", "", false
 	}
 	if what := invalidUTF8(r); what != "" {
@@ -115,7 +117,7 @@ func (g *Guard) readBody(w http.ResponseWriter, r *http.Request, rc *http.Respon
 	tooLarge := func() bool {
 		g.record(Record{Kind: Oversized, Method: method, Client: addr,
 			Code: codes.ResourceExhausted.String(), Reason: fmt.Sprintf("request body over %d bytes", limit)})
-		WriteError(w, http.StatusRequestEntityTooLarge,
+		writeRefusal(w, r, http.StatusRequestEntityTooLarge,
 			status.Newf(codes.ResourceExhausted, "request body too large: the limit is %d bytes", limit), 0)
 		return false
 	}
@@ -246,6 +248,34 @@ func WriteError(w http.ResponseWriter, code int, st *status.Status, retry time.D
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
+}
+
+// writeRefusal answers a refusal in the REST error shape, or, to a
+// browser on a page of the web console (not /v1/, asking for HTML), as a
+// short page in both of the console's languages: the guard refuses
+// before the console (which knows the user's language) sees the request.
+func writeRefusal(w http.ResponseWriter, r *http.Request, code int, st *status.Status, retry time.Duration) {
+	if strings.HasPrefix(r.URL.Path, "/v1/") || !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		WriteError(w, code, st, retry)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	if retry > 0 {
+		h.Set("Retry-After", strconv.Itoa(retrySeconds(retry)))
+	}
+	w.WriteHeader(code)
+	zh, en := "请求被拒绝", "Refused"
+	switch code {
+	case http.StatusTooManyRequests:
+		zh, en = fmt.Sprintf("尝试次数过多，请在 %d 秒后重试。", retrySeconds(retry)), fmt.Sprintf("Too many attempts. Try again in %d s.", retrySeconds(retry))
+	case http.StatusRequestEntityTooLarge:
+		zh, en = "提交的内容过大。", "What you sent is too large."
+	}
+	_, _ = fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>innonet</title></head><body style="font-family:sans-serif;max-width:40rem;margin:3rem auto">`+
+		`<h1 lang="zh-CN">%s</h1><h1 lang="en">%s</h1><p>%s</p><p><a href="/">innonet</a></p></body></html>`,
+		html.EscapeString(zh), html.EscapeString(en), html.EscapeString(st.Message()))
 }
 
 // retryAfterWriter gives a 429 from the gateway the standard Retry-After
