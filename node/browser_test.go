@@ -30,6 +30,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -263,10 +264,10 @@ func TestBrowserWeek(t *testing.T) {
 	var inv *innonetpb.InviteUserResponse
 	invRID := rid()
 	retryUnavailable(t, "invite the first admin", func() (err error) {
-		if me, err = api.users.WhoAmI(api.ctx(t), &innonetpb.WhoAmIRequest{}); err != nil {
+		if me, err = retried(t, api.users.WhoAmI, &innonetpb.WhoAmIRequest{}); err != nil {
 			return err
 		}
-		inv, err = api.users.InviteUser(api.ctx(t), &innonetpb.InviteUserRequest{RequestId: invRID, UserId: me.Id})
+		inv, err = retried(t, api.users.InviteUser, &innonetpb.InviteUserRequest{RequestId: invRID, UserId: me.Id})
 		return err
 	})
 	admin := newPerson(me.Name, "correct horse battery", "CGO")
@@ -303,7 +304,7 @@ func TestBrowserWeek(t *testing.T) {
 		ps[u.role+u.division] = p
 	}
 	hq, lukas, yrd, bohai := ps["HQ_REVIEWER"], ps["NODE_STAFF"], ps["DIVISIONYRD"], ps["DIVISIONBOHAI"]
-	users, err := api.users.ListUsers(api.ctx(t), &innonetpb.ListUsersRequest{})
+	users, err := retried(t, api.users.ListUsers, &innonetpb.ListUsersRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,12 +355,12 @@ func TestBrowserWeek(t *testing.T) {
 	hostileTitle := `<script>alert("xss")</script> "><img src=x onerror=alert(1)> מימן ירוק`
 	hostile := submit(hostileTitle, `</textarea><b onmouseover=alert(2)>bold?</b> שלום עולם`, "he", "OTHER", `"><svg onload=alert(3)>`)
 	for _, id := range []string{german, english, hostile} {
-		l, err := api.leads.GetLead(api.ctx(t), &innonetpb.GetLeadRequest{Id: id})
+		l, err := retried(t, api.leads.GetLead, &innonetpb.GetLeadRequest{Id: id})
 		if err != nil || l.Stage != innonetpb.Stage_SUBMITTED || l.Site != "MUC" {
 			t.Fatalf("API: lead %s after submit: %v %v", id, l, err)
 		}
 	}
-	files, err := api.leads.ListAttachments(api.ctx(t), &innonetpb.ListAttachmentsRequest{Id: german})
+	files, err := retried(t, api.leads.ListAttachments, &innonetpb.ListAttachmentsRequest{Id: german})
 	if err != nil || len(files.Attachments) != 1 || files.Attachments[0].Name != "Pitch deck.pdf" {
 		t.Fatalf("API: attachments of %s: %v %v", german, files, err)
 	}
@@ -417,7 +418,7 @@ func TestBrowserWeek(t *testing.T) {
 		d.click("#express")
 		d.sees("Your interest is recorded")
 	}
-	in, err := api.leads.ListInterests(api.ctx(t), &innonetpb.ListInterestsRequest{Id: german})
+	in, err := retried(t, api.leads.ListInterests, &innonetpb.ListInterestsRequest{Id: german})
 	if err != nil || len(in.Interests) != 2 {
 		t.Fatalf("API: interests in %s: %v %v", german, in, err)
 	}
@@ -476,7 +477,7 @@ func TestBrowserWeek(t *testing.T) {
 
 	// A form posted without its CSRF token is refused and changes nothing.
 	token := lukas.session()
-	before, err := api.leads.ListComments(api.ctx(t), &innonetpb.ListCommentsRequest{Id: german})
+	before, err := retried(t, api.leads.ListComments, &innonetpb.ListCommentsRequest{Id: german})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +485,7 @@ func TestBrowserWeek(t *testing.T) {
 	if code != http.StatusForbidden {
 		t.Fatalf("a post without the CSRF token: %d, want 403", code)
 	}
-	after, err := api.leads.ListComments(api.ctx(t), &innonetpb.ListCommentsRequest{Id: german})
+	after, err := retried(t, api.leads.ListComments, &innonetpb.ListCommentsRequest{Id: german})
 	if err != nil || len(after.Comments) != len(before.Comments) {
 		t.Fatalf("a refused post changed the thread: %d → %d comments (%v)", len(before.Comments), len(after.Comments), err)
 	}
@@ -510,6 +511,22 @@ func TestBrowserWeek(t *testing.T) {
 	defer alertsMu.Unlock()
 	if len(alerts) > 0 {
 		t.Fatalf("scripts ran from page content: %v", alerts)
+	}
+}
+
+// retried calls an API method, again while the cluster has no leader to
+// answer (an election on a busy machine), for up to 20 s.
+func retried[Req, Resp any](t *testing.T, f func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(withToken(context.Background(), testAdminToken), 10*time.Second)
+		resp, err := f(ctx, req)
+		cancel()
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			return resp, err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -551,7 +568,7 @@ func eventuallyPage(t *testing.T, p *person, path, want string) {
 
 func wantStage(t *testing.T, api testClients, id string, want innonetpb.Stage) *innonetpb.Lead {
 	t.Helper()
-	l, err := api.leads.GetLead(api.ctx(t), &innonetpb.GetLeadRequest{Id: id, Consistency: innonetpb.Consistency_LINEARIZABLE})
+	l, err := retried(t, api.leads.GetLead, &innonetpb.GetLeadRequest{Id: id, Consistency: innonetpb.Consistency_LINEARIZABLE})
 	if err != nil {
 		t.Fatalf("API: get %s: %v", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -128,6 +129,26 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	s.render(w, v, "lead")
 }
 
+// retryWrite calls write again while its answer is that the cluster has
+// no leader (an election takes a second or two), for up to writeRetry.
+func retryWrite(ctx context.Context, write func() error) error {
+	deadline := time.Now().Add(writeRetry)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := write()
+		if status.Code(err) != codes.Unavailable || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// writeRetry bounds how long an action waits for a leader.
+const writeRetry = 5 * time.Second
+
 // leadAction runs one form of the lead page, then goes back to it with
 // what happened.
 func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
@@ -138,8 +159,35 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 		rid = newRID()
 	}
 	ver, _ := strconv.ParseInt(f("version"), 10, 64)
-	var err error
+	if !leadActions[action] {
+		s.errorPage(w, r, v, http.StatusNotFound, &flash{Kind: "error", Msg: v.T.T("error.action", action)})
+		return
+	}
 	notice := "done." + action
+	if action == "review" {
+		notice = "done.review." + f("decision")
+	}
+	// Every write carries its request ID, so sending it again while the
+	// cluster elects a leader does it at most once.
+	err := retryWrite(ctx, func() (err error) {
+		return s.runAction(ctx, r, id, action, rid, ver)
+	})
+	if err != nil {
+		s.setFlash(w, s.apiFlash(v.T, err))
+	} else {
+		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T(notice)})
+	}
+	http.Redirect(w, r, "/leads/"+id, http.StatusSeeOther)
+}
+
+// leadActions are the forms of the lead page.
+var leadActions = map[string]bool{"review": true, "claim": true, "release": true, "advance": true, "withdraw": true,
+	"close": true, "reopen": true, "interest": true, "withdraw-interest": true, "assign": true, "comment": true,
+	"reply": true, "edit": true, "deal": true, "translate": true, "remove-file": true, "upload": true}
+
+// runAction calls the API for one form of the lead page.
+func (s *Server) runAction(ctx context.Context, r *http.Request, id, action, rid string, ver int64) (err error) {
+	f := r.PostFormValue
 	switch action {
 	case "review":
 		dec, ok := innonetpb.Decision_value[f("decision")]
@@ -147,7 +195,6 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 			err = status.Errorf(codes.InvalidArgument, "decision: choose APPROVE, RETURN or DECLINE")
 			break
 		}
-		notice = "done.review." + f("decision")
 		_, err = s.leads.ReviewLead(ctx, &innonetpb.ReviewLeadRequest{Id: id, RequestId: rid, ExpectedVersion: ver,
 			Decision: innonetpb.Decision(dec), Comment: f("comment"), ClaimMode: innonetpb.ClaimMode(innonetpb.ClaimMode_value[f("claim_mode")])})
 	case "claim":
@@ -216,14 +263,6 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 		_, err = s.leads.RemoveAttachment(ctx, &innonetpb.RemoveAttachmentRequest{Id: id, Sha256: f("sha256")})
 	case "upload":
 		err = s.uploadFile(ctx, r, id, rid)
-	default:
-		s.errorPage(w, r, v, http.StatusNotFound, &flash{Kind: "error", Msg: v.T.T("error.action", action)})
-		return
 	}
-	if err != nil {
-		s.setFlash(w, s.apiFlash(v.T, err))
-	} else {
-		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T(notice)})
-	}
-	http.Redirect(w, r, "/leads/"+id, http.StatusSeeOther)
+	return err
 }

@@ -223,7 +223,14 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.render(w, v, "signin")
 		return
 	}
-	token, err := s.cfg.Accounts.SignIn(s.apiContext(r, ""), d.Name, r.PostFormValue("password"))
+	var token string
+	ctx := s.apiContext(r, "")
+	// A second session, should a lost answer hide that the first was
+	// made, only expires unused.
+	err := retryWrite(ctx, func() (err error) {
+		token, err = s.cfg.Accounts.SignIn(ctx, d.Name, r.PostFormValue("password"))
+		return err
+	})
 	if err != nil {
 		v.Status, v.Flash = httpStatus(err), s.apiFlash(v.T, err)
 		if status.Code(err) == codes.Unauthenticated {

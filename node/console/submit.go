@@ -95,16 +95,24 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 	case d.F["organization_id"] != "" && d.F["organization_id"] != "new":
 		req.OrganizationId = d.F["organization_id"]
 	case d.F["org_name"] != "":
-		org, err := s.leads.CreateOrganization(ctx, &innonetpb.CreateOrganizationRequest{RequestId: d.RID + "-org",
-			Name: d.F["org_name"], Country: req.Country,
-			Kind: innonetpb.Organization_Kind(innonetpb.Organization_Kind_value[d.F["org_kind"]])})
+		var org *innonetpb.Organization
+		err := retryWrite(ctx, func() (err error) {
+			org, err = s.leads.CreateOrganization(ctx, &innonetpb.CreateOrganizationRequest{RequestId: d.RID + "-org",
+				Name: d.F["org_name"], Country: req.Country,
+				Kind: innonetpb.Organization_Kind(innonetpb.Organization_Kind_value[d.F["org_kind"]])})
+			return err
+		})
 		if err != nil {
 			fail(err)
 			return
 		}
 		req.OrganizationId = org.Id
 	}
-	l, err := s.leads.SubmitLead(ctx, req)
+	var l *innonetpb.Lead
+	err := retryWrite(ctx, func() (err error) {
+		l, err = s.leads.SubmitLead(ctx, req)
+		return err
+	})
 	if err != nil {
 		fail(err)
 		return
@@ -115,7 +123,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 			if fh.Size == 0 {
 				continue
 			}
-			if err := s.uploadOne(ctx, l.Id, d.RID+"-f"+strconv.Itoa(i), fh, 0, ""); err != nil {
+			err := retryWrite(ctx, func() error { return s.uploadOne(ctx, l.Id, d.RID+"-f"+strconv.Itoa(i), fh, 0, "") })
+			if err != nil {
 				notice = s.apiFlash(v.T, err)
 				notice.Msg = v.T.T("done.submit.filefailed", l.Id, fh.Filename) + " " + notice.Msg
 			}
