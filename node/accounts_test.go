@@ -242,3 +242,51 @@ func TestSignInThrottled(t *testing.T) {
 		t.Errorf("got %d unauthenticated events from %s, want %d:\n%s", got, attackerIP, failures, text)
 	}
 }
+
+// TestSignInREST takes the web console's way: the REST paths of the
+// contract, with JSON bodies, through a follower.
+func TestSignInREST(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "BOS", "CBG"}, nil)
+	waitFormat2(tc, tc.leaderNode())
+	rc := newRESTClient(tc.follower(false))
+
+	inv := rc.ok(t, "POST", "/v1/invitations", testAdminToken, map[string]any{"requestId": rid(), "name": "Rita Rest",
+		"role": "HQ_REVIEWER", "ttl": "3600s"})
+	code := field(inv, "code")
+	if !strings.HasPrefix(code, "inv_") || field(inv, "invitationId") == "" || field(inv, "expireTime") == "" {
+		t.Fatalf("POST /v1/invitations: %v", inv)
+	}
+	if st, out := rc.do(t, "POST", "/v1/invitations:accept", "", map[string]any{"code": code, "password": "rita"}); st != 400 ||
+		!strings.Contains(field(out, "message"), "password") {
+		t.Errorf("a short password: got %d %v, want 400 naming the password", st, out)
+	}
+	user := rc.ok(t, "POST", "/v1/invitations:accept", "", map[string]any{"requestId": rid(), "code": code, "password": "rita's own secret"})
+	if field(user, "passwordSetTime") == "" || field(user, "passwordHash") != "" {
+		t.Errorf("accepted: %v", user)
+	}
+	if st, out := rc.do(t, "POST", "/v1/sessions", "", map[string]any{"name": "Rita Rest", "password": "wrong one!"}); st != 401 ||
+		field(out, "message") != "wrong name or password" {
+		t.Errorf("a wrong password: got %d %v, want 401", st, out)
+	}
+	in := rc.ok(t, "POST", "/v1/sessions", "", map[string]any{"requestId": rid(), "name": "Rita Rest", "password": "rita's own secret"})
+	token := field(in, "token")
+	if info, _ := in["tokenInfo"].(map[string]any); token == "" || field(info, "kind") != "SESSION" {
+		t.Fatalf("POST /v1/sessions: %v", in)
+	}
+	if me := rc.ok(t, "GET", "/v1/me", token, nil); field(me, "name") != "Rita Rest" {
+		t.Errorf("GET /v1/me: %v", me)
+	}
+	if ext := rc.ok(t, "POST", "/v1/sessions:extend", token, map[string]any{}); field(ext, "state") != "ACTIVE" {
+		t.Errorf("extend: %v", ext)
+	}
+	if out := rc.ok(t, "POST", "/v1/sessions:signout", token, map[string]any{}); field(out, "state") != "REVOKED" {
+		t.Errorf("sign out: %v", out)
+	}
+	if st, _ := rc.do(t, "GET", "/v1/me", token, nil); st != 401 {
+		t.Errorf("GET /v1/me after signing out: got %d, want 401", st)
+	}
+	if st, out := rc.do(t, "POST", "/v1/sessions:signout", testAdminToken, map[string]any{}); st != 400 ||
+		!strings.Contains(field(out, "message"), "use RevokeToken for API tokens") {
+		t.Errorf("signing out an API token: got %d %v, want 400 (FAILED_PRECONDITION)", st, out)
+	}
+}
