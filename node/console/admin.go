@@ -207,6 +207,8 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ct
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
+	v.Fresh = &freshness{Site: c.Site, Leader: c.Leader, Behind: c.LastContact.AsDuration()}
+	v.Fresh.Lagging = c.Site != c.Leader && (v.Fresh.Behind > lagWarn || c.Leader == "")
 	v.Title, v.Data = v.T.T("cluster.title"), c
 	s.render(w, v, "cluster")
 }

@@ -208,6 +208,18 @@ func (t *tr) Amount(amount, currency string) string {
 	return strings.TrimSpace(s + " " + currency)
 }
 
+// Dur formats a short duration (a last contact, a lag) to a sensible
+// precision.
+func (t *tr) Dur(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return t.T("dur.minutes", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d >= time.Second:
+		return t.p.Sprintf("%.1f s", d.Seconds())
+	}
+	return t.p.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
 // Bytes formats a file size.
 func (t *tr) Bytes(n int64) string {
 	switch {
