@@ -1,6 +1,6 @@
 // Package node is one innonet site: it wires the Raft member (package
 // cluster), the replicated pipeline (package pipeline) and the API, served
-// over gRPC and REST (grpc-gateway) on one port.
+// over gRPC and REST (grpc-gateway) on one port, beside the web console.
 //
 // Requests:
 //
@@ -29,6 +29,11 @@
 //     through the leader with the site-only RegisterAttachment; every site
 //     fetches from its peers the files its state names and its store
 //     lacks (attachments*.go, api_attachments.go).
+//
+//   - Every path outside /v1/ is the web console (package console),
+//     which calls this site's gRPC API over the gateway's in-memory
+//     connection with the signed-in user's session token
+//     (console_site.go, console_accounts.go).
 //
 // Protobuf types stay in this package's API layer (api_*.go, convert.go);
 // the pipeline works on its own types.
