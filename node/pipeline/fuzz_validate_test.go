@@ -113,8 +113,9 @@ func validationCases(s, t string, n int) []validationCase {
 			s == string(OpClaim) || s == string(OpRelease) || s == string(OpWithdraw) || s == string(OpWithdrawInterest), true},
 
 		// Sign-in for people (accounts.go).
+		// Neither a user ID nor a new user: the name is what is missing.
 		{"invited user", Command{Op: OpInviteUser, RequestID: rid, UserID: s, Invitation: &NewInvitation{Hash: tok, TTL: time.Hour}},
-			"user_id", oracleUserID(s), true},
+			map[bool]string{true: "name", false: "user_id"}[s == ""], oracleUserID(s), true},
 		{"invited name", Command{Op: OpInviteUser, RequestID: rid, NewUser: &NewUser{Name: s, Role: HQReviewer},
 			Invitation: &NewInvitation{Hash: tok, TTL: time.Hour}}, "name", oracleLine(s, 1, MaxName), true},
 		{"invitation code", Command{Op: OpInviteUser, RequestID: rid, UserID: "user-0001", Invitation: &NewInvitation{Hash: s, TTL: time.Hour}},
