@@ -95,7 +95,10 @@ func scoredPairs(t testing.TB, cfg Config, leads []Lead) map[pair]float64 {
 	return out
 }
 
-type prf struct{ p, r, f float64; tp, fp, fn int }
+type prf struct {
+	p, r, f    float64
+	tp, fp, fn int
+}
 
 func evaluate(scores map[pair]float64, gold map[pair]bool, keep func(pair) bool, thr float64) prf {
 	var m prf
