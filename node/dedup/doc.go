@@ -47,7 +47,8 @@
 // Check scores only a block of leads that share a blocking key with the
 // candidate: a domain, a domain name, an e-mail address, a contact person,
 // a normalised organisation name or word, or one of its rarest text
-// features. Keys held by more than [Config.MaxPosting] leads are skipped,
+// features. Keys held by more than [Config.MaxPosting] leads
+// ([Config.MaxTextPosting] for text features) are skipped,
 // so the cost of a check does not grow with the size of the index.
 //
 // The package keeps no global mutable state and does no I/O. It does not

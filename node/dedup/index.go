@@ -21,6 +21,10 @@ type Config struct {
 	// MaxPosting skips blocking keys shared by more leads than this; such
 	// keys (a common word) would make a check scan most of the index.
 	MaxPosting int
+	// MaxTextPosting is the same bound for text features used as keys.
+	// Pairs found only through text stay below TextOnly, so these keys
+	// serve suggestions and can be bounded tightly.
+	MaxTextPosting int
 	// SimLow and SimHigh map text similarity linearly to [0,1]: at or
 	// below SimLow the texts count as unrelated, at or above SimHigh as
 	// the same technology.
@@ -36,14 +40,15 @@ type Config struct {
 // DefaultConfig returns the configuration measured in the package tests.
 func DefaultConfig() Config {
 	return Config{
-		Threshold:     0.6,
-		MinConfidence: 0.2,
-		MaxResults:    10,
-		MaxPosting:    2000,
-		SimLow:        0.05,
-		SimHigh:       0.35,
-		TextOnly:      0.4,
-		TRLGapFactor:  0.85,
+		Threshold:      0.6,
+		MinConfidence:  0.2,
+		MaxResults:     10,
+		MaxPosting:     2000,
+		MaxTextPosting: 100,
+		SimLow:         0.05,
+		SimHigh:        0.35,
+		TextOnly:       0.4,
+		TRLGapFactor:   0.85,
 	}
 }
 
@@ -131,9 +136,9 @@ const rareKeys = 8
 func (ix *Index) Check(l Lead) []Candidate {
 	c := prepare(l)
 	block := map[int32]struct{}{}
-	collect := func(k string) {
+	collect := func(k string, limit int) {
 		ps := ix.postings[k]
-		if len(ps) > ix.cfg.MaxPosting {
+		if len(ps) > limit {
 			return
 		}
 		for _, i := range ps {
@@ -141,11 +146,11 @@ func (ix *Index) Check(l Lead) []Candidate {
 		}
 	}
 	for _, k := range orgKeys(c) {
-		collect(k)
+		collect(k, ix.cfg.MaxPosting)
 	}
 	rare := make([]feature, 0, len(c.feats))
 	for _, f := range c.feats {
-		if d := ix.df[f.key]; d > 0 && d <= ix.cfg.MaxPosting {
+		if d := ix.df[f.key]; d > 0 && d <= ix.cfg.MaxTextPosting {
 			rare = append(rare, f)
 		}
 	}
@@ -157,7 +162,7 @@ func (ix *Index) Check(l Lead) []Candidate {
 		return rare[i].key < rare[j].key
 	})
 	for i := 0; i < len(rare) && i < rareKeys; i++ {
-		collect(rare[i].key)
+		collect(rare[i].key, ix.cfg.MaxTextPosting)
 	}
 
 	n := float64(len(ix.leads) + 1)
