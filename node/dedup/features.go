@@ -205,7 +205,7 @@ func hasLetter(s string) bool { return strings.IndexFunc(s, unicode.IsLetter) >=
 
 func isLatinWord(s string) bool {
 	for _, r := range s {
-		if !(unicode.Is(unicode.Latin, r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)) {
+		if !unicode.Is(unicode.Latin, r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
 			return false
 		}
 	}
@@ -214,7 +214,7 @@ func isLatinWord(s string) bool {
 
 func isHebrewWord(s string) bool {
 	for _, r := range s {
-		if !(unicode.Is(unicode.Hebrew, r) || r == '\'' || r == '"' || r == '״' || r == '׳') {
+		if !unicode.Is(unicode.Hebrew, r) && !strings.ContainsRune("'\"״׳", r) {
 			return false
 		}
 	}

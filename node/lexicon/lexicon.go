@@ -210,7 +210,7 @@ func Fold(s string) string {
 // geresh and gershayim inside a word are kept (צ'ארג'ווייז, בע"מ).
 func Words(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r))
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
 	})
 }
 

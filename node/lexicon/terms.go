@@ -110,10 +110,10 @@ var manufacturing = []Row{
 	{"gripper", "gripper|end effector|grasping|bin picking|pick and place", "greifer", "夹爪|抓取", "גריפר|אחיזה|תפס"},
 	{"exoskeleton", "exoskeleton", "exoskelett", "外骨骼", "שלד חיצוני"},
 	{"automation", "automation|automated|autonomous", "automatisierung|automatisiert|autonom", "自动化|自主", "אוטומציה|אוטומטי|אוטונומי|אוטונומית"},
-	{"inspection", "inspection|non-destructive testing|ndt|quality control|defect detection|metrology", "inspektion|prüfung|zerstörungsfrei|qualitätskontrolle|messtechnik", "检测|无损检测|质检|质量检测|测量", "בדיקה|בקרת איכות|בדיקות|זיהוי פגמים"},
+	{"inspection", "inspection|non-destructive testing|ndt|quality control|defect detection|metrology", "inspektion|prüfung|zerstörungsfrei|qualitätskontrolle|messtechnik", "检测|无损检测|质检|质量检测|测量", "בדיקה|בקרת איכות|בדיקות|זיהוי פגמים"}, //nolint:misspell // German terms
 	{"predictive-maintenance", "predictive maintenance|condition monitoring|maintenance", "vorausschauende wartung|zustandsüberwachung|instandhaltung", "预测性维护|状态监测|维护", "תחזוקה חזויה|תחזוקה"},
 	{"digital-twin", "digital twin|simulation", "digitaler zwilling|simulation", "数字孪生|仿真", "תאום דיגיטלי|סימולציה"},
-	{"factory", "factory|manufacturing line|production line|plant|industrial", "fabrik|fertigung|produktion|werk|industrie|industriell", "工厂|产线|生产线|工业", "מפעל|מפעלים|תעשייה|תעשייתי|תעשייתיות|ייצור"},
+	{"factory", "factory|manufacturing line|production line|plant|industrial", "fabrik|fertigung|produktion|werk|industrie|industriell", "工厂|产线|生产线|工业", "מפעל|מפעלים|תעשייה|תעשייתי|תעשייתיות|ייצור"}, //nolint:misspell // German terms
 	{"precision-motion", "precision motion|positioning stage|air bearing|nanometre positioning", "präzisionspositionierung|luftlager", "精密运动|气浮|定位平台", "תנועה מדויקת|מיקום מדויק"},
 	{"laser", "laser", "laser", "激光", "לייזר"},
 	{"heavy-equipment", "heavy equipment|crane|excavator|heavy machinery", "schwermaschinen|kran|bagger", "重型装备|起重机|高端装备|工程机械", "ציוד כבד|מנוף"},
@@ -162,7 +162,7 @@ var digital = []Row{
 	{"fintech", "fintech|banking|bank|banks|payment|payments|credit|lending|insurance|trading|broker", "bank|zahlung|kredit|versicherung|börse", "金融|银行|支付|信贷|保险|交易|券商", "פינטק|בנק|בנקים|תשלום|תשלומים|אשראי|ביטוח|מסחר"},
 	{"fraud", "fraud|anti-fraud|deepfake|spoofing|market manipulation|risk control", "betrug|betrugserkennung|deepfake", "欺诈|反欺诈|深度伪造|风控|操纵", "הונאה|הונאות|זיוף|מזויפים|דיפפייק"},
 	{"voice", "voice|speech|speaker recognition|call centre|call center", "sprache|stimme|spracherkennung", "语音|声纹", "קול|קולות|דיבור|מוקד"},
-	{"retail", "retail|supermarket|store shelf|e-commerce|logistics|warehouse|fulfilment", "einzelhandel|supermarkt|logistik|lager", "零售|超市|物流|仓储|电商", "קמעונאות|סופרמרקט|לוגיסטיקה|מחסן"},
+	{"retail", "retail|supermarket|store shelf|e-commerce|logistics|warehouse|fulfilment", "einzelhandel|supermarkt|logistik|lager", "零售|超市|物流|仓储|电商", "קמעונאות|סופרמרקט|לוגיסטיקה|מחסן"}, //nolint:misspell // German terms
 	{"scheduling", "scheduling|dispatching|optimisation|optimization|planning", "planung|optimierung|disposition", "调度|排产|优化", "תזמון|אופטימיזציה|תכנון"},
 	{"knowledge-base", "knowledge base|retrieval|search engine|documentation", "wissensdatenbank|wissensbasis", "知识库|检索", "מאגר ידע"},
 	{"edge", "edge ai|edge computing|on-device|edge", "edge|on-device", "边缘|端侧", "מכשירי קצה|קצה"},
