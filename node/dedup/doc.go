@@ -1,0 +1,56 @@
+// Package dedup finds leads that describe the same organisation and the
+// same technology as a lead already known, across the languages the nodes
+// write in (en, de, he, zh).
+//
+// An [Index] holds the existing leads; [Index.Check] scores one candidate
+// against them and returns possible duplicates, most confident first, each
+// with the reasons a person can verify:
+//
+//	ix := dedup.New(dedup.DefaultConfig())
+//	for _, l := range existing {
+//		if err := ix.Add(l); err != nil { ... }
+//	}
+//	for _, c := range ix.Check(candidate) {
+//		fmt.Println(c.ID, c.Confidence, c.Duplicate, c.Reasons)
+//	}
+//
+// # How a pair is scored
+//
+// A duplicate is the same organisation with the same technology, so the
+// score has two parts and needs both (score.go):
+//
+//   - Organisation evidence o in [0,1], the noisy-or of independent signals:
+//     a shared organisation e-mail or web domain (free mail such as
+//     gmail.com is ignored), the same domain name under another ending
+//     (a subsidiary on .com, the parent on .de), the organisation name
+//     equal after normalisation (normalize.go), the name equal to the
+//     other's domain name, the same contact e-mail, the same contact person.
+//   - Technology similarity s in [0,1]: a cosine of IDF-weighted features
+//     of title, tags (both counted twice) and summary (features.go). The
+//     features are concepts of the lexicon package (hydrogen, Wasserstoff,
+//     氢 and מימן are one feature), Latin words and brand names, numbers,
+//     and for two leads in the same language also Chinese character bigrams
+//     and Hebrew words. Leads in different languages are compared only on
+//     the features both can carry.
+//
+// The confidence is the geometric mean of o and a ramp of s, so a shared
+// domain without a shared technology (a firm's second product) stays low,
+// and so does an identical generic title from an unrelated organisation.
+// With no organisation evidence the confidence is capped well below the
+// threshold: such a pair is shown as a possible duplicate for a person
+// to judge, never flagged. A TRL gap of three or more lowers the
+// confidence; TRL, country, deal type and sector otherwise only appear in
+// the reasons, because submitters disagree on them for the same deal.
+//
+// # Speed
+//
+// Check scores only a block of leads that share a blocking key with the
+// candidate: a domain, a domain name, an e-mail address, a contact person,
+// a normalised organisation name or word, or one of its rarest text
+// features. Keys held by more than [Config.MaxPosting] leads
+// ([Config.MaxTextPosting] for text features) are skipped,
+// so the cost of a check does not grow with the size of the index.
+//
+// The package keeps no global mutable state and does no I/O. It does not
+// merge leads, decide for a person, or translate text.
+package dedup

@@ -1,0 +1,279 @@
+package dedup
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Strengths of the organisation signals, combined by noisy-or. A domain
+// or address is registered by the organisation itself; a name can be
+// shared by chance, and a person can change employer.
+const (
+	signalDomain     = 0.9
+	signalEmail      = 0.9
+	signalName       = 0.85
+	signalNameDomain = 0.7
+	signalFirstWord  = 0.6
+	signalLabel      = 0.65
+	signalPerson     = 0.6
+)
+
+// prepared is a lead with everything Check compares precomputed.
+type prepared struct {
+	lead    Lead
+	names   []orgName
+	domains []string // registrable, without free mail; website first
+	web     string   // registrable domain of the website
+	emails  []string
+	people  []string
+	feats   []feature // title, tags and summary
+	head    []feature // title and tags
+}
+
+func prepare(l Lead) *prepared {
+	p := &prepared{lead: l, names: orgNames(l.Organization)}
+	seen := map[string]bool{}
+	addDomain := func(d string) {
+		if d != "" && !freeMail[d] && !seen[d] {
+			seen[d] = true
+			p.domains = append(p.domains, d)
+		}
+	}
+	p.web = domainOf(l.Website)
+	addDomain(p.web)
+	for _, c := range l.Contacts {
+		addDomain(domainOf(c.Email))
+		if e := strings.ToLower(strings.TrimSpace(c.Email)); strings.Contains(e, "@") {
+			p.emails = append(p.emails, e)
+		}
+		if n := personName(c.Name); n != "" {
+			p.people = append(p.people, n)
+		}
+	}
+	p.feats, p.head = textFeatures(&p.lead)
+	return p
+}
+
+type evidence struct {
+	strength float64
+	reason   string
+}
+
+// orgEvidence returns the organisation signals shared by a and b, the
+// strongest of each kind.
+func orgEvidence(a, b *prepared) []evidence {
+	var ev []evidence
+	if d := firstCommon(a.domains, b.domains); d != "" {
+		what := "e-mail"
+		if d == a.web && d == b.web {
+			what = "website"
+		}
+		ev = append(ev, evidence{signalDomain, fmt.Sprintf("same %s domain %s", what, d)})
+	} else if da, db := commonLabel(a.domains, b.domains); da != "" {
+		ev = append(ev, evidence{signalLabel, fmt.Sprintf("same domain name under other endings: %s and %s", da, db)})
+	}
+	if e := firstCommon(a.emails, b.emails); e != "" {
+		ev = append(ev, evidence{signalEmail, "same contact e-mail " + e})
+	}
+	if n, ok := commonName(a.names, b.names); ok {
+		ev = append(ev, evidence{signalName, "organisation name matches after removing legal forms: " + n})
+	} else if w, ok := commonFirstWord(a.names, b.names); ok {
+		ev = append(ev, evidence{signalFirstWord, "organisation names share the distinctive word " + w})
+	} else if n, d, ok := nameMatchesDomain(a, b); ok {
+		ev = append(ev, evidence{signalNameDomain, fmt.Sprintf("organisation name %s matches the domain %s", n, d)})
+	}
+	if p := firstCommon(a.people, b.people); p != "" {
+		ev = append(ev, evidence{signalPerson, "same contact person " + p})
+	}
+	return ev
+}
+
+func noisyOr(ev []evidence) float64 {
+	q := 1.0
+	for _, e := range ev {
+		q *= 1 - e.strength
+	}
+	return 1 - q
+}
+
+func firstCommon(a, b []string) string {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return x
+			}
+		}
+	}
+	return ""
+}
+
+// commonLabel finds domains with the same name of five or more letters
+// under different endings (hydrosolid.de, hydrosolid.com).
+func commonLabel(a, b []string) (string, string) {
+	for _, x := range a {
+		for _, y := range b {
+			if lx := domainLabel(x); len(lx) >= 5 && lx == domainLabel(y) {
+				return x, y
+			}
+		}
+	}
+	return "", ""
+}
+
+func commonName(a, b []orgName) (string, bool) {
+	for _, x := range a {
+		for _, y := range b {
+			if x.core == y.core {
+				return x.display, true
+			}
+		}
+	}
+	return "", false
+}
+
+func commonFirstWord(a, b []orgName) (string, bool) {
+	for _, x := range a {
+		for _, y := range b {
+			if x.first == y.first && len([]rune(x.first)) >= 4 {
+				return x.first, true
+			}
+		}
+	}
+	return "", false
+}
+
+func nameMatchesDomain(a, b *prepared) (string, string, bool) {
+	for _, pair := range [2][2]*prepared{{a, b}, {b, a}} {
+		for _, n := range pair[0].names {
+			for _, d := range pair[1].domains {
+				if len(n.core) >= 4 && n.core == domainLabel(d) {
+					return n.display, d, true
+				}
+			}
+		}
+	}
+	return "", "", false
+}
+
+// similarity is the IDF-weighted cosine of the features two leads can
+// share, with the shared features by weight for the reasons.
+func similarity(a, b *prepared, idf func(string) float64) (float64, []string) {
+	all, terms := cosine(a.feats, b.feats, a.lead.Language == b.lead.Language, idf)
+	head, _ := cosine(a.head, b.head, a.lead.Language == b.lead.Language, idf)
+	return (all + head) / 2, terms
+}
+
+func cosine(af, bf []feature, same bool, idf func(string) float64) (float64, []string) {
+	type shared struct {
+		key string
+		w   float64
+	}
+	var dot, na, nb float64
+	var common []shared
+	i, j := 0, 0
+	for i < len(af) || j < len(bf) {
+		switch {
+		case j == len(bf) || (i < len(af) && af[i].key < bf[j].key):
+			if f := af[i]; comparable(f.key[0], same) {
+				w := f.tf * idf(f.key)
+				na += w * w
+			}
+			i++
+		case i == len(af) || bf[j].key < af[i].key:
+			if f := bf[j]; comparable(f.key[0], same) {
+				w := f.tf * idf(f.key)
+				nb += w * w
+			}
+			j++
+		default:
+			f, g := af[i], bf[j]
+			if comparable(f.key[0], same) {
+				v := idf(f.key)
+				wa, wb := f.tf*v, g.tf*v
+				na += wa * wa
+				nb += wb * wb
+				dot += wa * wb
+				if wa*wb > 0 {
+					common = append(common, shared{f.key, wa * wb})
+				}
+			}
+			i++
+			j++
+		}
+	}
+	if na == 0 || nb == 0 {
+		return 0, nil
+	}
+	sort.Slice(common, func(i, j int) bool {
+		if common[i].w != common[j].w {
+			return common[i].w > common[j].w
+		}
+		return common[i].key < common[j].key
+	})
+	var terms []string
+	seen := map[string]bool{}
+	for _, c := range common {
+		if len(terms) == 6 {
+			break
+		}
+		if t := c.key[2:]; !seen[t] {
+			seen[t] = true
+			terms = append(terms, t)
+		}
+	}
+	return dot / math.Sqrt(na*nb), terms
+}
+
+// score compares candidate c with existing lead e.
+func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
+	ev := orgEvidence(c, e)
+	o := noisyOr(ev)
+	s, terms := similarity(c, e, idf)
+	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
+	conf := cfg.TextOnly * ramp
+	if o > 0 {
+		conf = math.Sqrt(o * ramp)
+	}
+	var reasons []string
+	for _, x := range ev {
+		reasons = append(reasons, x.reason)
+	}
+	across := ""
+	if c.lead.Language != e.lead.Language {
+		across = " across languages"
+	}
+	reasons = append(reasons, fmt.Sprintf("similar title/summary%s (%.2f)", across, s))
+	if len(terms) > 0 {
+		reasons = append(reasons, "shared terms: "+strings.Join(terms, ", "))
+	}
+	if ct, et := c.lead.TRL, e.lead.TRL; ct > 0 && et > 0 {
+		gap := ct - et
+		if gap < 0 {
+			gap = -gap
+		}
+		if gap >= 3 {
+			conf *= cfg.TRLGapFactor
+		}
+		if gap > 0 {
+			reasons = append(reasons, fmt.Sprintf("TRL %d vs %d", ct, et))
+		}
+	}
+	if differ(c.lead.Country, e.lead.Country) {
+		reasons = append(reasons, fmt.Sprintf("country %s vs %s", c.lead.Country, e.lead.Country))
+	}
+	if differ(c.lead.DealType, e.lead.DealType) {
+		reasons = append(reasons, fmt.Sprintf("deal type %s vs %s", c.lead.DealType, e.lead.DealType))
+	}
+	if differ(c.lead.Sector, e.lead.Sector) {
+		reasons = append(reasons, fmt.Sprintf("sector %s vs %s", c.lead.Sector, e.lead.Sector))
+	}
+	if o == 0 {
+		reasons = append(reasons, "no shared organisation evidence")
+	}
+	conf = math.Round(conf*1000) / 1000
+	return Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold, Reasons: reasons}
+}
+
+func differ(a, b string) bool { return a != "" && b != "" && a != b }
