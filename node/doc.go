@@ -8,33 +8,27 @@
 //     read replica forwards a write to the leader over gRPC, with the
 //     caller's token, and relays the answer; callers never need to know who
 //     leads. With no leader the caller gets UNAVAILABLE (HTTP 503).
-//
 //   - Reads are answered by the leader (forwarded likewise) unless the
 //     request asks for consistency=STALE, which answers from this site's
 //     own copy.
-//
 //   - The caller is identified by a bearer token (authorization metadata or
 //     HTTP header), looked up by its SHA-256 hash in the replicated users.
 //     The caller's site or division comes from the token's user, never from
 //     the request. A site that does not know a token, or that has not
 //     heard from the leader for longer than Config.MaxAuthStaleness, lets
 //     the leader judge it.
-//
 //   - Every request first meets the site's guard (package guard): size and
 //     time limits, requests that do not parse, failed-authentication
 //     lockout, per-token rate limits and the security log.
-//
 //   - Who may see a lead is decided here (User.CanSee), and within it who
 //     may read each note of its stage comment, history and thread
 //     (User.CanRead, api_workflow.go); who may change it, in Apply.
-//
 //   - Attachments are uploaded to and downloaded from the site the
 //     client talks to: it stores the bytes (package attachments) and
 //     commits only their SHA-256 and metadata, itself if it leads or else
 //     through the leader with the site-only RegisterAttachment; every site
 //     fetches from its peers the files its state names and its store
 //     lacks (attachments*.go, api_attachments.go).
-//
 //   - Every path outside /v1/ is the web console (package console),
 //     which calls this site's gRPC API over the gateway's in-memory
 //     connection with the signed-in user's session token
