@@ -47,5 +47,6 @@
 // It does not decide who may see a lead (the caller does, with the same
 // check a list uses), does not translate, and does not detect duplicates.
 // The index reflects the state as of [Index.Indexed], an applied index
-// the state has reached; a search never waits for it.
+// the state has reached; a search does not wait for it ([Index.WaitFor]
+// does).
 package search

@@ -65,6 +65,7 @@ func texts(l *pipeline.Lead, org *pipeline.Organization) []text {
 // joined) and the filter fields.
 func document(l *pipeline.Lead, ts []text) map[string]any {
 	d := map[string]any{
+		fieldID:        l.ID,
 		fieldSite:      l.Site,
 		fieldSubnode:   l.Subnode,
 		fieldStage:     l.Stage.String(),
@@ -110,7 +111,7 @@ func fieldTexts(ts []text) map[string][]text {
 // fingerprint has not changed need not be written again.
 func fingerprint(l *pipeline.Lead, ts []text) uint64 {
 	h := fnv.New64a()
-	for _, s := range []string{l.Site, l.Subnode, l.Stage.String(), l.Sector.String(), string(rune('0' + l.TRL))} {
+	for _, s := range []string{l.ID, l.Site, l.Subnode, l.Stage.String(), l.Sector.String(), string(rune('0' + l.TRL))} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -124,9 +124,7 @@ func (x *Index) Applied(index uint64, leads ...string) {
 	}
 	x.noted = max(x.noted, index)
 	x.mu.Unlock()
-	if len(leads) > 0 {
-		x.wake()
-	}
+	x.wake()
 }
 
 // Reread tells the index that the entry at index may have changed any

@@ -56,6 +56,7 @@ const namesField = "names"
 
 // Keyword and number fields, for filters and for the hit's identity.
 const (
+	fieldID        = "id"
 	fieldSite      = "site"
 	fieldSubnode   = "subnode"
 	fieldStage     = "stage"
@@ -86,7 +87,7 @@ func newMapping() mapping.IndexMapping {
 		doc.AddSubDocumentMapping(g.name, sub)
 	}
 	doc.AddFieldMappingsAt(namesField, text(cjk.AnalyzerName))
-	for _, name := range []string{fieldSite, fieldSubnode, fieldStage, fieldSector} {
+	for _, name := range []string{fieldID, fieldSite, fieldSubnode, fieldStage, fieldSector} {
 		doc.AddFieldMappingsAt(name, kw())
 	}
 	trl := bleve.NewNumericFieldMapping()

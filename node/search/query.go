@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +66,13 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	text := strings.TrimSpace(q.Text)
 	var root query.Query = bleve.NewMatchAllQuery()
 	var expanded []string
-	if text != "" {
+	switch id := strings.ToUpper(text); {
+	case pipeline.ValidLeadID(id):
+		// A lead's ID finds that lead.
+		t := bleve.NewTermQuery(id)
+		t.SetField(fieldID)
+		root = t
+	case text != "":
 		expanded = x.expand(text)
 		should := []query.Query{textQuery(text, 1)}
 		should = append(should, prefixQueries(text)...)
@@ -216,4 +223,19 @@ func ParseText(s string) (rest string, trlMin, trlMax int) {
 	}
 	rest = strings.Join(strings.Fields(s[:m[0]]+" "+s[m[1]:]), " ")
 	return rest, trlMin, trlMax
+}
+
+// Keeps reports whether l, as the state holds it now, passes q's filters:
+// the index may hold an older version of it.
+func (q *Query) Keeps(l *pipeline.Lead) bool {
+	switch {
+	case len(q.Stages) > 0 && !slices.Contains(q.Stages, l.Stage),
+		q.Sector != 0 && l.Sector != q.Sector,
+		q.Site != "" && l.Site != q.Site,
+		q.TRLMin > 0 && l.TRL < q.TRLMin,
+		q.TRLMax > 0 && l.TRL > q.TRLMax,
+		q.PublishedOnly && !l.Published:
+		return false
+	}
+	return true
 }
