@@ -15,7 +15,7 @@ import (
 // (Latin...) appears as whole words, or, if it is one long word, inside a
 // word of the text (a German compound); a name of an unspaced script
 // (Chinese, Hebrew) appears anywhere.
-func (x *Index) expand(text string) []string {
+func (x *Index) expand(text string) []expansion {
 	folded := pipeline.Fold(text)
 	words := latinWords(folded)
 	concepts := slices.Clone(lexicon)
@@ -28,20 +28,33 @@ func (x *Index) expand(text string) []string {
 			concepts = append(concepts, names)
 		}
 	}
-	var out []string
-	seen := map[string]bool{pipeline.Fold(text): true}
+	var out []expansion
+	seen := map[string]bool{folded: true}
 	for _, names := range concepts {
 		if !slices.ContainsFunc(names, func(n string) bool { return names2match(pipeline.Fold(n), folded, words) }) {
 			continue
 		}
+		var add []string
 		for _, n := range names {
 			if f := pipeline.Fold(n); !seen[f] {
 				seen[f] = true
-				out = append(out, n)
+				add = append(add, n)
 			}
+		}
+		// A concept weighs as one alternative, however many names it
+		// has: a lead that holds several of them (battery, batteries,
+		// Batterie) is not counted again for each.
+		for _, n := range add {
+			out = append(out, expansion{name: n, boost: boostExpansion / float64(len(add))})
 		}
 	}
 	return out
+}
+
+// expansion is a name a query is widened with, and its weight.
+type expansion struct {
+	name  string
+	boost float64
 }
 
 // names2match reports whether the folded name appears in the folded text

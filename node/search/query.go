@@ -65,7 +65,7 @@ const (
 func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	text := strings.TrimSpace(q.Text)
 	var root query.Query = bleve.NewMatchAllQuery()
-	var expanded []string
+	var expanded []expansion
 	switch id := strings.ToUpper(text); {
 	case pipeline.ValidLeadID(id):
 		// A lead's ID finds that lead.
@@ -77,7 +77,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		should := []query.Query{textQuery(text, 1)}
 		should = append(should, prefixQueries(text)...)
 		for _, e := range expanded {
-			should = append(should, textQuery(e, boostExpansion))
+			should = append(should, textQuery(e.name, e.boost))
 		}
 		root = bleve.NewDisjunctionQuery(should...)
 	}
@@ -94,7 +94,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &Result{Total: res.Total, Expanded: expanded, Hits: make([]Hit, 0, len(res.Hits))}
+	out := &Result{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
+	for _, e := range expanded {
+		out.Expanded = append(out.Expanded, e.name)
+	}
 	for _, h := range res.Hits {
 		hit := Hit{ID: h.ID, Score: h.Score, locations: map[string][][2]int{}}
 		for field, terms := range h.Locations {
