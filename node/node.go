@@ -182,7 +182,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
-		n.search.Close()
+		_ = n.search.Close()
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}

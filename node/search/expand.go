@@ -107,7 +107,7 @@ func sameWord(a, b string) bool {
 // characters of unspaced scripts.
 func latinWords(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) || unspaced(r)
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) || unspaced(r)
 	})
 }
 

@@ -93,7 +93,7 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 		if verr == nil && string(v) == mappingVersion {
 			return idx, nil
 		}
-		idx.Close()
+		_ = idx.Close()
 		log.Info("search index of another version: rebuilding it", "dir", dir)
 	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		log.Warn("search index unreadable: rebuilding it", "dir", dir, "err", err)
@@ -106,7 +106,7 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 		return nil, fmt.Errorf("create search index %s: %w", dir, err)
 	}
 	if err := idx.SetInternal([]byte(keyMapping), []byte(mappingVersion)); err != nil {
-		idx.Close()
+		_ = idx.Close()
 		return nil, fmt.Errorf("create search index %s: %w", dir, err)
 	}
 	return idx, nil
