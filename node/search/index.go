@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"innonet/node/pipeline"
 )
@@ -31,7 +32,11 @@ type Config struct {
 	Dir string
 	// BatchSize is how many leads one write holds (default 1000).
 	BatchSize int
-	Logger    *slog.Logger
+	// Delay is how long Run gathers changes before it writes them
+	// (default 100ms): one write of many leads costs the index much less
+	// than many writes of one, and a burst of entries is one write.
+	Delay  time.Duration
+	Logger *slog.Logger
 }
 
 // Keys of what the index stores beside the documents.
@@ -70,6 +75,9 @@ func Open(cfg Config, src Source) (*Index, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Delay <= 0 {
+		cfg.Delay = 100 * time.Millisecond
+	}
 	x := &Index{cfg: cfg, log: cfg.Logger, src: src, pending: map[string]struct{}{},
 		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1)}
 	var err error
@@ -88,7 +96,7 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 	if dir == "" {
 		return bleve.NewMemOnly(newMapping())
 	}
-	if idx, err := bleve.Open(dir); err == nil {
+	if idx, err := bleve.OpenUsing(dir, map[string]any{"unsafe_batch": true}); err == nil {
 		v, verr := idx.GetInternal([]byte(keyMapping))
 		if verr == nil && string(v) == mappingVersion {
 			return idx, nil
@@ -101,7 +109,11 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("remove search index %s: %w", dir, err)
 	}
-	idx, err := bleve.New(dir, newMapping())
+	// The index is derived data, compared with the state on every start:
+	// a write it loses in a crash is written again, so it need not wait
+	// for the disk (unsafe_batch: no fsync per batch), which keeps it from
+	// competing with the Raft log for the disk.
+	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
 	if err != nil {
 		return nil, fmt.Errorf("create search index %s: %w", dir, err)
 	}
@@ -180,6 +192,11 @@ func (x *Index) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-x.kick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(x.cfg.Delay):
 		}
 		for ctx.Err() == nil {
 			more, err := x.step()
