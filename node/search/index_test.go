@@ -195,10 +195,14 @@ func TestFollowsAndPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Writes are not synced (the index is derived data): the reopened
+	// index holds what reached the disk, at least the first batch, and
+	// compares the rest with the state.
 	again := startIndex(t, dir, src)
-	if got := again.Indexed(); got != 6 {
-		t.Errorf("reopened index at %d, want 6", got)
+	if got := again.Indexed(); got < 5 {
+		t.Errorf("reopened index at %d, want at least 5", got)
 	}
+	waitIndexed(t, again, 6)
 	if got := ids(t, again, Query{Text: "sodium"}); !slices.Equal(got, []string{"BOS-0003"}) {
 		t.Errorf("reopened: hits %v, want BOS-0003", got)
 	}
