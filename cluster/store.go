@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // The log store's file, raft.db (bbolt), is checked before Raft opens it:
@@ -206,7 +207,7 @@ func checkStore(path string) (err error) {
 func readAllEntries(path string) error {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return fmt.Errorf("open raft log store %s: another process holds it (is this site already running?)", path)
 		}
 		return &StoreError{path, fmt.Sprintf("it does not open: %v", err)}

@@ -174,7 +174,8 @@ func (r *chunkReader) Close() error {
 // notifyingFSM is the site's state machine, which also tells the
 // attachment fetcher when the state may name files the store lacks: after
 // an entry that adds an attachment, and after a restore (a snapshot from
-// the leader, or at start-up).
+// the leader, or at start-up); and the search index what each entry
+// changed (search.go).
 type notifyingFSM struct {
 	fsm
 	n *Node
@@ -182,15 +183,18 @@ type notifyingFSM struct {
 
 func (f notifyingFSM) Apply(l *raft.Log) any {
 	res := f.fsm.Apply(l)
-	if r, ok := res.(pipeline.Result); ok && r.Attachment != nil && r.Attachment.Live() {
+	r, ok := res.(pipeline.Result)
+	if ok && r.Attachment != nil && r.Attachment.Live() {
 		f.n.kickFetcher()
 	}
+	f.n.searchApplied(l.Index, r, ok)
 	return res
 }
 
 func (f notifyingFSM) Restore(rc io.ReadCloser) error {
 	err := f.fsm.Restore(rc)
 	f.n.kickFetcher()
+	f.n.search.Reread(f.n.state.AppliedIndex())
 	return err
 }
 

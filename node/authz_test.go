@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +225,27 @@ func format2(setup func(*testing.T, *authzEnv, int) authzTarget) func(*testing.T
 	}
 }
 
+// searchByID searches for the target lead by its ID.
+func searchByID(ctx context.Context, c testClients, tg authzTarget) (any, error) {
+	return c.leads.SearchLeads(ctx, &innonetpb.SearchLeadsRequest{Q: tg.lead})
+}
+
+// found checks that a search found the target lead (the shared lead of
+// the row's stage) for exactly the actors who may read it one by one.
+func found(target func(*authzEnv) string, may ...int) func(*testing.T, *authzEnv, int, any) {
+	return func(t *testing.T, e *authzEnv, act int, resp any) {
+		t.Helper()
+		var ids []string
+		for _, h := range resp.(*innonetpb.SearchLeadsResponse).Hits {
+			ids = append(ids, h.Lead.Id)
+		}
+		want := slices.Contains(may, act)
+		if got := slices.Contains(ids, target(e)); got != want {
+			t.Errorf("search found %v: target among them %v, want %v", ids, got, want)
+		}
+	}
+}
+
 func sharedSubmitted(_ *testing.T, e *authzEnv, _ int) authzTarget {
 	return authzTarget{lead: e.submitted}
 }
@@ -343,6 +365,10 @@ func authzRows() []authzRow {
 					}
 				}
 			}},
+		{method: lead + "SearchLeads", when: "unpublished", setup: sharedSubmitted, call: searchByID,
+			want: cells{UA, UA, OK, OK, OK, OK, OK, OK}, verify: found(func(e *authzEnv) string { return e.submitted }, actAdmin, actHQ, actOwn)},
+		{method: lead + "SearchLeads", when: "claimed", setup: sharedClaimed, call: searchByID,
+			want: cells{UA, UA, OK, OK, OK, OK, OK, OK}, verify: found(func(e *authzEnv) string { return e.claimed }, actAdmin, actHQ, actOwn, actHolder, actRival)},
 		{method: lead + "UpdateLead", when: "submitted", setup: freshLead(submitted), call: update,
 			want: cells{UA, UA, PD, PD, OK, PD, PD, PD}},
 		{method: lead + "UpdateLead", when: "claimed", setup: freshLead(claimed), call: update,

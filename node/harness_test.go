@@ -103,7 +103,7 @@ func testConfig(t testing.TB, id string, tune ...func(*Config)) Config {
 	cc.RaftAddr = "127.0.0.1:0"
 	cc.RaftLogLevel = "off"
 	cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
-		Cluster: cc, Limits: testLimits(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		Cluster: cc, Limits: testLimits(), SearchInMemory: true, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, f := range tune {
 		f(&cfg)
 	}

@@ -18,6 +18,7 @@ import (
 	"innonet/node/attachments"
 	"innonet/node/guard"
 	"innonet/node/pipeline"
+	"innonet/node/search"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -91,6 +92,9 @@ type Config struct {
 	// AttachmentFetch tunes the background fetcher of attachment bytes
 	// (its logger and metrics are the site's).
 	AttachmentFetch attachments.Config
+	// SearchInMemory keeps the search index in memory, built from the
+	// state on every start, instead of in <data-dir>/search. For tests.
+	SearchInMemory bool
 }
 
 // Node is one running site.
@@ -110,6 +114,7 @@ type Node struct {
 	health  *health.Server
 	files   *attachments.Store
 	fetcher *attachments.Fetcher
+	search  *search.Index
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -171,8 +176,13 @@ func New(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
+	if err := n.openSearch(); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
+	}
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
+		_ = n.search.Close()
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
@@ -205,6 +215,7 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.pruneLoop(ctx) })
 	n.background(func() { n.registerSites(ctx) })
 	n.background(func() { n.fetcher.Run(ctx) })
+	n.background(func() { n.search.Run(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }
@@ -279,6 +290,9 @@ func (n *Node) shutdown(handover bool) error {
 		n.peers.close()
 		n.wg.Wait()
 		err = n.cluster.Halt()
+		if serr := n.search.Close(); serr != nil && err == nil {
+			err = serr
+		}
 	})
 	return err
 }

@@ -114,6 +114,8 @@ func (n *Node) annotateRead(ctx context.Context, req, resp any) {
 		r.Read = info
 	case *innonetpb.ListGlossaryResponse:
 		r.Read = info
+	case *innonetpb.SearchLeadsResponse:
+		r.Read = info
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(
 		mdReadSite, info.Site,

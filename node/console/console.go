@@ -168,6 +168,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /lang", s.setLang)
 	m.HandleFunc("GET /{$}", s.authed(s.home))
 	m.HandleFunc("GET /leads", s.authed(s.pipeline))
+	m.HandleFunc("GET /search", s.authed(s.search))
 	m.HandleFunc("GET /leads/new", s.authed(s.submitPage))
 	m.HandleFunc("POST /leads/new", s.authed(s.submit))
 	m.HandleFunc("GET /leads/{id}", s.authed(s.showLead))

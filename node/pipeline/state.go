@@ -223,3 +223,21 @@ func (s *State) CountsBySite() map[StageSite]int {
 	}
 	return out
 }
+
+// EachLead calls fn with every lead, in ID order, from one consistent
+// read, until fn returns false. The leads are the state's own values,
+// never changed in place (a new version is a new value): fn must not
+// change them. For derived data that follows the state (the search
+// index); not for answers, which take copies.
+func (s *State) EachLead(fn func(*Lead) bool) error {
+	it, err := s.read().Get(tableLeads, "id")
+	if err != nil {
+		return fmt.Errorf("read leads: %w", err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if !fn(raw.(*Lead)) {
+			return nil
+		}
+	}
+	return nil
+}

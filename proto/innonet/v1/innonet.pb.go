@@ -678,7 +678,7 @@ func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseLeadRequest_Reason.Descriptor instead.
 func (CloseLeadRequest_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58, 0}
 }
 
 // What became of it, as the lead stands now.
@@ -743,7 +743,7 @@ func (x Interest_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Interest_Outcome.Descriptor instead.
 func (Interest_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63, 0}
 }
 
 // Who may read a comment or a note.
@@ -799,7 +799,7 @@ func (x Comment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Comment_Visibility.Descriptor instead.
 func (Comment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71, 0}
 }
 
 // What kind of place it is. HQ, NODE and DIVISION are first-level
@@ -868,7 +868,7 @@ func (x Site_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Site_Kind.Descriptor instead.
 func (Site_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75, 0}
 }
 
 // What kind of organization it is. LOCAL_ENTERPRISE is a Chinese
@@ -931,7 +931,7 @@ func (x Organization_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Organization_Kind.Descriptor instead.
 func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79, 0}
 }
 
 // Visibility says who sees an attachment besides HQ.
@@ -983,7 +983,7 @@ func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Attachment_Visibility.Descriptor instead.
 func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87, 0}
 }
 
 // ReadInfo says which site answered a read and how current its copy was.
@@ -1902,6 +1902,408 @@ func (x *ListLeadsRequest) GetSubnode() string {
 	return ""
 }
 
+type SearchLeadsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What to look for, in any language (at most 200 characters). A
+	// readiness level typed into it ("TRL 6+", "TRL 4-6") filters as
+	// trl_min and trl_max do, unless they are given.
+	Q string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	// BCP 47 tag of the language to read the leads in, as ListLeads' lang.
+	Lang string `protobuf:"bytes,2,opt,name=lang,proto3" json:"lang,omitempty"`
+	// Filters, as ListLeads'.
+	Stage  []Stage `protobuf:"varint,3,rep,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	Sector Sector  `protobuf:"varint,4,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	Site   string  `protobuf:"bytes,5,opt,name=site,proto3" json:"site,omitempty"`
+	TrlMin int32   `protobuf:"varint,6,opt,name=trl_min,json=trlMin,proto3" json:"trl_min,omitempty"`
+	TrlMax int32   `protobuf:"varint,7,opt,name=trl_max,json=trlMax,proto3" json:"trl_max,omitempty"`
+	// 1 to 100; default 20.
+	PageSize    int32       `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken   string      `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency Consistency `protobuf:"varint,10,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	// With STALE: the most the answering site may lag (e.g. "5s").
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,11,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchLeadsRequest) Reset() {
+	*x = SearchLeadsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchLeadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchLeadsRequest) ProtoMessage() {}
+
+func (x *SearchLeadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchLeadsRequest.ProtoReflect.Descriptor instead.
+func (*SearchLeadsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SearchLeadsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchLeadsRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *SearchLeadsRequest) GetStage() []Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return nil
+}
+
+func (x *SearchLeadsRequest) GetSector() Sector {
+	if x != nil {
+		return x.Sector
+	}
+	return Sector_SECTOR_UNSPECIFIED
+}
+
+func (x *SearchLeadsRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *SearchLeadsRequest) GetTrlMin() int32 {
+	if x != nil {
+		return x.TrlMin
+	}
+	return 0
+}
+
+func (x *SearchLeadsRequest) GetTrlMax() int32 {
+	if x != nil {
+		return x.TrlMax
+	}
+	return 0
+}
+
+func (x *SearchLeadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchLeadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchLeadsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *SearchLeadsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type SearchLeadsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Best first.
+	Hits []*SearchHit `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	// Empty on the last page.
+	NextPageToken string    `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	// The applied index the answering site's search index reflects; the
+	// leads shown are as its state holds them now (read.applied_index).
+	IndexedIndex uint64 `protobuf:"varint,4,opt,name=indexed_index,json=indexedIndex,proto3" json:"indexed_index,omitempty"`
+	// The words the query was widened with (other languages' names from the
+	// glossary), for the caller to show.
+	Expanded      []string `protobuf:"bytes,5,rep,name=expanded,proto3" json:"expanded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchLeadsResponse) Reset() {
+	*x = SearchLeadsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchLeadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchLeadsResponse) ProtoMessage() {}
+
+func (x *SearchLeadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchLeadsResponse.ProtoReflect.Descriptor instead.
+func (*SearchLeadsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SearchLeadsResponse) GetHits() []*SearchHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchLeadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *SearchLeadsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+func (x *SearchLeadsResponse) GetIndexedIndex() uint64 {
+	if x != nil {
+		return x.IndexedIndex
+	}
+	return 0
+}
+
+func (x *SearchLeadsResponse) GetExpanded() []string {
+	if x != nil {
+		return x.Expanded
+	}
+	return nil
+}
+
+// SearchHit is one lead a search found.
+type SearchHit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Lead  *Lead                  `protobuf:"bytes,1,opt,name=lead,proto3" json:"lead,omitempty"`
+	// Relevance: higher is better; comparable within one answer only.
+	Score         float64            `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*SearchHighlight `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchHit) Reset() {
+	*x = SearchHit{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchHit) ProtoMessage() {}
+
+func (x *SearchHit) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
+func (*SearchHit) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SearchHit) GetLead() *Lead {
+	if x != nil {
+		return x.Lead
+	}
+	return nil
+}
+
+func (x *SearchHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *SearchHit) GetHighlights() []*SearchHighlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+// SearchHighlight is a piece of a lead's text that matched, as plain text
+// (never markup: escape it to show it) with the matched words marked.
+type SearchHighlight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// title, summary, tags or organization.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The translation's language; empty for the lead's own text, "*" for
+	// the organisation's names.
+	Lang          string      `protobuf:"bytes,2,opt,name=lang,proto3" json:"lang,omitempty"`
+	Text          string      `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Marks         []*TextSpan `protobuf:"bytes,4,rep,name=marks,proto3" json:"marks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchHighlight) Reset() {
+	*x = SearchHighlight{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchHighlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchHighlight) ProtoMessage() {}
+
+func (x *SearchHighlight) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchHighlight.ProtoReflect.Descriptor instead.
+func (*SearchHighlight) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SearchHighlight) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SearchHighlight) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *SearchHighlight) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SearchHighlight) GetMarks() []*TextSpan {
+	if x != nil {
+		return x.Marks
+	}
+	return nil
+}
+
+// TextSpan is a range of a text in Unicode code points: from start
+// (inclusive) to end (exclusive).
+type TextSpan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Start         int32                  `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	End           int32                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TextSpan) Reset() {
+	*x = TextSpan{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TextSpan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TextSpan) ProtoMessage() {}
+
+func (x *TextSpan) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TextSpan.ProtoReflect.Descriptor instead.
+func (*TextSpan) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TextSpan) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *TextSpan) GetEnd() int32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
 type ListLeadsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Leads []*Lead                `protobuf:"bytes,1,rep,name=leads,proto3" json:"leads,omitempty"`
@@ -1918,7 +2320,7 @@ type ListLeadsResponse struct {
 
 func (x *ListLeadsResponse) Reset() {
 	*x = ListLeadsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2332,7 @@ func (x *ListLeadsResponse) String() string {
 func (*ListLeadsResponse) ProtoMessage() {}
 
 func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[6]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2345,7 @@ func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsResponse.ProtoReflect.Descriptor instead.
 func (*ListLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{6}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListLeadsResponse) GetLeads() []*Lead {
@@ -2003,7 +2405,7 @@ type UpdateLeadRequest struct {
 
 func (x *UpdateLeadRequest) Reset() {
 	*x = UpdateLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2417,7 @@ func (x *UpdateLeadRequest) String() string {
 func (*UpdateLeadRequest) ProtoMessage() {}
 
 func (x *UpdateLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[7]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2430,7 @@ func (x *UpdateLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLeadRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{7}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateLeadRequest) GetId() string {
@@ -2153,7 +2555,7 @@ type ReviewLeadRequest struct {
 
 func (x *ReviewLeadRequest) Reset() {
 	*x = ReviewLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2567,7 @@ func (x *ReviewLeadRequest) String() string {
 func (*ReviewLeadRequest) ProtoMessage() {}
 
 func (x *ReviewLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[8]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2580,7 @@ func (x *ReviewLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReviewLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{8}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReviewLeadRequest) GetId() string {
@@ -2234,7 +2636,7 @@ type ClaimLeadRequest struct {
 
 func (x *ClaimLeadRequest) Reset() {
 	*x = ClaimLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2648,7 @@ func (x *ClaimLeadRequest) String() string {
 func (*ClaimLeadRequest) ProtoMessage() {}
 
 func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[9]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2661,7 @@ func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadRequest.ProtoReflect.Descriptor instead.
 func (*ClaimLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{9}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClaimLeadRequest) GetId() string {
@@ -2295,7 +2697,7 @@ type ReleaseLeadRequest struct {
 
 func (x *ReleaseLeadRequest) Reset() {
 	*x = ReleaseLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2709,7 @@ func (x *ReleaseLeadRequest) String() string {
 func (*ReleaseLeadRequest) ProtoMessage() {}
 
 func (x *ReleaseLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[10]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2722,7 @@ func (x *ReleaseLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{10}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReleaseLeadRequest) GetId() string {
@@ -2368,7 +2770,7 @@ type AdvanceLeadRequest struct {
 
 func (x *AdvanceLeadRequest) Reset() {
 	*x = AdvanceLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2782,7 @@ func (x *AdvanceLeadRequest) String() string {
 func (*AdvanceLeadRequest) ProtoMessage() {}
 
 func (x *AdvanceLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[11]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2795,7 @@ func (x *AdvanceLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceLeadRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{11}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AdvanceLeadRequest) GetId() string {
@@ -2450,7 +2852,7 @@ type WithdrawLeadRequest struct {
 
 func (x *WithdrawLeadRequest) Reset() {
 	*x = WithdrawLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2462,7 +2864,7 @@ func (x *WithdrawLeadRequest) String() string {
 func (*WithdrawLeadRequest) ProtoMessage() {}
 
 func (x *WithdrawLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[12]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2475,7 +2877,7 @@ func (x *WithdrawLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawLeadRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{12}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WithdrawLeadRequest) GetId() string {
@@ -2518,7 +2920,7 @@ type GetLeadHistoryRequest struct {
 
 func (x *GetLeadHistoryRequest) Reset() {
 	*x = GetLeadHistoryRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2932,7 @@ func (x *GetLeadHistoryRequest) String() string {
 func (*GetLeadHistoryRequest) ProtoMessage() {}
 
 func (x *GetLeadHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[13]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2945,7 @@ func (x *GetLeadHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetLeadHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{13}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetLeadHistoryRequest) GetId() string {
@@ -2612,7 +3014,7 @@ type HistoryEvent struct {
 
 func (x *HistoryEvent) Reset() {
 	*x = HistoryEvent{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +3026,7 @@ func (x *HistoryEvent) String() string {
 func (*HistoryEvent) ProtoMessage() {}
 
 func (x *HistoryEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[14]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +3039,7 @@ func (x *HistoryEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEvent.ProtoReflect.Descriptor instead.
 func (*HistoryEvent) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{14}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HistoryEvent) GetLeadId() string {
@@ -2790,7 +3192,7 @@ type GetLeadHistoryResponse struct {
 
 func (x *GetLeadHistoryResponse) Reset() {
 	*x = GetLeadHistoryResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3204,7 @@ func (x *GetLeadHistoryResponse) String() string {
 func (*GetLeadHistoryResponse) ProtoMessage() {}
 
 func (x *GetLeadHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[15]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3217,7 @@ func (x *GetLeadHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetLeadHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{15}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetLeadHistoryResponse) GetEvents() []*HistoryEvent {
@@ -2859,7 +3261,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +3273,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[16]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +3286,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{16}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *User) GetId() string {
@@ -3001,7 +3403,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3013,7 +3415,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[17]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3026,7 +3428,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{17}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Token) GetId() string {
@@ -3115,7 +3517,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3529,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[18]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3542,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{18}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateUserRequest) GetRequestId() string {
@@ -3199,7 +3601,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3211,7 +3613,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[19]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3224,7 +3626,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{19}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateUserResponse) GetUser() *User {
@@ -3259,7 +3661,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3271,7 +3673,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[20]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3284,7 +3686,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{20}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListUsersRequest) GetConsistency() Consistency {
@@ -3311,7 +3713,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3323,7 +3725,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[21]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3336,7 +3738,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{21}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -3364,7 +3766,7 @@ type RevokeUserRequest struct {
 
 func (x *RevokeUserRequest) Reset() {
 	*x = RevokeUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3376,7 +3778,7 @@ func (x *RevokeUserRequest) String() string {
 func (*RevokeUserRequest) ProtoMessage() {}
 
 func (x *RevokeUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[22]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3389,7 +3791,7 @@ func (x *RevokeUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeUserRequest.ProtoReflect.Descriptor instead.
 func (*RevokeUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{22}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RevokeUserRequest) GetId() string {
@@ -3422,7 +3824,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3434,7 +3836,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[23]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3447,7 +3849,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{23}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateTokenRequest) GetUserId() string {
@@ -3491,7 +3893,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3905,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[24]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3918,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{24}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateTokenResponse) GetToken() string {
@@ -3553,7 +3955,7 @@ type InviteUserRequest struct {
 
 func (x *InviteUserRequest) Reset() {
 	*x = InviteUserRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3565,7 +3967,7 @@ func (x *InviteUserRequest) String() string {
 func (*InviteUserRequest) ProtoMessage() {}
 
 func (x *InviteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[25]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3578,7 +3980,7 @@ func (x *InviteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteUserRequest.ProtoReflect.Descriptor instead.
 func (*InviteUserRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{25}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *InviteUserRequest) GetRequestId() string {
@@ -3646,7 +4048,7 @@ type InviteUserResponse struct {
 
 func (x *InviteUserResponse) Reset() {
 	*x = InviteUserResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3658,7 +4060,7 @@ func (x *InviteUserResponse) String() string {
 func (*InviteUserResponse) ProtoMessage() {}
 
 func (x *InviteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[26]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3671,7 +4073,7 @@ func (x *InviteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteUserResponse.ProtoReflect.Descriptor instead.
 func (*InviteUserResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{26}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *InviteUserResponse) GetUser() *User {
@@ -3716,7 +4118,7 @@ type AcceptInvitationRequest struct {
 
 func (x *AcceptInvitationRequest) Reset() {
 	*x = AcceptInvitationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3728,7 +4130,7 @@ func (x *AcceptInvitationRequest) String() string {
 func (*AcceptInvitationRequest) ProtoMessage() {}
 
 func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[27]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3741,7 +4143,7 @@ func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
 func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{27}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AcceptInvitationRequest) GetRequestId() string {
@@ -3777,7 +4179,7 @@ type SignInRequest struct {
 
 func (x *SignInRequest) Reset() {
 	*x = SignInRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3789,7 +4191,7 @@ func (x *SignInRequest) String() string {
 func (*SignInRequest) ProtoMessage() {}
 
 func (x *SignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[28]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3802,7 +4204,7 @@ func (x *SignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
 func (*SignInRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{28}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SignInRequest) GetRequestId() string {
@@ -3839,7 +4241,7 @@ type SignInResponse struct {
 
 func (x *SignInResponse) Reset() {
 	*x = SignInResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3851,7 +4253,7 @@ func (x *SignInResponse) String() string {
 func (*SignInResponse) ProtoMessage() {}
 
 func (x *SignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[29]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3864,7 +4266,7 @@ func (x *SignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
 func (*SignInResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{29}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SignInResponse) GetToken() string {
@@ -3897,7 +4299,7 @@ type SignOutRequest struct {
 
 func (x *SignOutRequest) Reset() {
 	*x = SignOutRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3909,7 +4311,7 @@ func (x *SignOutRequest) String() string {
 func (*SignOutRequest) ProtoMessage() {}
 
 func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[30]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3922,7 +4324,7 @@ func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
 func (*SignOutRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{30}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SignOutRequest) GetRequestId() string {
@@ -3941,7 +4343,7 @@ type ExtendSessionRequest struct {
 
 func (x *ExtendSessionRequest) Reset() {
 	*x = ExtendSessionRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4355,7 @@ func (x *ExtendSessionRequest) String() string {
 func (*ExtendSessionRequest) ProtoMessage() {}
 
 func (x *ExtendSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[31]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4368,7 @@ func (x *ExtendSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExtendSessionRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{31}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ExtendSessionRequest) GetRequestId() string {
@@ -3988,7 +4390,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4000,7 +4402,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[32]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4013,7 +4415,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{32}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListTokensRequest) GetUserId() string {
@@ -4048,7 +4450,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4060,7 +4462,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[33]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4073,7 +4475,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{33}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListTokensResponse) GetTokens() []*Token {
@@ -4102,7 +4504,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4114,7 +4516,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[34]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4127,7 +4529,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{34}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RevokeTokenRequest) GetUserId() string {
@@ -4165,7 +4567,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4177,7 +4579,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[35]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4190,7 +4592,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{35}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *WhoAmIRequest) GetConsistency() Consistency {
@@ -4219,7 +4621,7 @@ type GetClusterRequest struct {
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4633,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[36]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4646,7 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{36}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetClusterRequest) GetConsistency() Consistency {
@@ -4299,7 +4701,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4713,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[37]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4726,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{37}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Member) GetSite() string {
@@ -4464,7 +4866,7 @@ type Alarm struct {
 
 func (x *Alarm) Reset() {
 	*x = Alarm{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4476,7 +4878,7 @@ func (x *Alarm) String() string {
 func (*Alarm) ProtoMessage() {}
 
 func (x *Alarm) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[38]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4489,7 +4891,7 @@ func (x *Alarm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alarm.ProtoReflect.Descriptor instead.
 func (*Alarm) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{38}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Alarm) GetKind() string {
@@ -4548,7 +4950,7 @@ type Cluster struct {
 
 func (x *Cluster) Reset() {
 	*x = Cluster{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4560,7 +4962,7 @@ func (x *Cluster) String() string {
 func (*Cluster) ProtoMessage() {}
 
 func (x *Cluster) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[39]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4573,7 +4975,7 @@ func (x *Cluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cluster.ProtoReflect.Descriptor instead.
 func (*Cluster) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{39}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Cluster) GetMembers() []*Member {
@@ -4690,7 +5092,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4702,7 +5104,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[40]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4715,7 +5117,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{40}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RemoveMemberRequest) GetSite() string {
@@ -4734,7 +5136,7 @@ type PromoteMemberRequest struct {
 
 func (x *PromoteMemberRequest) Reset() {
 	*x = PromoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4746,7 +5148,7 @@ func (x *PromoteMemberRequest) String() string {
 func (*PromoteMemberRequest) ProtoMessage() {}
 
 func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[41]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4759,7 +5161,7 @@ func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{41}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PromoteMemberRequest) GetSite() string {
@@ -4778,7 +5180,7 @@ type DemoteMemberRequest struct {
 
 func (x *DemoteMemberRequest) Reset() {
 	*x = DemoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4790,7 +5192,7 @@ func (x *DemoteMemberRequest) String() string {
 func (*DemoteMemberRequest) ProtoMessage() {}
 
 func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[42]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4803,7 +5205,7 @@ func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{42}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DemoteMemberRequest) GetSite() string {
@@ -4823,7 +5225,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4835,7 +5237,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[43]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4848,7 +5250,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{43}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TransferLeadershipRequest) GetSite() string {
@@ -4866,7 +5268,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4878,7 +5280,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[44]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4891,7 +5293,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{44}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
 }
 
 // BackupChunk is a piece of the backup file; concatenated in order they
@@ -4905,7 +5307,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4917,7 +5319,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4930,7 +5332,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -4948,7 +5350,7 @@ type GetSiteStatsRequest struct {
 
 func (x *GetSiteStatsRequest) Reset() {
 	*x = GetSiteStatsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4960,7 +5362,7 @@ func (x *GetSiteStatsRequest) String() string {
 func (*GetSiteStatsRequest) ProtoMessage() {}
 
 func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4973,7 +5375,7 @@ func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
 }
 
 // SiteStats is a site's Raft progress, as the leader's health checks need.
@@ -5001,7 +5403,7 @@ type SiteStats struct {
 
 func (x *SiteStats) Reset() {
 	*x = SiteStats{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5013,7 +5415,7 @@ func (x *SiteStats) String() string {
 func (*SiteStats) ProtoMessage() {}
 
 func (x *SiteStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5026,7 +5428,7 @@ func (x *SiteStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
 func (*SiteStats) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SiteStats) GetSite() string {
@@ -5135,7 +5537,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5147,7 +5549,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5160,7 +5562,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -5211,7 +5613,7 @@ type DenyCertificateRequest struct {
 
 func (x *DenyCertificateRequest) Reset() {
 	*x = DenyCertificateRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5223,7 +5625,7 @@ func (x *DenyCertificateRequest) String() string {
 func (*DenyCertificateRequest) ProtoMessage() {}
 
 func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5236,7 +5638,7 @@ func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DenyCertificateRequest.ProtoReflect.Descriptor instead.
 func (*DenyCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DenyCertificateRequest) GetSerial() string {
@@ -5268,7 +5670,7 @@ type DeniedCertificate struct {
 
 func (x *DeniedCertificate) Reset() {
 	*x = DeniedCertificate{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5280,7 +5682,7 @@ func (x *DeniedCertificate) String() string {
 func (*DeniedCertificate) ProtoMessage() {}
 
 func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5293,7 +5695,7 @@ func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeniedCertificate.ProtoReflect.Descriptor instead.
 func (*DeniedCertificate) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DeniedCertificate) GetSerial() string {
@@ -5332,7 +5734,7 @@ type ListDeniedCertificatesRequest struct {
 
 func (x *ListDeniedCertificatesRequest) Reset() {
 	*x = ListDeniedCertificatesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5344,7 +5746,7 @@ func (x *ListDeniedCertificatesRequest) String() string {
 func (*ListDeniedCertificatesRequest) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5357,7 +5759,7 @@ func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
 }
 
 type ListDeniedCertificatesResponse struct {
@@ -5369,7 +5771,7 @@ type ListDeniedCertificatesResponse struct {
 
 func (x *ListDeniedCertificatesResponse) Reset() {
 	*x = ListDeniedCertificatesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5381,7 +5783,7 @@ func (x *ListDeniedCertificatesResponse) String() string {
 func (*ListDeniedCertificatesResponse) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5394,7 +5796,7 @@ func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate {
@@ -5420,7 +5822,7 @@ type CloseLeadRequest struct {
 
 func (x *CloseLeadRequest) Reset() {
 	*x = CloseLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5432,7 +5834,7 @@ func (x *CloseLeadRequest) String() string {
 func (*CloseLeadRequest) ProtoMessage() {}
 
 func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5445,7 +5847,7 @@ func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseLeadRequest.ProtoReflect.Descriptor instead.
 func (*CloseLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CloseLeadRequest) GetId() string {
@@ -5505,7 +5907,7 @@ type ReopenLeadRequest struct {
 
 func (x *ReopenLeadRequest) Reset() {
 	*x = ReopenLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5517,7 +5919,7 @@ func (x *ReopenLeadRequest) String() string {
 func (*ReopenLeadRequest) ProtoMessage() {}
 
 func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5530,7 +5932,7 @@ func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ReopenLeadRequest) GetId() string {
@@ -5583,7 +5985,7 @@ type ExpressInterestRequest struct {
 
 func (x *ExpressInterestRequest) Reset() {
 	*x = ExpressInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5595,7 +5997,7 @@ func (x *ExpressInterestRequest) String() string {
 func (*ExpressInterestRequest) ProtoMessage() {}
 
 func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5608,7 +6010,7 @@ func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpressInterestRequest.ProtoReflect.Descriptor instead.
 func (*ExpressInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ExpressInterestRequest) GetId() string {
@@ -5657,7 +6059,7 @@ type WithdrawInterestRequest struct {
 
 func (x *WithdrawInterestRequest) Reset() {
 	*x = WithdrawInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5669,7 +6071,7 @@ func (x *WithdrawInterestRequest) String() string {
 func (*WithdrawInterestRequest) ProtoMessage() {}
 
 func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5682,7 +6084,7 @@ func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawInterestRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *WithdrawInterestRequest) GetId() string {
@@ -5718,7 +6120,7 @@ type ListInterestsRequest struct {
 
 func (x *ListInterestsRequest) Reset() {
 	*x = ListInterestsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5730,7 +6132,7 @@ func (x *ListInterestsRequest) String() string {
 func (*ListInterestsRequest) ProtoMessage() {}
 
 func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5743,7 +6145,7 @@ func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsRequest.ProtoReflect.Descriptor instead.
 func (*ListInterestsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListInterestsRequest) GetId() string {
@@ -5789,7 +6191,7 @@ type Interest struct {
 
 func (x *Interest) Reset() {
 	*x = Interest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5801,7 +6203,7 @@ func (x *Interest) String() string {
 func (*Interest) ProtoMessage() {}
 
 func (x *Interest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5814,7 +6216,7 @@ func (x *Interest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interest.ProtoReflect.Descriptor instead.
 func (*Interest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Interest) GetLeadId() string {
@@ -5905,7 +6307,7 @@ type ListInterestsResponse struct {
 
 func (x *ListInterestsResponse) Reset() {
 	*x = ListInterestsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5917,7 +6319,7 @@ func (x *ListInterestsResponse) String() string {
 func (*ListInterestsResponse) ProtoMessage() {}
 
 func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5930,7 +6332,7 @@ func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsResponse.ProtoReflect.Descriptor instead.
 func (*ListInterestsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListInterestsResponse) GetInterests() []*Interest {
@@ -5961,7 +6363,7 @@ type AssignLeadRequest struct {
 
 func (x *AssignLeadRequest) Reset() {
 	*x = AssignLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5973,7 +6375,7 @@ func (x *AssignLeadRequest) String() string {
 func (*AssignLeadRequest) ProtoMessage() {}
 
 func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5986,7 +6388,7 @@ func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignLeadRequest.ProtoReflect.Descriptor instead.
 func (*AssignLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AssignLeadRequest) GetId() string {
@@ -6036,7 +6438,7 @@ type SetClaimModeRequest struct {
 
 func (x *SetClaimModeRequest) Reset() {
 	*x = SetClaimModeRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6048,7 +6450,7 @@ func (x *SetClaimModeRequest) String() string {
 func (*SetClaimModeRequest) ProtoMessage() {}
 
 func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6061,7 +6463,7 @@ func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClaimModeRequest.ProtoReflect.Descriptor instead.
 func (*SetClaimModeRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SetClaimModeRequest) GetId() string {
@@ -6103,7 +6505,7 @@ type GetClaimModeSettingRequest struct {
 
 func (x *GetClaimModeSettingRequest) Reset() {
 	*x = GetClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6115,7 +6517,7 @@ func (x *GetClaimModeSettingRequest) String() string {
 func (*GetClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6128,7 +6530,7 @@ func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*GetClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetClaimModeSettingRequest) GetConsistency() Consistency {
@@ -6155,7 +6557,7 @@ type UpdateClaimModeSettingRequest struct {
 
 func (x *UpdateClaimModeSettingRequest) Reset() {
 	*x = UpdateClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6167,7 +6569,7 @@ func (x *UpdateClaimModeSettingRequest) String() string {
 func (*UpdateClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6180,7 +6582,7 @@ func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *UpdateClaimModeSettingRequest) GetRequestId() string {
@@ -6211,7 +6613,7 @@ type ClaimModeSetting struct {
 
 func (x *ClaimModeSetting) Reset() {
 	*x = ClaimModeSetting{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6223,7 +6625,7 @@ func (x *ClaimModeSetting) String() string {
 func (*ClaimModeSetting) ProtoMessage() {}
 
 func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6236,7 +6638,7 @@ func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimModeSetting.ProtoReflect.Descriptor instead.
 func (*ClaimModeSetting) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ClaimModeSetting) GetClaimMode() ClaimMode {
@@ -6282,7 +6684,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6294,7 +6696,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6307,7 +6709,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *AddCommentRequest) GetId() string {
@@ -6376,7 +6778,7 @@ type Comment struct {
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6388,7 +6790,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6401,7 +6803,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Comment) GetLeadId() string {
@@ -6521,7 +6923,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6533,7 +6935,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6546,7 +6948,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListCommentsRequest) GetId() string {
@@ -6581,7 +6983,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6593,7 +6995,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6606,7 +7008,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -6637,7 +7039,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6649,7 +7051,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6662,7 +7064,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *FieldChange) GetField() string {
@@ -6720,7 +7122,7 @@ type Site struct {
 
 func (x *Site) Reset() {
 	*x = Site{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6732,7 +7134,7 @@ func (x *Site) String() string {
 func (*Site) ProtoMessage() {}
 
 func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6745,7 +7147,7 @@ func (x *Site) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Site.ProtoReflect.Descriptor instead.
 func (*Site) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *Site) GetCode() string {
@@ -6836,7 +7238,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6848,7 +7250,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6861,7 +7263,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListSitesRequest) GetConsistency() Consistency {
@@ -6889,7 +7291,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6901,7 +7303,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6914,7 +7316,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListSitesResponse) GetSites() []*Site {
@@ -6948,7 +7350,7 @@ type CreateSiteRequest struct {
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6960,7 +7362,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6973,7 +7375,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *CreateSiteRequest) GetRequestId() string {
@@ -7047,7 +7449,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7059,7 +7461,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7072,7 +7474,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *Organization) GetId() string {
@@ -7216,7 +7618,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7228,7 +7630,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7241,7 +7643,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *CreateOrganizationRequest) GetRequestId() string {
@@ -7326,7 +7728,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7338,7 +7740,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7351,7 +7753,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *GetOrganizationRequest) GetId() string {
@@ -7395,7 +7797,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7407,7 +7809,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7420,7 +7822,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListOrganizationsRequest) GetKind() Organization_Kind {
@@ -7484,7 +7886,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7496,7 +7898,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7509,7 +7911,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -7558,7 +7960,7 @@ type UpdateOrganizationRequest struct {
 
 func (x *UpdateOrganizationRequest) Reset() {
 	*x = UpdateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7570,7 +7972,7 @@ func (x *UpdateOrganizationRequest) String() string {
 func (*UpdateOrganizationRequest) ProtoMessage() {}
 
 func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7583,7 +7985,7 @@ func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *UpdateOrganizationRequest) GetId() string {
@@ -7698,7 +8100,7 @@ type DealTerms struct {
 
 func (x *DealTerms) Reset() {
 	*x = DealTerms{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7710,7 +8112,7 @@ func (x *DealTerms) String() string {
 func (*DealTerms) ProtoMessage() {}
 
 func (x *DealTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7723,7 +8125,7 @@ func (x *DealTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DealTerms.ProtoReflect.Descriptor instead.
 func (*DealTerms) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *DealTerms) GetPartnerId() string {
@@ -7832,7 +8234,7 @@ type UpdateDealTermsRequest struct {
 
 func (x *UpdateDealTermsRequest) Reset() {
 	*x = UpdateDealTermsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7844,7 +8246,7 @@ func (x *UpdateDealTermsRequest) String() string {
 func (*UpdateDealTermsRequest) ProtoMessage() {}
 
 func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7857,7 +8259,7 @@ func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDealTermsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDealTermsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *UpdateDealTermsRequest) GetId() string {
@@ -7975,7 +8377,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7987,7 +8389,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8000,7 +8402,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *Attachment) GetLeadId() string {
@@ -8158,7 +8560,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8170,7 +8572,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8183,7 +8585,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
@@ -8252,7 +8654,7 @@ type AttachmentHeader struct {
 
 func (x *AttachmentHeader) Reset() {
 	*x = AttachmentHeader{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8264,7 +8666,7 @@ func (x *AttachmentHeader) String() string {
 func (*AttachmentHeader) ProtoMessage() {}
 
 func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8277,7 +8679,7 @@ func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentHeader.ProtoReflect.Descriptor instead.
 func (*AttachmentHeader) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *AttachmentHeader) GetId() string {
@@ -8356,7 +8758,7 @@ type AttachmentResult struct {
 
 func (x *AttachmentResult) Reset() {
 	*x = AttachmentResult{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8368,7 +8770,7 @@ func (x *AttachmentResult) String() string {
 func (*AttachmentResult) ProtoMessage() {}
 
 func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8381,7 +8783,7 @@ func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentResult.ProtoReflect.Descriptor instead.
 func (*AttachmentResult) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *AttachmentResult) GetAttachment() *Attachment {
@@ -8411,7 +8813,7 @@ type ListAttachmentsRequest struct {
 
 func (x *ListAttachmentsRequest) Reset() {
 	*x = ListAttachmentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8423,7 +8825,7 @@ func (x *ListAttachmentsRequest) String() string {
 func (*ListAttachmentsRequest) ProtoMessage() {}
 
 func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8436,7 +8838,7 @@ func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ListAttachmentsRequest) GetId() string {
@@ -8477,7 +8879,7 @@ type ListAttachmentsResponse struct {
 
 func (x *ListAttachmentsResponse) Reset() {
 	*x = ListAttachmentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8489,7 +8891,7 @@ func (x *ListAttachmentsResponse) String() string {
 func (*ListAttachmentsResponse) ProtoMessage() {}
 
 func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8502,7 +8904,7 @@ func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListAttachmentsResponse) GetAttachments() []*Attachment {
@@ -8529,7 +8931,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8541,7 +8943,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8554,7 +8956,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -8583,7 +8985,7 @@ type DownloadAttachmentResponse struct {
 
 func (x *DownloadAttachmentResponse) Reset() {
 	*x = DownloadAttachmentResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8595,7 +8997,7 @@ func (x *DownloadAttachmentResponse) String() string {
 func (*DownloadAttachmentResponse) ProtoMessage() {}
 
 func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8608,7 +9010,7 @@ func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DownloadAttachmentResponse) GetAttachment() *Attachment {
@@ -8640,7 +9042,7 @@ type RemoveAttachmentRequest struct {
 
 func (x *RemoveAttachmentRequest) Reset() {
 	*x = RemoveAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8652,7 +9054,7 @@ func (x *RemoveAttachmentRequest) String() string {
 func (*RemoveAttachmentRequest) ProtoMessage() {}
 
 func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8665,7 +9067,7 @@ func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RemoveAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *RemoveAttachmentRequest) GetId() string {
@@ -8722,7 +9124,7 @@ type RegisterAttachmentRequest struct {
 
 func (x *RegisterAttachmentRequest) Reset() {
 	*x = RegisterAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8734,7 +9136,7 @@ func (x *RegisterAttachmentRequest) String() string {
 func (*RegisterAttachmentRequest) ProtoMessage() {}
 
 func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8747,7 +9149,7 @@ func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *RegisterAttachmentRequest) GetHeader() *AttachmentHeader {
@@ -8766,7 +9168,7 @@ type FetchAttachmentRequest struct {
 
 func (x *FetchAttachmentRequest) Reset() {
 	*x = FetchAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8778,7 +9180,7 @@ func (x *FetchAttachmentRequest) String() string {
 func (*FetchAttachmentRequest) ProtoMessage() {}
 
 func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8791,7 +9193,7 @@ func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*FetchAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *FetchAttachmentRequest) GetSha256() string {
@@ -8810,7 +9212,7 @@ type AttachmentChunk struct {
 
 func (x *AttachmentChunk) Reset() {
 	*x = AttachmentChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8822,7 +9224,7 @@ func (x *AttachmentChunk) String() string {
 func (*AttachmentChunk) ProtoMessage() {}
 
 func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8835,7 +9237,7 @@ func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentChunk.ProtoReflect.Descriptor instead.
 func (*AttachmentChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *AttachmentChunk) GetData() []byte {
@@ -8873,7 +9275,7 @@ type LeadTranslation struct {
 
 func (x *LeadTranslation) Reset() {
 	*x = LeadTranslation{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8885,7 +9287,7 @@ func (x *LeadTranslation) String() string {
 func (*LeadTranslation) ProtoMessage() {}
 
 func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8898,7 +9300,7 @@ func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeadTranslation.ProtoReflect.Descriptor instead.
 func (*LeadTranslation) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *LeadTranslation) GetLang() string {
@@ -9005,7 +9407,7 @@ type TranslateLeadRequest struct {
 
 func (x *TranslateLeadRequest) Reset() {
 	*x = TranslateLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9017,7 +9419,7 @@ func (x *TranslateLeadRequest) String() string {
 func (*TranslateLeadRequest) ProtoMessage() {}
 
 func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9030,7 +9432,7 @@ func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateLeadRequest.ProtoReflect.Descriptor instead.
 func (*TranslateLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{95}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *TranslateLeadRequest) GetId() string {
@@ -9102,7 +9504,7 @@ type GlossaryTerm struct {
 
 func (x *GlossaryTerm) Reset() {
 	*x = GlossaryTerm{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9114,7 +9516,7 @@ func (x *GlossaryTerm) String() string {
 func (*GlossaryTerm) ProtoMessage() {}
 
 func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9127,7 +9529,7 @@ func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlossaryTerm.ProtoReflect.Descriptor instead.
 func (*GlossaryTerm) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{96}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *GlossaryTerm) GetTerm() string {
@@ -9183,7 +9585,7 @@ type ListGlossaryRequest struct {
 
 func (x *ListGlossaryRequest) Reset() {
 	*x = ListGlossaryRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9195,7 +9597,7 @@ func (x *ListGlossaryRequest) String() string {
 func (*ListGlossaryRequest) ProtoMessage() {}
 
 func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9208,7 +9610,7 @@ func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryRequest.ProtoReflect.Descriptor instead.
 func (*ListGlossaryRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{97}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListGlossaryRequest) GetConsistency() Consistency {
@@ -9236,7 +9638,7 @@ type ListGlossaryResponse struct {
 
 func (x *ListGlossaryResponse) Reset() {
 	*x = ListGlossaryResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9248,7 +9650,7 @@ func (x *ListGlossaryResponse) String() string {
 func (*ListGlossaryResponse) ProtoMessage() {}
 
 func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9261,7 +9663,7 @@ func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryResponse.ProtoReflect.Descriptor instead.
 func (*ListGlossaryResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{98}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *ListGlossaryResponse) GetTerms() []*GlossaryTerm {
@@ -9290,7 +9692,7 @@ type SetGlossaryTermRequest struct {
 
 func (x *SetGlossaryTermRequest) Reset() {
 	*x = SetGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9302,7 +9704,7 @@ func (x *SetGlossaryTermRequest) String() string {
 func (*SetGlossaryTermRequest) ProtoMessage() {}
 
 func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9315,7 +9717,7 @@ func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*SetGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{99}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *SetGlossaryTermRequest) GetTerm() string {
@@ -9350,7 +9752,7 @@ type DeleteGlossaryTermRequest struct {
 
 func (x *DeleteGlossaryTermRequest) Reset() {
 	*x = DeleteGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9362,7 +9764,7 @@ func (x *DeleteGlossaryTermRequest) String() string {
 func (*DeleteGlossaryTermRequest) ProtoMessage() {}
 
 func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9375,7 +9777,7 @@ func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{100}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeleteGlossaryTermRequest) GetTerm() string {
@@ -9492,7 +9894,41 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x01q\x18\x13 \x01(\tR\x01q\x12\x19\n" +
 	"\border_by\x18\x14 \x01(\tR\aorderBy\x12\x12\n" +
 	"\x04lang\x18\x15 \x01(\tR\x04lang\x12\x18\n" +
-	"\asubnode\x18\x16 \x01(\tR\asubnode\"\xa7\x01\n" +
+	"\asubnode\x18\x16 \x01(\tR\asubnode\"\x8c\x03\n" +
+	"\x12SearchLeadsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x12\n" +
+	"\x04lang\x18\x02 \x01(\tR\x04lang\x12+\n" +
+	"\x05stage\x18\x03 \x03(\x0e2\x11.innonet.v1.StageB\x02\x10\x00R\x05stage\x12*\n" +
+	"\x06sector\x18\x04 \x01(\x0e2\x12.innonet.v1.SectorR\x06sector\x12\x12\n" +
+	"\x04site\x18\x05 \x01(\tR\x04site\x12\x17\n" +
+	"\atrl_min\x18\x06 \x01(\x05R\x06trlMin\x12\x17\n" +
+	"\atrl_max\x18\a \x01(\x05R\x06trlMax\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\x129\n" +
+	"\vconsistency\x18\n" +
+	" \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\v \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xd3\x01\n" +
+	"\x13SearchLeadsResponse\x12)\n" +
+	"\x04hits\x18\x01 \x03(\v2\x15.innonet.v1.SearchHitR\x04hits\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x12#\n" +
+	"\rindexed_index\x18\x04 \x01(\x04R\findexedIndex\x12\x1a\n" +
+	"\bexpanded\x18\x05 \x03(\tR\bexpanded\"\x84\x01\n" +
+	"\tSearchHit\x12$\n" +
+	"\x04lead\x18\x01 \x01(\v2\x10.innonet.v1.LeadR\x04lead\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12;\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1b.innonet.v1.SearchHighlightR\n" +
+	"highlights\"{\n" +
+	"\x0fSearchHighlight\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
+	"\x04lang\x18\x02 \x01(\tR\x04lang\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12*\n" +
+	"\x05marks\x18\x04 \x03(\v2\x14.innonet.v1.TextSpanR\x05marks\"2\n" +
+	"\bTextSpan\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x05R\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x05R\x03end\"\xa7\x01\n" +
 	"\x11ListLeadsResponse\x12&\n" +
 	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
@@ -10356,12 +10792,14 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11TranslationStatus\x12\"\n" +
 	"\x1eTRANSLATION_STATUS_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05DRAFT\x10\x01\x12\f\n" +
-	"\bVERIFIED\x10\x022\xd3\x1d\n" +
+	"\bVERIFIED\x10\x022\xb7\x1e\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
 	"\aGetLead\x12\x1a.innonet.v1.GetLeadRequest\x1a\x10.innonet.v1.Lead\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/leads/{id}\x12[\n" +
-	"\tListLeads\x12\x1c.innonet.v1.ListLeadsRequest\x1a\x1d.innonet.v1.ListLeadsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/leads\x12X\n" +
+	"\tListLeads\x12\x1c.innonet.v1.ListLeadsRequest\x1a\x1d.innonet.v1.ListLeadsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/leads\x12b\n" +
+	"\vSearchLeads\x12\x1e.innonet.v1.SearchLeadsRequest\x1a\x1f.innonet.v1.SearchLeadsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/search\x12X\n" +
 	"\n" +
 	"UpdateLead\x12\x1d.innonet.v1.UpdateLeadRequest\x1a\x10.innonet.v1.Lead\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*2\x0e/v1/leads/{id}\x12_\n" +
 	"\n" +
@@ -10447,7 +10885,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -10471,394 +10909,410 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*SubmitLeadRequest)(nil),              // 19: innonet.v1.SubmitLeadRequest
 	(*GetLeadRequest)(nil),                 // 20: innonet.v1.GetLeadRequest
 	(*ListLeadsRequest)(nil),               // 21: innonet.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),              // 22: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 23: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 24: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 25: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 26: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 27: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 28: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 29: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 30: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 31: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 32: innonet.v1.User
-	(*Token)(nil),                          // 33: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 34: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 35: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 36: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 37: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 38: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 39: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 40: innonet.v1.CreateTokenResponse
-	(*InviteUserRequest)(nil),              // 41: innonet.v1.InviteUserRequest
-	(*InviteUserResponse)(nil),             // 42: innonet.v1.InviteUserResponse
-	(*AcceptInvitationRequest)(nil),        // 43: innonet.v1.AcceptInvitationRequest
-	(*SignInRequest)(nil),                  // 44: innonet.v1.SignInRequest
-	(*SignInResponse)(nil),                 // 45: innonet.v1.SignInResponse
-	(*SignOutRequest)(nil),                 // 46: innonet.v1.SignOutRequest
-	(*ExtendSessionRequest)(nil),           // 47: innonet.v1.ExtendSessionRequest
-	(*ListTokensRequest)(nil),              // 48: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 49: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 50: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 51: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 52: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 53: innonet.v1.Member
-	(*Alarm)(nil),                          // 54: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 55: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 56: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 57: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 58: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 59: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 60: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 61: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 62: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 63: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 64: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 65: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 66: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 67: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 68: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 69: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 70: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 71: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 72: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 73: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 74: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 75: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 76: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 77: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 78: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 79: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 80: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 81: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 82: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 83: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 84: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 85: innonet.v1.FieldChange
-	(*Site)(nil),                           // 86: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 87: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 88: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 89: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 90: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 91: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 92: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 93: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 94: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 95: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 96: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 97: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                     // 98: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),        // 99: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),               // 100: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),               // 101: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),         // 102: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),        // 103: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),      // 104: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),     // 105: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),        // 106: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),      // 107: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),         // 108: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                // 109: innonet.v1.AttachmentChunk
-	(*LeadTranslation)(nil),                // 110: innonet.v1.LeadTranslation
-	(*TranslateLeadRequest)(nil),           // 111: innonet.v1.TranslateLeadRequest
-	(*GlossaryTerm)(nil),                   // 112: innonet.v1.GlossaryTerm
-	(*ListGlossaryRequest)(nil),            // 113: innonet.v1.ListGlossaryRequest
-	(*ListGlossaryResponse)(nil),           // 114: innonet.v1.ListGlossaryResponse
-	(*SetGlossaryTermRequest)(nil),         // 115: innonet.v1.SetGlossaryTermRequest
-	(*DeleteGlossaryTermRequest)(nil),      // 116: innonet.v1.DeleteGlossaryTermRequest
-	nil,                                    // 117: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 118: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*durationpb.Duration)(nil),            // 119: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 120: google.protobuf.Timestamp
+	(*SearchLeadsRequest)(nil),             // 22: innonet.v1.SearchLeadsRequest
+	(*SearchLeadsResponse)(nil),            // 23: innonet.v1.SearchLeadsResponse
+	(*SearchHit)(nil),                      // 24: innonet.v1.SearchHit
+	(*SearchHighlight)(nil),                // 25: innonet.v1.SearchHighlight
+	(*TextSpan)(nil),                       // 26: innonet.v1.TextSpan
+	(*ListLeadsResponse)(nil),              // 27: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 28: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 29: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 30: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 31: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 32: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 33: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 34: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 35: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 36: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 37: innonet.v1.User
+	(*Token)(nil),                          // 38: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 39: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 40: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 41: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 42: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 43: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 44: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 45: innonet.v1.CreateTokenResponse
+	(*InviteUserRequest)(nil),              // 46: innonet.v1.InviteUserRequest
+	(*InviteUserResponse)(nil),             // 47: innonet.v1.InviteUserResponse
+	(*AcceptInvitationRequest)(nil),        // 48: innonet.v1.AcceptInvitationRequest
+	(*SignInRequest)(nil),                  // 49: innonet.v1.SignInRequest
+	(*SignInResponse)(nil),                 // 50: innonet.v1.SignInResponse
+	(*SignOutRequest)(nil),                 // 51: innonet.v1.SignOutRequest
+	(*ExtendSessionRequest)(nil),           // 52: innonet.v1.ExtendSessionRequest
+	(*ListTokensRequest)(nil),              // 53: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 54: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 55: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 56: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 57: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 58: innonet.v1.Member
+	(*Alarm)(nil),                          // 59: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 60: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 61: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 62: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 63: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 64: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 65: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 66: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 67: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 68: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 69: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 70: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 71: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 72: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 73: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 74: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 75: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 76: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 77: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 78: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 79: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 80: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 81: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 82: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 83: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 84: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 85: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 86: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 87: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 88: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 89: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 90: innonet.v1.FieldChange
+	(*Site)(nil),                           // 91: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 92: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 93: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 94: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 95: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 96: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 97: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 98: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 99: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 100: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 101: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 102: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                     // 103: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 104: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 105: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 106: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 107: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 108: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 109: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 110: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 111: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 112: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 113: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 114: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                // 115: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),           // 116: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                   // 117: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),            // 118: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),           // 119: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),         // 120: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),      // 121: innonet.v1.DeleteGlossaryTermRequest
+	nil,                                    // 122: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 123: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*durationpb.Duration)(nil),            // 124: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 125: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	119, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	124, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	17,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	120, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	120, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	120, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	125, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	125, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	125, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	96,  // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	110, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
-	110, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	101, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	115, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	115, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
 	1,   // 15: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 16: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	17,  // 17: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 18: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	124, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 20: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 21: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	124, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 23: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 24: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	120, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	120, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	120, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	18,  // 28: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	16,  // 29: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,   // 30: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 31: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 32: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,   // 33: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	8,   // 34: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	0,   // 35: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	12,  // 36: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	7,   // 37: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 38: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,   // 39: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,   // 40: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,   // 41: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	120, // 42: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	85,  // 43: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	12,  // 44: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	30,  // 45: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	16,  // 46: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,   // 47: innonet.v1.User.role:type_name -> innonet.v1.Role
-	120, // 48: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	120, // 49: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	120, // 50: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	120, // 51: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	120, // 52: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	120, // 53: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 54: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	6,   // 55: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
-	3,   // 56: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	119, // 57: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	32,  // 58: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	33,  // 59: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	7,   // 60: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 61: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	32,  // 62: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	16,  // 63: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	119, // 64: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	33,  // 65: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	3,   // 66: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	119, // 67: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
-	32,  // 68: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	120, // 69: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
-	33,  // 70: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
-	32,  // 71: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
-	7,   // 72: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 73: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	33,  // 74: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	16,  // 75: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 76: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 77: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 78: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 79: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	120, // 80: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	54,  // 81: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	119, // 82: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	120, // 83: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	53,  // 84: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	119, // 85: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	54,  // 86: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	119, // 87: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	120, // 88: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	54,  // 89: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	120, // 90: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	66,  // 91: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10,  // 92: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	12,  // 93: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 94: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 95: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 96: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	120, // 97: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	120, // 98: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	120, // 99: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	11,  // 100: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	74,  // 101: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	16,  // 102: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	8,   // 103: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 104: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 105: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,   // 106: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 107: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	120, // 108: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 109: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	12,  // 110: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 111: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	120, // 112: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,   // 113: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 114: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	82,  // 115: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	16,  // 116: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 117: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	86,  // 118: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	120, // 119: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	7,   // 120: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 121: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	86,  // 122: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	16,  // 123: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 124: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	14,  // 125: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	120, // 126: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	120, // 127: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 128: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 129: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 130: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	14,  // 131: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 132: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 133: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	90,  // 134: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	16,  // 135: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 136: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	120, // 137: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	15,  // 138: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	120, // 139: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	120, // 140: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	100, // 141: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	15,  // 142: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	98,  // 143: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	7,   // 144: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 145: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	98,  // 146: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	16,  // 147: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	98,  // 148: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	15,  // 149: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	100, // 150: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	9,   // 151: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	120, // 152: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	120, // 153: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	9,   // 154: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	117, // 155: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	120, // 156: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	7,   // 157: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	119, // 158: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	112, // 159: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	16,  // 160: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	118, // 161: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	19,  // 162: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	20,  // 163: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	21,  // 164: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 165: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	24,  // 166: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	25,  // 167: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	26,  // 168: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	27,  // 169: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	28,  // 170: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	29,  // 171: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	69,  // 172: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	70,  // 173: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	71,  // 174: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	72,  // 175: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	73,  // 176: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	76,  // 177: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	77,  // 178: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	78,  // 179: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	79,  // 180: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	81,  // 181: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	83,  // 182: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	97,  // 183: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	91,  // 184: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	92,  // 185: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	93,  // 186: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	95,  // 187: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	99,  // 188: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	102, // 189: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	104, // 190: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	106, // 191: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	107, // 192: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	111, // 193: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	113, // 194: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	115, // 195: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	116, // 196: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	34,  // 197: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	36,  // 198: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	51,  // 199: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	38,  // 200: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	39,  // 201: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	48,  // 202: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	50,  // 203: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	41,  // 204: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	43,  // 205: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	44,  // 206: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	46,  // 207: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	47,  // 208: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	52,  // 209: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	64,  // 210: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	56,  // 211: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	57,  // 212: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	58,  // 213: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	59,  // 214: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	60,  // 215: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	62,  // 216: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	65,  // 217: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	67,  // 218: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	87,  // 219: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	89,  // 220: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	108, // 221: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	18,  // 222: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	18,  // 223: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	22,  // 224: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	18,  // 225: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	18,  // 226: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	18,  // 227: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	18,  // 228: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	18,  // 229: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	18,  // 230: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	31,  // 231: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	18,  // 232: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	18,  // 233: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	74,  // 234: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	74,  // 235: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	75,  // 236: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	18,  // 237: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	18,  // 238: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	80,  // 239: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	80,  // 240: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	82,  // 241: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	84,  // 242: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	18,  // 243: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	90,  // 244: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	90,  // 245: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	94,  // 246: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	90,  // 247: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	101, // 248: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	103, // 249: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	105, // 250: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	101, // 251: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	101, // 252: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	18,  // 253: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	114, // 254: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	112, // 255: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	112, // 256: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	35,  // 257: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	37,  // 258: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	32,  // 259: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	32,  // 260: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	40,  // 261: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	49,  // 262: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	33,  // 263: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	42,  // 264: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	32,  // 265: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	45,  // 266: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	33,  // 267: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	33,  // 268: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	55,  // 269: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	55,  // 270: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	55,  // 271: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	55,  // 272: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	55,  // 273: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	55,  // 274: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	61,  // 275: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	63,  // 276: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	66,  // 277: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	68,  // 278: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	88,  // 279: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	86,  // 280: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	109, // 281: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	222, // [222:282] is the sub-list for method output_type
-	162, // [162:222] is the sub-list for method input_type
-	162, // [162:162] is the sub-list for extension type_name
-	162, // [162:162] is the sub-list for extension extendee
-	0,   // [0:162] is the sub-list for field type_name
+	125, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	125, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	125, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	0,   // 28: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
+	1,   // 29: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
+	7,   // 30: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 31: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	24,  // 32: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
+	16,  // 33: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	18,  // 34: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
+	25,  // 35: innonet.v1.SearchHit.highlights:type_name -> innonet.v1.SearchHighlight
+	26,  // 36: innonet.v1.SearchHighlight.marks:type_name -> innonet.v1.TextSpan
+	18,  // 37: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	16,  // 38: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 39: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 40: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	17,  // 41: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 42: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	8,   // 43: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 44: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	12,  // 45: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	7,   // 46: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 47: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 48: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 49: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 50: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	125, // 51: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	90,  // 52: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	12,  // 53: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	35,  // 54: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	16,  // 55: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 56: innonet.v1.User.role:type_name -> innonet.v1.Role
+	125, // 57: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	125, // 58: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	125, // 59: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	125, // 60: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	125, // 61: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	125, // 62: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 63: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	6,   // 64: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
+	3,   // 65: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	124, // 66: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	37,  // 67: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	38,  // 68: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	7,   // 69: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 70: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	37,  // 71: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	16,  // 72: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	124, // 73: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	38,  // 74: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	3,   // 75: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
+	124, // 76: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	37,  // 77: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
+	125, // 78: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	38,  // 79: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
+	37,  // 80: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
+	7,   // 81: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 82: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	38,  // 83: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	16,  // 84: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 85: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 86: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 87: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 88: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	125, // 89: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	59,  // 90: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	124, // 91: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	125, // 92: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	58,  // 93: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	124, // 94: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	59,  // 95: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	124, // 96: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	125, // 97: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	59,  // 98: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	125, // 99: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	71,  // 100: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 101: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 102: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 103: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 104: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 105: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	125, // 106: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	125, // 107: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	125, // 108: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 109: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	79,  // 110: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	16,  // 111: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 112: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 113: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 114: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 115: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 116: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	125, // 117: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 118: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 119: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 120: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	125, // 121: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 122: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 123: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	87,  // 124: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	16,  // 125: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 126: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	91,  // 127: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	125, // 128: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 129: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 130: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	91,  // 131: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	16,  // 132: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 133: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 134: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	125, // 135: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	125, // 136: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 137: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 138: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 139: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 140: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 141: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 142: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	95,  // 143: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	16,  // 144: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 145: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	125, // 146: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 147: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	125, // 148: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	125, // 149: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	105, // 150: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 151: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	103, // 152: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 153: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 154: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	103, // 155: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	16,  // 156: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	103, // 157: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 158: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	105, // 159: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 160: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	125, // 161: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	125, // 162: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 163: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	122, // 164: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	125, // 165: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 166: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	124, // 167: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	117, // 168: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	16,  // 169: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	123, // 170: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	19,  // 171: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	20,  // 172: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	21,  // 173: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	22,  // 174: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	28,  // 175: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	29,  // 176: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	30,  // 177: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	31,  // 178: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	32,  // 179: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	33,  // 180: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	34,  // 181: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	74,  // 182: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	75,  // 183: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	76,  // 184: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	77,  // 185: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	78,  // 186: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	81,  // 187: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	82,  // 188: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	83,  // 189: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	84,  // 190: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	86,  // 191: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	88,  // 192: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	102, // 193: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	96,  // 194: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	97,  // 195: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	98,  // 196: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	100, // 197: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	104, // 198: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	107, // 199: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	109, // 200: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	111, // 201: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	112, // 202: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	116, // 203: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	118, // 204: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	120, // 205: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	121, // 206: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	39,  // 207: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	41,  // 208: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	56,  // 209: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	43,  // 210: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	44,  // 211: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	53,  // 212: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	55,  // 213: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	46,  // 214: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	48,  // 215: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	49,  // 216: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	51,  // 217: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	52,  // 218: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	57,  // 219: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	69,  // 220: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	61,  // 221: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	62,  // 222: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	63,  // 223: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	64,  // 224: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	65,  // 225: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	67,  // 226: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	70,  // 227: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	72,  // 228: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	92,  // 229: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	94,  // 230: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	113, // 231: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	18,  // 232: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	18,  // 233: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	27,  // 234: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	23,  // 235: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	18,  // 236: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	18,  // 237: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	18,  // 238: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	18,  // 239: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	18,  // 240: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	18,  // 241: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	36,  // 242: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	18,  // 243: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	18,  // 244: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	79,  // 245: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	79,  // 246: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	80,  // 247: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	18,  // 248: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	18,  // 249: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	85,  // 250: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	85,  // 251: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	87,  // 252: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	89,  // 253: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	18,  // 254: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	95,  // 255: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	95,  // 256: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	99,  // 257: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	95,  // 258: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	106, // 259: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	108, // 260: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	110, // 261: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	106, // 262: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	106, // 263: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	18,  // 264: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	119, // 265: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	117, // 266: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	117, // 267: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	40,  // 268: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	42,  // 269: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	37,  // 270: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	37,  // 271: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	45,  // 272: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	54,  // 273: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	38,  // 274: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	47,  // 275: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	37,  // 276: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	50,  // 277: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	38,  // 278: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	38,  // 279: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	60,  // 280: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	60,  // 281: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	60,  // 282: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	60,  // 283: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	60,  // 284: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	60,  // 285: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	66,  // 286: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	68,  // 287: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	71,  // 288: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	73,  // 289: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	93,  // 290: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	91,  // 291: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	114, // 292: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	232, // [232:293] is the sub-list for method output_type
+	171, // [171:232] is the sub-list for method input_type
+	171, // [171:171] is the sub-list for extension type_name
+	171, // [171:171] is the sub-list for extension extendee
+	0,   // [0:171] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -10866,10 +11320,10 @@ func file_innonet_v1_innonet_proto_init() {
 	if File_innonet_v1_innonet_proto != nil {
 		return
 	}
-	file_innonet_v1_innonet_proto_msgTypes[7].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[79].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[81].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[83].OneofWrappers = []any{
+	file_innonet_v1_innonet_proto_msgTypes[12].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[84].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[86].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[88].OneofWrappers = []any{
 		(*UploadAttachmentRequest_Header)(nil),
 		(*UploadAttachmentRequest_Chunk)(nil),
 	}
@@ -10879,7 +11333,7 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      16,
-			NumMessages:   103,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

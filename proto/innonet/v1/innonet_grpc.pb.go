@@ -30,6 +30,7 @@ const (
 	LeadService_SubmitLead_FullMethodName             = "/innonet.v1.LeadService/SubmitLead"
 	LeadService_GetLead_FullMethodName                = "/innonet.v1.LeadService/GetLead"
 	LeadService_ListLeads_FullMethodName              = "/innonet.v1.LeadService/ListLeads"
+	LeadService_SearchLeads_FullMethodName            = "/innonet.v1.LeadService/SearchLeads"
 	LeadService_UpdateLead_FullMethodName             = "/innonet.v1.LeadService/UpdateLead"
 	LeadService_ReviewLead_FullMethodName             = "/innonet.v1.LeadService/ReviewLead"
 	LeadService_ClaimLead_FullMethodName              = "/innonet.v1.LeadService/ClaimLead"
@@ -82,6 +83,13 @@ type LeadServiceClient interface {
 	// parameter, or a value a filter cannot take, is INVALID_ARGUMENT
 	// naming it (and, for an enum, its values).
 	ListLeads(ctx context.Context, in *ListLeadsRequest, opts ...grpc.CallOption) (*ListLeadsResponse, error)
+	// SearchLeads finds leads by what they say, ranked: full text in the
+	// lead's language and in its translations, across languages through the
+	// glossary and the organisations' other names. Only the leads the
+	// caller may see, as ListLeads shows them; each hit with its score and
+	// the pieces of text that matched. The answering site's own index,
+	// which follows its state within moments (see SearchLeadsResponse).
+	SearchLeads(ctx context.Context, in *SearchLeadsRequest, opts ...grpc.CallOption) (*SearchLeadsResponse, error)
 	// UpdateLead edits a SUBMITTED or RETURNED lead; editing a RETURNED lead
 	// resubmits it (stage SUBMITTED). Node staff of the lead's site only.
 	UpdateLead(ctx context.Context, in *UpdateLeadRequest, opts ...grpc.CallOption) (*Lead, error)
@@ -244,6 +252,16 @@ func (c *leadServiceClient) ListLeads(ctx context.Context, in *ListLeadsRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListLeadsResponse)
 	err := c.cc.Invoke(ctx, LeadService_ListLeads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) SearchLeads(ctx context.Context, in *SearchLeadsRequest, opts ...grpc.CallOption) (*SearchLeadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchLeadsResponse)
+	err := c.cc.Invoke(ctx, LeadService_SearchLeads_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -600,6 +618,13 @@ type LeadServiceServer interface {
 	// parameter, or a value a filter cannot take, is INVALID_ARGUMENT
 	// naming it (and, for an enum, its values).
 	ListLeads(context.Context, *ListLeadsRequest) (*ListLeadsResponse, error)
+	// SearchLeads finds leads by what they say, ranked: full text in the
+	// lead's language and in its translations, across languages through the
+	// glossary and the organisations' other names. Only the leads the
+	// caller may see, as ListLeads shows them; each hit with its score and
+	// the pieces of text that matched. The answering site's own index,
+	// which follows its state within moments (see SearchLeadsResponse).
+	SearchLeads(context.Context, *SearchLeadsRequest) (*SearchLeadsResponse, error)
 	// UpdateLead edits a SUBMITTED or RETURNED lead; editing a RETURNED lead
 	// resubmits it (stage SUBMITTED). Node staff of the lead's site only.
 	UpdateLead(context.Context, *UpdateLeadRequest) (*Lead, error)
@@ -746,6 +771,9 @@ func (UnimplementedLeadServiceServer) GetLead(context.Context, *GetLeadRequest) 
 }
 func (UnimplementedLeadServiceServer) ListLeads(context.Context, *ListLeadsRequest) (*ListLeadsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLeads not implemented")
+}
+func (UnimplementedLeadServiceServer) SearchLeads(context.Context, *SearchLeadsRequest) (*SearchLeadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchLeads not implemented")
 }
 func (UnimplementedLeadServiceServer) UpdateLead(context.Context, *UpdateLeadRequest) (*Lead, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateLead not implemented")
@@ -914,6 +942,24 @@ func _LeadService_ListLeads_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LeadServiceServer).ListLeads(ctx, req.(*ListLeadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_SearchLeads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchLeadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).SearchLeads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_SearchLeads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).SearchLeads(ctx, req.(*SearchLeadsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1494,6 +1540,10 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListLeads",
 			Handler:    _LeadService_ListLeads_Handler,
+		},
+		{
+			MethodName: "SearchLeads",
+			Handler:    _LeadService_SearchLeads_Handler,
 		},
 		{
 			MethodName: "UpdateLead",

@@ -1,0 +1,138 @@
+package search
+
+import (
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+
+	"innonet/node/pipeline"
+)
+
+// A text is one piece of a lead the index holds, and where: the group
+// (analyzer) and field it is indexed in, and what the caller sees as its
+// source (the field of the lead, and the language of a translation).
+type text struct {
+	group, field string
+	// Field and Lang name the text in a highlight: title, summary, tags
+	// or organization, and the translation's language ("" for the
+	// original).
+	Field, Lang string
+	Text        string
+}
+
+// indexField is the bleve field the text is indexed in.
+func (t text) indexField() string {
+	if t.group == "" {
+		return t.field
+	}
+	return t.group + "." + t.field
+}
+
+// Tags and names are indexed as one text each, joined by a separator no
+// analyzer keeps, so that a phrase does not run from one into the next
+// and a highlight can show them as they are.
+const listSep = " · "
+
+// texts lists what the index holds of l (with org, the organisation it is
+// linked to, if any), in a fixed order.
+func texts(l *pipeline.Lead, org *pipeline.Organization) []text {
+	g := groupOf(l.Language)
+	out := []text{
+		{group: g, field: "title", Field: "title", Text: l.Title},
+		{group: g, field: "summary", Field: "summary", Text: l.Summary},
+		{group: g, field: "tags", Field: "tags", Text: strings.Join(l.Tags, listSep)},
+		{group: g, field: "org", Field: "organization", Text: l.Organization},
+	}
+	for _, lang := range slices.Sorted(maps.Keys(l.Translations)) {
+		tr := l.Translations[lang]
+		tg := groupOf(lang)
+		out = append(out,
+			text{group: tg, field: "title", Field: "title", Lang: lang, Text: tr.Title},
+			text{group: tg, field: "summary", Field: "summary", Lang: lang, Text: tr.Summary})
+	}
+	names := []string{l.Organization}
+	if org != nil {
+		names = append(names, org.Name, org.NameEN)
+		names = append(names, org.OtherNames...)
+	}
+	out = append(out, text{field: namesField, Field: "organization", Lang: "*", Text: joinNonEmpty(names)})
+	return out
+}
+
+// document is what the index stores of l: its texts by field (two texts
+// of one field, an original and a translation in the same group, are
+// joined) and the filter fields.
+func document(l *pipeline.Lead, ts []text) map[string]any {
+	d := map[string]any{
+		fieldID:        l.ID,
+		fieldSite:      l.Site,
+		fieldSubnode:   l.Subnode,
+		fieldStage:     l.Stage.String(),
+		fieldSector:    l.Sector.String(),
+		fieldTRL:       float64(l.TRL),
+		fieldPublished: l.Published,
+	}
+	for _, t := range ts {
+		if t.Text == "" {
+			continue
+		}
+		m := d
+		if t.group != "" {
+			sub, ok := d[t.group].(map[string]any)
+			if !ok {
+				sub = map[string]any{}
+				d[t.group] = sub
+			}
+			m = sub
+		}
+		if prev, ok := m[t.field].(string); ok {
+			m[t.field] = prev + "\n" + t.Text
+		} else {
+			m[t.field] = t.Text
+		}
+	}
+	return d
+}
+
+// fieldTexts is the text of each indexed field as document joins them, for
+// cutting highlights out of (bleve's offsets are into these).
+func fieldTexts(ts []text) map[string][]text {
+	out := map[string][]text{}
+	for _, t := range ts {
+		if t.Text != "" {
+			out[t.indexField()] = append(out[t.indexField()], t)
+		}
+	}
+	return out
+}
+
+// fingerprint identifies what the index holds of a lead: a lead whose
+// fingerprint has not changed need not be written again.
+func fingerprint(l *pipeline.Lead, ts []text) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{l.ID, l.Site, l.Subnode, l.Stage.String(), l.Sector.String(), string(rune('0' + l.TRL))} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if l.Published {
+		h.Write([]byte{1})
+	}
+	for _, t := range ts {
+		h.Write([]byte(t.indexField()))
+		h.Write([]byte{0})
+		h.Write([]byte(t.Text))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func joinNonEmpty(parts []string) string {
+	var keep []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, listSep)
+}

@@ -1,0 +1,400 @@
+package search
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
+	"innonet/node/pipeline"
+)
+
+// Source is the state the index follows: a site's pipeline.State.
+type Source interface {
+	AppliedIndex() uint64
+	Lead(id string) (*pipeline.Lead, error)
+	Organization(id string) (*pipeline.Organization, error)
+	EachLead(fn func(*pipeline.Lead) bool) error
+	Glossary() ([]*pipeline.GlossaryTerm, error)
+}
+
+// Config configures an index.
+type Config struct {
+	// Dir is where the index is kept; empty keeps it in memory (tests),
+	// to be rebuilt from the state on every start.
+	Dir string
+	// BatchSize is how many leads one write holds (default 1000).
+	BatchSize int
+	// Delay is how long Run gathers changes before it writes them
+	// (default 100ms): one write of many leads costs the index much less
+	// than many writes of one, and a burst of entries is one write.
+	Delay  time.Duration
+	Logger *slog.Logger
+}
+
+// Keys of what the index stores beside the documents.
+const (
+	keyMapping = "innonet.mapping" // mappingVersion
+	keyApplied = "innonet.applied" // the applied index the documents reflect
+	keyPrint   = "fp/"             // + lead ID: the lead's fingerprint
+)
+
+// Index is a site's search index. Applied and Reread may be called from
+// the state machine's goroutine and never block; Run, on its own
+// goroutine, does the work; Search is safe for concurrent use.
+type Index struct {
+	cfg Config
+	log *slog.Logger
+	src Source
+	idx bleve.Index
+
+	mu      sync.Mutex
+	pending map[string]struct{} // leads changed since the last batch
+	all     bool                // re-read every lead
+	noted   uint64              // the last applied index told of
+	indexed uint64              // the last applied index the documents reflect
+	// progress is closed, and replaced, whenever indexed moves.
+	progress chan struct{}
+	kick     chan struct{}
+}
+
+// Open opens the index kept in cfg.Dir, or creates it there: an index of
+// another mapping version, or one that cannot be opened, is removed and
+// built again from the state (Run reads every lead the first time).
+func Open(cfg Config, src Source) (*Index, error) {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Delay <= 0 {
+		cfg.Delay = 100 * time.Millisecond
+	}
+	x := &Index{cfg: cfg, log: cfg.Logger, src: src, pending: map[string]struct{}{},
+		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1)}
+	var err error
+	if x.idx, err = openIndex(cfg.Dir, x.log); err != nil {
+		return nil, err
+	}
+	if raw, err := x.idx.GetInternal([]byte(keyApplied)); err == nil && len(raw) == 8 {
+		x.indexed = binary.BigEndian.Uint64(raw)
+	}
+	x.noted = x.indexed
+	x.kick <- struct{}{}
+	return x, nil
+}
+
+func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
+	if dir == "" {
+		return bleve.NewMemOnly(newMapping())
+	}
+	if idx, err := bleve.OpenUsing(dir, map[string]any{"unsafe_batch": true}); err == nil {
+		v, verr := idx.GetInternal([]byte(keyMapping))
+		if verr == nil && string(v) == mappingVersion {
+			return idx, nil
+		}
+		_ = idx.Close()
+		log.Info("search index of another version: rebuilding it", "dir", dir)
+	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		log.Warn("search index unreadable: rebuilding it", "dir", dir, "err", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("remove search index %s: %w", dir, err)
+	}
+	// The index is derived data, compared with the state on every start:
+	// a write it loses in a crash is written again, so it need not wait
+	// for the disk (unsafe_batch: no fsync per batch), which keeps it from
+	// competing with the Raft log for the disk.
+	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
+	if err != nil {
+		return nil, fmt.Errorf("create search index %s: %w", dir, err)
+	}
+	if err := idx.SetInternal([]byte(keyMapping), []byte(mappingVersion)); err != nil {
+		_ = idx.Close()
+		return nil, fmt.Errorf("create search index %s: %w", dir, err)
+	}
+	return idx, nil
+}
+
+// Close closes the index; Run must have returned.
+func (x *Index) Close() error { return x.idx.Close() }
+
+// Applied tells the index that the entry at index was applied and changed
+// the given leads (none: it changed no lead). It never blocks.
+func (x *Index) Applied(index uint64, leads ...string) {
+	x.mu.Lock()
+	for _, id := range leads {
+		x.pending[id] = struct{}{}
+	}
+	x.noted = max(x.noted, index)
+	x.mu.Unlock()
+	x.wake()
+}
+
+// Reread tells the index that the entry at index may have changed any
+// lead (an organisation renamed, the state restored from a snapshot): it
+// compares every lead with what it holds. It never blocks.
+func (x *Index) Reread(index uint64) {
+	x.mu.Lock()
+	x.all = true
+	x.noted = index
+	x.mu.Unlock()
+	x.wake()
+}
+
+func (x *Index) wake() {
+	select {
+	case x.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Indexed is the applied index the documents reflect: every lead as it
+// stood at that index or later.
+func (x *Index) Indexed() uint64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.indexed
+}
+
+// WaitFor waits until the index reflects the applied index at least, or
+// ctx ends.
+func (x *Index) WaitFor(ctx context.Context, index uint64) error {
+	for {
+		x.mu.Lock()
+		done, ch := x.indexed >= index, x.progress
+		x.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// Run follows the state until ctx ends: it writes what Applied and Reread
+// noted, a batch at a time.
+func (x *Index) Run(ctx context.Context) {
+	wait := time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.kick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(x.cfg.Delay):
+		}
+		for ctx.Err() == nil {
+			more, err := x.step()
+			if err != nil {
+				x.log.Warn("search index: update failed; retrying", "err", err, "in", wait)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				wait = min(2*wait, time.Minute)
+				continue
+			}
+			wait = time.Second
+			if !more {
+				break
+			}
+		}
+	}
+}
+
+// step writes one round of noted changes; more is set if it left some.
+func (x *Index) step() (more bool, err error) {
+	x.mu.Lock()
+	ids, all, noted := x.pending, x.all, x.noted
+	x.pending, x.all = map[string]struct{}{}, false
+	x.mu.Unlock()
+	if len(ids) == 0 && !all {
+		x.advance(noted)
+		return false, nil
+	}
+	// The state read below is at least as new as noted: every entry up to
+	// noted was applied before it was noted.
+	if all {
+		// Every lead is read: the documents reflect at least the index
+		// the state had reached before.
+		noted = max(noted, x.src.AppliedIndex())
+		err = x.rereadAll(noted)
+	} else {
+		err = x.update(ids, noted)
+	}
+	if err != nil {
+		x.mu.Lock()
+		for id := range ids {
+			x.pending[id] = struct{}{}
+		}
+		x.all = x.all || all
+		x.mu.Unlock()
+		return true, err
+	}
+	x.advance(noted)
+	x.mu.Lock()
+	more = len(x.pending) > 0 || x.all
+	x.mu.Unlock()
+	return more, nil
+}
+
+// advance records that the documents reflect the applied index.
+func (x *Index) advance(index uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if index > x.indexed {
+		x.indexed = index
+		close(x.progress)
+		x.progress = make(chan struct{})
+	}
+}
+
+// writer batches the documents of one round.
+type writer struct {
+	x     *Index
+	b     *bleve.Batch
+	wrote int
+}
+
+func (x *Index) newWriter() *writer { return &writer{x: x, b: x.idx.NewBatch()} }
+
+// put writes l if it differs from what the index holds.
+func (w *writer) put(l *pipeline.Lead) error {
+	var org *pipeline.Organization
+	if l.OrganizationID != "" {
+		org, _ = w.x.src.Organization(l.OrganizationID)
+	}
+	ts := texts(l, org)
+	fp := fingerprint(l, ts)
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], fp)
+	if old, err := w.x.idx.GetInternal([]byte(keyPrint + l.ID)); err == nil && string(old) == string(buf[:]) {
+		return nil
+	}
+	if err := w.b.Index(l.ID, document(l, ts)); err != nil {
+		return fmt.Errorf("index lead %s: %w", l.ID, err)
+	}
+	w.b.SetInternal([]byte(keyPrint+l.ID), buf[:])
+	return w.flushIfFull()
+}
+
+func (w *writer) remove(id string) error {
+	w.b.Delete(id)
+	w.b.DeleteInternal([]byte(keyPrint + id))
+	return w.flushIfFull()
+}
+
+func (w *writer) flushIfFull() error {
+	if w.b.Size() < w.x.cfg.BatchSize {
+		return nil
+	}
+	return w.flush()
+}
+
+func (w *writer) flush() error {
+	if w.b.Size() == 0 {
+		return nil
+	}
+	w.wrote += w.b.Size()
+	if err := w.x.idx.Batch(w.b); err != nil {
+		return fmt.Errorf("write search index: %w", err)
+	}
+	w.b.Reset()
+	return nil
+}
+
+// done flushes the last batch with the applied index it reflects.
+func (w *writer) done(applied uint64) error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], applied)
+	w.b.SetInternal([]byte(keyApplied), buf[:])
+	return w.flush()
+}
+
+func (x *Index) update(ids map[string]struct{}, applied uint64) error {
+	w := x.newWriter()
+	for id := range ids {
+		l, err := x.src.Lead(id)
+		switch {
+		case errors.Is(err, pipeline.ErrNotFound):
+			err = w.remove(id)
+		case err == nil:
+			err = w.put(l)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return w.done(applied)
+}
+
+// rereadAll compares every lead of the state with the index, and removes
+// what the state no longer holds (a restore to an earlier state).
+func (x *Index) rereadAll(applied uint64) error {
+	start := time.Now()
+	w := x.newWriter()
+	seen := 0
+	var werr error
+	err := x.src.EachLead(func(l *pipeline.Lead) bool {
+		seen++
+		werr = w.put(l)
+		return werr == nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if n, err := x.idx.DocCount(); err == nil && n > uint64(seen) {
+		if err := x.removeGone(w); err != nil {
+			return err
+		}
+	}
+	if err := w.done(applied); err != nil {
+		return err
+	}
+	x.log.Debug("search index compared with the state", "leads", seen, "written", w.wrote, "took", time.Since(start))
+	return nil
+}
+
+// removeGone removes the documents of leads the state does not hold.
+func (x *Index) removeGone(w *writer) error {
+	const page = 10000
+	for from := 0; ; from += page {
+		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), page, from, false)
+		res, err := x.idx.Search(req)
+		if err != nil {
+			return fmt.Errorf("list search index: %w", err)
+		}
+		for _, h := range res.Hits {
+			if _, err := x.src.Lead(h.ID); errors.Is(err, pipeline.ErrNotFound) {
+				if err := w.remove(h.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if len(res.Hits) < page {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package search
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"innonet/node/pipeline"
+)
+
+// fakeState is a Source of a few leads, changed by the test.
+type fakeState struct {
+	mu      sync.Mutex
+	applied uint64
+	leads   map[string]*pipeline.Lead
+	orgs    map[string]*pipeline.Organization
+}
+
+func newFakeState(leads ...*pipeline.Lead) *fakeState {
+	s := &fakeState{leads: map[string]*pipeline.Lead{}, orgs: map[string]*pipeline.Organization{}}
+	for _, l := range leads {
+		s.leads[l.ID] = l
+	}
+	s.applied = uint64(len(leads))
+	return s
+}
+
+func (s *fakeState) AppliedIndex() uint64 { s.mu.Lock(); defer s.mu.Unlock(); return s.applied }
+func (s *fakeState) Lead(id string) (*pipeline.Lead, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.leads[id]; ok {
+		return l, nil
+	}
+	return nil, pipeline.ErrNotFound
+}
+func (s *fakeState) Organization(id string) (*pipeline.Organization, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.orgs[id]; ok {
+		return o, nil
+	}
+	return nil, pipeline.ErrNotFound
+}
+func (s *fakeState) EachLead(fn func(*pipeline.Lead) bool) error {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.leads))
+	for id := range s.leads {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		l, err := s.Lead(id)
+		if err == nil && !fn(l) {
+			break
+		}
+	}
+	return nil
+}
+func (s *fakeState) Glossary() ([]*pipeline.GlossaryTerm, error) {
+	return []*pipeline.GlossaryTerm{{Term: "qubit", Names: map[string]string{"en": "qubit", "zh": "量子比特"}}}, nil
+}
+
+func lead(id, lang, title, summary string, trl int, tags ...string) *pipeline.Lead {
+	l := &pipeline.Lead{ID: id, Site: id[:3], Stage: pipeline.Submitted}
+	l.Title, l.Summary, l.Language, l.TRL, l.Tags, l.Sector = title, summary, lang, trl, tags, pipeline.Sector(1)
+	return l
+}
+
+func startIndex(t *testing.T, dir string, src Source) *Index {
+	t.Helper()
+	x, err := Open(Config{Dir: dir}, src)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); x.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; x.Close() })
+	return x
+}
+
+func waitIndexed(t *testing.T, x *Index, index uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := x.WaitFor(ctx, index); err != nil {
+		t.Fatalf("index at %d, want %d: %v", x.Indexed(), index, err)
+	}
+}
+
+func ids(t *testing.T, x *Index, q Query) []string {
+	t.Helper()
+	res, err := x.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("search %q: %v", q.Text, err)
+	}
+	var out []string
+	for _, h := range res.Hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+func testLeads() []*pipeline.Lead {
+	return []*pipeline.Lead{
+		lead("BOS-0001", "en", "Solid hydrogen storage tanks", "Metal hydride tanks store hydrogen for trucks.", 6, "hydrogen", "storage"),
+		lead("MUC-0001", "de", "Wasserstoffspeicher für Lkw", "Feststoffspeicher für Wasserstoff.", 4, "Wasserstoff"),
+		lead("CGO-0001", "zh", "固态氢能储存", "用于重卡的金属氢化物储氢罐。", 5, "氢能"),
+		lead("TLV-0001", "he", "רובוט לניקוי פאנלים סולאריים", "רובוט אוטונומי שמנקה פאנלים.", 7, "רובוטיקה"),
+		lead("BOS-0002", "en", "Qubit control chips", "Cryogenic control of many qubits.", 3, "quantum"),
+	}
+}
+
+func TestSearchAcrossLanguages(t *testing.T) {
+	x := startIndex(t, "", newFakeState(testLeads()...))
+	waitIndexed(t, x, 5)
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want []string // must all be among the hits
+		not  []string
+	}{
+		{"English finds all three hydrogen leads", Query{Text: "hydrogen storage"}, []string{"BOS-0001", "MUC-0001", "CGO-0001"}, []string{"TLV-0001"}},
+		{"Chinese", Query{Text: "氢能"}, []string{"BOS-0001", "MUC-0001", "CGO-0001"}, nil},
+		{"German word in a compound", Query{Text: "Wasserstoff"}, []string{"MUC-0001", "BOS-0001"}, nil},
+		{"Hebrew tokenized", Query{Text: "רובוט"}, []string{"TLV-0001"}, nil},
+		{"glossary", Query{Text: "量子比特"}, []string{"BOS-0002"}, nil},
+		{"TRL filter", Query{Text: "hydrogen", TRLMin: 5}, []string{"BOS-0001", "CGO-0001"}, []string{"MUC-0001"}},
+		{"site filter", Query{Text: "hydrogen", Site: "MUC"}, []string{"MUC-0001"}, []string{"BOS-0001"}},
+		{"stemming", Query{Text: "tank"}, []string{"BOS-0001"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ids(t, x, tc.q)
+			for _, w := range tc.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("hits %v, want %s among them", got, w)
+				}
+			}
+			for _, w := range tc.not {
+				if slices.Contains(got, w) {
+					t.Errorf("hits %v, want no %s", got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHighlights(t *testing.T) {
+	src := newFakeState(testLeads()...)
+	x := startIndex(t, "", src)
+	waitIndexed(t, x, 5)
+	res, err := x.Search(context.Background(), Query{Text: "固态 <b>"})
+	if err != nil || len(res.Hits) == 0 {
+		t.Fatalf("search: %v, %d hits", err, len(res.Hits))
+	}
+	l, _ := src.Lead(res.Hits[0].ID)
+	hl := x.Highlights(res.Hits[0], l)
+	if len(hl) == 0 {
+		t.Fatalf("no highlights for %s", res.Hits[0].ID)
+	}
+	h := hl[0]
+	r := []rune(h.Text)
+	if h.Field != "title" || len(h.Marks) == 0 || string(r[h.Marks[0].Start:h.Marks[0].End]) != "固态" {
+		t.Errorf("highlight %+v, want the title with 固态 marked", h)
+	}
+}
+
+func TestFollowsAndPersists(t *testing.T) {
+	dir := t.TempDir()
+	src := newFakeState(testLeads()...)
+	x, err := Open(Config{Dir: dir}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); x.Run(ctx) }()
+	waitIndexed(t, x, 5)
+	src.mu.Lock()
+	src.leads["BOS-0003"] = lead("BOS-0003", "en", "Sodium-ion cells", "Cheap cells.", 5)
+	src.applied = 6
+	src.mu.Unlock()
+	x.Applied(6, "BOS-0003")
+	waitIndexed(t, x, 6)
+	if got := ids(t, x, Query{Text: "sodium"}); !slices.Equal(got, []string{"BOS-0003"}) {
+		t.Errorf("hits %v, want BOS-0003", got)
+	}
+	cancel()
+	<-done
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Writes are not synced (the index is derived data): the reopened
+	// index holds what reached the disk, at least the first batch, and
+	// compares the rest with the state.
+	again := startIndex(t, dir, src)
+	if got := again.Indexed(); got < 5 {
+		t.Errorf("reopened index at %d, want at least 5", got)
+	}
+	waitIndexed(t, again, 6)
+	if got := ids(t, again, Query{Text: "sodium"}); !slices.Equal(got, []string{"BOS-0003"}) {
+		t.Errorf("reopened: hits %v, want BOS-0003", got)
+	}
+}
+
+func TestParseText(t *testing.T) {
+	for _, tc := range []struct {
+		in, rest string
+		lo, hi   int
+	}{
+		{"solid-state battery TRL 6+", "solid-state battery", 6, 0},
+		{"TRL 4-6 robots", "robots", 4, 6},
+		{"trl>=7 lidar", "lidar", 7, 0},
+		{"lidar", "lidar", 0, 0},
+	} {
+		rest, lo, hi := ParseText(tc.in)
+		if rest != tc.rest || lo != tc.lo || hi != tc.hi {
+			t.Errorf("ParseText(%q) = %q, %d, %d; want %q, %d, %d", tc.in, rest, lo, hi, tc.rest, tc.lo, tc.hi)
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"innonet/node/pipeline"
+)
+
+// Query is one search.
+type Query struct {
+	// Text is what the user typed, in any language.
+	Text string
+	// Filters: zero values match everything. Site is a first-level site.
+	Stages         []pipeline.Stage
+	Sector         pipeline.Sector
+	Site           string
+	TRLMin, TRLMax int
+	// PublishedOnly keeps the leads HQ has published (what divisions see).
+	PublishedOnly bool
+	// From and Size select the hits: ranks From to From+Size-1.
+	From, Size int
+}
+
+// Hit is one lead the index found, by rank.
+type Hit struct {
+	ID    string
+	Score float64
+	// locations: where the query's terms are in each field, by byte
+	// offsets into the field's text (for Highlights).
+	locations map[string][][2]int
+}
+
+// Result is a page of hits.
+type Result struct {
+	Hits []Hit
+	// Total is how many leads matched in all.
+	Total uint64
+	// Expanded lists the names the query was widened with, from the
+	// glossary and the lexicon.
+	Expanded []string
+}
+
+// Weights of the parts of a query: the words typed, and the names the
+// expansion adds (each a little less than the words themselves), and a
+// German compound that starts with a word typed.
+const (
+	boostExpansion = 0.6
+	boostPrefix    = 0.4
+	// minCompound is the shortest name or word looked for inside a
+	// compound ("Batterie" in "Batterierecycling").
+	minCompound = 5
+)
+
+// Search runs q against the index; with no text, every lead the filters
+// keep matches, ranked alike. It does not wait for the index to
+// catch up, nor check who may see a hit: the caller does both.
+func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
+	text := strings.TrimSpace(q.Text)
+	var root query.Query = bleve.NewMatchAllQuery()
+	var expanded []expansion
+	switch id := strings.ToUpper(text); {
+	case pipeline.ValidLeadID(id):
+		// A lead's ID finds that lead.
+		t := bleve.NewTermQuery(id)
+		t.SetField(fieldID)
+		root = t
+	case text != "":
+		expanded = x.expand(text)
+		should := []query.Query{textQuery(text, 1)}
+		should = append(should, prefixQueries(text)...)
+		for _, e := range expanded {
+			should = append(should, textQuery(e.name, e.boost))
+		}
+		root = bleve.NewDisjunctionQuery(should...)
+	}
+	if filters := filterQueries(q); len(filters) > 0 {
+		root = bleve.NewConjunctionQuery(append([]query.Query{root}, filters...)...)
+	}
+	size := q.Size
+	if size <= 0 {
+		size = 10
+	}
+	req := bleve.NewSearchRequestOptions(root, size, max(q.From, 0), false)
+	req.IncludeLocations = true
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := &Result{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
+	for _, e := range expanded {
+		out.Expanded = append(out.Expanded, e.name)
+	}
+	for _, h := range res.Hits {
+		hit := Hit{ID: h.ID, Score: h.Score, locations: map[string][][2]int{}}
+		for field, terms := range h.Locations {
+			for _, locs := range terms {
+				for _, l := range locs {
+					hit.locations[field] = append(hit.locations[field], [2]int{int(l.Start), int(l.End)})
+				}
+			}
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	return out, nil
+}
+
+// textQuery asks for s in every field, each analyzed as its language.
+func textQuery(s string, boost float64) query.Query {
+	var qs []query.Query
+	for _, g := range groups {
+		for _, f := range textFields {
+			m := bleve.NewMatchQuery(s)
+			m.SetField(g.name + "." + f.name)
+			m.SetBoost(boost * f.boost)
+			qs = append(qs, m)
+		}
+	}
+	m := bleve.NewMatchQuery(s)
+	m.SetField(namesField)
+	m.SetBoost(boost * 1.5)
+	qs = append(qs, m)
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// prefixQueries find the German (and other Latin-script) compounds that
+// begin with a long word of s: "Wasserstoff" finds
+// "Wasserstoffspeicher", which the German analyzer keeps whole.
+func prefixQueries(s string) []query.Query {
+	var qs []query.Query
+	for _, w := range latinWords(s) {
+		if len([]rune(w)) < minCompound {
+			continue
+		}
+		for _, field := range []string{"de.title", "de.tags", "de.summary", "xx.title", "xx.tags", "xx.summary"} {
+			p := bleve.NewPrefixQuery(germanFold(w))
+			p.SetField(field)
+			p.SetBoost(boostPrefix)
+			qs = append(qs, p)
+		}
+	}
+	return qs
+}
+
+// germanFold spells a word as the German analyzer indexes it (lower
+// case, umlauts and ß folded).
+func germanFold(w string) string {
+	return strings.NewReplacer("ä", "a", "ö", "o", "ü", "u", "ß", "ss").Replace(strings.ToLower(w))
+}
+
+func filterQueries(q Query) []query.Query {
+	var out []query.Query
+	term := func(field, v string) query.Query {
+		t := bleve.NewTermQuery(v)
+		t.SetField(field)
+		t.SetBoost(0)
+		return t
+	}
+	if len(q.Stages) > 0 {
+		var qs []query.Query
+		for _, s := range q.Stages {
+			qs = append(qs, term(fieldStage, s.String()))
+		}
+		out = append(out, bleve.NewDisjunctionQuery(qs...))
+	}
+	if q.Sector != 0 {
+		out = append(out, term(fieldSector, q.Sector.String()))
+	}
+	if q.Site != "" {
+		out = append(out, term(fieldSite, q.Site))
+	}
+	if q.TRLMin > 0 || q.TRLMax > 0 {
+		var lo, hi *float64
+		if q.TRLMin > 0 {
+			v := float64(q.TRLMin)
+			lo = &v
+		}
+		if q.TRLMax > 0 {
+			v := float64(q.TRLMax)
+			hi = &v
+		}
+		yes := true
+		r := bleve.NewNumericRangeInclusiveQuery(lo, hi, &yes, &yes)
+		r.SetField(fieldTRL)
+		r.SetBoost(0)
+		out = append(out, r)
+	}
+	if q.PublishedOnly {
+		b := bleve.NewBoolFieldQuery(true)
+		b.SetField(fieldPublished)
+		b.SetBoost(0)
+		out = append(out, b)
+	}
+	return out
+}
+
+// trlInText is a readiness level typed into the query: "TRL 6+",
+// "TRL>=6", "TRL 4-6", "TRL 7".
+var trlInText = regexp.MustCompile(`(?i)\bTRL\s*(?:>=|≥|>)?\s*([1-9])\s*(\+|-\s*([1-9]))?`)
+
+// ParseText takes a readiness level out of what the user typed: the rest
+// of the text, and the level's bounds (0 where it sets none).
+func ParseText(s string) (rest string, trlMin, trlMax int) {
+	m := trlInText.FindStringSubmatchIndex(s)
+	if m == nil {
+		return s, 0, 0
+	}
+	lo, _ := strconv.Atoi(s[m[2]:m[3]])
+	switch {
+	case m[4] >= 0 && s[m[4]] == '+':
+		trlMin = lo
+	case m[6] >= 0:
+		hi, _ := strconv.Atoi(s[m[6]:m[7]])
+		trlMin, trlMax = min(lo, hi), max(lo, hi)
+	case strings.Contains(s[m[0]:m[1]], ">"), strings.Contains(s[m[0]:m[1]], "≥"):
+		trlMin = lo
+	default:
+		trlMin, trlMax = lo, lo
+	}
+	rest = strings.Join(strings.Fields(s[:m[0]]+" "+s[m[1]:]), " ")
+	return rest, trlMin, trlMax
+}
+
+// Keeps reports whether l, as the state holds it now, passes q's filters:
+// the index may hold an older version of it.
+func (q *Query) Keeps(l *pipeline.Lead) bool {
+	switch {
+	case len(q.Stages) > 0 && !slices.Contains(q.Stages, l.Stage),
+		q.Sector != 0 && l.Sector != q.Sector,
+		q.Site != "" && l.Site != q.Site,
+		q.TRLMin > 0 && l.TRL < q.TRLMin,
+		q.TRLMax > 0 && l.TRL > q.TRLMax,
+		q.PublishedOnly && !l.Published:
+		return false
+	}
+	return true
+}
