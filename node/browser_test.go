@@ -475,6 +475,14 @@ func TestBrowserWeek(t *testing.T) {
 	hq.open("/leads?view=board")
 	hq.shotBoth("hq-board")
 
+	// Search across languages: an English word finds the German lead (the
+	// site's own index catches up with its copy a moment later).
+	eventuallyPage(t, hq, "/search?q=hydrogen", german)
+	if n := hq.count("#hits mark"); n == 0 {
+		t.Fatalf("search results mark no matched words:\n%s", hq.pageText())
+	}
+	hq.shotBoth("hq-search")
+
 	// A form posted without its CSRF token is refused and changes nothing.
 	token := lukas.session()
 	before, err := retried(t, api.leads.ListComments, &innonetpb.ListCommentsRequest{Id: german})

@@ -90,7 +90,7 @@ func (c *clientFlags) connect() (*client, error) {
 // dial opens a gRPC connection to a site. It is the one place that chooses
 // the transport: TLS unless --insecure (or an http:// address) asks for
 // plaintext.
-func dial(addr string, t *clientTLS) (*grpc.ClientConn, error) {
+func dial(addr string, t *clientTLS, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	target := strings.TrimSuffix(addr, "/")
 	plain := t.insecure || strings.HasPrefix(target, "http://")
 	target = strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://")
@@ -102,8 +102,8 @@ func dial(addr string, t *clientTLS) (*grpc.ClientConn, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))) // a page of leads at their largest
+	conn, err := grpc.NewClient(target, append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))}, opts...)...) // a page of leads at their largest
 	if err != nil {
 		return nil, fmt.Errorf("--addr %s: %w", addr, err)
 	}

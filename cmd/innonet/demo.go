@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"innonet/cluster"
@@ -276,6 +278,25 @@ func (c demoClient) as(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 }
 
+// retryUnavailable sends a seeding call again while the young network
+// elects or changes its leader (UNAVAILABLE), for up to 30 s. Every write
+// of the seeding carries its request ID, so a write that did commit
+// before its answer was lost is not made twice.
+func retryUnavailable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if status.Code(err) != codes.Unavailable || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
 // seedDemo creates the sample users and leads on first run and returns the
 // users with their tokens (read back from tokensPath on later runs).
 func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath string) ([]demoUser, error) {
@@ -286,7 +307,7 @@ func seedDemo(ctx context.Context, addr string, ct *clientTLS, admin, tokensPath
 		}
 		return users, nil
 	}
-	conn, err := dial(addr, ct)
+	conn, err := dial(addr, ct, grpc.WithUnaryInterceptor(retryUnavailable))
 	if err != nil {
 		return nil, err
 	}
