@@ -103,7 +103,7 @@ func dial(addr string, t *clientTLS, opts ...grpc.DialOption) (*grpc.ClientConn,
 		creds = credentials.NewTLS(cfg)
 	}
 	conn, err := grpc.NewClient(target, append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))}, opts...)...) // a page of leads at their largest
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}, opts...)...) // a page of leads at their largest
 	if err != nil {
 		return nil, fmt.Errorf("--addr %s: %w", addr, err)
 	}
