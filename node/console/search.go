@@ -32,7 +32,6 @@ type searchData struct {
 // searchHit is one lead found, with its highlights cut into segments.
 type searchHit struct {
 	Row        row
-	Score      string
 	Highlights []highlight
 }
 
@@ -101,7 +100,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, v *view, ctx con
 	}
 	rows := s.rows(v.T, leads)
 	for i, h := range res.Hits {
-		hit := searchHit{Row: rows[i], Score: strconv.FormatFloat(h.Score, 'f', 2, 64)}
+		hit := searchHit{Row: rows[i]}
 		for _, hl := range h.Highlights {
 			hit.Highlights = append(hit.Highlights, highlight{Field: hl.Field, Lang: hl.Lang, Segs: segments(hl)})
 		}
