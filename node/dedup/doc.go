@@ -31,16 +31,24 @@
 //     氢 and מימן are one feature), Latin words and brand names, numbers,
 //     and for two leads in the same language also Chinese character bigrams
 //     and Hebrew words. Leads in different languages are compared only on
-//     the features both can carry.
+//     the features both can carry. The words of a lead's own organisation
+//     name and domain are left out: a firm names itself in every lead it
+//     writes, and that is organisation evidence, not technology.
 //
-// The confidence is the geometric mean of o and a ramp of s, so a shared
-// domain without a shared technology (a firm's second product) stays low,
-// and so does an identical generic title from an unrelated organisation.
-// With no organisation evidence the confidence is capped well below the
-// threshold: such a pair is shown as a possible duplicate for a person
-// to judge, never flagged. A TRL gap of three or more lowers the
-// confidence; TRL, country, deal type and sector otherwise only appear in
-// the reasons, because submitters disagree on them for the same deal.
+// The confidence is o^(1-w) · r^w, where r is s mapped linearly from
+// [Config.SimLow, Config.SimHigh] to [0,1] and w is [Config.TextWeight]
+// (0.6): the technology has to carry more of the weight than the
+// organisation, so a shared domain without a shared technology (a firm's
+// second product) stays low, and so does an identical generic title from
+// an unrelated organisation. With no organisation evidence the confidence
+// is capped well below the threshold: such a pair is shown as a possible
+// duplicate for a person to judge, never flagged.
+//
+// Metadata is mild evidence, because submitters disagree on it for the
+// same deal: a different deal type or sector multiplies the confidence
+// by [Config.DealTypeFactor] or [Config.SectorFactor] (0.9 each), and
+// every TRL step beyond the ±1 that duplicates show by
+// [Config.TRLGapFactor] (0.85). All of them appear in the reasons.
 //
 // # Speed
 //

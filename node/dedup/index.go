@@ -32,9 +32,15 @@ type Config struct {
 	// TextOnly caps the confidence of a pair without organisation
 	// evidence.
 	TextOnly float64
-	// TRLGapFactor multiplies the confidence when the TRLs differ by
-	// three or more.
+	// TextWeight is the exponent of the technology similarity in the
+	// confidence; the organisation evidence gets 1-TextWeight.
+	TextWeight float64
+	// TRLGapFactor multiplies the confidence once for every step by
+	// which the TRLs differ beyond one.
 	TRLGapFactor float64
+	// DealTypeFactor and SectorFactor multiply the confidence when the
+	// two leads name different deal types or sectors.
+	DealTypeFactor, SectorFactor float64
 }
 
 // DefaultConfig returns the configuration measured in the package tests.
@@ -46,9 +52,12 @@ func DefaultConfig() Config {
 		MaxPosting:     2000,
 		MaxTextPosting: 100,
 		SimLow:         0.05,
-		SimHigh:        0.35,
+		SimHigh:        0.45,
 		TextOnly:       0.4,
+		TextWeight:     0.6,
 		TRLGapFactor:   0.85,
+		DealTypeFactor: 0.9,
+		SectorFactor:   0.9,
 	}
 }
 

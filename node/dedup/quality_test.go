@@ -216,12 +216,9 @@ func TestQualityDev(t *testing.T) {
 		t.Logf("  threshold %.2f: %v", thr, evaluate(scores, gold, all, thr))
 	}
 
-	// The goal is F1 and precision >= 0.9; the test guards against
-	// regressions below what the method reached when it was written.
-	if m.f < 0.88 || m.p < 0.83 {
-		t.Errorf("duplicate F1 %.3f, precision %.3f; want F1 >= 0.88 and precision >= 0.83", m.f, m.p)
-	}
+	// The goal is F1 and precision >= 0.9; the method reaches it on the
+	// development set, so falling below it is a regression.
 	if m.f < 0.9 || m.p < 0.9 {
-		t.Logf("below the goal of F1 and precision >= 0.9")
+		t.Errorf("duplicate F1 %.3f, precision %.3f; want F1 and precision >= 0.9", m.f, m.p)
 	}
 }

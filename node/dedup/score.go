@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"innonet/node/lexicon"
 )
 
 // Strengths of the organisation signals, combined by noisy-or. A domain
@@ -53,7 +55,49 @@ func prepare(l Lead) *prepared {
 		}
 	}
 	p.feats, p.head = textFeatures(&p.lead)
+	if own := nameFeatures(p); len(own) > 0 {
+		p.feats, p.head = without(p.feats, own), without(p.head, own)
+	}
 	return p
+}
+
+// nameFeatures are the text features that spell the lead's own
+// organisation: its distinctive name words and domain names. A firm
+// names itself in every summary it writes, so these would make any two
+// of its leads look alike; organisation evidence already counts them.
+func nameFeatures(p *prepared) map[string]bool {
+	own := map[string]bool{}
+	for _, n := range p.names {
+		for _, w := range strings.Fields(n.display) {
+			switch {
+			case genericOrgWords[w]:
+			case isHan(w):
+				r := []rune(w)
+				for i := 0; i+1 < len(r); i++ {
+					own[string(kindHan)+":"+string(r[i:i+2])] = true
+				}
+			case isHebrewWord(w):
+				own[string(kindHebrew)+":"+w] = true
+			case isLatinWord(w):
+				own[string(kindWord)+":"+w] = true
+				own[string(kindWord)+":"+lexicon.Stem(w)] = true
+			}
+		}
+	}
+	for _, d := range p.domains {
+		own[string(kindWord)+":"+domainLabel(d)] = true
+	}
+	return own
+}
+
+func without(fs []feature, drop map[string]bool) []feature {
+	out := fs[:0:0]
+	for _, f := range fs {
+		if !drop[f.key] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 type evidence struct {
@@ -234,7 +278,7 @@ func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
 	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
 	conf := cfg.TextOnly * ramp
 	if o > 0 {
-		conf = math.Sqrt(o * ramp)
+		conf = math.Pow(o, 1-cfg.TextWeight) * math.Pow(ramp, cfg.TextWeight)
 	}
 	var reasons []string
 	for _, x := range ev {
@@ -253,8 +297,8 @@ func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
 		if gap < 0 {
 			gap = -gap
 		}
-		if gap >= 3 {
-			conf *= cfg.TRLGapFactor
+		if gap >= 2 {
+			conf *= math.Pow(cfg.TRLGapFactor, float64(gap-1))
 		}
 		if gap > 0 {
 			reasons = append(reasons, fmt.Sprintf("TRL %d vs %d", ct, et))
@@ -264,9 +308,11 @@ func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
 		reasons = append(reasons, fmt.Sprintf("country %s vs %s", c.lead.Country, e.lead.Country))
 	}
 	if differ(c.lead.DealType, e.lead.DealType) {
+		conf *= cfg.DealTypeFactor
 		reasons = append(reasons, fmt.Sprintf("deal type %s vs %s", c.lead.DealType, e.lead.DealType))
 	}
 	if differ(c.lead.Sector, e.lead.Sector) {
+		conf *= cfg.SectorFactor
 		reasons = append(reasons, fmt.Sprintf("sector %s vs %s", c.lead.Sector, e.lead.Sector))
 	}
 	if o == 0 {
