@@ -50,6 +50,13 @@
 // every TRL step beyond the ±1 that duplicates show by
 // [Config.TRLGapFactor] (0.85). All of them appear in the reasons.
 //
+// A lead about a firm's further product usually says so ("Besides its
+// tactile gripper, …", "Als zweites Produkt …", "除了…", "בנוסף ל…";
+// other.go). The phrase naming the other product is left out of the text
+// features, and when only one of two leads with organisation evidence
+// says so, the confidence is multiplied by [Config.OtherProductFactor]
+// (0.7).
+//
 // # Speed
 //
 // Check scores only a block of leads that share a blocking key with the

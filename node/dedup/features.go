@@ -49,17 +49,21 @@ var stopWords = set("the", "and", "for", "with", "from", "that", "this", "its", 
 	"technology", "technologie", "solution", "system", "platform")
 
 // textFeatures extracts the weighted features of a lead's text: all of
-// it, and the head (title and tags) alone.
-func textFeatures(l *Lead) (all, head []feature) {
+// it, and the head (title and tags) alone. other reports that the text
+// presents the lead as another product of its organisation (other.go);
+// the phrase naming that product is left out.
+func textFeatures(l *Lead) (all, head []feature, other bool) {
 	tf := map[string]float64{}
-	addText(tf, l.Title, weightTitle)
+	title, o1 := otherProduct(lexicon.Fold(l.Title))
+	addText(tf, title, weightTitle)
 	addText(tf, strings.Join(l.Tags, " ; "), weightTags)
 	h := map[string]float64{}
 	for k, v := range tf {
 		h[k] = v
 	}
-	addText(tf, l.Summary, weightSummary)
-	return sorted(tf), sorted(h)
+	summary, o2 := otherProduct(lexicon.Fold(l.Summary))
+	addText(tf, summary, weightSummary)
+	return sorted(tf), sorted(h), o1 || o2
 }
 
 func sorted(tf map[string]float64) []feature {

@@ -41,23 +41,28 @@ type Config struct {
 	// DealTypeFactor and SectorFactor multiply the confidence when the
 	// two leads name different deal types or sectors.
 	DealTypeFactor, SectorFactor float64
+	// OtherProductFactor multiplies the confidence of a pair with
+	// organisation evidence when one lead presents itself as another
+	// product of the organisation and the other does not (other.go).
+	OtherProductFactor float64
 }
 
 // DefaultConfig returns the configuration measured in the package tests.
 func DefaultConfig() Config {
 	return Config{
-		Threshold:      0.6,
-		MinConfidence:  0.2,
-		MaxResults:     10,
-		MaxPosting:     2000,
-		MaxTextPosting: 100,
-		SimLow:         0.05,
-		SimHigh:        0.45,
-		TextOnly:       0.4,
-		TextWeight:     0.6,
-		TRLGapFactor:   0.85,
-		DealTypeFactor: 0.9,
-		SectorFactor:   0.9,
+		Threshold:          0.6,
+		MinConfidence:      0.2,
+		MaxResults:         10,
+		MaxPosting:         2000,
+		MaxTextPosting:     100,
+		SimLow:             0.05,
+		SimHigh:            0.45,
+		TextOnly:           0.4,
+		TextWeight:         0.6,
+		TRLGapFactor:       0.85,
+		DealTypeFactor:     0.9,
+		SectorFactor:       0.9,
+		OtherProductFactor: 0.7,
 	}
 }
 

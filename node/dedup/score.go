@@ -32,6 +32,7 @@ type prepared struct {
 	people  []string
 	feats   []feature // title, tags and summary
 	head    []feature // title and tags
+	other   bool      // presents itself as another product of the organisation
 }
 
 func prepare(l Lead) *prepared {
@@ -54,7 +55,7 @@ func prepare(l Lead) *prepared {
 			p.people = append(p.people, n)
 		}
 	}
-	p.feats, p.head = textFeatures(&p.lead)
+	p.feats, p.head, p.other = textFeatures(&p.lead)
 	if own := nameFeatures(p); len(own) > 0 {
 		p.feats, p.head = without(p.feats, own), without(p.head, own)
 	}
@@ -314,6 +315,14 @@ func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
 	if differ(c.lead.Sector, e.lead.Sector) {
 		conf *= cfg.SectorFactor
 		reasons = append(reasons, fmt.Sprintf("sector %s vs %s", c.lead.Sector, e.lead.Sector))
+	}
+	if o > 0 && c.other != e.other {
+		conf *= cfg.OtherProductFactor
+		which := "the checked lead"
+		if e.other {
+			which = "lead " + e.lead.ID
+		}
+		reasons = append(reasons, which+" presents itself as another product of the organisation")
 	}
 	if o == 0 {
 		reasons = append(reasons, "no shared organisation evidence")
