@@ -8,11 +8,22 @@
 //
 //	ix := dedup.New(dedup.DefaultConfig())
 //	for _, l := range existing {
-//		if err := ix.Add(l); err != nil { ... }
+//		if err := ix.Put(l); err != nil { ... }
 //	}
 //	for _, c := range ix.Check(candidate) {
 //		fmt.Println(c.ID, c.Confidence, c.Duplicate, c.Reasons)
 //	}
+//
+// The index follows the leads as they change: [Index.Put] adds a lead or
+// replaces the one with the same ID (an edit), [Index.Remove] drops one
+// (merged into another, or withdrawn), and [Index.Add] adds a lead whose
+// ID must be new. Check never returns the lead it was given (by ID), a
+// removed lead, or an old version of an edited one.
+//
+// An Index is safe for concurrent use. Checks run in parallel with each
+// other; a change takes a write lock only after the lead's text has been
+// read, waits for the checks in progress, and is seen in full by every
+// check that starts after it returns.
 //
 // # How a pair is scored
 //
@@ -65,6 +76,17 @@
 // features. Keys held by more than [Config.MaxPosting] leads
 // ([Config.MaxTextPosting] for text features) are skipped,
 // so the cost of a check does not grow with the size of the index.
+//
+// A replaced or removed lead is taken out of the key counts (and so the
+// document frequencies) at once; its entries in the posting lists are
+// skipped by checks until the dead entries are as many as the live ones,
+// when the lists are rewritten without them. That rewrite holds the write
+// lock for a time that grows with the index (about 40 ms for 60,000
+// slots), once per that many changes.
+//
+// At 100,000 synthetic leads a check takes about 1 ms and a Put about
+// 0.6 ms, most of it reading the lead's text; building the index takes
+// about 30 s on one core (bench_test.go).
 //
 // The package keeps no global mutable state and does no I/O. It does not
 // merge leads, decide for a person, or translate text.

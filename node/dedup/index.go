@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"sync"
 )
 
 // Config tunes an Index. The values of DefaultConfig were chosen on one
@@ -66,51 +68,167 @@ func DefaultConfig() Config {
 	}
 }
 
-// Errors returned by Add.
+// Errors returned by Add and Put.
 var (
 	ErrNoID        = errors.New("lead has no id")
 	ErrDuplicateID = errors.New("lead id already indexed")
 )
 
-// Index holds existing leads for duplicate checks. Check may run
-// concurrently with other calls to Check; Add must not run concurrently
-// with anything.
+// Index holds existing leads for duplicate checks. It is safe for
+// concurrent use: any number of Check calls run in parallel, and Add, Put
+// and Remove may be called at the same time from other goroutines; a
+// change waits for the checks in progress and is seen in full by every
+// check that starts after it returns. The expensive part of a change,
+// reading the lead's text, is done before the lock is taken.
 type Index struct {
-	cfg      Config
-	leads    []*prepared
-	ids      map[string]int
+	cfg Config
+
+	mu sync.RWMutex
+	// leads are the slots postings point at; a replaced or removed
+	// lead leaves nil behind until maybeCompact drops the dead slots.
+	leads []*prepared
+	ids   map[string]int32 // live lead ID to its slot
+	dead  int              // nil slots in leads
+	// postings lists the slots holding a key, dead ones included;
+	// count is the number of live leads holding it. Text feature keys
+	// (lower-case kind) double as document frequencies.
 	postings map[string][]int32
-	df       map[string]int
+	count    map[string]int
 }
 
 // New returns an empty Index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, ids: map[string]int{}, postings: map[string][]int32{}, df: map[string]int{}}
+	return &Index{cfg: cfg, ids: map[string]int32{}, postings: map[string][]int32{}, count: map[string]int{}}
 }
 
 // Len returns the number of leads indexed.
-func (ix *Index) Len() int { return len(ix.leads) }
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.ids)
+}
 
-// Add indexes an existing lead.
+// Add indexes a new lead; a lead with the same ID must not be indexed
+// already (use Put to replace one).
 func (ix *Index) Add(l Lead) error {
 	if l.ID == "" {
 		return ErrNoID
 	}
+	p := prepare(own(l))
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	if _, ok := ix.ids[l.ID]; ok {
 		return fmt.Errorf("add %s: %w", l.ID, ErrDuplicateID)
 	}
-	p := prepare(l)
+	ix.insert(p)
+	return nil
+}
+
+// Put indexes l, replacing the lead with the same ID if there is one:
+// the lead was edited. Checks that start after Put returns see only the
+// new version.
+func (ix *Index) Put(l Lead) error {
+	if l.ID == "" {
+		return ErrNoID
+	}
+	p := prepare(own(l))
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.delete(l.ID)
+	ix.insert(p)
+	ix.maybeCompact()
+	return nil
+}
+
+// Remove drops the lead with the given ID, as when it was merged into
+// another or withdrawn. Removing an ID that is not indexed does nothing.
+func (ix *Index) Remove(id string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.delete(id) {
+		ix.maybeCompact()
+	}
+}
+
+// own copies the slices of l, so the caller may reuse them once the lead
+// is indexed.
+func own(l Lead) Lead {
+	l.Tags = slices.Clone(l.Tags)
+	l.Contacts = slices.Clone(l.Contacts)
+	return l
+}
+
+// insert adds p in a new slot; ix.mu is held and p.lead.ID is not live.
+func (ix *Index) insert(p *prepared) {
 	n := int32(len(ix.leads))
-	ix.ids[l.ID] = len(ix.leads)
+	ix.ids[p.lead.ID] = n
 	ix.leads = append(ix.leads, p)
-	for _, k := range orgKeys(p) {
+	for _, k := range keys(p) {
+		ix.count[k]++
 		ix.postings[k] = append(ix.postings[k], n)
 	}
-	for _, f := range p.feats {
-		ix.df[f.key]++
-		ix.postings[f.key] = append(ix.postings[f.key], n)
+}
+
+// delete makes the slot of id dead and takes its keys out of the counts;
+// its postings stay until compact. ix.mu is held.
+func (ix *Index) delete(id string) bool {
+	n, ok := ix.ids[id]
+	if !ok {
+		return false
 	}
-	return nil
+	for _, k := range keys(ix.leads[n]) {
+		if ix.count[k]--; ix.count[k] == 0 {
+			delete(ix.count, k)
+			delete(ix.postings, k)
+		}
+	}
+	delete(ix.ids, id)
+	ix.leads[n] = nil
+	ix.dead++
+	return true
+}
+
+// minCompact is the fewest dead slots worth a compaction.
+const minCompact = 64
+
+// maybeCompact rewrites the slots and postings without the dead slots
+// once they are as many as the live ones, so the dead never cost a check
+// more than the live and the cost of compaction is spread over as many
+// changes as it has slots. ix.mu is held.
+func (ix *Index) maybeCompact() {
+	if ix.dead < minCompact || ix.dead < len(ix.ids) {
+		return
+	}
+	slot := make([]int32, len(ix.leads))
+	live := make([]*prepared, 0, len(ix.ids))
+	for i, p := range ix.leads {
+		slot[i] = -1
+		if p != nil {
+			slot[i] = int32(len(live))
+			ix.ids[p.lead.ID] = slot[i]
+			live = append(live, p)
+		}
+	}
+	for k, ps := range ix.postings {
+		out := ps[:0]
+		for _, i := range ps {
+			if slot[i] >= 0 {
+				out = append(out, slot[i])
+			}
+		}
+		ix.postings[k] = slices.Clip(out)
+	}
+	ix.leads, ix.dead = live, 0
+}
+
+// keys are all the keys a lead is listed under: its organisation keys
+// and its text features.
+func keys(p *prepared) []string {
+	ks := orgKeys(p)
+	for _, f := range p.feats {
+		ks = append(ks, f.key)
+	}
+	return ks
 }
 
 // orgKeys are the blocking keys of a lead's organisation evidence; every
@@ -146,17 +264,21 @@ const rareKeys = 8
 
 // Check returns the indexed leads that may duplicate l, most confident
 // first (ties by ID), at most Config.MaxResults of them. l itself need not
-// be indexed; if it is, it is not compared with itself.
+// be indexed; if it is, it is not compared with itself. Check may run
+// concurrently with any other method.
 func (ix *Index) Check(l Lead) []Candidate {
 	c := prepare(l)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	block := map[int32]struct{}{}
 	collect := func(k string, limit int) {
-		ps := ix.postings[k]
-		if len(ps) > limit {
+		if ix.count[k] > limit {
 			return
 		}
-		for _, i := range ps {
-			block[i] = struct{}{}
+		for _, i := range ix.postings[k] {
+			if ix.leads[i] != nil {
+				block[i] = struct{}{}
+			}
 		}
 	}
 	for _, k := range orgKeys(c) {
@@ -164,12 +286,12 @@ func (ix *Index) Check(l Lead) []Candidate {
 	}
 	rare := make([]feature, 0, len(c.feats))
 	for _, f := range c.feats {
-		if d := ix.df[f.key]; d > 0 && d <= ix.cfg.MaxTextPosting {
+		if d := ix.count[f.key]; d > 0 && d <= ix.cfg.MaxTextPosting {
 			rare = append(rare, f)
 		}
 	}
 	sort.Slice(rare, func(i, j int) bool {
-		di, dj := ix.df[rare[i].key], ix.df[rare[j].key]
+		di, dj := ix.count[rare[i].key], ix.count[rare[j].key]
 		if di != dj {
 			return di < dj
 		}
@@ -179,13 +301,13 @@ func (ix *Index) Check(l Lead) []Candidate {
 		collect(rare[i].key, ix.cfg.MaxTextPosting)
 	}
 
-	n := float64(len(ix.leads) + 1)
+	n := float64(len(ix.ids) + 1)
 	own := map[string]bool{}
 	for _, f := range c.feats {
 		own[f.key] = true
 	}
 	idf := func(k string) float64 {
-		d := ix.df[k]
+		d := ix.count[k]
 		if own[k] {
 			d++
 		}

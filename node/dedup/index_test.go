@@ -1,0 +1,253 @@
+package dedup
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func ids(cs []Candidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+// The tests index at least three leads: with fewer, every shared feature
+// has an IDF near zero.
+
+func TestPutReplaces(t *testing.T) {
+	ix := index(t, hydroDE, otherH2, sameOrgOther)
+	if got := ix.Check(hydroZH); len(got) == 0 || got[0].ID != "1" || !got[0].Duplicate {
+		t.Fatalf("before the edit: Check = %+v, want lead 1 as a duplicate", got)
+	}
+
+	// Lead 1 is edited into another product of the same firm.
+	edited := sameOrgOther
+	edited.ID = "1"
+	if err := ix.Put(edited); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ix.Len(), 3; got != want {
+		t.Errorf("Len = %d after replacing, want %d", got, want)
+	}
+	for _, c := range ix.Check(hydroZH) {
+		if c.ID == "1" && c.Duplicate {
+			t.Errorf("the old version of lead 1 still answers: %+v", c)
+		}
+	}
+	if got := ix.Check(sameOrgOther); len(got) == 0 || got[0].ID != "1" || !got[0].Duplicate {
+		t.Errorf("the new version of lead 1, a copy of lead 4, does not answer: %+v", got)
+	}
+
+	// Editing it back restores the first answer exactly.
+	if err := ix.Put(hydroDE); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ix.Check(hydroZH), index(t, hydroDE, otherH2, sameOrgOther).Check(hydroZH); !reflect.DeepEqual(got, want) {
+		t.Errorf("after editing back: %+v, want %+v", got, want)
+	}
+}
+
+func TestPutNew(t *testing.T) {
+	ix := New(DefaultConfig())
+	if err := ix.Put(Lead{}); err != ErrNoID {
+		t.Errorf("Put without id: %v", err)
+	}
+	for _, l := range []Lead{hydroDE, otherH2, sameOrgOther} {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := ix.Check(hydroZH), index(t, hydroDE, otherH2, sameOrgOther).Check(hydroZH); !reflect.DeepEqual(got, want) {
+		t.Errorf("Check after Put of new leads = %+v, after Add %+v", got, want)
+	}
+	if err := ix.Add(hydroDE); err == nil {
+		t.Error("Add of an ID that Put indexed succeeded")
+	}
+}
+
+func TestRemove(t *testing.T) {
+	ix := index(t, hydroDE, otherH2, sameOrgOther)
+	ix.Remove("1")
+	ix.Remove("1")       // twice is fine
+	ix.Remove("missing") // so is an ID never indexed
+	if got, want := ix.Len(), 2; got != want {
+		t.Errorf("Len = %d, want %d", got, want)
+	}
+	if got := ix.Check(hydroZH); slices.Contains(ids(got), "1") {
+		t.Errorf("a removed lead was returned: %+v", got)
+	}
+	if got, want := ix.Check(hydroZH), index(t, otherH2, sameOrgOther).Check(hydroZH); !reflect.DeepEqual(got, want) {
+		t.Errorf("after Remove: %+v; an index that never had the lead: %+v", got, want)
+	}
+	if err := ix.Add(hydroDE); err != nil {
+		t.Errorf("Add after Remove: %v", err)
+	}
+}
+
+// TestChangesMatchFresh edits and removes many leads, enough to compact
+// more than once, and checks that every answer equals that of an index
+// built from the final leads alone: document frequencies, postings and
+// block limits all follow the changes.
+func TestChangesMatchFresh(t *testing.T) {
+	leads := synthetic(600, 7)
+	edits := synthetic(600, 8)
+	cfg := DefaultConfig()
+	cfg.MaxTextPosting = 20 // so that some keys cross the limit as leads come and go
+	cfg.MinConfidence, cfg.MaxResults = 0, 0
+	ix := New(cfg)
+	for _, l := range leads {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	final := map[string]Lead{}
+	for _, l := range leads {
+		final[l.ID] = l
+	}
+	// Two rounds, so that changes also follow a compaction.
+	for r, version := range [][]Lead{edits, synthetic(600, 10)} {
+		for i, l := range leads {
+			if _, ok := final[l.ID]; !ok {
+				continue
+			}
+			switch (i + r) % 3 {
+			case 0:
+				ix.Remove(l.ID)
+				delete(final, l.ID)
+			case 1:
+				e := version[i]
+				e.ID = l.ID
+				if err := ix.Put(e); err != nil {
+					t.Fatal(err)
+				}
+				final[l.ID] = e
+			}
+		}
+		if r == 0 && ix.dead >= 400 {
+			t.Fatalf("%d dead slots after the first round: the index never compacted", ix.dead)
+		}
+	}
+	fresh := New(cfg)
+	for _, l := range leads { // same order of IDs, final versions
+		if f, ok := final[l.ID]; ok {
+			if err := fresh.Add(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, want := ix.Len(), fresh.Len(); got != want {
+		t.Fatalf("Len = %d, fresh index %d", got, want)
+	}
+	// Probes: unrelated leads, and leads of indexed organisations with
+	// the summary of another, so that confidences depend on the IDF.
+	probes := synthetic(30, 9)
+	for i, l := range append(leads[:40], edits[:40]...) {
+		p := l
+		p.ID = fmt.Sprint("probe", i)
+		p.Summary = edits[len(edits)-1-i].Summary
+		probes = append(probes, p)
+	}
+	found := 0
+	for i, p := range probes {
+		got, want := ix.Check(p), fresh.Check(p)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("probe %d: %+v\nfresh index: %+v", i, got, want)
+		}
+		for _, c := range got {
+			if _, ok := final[c.ID]; !ok {
+				t.Errorf("probe %d: removed lead %s returned", i, c.ID)
+			}
+		}
+		found += len(got)
+	}
+	if found < 10*len(probes) {
+		t.Errorf("the probes found only %d candidates; the comparison says little", found)
+	}
+}
+
+// TestConcurrent runs checks while other goroutines put and remove leads;
+// run it with -race.
+func TestConcurrent(t *testing.T) {
+	leads := synthetic(400, 3)
+	edits := synthetic(400, 4)
+	ix := New(DefaultConfig())
+	for _, l := range leads[:200] {
+		if err := ix.Add(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Leads 0–49 are removed before the checkers start and never come
+	// back, so no check may return them.
+	for _, l := range leads[:50] {
+		ix.Remove(l.ID)
+	}
+	gone := map[string]bool{}
+	for _, l := range leads[:50] {
+		gone[l.ID] = true
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 50 + w; i < len(leads); i += 2 {
+				e := edits[i]
+				e.ID = leads[i].ID
+				if err := ix.Put(e); err != nil {
+					errs <- err
+					return
+				}
+				if i%5 == 0 {
+					ix.Remove(e.ID)
+				}
+			}
+		}()
+	}
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				for _, c := range ix.Check(leads[(r*97+i)%len(leads)]) {
+					if gone[c.ID] {
+						errs <- fmt.Errorf("removed lead %s returned", c.ID)
+						return
+					}
+				}
+				_ = ix.Len()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	want := 0
+	for i := 50; i < len(leads); i++ {
+		if i%5 != 0 {
+			want++
+		}
+	}
+	if got := ix.Len(); got != want {
+		t.Errorf("Len = %d after the changes, want %d", got, want)
+	}
+}
+
+func TestRemoveKeepsNoSelf(t *testing.T) {
+	ix := index(t, hydroDE, hydroZH)
+	ix.Remove("2")
+	for _, c := range ix.Check(hydroDE) {
+		if c.ID == "1" || strings.Contains(c.ID, "2") {
+			t.Errorf("Check(hydroDE) = %+v, want neither itself nor the removed lead", c)
+		}
+	}
+}
