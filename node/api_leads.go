@@ -18,27 +18,46 @@ type leadService struct {
 // write authenticates the caller, proposes cmd as the caller and returns
 // the resulting lead.
 func (s *leadService) write(ctx context.Context, cmd pipeline.Command) (*innonetpb.Lead, error) {
+	out, _, _, err := s.writeLead(ctx, cmd)
+	return out, err
+}
+
+// writeLead proposes a command that answers with a lead, and returns the
+// caller's view of it, the caller and the lead.
+func (s *leadService) writeLead(ctx context.Context, cmd pipeline.Command) (*innonetpb.Lead, *pipeline.User, *pipeline.Lead, error) {
 	u, err := s.n.authenticate(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	cmd.Actor = u.ID
 	res, err := s.n.propose(ctx, cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	out := leadPB(u, res.Lead)
 	s.n.countAttachments(u, out)
+	return out, u, res.Lead, nil
+}
+
+// SubmitLead and UpdateLead answer with the possible duplicates of the
+// lead as it now stands (api_duplicates.go).
+func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
+	out, u, l, err := s.writeLead(ctx, pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)})
+	if err != nil {
+		return nil, err
+	}
+	out.PossibleDuplicates = s.n.possibleDuplicates(u, l.ID, &l.Draft)
 	return out, nil
 }
 
-func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)})
-}
-
 func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadRequest) (*innonetpb.Lead, error) {
-	return s.write(ctx, pipeline.Command{Op: pipeline.OpUpdate, RequestID: r.RequestId, LeadID: r.Id,
+	out, u, l, err := s.writeLead(ctx, pipeline.Command{Op: pipeline.OpUpdate, RequestID: r.RequestId, LeadID: r.Id,
 		ExpectedVersion: r.ExpectedVersion, Patch: patchFromPB(r), Comment: r.Comment})
+	if err != nil {
+		return nil, err
+	}
+	out.PossibleDuplicates = s.n.possibleDuplicates(u, l.ID, &l.Draft)
+	return out, nil
 }
 
 func (s *leadService) ReviewLead(ctx context.Context, r *innonetpb.ReviewLeadRequest) (*innonetpb.Lead, error) {

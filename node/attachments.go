@@ -174,8 +174,8 @@ func (r *chunkReader) Close() error {
 // notifyingFSM is the site's state machine, which also tells the
 // attachment fetcher when the state may name files the store lacks: after
 // an entry that adds an attachment, and after a restore (a snapshot from
-// the leader, or at start-up); and the search index what each entry
-// changed (search.go).
+// the leader, or at start-up); and the search and duplicate indexes what
+// each entry changed (search.go, duplicates.go).
 type notifyingFSM struct {
 	fsm
 	n *Node
@@ -188,6 +188,7 @@ func (f notifyingFSM) Apply(l *raft.Log) any {
 		f.n.kickFetcher()
 	}
 	f.n.searchApplied(l.Index, r, ok)
+	f.n.dupes.applied(l.Index, r, ok)
 	return res
 }
 
@@ -195,6 +196,7 @@ func (f notifyingFSM) Restore(rc io.ReadCloser) error {
 	err := f.fsm.Restore(rc)
 	f.n.kickFetcher()
 	f.n.search.Reread(f.n.state.AppliedIndex())
+	f.n.dupes.reread(f.n.state.AppliedIndex())
 	return err
 }
 

@@ -53,6 +53,7 @@ type authzTarget struct {
 	lead, user, token string
 	join              *innonetpb.JoinClusterRequest
 	org, code         string // an organization, a sub-node code (authz_registry_test.go)
+	into              string // the lead a merge keeps (authz_duplicates_test.go)
 }
 
 // authzRow is one method in one situation, with the answer each actor must
@@ -101,7 +102,8 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	conn := tc.conn(e.n)
 	for act := range numActs {
 		e.clients[act] = testClients{token: e.tokens[act], leads: innonetpb.NewLeadServiceClient(conn),
-			users: innonetpb.NewUserServiceClient(conn), clusters: innonetpb.NewClusterServiceClient(conn)}
+			users: innonetpb.NewUserServiceClient(conn), clusters: innonetpb.NewClusterServiceClient(conn),
+			divisions: innonetpb.NewDivisionServiceClient(conn)}
 	}
 	for act := actRevoked; act < numActs; act++ {
 		c := e.as(act)
@@ -576,7 +578,7 @@ func authzRows() []authzRow {
 // caller's division or another's, and checks the exact answer of each
 // cell; a refused call must change nothing.
 func TestAuthzMatrix(t *testing.T) {
-	rows := append(append(authzRows(), workflowAuthzRows()...), attachmentAuthzRows()...)
+	rows := slices.Concat(authzRows(), workflowAuthzRows(), attachmentAuthzRows(), duplicateAuthzRows())
 	t.Run("every method has a row", func(t *testing.T) {
 		covered := map[string]bool{}
 		for _, r := range rows {

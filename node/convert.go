@@ -42,7 +42,8 @@ func leadToPB(l *pipeline.Lead) *innonetpb.Lead {
 	}
 	// The deal terms go out in full here; the view (views.go) withholds
 	// them from callers who may not see them.
-	out.Subnode, out.OrganizationId = l.Subnode, l.OrganizationID
+	out.Subnode, out.OrganizationId, out.Website = l.Subnode, l.OrganizationID, l.Website
+	out.MergedInto, out.MergedFrom = l.MergedInto, l.MergedFrom
 	out.DealTerms, out.HasDealTerms = dealToPB(l.Deal), l.Deal != nil
 	out.Translations = translationsToPB(l)
 	return out
@@ -61,7 +62,7 @@ func draftFromPB(r *innonetpb.SubmitLeadRequest) *pipeline.Draft {
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Sector: pipeline.Sector(r.Sector), TRL: int(r.Trl), DealType: pipeline.DealType(r.DealType),
 		Tags: r.Tags, Contacts: contactsFromPB(r.Contacts), Language: r.Language,
-		OrganizationID: r.OrganizationId,
+		OrganizationID: r.OrganizationId, Website: r.Website,
 	}
 }
 
@@ -69,7 +70,7 @@ func patchFromPB(r *innonetpb.UpdateLeadRequest) *pipeline.Patch {
 	p := &pipeline.Patch{
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Language: r.Language, Tags: r.Tags, Contacts: contactsFromPB(r.Contacts),
-		OrganizationID: r.OrganizationId,
+		OrganizationID: r.OrganizationId, Website: r.Website,
 	}
 	if r.Sector != nil {
 		s := pipeline.Sector(*r.Sector)

@@ -56,9 +56,11 @@ var notResent = map[string]bool{
 // linearizable read), and otherwise sends it to the leader with the
 // caller's metadata and relays the answer and its read headers. If the
 // leader changes while a forwarded request waits (the old leader died, so
-// the connection hangs), it is sent once more, to the new leader. A
-// request is forwarded at most one hop: a site that receives a forwarded
-// request and no longer leads answers UNAVAILABLE, and the caller retries.
+// the connection hangs), or the leader cannot be reached or answers
+// UNAVAILABLE, the request is sent again, for up to leaderHold. A request
+// is forwarded at most one hop: a site that receives a forwarded request
+// and no longer leads answers UNAVAILABLE, and the site that forwarded it
+// sends it again.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if err := n.checkForwarded(ctx); err != nil {
 		return nil, err
@@ -89,25 +91,78 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return nil, status.Errorf(codes.Unavailable, "the leader cannot answer: %v; it is handing leadership over, retry", err)
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		if rt == routeLocal || n.cluster.IsLeader() {
-			return n.answer(ctx, rt, req, handler)
-		}
-		if len(md.Get(mdForwardedBy)) > 0 {
+	if rt == routeLocal {
+		return n.answer(ctx, rt, req, handler)
+	}
+	if len(md.Get(mdForwardedBy)) > 0 {
+		if !n.cluster.IsLeader() {
 			return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
 		}
-		if err := n.newReadFields(req); err != nil {
-			return nil, err
+		return n.answer(ctx, rt, req, handler)
+	}
+	// The site whose API took the request holds it through a leader
+	// change (as Consul's rpc_hold_timeout does): an election, a leader
+	// that stepped down before this site heard of it, a commit lost with
+	// leadership. Each attempt carries the same request and request ID, so
+	// a write sent twice acts once. A site known to be cut off does not
+	// hold: its callers are better served by another site.
+	hold := time.Now().Add(leaderHold)
+	for attempt := 0; ; attempt++ {
+		var resp any
+		var err error
+		if n.cluster.IsLeader() {
+			resp, err = n.answer(ctx, rt, req, handler)
+		} else {
+			if err := n.newReadFields(req); err != nil {
+				return nil, err
+			}
+			resp, _, err = n.forward(ctx, md, info.FullMethod, req)
 		}
-		resp, changed, err := n.forward(ctx, md, info.FullMethod, req)
-		if changed && attempt == 0 && !notResent[info.FullMethod] {
-			n.log.Debug("leader changed while forwarding; sending again", "method", info.FullMethod)
-			continue
+		if err == nil || status.Code(err) != codes.Unavailable || stale || notResent[info.FullMethod] ||
+			!n.awaitLeader(ctx, hold, attempt) {
+			if stale && status.Code(err) == codes.Unavailable {
+				return nil, n.staleAuthError(n.cluster.LastContact(), err)
+			}
+			return resp, err
 		}
-		if stale && status.Code(err) == codes.Unavailable {
-			return nil, n.staleAuthError(n.cluster.LastContact(), err)
+		n.log.Debug("leader unavailable; sending again", "method", info.FullMethod, "attempt", attempt+1, "err", err)
+	}
+}
+
+// leaderHold bounds how long the site that took a request keeps sending
+// it again while the cluster changes leader. A healthy election takes a
+// few heartbeat timeouts; Consul holds for 7 s by default.
+const leaderHold = 7 * time.Second
+
+// awaitLeader waits before the next attempt of a request held through a
+// leader change (see forwardInterceptor): a back-off that grows from 25 ms
+// to half a second, then until a leader is known. It reports false when
+// the hold or the caller's deadline would end first, so the last error
+// goes back to the caller while it can still act on it.
+func (n *Node) awaitLeader(ctx context.Context, hold time.Time, attempt int) bool {
+	wait := min(25*time.Millisecond<<min(attempt, 5), 500*time.Millisecond)
+	end := hold
+	if d, ok := ctx.Deadline(); ok && d.Add(-time.Second).Before(end) {
+		end = d.Add(-time.Second) // keep a second for the last attempt
+	}
+	for {
+		if time.Now().Add(wait).After(end) {
+			return false
 		}
-		return resp, err
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		if n.cluster.IsLeader() {
+			return true
+		}
+		if id, addr := n.cluster.LastKnownLeader(); id != "" && addr != "" {
+			return true
+		}
+		wait = 50 * time.Millisecond
 	}
 }
 

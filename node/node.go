@@ -115,6 +115,8 @@ type Node struct {
 	files   *attachments.Store
 	fetcher *attachments.Fetcher
 	search  *search.Index
+	dupes   *duplicates
+	matches *matches
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -180,6 +182,8 @@ func New(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
+	n.dupes = newDuplicates(n.state, n.log.With("component", "duplicates"))
+	n.matches = newMatches(n.state)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()
@@ -216,6 +220,7 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.registerSites(ctx) })
 	n.background(func() { n.fetcher.Run(ctx) })
 	n.background(func() { n.search.Run(ctx) })
+	n.background(func() { n.dupes.run(ctx) })
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }

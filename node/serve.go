@@ -44,6 +44,7 @@ func (n *Node) serve() error {
 	innonetpb.RegisterLeadServiceServer(n.grpc, &leadService{n: n})
 	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
+	innonetpb.RegisterDivisionServiceServer(n.grpc, &divisionService{n: n})
 
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
@@ -67,6 +68,7 @@ func (n *Node) serve() error {
 			innonetpb.RegisterLeadServiceHandler,
 			innonetpb.RegisterUserServiceHandler,
 			innonetpb.RegisterClusterServiceHandler,
+			innonetpb.RegisterDivisionServiceHandler,
 		} {
 			if err := register(context.Background(), mux, conn); err != nil {
 				return err

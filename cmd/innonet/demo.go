@@ -381,12 +381,21 @@ func seedPasswords(ctx context.Context, addr string, ct *clientTLS, admin string
 		if err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", u.Name, err)
 		}
-		inv, err := c.users.InviteUser(c.as(ctx, admin), &pb.InviteUserRequest{RequestId: "demo-invite-" + node.NewToken()[4:20], UserId: me.Id})
-		if err != nil {
-			return nil, fmt.Errorf("invite demo user %s: %w", me.Name, err)
+		// A code is shown once: when the answer to the first attempt is
+		// lost (a leader change) and the retry is answered as a replay,
+		// it carries none, and a new invitation (a new request ID)
+		// replaces the first.
+		var inv *pb.InviteUserResponse
+		for attempt := 0; inv.GetCode() == ""; attempt++ {
+			if attempt == 3 {
+				return nil, fmt.Errorf("invite demo user %s: no invitation code after %d attempts", me.Name, attempt)
+			}
+			if inv, err = c.users.InviteUser(c.as(ctx, admin), &pb.InviteUserRequest{RequestId: "demo-invite-" + node.NewToken()[4:20], UserId: me.Id}); err != nil {
+				return nil, fmt.Errorf("invite demo user %s: %w", me.Name, err)
+			}
 		}
 		password := "demo-" + node.NewToken()[4:20]
-		if _, err := c.users.AcceptInvitation(ctx, &pb.AcceptInvitationRequest{RequestId: "demo-accept-" + me.Id, Code: inv.Code, Password: password}); err != nil {
+		if _, err := c.users.AcceptInvitation(ctx, &pb.AcceptInvitationRequest{RequestId: "demo-accept-" + inv.InvitationId, Code: inv.Code, Password: password}); err != nil {
 			return nil, fmt.Errorf("set the password of demo user %s: %w", me.Name, err)
 		}
 		u.Name, u.Password = me.Name, password

@@ -24,6 +24,9 @@ type Score struct {
 	Division string
 	Score    float64
 	Reasons  []string
+	// Enterprise is the name of the division's enterprise whose needs fit
+	// the lead best; "" if none does.
+	Enterprise string
 }
 
 // Weights of the parts of a score; see the package documentation.
@@ -184,7 +187,15 @@ func (m *Matcher) score(d division, l Lead, tf map[string]float64, text string) 
 		sort.Strings(bestHits)
 		e := d.p.Enterprises[best]
 		total += m.w.Enterprise * bestSum
-		s.Reasons = append(s.Reasons, fmt.Sprintf("enterprise %s looks for %s (%.2f): %s", e.NameEN, strings.Join(bestHits, ", "), m.w.Enterprise*bestSum, e.NeedsEN))
+		name, needs := e.NameEN, e.NeedsEN
+		if name == "" {
+			name = e.NameZH
+		}
+		if needs == "" {
+			needs = e.NeedsZH
+		}
+		s.Enterprise = name
+		s.Reasons = append(s.Reasons, fmt.Sprintf("enterprise %s looks for %s (%.2f): %s", name, strings.Join(bestHits, ", "), m.w.Enterprise*bestSum, needs))
 	}
 
 	for r, sec := range d.p.Sectors {

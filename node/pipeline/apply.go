@@ -33,6 +33,9 @@ type Result struct {
 	Attachment *Attachment
 	// Invitation is the invitation made or used (accounts.go).
 	Invitation *Invitation
+	// Profile is the division profile stored (profiles.go), as it stands
+	// now on a replay.
+	Profile *DivisionProfile
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -235,6 +238,8 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.signIn()
 	case OpExtendSession:
 		res, err = a.extendSession()
+	case OpSetDivisionProfile:
+		res, err = a.setDivisionProfile()
 	default:
 		res, err = a.transition()
 	}

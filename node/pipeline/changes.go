@@ -44,6 +44,7 @@ var leadFields = []leadField{
 	{"summary", func(l *Lead) string { return l.Summary }},
 	{"organization", func(l *Lead) string { return l.Organization }},
 	{"organizationId", func(l *Lead) string { return l.OrganizationID }},
+	{"website", func(l *Lead) string { return l.Website }},
 	{"subnode", func(l *Lead) string { return l.Subnode }},
 	{"country", func(l *Lead) string { return l.Country }},
 	{"sector", func(l *Lead) string { return enumText(sectorNames[:], int(l.Sector)) }},
@@ -66,6 +67,8 @@ var leadFields = []leadField{
 	{"division", func(l *Lead) string { return l.Division }},
 	{"claimMode", func(l *Lead) string { return enumText(claimModeNames[:], int(l.ClaimMode)) }},
 	{"closeReason", func(l *Lead) string { return enumText(closeReasonNames[:], int(l.CloseReason)) }},
+	{"mergedInto", func(l *Lead) string { return l.MergedInto }},
+	{"mergedFrom", func(l *Lead) string { return strings.Join(l.MergedFrom, ", ") }},
 }
 
 // enumText names an enum value; the zero value (unset) is empty.
@@ -122,7 +125,7 @@ func (a *applier) annotate(e *Event, l *Lead) *Error {
 // of the site's edits are HQ's and the site's; the rest is shared.
 func (a *applier) audience(action string, before, l *Lead) (Visibility, string) {
 	switch action {
-	case "SUBMIT", "UPDATE", "RESUBMIT", "RETURN", "DECLINE":
+	case "SUBMIT", "UPDATE", "RESUBMIT", "RETURN", "DECLINE", "MERGE", "MERGE_IN":
 		return HQAndSite, ""
 	case "ADVANCE", "CLOSE":
 		if a.cmd.Visibility == Shared {

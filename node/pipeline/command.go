@@ -74,6 +74,11 @@ const (
 	OpAcceptInvitation Op = "accept_invitation"
 	OpSignIn           Op = "sign_in"
 	OpExtendSession    Op = "extend_session"
+	// OpMerge merges a duplicate lead into another (merge.go).
+	OpMerge Op = "merge"
+	// OpSetDivisionProfile stores a division's focus profile
+	// (profiles.go).
+	OpSetDivisionProfile Op = "set_division_profile"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -148,6 +153,11 @@ type Command struct {
 	// OpAcceptInvitation and OpSignIn carry (accounts.go).
 	Invitation  *NewInvitation `json:"invitation,omitempty"`
 	Credentials *Credentials   `json:"credentials,omitempty"`
+	// Into is the lead OpMerge merges LeadID into.
+	Into string `json:"into,omitempty"`
+	// Profile is the focus profile OpSetDivisionProfile stores for
+	// Division.
+	Profile *ProfileInput `json:"profile,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -166,6 +176,8 @@ type Draft struct {
 	// Organization, the free text of older leads, may be empty, and the
 	// organisation's name is shown.
 	OrganizationID string `json:"organizationId,omitempty"`
+	// Website is the lead's web address (log format 2).
+	Website string `json:"website,omitempty"`
 }
 
 func (d Draft) clone() Draft {
@@ -189,6 +201,8 @@ type Patch struct {
 	// OrganizationID links the lead to an organisation; "" removes the
 	// link (the lead must then have a free-text organization).
 	OrganizationID *string `json:"organizationId,omitempty"`
+	// Website sets the web address; "" removes it.
+	Website *string `json:"website,omitempty"`
 }
 
 // NewUser describes a user to add, with its first token. The proposer
@@ -439,6 +453,16 @@ func (c Command) validate() *Error {
 			return invalid("term", "is required")
 		}
 		return c.Glossary.validate(c.Op == OpSetGlossaryTerm)
+	case OpMerge:
+		return c.validateMerge()
+	case OpSetDivisionProfile:
+		if err := checkDivision("division", c.Division); err != nil {
+			return err
+		}
+		if c.Profile == nil {
+			return invalid("profile", "is required")
+		}
+		return c.Profile.validate()
 	case "":
 		return invalid("op", "is required")
 	default:
@@ -479,6 +503,9 @@ func (d *Draft) validate() *Error {
 		return err
 	}
 	if err := checkContacts(d.Contacts); err != nil {
+		return err
+	}
+	if err := checkWebsite(d.Website); err != nil {
 		return err
 	}
 	return checkLanguage(d.Language)
@@ -531,6 +558,11 @@ func (p *Patch) validate() *Error {
 			return err
 		}
 	}
+	if p.Website != nil {
+		if err := checkWebsite(*p.Website); err != nil {
+			return err
+		}
+	}
 	if p.Language != nil {
 		return checkLanguage(*p.Language)
 	}
@@ -540,7 +572,7 @@ func (p *Patch) validate() *Error {
 func (p *Patch) empty() bool {
 	return p.Title == nil && p.Summary == nil && p.Organization == nil && p.Country == nil &&
 		p.Sector == nil && p.TRL == nil && p.DealType == nil && len(p.Tags) == 0 &&
-		len(p.Contacts) == 0 && p.Language == nil && p.OrganizationID == nil
+		len(p.Contacts) == 0 && p.Language == nil && p.OrganizationID == nil && p.Website == nil
 }
 
 // apply returns l with the patch's fields changed.
@@ -577,6 +609,9 @@ func (p *Patch) apply(l *Lead) {
 	}
 	if p.OrganizationID != nil {
 		l.OrganizationID = *p.OrganizationID
+	}
+	if p.Website != nil {
+		l.Website = *p.Website
 	}
 }
 

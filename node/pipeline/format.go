@@ -43,6 +43,9 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   delete_glossary_term). Sign-in for people: invite_user,
 //	   accept_invitation, sign_in, extend_session; session tokens,
 //	   users' password hashes and the invitations table (accounts.go).
+//	   A lead's website. Merging duplicates (merge, the MERGED stage,
+//	   merge.go) and the divisions' focus profiles
+//	   (set_division_profile, profiles.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -60,17 +63,18 @@ func (c Command) Format() int {
 		f = max(f, Format2)
 	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		f = max(f, Format2)
-	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession:
+	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession, OpMerge, OpSetDivisionProfile:
 		f = max(f, Format2)
 	}
 	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil || c.Translation != nil || c.Glossary != nil ||
-		c.Invitation != nil || c.Credentials != nil {
+		c.Invitation != nil || c.Credentials != nil || c.Into != "" || c.Profile != nil {
 		f = max(f, Format2)
 	}
 	// The workflow (workflow.go) and the registry, organisations and deal
 	// terms (sites.go, organizations.go, deal.go).
 	if c.workflow() || c.Site != nil || c.Sites != nil || c.Org != nil || c.OrgID != "" || c.OrgPatch != nil || c.Deal != nil ||
-		c.Draft != nil && c.Draft.OrganizationID != "" || c.Patch != nil && c.Patch.OrganizationID != nil ||
+		c.Draft != nil && (c.Draft.OrganizationID != "" || c.Draft.Website != "") ||
+		c.Patch != nil && (c.Patch.OrganizationID != nil || c.Patch.Website != nil) ||
 		c.NewUser != nil && ValidSubnodeCode(c.NewUser.Site) {
 		f = max(f, Format2)
 	}

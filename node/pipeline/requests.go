@@ -72,6 +72,9 @@ type request struct {
 	// InvitationID names the invitation a first attempt made or used
 	// (accounts.go).
 	InvitationID string `json:"invitationId,omitempty"`
+	// ProfileDivision names the division whose profile a first attempt
+	// stored (profiles.go).
+	ProfileDivision string `json:"profileDivision,omitempty"`
 }
 
 // Limits on request retention.
@@ -144,6 +147,9 @@ func (r *request) keep(res Result) {
 	if i := res.Invitation; i != nil {
 		r.InvitationID = i.ID
 	}
+	if p := res.Profile; p != nil {
+		r.ProfileDivision = p.Division
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -211,6 +217,14 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, err
 		}
 	}
+	if r.ProfileDivision != "" {
+		// As for an organisation: the profile as it is now.
+		p, err := profileOf(a.txn.First, r.ProfileDivision)
+		if err != nil || p == nil {
+			return Result{}, errorf(CodeInternal, "a request record names the profile of %s, which cannot be read (%v)", r.ProfileDivision, err)
+		}
+		res.Profile = p.clone()
+	}
 	if r.InvitationID != "" {
 		// As it is now: used, superseded or still open.
 		if res.Invitation, err = invitationByID(a.txn, r.InvitationID); err != nil {
@@ -242,6 +256,7 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 	l := cur.clone()
 	l.Division, l.Published, l.StageComment = "", false, ""
 	l.ClaimMode, l.CloseReason, l.StageVisibility = ClaimModeUnspecified, CloseReasonUnspecified, VisibilityUnspecified
+	l.MergedInto, l.MergedFrom = "", nil
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*Event)
 		if e.Version > version {

@@ -55,7 +55,7 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
 var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests,
-	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations}
+	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -193,6 +193,8 @@ func decodeRow(rec record) (any, error) {
 		obj = &GlossaryTerm{}
 	case tableInvitations:
 		obj = &Invitation{}
+	case tableProfiles:
+		obj = &DivisionProfile{}
 	default:
 		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
 	}

@@ -52,6 +52,7 @@ func baseSchema() *memdb.DBSchema {
 			"division": {Name: "division", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Division"}},
 		}},
 		tableGlossary: {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
+		tableProfiles: {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
 		tableEvents:   {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableUsers:    {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{

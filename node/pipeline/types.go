@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -22,19 +23,23 @@ const (
 	// Lost is a claimed deal that fell through (see workflow.go); HQ may
 	// reopen it.
 	Lost
+	// Merged is a duplicate HQ merged into another lead (merge.go); final.
+	Merged
 )
 
 var stageNames = [...]string{"STAGE_UNSPECIFIED", "SUBMITTED", "APPROVED", "RETURNED", "DECLINED",
-	"CLAIMED", "NEGOTIATING", "SIGNED", "LANDED", "WITHDRAWN", "LOST"}
+	"CLAIMED", "NEGOTIATING", "SIGNED", "LANDED", "WITHDRAWN", "LOST", "MERGED"}
 
 func (s Stage) String() string { return enumName(stageNames[:], int(s)) }
 
 // Valid reports whether s is a real stage.
-func (s Stage) Valid() bool { return s > StageUnspecified && s <= Lost }
+func (s Stage) Valid() bool { return s > StageUnspecified && s <= Merged }
 
 // Final reports whether no transition leaves s but HQ's reopening
 // (DECLINED and LOST, see workflow.go).
-func (s Stage) Final() bool { return s == Declined || s == Landed || s == Withdrawn || s == Lost }
+func (s Stage) Final() bool {
+	return s == Declined || s == Landed || s == Withdrawn || s == Lost || s == Merged
+}
 
 // Sector is one of the fixed technology sectors.
 type Sector int
@@ -155,6 +160,11 @@ type Lead struct {
 	// Translations of the title and summary, by canonical BCP 47 tag
 	// (translations.go).
 	Translations map[string]Translation `json:"translations,omitempty"`
+	// MergedInto is the lead a MERGED lead was merged into; MergedFrom
+	// the leads merged into this one, in the order HQ merged them
+	// (merge.go).
+	MergedInto string   `json:"mergedInto,omitempty"`
+	MergedFrom []string `json:"mergedFrom,omitempty"`
 }
 
 func (l *Lead) clone() *Lead {
@@ -165,6 +175,7 @@ func (l *Lead) clone() *Lead {
 		c.Deal = &d
 	}
 	c.Translations = maps.Clone(l.Translations)
+	c.MergedFrom = slices.Clone(l.MergedFrom)
 	return &c
 }
 

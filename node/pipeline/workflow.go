@@ -157,7 +157,7 @@ func (l *Lead) StageAudience() (Visibility, string) {
 func setsStageComment(action string) bool {
 	switch action {
 	case "RESUBMIT", "APPROVE", "RETURN", "DECLINE", "CLAIM", "RELEASE", "ADVANCE", "WITHDRAW",
-		"CLOSE", "REOPEN", "ASSIGN":
+		"CLOSE", "REOPEN", "ASSIGN", "MERGE":
 		return true
 	}
 	return false
@@ -478,6 +478,13 @@ func replayWorkflow(l *Lead, e *Event) {
 			l.ClaimMode = ClaimMode(enumValue(claimModeNames[:], c.New))
 		case "closeReason":
 			l.CloseReason = CloseReason(enumValue(closeReasonNames[:], c.New))
+		case "mergedInto":
+			l.MergedInto = c.New
+		case "mergedFrom":
+			l.MergedFrom = nil
+			if c.New != "" {
+				l.MergedFrom = strings.Split(c.New, ", ")
+			}
 		}
 	}
 }

@@ -48,6 +48,9 @@ const (
 	Stage_WITHDRAWN         Stage = 9
 	// A claimed deal that fell through (CloseLead); HQ may reopen it.
 	Stage_LOST Stage = 10
+	// A duplicate HQ merged into another lead (MergeLead, merged_into);
+	// final.
+	Stage_MERGED Stage = 11
 )
 
 // Enum value maps for Stage.
@@ -64,6 +67,7 @@ var (
 		8:  "LANDED",
 		9:  "WITHDRAWN",
 		10: "LOST",
+		11: "MERGED",
 	}
 	Stage_value = map[string]int32{
 		"STAGE_UNSPECIFIED": 0,
@@ -77,6 +81,7 @@ var (
 		"LANDED":            8,
 		"WITHDRAWN":         9,
 		"LOST":              10,
+		"MERGED":            11,
 	}
 )
 
@@ -1188,6 +1193,16 @@ type Lead struct {
 	HasDealTerms bool `protobuf:"varint,63,opt,name=has_deal_terms,json=hasDealTerms,proto3" json:"has_deal_terms,omitempty"`
 	// The display name of submitted_by.
 	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
+	// The lead's web address, as submitted.
+	Website string `protobuf:"bytes,68,opt,name=website,proto3" json:"website,omitempty"`
+	// A MERGED lead's survivor (MergeLead), and the leads merged into this
+	// one, in the order they were merged.
+	MergedInto string   `protobuf:"bytes,65,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
+	MergedFrom []string `protobuf:"bytes,66,rep,name=merged_from,json=mergedFrom,proto3" json:"merged_from,omitempty"`
+	// Only in the answer to SubmitLead and UpdateLead: the leads the
+	// answering site holds that may duplicate this one, most confident
+	// first (as CheckDuplicates).
+	PossibleDuplicates []*PossibleDuplicate `protobuf:"bytes,67,rep,name=possible_duplicates,json=possibleDuplicates,proto3" json:"possible_duplicates,omitempty"`
 	// How many attachments of the lead the caller may see.
 	AttachmentCount int32 `protobuf:"varint,100,opt,name=attachment_count,json=attachmentCount,proto3" json:"attachment_count,omitempty"`
 	// Translations (fields 80-99). title and summary above are always the
@@ -1439,6 +1454,34 @@ func (x *Lead) GetSubmittedByName() string {
 	return ""
 }
 
+func (x *Lead) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *Lead) GetMergedInto() string {
+	if x != nil {
+		return x.MergedInto
+	}
+	return ""
+}
+
+func (x *Lead) GetMergedFrom() []string {
+	if x != nil {
+		return x.MergedFrom
+	}
+	return nil
+}
+
+func (x *Lead) GetPossibleDuplicates() []*PossibleDuplicate {
+	if x != nil {
+		return x.PossibleDuplicates
+	}
+	return nil
+}
+
 func (x *Lead) GetAttachmentCount() int32 {
 	if x != nil {
 		return x.AttachmentCount
@@ -1492,8 +1535,12 @@ type SubmitLeadRequest struct {
 	// The organization behind the lead (org-0001); with it, organization
 	// (free text) may be left out.
 	OrganizationId string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The lead's web address (https://hydrosolid.de or hydrosolid.de),
+	// optional; where the lead links to an organization with a website, that
+	// one is shown too.
+	Website       string `protobuf:"bytes,31,opt,name=website,proto3" json:"website,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitLeadRequest) Reset() {
@@ -1606,6 +1653,13 @@ func (x *SubmitLeadRequest) GetLanguage() string {
 func (x *SubmitLeadRequest) GetOrganizationId() string {
 	if x != nil {
 		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *SubmitLeadRequest) GetWebsite() string {
+	if x != nil {
+		return x.Website
 	}
 	return ""
 }
@@ -2399,8 +2453,10 @@ type UpdateLeadRequest struct {
 	// Links the lead to an organization; "" removes the link (the lead then
 	// needs its free-text organization).
 	OrganizationId *string `protobuf:"bytes,30,opt,name=organization_id,json=organizationId,proto3,oneof" json:"organization_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// "" removes the website.
+	Website       *string `protobuf:"bytes,31,opt,name=website,proto3,oneof" json:"website,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateLeadRequest) Reset() {
@@ -2534,6 +2590,13 @@ func (x *UpdateLeadRequest) GetComment() string {
 func (x *UpdateLeadRequest) GetOrganizationId() string {
 	if x != nil && x.OrganizationId != nil {
 		return *x.OrganizationId
+	}
+	return ""
+}
+
+func (x *UpdateLeadRequest) GetWebsite() string {
+	if x != nil && x.Website != nil {
+		return *x.Website
 	}
 	return ""
 }
@@ -9794,6 +9857,1433 @@ func (x *DeleteGlossaryTermRequest) GetRequestId() string {
 	return ""
 }
 
+// PossibleDuplicate is a lead that may describe the same organisation
+// and technology as the one checked.
+type PossibleDuplicate struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	LeadId string                 `protobuf:"bytes,1,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	// How sure, from 0 to 1.
+	Confidence float64 `protobuf:"fixed64,2,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// Whether the confidence reaches the threshold at which innonet calls
+	// it a duplicate (below: similar, for a person to judge).
+	Duplicate bool `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// Short statements a person can check, strongest first ("same web
+	// domain hydrosolid.de", "similar technology: hydrogen, storage").
+	Reasons []string `protobuf:"bytes,4,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// Whether the caller may read that lead. If not, only lead_id, site,
+	// confidence and reasons are given: a node learns that HQ already holds
+	// the organisation, not what the other lead says.
+	Visible bool `protobuf:"varint,5,opt,name=visible,proto3" json:"visible,omitempty"`
+	// The lead's site; and where visible, its title, organization and
+	// stage.
+	Site          string `protobuf:"bytes,6,opt,name=site,proto3" json:"site,omitempty"`
+	Title         string `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
+	Organization  string `protobuf:"bytes,8,opt,name=organization,proto3" json:"organization,omitempty"`
+	Stage         Stage  `protobuf:"varint,9,opt,name=stage,proto3,enum=innonet.v1.Stage" json:"stage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PossibleDuplicate) Reset() {
+	*x = PossibleDuplicate{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PossibleDuplicate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PossibleDuplicate) ProtoMessage() {}
+
+func (x *PossibleDuplicate) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PossibleDuplicate.ProtoReflect.Descriptor instead.
+func (*PossibleDuplicate) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *PossibleDuplicate) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *PossibleDuplicate) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+func (x *PossibleDuplicate) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *PossibleDuplicate) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *PossibleDuplicate) GetVisible() bool {
+	if x != nil {
+		return x.Visible
+	}
+	return false
+}
+
+func (x *PossibleDuplicate) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *PossibleDuplicate) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PossibleDuplicate) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *PossibleDuplicate) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+type CheckDuplicatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The draft, as SubmitLead takes it (organization_id or organization).
+	Title          string     `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	Summary        string     `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Organization   string     `protobuf:"bytes,3,opt,name=organization,proto3" json:"organization,omitempty"`
+	OrganizationId string     `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Country        string     `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
+	Sector         Sector     `protobuf:"varint,6,opt,name=sector,proto3,enum=innonet.v1.Sector" json:"sector,omitempty"`
+	Trl            int32      `protobuf:"varint,7,opt,name=trl,proto3" json:"trl,omitempty"`
+	DealType       DealType   `protobuf:"varint,8,opt,name=deal_type,json=dealType,proto3,enum=innonet.v1.DealType" json:"deal_type,omitempty"`
+	Tags           []string   `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
+	Contacts       []*Contact `protobuf:"bytes,10,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	Language       string     `protobuf:"bytes,11,opt,name=language,proto3" json:"language,omitempty"`
+	Website        string     `protobuf:"bytes,15,opt,name=website,proto3" json:"website,omitempty"`
+	// The lead being edited, left out of the answer (optional).
+	Id            string               `protobuf:"bytes,12,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency   Consistency          `protobuf:"varint,13,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,14,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckDuplicatesRequest) Reset() {
+	*x = CheckDuplicatesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckDuplicatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckDuplicatesRequest) ProtoMessage() {}
+
+func (x *CheckDuplicatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckDuplicatesRequest.ProtoReflect.Descriptor instead.
+func (*CheckDuplicatesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *CheckDuplicatesRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetSector() Sector {
+	if x != nil {
+		return x.Sector
+	}
+	return Sector_SECTOR_UNSPECIFIED
+}
+
+func (x *CheckDuplicatesRequest) GetTrl() int32 {
+	if x != nil {
+		return x.Trl
+	}
+	return 0
+}
+
+func (x *CheckDuplicatesRequest) GetDealType() DealType {
+	if x != nil {
+		return x.DealType
+	}
+	return DealType_DEAL_TYPE_UNSPECIFIED
+}
+
+func (x *CheckDuplicatesRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *CheckDuplicatesRequest) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *CheckDuplicatesRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CheckDuplicatesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *CheckDuplicatesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type CheckDuplicatesResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	PossibleDuplicates []*PossibleDuplicate   `protobuf:"bytes,1,rep,name=possible_duplicates,json=possibleDuplicates,proto3" json:"possible_duplicates,omitempty"`
+	Read               *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *CheckDuplicatesResponse) Reset() {
+	*x = CheckDuplicatesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckDuplicatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckDuplicatesResponse) ProtoMessage() {}
+
+func (x *CheckDuplicatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckDuplicatesResponse.ProtoReflect.Descriptor instead.
+func (*CheckDuplicatesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *CheckDuplicatesResponse) GetPossibleDuplicates() []*PossibleDuplicate {
+	if x != nil {
+		return x.PossibleDuplicates
+	}
+	return nil
+}
+
+func (x *CheckDuplicatesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetSimilarLeadsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSimilarLeadsRequest) Reset() {
+	*x = GetSimilarLeadsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSimilarLeadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSimilarLeadsRequest) ProtoMessage() {}
+
+func (x *GetSimilarLeadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSimilarLeadsRequest.ProtoReflect.Descriptor instead.
+func (*GetSimilarLeadsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *GetSimilarLeadsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetSimilarLeadsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetSimilarLeadsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type GetSimilarLeadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Similar       []*PossibleDuplicate   `protobuf:"bytes,1,rep,name=similar,proto3" json:"similar,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSimilarLeadsResponse) Reset() {
+	*x = GetSimilarLeadsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSimilarLeadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSimilarLeadsResponse) ProtoMessage() {}
+
+func (x *GetSimilarLeadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSimilarLeadsResponse.ProtoReflect.Descriptor instead.
+func (*GetSimilarLeadsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *GetSimilarLeadsResponse) GetSimilar() []*PossibleDuplicate {
+	if x != nil {
+		return x.Similar
+	}
+	return nil
+}
+
+func (x *GetSimilarLeadsResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type MergeLeadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The duplicate, which becomes MERGED.
+	Id              string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId       string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64  `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// The lead that stays.
+	Into string `protobuf:"bytes,4,opt,name=into,proto3" json:"into,omitempty"`
+	// Why (optional); HQ's and the submitting site's.
+	Comment       string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeLeadRequest) Reset() {
+	*x = MergeLeadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeLeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeLeadRequest) ProtoMessage() {}
+
+func (x *MergeLeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeLeadRequest.ProtoReflect.Descriptor instead.
+func (*MergeLeadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *MergeLeadRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MergeLeadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *MergeLeadRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *MergeLeadRequest) GetInto() string {
+	if x != nil {
+		return x.Into
+	}
+	return ""
+}
+
+func (x *MergeLeadRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type GetLeadMatchesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLeadMatchesRequest) Reset() {
+	*x = GetLeadMatchesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLeadMatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLeadMatchesRequest) ProtoMessage() {}
+
+func (x *GetLeadMatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLeadMatchesRequest.ProtoReflect.Descriptor instead.
+func (*GetLeadMatchesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *GetLeadMatchesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetLeadMatchesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetLeadMatchesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type GetLeadMatchesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Best first; divisions without a profile are left out.
+	Matches       []*DivisionMatch `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	Read          *ReadInfo        `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLeadMatchesResponse) Reset() {
+	*x = GetLeadMatchesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLeadMatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLeadMatchesResponse) ProtoMessage() {}
+
+func (x *GetLeadMatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLeadMatchesResponse.ProtoReflect.Descriptor instead.
+func (*GetLeadMatchesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *GetLeadMatchesResponse) GetMatches() []*DivisionMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+func (x *GetLeadMatchesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// DivisionMatch is how well a lead fits a division's profile. The score
+// is the sum of the parts the reasons name: keywords of the profile found
+// in the lead (title and tags count twice, the summary once; a concept
+// named by several divisions counts less), the needs of the best-fitting
+// enterprise, the lead's sector by its rank in the profile (1.5 for the
+// first, less for later ones), 0.2 if the TRL lies in the profile's
+// range (0.1 below its preferred start) and 0.1 for a preferred deal
+// type. Terms match across languages through one lexicon (hydrogen,
+// Wasserstoff, 氢, מימן). Scores compare within one lead or one division.
+type DivisionMatch struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Division string                 `protobuf:"bytes,1,opt,name=division,proto3" json:"division,omitempty"`
+	Score    float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Reasons  []string               `protobuf:"bytes,3,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// The enterprise of the division that fits best, if any.
+	Enterprise string `protobuf:"bytes,4,opt,name=enterprise,proto3" json:"enterprise,omitempty"`
+	// 1 for the division that fits the lead best.
+	Rank          int32 `protobuf:"varint,5,opt,name=rank,proto3" json:"rank,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DivisionMatch) Reset() {
+	*x = DivisionMatch{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DivisionMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DivisionMatch) ProtoMessage() {}
+
+func (x *DivisionMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DivisionMatch.ProtoReflect.Descriptor instead.
+func (*DivisionMatch) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *DivisionMatch) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *DivisionMatch) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *DivisionMatch) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *DivisionMatch) GetEnterprise() string {
+	if x != nil {
+		return x.Enterprise
+	}
+	return ""
+}
+
+func (x *DivisionMatch) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+type ListDivisionProfilesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consistency   Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration   `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDivisionProfilesRequest) Reset() {
+	*x = ListDivisionProfilesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDivisionProfilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDivisionProfilesRequest) ProtoMessage() {}
+
+func (x *ListDivisionProfilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDivisionProfilesRequest.ProtoReflect.Descriptor instead.
+func (*ListDivisionProfilesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *ListDivisionProfilesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListDivisionProfilesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListDivisionProfilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BOHAI, YRD, PRD, each with its profile (version 0 if it has none).
+	Profiles      []*DivisionProfile `protobuf:"bytes,1,rep,name=profiles,proto3" json:"profiles,omitempty"`
+	Read          *ReadInfo          `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDivisionProfilesResponse) Reset() {
+	*x = ListDivisionProfilesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDivisionProfilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDivisionProfilesResponse) ProtoMessage() {}
+
+func (x *ListDivisionProfilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDivisionProfilesResponse.ProtoReflect.Descriptor instead.
+func (*ListDivisionProfilesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *ListDivisionProfilesResponse) GetProfiles() []*DivisionProfile {
+	if x != nil {
+		return x.Profiles
+	}
+	return nil
+}
+
+func (x *ListDivisionProfilesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetDivisionProfileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Division      string                 `protobuf:"bytes,1,opt,name=division,proto3" json:"division,omitempty"`
+	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDivisionProfileRequest) Reset() {
+	*x = GetDivisionProfileRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDivisionProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDivisionProfileRequest) ProtoMessage() {}
+
+func (x *GetDivisionProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDivisionProfileRequest.ProtoReflect.Descriptor instead.
+func (*GetDivisionProfileRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *GetDivisionProfileRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *GetDivisionProfileRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetDivisionProfileRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+// DivisionProfile is what a division looks for.
+type DivisionProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BOHAI, YRD or PRD.
+	Division string `protobuf:"bytes,1,opt,name=division,proto3" json:"division,omitempty"`
+	// Ranked, most important first.
+	Sectors []Sector `protobuf:"varint,2,rep,name=sectors,proto3,enum=innonet.v1.Sector" json:"sectors,omitempty"`
+	// Terms in any language (hydrogen, 储氢, Wasserstoff).
+	Keywords []string `protobuf:"bytes,3,rep,name=keywords,proto3" json:"keywords,omitempty"`
+	// The readiness range the division takes on (1-9; both or neither), and
+	// where within it it prefers to start.
+	TrlMin       int32         `protobuf:"varint,4,opt,name=trl_min,json=trlMin,proto3" json:"trl_min,omitempty"`
+	TrlMax       int32         `protobuf:"varint,5,opt,name=trl_max,json=trlMax,proto3" json:"trl_max,omitempty"`
+	TrlPreferred int32         `protobuf:"varint,6,opt,name=trl_preferred,json=trlPreferred,proto3" json:"trl_preferred,omitempty"`
+	DealTypes    []DealType    `protobuf:"varint,7,rep,name=deal_types,json=dealTypes,proto3,enum=innonet.v1.DealType" json:"deal_types,omitempty"`
+	Enterprises  []*Enterprise `protobuf:"bytes,8,rep,name=enterprises,proto3" json:"enterprises,omitempty"`
+	Notes        string        `protobuf:"bytes,9,opt,name=notes,proto3" json:"notes,omitempty"`
+	// 0 while the division has no profile.
+	Version       int64                  `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,11,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,12,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DivisionProfile) Reset() {
+	*x = DivisionProfile{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DivisionProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DivisionProfile) ProtoMessage() {}
+
+func (x *DivisionProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DivisionProfile.ProtoReflect.Descriptor instead.
+func (*DivisionProfile) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *DivisionProfile) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *DivisionProfile) GetSectors() []Sector {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
+func (x *DivisionProfile) GetKeywords() []string {
+	if x != nil {
+		return x.Keywords
+	}
+	return nil
+}
+
+func (x *DivisionProfile) GetTrlMin() int32 {
+	if x != nil {
+		return x.TrlMin
+	}
+	return 0
+}
+
+func (x *DivisionProfile) GetTrlMax() int32 {
+	if x != nil {
+		return x.TrlMax
+	}
+	return 0
+}
+
+func (x *DivisionProfile) GetTrlPreferred() int32 {
+	if x != nil {
+		return x.TrlPreferred
+	}
+	return 0
+}
+
+func (x *DivisionProfile) GetDealTypes() []DealType {
+	if x != nil {
+		return x.DealTypes
+	}
+	return nil
+}
+
+func (x *DivisionProfile) GetEnterprises() []*Enterprise {
+	if x != nil {
+		return x.Enterprises
+	}
+	return nil
+}
+
+func (x *DivisionProfile) GetNotes() string {
+	if x != nil {
+		return x.Notes
+	}
+	return ""
+}
+
+func (x *DivisionProfile) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DivisionProfile) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *DivisionProfile) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+func (x *DivisionProfile) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Enterprise is a local company a division works with.
+type Enterprise struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	NameEn string                 `protobuf:"bytes,2,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	City   string                 `protobuf:"bytes,3,opt,name=city,proto3" json:"city,omitempty"`
+	// What it looks for, in the division's language and in English.
+	Needs         string `protobuf:"bytes,4,opt,name=needs,proto3" json:"needs,omitempty"`
+	NeedsEn       string `protobuf:"bytes,5,opt,name=needs_en,json=needsEn,proto3" json:"needs_en,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enterprise) Reset() {
+	*x = Enterprise{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enterprise) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enterprise) ProtoMessage() {}
+
+func (x *Enterprise) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enterprise.ProtoReflect.Descriptor instead.
+func (*Enterprise) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *Enterprise) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Enterprise) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
+func (x *Enterprise) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Enterprise) GetNeeds() string {
+	if x != nil {
+		return x.Needs
+	}
+	return ""
+}
+
+func (x *Enterprise) GetNeedsEn() string {
+	if x != nil {
+		return x.NeedsEn
+	}
+	return ""
+}
+
+type UpdateDivisionProfileRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Division  string                 `protobuf:"bytes,1,opt,name=division,proto3" json:"division,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The version read; 0 to overwrite whatever is stored.
+	ExpectedVersion int64         `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Sectors         []Sector      `protobuf:"varint,4,rep,name=sectors,proto3,enum=innonet.v1.Sector" json:"sectors,omitempty"`
+	Keywords        []string      `protobuf:"bytes,5,rep,name=keywords,proto3" json:"keywords,omitempty"`
+	TrlMin          int32         `protobuf:"varint,6,opt,name=trl_min,json=trlMin,proto3" json:"trl_min,omitempty"`
+	TrlMax          int32         `protobuf:"varint,7,opt,name=trl_max,json=trlMax,proto3" json:"trl_max,omitempty"`
+	TrlPreferred    int32         `protobuf:"varint,8,opt,name=trl_preferred,json=trlPreferred,proto3" json:"trl_preferred,omitempty"`
+	DealTypes       []DealType    `protobuf:"varint,9,rep,name=deal_types,json=dealTypes,proto3,enum=innonet.v1.DealType" json:"deal_types,omitempty"`
+	Enterprises     []*Enterprise `protobuf:"bytes,10,rep,name=enterprises,proto3" json:"enterprises,omitempty"`
+	Notes           string        `protobuf:"bytes,11,opt,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateDivisionProfileRequest) Reset() {
+	*x = UpdateDivisionProfileRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDivisionProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDivisionProfileRequest) ProtoMessage() {}
+
+func (x *UpdateDivisionProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDivisionProfileRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDivisionProfileRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *UpdateDivisionProfileRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *UpdateDivisionProfileRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateDivisionProfileRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateDivisionProfileRequest) GetSectors() []Sector {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
+func (x *UpdateDivisionProfileRequest) GetKeywords() []string {
+	if x != nil {
+		return x.Keywords
+	}
+	return nil
+}
+
+func (x *UpdateDivisionProfileRequest) GetTrlMin() int32 {
+	if x != nil {
+		return x.TrlMin
+	}
+	return 0
+}
+
+func (x *UpdateDivisionProfileRequest) GetTrlMax() int32 {
+	if x != nil {
+		return x.TrlMax
+	}
+	return 0
+}
+
+func (x *UpdateDivisionProfileRequest) GetTrlPreferred() int32 {
+	if x != nil {
+		return x.TrlPreferred
+	}
+	return 0
+}
+
+func (x *UpdateDivisionProfileRequest) GetDealTypes() []DealType {
+	if x != nil {
+		return x.DealTypes
+	}
+	return nil
+}
+
+func (x *UpdateDivisionProfileRequest) GetEnterprises() []*Enterprise {
+	if x != nil {
+		return x.Enterprises
+	}
+	return nil
+}
+
+func (x *UpdateDivisionProfileRequest) GetNotes() string {
+	if x != nil {
+		return x.Notes
+	}
+	return ""
+}
+
+type ListDivisionMatchesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Division string                 `protobuf:"bytes,1,opt,name=division,proto3" json:"division,omitempty"`
+	// 1 to 100; default 20.
+	PageSize      int32                `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string               `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency   Consistency          `protobuf:"varint,4,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,5,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDivisionMatchesRequest) Reset() {
+	*x = ListDivisionMatchesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDivisionMatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDivisionMatchesRequest) ProtoMessage() {}
+
+func (x *ListDivisionMatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDivisionMatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListDivisionMatchesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *ListDivisionMatchesRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *ListDivisionMatchesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDivisionMatchesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDivisionMatchesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListDivisionMatchesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListDivisionMatchesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Best first.
+	Matches       []*LeadMatch `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	NextPageToken string       `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Read          *ReadInfo    `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDivisionMatchesResponse) Reset() {
+	*x = ListDivisionMatchesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDivisionMatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDivisionMatchesResponse) ProtoMessage() {}
+
+func (x *ListDivisionMatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDivisionMatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListDivisionMatchesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *ListDivisionMatchesResponse) GetMatches() []*LeadMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+func (x *ListDivisionMatchesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListDivisionMatchesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// LeadMatch is one lead as it fits a division.
+type LeadMatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lead          *Lead                  `protobuf:"bytes,1,opt,name=lead,proto3" json:"lead,omitempty"`
+	Match         *DivisionMatch         `protobuf:"bytes,2,opt,name=match,proto3" json:"match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeadMatch) Reset() {
+	*x = LeadMatch{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeadMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeadMatch) ProtoMessage() {}
+
+func (x *LeadMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeadMatch.ProtoReflect.Descriptor instead.
+func (*LeadMatch) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *LeadMatch) GetLead() *Lead {
+	if x != nil {
+		return x.Lead
+	}
+	return nil
+}
+
+func (x *LeadMatch) GetMatch() *DivisionMatch {
+	if x != nil {
+		return x.Match
+	}
+	return nil
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -9809,7 +11299,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x91\v\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xbd\f\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -9845,12 +11335,18 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
 	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
-	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12)\n" +
+	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12\x18\n" +
+	"\awebsite\x18D \x01(\tR\awebsite\x12\x1f\n" +
+	"\vmerged_into\x18A \x01(\tR\n" +
+	"mergedInto\x12\x1f\n" +
+	"\vmerged_from\x18B \x03(\tR\n" +
+	"mergedFrom\x12N\n" +
+	"\x13possible_duplicates\x18C \x03(\v2\x1d.innonet.v1.PossibleDuplicateR\x12possibleDuplicates\x12)\n" +
 	"\x10attachment_count\x18d \x01(\x05R\x0fattachmentCount\x12=\n" +
 	"\vtranslation\x18P \x01(\v2\x1b.innonet.v1.LeadTranslationR\vtranslation\x12?\n" +
 	"\ftranslations\x18Q \x03(\v2\x1b.innonet.v1.LeadTranslationR\ftranslations\x12!\n" +
 	"\fsector_label\x18R \x01(\tR\vsectorLabel\x12&\n" +
-	"\x0fdeal_type_label\x18S \x01(\tR\rdealTypeLabel\"\x9b\x03\n" +
+	"\x0fdeal_type_label\x18S \x01(\tR\rdealTypeLabel\"\xb5\x03\n" +
 	"\x11SubmitLeadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -9865,7 +11361,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\bcontacts\x18\n" +
 	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
 	"\blanguage\x18\v \x01(\tR\blanguage\x12'\n" +
-	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\"\xaf\x01\n" +
+	"\x0forganization_id\x18\x1e \x01(\tR\x0eorganizationId\x12\x18\n" +
+	"\awebsite\x18\x1f \x01(\tR\awebsite\"\xaf\x01\n" +
 	"\x0eGetLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
@@ -9934,7 +11431,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
 	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x12\x18\n" +
 	"\apartial\x18\n" +
-	" \x01(\bR\apartial\"\x92\x05\n" +
+	" \x01(\bR\apartial\"\xbd\x05\n" +
 	"\x11UpdateLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -9952,7 +11449,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\bcontacts\x18\f \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1f\n" +
 	"\blanguage\x18\r \x01(\tH\aR\blanguage\x88\x01\x01\x12\x18\n" +
 	"\acomment\x18\x0e \x01(\tR\acomment\x12,\n" +
-	"\x0forganization_id\x18\x1e \x01(\tH\bR\x0eorganizationId\x88\x01\x01B\b\n" +
+	"\x0forganization_id\x18\x1e \x01(\tH\bR\x0eorganizationId\x88\x01\x01\x12\x1d\n" +
+	"\awebsite\x18\x1f \x01(\tH\tR\awebsite\x88\x01\x01B\b\n" +
 	"\x06_titleB\n" +
 	"\n" +
 	"\b_summaryB\x0f\n" +
@@ -9964,7 +11462,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"_deal_typeB\v\n" +
 	"\t_languageB\x12\n" +
-	"\x10_organization_id\"\xef\x01\n" +
+	"\x10_organization_idB\n" +
+	"\n" +
+	"\b_website\"\xef\x01\n" +
 	"\x11ReviewLeadRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -10720,7 +12220,132 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x19DeleteGlossaryTermRequest\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\tR\x04term\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId*\xa6\x01\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x95\x02\n" +
+	"\x11PossibleDuplicate\x12\x17\n" +
+	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x02 \x01(\x01R\n" +
+	"confidence\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\x12\x18\n" +
+	"\areasons\x18\x04 \x03(\tR\areasons\x12\x18\n" +
+	"\avisible\x18\x05 \x01(\bR\avisible\x12\x12\n" +
+	"\x04site\x18\x06 \x01(\tR\x04site\x12\x14\n" +
+	"\x05title\x18\a \x01(\tR\x05title\x12\"\n" +
+	"\forganization\x18\b \x01(\tR\forganization\x12'\n" +
+	"\x05stage\x18\t \x01(\x0e2\x11.innonet.v1.StageR\x05stage\"\xa6\x04\n" +
+	"\x16CheckDuplicatesRequest\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\"\n" +
+	"\forganization\x18\x03 \x01(\tR\forganization\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12\x18\n" +
+	"\acountry\x18\x05 \x01(\tR\acountry\x12*\n" +
+	"\x06sector\x18\x06 \x01(\x0e2\x12.innonet.v1.SectorR\x06sector\x12\x10\n" +
+	"\x03trl\x18\a \x01(\x05R\x03trl\x121\n" +
+	"\tdeal_type\x18\b \x01(\x0e2\x14.innonet.v1.DealTypeR\bdealType\x12\x12\n" +
+	"\x04tags\x18\t \x03(\tR\x04tags\x12/\n" +
+	"\bcontacts\x18\n" +
+	" \x03(\v2\x13.innonet.v1.ContactR\bcontacts\x12\x1a\n" +
+	"\blanguage\x18\v \x01(\tR\blanguage\x12\x18\n" +
+	"\awebsite\x18\x0f \x01(\tR\awebsite\x12\x0e\n" +
+	"\x02id\x18\f \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\r \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x93\x01\n" +
+	"\x17CheckDuplicatesResponse\x12N\n" +
+	"\x13possible_duplicates\x18\x01 \x03(\v2\x1d.innonet.v1.PossibleDuplicateR\x12possibleDuplicates\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xa3\x01\n" +
+	"\x16GetSimilarLeadsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"|\n" +
+	"\x17GetSimilarLeadsResponse\x127\n" +
+	"\asimilar\x18\x01 \x03(\v2\x1d.innonet.v1.PossibleDuplicateR\asimilar\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x9a\x01\n" +
+	"\x10MergeLeadRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12\x12\n" +
+	"\x04into\x18\x04 \x01(\tR\x04into\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\"\xa2\x01\n" +
+	"\x15GetLeadMatchesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"w\n" +
+	"\x16GetLeadMatchesResponse\x123\n" +
+	"\amatches\x18\x01 \x03(\v2\x19.innonet.v1.DivisionMatchR\amatches\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x8f\x01\n" +
+	"\rDivisionMatch\x12\x1a\n" +
+	"\bdivision\x18\x01 \x01(\tR\bdivision\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x18\n" +
+	"\areasons\x18\x03 \x03(\tR\areasons\x12\x1e\n" +
+	"\n" +
+	"enterprise\x18\x04 \x01(\tR\n" +
+	"enterprise\x12\x12\n" +
+	"\x04rank\x18\x05 \x01(\x05R\x04rank\"\x98\x01\n" +
+	"\x1bListDivisionProfilesRequest\x129\n" +
+	"\vconsistency\x18\x01 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x81\x01\n" +
+	"\x1cListDivisionProfilesResponse\x127\n" +
+	"\bprofiles\x18\x01 \x03(\v2\x1b.innonet.v1.DivisionProfileR\bprofiles\x12(\n" +
+	"\x04read\x18\x02 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\xb2\x01\n" +
+	"\x19GetDivisionProfileRequest\x12\x1a\n" +
+	"\bdivision\x18\x01 \x01(\tR\bdivision\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xf9\x03\n" +
+	"\x0fDivisionProfile\x12\x1a\n" +
+	"\bdivision\x18\x01 \x01(\tR\bdivision\x120\n" +
+	"\asectors\x18\x02 \x03(\x0e2\x12.innonet.v1.SectorB\x02\x10\x00R\asectors\x12\x1a\n" +
+	"\bkeywords\x18\x03 \x03(\tR\bkeywords\x12\x17\n" +
+	"\atrl_min\x18\x04 \x01(\x05R\x06trlMin\x12\x17\n" +
+	"\atrl_max\x18\x05 \x01(\x05R\x06trlMax\x12#\n" +
+	"\rtrl_preferred\x18\x06 \x01(\x05R\ftrlPreferred\x127\n" +
+	"\n" +
+	"deal_types\x18\a \x03(\x0e2\x14.innonet.v1.DealTypeB\x02\x10\x00R\tdealTypes\x128\n" +
+	"\venterprises\x18\b \x03(\v2\x16.innonet.v1.EnterpriseR\venterprises\x12\x14\n" +
+	"\x05notes\x18\t \x01(\tR\x05notes\x12\x18\n" +
+	"\aversion\x18\n" +
+	" \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\v \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\f \x01(\tR\rupdatedByName\x12;\n" +
+	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"~\n" +
+	"\n" +
+	"Enterprise\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x02 \x01(\tR\x06nameEn\x12\x12\n" +
+	"\x04city\x18\x03 \x01(\tR\x04city\x12\x14\n" +
+	"\x05needs\x18\x04 \x01(\tR\x05needs\x12\x19\n" +
+	"\bneeds_en\x18\x05 \x01(\tR\aneedsEn\"\xb2\x03\n" +
+	"\x1cUpdateDivisionProfileRequest\x12\x1a\n" +
+	"\bdivision\x18\x01 \x01(\tR\bdivision\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x120\n" +
+	"\asectors\x18\x04 \x03(\x0e2\x12.innonet.v1.SectorB\x02\x10\x00R\asectors\x12\x1a\n" +
+	"\bkeywords\x18\x05 \x03(\tR\bkeywords\x12\x17\n" +
+	"\atrl_min\x18\x06 \x01(\x05R\x06trlMin\x12\x17\n" +
+	"\atrl_max\x18\a \x01(\x05R\x06trlMax\x12#\n" +
+	"\rtrl_preferred\x18\b \x01(\x05R\ftrlPreferred\x127\n" +
+	"\n" +
+	"deal_types\x18\t \x03(\x0e2\x14.innonet.v1.DealTypeB\x02\x10\x00R\tdealTypes\x128\n" +
+	"\venterprises\x18\n" +
+	" \x03(\v2\x16.innonet.v1.EnterpriseR\venterprises\x12\x14\n" +
+	"\x05notes\x18\v \x01(\tR\x05notes\"\xef\x01\n" +
+	"\x1aListDivisionMatchesRequest\x12\x1a\n" +
+	"\bdivision\x18\x01 \x01(\tR\bdivision\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x129\n" +
+	"\vconsistency\x18\x04 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xa0\x01\n" +
+	"\x1bListDivisionMatchesResponse\x12/\n" +
+	"\amatches\x18\x01 \x03(\v2\x15.innonet.v1.LeadMatchR\amatches\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12(\n" +
+	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"b\n" +
+	"\tLeadMatch\x12$\n" +
+	"\x04lead\x18\x01 \x01(\v2\x10.innonet.v1.LeadR\x04lead\x12/\n" +
+	"\x05match\x18\x02 \x01(\v2\x19.innonet.v1.DivisionMatchR\x05match*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -10735,7 +12360,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06LANDED\x10\b\x12\r\n" +
 	"\tWITHDRAWN\x10\t\x12\b\n" +
 	"\x04LOST\x10\n" +
-	"*\xcf\x01\n" +
+	"\x12\n" +
+	"\n" +
+	"\x06MERGED\x10\v*\xcf\x01\n" +
 	"\x06Sector\x12\x16\n" +
 	"\x12SECTOR_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14LIFE_SCIENCES_HEALTH\x10\x01\x12\x1a\n" +
@@ -10792,7 +12419,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11TranslationStatus\x12\"\n" +
 	"\x1eTRANSLATION_STATUS_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05DRAFT\x10\x01\x12\f\n" +
-	"\bVERIFIED\x10\x022\xb7\x1e\n" +
+	"\bVERIFIED\x10\x022\x8d\"\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -10836,7 +12463,16 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rTranslateLead\x12 .innonet.v1.TranslateLeadRequest\x1a\x10.innonet.v1.Lead\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/leads/{id}/translations/{lang}\x12g\n" +
 	"\fListGlossary\x12\x1f.innonet.v1.ListGlossaryRequest\x1a .innonet.v1.ListGlossaryResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/glossary\x12o\n" +
 	"\x0fSetGlossaryTerm\x12\".innonet.v1.SetGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\x1a\x13/v1/glossary/{term}\x12r\n" +
-	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}2\xbd\t\n" +
+	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}\x12\x80\x01\n" +
+	"\x0fCheckDuplicates\x12\".innonet.v1.CheckDuplicatesRequest\x1a#.innonet.v1.CheckDuplicatesResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/leads:checkDuplicates\x12z\n" +
+	"\x0fGetSimilarLeads\x12\".innonet.v1.GetSimilarLeadsRequest\x1a#.innonet.v1.GetSimilarLeadsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/similar\x12\\\n" +
+	"\tMergeLead\x12\x1c.innonet.v1.MergeLeadRequest\x1a\x10.innonet.v1.Lead\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/leads/{id}:merge\x12w\n" +
+	"\x0eGetLeadMatches\x12!.innonet.v1.GetLeadMatchesRequest\x1a\".innonet.v1.GetLeadMatchesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/matches2\xba\x04\n" +
+	"\x0fDivisionService\x12\x80\x01\n" +
+	"\x14ListDivisionProfiles\x12'.innonet.v1.ListDivisionProfilesRequest\x1a(.innonet.v1.ListDivisionProfilesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/divisions\x12\x82\x01\n" +
+	"\x12GetDivisionProfile\x12%.innonet.v1.GetDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/profile\x12\x8b\x01\n" +
+	"\x15UpdateDivisionProfile\x12(.innonet.v1.UpdateDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"+\x82\xd3\xe4\x93\x02%:\x01*\x1a /v1/divisions/{division}/profile\x12\x90\x01\n" +
+	"\x13ListDivisionMatches\x12&.innonet.v1.ListDivisionMatchesRequest\x1a'.innonet.v1.ListDivisionMatchesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/matches2\xbd\t\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
@@ -10885,7 +12521,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -11009,310 +12645,380 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*ListGlossaryResponse)(nil),           // 119: innonet.v1.ListGlossaryResponse
 	(*SetGlossaryTermRequest)(nil),         // 120: innonet.v1.SetGlossaryTermRequest
 	(*DeleteGlossaryTermRequest)(nil),      // 121: innonet.v1.DeleteGlossaryTermRequest
-	nil,                                    // 122: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 123: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*durationpb.Duration)(nil),            // 124: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 125: google.protobuf.Timestamp
+	(*PossibleDuplicate)(nil),              // 122: innonet.v1.PossibleDuplicate
+	(*CheckDuplicatesRequest)(nil),         // 123: innonet.v1.CheckDuplicatesRequest
+	(*CheckDuplicatesResponse)(nil),        // 124: innonet.v1.CheckDuplicatesResponse
+	(*GetSimilarLeadsRequest)(nil),         // 125: innonet.v1.GetSimilarLeadsRequest
+	(*GetSimilarLeadsResponse)(nil),        // 126: innonet.v1.GetSimilarLeadsResponse
+	(*MergeLeadRequest)(nil),               // 127: innonet.v1.MergeLeadRequest
+	(*GetLeadMatchesRequest)(nil),          // 128: innonet.v1.GetLeadMatchesRequest
+	(*GetLeadMatchesResponse)(nil),         // 129: innonet.v1.GetLeadMatchesResponse
+	(*DivisionMatch)(nil),                  // 130: innonet.v1.DivisionMatch
+	(*ListDivisionProfilesRequest)(nil),    // 131: innonet.v1.ListDivisionProfilesRequest
+	(*ListDivisionProfilesResponse)(nil),   // 132: innonet.v1.ListDivisionProfilesResponse
+	(*GetDivisionProfileRequest)(nil),      // 133: innonet.v1.GetDivisionProfileRequest
+	(*DivisionProfile)(nil),                // 134: innonet.v1.DivisionProfile
+	(*Enterprise)(nil),                     // 135: innonet.v1.Enterprise
+	(*UpdateDivisionProfileRequest)(nil),   // 136: innonet.v1.UpdateDivisionProfileRequest
+	(*ListDivisionMatchesRequest)(nil),     // 137: innonet.v1.ListDivisionMatchesRequest
+	(*ListDivisionMatchesResponse)(nil),    // 138: innonet.v1.ListDivisionMatchesResponse
+	(*LeadMatch)(nil),                      // 139: innonet.v1.LeadMatch
+	nil,                                    // 140: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 141: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*durationpb.Duration)(nil),            // 142: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 143: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	124, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	142, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	17,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	125, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	125, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	125, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	143, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	143, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	143, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
 	101, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	115, // 13: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
-	115, // 14: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
-	1,   // 15: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 16: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 17: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	7,   // 18: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 19: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,   // 20: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 21: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 22: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	1,   // 23: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 24: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	125, // 25: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	125, // 26: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	125, // 27: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	0,   // 28: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
-	1,   // 29: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
-	7,   // 30: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 31: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	24,  // 32: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
-	16,  // 33: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	18,  // 34: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
-	25,  // 35: innonet.v1.SearchHit.highlights:type_name -> innonet.v1.SearchHighlight
-	26,  // 36: innonet.v1.SearchHighlight.marks:type_name -> innonet.v1.TextSpan
-	18,  // 37: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	16,  // 38: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,   // 39: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 40: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 41: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,   // 42: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	8,   // 43: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	0,   // 44: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	12,  // 45: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	7,   // 46: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 47: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,   // 48: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,   // 49: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,   // 50: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	125, // 51: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	90,  // 52: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	12,  // 53: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	35,  // 54: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	16,  // 55: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,   // 56: innonet.v1.User.role:type_name -> innonet.v1.Role
-	125, // 57: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	125, // 58: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	125, // 59: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	125, // 60: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	125, // 61: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	125, // 62: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 63: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	6,   // 64: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
-	3,   // 65: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	124, // 66: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	37,  // 67: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	38,  // 68: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	7,   // 69: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 70: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	37,  // 71: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	16,  // 72: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	124, // 73: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	38,  // 74: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	3,   // 75: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	124, // 76: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
-	37,  // 77: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	125, // 78: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
-	38,  // 79: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
-	37,  // 80: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
-	7,   // 81: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 82: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	38,  // 83: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	16,  // 84: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 85: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 86: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 87: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 88: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	125, // 89: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	59,  // 90: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	124, // 91: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	125, // 92: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	58,  // 93: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	124, // 94: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	59,  // 95: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	124, // 96: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	125, // 97: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	59,  // 98: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	125, // 99: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	71,  // 100: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10,  // 101: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	12,  // 102: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 103: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 104: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 105: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	125, // 106: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	125, // 107: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	125, // 108: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	11,  // 109: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	79,  // 110: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	16,  // 111: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	8,   // 112: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 113: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 114: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,   // 115: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 116: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	125, // 117: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 118: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	12,  // 119: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 120: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	125, // 121: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,   // 122: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 123: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	87,  // 124: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	16,  // 125: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 126: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	91,  // 127: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	125, // 128: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	7,   // 129: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 130: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	91,  // 131: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	16,  // 132: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 133: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	14,  // 134: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	125, // 135: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	125, // 136: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 137: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 138: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 139: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	14,  // 140: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 141: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 142: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	95,  // 143: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	16,  // 144: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 145: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	125, // 146: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	15,  // 147: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	125, // 148: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	125, // 149: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	105, // 150: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	15,  // 151: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	103, // 152: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	7,   // 153: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 154: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	103, // 155: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	16,  // 156: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	103, // 157: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	15,  // 158: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	105, // 159: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	9,   // 160: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	125, // 161: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	125, // 162: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	9,   // 163: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	122, // 164: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	125, // 165: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	7,   // 166: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	124, // 167: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	117, // 168: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	16,  // 169: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	123, // 170: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	19,  // 171: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	20,  // 172: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	21,  // 173: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	22,  // 174: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	28,  // 175: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	29,  // 176: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	30,  // 177: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	31,  // 178: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	32,  // 179: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	33,  // 180: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	34,  // 181: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	74,  // 182: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	75,  // 183: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	76,  // 184: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	77,  // 185: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	78,  // 186: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	81,  // 187: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	82,  // 188: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	83,  // 189: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	84,  // 190: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	86,  // 191: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	88,  // 192: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	102, // 193: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	96,  // 194: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	97,  // 195: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	98,  // 196: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	100, // 197: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	104, // 198: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	107, // 199: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	109, // 200: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	111, // 201: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	112, // 202: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	116, // 203: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	118, // 204: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	120, // 205: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	121, // 206: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	39,  // 207: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	41,  // 208: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	56,  // 209: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	43,  // 210: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	44,  // 211: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	53,  // 212: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	55,  // 213: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	46,  // 214: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	48,  // 215: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	49,  // 216: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	51,  // 217: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	52,  // 218: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	57,  // 219: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	69,  // 220: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	61,  // 221: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	62,  // 222: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	63,  // 223: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	64,  // 224: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	65,  // 225: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	67,  // 226: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	70,  // 227: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	72,  // 228: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	92,  // 229: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	94,  // 230: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	113, // 231: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	18,  // 232: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	18,  // 233: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	27,  // 234: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	23,  // 235: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	18,  // 236: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	18,  // 237: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	18,  // 238: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	18,  // 239: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	18,  // 240: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	18,  // 241: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	36,  // 242: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	18,  // 243: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	18,  // 244: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	79,  // 245: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	79,  // 246: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	80,  // 247: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	18,  // 248: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	18,  // 249: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	85,  // 250: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	85,  // 251: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	87,  // 252: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	89,  // 253: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	18,  // 254: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	95,  // 255: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	95,  // 256: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	99,  // 257: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	95,  // 258: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	106, // 259: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	108, // 260: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	110, // 261: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	106, // 262: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	106, // 263: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	18,  // 264: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	119, // 265: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	117, // 266: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	117, // 267: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	40,  // 268: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	42,  // 269: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	37,  // 270: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	37,  // 271: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	45,  // 272: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	54,  // 273: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	38,  // 274: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	47,  // 275: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	37,  // 276: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	50,  // 277: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	38,  // 278: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	38,  // 279: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	60,  // 280: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	60,  // 281: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	60,  // 282: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	60,  // 283: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	60,  // 284: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	60,  // 285: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	66,  // 286: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	68,  // 287: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	71,  // 288: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	73,  // 289: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	93,  // 290: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	91,  // 291: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	114, // 292: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	232, // [232:293] is the sub-list for method output_type
-	171, // [171:232] is the sub-list for method input_type
-	171, // [171:171] is the sub-list for extension type_name
-	171, // [171:171] is the sub-list for extension extendee
-	0,   // [0:171] is the sub-list for field type_name
+	122, // 13: innonet.v1.Lead.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	115, // 14: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	115, // 15: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	1,   // 16: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 17: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	17,  // 18: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 19: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 20: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 21: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 22: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 23: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 24: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 25: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
+	143, // 26: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	143, // 27: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	143, // 28: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	0,   // 29: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
+	1,   // 30: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
+	7,   // 31: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 32: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	24,  // 33: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
+	16,  // 34: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	18,  // 35: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
+	25,  // 36: innonet.v1.SearchHit.highlights:type_name -> innonet.v1.SearchHighlight
+	26,  // 37: innonet.v1.SearchHighlight.marks:type_name -> innonet.v1.TextSpan
+	18,  // 38: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	16,  // 39: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 40: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 41: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	17,  // 42: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 43: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	8,   // 44: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 45: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	12,  // 46: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	7,   // 47: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 48: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 49: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 50: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 51: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	143, // 52: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	90,  // 53: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	12,  // 54: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	35,  // 55: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	16,  // 56: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 57: innonet.v1.User.role:type_name -> innonet.v1.Role
+	143, // 58: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	143, // 59: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	143, // 60: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	143, // 61: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	143, // 62: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	143, // 63: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 64: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	6,   // 65: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
+	3,   // 66: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	142, // 67: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	37,  // 68: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	38,  // 69: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	7,   // 70: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 71: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	37,  // 72: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	16,  // 73: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	142, // 74: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	38,  // 75: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	3,   // 76: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
+	142, // 77: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	37,  // 78: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
+	143, // 79: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	38,  // 80: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
+	37,  // 81: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
+	7,   // 82: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 83: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	38,  // 84: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	16,  // 85: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 86: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 87: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 88: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 89: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	143, // 90: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	59,  // 91: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	142, // 92: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	143, // 93: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	58,  // 94: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	142, // 95: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	59,  // 96: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	142, // 97: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	143, // 98: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	59,  // 99: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	143, // 100: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	71,  // 101: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 102: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 103: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 104: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 105: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 106: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	143, // 107: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	143, // 108: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	143, // 109: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 110: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	79,  // 111: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	16,  // 112: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 113: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 114: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 115: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 116: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 117: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	143, // 118: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 119: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 120: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 121: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	143, // 122: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 123: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 124: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	87,  // 125: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	16,  // 126: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 127: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	91,  // 128: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	143, // 129: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 130: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 131: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	91,  // 132: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	16,  // 133: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 134: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 135: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	143, // 136: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	143, // 137: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 138: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 139: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 140: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 141: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 142: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 143: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	95,  // 144: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	16,  // 145: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 146: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	143, // 147: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 148: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	143, // 149: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	143, // 150: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	105, // 151: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 152: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	103, // 153: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 154: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 155: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	103, // 156: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	16,  // 157: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	103, // 158: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 159: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	105, // 160: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 161: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	143, // 162: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	143, // 163: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 164: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	140, // 165: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	143, // 166: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 167: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 168: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	117, // 169: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	16,  // 170: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	141, // 171: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	0,   // 172: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
+	1,   // 173: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 174: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
+	17,  // 175: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 176: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 177: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	122, // 178: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	16,  // 179: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 180: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 181: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	122, // 182: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
+	16,  // 183: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 184: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 185: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	130, // 186: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
+	16,  // 187: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 188: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 189: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	134, // 190: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
+	16,  // 191: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 192: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 193: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 194: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
+	2,   // 195: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
+	135, // 196: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
+	143, // 197: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	1,   // 198: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
+	2,   // 199: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
+	135, // 200: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
+	7,   // 201: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	142, // 202: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	139, // 203: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
+	16,  // 204: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	18,  // 205: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
+	130, // 206: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
+	19,  // 207: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	20,  // 208: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	21,  // 209: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	22,  // 210: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	28,  // 211: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	29,  // 212: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	30,  // 213: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	31,  // 214: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	32,  // 215: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	33,  // 216: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	34,  // 217: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	74,  // 218: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	75,  // 219: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	76,  // 220: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	77,  // 221: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	78,  // 222: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	81,  // 223: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	82,  // 224: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	83,  // 225: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	84,  // 226: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	86,  // 227: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	88,  // 228: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	102, // 229: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	96,  // 230: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	97,  // 231: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	98,  // 232: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	100, // 233: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	104, // 234: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	107, // 235: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	109, // 236: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	111, // 237: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	112, // 238: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	116, // 239: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	118, // 240: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	120, // 241: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	121, // 242: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	123, // 243: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	125, // 244: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	127, // 245: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	128, // 246: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	131, // 247: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	133, // 248: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	136, // 249: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	137, // 250: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	39,  // 251: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	41,  // 252: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	56,  // 253: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	43,  // 254: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	44,  // 255: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	53,  // 256: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	55,  // 257: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	46,  // 258: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	48,  // 259: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	49,  // 260: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	51,  // 261: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	52,  // 262: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	57,  // 263: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	69,  // 264: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	61,  // 265: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	62,  // 266: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	63,  // 267: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	64,  // 268: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	65,  // 269: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	67,  // 270: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	70,  // 271: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	72,  // 272: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	92,  // 273: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	94,  // 274: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	113, // 275: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	18,  // 276: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	18,  // 277: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	27,  // 278: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	23,  // 279: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	18,  // 280: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	18,  // 281: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	18,  // 282: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	18,  // 283: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	18,  // 284: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	18,  // 285: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	36,  // 286: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	18,  // 287: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	18,  // 288: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	79,  // 289: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	79,  // 290: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	80,  // 291: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	18,  // 292: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	18,  // 293: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	85,  // 294: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	85,  // 295: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	87,  // 296: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	89,  // 297: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	18,  // 298: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	95,  // 299: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	95,  // 300: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	99,  // 301: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	95,  // 302: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	106, // 303: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	108, // 304: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	110, // 305: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	106, // 306: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	106, // 307: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	18,  // 308: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	119, // 309: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	117, // 310: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	117, // 311: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	124, // 312: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	126, // 313: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	18,  // 314: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	129, // 315: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	132, // 316: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	134, // 317: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	134, // 318: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	138, // 319: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	40,  // 320: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	42,  // 321: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	37,  // 322: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	37,  // 323: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	45,  // 324: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	54,  // 325: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	38,  // 326: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	47,  // 327: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	37,  // 328: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	50,  // 329: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	38,  // 330: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	38,  // 331: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	60,  // 332: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	60,  // 333: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	60,  // 334: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	60,  // 335: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	60,  // 336: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	60,  // 337: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	66,  // 338: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	68,  // 339: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	71,  // 340: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	73,  // 341: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	93,  // 342: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	91,  // 343: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	114, // 344: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	276, // [276:345] is the sub-list for method output_type
+	207, // [207:276] is the sub-list for method input_type
+	207, // [207:207] is the sub-list for extension type_name
+	207, // [207:207] is the sub-list for extension extendee
+	0,   // [0:207] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -11333,9 +13039,9 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      16,
-			NumMessages:   108,
+			NumMessages:   126,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_innonet_v1_innonet_proto_goTypes,
 		DependencyIndexes: file_innonet_v1_innonet_proto_depIdxs,

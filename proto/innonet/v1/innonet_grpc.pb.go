@@ -63,6 +63,10 @@ const (
 	LeadService_ListGlossary_FullMethodName           = "/innonet.v1.LeadService/ListGlossary"
 	LeadService_SetGlossaryTerm_FullMethodName        = "/innonet.v1.LeadService/SetGlossaryTerm"
 	LeadService_DeleteGlossaryTerm_FullMethodName     = "/innonet.v1.LeadService/DeleteGlossaryTerm"
+	LeadService_CheckDuplicates_FullMethodName        = "/innonet.v1.LeadService/CheckDuplicates"
+	LeadService_GetSimilarLeads_FullMethodName        = "/innonet.v1.LeadService/GetSimilarLeads"
+	LeadService_MergeLead_FullMethodName              = "/innonet.v1.LeadService/MergeLead"
+	LeadService_GetLeadMatches_FullMethodName         = "/innonet.v1.LeadService/GetLeadMatches"
 )
 
 // LeadServiceClient is the client API for LeadService service.
@@ -218,6 +222,26 @@ type LeadServiceClient interface {
 	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
 	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
 	DeleteGlossaryTerm(ctx context.Context, in *DeleteGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error)
+	// CheckDuplicates scores a draft (what a submit or an edit would carry)
+	// against the leads the answering site holds, as SubmitLead and
+	// UpdateLead do in their answer: for a form that warns as one types.
+	// Node staff and HQ. Nothing is written.
+	CheckDuplicates(ctx context.Context, in *CheckDuplicatesRequest, opts ...grpc.CallOption) (*CheckDuplicatesResponse, error)
+	// GetSimilarLeads lists the leads that may duplicate a lead, most
+	// confident first, with the reasons. Anyone who may see the lead; a
+	// similar lead the caller may not see is named by ID only.
+	GetSimilarLeads(ctx context.Context, in *GetSimilarLeadsRequest, opts ...grpc.CallOption) (*GetSimilarLeadsResponse, error)
+	// MergeLead merges a duplicate into the lead it duplicates (into),
+	// which stays: the duplicate becomes MERGED (final) and points at it
+	// (merged_into), the survivor lists it (merged_from), both histories
+	// stay readable. Not a lead a division works (CLAIMED to LANDED), and
+	// not into a MERGED lead. HQ_REVIEWER only.
+	MergeLead(ctx context.Context, in *MergeLeadRequest, opts ...grpc.CallOption) (*Lead, error)
+	// GetLeadMatches scores every division that has a focus profile for a
+	// lead, best first, each with the reasons and the enterprise that fits
+	// best. Anyone who may see the lead. The scoring is deterministic (see
+	// DivisionMatch).
+	GetLeadMatches(ctx context.Context, in *GetLeadMatchesRequest, opts ...grpc.CallOption) (*GetLeadMatchesResponse, error)
 }
 
 type leadServiceClient struct {
@@ -600,6 +624,46 @@ func (c *leadServiceClient) DeleteGlossaryTerm(ctx context.Context, in *DeleteGl
 	return out, nil
 }
 
+func (c *leadServiceClient) CheckDuplicates(ctx context.Context, in *CheckDuplicatesRequest, opts ...grpc.CallOption) (*CheckDuplicatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckDuplicatesResponse)
+	err := c.cc.Invoke(ctx, LeadService_CheckDuplicates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) GetSimilarLeads(ctx context.Context, in *GetSimilarLeadsRequest, opts ...grpc.CallOption) (*GetSimilarLeadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSimilarLeadsResponse)
+	err := c.cc.Invoke(ctx, LeadService_GetSimilarLeads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) MergeLead(ctx context.Context, in *MergeLeadRequest, opts ...grpc.CallOption) (*Lead, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lead)
+	err := c.cc.Invoke(ctx, LeadService_MergeLead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *leadServiceClient) GetLeadMatches(ctx context.Context, in *GetLeadMatchesRequest, opts ...grpc.CallOption) (*GetLeadMatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLeadMatchesResponse)
+	err := c.cc.Invoke(ctx, LeadService_GetLeadMatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LeadServiceServer is the server API for LeadService service.
 // All implementations must embed UnimplementedLeadServiceServer
 // for forward compatibility.
@@ -753,6 +817,26 @@ type LeadServiceServer interface {
 	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
 	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
 	DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error)
+	// CheckDuplicates scores a draft (what a submit or an edit would carry)
+	// against the leads the answering site holds, as SubmitLead and
+	// UpdateLead do in their answer: for a form that warns as one types.
+	// Node staff and HQ. Nothing is written.
+	CheckDuplicates(context.Context, *CheckDuplicatesRequest) (*CheckDuplicatesResponse, error)
+	// GetSimilarLeads lists the leads that may duplicate a lead, most
+	// confident first, with the reasons. Anyone who may see the lead; a
+	// similar lead the caller may not see is named by ID only.
+	GetSimilarLeads(context.Context, *GetSimilarLeadsRequest) (*GetSimilarLeadsResponse, error)
+	// MergeLead merges a duplicate into the lead it duplicates (into),
+	// which stays: the duplicate becomes MERGED (final) and points at it
+	// (merged_into), the survivor lists it (merged_from), both histories
+	// stay readable. Not a lead a division works (CLAIMED to LANDED), and
+	// not into a MERGED lead. HQ_REVIEWER only.
+	MergeLead(context.Context, *MergeLeadRequest) (*Lead, error)
+	// GetLeadMatches scores every division that has a focus profile for a
+	// lead, best first, each with the reasons and the enterprise that fits
+	// best. Anyone who may see the lead. The scoring is deterministic (see
+	// DivisionMatch).
+	GetLeadMatches(context.Context, *GetLeadMatchesRequest) (*GetLeadMatchesResponse, error)
 	mustEmbedUnimplementedLeadServiceServer()
 }
 
@@ -870,6 +954,18 @@ func (UnimplementedLeadServiceServer) SetGlossaryTerm(context.Context, *SetGloss
 }
 func (UnimplementedLeadServiceServer) DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteGlossaryTerm not implemented")
+}
+func (UnimplementedLeadServiceServer) CheckDuplicates(context.Context, *CheckDuplicatesRequest) (*CheckDuplicatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckDuplicates not implemented")
+}
+func (UnimplementedLeadServiceServer) GetSimilarLeads(context.Context, *GetSimilarLeadsRequest) (*GetSimilarLeadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSimilarLeads not implemented")
+}
+func (UnimplementedLeadServiceServer) MergeLead(context.Context, *MergeLeadRequest) (*Lead, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeLead not implemented")
+}
+func (UnimplementedLeadServiceServer) GetLeadMatches(context.Context, *GetLeadMatchesRequest) (*GetLeadMatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLeadMatches not implemented")
 }
 func (UnimplementedLeadServiceServer) mustEmbedUnimplementedLeadServiceServer() {}
 func (UnimplementedLeadServiceServer) testEmbeddedByValue()                     {}
@@ -1522,6 +1618,78 @@ func _LeadService_DeleteGlossaryTerm_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_CheckDuplicates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckDuplicatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).CheckDuplicates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_CheckDuplicates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).CheckDuplicates(ctx, req.(*CheckDuplicatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_GetSimilarLeads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSimilarLeadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).GetSimilarLeads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_GetSimilarLeads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).GetSimilarLeads(ctx, req.(*GetSimilarLeadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_MergeLead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeLeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).MergeLead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_MergeLead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).MergeLead(ctx, req.(*MergeLeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LeadService_GetLeadMatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLeadMatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LeadServiceServer).GetLeadMatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LeadService_GetLeadMatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LeadServiceServer).GetLeadMatches(ctx, req.(*GetLeadMatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LeadService_ServiceDesc is the grpc.ServiceDesc for LeadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1665,6 +1833,22 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteGlossaryTerm",
 			Handler:    _LeadService_DeleteGlossaryTerm_Handler,
 		},
+		{
+			MethodName: "CheckDuplicates",
+			Handler:    _LeadService_CheckDuplicates_Handler,
+		},
+		{
+			MethodName: "GetSimilarLeads",
+			Handler:    _LeadService_GetSimilarLeads_Handler,
+		},
+		{
+			MethodName: "MergeLead",
+			Handler:    _LeadService_MergeLead_Handler,
+		},
+		{
+			MethodName: "GetLeadMatches",
+			Handler:    _LeadService_GetLeadMatches_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -1678,6 +1862,246 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
+	Metadata: "innonet/v1/innonet.proto",
+}
+
+const (
+	DivisionService_ListDivisionProfiles_FullMethodName  = "/innonet.v1.DivisionService/ListDivisionProfiles"
+	DivisionService_GetDivisionProfile_FullMethodName    = "/innonet.v1.DivisionService/GetDivisionProfile"
+	DivisionService_UpdateDivisionProfile_FullMethodName = "/innonet.v1.DivisionService/UpdateDivisionProfile"
+	DivisionService_ListDivisionMatches_FullMethodName   = "/innonet.v1.DivisionService/ListDivisionMatches"
+)
+
+// DivisionServiceClient is the client API for DivisionService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// DivisionService keeps the divisions' focus profiles (replicated) and
+// ranks the approved leads for a division against its profile.
+type DivisionServiceClient interface {
+	// ListDivisionProfiles returns every division, with its profile where
+	// it has one. Any user.
+	ListDivisionProfiles(ctx context.Context, in *ListDivisionProfilesRequest, opts ...grpc.CallOption) (*ListDivisionProfilesResponse, error)
+	// GetDivisionProfile returns one division's profile (version 0 and
+	// empty when it has none yet). Any user.
+	GetDivisionProfile(ctx context.Context, in *GetDivisionProfileRequest, opts ...grpc.CallOption) (*DivisionProfile, error)
+	// UpdateDivisionProfile replaces a division's profile whole. The
+	// division itself or HQ_REVIEWER; expected_version refuses to overwrite
+	// a change the editor has not seen.
+	UpdateDivisionProfile(ctx context.Context, in *UpdateDivisionProfileRequest, opts ...grpc.CallOption) (*DivisionProfile, error)
+	// ListDivisionMatches lists the APPROVED leads the caller may see, best
+	// match for the division first, with the reasons (HQ and divisions).
+	ListDivisionMatches(ctx context.Context, in *ListDivisionMatchesRequest, opts ...grpc.CallOption) (*ListDivisionMatchesResponse, error)
+}
+
+type divisionServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDivisionServiceClient(cc grpc.ClientConnInterface) DivisionServiceClient {
+	return &divisionServiceClient{cc}
+}
+
+func (c *divisionServiceClient) ListDivisionProfiles(ctx context.Context, in *ListDivisionProfilesRequest, opts ...grpc.CallOption) (*ListDivisionProfilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDivisionProfilesResponse)
+	err := c.cc.Invoke(ctx, DivisionService_ListDivisionProfiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *divisionServiceClient) GetDivisionProfile(ctx context.Context, in *GetDivisionProfileRequest, opts ...grpc.CallOption) (*DivisionProfile, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DivisionProfile)
+	err := c.cc.Invoke(ctx, DivisionService_GetDivisionProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *divisionServiceClient) UpdateDivisionProfile(ctx context.Context, in *UpdateDivisionProfileRequest, opts ...grpc.CallOption) (*DivisionProfile, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DivisionProfile)
+	err := c.cc.Invoke(ctx, DivisionService_UpdateDivisionProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *divisionServiceClient) ListDivisionMatches(ctx context.Context, in *ListDivisionMatchesRequest, opts ...grpc.CallOption) (*ListDivisionMatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDivisionMatchesResponse)
+	err := c.cc.Invoke(ctx, DivisionService_ListDivisionMatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DivisionServiceServer is the server API for DivisionService service.
+// All implementations must embed UnimplementedDivisionServiceServer
+// for forward compatibility.
+//
+// DivisionService keeps the divisions' focus profiles (replicated) and
+// ranks the approved leads for a division against its profile.
+type DivisionServiceServer interface {
+	// ListDivisionProfiles returns every division, with its profile where
+	// it has one. Any user.
+	ListDivisionProfiles(context.Context, *ListDivisionProfilesRequest) (*ListDivisionProfilesResponse, error)
+	// GetDivisionProfile returns one division's profile (version 0 and
+	// empty when it has none yet). Any user.
+	GetDivisionProfile(context.Context, *GetDivisionProfileRequest) (*DivisionProfile, error)
+	// UpdateDivisionProfile replaces a division's profile whole. The
+	// division itself or HQ_REVIEWER; expected_version refuses to overwrite
+	// a change the editor has not seen.
+	UpdateDivisionProfile(context.Context, *UpdateDivisionProfileRequest) (*DivisionProfile, error)
+	// ListDivisionMatches lists the APPROVED leads the caller may see, best
+	// match for the division first, with the reasons (HQ and divisions).
+	ListDivisionMatches(context.Context, *ListDivisionMatchesRequest) (*ListDivisionMatchesResponse, error)
+	mustEmbedUnimplementedDivisionServiceServer()
+}
+
+// UnimplementedDivisionServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDivisionServiceServer struct{}
+
+func (UnimplementedDivisionServiceServer) ListDivisionProfiles(context.Context, *ListDivisionProfilesRequest) (*ListDivisionProfilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDivisionProfiles not implemented")
+}
+func (UnimplementedDivisionServiceServer) GetDivisionProfile(context.Context, *GetDivisionProfileRequest) (*DivisionProfile, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDivisionProfile not implemented")
+}
+func (UnimplementedDivisionServiceServer) UpdateDivisionProfile(context.Context, *UpdateDivisionProfileRequest) (*DivisionProfile, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDivisionProfile not implemented")
+}
+func (UnimplementedDivisionServiceServer) ListDivisionMatches(context.Context, *ListDivisionMatchesRequest) (*ListDivisionMatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDivisionMatches not implemented")
+}
+func (UnimplementedDivisionServiceServer) mustEmbedUnimplementedDivisionServiceServer() {}
+func (UnimplementedDivisionServiceServer) testEmbeddedByValue()                         {}
+
+// UnsafeDivisionServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DivisionServiceServer will
+// result in compilation errors.
+type UnsafeDivisionServiceServer interface {
+	mustEmbedUnimplementedDivisionServiceServer()
+}
+
+func RegisterDivisionServiceServer(s grpc.ServiceRegistrar, srv DivisionServiceServer) {
+	// If the following call panics, it indicates UnimplementedDivisionServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DivisionService_ServiceDesc, srv)
+}
+
+func _DivisionService_ListDivisionProfiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDivisionProfilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DivisionServiceServer).ListDivisionProfiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DivisionService_ListDivisionProfiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DivisionServiceServer).ListDivisionProfiles(ctx, req.(*ListDivisionProfilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DivisionService_GetDivisionProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDivisionProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DivisionServiceServer).GetDivisionProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DivisionService_GetDivisionProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DivisionServiceServer).GetDivisionProfile(ctx, req.(*GetDivisionProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DivisionService_UpdateDivisionProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDivisionProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DivisionServiceServer).UpdateDivisionProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DivisionService_UpdateDivisionProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DivisionServiceServer).UpdateDivisionProfile(ctx, req.(*UpdateDivisionProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DivisionService_ListDivisionMatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDivisionMatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DivisionServiceServer).ListDivisionMatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DivisionService_ListDivisionMatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DivisionServiceServer).ListDivisionMatches(ctx, req.(*ListDivisionMatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DivisionService_ServiceDesc is the grpc.ServiceDesc for DivisionService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DivisionService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "innonet.v1.DivisionService",
+	HandlerType: (*DivisionServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListDivisionProfiles",
+			Handler:    _DivisionService_ListDivisionProfiles_Handler,
+		},
+		{
+			MethodName: "GetDivisionProfile",
+			Handler:    _DivisionService_GetDivisionProfile_Handler,
+		},
+		{
+			MethodName: "UpdateDivisionProfile",
+			Handler:    _DivisionService_UpdateDivisionProfile_Handler,
+		},
+		{
+			MethodName: "ListDivisionMatches",
+			Handler:    _DivisionService_ListDivisionMatches_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
 	Metadata: "innonet/v1/innonet.proto",
 }
 

@@ -1,0 +1,121 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"innonet/node/matching"
+	"innonet/node/pipeline"
+)
+
+// This file scores leads against the divisions' focus profiles (package
+// node/matching), outside Apply: a site builds its matcher from the
+// profiles its state holds, again whenever one changes, and caches each
+// lead's scores by the lead's version and the profiles'. The API is in
+// api_divisions.go and api_duplicates.go.
+
+type matches struct {
+	state *pipeline.State
+
+	mu       sync.Mutex
+	versions string // the profiles' versions the matcher was built from
+	m        *matching.Matcher
+	cache    map[string]cachedScores
+}
+
+type cachedScores struct {
+	version  int64
+	profiles string
+	scores   []matching.Score
+}
+
+// maxMatchCache bounds the scores kept; beyond it the cache starts over.
+const maxMatchCache = 200_000
+
+func newMatches(state *pipeline.State) *matches {
+	return &matches{state: state, cache: map[string]cachedScores{}}
+}
+
+// matcher returns the matcher of the profiles as the state holds them
+// now, and their versions.
+func (m *matches) matcher() (*matching.Matcher, string, error) {
+	ps, err := m.state.DivisionProfiles()
+	if err != nil {
+		return nil, "", err
+	}
+	var key strings.Builder
+	for _, p := range ps {
+		fmt.Fprintf(&key, "%s:%d;", p.Division, p.Version)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || m.versions != key.String() {
+		profiles := make([]matching.Profile, 0, len(ps))
+		for _, p := range ps {
+			profiles = append(profiles, matchingProfile(p))
+		}
+		m.m, m.versions = matching.New(profiles), key.String()
+		clear(m.cache)
+	}
+	return m.m, m.versions, nil
+}
+
+// scores ranks every division with a profile for l, best first.
+func (m *matches) scores(l *pipeline.Lead) ([]matching.Score, error) {
+	mt, versions, err := m.matcher()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	c, ok := m.cache[l.ID]
+	m.mu.Unlock()
+	if ok && c.version == l.Version && c.profiles == versions {
+		return c.scores, nil
+	}
+	s := mt.Rank(matchingLead(l))
+	m.mu.Lock()
+	if len(m.cache) >= maxMatchCache {
+		clear(m.cache)
+	}
+	if m.versions == versions {
+		m.cache[l.ID] = cachedScores{version: l.Version, profiles: versions, scores: s}
+	}
+	m.mu.Unlock()
+	return s, nil
+}
+
+func matchingLead(l *pipeline.Lead) matching.Lead {
+	out := matching.Lead{Title: l.Title, Summary: l.Summary, Tags: l.Tags, Sector: l.Sector.String(),
+		TRL: l.TRL, DealType: l.DealType.String()}
+	// Translations carry the same content in other words: the profile's
+	// keywords may be in any of the languages.
+	for _, lang := range slices.Sorted(func(yield func(string) bool) {
+		for k := range l.Translations {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		t := l.Translations[lang]
+		out.Summary += "\n" + t.Title + "\n" + t.Summary
+	}
+	return out
+}
+
+func matchingProfile(p *pipeline.DivisionProfile) matching.Profile {
+	out := matching.Profile{Code: p.Division, Keywords: matching.Keywords{EN: p.Keywords},
+		TRL: matching.TRLRange{Min: p.TRLMin, Max: p.TRLMax, PreferredMin: p.TRLPreferred}}
+	for _, s := range p.Sectors {
+		out.Sectors = append(out.Sectors, s.String())
+	}
+	for _, d := range p.DealTypes {
+		out.PreferredDealTypes = append(out.PreferredDealTypes, d.String())
+	}
+	for _, e := range p.Enterprises {
+		out.Enterprises = append(out.Enterprises, matching.Enterprise{NameZH: e.Name, NameEN: e.NameEn,
+			City: e.City, NeedsZH: e.Needs, NeedsEN: e.NeedsEn})
+	}
+	return out
+}
