@@ -19,8 +19,23 @@ import (
 // caller's view.
 
 // dupCatchUp is how long a similar-leads read waits for the duplicate
-// index to reflect the state before it answers from the index as it is.
-const dupCatchUp = 2 * time.Second
+// index to reflect the state before it answers from the index as it is;
+// dupWriteCatchUp the same for the answer to a submit or an edit, which
+// it delays.
+const (
+	dupCatchUp      = 2 * time.Second
+	dupWriteCatchUp = 500 * time.Millisecond
+)
+
+// freshDuplicates is possibleDuplicates of a lead just written, once the
+// duplicate index has taken in every entry applied before it (usually at
+// once; at most dupWriteCatchUp).
+func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead) []*innonetpb.PossibleDuplicate {
+	wctx, cancel := context.WithTimeout(ctx, dupWriteCatchUp)
+	_ = n.dupes.waitFor(wctx, n.state.AppliedIndex())
+	cancel()
+	return n.possibleDuplicates(u, l.ID, &l.Draft)
+}
 
 // possibleDuplicates checks a lead's draft (or a draft not yet submitted,
 // with id "") against the site's duplicate index, for u: the leads u may

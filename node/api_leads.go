@@ -46,7 +46,7 @@ func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadReq
 	if err != nil {
 		return nil, err
 	}
-	out.PossibleDuplicates = s.n.possibleDuplicates(u, l.ID, &l.Draft)
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l)
 	return out, nil
 }
 
@@ -56,7 +56,7 @@ func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadReq
 	if err != nil {
 		return nil, err
 	}
-	out.PossibleDuplicates = s.n.possibleDuplicates(u, l.ID, &l.Draft)
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l)
 	return out, nil
 }
 
