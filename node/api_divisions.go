@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"sort"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -136,44 +135,26 @@ func (s *divisionService) ListDivisionMatches(ctx context.Context, r *innonetpb.
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	type scored struct {
-		l     *pipeline.Lead
-		match *innonetpb.DivisionMatch
-	}
-	var all []scored
+	var visible []*pipeline.Lead
 	for _, l := range leads {
+		if u.CanSee(l) {
+			visible = append(visible, l)
+		}
+	}
+	all, err := s.n.matches.forDivision(ctx, visible, r.Division)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, status.FromContextError(ctx.Err()).Err()
 		}
-		if !u.CanSee(l) {
-			continue
-		}
-		scores, err := s.n.matches.scores(l)
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		for i, sc := range scores {
-			if sc.Division == r.Division {
-				all = append(all, scored{l, &innonetpb.DivisionMatch{Division: sc.Division, Score: sc.Score,
-					Reasons: sc.Reasons, Enterprise: sc.Enterprise, Rank: int32(i + 1)}})
-			}
-		}
+		return nil, toStatus(err)
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		if a.match.Score != b.match.Score {
-			return a.match.Score > b.match.Score
-		}
-		if !a.l.StageTime.Equal(b.l.StageTime) {
-			return a.l.StageTime.After(b.l.StageTime)
-		}
-		return a.l.ID < b.l.ID
-	})
 	out := &innonetpb.ListDivisionMatchesResponse{Matches: []*innonetpb.LeadMatch{}}
 	for i := offset; i < len(all) && i < offset+size; i++ {
-		lp := leadPB(u, all[i].l)
+		m := all[i]
+		lp := leadPB(u, m.lead)
 		s.n.countAttachments(u, lp)
-		out.Matches = append(out.Matches, &innonetpb.LeadMatch{Lead: lp, Match: all[i].match})
+		out.Matches = append(out.Matches, &innonetpb.LeadMatch{Lead: lp, Match: &innonetpb.DivisionMatch{Division: r.Division,
+			Score: m.score.Score, Reasons: m.score.Reasons, Enterprise: m.score.Enterprise, Rank: int32(m.rank)}})
 	}
 	if offset+size < len(all) {
 		out.NextPageToken = encodeOffsetToken(offset + size)

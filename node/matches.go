@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -17,7 +19,7 @@ import (
 // api_divisions.go and api_duplicates.go.
 
 type matches struct {
-	state *pipeline.State
+	profiles func() ([]*pipeline.DivisionProfile, error)
 
 	mu       sync.Mutex
 	versions string // the profiles' versions the matcher was built from
@@ -34,14 +36,14 @@ type cachedScores struct {
 // maxMatchCache bounds the scores kept; beyond it the cache starts over.
 const maxMatchCache = 200_000
 
-func newMatches(state *pipeline.State) *matches {
-	return &matches{state: state, cache: map[string]cachedScores{}}
+func newMatches(profiles func() ([]*pipeline.DivisionProfile, error)) *matches {
+	return &matches{profiles: profiles, cache: map[string]cachedScores{}}
 }
 
 // matcher returns the matcher of the profiles as the state holds them
 // now, and their versions.
 func (m *matches) matcher() (*matching.Matcher, string, error) {
-	ps, err := m.state.DivisionProfiles()
+	ps, err := m.profiles()
 	if err != nil {
 		return nil, "", err
 	}
@@ -62,6 +64,62 @@ func (m *matches) matcher() (*matching.Matcher, string, error) {
 	return m.m, m.versions, nil
 }
 
+// leadMatch is a lead's score for one division, and the division's rank
+// among all for the lead (1: it fits this division best).
+type leadMatch struct {
+	lead  *pipeline.Lead
+	score matching.Score
+	rank  int
+}
+
+// forDivision scores leads for div, best first (ties: the most recently
+// moved first, then by ID). Cached scores are read under one lock; the
+// others are computed and cached.
+func (m *matches) forDivision(ctx context.Context, leads []*pipeline.Lead, div string) ([]leadMatch, error) {
+	mt, versions, err := m.matcher()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]leadMatch, 0, len(leads))
+	var missing []*pipeline.Lead
+	pick := func(l *pipeline.Lead, scores []matching.Score) {
+		for r, sc := range scores {
+			if sc.Division == div {
+				out = append(out, leadMatch{lead: l, score: sc, rank: r + 1})
+				return
+			}
+		}
+	}
+	m.mu.Lock()
+	for _, l := range leads {
+		if c, ok := m.cache[l.ID]; ok && c.version == l.Version && c.profiles == versions {
+			pick(l, c.scores)
+		} else {
+			missing = append(missing, l)
+		}
+	}
+	m.mu.Unlock()
+	for i, l := range missing {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s := mt.Rank(matchingLead(l))
+		m.store(l, versions, s)
+		pick(l, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.score.Score != b.score.Score {
+			return a.score.Score > b.score.Score
+		}
+		if !a.lead.StageTime.Equal(b.lead.StageTime) {
+			return a.lead.StageTime.After(b.lead.StageTime)
+		}
+		return a.lead.ID < b.lead.ID
+	})
+	return out, nil
+}
+
 // scores ranks every division with a profile for l, best first.
 func (m *matches) scores(l *pipeline.Lead) ([]matching.Score, error) {
 	mt, versions, err := m.matcher()
@@ -75,15 +133,20 @@ func (m *matches) scores(l *pipeline.Lead) ([]matching.Score, error) {
 		return c.scores, nil
 	}
 	s := mt.Rank(matchingLead(l))
+	m.store(l, versions, s)
+	return s, nil
+}
+
+// store caches l's scores, unless the profiles changed meanwhile.
+func (m *matches) store(l *pipeline.Lead, versions string, s []matching.Score) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if len(m.cache) >= maxMatchCache {
 		clear(m.cache)
 	}
 	if m.versions == versions {
 		m.cache[l.ID] = cachedScores{version: l.Version, profiles: versions, scores: s}
 	}
-	m.mu.Unlock()
-	return s, nil
 }
 
 func matchingLead(l *pipeline.Lead) matching.Lead {

@@ -183,7 +183,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
 	n.dupes = newDuplicates(n.state, n.log.With("component", "duplicates"))
-	n.matches = newMatches(n.state)
+	n.matches = newMatches(n.state.DivisionProfiles)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()
