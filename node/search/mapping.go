@@ -14,7 +14,7 @@ import (
 
 // mappingVersion names the shape of the index: a stored index of another
 // version is thrown away and rebuilt (see Open).
-const mappingVersion = "1"
+const mappingVersion = "2"
 
 // A group is the set of fields one analyzer reads: the texts of one
 // language (English, German, Chinese/Japanese/Korean, and every other
@@ -71,6 +71,9 @@ func newMapping() mapping.IndexMapping {
 		f.Analyzer = analyzer
 		f.Store = false
 		f.IncludeTermVectors = true // highlights need the positions
+		// Every query names its fields: a composite field of all the
+		// texts would only double the work of indexing them.
+		f.IncludeInAll = false
 		return f
 	}
 	kw := func() *mapping.FieldMapping {
