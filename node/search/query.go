@@ -88,8 +88,11 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if size <= 0 {
 		size = 10
 	}
+	// Ranking reads only the terms' frequencies; where they are in the
+	// text is read for the page's hits alone, by a second search of just
+	// those leads: reading the locations of every lead that matches made
+	// a search of a large index several times slower.
 	req := bleve.NewSearchRequestOptions(root, size, max(q.From, 0), false)
-	req.IncludeLocations = true
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -98,16 +101,42 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	for _, e := range expanded {
 		out.Expanded = append(out.Expanded, e.name)
 	}
+	if len(res.Hits) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	locs, err := x.locations(ctx, root, ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, h := range res.Hits {
-		hit := Hit{ID: h.ID, Score: h.Score, locations: map[string][][2]int{}}
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, locations: locs[h.ID]})
+	}
+	return out, nil
+}
+
+// locations finds where root matches each of the leads ids, by field.
+func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (map[string]map[string][][2]int, error) {
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(root, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	req.IncludeLocations = true
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := make(map[string]map[string][][2]int, len(res.Hits))
+	for _, h := range res.Hits {
+		byField := map[string][][2]int{}
 		for field, terms := range h.Locations {
 			for _, locs := range terms {
 				for _, l := range locs {
-					hit.locations[field] = append(hit.locations[field], [2]int{int(l.Start), int(l.End)})
+					byField[field] = append(byField[field], [2]int{int(l.Start), int(l.End)})
 				}
 			}
 		}
-		out.Hits = append(out.Hits, hit)
+		out[h.ID] = byField
 	}
 	return out, nil
 }
