@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -156,6 +157,16 @@ func textQuery(s string, boost float64) query.Query {
 	m.SetField(namesField)
 	m.SetBoost(boost * 1.5)
 	qs = append(qs, m)
+	// The CJK analyzer indexes pairs of characters: one character alone
+	// (氢, hydrogen) is found as the first of a pair (氢能, 氢气).
+	if r := []rune(strings.TrimSpace(s)); len(r) == 1 && unicode.In(r[0], unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+		for _, f := range textFields {
+			p := bleve.NewPrefixQuery(string(r))
+			p.SetField("zh." + f.name)
+			p.SetBoost(boost * f.boost)
+			qs = append(qs, p)
+		}
+	}
 	return bleve.NewDisjunctionQuery(qs...)
 }
 
