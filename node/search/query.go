@@ -75,10 +75,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		root = t
 	case text != "":
 		expanded = x.expand(text)
-		should := []query.Query{textQuery(text, 1)}
+		should := []query.Query{textQuery(text, "", 1)}
 		should = append(should, prefixQueries(text)...)
 		for _, e := range expanded {
-			should = append(should, textQuery(e.name, e.boost))
+			should = append(should, textQuery(e.name, e.lang, e.boost))
 		}
 		root = bleve.NewDisjunctionQuery(should...)
 	}
@@ -142,10 +142,22 @@ func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (
 	return out, nil
 }
 
-// textQuery asks for s in every field, each analyzed as its language.
-func textQuery(s string, boost float64) query.Query {
+// textQuery asks for s, a text in the language lang ("": any), in every
+// field that may hold it, each analyzed as its language. Text in English,
+// or of no known language, is looked for in every language's fields,
+// since leads in every language carry English words (AI, SiC, lidar);
+// text in another language only in that language's, which keeps a query
+// widened with many names from costing a search many times over.
+func textQuery(s, lang string, boost float64) query.Query {
 	var qs []query.Query
+	only := groupOf(lang)
+	if lang == "" || only == "en" {
+		only = ""
+	}
 	for _, g := range groups {
+		if only != "" && g.name != only {
+			continue
+		}
 		for _, f := range textFields {
 			m := bleve.NewMatchQuery(s)
 			m.SetField(g.name + "." + f.name)
