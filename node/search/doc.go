@@ -28,8 +28,10 @@
 // English (Porter stemming, possessives, stop words), German (light
 // stemming, umlaut folding), Chinese, Japanese and Korean (CJK bigrams:
 // a word of one character is looked for as the first of a pair),
-// and any other language, Hebrew included, with the Unicode tokenizer
-// and lower-casing. Names are indexed with a neutral analyzer (Unicode
+// Hebrew (Unicode words, lower case, and each word also without the
+// one-letter prefixes ה ו ב ל מ ש כ, up to two, where the rest is a word
+// of node/lexicon or four letters or more), and any other language with
+// the Unicode tokenizer and lower-casing. Names are indexed with a neutral analyzer (Unicode
 // words, lower case, CJK bigrams) whatever the lead's language.
 //
 // # How a query is run
