@@ -5,14 +5,17 @@
 // the pipeline does not know it exists, every site builds its own from
 // its own copy of the state, and it can be thrown away and rebuilt at any
 // time. A site opens it beside its Raft data, tells it which leads an
-// applied entry changed ([Index.Changed]) or that the whole state was
-// replaced ([Index.Restored]), and runs [Index.Run] in the background;
-// Run reads the changed leads from the state and writes them in batches,
-// so following the log never slows Apply (the hooks only note an ID).
+// applied entry changed ([Index.Applied]) or that any lead may have
+// changed, the state restored or an organisation renamed
+// ([Index.Reread]), and runs [Index.Run] in the background; Run reads the
+// changed leads from the state and writes them in batches, so following
+// the log never slows Apply (the hooks only note an ID). A lead whose
+// indexed text has not changed is not written again: the index keeps a
+// fingerprint of each document beside it.
 //
 //	x, err := search.Open(search.Config{Dir: filepath.Join(dataDir, "search")}, state)
 //	go x.Run(ctx)
-//	// in the FSM, after Apply: x.Changed(lead.ID)
+//	// in the FSM, after Apply: x.Applied(index, lead.ID)
 //	res, err := x.Search(ctx, search.Query{Text: "hydrogen storage", TRLMin: 6, Limit: 10})
 //
 // # What is indexed
@@ -23,9 +26,12 @@
 // organisation's name, English name and other names; and keyword fields
 // for filters (site, sub-node, stage, sector, TRL, published). Languages:
 // English (Porter stemming, possessives, stop words), German (light
-// stemming, umlaut folding), Chinese, Japanese and Korean (CJK bigrams),
-// and any other language, Hebrew included, with the Unicode tokenizer
-// and lower-casing. Names are indexed with a neutral analyzer (Unicode
+// stemming, umlaut folding), Chinese, Japanese and Korean (CJK bigrams:
+// a word of one character is looked for as the first of a pair),
+// Hebrew (Unicode words, lower case, and each word also without the
+// one-letter prefixes ה ו ב ל מ ש כ, up to two, where the rest is a word
+// of node/lexicon or four letters or more), and any other language with
+// the Unicode tokenizer and lower-casing. Names are indexed with a neutral analyzer (Unicode
 // words, lower case, CJK bigrams) whatever the lead's language.
 //
 // # How a query is run
@@ -33,11 +39,13 @@
 // The query text is matched against every language's fields, each with
 // its own analyzer, so a German word is stemmed as German and a Chinese
 // one cut into bigrams. It is then expanded across languages: every
-// glossary term (the replicated glossary, built-in and HQ's) and every
-// entry of the package's own lexicon of technology terms whose name in
-// some language appears in the query adds its names in the other
-// languages as further, less weighted alternatives ("氢能" also asks for
-// "hydrogen" and "Wasserstoff"). Titles and tags weigh more than
+// glossary term (the replicated glossary, built-in and HQ's) whose name
+// in some language appears in the query, and every concept of
+// innonet/node/lexicon (the technology vocabulary dedup and matching
+// use) it finds in the query, adds its names in the other languages as
+// further, less weighted alternatives ("氢能" also asks for "hydrogen"
+// and "Wasserstoff"); a concept weighs as one alternative per language,
+// however many names it has there. Titles and tags weigh more than
 // summaries. Filters narrow the index's answer; the caller still checks
 // each hit against the current state and the caller's visibility, since
 // the index may lag the state by a batch.

@@ -4,58 +4,112 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
+	"innonet/node/lexicon"
 	"innonet/node/pipeline"
 )
 
 // expand lists the names, in other words and languages, of the concepts
-// the text names: a glossary term or a lexicon entry one of whose names
-// appears in it adds all its other names. A name of a spaced script
-// (Latin...) appears as whole words, or, if it is one long word, inside a
-// word of the text (a German compound); a name of an unspaced script
-// (Chinese, Hebrew) appears anywhere.
+// the text names: a concept of node/lexicon, or a glossary term, one of
+// whose names appears in it adds all its other names. Lexicon concepts
+// are found as that package finds them (see lexicon.Lexicon.Find). A
+// glossary name of a spaced script (Latin...) appears as whole words, or,
+// if it is one long word, inside a word of the text (a German compound);
+// a name of an unspaced script (Chinese, Hebrew) appears anywhere.
 func (x *Index) expand(text string) []expansion {
 	folded := pipeline.Fold(text)
 	words := latinWords(folded)
-	concepts := slices.Clone(lexicon)
+	var concepts [][]name
+	lt := lexiconTerms()
+	seenRow := map[string]bool{}
+	for _, m := range lexicon.Default().Find(text) {
+		for _, row := range lt.byTerm[m.Term] {
+			if !seenRow[row] {
+				seenRow[row] = true
+				concepts = append(concepts, lt.names[row])
+			}
+		}
+	}
 	if terms, err := x.src.Glossary(); err == nil {
 		for _, t := range terms {
-			names := make([]string, 0, len(t.Names))
+			names := make([]name, 0, len(t.Names))
 			for _, lang := range slices.Sorted(maps.Keys(t.Names)) {
-				names = append(names, t.Names[lang])
+				names = append(names, name{text: t.Names[lang], lang: lang})
 			}
-			concepts = append(concepts, names)
+			if slices.ContainsFunc(names, func(n name) bool { return names2match(pipeline.Fold(n.text), folded, words) }) {
+				concepts = append(concepts, names)
+			}
 		}
 	}
 	var out []expansion
 	seen := map[string]bool{folded: true}
 	for _, names := range concepts {
-		if !slices.ContainsFunc(names, func(n string) bool { return names2match(pipeline.Fold(n), folded, words) }) {
-			continue
-		}
-		var add []string
+		var add []name
 		for _, n := range names {
-			if f := pipeline.Fold(n); !seen[f] {
+			if f := pipeline.Fold(n.text); !seen[f] {
 				seen[f] = true
 				add = append(add, n)
 			}
 		}
-		// A concept weighs as one alternative, however many names it
-		// has: a lead that holds several of them (battery, batteries,
-		// Batterie) is not counted again for each.
+		// A concept weighs as one alternative in each language, however
+		// many names it has there: a lead that holds several of them
+		// (battery, batteries) is not counted again for each, and a lead
+		// holds the names of its own language, not those of the others.
+		perLang := map[string]int{}
 		for _, n := range add {
-			out = append(out, expansion{name: n, boost: boostExpansion / float64(len(add))})
+			perLang[groupOf(n.lang)]++
+		}
+		for _, n := range add {
+			out = append(out, expansion{name: n.text, lang: n.lang, boost: boostExpansion / float64(perLang[groupOf(n.lang)])})
 		}
 	}
 	return out
 }
 
-// expansion is a name a query is widened with, and its weight.
+// expansion is a name a query is widened with, its language, and its
+// weight.
 type expansion struct {
-	name  string
-	boost float64
+	name, lang string
+	boost      float64
 }
+
+// A name is one of a concept's names, in a language (a BCP 47 tag).
+type name struct{ text, lang string }
+
+// lexTerms is node/lexicon's table read for expansion.
+type lexTerms struct {
+	// byTerm lists the rows (by their ID as the table writes it) that
+	// hold a term, as the table writes it.
+	byTerm map[string][]string
+	// names are every name of a row's concept: of every row of that ID,
+	// in table order.
+	names map[string][]name
+}
+
+// lexiconTerms reads node/lexicon's built-in table once. A row's ID may
+// name several concepts ("solid-state-battery+solid+battery"): its terms
+// expand to its own row, not to every row of the wider concepts, so that
+// "固态电池" asks for solid-state batteries and not for every battery.
+var lexiconTerms = sync.OnceValue(func() *lexTerms {
+	lt := &lexTerms{byTerm: map[string][]string{}, names: map[string][]name{}}
+	for _, r := range lexicon.Table() {
+		id := string(r.ID)
+		for _, col := range []struct{ lang, terms string }{{"en", r.EN}, {"de", r.DE}, {"zh", r.ZH}, {"he", r.HE}} {
+			for _, t := range strings.Split(col.terms, "|") {
+				if t = strings.TrimSpace(t); t == "" {
+					continue
+				}
+				if !slices.Contains(lt.byTerm[t], id) {
+					lt.byTerm[t] = append(lt.byTerm[t], id)
+				}
+				lt.names[id] = append(lt.names[id], name{text: t, lang: col.lang})
+			}
+		}
+	}
+	return lt
+})
 
 // names2match reports whether the folded name appears in the folded text
 // (whose Latin words are words).

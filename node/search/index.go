@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 
 	"innonet/node/pipeline"
 )
@@ -43,7 +45,7 @@ type Config struct {
 const (
 	keyMapping = "innonet.mapping" // mappingVersion
 	keyApplied = "innonet.applied" // the applied index the documents reflect
-	keyPrint   = "fp/"             // + lead ID: the lead's fingerprint
+	keyPrint   = "fp/"             // + shard (two hex digits): fingerprints (prints.go)
 )
 
 // Index is a site's search index. Applied and Reread may be called from
@@ -54,6 +56,8 @@ type Index struct {
 	log *slog.Logger
 	src Source
 	idx bleve.Index
+	// prints are the fingerprints of the documents; Run's alone.
+	prints *prints
 
 	mu      sync.Mutex
 	pending map[string]struct{} // leads changed since the last batch
@@ -63,6 +67,10 @@ type Index struct {
 	// progress is closed, and replaced, whenever indexed moves.
 	progress chan struct{}
 	kick     chan struct{}
+	// compact is set, on Run's goroutine, when a round wrote enough of
+	// the index for its segments to be merged (see Run).
+	compact bool
+	merges  atomic.Int64 // merges done, for tests
 }
 
 // Open opens the index kept in cfg.Dir, or creates it there: an index of
@@ -88,6 +96,10 @@ func Open(cfg Config, src Source) (*Index, error) {
 		x.indexed = binary.BigEndian.Uint64(raw)
 	}
 	x.noted = x.indexed
+	if x.prints, err = loadPrints(x.idx); err != nil {
+		_ = x.idx.Close()
+		return nil, err
+	}
 	x.kick <- struct{}{}
 	return x, nil
 }
@@ -215,7 +227,40 @@ func (x *Index) Run(ctx context.Context) {
 				break
 			}
 		}
+		if x.compact && ctx.Err() == nil {
+			x.merge(ctx)
+		}
 	}
+}
+
+// compactAfter is how many documents a round writes before Run merges
+// the index's segments when it is done (a rebuild, a restore).
+const compactAfter = 10000
+
+// merge merges the index's segments into one. A search reads every
+// segment, and the many written by a rebuild, which scorch's own merges
+// would leave a dozen of, made every search of a large index slower by
+// half; a round of a few changes adds a small segment that scorch merges
+// on its own.
+func (x *Index) merge(ctx context.Context) {
+	x.compact = false
+	a, err := x.idx.Advanced()
+	if err != nil {
+		return
+	}
+	m, ok := a.(interface {
+		ForceMerge(context.Context, *mergeplan.MergePlanOptions) error
+	})
+	if !ok {
+		return
+	}
+	start := time.Now()
+	if err := m.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil && ctx.Err() == nil {
+		x.log.Warn("search index: merge failed", "err", err)
+		return
+	}
+	x.merges.Add(1)
+	x.log.Debug("search index merged", "took", time.Since(start))
 }
 
 // step writes one round of noted changes; more is set if it left some.
@@ -267,36 +312,47 @@ func (x *Index) advance(index uint64) {
 
 // writer batches the documents of one round.
 type writer struct {
-	x     *Index
-	b     *bleve.Batch
+	x      *Index
+	b      *bleve.Batch
+	prints printChanges
+	// orgs are the organisations read this round: many leads share one.
+	orgs  map[string]*pipeline.Organization
 	wrote int
 }
 
-func (x *Index) newWriter() *writer { return &writer{x: x, b: x.idx.NewBatch()} }
+func (x *Index) newWriter() *writer {
+	return &writer{x: x, b: x.idx.NewBatch(), prints: printChanges{}, orgs: map[string]*pipeline.Organization{}}
+}
+
+func (w *writer) organization(id string) *pipeline.Organization {
+	if id == "" {
+		return nil
+	}
+	o, ok := w.orgs[id]
+	if !ok {
+		o, _ = w.x.src.Organization(id)
+		w.orgs[id] = o
+	}
+	return o
+}
 
 // put writes l if it differs from what the index holds.
 func (w *writer) put(l *pipeline.Lead) error {
-	var org *pipeline.Organization
-	if l.OrganizationID != "" {
-		org, _ = w.x.src.Organization(l.OrganizationID)
-	}
-	ts := texts(l, org)
+	ts := texts(l, w.organization(l.OrganizationID))
 	fp := fingerprint(l, ts)
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], fp)
-	if old, err := w.x.idx.GetInternal([]byte(keyPrint + l.ID)); err == nil && string(old) == string(buf[:]) {
+	if old, ok := w.prints.get(w.x.prints, l.ID); ok && old == fp {
 		return nil
 	}
 	if err := w.b.Index(l.ID, document(l, ts)); err != nil {
 		return fmt.Errorf("index lead %s: %w", l.ID, err)
 	}
-	w.b.SetInternal([]byte(keyPrint+l.ID), buf[:])
+	w.prints.set(w.x.prints, l.ID, fp)
 	return w.flushIfFull()
 }
 
 func (w *writer) remove(id string) error {
 	w.b.Delete(id)
-	w.b.DeleteInternal([]byte(keyPrint + id))
+	w.prints.remove(w.x.prints, id)
 	return w.flushIfFull()
 }
 
@@ -312,9 +368,11 @@ func (w *writer) flush() error {
 		return nil
 	}
 	w.wrote += w.b.Size()
+	w.prints.write(w.b)
 	if err := w.x.idx.Batch(w.b); err != nil {
 		return fmt.Errorf("write search index: %w", err)
 	}
+	w.prints.commit(w.x.prints)
 	w.b.Reset()
 	return nil
 }
@@ -365,7 +423,7 @@ func (x *Index) rereadAll(applied uint64) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if n, err := x.idx.DocCount(); err == nil && n > uint64(seen) {
+	if x.prints.len() > seen {
 		if err := x.removeGone(w); err != nil {
 			return err
 		}
@@ -373,28 +431,25 @@ func (x *Index) rereadAll(applied uint64) error {
 	if err := w.done(applied); err != nil {
 		return err
 	}
+	x.compact = x.compact || w.wrote >= compactAfter
 	x.log.Debug("search index compared with the state", "leads", seen, "written", w.wrote, "took", time.Since(start))
 	return nil
 }
 
 // removeGone removes the documents of leads the state does not hold.
 func (x *Index) removeGone(w *writer) error {
-	const page = 10000
-	for from := 0; ; from += page {
-		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), page, from, false)
-		res, err := x.idx.Search(req)
-		if err != nil {
-			return fmt.Errorf("list search index: %w", err)
-		}
-		for _, h := range res.Hits {
-			if _, err := x.src.Lead(h.ID); errors.Is(err, pipeline.ErrNotFound) {
-				if err := w.remove(h.ID); err != nil {
-					return err
-				}
+	var gone []string
+	for _, m := range x.prints {
+		for id := range m {
+			if _, err := x.src.Lead(id); errors.Is(err, pipeline.ErrNotFound) {
+				gone = append(gone, id)
 			}
 		}
-		if len(res.Hits) < page {
-			return nil
+	}
+	for _, id := range gone {
+		if err := w.remove(id); err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -224,3 +224,44 @@ func TestParseText(t *testing.T) {
 		}
 	}
 }
+
+func TestHebrewPrefixes(t *testing.T) {
+	x := startIndex(t, "", newFakeState(
+		lead("TLV-0001", "he", "אחסון מימן מוצק", "מיכלים לאחסון מימן לרכבים.", 5),
+		lead("TLV-0002", "he", "רחפן לבדיקת קווי מתח", "הרחפן מצלם את הקווים.", 6),
+		lead("TLV-0003", "he", "טיפול במים", "מערכת לטיהור מים.", 4),
+		lead("TLV-0004", "he", "מערכת ניווט", "ניווט בלי לוויין.", 3),
+	))
+	waitIndexed(t, x, 4)
+	for _, tc := range []struct {
+		q    string
+		want string
+	}{
+		{"המימן", "TLV-0001"},   // the + a known word
+		{"ובמימן", "TLV-0001"},  // and + in + a known word
+		{"לרחפן", "TLV-0002"},   // to + a word long enough
+		{"מים", "TLV-0003"},     // too short to strip: water, not "from sea"
+		{"והניווט", "TLV-0004"}, // a word the lexicon does not know
+	} {
+		t.Run(tc.q, func(t *testing.T) {
+			got := ids(t, x, Query{Text: tc.q})
+			if len(got) == 0 || got[0] != tc.want {
+				t.Errorf("hits %v, want %s first", got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		w    string
+		want []string
+	}{
+		{"המימן", []string{"מימן"}},
+		{"ובמימן", []string{"במימן", "מימן"}},
+		{"מימן", nil},
+		{"מים", nil},
+		{"שבב", nil},
+	} {
+		if got := hebrewStems(tc.w); !slices.Equal(got, tc.want) {
+			t.Errorf("hebrewStems(%q) = %q, want %q", tc.w, got, tc.want)
+		}
+	}
+}

@@ -14,11 +14,11 @@ import (
 
 // mappingVersion names the shape of the index: a stored index of another
 // version is thrown away and rebuilt (see Open).
-const mappingVersion = "1"
+const mappingVersion = "3"
 
 // A group is the set of fields one analyzer reads: the texts of one
-// language (English, German, Chinese/Japanese/Korean, and every other
-// language together).
+// language (English, German, Chinese/Japanese/Korean, Hebrew, and every
+// other language together).
 type group struct {
 	name     string
 	analyzer string
@@ -28,6 +28,7 @@ var groups = []group{
 	{"en", en.AnalyzerName},
 	{"de", de.AnalyzerName},
 	{"zh", cjk.AnalyzerName},
+	{"he", hebrewAnalyzer},
 	{"xx", standard.Name},
 }
 
@@ -39,6 +40,8 @@ func groupOf(lang string) string {
 		return primary
 	case "zh", "ja", "ko":
 		return "zh"
+	case "he", "iw":
+		return "he"
 	}
 	return "xx"
 }
@@ -71,6 +74,9 @@ func newMapping() mapping.IndexMapping {
 		f.Analyzer = analyzer
 		f.Store = false
 		f.IncludeTermVectors = true // highlights need the positions
+		// Every query names its fields: a composite field of all the
+		// texts would only double the work of indexing them.
+		f.IncludeInAll = false
 		return f
 	}
 	kw := func() *mapping.FieldMapping {

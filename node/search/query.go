@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -74,10 +75,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		root = t
 	case text != "":
 		expanded = x.expand(text)
-		should := []query.Query{textQuery(text, 1)}
+		should := []query.Query{textQuery(text, "", 1)}
 		should = append(should, prefixQueries(text)...)
 		for _, e := range expanded {
-			should = append(should, textQuery(e.name, e.boost))
+			should = append(should, textQuery(e.name, e.lang, e.boost))
 		}
 		root = bleve.NewDisjunctionQuery(should...)
 	}
@@ -88,8 +89,11 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if size <= 0 {
 		size = 10
 	}
+	// Ranking reads only the terms' frequencies; where they are in the
+	// text is read for the page's hits alone, by a second search of just
+	// those leads: reading the locations of every lead that matches made
+	// a search of a large index several times slower.
 	req := bleve.NewSearchRequestOptions(root, size, max(q.From, 0), false)
-	req.IncludeLocations = true
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -98,24 +102,62 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	for _, e := range expanded {
 		out.Expanded = append(out.Expanded, e.name)
 	}
+	if len(res.Hits) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	locs, err := x.locations(ctx, root, ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, h := range res.Hits {
-		hit := Hit{ID: h.ID, Score: h.Score, locations: map[string][][2]int{}}
-		for field, terms := range h.Locations {
-			for _, locs := range terms {
-				for _, l := range locs {
-					hit.locations[field] = append(hit.locations[field], [2]int{int(l.Start), int(l.End)})
-				}
-			}
-		}
-		out.Hits = append(out.Hits, hit)
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, locations: locs[h.ID]})
 	}
 	return out, nil
 }
 
-// textQuery asks for s in every field, each analyzed as its language.
-func textQuery(s string, boost float64) query.Query {
+// locations finds where root matches each of the leads ids, by field.
+func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (map[string]map[string][][2]int, error) {
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(root, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	req.IncludeLocations = true
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := make(map[string]map[string][][2]int, len(res.Hits))
+	for _, h := range res.Hits {
+		byField := map[string][][2]int{}
+		for field, terms := range h.Locations {
+			for _, locs := range terms {
+				for _, l := range locs {
+					byField[field] = append(byField[field], [2]int{int(l.Start), int(l.End)})
+				}
+			}
+		}
+		out[h.ID] = byField
+	}
+	return out, nil
+}
+
+// textQuery asks for s, a text in the language lang ("": any), in every
+// field that may hold it, each analyzed as its language. Text in English,
+// or of no known language, is looked for in every language's fields,
+// since leads in every language carry English words (AI, SiC, lidar);
+// text in another language only in that language's, which keeps a query
+// widened with many names from costing a search many times over.
+func textQuery(s, lang string, boost float64) query.Query {
 	var qs []query.Query
+	only := groupOf(lang)
+	if lang == "" || only == "en" {
+		only = ""
+	}
 	for _, g := range groups {
+		if only != "" && g.name != only {
+			continue
+		}
 		for _, f := range textFields {
 			m := bleve.NewMatchQuery(s)
 			m.SetField(g.name + "." + f.name)
@@ -127,6 +169,16 @@ func textQuery(s string, boost float64) query.Query {
 	m.SetField(namesField)
 	m.SetBoost(boost * 1.5)
 	qs = append(qs, m)
+	// The CJK analyzer indexes pairs of characters: one character alone
+	// (氢, hydrogen) is found as the first of a pair (氢能, 氢气).
+	if r := []rune(strings.TrimSpace(s)); len(r) == 1 && unicode.In(r[0], unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+		for _, f := range textFields {
+			p := bleve.NewPrefixQuery(string(r))
+			p.SetField("zh." + f.name)
+			p.SetBoost(boost * f.boost)
+			qs = append(qs, p)
+		}
+	}
 	return bleve.NewDisjunctionQuery(qs...)
 }
 
