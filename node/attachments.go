@@ -189,6 +189,9 @@ func (f notifyingFSM) Apply(l *raft.Log) any {
 	}
 	f.n.searchApplied(l.Index, r, ok)
 	f.n.dupes.applied(l.Index, r, ok)
+	if ok && r.Profile != nil {
+		f.n.matches.changed()
+	}
 	return res
 }
 
@@ -197,6 +200,7 @@ func (f notifyingFSM) Restore(rc io.ReadCloser) error {
 	f.n.kickFetcher()
 	f.n.search.Reread(f.n.state.AppliedIndex())
 	f.n.dupes.reread(f.n.state.AppliedIndex())
+	f.n.matches.changed()
 	return err
 }
 

@@ -21,6 +21,8 @@ import (
 type matches struct {
 	profiles func() ([]*pipeline.DivisionProfile, error)
 
+	kick chan struct{} // profiles changed: warm the cache
+
 	mu       sync.Mutex
 	versions string // the profiles' versions the matcher was built from
 	m        *matching.Matcher
@@ -37,7 +39,33 @@ type cachedScores struct {
 const maxMatchCache = 200_000
 
 func newMatches(profiles func() ([]*pipeline.DivisionProfile, error)) *matches {
-	return &matches{profiles: profiles, cache: map[string]cachedScores{}}
+	return &matches{profiles: profiles, cache: map[string]cachedScores{}, kick: make(chan struct{}, 1)}
+}
+
+// changed notes that the profiles may have changed (an entry stored one,
+// or the state was restored).
+func (m *matches) changed() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// warm scores the APPROVED leads whenever the profiles change, until ctx
+// ends, so that a division's list does not wait for them: after a change
+// every score is stale, and scoring 20,000 leads takes a second or two.
+func (m *matches) warm(ctx context.Context, state *pipeline.State) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.kick:
+		}
+		leads, _, err := state.Leads(pipeline.Filter{Stage: pipeline.Approved})
+		if err == nil {
+			_, _ = m.forDivision(ctx, leads, "")
+		}
+	}
 }
 
 // matcher returns the matcher of the profiles as the state holds them

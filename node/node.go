@@ -221,6 +221,8 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.fetcher.Run(ctx) })
 	n.background(func() { n.search.Run(ctx) })
 	n.background(func() { n.dupes.run(ctx) })
+	n.background(func() { n.matches.warm(ctx, n.state) })
+	n.matches.changed()
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
 }

@@ -32,13 +32,28 @@ type Row struct {
 	EN, DE, ZH, HE string
 }
 
-// Lexicon finds concepts in text. It is immutable once built.
+// Lexicon finds concepts in text. It is immutable once built (but for a
+// bounded cache of what the German terms find in a word) and safe for
+// concurrent use.
 type Lexicon struct {
 	en    map[string][]phrase // first stemmed token -> phrases, longest first
 	de    []term              // matched inside tokens (long) or as tokens (short)
 	subst []term              // zh and he terms, matched as substrings of the text
 	ids   []Concept
+
+	deMu    sync.Mutex
+	deWords map[string][]deHit // word -> what lx.de finds in it
 }
+
+// deHit is a German term found in a word, at byte offset k.
+type deHit struct {
+	t *term
+	k int
+}
+
+// maxDEWords bounds the cache of words the German terms were looked for
+// in; past it the cache starts over.
+const maxDEWords = 100_000
 
 type phrase struct {
 	tokens  []string
@@ -48,6 +63,7 @@ type phrase struct {
 
 type term struct {
 	text    string // folded
+	first   rune   // text's first rune
 	concept Concept
 	term    string
 	long    bool
@@ -56,7 +72,7 @@ type term struct {
 
 // New builds a Lexicon from rows.
 func New(rows []Row) *Lexicon {
-	lx := &Lexicon{en: map[string][]phrase{}}
+	lx := &Lexicon{en: map[string][]phrase{}, deWords: map[string][]deHit{}}
 	seen := map[Concept]bool{}
 	for _, r := range rows {
 		if !seen[r.ID] {
@@ -86,7 +102,8 @@ func New(rows []Row) *Lexicon {
 			if f == "" {
 				continue
 			}
-			lx.subst = append(lx.subst, term{text: f, concept: r.ID, term: t, hebrew: isHebrew(f)})
+			first, _ := utf8.DecodeRuneInString(f)
+			lx.subst = append(lx.subst, term{text: f, first: first, concept: r.ID, term: t, hebrew: isHebrew(f)})
 		}
 	}
 	for k, ps := range lx.en {
@@ -143,25 +160,24 @@ func (lx *Lexicon) Find(text string) []Match {
 		if consumed[i] || !isLatin(w) {
 			continue
 		}
-		var taken []span
-		for _, t := range lx.de {
-			if !t.long {
-				if w == t.text && len(taken) == 0 {
-					add(t.concept, t.term, i*1000)
-					taken = append(taken, span{0, len(w)})
-				}
-				continue
-			}
-			for _, k := range indexAll(w, t.text) {
-				if free(taken, k, k+len(t.text)) {
-					taken = append(taken, span{k, k + len(t.text)})
-					add(t.concept, t.term, i*1000+k)
-				}
-			}
+		for _, h := range lx.germanIn(w) {
+			add(h.t.concept, h.t.term, i*1000+h.k)
+		}
+	}
+	// Only the terms whose first letter occurs in the text can occur in
+	// it: most texts have no Chinese or Hebrew letter at all.
+	// A bit per rune modulo 4096 (a false hit only costs a search).
+	var present [64]uint64
+	for _, r := range f {
+		if r >= utf8.RuneSelf {
+			present[(r>>6)&63] |= 1 << (r & 63)
 		}
 	}
 	var taken []span
 	for _, t := range lx.subst {
+		if r := t.first; r >= utf8.RuneSelf && present[(r>>6)&63]&(1<<(r&63)) == 0 {
+			continue
+		}
 		for _, k := range indexAll(f, t.text) {
 			if t.hebrew && !hebrewStart(f, k, utf8.RuneCountInString(t.text) < 3) {
 				continue
@@ -174,6 +190,43 @@ func (lx *Lexicon) Find(text string) []Match {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pos < out[j].Pos })
 	return out
+}
+
+// germanIn returns what the German terms find in word w: a short term
+// as the whole word, a long one anywhere inside it, longest first and
+// never overlapping. It depends on w alone, and words recur, so it is
+// cached.
+func (lx *Lexicon) germanIn(w string) []deHit {
+	lx.deMu.Lock()
+	hits, ok := lx.deWords[w]
+	lx.deMu.Unlock()
+	if ok {
+		return hits
+	}
+	var taken []span
+	for i := range lx.de {
+		t := &lx.de[i]
+		if !t.long {
+			if w == t.text && len(taken) == 0 {
+				hits = append(hits, deHit{t, 0})
+				taken = append(taken, span{0, len(w)})
+			}
+			continue
+		}
+		for _, k := range indexAll(w, t.text) {
+			if free(taken, k, k+len(t.text)) {
+				taken = append(taken, span{k, k + len(t.text)})
+				hits = append(hits, deHit{t, k})
+			}
+		}
+	}
+	lx.deMu.Lock()
+	if len(lx.deWords) >= maxDEWords {
+		clear(lx.deWords)
+	}
+	lx.deWords[w] = hits
+	lx.deMu.Unlock()
+	return hits
 }
 
 type span struct{ from, to int }
