@@ -229,13 +229,14 @@ type testClients struct {
 	users     innonetpb.UserServiceClient
 	clusters  innonetpb.ClusterServiceClient
 	divisions innonetpb.DivisionServiceClient
+	reports   innonetpb.ReportServiceClient
 }
 
 func (tc *testCluster) clients(n *Node, token string) testClients {
 	c := tc.conn(n)
 	return testClients{token: token, leads: innonetpb.NewLeadServiceClient(c),
 		users: innonetpb.NewUserServiceClient(c), clusters: innonetpb.NewClusterServiceClient(c),
-		divisions: innonetpb.NewDivisionServiceClient(c)}
+		divisions: innonetpb.NewDivisionServiceClient(c), reports: innonetpb.NewReportServiceClient(c)}
 }
 
 // ctx returns a context carrying the bearer token, bounded in time.

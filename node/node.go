@@ -18,6 +18,7 @@ import (
 	"innonet/node/attachments"
 	"innonet/node/guard"
 	"innonet/node/pipeline"
+	"innonet/node/reports"
 	"innonet/node/search"
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -117,6 +118,7 @@ type Node struct {
 	search  *search.Index
 	dupes   *duplicates
 	matches *matches
+	reports *reports.Engine
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -184,6 +186,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.dupes = newDuplicates(n.state, n.log.With("component", "duplicates"))
 	n.matches = newMatches(n.state.DivisionProfiles)
+	n.reports = reports.New(n.state)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()

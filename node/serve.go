@@ -45,6 +45,7 @@ func (n *Node) serve() error {
 	innonetpb.RegisterUserServiceServer(n.grpc, &userService{n: n})
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 	innonetpb.RegisterDivisionServiceServer(n.grpc, &divisionService{n: n})
+	innonetpb.RegisterReportServiceServer(n.grpc, &reportService{n: n})
 
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
@@ -69,6 +70,7 @@ func (n *Node) serve() error {
 			innonetpb.RegisterUserServiceHandler,
 			innonetpb.RegisterClusterServiceHandler,
 			innonetpb.RegisterDivisionServiceHandler,
+			innonetpb.RegisterReportServiceHandler,
 		} {
 			if err := register(context.Background(), mux, conn); err != nil {
 				return err

@@ -36,6 +36,9 @@ type Result struct {
 	// Profile is the division profile stored (profiles.go), as it stands
 	// now on a replay.
 	Profile *DivisionProfile
+	// Targets are the year's targets stored (targets.go), as they stand
+	// now on a replay.
+	Targets *Targets
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -43,6 +46,7 @@ type Result struct {
 // be decoded, or a command that breaks a rule, is answered with an error
 // and leaves the state as it was.
 func (s *State) Apply(index uint64, data []byte) (res any) {
+	s.seq.Add(1) // odd while the state and its applied index move (see View)
 	db := s.db.Load()
 	txn := db.Txn(true)
 	defer func() {
@@ -53,6 +57,7 @@ func (s *State) Apply(index uint64, data []byte) (res any) {
 		if index > s.applied.Load() {
 			s.applied.Store(index)
 		}
+		s.seq.Add(1)
 	}()
 	cmd, derr := DecodeCommand(data)
 	if derr != nil {
@@ -240,6 +245,8 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.extendSession()
 	case OpSetDivisionProfile:
 		res, err = a.setDivisionProfile()
+	case OpSetTargets:
+		res, err = a.setTargets()
 	default:
 		res, err = a.transition()
 	}

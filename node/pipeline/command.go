@@ -79,6 +79,8 @@ const (
 	// OpSetDivisionProfile stores a division's focus profile
 	// (profiles.go).
 	OpSetDivisionProfile Op = "set_division_profile"
+	// OpSetTargets stores a year's targets (targets.go).
+	OpSetTargets Op = "set_targets"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -158,6 +160,9 @@ type Command struct {
 	// Profile is the focus profile OpSetDivisionProfile stores for
 	// Division.
 	Profile *ProfileInput `json:"profile,omitempty"`
+	// Year and Targets are what OpSetTargets stores.
+	Year    int         `json:"year,omitempty"`
+	Targets []TargetRow `json:"targets,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -455,6 +460,8 @@ func (c Command) validate() *Error {
 		return c.Glossary.validate(c.Op == OpSetGlossaryTerm)
 	case OpMerge:
 		return c.validateMerge()
+	case OpSetTargets:
+		return checkTargets(c.Year, c.Targets)
 	case OpSetDivisionProfile:
 		if err := checkDivision("division", c.Division); err != nil {
 			return err

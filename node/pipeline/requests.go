@@ -75,6 +75,8 @@ type request struct {
 	// ProfileDivision names the division whose profile a first attempt
 	// stored (profiles.go).
 	ProfileDivision string `json:"profileDivision,omitempty"`
+	// TargetsYear names the year whose targets a first attempt stored.
+	TargetsYear int `json:"targetsYear,omitempty"`
 }
 
 // Limits on request retention.
@@ -150,6 +152,9 @@ func (r *request) keep(res Result) {
 	if p := res.Profile; p != nil {
 		r.ProfileDivision = p.Division
 	}
+	if t := res.Targets; t != nil {
+		r.TargetsYear = t.Year
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -224,6 +229,13 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, errorf(CodeInternal, "a request record names the profile of %s, which cannot be read (%v)", r.ProfileDivision, err)
 		}
 		res.Profile = p.clone()
+	}
+	if r.TargetsYear != 0 {
+		t, err := targetsOf(a.txn, r.TargetsYear)
+		if err != nil || t == nil {
+			return Result{}, errorf(CodeInternal, "a request record names the targets of %d, which cannot be read (%v)", r.TargetsYear, err)
+		}
+		res.Targets = t
 	}
 	if r.InvitationID != "" {
 		// As it is now: used, superseded or still open.

@@ -55,7 +55,7 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
 var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests,
-	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles}
+	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -157,8 +157,10 @@ func (s *State) Restore(r io.Reader) error {
 		}
 	}
 	txn.Commit()
+	s.seq.Add(1)
 	s.db.Store(db)
 	s.applied.Store(head.Applied)
+	s.seq.Add(1)
 	return nil
 }
 
@@ -195,6 +197,8 @@ func decodeRow(rec record) (any, error) {
 		obj = &Invitation{}
 	case tableProfiles:
 		obj = &DivisionProfile{}
+	case tableTargets:
+		obj = &Targets{}
 	default:
 		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
 	}

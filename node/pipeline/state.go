@@ -53,6 +53,7 @@ func baseSchema() *memdb.DBSchema {
 		}},
 		tableGlossary: {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles: {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
+		tableTargets:  {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableEvents:   {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableUsers:    {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
@@ -101,6 +102,9 @@ type counter struct {
 type State struct {
 	db      atomic.Pointer[memdb.MemDB]
 	applied atomic.Uint64
+	// seq is odd while Apply or Restore changes the state and applied
+	// index, so that a View reads both as of one entry (a seqlock).
+	seq atomic.Uint64
 	// search holds the folded text of each lead for free-text filters,
 	// by lead ID (see search.go): derived, never snapshotted.
 	search sync.Map

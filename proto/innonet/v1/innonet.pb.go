@@ -11284,6 +11284,982 @@ func (x *LeadMatch) GetMatch() *DivisionMatch {
 	return nil
 }
 
+type GetFunnelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, as dates (YYYY-MM-DD) in time_zone, both included; from
+	// alone runs to today, neither is all time.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To   string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// site, subnode, division, sector, country, dealType, month; any
+	// combination, in the order given. Over REST repeat the parameter.
+	GroupBy []string `protobuf:"bytes,3,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	// IANA time zone of the dates and months (default Asia/Shanghai, HQ's).
+	TimeZone      string               `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Consistency   Consistency          `protobuf:"varint,5,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,6,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFunnelRequest) Reset() {
+	*x = GetFunnelRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFunnelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFunnelRequest) ProtoMessage() {}
+
+func (x *GetFunnelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFunnelRequest.ProtoReflect.Descriptor instead.
+func (*GetFunnelRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *GetFunnelRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *GetFunnelRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *GetFunnelRequest) GetGroupBy() []string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *GetFunnelRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetFunnelRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetFunnelRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+// StepCounts has a number per stage of the funnel: for counts, the leads
+// that reached it; for rates, the share of those that reached the stage
+// before it on the main line (pushed, approved, claimed, negotiating,
+// signed, landed); for days, the median days from the stage before it
+// (-1 where no lead gives one).
+type StepCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pushed        float64                `protobuf:"fixed64,1,opt,name=pushed,proto3" json:"pushed,omitempty"`
+	Approved      float64                `protobuf:"fixed64,2,opt,name=approved,proto3" json:"approved,omitempty"`
+	Claimed       float64                `protobuf:"fixed64,3,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	Negotiating   float64                `protobuf:"fixed64,4,opt,name=negotiating,proto3" json:"negotiating,omitempty"`
+	Signed        float64                `protobuf:"fixed64,5,opt,name=signed,proto3" json:"signed,omitempty"`
+	Landed        float64                `protobuf:"fixed64,6,opt,name=landed,proto3" json:"landed,omitempty"`
+	Declined      float64                `protobuf:"fixed64,7,opt,name=declined,proto3" json:"declined,omitempty"`
+	Withdrawn     float64                `protobuf:"fixed64,8,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	Lost          float64                `protobuf:"fixed64,9,opt,name=lost,proto3" json:"lost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StepCounts) Reset() {
+	*x = StepCounts{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StepCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StepCounts) ProtoMessage() {}
+
+func (x *StepCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StepCounts.ProtoReflect.Descriptor instead.
+func (*StepCounts) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *StepCounts) GetPushed() float64 {
+	if x != nil {
+		return x.Pushed
+	}
+	return 0
+}
+
+func (x *StepCounts) GetApproved() float64 {
+	if x != nil {
+		return x.Approved
+	}
+	return 0
+}
+
+func (x *StepCounts) GetClaimed() float64 {
+	if x != nil {
+		return x.Claimed
+	}
+	return 0
+}
+
+func (x *StepCounts) GetNegotiating() float64 {
+	if x != nil {
+		return x.Negotiating
+	}
+	return 0
+}
+
+func (x *StepCounts) GetSigned() float64 {
+	if x != nil {
+		return x.Signed
+	}
+	return 0
+}
+
+func (x *StepCounts) GetLanded() float64 {
+	if x != nil {
+		return x.Landed
+	}
+	return 0
+}
+
+func (x *StepCounts) GetDeclined() float64 {
+	if x != nil {
+		return x.Declined
+	}
+	return 0
+}
+
+func (x *StepCounts) GetWithdrawn() float64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *StepCounts) GetLost() float64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
+// FunnelReport counts leads from their histories: a lead has reached a
+// stage when its history shows it entering it, the first time only (a
+// resubmitted lead was pushed once); reaching a stage of the main line
+// means having reached those before it (a LANDED lead was signed, claimed
+// and approved). MERGED leads count nowhere: the lead they were merged
+// into does. A step counts for the division that held the lead then.
+type FunnelReport struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Groups   []*FunnelReport_Group  `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	Total    *FunnelReport_Group    `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	GroupBy  []string               `protobuf:"bytes,3,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	From     string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	To       string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	TimeZone string                 `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// The log index the report reflects, and how many leads it read.
+	AppliedIndex  uint64    `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	Leads         int32     `protobuf:"varint,8,opt,name=leads,proto3" json:"leads,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,9,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FunnelReport) Reset() {
+	*x = FunnelReport{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FunnelReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FunnelReport) ProtoMessage() {}
+
+func (x *FunnelReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FunnelReport.ProtoReflect.Descriptor instead.
+func (*FunnelReport) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *FunnelReport) GetGroups() []*FunnelReport_Group {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *FunnelReport) GetTotal() *FunnelReport_Group {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *FunnelReport) GetGroupBy() []string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *FunnelReport) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *FunnelReport) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *FunnelReport) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *FunnelReport) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *FunnelReport) GetLeads() int32 {
+	if x != nil {
+		return x.Leads
+	}
+	return 0
+}
+
+func (x *FunnelReport) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetTargetReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// IANA time zone of the year (default Asia/Shanghai).
+	TimeZone      string               `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Consistency   Consistency          `protobuf:"varint,3,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,4,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTargetReportRequest) Reset() {
+	*x = GetTargetReportRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTargetReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTargetReportRequest) ProtoMessage() {}
+
+func (x *GetTargetReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTargetReportRequest.ProtoReflect.Descriptor instead.
+func (*GetTargetReportRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *GetTargetReportRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetTargetReportRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetTargetReportRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetTargetReportRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type TargetReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Rows  []*TargetReport_Row    `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The targets' version (0: HQ set none for the year).
+	TargetsVersion int64 `protobuf:"varint,3,opt,name=targets_version,json=targetsVersion,proto3" json:"targets_version,omitempty"`
+	// "Now" for the pace: the time of the latest command the report
+	// reflects, so that every site answers alike.
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	AppliedIndex  uint64                 `protobuf:"varint,5,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	Read          *ReadInfo              `protobuf:"bytes,6,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetReport) Reset() {
+	*x = TargetReport{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetReport) ProtoMessage() {}
+
+func (x *TargetReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetReport.ProtoReflect.Descriptor instead.
+func (*TargetReport) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *TargetReport) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *TargetReport) GetRows() []*TargetReport_Row {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *TargetReport) GetTargetsVersion() int64 {
+	if x != nil {
+		return x.TargetsVersion
+	}
+	return 0
+}
+
+func (x *TargetReport) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+func (x *TargetReport) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *TargetReport) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+// TargetRow is one scope's yearly numbers.
+type TargetRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// NETWORK, SITE, SUBNODE or DIVISION.
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// The site (BOS), sub-node (MUC-TUM) or division (YRD); empty for
+	// NETWORK.
+	Code     string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Pushed   int32  `protobuf:"varint,3,opt,name=pushed,proto3" json:"pushed,omitempty"`
+	Approved int32  `protobuf:"varint,4,opt,name=approved,proto3" json:"approved,omitempty"`
+	Signed   int32  `protobuf:"varint,5,opt,name=signed,proto3" json:"signed,omitempty"`
+	Landed   int32  `protobuf:"varint,6,opt,name=landed,proto3" json:"landed,omitempty"`
+	// Of the deals signed: the amount (a decimal number, in currency) and
+	// the jobs.
+	Investment    string `protobuf:"bytes,7,opt,name=investment,proto3" json:"investment,omitempty"`
+	Currency      string `protobuf:"bytes,8,opt,name=currency,proto3" json:"currency,omitempty"`
+	Jobs          int32  `protobuf:"varint,9,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetRow) Reset() {
+	*x = TargetRow{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetRow) ProtoMessage() {}
+
+func (x *TargetRow) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetRow.ProtoReflect.Descriptor instead.
+func (*TargetRow) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *TargetRow) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *TargetRow) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *TargetRow) GetPushed() int32 {
+	if x != nil {
+		return x.Pushed
+	}
+	return 0
+}
+
+func (x *TargetRow) GetApproved() int32 {
+	if x != nil {
+		return x.Approved
+	}
+	return 0
+}
+
+func (x *TargetRow) GetSigned() int32 {
+	if x != nil {
+		return x.Signed
+	}
+	return 0
+}
+
+func (x *TargetRow) GetLanded() int32 {
+	if x != nil {
+		return x.Landed
+	}
+	return 0
+}
+
+func (x *TargetRow) GetInvestment() string {
+	if x != nil {
+		return x.Investment
+	}
+	return ""
+}
+
+func (x *TargetRow) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *TargetRow) GetJobs() int32 {
+	if x != nil {
+		return x.Jobs
+	}
+	return 0
+}
+
+type GetTargetsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Consistency   Consistency            `protobuf:"varint,2,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration   `protobuf:"bytes,3,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTargetsRequest) Reset() {
+	*x = GetTargetsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTargetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTargetsRequest) ProtoMessage() {}
+
+func (x *GetTargetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTargetsRequest.ProtoReflect.Descriptor instead.
+func (*GetTargetsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *GetTargetsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetTargetsRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *GetTargetsRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type Targets struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Rows          []*TargetRow           `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	Version       int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,4,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,5,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Targets) Reset() {
+	*x = Targets{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Targets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Targets) ProtoMessage() {}
+
+func (x *Targets) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Targets.ProtoReflect.Descriptor instead.
+func (*Targets) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *Targets) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Targets) GetRows() []*TargetRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *Targets) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Targets) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *Targets) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+func (x *Targets) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type UpdateTargetsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Year      int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The version read; 0 to overwrite whatever is stored.
+	ExpectedVersion int64        `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Rows            []*TargetRow `protobuf:"bytes,4,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateTargetsRequest) Reset() {
+	*x = UpdateTargetsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTargetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTargetsRequest) ProtoMessage() {}
+
+func (x *UpdateTargetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTargetsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTargetsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *UpdateTargetsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *UpdateTargetsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateTargetsRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateTargetsRequest) GetRows() []*TargetRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type FunnelReport_Group struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One value per group_by dimension, in its order ("" for none: no
+	// division yet, no sub-node).
+	Key           []string    `protobuf:"bytes,1,rep,name=key,proto3" json:"key,omitempty"`
+	Counts        *StepCounts `protobuf:"bytes,2,opt,name=counts,proto3" json:"counts,omitempty"`
+	Conversion    *StepCounts `protobuf:"bytes,3,opt,name=conversion,proto3" json:"conversion,omitempty"`
+	MedianDays    *StepCounts `protobuf:"bytes,4,opt,name=median_days,json=medianDays,proto3" json:"median_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FunnelReport_Group) Reset() {
+	*x = FunnelReport_Group{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FunnelReport_Group) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FunnelReport_Group) ProtoMessage() {}
+
+func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FunnelReport_Group.ProtoReflect.Descriptor instead.
+func (*FunnelReport_Group) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{126, 0}
+}
+
+func (x *FunnelReport_Group) GetKey() []string {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *FunnelReport_Group) GetCounts() *StepCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *FunnelReport_Group) GetConversion() *StepCounts {
+	if x != nil {
+		return x.Conversion
+	}
+	return nil
+}
+
+func (x *FunnelReport_Group) GetMedianDays() *StepCounts {
+	if x != nil {
+		return x.MedianDays
+	}
+	return nil
+}
+
+type TargetReport_Row struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Target *TargetRow             `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// The leads of the scope that reached each stage in the year.
+	Actual *StepCounts `protobuf:"bytes,2,opt,name=actual,proto3" json:"actual,omitempty"`
+	// The amount of the deals signed in the year in the target's
+	// currency, how many were signed in another (not converted), and
+	// their jobs.
+	Investment      string `protobuf:"bytes,3,opt,name=investment,proto3" json:"investment,omitempty"`
+	OtherCurrencies int32  `protobuf:"varint,4,opt,name=other_currencies,json=otherCurrencies,proto3" json:"other_currencies,omitempty"`
+	Jobs            int32  `protobuf:"varint,5,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	// The share of the year gone by (0 to 1), the months left, and the
+	// pace needed per month to meet each target (0 once met).
+	Expected      float64     `protobuf:"fixed64,6,opt,name=expected,proto3" json:"expected,omitempty"`
+	MonthsLeft    float64     `protobuf:"fixed64,7,opt,name=months_left,json=monthsLeft,proto3" json:"months_left,omitempty"`
+	PerMonth      *StepCounts `protobuf:"bytes,8,opt,name=per_month,json=perMonth,proto3" json:"per_month,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetReport_Row) Reset() {
+	*x = TargetReport_Row{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetReport_Row) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetReport_Row) ProtoMessage() {}
+
+func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetReport_Row.ProtoReflect.Descriptor instead.
+func (*TargetReport_Row) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{128, 0}
+}
+
+func (x *TargetReport_Row) GetTarget() *TargetRow {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *TargetReport_Row) GetActual() *StepCounts {
+	if x != nil {
+		return x.Actual
+	}
+	return nil
+}
+
+func (x *TargetReport_Row) GetInvestment() string {
+	if x != nil {
+		return x.Investment
+	}
+	return ""
+}
+
+func (x *TargetReport_Row) GetOtherCurrencies() int32 {
+	if x != nil {
+		return x.OtherCurrencies
+	}
+	return 0
+}
+
+func (x *TargetReport_Row) GetJobs() int32 {
+	if x != nil {
+		return x.Jobs
+	}
+	return 0
+}
+
+func (x *TargetReport_Row) GetExpected() float64 {
+	if x != nil {
+		return x.Expected
+	}
+	return 0
+}
+
+func (x *TargetReport_Row) GetMonthsLeft() float64 {
+	if x != nil {
+		return x.MonthsLeft
+	}
+	return 0
+}
+
+func (x *TargetReport_Row) GetPerMonth() *StepCounts {
+	if x != nil {
+		return x.PerMonth
+	}
+	return nil
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -12345,7 +13321,98 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04read\x18\x03 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"b\n" +
 	"\tLeadMatch\x12$\n" +
 	"\x04lead\x18\x01 \x01(\v2\x10.innonet.v1.LeadR\x04lead\x12/\n" +
-	"\x05match\x18\x02 \x01(\v2\x19.innonet.v1.DivisionMatchR\x05match*\xb2\x01\n" +
+	"\x05match\x18\x02 \x01(\v2\x19.innonet.v1.DivisionMatchR\x05match\"\xe9\x01\n" +
+	"\x10GetFunnelRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
+	"\bgroup_by\x18\x03 \x03(\tR\agroupBy\x12\x1b\n" +
+	"\ttime_zone\x18\x04 \x01(\tR\btimeZone\x129\n" +
+	"\vconsistency\x18\x05 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xfa\x01\n" +
+	"\n" +
+	"StepCounts\x12\x16\n" +
+	"\x06pushed\x18\x01 \x01(\x01R\x06pushed\x12\x1a\n" +
+	"\bapproved\x18\x02 \x01(\x01R\bapproved\x12\x18\n" +
+	"\aclaimed\x18\x03 \x01(\x01R\aclaimed\x12 \n" +
+	"\vnegotiating\x18\x04 \x01(\x01R\vnegotiating\x12\x16\n" +
+	"\x06signed\x18\x05 \x01(\x01R\x06signed\x12\x16\n" +
+	"\x06landed\x18\x06 \x01(\x01R\x06landed\x12\x1a\n" +
+	"\bdeclined\x18\a \x01(\x01R\bdeclined\x12\x1c\n" +
+	"\twithdrawn\x18\b \x01(\x01R\twithdrawn\x12\x12\n" +
+	"\x04lost\x18\t \x01(\x01R\x04lost\"\xfa\x03\n" +
+	"\fFunnelReport\x126\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1e.innonet.v1.FunnelReport.GroupR\x06groups\x124\n" +
+	"\x05total\x18\x02 \x01(\v2\x1e.innonet.v1.FunnelReport.GroupR\x05total\x12\x19\n" +
+	"\bgroup_by\x18\x03 \x03(\tR\agroupBy\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\x12\x1b\n" +
+	"\ttime_zone\x18\x06 \x01(\tR\btimeZone\x12#\n" +
+	"\rapplied_index\x18\a \x01(\x04R\fappliedIndex\x12\x14\n" +
+	"\x05leads\x18\b \x01(\x05R\x05leads\x12(\n" +
+	"\x04read\x18\t \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x1a\xba\x01\n" +
+	"\x05Group\x12\x10\n" +
+	"\x03key\x18\x01 \x03(\tR\x03key\x12.\n" +
+	"\x06counts\x18\x02 \x01(\v2\x16.innonet.v1.StepCountsR\x06counts\x126\n" +
+	"\n" +
+	"conversion\x18\x03 \x01(\v2\x16.innonet.v1.StepCountsR\n" +
+	"conversion\x127\n" +
+	"\vmedian_days\x18\x04 \x01(\v2\x16.innonet.v1.StepCountsR\n" +
+	"medianDays\"\xc4\x01\n" +
+	"\x16GetTargetReportRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x129\n" +
+	"\vconsistency\x18\x03 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xb5\x04\n" +
+	"\fTargetReport\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x120\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1c.innonet.v1.TargetReport.RowR\x04rows\x12'\n" +
+	"\x0ftargets_version\x18\x03 \x01(\x03R\x0etargetsVersion\x12/\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12#\n" +
+	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12(\n" +
+	"\x04read\x18\x06 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\x1a\xb5\x02\n" +
+	"\x03Row\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.innonet.v1.TargetRowR\x06target\x12.\n" +
+	"\x06actual\x18\x02 \x01(\v2\x16.innonet.v1.StepCountsR\x06actual\x12\x1e\n" +
+	"\n" +
+	"investment\x18\x03 \x01(\tR\n" +
+	"investment\x12)\n" +
+	"\x10other_currencies\x18\x04 \x01(\x05R\x0fotherCurrencies\x12\x12\n" +
+	"\x04jobs\x18\x05 \x01(\x05R\x04jobs\x12\x1a\n" +
+	"\bexpected\x18\x06 \x01(\x01R\bexpected\x12\x1f\n" +
+	"\vmonths_left\x18\a \x01(\x01R\n" +
+	"monthsLeft\x123\n" +
+	"\tper_month\x18\b \x01(\v2\x16.innonet.v1.StepCountsR\bperMonth\"\xe9\x01\n" +
+	"\tTargetRow\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x16\n" +
+	"\x06pushed\x18\x03 \x01(\x05R\x06pushed\x12\x1a\n" +
+	"\bapproved\x18\x04 \x01(\x05R\bapproved\x12\x16\n" +
+	"\x06signed\x18\x05 \x01(\x05R\x06signed\x12\x16\n" +
+	"\x06landed\x18\x06 \x01(\x05R\x06landed\x12\x1e\n" +
+	"\n" +
+	"investment\x18\a \x01(\tR\n" +
+	"investment\x12\x1a\n" +
+	"\bcurrency\x18\b \x01(\tR\bcurrency\x12\x12\n" +
+	"\x04jobs\x18\t \x01(\x05R\x04jobs\"\xa2\x01\n" +
+	"\x11GetTargetsRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x129\n" +
+	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xe6\x01\n" +
+	"\aTargets\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12)\n" +
+	"\x04rows\x18\x02 \x03(\v2\x15.innonet.v1.TargetRowR\x04rows\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\x12&\n" +
+	"\x0fupdated_by_name\x18\x05 \x01(\tR\rupdatedByName\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x9f\x01\n" +
+	"\x14UpdateTargetsRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12)\n" +
+	"\x04rows\x18\x04 \x03(\v2\x15.innonet.v1.TargetRowR\x04rows*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -12467,7 +13534,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x0fCheckDuplicates\x12\".innonet.v1.CheckDuplicatesRequest\x1a#.innonet.v1.CheckDuplicatesResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/leads:checkDuplicates\x12z\n" +
 	"\x0fGetSimilarLeads\x12\".innonet.v1.GetSimilarLeadsRequest\x1a#.innonet.v1.GetSimilarLeadsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/similar\x12\\\n" +
 	"\tMergeLead\x12\x1c.innonet.v1.MergeLeadRequest\x1a\x10.innonet.v1.Lead\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/leads/{id}:merge\x12w\n" +
-	"\x0eGetLeadMatches\x12!.innonet.v1.GetLeadMatchesRequest\x1a\".innonet.v1.GetLeadMatchesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/matches2\xba\x04\n" +
+	"\x0eGetLeadMatches\x12!.innonet.v1.GetLeadMatchesRequest\x1a\".innonet.v1.GetLeadMatchesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/matches2\xa3\x03\n" +
+	"\rReportService\x12_\n" +
+	"\tGetFunnel\x12\x1c.innonet.v1.GetFunnelRequest\x1a\x18.innonet.v1.FunnelReport\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/reports/funnel\x12l\n" +
+	"\x0fGetTargetReport\x12\".innonet.v1.GetTargetReportRequest\x1a\x18.innonet.v1.TargetReport\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/targets\x12\\\n" +
+	"\n" +
+	"GetTargets\x12\x1d.innonet.v1.GetTargetsRequest\x1a\x13.innonet.v1.Targets\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/targets/{year}\x12e\n" +
+	"\rUpdateTargets\x12 .innonet.v1.UpdateTargetsRequest\x1a\x13.innonet.v1.Targets\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/targets/{year}2\xba\x04\n" +
 	"\x0fDivisionService\x12\x80\x01\n" +
 	"\x14ListDivisionProfiles\x12'.innonet.v1.ListDivisionProfilesRequest\x1a(.innonet.v1.ListDivisionProfilesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/divisions\x12\x82\x01\n" +
 	"\x12GetDivisionProfile\x12%.innonet.v1.GetDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/profile\x12\x8b\x01\n" +
@@ -12521,7 +13594,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -12663,21 +13736,32 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*ListDivisionMatchesRequest)(nil),     // 137: innonet.v1.ListDivisionMatchesRequest
 	(*ListDivisionMatchesResponse)(nil),    // 138: innonet.v1.ListDivisionMatchesResponse
 	(*LeadMatch)(nil),                      // 139: innonet.v1.LeadMatch
-	nil,                                    // 140: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 141: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*durationpb.Duration)(nil),            // 142: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 143: google.protobuf.Timestamp
+	(*GetFunnelRequest)(nil),               // 140: innonet.v1.GetFunnelRequest
+	(*StepCounts)(nil),                     // 141: innonet.v1.StepCounts
+	(*FunnelReport)(nil),                   // 142: innonet.v1.FunnelReport
+	(*GetTargetReportRequest)(nil),         // 143: innonet.v1.GetTargetReportRequest
+	(*TargetReport)(nil),                   // 144: innonet.v1.TargetReport
+	(*TargetRow)(nil),                      // 145: innonet.v1.TargetRow
+	(*GetTargetsRequest)(nil),              // 146: innonet.v1.GetTargetsRequest
+	(*Targets)(nil),                        // 147: innonet.v1.Targets
+	(*UpdateTargetsRequest)(nil),           // 148: innonet.v1.UpdateTargetsRequest
+	nil,                                    // 149: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 150: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),             // 151: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),               // 152: innonet.v1.TargetReport.Row
+	(*durationpb.Duration)(nil),            // 153: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 154: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	142, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	153, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	17,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	143, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	143, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	143, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	154, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	154, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	154, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
@@ -12689,19 +13773,19 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	2,   // 17: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	17,  // 18: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 19: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 20: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 20: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 21: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 22: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 23: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 23: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 24: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 25: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	143, // 26: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	143, // 27: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	143, // 28: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	154, // 26: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	154, // 27: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	154, // 28: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 29: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 30: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 31: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 32: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 32: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	24,  // 33: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	16,  // 34: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	18,  // 35: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -12717,308 +13801,337 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 45: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 46: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 47: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 48: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 48: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 49: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 50: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 51: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	143, // 52: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	154, // 52: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	90,  // 53: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 54: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	35,  // 55: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	16,  // 56: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 57: innonet.v1.User.role:type_name -> innonet.v1.Role
-	143, // 58: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	143, // 59: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	143, // 60: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	143, // 61: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	143, // 62: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	143, // 63: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	154, // 58: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	154, // 59: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	154, // 60: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	154, // 61: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	154, // 62: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	154, // 63: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 64: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 65: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 66: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	142, // 67: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	153, // 67: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	37,  // 68: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	38,  // 69: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 70: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 71: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 71: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	37,  // 72: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	16,  // 73: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	142, // 74: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	153, // 74: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 75: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 76: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	142, // 77: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	153, // 77: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	37,  // 78: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	143, // 79: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	154, // 79: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	38,  // 80: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	37,  // 81: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 82: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 83: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 83: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 84: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	16,  // 85: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 86: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 87: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 87: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 88: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 89: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	143, // 90: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	153, // 89: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	154, // 90: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	59,  // 91: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	142, // 92: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	143, // 93: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	153, // 92: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	154, // 93: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	58,  // 94: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	142, // 95: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	153, // 95: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	59,  // 96: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	142, // 97: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	143, // 98: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	153, // 97: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	154, // 98: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
 	59,  // 99: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	143, // 100: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	154, // 100: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
 	71,  // 101: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	10,  // 102: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 103: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 104: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 105: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 106: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	143, // 107: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	143, // 108: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	143, // 109: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	153, // 106: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	154, // 107: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	154, // 108: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	154, // 109: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	11,  // 110: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
 	79,  // 111: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
 	16,  // 112: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	8,   // 113: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 114: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 115: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 115: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	8,   // 116: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 117: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	143, // 118: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	154, // 118: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 119: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	12,  // 120: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 121: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	143, // 122: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	154, // 122: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	7,   // 123: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 124: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 124: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	87,  // 125: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
 	16,  // 126: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 127: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
 	91,  // 128: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	143, // 129: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	154, // 129: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	7,   // 130: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 131: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 131: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
 	91,  // 132: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
 	16,  // 133: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 134: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	14,  // 135: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	143, // 136: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	143, // 137: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	154, // 136: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	154, // 137: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	14,  // 138: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 139: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 140: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 140: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	14,  // 141: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 142: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 143: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 143: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
 	95,  // 144: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
 	16,  // 145: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	14,  // 146: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	143, // 147: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	154, // 147: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
 	15,  // 148: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	143, // 149: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	143, // 150: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	154, // 149: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	154, // 150: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
 	105, // 151: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	15,  // 152: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
 	103, // 153: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
 	7,   // 154: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 155: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 155: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	103, // 156: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
 	16,  // 157: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
 	103, // 158: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
 	15,  // 159: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
 	105, // 160: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	9,   // 161: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	143, // 162: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	143, // 163: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	154, // 162: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	154, // 163: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
 	9,   // 164: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	140, // 165: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	143, // 166: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	149, // 165: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	154, // 166: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
 	7,   // 167: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 168: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 168: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
 	117, // 169: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
 	16,  // 170: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	141, // 171: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	150, // 171: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
 	0,   // 172: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
 	1,   // 173: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 174: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
 	17,  // 175: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 176: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 177: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 177: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
 	122, // 178: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
 	16,  // 179: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 180: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 181: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 181: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	122, // 182: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
 	16,  // 183: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 184: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 185: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 185: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	130, // 186: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
 	16,  // 187: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 188: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 189: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 189: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
 	134, // 190: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
 	16,  // 191: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 192: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 193: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 193: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 194: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
 	2,   // 195: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
 	135, // 196: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	143, // 197: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	154, // 197: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
 	1,   // 198: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
 	2,   // 199: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
 	135, // 200: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
 	7,   // 201: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	142, // 202: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 202: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	139, // 203: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
 	16,  // 204: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	18,  // 205: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
 	130, // 206: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
-	19,  // 207: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	20,  // 208: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	21,  // 209: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	22,  // 210: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	28,  // 211: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	29,  // 212: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	30,  // 213: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	31,  // 214: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	32,  // 215: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	33,  // 216: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	34,  // 217: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	74,  // 218: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	75,  // 219: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	76,  // 220: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	77,  // 221: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	78,  // 222: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	81,  // 223: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	82,  // 224: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	83,  // 225: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	84,  // 226: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	86,  // 227: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	88,  // 228: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	102, // 229: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	96,  // 230: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	97,  // 231: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	98,  // 232: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	100, // 233: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	104, // 234: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	107, // 235: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	109, // 236: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	111, // 237: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	112, // 238: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	116, // 239: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	118, // 240: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	120, // 241: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	121, // 242: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	123, // 243: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	125, // 244: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	127, // 245: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	128, // 246: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	131, // 247: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	133, // 248: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	136, // 249: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	137, // 250: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	39,  // 251: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	41,  // 252: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	56,  // 253: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	43,  // 254: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	44,  // 255: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	53,  // 256: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	55,  // 257: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	46,  // 258: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	48,  // 259: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	49,  // 260: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	51,  // 261: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	52,  // 262: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	57,  // 263: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	69,  // 264: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	61,  // 265: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	62,  // 266: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	63,  // 267: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	64,  // 268: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	65,  // 269: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	67,  // 270: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	70,  // 271: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	72,  // 272: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	92,  // 273: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	94,  // 274: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	113, // 275: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	18,  // 276: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	18,  // 277: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	27,  // 278: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	23,  // 279: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	18,  // 280: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	18,  // 281: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	18,  // 282: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	18,  // 283: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	18,  // 284: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	18,  // 285: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	36,  // 286: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	18,  // 287: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	18,  // 288: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	79,  // 289: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	79,  // 290: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	80,  // 291: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	18,  // 292: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	18,  // 293: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	85,  // 294: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	85,  // 295: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	87,  // 296: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	89,  // 297: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	18,  // 298: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	95,  // 299: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	95,  // 300: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	99,  // 301: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	95,  // 302: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	106, // 303: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	108, // 304: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	110, // 305: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	106, // 306: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	106, // 307: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	18,  // 308: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	119, // 309: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	117, // 310: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	117, // 311: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	124, // 312: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	126, // 313: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	18,  // 314: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	129, // 315: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	132, // 316: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	134, // 317: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	134, // 318: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	138, // 319: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	40,  // 320: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	42,  // 321: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	37,  // 322: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	37,  // 323: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	45,  // 324: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	54,  // 325: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	38,  // 326: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	47,  // 327: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	37,  // 328: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	50,  // 329: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	38,  // 330: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	38,  // 331: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	60,  // 332: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	60,  // 333: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	60,  // 334: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	60,  // 335: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	60,  // 336: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	60,  // 337: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	66,  // 338: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	68,  // 339: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	71,  // 340: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	73,  // 341: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	93,  // 342: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	91,  // 343: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	114, // 344: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	276, // [276:345] is the sub-list for method output_type
-	207, // [207:276] is the sub-list for method input_type
-	207, // [207:207] is the sub-list for extension type_name
-	207, // [207:207] is the sub-list for extension extendee
-	0,   // [0:207] is the sub-list for field type_name
+	7,   // 207: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
+	153, // 208: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	151, // 209: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	151, // 210: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	16,  // 211: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 212: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
+	153, // 213: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	152, // 214: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	154, // 215: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	16,  // 216: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 217: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
+	153, // 218: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	145, // 219: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
+	154, // 220: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	145, // 221: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
+	141, // 222: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	141, // 223: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	141, // 224: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	145, // 225: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	141, // 226: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	141, // 227: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	19,  // 228: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	20,  // 229: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	21,  // 230: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	22,  // 231: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	28,  // 232: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	29,  // 233: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	30,  // 234: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	31,  // 235: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	32,  // 236: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	33,  // 237: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	34,  // 238: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	74,  // 239: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	75,  // 240: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	76,  // 241: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	77,  // 242: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	78,  // 243: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	81,  // 244: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	82,  // 245: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	83,  // 246: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	84,  // 247: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	86,  // 248: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	88,  // 249: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	102, // 250: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	96,  // 251: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	97,  // 252: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	98,  // 253: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	100, // 254: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	104, // 255: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	107, // 256: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	109, // 257: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	111, // 258: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	112, // 259: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	116, // 260: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	118, // 261: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	120, // 262: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	121, // 263: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	123, // 264: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	125, // 265: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	127, // 266: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	128, // 267: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	140, // 268: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	143, // 269: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	146, // 270: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	148, // 271: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	131, // 272: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	133, // 273: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	136, // 274: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	137, // 275: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	39,  // 276: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	41,  // 277: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	56,  // 278: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	43,  // 279: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	44,  // 280: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	53,  // 281: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	55,  // 282: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	46,  // 283: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	48,  // 284: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	49,  // 285: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	51,  // 286: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	52,  // 287: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	57,  // 288: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	69,  // 289: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	61,  // 290: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	62,  // 291: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	63,  // 292: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	64,  // 293: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	65,  // 294: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	67,  // 295: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	70,  // 296: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	72,  // 297: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	92,  // 298: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	94,  // 299: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	113, // 300: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	18,  // 301: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	18,  // 302: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	27,  // 303: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	23,  // 304: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	18,  // 305: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	18,  // 306: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	18,  // 307: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	18,  // 308: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	18,  // 309: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	18,  // 310: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	36,  // 311: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	18,  // 312: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	18,  // 313: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	79,  // 314: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	79,  // 315: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	80,  // 316: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	18,  // 317: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	18,  // 318: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	85,  // 319: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	85,  // 320: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	87,  // 321: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	89,  // 322: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	18,  // 323: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	95,  // 324: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	95,  // 325: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	99,  // 326: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	95,  // 327: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	106, // 328: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	108, // 329: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	110, // 330: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	106, // 331: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	106, // 332: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	18,  // 333: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	119, // 334: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	117, // 335: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	117, // 336: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	124, // 337: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	126, // 338: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	18,  // 339: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	129, // 340: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	142, // 341: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	144, // 342: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	147, // 343: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	147, // 344: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	132, // 345: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	134, // 346: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	134, // 347: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	138, // 348: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	40,  // 349: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	42,  // 350: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	37,  // 351: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	37,  // 352: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	45,  // 353: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	54,  // 354: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	38,  // 355: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	47,  // 356: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	37,  // 357: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	50,  // 358: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	38,  // 359: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	38,  // 360: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	60,  // 361: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	60,  // 362: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	60,  // 363: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	60,  // 364: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	60,  // 365: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	60,  // 366: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	66,  // 367: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	68,  // 368: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	71,  // 369: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	73,  // 370: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	93,  // 371: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	91,  // 372: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	114, // 373: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	301, // [301:374] is the sub-list for method output_type
+	228, // [228:301] is the sub-list for method input_type
+	228, // [228:228] is the sub-list for extension type_name
+	228, // [228:228] is the sub-list for extension extendee
+	0,   // [0:228] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -13039,9 +14152,9 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      16,
-			NumMessages:   126,
+			NumMessages:   137,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_innonet_v1_innonet_proto_goTypes,
 		DependencyIndexes: file_innonet_v1_innonet_proto_depIdxs,

@@ -1866,6 +1866,254 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	ReportService_GetFunnel_FullMethodName       = "/innonet.v1.ReportService/GetFunnel"
+	ReportService_GetTargetReport_FullMethodName = "/innonet.v1.ReportService/GetTargetReport"
+	ReportService_GetTargets_FullMethodName      = "/innonet.v1.ReportService/GetTargets"
+	ReportService_UpdateTargets_FullMethodName   = "/innonet.v1.ReportService/UpdateTargets"
+)
+
+// ReportServiceClient is the client API for ReportService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ReportService counts the deal flow from the leads' histories (see
+// FunnelReport) and keeps HQ's yearly targets. Reports are computed by the
+// answering site from its own state, the same on every site that applied
+// the same entries (applied_index says which); each caller counts the
+// leads they may see. Over REST every report and the lead list also come
+// as files: ?format=csv (UTF-8 with a BOM) or ?format=xlsx, with headers
+// in the language of Accept-Language.
+type ReportServiceClient interface {
+	// GetFunnel counts the leads that reached each stage in a period, by
+	// any combination of site, subnode, division, sector, country, dealType
+	// and month, with conversion rates and median days between stages.
+	GetFunnel(ctx context.Context, in *GetFunnelRequest, opts ...grpc.CallOption) (*FunnelReport, error)
+	// GetTargetReport compares a year's targets with the year's history:
+	// actual, the share of the year gone by, and the pace needed per month.
+	GetTargetReport(ctx context.Context, in *GetTargetReportRequest, opts ...grpc.CallOption) (*TargetReport, error)
+	// GetTargets returns a year's targets (version 0 and no rows if HQ set
+	// none). Any user.
+	GetTargets(ctx context.Context, in *GetTargetsRequest, opts ...grpc.CallOption) (*Targets, error)
+	// UpdateTargets replaces a year's targets whole. HQ_REVIEWER only.
+	UpdateTargets(ctx context.Context, in *UpdateTargetsRequest, opts ...grpc.CallOption) (*Targets, error)
+}
+
+type reportServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewReportServiceClient(cc grpc.ClientConnInterface) ReportServiceClient {
+	return &reportServiceClient{cc}
+}
+
+func (c *reportServiceClient) GetFunnel(ctx context.Context, in *GetFunnelRequest, opts ...grpc.CallOption) (*FunnelReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FunnelReport)
+	err := c.cc.Invoke(ctx, ReportService_GetFunnel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetTargetReport(ctx context.Context, in *GetTargetReportRequest, opts ...grpc.CallOption) (*TargetReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TargetReport)
+	err := c.cc.Invoke(ctx, ReportService_GetTargetReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetTargets(ctx context.Context, in *GetTargetsRequest, opts ...grpc.CallOption) (*Targets, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Targets)
+	err := c.cc.Invoke(ctx, ReportService_GetTargets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) UpdateTargets(ctx context.Context, in *UpdateTargetsRequest, opts ...grpc.CallOption) (*Targets, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Targets)
+	err := c.cc.Invoke(ctx, ReportService_UpdateTargets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReportServiceServer is the server API for ReportService service.
+// All implementations must embed UnimplementedReportServiceServer
+// for forward compatibility.
+//
+// ReportService counts the deal flow from the leads' histories (see
+// FunnelReport) and keeps HQ's yearly targets. Reports are computed by the
+// answering site from its own state, the same on every site that applied
+// the same entries (applied_index says which); each caller counts the
+// leads they may see. Over REST every report and the lead list also come
+// as files: ?format=csv (UTF-8 with a BOM) or ?format=xlsx, with headers
+// in the language of Accept-Language.
+type ReportServiceServer interface {
+	// GetFunnel counts the leads that reached each stage in a period, by
+	// any combination of site, subnode, division, sector, country, dealType
+	// and month, with conversion rates and median days between stages.
+	GetFunnel(context.Context, *GetFunnelRequest) (*FunnelReport, error)
+	// GetTargetReport compares a year's targets with the year's history:
+	// actual, the share of the year gone by, and the pace needed per month.
+	GetTargetReport(context.Context, *GetTargetReportRequest) (*TargetReport, error)
+	// GetTargets returns a year's targets (version 0 and no rows if HQ set
+	// none). Any user.
+	GetTargets(context.Context, *GetTargetsRequest) (*Targets, error)
+	// UpdateTargets replaces a year's targets whole. HQ_REVIEWER only.
+	UpdateTargets(context.Context, *UpdateTargetsRequest) (*Targets, error)
+	mustEmbedUnimplementedReportServiceServer()
+}
+
+// UnimplementedReportServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedReportServiceServer struct{}
+
+func (UnimplementedReportServiceServer) GetFunnel(context.Context, *GetFunnelRequest) (*FunnelReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFunnel not implemented")
+}
+func (UnimplementedReportServiceServer) GetTargetReport(context.Context, *GetTargetReportRequest) (*TargetReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTargetReport not implemented")
+}
+func (UnimplementedReportServiceServer) GetTargets(context.Context, *GetTargetsRequest) (*Targets, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTargets not implemented")
+}
+func (UnimplementedReportServiceServer) UpdateTargets(context.Context, *UpdateTargetsRequest) (*Targets, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTargets not implemented")
+}
+func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
+func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
+
+// UnsafeReportServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ReportServiceServer will
+// result in compilation errors.
+type UnsafeReportServiceServer interface {
+	mustEmbedUnimplementedReportServiceServer()
+}
+
+func RegisterReportServiceServer(s grpc.ServiceRegistrar, srv ReportServiceServer) {
+	// If the following call panics, it indicates UnimplementedReportServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ReportService_ServiceDesc, srv)
+}
+
+func _ReportService_GetFunnel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFunnelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetFunnel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetFunnel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetFunnel(ctx, req.(*GetFunnelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetTargetReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTargetReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetTargetReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetTargetReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetTargetReport(ctx, req.(*GetTargetReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetTargets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTargetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetTargets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetTargets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetTargets(ctx, req.(*GetTargetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_UpdateTargets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTargetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).UpdateTargets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_UpdateTargets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).UpdateTargets(ctx, req.(*UpdateTargetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ReportService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "innonet.v1.ReportService",
+	HandlerType: (*ReportServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetFunnel",
+			Handler:    _ReportService_GetFunnel_Handler,
+		},
+		{
+			MethodName: "GetTargetReport",
+			Handler:    _ReportService_GetTargetReport_Handler,
+		},
+		{
+			MethodName: "GetTargets",
+			Handler:    _ReportService_GetTargets_Handler,
+		},
+		{
+			MethodName: "UpdateTargets",
+			Handler:    _ReportService_UpdateTargets_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "innonet/v1/innonet.proto",
+}
+
+const (
 	DivisionService_ListDivisionProfiles_FullMethodName  = "/innonet.v1.DivisionService/ListDivisionProfiles"
 	DivisionService_GetDivisionProfile_FullMethodName    = "/innonet.v1.DivisionService/GetDivisionProfile"
 	DivisionService_UpdateDivisionProfile_FullMethodName = "/innonet.v1.DivisionService/UpdateDivisionProfile"

@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// View is one consistent read of the state as of exactly one applied
+// index: for derived answers that must be the same on every site that has
+// applied the same entries (reports), and say which entries they reflect.
+// The values it yields are the state's own, never changed in place: the
+// caller must not change them.
+type View struct {
+	txn     *memdb.Txn
+	applied uint64
+}
+
+// View returns a read of the state and the index it reflects. Apply and
+// Restore mark their change (State.seq odd while they commit and move the
+// applied index), and View retries across one, which lasts microseconds.
+func (s *State) View() *View {
+	for {
+		q := s.seq.Load()
+		if q%2 == 0 {
+			txn, applied := s.read(), s.applied.Load()
+			if s.seq.Load() == q {
+				return &View{txn: txn, applied: applied}
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// Applied is the log index the view reflects.
+func (v *View) Applied() uint64 { return v.applied }
+
+// EachLead calls fn with every lead, in ID order, until fn returns
+// false; history reads the lead's events from the same view (the slice is
+// reused: it is valid only during fn).
+func (v *View) EachLead(fn func(l *Lead, history func() ([]*Event, error)) bool) error {
+	it, err := v.txn.Get(tableLeads, "id")
+	if err != nil {
+		return fmt.Errorf("read leads: %w", err)
+	}
+	var events []*Event
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		l := raw.(*Lead)
+		history := func() ([]*Event, error) {
+			eit, err := v.txn.Get(tableEvents, "id_prefix", l.ID+"/")
+			if err != nil {
+				return nil, fmt.Errorf("read history of %s: %w", l.ID, err)
+			}
+			events = events[:0]
+			for e := eit.Next(); e != nil; e = eit.Next() {
+				events = append(events, e.(*Event))
+			}
+			return events, nil
+		}
+		if !fn(l, history) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Targets returns the stored targets of year, or nil if it has none.
+func (v *View) Targets(year int) (*Targets, error) { return targetsOf(v.txn, year) }
+
+// Clock is the time of the latest command the view reflects (zero before
+// log format 2): "now" as of this view, the same on every site.
+func (v *View) Clock() time.Time {
+	raw, err := v.txn.First(tableCounters, "id", clockCounter)
+	if err != nil || raw == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, raw.(*counter).Value).UTC()
+}
