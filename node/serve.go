@@ -114,7 +114,8 @@ func (n *Node) serve() error {
 	if err != nil {
 		return err
 	}
-	mux.Handle("/v1/", gw)
+	// Reports and lead lists as files (export.go), in front of the gateway.
+	mux.Handle("/v1/", n.exports(gw))
 	mux.Handle("/", cons)
 
 	rest := g.HTTP(mux)
