@@ -38,8 +38,10 @@ type table struct {
 
 // exportKinds maps a REST route to the tables of its answer.
 var exportKinds = map[string]func(lang string, body map[string]any) table{
-	"/v1/leads":          func(lang string, b map[string]any) table { return leadTable(lang, jsonList(b, "leads"), nil) },
-	"/v1/search":         func(lang string, b map[string]any) table { return leadTable(lang, jsonField(jsonList(b, "hits"), "lead"), nil) },
+	"/v1/leads": func(lang string, b map[string]any) table { return leadTable(lang, jsonList(b, "leads"), nil) },
+	"/v1/search": func(lang string, b map[string]any) table {
+		return leadTable(lang, jsonField(jsonList(b, "hits"), "lead"), nil)
+	},
 	"/v1/reports/funnel": funnelTable,
 	"/v1/reports/targets": func(lang string, b map[string]any) table {
 		return targetTable(lang, b)
