@@ -38,32 +38,31 @@ func (s *State) View() *View {
 func (v *View) Applied() uint64 { return v.applied }
 
 // EachLead calls fn with every lead, in ID order, until fn returns
-// false; history reads the lead's events from the same view (the slice is
-// reused: it is valid only during fn).
-func (v *View) EachLead(fn func(l *Lead, history func() ([]*Event, error)) bool) error {
+// false.
+func (v *View) EachLead(fn func(l *Lead) bool) error {
 	it, err := v.txn.Get(tableLeads, "id")
 	if err != nil {
 		return fmt.Errorf("read leads: %w", err)
 	}
-	var events []*Event
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		l := raw.(*Lead)
-		history := func() ([]*Event, error) {
-			eit, err := v.txn.Get(tableEvents, "id_prefix", l.ID+"/")
-			if err != nil {
-				return nil, fmt.Errorf("read history of %s: %w", l.ID, err)
-			}
-			events = events[:0]
-			for e := eit.Next(); e != nil; e = eit.Next() {
-				events = append(events, e.(*Event))
-			}
-			return events, nil
-		}
-		if !fn(l, history) {
+		if !fn(raw.(*Lead)) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// History appends the events of lead id, in order, to buf[:0].
+func (v *View) History(id string, buf []*Event) ([]*Event, error) {
+	it, err := v.txn.Get(tableEvents, "id_prefix", id+"/")
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", id, err)
+	}
+	buf = buf[:0]
+	for e := it.Next(); e != nil; e = it.Next() {
+		buf = append(buf, e.(*Event))
+	}
+	return buf, nil
 }
 
 // Targets returns the stored targets of year, or nil if it has none.

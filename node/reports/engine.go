@@ -28,24 +28,25 @@ func (e *Engine) summaries(visible func(*pipeline.Lead) bool) ([]*summary, uint6
 }
 
 func (e *Engine) summariesOf(v *pipeline.View, visible func(*pipeline.Lead) bool) ([]*summary, uint64, error) {
-	var out []*summary
+	out := make([]*summary, 0, len(e.cache))
 	seen := 0
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var herr error
-	err := v.EachLead(func(l *pipeline.Lead, history func() ([]*pipeline.Event, error)) bool {
+	var buf []*pipeline.Event
+	err := v.EachLead(func(l *pipeline.Lead) bool {
 		seen++
 		if visible != nil && !visible(l) {
 			return true
 		}
 		s := e.cache[l.ID]
 		if s == nil || s.version != l.Version {
-			h, err := history()
-			if err != nil {
+			var err error
+			if buf, err = v.History(l.ID, buf); err != nil {
 				herr = err
 				return false
 			}
-			s = summarize(l, h)
+			s = summarize(l, buf)
 			e.cache[l.ID] = s
 		}
 		out = append(out, s)
