@@ -222,6 +222,20 @@ func (yd *yearData) workday(def *definition, d Date) bool {
 // (for CN only the fixed-date statutory days; see the package doc).
 func (c Calendar) Confirmed(year int) bool { return c.set.year(c.def, year).official }
 
+// ConfirmedBetween reports whether every year that holds a day
+// [Calendar.WorkdaysBetween](from, to) looks at (the days after from's date
+// and before to's) is [Calendar.Confirmed]: whether the count, or a deadline
+// to from [Calendar.AddWorkdays], rests only on authoritative data.
+func (c Calendar) ConfirmedBetween(from, to time.Time) bool {
+	first, last := c.DateOf(from).AddDays(1), c.DateOf(to).AddDays(-1)
+	for y := first.Year; y <= last.Year; y++ {
+		if !c.Confirmed(y) {
+			return false
+		}
+	}
+	return true
+}
+
 // Table returns the calendar's data for year as a table: the one in force
 // if there is one, otherwise the one the rules give, with Official set as
 // [Calendar.Confirmed] reports. HQ can edit it and pass it back to [New].

@@ -134,6 +134,15 @@ func TestConfirmed(t *testing.T) {
 			t.Errorf("%s Day(%d-03-03).Confirmed = %v, want %v", c.code, c.year, got, c.want)
 		}
 	}
+	cn := calendarOf(t, s, CN)
+	dec := at(t, cn, "2026-12-24 10:00")
+	// Five working days end on Thursday 31 December, due at midnight.
+	if due := cn.AddWorkdays(dec, 5); !cn.ConfirmedBetween(dec, due) {
+		t.Errorf("CN 24 December 2026 to %v is not confirmed", due)
+	}
+	if due := cn.AddWorkdays(dec, 6); cn.ConfirmedBetween(dec, due) {
+		t.Errorf("CN 24 December 2026 to %v, into 2027, is confirmed", due)
+	}
 }
 
 func TestOverride(t *testing.T) {

@@ -159,8 +159,8 @@ func TestChinaLunarHolidays(t *testing.T) {
 		{2026, D(2026, 2, 17), D(2026, 6, 19), D(2026, 9, 25), D(2026, 4, 5)},
 		// The new moon of 正月 2027 is at 23:56 UTC+8 on 6 February (the
 		// annular eclipse of that day), four minutes before the day ends:
-		// closer than this test's margin of error, so that date rests on the
-		// published calendars too.
+		// near the limit of what this test can tell, so that date rests on
+		// the published calendars too.
 		{2027, D(2027, 2, 6), D(2027, 6, 9), D(2027, 9, 15), D(2027, 4, 5)},
 	} {
 		spring, dragon, autumn, qm := lunarDates(t, c.year)

@@ -22,8 +22,9 @@ import "time"
 func (c Calendar) DateOf(t time.Time) Date { return DateOf(t.In(c.loc)) }
 
 // Start returns the instant at which d begins in the calendar's zone: its
-// local midnight, which exists on every day of these five zones (their
-// clocks change at 01:00 UTC or at 02:00 local time).
+// local midnight, which under the current rules of these five zones exists
+// on every day and only once (their clocks change at 01:00 UTC or at 02:00
+// local time).
 func (c Calendar) Start(d Date) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, c.loc)
 }
