@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -243,4 +244,21 @@ func TestZones(t *testing.T) {
 	if got := cn.DateOf(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)); got != D(2027, 1, 1) {
 		t.Errorf("CN DateOf(2026-12-31T23:30Z) = %v", got)
 	}
+}
+
+// TestConcurrentUse is for the race detector: one Set, its year cache
+// filled from many goroutines.
+func TestConcurrentUse(t *testing.T) {
+	s := newSet(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			cal, _ := s.Calendar(Codes()[i%len(Codes())])
+			start := time.Date(2024+i, 12, 20, 9, 0, 0, 0, cal.Location())
+			if due := cal.AddWorkdays(start, 10); cal.WorkdaysBetween(start, due) != 10 {
+				t.Errorf("%s: AddWorkdays and WorkdaysBetween disagree", cal.Code())
+			}
+		})
+	}
+	wg.Wait()
 }
