@@ -476,14 +476,18 @@ func (n *Node) attachmentCount(u *pipeline.User, l *pipeline.Lead) int32 {
 	return c
 }
 
-// countAttachments fills the attachment count of the leads of an answer.
-func (n *Node) countAttachments(u *pipeline.User, leads ...*innonetpb.Lead) {
+// decorateLeads fills what the leads of an answer show beside the state:
+// the count of attachments the caller may see and the stage deadline
+// (sla.go), as of now.
+func (n *Node) decorateLeads(u *pipeline.User, leads ...*innonetpb.Lead) {
+	now, sla := time.Now(), n.slas.view()
 	for _, pb := range leads {
 		if pb == nil {
 			continue
 		}
 		if l, err := n.state.Lead(pb.Id); err == nil {
 			pb.AttachmentCount = n.attachmentCount(u, l)
+			pb.Sla = sla.status(l, now)
 		}
 	}
 }

@@ -152,7 +152,7 @@ func (s *divisionService) ListDivisionMatches(ctx context.Context, r *innonetpb.
 	for i := offset; i < len(all) && i < offset+size; i++ {
 		m := all[i]
 		lp := leadPB(u, m.lead)
-		s.n.countAttachments(u, lp)
+		s.n.decorateLeads(u, lp)
 		out.Matches = append(out.Matches, &innonetpb.LeadMatch{Lead: lp, Match: &innonetpb.DivisionMatch{Division: r.Division,
 			Score: m.score.Score, Reasons: m.score.Reasons, Enterprise: m.score.Enterprise, Rank: int32(m.rank)}})
 	}

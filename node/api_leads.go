@@ -35,7 +35,7 @@ func (s *leadService) writeLead(ctx context.Context, cmd pipeline.Command) (*inn
 		return nil, nil, nil, err
 	}
 	out := leadPB(u, res.Lead)
-	s.n.countAttachments(u, out)
+	s.n.decorateLeads(u, out)
 	return out, u, res.Lead, nil
 }
 
@@ -115,7 +115,7 @@ func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) 
 		return nil, err
 	}
 	out := leadPB(u, l)
-	s.n.countAttachments(u, out)
+	s.n.decorateLeads(u, out)
 	return s.localize(out, l, lang, nil), nil
 }
 

@@ -69,7 +69,7 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 	for _, l := range page.Leads {
 		out.Leads = append(out.Leads, s.localize(leadPB(u, l), l, q.lang, glossary))
 	}
-	s.n.countAttachments(u, out.Leads...)
+	s.n.decorateLeads(u, out.Leads...)
 	if page.Next != nil {
 		out.NextPageToken = q.token(page.Next)
 		out.Partial = len(page.Leads) < f.Limit

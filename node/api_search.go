@@ -106,7 +106,7 @@ func (s *leadService) SearchLeads(ctx context.Context, r *innonetpb.SearchLeadsR
 	for i, h := range out.Hits {
 		leads[i] = h.Lead
 	}
-	s.n.countAttachments(u, leads...)
+	s.n.decorateLeads(u, leads...)
 	if pos >= 0 {
 		out.NextPageToken = sq.token(pos)
 	}

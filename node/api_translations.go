@@ -42,7 +42,7 @@ func (s *leadService) TranslateLead(ctx context.Context, r *innonetpb.TranslateL
 		return nil, err
 	}
 	out := leadPB(u, res.Lead)
-	s.n.countAttachments(u, out)
+	s.n.decorateLeads(u, out)
 	return s.localize(out, res.Lead, lang, nil), nil
 }
 

@@ -119,6 +119,7 @@ type Node struct {
 	dupes   *duplicates
 	matches *matches
 	reports *reports.Engine
+	slas    *slas
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -187,6 +188,7 @@ func New(cfg Config) (*Node, error) {
 	n.dupes = newDuplicates(n.state, n.log.With("component", "duplicates"))
 	n.matches = newMatches(n.state.DivisionProfiles)
 	n.reports = reports.New(n.state)
+	n.slas = newSLAs(n.state)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()

@@ -39,6 +39,8 @@ type Result struct {
 	// Targets are the year's targets stored (targets.go), as they stand
 	// now on a replay.
 	Targets *Targets
+	// Calendar is the calendar table stored (sla.go).
+	Calendar *CalendarTable
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -247,6 +249,10 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.setDivisionProfile()
 	case OpSetTargets:
 		res, err = a.setTargets()
+	case OpSetSLA:
+		res, err = a.setSLA()
+	case OpSetCalendarYear:
+		res, err = a.setCalendarYear()
 	default:
 		res, err = a.transition()
 	}

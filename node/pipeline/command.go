@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"innonet/node/calendar"
 )
 
 // Op names a kind of command.
@@ -81,6 +83,10 @@ const (
 	OpSetDivisionProfile Op = "set_division_profile"
 	// OpSetTargets stores a year's targets (targets.go).
 	OpSetTargets Op = "set_targets"
+	// OpSetSLA sets the stage limits, OpSetCalendarYear a calendar's year
+	// table (sla.go).
+	OpSetSLA          Op = "set_sla"
+	OpSetCalendarYear Op = "set_calendar_year"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -163,6 +169,10 @@ type Command struct {
 	// Year and Targets are what OpSetTargets stores.
 	Year    int         `json:"year,omitempty"`
 	Targets []TargetRow `json:"targets,omitempty"`
+	// SLA is what OpSetSLA sets; Calendar the table OpSetCalendarYear
+	// stores.
+	SLA      *SLA                `json:"sla,omitempty"`
+	Calendar *calendar.YearTable `json:"calendar,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -462,6 +472,13 @@ func (c Command) validate() *Error {
 		return c.validateMerge()
 	case OpSetTargets:
 		return checkTargets(c.Year, c.Targets)
+	case OpSetSLA:
+		if c.SLA == nil {
+			return invalid("limits", "are required")
+		}
+		return c.SLA.validate()
+	case OpSetCalendarYear:
+		return checkCalendarTable(c.Calendar)
 	case OpSetDivisionProfile:
 		if err := checkDivision("division", c.Division); err != nil {
 			return err

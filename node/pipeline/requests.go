@@ -77,6 +77,8 @@ type request struct {
 	ProfileDivision string `json:"profileDivision,omitempty"`
 	// TargetsYear names the year whose targets a first attempt stored.
 	TargetsYear int `json:"targetsYear,omitempty"`
+	// CalendarKey names the calendar table a first attempt stored.
+	CalendarKey string `json:"calendarKey,omitempty"`
 }
 
 // Limits on request retention.
@@ -155,6 +157,9 @@ func (r *request) keep(res Result) {
 	if t := res.Targets; t != nil {
 		r.TargetsYear = t.Year
 	}
+	if c := res.Calendar; c != nil {
+		r.CalendarKey = c.Key
+	}
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -229,6 +234,14 @@ func (a *applier) replay(r *request) (Result, *Error) {
 			return Result{}, errorf(CodeInternal, "a request record names the profile of %s, which cannot be read (%v)", r.ProfileDivision, err)
 		}
 		res.Profile = p.clone()
+	}
+	if r.CalendarKey != "" {
+		raw, err := a.txn.First(tableCalendars, "id", r.CalendarKey)
+		if err != nil || raw == nil {
+			return Result{}, errorf(CodeInternal, "a request record names the calendar %s, which cannot be read (%v)", r.CalendarKey, err)
+		}
+		c := *raw.(*CalendarTable)
+		res.Calendar = &c
 	}
 	if r.TargetsYear != 0 {
 		t, err := targetsOf(a.txn, r.TargetsYear)

@@ -55,7 +55,7 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
 var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests,
-	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets}
+	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets, tableCalendars}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -199,6 +199,8 @@ func decodeRow(rec record) (any, error) {
 		obj = &DivisionProfile{}
 	case tableTargets:
 		obj = &Targets{}
+	case tableCalendars:
+		obj = &CalendarTable{}
 	default:
 		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
 	}

@@ -991,6 +991,59 @@ func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
 	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87, 0}
 }
 
+type SlaStatus_State int32
+
+const (
+	SlaStatus_STATE_UNSPECIFIED SlaStatus_State = 0
+	SlaStatus_ON_TIME           SlaStatus_State = 1
+	// Within SlaSettings.near working days of the deadline.
+	SlaStatus_NEAR SlaStatus_State = 2
+	SlaStatus_OVER SlaStatus_State = 3
+)
+
+// Enum value maps for SlaStatus_State.
+var (
+	SlaStatus_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "ON_TIME",
+		2: "NEAR",
+		3: "OVER",
+	}
+	SlaStatus_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"ON_TIME":           1,
+		"NEAR":              2,
+		"OVER":              3,
+	}
+)
+
+func (x SlaStatus_State) Enum() *SlaStatus_State {
+	p := new(SlaStatus_State)
+	*p = x
+	return p
+}
+
+func (x SlaStatus_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SlaStatus_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_innonet_v1_innonet_proto_enumTypes[16].Descriptor()
+}
+
+func (SlaStatus_State) Type() protoreflect.EnumType {
+	return &file_innonet_v1_innonet_proto_enumTypes[16]
+}
+
+func (x SlaStatus_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SlaStatus_State.Descriptor instead.
+func (SlaStatus_State) EnumDescriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133, 0}
+}
+
 // ReadInfo says which site answered a read and how current its copy was.
 // Every read also carries these as response headers
 // (x-innonet-read-site, x-innonet-read-consistency,
@@ -1193,6 +1246,9 @@ type Lead struct {
 	HasDealTerms bool `protobuf:"varint,63,opt,name=has_deal_terms,json=hasDealTerms,proto3" json:"has_deal_terms,omitempty"`
 	// The display name of submitted_by.
 	SubmittedByName string `protobuf:"bytes,64,opt,name=submitted_by_name,json=submittedByName,proto3" json:"submitted_by_name,omitempty"`
+	// The deadline of the lead's stage, on the calendar of whoever must act
+	// (unset in a stage without a limit).
+	Sla *SlaStatus `protobuf:"bytes,69,opt,name=sla,proto3" json:"sla,omitempty"`
 	// The lead's web address, as submitted.
 	Website string `protobuf:"bytes,68,opt,name=website,proto3" json:"website,omitempty"`
 	// A MERGED lead's survivor (MergeLead), and the leads merged into this
@@ -1452,6 +1508,13 @@ func (x *Lead) GetSubmittedByName() string {
 		return x.SubmittedByName
 	}
 	return ""
+}
+
+func (x *Lead) GetSla() *SlaStatus {
+	if x != nil {
+		return x.Sla
+	}
+	return nil
 }
 
 func (x *Lead) GetWebsite() string {
@@ -12084,6 +12147,690 @@ func (x *UpdateTargetsRequest) GetRows() []*TargetRow {
 	return nil
 }
 
+// SlaStatus is where a lead stands against its stage's limit. Working
+// days are counted on the calendar of whoever must act: HQ and the
+// divisions on China's, a node on its own (see GetCalendarYear); the day
+// the stage began does not count, and the deadline is the end of the last
+// working day allowed.
+type SlaStatus struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	State   SlaStatus_State        `protobuf:"varint,1,opt,name=state,proto3,enum=innonet.v1.SlaStatus_State" json:"state,omitempty"`
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// HQ, DIVISIONS (an APPROVED lead waits for a claim), a division (YRD)
+	// or a site (BOS: a RETURNED lead waits for its answer).
+	MustAct string `protobuf:"bytes,3,opt,name=must_act,json=mustAct,proto3" json:"must_act,omitempty"`
+	// CN, US, GB, DE-BY or IL.
+	Calendar  string `protobuf:"bytes,4,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	LimitDays int32  `protobuf:"varint,5,opt,name=limit_days,json=limitDays,proto3" json:"limit_days,omitempty"`
+	// Working days elapsed since the stage began.
+	ElapsedDays int32 `protobuf:"varint,6,opt,name=elapsed_days,json=elapsedDays,proto3" json:"elapsed_days,omitempty"`
+	// The calendar's year is not confirmed by HQ (a year table to enter).
+	Unconfirmed   bool `protobuf:"varint,7,opt,name=unconfirmed,proto3" json:"unconfirmed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaStatus) Reset() {
+	*x = SlaStatus{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaStatus) ProtoMessage() {}
+
+func (x *SlaStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaStatus.ProtoReflect.Descriptor instead.
+func (*SlaStatus) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *SlaStatus) GetState() SlaStatus_State {
+	if x != nil {
+		return x.State
+	}
+	return SlaStatus_STATE_UNSPECIFIED
+}
+
+func (x *SlaStatus) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *SlaStatus) GetMustAct() string {
+	if x != nil {
+		return x.MustAct
+	}
+	return ""
+}
+
+func (x *SlaStatus) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *SlaStatus) GetLimitDays() int32 {
+	if x != nil {
+		return x.LimitDays
+	}
+	return 0
+}
+
+func (x *SlaStatus) GetElapsedDays() int32 {
+	if x != nil {
+		return x.ElapsedDays
+	}
+	return 0
+}
+
+func (x *SlaStatus) GetUnconfirmed() bool {
+	if x != nil {
+		return x.Unconfirmed
+	}
+	return false
+}
+
+type ListSlaBreachesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OVER, NEAR or both (the default).
+	State []SlaStatus_State `protobuf:"varint,1,rep,name=state,proto3,enum=innonet.v1.SlaStatus_State" json:"state,omitempty"`
+	// Only the leads this party must act on (HQ, DIVISIONS, YRD, BOS).
+	MustAct string `protobuf:"bytes,2,opt,name=must_act,json=mustAct,proto3" json:"must_act,omitempty"`
+	// 1 to 500; default 100.
+	PageSize      int32                `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string               `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Consistency   Consistency          `protobuf:"varint,5,opt,name=consistency,proto3,enum=innonet.v1.Consistency" json:"consistency,omitempty"`
+	MaxStaleness  *durationpb.Duration `protobuf:"bytes,6,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaBreachesRequest) Reset() {
+	*x = ListSlaBreachesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaBreachesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaBreachesRequest) ProtoMessage() {}
+
+func (x *ListSlaBreachesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaBreachesRequest.ProtoReflect.Descriptor instead.
+func (*ListSlaBreachesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *ListSlaBreachesRequest) GetState() []SlaStatus_State {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *ListSlaBreachesRequest) GetMustAct() string {
+	if x != nil {
+		return x.MustAct
+	}
+	return ""
+}
+
+func (x *ListSlaBreachesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSlaBreachesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSlaBreachesRequest) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *ListSlaBreachesRequest) GetMaxStaleness() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStaleness
+	}
+	return nil
+}
+
+type ListSlaBreachesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most overdue first (the earliest deadline).
+	Leads         []*Lead `protobuf:"bytes,1,rep,name=leads,proto3" json:"leads,omitempty"`
+	NextPageToken string  `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many leads are over and near, of those the caller may see.
+	Over          int32     `protobuf:"varint,3,opt,name=over,proto3" json:"over,omitempty"`
+	Near          int32     `protobuf:"varint,4,opt,name=near,proto3" json:"near,omitempty"`
+	Read          *ReadInfo `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaBreachesResponse) Reset() {
+	*x = ListSlaBreachesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaBreachesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaBreachesResponse) ProtoMessage() {}
+
+func (x *ListSlaBreachesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaBreachesResponse.ProtoReflect.Descriptor instead.
+func (*ListSlaBreachesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *ListSlaBreachesResponse) GetLeads() []*Lead {
+	if x != nil {
+		return x.Leads
+	}
+	return nil
+}
+
+func (x *ListSlaBreachesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListSlaBreachesResponse) GetOver() int32 {
+	if x != nil {
+		return x.Over
+	}
+	return 0
+}
+
+func (x *ListSlaBreachesResponse) GetNear() int32 {
+	if x != nil {
+		return x.Near
+	}
+	return 0
+}
+
+func (x *ListSlaBreachesResponse) GetRead() *ReadInfo {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetSlaSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSlaSettingsRequest) Reset() {
+	*x = GetSlaSettingsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSlaSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSlaSettingsRequest) ProtoMessage() {}
+
+func (x *GetSlaSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSlaSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetSlaSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{136}
+}
+
+type SlaSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Working days allowed by stage: SUBMITTED (HQ reviews), RETURNED (the
+	// node answers), APPROVED (a division claims), CLAIMED (negotiation
+	// begins), NEGOTIATING (signed), SIGNED (landed).
+	Limits map[string]int32 `protobuf:"bytes,1,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Near   int32            `protobuf:"varint,2,opt,name=near,proto3" json:"near,omitempty"`
+	// Unset while the defaults apply.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdatedByName string                 `protobuf:"bytes,4,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaSettings) Reset() {
+	*x = SlaSettings{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaSettings) ProtoMessage() {}
+
+func (x *SlaSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaSettings.ProtoReflect.Descriptor instead.
+func (*SlaSettings) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *SlaSettings) GetLimits() map[string]int32 {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *SlaSettings) GetNear() int32 {
+	if x != nil {
+		return x.Near
+	}
+	return 0
+}
+
+func (x *SlaSettings) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *SlaSettings) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+type UpdateSlaSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Limits        map[string]int32       `protobuf:"bytes,2,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Near          int32                  `protobuf:"varint,3,opt,name=near,proto3" json:"near,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSlaSettingsRequest) Reset() {
+	*x = UpdateSlaSettingsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSlaSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSlaSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateSlaSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSlaSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSlaSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{138}
+}
+
+func (x *UpdateSlaSettingsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSlaSettingsRequest) GetLimits() map[string]int32 {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *UpdateSlaSettingsRequest) GetNear() int32 {
+	if x != nil {
+		return x.Near
+	}
+	return 0
+}
+
+type GetCalendarYearRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Calendar      string                 `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	Year          int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCalendarYearRequest) Reset() {
+	*x = GetCalendarYearRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCalendarYearRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCalendarYearRequest) ProtoMessage() {}
+
+func (x *GetCalendarYearRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCalendarYearRequest.ProtoReflect.Descriptor instead.
+func (*GetCalendarYearRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{139}
+}
+
+func (x *GetCalendarYearRequest) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *GetCalendarYearRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+type CalendarYear struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Calendar string                 `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	Year     int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Whether the year's data is confirmed (an official schedule HQ entered
+	// or the binary knows); China's years beyond the built-in ones are not
+	// until HQ enters them.
+	Official bool                    `protobuf:"varint,3,opt,name=official,proto3" json:"official,omitempty"`
+	Holidays []*CalendarYear_Holiday `protobuf:"bytes,4,rep,name=holidays,proto3" json:"holidays,omitempty"`
+	// Weekend days that are working days (China's make-up days).
+	Workdays []string `protobuf:"bytes,5,rep,name=workdays,proto3" json:"workdays,omitempty"`
+	// BUILT_IN or HQ.
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	Version       int64  `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedByName string `protobuf:"bytes,8,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CalendarYear) Reset() {
+	*x = CalendarYear{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CalendarYear) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CalendarYear) ProtoMessage() {}
+
+func (x *CalendarYear) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CalendarYear.ProtoReflect.Descriptor instead.
+func (*CalendarYear) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140}
+}
+
+func (x *CalendarYear) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *CalendarYear) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *CalendarYear) GetOfficial() bool {
+	if x != nil {
+		return x.Official
+	}
+	return false
+}
+
+func (x *CalendarYear) GetHolidays() []*CalendarYear_Holiday {
+	if x != nil {
+		return x.Holidays
+	}
+	return nil
+}
+
+func (x *CalendarYear) GetWorkdays() []string {
+	if x != nil {
+		return x.Workdays
+	}
+	return nil
+}
+
+func (x *CalendarYear) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *CalendarYear) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *CalendarYear) GetUpdatedByName() string {
+	if x != nil {
+		return x.UpdatedByName
+	}
+	return ""
+}
+
+type UpdateCalendarYearRequest struct {
+	state           protoimpl.MessageState  `protogen:"open.v1"`
+	Calendar        string                  `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	Year            int32                   `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	RequestId       string                  `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ExpectedVersion int64                   `protobuf:"varint,4,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Official        bool                    `protobuf:"varint,5,opt,name=official,proto3" json:"official,omitempty"`
+	Holidays        []*CalendarYear_Holiday `protobuf:"bytes,6,rep,name=holidays,proto3" json:"holidays,omitempty"`
+	Workdays        []string                `protobuf:"bytes,7,rep,name=workdays,proto3" json:"workdays,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateCalendarYearRequest) Reset() {
+	*x = UpdateCalendarYearRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCalendarYearRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCalendarYearRequest) ProtoMessage() {}
+
+func (x *UpdateCalendarYearRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCalendarYearRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCalendarYearRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{141}
+}
+
+func (x *UpdateCalendarYearRequest) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *UpdateCalendarYearRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *UpdateCalendarYearRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateCalendarYearRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateCalendarYearRequest) GetOfficial() bool {
+	if x != nil {
+		return x.Official
+	}
+	return false
+}
+
+func (x *UpdateCalendarYearRequest) GetHolidays() []*CalendarYear_Holiday {
+	if x != nil {
+		return x.Holidays
+	}
+	return nil
+}
+
+func (x *UpdateCalendarYearRequest) GetWorkdays() []string {
+	if x != nil {
+		return x.Workdays
+	}
+	return nil
+}
+
 type FunnelReport_Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One value per group_by dimension, in its order ("" for none: no
@@ -12098,7 +12845,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12110,7 +12857,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12176,7 +12923,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12188,7 +12935,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12260,6 +13007,59 @@ func (x *TargetReport_Row) GetPerMonth() *StepCounts {
 	return nil
 }
 
+type CalendarYear_Holiday struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// YYYY-MM-DD.
+	Date          string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CalendarYear_Holiday) Reset() {
+	*x = CalendarYear_Holiday{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CalendarYear_Holiday) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CalendarYear_Holiday) ProtoMessage() {}
+
+func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CalendarYear_Holiday.ProtoReflect.Descriptor instead.
+func (*CalendarYear_Holiday) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140, 0}
+}
+
+func (x *CalendarYear_Holiday) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *CalendarYear_Holiday) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_innonet_v1_innonet_proto protoreflect.FileDescriptor
 
 const file_innonet_v1_innonet_proto_rawDesc = "" +
@@ -12275,7 +13075,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xbd\f\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xe6\f\n" +
 	"\x04Lead\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -12311,7 +13111,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"deal_terms\x18> \x01(\v2\x15.innonet.v1.DealTermsR\tdealTerms\x12$\n" +
 	"\x0ehas_deal_terms\x18? \x01(\bR\fhasDealTerms\x12*\n" +
-	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12\x18\n" +
+	"\x11submitted_by_name\x18@ \x01(\tR\x0fsubmittedByName\x12'\n" +
+	"\x03sla\x18E \x01(\v2\x15.innonet.v1.SlaStatusR\x03sla\x12\x18\n" +
 	"\awebsite\x18D \x01(\tR\awebsite\x12\x1f\n" +
 	"\vmerged_into\x18A \x01(\tR\n" +
 	"mergedInto\x12\x1f\n" +
@@ -13412,7 +14213,77 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12)\n" +
 	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\x12)\n" +
-	"\x04rows\x18\x04 \x03(\v2\x15.innonet.v1.TargetRowR\x04rows*\xb2\x01\n" +
+	"\x04rows\x18\x04 \x03(\v2\x15.innonet.v1.TargetRowR\x04rows\"\xd1\x02\n" +
+	"\tSlaStatus\x121\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1b.innonet.v1.SlaStatus.StateR\x05state\x125\n" +
+	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x19\n" +
+	"\bmust_act\x18\x03 \x01(\tR\amustAct\x12\x1a\n" +
+	"\bcalendar\x18\x04 \x01(\tR\bcalendar\x12\x1d\n" +
+	"\n" +
+	"limit_days\x18\x05 \x01(\x05R\tlimitDays\x12!\n" +
+	"\felapsed_days\x18\x06 \x01(\x05R\velapsedDays\x12 \n" +
+	"\vunconfirmed\x18\a \x01(\bR\vunconfirmed\"?\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aON_TIME\x10\x01\x12\b\n" +
+	"\x04NEAR\x10\x02\x12\b\n" +
+	"\x04OVER\x10\x03\"\xa1\x02\n" +
+	"\x16ListSlaBreachesRequest\x125\n" +
+	"\x05state\x18\x01 \x03(\x0e2\x1b.innonet.v1.SlaStatus.StateB\x02\x10\x00R\x05state\x12\x19\n" +
+	"\bmust_act\x18\x02 \x01(\tR\amustAct\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x129\n" +
+	"\vconsistency\x18\x05 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
+	"\rmax_staleness\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xbb\x01\n" +
+	"\x17ListSlaBreachesResponse\x12&\n" +
+	"\x05leads\x18\x01 \x03(\v2\x10.innonet.v1.LeadR\x05leads\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x12\n" +
+	"\x04over\x18\x03 \x01(\x05R\x04over\x12\x12\n" +
+	"\x04near\x18\x04 \x01(\x05R\x04near\x12(\n" +
+	"\x04read\x18\x05 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x17\n" +
+	"\x15GetSlaSettingsRequest\"\xfe\x01\n" +
+	"\vSlaSettings\x12;\n" +
+	"\x06limits\x18\x01 \x03(\v2#.innonet.v1.SlaSettings.LimitsEntryR\x06limits\x12\x12\n" +
+	"\x04near\x18\x02 \x01(\x05R\x04near\x12;\n" +
+	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12&\n" +
+	"\x0fupdated_by_name\x18\x04 \x01(\tR\rupdatedByName\x1a9\n" +
+	"\vLimitsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xd2\x01\n" +
+	"\x18UpdateSlaSettingsRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12H\n" +
+	"\x06limits\x18\x02 \x03(\v20.innonet.v1.UpdateSlaSettingsRequest.LimitsEntryR\x06limits\x12\x12\n" +
+	"\x04near\x18\x03 \x01(\x05R\x04near\x1a9\n" +
+	"\vLimitsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"H\n" +
+	"\x16GetCalendarYearRequest\x12\x1a\n" +
+	"\bcalendar\x18\x01 \x01(\tR\bcalendar\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\"\xc1\x02\n" +
+	"\fCalendarYear\x12\x1a\n" +
+	"\bcalendar\x18\x01 \x01(\tR\bcalendar\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x1a\n" +
+	"\bofficial\x18\x03 \x01(\bR\bofficial\x12<\n" +
+	"\bholidays\x18\x04 \x03(\v2 .innonet.v1.CalendarYear.HolidayR\bholidays\x12\x1a\n" +
+	"\bworkdays\x18\x05 \x03(\tR\bworkdays\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12\x18\n" +
+	"\aversion\x18\a \x01(\x03R\aversion\x12&\n" +
+	"\x0fupdated_by_name\x18\b \x01(\tR\rupdatedByName\x1a1\n" +
+	"\aHoliday\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x8b\x02\n" +
+	"\x19UpdateCalendarYearRequest\x12\x1a\n" +
+	"\bcalendar\x18\x01 \x01(\tR\bcalendar\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12)\n" +
+	"\x10expected_version\x18\x04 \x01(\x03R\x0fexpectedVersion\x12\x1a\n" +
+	"\bofficial\x18\x05 \x01(\bR\bofficial\x12<\n" +
+	"\bholidays\x18\x06 \x03(\v2 .innonet.v1.CalendarYear.HolidayR\bholidays\x12\x1a\n" +
+	"\bworkdays\x18\a \x03(\tR\bworkdays*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -13534,13 +14405,18 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x0fCheckDuplicates\x12\".innonet.v1.CheckDuplicatesRequest\x1a#.innonet.v1.CheckDuplicatesResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/leads:checkDuplicates\x12z\n" +
 	"\x0fGetSimilarLeads\x12\".innonet.v1.GetSimilarLeadsRequest\x1a#.innonet.v1.GetSimilarLeadsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/similar\x12\\\n" +
 	"\tMergeLead\x12\x1c.innonet.v1.MergeLeadRequest\x1a\x10.innonet.v1.Lead\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/leads/{id}:merge\x12w\n" +
-	"\x0eGetLeadMatches\x12!.innonet.v1.GetLeadMatchesRequest\x1a\".innonet.v1.GetLeadMatchesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/matches2\xa3\x03\n" +
+	"\x0eGetLeadMatches\x12!.innonet.v1.GetLeadMatchesRequest\x1a\".innonet.v1.GetLeadMatchesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/matches2\xdd\a\n" +
 	"\rReportService\x12_\n" +
 	"\tGetFunnel\x12\x1c.innonet.v1.GetFunnelRequest\x1a\x18.innonet.v1.FunnelReport\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/reports/funnel\x12l\n" +
 	"\x0fGetTargetReport\x12\".innonet.v1.GetTargetReportRequest\x1a\x18.innonet.v1.TargetReport\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/targets\x12\\\n" +
 	"\n" +
 	"GetTargets\x12\x1d.innonet.v1.GetTargetsRequest\x1a\x13.innonet.v1.Targets\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/targets/{year}\x12e\n" +
-	"\rUpdateTargets\x12 .innonet.v1.UpdateTargetsRequest\x1a\x13.innonet.v1.Targets\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/targets/{year}2\xba\x04\n" +
+	"\rUpdateTargets\x12 .innonet.v1.UpdateTargetsRequest\x1a\x13.innonet.v1.Targets\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/targets/{year}\x12s\n" +
+	"\x0fListSlaBreaches\x12\".innonet.v1.ListSlaBreachesRequest\x1a#.innonet.v1.ListSlaBreachesResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/reports/sla\x12]\n" +
+	"\x0eGetSlaSettings\x12!.innonet.v1.GetSlaSettingsRequest\x1a\x17.innonet.v1.SlaSettings\"\x0f\x82\xd3\xe4\x93\x02\t\x12\a/v1/sla\x12f\n" +
+	"\x11UpdateSlaSettings\x12$.innonet.v1.UpdateSlaSettingsRequest\x1a\x17.innonet.v1.SlaSettings\"\x12\x82\xd3\xe4\x93\x02\f:\x01*\x1a\a/v1/sla\x12x\n" +
+	"\x0fGetCalendarYear\x12\".innonet.v1.GetCalendarYearRequest\x1a\x18.innonet.v1.CalendarYear\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/calendars/{calendar}/{year}\x12\x81\x01\n" +
+	"\x12UpdateCalendarYear\x12%.innonet.v1.UpdateCalendarYearRequest\x1a\x18.innonet.v1.CalendarYear\"*\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/v1/calendars/{calendar}/{year}2\xba\x04\n" +
 	"\x0fDivisionService\x12\x80\x01\n" +
 	"\x14ListDivisionProfiles\x12'.innonet.v1.ListDivisionProfilesRequest\x1a(.innonet.v1.ListDivisionProfilesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/divisions\x12\x82\x01\n" +
 	"\x12GetDivisionProfile\x12%.innonet.v1.GetDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/profile\x12\x8b\x01\n" +
@@ -13593,8 +14469,8 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 	return file_innonet_v1_innonet_proto_rawDescData
 }
 
-var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
+var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 149)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -13612,526 +14488,562 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Site_Kind)(0),                         // 13: innonet.v1.Site.Kind
 	(Organization_Kind)(0),                 // 14: innonet.v1.Organization.Kind
 	(Attachment_Visibility)(0),             // 15: innonet.v1.Attachment.Visibility
-	(*ReadInfo)(nil),                       // 16: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 17: innonet.v1.Contact
-	(*Lead)(nil),                           // 18: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 19: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 20: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 21: innonet.v1.ListLeadsRequest
-	(*SearchLeadsRequest)(nil),             // 22: innonet.v1.SearchLeadsRequest
-	(*SearchLeadsResponse)(nil),            // 23: innonet.v1.SearchLeadsResponse
-	(*SearchHit)(nil),                      // 24: innonet.v1.SearchHit
-	(*SearchHighlight)(nil),                // 25: innonet.v1.SearchHighlight
-	(*TextSpan)(nil),                       // 26: innonet.v1.TextSpan
-	(*ListLeadsResponse)(nil),              // 27: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 28: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 29: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 30: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 31: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 32: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 33: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 34: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 35: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 36: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 37: innonet.v1.User
-	(*Token)(nil),                          // 38: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 39: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 40: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 41: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 42: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 43: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 44: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 45: innonet.v1.CreateTokenResponse
-	(*InviteUserRequest)(nil),              // 46: innonet.v1.InviteUserRequest
-	(*InviteUserResponse)(nil),             // 47: innonet.v1.InviteUserResponse
-	(*AcceptInvitationRequest)(nil),        // 48: innonet.v1.AcceptInvitationRequest
-	(*SignInRequest)(nil),                  // 49: innonet.v1.SignInRequest
-	(*SignInResponse)(nil),                 // 50: innonet.v1.SignInResponse
-	(*SignOutRequest)(nil),                 // 51: innonet.v1.SignOutRequest
-	(*ExtendSessionRequest)(nil),           // 52: innonet.v1.ExtendSessionRequest
-	(*ListTokensRequest)(nil),              // 53: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 54: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 55: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 56: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 57: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 58: innonet.v1.Member
-	(*Alarm)(nil),                          // 59: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 60: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 61: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 62: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 63: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 64: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 65: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 66: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 67: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 68: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 69: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 70: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 71: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 72: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 73: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 74: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 75: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 76: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 77: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 78: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 79: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 80: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 81: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 82: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 83: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 84: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 85: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 86: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 87: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 88: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 89: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 90: innonet.v1.FieldChange
-	(*Site)(nil),                           // 91: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 92: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 93: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 94: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 95: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 96: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 97: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 98: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 99: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 100: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 101: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 102: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                     // 103: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),        // 104: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),               // 105: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),               // 106: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),         // 107: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),        // 108: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),      // 109: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),     // 110: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),        // 111: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),      // 112: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),         // 113: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                // 114: innonet.v1.AttachmentChunk
-	(*LeadTranslation)(nil),                // 115: innonet.v1.LeadTranslation
-	(*TranslateLeadRequest)(nil),           // 116: innonet.v1.TranslateLeadRequest
-	(*GlossaryTerm)(nil),                   // 117: innonet.v1.GlossaryTerm
-	(*ListGlossaryRequest)(nil),            // 118: innonet.v1.ListGlossaryRequest
-	(*ListGlossaryResponse)(nil),           // 119: innonet.v1.ListGlossaryResponse
-	(*SetGlossaryTermRequest)(nil),         // 120: innonet.v1.SetGlossaryTermRequest
-	(*DeleteGlossaryTermRequest)(nil),      // 121: innonet.v1.DeleteGlossaryTermRequest
-	(*PossibleDuplicate)(nil),              // 122: innonet.v1.PossibleDuplicate
-	(*CheckDuplicatesRequest)(nil),         // 123: innonet.v1.CheckDuplicatesRequest
-	(*CheckDuplicatesResponse)(nil),        // 124: innonet.v1.CheckDuplicatesResponse
-	(*GetSimilarLeadsRequest)(nil),         // 125: innonet.v1.GetSimilarLeadsRequest
-	(*GetSimilarLeadsResponse)(nil),        // 126: innonet.v1.GetSimilarLeadsResponse
-	(*MergeLeadRequest)(nil),               // 127: innonet.v1.MergeLeadRequest
-	(*GetLeadMatchesRequest)(nil),          // 128: innonet.v1.GetLeadMatchesRequest
-	(*GetLeadMatchesResponse)(nil),         // 129: innonet.v1.GetLeadMatchesResponse
-	(*DivisionMatch)(nil),                  // 130: innonet.v1.DivisionMatch
-	(*ListDivisionProfilesRequest)(nil),    // 131: innonet.v1.ListDivisionProfilesRequest
-	(*ListDivisionProfilesResponse)(nil),   // 132: innonet.v1.ListDivisionProfilesResponse
-	(*GetDivisionProfileRequest)(nil),      // 133: innonet.v1.GetDivisionProfileRequest
-	(*DivisionProfile)(nil),                // 134: innonet.v1.DivisionProfile
-	(*Enterprise)(nil),                     // 135: innonet.v1.Enterprise
-	(*UpdateDivisionProfileRequest)(nil),   // 136: innonet.v1.UpdateDivisionProfileRequest
-	(*ListDivisionMatchesRequest)(nil),     // 137: innonet.v1.ListDivisionMatchesRequest
-	(*ListDivisionMatchesResponse)(nil),    // 138: innonet.v1.ListDivisionMatchesResponse
-	(*LeadMatch)(nil),                      // 139: innonet.v1.LeadMatch
-	(*GetFunnelRequest)(nil),               // 140: innonet.v1.GetFunnelRequest
-	(*StepCounts)(nil),                     // 141: innonet.v1.StepCounts
-	(*FunnelReport)(nil),                   // 142: innonet.v1.FunnelReport
-	(*GetTargetReportRequest)(nil),         // 143: innonet.v1.GetTargetReportRequest
-	(*TargetReport)(nil),                   // 144: innonet.v1.TargetReport
-	(*TargetRow)(nil),                      // 145: innonet.v1.TargetRow
-	(*GetTargetsRequest)(nil),              // 146: innonet.v1.GetTargetsRequest
-	(*Targets)(nil),                        // 147: innonet.v1.Targets
-	(*UpdateTargetsRequest)(nil),           // 148: innonet.v1.UpdateTargetsRequest
-	nil,                                    // 149: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 150: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),             // 151: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),               // 152: innonet.v1.TargetReport.Row
-	(*durationpb.Duration)(nil),            // 153: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 154: google.protobuf.Timestamp
+	(SlaStatus_State)(0),                   // 16: innonet.v1.SlaStatus.State
+	(*ReadInfo)(nil),                       // 17: innonet.v1.ReadInfo
+	(*Contact)(nil),                        // 18: innonet.v1.Contact
+	(*Lead)(nil),                           // 19: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),              // 20: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                 // 21: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),               // 22: innonet.v1.ListLeadsRequest
+	(*SearchLeadsRequest)(nil),             // 23: innonet.v1.SearchLeadsRequest
+	(*SearchLeadsResponse)(nil),            // 24: innonet.v1.SearchLeadsResponse
+	(*SearchHit)(nil),                      // 25: innonet.v1.SearchHit
+	(*SearchHighlight)(nil),                // 26: innonet.v1.SearchHighlight
+	(*TextSpan)(nil),                       // 27: innonet.v1.TextSpan
+	(*ListLeadsResponse)(nil),              // 28: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),              // 29: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),              // 30: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),               // 31: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),             // 32: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),             // 33: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),            // 34: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),          // 35: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                   // 36: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),         // 37: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                           // 38: innonet.v1.User
+	(*Token)(nil),                          // 39: innonet.v1.Token
+	(*CreateUserRequest)(nil),              // 40: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),             // 41: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),               // 42: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),              // 43: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),              // 44: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),             // 45: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),            // 46: innonet.v1.CreateTokenResponse
+	(*InviteUserRequest)(nil),              // 47: innonet.v1.InviteUserRequest
+	(*InviteUserResponse)(nil),             // 48: innonet.v1.InviteUserResponse
+	(*AcceptInvitationRequest)(nil),        // 49: innonet.v1.AcceptInvitationRequest
+	(*SignInRequest)(nil),                  // 50: innonet.v1.SignInRequest
+	(*SignInResponse)(nil),                 // 51: innonet.v1.SignInResponse
+	(*SignOutRequest)(nil),                 // 52: innonet.v1.SignOutRequest
+	(*ExtendSessionRequest)(nil),           // 53: innonet.v1.ExtendSessionRequest
+	(*ListTokensRequest)(nil),              // 54: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),             // 55: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),             // 56: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                  // 57: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),              // 58: innonet.v1.GetClusterRequest
+	(*Member)(nil),                         // 59: innonet.v1.Member
+	(*Alarm)(nil),                          // 60: innonet.v1.Alarm
+	(*Cluster)(nil),                        // 61: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),            // 62: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),           // 63: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),            // 64: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),      // 65: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                  // 66: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                    // 67: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),            // 68: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                      // 69: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),             // 70: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),         // 71: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),              // 72: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),  // 73: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil), // 74: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),               // 75: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),              // 76: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),         // 77: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),        // 78: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),           // 79: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                       // 80: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),          // 81: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),              // 82: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),            // 83: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),     // 84: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),  // 85: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),               // 86: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),              // 87: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                        // 88: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),            // 89: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),           // 90: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                    // 91: innonet.v1.FieldChange
+	(*Site)(nil),                           // 92: innonet.v1.Site
+	(*ListSitesRequest)(nil),               // 93: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 94: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),              // 95: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                   // 96: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),      // 97: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),         // 98: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),       // 99: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 100: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 101: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                      // 102: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),         // 103: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                     // 104: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),        // 105: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),               // 106: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),               // 107: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),         // 108: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),        // 109: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),      // 110: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),     // 111: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),        // 112: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),      // 113: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),         // 114: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                // 115: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                // 116: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),           // 117: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                   // 118: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),            // 119: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),           // 120: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),         // 121: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),      // 122: innonet.v1.DeleteGlossaryTermRequest
+	(*PossibleDuplicate)(nil),              // 123: innonet.v1.PossibleDuplicate
+	(*CheckDuplicatesRequest)(nil),         // 124: innonet.v1.CheckDuplicatesRequest
+	(*CheckDuplicatesResponse)(nil),        // 125: innonet.v1.CheckDuplicatesResponse
+	(*GetSimilarLeadsRequest)(nil),         // 126: innonet.v1.GetSimilarLeadsRequest
+	(*GetSimilarLeadsResponse)(nil),        // 127: innonet.v1.GetSimilarLeadsResponse
+	(*MergeLeadRequest)(nil),               // 128: innonet.v1.MergeLeadRequest
+	(*GetLeadMatchesRequest)(nil),          // 129: innonet.v1.GetLeadMatchesRequest
+	(*GetLeadMatchesResponse)(nil),         // 130: innonet.v1.GetLeadMatchesResponse
+	(*DivisionMatch)(nil),                  // 131: innonet.v1.DivisionMatch
+	(*ListDivisionProfilesRequest)(nil),    // 132: innonet.v1.ListDivisionProfilesRequest
+	(*ListDivisionProfilesResponse)(nil),   // 133: innonet.v1.ListDivisionProfilesResponse
+	(*GetDivisionProfileRequest)(nil),      // 134: innonet.v1.GetDivisionProfileRequest
+	(*DivisionProfile)(nil),                // 135: innonet.v1.DivisionProfile
+	(*Enterprise)(nil),                     // 136: innonet.v1.Enterprise
+	(*UpdateDivisionProfileRequest)(nil),   // 137: innonet.v1.UpdateDivisionProfileRequest
+	(*ListDivisionMatchesRequest)(nil),     // 138: innonet.v1.ListDivisionMatchesRequest
+	(*ListDivisionMatchesResponse)(nil),    // 139: innonet.v1.ListDivisionMatchesResponse
+	(*LeadMatch)(nil),                      // 140: innonet.v1.LeadMatch
+	(*GetFunnelRequest)(nil),               // 141: innonet.v1.GetFunnelRequest
+	(*StepCounts)(nil),                     // 142: innonet.v1.StepCounts
+	(*FunnelReport)(nil),                   // 143: innonet.v1.FunnelReport
+	(*GetTargetReportRequest)(nil),         // 144: innonet.v1.GetTargetReportRequest
+	(*TargetReport)(nil),                   // 145: innonet.v1.TargetReport
+	(*TargetRow)(nil),                      // 146: innonet.v1.TargetRow
+	(*GetTargetsRequest)(nil),              // 147: innonet.v1.GetTargetsRequest
+	(*Targets)(nil),                        // 148: innonet.v1.Targets
+	(*UpdateTargetsRequest)(nil),           // 149: innonet.v1.UpdateTargetsRequest
+	(*SlaStatus)(nil),                      // 150: innonet.v1.SlaStatus
+	(*ListSlaBreachesRequest)(nil),         // 151: innonet.v1.ListSlaBreachesRequest
+	(*ListSlaBreachesResponse)(nil),        // 152: innonet.v1.ListSlaBreachesResponse
+	(*GetSlaSettingsRequest)(nil),          // 153: innonet.v1.GetSlaSettingsRequest
+	(*SlaSettings)(nil),                    // 154: innonet.v1.SlaSettings
+	(*UpdateSlaSettingsRequest)(nil),       // 155: innonet.v1.UpdateSlaSettingsRequest
+	(*GetCalendarYearRequest)(nil),         // 156: innonet.v1.GetCalendarYearRequest
+	(*CalendarYear)(nil),                   // 157: innonet.v1.CalendarYear
+	(*UpdateCalendarYearRequest)(nil),      // 158: innonet.v1.UpdateCalendarYearRequest
+	nil,                                    // 159: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 160: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),             // 161: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),               // 162: innonet.v1.TargetReport.Row
+	nil,                                    // 163: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                    // 164: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),           // 165: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),            // 166: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 167: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	153, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	166, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
-	17,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
+	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	154, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	154, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	154, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	167, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	167, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	167, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	101, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	122, // 13: innonet.v1.Lead.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
-	115, // 14: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
-	115, // 15: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
-	1,   // 16: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 17: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 18: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
-	7,   // 19: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 20: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
-	0,   // 21: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 22: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 23: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	1,   // 24: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 25: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	154, // 26: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	154, // 27: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	154, // 28: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	0,   // 29: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
-	1,   // 30: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
-	7,   // 31: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 32: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	24,  // 33: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
-	16,  // 34: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	18,  // 35: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
-	25,  // 36: innonet.v1.SearchHit.highlights:type_name -> innonet.v1.SearchHighlight
-	26,  // 37: innonet.v1.SearchHighlight.marks:type_name -> innonet.v1.TextSpan
-	18,  // 38: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
-	16,  // 39: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	1,   // 40: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 41: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 42: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
-	4,   // 43: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
-	8,   // 44: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	0,   // 45: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
-	12,  // 46: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	7,   // 47: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 48: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
-	3,   // 49: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
-	0,   // 50: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
-	0,   // 51: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	154, // 52: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	90,  // 53: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
-	12,  // 54: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
-	35,  // 55: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
-	16,  // 56: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
-	3,   // 57: innonet.v1.User.role:type_name -> innonet.v1.Role
-	154, // 58: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	154, // 59: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	154, // 60: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	154, // 61: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	154, // 62: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	154, // 63: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5,   // 64: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
-	6,   // 65: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
-	3,   // 66: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	153, // 67: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
-	37,  // 68: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
-	38,  // 69: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
-	7,   // 70: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 71: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
-	37,  // 72: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
-	16,  // 73: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	153, // 74: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	38,  // 75: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
-	3,   // 76: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	153, // 77: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
-	37,  // 78: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	154, // 79: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
-	38,  // 80: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
-	37,  // 81: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
-	7,   // 82: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 83: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
-	38,  // 84: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
-	16,  // 85: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 86: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 87: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
-	7,   // 88: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 89: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	154, // 90: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
-	59,  // 91: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	153, // 92: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	154, // 93: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
-	58,  // 94: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	153, // 95: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
-	59,  // 96: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	153, // 97: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	154, // 98: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	59,  // 99: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	154, // 100: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	71,  // 101: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10,  // 102: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	12,  // 103: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 104: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 105: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 106: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	154, // 107: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	154, // 108: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	154, // 109: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	11,  // 110: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	79,  // 111: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	16,  // 112: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	8,   // 113: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 114: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 115: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,   // 116: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 117: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	154, // 118: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 119: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	12,  // 120: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 121: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	154, // 122: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,   // 123: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 124: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	87,  // 125: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	16,  // 126: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 127: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	91,  // 128: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	154, // 129: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	7,   // 130: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 131: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	91,  // 132: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	16,  // 133: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 134: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	14,  // 135: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	154, // 136: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	154, // 137: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 138: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 139: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 140: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	14,  // 141: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 142: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 143: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	95,  // 144: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	16,  // 145: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 146: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	154, // 147: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	15,  // 148: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	154, // 149: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	154, // 150: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	105, // 151: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	15,  // 152: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	103, // 153: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	7,   // 154: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 155: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	103, // 156: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	16,  // 157: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	103, // 158: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	15,  // 159: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	105, // 160: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	9,   // 161: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	154, // 162: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	154, // 163: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	9,   // 164: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	149, // 165: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	154, // 166: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	7,   // 167: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 168: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	117, // 169: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	16,  // 170: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	150, // 171: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	0,   // 172: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
-	1,   // 173: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 174: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
-	17,  // 175: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
-	7,   // 176: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 177: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
-	122, // 178: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
-	16,  // 179: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 180: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 181: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	122, // 182: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
-	16,  // 183: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 184: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 185: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
-	130, // 186: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
-	16,  // 187: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 188: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 189: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
-	134, // 190: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
-	16,  // 191: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 192: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 193: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
-	1,   // 194: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
-	2,   // 195: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
-	135, // 196: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	154, // 197: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
-	1,   // 198: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
-	2,   // 199: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
-	135, // 200: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
-	7,   // 201: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 202: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
-	139, // 203: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
-	16,  // 204: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
-	18,  // 205: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
-	130, // 206: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
-	7,   // 207: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 208: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	151, // 209: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	151, // 210: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
-	16,  // 211: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
-	7,   // 212: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 213: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	152, // 214: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	154, // 215: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
-	16,  // 216: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
-	7,   // 217: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	153, // 218: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
-	145, // 219: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	154, // 220: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
-	145, // 221: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
-	141, // 222: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	141, // 223: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	141, // 224: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	145, // 225: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	141, // 226: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	141, // 227: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	19,  // 228: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	20,  // 229: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	21,  // 230: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	22,  // 231: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	28,  // 232: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	29,  // 233: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	30,  // 234: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	31,  // 235: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	32,  // 236: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	33,  // 237: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	34,  // 238: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	74,  // 239: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	75,  // 240: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	76,  // 241: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	77,  // 242: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	78,  // 243: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	81,  // 244: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	82,  // 245: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	83,  // 246: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	84,  // 247: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	86,  // 248: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	88,  // 249: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	102, // 250: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	96,  // 251: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	97,  // 252: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	98,  // 253: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	100, // 254: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	104, // 255: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	107, // 256: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	109, // 257: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	111, // 258: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	112, // 259: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	116, // 260: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	118, // 261: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	120, // 262: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	121, // 263: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	123, // 264: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	125, // 265: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	127, // 266: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	128, // 267: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	140, // 268: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	143, // 269: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	146, // 270: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	148, // 271: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	131, // 272: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	133, // 273: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	136, // 274: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	137, // 275: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	39,  // 276: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	41,  // 277: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	56,  // 278: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	43,  // 279: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	44,  // 280: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	53,  // 281: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	55,  // 282: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	46,  // 283: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	48,  // 284: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	49,  // 285: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	51,  // 286: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	52,  // 287: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	57,  // 288: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	69,  // 289: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	61,  // 290: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	62,  // 291: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	63,  // 292: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	64,  // 293: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	65,  // 294: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	67,  // 295: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	70,  // 296: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	72,  // 297: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	92,  // 298: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	94,  // 299: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	113, // 300: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	18,  // 301: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	18,  // 302: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	27,  // 303: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	23,  // 304: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	18,  // 305: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	18,  // 306: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	18,  // 307: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	18,  // 308: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	18,  // 309: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	18,  // 310: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	36,  // 311: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	18,  // 312: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	18,  // 313: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	79,  // 314: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	79,  // 315: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	80,  // 316: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	18,  // 317: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	18,  // 318: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	85,  // 319: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	85,  // 320: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	87,  // 321: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	89,  // 322: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	18,  // 323: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	95,  // 324: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	95,  // 325: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	99,  // 326: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	95,  // 327: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	106, // 328: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	108, // 329: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	110, // 330: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	106, // 331: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	106, // 332: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	18,  // 333: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	119, // 334: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	117, // 335: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	117, // 336: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	124, // 337: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	126, // 338: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	18,  // 339: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	129, // 340: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	142, // 341: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	144, // 342: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	147, // 343: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	147, // 344: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	132, // 345: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	134, // 346: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	134, // 347: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	138, // 348: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	40,  // 349: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	42,  // 350: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	37,  // 351: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	37,  // 352: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	45,  // 353: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	54,  // 354: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	38,  // 355: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	47,  // 356: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	37,  // 357: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	50,  // 358: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	38,  // 359: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	38,  // 360: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	60,  // 361: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	60,  // 362: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	60,  // 363: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	60,  // 364: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	60,  // 365: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	60,  // 366: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	66,  // 367: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	68,  // 368: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	71,  // 369: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	73,  // 370: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	93,  // 371: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	91,  // 372: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	114, // 373: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	301, // [301:374] is the sub-list for method output_type
-	228, // [228:301] is the sub-list for method input_type
-	228, // [228:228] is the sub-list for extension type_name
-	228, // [228:228] is the sub-list for extension extendee
-	0,   // [0:228] is the sub-list for field type_name
+	102, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	150, // 13: innonet.v1.Lead.sla:type_name -> innonet.v1.SlaStatus
+	123, // 14: innonet.v1.Lead.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	116, // 15: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	116, // 16: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	1,   // 17: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
+	167, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	167, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	167, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
+	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
+	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
+	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
+	26,  // 37: innonet.v1.SearchHit.highlights:type_name -> innonet.v1.SearchHighlight
+	27,  // 38: innonet.v1.SearchHighlight.marks:type_name -> innonet.v1.TextSpan
+	19,  // 39: innonet.v1.ListLeadsResponse.leads:type_name -> innonet.v1.Lead
+	17,  // 40: innonet.v1.ListLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	1,   // 41: innonet.v1.UpdateLeadRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 42: innonet.v1.UpdateLeadRequest.deal_type:type_name -> innonet.v1.DealType
+	18,  // 43: innonet.v1.UpdateLeadRequest.contacts:type_name -> innonet.v1.Contact
+	4,   // 44: innonet.v1.ReviewLeadRequest.decision:type_name -> innonet.v1.Decision
+	8,   // 45: innonet.v1.ReviewLeadRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
+	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
+	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
+	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
+	167, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	91,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
+	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
+	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
+	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
+	167, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	167, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	167, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	167, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	167, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	167, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
+	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
+	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
+	166, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
+	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
+	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
+	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
+	166, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
+	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
+	166, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
+	167, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
+	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
+	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
+	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	167, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
+	166, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	167, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
+	166, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
+	166, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	167, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	60,  // 100: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	167, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	72,  // 102: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 103: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 104: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 105: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 106: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	167, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	167, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	167, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 111: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	80,  // 112: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	17,  // 113: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 114: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 115: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 117: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 118: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	167, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 120: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 121: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 122: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	167, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 124: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	88,  // 126: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	17,  // 127: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 128: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	92,  // 129: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	167, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 131: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	92,  // 133: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	17,  // 134: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 135: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 136: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	167, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	167, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 139: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 140: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 142: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 143: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	96,  // 145: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	17,  // 146: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 147: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	167, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 149: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	167, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	167, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	106, // 152: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 153: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	104, // 154: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 155: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	104, // 157: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	17,  // 158: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	104, // 159: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 160: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	106, // 161: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 162: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	167, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	167, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 165: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	159, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	167, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 168: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	118, // 170: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	17,  // 171: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	160, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	0,   // 173: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
+	1,   // 174: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 175: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
+	18,  // 176: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 177: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	123, // 179: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	17,  // 180: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 181: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	123, // 183: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
+	17,  // 184: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 185: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	131, // 187: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
+	17,  // 188: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 189: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	135, // 191: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
+	17,  // 192: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 193: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 195: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
+	2,   // 196: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
+	136, // 197: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
+	167, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	1,   // 199: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
+	2,   // 200: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
+	136, // 201: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
+	7,   // 202: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	140, // 204: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
+	17,  // 205: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	19,  // 206: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
+	131, // 207: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
+	7,   // 208: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	161, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	161, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	17,  // 212: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 213: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	162, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	167, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	17,  // 217: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 218: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	146, // 220: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
+	167, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	146, // 222: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
+	16,  // 223: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
+	167, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	16,  // 225: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
+	7,   // 226: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
+	166, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	19,  // 228: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
+	17,  // 229: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
+	163, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	167, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	164, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	165, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	165, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	142, // 235: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	142, // 236: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	142, // 237: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	146, // 238: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	142, // 239: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	142, // 240: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 241: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 242: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 243: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 244: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 245: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 246: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 247: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 248: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 249: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 250: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 251: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	75,  // 252: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	76,  // 253: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	77,  // 254: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	78,  // 255: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	79,  // 256: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	82,  // 257: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	83,  // 258: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	84,  // 259: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	85,  // 260: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	87,  // 261: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	89,  // 262: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	103, // 263: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	97,  // 264: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	98,  // 265: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	99,  // 266: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	101, // 267: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	105, // 268: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	108, // 269: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	110, // 270: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	112, // 271: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	113, // 272: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	117, // 273: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	119, // 274: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	121, // 275: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	122, // 276: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	124, // 277: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	126, // 278: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	128, // 279: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	129, // 280: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	141, // 281: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	144, // 282: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	147, // 283: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	149, // 284: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	151, // 285: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	153, // 286: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	155, // 287: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	156, // 288: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	158, // 289: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	132, // 290: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	134, // 291: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	137, // 292: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	138, // 293: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 294: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 295: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 296: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 297: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 298: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 299: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 300: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 301: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 302: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 303: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 304: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 305: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 306: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	70,  // 307: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	62,  // 308: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	63,  // 309: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	64,  // 310: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	65,  // 311: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	66,  // 312: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	68,  // 313: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	71,  // 314: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	73,  // 315: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	93,  // 316: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	95,  // 317: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	114, // 318: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	19,  // 319: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 320: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 321: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 322: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 323: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 324: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 325: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 326: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 327: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 328: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 329: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 330: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 331: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	80,  // 332: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	80,  // 333: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	81,  // 334: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 335: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 336: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	86,  // 337: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	86,  // 338: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	88,  // 339: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	90,  // 340: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 341: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	96,  // 342: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	96,  // 343: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	100, // 344: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	96,  // 345: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	107, // 346: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	109, // 347: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	111, // 348: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	107, // 349: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	107, // 350: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 351: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	120, // 352: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	118, // 353: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	118, // 354: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	125, // 355: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	127, // 356: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 357: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	130, // 358: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	143, // 359: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	145, // 360: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	148, // 361: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	148, // 362: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	152, // 363: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	154, // 364: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	154, // 365: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	157, // 366: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	157, // 367: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	133, // 368: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	135, // 369: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	135, // 370: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	139, // 371: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 372: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 373: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 374: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 375: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 376: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 377: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 378: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 379: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 380: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 381: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 382: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 383: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 384: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 385: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 386: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 387: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 388: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 389: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	67,  // 390: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	69,  // 391: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	72,  // 392: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	74,  // 393: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	94,  // 394: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	92,  // 395: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	115, // 396: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	319, // [319:397] is the sub-list for method output_type
+	241, // [241:319] is the sub-list for method input_type
+	241, // [241:241] is the sub-list for extension type_name
+	241, // [241:241] is the sub-list for extension extendee
+	0,   // [0:241] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -14151,8 +15063,8 @@ func file_innonet_v1_innonet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
-			NumEnums:      16,
-			NumMessages:   137,
+			NumEnums:      17,
+			NumMessages:   149,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -1866,10 +1866,15 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ReportService_GetFunnel_FullMethodName       = "/innonet.v1.ReportService/GetFunnel"
-	ReportService_GetTargetReport_FullMethodName = "/innonet.v1.ReportService/GetTargetReport"
-	ReportService_GetTargets_FullMethodName      = "/innonet.v1.ReportService/GetTargets"
-	ReportService_UpdateTargets_FullMethodName   = "/innonet.v1.ReportService/UpdateTargets"
+	ReportService_GetFunnel_FullMethodName          = "/innonet.v1.ReportService/GetFunnel"
+	ReportService_GetTargetReport_FullMethodName    = "/innonet.v1.ReportService/GetTargetReport"
+	ReportService_GetTargets_FullMethodName         = "/innonet.v1.ReportService/GetTargets"
+	ReportService_UpdateTargets_FullMethodName      = "/innonet.v1.ReportService/UpdateTargets"
+	ReportService_ListSlaBreaches_FullMethodName    = "/innonet.v1.ReportService/ListSlaBreaches"
+	ReportService_GetSlaSettings_FullMethodName     = "/innonet.v1.ReportService/GetSlaSettings"
+	ReportService_UpdateSlaSettings_FullMethodName  = "/innonet.v1.ReportService/UpdateSlaSettings"
+	ReportService_GetCalendarYear_FullMethodName    = "/innonet.v1.ReportService/GetCalendarYear"
+	ReportService_UpdateCalendarYear_FullMethodName = "/innonet.v1.ReportService/UpdateCalendarYear"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -1896,6 +1901,20 @@ type ReportServiceClient interface {
 	GetTargets(ctx context.Context, in *GetTargetsRequest, opts ...grpc.CallOption) (*Targets, error)
 	// UpdateTargets replaces a year's targets whole. HQ_REVIEWER only.
 	UpdateTargets(ctx context.Context, in *UpdateTargetsRequest, opts ...grpc.CallOption) (*Targets, error)
+	// ListSlaBreaches lists the leads the caller may see that are over or
+	// near their stage's limit, most overdue first, with who must act.
+	ListSlaBreaches(ctx context.Context, in *ListSlaBreachesRequest, opts ...grpc.CallOption) (*ListSlaBreachesResponse, error)
+	// GetSlaSettings returns the limits per stage (HQ's, or the defaults).
+	GetSlaSettings(ctx context.Context, in *GetSlaSettingsRequest, opts ...grpc.CallOption) (*SlaSettings, error)
+	// UpdateSlaSettings replaces the limits. HQ_REVIEWER only.
+	UpdateSlaSettings(ctx context.Context, in *UpdateSlaSettingsRequest, opts ...grpc.CallOption) (*SlaSettings, error)
+	// GetCalendarYear returns the working calendar of CN, US, GB, DE-BY or
+	// IL for a year as it is in force: HQ's table, else the built-in one.
+	GetCalendarYear(ctx context.Context, in *GetCalendarYearRequest, opts ...grpc.CallOption) (*CalendarYear, error)
+	// UpdateCalendarYear stores HQ's table of a calendar's year (China's
+	// official schedule with its make-up working days, Israel's holidays),
+	// which replaces the built-in one. HQ_REVIEWER only.
+	UpdateCalendarYear(ctx context.Context, in *UpdateCalendarYearRequest, opts ...grpc.CallOption) (*CalendarYear, error)
 }
 
 type reportServiceClient struct {
@@ -1946,6 +1965,56 @@ func (c *reportServiceClient) UpdateTargets(ctx context.Context, in *UpdateTarge
 	return out, nil
 }
 
+func (c *reportServiceClient) ListSlaBreaches(ctx context.Context, in *ListSlaBreachesRequest, opts ...grpc.CallOption) (*ListSlaBreachesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSlaBreachesResponse)
+	err := c.cc.Invoke(ctx, ReportService_ListSlaBreaches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetSlaSettings(ctx context.Context, in *GetSlaSettingsRequest, opts ...grpc.CallOption) (*SlaSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SlaSettings)
+	err := c.cc.Invoke(ctx, ReportService_GetSlaSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) UpdateSlaSettings(ctx context.Context, in *UpdateSlaSettingsRequest, opts ...grpc.CallOption) (*SlaSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SlaSettings)
+	err := c.cc.Invoke(ctx, ReportService_UpdateSlaSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetCalendarYear(ctx context.Context, in *GetCalendarYearRequest, opts ...grpc.CallOption) (*CalendarYear, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CalendarYear)
+	err := c.cc.Invoke(ctx, ReportService_GetCalendarYear_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) UpdateCalendarYear(ctx context.Context, in *UpdateCalendarYearRequest, opts ...grpc.CallOption) (*CalendarYear, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CalendarYear)
+	err := c.cc.Invoke(ctx, ReportService_UpdateCalendarYear_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -1970,6 +2039,20 @@ type ReportServiceServer interface {
 	GetTargets(context.Context, *GetTargetsRequest) (*Targets, error)
 	// UpdateTargets replaces a year's targets whole. HQ_REVIEWER only.
 	UpdateTargets(context.Context, *UpdateTargetsRequest) (*Targets, error)
+	// ListSlaBreaches lists the leads the caller may see that are over or
+	// near their stage's limit, most overdue first, with who must act.
+	ListSlaBreaches(context.Context, *ListSlaBreachesRequest) (*ListSlaBreachesResponse, error)
+	// GetSlaSettings returns the limits per stage (HQ's, or the defaults).
+	GetSlaSettings(context.Context, *GetSlaSettingsRequest) (*SlaSettings, error)
+	// UpdateSlaSettings replaces the limits. HQ_REVIEWER only.
+	UpdateSlaSettings(context.Context, *UpdateSlaSettingsRequest) (*SlaSettings, error)
+	// GetCalendarYear returns the working calendar of CN, US, GB, DE-BY or
+	// IL for a year as it is in force: HQ's table, else the built-in one.
+	GetCalendarYear(context.Context, *GetCalendarYearRequest) (*CalendarYear, error)
+	// UpdateCalendarYear stores HQ's table of a calendar's year (China's
+	// official schedule with its make-up working days, Israel's holidays),
+	// which replaces the built-in one. HQ_REVIEWER only.
+	UpdateCalendarYear(context.Context, *UpdateCalendarYearRequest) (*CalendarYear, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -1991,6 +2074,21 @@ func (UnimplementedReportServiceServer) GetTargets(context.Context, *GetTargetsR
 }
 func (UnimplementedReportServiceServer) UpdateTargets(context.Context, *UpdateTargetsRequest) (*Targets, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateTargets not implemented")
+}
+func (UnimplementedReportServiceServer) ListSlaBreaches(context.Context, *ListSlaBreachesRequest) (*ListSlaBreachesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSlaBreaches not implemented")
+}
+func (UnimplementedReportServiceServer) GetSlaSettings(context.Context, *GetSlaSettingsRequest) (*SlaSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSlaSettings not implemented")
+}
+func (UnimplementedReportServiceServer) UpdateSlaSettings(context.Context, *UpdateSlaSettingsRequest) (*SlaSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSlaSettings not implemented")
+}
+func (UnimplementedReportServiceServer) GetCalendarYear(context.Context, *GetCalendarYearRequest) (*CalendarYear, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCalendarYear not implemented")
+}
+func (UnimplementedReportServiceServer) UpdateCalendarYear(context.Context, *UpdateCalendarYearRequest) (*CalendarYear, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCalendarYear not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -2085,6 +2183,96 @@ func _ReportService_UpdateTargets_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_ListSlaBreaches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSlaBreachesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).ListSlaBreaches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_ListSlaBreaches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).ListSlaBreaches(ctx, req.(*ListSlaBreachesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetSlaSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSlaSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetSlaSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetSlaSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetSlaSettings(ctx, req.(*GetSlaSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_UpdateSlaSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSlaSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).UpdateSlaSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_UpdateSlaSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).UpdateSlaSettings(ctx, req.(*UpdateSlaSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetCalendarYear_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCalendarYearRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetCalendarYear(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetCalendarYear_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetCalendarYear(ctx, req.(*GetCalendarYearRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_UpdateCalendarYear_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCalendarYearRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).UpdateCalendarYear(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_UpdateCalendarYear_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).UpdateCalendarYear(ctx, req.(*UpdateCalendarYearRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2107,6 +2295,26 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateTargets",
 			Handler:    _ReportService_UpdateTargets_Handler,
+		},
+		{
+			MethodName: "ListSlaBreaches",
+			Handler:    _ReportService_ListSlaBreaches_Handler,
+		},
+		{
+			MethodName: "GetSlaSettings",
+			Handler:    _ReportService_GetSlaSettings_Handler,
+		},
+		{
+			MethodName: "UpdateSlaSettings",
+			Handler:    _ReportService_UpdateSlaSettings_Handler,
+		},
+		{
+			MethodName: "GetCalendarYear",
+			Handler:    _ReportService_GetCalendarYear_Handler,
+		},
+		{
+			MethodName: "UpdateCalendarYear",
+			Handler:    _ReportService_UpdateCalendarYear_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
