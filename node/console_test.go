@@ -521,7 +521,8 @@ func TestConsoleDuplicatesAndMatches(t *testing.T) {
 	if _, p := hq.get(loc); code != http.StatusSeeOther || !strings.Contains(p, "本身已合并到 "+first.Id) {
 		t.Errorf("merge into a merged lead: %d\n%s", code, p)
 	}
-	page(as(hqTok, "en"), "/leads?stage=MERGED", 200, dupID, "Merged")
+	page(as(hqTok, "en"), "/leads?stage=MERGED", 200, dupID, "Merged", `value="MERGED" checked`)
+	page(as(hqTok, "zh"), "/leads?view=board&stage=MERGED", 200, dupID, `data-stage="MERGED"`)
 
 	// Matches for us: the division's published leads, best first, with why.
 	for _, lang := range []struct{ code, title, reason string }{
