@@ -507,7 +507,7 @@ func TestConsoleDuplicatesAndMatches(t *testing.T) {
 	}
 	// The confirmation shows both; confirmed, the duplicate points at the
 	// survivor, which lists it.
-	code, _, body = hq.post("/leads/"+dupID+"/merge", mergeForm(dupID, strings.ToLower(first.Id), false))
+	code, body = hq.get("/leads/" + dupID + "/merge?into=" + strings.ToLower(first.Id) + "&comment=same")
 	if code != 200 || !strings.Contains(body, "将 "+dupID+" 合并到 "+first.Id) || !strings.Contains(body, `name="confirm" value="yes"`) {
 		t.Fatalf("merge confirmation: %d\n%s", code, body)
 	}
@@ -517,8 +517,8 @@ func TestConsoleDuplicatesAndMatches(t *testing.T) {
 	}
 	page(hq, loc, 200, "已合并到 "+first.Id, `id="merged-from"`, `href="/leads/`+dupID+`"`, "并入了一条重复线索")
 	page(hq, "/leads/"+dupID, 200, `id="merged-banner"`, `href="/leads/`+first.Id+`"`, "已合并到另一条线索")
-	code, loc, _ = hq.post("/leads/"+worked.Id+"/merge", mergeForm(worked.Id, dupID, false))
-	if _, p := hq.get(loc); code != http.StatusSeeOther || !strings.Contains(p, "本身已合并到 "+first.Id) {
+	code, _ = hq.get("/leads/" + worked.Id + "/merge?into=" + dupID)
+	if _, p := hq.get("/leads/" + worked.Id); code != http.StatusSeeOther || !strings.Contains(p, "本身已合并到 "+first.Id) {
 		t.Errorf("merge into a merged lead: %d\n%s", code, p)
 	}
 	page(as(hqTok, "en"), "/leads?stage=MERGED", 200, dupID, "Merged", `value="MERGED" checked`)

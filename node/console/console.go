@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /leads/new", s.authed(s.submit))
 	m.HandleFunc("POST "+CheckPath, s.authed(s.checkDuplicates))
 	m.HandleFunc("GET /leads/{id}", s.authed(s.showLead))
+	m.HandleFunc("GET /leads/{id}/merge", s.authed(s.mergeConfirmPage))
 	m.HandleFunc("POST /leads/{id}/{action}", s.authed(s.leadAction))
 	m.HandleFunc("GET /leads/{id}/files/{sha}", s.authed(s.download))
 	m.HandleFunc("GET /matches", s.authed(s.matchesPage))

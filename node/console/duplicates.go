@@ -201,10 +201,22 @@ type mergeData struct {
 var mergeable = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RETURNED, innonetpb.Stage_APPROVED,
 	innonetpb.Stage_DECLINED, innonetpb.Stage_WITHDRAWN, innonetpb.Stage_LOST}
 
+// mergeConfirmPage is the confirmation of a merge, at GET
+// /leads/{id}/merge?into=…&comment=…: the lead page's merge forms ask for
+// it, and it changes nothing.
+func (s *Server) mergeConfirmPage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
+	if p := checkQuery(r, "into", "comment"); p != "" {
+		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
+		return
+	}
+	q := r.URL.Query()
+	s.mergePage(w, r, v, ctx, r.PathValue("id"), q.Get("into"), q.Get("comment"), newRID())
+}
+
 // mergePage shows both leads and what a merge does, before HQ confirms
 // it; a lead that cannot be merged into is refused here already.
-func (s *Server) mergePage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context, id, rid string) {
-	into := strings.ToUpper(strings.TrimSpace(r.PostFormValue("into")))
+func (s *Server) mergePage(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context, id, into, comment, rid string) {
+	into = strings.ToUpper(strings.TrimSpace(into))
 	back := func(f *flash) {
 		s.setFlash(w, f)
 		http.Redirect(w, r, "/leads/"+id, http.StatusSeeOther)
@@ -236,6 +248,6 @@ func (s *Server) mergePage(w http.ResponseWriter, r *http.Request, v *view, ctx 
 		return
 	}
 	v.Title = v.T.T("merge.title", from.Id, target.Id)
-	v.Data = &mergeData{From: from, Into: target, Comment: strings.TrimSpace(r.PostFormValue("comment")), RID: rid}
+	v.Data = &mergeData{From: from, Into: target, Comment: strings.TrimSpace(comment), RID: rid}
 	s.render(w, v, "merge")
 }

@@ -186,7 +186,7 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 	}
 	// A merge is confirmed on a page of its own first.
 	if action == "merge" && f("confirm") != "yes" {
-		s.mergePage(w, r, v, ctx, id, rid)
+		s.mergePage(w, r, v, ctx, id, f("into"), f("comment"), rid)
 		return
 	}
 	// Every write carries its request ID, so sending it again while the
