@@ -85,11 +85,31 @@ func (r reasonRule) words(t *tr, m []string) string {
 	return t.T(r.key, args...)
 }
 
-// Reasons shows a list of statements in the reader's language.
+// Reasons shows a list of statements in the reader's language, less
+// those that compare a value the draft has not set yet ("deal type
+// DEAL_TYPE_UNSPECIFIED vs JOINT_VENTURE" while the form is typed).
 func (t *tr) Reasons(list []string) []string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = t.Reason(s)
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if !unsetComparison(s) {
+			out = append(out, t.Reason(s))
+		}
 	}
 	return out
+}
+
+func unsetComparison(s string) bool {
+	for _, r := range reasonRules {
+		m := r.re.FindStringSubmatch(strings.TrimSpace(s))
+		if m == nil {
+			continue
+		}
+		for i := range r.enums {
+			if strings.HasSuffix(m[i], "_UNSPECIFIED") {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }

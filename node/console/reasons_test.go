@@ -53,6 +53,9 @@ func TestReasons(t *testing.T) {
 			}
 		}
 	}
+	if got := zh.Reasons([]string{"deal type DEAL_TYPE_UNSPECIFIED vs JOINT_VENTURE", "TRL 6 vs 4"}); len(got) != 1 || got[0] != "技术成熟度 6 对 4" {
+		t.Errorf("reasons with an unset value: %q", got)
+	}
 	e := &innonetpb.Enterprise{Name: "天津港氢能物流有限公司", NameEn: "Tianjin Port Hydrogen Logistics", Needs: "叉车储氢", NeedsEn: "hydrogen storage for forklifts"}
 	got := zh.Reason(localEnterprise("enterprise Tianjin Port Hydrogen Logistics looks for hydrogen storage (2.00): hydrogen storage for forklifts", e))
 	if want := "企业 天津港氢能物流有限公司 需要 hydrogen storage（2.00）：叉车储氢"; got != want {
