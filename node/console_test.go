@@ -458,6 +458,22 @@ func TestConsoleDuplicatesAndMatches(t *testing.T) {
 		t.Fatalf("the new lead's page names no duplicates:\n%s", p)
 	}
 
+	// The edit form checks too, leaving the lead itself out, and the page
+	// after an edit names the duplicates.
+	code, _, body = bos.post("/leads/check-duplicates", url.Values{"csrf": {f.Get("csrf")}, "id": {dupID}, "version": {"1"},
+		"title": {"Metal hydride hydrogen storage"}, "website": {"https://hydrosolid.de"}})
+	if code != 200 || !strings.Contains(body, first.Id) || strings.Contains(body, dupID) {
+		t.Fatalf("the edit form's check: %d\n%s", code, body)
+	}
+	code, _, body = bos.post("/leads/"+dupID+"/edit", url.Values{"csrf": {f.Get("csrf")}, "rid": {rid()}, "version": {"1"},
+		"title": {"Metal hydride hydrogen storage"}, "website": {"www.hydrosolid.de"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", code, body)
+	}
+	if _, p := bos.get("/leads/" + dupID); !strings.Contains(p, `id="dup-notice"`) || !strings.Contains(p, "https://www.hydrosolid.de") {
+		t.Fatalf("the page after an edit:\n%s", p)
+	}
+
 	// HQ sees both leads, and how each fits the divisions.
 	for _, lang := range []struct{ code, similar, matches, reason string }{
 		{"en", "Similar leads", "Division matches", "same website domain hydrosolid.de"},
