@@ -104,6 +104,10 @@ func (s *Server) checkDuplicates(w http.ResponseWriter, r *http.Request, v *view
 	// An edit sends what it changes; the rest of the draft is the lead's.
 	if req.Id != "" {
 		l, err := s.leads.GetLead(ctx, &innonetpb.GetLeadRequest{Id: req.Id, Consistency: stale})
+		if status.Code(err) == codes.NotFound {
+			// Written a moment ago, and not yet here: the leader has it.
+			l, err = s.leads.GetLead(ctx, &innonetpb.GetLeadRequest{Id: req.Id, Consistency: innonetpb.Consistency_LEADER})
+		}
 		if err != nil {
 			s.fragmentError(w, v, err)
 			return
