@@ -323,15 +323,49 @@ func TestBrowserWeek(t *testing.T) {
 	admin.sees("CGO", "MUC", "YRD")
 	admin.shotBoth("admin-cluster")
 
+	// Bohai Rim says what it looks for: its profile, edited in the form
+	// (no script needed), ranks the leads it is shown.
+	bohai.open("/divisions")
+	bohai.click("#edit-BOHAI")
+	bohai.set("#sector-0", "NEW_ENERGY_VEHICLES")
+	bohai.set("#sector-1", "ADVANCED_MANUFACTURING")
+	bohai.set("#keywords", "Wasserstoff\nElektrolyse\n氢能, 储氢")
+	bohai.set("#trl_min", "4")
+	bohai.set("#trl_max", "8")
+	bohai.set("#trl_preferred", "5")
+	bohai.run("tick a kind of deal", chromedp.Click(chromedp.CSS(`input[name=deal_type][value=TECHNOLOGY_LICENSING]`)))
+	row := `tr.ent[data-row="0"] `
+	bohai.set(row+"input[name=ent_name]", "天津港氢能物流有限公司")
+	bohai.set(row+"input[name=ent_name_en]", "Tianjin Port Hydrogen Logistics")
+	bohai.set(row+"input[name=ent_city]", "天津")
+	bohai.set(row+"textarea[name=ent_needs]", "港口设备的电解制氢与储氢")
+	bohai.set(row+"textarea[name=ent_needs_en]", "electrolysis and hydrogen storage for port equipment")
+	bohai.shot("division-profile-form.en")
+	bohai.click("#save-profile")
+	bohai.sees("The profile of Bohai Rim is saved (version 1)", "天津港氢能物流有限公司", "Wasserstoff")
+	prof, err := retried(t, api.divisions.GetDivisionProfile, &innonetpb.GetDivisionProfileRequest{Division: "BOHAI"})
+	if err != nil || prof.Version != 1 || len(prof.Keywords) != 4 || len(prof.Enterprises) != 1 || prof.TrlPreferred != 5 ||
+		len(prof.DealTypes) != 1 || len(prof.Sectors) != 2 {
+		t.Fatalf("API: BOHAI's profile after the form: %v %v", prof, err)
+	}
+	bohai.shotBoth("division-profile")
+	bohai.open("/divisions/BOHAI/edit")
+	bohai.shotBoth("division-profile-edit")
+	bohai.open("/divisions")
+	bohai.shotBoth("divisions")
+
 	// Munich pushes three leads, one in German with a pitch deck, one in
 	// English, one whose text is hostile.
 	deck := filepath.Join(t.TempDir(), "Pitch deck.pdf")
 	if err := os.WriteFile(deck, []byte("%PDF-1.4 a pitch deck\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	submit := func(title, summary, lang, sector, org string, files ...string) string {
+	submit := func(title, summary, lang, sector, org, web string, files ...string) string {
 		lukas.open("/leads/new")
 		lukas.set("#title", title)
+		if web != "" {
+			lukas.set("#website", web)
+		}
 		lukas.set("#summary", summary)
 		lukas.set("#language", lang)
 		lukas.set("#organization_id", "new")
@@ -350,16 +384,74 @@ func TestBrowserWeek(t *testing.T) {
 	}
 	lukas.open("/leads/new")
 	lukas.shotBoth("node-submit")
-	german := submit("Grüner Wasserstoff aus Meerwasser-Elektrolyse", "Ein Team der TU München hat einen Elektrolyseur entwickelt, der Meerwasser direkt spaltet.", "de", "NEW_ENERGY_VEHICLES", "HydroSea GmbH", deck)
-	english := submit("Solid-state battery separator", "A ceramic separator that doubles cycle life.", "en", "NEW_MATERIALS", "CeraCell Ltd")
+	german := submit("Grüner Wasserstoff aus Meerwasser-Elektrolyse", "Ein Team der TU München hat einen Elektrolyseur entwickelt, der Meerwasser direkt spaltet.", "de", "NEW_ENERGY_VEHICLES", "HydroSea GmbH", "https://hydrosea.de", deck)
+	english := submit("Solid-state battery separator", "A ceramic separator that doubles cycle life.", "en", "NEW_MATERIALS", "CeraCell Ltd", "")
 	hostileTitle := `<script>alert("xss")</script> "><img src=x onerror=alert(1)> מימן ירוק`
-	hostile := submit(hostileTitle, `</textarea><b onmouseover=alert(2)>bold?</b> שלום עולם`, "he", "OTHER", `"><svg onload=alert(3)>`)
+	hostile := submit(hostileTitle, `</textarea><b onmouseover=alert(2)>bold?</b> שלום עולם`, "he", "OTHER", `"><svg onload=alert(3)>`, "")
 	for _, id := range []string{german, english, hostile} {
 		l, err := retried(t, api.leads.GetLead, &innonetpb.GetLeadRequest{Id: id})
 		if err != nil || l.Stage != innonetpb.Stage_SUBMITTED || l.Site != "MUC" {
 			t.Fatalf("API: lead %s after submit: %v %v", id, l, err)
 		}
 	}
+	// Lukas starts the German lead again, forgetting it is in: the form
+	// warns while he types, in his language.
+	typeDuplicate := func() {
+		lukas.run("type a duplicate", chromedp.SendKeys(chromedp.CSS("#title"), "Grüner Wasserstoff aus Meerwasser"),
+			chromedp.SendKeys(chromedp.CSS("#summary"), "Elektrolyseur der TU München, spaltet Meerwasser direkt."),
+			chromedp.SendKeys(chromedp.CSS("#website"), "hydrosea.de"))
+		lukas.run("see the duplicate warning", chromedp.WaitVisible(chromedp.CSS("#dup-list")))
+		if got := lukas.text("#dup-box"); !strings.Contains(got, german) {
+			t.Fatalf("the duplicate warning does not name %s: %q", german, got)
+		}
+	}
+	lukas.open("/leads/new")
+	lukas.click("#lang-zh")
+	typeDuplicate()
+	lukas.sees("innonet 中可能已有这条线索", "网站域名相同：hydrosea.de")
+	lukas.shot("node-submit-duplicate.zh")
+	lukas.click("#lang-en")
+	typeDuplicate()
+	lukas.sees("This may already be in innonet.", "same website domain hydrosea.de")
+	lukas.shot("node-submit-duplicate.en")
+	// He submits it all the same; the new lead's page says what it may duplicate.
+	gl, err := retried(t, api.leads.GetLead, &innonetpb.GetLeadRequest{Id: german})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lukas.set("#language", "de")
+	lukas.set("#organization_id", gl.OrganizationId)
+	lukas.set("#country", "DE")
+	lukas.set("#sector", "NEW_ENERGY_VEHICLES")
+	lukas.set("#trl", "6")
+	lukas.set("#deal_type", "TECHNOLOGY_LICENSING")
+	lukas.click("#submit")
+	dupe := lukas.text("#lead-id")
+	if got := lukas.text("#dup-notice"); !strings.Contains(got, german) {
+		t.Fatalf("the page after the submit does not name %s: %q", german, got)
+	}
+
+	// HQ sees the two side by side and merges the new one into the first.
+	eventuallyPage(t, hq, "/leads/"+dupe, german)
+	hq.sees("Similar leads", "same website domain hydrosea.de")
+	hq.shotBoth("hq-lead-similar")
+	hq.click(`button.merge-into[data-into="` + german + `"]`)
+	hq.sees("Merge "+dupe+" into "+german+"?", "becomes Merged")
+	hq.shotBoth("hq-merge-confirm")
+	hq.set("#merge-confirm-comment", "Same electrolyser as "+german+".")
+	hq.click("#merge-confirm")
+	hq.sees(dupe+" is merged into "+german, "This lead took in the duplicates")
+	l := wantStage(t, api, dupe, innonetpb.Stage_MERGED)
+	if l.MergedInto != german {
+		t.Fatalf("API: %s merged into %q, want %s", dupe, l.MergedInto, german)
+	}
+	hq.open("/leads/" + dupe)
+	hq.sees("Merged: this lead duplicates another", "merged into another lead")
+	hq.shotBoth("hq-lead-merged")
+	// A second merge of it is refused with words.
+	hq.open("/leads/" + english + "/merge?into=" + dupe)
+	hq.sees("was itself merged into " + german)
+
 	files, err := retried(t, api.leads.ListAttachments, &innonetpb.ListAttachmentsRequest{Id: german})
 	if err != nil || len(files.Attachments) != 1 || files.Attachments[0].Name != "Pitch deck.pdf" {
 		t.Fatalf("API: attachments of %s: %v %v", german, files, err)
@@ -398,6 +490,16 @@ func TestBrowserWeek(t *testing.T) {
 		hq.sees("已批准并发布")
 		wantStage(t, api, id, innonetpb.Stage_APPROVED)
 	}
+	// Bohai Rim's matches: the published leads it fits, with why.
+	eventuallyPage(t, bohai, "/matches", german)
+	bohai.sees("Matches for Bohai Rim", "keywords", "Wasserstoff", "Tianjin Port Hydrogen Logistics")
+	bohai.shotBoth("division-matches")
+	bohai.click("#lang-zh")
+	bohai.sees("环渤海事业部的匹配线索", "关键词", "天津港氢能物流有限公司")
+	bohai.click("#lang-en")
+	hq.open("/leads/" + german)
+	hq.sees("事业部匹配", "环渤海事业部")
+
 	hq.open("/leads/" + hostile)
 	if n := hq.count("#lead-title img, #lead-title script, .summary b, dd svg"); n != 0 {
 		t.Fatalf("hostile lead text became %d elements on the lead page", n)
@@ -430,7 +532,7 @@ func TestBrowserWeek(t *testing.T) {
 	hq.sees("环渤海事业部")
 	hq.shotBoth("hq-lead-interests")
 	hq.click("#assign-YRD")
-	l := wantStage(t, api, german, innonetpb.Stage_CLAIMED)
+	l = wantStage(t, api, german, innonetpb.Stage_CLAIMED)
 	if l.Division != "YRD" {
 		t.Fatalf("API: %s assigned to %q, want YRD", german, l.Division)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -337,4 +338,308 @@ func TestConsoleSignIn(t *testing.T) {
 	if last != http.StatusTooManyRequests || !strings.Contains(lastBody, "Too many attempts") || !strings.Contains(lastBody, "尝试次数过多") {
 		t.Fatalf("repeated wrong passwords: %d\n%s", last, lastBody)
 	}
+}
+
+// TestConsoleDuplicatesAndMatches goes through the duplicate warning, the
+// merge and its refusals, a lead's division matches, "matches for us" and
+// the division profiles, for each role and in both languages, over plain
+// HTTP (no JavaScript: every form posts).
+func TestConsoleDuplicatesAndMatches(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "MUC", "BOS"}, nil)
+	waitFormat2(tc, tc.leaderNode())
+	hqTok := tc.addUser("Li Wei", innonetpb.Role_HQ_REVIEWER, "", "")
+	mucTok := tc.addUser("Lukas", innonetpb.Role_NODE_STAFF, "MUC", "")
+	bosTok := tc.addUser("Beth", innonetpb.Role_NODE_STAFF, "BOS", "")
+	bohaiTok := tc.addUser("Bo Hai", innonetpb.Role_DIVISION, "", "BOHAI")
+	yrdTok := tc.addUser("Yang Delta", innonetpb.Role_DIVISION, "", "YRD")
+	leader := tc.leaderNode()
+	hqAPI, mucAPI, yrdAPI := tc.clients(leader, hqTok), tc.clients(leader, mucTok), tc.clients(leader, yrdTok)
+	bohaiAPI := tc.clients(leader, bohaiTok)
+	if _, err := bohaiAPI.divisions.UpdateDivisionProfile(bohaiAPI.ctx(t), &innonetpb.UpdateDivisionProfileRequest{Division: "BOHAI", RequestId: rid(),
+		Sectors: []innonetpb.Sector{innonetpb.Sector_NEW_ENERGY_VEHICLES}, Keywords: []string{"储氢", "metal hydride"}, TrlMin: 4, TrlMax: 8,
+		Enterprises: []*innonetpb.Enterprise{{Name: "天津港氢能物流有限公司", NameEn: "Tianjin Port Hydrogen Logistics", City: "天津",
+			Needs: "叉车和港口设备的储氢方案", NeedsEn: "hydrogen storage for forklifts and port equipment"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := mucAPI.leads.SubmitLead(mucAPI.ctx(t), sampleLead(fmt.Sprintf("Antibody assay %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := mucAPI.leads.SubmitLead(mucAPI.ctx(t), hydroSolid("HydroSolid GmbH", "https://hydrosolid.de", "anna@hydrosolid.de"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chip := sampleLead("Open-source EDA for analog chip layout")
+	worked, err := mucAPI.leads.SubmitLead(mucAPI.ctx(t), chip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{first.Id, worked.Id} {
+		if _, err := hqAPI.leads.ReviewLead(hqAPI.ctx(t), &innonetpb.ReviewLeadRequest{Id: id, RequestId: rid(), Decision: innonetpb.Decision_APPROVE}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := yrdAPI.leads.ClaimLead(yrdAPI.ctx(t), &innonetpb.ClaimLeadRequest{Id: worked.Id, RequestId: rid()}); err != nil {
+		t.Fatal(err)
+	}
+	site := tc.follower(false)
+	as := func(token, lang string) *browser {
+		b := newBrowser(t, site, token)
+		u, _ := url.Parse(b.base)
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "innonet_lang", Value: lang, Path: "/"}})
+		return b
+	}
+	// page waits until path answers want with every one of the words.
+	page := func(b *browser, path string, want int, words ...string) string {
+		t.Helper()
+		var body string
+		eventually(t, 10e9, path+" shows "+strings.Join(words, ", "), func() error {
+			var code int
+			code, body = b.get(path)
+			if code != want {
+				return &pageError{code, body}
+			}
+			for _, w := range words {
+				if !strings.Contains(body, w) {
+					return &pageError{code, "no " + w + " in\n" + body}
+				}
+			}
+			return nil
+		})
+		return body
+	}
+
+	// Boston types the same startup: the check answers, as the form
+	// types, that a lead of Munich describes it, without saying more.
+	draft := url.Values{"title": {"Metal hydride hydrogen storage"}, "org_name": {"HydroSolid Technologies Inc."},
+		"organization_id": {"new"}, "org_kind": {"STARTUP"}, "contact_name": {"Anna Weber"}, "contact_email": {"a.weber@hydrosolid.de"}, "tags": {"hydrogen storage, metal hydride"},
+		"country": {"DE"}, "sector": {"NEW_ENERGY_VEHICLES"}, "trl": {"6"}, "deal_type": {"JOINT_VENTURE"}, "language": {"en"}}
+	for _, lang := range []struct{ code, hidden, reason string }{
+		{"en", "A lead of Munich (" + first.Id + ") already describes this organisation.", "same e-mail domain hydrosolid.de"},
+		{"zh", "慕尼黑 的一条线索（" + first.Id + "）已描述了这家机构。", "邮箱域名相同：hydrosolid.de"},
+	} {
+		b := as(bosTok, lang.code)
+		_, form := b.get("/leads/new")
+		if !strings.Contains(form, `name="website"`) || !strings.Contains(form, `data-dupcheck="/leads/check-duplicates"`) {
+			t.Fatalf("submit form has no website or duplicate check:\n%s", form)
+		}
+		f := withField(draft, "csrf", csrfIn(t, form))
+		var frag string
+		eventually(t, 10e9, "the duplicate warning", func() error {
+			code, _, body := b.post("/leads/check-duplicates", f)
+			frag = body
+			if code != 200 || !strings.Contains(body, lang.hidden) {
+				return &pageError{code, body}
+			}
+			return nil
+		})
+		if !strings.Contains(frag, lang.reason) || strings.Contains(frag, first.Title) || strings.Contains(frag, `href="/leads/`+first.Id) {
+			t.Fatalf("warning to Boston (%s):\n%s", lang.code, frag)
+		}
+		if code, _, _ := b.post("/leads/check-duplicates", url.Values{"title": {"x"}}); code != http.StatusForbidden {
+			t.Errorf("a check without the CSRF token: %d, want 403", code)
+		}
+	}
+	// Submitted without JavaScript, the lead's page names the duplicates
+	// the submit was answered with.
+	bos := as(bosTok, "en")
+	_, form := bos.get("/leads/new")
+	f := withField(draft, "csrf", csrfIn(t, form))
+	f.Set("rid", rid())
+	f.Set("summary", "HydroSolid stores hydrogen at low pressure in metal hydride pellets for forklifts.")
+	f.Set("website", "hydrosolid.de")
+	code, loc, body := bos.post("/leads/new", f)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/leads/BOS-") {
+		t.Fatalf("submit: %d %q\n%s", code, loc, body)
+	}
+	dupID := strings.TrimPrefix(loc, "/leads/")
+	if _, p := bos.get(loc); !strings.Contains(p, `id="dup-notice"`) || !strings.Contains(p, first.Id) {
+		t.Fatalf("the new lead's page names no duplicates:\n%s", p)
+	}
+
+	// The edit form checks too, leaving the lead itself out, and the page
+	// after an edit names the duplicates.
+	code, _, body = bos.post("/leads/check-duplicates", url.Values{"csrf": {f.Get("csrf")}, "id": {dupID}, "version": {"1"},
+		"title": {"Metal hydride hydrogen storage"}, "website": {"https://hydrosolid.de"}})
+	if code != 200 || !strings.Contains(body, first.Id) || strings.Contains(body, dupID) {
+		t.Fatalf("the edit form's check: %d\n%s", code, body)
+	}
+	code, _, body = bos.post("/leads/"+dupID+"/edit", url.Values{"csrf": {f.Get("csrf")}, "rid": {rid()}, "version": {"1"},
+		"title": {"Metal hydride hydrogen storage"}, "website": {"www.hydrosolid.de"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", code, body)
+	}
+	if _, p := bos.get("/leads/" + dupID); !strings.Contains(p, `id="dup-notice"`) || !strings.Contains(p, "https://www.hydrosolid.de") {
+		t.Fatalf("the page after an edit:\n%s", p)
+	}
+
+	// HQ sees both leads, and how each fits the divisions.
+	for _, lang := range []struct{ code, similar, matches, reason string }{
+		{"en", "Similar leads", "Division matches", "same website domain hydrosolid.de"},
+		{"zh", "相似线索", "事业部匹配", "网站域名相同：hydrosolid.de"},
+	} {
+		hq := as(hqTok, lang.code)
+		p := page(hq, "/leads/"+dupID, 200, lang.similar, `href="/leads/`+first.Id+`"`, first.Title, lang.reason, lang.matches, `data-division="BOHAI"`)
+		if lang.code == "zh" && !strings.Contains(p, "天津港氢能物流有限公司") {
+			t.Errorf("the Chinese match names the enterprise in English:\n%s", p)
+		}
+	}
+
+	// HQ's merge: the refusals in the user's language, changing nothing.
+	hq := as(hqTok, "zh")
+	p := page(hq, "/leads/"+dupID, 200, `id="merge-form"`)
+	csrf := csrfIn(t, p)
+	mergeForm := func(from, into string, confirm bool) url.Values {
+		v := url.Values{"csrf": {csrf}, "rid": {rid()}, "into": {into}, "comment": {"Same startup as " + into}}
+		if confirm {
+			v.Set("confirm", "yes")
+		}
+		return v
+	}
+	for _, c := range []struct {
+		name, from, into string
+		confirm          bool
+		want             string
+	}{
+		{"into itself", dupID, dupID, false, "线索不能合并到自身"},
+		{"into itself, confirmed", dupID, dupID, true, "线索不能合并到自身"},
+		{"into no lead", dupID, "MUC-9999", false, "没有线索 MUC-9999"},
+		{"into no lead, confirmed", dupID, "MUC-9999", true, "没有线索 MUC-9999"},
+		{"a claimed lead", worked.Id, dupID, true, "事业部正在跟进的线索不能被合并掉"},
+	} {
+		code, loc, body := hq.post("/leads/"+c.from+"/merge", mergeForm(c.from, c.into, c.confirm))
+		if code != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%s", c.name, code, body)
+		}
+		if _, p := hq.get(loc); !strings.Contains(p, c.want) {
+			t.Errorf("%s: the page does not say %q:\n%s", c.name, c.want, p)
+		}
+	}
+	for _, id := range []string{dupID, worked.Id} {
+		if l, err := hqAPI.leads.GetLead(hqAPI.ctx(t), &innonetpb.GetLeadRequest{Id: id}); err != nil || l.Stage == innonetpb.Stage_MERGED {
+			t.Fatalf("%s after refused merges: %v %v", id, l.GetStage(), err)
+		}
+	}
+	// The confirmation shows both; confirmed, the duplicate points at the
+	// survivor, which lists it.
+	code, body = hq.get("/leads/" + dupID + "/merge?into=" + strings.ToLower(first.Id) + "&comment=same")
+	if code != 200 || !strings.Contains(body, "将 "+dupID+" 合并到 "+first.Id) || !strings.Contains(body, `name="confirm" value="yes"`) {
+		t.Fatalf("merge confirmation: %d\n%s", code, body)
+	}
+	code, loc, body = hq.post("/leads/"+dupID+"/merge", mergeForm(dupID, first.Id, true))
+	if code != http.StatusSeeOther || loc != "/leads/"+first.Id {
+		t.Fatalf("merge: %d %q\n%s", code, loc, body)
+	}
+	page(hq, loc, 200, "已合并到 "+first.Id, `id="merged-from"`, `href="/leads/`+dupID+`"`, "并入了一条重复线索")
+	page(hq, "/leads/"+dupID, 200, `id="merged-banner"`, `href="/leads/`+first.Id+`"`, "已合并到另一条线索")
+	code, _ = hq.get("/leads/" + worked.Id + "/merge?into=" + dupID)
+	if _, p := hq.get("/leads/" + worked.Id); code != http.StatusSeeOther || !strings.Contains(p, "本身已合并到 "+first.Id) {
+		t.Errorf("merge into a merged lead: %d\n%s", code, p)
+	}
+	page(as(hqTok, "en"), "/leads?stage=MERGED", 200, dupID, "Merged", `value="MERGED" checked`)
+	page(as(hqTok, "zh"), "/leads?view=board&stage=MERGED", 200, dupID, `data-stage="MERGED"`)
+
+	// Matches for us: the division's published leads, best first, with why.
+	for _, lang := range []struct{ code, title, reason string }{
+		{"en", "Matches for Bohai Rim", "keywords"},
+		{"zh", "环渤海事业部的匹配线索", "关键词"},
+	} {
+		p := page(as(bohaiTok, lang.code), "/matches", 200, lang.title, first.Id, lang.reason, `<meter`)
+		if strings.Contains(p, worked.Id) {
+			t.Errorf("matches list a claimed lead:\n%s", p)
+		}
+		page(as(hqTok, lang.code), "/matches?division=BOHAI", 200, first.Id, `id="matches-division"`)
+		page(as(mucTok, lang.code), "/matches", http.StatusForbidden)
+		page(as(bohaiTok, lang.code), "/matches?division=NOPE", http.StatusBadRequest, "NOPE")
+	}
+
+	// Every role's pages, in both languages.
+	for _, lang := range []string{"en", "zh"} {
+		for _, tok := range []string{hqTok, mucTok, bohaiTok, yrdTok} {
+			b := as(tok, lang)
+			page(b, "/", 200)
+			page(b, "/leads/"+first.Id, 200, `id="matches"`, `data-division="BOHAI"`)
+			page(b, "/leads?stage=MERGED", 200)
+		}
+	}
+
+	// Division profiles: everyone reads them; the division and HQ edit.
+	for _, lang := range []string{"en", "zh"} {
+		for _, tok := range []string{hqTok, mucTok, bohaiTok, yrdTok} {
+			b := as(tok, lang)
+			page(b, "/divisions", 200, `data-division="BOHAI"`, "metal hydride")
+			page(b, "/divisions/BOHAI", 200, "天津港氢能物流有限公司", "Tianjin Port Hydrogen Logistics")
+		}
+		page(as(yrdTok, lang), "/divisions/BOHAI/edit", http.StatusForbidden)
+		page(as(hqTok, lang), "/divisions/BOHAI/edit", 200, `id="profile-form"`, "天津港氢能物流有限公司")
+		page(as(yrdTok, lang), "/divisions/NOPE", http.StatusNotFound)
+	}
+	yrd := as(yrdTok, "zh")
+	p = page(yrd, "/divisions/YRD/edit", 200, `id="profile-form"`)
+	profile := url.Values{"csrf": {csrfIn(t, p)}, "rid": {rid()}, "version": {"0"}, "sector": {"ELECTRONICS_SEMICONDUCTORS", "IT_AI", ""},
+		"keywords": {"芯片\nEDA, chip"}, "trl_min": {"7"}, "trl_max": {"3"}, "deal_type": {"TECHNOLOGY_LICENSING"},
+		"ent_name": {"苏州芯片设计有限公司", ""}, "ent_name_en": {"Suzhou Chip Design", ""}, "ent_city": {"苏州", ""},
+		"ent_needs": {"模拟版图自动化", ""}, "ent_needs_en": {"analog layout automation", ""}, "notes": {"长三角"}}
+	code, _, body = yrd.post("/divisions/YRD", profile)
+	if code != http.StatusBadRequest || !strings.Contains(body, "最高技术成熟度") || !strings.Contains(body, "苏州芯片设计有限公司") {
+		t.Fatalf("a profile with TRL 7–3: %d\n%s", code, body)
+	}
+	if p, err := yrdAPI.divisions.GetDivisionProfile(yrdAPI.ctx(t), &innonetpb.GetDivisionProfileRequest{Division: "YRD"}); err != nil || p.Version != 0 {
+		t.Fatalf("YRD's profile after a refused save: %v %v", p, err)
+	}
+	profile.Set("trl_min", "abc")
+	if code, _, body = yrd.post("/divisions/YRD", profile); code != http.StatusBadRequest || !strings.Contains(body, "最低技术成熟度") {
+		t.Fatalf("a profile with TRL abc: %d\n%s", code, body)
+	}
+	profile.Set("more", "1")
+	if code, _, body = yrd.post("/divisions/YRD", profile); code != 200 || strings.Count(body, `name="ent_name"`) != 4 {
+		t.Fatalf("more rows: %d, %d rows\n%s", code, strings.Count(body, `name="ent_name"`), body)
+	}
+	profile.Del("more")
+	profile.Set("trl_min", "3")
+	profile.Set("trl_max", "7")
+	code, loc, body = yrd.post("/divisions/YRD", profile)
+	if code != http.StatusSeeOther || loc != "/divisions/YRD" {
+		t.Fatalf("save the profile: %d %q\n%s", code, loc, body)
+	}
+	page(yrd, loc, 200, "已保存", "苏州芯片设计有限公司", "EDA")
+	got, err := yrdAPI.divisions.GetDivisionProfile(yrdAPI.ctx(t), &innonetpb.GetDivisionProfileRequest{Division: "YRD"})
+	if err != nil || got.Version != 1 || len(got.Keywords) != 3 || len(got.Enterprises) != 1 || len(got.Sectors) != 2 || got.TrlMin != 3 {
+		t.Fatalf("YRD's profile after the save: %v %v", got, err)
+	}
+	// A save over a version the editor has not seen is explained, and
+	// keeps what was typed.
+	if _, err := hqAPI.divisions.UpdateDivisionProfile(hqAPI.ctx(t), &innonetpb.UpdateDivisionProfileRequest{Division: "YRD", RequestId: rid(),
+		ExpectedVersion: 1, Keywords: []string{"chip", "HQ's word"}, Enterprises: []*innonetpb.Enterprise{{Name: "苏州芯片设计有限公司"}}}); err != nil {
+		t.Fatal(err)
+	}
+	profile.Set("rid", rid())
+	profile.Set("version", "1")
+	profile.Set("notes", "mine")
+	code, _, body = yrd.post("/divisions/YRD", profile)
+	if code != http.StatusConflict || !strings.Contains(body, "未保存") || !strings.Contains(body, `id="current-profile"`) ||
+		!strings.Contains(body, "HQ&#39;s word") || !strings.Contains(body, ">mine<") || !strings.Contains(body, `name="version" value="2"`) {
+		t.Fatalf("a save over a newer profile: %d\n%s", code, body)
+	}
+	// Removing the enterprise.
+	p = page(yrd, "/divisions/YRD/edit", 200, "苏州芯片设计有限公司")
+	rm := url.Values{"csrf": {csrfIn(t, p)}, "rid": {rid()}, "version": {"2"}, "keywords": {"chip"}, "ent_name": {"苏州芯片设计有限公司"},
+		"ent_name_en": {""}, "ent_city": {""}, "ent_needs": {""}, "ent_needs_en": {""}, "ent_remove": {"0"}}
+	if code, _, body = yrd.post("/divisions/YRD", rm); code != http.StatusSeeOther {
+		t.Fatalf("remove an enterprise: %d\n%s", code, body)
+	}
+	if got, err := yrdAPI.divisions.GetDivisionProfile(yrdAPI.ctx(t), &innonetpb.GetDivisionProfileRequest{Division: "YRD"}); err != nil || len(got.Enterprises) != 0 || got.Version != 3 {
+		t.Fatalf("YRD's profile after removing the enterprise: %v %v", got, err)
+	}
+}
+
+// withField is a copy of form with one field set.
+func withField(form url.Values, k, v string) url.Values {
+	out := url.Values{}
+	for key, vs := range form {
+		out[key] = append([]string(nil), vs...)
+	}
+	out.Set(k, v)
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -54,6 +55,7 @@ type Server struct {
 	leads innonetpb.LeadServiceClient
 	users innonetpb.UserServiceClient
 	clust innonetpb.ClusterServiceClient
+	divs  innonetpb.DivisionServiceClient
 	mux   *http.ServeMux
 }
 
@@ -81,7 +83,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, cat: cat,
 		leads: innonetpb.NewLeadServiceClient(cfg.Conn),
 		users: innonetpb.NewUserServiceClient(cfg.Conn),
-		clust: innonetpb.NewClusterServiceClient(cfg.Conn)}
+		clust: innonetpb.NewClusterServiceClient(cfg.Conn),
+		divs:  innonetpb.NewDivisionServiceClient(cfg.Conn)}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -127,7 +130,9 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"has": has,
+	"has":    has,
+	"inc":    func(i int) int { return i + 1 },
+	"weburl": weburl,
 	// ts is a protobuf time, or the zero time for none (shown as nothing).
 	"ts": func(t *timestamppb.Timestamp) time.Time {
 		if t == nil {
@@ -135,6 +140,23 @@ var funcs = template.FuncMap{
 		}
 		return t.AsTime()
 	},
+}
+
+// weburl is the link of a lead's website as submitted ("hydrosolid.de"
+// or "https://hydrosolid.de"): http and https only, else none.
+func weburl(site string) string {
+	site = strings.TrimSpace(site)
+	if site == "" {
+		return ""
+	}
+	if !strings.Contains(site, "://") {
+		site = "https://" + site
+	}
+	u, err := url.Parse(site)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
 }
 
 // Handler is the console's HTTP handler, for every path the API does not
@@ -171,9 +193,16 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /search", s.authed(s.search))
 	m.HandleFunc("GET /leads/new", s.authed(s.submitPage))
 	m.HandleFunc("POST /leads/new", s.authed(s.submit))
+	m.HandleFunc("POST "+CheckPath, s.authed(s.checkDuplicates))
 	m.HandleFunc("GET /leads/{id}", s.authed(s.showLead))
+	m.HandleFunc("GET /leads/{id}/merge", s.authed(s.mergeConfirmPage))
 	m.HandleFunc("POST /leads/{id}/{action}", s.authed(s.leadAction))
 	m.HandleFunc("GET /leads/{id}/files/{sha}", s.authed(s.download))
+	m.HandleFunc("GET /matches", s.authed(s.matchesPage))
+	m.HandleFunc("GET /divisions", s.authed(s.divisionsPage))
+	m.HandleFunc("GET /divisions/{division}", s.authed(s.profilePage))
+	m.HandleFunc("GET /divisions/{division}/edit", s.authed(s.profileEditPage))
+	m.HandleFunc("POST /divisions/{division}", s.authed(s.saveProfile))
 	m.HandleFunc("GET /admin/users", s.authed(s.usersPage))
 	m.HandleFunc("POST /admin/users", s.authed(s.inviteUser))
 	m.HandleFunc("POST /admin/users/{id}/revoke", s.authed(s.revokeUser))

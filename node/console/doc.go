@@ -15,5 +15,14 @@
 // from the session, and every page a strict Content-Security-Policy.
 //
 // Every action works as a plain form post; app.js only improves pages
-// (confirmations, file-size checks, the organisation picker).
+// (confirmations, file-size checks, the organisation picker, and the
+// duplicate warning of the submit and edit forms, which posts the draft
+// as one types to CheckPath and shows the HTML fragment it answers; without
+// it, the page after a submit or an edit names the duplicates its answer
+// named). A merge is confirmed on a page of its own that shows both leads.
+//
+// The API explains duplicates and division matches in English statements
+// from fixed templates (node/dedup, node/matching); reasons.go maps each
+// template to a catalogue key, keeping its variable parts, so they read in
+// the user's language; a statement it does not know is shown as it came.
 package console

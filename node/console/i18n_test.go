@@ -55,9 +55,19 @@ func TestCatalogueComplete(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"claim", "release", "advance", "withdraw", "close", "reopen", "interest",
-		"withdraw-interest", "assign", "comment", "reply", "edit", "deal", "translate", "remove-file", "upload"} {
+		"withdraw-interest", "assign", "comment", "reply", "edit", "deal", "translate", "remove-file", "upload", "merge"} {
 		if !c.has("done." + a) {
 			t.Errorf("action %s has no done.%s message", a, a)
+		}
+	}
+	for _, r := range append(append([]reasonRule(nil), reasonRules...), refusals...) {
+		if !c.has(r.key) {
+			t.Errorf("rule %s has no words %q", r.re, r.key)
+		}
+	}
+	for _, a := range []string{"MERGE", "MERGE_IN"} {
+		if !c.has("action." + a) {
+			t.Errorf("history action %s has no words", a)
 		}
 	}
 	for _, d := range []string{"APPROVE", "RETURN", "DECLINE"} {

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,12 @@ type leadData struct {
 	MaxUploadMB int64
 	// AnyAction: the actions box has a form for the user.
 	AnyAction bool
+	// Similar are the leads that may duplicate this one (nil: the
+	// reader may not ask); Matches how it fits each division.
+	Similar []dup
+	Matches *matchList
+	// MergeableStages are the stages a lead is merged away from.
+	MergeableStages []string
 }
 
 var divisions = []string{"BOHAI", "YRD", "PRD"}
@@ -56,12 +63,13 @@ func actions(u *innonetpb.User, l *innonetpb.Lead) map[string]bool {
 		can["close"] = live
 		can["reopen"] = st == innonetpb.Stage_DECLINED || st == innonetpb.Stage_LOST
 		can["translate"] = true
+		can["merge"] = slices.Contains(mergeable, st)
 	case innonetpb.Role_NODE_STAFF:
 		can["reply"] = st == innonetpb.Stage_RETURNED
 		can["edit"] = st == innonetpb.Stage_SUBMITTED
 		can["withdraw"] = st == innonetpb.Stage_SUBMITTED || st == innonetpb.Stage_RETURNED || st == innonetpb.Stage_APPROVED
 		can["translate"] = true
-		can["upload"] = st != innonetpb.Stage_WITHDRAWN
+		can["upload"] = st != innonetpb.Stage_WITHDRAWN && st != innonetpb.Stage_MERGED
 	case innonetpb.Role_DIVISION:
 		mine := l.Division == u.Division
 		can["interest"] = st == innonetpb.Stage_APPROVED
@@ -98,7 +106,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	if tr := l.Translation; tr != nil && tr.Lang != l.Language && (tr.Title != "" || tr.Summary != "") {
 		d.Trans = tr
 	}
-	for _, a := range []string{"review", "reply", "edit", "interest", "claim", "advance", "deal", "release", "close", "reopen", "withdraw"} {
+	for _, a := range []string{"review", "reply", "edit", "interest", "claim", "advance", "deal", "release", "close", "reopen", "withdraw", "merge"} {
 		d.AnyAction = d.AnyAction || d.Can[a]
 	}
 	if n, ok := nextStage[l.Stage]; ok {
@@ -124,6 +132,15 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	}
 	if a, err := s.leads.ListAttachments(ctx, &innonetpb.ListAttachmentsRequest{Id: id, Consistency: v.Read}); err == nil {
 		d.Files = a.Attachments
+	}
+	for _, st := range mergeable {
+		d.MergeableStages = append(d.MergeableStages, st.String())
+	}
+	if sim, err := s.leads.GetSimilarLeads(ctx, &innonetpb.GetSimilarLeadsRequest{Id: id, Consistency: stale}); err == nil {
+		d.Similar = s.dups(v.T, sim.Similar)
+	}
+	if m, err := s.leads.GetLeadMatches(ctx, &innonetpb.GetLeadMatchesRequest{Id: id, Consistency: stale}); err == nil {
+		d.Matches = s.matchList(ctx, v.T, m.Matches)
 	}
 	v.Title, v.Data = l.Id+" · "+l.Title, d
 	s.render(w, v, "lead")
@@ -167,26 +184,44 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 	if action == "review" {
 		notice = "done.review." + f("decision")
 	}
+	// A merge is confirmed on a page of its own first.
+	if action == "merge" && f("confirm") != "yes" {
+		s.mergePage(w, r, v, ctx, id, f("into"), f("comment"), rid)
+		return
+	}
 	// Every write carries its request ID, so sending it again while the
 	// cluster elects a leader does it at most once.
+	var res *innonetpb.Lead
 	err := retryWrite(ctx, func() (err error) {
-		return s.runAction(ctx, r, id, action, rid, ver)
+		res, err = s.runAction(ctx, r, id, action, rid, ver)
+		return err
 	})
-	if err != nil {
+	next := "/leads/" + id
+	switch {
+	case err != nil:
 		s.setFlash(w, s.apiFlash(v.T, err))
-	} else {
-		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T(notice)})
+	case action == "merge":
+		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T("done.merge", id, res.GetMergedInto())})
+		next = "/leads/" + res.GetMergedInto()
+	default:
+		fl := &flash{Kind: "notice", Msg: v.T.T(notice)}
+		if res != nil {
+			fl.Warn = s.dupNotice(v.T, res.PossibleDuplicates)
+		}
+		s.setFlash(w, fl)
 	}
-	http.Redirect(w, r, "/leads/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // leadActions are the forms of the lead page.
 var leadActions = map[string]bool{"review": true, "claim": true, "release": true, "advance": true, "withdraw": true,
 	"close": true, "reopen": true, "interest": true, "withdraw-interest": true, "assign": true, "comment": true,
-	"reply": true, "edit": true, "deal": true, "translate": true, "remove-file": true, "upload": true}
+	"reply": true, "edit": true, "deal": true, "translate": true, "remove-file": true, "upload": true, "merge": true}
 
-// runAction calls the API for one form of the lead page.
-func (s *Server) runAction(ctx context.Context, r *http.Request, id, action, rid string, ver int64) (err error) {
+// runAction calls the API for one form of the lead page; the lead it
+// answers with, where the page needs it (an edit's possible duplicates,
+// a merge's survivor).
+func (s *Server) runAction(ctx context.Context, r *http.Request, id, action, rid string, ver int64) (res *innonetpb.Lead, err error) {
 	f := r.PostFormValue
 	switch action {
 	case "review":
@@ -232,7 +267,14 @@ func (s *Server) runAction(ctx context.Context, r *http.Request, id, action, rid
 			sm := strings.TrimSpace(f("summary"))
 			req.Summary = &sm
 		}
-		_, err = s.leads.UpdateLead(ctx, req)
+		if r.PostForm.Has("website") {
+			ws := website(f("website"))
+			req.Website = &ws
+		}
+		res, err = s.leads.UpdateLead(ctx, req)
+	case "merge":
+		res, err = s.leads.MergeLead(ctx, &innonetpb.MergeLeadRequest{Id: id, RequestId: rid, ExpectedVersion: ver,
+			Into: strings.ToUpper(strings.TrimSpace(f("into"))), Comment: strings.TrimSpace(f("comment"))})
 	case "deal":
 		req := &innonetpb.UpdateDealTermsRequest{Id: id, RequestId: rid, ExpectedVersion: ver}
 		for _, p := range []struct {
@@ -264,5 +306,5 @@ func (s *Server) runAction(ctx context.Context, r *http.Request, id, action, rid
 	case "upload":
 		err = s.uploadFile(ctx, r, id, rid)
 	}
-	return err
+	return res, err
 }

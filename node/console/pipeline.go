@@ -13,7 +13,7 @@ import (
 // allStages are the stages in the order the pipeline walks them.
 var allStages = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RETURNED, innonetpb.Stage_APPROVED,
 	innonetpb.Stage_CLAIMED, innonetpb.Stage_NEGOTIATING, innonetpb.Stage_SIGNED, innonetpb.Stage_LANDED,
-	innonetpb.Stage_DECLINED, innonetpb.Stage_WITHDRAWN, innonetpb.Stage_LOST}
+	innonetpb.Stage_DECLINED, innonetpb.Stage_WITHDRAWN, innonetpb.Stage_LOST, innonetpb.Stage_MERGED}
 
 // boardStages are the board's columns unless the filter names stages.
 var boardStages = []innonetpb.Stage{innonetpb.Stage_SUBMITTED, innonetpb.Stage_RETURNED, innonetpb.Stage_APPROVED,

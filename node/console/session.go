@@ -321,11 +321,17 @@ type flash struct {
 	Kind   string `json:"k"` // notice or error
 	Msg    string `json:"m"`
 	Detail string `json:"d,omitempty"`
+	// Warn is a warning beside a notice: the possible duplicates a
+	// submit or an edit was answered with.
+	Warn string `json:"w,omitempty"`
 }
 
 func (s *Server) setFlash(w http.ResponseWriter, f *flash) {
 	if len(f.Detail) > 1500 {
 		f.Detail = f.Detail[:1500] + "…"
+	}
+	if len(f.Warn) > 1000 {
+		f.Warn = f.Warn[:1000] + "…"
 	}
 	b, _ := json.Marshal(f)
 	http.SetCookie(w, s.cookie(flashCookie, base64.RawURLEncoding.EncodeToString(b), 60))

@@ -27,7 +27,7 @@ type submitData struct {
 }
 
 var submitFields = []string{"title", "summary", "organization_id", "org_name", "org_kind", "country", "sector", "trl",
-	"deal_type", "tags", "language", "contact_name", "contact_email", "contact_phone", "rid", "csrf",
+	"deal_type", "tags", "language", "website", "contact_name", "contact_email", "contact_phone", "rid", "csrf",
 	"file"} // a file input with no file chosen comes as an empty value
 
 // languagesOffered are the usual languages of leads; any BCP 47 tag is
@@ -77,17 +77,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		s.render(w, v, "submit")
 	}
 	req := &innonetpb.SubmitLeadRequest{RequestId: d.RID, Title: d.F["title"], Summary: d.F["summary"],
-		Country: strings.ToUpper(d.F["country"]), Language: d.F["language"],
+		Country: strings.ToUpper(d.F["country"]), Language: d.F["language"], Website: website(d.F["website"]),
 		Sector:   innonetpb.Sector(innonetpb.Sector_value[d.F["sector"]]),
 		DealType: innonetpb.DealType(innonetpb.DealType_value[d.F["deal_type"]])}
 	if n, err := strconv.Atoi(d.F["trl"]); err == nil {
 		req.Trl = int32(n)
 	}
-	for _, t := range strings.Split(d.F["tags"], ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			req.Tags = append(req.Tags, t)
-		}
-	}
+	req.Tags = splitList(d.F["tags"])
 	if d.F["contact_name"] != "" || d.F["contact_email"] != "" || d.F["contact_phone"] != "" {
 		req.Contacts = []*innonetpb.Contact{{Name: d.F["contact_name"], Email: d.F["contact_email"], Phone: d.F["contact_phone"]}}
 	}
@@ -117,7 +113,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		fail(err)
 		return
 	}
-	notice := &flash{Kind: "notice", Msg: v.T.T("done.submit", l.Id)}
+	notice := &flash{Kind: "notice", Msg: v.T.T("done.submit", l.Id), Warn: s.dupNotice(v.T, l.PossibleDuplicates)}
 	if r.MultipartForm != nil {
 		for i, fh := range r.MultipartForm.File["file"] {
 			if fh.Size == 0 {
@@ -125,8 +121,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 			}
 			err := retryWrite(ctx, func() error { return s.uploadOne(ctx, l.Id, d.RID+"-f"+strconv.Itoa(i), fh, 0, "") })
 			if err != nil {
+				warn := notice.Warn
 				notice = s.apiFlash(v.T, err)
 				notice.Msg = v.T.T("done.submit.filefailed", l.Id, fh.Filename) + " " + notice.Msg
+				notice.Warn = warn
 			}
 		}
 	}
