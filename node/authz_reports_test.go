@@ -24,6 +24,22 @@ func reportAuthzRows() []authzRow {
 		return c.reports.UpdateTargets(ctx, &innonetpb.UpdateTargetsRequest{Year: 2026, RequestId: rid(),
 			Rows: []*innonetpb.TargetRow{{Scope: "SITE", Code: "BOS", Pushed: 40}}})
 	}
+	breaches := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		return c.reports.ListSlaBreaches(ctx, &innonetpb.ListSlaBreachesRequest{})
+	}
+	getSLA := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		return c.reports.GetSlaSettings(ctx, &innonetpb.GetSlaSettingsRequest{})
+	}
+	setSLA := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		return c.reports.UpdateSlaSettings(ctx, &innonetpb.UpdateSlaSettingsRequest{RequestId: rid(), Limits: map[string]int32{"SUBMITTED": 5}, Near: 1})
+	}
+	getCalendar := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		return c.reports.GetCalendarYear(ctx, &innonetpb.GetCalendarYearRequest{Calendar: "CN", Year: 2027})
+	}
+	setCalendar := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		return c.reports.UpdateCalendarYear(ctx, &innonetpb.UpdateCalendarYearRequest{Calendar: "CN", Year: 2027, RequestId: rid(),
+			Holidays: []*innonetpb.CalendarYear_Holiday{{Date: "2027-01-01", Name: "元旦"}}})
+	}
 	// The caller's view: each counts the leads it may see.
 	pushedSeen := func(t *testing.T, e *authzEnv, act int, resp any) {
 		f := resp.(*innonetpb.FunnelReport)
@@ -45,5 +61,10 @@ func reportAuthzRows() []authzRow {
 		{method: report + "GetTargetReport", call: targetReport, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
 		{method: report + "GetTargets", call: getTargets, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
 		{method: report + "UpdateTargets", setup: format2(nil), call: setTargets, want: cells{UA, UA, PD, OK, PD, PD, PD, PD}},
+		{method: report + "ListSlaBreaches", call: breaches, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
+		{method: report + "GetSlaSettings", call: getSLA, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
+		{method: report + "UpdateSlaSettings", setup: format2(nil), call: setSLA, want: cells{UA, UA, PD, OK, PD, PD, PD, PD}},
+		{method: report + "GetCalendarYear", call: getCalendar, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}},
+		{method: report + "UpdateCalendarYear", setup: format2(nil), call: setCalendar, want: cells{UA, UA, PD, OK, PD, PD, PD, PD}},
 	}
 }

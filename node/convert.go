@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -62,15 +63,28 @@ func draftFromPB(r *innonetpb.SubmitLeadRequest) *pipeline.Draft {
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Sector: pipeline.Sector(r.Sector), TRL: int(r.Trl), DealType: pipeline.DealType(r.DealType),
 		Tags: r.Tags, Contacts: contactsFromPB(r.Contacts), Language: r.Language,
-		OrganizationID: r.OrganizationId, Website: r.Website,
+		OrganizationID: r.OrganizationId, Website: webAddress(r.Website),
 	}
+}
+
+// webAddress gives a bare domain (hydrosolid.de) the https:// a web
+// address needs; anything else is left for validation to judge.
+func webAddress(s string) string {
+	if s == "" || strings.Contains(s, "://") || strings.ContainsAny(s, " \t/") || !strings.Contains(s, ".") {
+		return s
+	}
+	return "https://" + s
 }
 
 func patchFromPB(r *innonetpb.UpdateLeadRequest) *pipeline.Patch {
 	p := &pipeline.Patch{
 		Title: r.Title, Summary: r.Summary, Organization: r.Organization, Country: r.Country,
 		Language: r.Language, Tags: r.Tags, Contacts: contactsFromPB(r.Contacts),
-		OrganizationID: r.OrganizationId, Website: r.Website,
+		OrganizationID: r.OrganizationId,
+	}
+	if r.Website != nil {
+		w := webAddress(*r.Website)
+		p.Website = &w
 	}
 	if r.Sector != nil {
 		s := pipeline.Sector(*r.Sector)

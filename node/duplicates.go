@@ -185,8 +185,14 @@ func dedupLead(id string, dr *pipeline.Draft, org *pipeline.Organization) dedup.
 		}
 	}
 	out := dedup.Lead{ID: id, Title: dr.Title, Summary: dr.Summary, Organization: strings.Join(kept, " / "),
-		Country: dr.Country, Sector: dr.Sector.String(), TRL: dr.TRL, DealType: dr.DealType.String(),
-		Tags: dr.Tags, Website: website, Language: dr.Language}
+		Country: dr.Country, TRL: dr.TRL, Tags: dr.Tags, Website: website, Language: dr.Language}
+	// A draft being typed may not say yet: unset compares as unknown.
+	if dr.Sector != pipeline.SectorUnspecified {
+		out.Sector = dr.Sector.String()
+	}
+	if dr.DealType != pipeline.DealTypeUnspecified {
+		out.DealType = dr.DealType.String()
+	}
 	for _, c := range dr.Contacts {
 		out.Contacts = append(out.Contacts, dedup.Contact{Name: c.Name, Email: c.Email})
 	}
