@@ -60,7 +60,7 @@ func newSiteMetrics(n *Node) *siteMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, n.cluster.Collector(), pipelineCollector{n.state},
+	m.reg.MustRegister(m.requests, m.latency, n.cluster.Collector(), pipelineCollector{n.state}, dealFlowCollector{n},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if s := raftSink(); s != nil {
 		m.reg.MustRegister(s)

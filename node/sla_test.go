@@ -133,6 +133,17 @@ func TestSLAOverREST(t *testing.T) {
 	if code, body := rc.do(t, "GET", "/v1/reports/sla?state=ON_TIME", bos.token, nil); code != http.StatusBadRequest {
 		t.Errorf("breaches ON_TIME: %d %v", code, body)
 	}
+	// The metrics count it too.
+	m := scrapeMetrics(t, n)
+	if v := m.value(t, "innonet_sla_leads", "state", "NEAR", "must_act", "HQ"); v != 1 {
+		t.Errorf("innonet_sla_leads{NEAR,HQ} = %v, want 1", v)
+	}
+	if v := m.value(t, "innonet_funnel_site_leads", "step", "pushed", "site", "BOS"); v != 1 {
+		t.Errorf("innonet_funnel_site_leads{pushed,BOS} = %v, want 1", v)
+	}
+	if v := m.value(t, "innonet_oldest_unreviewed_seconds"); v <= 0 || v > 60 {
+		t.Errorf("innonet_oldest_unreviewed_seconds = %v", v)
+	}
 
 	// China's 2027 schedule, as HQ enters it.
 	if code, body := rc.do(t, "PUT", "/v1/calendars/CN/2027", hq.token, map[string]any{"requestId": rid(), "official": true,
