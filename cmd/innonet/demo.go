@@ -476,7 +476,58 @@ func seedLeads(ctx context.Context, c demoClient, tok func(string) string) error
 			return fmt.Errorf("seed sample pipeline: %w", err)
 		}
 	}
-	return seedOrganizations(ctx, c, tok, ids[3])
+	if err := seedOrganizations(ctx, c, tok, ids[3]); err != nil {
+		return err
+	}
+	return seedPlans(ctx, c, tok)
+}
+
+// seedPlans stores the divisions' focus profiles, each by its division,
+// and this year's targets by HQ, so that matches and reports have
+// something to show.
+func seedPlans(ctx context.Context, c demoClient, tok func(string) string) error {
+	divisions := pb.NewDivisionServiceClient(c.conn)
+	for _, p := range []struct {
+		by  string
+		req *pb.UpdateDivisionProfileRequest
+	}{
+		{"Zhang Min", &pb.UpdateDivisionProfileRequest{Division: "BOHAI",
+			Sectors:  []pb.Sector{pb.Sector_ADVANCED_MANUFACTURING, pb.Sector_NEW_MATERIALS, pb.Sector_ENVIRONMENT_WATER},
+			Keywords: []string{"robot", "gearbox", "hydrogen", "desalination", "机器人", "减速器", "氢能", "海水淡化"}, TrlMin: 4, TrlMax: 9, TrlPreferred: 6,
+			DealTypes: []pb.DealType{pb.DealType_JOINT_VENTURE, pb.DealType_TECHNOLOGY_LICENSING},
+			Enterprises: []*pb.Enterprise{{Name: "津港重工装备集团", NameEn: "Jingang Heavy Equipment Group", City: "天津",
+				Needs: "工业机器人精密减速器的国产化", NeedsEn: "precision gearboxes for industrial robots"}}}},
+		{"Chen Jie", &pb.UpdateDivisionProfileRequest{Division: "YRD",
+			Sectors:  []pb.Sector{pb.Sector_LIFE_SCIENCES_HEALTH, pb.Sector_ELECTRONICS_SEMICONDUCTORS, pb.Sector_IT_AI},
+			Keywords: []string{"biomedicine", "small molecule", "chip", "AI", "生物医药", "芯片", "人工智能"}, TrlMin: 3, TrlMax: 8, TrlPreferred: 5,
+			DealTypes: []pb.DealType{pb.DealType_TECHNOLOGY_LICENSING, pb.DealType_RND_COLLABORATION},
+			Enterprises: []*pb.Enterprise{{Name: "苏州生物医药产业园", NameEn: "Suzhou BioBay", City: "苏州",
+				Needs: "器官移植与免疫药物的许可合作", NeedsEn: "licensing of transplant and immunology drugs"}}}},
+		{"Huang Lei", &pb.UpdateDivisionProfileRequest{Division: "PRD",
+			Sectors:  []pb.Sector{pb.Sector_NEW_ENERGY_VEHICLES, pb.Sector_ELECTRONICS_SEMICONDUCTORS},
+			Keywords: []string{"battery", "electrolyte", "consumer electronics", "电池", "电解质", "消费电子"}, TrlMin: 4, TrlMax: 9, TrlPreferred: 5,
+			DealTypes: []pb.DealType{pb.DealType_INVESTMENT, pb.DealType_JOINT_VENTURE},
+			Enterprises: []*pb.Enterprise{{Name: "深圳新能电池科技", NameEn: "Shenzhen Xinneng Battery", City: "深圳",
+				Needs: "固态电池电解质的中试与量产", NeedsEn: "solid-state battery electrolytes from pilot to volume"}}}},
+	} {
+		p.req.RequestId = "demo-profile-" + p.req.Division
+		if _, err := divisions.UpdateDivisionProfile(c.as(ctx, tok(p.by)), p.req); err != nil {
+			return fmt.Errorf("seed the profile of %s: %w", p.req.Division, err)
+		}
+	}
+	year := int32(time.Now().Year())
+	_, err := pb.NewReportServiceClient(c.conn).UpdateTargets(c.as(ctx, tok("Li Wei (HQ review)")), &pb.UpdateTargetsRequest{
+		Year: year, RequestId: fmt.Sprintf("demo-targets-%d", year), Rows: []*pb.TargetRow{
+			{Scope: "NETWORK", Pushed: 120, Approved: 60, Signed: 12, Landed: 6, Investment: "500000000", Currency: "CNY", Jobs: 800},
+			{Scope: "SITE", Code: "BOS", Pushed: 40, Approved: 20}, {Scope: "SITE", Code: "CBG", Pushed: 25, Approved: 12},
+			{Scope: "SITE", Code: "MUC", Pushed: 30, Approved: 15}, {Scope: "SITE", Code: "TLV", Pushed: 25, Approved: 13},
+			{Scope: "DIVISION", Code: "BOHAI", Signed: 4, Landed: 2}, {Scope: "DIVISION", Code: "YRD", Signed: 5, Landed: 2},
+			{Scope: "DIVISION", Code: "PRD", Signed: 3, Landed: 2},
+		}})
+	if err != nil {
+		return fmt.Errorf("seed this year's targets: %w", err)
+	}
+	return nil
 }
 
 // seedSites waits for the leader to register the demo's sites, then
