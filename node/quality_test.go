@@ -25,14 +25,17 @@ import (
 //     hard negatives flagged, and the same for pairs across languages;
 //   - matching: GetLeadMatches' ranking of the divisions, as top-1
 //     accuracy, top-1 acceptable and top-2 accuracy, overall and by the
-//     labelled best division.
+//     labelled best division;
+//   - search: the data set's queries (with their filters) as recall@10
+//     and nDCG@10.
 //
 // Run it with
 //
 //	go test -run '^$' -bench BenchmarkQuality -benchtime 1x ./node/
 //
 // (SEARCH_DATA names another file of the same form; its divisions.json is
-// read from the same directory). BenchmarkSearchQuality scores search.
+// read from the same directory). BenchmarkSearchQuality scores search
+// per query language, with the leads linked to organisations.
 
 // qualityLabels are the labels of a data set the benchmark scores with.
 type qualityLabels struct {
@@ -204,12 +207,34 @@ func BenchmarkQuality(b *testing.B) {
 			}
 		}
 	}
+	// Search, on the same leads: the data set's queries, with their filters.
+	var recall, ndcg float64
+	for _, q := range set.Queries {
+		resp, err := hq.leads.SearchLeads(hq.ctx(b), &innonetpb.SearchLeadsRequest{Q: q.Query, PageSize: 10,
+			TrlMin: int32(q.Filters.TRLMin), TrlMax: int32(q.Filters.TRLMax)})
+		if err != nil {
+			b.Fatalf("search %s %q: %v", q.ID, q.Query, err)
+		}
+		var ranked []int
+		for _, h := range resp.Hits {
+			ranked = append(ranked, index[h.Lead.Id])
+		}
+		recall += recallAt10(ranked, q.Relevant)
+		ndcg += ndcgAt10(ranked, q.Relevant, q.Partial)
+	}
+	if nq := len(set.Queries); nq > 0 {
+		recall, ndcg = recall/float64(nq), ndcg/float64(nq)
+	}
 	share := func(k, n int) float64 { return float64(k) / float64(max(n, 1)) }
 	b.ReportMetric(p, "dup-precision")
 	b.ReportMetric(r, "dup-recall")
 	b.ReportMetric(f, "dup-F1")
 	b.ReportMetric(share(all.top1, all.n), "match-top1")
 	b.ReportMetric(share(all.top2, all.n), "match-top2")
+	b.ReportMetric(recall, "search-recall@10")
+	b.ReportMetric(ndcg, "search-nDCG@10")
+	fmt.Printf("search, %d queries: recall@10 %.3f nDCG@10 %.3f (organisations as free text; BenchmarkSearchQuality links them)\n",
+		len(set.Queries), recall, ndcg)
 	fmt.Printf("duplicates, %d leads submitted through the API: precision %.3f recall %.3f F1 %.3f (%d of %d flagged pairs right, %d labelled pairs)\n",
 		len(ids), p, r, f, tp, np, ng)
 	fmt.Printf("  across languages: precision %.3f recall %.3f F1 %.3f; hard negatives flagged: %d of %d\n", cp, cr, cf, hard, len(labels.HardNegatives))
