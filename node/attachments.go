@@ -192,6 +192,7 @@ func (f notifyingFSM) Apply(l *raft.Log) any {
 	if ok && r.Profile != nil {
 		f.n.matches.changed()
 	}
+	f.n.applied.applied()
 	return res
 }
 
@@ -201,6 +202,7 @@ func (f notifyingFSM) Restore(rc io.ReadCloser) error {
 	f.n.search.Reread(f.n.state.AppliedIndex())
 	f.n.dupes.reread(f.n.state.AppliedIndex())
 	f.n.matches.changed()
+	f.n.applied.applied()
 	return err
 }
 

@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"io"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -42,8 +45,43 @@ func duplicateAuthzRows() []authzRow {
 	listMatches := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 		return c.divisions.ListDivisionMatches(ctx, &innonetpb.ListDivisionMatchesRequest{Division: "YRD"})
 	}
+	watch := func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+		stream, err := c.leads.WatchEvents(ctx, &innonetpb.WatchEventsRequest{Follow: proto.Bool(false)})
+		if err != nil {
+			return nil, err
+		}
+		var got []*innonetpb.WatchEventsResponse
+		for {
+			m, err := stream.Recv()
+			if err == io.EOF {
+				return got, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			got = append(got, m)
+		}
+	}
+	// The matrix's leads are Boston's: Cambridge sees only its own (an
+	// earlier row's submit), the others see Boston's.
+	watched := func(t *testing.T, _ *authzEnv, act int, resp any) {
+		bos := 0
+		for _, m := range resp.([]*innonetpb.WatchEventsResponse) {
+			switch {
+			case m.Event == nil:
+			case m.Site == "BOS":
+				bos++
+			case act != actOther && act != actAdmin && act != actHQ:
+				t.Errorf("%s sees an event of %s's lead %s", actNames[act], m.Site, m.Event.LeadId)
+			}
+		}
+		if (bos == 0) != (act == actOther) {
+			t.Errorf("%s got %d events of Boston's leads", actNames[act], bos)
+		}
+	}
 	// Columns: no token, revoked, admin, HQ, own site, other site, holder division, rival division.
 	return []authzRow{
+		{method: lead + "WatchEvents", call: watch, want: cells{UA, UA, OK, OK, OK, OK, OK, OK}, verify: watched},
 		{method: lead + "CheckDuplicates", call: check, want: cells{UA, UA, PD, OK, OK, OK, PD, PD}},
 		{method: lead + "GetSimilarLeads", when: "SUBMITTED", setup: sharedSubmitted, call: similar, want: cells{UA, UA, OK, OK, OK, PD, PD, PD}},
 		{method: lead + "GetLeadMatches", when: "SUBMITTED", setup: sharedSubmitted, call: matches, want: cells{UA, UA, OK, OK, OK, PD, PD, PD}},

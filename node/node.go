@@ -120,6 +120,7 @@ type Node struct {
 	matches *matches
 	reports *reports.Engine
 	slas    *slas
+	applied *appliedSignal
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -189,6 +190,7 @@ func New(cfg Config) (*Node, error) {
 	n.matches = newMatches(n.state.DivisionProfiles)
 	n.reports = reports.New(n.state)
 	n.slas = newSLAs(n.state)
+	n.applied = newAppliedSignal()
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()

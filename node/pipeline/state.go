@@ -55,8 +55,12 @@ func baseSchema() *memdb.DBSchema {
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
 		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableCalendars: {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableEvents:    {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableUsers:     {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{
+			"id": id("Key"),
+			// The events in log order, for streams that resume at an index.
+			"log": {Name: "log", Indexer: &memdb.UintFieldIndex{Field: "LogIndex"}},
+		}},
+		tableUsers: {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},

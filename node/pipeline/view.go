@@ -77,3 +77,29 @@ func (v *View) Clock() time.Time {
 	}
 	return time.Unix(0, raw.(*counter).Value).UTC()
 }
+
+// EventsAfter calls fn with every history event of a log entry after
+// index, in log order (the events of one entry by lead ID and sequence),
+// until fn returns false.
+func (v *View) EventsAfter(index uint64, fn func(e *Event) bool) error {
+	it, err := v.txn.LowerBound(tableEvents, "log", index+1)
+	if err != nil {
+		return fmt.Errorf("read events after %d: %w", index, err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if !fn(raw.(*Event)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Lead returns the lead id as the view holds it (the state's own value:
+// the caller must not change it).
+func (v *View) Lead(id string) (*Lead, error) {
+	l, err := getLead(v.txn, id)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}

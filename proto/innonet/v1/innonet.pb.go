@@ -12831,6 +12831,195 @@ func (x *UpdateCalendarYearRequest) GetWorkdays() []string {
 	return nil
 }
 
+type WatchEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stream the events of log entries after this index (0: from the
+	// start); a message's cursor resumes after it.
+	AfterIndex uint64 `protobuf:"varint,1,opt,name=after_index,json=afterIndex,proto3" json:"after_index,omitempty"`
+	// Only these actions (SUBMIT, APPROVE, CLAIM, ADVANCE, MERGE ...).
+	Actions []string `protobuf:"bytes,2,rep,name=actions,proto3" json:"actions,omitempty"`
+	// Only this lead, site (BOS: its leads and its sub-nodes'), or division
+	// (the leads it holds).
+	LeadId   string `protobuf:"bytes,3,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	Site     string `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
+	Division string `protobuf:"bytes,5,opt,name=division,proto3" json:"division,omitempty"`
+	// false: stop once caught up with what the site has applied.
+	Follow        *bool `protobuf:"varint,6,opt,name=follow,proto3,oneof" json:"follow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEventsRequest) Reset() {
+	*x = WatchEventsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEventsRequest) ProtoMessage() {}
+
+func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
+func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{142}
+}
+
+func (x *WatchEventsRequest) GetAfterIndex() uint64 {
+	if x != nil {
+		return x.AfterIndex
+	}
+	return 0
+}
+
+func (x *WatchEventsRequest) GetActions() []string {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *WatchEventsRequest) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *WatchEventsRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *WatchEventsRequest) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *WatchEventsRequest) GetFollow() bool {
+	if x != nil && x.Follow != nil {
+		return *x.Follow
+	}
+	return false
+}
+
+type WatchEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An event (unset in a progress message).
+	Event *HistoryEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The lead's site and the division holding it now.
+	Site     string `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	Division string `protobuf:"bytes,3,opt,name=division,proto3" json:"division,omitempty"`
+	// Everything through this log index has been sent: pass it as
+	// after_index to resume.
+	Cursor uint64 `protobuf:"varint,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The answering site's progress: its applied index, how long since it
+	// heard from the leader, and whether that makes it behind (longer than
+	// an election timeout, or no leader).
+	AppliedIndex  uint64               `protobuf:"varint,5,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	LastContact   *durationpb.Duration `protobuf:"bytes,6,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	Behind        bool                 `protobuf:"varint,7,opt,name=behind,proto3" json:"behind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEventsResponse) Reset() {
+	*x = WatchEventsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEventsResponse) ProtoMessage() {}
+
+func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
+func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{143}
+}
+
+func (x *WatchEventsResponse) GetEvent() *HistoryEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchEventsResponse) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *WatchEventsResponse) GetDivision() string {
+	if x != nil {
+		return x.Division
+	}
+	return ""
+}
+
+func (x *WatchEventsResponse) GetCursor() uint64 {
+	if x != nil {
+		return x.Cursor
+	}
+	return 0
+}
+
+func (x *WatchEventsResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *WatchEventsResponse) GetLastContact() *durationpb.Duration {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *WatchEventsResponse) GetBehind() bool {
+	if x != nil {
+		return x.Behind
+	}
+	return false
+}
+
 type FunnelReport_Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One value per group_by dimension, in its order ("" for none: no
@@ -12845,7 +13034,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12857,7 +13046,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12923,7 +13112,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12935,7 +13124,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13018,7 +13207,7 @@ type CalendarYear_Holiday struct {
 
 func (x *CalendarYear_Holiday) Reset() {
 	*x = CalendarYear_Holiday{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13030,7 +13219,7 @@ func (x *CalendarYear_Holiday) String() string {
 func (*CalendarYear_Holiday) ProtoMessage() {}
 
 func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14283,7 +14472,24 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x10expected_version\x18\x04 \x01(\x03R\x0fexpectedVersion\x12\x1a\n" +
 	"\bofficial\x18\x05 \x01(\bR\bofficial\x12<\n" +
 	"\bholidays\x18\x06 \x03(\v2 .innonet.v1.CalendarYear.HolidayR\bholidays\x12\x1a\n" +
-	"\bworkdays\x18\a \x03(\tR\bworkdays*\xb2\x01\n" +
+	"\bworkdays\x18\a \x03(\tR\bworkdays\"\xc0\x01\n" +
+	"\x12WatchEventsRequest\x12\x1f\n" +
+	"\vafter_index\x18\x01 \x01(\x04R\n" +
+	"afterIndex\x12\x18\n" +
+	"\aactions\x18\x02 \x03(\tR\aactions\x12\x17\n" +
+	"\alead_id\x18\x03 \x01(\tR\x06leadId\x12\x12\n" +
+	"\x04site\x18\x04 \x01(\tR\x04site\x12\x1a\n" +
+	"\bdivision\x18\x05 \x01(\tR\bdivision\x12\x1b\n" +
+	"\x06follow\x18\x06 \x01(\bH\x00R\x06follow\x88\x01\x01B\t\n" +
+	"\a_follow\"\x88\x02\n" +
+	"\x13WatchEventsResponse\x12.\n" +
+	"\x05event\x18\x01 \x01(\v2\x18.innonet.v1.HistoryEventR\x05event\x12\x12\n" +
+	"\x04site\x18\x02 \x01(\tR\x04site\x12\x1a\n" +
+	"\bdivision\x18\x03 \x01(\tR\bdivision\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\x04R\x06cursor\x12#\n" +
+	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12<\n" +
+	"\flast_contact\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
+	"\x06behind\x18\a \x01(\bR\x06behind*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -14357,7 +14563,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11TranslationStatus\x12\"\n" +
 	"\x1eTRANSLATION_STATUS_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05DRAFT\x10\x01\x12\f\n" +
-	"\bVERIFIED\x10\x022\x8d\"\n" +
+	"\bVERIFIED\x10\x022\xf3\"\n" +
 	"\vLeadService\x12S\n" +
 	"\n" +
 	"SubmitLead\x12\x1d.innonet.v1.SubmitLeadRequest\x1a\x10.innonet.v1.Lead\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/leads\x12O\n" +
@@ -14401,7 +14607,9 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rTranslateLead\x12 .innonet.v1.TranslateLeadRequest\x1a\x10.innonet.v1.Lead\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/leads/{id}/translations/{lang}\x12g\n" +
 	"\fListGlossary\x12\x1f.innonet.v1.ListGlossaryRequest\x1a .innonet.v1.ListGlossaryResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/glossary\x12o\n" +
 	"\x0fSetGlossaryTerm\x12\".innonet.v1.SetGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\x1a\x13/v1/glossary/{term}\x12r\n" +
-	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}\x12\x80\x01\n" +
+	"\x12DeleteGlossaryTerm\x12%.innonet.v1.DeleteGlossaryTermRequest\x1a\x18.innonet.v1.GlossaryTerm\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/glossary/{term}\x12d\n" +
+	"\vWatchEvents\x12\x1e.innonet.v1.WatchEventsRequest\x1a\x1f.innonet.v1.WatchEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/events0\x01\x12\x80\x01\n" +
 	"\x0fCheckDuplicates\x12\".innonet.v1.CheckDuplicatesRequest\x1a#.innonet.v1.CheckDuplicatesResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/leads:checkDuplicates\x12z\n" +
 	"\x0fGetSimilarLeads\x12\".innonet.v1.GetSimilarLeadsRequest\x1a#.innonet.v1.GetSimilarLeadsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/leads/{id}/similar\x12\\\n" +
 	"\tMergeLead\x12\x1c.innonet.v1.MergeLeadRequest\x1a\x10.innonet.v1.Lead\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/leads/{id}:merge\x12w\n" +
@@ -14470,7 +14678,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 149)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 151)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innonet.v1.Stage
 	(Sector)(0),                            // 1: innonet.v1.Sector
@@ -14631,26 +14839,28 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*GetCalendarYearRequest)(nil),         // 156: innonet.v1.GetCalendarYearRequest
 	(*CalendarYear)(nil),                   // 157: innonet.v1.CalendarYear
 	(*UpdateCalendarYearRequest)(nil),      // 158: innonet.v1.UpdateCalendarYearRequest
-	nil,                                    // 159: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 160: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),             // 161: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),               // 162: innonet.v1.TargetReport.Row
-	nil,                                    // 163: innonet.v1.SlaSettings.LimitsEntry
-	nil,                                    // 164: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	(*CalendarYear_Holiday)(nil),           // 165: innonet.v1.CalendarYear.Holiday
-	(*durationpb.Duration)(nil),            // 166: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 167: google.protobuf.Timestamp
+	(*WatchEventsRequest)(nil),             // 159: innonet.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),            // 160: innonet.v1.WatchEventsResponse
+	nil,                                    // 161: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                    // 162: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),             // 163: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),               // 164: innonet.v1.TargetReport.Row
+	nil,                                    // 165: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                    // 166: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),           // 167: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),            // 168: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),          // 169: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	166, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	168, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	167, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	167, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	167, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	169, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	169, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	169, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
@@ -14663,19 +14873,19 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	167, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	167, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	167, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	169, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	169, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	169, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -14691,359 +14901,363 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	167, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	169, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	91,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
-	167, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	167, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	167, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	167, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	167, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	167, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	169, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	169, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	169, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	169, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	169, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	169, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	166, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	168, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	166, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	168, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	166, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	168, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	167, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	169, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	167, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	168, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	169, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	166, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	167, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	168, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	169, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	166, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	168, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	166, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	167, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	168, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	169, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
 	60,  // 100: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	167, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	169, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
 	72,  // 102: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	10,  // 103: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 104: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 105: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 106: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	167, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	167, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	167, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	168, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	169, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	169, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	169, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	11,  // 111: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
 	80,  // 112: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
 	17,  // 113: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	8,   // 114: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 115: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	8,   // 117: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 118: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	167, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	169, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 120: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	12,  // 121: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 122: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	167, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	169, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	7,   // 124: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	88,  // 126: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
 	17,  // 127: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 128: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
 	92,  // 129: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	167, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	169, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	7,   // 131: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
 	92,  // 133: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
 	17,  // 134: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 135: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	14,  // 136: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	167, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	167, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	169, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	169, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	14,  // 139: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 140: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	14,  // 142: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 143: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
 	96,  // 145: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
 	17,  // 146: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	14,  // 147: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	167, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	169, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
 	15,  // 149: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	167, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	167, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	169, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	169, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
 	106, // 152: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	15,  // 153: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
 	104, // 154: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
 	7,   // 155: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	104, // 157: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
 	17,  // 158: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
 	104, // 159: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
 	15,  // 160: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
 	106, // 161: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	9,   // 162: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	167, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	167, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	169, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	169, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
 	9,   // 165: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	159, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	167, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	161, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	169, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
 	7,   // 168: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
 	118, // 170: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
 	17,  // 171: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	160, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	162, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
 	0,   // 173: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
 	1,   // 174: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 175: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 176: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 177: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 179: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 180: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 181: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 183: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 184: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 185: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	131, // 187: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
 	17,  // 188: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 189: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
 	135, // 191: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
 	17,  // 192: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 193: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 195: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
 	2,   // 196: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
 	136, // 197: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	167, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	169, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
 	1,   // 199: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
 	2,   // 200: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
 	136, // 201: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
 	7,   // 202: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	140, // 204: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
 	17,  // 205: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 206: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
 	131, // 207: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
 	7,   // 208: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	161, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	161, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	168, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	163, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	163, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
 	17,  // 212: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 213: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	162, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	167, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	168, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	164, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	169, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
 	17,  // 217: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 218: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
 	146, // 220: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	167, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	169, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
 	146, // 222: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
 	16,  // 223: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
-	167, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	169, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
 	16,  // 225: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
 	7,   // 226: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
-	166, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	168, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
 	19,  // 228: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
 	17,  // 229: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
-	163, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
-	167, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
-	164, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	165, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	165, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	142, // 235: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	142, // 236: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	142, // 237: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	146, // 238: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	142, // 239: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	142, // 240: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	20,  // 241: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	21,  // 242: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	22,  // 243: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 244: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	29,  // 245: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	30,  // 246: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	31,  // 247: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	32,  // 248: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	33,  // 249: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	34,  // 250: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	35,  // 251: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	75,  // 252: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	76,  // 253: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	77,  // 254: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	78,  // 255: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	79,  // 256: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	82,  // 257: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	83,  // 258: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	84,  // 259: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	85,  // 260: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	87,  // 261: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	89,  // 262: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	103, // 263: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	97,  // 264: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	98,  // 265: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	99,  // 266: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	101, // 267: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	105, // 268: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	108, // 269: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	110, // 270: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	112, // 271: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	113, // 272: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	117, // 273: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	119, // 274: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	121, // 275: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	122, // 276: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	124, // 277: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	126, // 278: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	128, // 279: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	129, // 280: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	141, // 281: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	144, // 282: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	147, // 283: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	149, // 284: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	151, // 285: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
-	153, // 286: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
-	155, // 287: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
-	156, // 288: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
-	158, // 289: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
-	132, // 290: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	134, // 291: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	137, // 292: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	138, // 293: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	40,  // 294: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	42,  // 295: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	57,  // 296: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	44,  // 297: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	45,  // 298: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	54,  // 299: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	56,  // 300: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	47,  // 301: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	49,  // 302: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	50,  // 303: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	52,  // 304: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	53,  // 305: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	58,  // 306: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	70,  // 307: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	62,  // 308: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	63,  // 309: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	64,  // 310: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	65,  // 311: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	66,  // 312: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	68,  // 313: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	71,  // 314: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	73,  // 315: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	93,  // 316: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	95,  // 317: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	114, // 318: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	19,  // 319: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	19,  // 320: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	28,  // 321: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	24,  // 322: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	19,  // 323: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	19,  // 324: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	19,  // 325: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	19,  // 326: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	19,  // 327: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	19,  // 328: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	37,  // 329: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	19,  // 330: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	19,  // 331: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	80,  // 332: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	80,  // 333: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	81,  // 334: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	19,  // 335: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	19,  // 336: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	86,  // 337: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	86,  // 338: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	88,  // 339: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	90,  // 340: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	19,  // 341: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	96,  // 342: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	96,  // 343: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	100, // 344: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	96,  // 345: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	107, // 346: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	109, // 347: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	111, // 348: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	107, // 349: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	107, // 350: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	19,  // 351: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	120, // 352: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	118, // 353: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	118, // 354: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	125, // 355: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	127, // 356: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	19,  // 357: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	130, // 358: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	143, // 359: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	145, // 360: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	148, // 361: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	148, // 362: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	152, // 363: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
-	154, // 364: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
-	154, // 365: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
-	157, // 366: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
-	157, // 367: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
-	133, // 368: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	135, // 369: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	135, // 370: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	139, // 371: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	41,  // 372: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	43,  // 373: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	38,  // 374: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	38,  // 375: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	46,  // 376: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	55,  // 377: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	39,  // 378: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	48,  // 379: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	38,  // 380: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	51,  // 381: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	39,  // 382: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	39,  // 383: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	61,  // 384: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	61,  // 385: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	61,  // 386: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	61,  // 387: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	61,  // 388: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	61,  // 389: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	67,  // 390: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	69,  // 391: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	72,  // 392: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	74,  // 393: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94,  // 394: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	92,  // 395: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	115, // 396: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	319, // [319:397] is the sub-list for method output_type
-	241, // [241:319] is the sub-list for method input_type
-	241, // [241:241] is the sub-list for extension type_name
-	241, // [241:241] is the sub-list for extension extendee
-	0,   // [0:241] is the sub-list for field type_name
+	165, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	169, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	166, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	167, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	167, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	36,  // 235: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
+	168, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
+	142, // 237: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	142, // 238: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	142, // 239: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	146, // 240: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	142, // 241: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	142, // 242: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 243: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 244: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 245: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 246: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 247: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 248: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 249: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 250: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 251: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 252: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 253: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	75,  // 254: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	76,  // 255: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	77,  // 256: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	78,  // 257: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	79,  // 258: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	82,  // 259: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	83,  // 260: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	84,  // 261: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	85,  // 262: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	87,  // 263: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	89,  // 264: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	103, // 265: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	97,  // 266: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	98,  // 267: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	99,  // 268: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	101, // 269: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	105, // 270: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	108, // 271: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	110, // 272: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	112, // 273: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	113, // 274: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	117, // 275: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	119, // 276: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	121, // 277: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	122, // 278: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	159, // 279: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
+	124, // 280: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	126, // 281: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	128, // 282: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	129, // 283: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	141, // 284: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	144, // 285: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	147, // 286: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	149, // 287: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	151, // 288: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	153, // 289: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	155, // 290: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	156, // 291: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	158, // 292: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	132, // 293: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	134, // 294: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	137, // 295: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	138, // 296: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 297: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 298: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 299: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 300: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 301: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 302: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 303: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 304: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 305: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 306: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 307: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 308: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 309: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	70,  // 310: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	62,  // 311: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	63,  // 312: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	64,  // 313: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	65,  // 314: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	66,  // 315: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	68,  // 316: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	71,  // 317: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	73,  // 318: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	93,  // 319: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	95,  // 320: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	114, // 321: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	19,  // 322: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 323: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 324: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 325: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 326: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 327: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 328: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 329: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 330: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 331: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 332: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 333: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 334: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	80,  // 335: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	80,  // 336: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	81,  // 337: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 338: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 339: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	86,  // 340: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	86,  // 341: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	88,  // 342: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	90,  // 343: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 344: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	96,  // 345: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	96,  // 346: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	100, // 347: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	96,  // 348: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	107, // 349: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	109, // 350: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	111, // 351: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	107, // 352: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	107, // 353: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 354: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	120, // 355: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	118, // 356: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	118, // 357: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	160, // 358: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
+	125, // 359: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	127, // 360: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 361: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	130, // 362: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	143, // 363: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	145, // 364: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	148, // 365: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	148, // 366: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	152, // 367: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	154, // 368: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	154, // 369: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	157, // 370: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	157, // 371: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	133, // 372: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	135, // 373: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	135, // 374: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	139, // 375: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 376: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 377: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 378: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 379: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 380: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 381: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 382: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 383: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 384: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 385: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 386: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 387: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 388: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 389: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 390: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 391: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 392: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 393: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	67,  // 394: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	69,  // 395: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	72,  // 396: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	74,  // 397: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	94,  // 398: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	92,  // 399: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	115, // 400: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	322, // [322:401] is the sub-list for method output_type
+	243, // [243:322] is the sub-list for method input_type
+	243, // [243:243] is the sub-list for extension type_name
+	243, // [243:243] is the sub-list for extension extendee
+	0,   // [0:243] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -15058,13 +15272,14 @@ func file_innonet_v1_innonet_proto_init() {
 		(*UploadAttachmentRequest_Header)(nil),
 		(*UploadAttachmentRequest_Chunk)(nil),
 	}
+	file_innonet_v1_innonet_proto_msgTypes[142].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   149,
+			NumMessages:   151,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -63,6 +63,7 @@ const (
 	LeadService_ListGlossary_FullMethodName           = "/innonet.v1.LeadService/ListGlossary"
 	LeadService_SetGlossaryTerm_FullMethodName        = "/innonet.v1.LeadService/SetGlossaryTerm"
 	LeadService_DeleteGlossaryTerm_FullMethodName     = "/innonet.v1.LeadService/DeleteGlossaryTerm"
+	LeadService_WatchEvents_FullMethodName            = "/innonet.v1.LeadService/WatchEvents"
 	LeadService_CheckDuplicates_FullMethodName        = "/innonet.v1.LeadService/CheckDuplicates"
 	LeadService_GetSimilarLeads_FullMethodName        = "/innonet.v1.LeadService/GetSimilarLeads"
 	LeadService_MergeLead_FullMethodName              = "/innonet.v1.LeadService/MergeLead"
@@ -222,6 +223,16 @@ type LeadServiceClient interface {
 	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
 	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
 	DeleteGlossaryTerm(ctx context.Context, in *DeleteGlossaryTermRequest, opts ...grpc.CallOption) (*GlossaryTerm, error)
+	// WatchEvents streams the leads' history events the caller may see, in
+	// log order, from after_index on: first those already applied, then
+	// each as the answering site applies it, until the caller cancels (or,
+	// with follow false, once caught up). The answering site serves it from
+	// its own copy, so a site cut off from the leader keeps streaming what it
+	// has applied; progress messages (every 10 s while nothing happens) say
+	// how far it has applied and whether it is behind. To resume after a
+	// reconnect, at this site or another, pass the last message's cursor:
+	// nothing is skipped or repeated. Over REST: newline-delimited JSON.
+	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
 	// CheckDuplicates scores a draft (what a submit or an edit would carry)
 	// against the leads the answering site holds, as SubmitLead and
 	// UpdateLead do in their answer: for a form that warns as one types.
@@ -624,6 +635,25 @@ func (c *leadServiceClient) DeleteGlossaryTerm(ctx context.Context, in *DeleteGl
 	return out, nil
 }
 
+func (c *leadServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LeadService_ServiceDesc.Streams[2], LeadService_WatchEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchEventsRequest, WatchEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_WatchEventsClient = grpc.ServerStreamingClient[WatchEventsResponse]
+
 func (c *leadServiceClient) CheckDuplicates(ctx context.Context, in *CheckDuplicatesRequest, opts ...grpc.CallOption) (*CheckDuplicatesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CheckDuplicatesResponse)
@@ -817,6 +847,16 @@ type LeadServiceServer interface {
 	// DeleteGlossaryTerm removes HQ's entry for a term: a built-in term
 	// gets its built-in names back, another term is gone. HQ_REVIEWER only.
 	DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error)
+	// WatchEvents streams the leads' history events the caller may see, in
+	// log order, from after_index on: first those already applied, then
+	// each as the answering site applies it, until the caller cancels (or,
+	// with follow false, once caught up). The answering site serves it from
+	// its own copy, so a site cut off from the leader keeps streaming what it
+	// has applied; progress messages (every 10 s while nothing happens) say
+	// how far it has applied and whether it is behind. To resume after a
+	// reconnect, at this site or another, pass the last message's cursor:
+	// nothing is skipped or repeated. Over REST: newline-delimited JSON.
+	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
 	// CheckDuplicates scores a draft (what a submit or an edit would carry)
 	// against the leads the answering site holds, as SubmitLead and
 	// UpdateLead do in their answer: for a form that warns as one types.
@@ -954,6 +994,9 @@ func (UnimplementedLeadServiceServer) SetGlossaryTerm(context.Context, *SetGloss
 }
 func (UnimplementedLeadServiceServer) DeleteGlossaryTerm(context.Context, *DeleteGlossaryTermRequest) (*GlossaryTerm, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteGlossaryTerm not implemented")
+}
+func (UnimplementedLeadServiceServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
 }
 func (UnimplementedLeadServiceServer) CheckDuplicates(context.Context, *CheckDuplicatesRequest) (*CheckDuplicatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckDuplicates not implemented")
@@ -1618,6 +1661,17 @@ func _LeadService_DeleteGlossaryTerm_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LeadService_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LeadServiceServer).WatchEvents(m, &grpc.GenericServerStream[WatchEventsRequest, WatchEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LeadService_WatchEventsServer = grpc.ServerStreamingServer[WatchEventsResponse]
+
 func _LeadService_CheckDuplicates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CheckDuplicatesRequest)
 	if err := dec(in); err != nil {
@@ -1859,6 +1913,11 @@ var LeadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "DownloadAttachment",
 			Handler:       _LeadService_DownloadAttachment_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchEvents",
+			Handler:       _LeadService_WatchEvents_Handler,
 			ServerStreams: true,
 		},
 	},
