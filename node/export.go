@@ -266,7 +266,7 @@ func cellText(v any) string {
 // filter.
 func workbook(ts []table) ([]byte, error) {
 	f := excelize.NewFile()
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"#E8EEF7"}, Pattern: 1}})
 	if err != nil {
 		return nil, err

@@ -225,11 +225,11 @@ func (s *Server) mergePage(w http.ResponseWriter, r *http.Request, v *view, ctx 
 		s.setFlash(w, f)
 		http.Redirect(w, r, "/leads/"+id, http.StatusSeeOther)
 	}
-	switch {
-	case into == "":
+	switch into {
+	case "":
 		back(&flash{Kind: "error", Msg: v.T.T("api.merge.nointo")})
 		return
-	case into == id:
+	case id:
 		back(&flash{Kind: "error", Msg: v.T.T("api.merge.self", id)})
 		return
 	}
