@@ -58,7 +58,7 @@ func (s *userService) InviteUser(ctx context.Context, r *innonetpb.InviteUserReq
 	if ttl == 0 {
 		ttl = pipeline.DefaultInvitationTTL
 	}
-	code := newInvitationCode()
+	code := mintSecret(ctx, invitationPrefix, "invitation")
 	cmd := pipeline.Command{
 		Op: pipeline.OpInviteUser, RequestID: r.RequestId, Actor: u.ID, ActorToken: t.ID, UserID: r.UserId,
 		Invitation: &pipeline.NewInvitation{Hash: HashToken(code), TTL: ttl},
@@ -74,7 +74,7 @@ func (s *userService) InviteUser(ctx context.Context, r *innonetpb.InviteUserReq
 	if inv := res.Invitation; inv != nil {
 		out.InvitationId, out.ExpireTime = inv.ID, ts(inv.Expires)
 	}
-	if !res.Replayed {
+	if inv := res.Invitation; !res.Replayed || inv != nil && inv.Hash == HashToken(code) {
 		// As for tokens: a replayed request made no new code.
 		out.Code = code
 		s.n.log.Info("user invited", "user", res.User.ID, "invitation", out.InvitationId, "by", u.ID)
@@ -109,7 +109,7 @@ func (s *userService) AcceptInvitation(ctx context.Context, r *innonetpb.AcceptI
 	// A used or expired code still goes to the log: it may be a retry of
 	// the request that used it, which Apply answers as it did then.
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpAcceptInvitation, RequestID: sessionRequestID(r.RequestId), Actor: u.ID,
+		Op: pipeline.OpAcceptInvitation, RequestID: sessionRequestID(ctx, r.RequestId), Actor: u.ID,
 		Credentials: &pipeline.Credentials{Invitation: hash, Password: hashPassword(r.Password)},
 	})
 	if err != nil {
@@ -137,9 +137,9 @@ func (s *userService) SignIn(ctx context.Context, r *innonetpb.SignInRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	token := NewToken()
+	token := mintSecret(ctx, tokenPrefix, "session")
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpSignIn, RequestID: sessionRequestID(r.RequestId), Actor: u.ID,
+		Op: pipeline.OpSignIn, RequestID: sessionRequestID(ctx, r.RequestId), Actor: u.ID,
 		Credentials: &pipeline.Credentials{Password: u.PasswordHash},
 		NewToken:    &pipeline.NewToken{Hash: HashToken(token), TTL: pipeline.DefaultSessionTTL, Description: "signed in at " + originSite(ctx, s.n.cfg.Site)},
 	})
@@ -147,7 +147,7 @@ func (s *userService) SignIn(ctx context.Context, r *innonetpb.SignInRequest) (*
 		return nil, err
 	}
 	out := &innonetpb.SignInResponse{TokenInfo: tokenToPB(res.Token, time.Now()), User: userToPB(res.User)}
-	if !res.Replayed {
+	if !res.Replayed || res.Token != nil && res.Token.Hash == HashToken(token) {
 		out.Token = token
 		s.n.log.Info("signed in", "user", u.ID, "token", res.Token.ID)
 	}
@@ -201,9 +201,13 @@ func (n *Node) session(ctx context.Context, verb string) (*pipeline.User, *pipel
 // the caller's, or a fresh one when the console sends none (signing out
 // and extending are idempotent anyway; a sign-in or an acceptance retried
 // without one is simply a second attempt).
-func sessionRequestID(rid string) string {
+func sessionRequestID(ctx context.Context, rid string) string {
 	if rid != "" {
 		return rid
+	}
+	if seed := requestSeed(ctx); seed != "" {
+		// The same for every attempt the site sends (secrets.go).
+		return "session-" + mintSecret(ctx, "", "request id")[:32]
 	}
 	return uuid.Must(uuid.NewV7()).String()
 }
@@ -214,7 +218,7 @@ func (s *userService) SignOut(ctx context.Context, r *innonetpb.SignOutRequest) 
 		return nil, err
 	}
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpRevokeToken, RequestID: sessionRequestID(r.RequestId), Actor: u.ID, ActorToken: t.ID,
+		Op: pipeline.OpRevokeToken, RequestID: sessionRequestID(ctx, r.RequestId), Actor: u.ID, ActorToken: t.ID,
 		UserID: u.ID, TokenID: t.ID,
 	})
 	if err != nil {
@@ -230,7 +234,7 @@ func (s *userService) ExtendSession(ctx context.Context, r *innonetpb.ExtendSess
 		return nil, err
 	}
 	res, err := s.n.propose(ctx, pipeline.Command{
-		Op: pipeline.OpExtendSession, RequestID: sessionRequestID(r.RequestId), Actor: u.ID, ActorToken: t.ID, TokenID: t.ID,
+		Op: pipeline.OpExtendSession, RequestID: sessionRequestID(ctx, r.RequestId), Actor: u.ID, ActorToken: t.ID, TokenID: t.ID,
 	})
 	if err != nil {
 		return nil, err

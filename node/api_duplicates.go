@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -64,8 +65,9 @@ func (n *Node) duplicatePB(u *pipeline.User, c dedup.Candidate) *innonetpb.Possi
 		return nil
 	}
 	p := &innonetpb.PossibleDuplicate{LeadId: l.ID, Confidence: c.Confidence, Duplicate: c.Duplicate,
-		Reasons: c.Reasons, Site: l.Site}
+		Reasons: hiddenReasons(c.Reasons), Site: l.Site}
 	if u.CanSee(l) {
+		p.Reasons = c.Reasons
 		p.Visible, p.Title, p.Organization, p.Stage = true, l.Title, l.Organization, innonetpb.Stage(l.Stage)
 		if l.OrganizationID != "" {
 			if o, err := n.state.Organization(l.OrganizationID); err == nil {
@@ -74,6 +76,42 @@ func (n *Node) duplicatePB(u *pipeline.User, c dedup.Candidate) *innonetpb.Possi
 		}
 	}
 	return p
+}
+
+// hiddenReasons are the reasons of a candidate the caller may not read,
+// by kind only: what the other lead says (its domain, contacts, TRL,
+// country, words) stays unsaid, so that a check cannot be used to learn
+// another site's leads, or whether an address is one of their contacts.
+func hiddenReasons(rs []string) []string {
+	kinds := []struct{ prefix, says string }{
+		{"same website domain", "the same website domain"},
+		{"same e-mail domain", "the same e-mail domain"},
+		{"same domain name under other endings", "the same domain name under another ending"},
+		{"same contact e-mail", "a contact with the same e-mail address"},
+		{"same contact person", "a contact of the same name"},
+		{"organisation name matches after removing legal forms", "the same organisation name"},
+		{"organisation names share the distinctive word", "a distinctive word of the organisation's name"},
+		{"organisation name ", "the organisation's name matches the other lead's domain"},
+		{"similar title/summary", "similar technology"},
+		{"TRL ", "a different TRL"},
+		{"country ", "a different country"},
+		{"deal type ", "a different kind of deal"},
+		{"sector ", "a different sector"},
+		{"no shared organisation evidence", "no shared organisation evidence"},
+	}
+	out := []string{}
+	for _, r := range rs {
+		for _, k := range kinds {
+			if strings.HasPrefix(r, k.prefix) {
+				out = append(out, k.says)
+				break
+			}
+		}
+		if strings.HasSuffix(r, "presents itself as another product of the organisation") {
+			out = append(out, "one of the two presents itself as another product of the organisation")
+		}
+	}
+	return out
 }
 
 func (s *leadService) CheckDuplicates(ctx context.Context, r *innonetpb.CheckDuplicatesRequest) (*innonetpb.CheckDuplicatesResponse, error) {

@@ -28,7 +28,7 @@ func (s *userService) CreateUser(ctx context.Context, r *innonetpb.CreateUserReq
 	if err != nil {
 		return nil, err
 	}
-	token := NewToken()
+	token := mintSecret(ctx, tokenPrefix, "user token")
 	res, err := s.n.propose(ctx, pipeline.Command{
 		Op: pipeline.OpAddUser, RequestID: r.RequestId, Actor: u.ID, ActorToken: t.ID,
 		NewUser: &pipeline.NewUser{Name: r.Name, Role: pipeline.Role(r.Role), Site: r.Site,
@@ -38,9 +38,10 @@ func (s *userService) CreateUser(ctx context.Context, r *innonetpb.CreateUserReq
 		return nil, err
 	}
 	out := &innonetpb.CreateUserResponse{User: userToPB(res.User), TokenInfo: tokenToPB(res.Token, time.Now())}
-	if !res.Replayed {
+	if !res.Replayed || res.Token != nil && res.Token.Hash == HashToken(token) {
 		// A replayed request created no token: the first attempt's token
-		// was shown then and is not kept.
+		// was shown then and is not kept, unless this site sent that
+		// attempt (secrets.go).
 		out.Token = token
 	}
 	return out, nil
@@ -97,7 +98,7 @@ func (s *userService) CreateToken(ctx context.Context, r *innonetpb.CreateTokenR
 	if err != nil {
 		return nil, err
 	}
-	token := NewToken()
+	token := mintSecret(ctx, tokenPrefix, "token")
 	res, err := s.n.propose(ctx, pipeline.Command{
 		Op: pipeline.OpCreateToken, RequestID: r.RequestId, Actor: u.ID, ActorToken: t.ID, UserID: r.UserId,
 		NewToken: &pipeline.NewToken{Hash: HashToken(token), TTL: ttl, Description: r.Description},
@@ -106,7 +107,7 @@ func (s *userService) CreateToken(ctx context.Context, r *innonetpb.CreateTokenR
 		return nil, err
 	}
 	out := &innonetpb.CreateTokenResponse{TokenInfo: tokenToPB(res.Token, time.Now())}
-	if !res.Replayed {
+	if !res.Replayed || res.Token != nil && res.Token.Hash == HashToken(token) {
 		// As for CreateUser: a replayed request created no token.
 		out.Token = token
 		s.n.log.Info("token created", "user", r.UserId, "token", res.Token.ID, "by", u.ID)

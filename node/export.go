@@ -26,8 +26,13 @@ import (
 // funnel by node and by division, the year's by month, the leads waiting
 // longest for review, and the deals signed and landed.
 
-// maxExportLeads bounds the leads one export follows pages for.
-const maxExportLeads = 100_000
+// maxExportLeads bounds the leads one export follows pages for, and
+// maxExportPages the pages (a filter few leads pass reads many short
+// ones).
+const (
+	maxExportLeads = 100_000
+	maxExportPages = 2000
+)
 
 // table is one sheet of an export.
 type table struct {
@@ -114,6 +119,7 @@ func (n *Node) exportPages(r *http.Request, gw http.Handler, q url.Values, lang 
 	if strings.HasPrefix(r.URL.Path, "/v1/search") || strings.HasPrefix(r.URL.Path, "/v1/divisions/") {
 		q.Set("pageSize", "100")
 	}
+	pages := 0
 	for seen := 0; seen < maxExportLeads; {
 		body, err := innerGet(r, gw, r.URL.Path, q)
 		if err != nil {
@@ -126,9 +132,14 @@ func (n *Node) exportPages(r *http.Request, gw http.Handler, q url.Values, lang 
 			t.rows = append(t.rows, page.rows...)
 		}
 		seen += len(page.rows)
+		// A page may be short, even empty, and still have a next one (a
+		// list reads a bounded number of leads per page).
 		next, _ := body["nextPageToken"].(string)
-		if next == "" || len(page.rows) == 0 {
+		if next == "" {
 			break
+		}
+		if pages++; pages >= maxExportPages {
+			return t, &innerError{code: http.StatusBadRequest, body: []byte(fmt.Sprintf(`{"code":3,"message":"format: the list is longer than an export follows (%d pages); narrow it with filters","details":[]}`, maxExportPages))}
 		}
 		q.Set("pageToken", next)
 	}
@@ -253,6 +264,11 @@ func cellText(v any) string {
 	case nil:
 		return ""
 	case string:
+		// A spreadsheet would take text that starts like a formula for
+		// one (a title "=HYPERLINK(...)"): mark it as text.
+		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
+			return "'" + x
+		}
 		return x
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)

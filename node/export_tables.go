@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -93,11 +94,20 @@ func exportTime(s string) string {
 	if err != nil {
 		return s
 	}
-	if loc, err := time.LoadLocation(defaultReportZone); err == nil {
+	if loc := shanghai(); loc != nil {
 		t = t.In(loc)
 	}
 	return t.Format("2006-01-02 15:04")
 }
+
+// shanghai is HQ's time zone, loaded once.
+var shanghai = sync.OnceValue(func() *time.Location {
+	loc, err := time.LoadLocation(defaultReportZone)
+	if err != nil {
+		return nil
+	}
+	return loc
+})
 
 var funnelSteps = []string{"pushed", "approved", "claimed", "negotiating", "signed", "landed", "declined", "withdrawn", "lost"}
 
@@ -190,6 +200,21 @@ func targetTable(lang string, b map[string]any) table {
 	return t
 }
 
+// dealTable is the signed and landed leads with their deal terms (as the
+// caller may see them).
+func dealTable(lang string, b map[string]any) table {
+	t := table{name: word(lang, "deals"), header: []string{word(lang, "id"), word(lang, "title"), word(lang, "organization"),
+		word(lang, "site"), word(lang, "division"), word(lang, "stage"), word(lang, "amount"), word(lang, "currency"),
+		word(lang, "jobs"), word(lang, "signingDate"), word(lang, "landingDate")}}
+	for _, l := range jsonList(b, "leads") {
+		d, _ := l["dealTerms"].(map[string]any)
+		t.rows = append(t.rows, []any{jsonStr(l, "id"), jsonStr(l, "title"), jsonStr(l, "organization"), jsonStr(l, "site"),
+			jsonStr(l, "division"), jsonStr(l, "stage"), jsonStr(d, "amount"), jsonStr(d, "currency"), jsonNum(d, "jobs"),
+			jsonStr(d, "expectedSigningDate"), jsonStr(d, "expectedLandingDate")})
+	}
+	return t
+}
+
 // monthlyWorkbook answers GET /v1/reports/monthly?month=YYYY-MM (default:
 // this month in Shanghai) with one workbook (format=xlsx, the default) or
 // its first sheet (format=csv).
@@ -257,24 +282,21 @@ func (n *Node) monthlyWorkbook(w http.ResponseWriter, r *http.Request, gw http.H
 		}
 		sheets = append(sheets, t)
 	}
-	waiting := url.Values{"stage": {"SUBMITTED"}, "orderBy": {"createTime"}, "pageSize": {"200"}}
-	if b, ok = get("/v1/leads", waiting); !ok {
+	// The lists follow every page (exportPages).
+	r = r.Clone(r.Context())
+	r.URL = &url.URL{Path: "/v1/leads"}
+	t, err := n.exportPages(r, gw, url.Values{"stage": {"SUBMITTED"}, "orderBy": {"createTime"}}, lang,
+		func(lang string, b map[string]any) table { return leadTable(lang, jsonList(b, "leads"), nil) })
+	if err != nil {
+		writeInnerError(w, err)
 		return
 	}
-	t := leadTable(lang, jsonList(b, "leads"), nil)
 	t.name = word(lang, "waiting")
 	sheets = append(sheets, t)
-	if b, ok = get("/v1/leads", url.Values{"stage": {"SIGNED", "LANDED"}, "orderBy": {"-stageTime"}, "pageSize": {"500"}}); !ok {
+	deals, err := n.exportPages(r, gw, url.Values{"stage": {"SIGNED", "LANDED"}, "orderBy": {"-stageTime"}}, lang, dealTable)
+	if err != nil {
+		writeInnerError(w, err)
 		return
-	}
-	deals := table{name: word(lang, "deals"), header: []string{word(lang, "id"), word(lang, "title"), word(lang, "organization"),
-		word(lang, "site"), word(lang, "division"), word(lang, "stage"), word(lang, "amount"), word(lang, "currency"),
-		word(lang, "jobs"), word(lang, "signingDate"), word(lang, "landingDate")}}
-	for _, l := range jsonList(b, "leads") {
-		d, _ := l["dealTerms"].(map[string]any)
-		deals.rows = append(deals.rows, []any{jsonStr(l, "id"), jsonStr(l, "title"), jsonStr(l, "organization"), jsonStr(l, "site"),
-			jsonStr(l, "division"), jsonStr(l, "stage"), jsonStr(d, "amount"), jsonStr(d, "currency"), jsonNum(d, "jobs"),
-			jsonStr(d, "expectedSigningDate"), jsonStr(d, "expectedLandingDate")})
 	}
 	sheets = append(sheets, deals)
 	writeTables(w, format, "monthly-"+first.Format("2006-01"), sheets)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,10 +97,12 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	}
 	if len(md.Get(mdForwardedBy)) > 0 {
 		if !n.cluster.IsLeader() {
-			return nil, status.Error(codes.Unavailable, "forwarded to a site that is no longer the leader; retry")
+			return nil, status.Error(codes.Unavailable, errNotLeaderForwarded)
 		}
 		return n.answer(ctx, rt, req, handler)
 	}
+	// Every attempt of this request derives the same secrets (secrets.go).
+	ctx = withSeed(ctx, newSeed())
 	// The site whose API took the request holds it through a leader
 	// change (as Consul's rpc_hold_timeout does): an election, a leader
 	// that stepped down before this site heard of it, a commit lost with
@@ -118,8 +121,8 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 			}
 			resp, _, err = n.forward(ctx, md, info.FullMethod, req)
 		}
-		if err == nil || status.Code(err) != codes.Unavailable || stale || notResent[info.FullMethod] ||
-			!n.awaitLeader(ctx, hold, attempt) {
+		resend := !notResent[info.FullMethod] || notSent(err)
+		if err == nil || status.Code(err) != codes.Unavailable || stale || !resend || !n.awaitLeader(ctx, hold, attempt) {
 			if stale && status.Code(err) == codes.Unavailable {
 				return nil, n.staleAuthError(n.cluster.LastContact(), err)
 			}
@@ -127,6 +130,19 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		}
 		n.log.Debug("leader unavailable; sending again", "method", info.FullMethod, "attempt", attempt+1, "err", err)
 	}
+}
+
+// errNotLeaderForwarded answers a forwarded request at a site that no
+// longer leads, which did not act on it.
+const errNotLeaderForwarded = "forwarded to a site that is no longer the leader; retry"
+
+// notSent reports whether a failed attempt certainly did not act: the
+// leader it reached refused it unread, or no leader was known. Even a
+// request that must not be sent twice (notResent) is sent again then.
+func notSent(err error) bool {
+	st, _ := status.FromError(err)
+	return st.Code() == codes.Unavailable && (st.Message() == errNotLeaderForwarded || errors.Is(err, cluster.ErrNoLeader) ||
+		strings.HasPrefix(st.Message(), "no leader"))
 }
 
 // leaderHold bounds how long the site that took a request keeps sending
@@ -224,6 +240,9 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 	}
 	omd := metadata.MD{mdForwardedBy: []string{n.cfg.Site}, mdOrigin: []string{originSite(ctx, n.cfg.Site)},
 		mdClientAddr: []string{n.clientAddr(ctx)}}
+	if seed := requestSeed(ctx); seed != "" {
+		omd.Set(mdSecretSeed, seed)
+	}
 	if site := n.callerSite(ctx); site != "" {
 		omd.Set(mdCallerSite, site)
 	}

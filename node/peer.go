@@ -82,7 +82,7 @@ func (n *Node) checkForwarded(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	by := md.Get(mdForwardedBy)
 	if len(by) == 0 {
-		for _, k := range []string{mdOrigin, mdCallerSite, mdClientAddr} {
+		for _, k := range []string{mdOrigin, mdCallerSite, mdClientAddr, mdSecretSeed} {
 			if len(md.Get(k)) > 0 {
 				return status.Errorf(codes.PermissionDenied, "metadata %s is reserved for forwarding between sites", k)
 			}

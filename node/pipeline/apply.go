@@ -41,6 +41,10 @@ type Result struct {
 	Targets *Targets
 	// Calendar is the calendar table stored (sla.go).
 	Calendar *CalendarTable
+	// Prefs are the caller's notification preferences, and Webhook the
+	// webhook created or deleted (notifications.go).
+	Prefs   *NotificationPrefs
+	Webhook *Webhook
 }
 
 // Apply applies one encoded command carried by the log entry at index and
@@ -178,6 +182,8 @@ func (a *applier) dispatch() (Result, *Error) {
 		return a.bootstrap()
 	case OpRegisterSites:
 		return a.registerSites()
+	case OpRecordDeliveries:
+		return a.recordDeliveries()
 	}
 	actor, err := a.user(c.Actor)
 	if err != nil {
@@ -253,6 +259,14 @@ func (a *applier) dispatch() (Result, *Error) {
 		res, err = a.setSLA()
 	case OpSetCalendarYear:
 		res, err = a.setCalendarYear()
+	case OpSetNotificationPrefs:
+		res, err = a.setNotificationPrefs()
+	case OpMarkNotificationsRead:
+		res, err = a.markRead()
+	case OpCreateWebhook:
+		res, err = a.createWebhook()
+	case OpDeleteWebhook:
+		res, err = a.deleteWebhook()
 	default:
 		res, err = a.transition()
 	}

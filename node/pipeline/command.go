@@ -87,6 +87,13 @@ const (
 	// table (sla.go).
 	OpSetSLA          Op = "set_sla"
 	OpSetCalendarYear Op = "set_calendar_year"
+	// Notifications (notifications.go): a user's preferences and read
+	// cursor, webhooks, and the leader's record of deliveries.
+	OpSetNotificationPrefs  Op = "set_notification_prefs"
+	OpMarkNotificationsRead Op = "mark_notifications_read"
+	OpCreateWebhook         Op = "create_webhook"
+	OpDeleteWebhook         Op = "delete_webhook"
+	OpRecordDeliveries      Op = "record_deliveries"
 )
 
 // Command is one change to the pipeline, as proposed to the log. The
@@ -173,6 +180,12 @@ type Command struct {
 	// stores.
 	SLA      *SLA                `json:"sla,omitempty"`
 	Calendar *calendar.YearTable `json:"calendar,omitempty"`
+	// The notifications' fields (notifications.go).
+	Prefs      *NotificationPrefs `json:"prefs,omitempty"`
+	Through    uint64             `json:"through,omitempty"`
+	Webhook    *NewWebhook        `json:"webhook,omitempty"`
+	WebhookID  string             `json:"webhookId,omitempty"`
+	Deliveries []DeliveryRecord   `json:"deliveries,omitempty"`
 }
 
 // Draft is the content of a new lead.
@@ -479,6 +492,25 @@ func (c Command) validate() *Error {
 		return c.SLA.validate()
 	case OpSetCalendarYear:
 		return checkCalendarTable(c.Calendar)
+	case OpSetNotificationPrefs:
+		if c.Prefs == nil {
+			return invalid("prefs", "are required")
+		}
+		return c.Prefs.validate()
+	case OpMarkNotificationsRead:
+		return nil
+	case OpCreateWebhook:
+		if c.Webhook == nil {
+			return invalid("webhook", "is required")
+		}
+		return c.Webhook.validate()
+	case OpDeleteWebhook:
+		if !webhookIDPat.MatchString(c.WebhookID) {
+			return invalid("id", "%q is not a webhook ID of the form wh-0001", truncate(c.WebhookID, 20))
+		}
+		return nil
+	case OpRecordDeliveries:
+		return checkDeliveries(c.Deliveries)
 	case OpSetDivisionProfile:
 		if err := checkDivision("division", c.Division); err != nil {
 			return err

@@ -47,7 +47,8 @@ import memdb "github.com/hashicorp/go-memdb"
 //	   merge.go) and the divisions' focus profiles
 //	   (set_division_profile, profiles.go). Yearly targets (set_targets,
 //	   targets.go). Stage limits and calendar tables (set_sla,
-//	   set_calendar_year, sla.go).
+//	   set_calendar_year, sla.go). Notifications: preferences, read
+//	   cursors, webhooks and deliveries (notifications.go).
 const (
 	Format1 = 1
 	Format2 = 2
@@ -65,11 +66,13 @@ func (c Command) Format() int {
 		f = max(f, Format2)
 	case OpAddSite, OpRegisterSites, OpCreateOrg, OpUpdateOrg, OpSetDeal:
 		f = max(f, Format2)
-	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession, OpMerge, OpSetDivisionProfile, OpSetTargets, OpSetSLA, OpSetCalendarYear:
+	case OpInviteUser, OpAcceptInvitation, OpSignIn, OpExtendSession, OpMerge, OpSetDivisionProfile, OpSetTargets, OpSetSLA, OpSetCalendarYear,
+		OpSetNotificationPrefs, OpMarkNotificationsRead, OpCreateWebhook, OpDeleteWebhook, OpRecordDeliveries:
 		f = max(f, Format2)
 	}
 	if c.SetFormat != 0 || c.Retention != 0 || c.Attachment != nil || c.Translation != nil || c.Glossary != nil ||
-		c.Invitation != nil || c.Credentials != nil || c.Into != "" || c.Profile != nil || c.Year != 0 || c.Targets != nil || c.SLA != nil || c.Calendar != nil {
+		c.Invitation != nil || c.Credentials != nil || c.Into != "" || c.Profile != nil || c.Year != 0 || c.Targets != nil || c.SLA != nil || c.Calendar != nil ||
+		c.Prefs != nil || c.Through != 0 || c.Webhook != nil || c.WebhookID != "" || c.Deliveries != nil {
 		f = max(f, Format2)
 	}
 	// The workflow (workflow.go) and the registry, organisations and deal

@@ -79,6 +79,9 @@ type request struct {
 	TargetsYear int `json:"targetsYear,omitempty"`
 	// CalendarKey names the calendar table a first attempt stored.
 	CalendarKey string `json:"calendarKey,omitempty"`
+	// Prefs and Webhook are copies of what a first attempt answered.
+	Prefs   *NotificationPrefs `json:"prefs,omitempty"`
+	Webhook *Webhook           `json:"webhook,omitempty"`
 }
 
 // Limits on request retention.
@@ -160,6 +163,7 @@ func (r *request) keep(res Result) {
 	if c := res.Calendar; c != nil {
 		r.CalendarKey = c.Key
 	}
+	r.Prefs, r.Webhook = res.Prefs, res.Webhook
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -235,6 +239,7 @@ func (a *applier) replay(r *request) (Result, *Error) {
 		}
 		res.Profile = p.clone()
 	}
+	res.Prefs, res.Webhook = r.Prefs, r.Webhook
 	if r.CalendarKey != "" {
 		raw, err := a.txn.First(tableCalendars, "id", r.CalendarKey)
 		if err != nil || raw == nil {

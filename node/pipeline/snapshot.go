@@ -55,7 +55,8 @@ func (sn *Snapshot) Applied() uint64 { return sn.applied }
 // tableOrder fixes the order tables are written in, so a snapshot of a
 // given state is always the same bytes.
 var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests,
-	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets, tableCalendars}
+	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets, tableCalendars,
+	tablePrefs, tableWebhooks, tableSinks}
 
 // WriteTo writes the snapshot as newline-delimited JSON records.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -201,6 +202,12 @@ func decodeRow(rec record) (any, error) {
 		obj = &Targets{}
 	case tableCalendars:
 		obj = &CalendarTable{}
+	case tablePrefs:
+		obj = &NotificationPrefs{}
+	case tableWebhooks:
+		obj = &Webhook{}
+	case tableSinks:
+		obj = &Sink{}
 	default:
 		return nil, fmt.Errorf("restore: unknown table %q", rec.Table)
 	}
