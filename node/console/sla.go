@@ -56,7 +56,7 @@ func deadlineOf(t *tr, st *innonetpb.SlaStatus, loc *time.Location) *deadline {
 		d.Note = t.T("sla.unconfirmed", d.Calendar)
 	}
 	if st.DueTime != nil {
-		d.Due = t.Time(st.DueTime.AsTime(), loc)
+		d.Due = dueText(t, st.DueTime.AsTime(), loc)
 	}
 	return d
 }
@@ -77,4 +77,14 @@ func mustAct(t *tr, who string) string {
 		return name + " (" + who + ")"
 	}
 	return who
+}
+
+// dueText is a deadline: the end of the last working day allowed reads
+// as that day ("by the end of 2 Dec 2026") where it falls at midnight in
+// the reader's zone, else as a time.
+func dueText(t *tr, due time.Time, loc *time.Location) string {
+	if in := due.In(loc); in.Hour() == 0 && in.Minute() == 0 {
+		return t.T("sla.by", t.Date(in.Add(-time.Minute), loc))
+	}
+	return t.T("sla.at", t.Time(due, loc))
 }
