@@ -447,7 +447,7 @@ func (s *Server) targetRow(t *tr, r *innonetpb.TargetReport_Row) progressRow {
 	case r.Investment != "" && r.Investment != "0":
 		pr.Investment = t.Amount(r.Investment, tg.Currency)
 	}
-	if r.OtherCurrencies > 0 {
+	if r.OtherCurrencies > 0 && tg.Currency != "" {
 		pr.Investment += " " + t.T("progress.othercur", r.OtherCurrencies)
 	}
 	if tg.Jobs > 0 {
