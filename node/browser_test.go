@@ -596,6 +596,16 @@ func TestBrowserWeek(t *testing.T) {
 		"#scope-2": "DIVISION", "#code-2": "YRD", "#approved-2": "20", "#signed-2": "5"} {
 		hq.set(sel, v)
 	}
+	// A word where a number goes: the form comes back as typed, the row
+	// named, nothing saved.
+	hq.set("#signed-1", "four")
+	hq.click("#save-targets")
+	hq.sees("Row 2: Signed must be a whole number")
+	if n := hq.count("tr.target.bad"); n != 1 {
+		t.Fatalf("%d rows marked bad, want 1", n)
+	}
+	hq.shot("hq-targets-error.en")
+	hq.set("#signed-1", "4")
 	hq.click("#save-targets")
 	hq.sees("are saved (version 1)")
 	year := int32(time.Now().In(mustLoc(t, "Asia/Shanghai")).Year())
