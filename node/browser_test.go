@@ -577,6 +577,71 @@ func TestBrowserWeek(t *testing.T) {
 	hq.open("/leads?view=board")
 	hq.shotBoth("hq-board")
 
+	// HQ's stage limits, in their form: a working day for every stage,
+	// due soon from 30 days before, so every open lead is on the list.
+	hq.open("/settings/limits")
+	for _, st := range []string{"SUBMITTED", "RETURNED", "APPROVED", "CLAIMED", "NEGOTIATING", "SIGNED"} {
+		hq.set("#limit-"+st, "1")
+	}
+	hq.set("#near", "30")
+	hq.click("#save-limits")
+	hq.sees("The stage limits are saved")
+	hq.shotBoth("hq-limits")
+
+	// HQ sets the year's targets in the table form, a row per scope.
+	hq.open("/settings/targets")
+	for sel, v := range map[string]string{"#scope-0": "NETWORK", "#pushed-0": "120", "#approved-0": "60", "#signed-0": "12",
+		"#landed-0": "4", "#investment-0": "80000000", "#currency-0": "CNY", "#jobs-0": "300",
+		"#scope-1": "SITE", "#code-1": "MUC", "#pushed-1": "40", "#signed-1": "4",
+		"#scope-2": "DIVISION", "#code-2": "YRD", "#approved-2": "20", "#signed-2": "5"} {
+		hq.set(sel, v)
+	}
+	// A word where a number goes: the form comes back as typed, the row
+	// named, nothing saved.
+	hq.set("#signed-1", "four")
+	hq.click("#save-targets")
+	hq.sees("Row 2: Signed must be a whole number")
+	if n := hq.count("tr.target.bad"); n != 1 {
+		t.Fatalf("%d rows marked bad, want 1", n)
+	}
+	hq.shot("hq-targets-error.en")
+	hq.set("#signed-1", "4")
+	hq.click("#save-targets")
+	hq.sees("are saved (version 1)")
+	year := int32(time.Now().In(mustLoc(t, "Asia/Shanghai")).Year())
+	targets, err := retried(t, api.reports.GetTargets, &innonetpb.GetTargetsRequest{Year: year, Consistency: innonetpb.Consistency_LEADER})
+	if err != nil || len(targets.Rows) != 3 || targets.Rows[1].Code != "MUC" || targets.Rows[2].Signed != 5 {
+		t.Fatalf("API: the targets HQ set: %v %v", targets, err)
+	}
+	hq.shotBoth("hq-targets")
+
+	// The dashboard: progress against the targets, the funnel, and the
+	// leads over or near their limits with who must act.
+	eventuallyPage(t, hq, "/reports", german)
+	hq.sees("By node", "By division", "Funnel", "Over or near the stage limit", "Yangtze River Delta must act")
+	if n := hq.count("#funnel-chart rect.fill"); n != 6 {
+		t.Fatalf("the funnel chart has %d bars, want 6", n)
+	}
+	if n := hq.count("#overdue tr[data-id]"); n == 0 {
+		t.Fatalf("the overdue list is empty:\n%s", hq.pageText())
+	}
+	if n := hq.count("#progress-network svg.bar"); n != 4 {
+		t.Fatalf("the network's progress has %d bars, want 4", n)
+	}
+	hq.shotBoth("hq-reports")
+	hq.open("/settings/calendars?calendar=CN&year=2026")
+	hq.sees("2026-02-14")
+	hq.shotBoth("hq-calendar")
+	hq.open("/leads/" + german)
+	hq.sees("Stage limit:")
+	hq.shotBoth("hq-lead-sla")
+	lukas.open("/reports")
+	lukas.sees("Munich")
+	lukas.shotBoth("node-reports")
+	yrd.open("/reports")
+	yrd.sees("Yangtze River Delta", "Funnel")
+	yrd.shotBoth("division-reports")
+
 	// Search across languages: an English word finds the German lead (the
 	// site's own index catches up with its copy a moment later).
 	eventuallyPage(t, hq, "/search?q=hydrogen", german)

@@ -7,8 +7,12 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -642,4 +646,262 @@ func withField(form url.Values, k, v string) url.Values {
 	}
 	out.Set(k, v)
 	return out
+}
+
+// TestConsoleReports renders the dashboards of every role in both
+// languages, saves HQ's targets, stage limits and a calendar year through
+// their forms (and refuses bad input, changing nothing), and downloads
+// the exports.
+func TestConsoleReports(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "MUC"}, nil)
+	leader := tc.leaderNode()
+	waitFormat2(tc, leader)
+	hqTok := tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", "")
+	mucTok := tc.addUser("Max Munich", innonetpb.Role_NODE_STAFF, "MUC", "")
+	yrdTok := tc.addUser("Yang Delta", innonetpb.Role_DIVISION, "", "YRD")
+	hq, muc, yrd := tc.clients(leader, hqTok), tc.clients(leader, mucTok), tc.clients(leader, yrdTok)
+	var ids []string
+	for i := range 3 {
+		l, err := muc.leads.SubmitLead(muc.ctx(t), sampleLead(fmt.Sprintf("Reported lead %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, l.Id)
+	}
+	if _, err := hq.leads.ReviewLead(hq.ctx(t), &innonetpb.ReviewLeadRequest{Id: ids[0], RequestId: rid(), Decision: innonetpb.Decision_APPROVE}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := yrd.leads.ClaimLead(yrd.ctx(t), &innonetpb.ClaimLeadRequest{Id: ids[0], RequestId: rid()}); err != nil {
+		t.Fatal(err)
+	}
+	site := leader
+	b := newBrowser(t, site, hqTok)
+	year := strconv.Itoa(time.Now().In(mustLoc(t, "Asia/Shanghai")).Year())
+
+	t.Run("dashboards", func(t *testing.T) {
+		for _, c := range []struct {
+			role  string
+			token string
+			want  map[string][]string
+		}{
+			{"hq", hqTok, map[string][]string{"en": {"By node", "By division", "Funnel", "Over or near the stage limit", `id="funnel-chart"`, "Munich"},
+				"zh": {"按节点", "按事业部", "漏斗", "超时或即将到期", "慕尼黑"}}},
+			{"node", mucTok, map[string][]string{"en": {"Munich", "Funnel", `id="progress-own"`}, "zh": {"漏斗", `id="progress-own"`}}},
+			{"division", yrdTok, map[string][]string{"en": {"Yangtze River Delta", "Funnel", `id="progress-own"`}, "zh": {"长三角", "漏斗"}}},
+		} {
+			for lang, want := range c.want {
+				t.Run(c.role+"/"+lang, func(t *testing.T) {
+					code, page := newBrowser(t, site, c.token).get("/reports", "Accept-Language", lang)
+					if code != 200 {
+						t.Fatalf("GET /reports: %d\n%s", code, page)
+					}
+					for _, w := range append(want, `id="nav-reports"`, `id="export-funnel-csv"`, `id="monthly-form"`) {
+						if !strings.Contains(page, w) {
+							t.Errorf("the %s dashboard in %s lacks %q", c.role, lang, w)
+						}
+					}
+				})
+			}
+		}
+		for _, bad := range []string{"/reports?from=yesterday", "/reports?group=colour", "/reports?from=2026-05-01&to=2026-04-01", "/reports?year=3000", "/reports?colour=red"} {
+			if code, page := b.get(bad); code != http.StatusBadRequest {
+				t.Errorf("GET %s: %d, want 400\n%s", bad, code, page)
+			}
+		}
+		code, page := b.get("/reports?from=" + year + "-01-01&group=division&group=sector")
+		if code != 200 || !strings.Contains(page, `<option value="sector" selected>`) {
+			t.Fatalf("the funnel by division then sector: %d\n%s", code, page)
+		}
+	})
+
+	t.Run("targets", func(t *testing.T) {
+		code, page := b.get("/settings/targets?year=" + year)
+		if code != 200 || !strings.Contains(page, `id="targets-form"`) {
+			t.Fatalf("targets page: %d\n%s", code, page)
+		}
+		form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "version": {"0"}, "year": {year},
+			"scope": {"NETWORK", "SITE", "DIVISION", ""}, "code": {"", "muc", "YRD", ""}, "pushed": {"100", "40", "", ""},
+			"approved": {"60", "20", "30", ""}, "signed": {"10", "ten", "5", ""}, "landed": {"", "", "", ""},
+			"investment": {"50000000", "", "", ""}, "currency": {"CNY", "", "", ""}, "jobs": {"200", "", "", ""}}
+		// A word where a number goes: the form again, with the row named.
+		code, _, body := b.post("/settings/targets", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, "Row 2") || !strings.Contains(body, `value="ten"`) {
+			t.Fatalf("a target of ten: %d\n%s", code, body)
+		}
+		if got, err := hq.reports.GetTargets(hq.ctx(t), &innonetpb.GetTargetsRequest{Year: mustAtoi(t, year)}); err != nil || got.Version != 0 {
+			t.Fatalf("targets after a refused form: %v %v", got, err)
+		}
+		code, _, body = b.post("/settings/targets", withField(withList(form, "signed", "10", "", "5", ""), "rid", rid()))
+		if code != http.StatusSeeOther {
+			t.Fatalf("save the targets: %d\n%s", code, body)
+		}
+		got, err := hq.reports.GetTargets(hq.ctx(t), &innonetpb.GetTargetsRequest{Year: mustAtoi(t, year), Consistency: innonetpb.Consistency_LEADER})
+		if err != nil || got.Version != 1 || len(got.Rows) != 3 || got.Rows[1].Code != "MUC" || got.Rows[0].Investment != "50000000" {
+			t.Fatalf("targets saved: %v %v", got, err)
+		}
+		// Bad code: the API names the row.
+		_, page = b.get("/settings/targets?year=" + year)
+		form = url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "version": {"1"}, "year": {year},
+			"scope": {"SITE"}, "code": {"MUNICH-X-"}, "pushed": {"1"}}
+		code, _, body = b.post("/settings/targets", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, "Row 1: check the Code") {
+			t.Fatalf("a bad code: %d\n%s", code, body)
+		}
+		// Add rows without JavaScript.
+		code, _, body = b.post("/settings/targets", withField(form, "more", "1"))
+		if code != 200 || strings.Count(body, `name="scope"`) != 4 {
+			t.Fatalf("add rows: %d, %d rows", code, strings.Count(body, `name="scope"`))
+		}
+		// Progress shows the targets.
+		eventually(t, 10*time.Second, "the dashboard shows the targets", func() error {
+			code, page := b.get("/reports")
+			if code != 200 || !strings.Contains(page, "of 100") || !strings.Contains(page, `class="bar"`) {
+				return &pageError{code, page}
+			}
+			return nil
+		})
+		// Only HQ saves.
+		mb := newBrowser(t, site, mucTok)
+		_, page = mb.get("/settings/targets")
+		if code, _, _ := mb.post("/settings/targets", url.Values{"csrf": {csrfIn(t, page)}, "year": {year}}); code != http.StatusForbidden {
+			t.Fatalf("node staff saving targets: %d", code)
+		}
+	})
+
+	t.Run("stage limits", func(t *testing.T) {
+		_, _, _ = b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/settings/limits"}})
+		code, page := b.get("/settings/limits")
+		if code != 200 || !strings.Contains(page, "阶段时限") {
+			t.Fatalf("limits page: %d\n%s", code, page)
+		}
+		form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "limit_SUBMITTED": {"0"}, "limit_APPROVED": {"10"}, "near": {"30"}}
+		code, _, body := b.post("/settings/limits", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, "时限须为 1 至 365") {
+			t.Fatalf("a limit of 0: %d\n%s", code, body)
+		}
+		if s, err := hq.reports.GetSlaSettings(hq.ctx(t), &innonetpb.GetSlaSettingsRequest{}); err != nil || s.UpdatedByName != "" {
+			t.Fatalf("limits after a refused form: %v %v", s, err)
+		}
+		code, loc, body := b.post("/settings/limits", withField(withField(form, "limit_SUBMITTED", "1"), "rid", rid()))
+		if code != http.StatusSeeOther || loc != "/settings/limits" {
+			t.Fatalf("save the limits: %d %q\n%s", code, loc, body)
+		}
+		var late *innonetpb.ListSlaBreachesResponse
+		eventually(t, 10*time.Second, "leads near their limit", func() error {
+			var err error
+			late, err = hq.reports.ListSlaBreaches(hq.ctx(t), &innonetpb.ListSlaBreachesRequest{})
+			if err == nil && len(late.Leads) == 0 {
+				err = fmt.Errorf("no lead near its limit")
+			}
+			return err
+		})
+		id := late.Leads[0].Id
+		eventually(t, 10*time.Second, "the dashboard lists the late leads", func() error {
+			code, page := b.get("/reports")
+			if code != 200 || !strings.Contains(page, id) || !strings.Contains(page, "待总部处理") {
+				return &pageError{code, page}
+			}
+			return nil
+		})
+		code, page = b.get("/leads/" + id)
+		if code != 200 || !strings.Contains(page, `id="lead-sla"`) || !strings.Contains(page, "阶段时限") {
+			t.Fatalf("the lead's deadline: %d\n%s", code, page)
+		}
+		_, _, _ = b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+	})
+
+	t.Run("calendars", func(t *testing.T) {
+		code, page := b.get("/settings/calendars?calendar=CN&year=2026")
+		if code != 200 || !strings.Contains(page, "2026-02-14") || !strings.Contains(page, `id="calendar-form"`) {
+			t.Fatalf("China 2026: %d\n%s", code, page)
+		}
+		if code, page := b.get("/settings/calendars?calendar=US&year=2026"); code != 200 || strings.Contains(page, `id="calendar-form"`) {
+			t.Fatalf("the US calendar offers a form to HQ: %d", code)
+		}
+		_, page = b.get("/settings/calendars?calendar=IL&year=2027")
+		form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "version": {"0"}, "calendar": {"IL"}, "year": {"2027"},
+			"holidays": {"2027-10-02 Rosh Hashanah\n2027-13-01 Nope"}, "workdays": {""}, "official": {"1"}}
+		code, _, body := b.post("/settings/calendars", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, "line 2") || !strings.Contains(body, "2027-13-01 Nope") {
+			t.Fatalf("a bad date: %d\n%s", code, body)
+		}
+		code, _, body = b.post("/settings/calendars", withField(form, "holidays", "2028-01-01 Next year"))
+		if code != http.StatusBadRequest || !strings.Contains(body, "is not in 2027") {
+			t.Fatalf("a date of another year: %d\n%s", code, body)
+		}
+		if c, err := hq.reports.GetCalendarYear(hq.ctx(t), &innonetpb.GetCalendarYearRequest{Calendar: "IL", Year: 2027}); err != nil || c.Source != "BUILT_IN" {
+			t.Fatalf("IL 2027 after refused forms: %v %v", c, err)
+		}
+		code, loc, body := b.post("/settings/calendars", withField(withField(form, "holidays", "2027-10-02 Rosh Hashanah\n2027-10-03 Rosh Hashanah II"), "rid", rid()))
+		if code != http.StatusSeeOther || loc != "/settings/calendars?calendar=IL&year=2027" {
+			t.Fatalf("save IL 2027: %d %q\n%s", code, loc, body)
+		}
+		c, err := hq.reports.GetCalendarYear(hq.ctx(t), &innonetpb.GetCalendarYearRequest{Calendar: "IL", Year: 2027})
+		if err != nil || c.Source != "HQ" || len(c.Holidays) != 2 || !c.Official {
+			t.Fatalf("IL 2027 saved: %v %v", c, err)
+		}
+		_, page = b.get("/settings/calendars?calendar=US&year=2026")
+		if code, _, _ := b.post("/settings/calendars", url.Values{"csrf": {csrfIn(t, page)}, "calendar": {"US"}, "year": {"2026"}}); code != http.StatusForbidden {
+			t.Fatalf("HQ editing the US calendar: %d", code)
+		}
+	})
+
+	t.Run("exports", func(t *testing.T) {
+		code, body := b.get("/export/funnel?format=csv&group=site", "Accept-Language", "en")
+		if code != 200 || !strings.HasPrefix(body, "\uFEFFNode,Pushed,Approved") || !strings.Contains(body, "MUC,3,1") {
+			t.Fatalf("funnel CSV: %d\n%s", code, body)
+		}
+		zb := newBrowser(t, site, hqTok)
+		if code, body := zb.get("/export/targets?format=csv&year="+year, "Accept-Language", "zh-CN"); code != 200 || !strings.Contains(body, "范围,代码,推送目标") {
+			t.Fatalf("targets CSV in Chinese: %d\n%s", code, body)
+		}
+		for _, path := range []string{"/export/monthly", "/export/leads?format=xlsx&stage=SUBMITTED", "/export/funnel?format=xlsx"} {
+			code, body := b.get(path)
+			if code != 200 {
+				t.Fatalf("GET %s: %d\n%s", path, code, body)
+			}
+			f, err := excelize.OpenReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatalf("%s is not a workbook: %v", path, err)
+			}
+			if path == "/export/monthly" && len(f.GetSheetList()) != 6 {
+				t.Errorf("the monthly workbook's sheets: %v", f.GetSheetList())
+			}
+			f.Close()
+		}
+		code, body = newBrowser(t, site, mucTok).get("/export/leads?format=csv")
+		if code != 200 || strings.Count(body, "\n") != 4 {
+			t.Fatalf("MUC's leads as CSV: %d\n%s", code, body)
+		}
+		for _, bad := range []string{"/export/funnel?format=pdf", "/export/monthly?month=2026-13", "/export/leads?format=csv&colour=red", "/export/nothing?format=csv"} {
+			if code, _ := b.get(bad); code != http.StatusBadRequest && code != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want a refusal", bad, code)
+			}
+		}
+	})
+}
+
+// withList is a copy of form with one field's values replaced.
+func withList(form url.Values, k string, vs ...string) url.Values {
+	out := withField(form, k, "")
+	out[k] = vs
+	return out
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func mustAtoi(t *testing.T, s string) int32 {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int32(n)
 }

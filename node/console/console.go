@@ -56,6 +56,7 @@ type Server struct {
 	users innonetpb.UserServiceClient
 	clust innonetpb.ClusterServiceClient
 	divs  innonetpb.DivisionServiceClient
+	reps  innonetpb.ReportServiceClient
 	mux   *http.ServeMux
 }
 
@@ -84,7 +85,8 @@ func New(cfg Config) (*Server, error) {
 		leads: innonetpb.NewLeadServiceClient(cfg.Conn),
 		users: innonetpb.NewUserServiceClient(cfg.Conn),
 		clust: innonetpb.NewClusterServiceClient(cfg.Conn),
-		divs:  innonetpb.NewDivisionServiceClient(cfg.Conn)}
+		divs:  innonetpb.NewDivisionServiceClient(cfg.Conn),
+		reps:  innonetpb.NewReportServiceClient(cfg.Conn)}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -130,8 +132,11 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"has":    has,
-	"inc":    func(i int) int { return i + 1 },
+	"has": has,
+	"inc": func(i int) int { return i + 1 },
+	"dec": func(i int) int { return i - 1 },
+	// itoa shows a year as digits only (a message's %d would group them).
+	"itoa":   func(v any) string { return fmt.Sprint(v) },
 	"weburl": weburl,
 	// ts is a protobuf time, or the zero time for none (shown as nothing).
 	"ts": func(t *timestamppb.Timestamp) time.Time {
@@ -203,6 +208,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /divisions/{division}", s.authed(s.profilePage))
 	m.HandleFunc("GET /divisions/{division}/edit", s.authed(s.profileEditPage))
 	m.HandleFunc("POST /divisions/{division}", s.authed(s.saveProfile))
+	m.HandleFunc("GET /reports", s.authed(s.reports))
+	m.HandleFunc("GET /export/{what}", s.authed(s.export))
+	m.HandleFunc("GET /settings/targets", s.authed(s.targetsPage))
+	m.HandleFunc("POST /settings/targets", s.authed(s.saveTargets))
+	m.HandleFunc("GET /settings/limits", s.authed(s.limitsPage))
+	m.HandleFunc("POST /settings/limits", s.authed(s.saveLimits))
+	m.HandleFunc("GET /settings/calendars", s.authed(s.calendarPage))
+	m.HandleFunc("POST /settings/calendars", s.authed(s.saveCalendar))
 	m.HandleFunc("GET /admin/users", s.authed(s.usersPage))
 	m.HandleFunc("POST /admin/users", s.authed(s.inviteUser))
 	m.HandleFunc("POST /admin/users/{id}/revoke", s.authed(s.revokeUser))

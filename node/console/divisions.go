@@ -149,7 +149,7 @@ func (s *Server) matchesPage(w http.ResponseWriter, r *http.Request, v *view, ct
 	for _, m := range res.Matches {
 		leads = append(leads, m.Lead)
 	}
-	for i, rw := range s.rows(v.T, leads) {
+	for i, rw := range s.rows(v, leads) {
 		m := res.Matches[i].Match
 		d.Leads = append(d.Leads, leadMatch{row: rw, Match: s.matchRow(v.T, m, ents)})
 		d.Max = max(d.Max, m.Score)

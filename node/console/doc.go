@@ -21,6 +21,23 @@
 // it, the page after a submit or an edit names the duplicates its answer
 // named). A merge is confirmed on a page of its own that shows both leads.
 //
+// /reports is each role's dashboard: progress against the year's targets
+// (HQ: the network, every node and every division; a node or a division:
+// its own scope), the funnel of a period grouped as the reader picks, and
+// the leads over or near their stage limits with who must act. Its bars
+// are SVG drawn on the server with their numbers beside them as text, so
+// they read without JavaScript. Every lead shows its stage limit (on
+// time, due soon, overdue; the deadline in the reader's zone, HQ and the
+// divisions reading China's) on its page, in lead rows and on board cards.
+// HQ edits the year's targets, the stage limits and China's and Israel's
+// calendar years under /settings; anyone may read them.
+//
+// Files: the REST API serves reports and lead lists as CSV and XLSX, but
+// only to a bearer token, and the console's session is a cookie that /v1
+// does not read. So /export/{funnel,targets,leads,monthly} makes the same
+// files here (export.go) from the gRPC answers, headed in the reader's
+// language.
+//
 // The API explains duplicates and division matches in English statements
 // from fixed templates (node/dedup, node/matching); reasons.go maps each
 // template to a catalogue key, keeping its variable parts, so they read in

@@ -39,6 +39,8 @@ type leadData struct {
 	Matches *matchList
 	// MergeableStages are the stages a lead is merged away from.
 	MergeableStages []string
+	// Deadline is the lead's stage limit; nil in a final stage.
+	Deadline *deadline
 }
 
 var divisions = []string{"BOHAI", "YRD", "PRD"}
@@ -99,7 +101,8 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 		return
 	}
 	d := &leadData{L: l, Can: actions(v.User, l), RID: newRID(), Reasons: closeReasons, Divisions: divisions,
-		Visibility: []string{"SHARED", "HQ_AND_SITE"}, MaxUploadMB: s.cfg.MaxUpload >> 20}
+		Visibility: []string{"SHARED", "HQ_AND_SITE"}, MaxUploadMB: s.cfg.MaxUpload >> 20,
+		Deadline: deadlineOf(v.T, l.Sla, s.userLoc(v.User))}
 	if v.User.Role == innonetpb.Role_DIVISION {
 		d.Visibility = []string{"SHARED", "DIVISION"}
 	}

@@ -28,6 +28,8 @@ type pipelineData struct {
 	List                        *list
 	Columns                     []column
 	NextURL, BoardURL, TableURL string
+	// ExportCSV and ExportXLSX are the list, every page, as a file.
+	ExportCSV, ExportXLSX string
 }
 
 var pipelineParams = []string{"stage", "q", "site", "subnode", "division", "sector", "country", "trl_min", "trl_max", "order", "view", "page"}
@@ -147,6 +149,11 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	tq.Del("view")
 	tq.Del("page")
 	d.BoardURL, d.TableURL = "/leads?"+bq.Encode(), "/leads?"+tq.Encode()
+	eq := cloneValues(tq)
+	eq.Set("format", "csv")
+	d.ExportCSV = "/export/leads?" + eq.Encode()
+	eq.Set("format", "xlsx")
+	d.ExportXLSX = "/export/leads?" + eq.Encode()
 	v.Data = d
 	s.render(w, v, "pipeline")
 }

@@ -47,15 +47,18 @@ type row struct {
 	Trans   string // in the reader's, if translated
 	Age     time.Duration
 	Overdue bool
+	// Deadline is the lead's stage limit; nil in a final stage.
+	Deadline *deadline
 	// In the reader's language.
 	Stage, Sector, Division, AgeText, StageSince, Updated string
 }
 
 // overdue is how long a lead may wait for review before the inbox
-// highlights it.
+// highlights it, where the API gives no stage limit (an older site).
 const overdue = 5 * 24 * time.Hour
 
-func (s *Server) rows(t *tr, leads []*innonetpb.Lead) []row {
+func (s *Server) rows(v *view, leads []*innonetpb.Lead) []row {
+	t, loc := v.T, s.userLoc(v.User)
 	now := s.cfg.Now()
 	out := make([]row, 0, len(leads))
 	for _, l := range leads {
@@ -69,7 +72,12 @@ func (s *Server) rows(t *tr, leads []*innonetpb.Lead) []row {
 		if tr := l.Translation; tr != nil && tr.Title != "" && tr.Title != l.Title {
 			r.Trans = tr.Title
 		}
-		r.Overdue = l.Stage == innonetpb.Stage_SUBMITTED && r.Age > overdue
+		r.Deadline = deadlineOf(t, l.Sla, loc)
+		if r.Deadline != nil {
+			r.Overdue = l.Sla.State == innonetpb.SlaStatus_OVER
+		} else {
+			r.Overdue = l.Stage == innonetpb.Stage_SUBMITTED && r.Age > overdue
+		}
 		out = append(out, r)
 	}
 	return out
@@ -92,5 +100,5 @@ func (s *Server) listLeads(ctx context.Context, v *view, req *innonetpb.ListLead
 	if err != nil {
 		return nil, err
 	}
-	return &list{Rows: s.rows(v.T, res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
+	return &list{Rows: s.rows(v, res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
 }

@@ -98,7 +98,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, v *view, ctx con
 	for i, h := range res.Hits {
 		leads[i] = h.Lead
 	}
-	rows := s.rows(v.T, leads)
+	rows := s.rows(v, leads)
 	for i, h := range res.Hits {
 		hit := searchHit{Row: rows[i]}
 		for _, hl := range h.Highlights {
