@@ -81,13 +81,25 @@ func (d *duplicates) run(ctx context.Context) {
 		d.pending, d.all = map[string]struct{}{}, false
 		d.mu.Unlock()
 		if all {
-			d.rebuild(ctx)
+			if !d.rebuild(ctx) {
+				// Try again at the next entry; meanwhile the index says it
+				// is behind.
+				d.mu.Lock()
+				d.all = true
+				d.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-d.kick:
+				}
+				continue
+			}
 		} else {
 			for id := range ids {
 				d.update(id)
 			}
 		}
-		if latest == 0 {
+		if latest == 0 && all {
 			latest = d.state.AppliedIndex()
 		}
 		d.setIndexed(latest)
@@ -100,8 +112,8 @@ func (d *duplicates) run(ctx context.Context) {
 }
 
 // rebuild reads every lead: those indexed are replaced, those gone
-// removed.
-func (d *duplicates) rebuild(ctx context.Context) {
+// removed. It reports whether it read them all.
+func (d *duplicates) rebuild(ctx context.Context) bool {
 	start := time.Now()
 	orgs := map[string]*pipeline.Organization{}
 	seen := map[string]bool{}
@@ -115,9 +127,11 @@ func (d *duplicates) rebuild(ctx context.Context) {
 		n++
 		return true
 	})
-	if err != nil {
-		d.log.Error("duplicate index: read the leads", "err", err)
-		return
+	if err != nil || ctx.Err() != nil {
+		if err != nil {
+			d.log.Error("duplicate index: read the leads", "err", err)
+		}
+		return false
 	}
 	for id := range d.known {
 		if !seen[id] {
@@ -125,6 +139,7 @@ func (d *duplicates) rebuild(ctx context.Context) {
 		}
 	}
 	d.log.Debug("duplicate index built", "leads", n, "took", time.Since(start))
+	return true
 }
 
 func (d *duplicates) update(id string) {

@@ -50,6 +50,11 @@ var ownView = map[string]bool{
 // idempotent, so sending it to the new leader is safe.
 var notResent = map[string]bool{
 	innonetpb.ClusterService_TransferLeadership_FullMethodName: true,
+	// Membership changes carry no request ID: a second attempt after a
+	// first that took effect would be refused as a change already made.
+	innonetpb.ClusterService_RemoveMember_FullMethodName:  true,
+	innonetpb.ClusterService_PromoteMember_FullMethodName: true,
+	innonetpb.ClusterService_DemoteMember_FullMethodName:  true,
 }
 
 // forwardInterceptor answers a request here when its route allows (a

@@ -71,6 +71,10 @@ func (m *matches) warm(ctx context.Context, state *pipeline.State) {
 // matcher returns the matcher of the profiles as the state holds them
 // now, and their versions.
 func (m *matches) matcher() (*matching.Matcher, string, error) {
+	// Under the lock: a caller with an older read of the profiles must
+	// not rebuild the matcher back to them.
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	ps, err := m.profiles()
 	if err != nil {
 		return nil, "", err
@@ -79,8 +83,6 @@ func (m *matches) matcher() (*matching.Matcher, string, error) {
 	for _, p := range ps {
 		fmt.Fprintf(&key, "%s:%d;", p.Division, p.Version)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.m == nil || m.versions != key.String() {
 		profiles := make([]matching.Profile, 0, len(ps))
 		for _, p := range ps {

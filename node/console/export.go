@@ -340,7 +340,7 @@ func cellText(v any) string {
 // workbook writes the sheets, headers bold and frozen, with a filter.
 func workbook(sheets []sheet) ([]byte, error) {
 	f := excelize.NewFile()
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"#E8EEF7"}, Pattern: 1}})
 	if err != nil {
 		return nil, err

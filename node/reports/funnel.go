@@ -142,7 +142,12 @@ func (e *Engine) Funnel(q FunnelQuery) (*Funnel, error) {
 			}
 		}
 	}
-	out := &Funnel{Applied: applied, Leads: len(sums)}
+	out := &Funnel{Applied: applied}
+	for _, s := range sums {
+		if !s.merged {
+			out.Leads++
+		}
+	}
 	finish := func(a *acc) Group {
 		for st := range numSteps {
 			a.g.Days[st] = median(a.days[st])

@@ -197,7 +197,7 @@ func TestFunnelCountsFromHistory(t *testing.T) {
 	if got := counts(f.Total); !equalCounts(got, want) {
 		t.Errorf("2026: %v, want %v", got, want)
 	}
-	if f.Applied != b.st.AppliedIndex() || f.Leads != 6 {
+	if f.Applied != b.st.AppliedIndex() || f.Leads != 5 {
 		t.Errorf("applied %d (state %d), leads %d", f.Applied, b.st.AppliedIndex(), f.Leads)
 	}
 	// Median days: pushed→approved A 9 (first push 01-05 to 01-14), B 2, C
