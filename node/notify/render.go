@@ -250,4 +250,3 @@ func indent(s string) string {
 }
 
 func trimSlash(u string) string { return strings.TrimRight(u, "/") }
-
