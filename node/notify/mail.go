@@ -2,10 +2,10 @@ package notify
 
 import (
 	"bytes"
-	"encoding/base64"
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime/multipart"
