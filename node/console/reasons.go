@@ -52,6 +52,22 @@ var reasonRules = []reasonRule{
 	newRule(`the checked lead presents itself as another product of the organisation`, "reason.dup.otherself"),
 	newRule(`lead (\S+) presents itself as another product of the organisation`, "reason.dup.other"),
 	newRule(`no shared organisation evidence`, "reason.dup.noorg"),
+	// node/dedup's reasons for a lead the reader may not see, by kind
+	// only (node/api_duplicates.go).
+	newRule(`the same website domain`, "reason.dup.hidden.website"),
+	newRule(`the same e-mail domain`, "reason.dup.hidden.emaildomain"),
+	newRule(`the same domain name under another ending`, "reason.dup.hidden.label"),
+	newRule(`a contact with the same e-mail address`, "reason.dup.hidden.email"),
+	newRule(`a contact of the same name`, "reason.dup.hidden.person"),
+	newRule(`the same organisation name`, "reason.dup.hidden.name"),
+	newRule(`a distinctive word of the organisation's name`, "reason.dup.hidden.word"),
+	newRule(`the organisation's name matches the other lead's domain`, "reason.dup.hidden.namedomain"),
+	newRule(`similar technology`, "reason.dup.hidden.text"),
+	newRule(`a different TRL`, "reason.dup.hidden.trl"),
+	newRule(`a different country`, "reason.dup.hidden.country"),
+	newRule(`a different kind of deal`, "reason.dup.hidden.dealtype"),
+	newRule(`a different sector`, "reason.dup.hidden.sector"),
+	newRule(`one of the two presents itself as another product of the organisation`, "reason.dup.hidden.other"),
 	// node/matching.
 	newRule(`keywords (.+) \(([0-9.]+)\)`, "reason.match.keywords"),
 	newRule(`enterprise (.+?) looks for (.*) \(([0-9.]+)\): (.*)`, "reason.match.enterprise"),

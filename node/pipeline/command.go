@@ -328,7 +328,7 @@ func (c Command) Validate() error {
 }
 
 func (c Command) validate() *Error {
-	if c.Op != OpBootstrap && c.Op != OpSetFormat && c.Op != OpPruneRequests && c.Op != OpRegisterSites {
+	if c.Op != OpBootstrap && c.Op != OpSetFormat && c.Op != OpPruneRequests && c.Op != OpRegisterSites && c.Op != OpRecordDeliveries {
 		if err := checkRequestID(c.RequestID); err != nil {
 			return err
 		}
