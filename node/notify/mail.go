@@ -122,7 +122,7 @@ func (m *Mailer) send(ctx context.Context, host string, implicitTLS bool, from, 
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // after Quit, it only reports the closed connection
 	if err := c.Hello(helloName(from)); err != nil {
 		return fmt.Errorf("ehlo: %w", err)
 	}

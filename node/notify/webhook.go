@@ -176,7 +176,7 @@ func markdown(n Notification, lang string, m Message) string {
 		if n.Kind == Returned {
 			label = msg(lang, "label.question")
 		}
-		fmt.Fprintf(&b, "\n%s:\n", label)
+		fmt.Fprintf(&b, "\n%s%s\n", label, strings.TrimSpace(msg(lang, "label.colon")))
 		for _, line := range strings.Split(clip(c, maxComment), "\n") {
 			fmt.Fprintf(&b, "> %s\n", mdText(line))
 		}

@@ -185,7 +185,7 @@ func TestPayloadDingTalk(t *testing.T) {
 	if m.MsgType != "markdown" || !strings.HasPrefix(m.Markdown.Title, "[innonet] 总部提问：L-0314") {
 		t.Errorf("body %s", body)
 	}
-	checkMarkdown(t, m.Markdown.Text, "王芳 (总部) 退回了线索 L-0314", "总部的问题:\n> Which licence?\n")
+	checkMarkdown(t, m.Markdown.Text, "王芳 (总部) 退回了线索 L-0314", "总部的问题：\n> Which licence?\n")
 }
 
 // checkMarkdown checks a robot's markdown: the headline, the comment
@@ -307,14 +307,14 @@ func TestDeliver(t *testing.T) {
 		case "/down":
 			http.Error(w, "maintenance", http.StatusServiceUnavailable)
 		case "/robot":
-			w.Write([]byte(`{"errcode":310000,"errmsg":"sign not match"}`))
+			_, _ = w.Write([]byte(`{"errcode":310000,"errmsg":"sign not match"}`))
 		case "/robot-ok":
-			w.Write([]byte(`{"errcode":0,"errmsg":"ok"}`))
+			_, _ = w.Write([]byte(`{"errcode":0,"errmsg":"ok"}`))
 		case "/moved":
 			http.Redirect(w, r, "/ok", http.StatusFound)
 		case "/slow":
 			// Having read the body, the server sees the client hang up.
-			io.Copy(io.Discard, r.Body)
+			_, _ = io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
