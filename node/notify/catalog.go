@@ -69,6 +69,7 @@ var catalog = map[string]map[string]string{
 		"party.system":    "innonet",
 		"party.another":   "another lead",
 
+		"label.colon":    ": ",
 		"label.comment":  "Comment",
 		"label.question": "HQ's question",
 		"label.match":    "It matches your division's focus profile.",
@@ -135,6 +136,7 @@ var catalog = map[string]map[string]string{
 		"party.system":    "innonet",
 		"party.another":   "另一条线索",
 
+		"label.colon":    "：",
 		"label.comment":  "备注",
 		"label.question": "总部的问题",
 		"label.match":    "该线索与本事业部的关注方向高度匹配。",

@@ -100,13 +100,15 @@ func (m *Mailer) send(ctx context.Context, host string, implicitTLS bool, from, 
 		return err
 	}
 	defer conn.Close()
+	// A cancelled ctx unblocks whatever the exchange is waiting for. The
+	// deadline is a backstop, a little later so that Send reports ctx's
+	// error rather than an i/o timeout.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
+		if err := conn.SetDeadline(dl.Add(time.Second)); err != nil {
 			return err
 		}
 	}
-	// A cancelled ctx unblocks whatever the exchange is waiting for.
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
 
 	cfg := m.tlsConfig(host)
 	if implicitTLS {
@@ -120,7 +122,7 @@ func (m *Mailer) send(ctx context.Context, host string, implicitTLS bool, from, 
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // after Quit, it only reports the closed connection
 	if err := c.Hello(helloName(from)); err != nil {
 		return fmt.Errorf("ehlo: %w", err)
 	}

@@ -115,8 +115,8 @@ func serveMail(t *testing.T, cert *tls.Certificate, implicit bool) *mailbox {
 		}
 	}
 	mb.addr = l.Addr().String()
-	go s.Serve(l)
-	t.Cleanup(func() { s.Close() })
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(func() { _ = s.Close() })
 	return mb
 }
 

@@ -39,13 +39,15 @@ func Render(n Notification, lang string, consoleURL string) Message {
 	if it.Note != "" {
 		text.WriteString(it.Note + "\n")
 	}
+	colon := msg(lang, "label.colon")
 	if it.Comment != "" {
-		fmt.Fprintf(&text, "\n%s:\n%s\n", it.CommentLabel, indent(it.Comment))
+		fmt.Fprintf(&text, "\n%s%s\n%s\n", it.CommentLabel, strings.TrimSpace(colon), indent(it.Comment))
 	}
+	text.WriteString("\n")
 	if it.Time != "" {
-		fmt.Fprintf(&text, "\n%s: %s\n", msg(lang, "label.time"), it.Time)
+		fmt.Fprintf(&text, "%s%s%s\n", msg(lang, "label.time"), colon, it.Time)
 	}
-	fmt.Fprintf(&text, "%s: %s\n\n-- \n%s\n", msg(lang, "label.open"), link, msg(lang, "label.footer"))
+	fmt.Fprintf(&text, "%s%s%s\n\n-- \n%s\n", msg(lang, "label.open"), colon, link, msg(lang, "label.footer"))
 
 	page := messagePage{Lang: lang, Title: subject, Items: []messageItem{it},
 		Open: msg(lang, "label.open"), Footer: msg(lang, "label.footer")}
@@ -73,7 +75,7 @@ func RenderDigest(ns []Notification, lang, consoleURL string, day time.Time) Mes
 			fmt.Fprintf(&text, "  %s\n", it.Note)
 		}
 		if it.Comment != "" {
-			fmt.Fprintf(&text, "  %s: %s\n", it.CommentLabel, clip(oneLine(it.Comment), 200))
+			fmt.Fprintf(&text, "  %s%s%s\n", it.CommentLabel, msg(lang, "label.colon"), clip(oneLine(it.Comment), 200))
 		}
 		fmt.Fprintf(&text, "  %s\n", link)
 	}

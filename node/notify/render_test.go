@@ -52,8 +52,8 @@ func TestRender(t *testing.T) {
 	}{
 		{"returned, zh", Notification{UserID: "tum1", Kind: Returned, Event: hq}, "zh",
 			"[innonet] 总部提问：L-0009 高温超导带材",
-			[]string{"王芳 (总部) 退回了线索 L-0009《高温超导带材》并提出问题。", "总部的问题:\n  请补充专利号。\n  Which patent family?",
-				"在控制台中查看: https://console.example/leads/L-0009", "2026-03-02 09:30 UTC"}, nil},
+			[]string{"王芳 (总部) 退回了线索 L-0009《高温超导带材》并提出问题。", "总部的问题：\n  请补充专利号。\n  Which patent family?",
+				"在控制台中查看：https://console.example/leads/L-0009", "2026-03-02 09:30 UTC"}, nil},
 		{"returned, en", Notification{UserID: "tum1", Kind: Returned, Event: hq}, "en-GB",
 			"[innonet] Question from HQ: L-0009 高温超导带材",
 			[]string{"王芳 (HQ) returned lead L-0009 “高温超导带材” with a question.", "HQ's question:\n  请补充专利号。"}, nil},
