@@ -103,7 +103,8 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	for act := range numActs {
 		e.clients[act] = testClients{token: e.tokens[act], leads: innonetpb.NewLeadServiceClient(conn),
 			users: innonetpb.NewUserServiceClient(conn), clusters: innonetpb.NewClusterServiceClient(conn),
-			divisions: innonetpb.NewDivisionServiceClient(conn), reports: innonetpb.NewReportServiceClient(conn)}
+			divisions: innonetpb.NewDivisionServiceClient(conn), reports: innonetpb.NewReportServiceClient(conn),
+			notifications: innonetpb.NewNotificationServiceClient(conn)}
 	}
 	for act := actRevoked; act < numActs; act++ {
 		c := e.as(act)
@@ -578,7 +579,7 @@ func authzRows() []authzRow {
 // caller's division or another's, and checks the exact answer of each
 // cell; a refused call must change nothing.
 func TestAuthzMatrix(t *testing.T) {
-	rows := slices.Concat(authzRows(), workflowAuthzRows(), attachmentAuthzRows(), duplicateAuthzRows(), reportAuthzRows())
+	rows := slices.Concat(authzRows(), workflowAuthzRows(), attachmentAuthzRows(), duplicateAuthzRows(), reportAuthzRows(), notificationAuthzRows())
 	t.Run("every method has a row", func(t *testing.T) {
 		covered := map[string]bool{}
 		for _, r := range rows {

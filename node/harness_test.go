@@ -224,19 +224,21 @@ func (tc *testCluster) conn(n *Node) *grpc.ClientConn {
 
 // testClients holds typed gRPC clients for one site, authenticated as one user.
 type testClients struct {
-	token     string
-	leads     innonetpb.LeadServiceClient
-	users     innonetpb.UserServiceClient
-	clusters  innonetpb.ClusterServiceClient
-	divisions innonetpb.DivisionServiceClient
-	reports   innonetpb.ReportServiceClient
+	token         string
+	leads         innonetpb.LeadServiceClient
+	users         innonetpb.UserServiceClient
+	clusters      innonetpb.ClusterServiceClient
+	divisions     innonetpb.DivisionServiceClient
+	reports       innonetpb.ReportServiceClient
+	notifications innonetpb.NotificationServiceClient
 }
 
 func (tc *testCluster) clients(n *Node, token string) testClients {
 	c := tc.conn(n)
 	return testClients{token: token, leads: innonetpb.NewLeadServiceClient(c),
 		users: innonetpb.NewUserServiceClient(c), clusters: innonetpb.NewClusterServiceClient(c),
-		divisions: innonetpb.NewDivisionServiceClient(c), reports: innonetpb.NewReportServiceClient(c)}
+		divisions: innonetpb.NewDivisionServiceClient(c), reports: innonetpb.NewReportServiceClient(c),
+		notifications: innonetpb.NewNotificationServiceClient(c)}
 }
 
 // ctx returns a context carrying the bearer token, bounded in time.

@@ -17,6 +17,7 @@ import (
 	"innonet/cluster"
 	"innonet/node/attachments"
 	"innonet/node/guard"
+	"innonet/node/notify"
 	"innonet/node/pipeline"
 	"innonet/node/reports"
 	"innonet/node/search"
@@ -96,34 +97,40 @@ type Config struct {
 	// SearchInMemory keeps the search index in memory, built from the
 	// state on every start, instead of in <data-dir>/search. For tests.
 	SearchInMemory bool
+	// Mailer sends the e-mail notifications while this site leads (nil:
+	// none are sent); ConsoleURL is the console's address their links
+	// name (notifications.go).
+	Mailer     *notify.Mailer
+	ConsoleURL string
 }
 
 // Node is one running site.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	state   *pipeline.State
-	cluster *cluster.Cluster
-	grpc    *grpc.Server
-	http    *http.Server
-	lis     net.Listener
-	peers   *peerConns
-	gwConn  *grpc.ClientConn
-	gwLis   *bufconn.Listener
-	metrics *siteMetrics
-	guard   *guard.Guard
-	health  *health.Server
-	files   *attachments.Store
-	fetcher *attachments.Fetcher
-	search  *search.Index
-	dupes   *duplicates
-	matches *matches
-	reports *reports.Engine
-	slas    *slas
-	applied *appliedSignal
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closeMu sync.Once
+	cfg      Config
+	log      *slog.Logger
+	state    *pipeline.State
+	cluster  *cluster.Cluster
+	grpc     *grpc.Server
+	http     *http.Server
+	lis      net.Listener
+	peers    *peerConns
+	gwConn   *grpc.ClientConn
+	gwLis    *bufconn.Listener
+	metrics  *siteMetrics
+	guard    *guard.Guard
+	health   *health.Server
+	files    *attachments.Store
+	fetcher  *attachments.Fetcher
+	search   *search.Index
+	dupes    *duplicates
+	matches  *matches
+	reports  *reports.Engine
+	slas     *slas
+	applied  *appliedSignal
+	notifier *notifier
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closeMu  sync.Once
 }
 
 // New starts a site: it binds the API listener, opens or creates the Raft
@@ -191,6 +198,7 @@ func New(cfg Config) (*Node, error) {
 	n.reports = reports.New(n.state)
 	n.slas = newSLAs(n.state)
 	n.applied = newAppliedSignal()
+	n.notifier = newNotifier(n)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()
@@ -229,6 +237,8 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.search.Run(ctx) })
 	n.background(func() { n.dupes.run(ctx) })
 	n.background(func() { n.matches.warm(ctx, n.state) })
+	n.background(func() { n.notifier.follow(ctx) })
+	n.background(func() { n.notifier.dispatch(ctx) })
 	n.matches.changed()
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil

@@ -46,6 +46,7 @@ func (n *Node) serve() error {
 	innonetpb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 	innonetpb.RegisterDivisionServiceServer(n.grpc, &divisionService{n: n})
 	innonetpb.RegisterReportServiceServer(n.grpc, &reportService{n: n})
+	innonetpb.RegisterNotificationServiceServer(n.grpc, &notificationService{n: n})
 
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
@@ -71,6 +72,7 @@ func (n *Node) serve() error {
 			innonetpb.RegisterClusterServiceHandler,
 			innonetpb.RegisterDivisionServiceHandler,
 			innonetpb.RegisterReportServiceHandler,
+			innonetpb.RegisterNotificationServiceHandler,
 		} {
 			if err := register(context.Background(), mux, conn); err != nil {
 				return err

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"innonet/cluster"
 	"innonet/node"
+	"innonet/node/notify"
 )
 
 // serveCommand runs one site until interrupted.
@@ -102,6 +104,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
 	fs.DurationVar(&cfg.MaxAuthStaleness, "max-auth-staleness", node.DefaultMaxAuthStaleness, "a site that has not heard from the leader for longer does not judge tokens by its own copy of the users: the leader does, or the request is refused (UNAVAILABLE); negative: no bound")
+	fs.StringVar(&cfg.ConsoleURL, "console-url", "", "the console's address as people reach it (https://innonet.example.org), for the links of notifications; default: this site's --listen address")
+	smtpAddr := fs.String("smtp-addr", "", "SMTP relay (host:port) the leader sends e-mail notifications through; none: no e-mail (the inbox still works)")
+	smtpFrom := fs.String("smtp-from", "", "the From address of e-mail notifications (innonet@example.org)")
+	smtpUser := fs.String("smtp-user", "", "user name for the SMTP relay (AUTH PLAIN, only over TLS)")
+	smtpPasswordFile := fs.String("smtp-password-file", "", "file holding the SMTP password (or set INNONET_SMTP_PASSWORD)")
+	smtpStartTLS := fs.Bool("smtp-starttls", true, "upgrade the SMTP connection with STARTTLS; false: plain SMTP, for a relay on the same host (port 25)")
 	topology := fs.String("topology", node.FormatTopology(node.DefaultTopology),
 		"the first-level sites this site registers in the site registry when it leads, besides every member: CODE=KIND:NAME entries (KIND hq, node or division) separated by ';', or none")
 	fs.Usage = func() {
@@ -159,6 +167,20 @@ Flags:
 		return fmt.Errorf("--topology: %w", err)
 	}
 	cfg.Topology = sites
+	if *smtpAddr != "" {
+		if *smtpFrom == "" {
+			return fmt.Errorf("--smtp-from is required with --smtp-addr")
+		}
+		password := os.Getenv("INNONET_SMTP_PASSWORD")
+		if *smtpPasswordFile != "" {
+			b, err := os.ReadFile(*smtpPasswordFile)
+			if err != nil {
+				return fmt.Errorf("--smtp-password-file: %w", err)
+			}
+			password = strings.TrimSpace(string(b))
+		}
+		cfg.Mailer = &notify.Mailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: password, StartTLS: *smtpStartTLS}
+	}
 	log, err := newLoggerFormat(*logLevel, *logFormat)
 	if err != nil {
 		return err

@@ -13020,6 +13020,1107 @@ func (x *WatchEventsResponse) GetBehind() bool {
 	return false
 }
 
+type ListNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 200; default 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Older than this log index (the previous page's next_before).
+	BeforeIndex   uint64 `protobuf:"varint,2,opt,name=before_index,json=beforeIndex,proto3" json:"before_index,omitempty"`
+	UnreadOnly    bool   `protobuf:"varint,3,opt,name=unread_only,json=unreadOnly,proto3" json:"unread_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsRequest) Reset() {
+	*x = ListNotificationsRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsRequest) ProtoMessage() {}
+
+func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{144}
+}
+
+func (x *ListNotificationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetBeforeIndex() uint64 {
+	if x != nil {
+		return x.BeforeIndex
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetUnreadOnly() bool {
+	if x != nil {
+		return x.UnreadOnly
+	}
+	return false
+}
+
+type Notification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The log index of the event: unique with kind, and the cursor.
+	Index uint64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// RETURNED, ANSWERED, PUBLISHED, PUBLISHED_MATCH, INTEREST, ASSIGNED,
+	// STAGE_CHANGED, DECLINED, MERGED, SLA ...
+	Kind   string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	LeadId string `protobuf:"bytes,3,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	// In the caller's language.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	Text    string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	// The console page of the lead.
+	Link          string                 `protobuf:"bytes,6,opt,name=link,proto3" json:"link,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
+	Read          bool                   `protobuf:"varint,8,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{145}
+}
+
+func (x *Notification) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *Notification) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Notification) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *Notification) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Notification) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Notification) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
+}
+
+func (x *Notification) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Notification) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+type ListNotificationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Notifications []*Notification        `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	NextBefore    uint64                 `protobuf:"varint,2,opt,name=next_before,json=nextBefore,proto3" json:"next_before,omitempty"`
+	// Unread in the whole inbox.
+	Unread        int32 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsResponse) Reset() {
+	*x = ListNotificationsResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsResponse) ProtoMessage() {}
+
+func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{146}
+}
+
+func (x *ListNotificationsResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ListNotificationsResponse) GetNextBefore() uint64 {
+	if x != nil {
+		return x.NextBefore
+	}
+	return 0
+}
+
+func (x *ListNotificationsResponse) GetUnread() int32 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+type MarkNotificationsReadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ThroughIndex  uint64                 `protobuf:"varint,2,opt,name=through_index,json=throughIndex,proto3" json:"through_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkNotificationsReadRequest) Reset() {
+	*x = MarkNotificationsReadRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkNotificationsReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkNotificationsReadRequest) ProtoMessage() {}
+
+func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
+func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{147}
+}
+
+func (x *MarkNotificationsReadRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *MarkNotificationsReadRequest) GetThroughIndex() uint64 {
+	if x != nil {
+		return x.ThroughIndex
+	}
+	return 0
+}
+
+type GetNotificationPreferencesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationPreferencesRequest) Reset() {
+	*x = GetNotificationPreferencesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationPreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationPreferencesRequest) ProtoMessage() {}
+
+func (x *GetNotificationPreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationPreferencesRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationPreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{148}
+}
+
+type NotificationPreferences struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kinds wanted; empty: the defaults of the role (default_kinds).
+	Kinds        []string `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	DefaultKinds []string `protobuf:"bytes,2,rep,name=default_kinds,json=defaultKinds,proto3" json:"default_kinds,omitempty"`
+	Email        string   `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	EmailOn      bool     `protobuf:"varint,4,opt,name=email_on,json=emailOn,proto3" json:"email_on,omitempty"`
+	// One e-mail a day at digest_hour (0-23) in time_zone, instead of one
+	// per notification.
+	Digest     bool   `protobuf:"varint,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	DigestHour int32  `protobuf:"varint,6,opt,name=digest_hour,json=digestHour,proto3" json:"digest_hour,omitempty"`
+	TimeZone   string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// zh or en.
+	Lang          string `protobuf:"bytes,8,opt,name=lang,proto3" json:"lang,omitempty"`
+	ReadThrough   uint64 `protobuf:"varint,9,opt,name=read_through,json=readThrough,proto3" json:"read_through,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationPreferences) Reset() {
+	*x = NotificationPreferences{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationPreferences) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationPreferences) ProtoMessage() {}
+
+func (x *NotificationPreferences) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationPreferences.ProtoReflect.Descriptor instead.
+func (*NotificationPreferences) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{149}
+}
+
+func (x *NotificationPreferences) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *NotificationPreferences) GetDefaultKinds() []string {
+	if x != nil {
+		return x.DefaultKinds
+	}
+	return nil
+}
+
+func (x *NotificationPreferences) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *NotificationPreferences) GetEmailOn() bool {
+	if x != nil {
+		return x.EmailOn
+	}
+	return false
+}
+
+func (x *NotificationPreferences) GetDigest() bool {
+	if x != nil {
+		return x.Digest
+	}
+	return false
+}
+
+func (x *NotificationPreferences) GetDigestHour() int32 {
+	if x != nil {
+		return x.DigestHour
+	}
+	return 0
+}
+
+func (x *NotificationPreferences) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *NotificationPreferences) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *NotificationPreferences) GetReadThrough() uint64 {
+	if x != nil {
+		return x.ReadThrough
+	}
+	return 0
+}
+
+type UpdateNotificationPreferencesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Kinds         []string               `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	EmailOn       bool                   `protobuf:"varint,4,opt,name=email_on,json=emailOn,proto3" json:"email_on,omitempty"`
+	Digest        bool                   `protobuf:"varint,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	DigestHour    int32                  `protobuf:"varint,6,opt,name=digest_hour,json=digestHour,proto3" json:"digest_hour,omitempty"`
+	TimeZone      string                 `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Lang          string                 `protobuf:"bytes,8,opt,name=lang,proto3" json:"lang,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNotificationPreferencesRequest) Reset() {
+	*x = UpdateNotificationPreferencesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNotificationPreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNotificationPreferencesRequest) ProtoMessage() {}
+
+func (x *UpdateNotificationPreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNotificationPreferencesRequest.ProtoReflect.Descriptor instead.
+func (*UpdateNotificationPreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{150}
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetEmailOn() bool {
+	if x != nil {
+		return x.EmailOn
+	}
+	return false
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetDigest() bool {
+	if x != nil {
+		return x.Digest
+	}
+	return false
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetDigestHour() int32 {
+	if x != nil {
+		return x.DigestHour
+	}
+	return 0
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+type CreateWebhookRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// https:// (http:// only for 127.0.0.1 or localhost).
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// generic, wecom, dingtalk, slack or teams.
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// The kinds to send; empty: every kind.
+	Kinds []string `protobuf:"bytes,4,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// Signs deliveries (at least 16 characters for generic and dingtalk).
+	Secret string `protobuf:"bytes,5,opt,name=secret,proto3" json:"secret,omitempty"`
+	// zh or en (default en).
+	Lang          string `protobuf:"bytes,6,opt,name=lang,proto3" json:"lang,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWebhookRequest) Reset() {
+	*x = CreateWebhookRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWebhookRequest) ProtoMessage() {}
+
+func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{151}
+}
+
+func (x *CreateWebhookRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateWebhookRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *CreateWebhookRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *CreateWebhookRequest) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *CreateWebhookRequest) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *CreateWebhookRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+type Webhook struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Url        string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Format     string                 `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	Kinds      []string               `protobuf:"bytes,4,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	Lang       string                 `protobuf:"bytes,5,opt,name=lang,proto3" json:"lang,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Delivered through this log index.
+	DeliveredThrough uint64 `protobuf:"varint,7,opt,name=delivered_through,json=deliveredThrough,proto3" json:"delivered_through,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{152}
+}
+
+func (x *Webhook) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Webhook) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *Webhook) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *Webhook) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *Webhook) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetDeliveredThrough() uint64 {
+	if x != nil {
+		return x.DeliveredThrough
+	}
+	return 0
+}
+
+type ListWebhooksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksRequest) Reset() {
+	*x = ListWebhooksRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksRequest) ProtoMessage() {}
+
+func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{153}
+}
+
+type ListWebhooksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks      []*Webhook             `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksResponse) Reset() {
+	*x = ListWebhooksResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksResponse) ProtoMessage() {}
+
+func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{154}
+}
+
+func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+type DeleteWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookRequest) Reset() {
+	*x = DeleteWebhookRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookRequest) ProtoMessage() {}
+
+func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{155}
+}
+
+func (x *DeleteWebhookRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteWebhookRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type WebhookDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The idempotency key sent (X-Innonet-Delivery).
+	Key      string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Kind     string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Status   int32                  `protobuf:"varint,4,opt,name=status,proto3" json:"status,omitempty"`
+	Error    string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Attempts int32                  `protobuf:"varint,6,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Done     bool                   `protobuf:"varint,7,opt,name=done,proto3" json:"done,omitempty"`
+	Time     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=time,proto3" json:"time,omitempty"`
+	// The site that sent it.
+	Site          string `protobuf:"bytes,9,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDelivery) Reset() {
+	*x = WebhookDelivery{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDelivery) ProtoMessage() {}
+
+func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
+func (*WebhookDelivery) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{156}
+}
+
+func (x *WebhookDelivery) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *WebhookDelivery) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+type ListWebhookDeliveriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesRequest) Reset() {
+	*x = ListWebhookDeliveriesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{157}
+}
+
+func (x *ListWebhookDeliveriesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListWebhookDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first.
+	Deliveries       []*WebhookDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	DeliveredThrough uint64             `protobuf:"varint,2,opt,name=delivered_through,json=deliveredThrough,proto3" json:"delivered_through,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesResponse) Reset() {
+	*x = ListWebhookDeliveriesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{158}
+}
+
+func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *ListWebhookDeliveriesResponse) GetDeliveredThrough() uint64 {
+	if x != nil {
+		return x.DeliveredThrough
+	}
+	return 0
+}
+
+type RedeliverWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverWebhookRequest) Reset() {
+	*x = RedeliverWebhookRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverWebhookRequest) ProtoMessage() {}
+
+func (x *RedeliverWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverWebhookRequest.ProtoReflect.Descriptor instead.
+func (*RedeliverWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{159}
+}
+
+func (x *RedeliverWebhookRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RedeliverWebhookRequest) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type FunnelReport_Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One value per group_by dimension, in its order ("" for none: no
@@ -13034,7 +14135,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13046,7 +14147,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13112,7 +14213,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13124,7 +14225,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13207,7 +14308,7 @@ type CalendarYear_Holiday struct {
 
 func (x *CalendarYear_Holiday) Reset() {
 	*x = CalendarYear_Holiday{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13219,7 +14320,7 @@ func (x *CalendarYear_Holiday) String() string {
 func (*CalendarYear_Holiday) ProtoMessage() {}
 
 func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14489,7 +15590,97 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06cursor\x18\x04 \x01(\x04R\x06cursor\x12#\n" +
 	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12<\n" +
 	"\flast_contact\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
-	"\x06behind\x18\a \x01(\bR\x06behind*\xb2\x01\n" +
+	"\x06behind\x18\a \x01(\bR\x06behind\"{\n" +
+	"\x18ListNotificationsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12!\n" +
+	"\fbefore_index\x18\x02 \x01(\x04R\vbeforeIndex\x12\x1f\n" +
+	"\vunread_only\x18\x03 \x01(\bR\n" +
+	"unreadOnly\"\xd7\x01\n" +
+	"\fNotification\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x17\n" +
+	"\alead_id\x18\x03 \x01(\tR\x06leadId\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x12\x12\n" +
+	"\x04link\x18\x06 \x01(\tR\x04link\x12.\n" +
+	"\x04time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04read\x18\b \x01(\bR\x04read\"\x94\x01\n" +
+	"\x19ListNotificationsResponse\x12>\n" +
+	"\rnotifications\x18\x01 \x03(\v2\x18.innonet.v1.NotificationR\rnotifications\x12\x1f\n" +
+	"\vnext_before\x18\x02 \x01(\x04R\n" +
+	"nextBefore\x12\x16\n" +
+	"\x06unread\x18\x03 \x01(\x05R\x06unread\"b\n" +
+	"\x1cMarkNotificationsReadRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rthrough_index\x18\x02 \x01(\x04R\fthroughIndex\"#\n" +
+	"!GetNotificationPreferencesRequest\"\x92\x02\n" +
+	"\x17NotificationPreferences\x12\x14\n" +
+	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x12#\n" +
+	"\rdefault_kinds\x18\x02 \x03(\tR\fdefaultKinds\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
+	"\bemail_on\x18\x04 \x01(\bR\aemailOn\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\bR\x06digest\x12\x1f\n" +
+	"\vdigest_hour\x18\x06 \x01(\x05R\n" +
+	"digestHour\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12\x12\n" +
+	"\x04lang\x18\b \x01(\tR\x04lang\x12!\n" +
+	"\fread_through\x18\t \x01(\x04R\vreadThrough\"\xf6\x01\n" +
+	"$UpdateNotificationPreferencesRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
+	"\bemail_on\x18\x04 \x01(\bR\aemailOn\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\bR\x06digest\x12\x1f\n" +
+	"\vdigest_hour\x18\x06 \x01(\x05R\n" +
+	"digestHour\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12\x12\n" +
+	"\x04lang\x18\b \x01(\tR\x04lang\"\xa1\x01\n" +
+	"\x14CreateWebhookRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x14\n" +
+	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12\x16\n" +
+	"\x06secret\x18\x05 \x01(\tR\x06secret\x12\x12\n" +
+	"\x04lang\x18\x06 \x01(\tR\x04lang\"\xd7\x01\n" +
+	"\aWebhook\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x14\n" +
+	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12\x12\n" +
+	"\x04lang\x18\x05 \x01(\tR\x04lang\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12+\n" +
+	"\x11delivered_through\x18\a \x01(\x04R\x10deliveredThrough\"\x15\n" +
+	"\x13ListWebhooksRequest\"G\n" +
+	"\x14ListWebhooksResponse\x12/\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x13.innonet.v1.WebhookR\bwebhooks\"E\n" +
+	"\x14DeleteWebhookRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\xef\x01\n" +
+	"\x0fWebhookDelivery\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\x05R\x06status\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1a\n" +
+	"\battempts\x18\x06 \x01(\x05R\battempts\x12\x12\n" +
+	"\x04done\x18\a \x01(\bR\x04done\x12.\n" +
+	"\x04time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04site\x18\t \x01(\tR\x04site\".\n" +
+	"\x1cListWebhookDeliveriesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x89\x01\n" +
+	"\x1dListWebhookDeliveriesResponse\x12;\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x1b.innonet.v1.WebhookDeliveryR\n" +
+	"deliveries\x12+\n" +
+	"\x11delivered_through\x18\x02 \x01(\x04R\x10deliveredThrough\"?\n" +
+	"\x17RedeliverWebhookRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -14624,7 +15815,17 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x0eGetSlaSettings\x12!.innonet.v1.GetSlaSettingsRequest\x1a\x17.innonet.v1.SlaSettings\"\x0f\x82\xd3\xe4\x93\x02\t\x12\a/v1/sla\x12f\n" +
 	"\x11UpdateSlaSettings\x12$.innonet.v1.UpdateSlaSettingsRequest\x1a\x17.innonet.v1.SlaSettings\"\x12\x82\xd3\xe4\x93\x02\f:\x01*\x1a\a/v1/sla\x12x\n" +
 	"\x0fGetCalendarYear\x12\".innonet.v1.GetCalendarYearRequest\x1a\x18.innonet.v1.CalendarYear\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/calendars/{calendar}/{year}\x12\x81\x01\n" +
-	"\x12UpdateCalendarYear\x12%.innonet.v1.UpdateCalendarYearRequest\x1a\x18.innonet.v1.CalendarYear\"*\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/v1/calendars/{calendar}/{year}2\xba\x04\n" +
+	"\x12UpdateCalendarYear\x12%.innonet.v1.UpdateCalendarYearRequest\x1a\x18.innonet.v1.CalendarYear\"*\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/v1/calendars/{calendar}/{year}2\xa9\t\n" +
+	"\x13NotificationService\x12~\n" +
+	"\x11ListNotifications\x12$.innonet.v1.ListNotificationsRequest\x1a%.innonet.v1.ListNotificationsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/me/notifications\x12\x90\x01\n" +
+	"\x15MarkNotificationsRead\x12(.innonet.v1.MarkNotificationsReadRequest\x1a#.innonet.v1.NotificationPreferences\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/me/notifications:markRead\x12\x99\x01\n" +
+	"\x1aGetNotificationPreferences\x12-.innonet.v1.GetNotificationPreferencesRequest\x1a#.innonet.v1.NotificationPreferences\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/me/notification-preferences\x12\xa2\x01\n" +
+	"\x1dUpdateNotificationPreferences\x120.innonet.v1.UpdateNotificationPreferencesRequest\x1a#.innonet.v1.NotificationPreferences\"*\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/v1/me/notification-preferences\x12_\n" +
+	"\rCreateWebhook\x12 .innonet.v1.CreateWebhookRequest\x1a\x13.innonet.v1.Webhook\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/webhooks\x12g\n" +
+	"\fListWebhooks\x12\x1f.innonet.v1.ListWebhooksRequest\x1a .innonet.v1.ListWebhooksResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/webhooks\x12a\n" +
+	"\rDeleteWebhook\x12 .innonet.v1.DeleteWebhookRequest\x1a\x13.innonet.v1.Webhook\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/webhooks/{id}\x12\x92\x01\n" +
+	"\x15ListWebhookDeliveries\x12(.innonet.v1.ListWebhookDeliveriesRequest\x1a).innonet.v1.ListWebhookDeliveriesResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/webhooks/{id}/deliveries\x12|\n" +
+	"\x10RedeliverWebhook\x12#.innonet.v1.RedeliverWebhookRequest\x1a\x1b.innonet.v1.WebhookDelivery\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/webhooks/{id}:redeliver2\xba\x04\n" +
 	"\x0fDivisionService\x12\x80\x01\n" +
 	"\x14ListDivisionProfiles\x12'.innonet.v1.ListDivisionProfilesRequest\x1a(.innonet.v1.ListDivisionProfilesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/divisions\x12\x82\x01\n" +
 	"\x12GetDivisionProfile\x12%.innonet.v1.GetDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/profile\x12\x8b\x01\n" +
@@ -14678,189 +15879,205 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 151)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 167)
 var file_innonet_v1_innonet_proto_goTypes = []any{
-	(Stage)(0),                             // 0: innonet.v1.Stage
-	(Sector)(0),                            // 1: innonet.v1.Sector
-	(DealType)(0),                          // 2: innonet.v1.DealType
-	(Role)(0),                              // 3: innonet.v1.Role
-	(Decision)(0),                          // 4: innonet.v1.Decision
-	(TokenState)(0),                        // 5: innonet.v1.TokenState
-	(TokenKind)(0),                         // 6: innonet.v1.TokenKind
-	(Consistency)(0),                       // 7: innonet.v1.Consistency
-	(ClaimMode)(0),                         // 8: innonet.v1.ClaimMode
-	(TranslationStatus)(0),                 // 9: innonet.v1.TranslationStatus
-	(CloseLeadRequest_Reason)(0),           // 10: innonet.v1.CloseLeadRequest.Reason
-	(Interest_Outcome)(0),                  // 11: innonet.v1.Interest.Outcome
-	(Comment_Visibility)(0),                // 12: innonet.v1.Comment.Visibility
-	(Site_Kind)(0),                         // 13: innonet.v1.Site.Kind
-	(Organization_Kind)(0),                 // 14: innonet.v1.Organization.Kind
-	(Attachment_Visibility)(0),             // 15: innonet.v1.Attachment.Visibility
-	(SlaStatus_State)(0),                   // 16: innonet.v1.SlaStatus.State
-	(*ReadInfo)(nil),                       // 17: innonet.v1.ReadInfo
-	(*Contact)(nil),                        // 18: innonet.v1.Contact
-	(*Lead)(nil),                           // 19: innonet.v1.Lead
-	(*SubmitLeadRequest)(nil),              // 20: innonet.v1.SubmitLeadRequest
-	(*GetLeadRequest)(nil),                 // 21: innonet.v1.GetLeadRequest
-	(*ListLeadsRequest)(nil),               // 22: innonet.v1.ListLeadsRequest
-	(*SearchLeadsRequest)(nil),             // 23: innonet.v1.SearchLeadsRequest
-	(*SearchLeadsResponse)(nil),            // 24: innonet.v1.SearchLeadsResponse
-	(*SearchHit)(nil),                      // 25: innonet.v1.SearchHit
-	(*SearchHighlight)(nil),                // 26: innonet.v1.SearchHighlight
-	(*TextSpan)(nil),                       // 27: innonet.v1.TextSpan
-	(*ListLeadsResponse)(nil),              // 28: innonet.v1.ListLeadsResponse
-	(*UpdateLeadRequest)(nil),              // 29: innonet.v1.UpdateLeadRequest
-	(*ReviewLeadRequest)(nil),              // 30: innonet.v1.ReviewLeadRequest
-	(*ClaimLeadRequest)(nil),               // 31: innonet.v1.ClaimLeadRequest
-	(*ReleaseLeadRequest)(nil),             // 32: innonet.v1.ReleaseLeadRequest
-	(*AdvanceLeadRequest)(nil),             // 33: innonet.v1.AdvanceLeadRequest
-	(*WithdrawLeadRequest)(nil),            // 34: innonet.v1.WithdrawLeadRequest
-	(*GetLeadHistoryRequest)(nil),          // 35: innonet.v1.GetLeadHistoryRequest
-	(*HistoryEvent)(nil),                   // 36: innonet.v1.HistoryEvent
-	(*GetLeadHistoryResponse)(nil),         // 37: innonet.v1.GetLeadHistoryResponse
-	(*User)(nil),                           // 38: innonet.v1.User
-	(*Token)(nil),                          // 39: innonet.v1.Token
-	(*CreateUserRequest)(nil),              // 40: innonet.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),             // 41: innonet.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),               // 42: innonet.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),              // 43: innonet.v1.ListUsersResponse
-	(*RevokeUserRequest)(nil),              // 44: innonet.v1.RevokeUserRequest
-	(*CreateTokenRequest)(nil),             // 45: innonet.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),            // 46: innonet.v1.CreateTokenResponse
-	(*InviteUserRequest)(nil),              // 47: innonet.v1.InviteUserRequest
-	(*InviteUserResponse)(nil),             // 48: innonet.v1.InviteUserResponse
-	(*AcceptInvitationRequest)(nil),        // 49: innonet.v1.AcceptInvitationRequest
-	(*SignInRequest)(nil),                  // 50: innonet.v1.SignInRequest
-	(*SignInResponse)(nil),                 // 51: innonet.v1.SignInResponse
-	(*SignOutRequest)(nil),                 // 52: innonet.v1.SignOutRequest
-	(*ExtendSessionRequest)(nil),           // 53: innonet.v1.ExtendSessionRequest
-	(*ListTokensRequest)(nil),              // 54: innonet.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),             // 55: innonet.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),             // 56: innonet.v1.RevokeTokenRequest
-	(*WhoAmIRequest)(nil),                  // 57: innonet.v1.WhoAmIRequest
-	(*GetClusterRequest)(nil),              // 58: innonet.v1.GetClusterRequest
-	(*Member)(nil),                         // 59: innonet.v1.Member
-	(*Alarm)(nil),                          // 60: innonet.v1.Alarm
-	(*Cluster)(nil),                        // 61: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),            // 62: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),           // 63: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),            // 64: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),      // 65: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                  // 66: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                    // 67: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),            // 68: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                      // 69: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),             // 70: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),         // 71: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),              // 72: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),  // 73: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil), // 74: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),               // 75: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),              // 76: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),         // 77: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),        // 78: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),           // 79: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                       // 80: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),          // 81: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),              // 82: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),            // 83: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),     // 84: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),  // 85: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),               // 86: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),              // 87: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                        // 88: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),            // 89: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),           // 90: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                    // 91: innonet.v1.FieldChange
-	(*Site)(nil),                           // 92: innonet.v1.Site
-	(*ListSitesRequest)(nil),               // 93: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 94: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),              // 95: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                   // 96: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),      // 97: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),         // 98: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),       // 99: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 100: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 101: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                      // 102: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),         // 103: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                     // 104: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),        // 105: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),               // 106: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),               // 107: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),         // 108: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),        // 109: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),      // 110: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),     // 111: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),        // 112: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),      // 113: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),         // 114: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                // 115: innonet.v1.AttachmentChunk
-	(*LeadTranslation)(nil),                // 116: innonet.v1.LeadTranslation
-	(*TranslateLeadRequest)(nil),           // 117: innonet.v1.TranslateLeadRequest
-	(*GlossaryTerm)(nil),                   // 118: innonet.v1.GlossaryTerm
-	(*ListGlossaryRequest)(nil),            // 119: innonet.v1.ListGlossaryRequest
-	(*ListGlossaryResponse)(nil),           // 120: innonet.v1.ListGlossaryResponse
-	(*SetGlossaryTermRequest)(nil),         // 121: innonet.v1.SetGlossaryTermRequest
-	(*DeleteGlossaryTermRequest)(nil),      // 122: innonet.v1.DeleteGlossaryTermRequest
-	(*PossibleDuplicate)(nil),              // 123: innonet.v1.PossibleDuplicate
-	(*CheckDuplicatesRequest)(nil),         // 124: innonet.v1.CheckDuplicatesRequest
-	(*CheckDuplicatesResponse)(nil),        // 125: innonet.v1.CheckDuplicatesResponse
-	(*GetSimilarLeadsRequest)(nil),         // 126: innonet.v1.GetSimilarLeadsRequest
-	(*GetSimilarLeadsResponse)(nil),        // 127: innonet.v1.GetSimilarLeadsResponse
-	(*MergeLeadRequest)(nil),               // 128: innonet.v1.MergeLeadRequest
-	(*GetLeadMatchesRequest)(nil),          // 129: innonet.v1.GetLeadMatchesRequest
-	(*GetLeadMatchesResponse)(nil),         // 130: innonet.v1.GetLeadMatchesResponse
-	(*DivisionMatch)(nil),                  // 131: innonet.v1.DivisionMatch
-	(*ListDivisionProfilesRequest)(nil),    // 132: innonet.v1.ListDivisionProfilesRequest
-	(*ListDivisionProfilesResponse)(nil),   // 133: innonet.v1.ListDivisionProfilesResponse
-	(*GetDivisionProfileRequest)(nil),      // 134: innonet.v1.GetDivisionProfileRequest
-	(*DivisionProfile)(nil),                // 135: innonet.v1.DivisionProfile
-	(*Enterprise)(nil),                     // 136: innonet.v1.Enterprise
-	(*UpdateDivisionProfileRequest)(nil),   // 137: innonet.v1.UpdateDivisionProfileRequest
-	(*ListDivisionMatchesRequest)(nil),     // 138: innonet.v1.ListDivisionMatchesRequest
-	(*ListDivisionMatchesResponse)(nil),    // 139: innonet.v1.ListDivisionMatchesResponse
-	(*LeadMatch)(nil),                      // 140: innonet.v1.LeadMatch
-	(*GetFunnelRequest)(nil),               // 141: innonet.v1.GetFunnelRequest
-	(*StepCounts)(nil),                     // 142: innonet.v1.StepCounts
-	(*FunnelReport)(nil),                   // 143: innonet.v1.FunnelReport
-	(*GetTargetReportRequest)(nil),         // 144: innonet.v1.GetTargetReportRequest
-	(*TargetReport)(nil),                   // 145: innonet.v1.TargetReport
-	(*TargetRow)(nil),                      // 146: innonet.v1.TargetRow
-	(*GetTargetsRequest)(nil),              // 147: innonet.v1.GetTargetsRequest
-	(*Targets)(nil),                        // 148: innonet.v1.Targets
-	(*UpdateTargetsRequest)(nil),           // 149: innonet.v1.UpdateTargetsRequest
-	(*SlaStatus)(nil),                      // 150: innonet.v1.SlaStatus
-	(*ListSlaBreachesRequest)(nil),         // 151: innonet.v1.ListSlaBreachesRequest
-	(*ListSlaBreachesResponse)(nil),        // 152: innonet.v1.ListSlaBreachesResponse
-	(*GetSlaSettingsRequest)(nil),          // 153: innonet.v1.GetSlaSettingsRequest
-	(*SlaSettings)(nil),                    // 154: innonet.v1.SlaSettings
-	(*UpdateSlaSettingsRequest)(nil),       // 155: innonet.v1.UpdateSlaSettingsRequest
-	(*GetCalendarYearRequest)(nil),         // 156: innonet.v1.GetCalendarYearRequest
-	(*CalendarYear)(nil),                   // 157: innonet.v1.CalendarYear
-	(*UpdateCalendarYearRequest)(nil),      // 158: innonet.v1.UpdateCalendarYearRequest
-	(*WatchEventsRequest)(nil),             // 159: innonet.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),            // 160: innonet.v1.WatchEventsResponse
-	nil,                                    // 161: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                    // 162: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),             // 163: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),               // 164: innonet.v1.TargetReport.Row
-	nil,                                    // 165: innonet.v1.SlaSettings.LimitsEntry
-	nil,                                    // 166: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	(*CalendarYear_Holiday)(nil),           // 167: innonet.v1.CalendarYear.Holiday
-	(*durationpb.Duration)(nil),            // 168: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),          // 169: google.protobuf.Timestamp
+	(Stage)(0),                                   // 0: innonet.v1.Stage
+	(Sector)(0),                                  // 1: innonet.v1.Sector
+	(DealType)(0),                                // 2: innonet.v1.DealType
+	(Role)(0),                                    // 3: innonet.v1.Role
+	(Decision)(0),                                // 4: innonet.v1.Decision
+	(TokenState)(0),                              // 5: innonet.v1.TokenState
+	(TokenKind)(0),                               // 6: innonet.v1.TokenKind
+	(Consistency)(0),                             // 7: innonet.v1.Consistency
+	(ClaimMode)(0),                               // 8: innonet.v1.ClaimMode
+	(TranslationStatus)(0),                       // 9: innonet.v1.TranslationStatus
+	(CloseLeadRequest_Reason)(0),                 // 10: innonet.v1.CloseLeadRequest.Reason
+	(Interest_Outcome)(0),                        // 11: innonet.v1.Interest.Outcome
+	(Comment_Visibility)(0),                      // 12: innonet.v1.Comment.Visibility
+	(Site_Kind)(0),                               // 13: innonet.v1.Site.Kind
+	(Organization_Kind)(0),                       // 14: innonet.v1.Organization.Kind
+	(Attachment_Visibility)(0),                   // 15: innonet.v1.Attachment.Visibility
+	(SlaStatus_State)(0),                         // 16: innonet.v1.SlaStatus.State
+	(*ReadInfo)(nil),                             // 17: innonet.v1.ReadInfo
+	(*Contact)(nil),                              // 18: innonet.v1.Contact
+	(*Lead)(nil),                                 // 19: innonet.v1.Lead
+	(*SubmitLeadRequest)(nil),                    // 20: innonet.v1.SubmitLeadRequest
+	(*GetLeadRequest)(nil),                       // 21: innonet.v1.GetLeadRequest
+	(*ListLeadsRequest)(nil),                     // 22: innonet.v1.ListLeadsRequest
+	(*SearchLeadsRequest)(nil),                   // 23: innonet.v1.SearchLeadsRequest
+	(*SearchLeadsResponse)(nil),                  // 24: innonet.v1.SearchLeadsResponse
+	(*SearchHit)(nil),                            // 25: innonet.v1.SearchHit
+	(*SearchHighlight)(nil),                      // 26: innonet.v1.SearchHighlight
+	(*TextSpan)(nil),                             // 27: innonet.v1.TextSpan
+	(*ListLeadsResponse)(nil),                    // 28: innonet.v1.ListLeadsResponse
+	(*UpdateLeadRequest)(nil),                    // 29: innonet.v1.UpdateLeadRequest
+	(*ReviewLeadRequest)(nil),                    // 30: innonet.v1.ReviewLeadRequest
+	(*ClaimLeadRequest)(nil),                     // 31: innonet.v1.ClaimLeadRequest
+	(*ReleaseLeadRequest)(nil),                   // 32: innonet.v1.ReleaseLeadRequest
+	(*AdvanceLeadRequest)(nil),                   // 33: innonet.v1.AdvanceLeadRequest
+	(*WithdrawLeadRequest)(nil),                  // 34: innonet.v1.WithdrawLeadRequest
+	(*GetLeadHistoryRequest)(nil),                // 35: innonet.v1.GetLeadHistoryRequest
+	(*HistoryEvent)(nil),                         // 36: innonet.v1.HistoryEvent
+	(*GetLeadHistoryResponse)(nil),               // 37: innonet.v1.GetLeadHistoryResponse
+	(*User)(nil),                                 // 38: innonet.v1.User
+	(*Token)(nil),                                // 39: innonet.v1.Token
+	(*CreateUserRequest)(nil),                    // 40: innonet.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),                   // 41: innonet.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),                     // 42: innonet.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                    // 43: innonet.v1.ListUsersResponse
+	(*RevokeUserRequest)(nil),                    // 44: innonet.v1.RevokeUserRequest
+	(*CreateTokenRequest)(nil),                   // 45: innonet.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),                  // 46: innonet.v1.CreateTokenResponse
+	(*InviteUserRequest)(nil),                    // 47: innonet.v1.InviteUserRequest
+	(*InviteUserResponse)(nil),                   // 48: innonet.v1.InviteUserResponse
+	(*AcceptInvitationRequest)(nil),              // 49: innonet.v1.AcceptInvitationRequest
+	(*SignInRequest)(nil),                        // 50: innonet.v1.SignInRequest
+	(*SignInResponse)(nil),                       // 51: innonet.v1.SignInResponse
+	(*SignOutRequest)(nil),                       // 52: innonet.v1.SignOutRequest
+	(*ExtendSessionRequest)(nil),                 // 53: innonet.v1.ExtendSessionRequest
+	(*ListTokensRequest)(nil),                    // 54: innonet.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),                   // 55: innonet.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),                   // 56: innonet.v1.RevokeTokenRequest
+	(*WhoAmIRequest)(nil),                        // 57: innonet.v1.WhoAmIRequest
+	(*GetClusterRequest)(nil),                    // 58: innonet.v1.GetClusterRequest
+	(*Member)(nil),                               // 59: innonet.v1.Member
+	(*Alarm)(nil),                                // 60: innonet.v1.Alarm
+	(*Cluster)(nil),                              // 61: innonet.v1.Cluster
+	(*RemoveMemberRequest)(nil),                  // 62: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),                 // 63: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),                  // 64: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),            // 65: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                        // 66: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                          // 67: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),                  // 68: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                            // 69: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),                   // 70: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),               // 71: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),                    // 72: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),        // 73: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil),       // 74: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),                     // 75: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),                    // 76: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),               // 77: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),              // 78: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),                 // 79: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                             // 80: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),                // 81: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),                    // 82: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),                  // 83: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),           // 84: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),        // 85: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),                     // 86: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),                    // 87: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                              // 88: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),                  // 89: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),                 // 90: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                          // 91: innonet.v1.FieldChange
+	(*Site)(nil),                                 // 92: innonet.v1.Site
+	(*ListSitesRequest)(nil),                     // 93: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),                    // 94: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),                    // 95: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                         // 96: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),            // 97: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),               // 98: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),             // 99: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),            // 100: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),            // 101: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                            // 102: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),               // 103: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                           // 104: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),              // 105: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),                     // 106: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),                     // 107: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),               // 108: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),              // 109: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),            // 110: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),           // 111: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),              // 112: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),            // 113: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),               // 114: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                      // 115: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                      // 116: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),                 // 117: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                         // 118: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),                  // 119: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),                 // 120: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),               // 121: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),            // 122: innonet.v1.DeleteGlossaryTermRequest
+	(*PossibleDuplicate)(nil),                    // 123: innonet.v1.PossibleDuplicate
+	(*CheckDuplicatesRequest)(nil),               // 124: innonet.v1.CheckDuplicatesRequest
+	(*CheckDuplicatesResponse)(nil),              // 125: innonet.v1.CheckDuplicatesResponse
+	(*GetSimilarLeadsRequest)(nil),               // 126: innonet.v1.GetSimilarLeadsRequest
+	(*GetSimilarLeadsResponse)(nil),              // 127: innonet.v1.GetSimilarLeadsResponse
+	(*MergeLeadRequest)(nil),                     // 128: innonet.v1.MergeLeadRequest
+	(*GetLeadMatchesRequest)(nil),                // 129: innonet.v1.GetLeadMatchesRequest
+	(*GetLeadMatchesResponse)(nil),               // 130: innonet.v1.GetLeadMatchesResponse
+	(*DivisionMatch)(nil),                        // 131: innonet.v1.DivisionMatch
+	(*ListDivisionProfilesRequest)(nil),          // 132: innonet.v1.ListDivisionProfilesRequest
+	(*ListDivisionProfilesResponse)(nil),         // 133: innonet.v1.ListDivisionProfilesResponse
+	(*GetDivisionProfileRequest)(nil),            // 134: innonet.v1.GetDivisionProfileRequest
+	(*DivisionProfile)(nil),                      // 135: innonet.v1.DivisionProfile
+	(*Enterprise)(nil),                           // 136: innonet.v1.Enterprise
+	(*UpdateDivisionProfileRequest)(nil),         // 137: innonet.v1.UpdateDivisionProfileRequest
+	(*ListDivisionMatchesRequest)(nil),           // 138: innonet.v1.ListDivisionMatchesRequest
+	(*ListDivisionMatchesResponse)(nil),          // 139: innonet.v1.ListDivisionMatchesResponse
+	(*LeadMatch)(nil),                            // 140: innonet.v1.LeadMatch
+	(*GetFunnelRequest)(nil),                     // 141: innonet.v1.GetFunnelRequest
+	(*StepCounts)(nil),                           // 142: innonet.v1.StepCounts
+	(*FunnelReport)(nil),                         // 143: innonet.v1.FunnelReport
+	(*GetTargetReportRequest)(nil),               // 144: innonet.v1.GetTargetReportRequest
+	(*TargetReport)(nil),                         // 145: innonet.v1.TargetReport
+	(*TargetRow)(nil),                            // 146: innonet.v1.TargetRow
+	(*GetTargetsRequest)(nil),                    // 147: innonet.v1.GetTargetsRequest
+	(*Targets)(nil),                              // 148: innonet.v1.Targets
+	(*UpdateTargetsRequest)(nil),                 // 149: innonet.v1.UpdateTargetsRequest
+	(*SlaStatus)(nil),                            // 150: innonet.v1.SlaStatus
+	(*ListSlaBreachesRequest)(nil),               // 151: innonet.v1.ListSlaBreachesRequest
+	(*ListSlaBreachesResponse)(nil),              // 152: innonet.v1.ListSlaBreachesResponse
+	(*GetSlaSettingsRequest)(nil),                // 153: innonet.v1.GetSlaSettingsRequest
+	(*SlaSettings)(nil),                          // 154: innonet.v1.SlaSettings
+	(*UpdateSlaSettingsRequest)(nil),             // 155: innonet.v1.UpdateSlaSettingsRequest
+	(*GetCalendarYearRequest)(nil),               // 156: innonet.v1.GetCalendarYearRequest
+	(*CalendarYear)(nil),                         // 157: innonet.v1.CalendarYear
+	(*UpdateCalendarYearRequest)(nil),            // 158: innonet.v1.UpdateCalendarYearRequest
+	(*WatchEventsRequest)(nil),                   // 159: innonet.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),                  // 160: innonet.v1.WatchEventsResponse
+	(*ListNotificationsRequest)(nil),             // 161: innonet.v1.ListNotificationsRequest
+	(*Notification)(nil),                         // 162: innonet.v1.Notification
+	(*ListNotificationsResponse)(nil),            // 163: innonet.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),         // 164: innonet.v1.MarkNotificationsReadRequest
+	(*GetNotificationPreferencesRequest)(nil),    // 165: innonet.v1.GetNotificationPreferencesRequest
+	(*NotificationPreferences)(nil),              // 166: innonet.v1.NotificationPreferences
+	(*UpdateNotificationPreferencesRequest)(nil), // 167: innonet.v1.UpdateNotificationPreferencesRequest
+	(*CreateWebhookRequest)(nil),                 // 168: innonet.v1.CreateWebhookRequest
+	(*Webhook)(nil),                              // 169: innonet.v1.Webhook
+	(*ListWebhooksRequest)(nil),                  // 170: innonet.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),                 // 171: innonet.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),                 // 172: innonet.v1.DeleteWebhookRequest
+	(*WebhookDelivery)(nil),                      // 173: innonet.v1.WebhookDelivery
+	(*ListWebhookDeliveriesRequest)(nil),         // 174: innonet.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),        // 175: innonet.v1.ListWebhookDeliveriesResponse
+	(*RedeliverWebhookRequest)(nil),              // 176: innonet.v1.RedeliverWebhookRequest
+	nil,                                          // 177: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                          // 178: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),                   // 179: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),                     // 180: innonet.v1.TargetReport.Row
+	nil,                                          // 181: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                          // 182: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),                 // 183: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),                  // 184: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                // 185: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	168, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	184, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	169, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	169, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	169, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	185, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	185, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	185, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
@@ -14873,19 +16090,19 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	169, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	169, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	169, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	185, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	185, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	185, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -14901,363 +16118,387 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	169, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	185, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	91,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
-	169, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	169, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	169, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	169, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	169, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	169, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	185, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	185, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	185, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	185, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	185, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	185, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	168, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	184, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	168, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	184, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	168, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	184, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	169, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	185, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	169, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	184, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	185, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	168, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	169, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	184, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	185, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	168, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	184, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	168, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	169, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	184, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	185, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
 	60,  // 100: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	169, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	185, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
 	72,  // 102: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	10,  // 103: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 104: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 105: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 106: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	169, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	169, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	169, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	184, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	185, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	185, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	185, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	11,  // 111: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
 	80,  // 112: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
 	17,  // 113: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	8,   // 114: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 115: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	8,   // 117: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 118: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	169, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	185, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 120: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	12,  // 121: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 122: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	169, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	185, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	7,   // 124: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	88,  // 126: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
 	17,  // 127: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 128: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
 	92,  // 129: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	169, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	185, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	7,   // 131: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
 	92,  // 133: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
 	17,  // 134: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 135: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	14,  // 136: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	169, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	169, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	185, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	185, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	14,  // 139: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 140: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	14,  // 142: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 143: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
 	96,  // 145: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
 	17,  // 146: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	14,  // 147: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	169, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	185, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
 	15,  // 149: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	169, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	169, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	185, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	185, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
 	106, // 152: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	15,  // 153: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
 	104, // 154: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
 	7,   // 155: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	104, // 157: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
 	17,  // 158: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
 	104, // 159: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
 	15,  // 160: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
 	106, // 161: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	9,   // 162: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	169, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	169, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	185, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	185, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
 	9,   // 165: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	161, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	169, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	177, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	185, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
 	7,   // 168: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
 	118, // 170: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
 	17,  // 171: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	162, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	178, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
 	0,   // 173: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
 	1,   // 174: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 175: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 176: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 177: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 179: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 180: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 181: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 183: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 184: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 185: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	131, // 187: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
 	17,  // 188: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 189: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
 	135, // 191: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
 	17,  // 192: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 193: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 195: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
 	2,   // 196: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
 	136, // 197: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	169, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	185, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
 	1,   // 199: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
 	2,   // 200: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
 	136, // 201: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
 	7,   // 202: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	140, // 204: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
 	17,  // 205: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 206: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
 	131, // 207: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
 	7,   // 208: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	163, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	163, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	184, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	179, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	179, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
 	17,  // 212: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 213: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	164, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	169, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	184, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	180, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	185, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
 	17,  // 217: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 218: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
 	146, // 220: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	169, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	185, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
 	146, // 222: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
 	16,  // 223: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
-	169, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	185, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
 	16,  // 225: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
 	7,   // 226: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
-	168, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	184, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
 	19,  // 228: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
 	17,  // 229: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
-	165, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
-	169, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
-	166, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	167, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	167, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	181, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	185, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	182, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	183, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	183, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
 	36,  // 235: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
-	168, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
-	142, // 237: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	142, // 238: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	142, // 239: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	146, // 240: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	142, // 241: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	142, // 242: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	20,  // 243: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	21,  // 244: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	22,  // 245: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 246: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	29,  // 247: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	30,  // 248: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	31,  // 249: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	32,  // 250: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	33,  // 251: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	34,  // 252: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	35,  // 253: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	75,  // 254: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	76,  // 255: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	77,  // 256: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	78,  // 257: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	79,  // 258: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	82,  // 259: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	83,  // 260: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	84,  // 261: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	85,  // 262: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	87,  // 263: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	89,  // 264: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	103, // 265: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	97,  // 266: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	98,  // 267: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	99,  // 268: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	101, // 269: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	105, // 270: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	108, // 271: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	110, // 272: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	112, // 273: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	113, // 274: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	117, // 275: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	119, // 276: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	121, // 277: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	122, // 278: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	159, // 279: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
-	124, // 280: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	126, // 281: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	128, // 282: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	129, // 283: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	141, // 284: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	144, // 285: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	147, // 286: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	149, // 287: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	151, // 288: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
-	153, // 289: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
-	155, // 290: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
-	156, // 291: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
-	158, // 292: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
-	132, // 293: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	134, // 294: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	137, // 295: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	138, // 296: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	40,  // 297: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	42,  // 298: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	57,  // 299: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	44,  // 300: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	45,  // 301: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	54,  // 302: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	56,  // 303: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	47,  // 304: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	49,  // 305: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	50,  // 306: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	52,  // 307: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	53,  // 308: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	58,  // 309: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	70,  // 310: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	62,  // 311: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	63,  // 312: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	64,  // 313: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	65,  // 314: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	66,  // 315: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	68,  // 316: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	71,  // 317: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	73,  // 318: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	93,  // 319: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	95,  // 320: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	114, // 321: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	19,  // 322: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	19,  // 323: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	28,  // 324: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	24,  // 325: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	19,  // 326: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	19,  // 327: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	19,  // 328: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	19,  // 329: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	19,  // 330: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	19,  // 331: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	37,  // 332: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	19,  // 333: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	19,  // 334: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	80,  // 335: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	80,  // 336: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	81,  // 337: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	19,  // 338: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	19,  // 339: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	86,  // 340: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	86,  // 341: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	88,  // 342: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	90,  // 343: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	19,  // 344: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	96,  // 345: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	96,  // 346: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	100, // 347: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	96,  // 348: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	107, // 349: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	109, // 350: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	111, // 351: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	107, // 352: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	107, // 353: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	19,  // 354: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	120, // 355: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	118, // 356: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	118, // 357: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	160, // 358: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
-	125, // 359: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	127, // 360: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	19,  // 361: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	130, // 362: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	143, // 363: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	145, // 364: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	148, // 365: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	148, // 366: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	152, // 367: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
-	154, // 368: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
-	154, // 369: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
-	157, // 370: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
-	157, // 371: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
-	133, // 372: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	135, // 373: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	135, // 374: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	139, // 375: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	41,  // 376: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	43,  // 377: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	38,  // 378: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	38,  // 379: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	46,  // 380: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	55,  // 381: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	39,  // 382: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	48,  // 383: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	38,  // 384: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	51,  // 385: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	39,  // 386: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	39,  // 387: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	61,  // 388: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	61,  // 389: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	61,  // 390: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	61,  // 391: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	61,  // 392: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	61,  // 393: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	67,  // 394: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	69,  // 395: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	72,  // 396: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	74,  // 397: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94,  // 398: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	92,  // 399: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	115, // 400: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	322, // [322:401] is the sub-list for method output_type
-	243, // [243:322] is the sub-list for method input_type
-	243, // [243:243] is the sub-list for extension type_name
-	243, // [243:243] is the sub-list for extension extendee
-	0,   // [0:243] is the sub-list for field type_name
+	184, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
+	185, // 237: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
+	162, // 238: innonet.v1.ListNotificationsResponse.notifications:type_name -> innonet.v1.Notification
+	185, // 239: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	169, // 240: innonet.v1.ListWebhooksResponse.webhooks:type_name -> innonet.v1.Webhook
+	185, // 241: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
+	173, // 242: innonet.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innonet.v1.WebhookDelivery
+	142, // 243: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	142, // 244: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	142, // 245: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	146, // 246: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	142, // 247: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	142, // 248: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 249: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 250: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 251: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 252: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 253: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 254: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 255: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 256: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 257: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 258: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 259: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	75,  // 260: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	76,  // 261: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	77,  // 262: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	78,  // 263: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	79,  // 264: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	82,  // 265: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	83,  // 266: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	84,  // 267: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	85,  // 268: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	87,  // 269: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	89,  // 270: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	103, // 271: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	97,  // 272: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	98,  // 273: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	99,  // 274: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	101, // 275: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	105, // 276: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	108, // 277: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	110, // 278: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	112, // 279: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	113, // 280: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	117, // 281: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	119, // 282: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	121, // 283: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	122, // 284: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	159, // 285: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
+	124, // 286: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	126, // 287: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	128, // 288: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	129, // 289: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	141, // 290: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	144, // 291: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	147, // 292: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	149, // 293: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	151, // 294: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	153, // 295: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	155, // 296: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	156, // 297: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	158, // 298: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	161, // 299: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
+	164, // 300: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
+	165, // 301: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
+	167, // 302: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
+	168, // 303: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
+	170, // 304: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
+	172, // 305: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
+	174, // 306: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
+	176, // 307: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
+	132, // 308: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	134, // 309: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	137, // 310: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	138, // 311: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 312: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 313: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 314: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 315: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 316: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 317: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 318: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 319: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 320: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 321: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 322: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 323: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 324: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	70,  // 325: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	62,  // 326: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	63,  // 327: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	64,  // 328: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	65,  // 329: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	66,  // 330: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	68,  // 331: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	71,  // 332: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	73,  // 333: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	93,  // 334: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	95,  // 335: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	114, // 336: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	19,  // 337: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 338: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 339: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 340: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 341: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 342: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 343: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 344: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 345: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 346: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 347: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 348: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 349: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	80,  // 350: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	80,  // 351: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	81,  // 352: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 353: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 354: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	86,  // 355: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	86,  // 356: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	88,  // 357: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	90,  // 358: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 359: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	96,  // 360: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	96,  // 361: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	100, // 362: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	96,  // 363: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	107, // 364: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	109, // 365: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	111, // 366: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	107, // 367: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	107, // 368: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 369: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	120, // 370: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	118, // 371: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	118, // 372: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	160, // 373: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
+	125, // 374: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	127, // 375: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 376: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	130, // 377: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	143, // 378: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	145, // 379: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	148, // 380: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	148, // 381: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	152, // 382: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	154, // 383: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	154, // 384: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	157, // 385: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	157, // 386: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	163, // 387: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
+	166, // 388: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
+	166, // 389: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	166, // 390: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	169, // 391: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
+	171, // 392: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
+	169, // 393: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
+	175, // 394: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
+	173, // 395: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
+	133, // 396: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	135, // 397: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	135, // 398: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	139, // 399: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 400: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 401: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 402: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 403: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 404: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 405: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 406: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 407: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 408: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 409: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 410: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 411: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 412: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 413: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 414: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 415: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 416: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 417: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	67,  // 418: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	69,  // 419: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	72,  // 420: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	74,  // 421: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	94,  // 422: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	92,  // 423: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	115, // 424: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	337, // [337:425] is the sub-list for method output_type
+	249, // [249:337] is the sub-list for method input_type
+	249, // [249:249] is the sub-list for extension type_name
+	249, // [249:249] is the sub-list for extension extendee
+	0,   // [0:249] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -15279,9 +16520,9 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   151,
+			NumMessages:   167,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_innonet_v1_innonet_proto_goTypes,
 		DependencyIndexes: file_innonet_v1_innonet_proto_depIdxs,

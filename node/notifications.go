@@ -1,0 +1,426 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"innonet/node/notify"
+	"innonet/node/pipeline"
+	innonetpb "innonet/proto/innonet/v1"
+)
+
+// This file wires notifications (package node/notify) to a site.
+//
+//   - The inbox is derived data, like the search index: every site follows
+//     the history events it applies and keeps, per user, the last
+//     maxInbox notifications that concern them (notify.Recipients), in
+//     memory, rebuilt from the history at start. A user's read cursor is
+//     replicated (OpMarkNotificationsRead).
+//   - E-mail is sent by the leader only (dispatch): for each user with
+//     e-mail on, what their inbox holds after their sink's replicated
+//     cursor, one message per notification or a daily digest, each with
+//     the notification's idempotency key as its Message-ID; then the
+//     leader records the new cursor and the deliveries
+//     (OpRecordDeliveries). A new leader resumes after the recorded
+//     cursor: a notification may be sent twice (the old leader sent it
+//     but could not record it), never with another key, and none is lost.
+
+// consoleURL is where the links of notifications point: the configured
+// address, else this site's own.
+func (nt *notifier) consoleURL() string {
+	if u := nt.n.cfg.ConsoleURL; u != "" {
+		return u
+	}
+	if nt.n.cfg.TLS == nil {
+		return "http://" + nt.n.Addr()
+	}
+	return "https://" + nt.n.Addr()
+}
+
+// maxInbox bounds each user's inbox.
+const maxInbox = 300
+
+// dispatchEvery is how often the leader looks for deliveries due, besides
+// each applied entry.
+const dispatchEvery = 2 * time.Second
+
+type notifier struct {
+	n   *Node
+	log *slog.Logger
+
+	mu      sync.Mutex
+	inbox   map[string][]notify.Notification // user ID → oldest first
+	cursor  uint64                           // events through this index are in the inboxes
+	changed chan struct{}
+
+	kick chan struct{}
+	// retry is when each sink may be tried again after a failure.
+	retry    map[string]time.Time
+	attempts map[string]int
+}
+
+func newNotifier(n *Node) *notifier {
+	return &notifier{n: n, log: n.log.With("component", "notify"), inbox: map[string][]notify.Notification{},
+		changed: make(chan struct{}), kick: make(chan struct{}, 1), retry: map[string]time.Time{}, attempts: map[string]int{}}
+}
+
+// recipients are the users who may be notified, with their preferences.
+func (nt *notifier) recipients() ([]notify.Recipient, error) {
+	users, err := nt.n.state.Users()
+	if err != nil {
+		return nil, err
+	}
+	prefs, err := nt.n.state.AllNotificationPrefs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notify.Recipient, 0, len(users))
+	for _, u := range users {
+		if u.Revoked != nil {
+			continue
+		}
+		r := notify.Recipient{UserID: u.ID, Name: u.Name, Role: u.Role.String(), Site: u.Site, Division: u.Division}
+		if p := prefs[u.ID]; p != nil {
+			r.Prefs = notifyPrefs(p)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// notifyPrefs converts the replicated preferences.
+func notifyPrefs(p *pipeline.NotificationPrefs) notify.Prefs {
+	out := notify.Prefs{Email: p.Email, Channels: notify.Channels{Email: p.EmailOn}, Digest: p.Digest,
+		DigestHour: p.DigestHour, TimeZone: p.TimeZone, Lang: p.Lang}
+	if p.Kinds != nil {
+		out.Kinds = map[notify.Kind]bool{}
+		for _, k := range notify.Kinds() {
+			out.Kinds[k] = slices.Contains(p.Kinds, string(k))
+		}
+	}
+	return out
+}
+
+// event is a history event as the rules read it: its comment only when
+// everyone who may see the lead may read it.
+func (nt *notifier) event(e *pipeline.Event, l *pipeline.Lead) notify.Event {
+	out := notify.Event{Index: e.LogIndex, Time: e.Time, LeadID: l.ID, LeadTitle: l.Title, Site: l.Site, Subnode: l.Subnode,
+		Division: l.Division, Action: e.Action, From: e.From.String(), To: e.To.String(), ActorID: e.UserID,
+		ActorName: e.UserName, ActorRole: e.Role.String(), ActorHome: e.UserSite, SubmittedBy: l.SubmittedBy}
+	for _, c := range e.Changes {
+		if c.Field == "division" {
+			out.Division = c.New
+		}
+	}
+	switch e.Action {
+	case "EXPRESS_INTEREST", "WITHDRAW_INTEREST":
+		out.Division = e.UserSite
+	case "MERGE":
+		out.Related = l.MergedInto
+	case "APPROVE":
+		// The divisions it fits best: the first, and any close to it.
+		if scores, err := nt.n.matches.scores(l); err == nil && len(scores) > 0 && scores[0].Score > 0 {
+			for _, s := range scores {
+				if s.Score >= 0.8*scores[0].Score {
+					out.MatchDivisions = append(out.MatchDivisions, s.Division)
+				}
+			}
+		}
+	}
+	if vis, _ := e.Audience(); vis == pipeline.Shared || vis == pipeline.VisibilityUnspecified {
+		out.Comment = e.Comment
+	}
+	return out
+}
+
+// forUser is x with the event's comment if its user may read it (a
+// returned lead's question is HQ's and the node's).
+func forUser(x notify.Notification, u *pipeline.User, e *pipeline.Event, l *pipeline.Lead) notify.Notification {
+	vis, div := e.Audience()
+	if u != nil && u.CanRead(l, vis, div) {
+		x.Event.Comment = e.Comment
+	} else {
+		x.Event.Comment = ""
+	}
+	return x
+}
+
+// follow keeps the inboxes up to date until ctx ends.
+func (nt *notifier) follow(ctx context.Context) {
+	for {
+		wake := nt.n.applied.wait()
+		if err := nt.catchUp(); err != nil {
+			nt.log.Error("inbox: read the events", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+		select {
+		case nt.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// catchUp adds the events applied since the last call to the inboxes.
+func (nt *notifier) catchUp() error {
+	users, err := nt.recipients()
+	if err != nil {
+		return err
+	}
+	all, err := nt.n.state.Users()
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*pipeline.User, len(all))
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
+	view := nt.n.state.View()
+	nt.mu.Lock()
+	cursor := nt.cursor
+	nt.mu.Unlock()
+	var added []notify.Notification
+	var serr error
+	err = view.EventsAfter(cursor, func(e *pipeline.Event) bool {
+		l, lerr := view.Lead(e.LeadID)
+		if lerr != nil {
+			serr = lerr
+			return false
+		}
+		for _, x := range notify.Recipients(nt.event(e, l), users) {
+			added = append(added, forUser(x, byID[x.UserID], e, l))
+		}
+		return true
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	nt.mu.Lock()
+	for _, x := range added {
+		box := append(nt.inbox[x.UserID], x)
+		if len(box) > maxInbox {
+			box = slices.Clone(box[len(box)-maxInbox:])
+		}
+		nt.inbox[x.UserID] = box
+	}
+	if view.Applied() > nt.cursor {
+		nt.cursor = view.Applied()
+		close(nt.changed)
+		nt.changed = make(chan struct{})
+	}
+	nt.mu.Unlock()
+	return nil
+}
+
+// waitFor waits until the inboxes reflect the entry at index.
+func (nt *notifier) waitFor(ctx context.Context, index uint64) error {
+	for {
+		nt.mu.Lock()
+		cursor, ch := nt.cursor, nt.changed
+		nt.mu.Unlock()
+		if cursor >= index {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// box returns a copy of the user's inbox, oldest first.
+func (nt *notifier) box(user string) []notify.Notification {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	return slices.Clone(nt.inbox[user])
+}
+
+// dispatch sends what is due while this site leads, until ctx ends.
+func (nt *notifier) dispatch(ctx context.Context) {
+	t := time.NewTicker(dispatchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-nt.kick:
+		}
+		if !nt.n.cluster.IsLeader() {
+			continue
+		}
+		nt.sendWebhooks(ctx)
+		if nt.n.cfg.Mailer != nil {
+			nt.sendMail(ctx)
+		}
+	}
+}
+
+// sendMail sends each user's e-mail due and records it.
+func (nt *notifier) sendMail(ctx context.Context) {
+	users, err := nt.recipients()
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	var records []pipeline.DeliveryRecord
+	for _, u := range users {
+		if !u.Prefs.Channels.Email || u.Prefs.Email == "" {
+			continue
+		}
+		sinkID := "email:" + u.UserID
+		if next, ok := nt.retry[sinkID]; ok && now.Before(next) {
+			continue
+		}
+		p, err := nt.n.state.NotificationPrefs(u.UserID)
+		if err != nil || p == nil {
+			continue
+		}
+		sink, err := nt.n.state.Sink(sinkID)
+		if err != nil {
+			continue
+		}
+		var through uint64
+		var last time.Time
+		if sink != nil {
+			through = sink.Through
+			if len(sink.Log) > 0 {
+				last = sink.Log[len(sink.Log)-1].Time
+			}
+		}
+		// What came after the user turned e-mail on (the preferences'
+		// time), and after the last sent.
+		var due []notify.Notification
+		for _, x := range nt.box(u.UserID) {
+			if x.Event.Index > through && !x.Event.Time.Before(p.Updated) {
+				due = append(due, x)
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		rec := pipeline.DeliveryRecord{Sink: sinkID}
+		if u.Prefs.Digest {
+			since := last
+			if since.IsZero() {
+				since = p.Updated
+			}
+			if now.Before(notify.NextDigest(u.Prefs, since)) {
+				continue
+			}
+			day := now
+			key := notify.DigestKey(u.UserID, day)
+			msg := notify.RenderDigest(due, u.Lang(), nt.consoleURL(), day)
+			if !nt.send(ctx, sinkID, u.Prefs.Email, msg, key, due[len(due)-1].Event.Index, "DIGEST", &rec) {
+				continue
+			}
+		} else {
+			for _, x := range due {
+				msg := notify.Render(x, u.Lang(), nt.consoleURL())
+				if !nt.send(ctx, sinkID, u.Prefs.Email, msg, x.Key(), x.Event.Index, string(x.Kind), &rec) {
+					break
+				}
+			}
+		}
+		if len(rec.Deliveries) > 0 {
+			records = append(records, rec)
+		}
+	}
+	nt.record(ctx, records)
+}
+
+// send sends one message of a sink, noting the outcome in rec; on
+// success it moves rec's cursor to index.
+func (nt *notifier) send(ctx context.Context, sink, to string, msg notify.Message, key string, index uint64, kind string, rec *pipeline.DeliveryRecord) bool {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := nt.n.cfg.Mailer.Send(sctx, to, msg, key)
+	cancel()
+	nt.attempts[sink]++
+	d := pipeline.Delivery{Index: index, Key: key, Kind: kind, Attempts: nt.attempts[sink], Site: nt.n.cfg.Site}
+	if err != nil {
+		d.Error = clip500(err.Error())
+		rec.Deliveries = append(rec.Deliveries, d)
+		nt.retry[sink] = time.Now().Add(min(time.Duration(nt.attempts[sink])*10*time.Second, 10*time.Minute))
+		nt.log.Warn("e-mail not sent; retrying later", "sink", sink, "key", key, "err", err)
+		return false
+	}
+	d.Done = true
+	rec.Deliveries = append(rec.Deliveries, d)
+	rec.Through = index
+	delete(nt.retry, sink)
+	nt.attempts[sink] = 0
+	return true
+}
+
+// record proposes the deliveries made.
+func (nt *notifier) record(ctx context.Context, records []pipeline.DeliveryRecord) {
+	for len(records) > 0 {
+		batch := records
+		if len(batch) > 20 {
+			batch = batch[:20]
+		}
+		records = records[len(batch):]
+		// Bound the deliveries one command carries.
+		for i := range batch {
+			if n := len(batch[i].Deliveries); n > pipeline.MaxDeliveriesPerCmd/20 {
+				batch[i].Deliveries = batch[i].Deliveries[n-pipeline.MaxDeliveriesPerCmd/20:]
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := nt.n.propose(pctx, pipeline.Command{Op: pipeline.OpRecordDeliveries, Deliveries: batch})
+		cancel()
+		if err != nil {
+			nt.log.Warn("deliveries not recorded; they may be sent again (same keys)", "err", err)
+		}
+	}
+}
+
+func clip500(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
+}
+
+// notificationPB is a notification as its user reads it.
+func (nt *notifier) notificationPB(x notify.Notification, lang string, readThrough uint64) *innonetpb.Notification {
+	m := notify.Render(x, lang, nt.consoleURL())
+	return &innonetpb.Notification{Index: x.Event.Index, Kind: string(x.Kind), LeadId: x.Event.LeadID, Subject: m.Subject,
+		Text: m.Text, Link: m.Link, Time: ts(x.Event.Time), Read: x.Event.Index <= readThrough}
+}
+
+// defaultKinds are the kinds a role hears of unless it chooses.
+func defaultKinds(r pipeline.Role) []string {
+	var out []string
+	for _, k := range notify.DefaultKinds(r.String()) {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// allKinds are every kind's name.
+func allKinds() []string {
+	var out []string
+	for _, k := range notify.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// kickDispatcher has the dispatcher look at once.
+func (n *Node) kickDispatcher() {
+	select {
+	case n.notifier.kick <- struct{}{}:
+	default:
+	}
+}
