@@ -103,6 +103,8 @@ type receiver struct {
 	fail   int // answer 500 to this many deliveries first
 	srv    *http.Server
 	url    string
+	// onDelivery, if set, is called with each verified delivery's key.
+	onDelivery func(key string)
 }
 
 func newReceiver(t *testing.T, secret string) *receiver {
@@ -137,6 +139,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.bad++
 	}
 	r.keys = append(r.keys, req.Header.Get("X-Innonet-Delivery"))
+	if r.onDelivery != nil {
+		r.onDelivery(req.Header.Get("X-Innonet-Delivery"))
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
