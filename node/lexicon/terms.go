@@ -12,7 +12,7 @@ func Table() []Row {
 }
 
 var energy = []Row{
-	{"hydrogen", "hydrogen|h2", "wasserstoff", "氢", "מימן|מימני"},
+	{"hydrogen", "hydrogen|h2", "wasserstoff", "氢|氢能|氢气|制氢", "מימן|מימני"},
 	{"fuel-cell", "fuel cell|pem fuel cell", "brennstoffzelle", "燃料电池", "תא דלק|תאי דלק"},
 	{"electrolyser", "electrolyser|electrolyzer|electrolysis", "elektrolyseur|elektrolyse", "电解槽|电解水", "אלקטרוליזה|אלקטרולייזר"},
 	{"ammonia", "ammonia", "ammoniak", "氨", "אמוניה"},
@@ -208,7 +208,7 @@ var life = []Row{
 
 var environment = []Row{
 	{"water", "water|water treatment|drinking water", "wasser|wasseraufbereitung|trinkwasser", "水|水务|水处理|饮用水", "מים"},
-	{"wastewater+water", "wastewater|sewage|effluent|leachate|sludge", "abwasser|klärschlamm|sickerwasser|kläranlage", "废水|污水|渗滤液|污泥", "שפכים|ביוב|תשטיפים|בוצה"},
+	{"wastewater+water", "wastewater|sewage|effluent|leachate|sludge", "abwasser|klärschlamm|sickerwasser|kläranlage", "废水|污水|污水处理|废水处理|渗滤液|污泥", "שפכים|ביוב|תשטיפים|בוצה"},
 	{"desalination+water", "desalination|seawater|brackish|reverse osmosis", "entsalzung|meerwasser|brackwasser|umkehrosmose", "海水淡化|淡化|海水|苦咸水|反渗透", "התפלה|מי ים|מים מליחים"},
 	{"groundwater+water", "groundwater|aquifer", "grundwasser", "地下水", "מי תהום"},
 	{"filtration", "filter|filtration|filtering|separation|ultrafiltration", "filter|filtration|filtrierung|trennung", "过滤|分离|滤", "סינון|מסנן|פילטר"},
