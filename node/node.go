@@ -238,6 +238,10 @@ func New(cfg Config) (*Node, error) {
 	n.background(func() { n.dupes.run(ctx) })
 	n.background(func() { n.matches.warm(ctx, n.state) })
 	n.background(func() { n.notifier.follow(ctx) })
+	n.background(func() { n.notifier.watchSLA(ctx) })
+	// The first report reads every lead's history; read it now, not when
+	// someone waits for it.
+	n.background(func() { _, _ = n.reports.Funnel(reports.FunnelQuery{}) })
 	n.background(func() { n.notifier.dispatch(ctx) })
 	n.matches.changed()
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -53,6 +54,7 @@ type notifier struct {
 
 	mu      sync.Mutex
 	inbox   map[string][]notify.Notification // user ID → oldest first
+	slaSeen map[string]bool                  // lead/stage entry/state of the deadlines notified
 	cursor  uint64                           // events through this index are in the inboxes
 	changed chan struct{}
 
@@ -63,7 +65,7 @@ type notifier struct {
 }
 
 func newNotifier(n *Node) *notifier {
-	return &notifier{n: n, log: n.log.With("component", "notify"), inbox: map[string][]notify.Notification{},
+	return &notifier{n: n, log: n.log.With("component", "notify"), inbox: map[string][]notify.Notification{}, slaSeen: map[string]bool{},
 		changed: make(chan struct{}), kick: make(chan struct{}, 1), retry: map[string]time.Time{}, attempts: map[string]int{}}
 }
 
@@ -219,6 +221,80 @@ func (nt *notifier) catchUp() error {
 	}
 	nt.mu.Unlock()
 	return nil
+}
+
+// slaEvery is how often the deadlines are looked at for the inbox.
+const slaEvery = time.Minute
+
+// watchSLA puts a notification in the inbox of whoever must act when a
+// lead's deadline comes near or passes, once per state of each stage the
+// lead entered, until ctx ends. The notification takes the applied index
+// of when it was seen (the inbox stays in index order, unread until read,
+// and e-mail sends it like the others); webhooks follow the history only.
+func (nt *notifier) watchSLA(ctx context.Context) {
+	t := time.NewTicker(slaEvery)
+	defer t.Stop()
+	for {
+		nt.checkSLA(time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (nt *notifier) checkSLA(now time.Time) {
+	leads, _, err := nt.n.state.Leads(pipeline.Filter{Stages: slices.Clone(pipeline.SLAStages)})
+	if err != nil {
+		return
+	}
+	users, err := nt.recipients()
+	if err != nil {
+		return
+	}
+	view := nt.n.slas.view()
+	index := nt.n.state.AppliedIndex()
+	var added []notify.Notification
+	var seen []string
+	for _, l := range leads {
+		st := view.status(l, now)
+		if st == nil || st.State == innonetpb.SlaStatus_ON_TIME {
+			continue
+		}
+		h, err := nt.n.state.History(l.ID)
+		if err != nil || len(h) == 0 {
+			continue
+		}
+		state := notify.SLANear
+		if st.State == innonetpb.SlaStatus_OVER {
+			state = notify.SLAOver
+		}
+		key := fmt.Sprintf("%s/%d/%s", l.ID, h[len(h)-1].LogIndex, state)
+		nt.mu.Lock()
+		done := nt.slaSeen[key]
+		nt.mu.Unlock()
+		if done {
+			continue
+		}
+		seen = append(seen, key)
+		ev := notify.Event{Index: index, Time: now, LeadID: l.ID, LeadTitle: l.Title, Site: l.Site,
+			Subnode: l.Subnode, Division: l.Division, Action: notify.ActionSLA, From: l.Stage.String(), To: l.Stage.String(),
+			SubmittedBy: l.SubmittedBy, SLA: &notify.SLAWarning{MustAct: st.MustAct, Due: st.DueTime.AsTime(), State: state}}
+		added = append(added, notify.Recipients(ev, users)...)
+	}
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	for _, k := range seen {
+		nt.slaSeen[k] = true
+	}
+	for _, x := range added {
+		box := append(nt.inbox[x.UserID], x)
+		if len(box) > maxInbox {
+			box = slices.Clone(box[len(box)-maxInbox:])
+		}
+		nt.inbox[x.UserID] = box
+	}
 }
 
 // waitFor waits until the inboxes reflect the entry at index.

@@ -234,3 +234,42 @@ func TestWebhookSurvivesLeaderLoss(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSLANotification warns HQ in its inbox when a lead to review comes
+// near its deadline, once.
+func TestSLANotification(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.node("CGO")
+	waitFormat2(tc, n)
+	bos := tc.clients(n, tc.addUser("Beth Boston", innonetpb.Role_NODE_STAFF, "BOS", ""))
+	hq := tc.clients(n, tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", ""))
+	if _, err := hq.reports.UpdateSlaSettings(hq.ctx(t), &innonetpb.UpdateSlaSettingsRequest{RequestId: rid(),
+		Limits: map[string]int32{"SUBMITTED": 1}, Near: 1}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bos.leads.SubmitLead(bos.ctx(t), sampleLead("A lead near its deadline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sla := func() int {
+		box, err := hq.notifications.ListNotifications(hq.ctx(t), &innonetpb.ListNotificationsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		for _, x := range box.Notifications {
+			if x.Kind == "SLA" && x.LeadId == l.Id {
+				k++
+			}
+		}
+		return k
+	}
+	if got := sla(); got != 0 {
+		t.Fatalf("%d SLA notifications before the check", got)
+	}
+	n.notifier.checkSLA(time.Now())
+	n.notifier.checkSLA(time.Now())
+	if got := sla(); got != 1 {
+		t.Errorf("%d SLA notifications, want 1", got)
+	}
+}
