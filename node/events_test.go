@@ -155,6 +155,45 @@ func TestWatchEvents(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || strings.Join(actions, ",") != "SUBMIT,APPROVE" {
 		t.Errorf("GET /v1/events: %d %v", resp.StatusCode, actions)
 	}
+	// Server-Sent Events, resumed from Last-Event-ID.
+	sse := func(lastID string) []string {
+		req, err := http.NewRequest("GET", rc.base+"/v1/events?follow=false&leadId="+ids[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+hqTok)
+		req.Header.Set("Accept", "text/event-stream")
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := rc.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+			t.Fatalf("SSE: %d %s", resp.StatusCode, ct)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		var ids []string
+		for _, block := range strings.Split(string(b), "\n\n") {
+			if strings.Contains(block, "event: lead") {
+				for _, line := range strings.Split(block, "\n") {
+					if id, ok := strings.CutPrefix(line, "id: "); ok {
+						ids = append(ids, id)
+					}
+				}
+			}
+		}
+		return ids
+	}
+	all := sse("")
+	if len(all) != 2 {
+		t.Fatalf("SSE events: %v", all)
+	}
+	if rest := sse(all[0]); len(rest) != 1 || rest[0] != all[1] {
+		t.Errorf("SSE resumed after %s: %v, want [%s]", all[0], rest, all[1])
+	}
 	code, body := rc.do(t, "GET", "/v1/events?leadId=nonsense", hqTok, nil)
 	if code != http.StatusBadRequest && !strings.Contains(fmt.Sprint(body), "lead_id") {
 		t.Errorf("a bad lead ID: %d %v", code, body)

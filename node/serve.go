@@ -117,7 +117,7 @@ func (n *Node) serve() error {
 		return err
 	}
 	// Reports and lead lists as files (export.go), in front of the gateway.
-	mux.Handle("/v1/", n.exports(gw))
+	mux.Handle("/v1/", n.sse(n.exports(gw)))
 	mux.Handle("/", cons)
 
 	rest := g.HTTP(mux)
