@@ -66,8 +66,8 @@ func (s *Server) ringBell(ctx context.Context) func() *bell {
 
 // note is one notification as the inbox shows it.
 type note struct {
-	N    *innonetpb.Notification
-	Text string
+	N             *innonetpb.Notification
+	Subject, Text string
 }
 
 type inboxData struct {
@@ -145,7 +145,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view, ctx cont
 		return
 	}
 	for _, n := range res.Notifications {
-		d.Notes = append(d.Notes, note{N: n, Text: inboxText(n)})
+		// The subject's "[innonet]" tells one e-mail from another; here
+		// every line is innonet's.
+		d.Notes = append(d.Notes, note{N: n, Subject: strings.TrimPrefix(n.Subject, "[innonet] "), Text: inboxText(n)})
 	}
 	d.Unread = res.Unread
 	if res.NextBefore != 0 {
