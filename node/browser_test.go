@@ -322,6 +322,18 @@ func TestBrowserWeek(t *testing.T) {
 	admin.open("/admin/cluster")
 	admin.sees("CGO", "MUC", "YRD")
 	admin.shotBoth("admin-cluster")
+	// The admin adds a webhook to a receiver on this machine; a short
+	// secret is refused first, in words.
+	rcv := newReceiver(t, "browser week secret!")
+	admin.open("/settings/webhooks")
+	admin.set("#hook-url", rcv.url)
+	admin.set("#hook-format", "generic")
+	admin.set("#hook-secret", "short")
+	admin.click("#create-webhook")
+	admin.sees("at least 16 characters")
+	admin.set("#hook-secret", "browser week secret!")
+	admin.click("#create-webhook")
+	admin.sees("is added")
 
 	// Bohai Rim says what it looks for: its profile, edited in the form
 	// (no script needed), ranks the leads it is shown.
@@ -473,6 +485,47 @@ func TestBrowserWeek(t *testing.T) {
 	hq.click("#return")
 	hq.sees("已连同问题退回站点", "已退回")
 	wantStage(t, api, german, innonetpb.Stage_RETURNED)
+
+	// Lukas's bell rings; his inbox holds HQ's question, linked to the
+	// lead here. Looking marks nothing read; the button does.
+	eventuallyPage(t, lukas, "/inbox", "Wer hält die Patente")
+	if got := lukas.text("#bell-count"); got == "" || got == "0" {
+		t.Fatalf("Lukas's bell shows %q", got)
+	}
+	if n := lukas.count(`#notes li.unread a[href="/leads/` + german + `"]`); n == 0 {
+		t.Fatalf("%d unread notifications link to /leads/%s, want some\n%s", n, german, lukas.pageText())
+	}
+	lukas.shotBoth("node-inbox")
+	lukas.click("#mark-read")
+	lukas.sees("All notifications are marked read.")
+	eventually(t, 10*time.Second, "Lukas's bell quiet", func() error {
+		lukas.open("/inbox")
+		if n := lukas.count("#bell-count, #notes li.unread"); n != 0 {
+			return fmt.Errorf("%d unread marks", n)
+		}
+		return nil
+	})
+	lukas.shotBoth("node-inbox-read")
+	lukas.open("/settings/notifications")
+	lukas.shotBoth("node-notification-settings")
+	lukas.set("#zone_other", "Mars/Olympus")
+	lukas.click("#save-prefs")
+	lukas.sees("is not a time zone name", "Nothing was saved")
+	lukas.shot("node-notification-settings-error.en")
+	hq.open("/settings/notifications")
+	hq.shotBoth("hq-notification-settings")
+	hq.click("#lang-zh")
+
+	// The admin's webhook logged the week so far.
+	eventuallyPage(t, admin, "/settings/webhooks/wh-0001", "Send again")
+	admin.shotBoth("admin-webhook-log")
+	admin.open("/settings/webhooks")
+	admin.shotBoth("admin-webhooks")
+	admin.click("#delete-wh-0001")
+	admin.shotBoth("admin-webhook-delete")
+	if len(rcv.got()) == 0 {
+		t.Fatal("the webhook receiver got nothing")
+	}
 
 	// Lukas answers on his start page: the answer resubmits.
 	eventuallyPage(t, lukas, "/", "Wer hält die Patente")

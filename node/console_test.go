@@ -905,3 +905,229 @@ func mustAtoi(t *testing.T, s string) int32 {
 	}
 	return int32(n)
 }
+
+// TestConsoleNotifications: the bell counts what a node is told when HQ
+// returns its lead, the inbox lists it and marks it read, the
+// preferences save and refuse bad input, and an admin's webhook logs a
+// delivery.
+func TestConsoleNotifications(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO", "MUC", "BOS"}, nil)
+	n := tc.leaderNode()
+	waitFormat2(tc, n)
+	hqTok := tc.addUser("Li Wei", innonetpb.Role_HQ_REVIEWER, "", "")
+	mucTok := tc.addUser("Lukas", innonetpb.Role_NODE_STAFF, "MUC", "")
+	divTok := tc.addUser("Chen Jie", innonetpb.Role_DIVISION, "", "YRD")
+	staff, hq := tc.clients(n, mucTok), tc.clients(n, hqTok)
+	site := tc.follower(false)
+	bell := regexp.MustCompile(`id="bell-count">(\d+)<`)
+	count := func(page string) int {
+		m := bell.FindStringSubmatch(page)
+		if m == nil {
+			return 0
+		}
+		c, _ := strconv.Atoi(m[1])
+		return c
+	}
+	waitPage := func(b *browser, path string, ok func(string) bool, what string) string {
+		var page string
+		eventually(t, 10*time.Second, path+": "+what, func() error {
+			var code int
+			code, page = b.get(path)
+			if code != 200 || !ok(page) {
+				return &pageError{code, page}
+			}
+			return nil
+		})
+		return page
+	}
+
+	t.Run("pages for each role in both languages", func(t *testing.T) {
+		for _, who := range []struct{ name, token string }{{"hq", hqTok}, {"node", mucTok}, {"division", divTok}, {"admin", testAdminToken}} {
+			b := newBrowser(t, site, who.token)
+			paths := []string{"/inbox", "/inbox?unread=1", "/settings/notifications"}
+			if who.token == testAdminToken {
+				paths = append(paths, "/settings/webhooks")
+			}
+			for _, lang := range []struct{ code, want string }{{"zh", "通知"}, {"en", "Notification"}} {
+				b.post("/lang", url.Values{"lang": {lang.code}, "next": {"/"}})
+				for _, p := range paths {
+					code, page := b.get(p)
+					if code != 200 || !strings.Contains(page, lang.want) || !strings.Contains(page, `id="bell"`) {
+						t.Errorf("%s %s in %s: %d\n%s", who.name, p, lang.code, code, page)
+					}
+					if strings.Contains(page, "notekind.") || strings.Contains(page, "prefs.") || strings.Contains(page, "webhooks.") {
+						t.Errorf("%s %s in %s shows a catalogue key", who.name, p, lang.code)
+					}
+				}
+			}
+		}
+		code, _ := newBrowser(t, site, hqTok).get("/settings/webhooks")
+		if code != http.StatusForbidden {
+			t.Errorf("webhooks page for HQ: %d, want 403", code)
+		}
+	})
+
+	lead, err := staff.leads.SubmitLead(staff.ctx(t), sampleLead("Seawater electrolysis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hq.leads.ReviewLead(hq.ctx(t), &innonetpb.ReviewLeadRequest{Id: lead.Id, RequestId: rid(),
+		Decision: innonetpb.Decision_RETURN, Comment: "Who holds the patents?"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, site, mucTok)
+	b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+
+	t.Run("bell and mark all read", func(t *testing.T) {
+		page := waitPage(b, "/", func(p string) bool { return count(p) == 1 }, "the bell counts 1")
+		if !strings.Contains(page, `href="/inbox"`) {
+			t.Fatalf("the bell does not link to /inbox:\n%s", page)
+		}
+		page = waitPage(b, "/inbox", func(p string) bool { return strings.Contains(p, "Who holds the patents?") }, "the question")
+		if !strings.Contains(page, `href="/leads/`+lead.Id+`"`) || !strings.Contains(page, `class="note unread"`) {
+			t.Fatalf("the inbox does not link the unread notification to the lead:\n%s", page)
+		}
+		if strings.Contains(page, "://") && strings.Contains(page, `href="http`) {
+			t.Fatalf("the inbox links outside the console:\n%s", page)
+		}
+		// Looking marks nothing read.
+		if _, page = b.get("/inbox"); count(page) != 1 {
+			t.Fatalf("the bell after viewing the inbox: %d, want 1", count(page))
+		}
+		code, loc, _ := b.post("/inbox/read", url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()},
+			"through": {regexp.MustCompile(`name="through" value="(\d+)"`).FindStringSubmatch(page)[1]}})
+		if code != http.StatusSeeOther || loc != "/inbox" {
+			t.Fatalf("mark all read: %d %q", code, loc)
+		}
+		page = waitPage(b, "/inbox", func(p string) bool { return count(p) == 0 && !strings.Contains(p, "note unread") }, "all read")
+		if !strings.Contains(page, "Who holds the patents?") {
+			t.Fatalf("the read notification is gone from the inbox:\n%s", page)
+		}
+		page = waitPage(b, "/inbox?unread=1", func(p string) bool {
+			return strings.Contains(p, `id="notes-empty"`) || strings.Contains(p, "Nothing unread")
+		}, "nothing unread")
+		_ = page
+	})
+
+	t.Run("preferences save and refuse bad input", func(t *testing.T) {
+		_, page := b.get("/settings/notifications")
+		if !strings.Contains(page, `id="mode-defaults" checked`) || !strings.Contains(page, "default-kind") {
+			t.Fatalf("preferences do not show the role's defaults:\n%s", page)
+		}
+		good := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "mode": {"custom"}, "kind": {"RETURNED", "DECLINED"},
+			"email": {"lukas@example.org"}, "email_on": {"1"}, "delivery": {"digest"}, "hour": {"7"}, "zone": {"Europe/Berlin"}, "lang": {"en"}}
+		for _, c := range []struct {
+			field, value, want string
+		}{
+			{"zone_other", "Mars/Olympus", "is not a time zone name"},
+			{"email", "not an address", "is not an e-mail address"},
+			{"hour", "25", "must be from 0 to 23"},
+			{"kind", "", "Tick at least one kind"},
+		} {
+			form := url.Values{}
+			for k, v := range good {
+				form[k] = v
+			}
+			if c.field == "kind" {
+				delete(form, "kind")
+			} else {
+				form.Set(c.field, c.value)
+			}
+			code, _, body := b.post("/settings/notifications", form)
+			if code != http.StatusBadRequest || !strings.Contains(body, c.want) || !strings.Contains(body, "Nothing was saved") && c.field != "kind" {
+				t.Errorf("%s=%q: %d, want 400 saying %q\n%s", c.field, c.value, code, c.want, body)
+			}
+		}
+		b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/"}})
+		code, _, body := b.post("/settings/notifications", func() url.Values {
+			f := url.Values{}
+			for k, v := range good {
+				f[k] = v
+			}
+			f.Set("zone_other", "Mars/Olympus")
+			return f
+		}())
+		if code != http.StatusBadRequest || !strings.Contains(body, "不是时区名称") {
+			t.Errorf("a bad zone in Chinese: %d\n%s", code, body)
+		}
+		b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+		p, err := staff.notifications.GetNotificationPreferences(staff.ctx(t), &innonetpb.GetNotificationPreferencesRequest{})
+		if err != nil || p.Email != "" || len(p.Kinds) != 0 {
+			t.Fatalf("a refused form saved something: %v %v", p, err)
+		}
+		code, loc, _ := b.post("/settings/notifications", good)
+		if code != http.StatusSeeOther || loc != "/settings/notifications" {
+			t.Fatalf("save preferences: %d %q", code, loc)
+		}
+		p, err = staff.notifications.GetNotificationPreferences(staff.ctx(t), &innonetpb.GetNotificationPreferencesRequest{})
+		if err != nil || p.Email != "lukas@example.org" || !p.EmailOn || !p.Digest || p.DigestHour != 7 || p.TimeZone != "Europe/Berlin" ||
+			strings.Join(p.Kinds, ",") != "RETURNED,DECLINED" {
+			t.Fatalf("saved preferences: %v %v", p, err)
+		}
+		page = waitPage(b, "/settings/notifications", func(p string) bool { return strings.Contains(p, `id="mode-custom" checked`) }, "custom kinds")
+		if !strings.Contains(page, `value="lukas@example.org"`) || !strings.Contains(page, `value="Europe/Berlin" selected`) {
+			t.Fatalf("the saved preferences are not shown:\n%s", page)
+		}
+		// Back to the defaults.
+		form := url.Values{}
+		for k, v := range good {
+			form[k] = v
+		}
+		form.Set("mode", "defaults")
+		form.Set("rid", rid())
+		if code, _, body := b.post("/settings/notifications", form); code != http.StatusSeeOther {
+			t.Fatalf("back to the defaults: %d\n%s", code, body)
+		}
+		if p, err = staff.notifications.GetNotificationPreferences(staff.ctx(t), &innonetpb.GetNotificationPreferencesRequest{}); err != nil || len(p.Kinds) != 0 {
+			t.Fatalf("kinds after going back to the defaults: %v %v", p, err)
+		}
+	})
+
+	t.Run("admin webhook and its delivery log", func(t *testing.T) {
+		rcv := newReceiver(t, "a secret of sixteen+")
+		ab := newBrowser(t, site, testAdminToken)
+		ab.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+		_, page := ab.get("/settings/webhooks")
+		form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "url": {rcv.url}, "format": {"generic"}, "secret": {"short"}, "lang": {"en"}}
+		code, _, body := ab.post("/settings/webhooks", form)
+		if code != http.StatusBadRequest || !strings.Contains(body, "at least 16 characters") {
+			t.Fatalf("a short secret: %d\n%s", code, body)
+		}
+		form.Set("secret", "a secret of sixteen+")
+		code, loc, body := ab.post("/settings/webhooks", form)
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/settings/webhooks/wh-") {
+			t.Fatalf("create a webhook: %d %q\n%s", code, loc, body)
+		}
+		if _, err := staff.leads.SubmitLead(staff.ctx(t), sampleLead("Ceramic separator")); err != nil {
+			t.Fatal(err)
+		}
+		page = waitPage(ab, loc, func(p string) bool { return strings.Contains(p, "redeliver-") && strings.Contains(p, "delivered") }, "a delivery")
+		if len(rcv.got()) == 0 {
+			t.Fatal("the receiver got nothing")
+		}
+		idx := regexp.MustCompile(`id="redeliver-(\d+)"`).FindStringSubmatch(page)[1]
+		code, back, _ := ab.post(loc+"/redeliver", url.Values{"csrf": {csrfIn(t, page)}, "index": {idx}})
+		if code != http.StatusSeeOther || back != loc {
+			t.Fatalf("send again: %d %q", code, back)
+		}
+		eventually(t, 10*time.Second, "the delivery sent again", func() error {
+			if got := rcv.got(); len(got) < 2 {
+				return fmt.Errorf("receiver got %d deliveries", len(got))
+			}
+			return nil
+		})
+		_, page = ab.get("/settings/webhooks")
+		id := strings.TrimPrefix(loc, "/settings/webhooks/")
+		if !strings.Contains(page, rcv.url) {
+			t.Fatalf("the list does not show the webhook:\n%s", page)
+		}
+		_, page = ab.get(loc + "/delete")
+		if !strings.Contains(page, "Delete webhook "+id+"?") {
+			t.Fatalf("no confirmation page:\n%s", page)
+		}
+		if code, back, _ := ab.post(loc+"/delete", url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}}); code != http.StatusSeeOther || back != "/settings/webhooks" {
+			t.Fatalf("delete: %d %q", code, back)
+		}
+		waitPage(ab, "/settings/webhooks", func(p string) bool { return !strings.Contains(p, rcv.url) }, "the webhook gone")
+	})
+}

@@ -57,6 +57,7 @@ type Server struct {
 	clust innonetpb.ClusterServiceClient
 	divs  innonetpb.DivisionServiceClient
 	reps  innonetpb.ReportServiceClient
+	notes innonetpb.NotificationServiceClient
 	mux   *http.ServeMux
 }
 
@@ -86,7 +87,8 @@ func New(cfg Config) (*Server, error) {
 		users: innonetpb.NewUserServiceClient(cfg.Conn),
 		clust: innonetpb.NewClusterServiceClient(cfg.Conn),
 		divs:  innonetpb.NewDivisionServiceClient(cfg.Conn),
-		reps:  innonetpb.NewReportServiceClient(cfg.Conn)}
+		reps:  innonetpb.NewReportServiceClient(cfg.Conn),
+		notes: innonetpb.NewNotificationServiceClient(cfg.Conn)}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -216,6 +218,16 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /settings/limits", s.authed(s.saveLimits))
 	m.HandleFunc("GET /settings/calendars", s.authed(s.calendarPage))
 	m.HandleFunc("POST /settings/calendars", s.authed(s.saveCalendar))
+	m.HandleFunc("GET /inbox", s.authed(s.inbox))
+	m.HandleFunc("POST /inbox/read", s.authed(s.markRead))
+	m.HandleFunc("GET /settings/notifications", s.authed(s.prefsPage))
+	m.HandleFunc("POST /settings/notifications", s.authed(s.savePrefs))
+	m.HandleFunc("GET /settings/webhooks", s.authed(s.webhooksPage))
+	m.HandleFunc("POST /settings/webhooks", s.authed(s.createWebhook))
+	m.HandleFunc("GET /settings/webhooks/{id}", s.authed(s.deliveriesPage))
+	m.HandleFunc("GET /settings/webhooks/{id}/delete", s.authed(s.deleteWebhookPage))
+	m.HandleFunc("POST /settings/webhooks/{id}/delete", s.authed(s.deleteWebhook))
+	m.HandleFunc("POST /settings/webhooks/{id}/redeliver", s.authed(s.redeliver))
 	m.HandleFunc("GET /admin/users", s.authed(s.usersPage))
 	m.HandleFunc("POST /admin/users", s.authed(s.inviteUser))
 	m.HandleFunc("POST /admin/users/{id}/revoke", s.authed(s.revokeUser))
@@ -242,6 +254,11 @@ type view struct {
 	Loc    *time.Location
 	Data   any
 	Status int
+	// Bell is the unread count in the header; nil where it could not
+	// be read (the page shows the bell without a number).
+	Bell *bell
+	// bell reads Bell; render waits for it.
+	bellOf func() *bell
 	// Read is the consistency of the page's reads: this site's copy,
 	// or the leader's right after the user's own write (so the page
 	// shows it even where this site has not applied it yet).
@@ -256,6 +273,9 @@ func (s *Server) render(w http.ResponseWriter, v *view, page string) {
 		return
 	}
 	v.Site, v.Now, v.Loc = s.cfg.Site, s.cfg.Now(), s.cfg.Location
+	if v.bellOf != nil && v.Bell == nil {
+		v.Bell = v.bellOf()
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		s.cfg.Logger.Error("console page failed", "page", page, "err", err)

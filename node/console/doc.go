@@ -38,6 +38,20 @@
 // files here (export.go) from the gRPC answers, headed in the reader's
 // language.
 //
+// Notifications: every page's header has a bell with the reader's unread
+// count (one ListNotifications call, made while the page reads its own
+// data), linking to /inbox. The inbox lists the notifications as the API
+// renders them in the reader's notification language, newest first, each
+// linked to the lead's page here (not the absolute link the API gives,
+// which names one site). Opening /inbox or a lead marks nothing read;
+// "mark all read" marks read through the newest notification the page
+// knew of, so one that arrived since stays unread. /settings/notifications
+// (everyone) chooses the kinds (or the role's defaults), e-mail, a daily
+// digest at an hour in a time zone, and the language; admins manage
+// webhooks under /settings/webhooks (notifications.go, webhooks.go), with
+// each one's delivery log, "send again", and deletion confirmed on a page
+// of its own.
+//
 // The API explains duplicates and division matches in English statements
 // from fixed templates (node/dedup, node/matching); reasons.go maps each
 // template to a catalogue key, keeping its variable parts, so they read in

@@ -142,6 +142,9 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			return
 		}
 		v.User = me
+		if r.Method == http.MethodGet {
+			v.bellOf = s.ringBell(ctx)
+		}
 		if v.Flash = s.takeFlash(w, r); v.Flash != nil {
 			v.Read = innonetpb.Consistency_LEADER
 		}
