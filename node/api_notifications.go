@@ -24,7 +24,7 @@ func prefsPB(p *pipeline.NotificationPrefs, defaults []string) *innonetpb.Notifi
 	if p == nil {
 		return out
 	}
-	out.Kinds = append(out.Kinds, p.Kinds...)
+	out.Kinds, out.CustomKinds = append(out.Kinds, p.Kinds...), p.KindsSet
 	out.Email, out.EmailOn, out.Digest, out.DigestHour = p.Email, p.EmailOn, p.Digest, int32(p.DigestHour)
 	out.TimeZone, out.Lang, out.ReadThrough = p.TimeZone, p.Lang, p.ReadThrough
 	return out
@@ -58,16 +58,17 @@ func (s *notificationService) ListNotifications(ctx context.Context, r *innonetp
 		return nil, toStatus(err)
 	}
 	var readThrough uint64
-	lang := "zh"
+	lang, zone := "zh", ""
 	if u.Role == pipeline.NodeStaff {
 		lang = "en"
 	}
 	if p != nil {
-		readThrough = p.ReadThrough
+		readThrough, zone = p.ReadThrough, p.TimeZone
 		if p.Lang != "" {
 			lang = p.Lang
 		}
 	}
+	loc := readerZone(u.Role.String(), u.Site, zone)
 	box := s.n.notifier.box(u.ID)
 	out := &innonetpb.ListNotificationsResponse{Notifications: []*innonetpb.Notification{}}
 	for i := len(box) - 1; i >= 0; i-- {
@@ -84,7 +85,7 @@ func (s *notificationService) ListNotifications(ctx context.Context, r *innonetp
 			}
 			continue
 		}
-		out.Notifications = append(out.Notifications, s.n.notifier.notificationPB(x, lang, readThrough))
+		out.Notifications = append(out.Notifications, s.n.notifier.notificationPB(x, lang, readThrough, loc))
 	}
 	return out, nil
 }
@@ -118,7 +119,7 @@ func (s *notificationService) UpdateNotificationPreferences(ctx context.Context,
 			return nil, status.Errorf(codes.InvalidArgument, "kinds[%d]: %q is not a notification kind; valid kinds: %v", i, clip(k), allKinds())
 		}
 	}
-	p := &pipeline.NotificationPrefs{Kinds: r.Kinds, Email: r.Email, EmailOn: r.EmailOn, Digest: r.Digest,
+	p := &pipeline.NotificationPrefs{Kinds: r.Kinds, KindsSet: r.CustomKinds, Email: r.Email, EmailOn: r.EmailOn, Digest: r.Digest,
 		DigestHour: int(r.DigestHour), TimeZone: r.TimeZone, Lang: r.Lang}
 	res, err := s.n.propose(ctx, pipeline.Command{Op: pipeline.OpSetNotificationPrefs, RequestID: r.RequestId, Actor: u.ID, Prefs: p})
 	if err != nil {

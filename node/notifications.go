@@ -97,7 +97,7 @@ func (nt *notifier) recipients() ([]notify.Recipient, error) {
 func notifyPrefs(p *pipeline.NotificationPrefs) notify.Prefs {
 	out := notify.Prefs{Email: p.Email, Channels: notify.Channels{Email: p.EmailOn}, Digest: p.Digest,
 		DigestHour: p.DigestHour, TimeZone: p.TimeZone, Lang: p.Lang}
-	if p.Kinds != nil {
+	if p.Kinds != nil || p.KindsSet {
 		out.Kinds = map[notify.Kind]bool{}
 		for _, k := range notify.Kinds() {
 			out.Kinds[k] = slices.Contains(p.Kinds, string(k))
@@ -114,7 +114,11 @@ func (nt *notifier) event(e *pipeline.Event, l *pipeline.Lead) notify.Event {
 		ActorName: e.UserName, ActorRole: e.Role.String(), ActorHome: e.UserSite, SubmittedBy: l.SubmittedBy}
 	for _, c := range e.Changes {
 		if c.Field == "division" {
+			// Released: the division that held it.
 			out.Division = c.New
+			if c.New == "" {
+				out.Division = c.Old
+			}
 		}
 	}
 	switch e.Action {
@@ -122,7 +126,10 @@ func (nt *notifier) event(e *pipeline.Event, l *pipeline.Lead) notify.Event {
 		out.Division = e.UserSite
 	case "MERGE":
 		out.Related = l.MergedInto
-	case "APPROVE":
+	case "APPROVE", "RELEASE", "REOPEN":
+		if e.To != pipeline.Approved {
+			break
+		}
 		// The divisions it fits best: the first, and any close to it.
 		if scores, err := nt.n.matches.scores(l); err == nil && len(scores) > 0 && scores[0].Score > 0 {
 			for _, s := range scores {
@@ -386,6 +393,7 @@ func (nt *notifier) sendMail(ctx context.Context) {
 			continue
 		}
 		rec := pipeline.DeliveryRecord{Sink: sinkID}
+		loc := readerZone(u.Role, u.Site, u.Prefs.TimeZone)
 		if u.Prefs.Digest {
 			since := last
 			if since.IsZero() {
@@ -396,13 +404,16 @@ func (nt *notifier) sendMail(ctx context.Context) {
 			}
 			day := now
 			key := notify.DigestKey(u.UserID, day)
-			msg := notify.RenderDigest(due, u.Lang(), nt.consoleURL(), day)
+			for i := range due {
+				due[i] = inZone(due[i], loc)
+			}
+			msg := notify.RenderDigest(due, u.Lang(), nt.consoleURL(), day.In(loc))
 			if !nt.send(ctx, sinkID, u.Prefs.Email, msg, key, due[len(due)-1].Event.Index, "DIGEST", &rec) {
 				continue
 			}
 		} else {
 			for _, x := range due {
-				msg := notify.Render(x, u.Lang(), nt.consoleURL())
+				msg := notify.Render(inZone(x, loc), u.Lang(), nt.consoleURL())
 				if !nt.send(ctx, sinkID, u.Prefs.Email, msg, x.Key(), x.Event.Index, string(x.Kind), &rec) {
 					break
 				}
@@ -468,9 +479,41 @@ func clip500(s string) string {
 	return s
 }
 
+// siteZones are the time zones of the overseas nodes; HQ, the divisions
+// and any other site read China's time.
+var siteZones = map[string]string{"BOS": "America/New_York", "CBG": "Europe/London", "MUC": "Europe/Berlin", "TLV": "Asia/Jerusalem"}
+
+// readerZone is the time zone a user reads times in: their choice, else
+// their node's, else China's.
+func readerZone(role, site, chosen string) *time.Location {
+	name := chosen
+	if name == "" {
+		name = defaultReportZone
+		if z, ok := siteZones[pipeline.FirstLevelSite(site)]; ok && role == pipeline.NodeStaff.String() {
+			name = z
+		}
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// inZone is x with its times in loc, which the messages show.
+func inZone(x notify.Notification, loc *time.Location) notify.Notification {
+	x.Event.Time = x.Event.Time.In(loc)
+	if x.Event.SLA != nil {
+		w := *x.Event.SLA
+		w.Due = w.Due.In(loc)
+		x.Event.SLA = &w
+	}
+	return x
+}
+
 // notificationPB is a notification as its user reads it.
-func (nt *notifier) notificationPB(x notify.Notification, lang string, readThrough uint64) *innonetpb.Notification {
-	m := notify.Render(x, lang, nt.consoleURL())
+func (nt *notifier) notificationPB(x notify.Notification, lang string, readThrough uint64, loc *time.Location) *innonetpb.Notification {
+	m := notify.Render(inZone(x, loc), lang, nt.consoleURL())
 	return &innonetpb.Notification{Index: x.Event.Index, Kind: string(x.Kind), LeadId: x.Event.LeadID, Subject: m.Subject,
 		Text: m.Text, Link: m.Link, Time: ts(x.Event.Time), Read: x.Event.Index <= readThrough}
 }

@@ -81,6 +81,17 @@ func TestInbox(t *testing.T) {
 	if err != nil || containsHan(hbox.Notifications[0].Subject) || hbox.Notifications[0].Read != true {
 		t.Errorf("HQ's inbox in English: %v %v", hbox, err)
 	}
+	// No kind at all: HQ hears of nothing more.
+	if p, err := nc.UpdateNotificationPreferences(hq.ctx(t), &innonetpb.UpdateNotificationPreferencesRequest{RequestId: rid(),
+		CustomKinds: true}); err != nil || !p.CustomKinds || len(p.Kinds) != 0 {
+		t.Fatalf("no kinds: %v %v", p, err)
+	}
+	if _, err := bos.leads.SubmitLead(bos.ctx(t), sampleLead("A lead HQ hears nothing of")); err != nil {
+		t.Fatal(err)
+	}
+	if hbox, err = nc.ListNotifications(hq.ctx(t), &innonetpb.ListNotificationsRequest{UnreadOnly: true}); err != nil || len(hbox.Notifications) != 0 {
+		t.Errorf("HQ with no kinds: %v %v", hbox, err)
+	}
 }
 
 func containsHan(s string) bool {

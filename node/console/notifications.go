@@ -256,7 +256,7 @@ func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request, v *view, ctx 
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
-	f := &prefsForm{Defaults: len(p.Kinds) == 0, Kinds: map[string]bool{}, Email: p.Email, EmailOn: p.EmailOn, Digest: p.Digest,
+	f := &prefsForm{Defaults: len(p.Kinds) == 0 && !p.CustomKinds, Kinds: map[string]bool{}, Email: p.Email, EmailOn: p.EmailOn, Digest: p.Digest,
 		Hour: strconv.Itoa(int(p.DigestHour)), Zone: p.TimeZone, Lang: p.Lang, RID: newRID()}
 	kinds := p.Kinds
 	if f.Defaults {
@@ -343,10 +343,8 @@ func readPrefs(t *tr, f *prefsForm) (*innonetpb.UpdateNotificationPreferencesReq
 		if len(req.Kinds) != len(f.Kinds) {
 			return nil, fail("kinds", "prefs.badkind")
 		}
-		if len(req.Kinds) == 0 {
-			// The API reads no kinds as the role's defaults.
-			return nil, fail("kinds", "prefs.nokinds")
-		}
+		// Exactly the kinds ticked, none too.
+		req.CustomKinds = true
 	}
 	if f.Email != "" {
 		if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {

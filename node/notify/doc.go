@@ -55,6 +55,8 @@
 //	ADVANCE                   staff, division; HQ to SIGNED, LANDED   STAGE_CHANGED
 //	RELEASE, WITHDRAW,        staff, HQ, division                     STAGE_CHANGED
 //	CLOSE, REOPEN
+//	RELEASE, REOPEN to        divisions in MatchDivisions             PUBLISHED_MATCH
+//	APPROVED (after the above) other divisions                        PUBLISHED
 //	EXPRESS_INTEREST,         HQ                                      INTEREST
 //	WITHDRAW_INTEREST
 //	COMMENT                   Event.Audience                          COMMENT

@@ -104,7 +104,15 @@ func rulesFor(e Event) []rule {
 			return []rule{{staff, StageChanged}, {hq, StageChanged}, {leadDivision, StageChanged}}
 		}
 		return []rule{{staff, StageChanged}, {leadDivision, StageChanged}}
-	case ActionRelease, ActionWithdraw, ActionClose, ActionReopen:
+	case ActionRelease, ActionReopen:
+		// Released or reopened to APPROVED, the lead is open to the
+		// divisions again: they hear of it as of a publication.
+		if e.To == "APPROVED" {
+			return []rule{{staff, StageChanged}, {hq, StageChanged}, {leadDivision, StageChanged},
+				{matchDivision, PublishedMatch}, {anyDivision, Published}}
+		}
+		return []rule{{staff, StageChanged}, {hq, StageChanged}, {leadDivision, StageChanged}}
+	case ActionWithdraw, ActionClose:
 		return []rule{{staff, StageChanged}, {hq, StageChanged}, {leadDivision, StageChanged}}
 	case ActionExpressInterest, ActionWithdrawInterest:
 		return []rule{{hq, Interest}}

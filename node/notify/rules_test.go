@@ -83,8 +83,10 @@ func TestRecipients(t *testing.T) {
 			"bohai2=STAGE_CHANGED hq1=STAGE_CHANGED hq2=STAGE_CHANGED muc1=STAGE_CHANGED tum1=STAGE_CHANGED"},
 		{"close", lead(ActionClose, "NEGOTIATING", "LOST", who("bohai1")),
 			"bohai2=STAGE_CHANGED hq1=STAGE_CHANGED hq2=STAGE_CHANGED muc1=STAGE_CHANGED tum1=STAGE_CHANGED"},
+		// Released, the lead is published again: to the divisions that
+		// asked for every publication (prd1).
 		{"release", lead(ActionRelease, "CLAIMED", "APPROVED", who("bohai1")),
-			"bohai2=STAGE_CHANGED hq1=STAGE_CHANGED hq2=STAGE_CHANGED muc1=STAGE_CHANGED tum1=STAGE_CHANGED"},
+			"bohai2=STAGE_CHANGED hq1=STAGE_CHANGED hq2=STAGE_CHANGED muc1=STAGE_CHANGED prd1=PUBLISHED tum1=STAGE_CHANGED"},
 		{"withdraw by the node", lead(ActionWithdraw, "SUBMITTED", "WITHDRAWN", who("tum1")),
 			"hq1=STAGE_CHANGED hq2=STAGE_CHANGED muc1=STAGE_CHANGED"},
 		{"reopen", claimed(lead(ActionReopen, "LOST", "NEGOTIATING", who("hq1"))),

@@ -52,8 +52,10 @@ var (
 // NotificationPrefs are a user's choices.
 type NotificationPrefs struct {
 	UserID string `json:"userId"`
-	// Kinds are the kinds the user wants (nil: the defaults of the role).
-	Kinds []string `json:"kinds,omitempty"`
+	// Kinds are the kinds the user wants: with KindsSet exactly these
+	// (none: nothing), else the defaults of the role when empty.
+	Kinds    []string `json:"kinds,omitempty"`
+	KindsSet bool     `json:"kindsSet,omitempty"`
 	// Email, when EmailOn, gets what the inbox gets.
 	Email   string `json:"email,omitempty"`
 	EmailOn bool   `json:"emailOn,omitempty"`

@@ -13338,8 +13338,10 @@ func (*GetNotificationPreferencesRequest) Descriptor() ([]byte, []int) {
 
 type NotificationPreferences struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The kinds wanted; empty: the defaults of the role (default_kinds).
+	// The kinds wanted; empty without custom_kinds: the defaults of the
+	// role (default_kinds).
 	Kinds        []string `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	CustomKinds  bool     `protobuf:"varint,10,opt,name=custom_kinds,json=customKinds,proto3" json:"custom_kinds,omitempty"`
 	DefaultKinds []string `protobuf:"bytes,2,rep,name=default_kinds,json=defaultKinds,proto3" json:"default_kinds,omitempty"`
 	Email        string   `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	EmailOn      bool     `protobuf:"varint,4,opt,name=email_on,json=emailOn,proto3" json:"email_on,omitempty"`
@@ -13390,6 +13392,13 @@ func (x *NotificationPreferences) GetKinds() []string {
 		return x.Kinds
 	}
 	return nil
+}
+
+func (x *NotificationPreferences) GetCustomKinds() bool {
+	if x != nil {
+		return x.CustomKinds
+	}
+	return false
 }
 
 func (x *NotificationPreferences) GetDefaultKinds() []string {
@@ -13449,15 +13458,18 @@ func (x *NotificationPreferences) GetReadThrough() uint64 {
 }
 
 type UpdateNotificationPreferencesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Kinds         []string               `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
-	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	EmailOn       bool                   `protobuf:"varint,4,opt,name=email_on,json=emailOn,proto3" json:"email_on,omitempty"`
-	Digest        bool                   `protobuf:"varint,5,opt,name=digest,proto3" json:"digest,omitempty"`
-	DigestHour    int32                  `protobuf:"varint,6,opt,name=digest_hour,json=digestHour,proto3" json:"digest_hour,omitempty"`
-	TimeZone      string                 `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	Lang          string                 `protobuf:"bytes,8,opt,name=lang,proto3" json:"lang,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The kinds wanted; with custom_kinds false, none means the role's
+	// defaults, with custom_kinds true exactly these (none: nothing).
+	Kinds         []string `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	CustomKinds   bool     `protobuf:"varint,9,opt,name=custom_kinds,json=customKinds,proto3" json:"custom_kinds,omitempty"`
+	Email         string   `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	EmailOn       bool     `protobuf:"varint,4,opt,name=email_on,json=emailOn,proto3" json:"email_on,omitempty"`
+	Digest        bool     `protobuf:"varint,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	DigestHour    int32    `protobuf:"varint,6,opt,name=digest_hour,json=digestHour,proto3" json:"digest_hour,omitempty"`
+	TimeZone      string   `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Lang          string   `protobuf:"bytes,8,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13504,6 +13516,13 @@ func (x *UpdateNotificationPreferencesRequest) GetKinds() []string {
 		return x.Kinds
 	}
 	return nil
+}
+
+func (x *UpdateNotificationPreferencesRequest) GetCustomKinds() bool {
+	if x != nil {
+		return x.CustomKinds
+	}
+	return false
 }
 
 func (x *UpdateNotificationPreferencesRequest) GetEmail() string {
@@ -15614,9 +15633,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
 	"\rthrough_index\x18\x02 \x01(\x04R\fthroughIndex\"#\n" +
-	"!GetNotificationPreferencesRequest\"\x92\x02\n" +
+	"!GetNotificationPreferencesRequest\"\xb5\x02\n" +
 	"\x17NotificationPreferences\x12\x14\n" +
-	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x12#\n" +
+	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x12!\n" +
+	"\fcustom_kinds\x18\n" +
+	" \x01(\bR\vcustomKinds\x12#\n" +
 	"\rdefault_kinds\x18\x02 \x03(\tR\fdefaultKinds\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
 	"\bemail_on\x18\x04 \x01(\bR\aemailOn\x12\x16\n" +
@@ -15625,11 +15646,12 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"digestHour\x12\x1b\n" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12\x12\n" +
 	"\x04lang\x18\b \x01(\tR\x04lang\x12!\n" +
-	"\fread_through\x18\t \x01(\x04R\vreadThrough\"\xf6\x01\n" +
+	"\fread_through\x18\t \x01(\x04R\vreadThrough\"\x99\x02\n" +
 	"$UpdateNotificationPreferencesRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
-	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x14\n" +
+	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12!\n" +
+	"\fcustom_kinds\x18\t \x01(\bR\vcustomKinds\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
 	"\bemail_on\x18\x04 \x01(\bR\aemailOn\x12\x16\n" +
 	"\x06digest\x18\x05 \x01(\bR\x06digest\x12\x1f\n" +
