@@ -55,6 +55,9 @@ type notifier struct {
 	mu      sync.Mutex
 	inbox   map[string][]notify.Notification // user ID → oldest first
 	slaSeen map[string]bool                  // lead/stage entry/state of the deadlines notified
+	// slaHooks are the deadline warnings the leader has still to send to
+	// webhooks (the dispatcher's alone, after checkSLA hands them over).
+	slaHooks []slaHook
 	cursor  uint64                           // events through this index are in the inboxes
 	changed chan struct{}
 
@@ -264,6 +267,7 @@ func (nt *notifier) checkSLA(now time.Time) {
 	index := nt.n.state.AppliedIndex()
 	var added []notify.Notification
 	var seen []string
+	var hookEvents []notify.Event
 	for _, l := range leads {
 		st := view.status(l, now)
 		if st == nil || st.State == innonetpb.SlaStatus_ON_TIME {
@@ -289,11 +293,21 @@ func (nt *notifier) checkSLA(now time.Time) {
 			Subnode: l.Subnode, Division: l.Division, Action: notify.ActionSLA, From: l.Stage.String(), To: l.Stage.String(),
 			SubmittedBy: l.SubmittedBy, SLA: &notify.SLAWarning{MustAct: st.MustAct, Due: st.DueTime.AsTime(), State: state}}
 		added = append(added, notify.Recipients(ev, users)...)
+		// The webhooks' key names the stage entry, not this index, so
+		// that another leader's warning of it has the same key.
+		hev := ev
+		hev.Index = h[len(h)-1].LogIndex
+		hookEvents = append(hookEvents, hev)
 	}
 	nt.mu.Lock()
 	defer nt.mu.Unlock()
 	for _, k := range seen {
 		nt.slaSeen[k] = true
+	}
+	if nt.n.cluster.IsLeader() {
+		for _, ev := range hookEvents {
+			nt.slaHooks = append(nt.slaHooks, slaHook{ev: ev})
+		}
 	}
 	for _, x := range added {
 		box := append(nt.inbox[x.UserID], x)

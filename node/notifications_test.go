@@ -278,9 +278,23 @@ func TestSLANotification(t *testing.T) {
 	if got := sla(); got != 0 {
 		t.Fatalf("%d SLA notifications before the check", got)
 	}
+	rcv := newReceiver(t, "a-long-webhook-secret")
+	admin := tc.clients(n, testAdminToken)
+	if _, err := admin.notifications.CreateWebhook(admin.ctx(t), &innonetpb.CreateWebhookRequest{RequestId: rid(), Url: rcv.url,
+		Format: "generic", Kinds: []string{"SLA"}, Secret: "a-long-webhook-secret"}); err != nil {
+		t.Fatal(err)
+	}
 	n.notifier.checkSLA(time.Now())
 	n.notifier.checkSLA(time.Now())
 	if got := sla(); got != 1 {
 		t.Errorf("%d SLA notifications, want 1", got)
 	}
+	// The webhook hears of it too, once.
+	n.kickDispatcher()
+	eventually(t, 10*time.Second, "the SLA delivered to the webhook", func() error {
+		if got := rcv.got(); len(got) != 1 || !strings.HasSuffix(got[0], "-SLA") {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
 }

@@ -47,6 +47,7 @@ func (nt *notifier) sendWebhooks(ctx context.Context) {
 	}
 	now := time.Now()
 	var records []pipeline.DeliveryRecord
+	records = append(records, nt.sendSLAHooks(ctx, hooks)...)
 	for _, w := range hooks {
 		if next, ok := nt.retry[w.ID]; ok && now.Before(next) {
 			continue
@@ -94,6 +95,71 @@ func (nt *notifier) sendWebhooks(ctx context.Context) {
 		}
 	}
 	nt.record(ctx, records)
+}
+
+// slaHook is a deadline warning for a webhook ("": not yet given to any).
+type slaHook struct {
+	ev   notify.Event
+	hook string
+}
+
+// sendSLAHooks sends the deadline warnings checkSLA found to the webhooks
+// that hear of SLA. They are not in the history, so no cursor follows
+// them: each is tried until it is delivered or given up on, by the site
+// that found it while leading; another leader finds it again and sends it
+// under the same key (innonet-<stage entry index>-SLA).
+func (nt *notifier) sendSLAHooks(ctx context.Context, hooks []pipeline.Webhook) []pipeline.DeliveryRecord {
+	nt.mu.Lock()
+	pending := nt.slaHooks
+	nt.slaHooks = nil
+	nt.mu.Unlock()
+	// A warning not yet given to a webhook goes to each that hears of it.
+	var todo []slaHook
+	for _, p := range pending {
+		if p.hook != "" {
+			todo = append(todo, p)
+			continue
+		}
+		for _, w := range hooks {
+			todo = append(todo, slaHook{ev: p.ev, hook: w.ID})
+		}
+	}
+	byID := map[string]pipeline.Webhook{}
+	for _, w := range hooks {
+		byID[w.ID] = w
+	}
+	var records []pipeline.DeliveryRecord
+	var keep []slaHook
+	for _, p := range todo {
+		w, ok := byID[p.hook]
+		if !ok {
+			continue // deleted since
+		}
+		nw := notifyWebhook(w)
+		x, ok := nw.Notification(p.ev)
+		if !ok {
+			continue
+		}
+		if next, ok := nt.retry[w.ID]; ok && time.Now().Before(next) {
+			keep = append(keep, p)
+			continue
+		}
+		lang := w.Lang
+		if lang == "" {
+			lang = "en"
+		}
+		d, delivered := nt.deliver(ctx, nw, x, lang)
+		records = append(records, pipeline.DeliveryRecord{Sink: w.ID, Deliveries: []pipeline.Delivery{d}})
+		if !delivered && !d.Done {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) > 0 {
+		nt.mu.Lock()
+		nt.slaHooks = append(keep, nt.slaHooks...)
+		nt.mu.Unlock()
+	}
+	return records
 }
 
 // deliver sends one notification to a webhook. It reports whether it was
