@@ -81,7 +81,7 @@ func TestRevokeUser(t *testing.T) {
 			{"REST by node staff", other, http.StatusForbidden},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				if code, body := rest.do(t, "DELETE", "/v1/users/"+victimID+"/tokens", tt.token, nil); code != tt.want {
+				if code, body := rest.do(t, "DELETE", "/v1/users/"+victimID, tt.token, nil); code != tt.want {
 					t.Errorf("DELETE /v1/users/%s/tokens: got %d %v, want %d", victimID, code, body, tt.want)
 				}
 			})
@@ -183,7 +183,7 @@ func TestRevokeUser(t *testing.T) {
 		}
 		rest := newRESTClient(replica)
 		for i := range 2 {
-			out := rest.ok(t, "DELETE", "/v1/users/"+victimID+"/tokens", testAdminToken, nil)
+			out := rest.ok(t, "DELETE", "/v1/users/"+victimID, testAdminToken, nil)
 			at, err := time.Parse(time.RFC3339Nano, field(out, "revokeTime"))
 			if err != nil || !at.Equal(revoked.RevokeTime.AsTime()) || field(out, "id") != victimID || field(out, "revokedBy") != adminID {
 				t.Errorf("REST revoke %d: got %v, want %s revoked at %s by %s", i+1, out, victimID, revoked.RevokeTime.AsTime(), adminID)

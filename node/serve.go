@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -36,7 +37,7 @@ func (n *Node) serve() error {
 	n.grpc = grpc.NewServer(append(g.ServerOptions(),
 		// The view (views.go) is last: it applies where the answer is made.
 		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor, n.viewInterceptor),
-		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream),
+		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream, n.reflectionAuth),
 	)...)
 	n.health = health.NewServer()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -47,6 +48,9 @@ func (n *Node) serve() error {
 	innonetpb.RegisterDivisionServiceServer(n.grpc, &divisionService{n: n})
 	innonetpb.RegisterReportServiceServer(n.grpc, &reportService{n: n})
 	innonetpb.RegisterNotificationServiceServer(n.grpc, &notificationService{n: n})
+	// Server reflection, for grpcurl and the like: signed-in callers only
+	// (reflectionAuth).
+	reflection.Register(n.grpc)
 
 	// The gateway calls this site's gRPC server in memory, so REST needs
 	// no loopback port and no TLS to itself, and a REST request is told
@@ -189,6 +193,17 @@ func outgoingHeaderMatcher(key string) (string, bool) {
 		return key, true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// reflectionAuth lets only authenticated callers read the API's
+// description through server reflection.
+func (n *Node) reflectionAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, "/grpc.reflection.") {
+		if _, err := n.authenticate(ss.Context()); err != nil {
+			return err
+		}
+	}
+	return handler(srv, ss)
 }
 
 // recoverStreamInterceptor is recoverInterceptor for streaming methods.

@@ -15852,14 +15852,14 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x14ListDivisionProfiles\x12'.innonet.v1.ListDivisionProfilesRequest\x1a(.innonet.v1.ListDivisionProfilesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/divisions\x12\x82\x01\n" +
 	"\x12GetDivisionProfile\x12%.innonet.v1.GetDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/profile\x12\x8b\x01\n" +
 	"\x15UpdateDivisionProfile\x12(.innonet.v1.UpdateDivisionProfileRequest\x1a\x1b.innonet.v1.DivisionProfile\"+\x82\xd3\xe4\x93\x02%:\x01*\x1a /v1/divisions/{division}/profile\x12\x90\x01\n" +
-	"\x13ListDivisionMatches\x12&.innonet.v1.ListDivisionMatchesRequest\x1a'.innonet.v1.ListDivisionMatchesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/matches2\xbd\t\n" +
+	"\x13ListDivisionMatches\x12&.innonet.v1.ListDivisionMatchesRequest\x1a'.innonet.v1.ListDivisionMatchesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/divisions/{division}/matches2\xb6\t\n" +
 	"\vUserService\x12a\n" +
 	"\n" +
 	"CreateUser\x12\x1d.innonet.v1.CreateUserRequest\x1a\x1e.innonet.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12[\n" +
 	"\tListUsers\x12\x1c.innonet.v1.ListUsersRequest\x1a\x1d.innonet.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12E\n" +
-	"\x06WhoAmI\x12\x19.innonet.v1.WhoAmIRequest\x1a\x10.innonet.v1.User\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\\\n" +
+	"\x06WhoAmI\x12\x19.innonet.v1.WhoAmIRequest\x1a\x10.innonet.v1.User\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12U\n" +
 	"\n" +
-	"RevokeUser\x12\x1d.innonet.v1.RevokeUserRequest\x1a\x10.innonet.v1.User\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{id}/tokens\x12u\n" +
+	"RevokeUser\x12\x1d.innonet.v1.RevokeUserRequest\x1a\x10.innonet.v1.User\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/users/{id}\x12u\n" +
 	"\vCreateToken\x12\x1e.innonet.v1.CreateTokenRequest\x1a\x1f.innonet.v1.CreateTokenResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/tokens\x12o\n" +
 	"\n" +
 	"ListTokens\x12\x1d.innonet.v1.ListTokensRequest\x1a\x1e.innonet.v1.ListTokensResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_id}/tokens\x12o\n" +

@@ -2410,6 +2410,8 @@ type NotificationServiceClient interface {
 	// MarkNotificationsRead marks the inbox read through an index (0: all
 	// so far).
 	MarkNotificationsRead(ctx context.Context, in *MarkNotificationsReadRequest, opts ...grpc.CallOption) (*NotificationPreferences, error)
+	// GetNotificationPreferences returns the caller's preferences, with
+	// the kinds the caller's role hears of by default.
 	GetNotificationPreferences(ctx context.Context, in *GetNotificationPreferencesRequest, opts ...grpc.CallOption) (*NotificationPreferences, error)
 	// UpdateNotificationPreferences replaces the caller's preferences.
 	UpdateNotificationPreferences(ctx context.Context, in *UpdateNotificationPreferencesRequest, opts ...grpc.CallOption) (*NotificationPreferences, error)
@@ -2418,7 +2420,10 @@ type NotificationServiceClient interface {
 	// t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">), or the group-robot
 	// formats of WeCom, DingTalk (signed as DingTalk asks), Slack and Teams.
 	CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// ListWebhooks returns the registered webhooks, without their secrets
+	// (ADMIN).
 	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
+	// DeleteWebhook removes a webhook; nothing more is sent to it (ADMIN).
 	DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
 	// ListWebhookDeliveries returns the last deliveries (ADMIN).
 	ListWebhookDeliveries(ctx context.Context, in *ListWebhookDeliveriesRequest, opts ...grpc.CallOption) (*ListWebhookDeliveriesResponse, error)
@@ -2542,6 +2547,8 @@ type NotificationServiceServer interface {
 	// MarkNotificationsRead marks the inbox read through an index (0: all
 	// so far).
 	MarkNotificationsRead(context.Context, *MarkNotificationsReadRequest) (*NotificationPreferences, error)
+	// GetNotificationPreferences returns the caller's preferences, with
+	// the kinds the caller's role hears of by default.
 	GetNotificationPreferences(context.Context, *GetNotificationPreferencesRequest) (*NotificationPreferences, error)
 	// UpdateNotificationPreferences replaces the caller's preferences.
 	UpdateNotificationPreferences(context.Context, *UpdateNotificationPreferencesRequest) (*NotificationPreferences, error)
@@ -2550,7 +2557,10 @@ type NotificationServiceServer interface {
 	// t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">), or the group-robot
 	// formats of WeCom, DingTalk (signed as DingTalk asks), Slack and Teams.
 	CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error)
+	// ListWebhooks returns the registered webhooks, without their secrets
+	// (ADMIN).
 	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
+	// DeleteWebhook removes a webhook; nothing more is sent to it (ADMIN).
 	DeleteWebhook(context.Context, *DeleteWebhookRequest) (*Webhook, error)
 	// ListWebhookDeliveries returns the last deliveries (ADMIN).
 	ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error)
