@@ -1,8 +1,8 @@
 // Package proto holds the innonet API definition: innonet/v1/innonet.proto
 // and the code generated from it (Go messages, gRPC stubs, the grpc-gateway
 // REST handlers and the OpenAPI v2 document), which is committed. This
-// package itself contains no code; it exists to carry the go:generate
-// directive.
+// package itself contains no code: it carries the go:generate directive,
+// and a test that checks the OpenAPI document with a real validator.
 //
 // To regenerate after editing the .proto file, from the repository root:
 //
