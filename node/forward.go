@@ -112,9 +112,13 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	// change (as Consul's rpc_hold_timeout does): an election, a leader
 	// that stepped down before this site heard of it, a commit lost with
 	// leadership. Each attempt carries the same request and request ID, so
-	// a write sent twice acts once. A site known to be cut off does not
-	// hold: its callers are better served by another site.
+	// a write sent twice acts once. A site cut off from the leader for
+	// longer than the hold does not hold: it is not waiting for an
+	// election, and its callers are better served by another site.
 	hold := time.Now().Add(leaderHold)
+	if n.cutOff() {
+		hold = time.Now()
+	}
 	for attempt := 0; ; attempt++ {
 		var resp any
 		var err error
@@ -150,6 +154,12 @@ func notSent(err error) bool {
 		strings.HasPrefix(st.Message(), "no leader"))
 }
 
+// cutOff reports whether this site has not heard from a leader for longer
+// than leaderHold: cut off rather than waiting for an election.
+func (n *Node) cutOff() bool {
+	return !n.cluster.IsLeader() && n.cluster.LastContact() > leaderHold
+}
+
 // leaderHold bounds how long the site that took a request keeps sending
 // it again while the cluster changes leader. A healthy election takes a
 // few heartbeat timeouts; Consul holds for 7 s by default.
@@ -182,6 +192,9 @@ func (n *Node) awaitLeader(ctx context.Context, hold time.Time, attempt int) boo
 		}
 		if id, addr := n.cluster.LastKnownLeader(); id != "" && addr != "" {
 			return true
+		}
+		if n.cutOff() {
+			return false
 		}
 		wait = 50 * time.Millisecond
 	}
