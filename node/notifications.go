@@ -58,8 +58,8 @@ type notifier struct {
 	// slaHooks are the deadline warnings the leader has still to send to
 	// webhooks (the dispatcher's alone, after checkSLA hands them over).
 	slaHooks []slaHook
-	cursor  uint64                           // events through this index are in the inboxes
-	changed chan struct{}
+	cursor   uint64 // events through this index are in the inboxes
+	changed  chan struct{}
 
 	kick chan struct{}
 	// retry is when each sink may be tried again after a failure.
