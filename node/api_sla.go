@@ -101,7 +101,7 @@ func (s *reportService) ListSlaBreaches(ctx context.Context, r *innonetpb.ListSl
 }
 
 func slaSettingsPB(sla pipeline.SLA, set *pipeline.Setting) *innonetpb.SlaSettings {
-	out := &innonetpb.SlaSettings{Limits: map[string]int32{}, Near: int32(sla.Near)}
+	out := &innonetpb.SlaSettings{Limits: map[string]int32{}, Near: int32(sla.Near), Version: sla.Version}
 	for k, v := range sla.Limits {
 		out.Limits[k] = int32(v)
 	}
@@ -127,7 +127,8 @@ func (s *reportService) UpdateSlaSettings(ctx context.Context, r *innonetpb.Upda
 	for k, v := range r.Limits {
 		sla.Limits[k] = int(v)
 	}
-	if _, err := s.n.propose(ctx, pipeline.Command{Op: pipeline.OpSetSLA, RequestID: r.RequestId, Actor: u.ID, SLA: sla}); err != nil {
+	if _, err := s.n.propose(ctx, pipeline.Command{Op: pipeline.OpSetSLA, RequestID: r.RequestId, Actor: u.ID, SLA: sla,
+		ExpectedVersion: r.ExpectedVersion}); err != nil {
 		return nil, err
 	}
 	return slaSettingsPB(s.n.state.SLA()), nil

@@ -305,7 +305,7 @@ func (s *Server) saveLimits(w http.ResponseWriter, r *http.Request, v *view, ctx
 	}
 	pf := r.PostForm
 	for k := range pf {
-		if k != "csrf" && k != "rid" && k != "near" && !has(slaStages, strings.TrimPrefix(k, "limit_")) {
+		if k != "csrf" && k != "rid" && k != "near" && k != "version" && !has(slaStages, strings.TrimPrefix(k, "limit_")) {
 			s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, k))
 			return
 		}
@@ -316,6 +316,11 @@ func (s *Server) saveLimits(w http.ResponseWriter, r *http.Request, v *view, ctx
 		d.RID = newRID()
 	}
 	req := &innonetpb.UpdateSlaSettingsRequest{RequestId: d.RID, Limits: map[string]int32{}}
+	// The version the form was read at: someone else's change meanwhile
+	// is refused, not overwritten.
+	if ver, err := strconv.ParseInt(pf.Get("version"), 10, 64); err == nil {
+		req.ExpectedVersion = ver
+	}
 	var bad *flash
 	for _, k := range slaStages {
 		text := strings.TrimSpace(pf.Get("limit_" + k))

@@ -36,6 +36,8 @@ const MaxSLADays = 365
 type SLA struct {
 	Limits map[string]int `json:"limits"`
 	Near   int            `json:"near"`
+	// Version counts HQ's changes (0: the defaults); set by Apply.
+	Version int64 `json:"version,omitempty"`
 }
 
 // DefaultSLA applies until HQ sets its own: review within 5 working days,
@@ -70,7 +72,18 @@ func (a *applier) setSLA() (Result, *Error) {
 	if a.actor.Role != HQReviewer {
 		return Result{}, errorf(CodePermission, "only HQ_REVIEWER may set the stage limits; caller is %s", a.actor.Role)
 	}
-	b, err := json.Marshal(a.cmd.SLA)
+	cur := DefaultSLA()
+	if set, err := getSetting(a, SettingSLA); err != nil {
+		return Result{}, err
+	} else if set != nil {
+		_ = json.Unmarshal([]byte(set.Value), &cur)
+	}
+	if v := a.cmd.ExpectedVersion; v != 0 && v != cur.Version {
+		return Result{}, errorf(CodeConflict, "the stage limits are at version %d, not the expected %d; read them again", cur.Version, v)
+	}
+	next := *a.cmd.SLA
+	next.Version = cur.Version + 1
+	b, err := json.Marshal(next)
 	if err != nil {
 		return Result{}, errorf(CodeInternal, "encode the limits: %v", err)
 	}

@@ -13,9 +13,12 @@ func TestSLASettingAndCalendars(t *testing.T) {
 		t.Fatalf("defaults: %v %v", sla, set)
 	}
 	f.ok("hq", Command{Op: OpSetSLA, SLA: &SLA{Limits: map[string]int{"SUBMITTED": 3, "CLAIMED": 15}, Near: 2}})
-	if sla, set := f.st.SLA(); set == nil || sla.Limits["SUBMITTED"] != 3 || sla.Near != 2 || set.UserID != f.user("hq") {
+	if sla, set := f.st.SLA(); set == nil || sla.Limits["SUBMITTED"] != 3 || sla.Near != 2 || set.UserID != f.user("hq") || sla.Version != 1 {
 		t.Fatalf("HQ's limits: %v %v", sla, set)
 	}
+	assertUnchanged(t, f.st, func() {
+		wantError(t, f.apply("hq", Command{Op: OpSetSLA, SLA: &SLA{Limits: map[string]int{"SUBMITTED": 4}}, ExpectedVersion: 5}), ErrConflict, "version 1")
+	})
 	for _, tc := range []struct {
 		name, actor string
 		cmd         Command

@@ -11,7 +11,8 @@
 // reached those before it, so a LANDED lead has been signed, claimed and
 // approved. A MERGED lead counts nowhere: the lead it was merged into
 // does. For the division, a step counts for the division that held the
-// lead when it reached it (none before a claim).
+// lead when it reached it (none before a claim); against a division's
+// targets, its pushed and approved leads are those it came to claim.
 //
 // Every answer is computed from one consistent view of the state
 // (pipeline.View) and says which applied index it reflects; "now" for the

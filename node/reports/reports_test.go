@@ -292,7 +292,10 @@ func TestTargets(t *testing.T) {
 	if tum := rep.Rows[2]; tum.Actual[Approved] != 1 {
 		t.Errorf("MUC-TUM: %+v", tum.Actual)
 	}
-	if yrd := rep.Rows[3]; yrd.Actual[Signed] != 1 || yrd.Actual[Claimed] != 1 || yrd.Actual[Lost] != 1 {
+	// YRD claimed A first (B's first claim was PRD's): A counts as
+	// pushed and approved for YRD.
+	if yrd := rep.Rows[3]; yrd.Actual[Signed] != 1 || yrd.Actual[Claimed] != 1 || yrd.Actual[Lost] != 1 ||
+		yrd.Actual[Pushed] != 1 || yrd.Actual[Approved] != 1 {
 		t.Errorf("YRD: %+v", yrd.Actual)
 	}
 	// Mid-year pace: a state whose last command is on 2 July.

@@ -122,6 +122,11 @@ func inScope(s *summary, row pipeline.TargetRow, st Step) bool {
 	case pipeline.ScopeSubnode:
 		return s.subnode == row.Code || strings.HasPrefix(s.subnode, row.Code+"-")
 	case pipeline.ScopeDivision:
+		// No division holds a lead before its claim: a division's pushed
+		// and approved are the leads it came to claim.
+		if st == Pushed || st == Approved {
+			return s.division[Claimed] == row.Code
+		}
 		return s.division[st] == row.Code
 	}
 	return false

@@ -12460,6 +12460,8 @@ type SlaSettings struct {
 	// Unset while the defaults apply.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	UpdatedByName string                 `protobuf:"bytes,4,opt,name=updated_by_name,json=updatedByName,proto3" json:"updated_by_name,omitempty"`
+	// HQ's changes so far (0: the defaults).
+	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12522,13 +12524,22 @@ func (x *SlaSettings) GetUpdatedByName() string {
 	return ""
 }
 
+func (x *SlaSettings) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type UpdateSlaSettingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Limits        map[string]int32       `protobuf:"bytes,2,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	Near          int32                  `protobuf:"varint,3,opt,name=near,proto3" json:"near,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Limits    map[string]int32       `protobuf:"bytes,2,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Near      int32                  `protobuf:"varint,3,opt,name=near,proto3" json:"near,omitempty"`
+	// The version read; 0 to overwrite whatever is stored.
+	ExpectedVersion int64 `protobuf:"varint,4,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateSlaSettingsRequest) Reset() {
@@ -12578,6 +12589,13 @@ func (x *UpdateSlaSettingsRequest) GetLimits() map[string]int32 {
 func (x *UpdateSlaSettingsRequest) GetNear() int32 {
 	if x != nil {
 		return x.Near
+	}
+	return 0
+}
+
+func (x *UpdateSlaSettingsRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
 	}
 	return 0
 }
@@ -15551,21 +15569,23 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x04over\x18\x03 \x01(\x05R\x04over\x12\x12\n" +
 	"\x04near\x18\x04 \x01(\x05R\x04near\x12(\n" +
 	"\x04read\x18\x05 \x01(\v2\x14.innonet.v1.ReadInfoR\x04read\"\x17\n" +
-	"\x15GetSlaSettingsRequest\"\xfe\x01\n" +
+	"\x15GetSlaSettingsRequest\"\x98\x02\n" +
 	"\vSlaSettings\x12;\n" +
 	"\x06limits\x18\x01 \x03(\v2#.innonet.v1.SlaSettings.LimitsEntryR\x06limits\x12\x12\n" +
 	"\x04near\x18\x02 \x01(\x05R\x04near\x12;\n" +
 	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12&\n" +
-	"\x0fupdated_by_name\x18\x04 \x01(\tR\rupdatedByName\x1a9\n" +
+	"\x0fupdated_by_name\x18\x04 \x01(\tR\rupdatedByName\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x1a9\n" +
 	"\vLimitsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xd2\x01\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xfd\x01\n" +
 	"\x18UpdateSlaSettingsRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12H\n" +
 	"\x06limits\x18\x02 \x03(\v20.innonet.v1.UpdateSlaSettingsRequest.LimitsEntryR\x06limits\x12\x12\n" +
-	"\x04near\x18\x03 \x01(\x05R\x04near\x1a9\n" +
+	"\x04near\x18\x03 \x01(\x05R\x04near\x12)\n" +
+	"\x10expected_version\x18\x04 \x01(\x03R\x0fexpectedVersion\x1a9\n" +
 	"\vLimitsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"H\n" +
