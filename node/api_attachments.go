@@ -301,8 +301,21 @@ func (n *Node) mayAttach(ctx context.Context, u *pipeline.User, cmd pipeline.Com
 		return nil
 	}
 	err := check()
-	if err != nil && !n.cluster.IsLeader() {
+	if err != nil {
+		// Behind: a follower, or a leader just elected that has not
+		// applied all it committed.
 		n.waitCaughtUp(ctx, 5*time.Second)
+		err = check()
+	}
+	// A lead the client was just told of may reach this copy a moment
+	// after the leader's commit index said (the leader's was not to be
+	// had): look again for a little while before saying it is not there.
+	for deadline := time.Now().Add(2 * time.Second); status.Code(err) == codes.NotFound && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
 		err = check()
 	}
 	return err

@@ -218,20 +218,20 @@ func (n *Node) Files() *attachments.Store { return n.files }
 // Fetcher is the site's fetcher of attachment bytes.
 func (n *Node) Fetcher() *attachments.Fetcher { return n.fetcher }
 
-// waitCaughtUp waits, on a site that is not the leader, until it has
-// applied what the leader had committed when it was called, for at most
-// max: a check against its own copy of the state that failed may pass on
-// a copy a moment newer (a lead submitted or claimed through this site a
+// waitCaughtUp waits until this site has applied what the leader had
+// committed when it was called (on the leader, what it committed itself:
+// a leader just elected may not have applied all of it), for at most max:
+// a check against its own copy of the state that failed may pass on a
+// copy a moment newer (a lead submitted or claimed through this site a
 // moment ago, which the leader has applied and answered, and this site
 // not yet).
 func (n *Node) waitCaughtUp(ctx context.Context, max time.Duration) {
-	if n.cluster.IsLeader() {
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, max)
 	defer cancel()
 	target := n.cluster.Stats().CommitIndex
-	if st, err := n.cluster.Status(); err == nil {
+	// A leader knows the commit index itself, but may not have applied
+	// all of it yet (just elected); a follower asks the leader.
+	if st, err := n.cluster.Status(); err == nil && !n.cluster.IsLeader() {
 		for _, m := range st.Members {
 			if m.ID == st.Leader {
 				if ls, err := n.fetchStats(ctx, m); err == nil && ls.CommitIndex > target {
