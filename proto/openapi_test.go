@@ -13,8 +13,9 @@ import (
 
 // TestOpenAPIDocument checks the committed OpenAPI document with a real
 // validator (kin-openapi, after converting the Swagger 2 document to
-// OpenAPI 3, as client generators do), and that every REST operation has
-// a summary and its error response.
+// OpenAPI 3, as client generators do; it checks the examples against the
+// schemas too), and that every REST operation has a summary, its error
+// response and an example of its answer.
 func TestOpenAPIDocument(t *testing.T) {
 	raw, err := os.ReadFile("innonet/v1/innonet.swagger.json")
 	if err != nil {
@@ -39,6 +40,8 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 			if op.Responses == nil || op.Responses.Value("default") == nil {
 				missing = append(missing, method+" "+path+": no error response")
+			} else if ok := op.Responses.Value("200"); ok == nil || len(ok.Examples) == 0 {
+				missing = append(missing, method+" "+path+": no example of its answer")
 			}
 		}
 	}

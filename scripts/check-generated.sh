@@ -13,6 +13,7 @@ go tool -modfile=tools.mod buf lint proto
 
 echo "check-generated: buf generate" >&2
 go tool -modfile=tools.mod buf generate
+go run ./proto/internal/examples proto/innonet/v1/innonet.swagger.json
 
 if [[ -n "$(git status --porcelain --untracked-files=all -- proto)" ]]; then
 	echo "check-generated: FAIL: generated code under proto/ differs from the committed tree (stale or uncommitted)." >&2
