@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
+	"innonet/node/sheets"
 )
 
 // Exports. Every report and every lead list of the REST API also comes as
@@ -34,12 +33,8 @@ const (
 	maxExportPages = 2000
 )
 
-// table is one sheet of an export.
-type table struct {
-	name   string // the sheet's name (en/zh key of exportWords)
-	header []string
-	rows   [][]any
-}
+// table is one sheet of an export (package node/sheets writes it).
+type table = sheets.Sheet
 
 // exportKinds maps a REST route to the tables of its answer.
 var exportKinds = map[string]func(lang string, body map[string]any) table{
@@ -126,12 +121,12 @@ func (n *Node) exportPages(r *http.Request, gw http.Handler, q url.Values, lang 
 			return t, err
 		}
 		page := mk(lang, body)
-		if t.header == nil {
+		if t.Header == nil {
 			t = page
 		} else {
-			t.rows = append(t.rows, page.rows...)
+			t.Rows = append(t.Rows, page.Rows...)
 		}
-		seen += len(page.rows)
+		seen += len(page.Rows)
 		// A page may be short, even empty, and still have a next one (a
 		// list reads a bounded number of leads per page).
 		next, _ := body["nextPageToken"].(string)
@@ -228,135 +223,9 @@ func exportLanguage(r *http.Request) string {
 // writeTables writes the tables as one CSV (the first table) or one
 // workbook (a sheet each).
 func writeTables(w http.ResponseWriter, format, name string, ts []table) {
-	stamp := time.Now().UTC().Format("20060102")
-	switch format {
-	case "csv":
-		var buf bytes.Buffer
-		buf.WriteString("\uFEFF")
-		cw := csv.NewWriter(&buf)
-		t := ts[0]
-		_ = cw.Write(t.header)
-		for _, row := range t.rows {
-			rec := make([]string, len(row))
-			for i, v := range row {
-				rec[i] = cellText(v)
-			}
-			_ = cw.Write(rec)
-		}
-		cw.Flush()
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="innonet-%s-%s.csv"`, name, stamp))
-		_, _ = w.Write(buf.Bytes())
-	default:
-		b, err := workbook(ts)
-		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "write the workbook: "+err.Error())
-			return
-		}
-		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="innonet-%s-%s.xlsx"`, name, stamp))
-		_, _ = w.Write(b)
+	if err := sheets.Serve(w, format, name, ts, time.Now().UTC()); err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "write the file: "+err.Error())
 	}
-}
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		// A spreadsheet would take text that starts like a formula for
-		// one (a title "=HYPERLINK(...)"): mark it as text.
-		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
-			return "'" + x
-		}
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	}
-	return fmt.Sprint(v)
-}
-
-// workbook writes the tables as sheets, headers bold and frozen, with a
-// filter.
-func workbook(ts []table) ([]byte, error) {
-	f := excelize.NewFile()
-	defer func() { _ = f.Close() }()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"#E8EEF7"}, Pattern: 1}})
-	if err != nil {
-		return nil, err
-	}
-	for i, t := range ts {
-		sheet := sheetName(t.name)
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", sheet); err != nil {
-				return nil, err
-			}
-		} else if _, err := f.NewSheet(sheet); err != nil {
-			return nil, err
-		}
-		sw, err := f.NewStreamWriter(sheet)
-		if err != nil {
-			return nil, err
-		}
-		for c := range t.header {
-			width := 14.0
-			if c == 1 && len(t.header) > 8 {
-				width = 40
-			}
-			if err := sw.SetColWidth(c+1, c+1, width); err != nil {
-				return nil, err
-			}
-		}
-		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-			return nil, err
-		}
-		head := make([]any, len(t.header))
-		for c, h := range t.header {
-			head[c] = excelize.Cell{StyleID: bold, Value: h}
-		}
-		if err := sw.SetRow("A1", head); err != nil {
-			return nil, err
-		}
-		for r, row := range t.rows {
-			cell, _ := excelize.CoordinatesToCellName(1, r+2)
-			if err := sw.SetRow(cell, row); err != nil {
-				return nil, err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return nil, err
-		}
-		if len(t.header) > 0 {
-			last, _ := excelize.CoordinatesToCellName(len(t.header), len(t.rows)+1)
-			if err := f.AutoFilter(sheet, "A1:"+last, nil); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// sheetName fits a sheet name to Excel's rules (31 characters, no []:*?/\).
-func sheetName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(`[]:*?/\`, r) {
-			return '-'
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > 31 {
-		s = string(r[:31])
-	}
-	if s == "" {
-		s = "innonet"
-	}
-	return s
 }
 
 // The JSON helpers read the gateway's answers.

@@ -58,12 +58,12 @@ func wordf(lang, key string, args ...any) string {
 func leadTable(lang string, leads, matches []map[string]any) table {
 	cols := []string{"id", "title", "organization", "site", "subnode", "stage", "sector", "country", "trl", "dealType",
 		"division", "submittedBy", "created", "updated", "website"}
-	t := table{name: word(lang, "leads")}
+	t := table{Name: word(lang, "leads")}
 	for _, c := range cols {
-		t.header = append(t.header, word(lang, c))
+		t.Header = append(t.Header, word(lang, c))
 	}
 	if matches != nil {
-		t.header = append(t.header, word(lang, "score"), word(lang, "reasons"))
+		t.Header = append(t.Header, word(lang, "score"), word(lang, "reasons"))
 	}
 	for i, l := range leads {
 		if l == nil {
@@ -82,7 +82,7 @@ func leadTable(lang string, leads, matches []map[string]any) table {
 			}
 			row = append(row, jsonNum(m, "score"), strings.Join(reasons, "; "))
 		}
-		t.rows = append(t.rows, row)
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -114,23 +114,23 @@ var funnelSteps = []string{"pushed", "approved", "claimed", "negotiating", "sign
 // funnelTable is a funnel: the grouping's columns, the counts, the
 // conversions and the median days of the main line.
 func funnelTable(lang string, b map[string]any) table {
-	t := table{name: word(lang, "funnel")}
+	t := table{Name: word(lang, "funnel")}
 	var dims []string
 	if gs, ok := b["groupBy"].([]any); ok {
 		for _, g := range gs {
 			dims = append(dims, fmt.Sprint(g))
-			t.header = append(t.header, word(lang, fmt.Sprint(g)))
+			t.Header = append(t.Header, word(lang, fmt.Sprint(g)))
 		}
 	}
 	for _, s := range funnelSteps {
-		t.header = append(t.header, word(lang, s))
+		t.Header = append(t.Header, word(lang, s))
 	}
 	main := funnelSteps[:6]
 	for i := 1; i < len(main); i++ {
-		t.header = append(t.header, wordf(lang, "rate", main[i], main[i-1]))
+		t.Header = append(t.Header, wordf(lang, "rate", main[i], main[i-1]))
 	}
 	for i := 1; i < len(main); i++ {
-		t.header = append(t.header, wordf(lang, "days", main[i]))
+		t.Header = append(t.Header, wordf(lang, "days", main[i]))
 	}
 	row := func(g map[string]any, total bool) []any {
 		var out []any
@@ -166,25 +166,25 @@ func funnelTable(lang string, b map[string]any) table {
 		return out
 	}
 	for _, g := range jsonList(b, "groups") {
-		t.rows = append(t.rows, row(g, false))
+		t.Rows = append(t.Rows, row(g, false))
 	}
 	if tot, ok := b["total"].(map[string]any); ok && len(dims) > 0 {
-		t.rows = append(t.rows, row(tot, true))
+		t.Rows = append(t.Rows, row(tot, true))
 	} else if ok {
-		t.rows = append(t.rows, row(tot, false))
+		t.Rows = append(t.Rows, row(tot, false))
 	}
 	return t
 }
 
 // targetTable is the progress against a year's targets.
 func targetTable(lang string, b map[string]any) table {
-	t := table{name: word(lang, "summary")}
+	t := table{Name: word(lang, "summary")}
 	steps := []string{"pushed", "approved", "signed", "landed"}
-	t.header = []string{word(lang, "scope"), word(lang, "code")}
+	t.Header = []string{word(lang, "scope"), word(lang, "code")}
 	for _, s := range steps {
-		t.header = append(t.header, wordf(lang, "target", s), wordf(lang, "actual", s), wordf(lang, "perMonth", s))
+		t.Header = append(t.Header, wordf(lang, "target", s), wordf(lang, "actual", s), wordf(lang, "perMonth", s))
 	}
-	t.header = append(t.header, wordf(lang, "target", "investment"), wordf(lang, "actual", "investment"), word(lang, "currency"),
+	t.Header = append(t.Header, wordf(lang, "target", "investment"), wordf(lang, "actual", "investment"), word(lang, "currency"),
 		wordf(lang, "target", "jobs"), wordf(lang, "actual", "jobs"))
 	for _, r := range jsonList(b, "rows") {
 		target, _ := r["target"].(map[string]any)
@@ -195,7 +195,7 @@ func targetTable(lang string, b map[string]any) table {
 			row = append(row, jsonNum(target, s), jsonNum(actual, s), jsonNum(per, s))
 		}
 		row = append(row, jsonStr(target, "investment"), jsonStr(r, "investment"), jsonStr(target, "currency"), jsonNum(target, "jobs"), jsonNum(r, "jobs"))
-		t.rows = append(t.rows, row)
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -203,12 +203,12 @@ func targetTable(lang string, b map[string]any) table {
 // dealTable is the signed and landed leads with their deal terms (as the
 // caller may see them).
 func dealTable(lang string, b map[string]any) table {
-	t := table{name: word(lang, "deals"), header: []string{word(lang, "id"), word(lang, "title"), word(lang, "organization"),
+	t := table{Name: word(lang, "deals"), Header: []string{word(lang, "id"), word(lang, "title"), word(lang, "organization"),
 		word(lang, "site"), word(lang, "division"), word(lang, "stage"), word(lang, "amount"), word(lang, "currency"),
 		word(lang, "jobs"), word(lang, "signingDate"), word(lang, "landingDate")}}
 	for _, l := range jsonList(b, "leads") {
 		d, _ := l["dealTerms"].(map[string]any)
-		t.rows = append(t.rows, []any{jsonStr(l, "id"), jsonStr(l, "title"), jsonStr(l, "organization"), jsonStr(l, "site"),
+		t.Rows = append(t.Rows, []any{jsonStr(l, "id"), jsonStr(l, "title"), jsonStr(l, "organization"), jsonStr(l, "site"),
 			jsonStr(l, "division"), jsonStr(l, "stage"), jsonStr(d, "amount"), jsonStr(d, "currency"), jsonNum(d, "jobs"),
 			jsonStr(d, "expectedSigningDate"), jsonStr(d, "expectedLandingDate")})
 	}
@@ -261,7 +261,7 @@ func (n *Node) monthlyWorkbook(w http.ResponseWriter, r *http.Request, gw http.H
 			return table{}, false
 		}
 		t := funnelTable(lang, b)
-		t.name = word(lang, name)
+		t.Name = word(lang, name)
 		return t, true
 	}
 	var sheets []table
@@ -291,7 +291,7 @@ func (n *Node) monthlyWorkbook(w http.ResponseWriter, r *http.Request, gw http.H
 		writeInnerError(w, err)
 		return
 	}
-	t.name = word(lang, "waiting")
+	t.Name = word(lang, "waiting")
 	sheets = append(sheets, t)
 	deals, err := n.exportPages(r, gw, url.Values{"stage": {"SIGNED", "LANDED"}, "orderBy": {"-stageTime"}}, lang, dealTable)
 	if err != nil {

@@ -1,10 +1,7 @@
 package console
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
+	"innonet/node/sheets"
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -27,11 +23,7 @@ import (
 const maxExportRows = 20_000
 
 // sheet is one table of an export.
-type sheet struct {
-	Name   string
-	Header []string
-	Rows   [][]any
-}
+type sheet = sheets.Sheet
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context) {
 	q := r.URL.Query()
@@ -45,7 +37,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		return
 	}
 	q.Del("format")
-	var sheets []sheet
+	var tables []sheet
 	var name string
 	var bad *flash
 	var err error
@@ -55,7 +47,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		if rq, bad = s.readReportQuery(v.T, v.User, q); bad == nil {
 			var f *innonetpb.FunnelReport
 			if f, err = s.reps.GetFunnel(ctx, &innonetpb.GetFunnelRequest{From: rq.From, To: rq.To, GroupBy: rq.Group, Consistency: stale}); err == nil {
-				sheets, name = []sheet{funnelSheet(v.T, v.T.T("export.funnel"), f)}, "funnel-"+rq.From+"-"+rq.To
+				tables, name = []sheet{funnelSheet(v.T, v.T.T("export.funnel"), f)}, "funnel-"+rq.From+"-"+rq.To
 			}
 		}
 	case "targets":
@@ -63,7 +55,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		if rq, bad = s.readReportQuery(v.T, v.User, q); bad == nil {
 			var rep *innonetpb.TargetReport
 			if rep, err = s.reps.GetTargetReport(ctx, &innonetpb.GetTargetReportRequest{Year: rq.Year, Consistency: stale}); err == nil {
-				sheets, name = []sheet{targetSheet(v.T, rep)}, "targets-"+strconv.Itoa(int(rq.Year))
+				tables, name = []sheet{targetSheet(v.T, rep)}, "targets-"+strconv.Itoa(int(rq.Year))
 			}
 		}
 	case "leads":
@@ -71,13 +63,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		if req, bad = pipelineRequest(v.T, q); bad == nil {
 			var leads []*innonetpb.Lead
 			if leads, err = s.allLeads(ctx, v, req); err == nil {
-				sheets, name = []sheet{s.leadSheet(v, v.T.T("export.leads"), leads)}, "leads"
+				tables, name = []sheet{s.leadSheet(v, v.T.T("export.leads"), leads)}, "leads"
 			}
 		}
 	case "monthly":
 		var month time.Time
 		if month, bad = readMonth(v.T, q, s.cfg.Now()); bad == nil {
-			sheets, err = s.monthly(ctx, v, month)
+			tables, err = s.monthly(ctx, v, month)
 			name = "monthly-" + month.Format("2006-01")
 		}
 	default:
@@ -92,7 +84,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
-	s.writeSheets(w, format, name, sheets)
+	s.writeSheets(w, format, name, tables)
 }
 
 // readMonth reads ?month=2026-11 (default: this month in Zhengzhou).
@@ -291,131 +283,11 @@ func (s *Server) leadSheet(v *view, name string, leads []*innonetpb.Lead) sheet 
 }
 
 // writeSheets writes the first sheet as CSV (UTF-8 with a byte-order
-// mark, so that Excel reads Chinese right) or every sheet as a workbook.
-func (s *Server) writeSheets(w http.ResponseWriter, format, name string, sheets []sheet) {
-	stamp := s.cfg.Now().In(chinaZone).Format("20060102")
-	if format == "csv" {
-		var buf bytes.Buffer
-		buf.WriteString("\uFEFF")
-		cw := csv.NewWriter(&buf)
-		_ = cw.Write(sheets[0].Header)
-		for _, row := range sheets[0].Rows {
-			rec := make([]string, len(row))
-			for i, c := range row {
-				rec[i] = cellText(c)
-			}
-			_ = cw.Write(rec)
-		}
-		cw.Flush()
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="innonet-%s-%s.csv"`, name, stamp))
-		_, _ = w.Write(buf.Bytes())
-		return
-	}
-	b, err := workbook(sheets)
-	if err != nil {
+// mark, so that Excel reads Chinese right) or every sheet as a workbook
+// (package node/sheets).
+func (s *Server) writeSheets(w http.ResponseWriter, format, name string, tables []sheet) {
+	if err := sheets.Serve(w, format, name, tables, s.cfg.Now().In(chinaZone)); err != nil {
 		s.cfg.Logger.Error("console export failed", "err", err)
-		http.Error(w, "the workbook could not be written; see the site's log", http.StatusInternalServerError)
-		return
+		http.Error(w, "the file could not be written; see the site's log", http.StatusInternalServerError)
 	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="innonet-%s-%s.xlsx"`, name, stamp))
-	_, _ = w.Write(b)
-}
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	}
-	return fmt.Sprint(v)
-}
-
-// workbook writes the sheets, headers bold and frozen, with a filter.
-func workbook(sheets []sheet) ([]byte, error) {
-	f := excelize.NewFile()
-	defer func() { _ = f.Close() }()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"#E8EEF7"}, Pattern: 1}})
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]bool{}
-	for i, sh := range sheets {
-		name := sheetName(sh.Name, used)
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", name); err != nil {
-				return nil, err
-			}
-		} else if _, err := f.NewSheet(name); err != nil {
-			return nil, err
-		}
-		sw, err := f.NewStreamWriter(name)
-		if err != nil {
-			return nil, err
-		}
-		for c := range sh.Header {
-			if err := sw.SetColWidth(c+1, c+1, 14); err != nil {
-				return nil, err
-			}
-		}
-		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-			return nil, err
-		}
-		head := make([]any, len(sh.Header))
-		for c, h := range sh.Header {
-			head[c] = excelize.Cell{StyleID: bold, Value: h}
-		}
-		if err := sw.SetRow("A1", head); err != nil {
-			return nil, err
-		}
-		for r, row := range sh.Rows {
-			cell, _ := excelize.CoordinatesToCellName(1, r+2)
-			if err := sw.SetRow(cell, row); err != nil {
-				return nil, err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return nil, err
-		}
-		if len(sh.Header) > 0 {
-			last, _ := excelize.CoordinatesToCellName(len(sh.Header), len(sh.Rows)+1)
-			if err := f.AutoFilter(name, "A1:"+last, nil); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// sheetName fits a sheet name to Excel's rules (31 characters, none of
-// []:*?/\, unique).
-func sheetName(s string, used map[string]bool) string {
-	s = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(`[]:*?/\`, r) {
-			return '-'
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > 28 {
-		s = string(r[:28])
-	}
-	if s == "" {
-		s = "innonet"
-	}
-	name := s
-	for i := 2; used[name]; i++ {
-		name = s + " " + strconv.Itoa(i)
-	}
-	used[name] = true
-	return name
 }

@@ -47,16 +47,6 @@ func TestDeadlineWords(t *testing.T) {
 	}
 }
 
-func TestSheetNames(t *testing.T) {
-	used := map[string]bool{}
-	for _, c := range []struct{ in, want string }{{"Funnel", "Funnel"}, {"Funnel", "Funnel 2"}, {"a/b:c", "a-b-c"}, {"", "innonet"},
-		{"A very long name of a sheet that Excel refuses", "A very long name of a sheet "}} {
-		if got := sheetName(c.in, used); got != c.want {
-			t.Errorf("sheetName(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 // TestReportWords checks the keys the reports build at run time.
 func TestReportWords(t *testing.T) {
 	c, err := loadCatalogue()
