@@ -68,6 +68,13 @@ func (s *notificationService) ListNotifications(ctx context.Context, r *innonetp
 			lang = p.Lang
 		}
 	}
+	switch r.Lang {
+	case "":
+	case "zh", "en":
+		lang = r.Lang
+	default:
+		return nil, status.Errorf(codes.InvalidArgument, "lang: must be zh or en, got %q", clip(r.Lang))
+	}
 	loc := readerZone(u.Role.String(), u.Site, zone)
 	box := s.n.notifier.box(u.ID)
 	out := &innonetpb.ListNotificationsResponse{Notifications: []*innonetpb.Notification{}}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"innonet/node/notify"
@@ -61,7 +63,8 @@ type notifier struct {
 	cursor   uint64 // events through this index are in the inboxes
 	changed  chan struct{}
 
-	kick chan struct{}
+	kick   chan struct{}
+	rounds atomic.Uint64 // dispatch rounds done (for tests)
 	// retry is when each sink may be tried again after a failure.
 	retry    map[string]time.Time
 	attempts map[string]int
@@ -129,6 +132,14 @@ func (nt *notifier) event(e *pipeline.Event, l *pipeline.Lead) notify.Event {
 		out.Division = e.UserSite
 	case "MERGE":
 		out.Related = l.MergedInto
+	case "MERGE_IN":
+		// The lead merged in: the last of mergedFrom as the event left it.
+		for _, c := range e.Changes {
+			if c.Field == "mergedFrom" {
+				parts := strings.Split(c.New, ", ")
+				out.Related = parts[len(parts)-1]
+			}
+		}
 	case "APPROVE", "RELEASE", "REOPEN":
 		if e.To != pipeline.Approved {
 			break
@@ -360,6 +371,7 @@ func (nt *notifier) dispatch(ctx context.Context) {
 		if nt.n.cfg.Mailer != nil {
 			nt.sendMail(ctx)
 		}
+		nt.rounds.Add(1)
 	}
 }
 

@@ -138,7 +138,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, v *view, ctx cont
 		}
 		d.Before = n
 	}
-	res, err := s.notes.ListNotifications(ctx, &innonetpb.ListNotificationsRequest{PageSize: inboxPage,
+	res, err := s.notes.ListNotifications(ctx, &innonetpb.ListNotificationsRequest{PageSize: inboxPage, Lang: v.T.lang,
 		BeforeIndex: d.Before, UnreadOnly: d.UnreadOnly})
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))

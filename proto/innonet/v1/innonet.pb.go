@@ -13043,8 +13043,11 @@ type ListNotificationsRequest struct {
 	// 1 to 200; default 50.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Older than this log index (the previous page's next_before).
-	BeforeIndex   uint64 `protobuf:"varint,2,opt,name=before_index,json=beforeIndex,proto3" json:"before_index,omitempty"`
-	UnreadOnly    bool   `protobuf:"varint,3,opt,name=unread_only,json=unreadOnly,proto3" json:"unread_only,omitempty"`
+	BeforeIndex uint64 `protobuf:"varint,2,opt,name=before_index,json=beforeIndex,proto3" json:"before_index,omitempty"`
+	UnreadOnly  bool   `protobuf:"varint,3,opt,name=unread_only,json=unreadOnly,proto3" json:"unread_only,omitempty"`
+	// zh or en: the language to render in (default: the preferences', else
+	// the role's).
+	Lang          string `protobuf:"bytes,4,opt,name=lang,proto3" json:"lang,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13098,6 +13101,13 @@ func (x *ListNotificationsRequest) GetUnreadOnly() bool {
 		return x.UnreadOnly
 	}
 	return false
+}
+
+func (x *ListNotificationsRequest) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
 }
 
 type Notification struct {
@@ -15629,12 +15639,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06cursor\x18\x04 \x01(\x04R\x06cursor\x12#\n" +
 	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12<\n" +
 	"\flast_contact\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vlastContact\x12\x16\n" +
-	"\x06behind\x18\a \x01(\bR\x06behind\"{\n" +
+	"\x06behind\x18\a \x01(\bR\x06behind\"\x8f\x01\n" +
 	"\x18ListNotificationsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12!\n" +
 	"\fbefore_index\x18\x02 \x01(\x04R\vbeforeIndex\x12\x1f\n" +
 	"\vunread_only\x18\x03 \x01(\bR\n" +
-	"unreadOnly\"\xd7\x01\n" +
+	"unreadOnly\x12\x12\n" +
+	"\x04lang\x18\x04 \x01(\tR\x04lang\"\xd7\x01\n" +
 	"\fNotification\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x17\n" +
