@@ -18,7 +18,6 @@ func TestSheetNames(t *testing.T) {
 	}
 }
 
-
 func TestFiles(t *testing.T) {
 	s := Sheet{Name: "漏斗", Header: []string{"节点", "推送"}, Rows: [][]any{{"BOS", 3}, {"=HYPERLINK(1)", 1.5}, {nil, "-1"}}}
 	var buf bytes.Buffer
