@@ -113,6 +113,7 @@ type Node struct {
 	grpc     *grpc.Server
 	http     *http.Server
 	lis      net.Listener
+	split    *splitter // lis, into gRPC and HTTP connections
 	peers    *peerConns
 	gwConn   *grpc.ClientConn
 	gwLis    *bufconn.Listener
@@ -308,6 +309,9 @@ func (n *Node) shutdown(handover bool) error {
 		n.health.Shutdown()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if n.split != nil {
+			n.split.close()
+		}
 		if serr := n.http.Shutdown(ctx); serr != nil {
 			n.http.Close()
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,8 +25,10 @@ import (
 	innonetpb "innonet/proto/innonet/v1"
 )
 
-// serve starts gRPC and REST on the one listener: HTTP/2 requests with a
-// gRPC content type go to the gRPC server, everything else to the gateway,
+// serve starts gRPC and REST on the one listener: gRPC connections go to
+// grpc-go's own server (split.go), everything else to net/http, where
+// HTTP/2 requests with a gRPC content type still reach the gRPC server
+// and the rest goes to the gateway,
 // which calls this site's own gRPC API (so forwarding and authentication
 // apply to REST exactly as to gRPC).
 func (n *Node) serve() error {
@@ -35,6 +38,8 @@ func (n *Node) serve() error {
 	g := n.guard
 	lim := g.Limits()
 	n.grpc = grpc.NewServer(append(g.ServerOptions(),
+		// TLS is taken care of before the connection is split (split.go).
+		grpc.Creds(tlsDone{}),
 		// The view (views.go) is last: it applies where the answer is made.
 		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor, n.viewInterceptor),
 		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream, n.reflectionAuth),
@@ -159,13 +164,22 @@ func (n *Node) serve() error {
 		ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 		IdleTimeout: lim.IdleTimeout,
 	}
-	serveHTTP := func() error { return n.http.Serve(n.lis) }
+	var tlsCfg *tls.Config
 	if n.cfg.TLS != nil {
-		n.http.TLSConfig = n.cfg.TLS.APIServerConfig()
-		serveHTTP = func() error { return n.http.ServeTLS(n.lis, "", "") }
+		tlsCfg = n.cfg.TLS.APIServerConfig()
+		// Kept for net/http, which offers HTTP/2 on connections whose
+		// ALPN chose it.
+		n.http.TLSConfig = tlsCfg
 	}
+	n.split = newSplitter(n.lis, tlsCfg, lim.ReadHeaderTimeout, n.log)
+	go n.split.serve()
 	go func() {
-		if err := serveHTTP(); err != nil && err != http.ErrServerClosed {
+		if err := n.grpc.Serve(n.split.grpc); err != nil && err != grpc.ErrServerStopped {
+			n.log.Error("gRPC server stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := n.http.Serve(n.split.http); err != nil && err != http.ErrServerClosed {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()
