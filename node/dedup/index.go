@@ -319,8 +319,8 @@ func (ix *Index) Check(l Lead) []Candidate {
 		if e.lead.ID == l.ID {
 			continue
 		}
-		if cand := ix.cfg.score(c, e, idf); cand.Confidence >= ix.cfg.MinConfidence {
-			out = append(out, cand)
+		if ix.cfg.confidence(c, e, idf) >= ix.cfg.MinConfidence {
+			out = append(out, ix.cfg.score(c, e, idf))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -222,3 +222,30 @@ func TestQualityDev(t *testing.T) {
 		t.Errorf("duplicate F1 %.3f, precision %.3f; want F1 and precision >= 0.9", m.f, m.p)
 	}
 }
+
+// TestConfidenceMatchesScore checks that the cheap pass Check uses to
+// discard candidates gives exactly the confidence of the explained one,
+// on every pair of the labelled leads.
+func TestConfidenceMatchesScore(t *testing.T) {
+	leads, _ := loadDev(t)
+	cfg := DefaultConfig()
+	ps := make([]*prepared, len(leads))
+	for i, l := range leads {
+		ps[i] = prepare(l)
+	}
+	idf := func(string) float64 { return 1.5 }
+	for i, a := range ps {
+		for j, b := range ps {
+			if i == j {
+				continue
+			}
+			full := cfg.score(a, b, idf)
+			if got := cfg.confidence(a, b, idf); got != full.Confidence {
+				t.Fatalf("leads %d and %d: confidence %v, score %v", i, j, got, full.Confidence)
+			}
+			if len(full.Reasons) == 0 {
+				t.Fatalf("leads %d and %d: no reasons", i, j)
+			}
+		}
+	}
+}

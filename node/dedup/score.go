@@ -106,31 +106,37 @@ type evidence struct {
 	reason   string
 }
 
-// orgEvidence returns the organisation signals shared by a and b, the
-// strongest of each kind.
-func orgEvidence(a, b *prepared) []evidence {
-	var ev []evidence
+// orgEvidence appends to ev the organisation signals shared by a and b,
+// the strongest of each kind. Reasons are written only when explain is
+// set: most pairs scored are discarded, and their words are not needed.
+func orgEvidence(a, b *prepared, ev []evidence, explain bool) []evidence {
+	say := func(format string, args ...any) string {
+		if !explain {
+			return ""
+		}
+		return fmt.Sprintf(format, args...)
+	}
 	if d := firstCommon(a.domains, b.domains); d != "" {
 		what := "e-mail"
 		if d == a.web && d == b.web {
 			what = "website"
 		}
-		ev = append(ev, evidence{signalDomain, fmt.Sprintf("same %s domain %s", what, d)})
+		ev = append(ev, evidence{signalDomain, say("same %s domain %s", what, d)})
 	} else if da, db := commonLabel(a.domains, b.domains); da != "" {
-		ev = append(ev, evidence{signalLabel, fmt.Sprintf("same domain name under other endings: %s and %s", da, db)})
+		ev = append(ev, evidence{signalLabel, say("same domain name under other endings: %s and %s", da, db)})
 	}
 	if e := firstCommon(a.emails, b.emails); e != "" {
-		ev = append(ev, evidence{signalEmail, "same contact e-mail " + e})
+		ev = append(ev, evidence{signalEmail, say("same contact e-mail %s", e)})
 	}
 	if n, ok := commonName(a.names, b.names); ok {
-		ev = append(ev, evidence{signalName, "organisation name matches after removing legal forms: " + n})
+		ev = append(ev, evidence{signalName, say("organisation name matches after removing legal forms: %s", n)})
 	} else if w, ok := commonFirstWord(a.names, b.names); ok {
-		ev = append(ev, evidence{signalFirstWord, "organisation names share the distinctive word " + w})
+		ev = append(ev, evidence{signalFirstWord, say("organisation names share the distinctive word %s", w)})
 	} else if n, d, ok := nameMatchesDomain(a, b); ok {
-		ev = append(ev, evidence{signalNameDomain, fmt.Sprintf("organisation name %s matches the domain %s", n, d)})
+		ev = append(ev, evidence{signalNameDomain, say("organisation name %s matches the domain %s", n, d)})
 	}
 	if p := firstCommon(a.people, b.people); p != "" {
-		ev = append(ev, evidence{signalPerson, "same contact person " + p})
+		ev = append(ev, evidence{signalPerson, say("same contact person %s", p)})
 	}
 	return ev
 }
@@ -204,13 +210,13 @@ func nameMatchesDomain(a, b *prepared) (string, string, bool) {
 
 // similarity is the IDF-weighted cosine of the features two leads can
 // share, with the shared features by weight for the reasons.
-func similarity(a, b *prepared, idf func(string) float64) (float64, []string) {
-	all, terms := cosine(a.feats, b.feats, a.lead.Language == b.lead.Language, idf)
-	head, _ := cosine(a.head, b.head, a.lead.Language == b.lead.Language, idf)
+func similarity(a, b *prepared, idf func(string) float64, explain bool) (float64, []string) {
+	all, terms := cosine(a.feats, b.feats, a.lead.Language == b.lead.Language, idf, explain)
+	head, _ := cosine(a.head, b.head, a.lead.Language == b.lead.Language, idf, false)
 	return (all + head) / 2, terms
 }
 
-func cosine(af, bf []feature, same bool, idf func(string) float64) (float64, []string) {
+func cosine(af, bf []feature, same bool, idf func(string) float64, explain bool) (float64, []string) {
 	type shared struct {
 		key string
 		w   float64
@@ -240,7 +246,7 @@ func cosine(af, bf []feature, same bool, idf func(string) float64) (float64, []s
 				na += wa * wa
 				nb += wb * wb
 				dot += wa * wb
-				if wa*wb > 0 {
+				if explain && wa*wb > 0 {
 					common = append(common, shared{f.key, wa * wb})
 				}
 			}
@@ -250,6 +256,9 @@ func cosine(af, bf []feature, same bool, idf func(string) float64) (float64, []s
 	}
 	if na == 0 || nb == 0 {
 		return 0, nil
+	}
+	if !explain {
+		return dot / math.Sqrt(na*nb), nil
 	}
 	sort.Slice(common, func(i, j int) bool {
 		if common[i].w != common[j].w {
@@ -271,27 +280,45 @@ func cosine(af, bf []feature, same bool, idf func(string) float64) (float64, []s
 	return dot / math.Sqrt(na*nb), terms
 }
 
-// score compares candidate c with existing lead e.
+// score compares candidate c with existing lead e, with the reasons.
 func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
-	ev := orgEvidence(c, e)
+	return cfg.compare(c, e, idf, true)
+}
+
+// confidence is score's confidence alone, which costs no allocation:
+// most leads compared fall below MinConfidence and are not explained.
+func (cfg *Config) confidence(c, e *prepared, idf func(string) float64) float64 {
+	return cfg.compare(c, e, idf, false).Confidence
+}
+
+func (cfg *Config) compare(c, e *prepared, idf func(string) float64, explain bool) Candidate {
+	var buf [6]evidence
+	ev := orgEvidence(c, e, buf[:0], explain)
 	o := noisyOr(ev)
-	s, terms := similarity(c, e, idf)
+	s, terms := similarity(c, e, idf, explain)
 	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
 	conf := cfg.TextOnly * ramp
 	if o > 0 {
 		conf = math.Pow(o, 1-cfg.TextWeight) * math.Pow(ramp, cfg.TextWeight)
 	}
 	var reasons []string
-	for _, x := range ev {
-		reasons = append(reasons, x.reason)
+	say := func(format string, args ...any) {
+		if explain {
+			reasons = append(reasons, fmt.Sprintf(format, args...))
+		}
+	}
+	if explain {
+		for _, x := range ev {
+			reasons = append(reasons, x.reason)
+		}
 	}
 	across := ""
 	if c.lead.Language != e.lead.Language {
 		across = " across languages"
 	}
-	reasons = append(reasons, fmt.Sprintf("similar title/summary%s (%.2f)", across, s))
+	say("similar title/summary%s (%.2f)", across, s)
 	if len(terms) > 0 {
-		reasons = append(reasons, "shared terms: "+strings.Join(terms, ", "))
+		say("shared terms: %s", strings.Join(terms, ", "))
 	}
 	if ct, et := c.lead.TRL, e.lead.TRL; ct > 0 && et > 0 {
 		gap := ct - et
@@ -302,30 +329,30 @@ func (cfg *Config) score(c, e *prepared, idf func(string) float64) Candidate {
 			conf *= math.Pow(cfg.TRLGapFactor, float64(gap-1))
 		}
 		if gap > 0 {
-			reasons = append(reasons, fmt.Sprintf("TRL %d vs %d", ct, et))
+			say("TRL %d vs %d", ct, et)
 		}
 	}
 	if differ(c.lead.Country, e.lead.Country) {
-		reasons = append(reasons, fmt.Sprintf("country %s vs %s", c.lead.Country, e.lead.Country))
+		say("country %s vs %s", c.lead.Country, e.lead.Country)
 	}
 	if differ(c.lead.DealType, e.lead.DealType) {
 		conf *= cfg.DealTypeFactor
-		reasons = append(reasons, fmt.Sprintf("deal type %s vs %s", c.lead.DealType, e.lead.DealType))
+		say("deal type %s vs %s", c.lead.DealType, e.lead.DealType)
 	}
 	if differ(c.lead.Sector, e.lead.Sector) {
 		conf *= cfg.SectorFactor
-		reasons = append(reasons, fmt.Sprintf("sector %s vs %s", c.lead.Sector, e.lead.Sector))
+		say("sector %s vs %s", c.lead.Sector, e.lead.Sector)
 	}
 	if o > 0 && c.other != e.other {
 		conf *= cfg.OtherProductFactor
-		which := "the checked lead"
 		if e.other {
-			which = "lead " + e.lead.ID
+			say("lead %s presents itself as another product of the organisation", e.lead.ID)
+		} else {
+			say("the checked lead presents itself as another product of the organisation")
 		}
-		reasons = append(reasons, which+" presents itself as another product of the organisation")
 	}
 	if o == 0 {
-		reasons = append(reasons, "no shared organisation evidence")
+		say("no shared organisation evidence")
 	}
 	conf = math.Round(conf*1000) / 1000
 	return Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold, Reasons: reasons}
