@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -174,12 +175,12 @@ func (n *Node) serve() error {
 	n.split = newSplitter(n.lis, tlsCfg, lim.ReadHeaderTimeout, n.log)
 	go n.split.serve()
 	go func() {
-		if err := n.grpc.Serve(n.split.grpc); err != nil && err != grpc.ErrServerStopped {
+		if err := n.grpc.Serve(n.split.grpc); err != nil && err != grpc.ErrServerStopped && !errors.Is(err, net.ErrClosed) {
 			n.log.Error("gRPC server stopped", "err", err)
 		}
 	}()
 	go func() {
-		if err := n.http.Serve(n.split.http); err != nil && err != http.ErrServerClosed {
+		if err := n.http.Serve(n.split.http); err != nil && err != http.ErrServerClosed && !errors.Is(err, net.ErrClosed) {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()

@@ -37,8 +37,14 @@ type Config struct {
 	// Delay is how long Run gathers changes before it writes them
 	// (default 100ms): one write of many leads costs the index much less
 	// than many writes of one, and a burst of entries is one write.
-	Delay  time.Duration
-	Logger *slog.Logger
+	Delay time.Duration
+	// Spacing is the least time between the starts of two writes while
+	// changes keep coming (default 1s), unless a search is waiting for
+	// them: under a steady stream of entries the index then writes a few
+	// large segments a second instead of ten small ones, which it would
+	// spend most of its time merging.
+	Spacing time.Duration
+	Logger  *slog.Logger
 }
 
 // Keys of what the index stores beside the documents.
@@ -67,6 +73,7 @@ type Index struct {
 	// progress is closed, and replaced, whenever indexed moves.
 	progress chan struct{}
 	kick     chan struct{}
+	hurry    chan struct{} // a search waits: write without spacing
 	// compact is set, on Run's goroutine, when a round wrote enough of
 	// the index for its segments to be merged (see Run).
 	compact bool
@@ -86,8 +93,11 @@ func Open(cfg Config, src Source) (*Index, error) {
 	if cfg.Delay <= 0 {
 		cfg.Delay = 100 * time.Millisecond
 	}
+	if cfg.Spacing <= 0 {
+		cfg.Spacing = time.Second
+	}
 	x := &Index{cfg: cfg, log: cfg.Logger, src: src, pending: map[string]struct{}{},
-		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1)}
+		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
 	var err error
 	if x.idx, err = openIndex(cfg.Dir, x.log); err != nil {
 		return nil, err
@@ -136,8 +146,30 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 	return idx, nil
 }
 
-// Close closes the index; Run must have returned.
-func (x *Index) Close() error { return x.idx.Close() }
+// Close closes the index; Run must have returned. It first gives the
+// index up to closeFlush to put on disk what it holds only in memory
+// (writes are not synced, and scorch drops unpersisted segments when it
+// closes), so that a site stopped cleanly does not rebuild its index when
+// it starts again.
+func (x *Index) Close() error {
+	deadline := time.Now().Add(closeFlush)
+	for !persisted(x.idx) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return x.idx.Close()
+}
+
+// closeFlush bounds Close's wait for the index to reach the disk.
+const closeFlush = 5 * time.Second
+
+// persisted tells whether a scorch index has written every segment it
+// holds; an index with no such statistics (in memory) always has.
+func persisted(idx bleve.Index) bool {
+	m, _ := idx.StatsMap()["index"].(map[string]any)
+	root, ok1 := m["CurRootEpoch"].(uint64)
+	disk, ok2 := m["LastPersistedEpoch"].(uint64)
+	return !ok1 || !ok2 || disk >= root
+}
 
 // Applied tells the index that the entry at index was applied and changed
 // the given leads (none: it changed no lead). It never blocks.
@@ -188,6 +220,10 @@ func (x *Index) WaitFor(ctx context.Context, index uint64) error {
 			return nil
 		}
 		select {
+		case x.hurry <- struct{}{}:
+		default:
+		}
+		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ch:
@@ -199,17 +235,27 @@ func (x *Index) WaitFor(ctx context.Context, index uint64) error {
 // noted, a batch at a time.
 func (x *Index) Run(ctx context.Context) {
 	wait := time.Second
+	var last time.Time // when the last round started
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-x.kick:
 		}
+		gather := x.cfg.Delay
+		if since := time.Since(last); since < x.cfg.Spacing {
+			gather = max(gather, x.cfg.Spacing-since)
+		}
+		t := time.NewTimer(gather)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(x.cfg.Delay):
+		case <-t.C:
+		case <-x.hurry:
+			t.Stop()
 		}
+		last = time.Now()
 		for ctx.Err() == nil {
 			more, err := x.step()
 			if err != nil {
