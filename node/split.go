@@ -171,8 +171,8 @@ func (s *splitter) close() {
 		close(s.done)
 		s.raw.Close()
 	})
-	s.grpc.Close()
-	s.http.Close()
+	_ = s.grpc.Close()
+	_ = s.http.Close()
 }
 
 // connQueue is a net.Listener fed by the splitter.
