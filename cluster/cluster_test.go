@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
 
@@ -287,22 +285,5 @@ func TestConfigValidation(t *testing.T) {
 	cfg.LeaderLeaseTimeout = 2 * cfg.HeartbeatTimeout
 	if _, err := New(cfg, &counterFSM{}); err == nil {
 		t.Error("New with lease > heartbeat: got nil error")
-	}
-}
-
-// TestTransportDeclinesPipelining: the Raft transport must not offer
-// pipelined replication, which can deadlock a follower's replication and
-// Shutdown (hashicorp/raft#612).
-func TestTransportDeclinesPipelining(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.RaftAddr = "127.0.0.1:0"
-	tr, err := newTransport(cfg, slog.New(slog.DiscardHandler), hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	var rt raft.Transport = tr
-	if _, err := rt.AppendEntriesPipeline("X", "127.0.0.1:1"); !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
-		t.Fatalf("AppendEntriesPipeline: got %v, want ErrPipelineReplicationNotSupported", err)
 	}
 }

@@ -94,6 +94,10 @@ type Config struct {
 	PeerTLS PeerTLS
 	// Dial opens connections to other sites (default: TCP).
 	Dial DialFunc
+	// NoPipeline replicates with one AppendEntries at a time per follower
+	// instead of a pipeline (pipeline.go): for comparison, and a way back
+	// should the pipeline misbehave.
+	NoPipeline bool
 
 	// Logger receives the package's logs and, at RaftLogLevel (off, error,
 	// warn, info, debug), the Raft library's.

@@ -49,6 +49,7 @@ type transport struct {
 	tls                    PeerTLS
 	dial                   DialFunc
 	timeout                time.Duration
+	noPipeline             bool
 	log                    *slog.Logger
 	hlog                   hclog.Logger
 	siteAt                 atomic.Pointer[func(addr string) string]
@@ -147,7 +148,7 @@ func newTransport(cfg Config, log *slog.Logger, hlog hclog.Logger) (*transport, 
 		var d net.Dialer
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	t := &transport{ln: ln, adv: adv, tls: cfg.PeerTLS, dial: dial, timeout: cfg.TransportTimeout,
+	t := &transport{ln: ln, adv: adv, tls: cfg.PeerTLS, dial: dial, timeout: cfg.TransportTimeout, noPipeline: cfg.NoPipeline,
 		log: log, hlog: hlog, consumer: make(chan raft.RPC), done: make(chan struct{}), inbound: map[string]*inboundSite{},
 		gate: newPeerGate(log)}
 	if cfg.PinVoters {
@@ -377,15 +378,26 @@ func (t *transport) SetHeartbeatHandler(cb func(raft.RPC)) {
 	t.mu.Unlock()
 }
 
-// AppendEntriesPipeline implements raft.Transport by declining: Raft then
-// replicates with one AppendEntries at a time per follower (still up to
-// MaxAppendEntries entries each). hashicorp/raft's pipeline can deadlock
-// when a follower answers Success=false or a newer term while requests
-// are in flight: the sender parks on a full channel no one reads, the
-// follower never gets another entry, and Shutdown waits forever
-// (hashicorp/raft#612). The full test suite hit it in a shutdown.
-func (t *transport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
-	return nil, raft.ErrPipelineReplicationNotSupported
+// AppendEntriesPipeline implements raft.Transport with a pipeline of
+// this package's own (pipeline.go) on a connection of its own: Raft then
+// keeps up to pipelineDepth AppendEntries in flight to a follower instead
+// of one per round trip. hashicorp/raft's NetworkTransport pipeline is not
+// used: it can deadlock when a follower answers Success=false or a newer
+// term while requests are in flight (hashicorp/raft#612).
+func (t *transport) AppendEntriesPipeline(_ raft.ServerID, target raft.ServerAddress) (raft.AppendPipeline, error) {
+	if t.noPipeline {
+		return nil, raft.ErrPipelineReplicationNotSupported
+	}
+	select {
+	case <-t.done:
+		return nil, raft.ErrTransportShutdown
+	default:
+	}
+	conn, err := t.dialPeer(target, t.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return newPipeline(conn, t.timeout), nil
 }
 
 // Close implements raft.WithClose.
