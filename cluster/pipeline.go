@@ -72,10 +72,10 @@ type pipeline struct {
 
 func newPipeline(conn net.Conn, timeout time.Duration) *pipeline {
 	p := &pipeline{conn: conn, timeout: timeout, w: bufio.NewWriterSize(conn, 64<<10),
-		dec: codec.NewDecoder(bufio.NewReaderSize(conn, 64<<10), &codec.MsgpackHandle{}),
-		// As NetworkTransport encodes by default (MsgpackUseNewTimeFormat
-		// unset), so that followers decode log times the same way.
+		dec:      codec.NewDecoder(bufio.NewReaderSize(conn, 64<<10), &codec.MsgpackHandle{}),
 		consumer: make(chan raft.AppendFuture), done: make(chan struct{})}
+	// As NetworkTransport encodes by default (MsgpackUseNewTimeFormat
+	// unset), so that followers decode log times the same way.
 	h := &codec.MsgpackHandle{}
 	h.TimeNotBuiltin = true
 	p.enc = codec.NewEncoder(p.w, h)
