@@ -132,6 +132,12 @@ func TestTokenRotation(t *testing.T) {
 				t.Errorf("token %s: got state %s, want ACTIVE", tok.Id, tok.State)
 			}
 		}
+		// A STALE read is answered by the replica once its copy knows the
+		// token (until then it sends the caller to the leader).
+		eventually(t, 10*time.Second, "the replica's copy has the new token", func() error {
+			_, _, err := replica.State().TokenByHash(HashToken(fresh))
+			return err
+		})
 		body := newRESTClient(replica).ok(t, "GET", "/v1/users/"+self+"/tokens?consistency=STALE", fresh, nil)
 		raw, _ := json.Marshal(body)
 		for _, secret := range []string{old, fresh, HashToken(old), HashToken(fresh)} {
