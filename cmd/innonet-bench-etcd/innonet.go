@@ -51,9 +51,9 @@ func innonetArgs() []string {
 }
 
 // buildInnonet builds ./cmd/innonet of the module in the working
-// directory into dir.
+// directory into dir/bin.
 func buildInnonet(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "innonet")
+	bin := filepath.Join(dir, "bin", "innonet")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "innonet/cmd/innonet")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build innonet/cmd/innonet (run from the repository, or give -innonet): %w\n%s", err, out)
