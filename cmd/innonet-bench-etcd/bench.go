@@ -157,6 +157,7 @@ func (b *bench) runInnonet(ctx context.Context, c cell) (measurement, error) {
 			return err
 		}
 	}
+	cpu := b.innonet.cpu()
 	m, err := l.run(ctx)
 	m.PossibleDuplicates = dups.Load()
 	if err != nil {
@@ -169,6 +170,7 @@ func (b *bench) runInnonet(ctx context.Context, c cell) (measurement, error) {
 			return m, err
 		}
 	}
+	m.ServerCPU = b.innonet.cpu() - cpu
 	if _, _, after, err := b.innonet.roles(ctx); err == nil && after > term {
 		m.Elections = after - term
 	}
@@ -200,10 +202,12 @@ func (b *bench) runEtcd(ctx context.Context, c cell, round int) (measurement, er
 		r.args = []string{"range", etcdReadKey, "--consistency", "l", "--total", total}
 	}
 	logPath := filepath.Join(b.dir, "etcd", fmt.Sprintf("benchmark-%s-round%d.txt", c.Name, round+1))
+	cpu := b.etcd.cpu()
 	m, err := r.run(ctx, logPath)
 	if err != nil {
 		return m, err
 	}
+	m.ServerCPU = b.etcd.cpu() - cpu
 	if _, _, after, err := b.etcd.roles(ctx); err == nil && after > term {
 		m.Elections = after - term
 	}
@@ -216,8 +220,11 @@ func brief(m measurement) string {
 		return "failed"
 	}
 	s := fmt.Sprintf("%s/s p50 %s", thousands(m.PerSecond), millis(m.P50))
-	if m.Errors > 0 || m.Error != "" {
+	if m.Errors > 0 {
 		s += fmt.Sprintf(" (%d errors)", m.Errors)
+	}
+	if m.Error != "" {
+		s += " (did not finish)"
 	}
 	if m.Elections > 0 {
 		s += fmt.Sprintf(" (%d elections)", m.Elections)

@@ -154,6 +154,15 @@ func (c *etcdCluster) post(ctx context.Context, addr, path string, body, out any
 	return nil
 }
 
+// cpu is the CPU time the members have used so far.
+func (c *etcdCluster) cpu() time.Duration {
+	var sum time.Duration
+	for _, m := range c.members {
+		sum += m.proc.cpuTime()
+	}
+	return sum
+}
+
 // rss is the resident memory of each member, by name.
 func (c *etcdCluster) rss() map[string]int64 {
 	out := map[string]int64{}

@@ -268,6 +268,15 @@ func (c *innonetCluster) roles(ctx context.Context) (leader, follower *innonetSi
 	return leader, follower, cl.Term, nil
 }
 
+// cpu is the CPU time the sites have used so far.
+func (c *innonetCluster) cpu() time.Duration {
+	var sum time.Duration
+	for _, s := range c.sites {
+		sum += s.proc.cpuTime()
+	}
+	return sum
+}
+
 // rss is the resident memory of each site, by site code.
 func (c *innonetCluster) rss() map[string]int64 {
 	out := map[string]int64{}

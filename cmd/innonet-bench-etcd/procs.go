@@ -108,6 +108,32 @@ func (pr *process) rssBytes() int64 {
 	return 0
 }
 
+// clockTicks is USER_HZ, the unit of the CPU times in /proc (100 on
+// every Linux that Go runs on).
+const clockTicks = 100
+
+// cpuTime is the CPU time (user and system) the process has used so far,
+// from /proc; 0 where there is no /proc.
+func (pr *process) cpuTime() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pr.pid()) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...: utime and stime are the 14th and 15th
+	// fields, the 12th and 13th after the command's closing parenthesis.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
 // tail is the end of the process's log, for an error message.
 func (pr *process) tail(n int) string {
 	b, err := os.ReadFile(pr.logPath)

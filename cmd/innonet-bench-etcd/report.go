@@ -51,6 +51,9 @@ type sideResult struct {
 	PerSecond spread        `json:"per_second"`
 	P50ms     spread        `json:"p50_ms"`
 	P99ms     spread        `json:"p99_ms"`
+	// CPUus is the CPU time of the cluster's processes per request, in
+	// microseconds.
+	CPUus spread `json:"server_cpu_us_per_request"`
 }
 
 func newResults(cfg config, cells []cell, args []string) *results {
@@ -81,17 +84,18 @@ func (r *results) finish(b *bench) {
 }
 
 func (s *sideResult) summarize() {
-	var rate, p50, p99 []float64
+	var rate, p50, p99, cpu []float64
 	for _, m := range s.Rounds {
 		if !m.ok() {
 			rate, p50, p99 = append(rate, math.NaN()), append(p50, math.NaN()), append(p99, math.NaN())
 			continue
 		}
+		cpu = append(cpu, m.cpuPerRequest())
 		rate = append(rate, m.PerSecond)
 		p50 = append(p50, float64(m.P50)/float64(time.Millisecond))
 		p99 = append(p99, float64(m.P99)/float64(time.Millisecond))
 	}
-	s.PerSecond, s.P50ms, s.P99ms = spreadOf(rate), spreadOf(p50), spreadOf(p99)
+	s.PerSecond, s.P50ms, s.P99ms, s.CPUus = spreadOf(rate), spreadOf(p50), spreadOf(p99), spreadOf(cpu)
 }
 
 // write prints the table, and the JSON to jsonOut when given ("-":
@@ -123,18 +127,22 @@ func (r *results) table(w io.Writer) {
 	fmt.Fprintf(w, "\ninnonet vs etcd, 3 members each on 127.0.0.1, %d CPUs, median of %d rounds (innonet %s; %s)\n\n",
 		r.CPUs, r.Rounds, orDash(r.InnonetCommit), orDash(r.EtcdVersion))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tinnonet\tetcd\tratio (min–max)\tp50 ratio (min–max)\tnotes")
-	fmt.Fprintln(tw, "----\t-------\t----\t---------------\t-------------------\t-----")
+	fmt.Fprintln(tw, "cell\tinnonet\tetcd\tratio (min–max)\tp50 ratio (min–max)\tCPU µs/req innonet, etcd\tnotes")
+	fmt.Fprintln(tw, "----\t-------\t----\t---------------\t-------------------\t------------------------\t-----")
 	for _, c := range r.Cells {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Title, c.Innonet.text(), c.Etcd.text(),
-			c.Ratio.text(2), c.P50Ratio.text(2), notes(c))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s, %s\t%s\n", c.Title, c.Innonet.text(), c.Etcd.text(),
+			c.Ratio.text(2), c.P50Ratio.text(2), cpuText(c.Innonet.CPUus), cpuText(c.Etcd.CPUus), notes(c))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nratio: innonet's requests/s over etcd's; p50 ratio: innonet's p50 latency over etcd's (lower is better for innonet).\n")
+	fmt.Fprintf(w, "\nratio: innonet's requests/s over etcd's; p50 ratio: innonet's p50 latency over etcd's (lower is better for innonet);\n"+
+		"CPU µs/req: CPU time of the three server processes per request (the load generators' not counted).\n")
 	fmt.Fprintf(w, "At the end innonet held %d leads; RSS innonet %s, etcd %s.\n", r.InnonetLeads, rssText(r.InnonetRSS), rssText(r.EtcdRSS))
 }
 
 func (s sideResult) text() string {
+	if len(s.Rounds) == 0 {
+		return "not run"
+	}
 	if s.PerSecond.N == 0 {
 		return "failed"
 	}
@@ -181,6 +189,13 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+func cpuText(s spread) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", s.Median)
 }
 
 func orDash(s string) string {

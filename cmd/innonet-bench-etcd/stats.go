@@ -20,6 +20,10 @@ type measurement struct {
 	PerSecond float64       `json:"per_second"`
 	P50       time.Duration `json:"p50_ns"`
 	P99       time.Duration `json:"p99_ns"`
+	// ServerCPU is the CPU time the cluster's three processes used for
+	// the run (on innonet until every site had applied the writes); the
+	// load generator's own is not in it.
+	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
 	// Elections is how much the Raft term grew during the run: a
 	// leader lost its lead (measured, not hidden, but worth knowing).
 	Elections uint64 `json:"elections,omitempty"`
@@ -42,6 +46,15 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 		}
 	}
 	return 0
+}
+
+// cpuPerRequest is the server CPU time per successful request, in
+// microseconds; NaN without figures.
+func (m measurement) cpuPerRequest() float64 {
+	if m.ServerCPU <= 0 || m.Requests == 0 {
+		return math.NaN()
+	}
+	return float64(m.ServerCPU) / float64(time.Microsecond) / float64(m.Requests)
 }
 
 // summarize turns the latencies of the successful requests and the time
