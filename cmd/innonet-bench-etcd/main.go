@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.conns, "conns", 8, "gRPC connections the many clients share (both systems; the single client has one)")
 	fs.StringVar(&c.only, "cells", "", "run only these cells, comma-separated (default: all: "+strings.Join(cellNames(), ",")+")")
 	short := fs.Bool("short", false, "a quick check: -writes1 200 -writes 2000 -reads 5000 unless given")
-	fs.DurationVar(&c.runTimeout, "run-timeout", 3*time.Minute, "the most one run of one cell on one system may take")
+	fs.DurationVar(&c.runTimeout, "run-timeout", 5*time.Minute, "the most one run of one cell on one system may take")
 	fs.DurationVar(&c.timeout, "timeout", time.Hour, "the most the whole benchmark may take")
 	fs.StringVar(&c.jsonOut, "json", "", "also write every figure as JSON to this file (- for standard output, instead of the table)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (data and logs of every member, etcd's reports)")
