@@ -168,9 +168,10 @@ func (n *Node) serve() error {
 	var tlsCfg *tls.Config
 	if n.cfg.TLS != nil {
 		tlsCfg = n.cfg.TLS.APIServerConfig()
-		// Kept for net/http, which offers HTTP/2 on connections whose
-		// ALPN chose it.
-		n.http.TLSConfig = tlsCfg
+		// A copy for net/http, which offers HTTP/2 on connections whose
+		// ALPN chose it (and writes to its copy when it starts serving,
+		// while the splitter reads the other).
+		n.http.TLSConfig = tlsCfg.Clone()
 	}
 	n.split = newSplitter(n.lis, tlsCfg, lim.ReadHeaderTimeout, n.log)
 	go n.split.serve()
