@@ -540,4 +540,56 @@ func TestNamesInAnswers(t *testing.T) {
 	if e := h[0].(map[string]any); e["userName"] != "Bert Boston" {
 		t.Errorf("history event user %v", e)
 	}
+
+	// Tokens: of a new user, listed, revoked, and of a session.
+	created, err := admin.users.CreateUser(admin.ctx(t), &innonetpb.CreateUserRequest{RequestId: rid(), Name: "Carla Kim",
+		Role: innonetpb.Role_NODE_STAFF, Site: "BOS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti := created.TokenInfo; ti.UserName != "Carla Kim" || ti.CreatedByName != "admin" {
+		t.Errorf("CreateUser's token %v, want Carla Kim's created by admin", ti)
+	}
+	carla := created.User.Id
+	second := c.ok(t, "POST", "/v1/users/"+carla+"/tokens", created.Token, map[string]any{"requestId": rid(), "description": "laptop"})
+	if ti := second["tokenInfo"].(map[string]any); ti["userName"] != "Carla Kim" || ti["createdByName"] != "Carla Kim" {
+		t.Errorf("a token Carla made herself: %v", ti)
+	}
+	first := created.TokenInfo.Id
+	revoked := c.ok(t, "DELETE", "/v1/users/"+carla+"/tokens/"+first, testAdminToken, nil)
+	if revoked["revokedByName"] != "admin" || revoked["userName"] != "Carla Kim" {
+		t.Errorf("the revoked token: %v", revoked)
+	}
+	toks, err := admin.users.ListTokens(admin.ctx(t), &innonetpb.ListTokensRequest{UserId: carla})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks.Tokens {
+		if tok.UserName != "Carla Kim" || tok.CreatedByName == "" || tok.RevokedBy != "" && tok.RevokedByName != "admin" {
+			t.Errorf("ListTokens: %v, want every ID named", tok)
+		}
+	}
+
+	// An interest withdrawn, by whom.
+	hq := tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", "")
+	yrd := tc.addUser("Yang Delta", innonetpb.Role_DIVISION, "", "YRD")
+	id := l["id"].(string)
+	c.ok(t, "POST", "/v1/leads/"+id+":review", hq, map[string]any{"requestId": rid(), "decision": "APPROVE"})
+	c.ok(t, "POST", "/v1/leads/"+id+":express-interest", yrd, map[string]any{"requestId": rid(), "rationale": "Suzhou"})
+	if w := c.ok(t, "POST", "/v1/leads/"+id+":withdraw-interest", yrd, map[string]any{"requestId": rid()}); w["withdrawnByName"] != "Yang Delta" {
+		t.Errorf("the withdrawn interest: %v", w)
+	}
+	list := c.ok(t, "GET", "/v1/leads/"+id+"/interests", hq, nil)["interests"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["withdrawnByName"] != "Yang Delta" {
+		t.Errorf("the interests: %v", list)
+	}
+
+	// The deny-list, by whom.
+	if d, err := admin.clusters.DenyCertificate(admin.ctx(t), &innonetpb.DenyCertificateRequest{Serial: "5ca1ab1e", Comment: "lost"}); err != nil || d.AddedByName != "admin" {
+		t.Errorf("DenyCertificate: %v %v, want added by admin", d, err)
+	}
+	denied := c.ok(t, "GET", "/v1/cluster/denied-certificates", testAdminToken, nil)["certificates"].([]any)
+	if len(denied) != 1 || denied[0].(map[string]any)["addedByName"] != "admin" {
+		t.Errorf("the deny-list: %v", denied)
+	}
 }
