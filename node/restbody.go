@@ -75,7 +75,7 @@ func (m restBodies) Unmarshal(data []byte, v any) error {
 	if !json.Valid(data) {
 		return notJSON(json.Unmarshal(data, new(any)))
 	}
-	r := bodyReader{keepUnknown: m.UnmarshalOptions.DiscardUnknown}
+	r := bodyReader{keepUnknown: m.DiscardUnknown}
 	norm, err := r.message("", msg.ProtoReflect().Descriptor(), data)
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func numberText(raw []byte, float bool) bool {
 	if float && (s == "NaN" || s == "Infinity" || s == "-Infinity") {
 		return true
 	}
-	if !json.Valid([]byte(s)) || s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') || !json.Valid([]byte(s)) {
 		return false
 	}
 	return float || wholeNumber(s)
