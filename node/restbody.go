@@ -30,7 +30,8 @@ import (
 //   - an enum value is taken as restvalues.go reads one (any case, with
 //     or without its type's prefix, or by number) and rewritten to its
 //     name; one that names no value is refused naming the field by its
-//     JSON name and path (rows[2].scope) and listing the valid values;
+//     JSON name and path (sectors[1], rows[2].kind) and listing the valid
+//     values;
 //   - a time may be a date (2026-01-31, midnight UTC), a duration may be
 //     written as Go writes it (90m, 2160h);
 //   - a field the message does not have is refused naming it and the
@@ -40,8 +41,9 @@ import (
 //
 // Everything else is protojson's: restBodies only rewrites values and
 // refuses what protojson would refuse too, so a body protojson takes
-// means the same (FuzzRESTBody checks it). Answers are written by the
-// wrapped JSONPb unchanged.
+// means the same (FuzzRESTBody checks it), but for an enum number its
+// type does not have, which it refuses as the guard does over gRPC.
+// Answers are written by the wrapped JSONPb unchanged.
 
 // restBodies is the gateway's marshaler: m, reading request bodies as
 // above.
@@ -103,7 +105,9 @@ var protojsonMessage = regexp.MustCompile(`^proto:\s*(syntax error )?\(line (\d+
 // protojsonError words what protojson refused (a mistake bodyReader does
 // not check: a field given twice, a number out of range) for people.
 func protojsonError(err error, where bool) error {
-	msg := strings.ReplaceAll(err.Error(), "\u00a0", " ") // protojson's messages vary their spaces on purpose
+	// protojson's messages vary their spaces on purpose, and may quote
+	// the body.
+	msg := strings.ToValidUTF8(strings.ReplaceAll(err.Error(), "\u00a0", " "), "\uFFFD")
 	if m := protojsonMessage.FindStringSubmatch(msg); m != nil {
 		if !where {
 			return fmt.Errorf("body: %s", m[4])
@@ -177,7 +181,7 @@ func (r bodyReader) field(path string, fd protoreflect.FieldDescriptor, raw []by
 		changed := false
 		for i := range members {
 			mb := &members[i]
-			v, err := r.value(path+"."+mb.key, fd.MapValue(), mb.value)
+			v, err := r.value(path+"."+clip(mb.key), fd.MapValue(), mb.value)
 			if err != nil {
 				return nil, err
 			}
@@ -373,7 +377,7 @@ func shownJSON(raw []byte) string {
 	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
 		return strconv.Quote(clip(s))
 	}
-	return clip(string(raw))
+	return strings.ToValidUTF8(clip(string(raw)), "\uFFFD")
 }
 
 // member is one member of a JSON object, in the order written (a key

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -228,6 +229,7 @@ func FuzzRESTBody(f *testing.F) {
 		`{"count":"1e3","ratio":"NaN","on":false,"blob":"AAE=","note":"\u00e9"}`,
 		`{"count":1.0,"ratio":-0,"sector":null,"stages":[1,"2",null]}`,
 		`{"title":"a","title":"b"}`, `[]`, `null`, `"x"`, `{"inner":[]}`,
+		`{"reason":{"a":"重型卡车储氢罐重型卡车储氢罐重型卡车储氢罐"}}`, "{\"reason\":[\"\xff\xfe\"]}",
 	} {
 		f.Add(uint8(0), []byte(s))
 	}
@@ -242,6 +244,9 @@ func FuzzRESTBody(f *testing.F) {
 		md := types[int(which)%len(types)]
 		ours := dynamicpb.NewMessage(md)
 		err := bodies.Unmarshal(body, ours)
+		if err != nil && !utf8.ValidString(err.Error()) {
+			t.Fatalf("%q: the error is not UTF-8: %q", body, err)
+		}
 		theirs := dynamicpb.NewMessage(md)
 		if protojson.Unmarshal(body, theirs) != nil || hasUnknownEnum(theirs) {
 			return
