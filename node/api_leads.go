@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -136,10 +137,15 @@ func (s *leadService) GetLeadHistory(ctx context.Context, r *innonetpb.GetLeadHi
 	return out, nil
 }
 
-// clip shortens caller input quoted back in an error message.
+// clip shortens caller input quoted back in an error message, at a
+// character's boundary (a message must stay UTF-8).
 func clip(s string) string {
 	if len(s) > 40 {
-		return s[:40] + "..."
+		n := 40
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return s[:n] + "..."
 	}
 	return s
 }

@@ -43,6 +43,9 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 	if err != nil {
 		return nil, err
 	}
+	if err := s.n.checkListSites(r, &q.filter); err != nil {
+		return nil, err
+	}
 	f := q.filter
 	f.Visible = u.CanSee
 	if u.Role == pipeline.NodeStaff {
@@ -75,6 +78,17 @@ func (s *leadService) ListLeads(ctx context.Context, r *innonetpb.ListLeadsReque
 		out.Partial = len(page.Leads) < f.Limit
 	}
 	return out, nil
+}
+
+// checkListSites refuses a site or sub-node filter the registry does not
+// know (parseListQuery checks only their form).
+func (n *Node) checkListSites(r *innonetpb.ListLeadsRequest, f *pipeline.Filter) error {
+	if r.Site != "" {
+		if err := n.checkSiteFilter("site", f.Site); err != nil {
+			return err
+		}
+	}
+	return n.checkSubnodeFilter("subnode", f.Subnode)
 }
 
 // listQuery is a ListLeads request, checked: the filter without the

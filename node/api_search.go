@@ -46,6 +46,9 @@ func (s *leadService) SearchLeads(ctx context.Context, r *innonetpb.SearchLeadsR
 	if err != nil {
 		return nil, err
 	}
+	if err := s.n.checkSiteFilter("site", sq.query.Site); err != nil {
+		return nil, err
+	}
 	// Read your writes: give the index a moment to take in what the state
 	// holds (it is usually a batch behind at most), but answer anyway.
 	wctx, cancel := context.WithTimeout(ctx, searchCatchUp)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -47,6 +48,10 @@ func (s *reportService) ListSlaBreaches(ctx context.Context, r *innonetpb.ListSl
 	if err != nil {
 		return nil, err
 	}
+	mustAct, err := s.n.checkMustAct(r.MustAct)
+	if err != nil {
+		return nil, err
+	}
 	stages := make([]pipeline.Stage, len(pipeline.SLAStages))
 	copy(stages, pipeline.SLAStages)
 	leads, _, err := s.n.state.Leads(pipeline.Filter{Stages: stages, Visible: u.CanSee})
@@ -69,7 +74,7 @@ func (s *reportService) ListSlaBreaches(ctx context.Context, r *innonetpb.ListSl
 		if st == nil || st.State == innonetpb.SlaStatus_ON_TIME {
 			continue
 		}
-		if r.MustAct != "" && st.MustAct != r.MustAct {
+		if mustAct != "" && st.MustAct != mustAct {
 			continue
 		}
 		switch st.State {
@@ -98,6 +103,30 @@ func (s *reportService) ListSlaBreaches(ctx context.Context, r *innonetpb.ListSl
 		out.NextPageToken = encodeOffsetToken(offset + size)
 	}
 	return out, nil
+}
+
+// checkMustAct reads ListSlaBreaches' must_act, in any case: HQ,
+// DIVISIONS, a division, or a first-level site (the site a RETURNED lead
+// waits for).
+func (n *Node) checkMustAct(v string) (string, error) {
+	who := strings.ToUpper(strings.TrimSpace(v))
+	switch {
+	case who == "" || who == pipeline.HQSite || who == "DIVISIONS" || pipeline.ValidDivision(who):
+		return who, nil
+	case pipeline.ValidSubnodeCode(who):
+		return "", status.Errorf(codes.InvalidArgument, "mustAct: %q is a sub-node; a returned lead waits for its site: mustAct=%s", clip(v), pipeline.FirstLevelSite(who))
+	case !pipeline.ValidSiteCode(who):
+		return "", status.Errorf(codes.InvalidArgument, "mustAct: %q is not who acts on a lead; valid values: HQ, DIVISIONS, %s or a site (BOS)", clip(v), strings.Join(pipeline.Divisions, ", "))
+	}
+	nodes, err := n.unknownSite(who)
+	if err != nil {
+		return "", err
+	}
+	if nodes != nil {
+		return "", status.Errorf(codes.InvalidArgument, "mustAct: %q is not a registered site; valid values: HQ, DIVISIONS, %s or a node: %s",
+			clip(v), strings.Join(pipeline.Divisions, ", "), listCodes(nodes))
+	}
+	return who, nil
 }
 
 func slaSettingsPB(sla pipeline.SLA, set *pipeline.Setting) *innonetpb.SlaSettings {

@@ -72,7 +72,8 @@ func (s *leadService) WatchEvents(r *innonetpb.WatchEventsRequest, stream innone
 	if err != nil {
 		return err
 	}
-	f := &eventFilter{lead: r.LeadId, site: r.Site, division: r.Division}
+	f := &eventFilter{lead: r.LeadId, site: strings.ToUpper(strings.TrimSpace(r.Site)),
+		division: strings.ToUpper(strings.TrimSpace(r.Division))}
 	if len(r.Actions) > 0 {
 		f.actions = map[string]bool{}
 		for _, a := range r.Actions {
@@ -82,11 +83,21 @@ func (s *leadService) WatchEvents(r *innonetpb.WatchEventsRequest, stream innone
 	if r.LeadId != "" && !pipeline.ValidLeadID(r.LeadId) {
 		return status.Errorf(codes.InvalidArgument, "lead_id: %q is not a lead ID of the form SITE-NNNN", clip(r.LeadId))
 	}
-	if r.Division != "" && !pipeline.ValidDivision(r.Division) {
+	if f.division != "" && !pipeline.ValidDivision(f.division) {
 		return status.Errorf(codes.InvalidArgument, "division: must be one of the divisions BOHAI, YRD or PRD, got %q", clip(r.Division))
 	}
-	if r.Site != "" && !pipeline.ValidSiteCode(r.Site) {
+	switch {
+	case f.site == "":
+	case pipeline.ValidSubnodeCode(f.site):
+		if err := s.n.checkSubnodeFilter("site", f.site); err != nil {
+			return err
+		}
+	case !pipeline.ValidSiteCode(f.site):
 		return status.Errorf(codes.InvalidArgument, "site: %q is not a site code such as BOS or MUC-TUM", clip(r.Site))
+	default:
+		if err := s.n.checkSiteFilter("site", f.site); err != nil {
+			return err
+		}
 	}
 	follow := r.Follow == nil || *r.Follow
 	cursor := r.AfterIndex

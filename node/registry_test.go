@@ -1,7 +1,9 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	innonetpb "innonet/proto/innonet/v1"
 )
@@ -188,6 +191,117 @@ func TestSiteRegistry(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFiltersNameRegisteredSites: a list, search, stream or report
+// filtered by a site or sub-node the registry does not hold is 400 naming
+// the parameter and the known ones, over REST as over gRPC (it would be
+// an empty list, as if the site had no leads); registered ones, in any
+// case, are taken.
+func TestFiltersNameRegisteredSites(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.leaderNode()
+	rc := newRESTClient(n)
+	hq := tc.addUser("Hu Qing", innonetpb.Role_HQ_REVIEWER, "", "")
+	for _, s := range []map[string]any{
+		{"requestId": rid(), "code": "MUC-TUM", "parent": "MUC", "name": "TU München", "kind": "UNIVERSITY"},
+		{"requestId": rid(), "code": "MUC-LMU", "parent": "MUC", "name": "LMU München", "kind": "UNIVERSITY"},
+	} {
+		rc.ok(t, "POST", "/v1/sites", testAdminToken, s)
+	}
+	tum := tc.addUser("Tim Tum", innonetpb.Role_NODE_STAFF, "MUC-TUM", "")
+	rc.ok(t, "POST", "/v1/leads", tum, submitBody("Festkörperbatterie"))
+
+	const nodes = "leads come from the nodes BOS, CBG, MUC, TLV"
+	for _, tt := range []struct {
+		path string
+		want []string
+	}{
+		{"/v1/leads?site=MUCH", []string{`site: "MUCH" is not a registered site`, nodes}},
+		{"/v1/leads?site=much&stage=SUBMITTED", []string{`site: "MUCH" is not a registered site`, nodes}},
+		{"/v1/leads?subnode=MUC-XYZ", []string{`subnode: "MUC-XYZ" is not a registered sub-node`, "registered sub-nodes: MUC-LMU, MUC-TUM"}},
+		{"/v1/leads?subnode=BOS-MIT", []string{`subnode: "BOS-MIT" is not a registered sub-node`, "MUC-LMU, MUC-TUM"}},
+		{"/v1/search?q=battery&site=MUCH", []string{`site: "MUCH" is not a registered site`, nodes}},
+		{"/v1/reports/sla?mustAct=MUCH", []string{`mustAct: "MUCH" is not a registered site`, "HQ, DIVISIONS, BOHAI, YRD, PRD", "BOS, CBG, MUC, TLV"}},
+		{"/v1/reports/sla?mustAct=muc-tum", []string{"mustAct", "sub-node", "mustAct=MUC"}},
+		{"/v1/reports/sla?mustAct=" + strings.Repeat("x", 12), []string{"mustAct", "HQ, DIVISIONS"}},
+	} {
+		code, body := rc.do(t, "GET", tt.path, hq, nil)
+		if code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %v, want 400", tt.path, code, body)
+			continue
+		}
+		for _, w := range tt.want {
+			if msg := fmt.Sprint(body["message"]); !strings.Contains(msg, w) {
+				t.Errorf("GET %s: message %q lacks %q", tt.path, msg, w)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"/v1/leads?site=muc", 1},
+		{"/v1/leads?site=CBG", 0},
+		{"/v1/leads?subnode=muc-tum", 1},
+		{"/v1/leads?subnode=MUC-LMU", 0},
+		{"/v1/search?q=Festkörperbatterie&site=MUC", -1},
+		{"/v1/reports/sla?mustAct=yrd", -1},
+		{"/v1/reports/sla?mustAct=divisions", -1},
+		{"/v1/reports/sla?mustAct=MUC", -1},
+	} {
+		body := rc.ok(t, "GET", tt.path, hq, nil)
+		if leads, _ := body["leads"].([]any); tt.want >= 0 && len(leads) != tt.want {
+			t.Errorf("GET %s: %d leads, want %d", tt.path, len(leads), tt.want)
+		}
+	}
+
+	c := tc.clients(n, hq)
+	_, err := c.leads.ListLeads(c.ctx(t), &innonetpb.ListLeadsRequest{Site: "MUCH"})
+	checkStatus(t, err, codes.InvalidArgument, "site", "MUCH", nodes)
+	_, err = c.leads.ListLeads(c.ctx(t), &innonetpb.ListLeadsRequest{Subnode: "MUC-XYZ"})
+	checkStatus(t, err, codes.InvalidArgument, "subnode", "MUC-XYZ", "MUC-LMU, MUC-TUM")
+	_, err = c.leads.SearchLeads(c.ctx(t), &innonetpb.SearchLeadsRequest{Q: "battery", Site: "MUCH"})
+	checkStatus(t, err, codes.InvalidArgument, "site", "MUCH", nodes)
+	_, err = c.reports.ListSlaBreaches(c.ctx(t), &innonetpb.ListSlaBreachesRequest{MustAct: "MUCH"})
+	checkStatus(t, err, codes.InvalidArgument, "mustAct", "MUCH")
+	for _, tt := range []struct {
+		site string
+		want []string // nil: the stream opens
+	}{
+		{"MUCH", []string{"site", "MUCH", nodes}},
+		{"MUC-XYZ", []string{"site", "MUC-XYZ", "MUC-LMU, MUC-TUM"}},
+		{"muc-tum", nil},
+		{"muc", nil},
+	} {
+		stream, err := c.leads.WatchEvents(c.ctx(t), &innonetpb.WatchEventsRequest{Site: tt.site, Follow: proto.Bool(false)})
+		if err == nil {
+			var got int
+			for {
+				m, rerr := stream.Recv()
+				if rerr != nil {
+					err = rerr
+					break
+				}
+				if m.Event != nil {
+					got++
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				err = nil
+				if tt.want == nil && got == 0 {
+					t.Errorf("WatchEvents site=%s: no events, want the lead's", tt.site)
+				}
+			}
+		}
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("WatchEvents site=%s: %v", tt.site, err)
+			}
+			continue
+		}
+		checkStatus(t, err, codes.InvalidArgument, tt.want...)
+	}
 }
 
 // submitBody is a REST body of a valid new lead.
@@ -425,5 +539,57 @@ func TestNamesInAnswers(t *testing.T) {
 	h := c.ok(t, "GET", "/v1/leads/"+l["id"].(string)+"/history", bos, nil)["events"].([]any)
 	if e := h[0].(map[string]any); e["userName"] != "Bert Boston" {
 		t.Errorf("history event user %v", e)
+	}
+
+	// Tokens: of a new user, listed, revoked, and of a session.
+	created, err := admin.users.CreateUser(admin.ctx(t), &innonetpb.CreateUserRequest{RequestId: rid(), Name: "Carla Kim",
+		Role: innonetpb.Role_NODE_STAFF, Site: "BOS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti := created.TokenInfo; ti.UserName != "Carla Kim" || ti.CreatedByName != "admin" {
+		t.Errorf("CreateUser's token %v, want Carla Kim's created by admin", ti)
+	}
+	carla := created.User.Id
+	second := c.ok(t, "POST", "/v1/users/"+carla+"/tokens", created.Token, map[string]any{"requestId": rid(), "description": "laptop"})
+	if ti := second["tokenInfo"].(map[string]any); ti["userName"] != "Carla Kim" || ti["createdByName"] != "Carla Kim" {
+		t.Errorf("a token Carla made herself: %v", ti)
+	}
+	first := created.TokenInfo.Id
+	revoked := c.ok(t, "DELETE", "/v1/users/"+carla+"/tokens/"+first, testAdminToken, nil)
+	if revoked["revokedByName"] != "admin" || revoked["userName"] != "Carla Kim" {
+		t.Errorf("the revoked token: %v", revoked)
+	}
+	toks, err := admin.users.ListTokens(admin.ctx(t), &innonetpb.ListTokensRequest{UserId: carla})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks.Tokens {
+		if tok.UserName != "Carla Kim" || tok.CreatedByName == "" || tok.RevokedBy != "" && tok.RevokedByName != "admin" {
+			t.Errorf("ListTokens: %v, want every ID named", tok)
+		}
+	}
+
+	// An interest withdrawn, by whom.
+	hq := tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", "")
+	yrd := tc.addUser("Yang Delta", innonetpb.Role_DIVISION, "", "YRD")
+	id := l["id"].(string)
+	c.ok(t, "POST", "/v1/leads/"+id+":review", hq, map[string]any{"requestId": rid(), "decision": "APPROVE"})
+	c.ok(t, "POST", "/v1/leads/"+id+":express-interest", yrd, map[string]any{"requestId": rid(), "rationale": "Suzhou"})
+	if w := c.ok(t, "POST", "/v1/leads/"+id+":withdraw-interest", yrd, map[string]any{"requestId": rid()}); w["withdrawnByName"] != "Yang Delta" {
+		t.Errorf("the withdrawn interest: %v", w)
+	}
+	list := c.ok(t, "GET", "/v1/leads/"+id+"/interests", hq, nil)["interests"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["withdrawnByName"] != "Yang Delta" {
+		t.Errorf("the interests: %v", list)
+	}
+
+	// The deny-list, by whom.
+	if d, err := admin.clusters.DenyCertificate(admin.ctx(t), &innonetpb.DenyCertificateRequest{Serial: "5ca1ab1e", Comment: "lost"}); err != nil || d.AddedByName != "admin" {
+		t.Errorf("DenyCertificate: %v %v, want added by admin", d, err)
+	}
+	denied := c.ok(t, "GET", "/v1/cluster/denied-certificates", testAdminToken, nil)["certificates"].([]any)
+	if len(denied) != 1 || denied[0].(map[string]any)["addedByName"] != "admin" {
+		t.Errorf("the deny-list: %v", denied)
 	}
 }

@@ -28,11 +28,11 @@ import (
 //
 //   - strictQuery (the gateway's query parameter parser) refuses a name
 //     that is no field of the request, or one the path already gives, and
-//     a field given twice that takes one value; it accepts an enum value
-//     in any case, with or without its type's prefix (stage=submitted,
-//     sector=SECTOR_IT_AI), a date for a time (2026-01-31 is midnight
-//     UTC), and names the field and what it takes when a value does not
-//     parse.
+//     a field given twice that takes one value; it reads values as
+//     restvalues.go does (an enum value in any case, with or without its
+//     type's prefix: stage=submitted, sector=SECTOR_IT_AI; a date for a
+//     time), and names the field and what it takes when a value does not
+//     parse. Request bodies are read the same way (restbody.go).
 //   - refuseQueryOnBody (a gateway middleware) refuses any query
 //     parameter on a route whose body is the whole request message.
 
@@ -170,72 +170,11 @@ func queryValue(key string, fd protoreflect.FieldDescriptor, v string) (string, 
 			return timeValue(key, v)
 		case "google.protobuf.Duration":
 			if _, err := time.ParseDuration(v); err != nil {
-				return "", fmt.Errorf("%s: %q is not a duration such as 5s, 2m or 1h30m", key, clip(v))
+				return "", durationError(key, v)
 			}
 		}
 	}
 	return v, nil
-}
-
-// timeValue accepts an RFC 3339 time, or a date for midnight UTC.
-func timeValue(key, v string) (string, error) {
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d.Format(time.RFC3339), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil || t.Year() < 1 || t.Year() > 9999 {
-		return "", fmt.Errorf("%s: %q is not a time: give a date (2026-01-31, midnight UTC) or an RFC 3339 time (2026-01-31T09:30:00Z)", key, clip(v))
-	}
-	return v, nil
-}
-
-// enumValue reads an enum value in any case, with dashes or spaces for
-// underscores and with or without its type's prefix (SECTOR_IT_AI), and
-// writes it by its name. The zero value is refused: it means "none".
-func enumValue(key string, ed protoreflect.EnumDescriptor, v string) (string, error) {
-	name := strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(strings.TrimSpace(v)))
-	prefix := enumPrefix(ed)
-	for _, n := range []string{name, strings.TrimPrefix(name, prefix)} {
-		if ev := ed.Values().ByName(protoreflect.Name(n)); ev != nil && ev.Number() != 0 {
-			return string(ev.Name()), nil
-		}
-	}
-	if i, err := strconv.ParseInt(name, 10, 32); err == nil {
-		if ev := ed.Values().ByNumber(protoreflect.EnumNumber(i)); ev != nil && ev.Number() != 0 {
-			return string(ev.Name()), nil
-		}
-	}
-	return "", fmt.Errorf("%s: %q is not a %s; valid values: %s (any case, with or without the %s prefix)",
-		key, clip(v), enumWords(ed), enumValueNames(ed), prefix)
-}
-
-// enumPrefix is the prefix of an enum type's values in UPPER_SNAKE_CASE:
-// DEAL_TYPE_ for DealType.
-func enumPrefix(ed protoreflect.EnumDescriptor) string {
-	var b strings.Builder
-	for i, r := range string(ed.Name()) {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String()) + "_"
-}
-
-// enumWords is an enum type's name in words: "deal type".
-func enumWords(ed protoreflect.EnumDescriptor) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSuffix(enumPrefix(ed), "_"), "_", " "))
-}
-
-// enumValueNames lists an enum's values but the zero value.
-func enumValueNames(ed protoreflect.EnumDescriptor) string {
-	var names []string
-	for i := 0; i < ed.Values().Len(); i++ {
-		if ev := ed.Values().Get(i); ev.Number() != 0 {
-			names = append(names, string(ev.Name()))
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 func quoteAll(ss []string) string {

@@ -97,10 +97,10 @@ func (n *Node) serve() error {
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, bodyMarshaler(&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		})),
 		runtime.WithRoutingErrorHandler(routes.HandleRoutingError),
 		// Unknown or malformed query parameters are refused (restquery.go).
 		runtime.SetQueryParameterParser(strictQuery{}),

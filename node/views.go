@@ -16,8 +16,9 @@ import (
 // the caller may not see, wherever in the answer a lead, a history event
 // or a user appears, so that no RPC (of today or to come) can forget it:
 //
-//   - every user ID a lead, event or user names gets the user's display
-//     name beside it (submittedByName, createdByName...);
+//   - every user ID a lead, event, user, token, interest or denied
+//     certificate names gets the user's display name beside it
+//     (submittedByName, createdByName, userName...);
 //   - a lead linked to an organisation shows the organisation's current
 //     name as its organization, and its deal terms the partner's name;
 //   - deal terms are shown to HQ, admins and the claiming division only
@@ -53,11 +54,14 @@ type viewer struct {
 }
 
 var (
-	leadDesc  = (&innonetpb.Lead{}).ProtoReflect().Descriptor()
-	eventDesc = (&innonetpb.HistoryEvent{}).ProtoReflect().Descriptor()
-	userDesc  = (&innonetpb.User{}).ProtoReflect().Descriptor()
-	orgDesc   = (&innonetpb.Organization{}).ProtoReflect().Descriptor()
-	siteDesc  = (&innonetpb.Site{}).ProtoReflect().Descriptor()
+	leadDesc     = (&innonetpb.Lead{}).ProtoReflect().Descriptor()
+	eventDesc    = (&innonetpb.HistoryEvent{}).ProtoReflect().Descriptor()
+	userDesc     = (&innonetpb.User{}).ProtoReflect().Descriptor()
+	orgDesc      = (&innonetpb.Organization{}).ProtoReflect().Descriptor()
+	siteDesc     = (&innonetpb.Site{}).ProtoReflect().Descriptor()
+	tokenDesc    = (&innonetpb.Token{}).ProtoReflect().Descriptor()
+	interestDesc = (&innonetpb.Interest{}).ProtoReflect().Descriptor()
+	deniedDesc   = (&innonetpb.DeniedCertificate{}).ProtoReflect().Descriptor()
 )
 
 // walk applies the view to m and every message within it.
@@ -79,6 +83,15 @@ func (v *viewer) walk(m protoreflect.Message) {
 	case siteDesc:
 		s := m.Interface().(*innonetpb.Site)
 		s.CreatedByName = v.name(s.CreatedBy)
+	case tokenDesc:
+		t := m.Interface().(*innonetpb.Token)
+		t.UserName, t.CreatedByName, t.RevokedByName = v.name(t.UserId), v.name(t.CreatedBy), v.name(t.RevokedBy)
+	case interestDesc:
+		i := m.Interface().(*innonetpb.Interest)
+		i.WithdrawnByName = v.name(i.WithdrawnBy)
+	case deniedDesc:
+		d := m.Interface().(*innonetpb.DeniedCertificate)
+		d.AddedByName = v.name(d.AddedBy)
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 		switch {

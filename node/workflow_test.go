@@ -573,8 +573,9 @@ func TestAssignRaceAcrossSites(t *testing.T) {
 }
 
 // TestWorkflowREST drives the workflow over REST on the issue's paths, and
-// checks the settings endpoint, the enums by name and the refusals of
-// unknown fields and query parameters.
+// checks the settings endpoint, the enums by name (in any case, with or
+// without their prefix) and the refusals of unknown fields, enum values
+// and query parameters.
 func TestWorkflowREST(t *testing.T) {
 	f := newFlowUsers(t)
 	c := newRESTClient(f.tc.follower(false))
@@ -601,15 +602,15 @@ func TestWorkflowREST(t *testing.T) {
 			map[string]string{"division": "BOHAI", "outcome": "PENDING"}},
 		{"POST", "/v1/leads/" + id + ":withdraw-interest", f.bohai, map[string]any{"requestId": rid()},
 			map[string]string{"division": "BOHAI", "outcome": "WITHDRAWN"}},
-		{"POST", "/v1/leads/" + id + ":set-claim-mode", f.hq, map[string]any{"requestId": rid(), "claimMode": "ASSIGNED"},
+		{"POST", "/v1/leads/" + id + ":set-claim-mode", f.hq, map[string]any{"requestId": rid(), "claimMode": "claim_mode_assigned"},
 			map[string]string{"claimMode": "ASSIGNED"}},
 		{"POST", "/v1/leads/" + id + ":assign", f.hq, map[string]any{"requestId": rid(), "division": "YRD", "comment": "Suzhou it is"},
 			map[string]string{"stage": "CLAIMED", "division": "YRD", "stageComment": "Suzhou it is"}},
-		{"POST", "/v1/leads/" + id + "/comments", f.yrd, map[string]any{"requestId": rid(), "body": "Meeting on Monday", "visibility": "DIVISION"},
+		{"POST", "/v1/leads/" + id + "/comments", f.yrd, map[string]any{"requestId": rid(), "body": "Meeting on Monday", "visibility": "division"},
 			map[string]string{"visibility": "DIVISION", "division": "YRD", "seq": "1"}},
 		{"POST", "/v1/leads/" + id + ":advance", f.yrd, map[string]any{"requestId": rid(), "stage": "NEGOTIATING", "note": "term sheet sent", "visibility": "SHARED"},
 			map[string]string{"stage": "NEGOTIATING", "stageComment": "term sheet sent", "stageCommentVisibility": "SHARED"}},
-		{"POST", "/v1/leads/" + id + ":close", f.hq, map[string]any{"requestId": rid(), "reason": "PROJECT_STOPPED", "comment": "funding gone"},
+		{"POST", "/v1/leads/" + id + ":close", f.hq, map[string]any{"requestId": rid(), "reason": "project_stopped", "comment": "funding gone"},
 			map[string]string{"stage": "LOST", "closeReason": "PROJECT_STOPPED", "division": "YRD", "stageCommentVisibility": "DIVISION"}},
 		{"POST", "/v1/leads/" + id + ":reopen", f.hq, map[string]any{"requestId": rid(), "stage": "SUBMITTED", "comment": "new investor"},
 			map[string]string{"stage": "SUBMITTED", "division": "", "closeReason": "REASON_UNSPECIFIED"}},
@@ -647,8 +648,11 @@ func TestWorkflowREST(t *testing.T) {
 			[]string{`unknown query parameter "visibility"`, "consistency", "maxStaleness"}},
 		{"unknown filter", "GET", "/v1/leads?colour=blue", f.hq, nil, 400, []string{`"colour"`, "pageSize"}},
 		{"unknown JSON field", "POST", "/v1/leads/" + id + ":reopen", f.hq, map[string]any{"requestId": rid(), "stage": "APPROVED", "comment": "x", "division": "YRD"}, 400,
-			[]string{"division"}},
-		{"unknown reason", "POST", "/v1/leads/" + id + ":close", f.hq, map[string]any{"requestId": rid(), "reason": "BORED"}, 400, nil},
+			[]string{`unknown field "division"; this request takes id, requestId`}},
+		{"unknown reason", "POST", "/v1/leads/" + id + ":close", f.hq, map[string]any{"requestId": rid(), "reason": "bored"}, 400,
+			[]string{`reason: "bored" is not a close reason; valid values: PARTNER_WITHDREW, TERMS_NOT_AGREED, WENT_TO_ANOTHER_REGION, PROJECT_STOPPED, DUPLICATE, OTHER`}},
+		{"unknown visibility", "POST", "/v1/leads/" + id + "/comments", f.hq, map[string]any{"requestId": rid(), "body": "hi", "visibility": "public"}, 400,
+			[]string{`visibility: "public" is not a comment visibility; valid values: SHARED, HQ_AND_SITE, DIVISION`}},
 		{"bad visibility", "POST", "/v1/leads/" + id + "/comments", f.hq, map[string]any{"requestId": rid(), "body": "hi"}, 400, []string{"visibility", "SHARED", "HQ_AND_SITE", "DIVISION"}},
 		{"assign a site", "POST", "/v1/leads/" + id + ":assign", f.hq, map[string]any{"requestId": rid(), "division": "MUC"}, 400, []string{"division", "BOHAI, YRD or PRD"}},
 	} {

@@ -295,7 +295,7 @@ Examples:
 		if d.AddTime != nil {
 			added = d.AddTime.AsTime().UTC().Format(time.RFC3339)
 		}
-		t.row(d.Serial, added, d.AddedBy, d.Comment)
+		t.row(d.Serial, added, userText(d.AddedByName, d.AddedBy), d.Comment)
 	}
 	return t.flush()
 }

@@ -269,8 +269,9 @@ func TestCLIClusterMembership(t *testing.T) {
 			t.Errorf("deny-cert printed %q, want the normalized serial", out)
 		}
 		out = cli(t, append([]string{"cluster", "denied-certs"}, admin...)...)
-		if rows := tableRows(out, "3af091"); len(rows) != 1 || !strings.Contains(out, "laptop stolen") {
-			t.Errorf("denied-certs printed\n%s\nwant the serial with its comment", out)
+		if rows := tableRows(out, "3af091"); len(rows) != 1 || !strings.Contains(out, "laptop stolen") ||
+			!strings.Contains(strings.Join(rows[0], " "), "admin (user-0001)") {
+			t.Errorf("denied-certs printed\n%s\nwant the serial with its comment, added by admin (user-0001)", out)
 		}
 		if r := runCLI(t, append([]string{"cluster", "deny-cert", "zz"}, admin...)...); r.err == nil || !strings.Contains(r.err.Error(), "serial") {
 			t.Errorf("deny-cert zz: %v, want an error about the serial", r.err)

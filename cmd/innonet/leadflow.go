@@ -322,7 +322,11 @@ Examples:
 func printInterests(w io.Writer, list []*pb.Interest) error {
 	t := newTable(w, "DIVISION", "OUTCOME", "ENTERPRISE", "BY", "UPDATED", "RATIONALE")
 	for _, i := range list {
-		t.row(i.Division, enumText(i.Outcome), i.Enterprise, i.UserName, timeText(i.UpdateTime), clipText(i.Rationale, 60))
+		outcome := enumText(i.Outcome)
+		if i.WithdrawnBy != "" {
+			outcome += " by " + userText(i.WithdrawnByName, i.WithdrawnBy)
+		}
+		t.row(i.Division, outcome, i.Enterprise, userText(i.UserName, i.UserId), timeText(i.UpdateTime), clipText(i.Rationale, 60))
 	}
 	return t.flush()
 }

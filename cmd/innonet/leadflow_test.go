@@ -74,8 +74,16 @@ func TestCLIWorkflow(t *testing.T) {
 	cliErr(t, codes.PermissionDenied, append([]string{"lead", "interests", id}, staff...)...)
 	var withdrawn pb.Interest
 	cliJSON(t, &withdrawn, append([]string{"lead", "withdraw-interest", id}, prd...)...)
-	if withdrawn.Outcome != pb.Interest_WITHDRAWN {
-		t.Errorf("lead withdraw-interest: got %v", &withdrawn)
+	if withdrawn.Outcome != pb.Interest_WITHDRAWN || withdrawn.WithdrawnByName != "Zhang Min" {
+		t.Errorf("lead withdraw-interest: got %v, want WITHDRAWN by Zhang Min", &withdrawn)
+	}
+	// Who withdrew it, and who expressed it, by name.
+	out = cli(t, append([]string{"lead", "interests", id}, hq...)...)
+	if rows := tableRows(out, "PRD"); len(rows) != 1 || !strings.Contains(strings.Join(rows[0], " "), "WITHDRAWN by Zhang Min (user-") {
+		t.Errorf("lead interests after PRD withdrew: got\n%s\nwant PRD WITHDRAWN by Zhang Min", out)
+	}
+	if rows := tableRows(out, "YRD"); len(rows) != 1 || !strings.Contains(strings.Join(rows[0], " "), "Chen Jie (user-") {
+		t.Errorf("lead interests: got\n%s\nwant YRD's by Chen Jie", out)
 	}
 
 	// HQ assigns; a second assignment is told who holds the lead.

@@ -454,39 +454,11 @@ Examples:
 	if cf.json {
 		return printJSON(std.out(), resp)
 	}
-	if err := printTokensNamed(std.out(), resp.Tokens, c.userNames(ctx)); err != nil {
+	if err := printTokens(std.out(), resp.Tokens); err != nil {
 		return err
 	}
 	printReadInfo(std.errOut(), resp.Read)
 	return nil
-}
-
-// userNames returns the names of the users the caller may know by ID:
-// every user for an admin, else the caller itself. Tokens carry user IDs
-// only; this is best effort, and a name not found is left out.
-func (c *client) userNames(ctx context.Context) map[string]string {
-	names := map[string]string{}
-	var me *pb.User
-	if c.call(ctx, func(ctx context.Context) (err error) {
-		me, err = c.users.WhoAmI(ctx, &pb.WhoAmIRequest{})
-		return err
-	}) != nil {
-		return names
-	}
-	names[me.Id] = me.Name
-	if me.Role != pb.Role_ADMIN {
-		return names
-	}
-	var all *pb.ListUsersResponse
-	if c.call(ctx, func(ctx context.Context) (err error) {
-		all, err = c.users.ListUsers(ctx, &pb.ListUsersRequest{})
-		return err
-	}) == nil {
-		for _, u := range all.Users {
-			names[u.Id] = u.Name
-		}
-	}
-	return names
 }
 
 func userTokenRevoke(ctx context.Context, std streams, args []string) error {
@@ -572,23 +544,20 @@ func (t *ttlFlag) duration() *durationpb.Duration {
 	return durationpb.New(t.d)
 }
 
-// printTokens prints tokens as a table, one per row.
-func printTokens(w io.Writer, tokens []*pb.Token) error { return printTokensNamed(w, tokens, nil) }
-
-// printTokensNamed prints tokens with the names of the users they name,
-// where names has them.
-func printTokensNamed(w io.Writer, tokens []*pb.Token, names map[string]string) error {
+// printTokens prints tokens as a table, one per row, with the names of
+// the users they name.
+func printTokens(w io.Writer, tokens []*pb.Token) error {
 	t := newTable(w, "ID", "USER", "STATE", "CREATED", "CREATED BY", "EXPIRES", "REVOKED", "DESCRIPTION")
 	for _, tok := range tokens {
 		revoked := ""
 		if tok.RevokeTime != nil {
 			revoked = timeText(tok.RevokeTime)
 			if tok.RevokedBy != "" {
-				revoked += " by " + userText(names[tok.RevokedBy], tok.RevokedBy)
+				revoked += " by " + userText(tok.RevokedByName, tok.RevokedBy)
 			}
 		}
-		t.row(tok.Id, userText(names[tok.UserId], tok.UserId), enumText(tok.State), timeText(tok.CreateTime),
-			userText(names[tok.CreatedBy], tok.CreatedBy), timeText(tok.ExpireTime), revoked, clipText(tok.Description, 40))
+		t.row(tok.Id, userText(tok.UserName, tok.UserId), enumText(tok.State), timeText(tok.CreateTime),
+			userText(tok.CreatedByName, tok.CreatedBy), timeText(tok.ExpireTime), revoked, clipText(tok.Description, 40))
 	}
 	return t.flush()
 }

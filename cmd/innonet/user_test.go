@@ -184,9 +184,14 @@ func TestCLIUserTokens(t *testing.T) {
 	out := cli(t, append([]string{"user", "token", "list", "me"}, as(fresh, "BOS")...)...)
 	for _, id := range []string{oldID, rotated.TokenInfo.Id} {
 		// The user is shown by name: "Sofia Rossi (user-0002)".
-		if rows := tableRows(out, id); len(rows) != 1 || !slices.Contains(rows[0], "("+self+")") || !slices.Contains(rows[0], "ACTIVE") {
-			t.Errorf("user token list me: got\n%s\nwant %s ACTIVE", out, id)
+		if rows := tableRows(out, id); len(rows) != 1 || !strings.Contains(strings.Join(rows[0], " "), "Sofia Rossi ("+self+")") || !slices.Contains(rows[0], "ACTIVE") {
+			t.Errorf("user token list me: got\n%s\nwant %s of Sofia Rossi ACTIVE", out, id)
 		}
+	}
+	// Its first token was created by the admin, its second by itself: by
+	// name too, though the user may not list users.
+	if rows := tableRows(out, oldID); len(rows) != 1 || !strings.Contains(strings.Join(rows[0], " "), "admin (user-0001)") {
+		t.Errorf("user token list me: got\n%s\nwant %s created by admin (user-0001)", out, oldID)
 	}
 	for _, secret := range []string{old, fresh} {
 		if strings.Contains(out, secret) {
@@ -209,9 +214,18 @@ func TestCLIUserTokens(t *testing.T) {
 		})
 		cli(t, append([]string{"user", "whoami"}, as(fresh, site)...)...)
 	}
+	// A STALE read answers from CBG's own state, which may apply the
+	// revocation after CBG refuses the token (whoami asks the leader).
 	var list pb.ListTokensResponse
-	cliJSON(t, &list, append([]string{"user", "token", "list", self, "--consistency", "stale"}, as(fresh, "CBG")...)...)
+	eventually(t, "CBG's state showing the revocation", func() error {
+		cliJSON(t, &list, append([]string{"user", "token", "list", self, "--consistency", "stale"}, as(fresh, "CBG")...)...)
+		if len(list.Tokens) == 0 || list.Tokens[0].State != pb.TokenState_REVOKED {
+			return fmt.Errorf("got %v", &list)
+		}
+		return nil
+	})
 	if len(list.Tokens) != 2 || list.Tokens[0].State != pb.TokenState_REVOKED || list.Tokens[0].RevokedBy != self ||
+		list.Tokens[0].RevokedByName != "Sofia Rossi" || list.Tokens[0].UserName != "Sofia Rossi" ||
 		list.Tokens[1].State != pb.TokenState_ACTIVE || list.Read.GetSite() != "CBG" {
 		t.Errorf("user token list --json: got %v, want the first REVOKED by %s, the second ACTIVE, read on CBG", &list, self)
 	}

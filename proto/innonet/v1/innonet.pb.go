@@ -3522,7 +3522,11 @@ type Token struct {
 	// ACTIVE, EXPIRED or REVOKED, by the answering site's clock.
 	State TokenState `protobuf:"varint,9,opt,name=state,proto3,enum=innonet.v1.TokenState" json:"state,omitempty"`
 	// API, or SESSION for a token of SignIn.
-	Kind          TokenKind `protobuf:"varint,10,opt,name=kind,proto3,enum=innonet.v1.TokenKind" json:"kind,omitempty"`
+	Kind TokenKind `protobuf:"varint,10,opt,name=kind,proto3,enum=innonet.v1.TokenKind" json:"kind,omitempty"`
+	// The display names of user_id, created_by and revoked_by.
+	UserName      string `protobuf:"bytes,11,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	CreatedByName string `protobuf:"bytes,12,opt,name=created_by_name,json=createdByName,proto3" json:"created_by_name,omitempty"`
+	RevokedByName string `protobuf:"bytes,13,opt,name=revoked_by_name,json=revokedByName,proto3" json:"revoked_by_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3625,6 +3629,27 @@ func (x *Token) GetKind() TokenKind {
 		return x.Kind
 	}
 	return TokenKind_TOKEN_KIND_UNSPECIFIED
+}
+
+func (x *Token) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *Token) GetCreatedByName() string {
+	if x != nil {
+		return x.CreatedByName
+	}
+	return ""
+}
+
+func (x *Token) GetRevokedByName() string {
+	if x != nil {
+		return x.RevokedByName
+	}
+	return ""
 }
 
 type CreateUserRequest struct {
@@ -5788,8 +5813,10 @@ type DeniedCertificate struct {
 	Serial  string `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"`
 	Comment string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
 	// The admin who added it, and when.
-	AddedBy       string                 `protobuf:"bytes,3,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
-	AddTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=add_time,json=addTime,proto3" json:"add_time,omitempty"`
+	AddedBy string                 `protobuf:"bytes,3,opt,name=added_by,json=addedBy,proto3" json:"added_by,omitempty"`
+	AddTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=add_time,json=addTime,proto3" json:"add_time,omitempty"`
+	// The display name of added_by.
+	AddedByName   string `protobuf:"bytes,5,opt,name=added_by_name,json=addedByName,proto3" json:"added_by_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5850,6 +5877,13 @@ func (x *DeniedCertificate) GetAddTime() *timestamppb.Timestamp {
 		return x.AddTime
 	}
 	return nil
+}
+
+func (x *DeniedCertificate) GetAddedByName() string {
+	if x != nil {
+		return x.AddedByName
+	}
+	return ""
 }
 
 type ListDeniedCertificatesRequest struct {
@@ -6308,11 +6342,13 @@ type Interest struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Set once the division withdrew it.
-	WithdrawTime  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=withdraw_time,json=withdrawTime,proto3" json:"withdraw_time,omitempty"`
-	WithdrawnBy   string                 `protobuf:"bytes,10,opt,name=withdrawn_by,json=withdrawnBy,proto3" json:"withdrawn_by,omitempty"`
-	Outcome       Interest_Outcome       `protobuf:"varint,11,opt,name=outcome,proto3,enum=innonet.v1.Interest_Outcome" json:"outcome,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	WithdrawTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=withdraw_time,json=withdrawTime,proto3" json:"withdraw_time,omitempty"`
+	WithdrawnBy  string                 `protobuf:"bytes,10,opt,name=withdrawn_by,json=withdrawnBy,proto3" json:"withdrawn_by,omitempty"`
+	Outcome      Interest_Outcome       `protobuf:"varint,11,opt,name=outcome,proto3,enum=innonet.v1.Interest_Outcome" json:"outcome,omitempty"`
+	// The display name of withdrawn_by.
+	WithdrawnByName string `protobuf:"bytes,12,opt,name=withdrawn_by_name,json=withdrawnByName,proto3" json:"withdrawn_by_name,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Interest) Reset() {
@@ -6420,6 +6456,13 @@ func (x *Interest) GetOutcome() Interest_Outcome {
 		return x.Outcome
 	}
 	return Interest_OUTCOME_UNSPECIFIED
+}
+
+func (x *Interest) GetWithdrawnByName() string {
+	if x != nil {
+		return x.WithdrawnByName
+	}
+	return ""
 }
 
 type ListInterestsResponse struct {
@@ -14669,7 +14712,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11password_set_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x0fpasswordSetTime\x12&\n" +
 	"\x0fcreated_by_name\x18\x14 \x01(\tR\rcreatedByName\x12&\n" +
-	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\xa0\x03\n" +
+	"\x0frevoked_by_name\x18\x15 \x01(\tR\rrevokedByName\"\x8d\x04\n" +
 	"\x05Token\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -14686,7 +14729,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"revoked_by\x18\b \x01(\tR\trevokedBy\x12,\n" +
 	"\x05state\x18\t \x01(\x0e2\x16.innonet.v1.TokenStateR\x05state\x12)\n" +
 	"\x04kind\x18\n" +
-	" \x01(\x0e2\x15.innonet.v1.TokenKindR\x04kind\"\xd4\x01\n" +
+	" \x01(\x0e2\x15.innonet.v1.TokenKindR\x04kind\x12\x1b\n" +
+	"\tuser_name\x18\v \x01(\tR\buserName\x12&\n" +
+	"\x0fcreated_by_name\x18\f \x01(\tR\rcreatedByName\x12&\n" +
+	"\x0frevoked_by_name\x18\r \x01(\tR\rrevokedByName\"\xd4\x01\n" +
 	"\x11CreateUserRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -14857,12 +14903,13 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"log_format\x18\x05 \x01(\x05R\tlogFormat\"J\n" +
 	"\x16DenyCertificateRequest\x12\x16\n" +
 	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x18\n" +
-	"\acomment\x18\x02 \x01(\tR\acomment\"\x97\x01\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\"\xbb\x01\n" +
 	"\x11DeniedCertificate\x12\x16\n" +
 	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\x12\x19\n" +
 	"\badded_by\x18\x03 \x01(\tR\aaddedBy\x125\n" +
-	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\x1f\n" +
+	"\badd_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\x12\"\n" +
+	"\radded_by_name\x18\x05 \x01(\tR\vaddedByName\"\x1f\n" +
 	"\x1dListDeniedCertificatesRequest\"c\n" +
 	"\x1eListDeniedCertificatesResponse\x12A\n" +
 	"\fcertificates\x18\x01 \x03(\v2\x1d.innonet.v1.DeniedCertificateR\fcertificates\"\x9d\x03\n" +
@@ -14908,7 +14955,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x14ListInterestsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\vconsistency\x18\x02 \x01(\x0e2\x17.innonet.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xb6\x04\n" +
+	"\rmax_staleness\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xe2\x04\n" +
 	"\bInterest\x12\x17\n" +
 	"\alead_id\x18\x01 \x01(\tR\x06leadId\x12\x1a\n" +
 	"\bdivision\x18\x02 \x01(\tR\bdivision\x12\x1c\n" +
@@ -14925,7 +14972,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rwithdraw_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fwithdrawTime\x12!\n" +
 	"\fwithdrawn_by\x18\n" +
 	" \x01(\tR\vwithdrawnBy\x126\n" +
-	"\aoutcome\x18\v \x01(\x0e2\x1c.innonet.v1.Interest.OutcomeR\aoutcome\"k\n" +
+	"\aoutcome\x18\v \x01(\x0e2\x1c.innonet.v1.Interest.OutcomeR\aoutcome\x12*\n" +
+	"\x11withdrawn_by_name\x18\f \x01(\tR\x0fwithdrawnByName\"k\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aPENDING\x10\x01\x12\n" +
