@@ -141,7 +141,9 @@ Examples:
 
 // siteChange is a membership change that names one site and takes no
 // other input: remove, promote, demote.
-func siteChange(name, help string, call func(ctx context.Context, c *client, site string) (*pb.Cluster, error)) func(context.Context, streams, []string) error {
+// call is told whether an earlier attempt of this change was made (and
+// answered UNAVAILABLE, so it may have been applied).
+func siteChange(name, help string, call func(ctx context.Context, c *client, site string, retry bool) (*pb.Cluster, error)) func(context.Context, streams, []string) error {
 	return func(ctx context.Context, std streams, args []string) error {
 		f := newFlags(std, name, help)
 		cf := addClientFlags(f, defaultTimeout)
@@ -152,8 +154,10 @@ func siteChange(name, help string, call func(ctx context.Context, c *client, sit
 			return err
 		}
 		site := siteCode(pos[0])
+		attempts := 0
 		return membership(ctx, std, cf, retries, func(ctx context.Context, c *client) (*pb.Cluster, error) {
-			return call(ctx, c, site)
+			attempts++
+			return call(ctx, c, site, attempts > 1)
 		})
 	}
 }
@@ -166,9 +170,19 @@ Admins only.
 
 Examples:
   innonet cluster remove TLV
-`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
-	return c.cluster.RemoveMember(ctx, &pb.RemoveMemberRequest{Site: site})
-})
+`, removeMember)
+
+// removeMember removes site. On a retry a site that is no longer a member
+// counts as removed: the attempt answered UNAVAILABLE (its answer lost in
+// a leader change) may have removed it, and the retry finds nothing to
+// remove.
+func removeMember(ctx context.Context, c *client, site string, retry bool) (*pb.Cluster, error) {
+	cl, err := c.cluster.RemoveMember(ctx, &pb.RemoveMemberRequest{Site: site})
+	if retry && status.Code(err) == codes.NotFound {
+		return c.cluster.GetCluster(ctx, &pb.GetClusterRequest{})
+	}
+	return cl, err
+}
 
 var clusterPromote = siteChange("cluster promote", `Usage: innonet cluster promote SITE [flags]
 
@@ -177,7 +191,7 @@ stabilization time. Admins only.
 
 Examples:
   innonet cluster promote YRD
-`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
+`, func(ctx context.Context, c *client, site string, _ bool) (*pb.Cluster, error) {
 	return c.cluster.PromoteMember(ctx, &pb.PromoteMemberRequest{Site: site})
 })
 
@@ -188,7 +202,7 @@ but no longer counts for the quorum. Admins only.
 
 Examples:
   innonet cluster demote TLV
-`, func(ctx context.Context, c *client, site string) (*pb.Cluster, error) {
+`, func(ctx context.Context, c *client, site string, _ bool) (*pb.Cluster, error) {
 	return c.cluster.DemoteMember(ctx, &pb.DemoteMemberRequest{Site: site})
 })
 
