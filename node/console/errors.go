@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	innonetpb "innonet/proto/innonet/v1"
 )
 
 // apiFlash turns an API refusal into a message in the user's language:
@@ -76,46 +73,6 @@ func httpStatus(err error) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-// freshness says which site answered a page and how current its copy
-// is, in the words the banner uses.
-type freshness struct {
-	Site    string
-	Leader  string
-	Behind  time.Duration
-	Lagging bool
-}
-
-// lagWarn is how far behind the leader a copy may be before the page
-// says so.
-const lagWarn = 3 * time.Second
-
-func freshOf(ri *innonetpb.ReadInfo) *freshness {
-	if ri == nil {
-		return nil
-	}
-	f := &freshness{Site: ri.Site, Leader: ri.Leader}
-	if ri.Site != ri.Leader {
-		f.Behind = ri.LastContact.AsDuration()
-		f.Lagging = f.Behind > lagWarn || ri.Leader == ""
-	}
-	return f
-}
-
-// Banner is the freshness line in the user's language.
-func (f *freshness) Banner(t *tr) string {
-	switch {
-	case f == nil:
-		return ""
-	case f.Leader == "":
-		return t.T("fresh.noleader", t.Enum("site", f.Site))
-	case f.Lagging:
-		return t.T("fresh.behind", t.Enum("site", f.Site), int(f.Behind.Round(time.Second)/time.Second), t.Enum("site", f.Leader))
-	case f.Site == f.Leader:
-		return t.T("fresh.leader", t.Enum("site", f.Site))
-	}
-	return t.T("fresh.current", t.Enum("site", f.Site))
 }
 
 func errParam(t *tr, p string) *flash {
