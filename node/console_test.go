@@ -219,6 +219,49 @@ func TestConsolePages(t *testing.T) {
 		}
 	})
 
+	t.Run("refusals in the reader's language", func(t *testing.T) {
+		refused := func(lang string, form url.Values, want ...string) string {
+			t.Helper()
+			b.setLang(lang, "/")
+			page := waitPage("/leads/"+lead.Id, lead.Id)
+			form.Set("csrf", csrfIn(t, page))
+			form.Set("rid", rid())
+			code, loc, _ := b.post("/leads/"+lead.Id+"/review", form)
+			if code != http.StatusSeeOther {
+				t.Fatalf("%s: a refused review: %d, want 303 back to the lead", lang, code)
+			}
+			_, page = b.get(loc)
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Errorf("%s: the page after a refused review does not say %q:\n%s", lang, w, page)
+				}
+			}
+			return page
+		}
+		l, err := staff.leads.GetLead(staff.ctx(t), &innonetpb.GetLeadRequest{Id: lead.Id})
+		if err != nil || l.Stage != innonetpb.Stage_RETURNED {
+			t.Fatalf("the lead: %v %v, want it RETURNED", l.GetStage(), err)
+		}
+		ver := strconv.FormatInt(l.Version, 10)
+		// A return without its question: refused for the comment, with
+		// none of the API's English left in Chinese.
+		api := "comment: is required when the decision is RETURN"
+		page := refused("zh", url.Values{"decision": {"RETURN"}, "version": {ver}}, "请检查字段“说明”", "请在说明中写下问题")
+		if strings.Contains(page, api) {
+			t.Errorf("the Chinese page shows the API's English %q", api)
+		}
+		refused("en", url.Values{"decision": {"RETURN"}, "version": {ver}}, "Check the field “comment”", "write the question in the comment")
+		// The lead was returned: no review now, in words of its stage.
+		refused("zh", url.Values{"decision": {"APPROVE"}, "version": {ver}}, "目前无法执行此操作",
+			"线索 "+lead.Id+" 现为“已退回”：只有“待审核”的线索才能审核。")
+		refused("en", url.Values{"decision": {"APPROVE"}, "version": {ver}}, "This cannot be done now",
+			"Lead "+lead.Id+" is Returned now: only Submitted leads can be reviewed.")
+		// A page older than the lead.
+		refused("zh", url.Values{"decision": {"APPROVE"}, "version": {"1"}}, "在此期间已被修改（现为第 "+ver+" 版，本页显示的是第 1 版）")
+		refused("en", url.Values{"decision": {"APPROVE"}, "version": {"1"}}, "changed meanwhile (it is now at version "+ver+"; this page showed version 1)")
+		b.setLang("zh", "/")
+	})
+
 	t.Run("admin screens and a backup", func(t *testing.T) {
 		ab := newBrowser(t, site, testAdminToken)
 		code, page := ab.get("/admin/cluster")

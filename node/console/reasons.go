@@ -94,7 +94,7 @@ func (r reasonRule) words(t *tr, m []string) string {
 	args := make([]any, 0, len(m)-1)
 	for i, g := range m[1:] {
 		if fam, ok := r.enums[i+1]; ok {
-			g = t.Enum(fam, g)
+			g = t.enumWords(fam, g)
 		}
 		args = append(args, g)
 	}

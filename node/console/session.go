@@ -334,6 +334,9 @@ type flash struct {
 	Kind   string `json:"k"` // notice or error
 	Msg    string `json:"m"`
 	Detail string `json:"d,omitempty"`
+	// Field is the form field an API refusal named (its wire name), so
+	// the form can mark it; not kept past the page.
+	Field string `json:"-"`
 	// Warn is a warning beside a notice: the possible duplicates a
 	// submit or an edit was answered with.
 	Warn string `json:"w,omitempty"`
