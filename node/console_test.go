@@ -246,7 +246,7 @@ func TestConsolePages(t *testing.T) {
 		// A return without its question: refused for the comment, with
 		// none of the API's English left in Chinese.
 		api := "comment: is required when the decision is RETURN"
-		page := refused("zh", url.Values{"decision": {"RETURN"}, "version": {ver}}, "请检查字段“说明”", "请在说明中写下问题")
+		page := refused("zh", url.Values{"decision": {"RETURN"}, "version": {ver}}, "请检查字段“说明”", "请在“给站点的意见”中写下问题")
 		if strings.Contains(page, api) {
 			t.Errorf("the Chinese page shows the API's English %q", api)
 		}

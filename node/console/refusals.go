@@ -162,7 +162,7 @@ func (t *tr) enumWords(family, v string) string {
 		return t.or("stage", v)
 	case "roles":
 		return t.or("role", v)
-	case "may", "stageverb":
+	case "may", "stageverb", "transfields":
 		if k := family + "." + slug(v); t.c.has(k) {
 			return t.T(k)
 		}

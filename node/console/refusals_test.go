@@ -16,7 +16,7 @@ var refusalExamples = map[string]struct {
 	msg    string
 	en, zh string
 }{
-	"refuse.comment.return":         {"comment: is required when the decision is RETURN", "write the question in the comment", "请在说明中写下问题"},
+	"refuse.comment.return":         {"comment: is required when the decision is RETURN", "write the question in the comment", "请在“给站点的意见”中写下问题"},
 	"refuse.comment.decline":        {"comment: is required when the decision is DECLINE", "why the lead is declined", "拒绝的理由"},
 	"refuse.decision":               {"decision: must be APPROVE, RETURN or DECLINE", "Choose a decision", "请选择决定"},
 	"refuse.comment.other":          {"comment: is required when the reason is OTHER: say why the deal fell through", "why the deal fell through", "未能成交的原因"},
@@ -182,7 +182,7 @@ func TestAPIFlash(t *testing.T) {
 		{"a field, in English", status.Error(codes.InvalidArgument, "comment: is required when the decision is RETURN"), "en",
 			"Check the field “comment”:", "comment", "write the question in the comment"},
 		{"a field, in Chinese", status.Error(codes.InvalidArgument, "comment: is required when the decision is RETURN"), "zh",
-			"请检查字段“说明”：", "comment", "请在说明中写下问题"},
+			"请检查字段“说明”：", "comment", "请在“给站点的意见”中写下问题"},
 		{"a stage, in Chinese", status.Error(codes.FailedPrecondition, "lead MUC-0007 is in stage DECLINED; only SUBMITTED leads can be reviewed"), "zh",
 			"目前无法执行此操作：", "", "线索 MUC-0007 现为“已拒绝”：只有“待审核”的线索才能审核。"},
 		{"a permission, in English", status.Error(codes.PermissionDenied, "lead MUC-0007 belongs to site MUC; staff of BOS may not withdraw it"), "en",
