@@ -192,6 +192,7 @@ func (f notifyingFSM) Apply(l *raft.Log) any {
 	if ok && r.Profile != nil {
 		f.n.matches.changed()
 	}
+	f.n.copy.apply(l.AppendedAt, time.Now())
 	f.n.applied.applied()
 	return res
 }

@@ -243,15 +243,19 @@ func TestBrowserWeek(t *testing.T) {
 		if err := chromedp.Do(c, chromedp.Navigate("about:blank")); err != nil {
 			t.Fatal(err)
 		}
-		// A script that runs from lead text would open a dialog: record it.
+		// A script that runs from lead text would open a dialog: record
+		// it. The console's own confirmations (a form's data-confirm, as
+		// the revoke button has) are accepted, as a person would.
 		go func() {
 			for ev, err := range chromedp.Events(c, page.JavascriptDialogOpening) {
 				if err != nil {
 					return
 				}
-				alertsMu.Lock()
-				alerts = append(alerts, name+": "+ev.Message)
-				alertsMu.Unlock()
+				if ev.Type != page.DialogTypeConfirm {
+					alertsMu.Lock()
+					alerts = append(alerts, name+": "+ev.Message)
+					alertsMu.Unlock()
+				}
 				_, _ = chromedp.Call(c, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 			}
 		}()
@@ -481,6 +485,17 @@ func TestBrowserWeek(t *testing.T) {
 	hq.click("#lang-zh")
 	hq.open("/leads/" + german)
 	hq.sees("Grüner Wasserstoff", "Pitch deck.pdf")
+	// A return without its question is refused, in words of HQ's
+	// language, and changes nothing.
+	hq.click("#return")
+	hq.sees("请检查字段“说明”", "退回线索时须附上给站点的问题")
+	hq.shot("hq-refusal.zh")
+	hq.click("#lang-en")
+	hq.click("#return")
+	hq.sees("Check the field “comment”", "write the question in the comment")
+	hq.shot("hq-refusal.en")
+	hq.click("#lang-zh")
+	wantStage(t, api, german, innonetpb.Stage_SUBMITTED)
 	hq.set("#review-comment", "Wer hält die Patente, und gibt es schon einen Prototyp?")
 	hq.click("#return")
 	hq.sees("已连同问题退回站点", "已退回")
@@ -623,6 +638,103 @@ func TestBrowserWeek(t *testing.T) {
 		t.Fatalf("API: close reason of %s: %v", english, l.CloseReason)
 	}
 
+	// YRD writes to HQ about the German lead for their eyes only (our
+	// division and HQ): HQ reads it, Bohai Rim does not, on the page or
+	// through the API.
+	const private = "Unser Partner in Suzhou will eine Exklusivlizenz für China."
+	yrd.open("/leads/" + german)
+	yrd.set("#comment-body", private)
+	yrd.set("#comment-visibility", "DIVISION")
+	yrd.click("#add-comment")
+	yrd.sees("Posted.", private, "Our division and HQ (Yangtze River Delta)")
+	yrd.shotBoth("division-lead-thread")
+	cs, err := retried(t, api.leads.ListComments, &innonetpb.ListCommentsRequest{Id: german, Consistency: innonetpb.Consistency_LEADER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posted *innonetpb.Comment
+	for _, c := range cs.Comments {
+		if c.Body == private {
+			posted = c
+		}
+	}
+	if posted == nil || posted.Visibility != innonetpb.Comment_DIVISION || posted.Division != "YRD" {
+		t.Fatalf("API: YRD's comment on %s: %v", german, posted)
+	}
+	eventuallyPage(t, hq, "/leads/"+german, private)
+	bohai.open("/leads/" + german)
+	bohai.sees("Grüner Wasserstoff")
+	if strings.Contains(bohai.pageText(), "Unser Partner in Suzhou") {
+		t.Fatalf("Bohai Rim sees YRD's DIVISION comment:\n%s", bohai.pageText())
+	}
+	rival := tc.clients(sites["CGO"], bohai.session())
+	bcs, err := rival.leads.ListComments(rival.ctx(t), &innonetpb.ListCommentsRequest{Id: german, Consistency: innonetpb.Consistency_LEADER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range bcs.Comments {
+		if c.Body == private {
+			t.Fatalf("API: Bohai Rim reads YRD's DIVISION comment: %v", c)
+		}
+	}
+
+	// HQ records a Chinese translation of the German lead; it shows
+	// beside the original.
+	const transTitle = "海水直接电解制绿氢"
+	hq.open("/leads/" + german)
+	hq.click("#lang-zh")
+	hq.run("open the translation form", chromedp.Click(chromedp.CSS("#translate summary")))
+	hq.set("#translate-lang", "zh")
+	hq.set("#translate-title", transTitle)
+	hq.set("#translate-summary", "慕尼黑工业大学团队研发的电解槽可直接分解海水。")
+	hq.set("#translate-status", "VERIFIED")
+	hq.click("#translate-submit")
+	hq.sees("译文已保存。", "已核对")
+	if got, orig := hq.text("#trans-title"), hq.text("#lead-title"); got != transTitle || !strings.Contains(orig, "Grüner Wasserstoff") {
+		t.Fatalf("the lead page shows %q beside %q, want %q beside the German original", got, orig, transTitle)
+	}
+	l, err = retried(t, api.leads.GetLead, &innonetpb.GetLeadRequest{Id: german, Lang: "zh", Consistency: innonetpb.Consistency_LEADER})
+	if err != nil || l.Translation.GetTitle() != transTitle || l.Translation.GetStatus() != innonetpb.TranslationStatus_VERIFIED {
+		t.Fatalf("API: the zh translation of %s: %v %v", german, l.GetTranslation(), err)
+	}
+	hq.shotBoth("hq-lead-translation")
+
+	// HQ reopens the declined lead for a second look and publishes it for
+	// HQ to assign: Bohai Rim can only say it wants it, and HQ gives it
+	// to them.
+	hq.open("/leads/" + hostile)
+	hq.set("#reopen-stage", "SUBMITTED")
+	hq.set("#reopen-comment", "A second look: the electrolysis part is real.")
+	hq.click("#reopen")
+	hq.sees("Reopened.", "Submitted")
+	wantStage(t, api, hostile, innonetpb.Stage_SUBMITTED)
+	hq.set("#review-comment", "Published; HQ assigns it.")
+	hq.set("#review-claimmode", "ASSIGNED")
+	hq.click("#approve")
+	hq.sees("Approved and published", "HQ assigns")
+	if l = wantStage(t, api, hostile, innonetpb.Stage_APPROVED); l.ClaimMode != innonetpb.ClaimMode_ASSIGNED {
+		t.Fatalf("API: claim mode of %s: %v, want ASSIGNED", hostile, l.ClaimMode)
+	}
+	eventuallyPage(t, bohai, "/leads/"+hostile, "Express interest")
+	if n := bohai.count("#claim"); n != 0 {
+		t.Fatalf("Bohai Rim is offered a claim of %s, which HQ assigns", hostile)
+	}
+	bohai.sees("HQ assigns this lead: express your division's interest")
+	bohai.shotBoth("division-lead-assigned")
+	bohai.set("#rationale", "Our port project needs the electrolyser.")
+	bohai.click("#express")
+	bohai.sees("Your interest is recorded")
+	in, err = retried(t, api.leads.ListInterests, &innonetpb.ListInterestsRequest{Id: hostile, Consistency: innonetpb.Consistency_LEADER})
+	if err != nil || len(in.Interests) != 1 || in.Interests[0].Division != "BOHAI" {
+		t.Fatalf("API: interests in %s: %v %v", hostile, in, err)
+	}
+	eventuallyPage(t, hq, "/leads/"+hostile, "Assign to Bohai Rim")
+	hq.click("#assign-BOHAI")
+	hq.sees("Assigned.")
+	if l = wantStage(t, api, hostile, innonetpb.Stage_CLAIMED); l.Division != "BOHAI" {
+		t.Fatalf("API: %s assigned to %q, want BOHAI", hostile, l.Division)
+	}
+
 	// The pipeline as a table and as a board.
 	hq.open("/leads")
 	hq.sees(german, english, hostile)
@@ -703,6 +815,13 @@ func TestBrowserWeek(t *testing.T) {
 	}
 	hq.shotBoth("hq-search")
 
+	// YRD lands the German lead.
+	eventuallyPage(t, yrd, "/leads/"+german, "Move to Landed")
+	yrd.click("#advance")
+	yrd.sees("Moved to the next stage.", "Landed")
+	wantStage(t, api, german, innonetpb.Stage_LANDED)
+	yrd.shotBoth("division-lead-landed")
+
 	// A form posted without its CSRF token is refused and changes nothing.
 	token := lukas.session()
 	before, err := retried(t, api.leads.ListComments, &innonetpb.ListCommentsRequest{Id: german})
@@ -734,6 +853,47 @@ func TestBrowserWeek(t *testing.T) {
 			return nil
 		})
 	}
+
+	// The admin revokes Zhang Min on the users screen: her session is
+	// refused on every site, and her browser is back at the sign-in page.
+	zhang := bohai.session()
+	users, err = retried(t, api.users.ListUsers, &innonetpb.ListUsersRequest{Consistency: innonetpb.Consistency_LEADER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zhangID string
+	for _, u := range users.Users {
+		if u.Name == "Zhang Min" {
+			zhangID = u.Id
+		}
+	}
+	admin.open("/admin/users")
+	admin.click("#revoke-" + zhangID)
+	admin.sees(zhangID + " is revoked")
+	users, err = retried(t, api.users.ListUsers, &innonetpb.ListUsersRequest{Consistency: innonetpb.Consistency_LEADER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users.Users {
+		if u.Id == zhangID && u.RevokeTime == nil {
+			t.Fatalf("API: %s is not revoked: %v", zhangID, u)
+		}
+	}
+	admin.shotBoth("admin-users-revoked")
+	for code, n := range sites {
+		eventually(t, 10*time.Second, "the revoked user's session refused at "+code, func() error {
+			c := tc.clients(n, zhang)
+			if _, err := c.users.WhoAmI(c.ctx(t), &innonetpb.WhoAmIRequest{}); status.Code(err) != codes.Unauthenticated {
+				return fmt.Errorf("WhoAmI at %s: %v", code, err)
+			}
+			if got := getWithCookie(t, "https://"+n.Addr()+"/", zhang); got != http.StatusSeeOther {
+				return fmt.Errorf("console at %s answers %d", code, got)
+			}
+			return nil
+		})
+	}
+	bohai.open("/")
+	bohai.sees("Your session has ended")
 
 	alertsMu.Lock()
 	defer alertsMu.Unlock()

@@ -32,7 +32,9 @@ var (
 // one GET over loopback with a kept-alive connection, so its latency is
 // the server's time plus a loopback round trip; p50-ms and p99-ms are of
 // those latencies. The leads are loaded once, through the gRPC API,
-// before the first page is timed.
+// before the first page is timed. Run it with
+//
+//	go test -run '^$' -bench 'BenchmarkConsolePages' -benchtime 300x -timeout 30m -v ./node/ -console.leads 10000
 func BenchmarkConsolePages(b *testing.B) {
 	f := newConsoleFixture(b, *consoleBenchLeads)
 	pages := []struct {

@@ -64,6 +64,18 @@ func (b *browser) post(path string, form url.Values) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Location"), string(body)
 }
 
+// setLang posts the language switch of a page's header, with the page's
+// CSRF token, and returns the status and redirect target.
+func (b *browser) setLang(lang, next string) (int, string) {
+	b.t.Helper()
+	code, page := b.get("/")
+	if code != http.StatusOK {
+		_, page = b.get("/signin")
+	}
+	code, loc, _ := b.post("/lang", url.Values{"csrf": {csrfIn(b.t, page)}, "lang": {lang}, "next": {next}})
+	return code, loc
+}
+
 var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
 func csrfIn(t *testing.T, page string) string {
@@ -150,8 +162,44 @@ func TestConsolePages(t *testing.T) {
 		}
 	})
 
+	t.Run("the language switch needs the form's token", func(t *testing.T) {
+		langCookie := func(b *browser) string {
+			u, _ := url.Parse(b.base)
+			for _, c := range b.c.Jar.Cookies(u) {
+				if c.Name == "innonet_lang" {
+					return c.Value
+				}
+			}
+			return ""
+		}
+		for _, who := range []struct {
+			name string
+			b    *browser
+		}{{"signed in", newBrowser(t, site, hq)}, {"signed out", newBrowser(t, site, "")}} {
+			code, _, body := who.b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/"}})
+			if code != http.StatusForbidden || !strings.Contains(body, "did not come from this console") || langCookie(who.b) != "" {
+				t.Errorf("%s: /lang without a token: %d, language %q, want 403 and no change\n%s", who.name, code, langCookie(who.b), body)
+			}
+			if code, loc := who.b.setLang("zh", "/leads"); code != http.StatusSeeOther || loc != "/leads" || langCookie(who.b) != "zh" {
+				t.Errorf("%s: /lang with the page's token: %d %q, language %q; want 303 to /leads and zh", who.name, code, loc, langCookie(who.b))
+			}
+		}
+		_, page := b.get("/")
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/lang", strings.NewReader(url.Values{"csrf": {csrfIn(t, page)}, "lang": {"zh"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("/lang from another origin with a valid token: %d, want 403", resp.StatusCode)
+		}
+	})
+
 	t.Run("return with a question, in Chinese", func(t *testing.T) {
-		code, _, _ := b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/leads/" + lead.Id}})
+		code, _ := b.setLang("zh", "/leads/"+lead.Id)
 		if code != http.StatusSeeOther {
 			t.Fatalf("set language: %d", code)
 		}
@@ -169,6 +217,49 @@ func TestConsolePages(t *testing.T) {
 		if err != nil || l.Stage != innonetpb.Stage_RETURNED {
 			t.Fatalf("API after return: %v %v", l.GetStage(), err)
 		}
+	})
+
+	t.Run("refusals in the reader's language", func(t *testing.T) {
+		refused := func(lang string, form url.Values, want ...string) string {
+			t.Helper()
+			b.setLang(lang, "/")
+			page := waitPage("/leads/"+lead.Id, lead.Id)
+			form.Set("csrf", csrfIn(t, page))
+			form.Set("rid", rid())
+			code, loc, _ := b.post("/leads/"+lead.Id+"/review", form)
+			if code != http.StatusSeeOther {
+				t.Fatalf("%s: a refused review: %d, want 303 back to the lead", lang, code)
+			}
+			_, page = b.get(loc)
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Errorf("%s: the page after a refused review does not say %q:\n%s", lang, w, page)
+				}
+			}
+			return page
+		}
+		l, err := staff.leads.GetLead(staff.ctx(t), &innonetpb.GetLeadRequest{Id: lead.Id})
+		if err != nil || l.Stage != innonetpb.Stage_RETURNED {
+			t.Fatalf("the lead: %v %v, want it RETURNED", l.GetStage(), err)
+		}
+		ver := strconv.FormatInt(l.Version, 10)
+		// A return without its question: refused for the comment, with
+		// none of the API's English left in Chinese.
+		api := "comment: is required when the decision is RETURN"
+		page := refused("zh", url.Values{"decision": {"RETURN"}, "version": {ver}}, "请检查字段“说明”", "请在“给站点的意见”中写下问题")
+		if strings.Contains(page, api) {
+			t.Errorf("the Chinese page shows the API's English %q", api)
+		}
+		refused("en", url.Values{"decision": {"RETURN"}, "version": {ver}}, "Check the field “comment”", "write the question in the comment")
+		// The lead was returned: no review now, in words of its stage.
+		refused("zh", url.Values{"decision": {"APPROVE"}, "version": {ver}}, "目前无法执行此操作",
+			"线索 "+lead.Id+" 现为“已退回”：只有“待审核”的线索才能审核。")
+		refused("en", url.Values{"decision": {"APPROVE"}, "version": {ver}}, "This cannot be done now",
+			"Lead "+lead.Id+" is Returned now: only Submitted leads can be reviewed.")
+		// A page older than the lead.
+		refused("zh", url.Values{"decision": {"APPROVE"}, "version": {"1"}}, "在此期间已被修改（现为第 "+ver+" 版，本页显示的是第 1 版）")
+		refused("en", url.Values{"decision": {"APPROVE"}, "version": {"1"}}, "changed meanwhile (it is now at version "+ver+"; this page showed version 1)")
+		b.setLang("zh", "/")
 	})
 
 	t.Run("admin screens and a backup", func(t *testing.T) {
@@ -769,7 +860,7 @@ func TestConsoleReports(t *testing.T) {
 	})
 
 	t.Run("stage limits", func(t *testing.T) {
-		_, _, _ = b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/settings/limits"}})
+		b.setLang("zh", "/settings/limits")
 		code, page := b.get("/settings/limits")
 		if code != 200 || !strings.Contains(page, "阶段时限") {
 			t.Fatalf("limits page: %d\n%s", code, page)
@@ -807,7 +898,7 @@ func TestConsoleReports(t *testing.T) {
 		if code != 200 || !strings.Contains(page, `id="lead-sla"`) || !strings.Contains(page, "阶段时限") {
 			t.Fatalf("the lead's deadline: %d\n%s", code, page)
 		}
-		_, _, _ = b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+		b.setLang("en", "/")
 	})
 
 	t.Run("calendars", func(t *testing.T) {
@@ -949,7 +1040,7 @@ func TestConsoleNotifications(t *testing.T) {
 				paths = append(paths, "/settings/webhooks")
 			}
 			for _, lang := range []struct{ code, want string }{{"zh", "通知"}, {"en", "Notification"}} {
-				b.post("/lang", url.Values{"lang": {lang.code}, "next": {"/"}})
+				b.setLang(lang.code, "/")
 				for _, p := range paths {
 					code, page := b.get(p)
 					if code != 200 || !strings.Contains(page, lang.want) || !strings.Contains(page, `id="bell"`) {
@@ -976,7 +1067,7 @@ func TestConsoleNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, site, mucTok)
-	b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+	b.setLang("en", "/")
 
 	t.Run("bell and mark all read", func(t *testing.T) {
 		page := waitPage(b, "/", func(p string) bool { return count(p) == 1 }, "the bell counts 1")
@@ -1033,7 +1124,7 @@ func TestConsoleNotifications(t *testing.T) {
 				t.Errorf("%s=%q: %d, want 400 saying %q\n%s", c.field, c.value, code, c.want, body)
 			}
 		}
-		b.post("/lang", url.Values{"lang": {"zh"}, "next": {"/"}})
+		b.setLang("zh", "/")
 		code, _, body := b.post("/settings/notifications", func() url.Values {
 			f := url.Values{}
 			for k, v := range good {
@@ -1045,7 +1136,7 @@ func TestConsoleNotifications(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, "不是时区名称") {
 			t.Errorf("a bad zone in Chinese: %d\n%s", code, body)
 		}
-		b.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+		b.setLang("en", "/")
 		p, err := staff.notifications.GetNotificationPreferences(staff.ctx(t), &innonetpb.GetNotificationPreferencesRequest{})
 		if err != nil || p.Email != "" || len(p.Kinds) != 0 {
 			t.Fatalf("a refused form saved something: %v %v", p, err)
@@ -1081,7 +1172,7 @@ func TestConsoleNotifications(t *testing.T) {
 	t.Run("admin webhook and its delivery log", func(t *testing.T) {
 		rcv := newReceiver(t, "a secret of sixteen+")
 		ab := newBrowser(t, site, testAdminToken)
-		ab.post("/lang", url.Values{"lang": {"en"}, "next": {"/"}})
+		ab.setLang("en", "/")
 		_, page := ab.get("/settings/webhooks")
 		form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {rid()}, "url": {rcv.url}, "format": {"generic"}, "secret": {"short"}, "lang": {"en"}}
 		code, _, body := ab.post("/settings/webhooks", form)

@@ -128,6 +128,7 @@ type Node struct {
 	reports  *reports.Engine
 	slas     *slas
 	applied  *appliedSignal
+	copy     *copyClock
 	notifier *notifier
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -199,6 +200,7 @@ func New(cfg Config) (*Node, error) {
 	n.reports = reports.New(n.state)
 	n.slas = newSLAs(n.state)
 	n.applied = newAppliedSignal()
+	n.copy = newCopyClock(time.Now())
 	n.notifier = newNotifier(n)
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
@@ -231,6 +233,7 @@ func New(cfg Config) (*Node, error) {
 		n.background(func() { n.joinLoop(ctx) })
 	}
 	n.background(func() { n.watchReadiness(ctx) })
+	n.background(func() { n.watchContact(ctx) })
 	n.background(func() { n.raiseFormat(ctx) })
 	n.background(func() { n.pruneLoop(ctx) })
 	n.background(func() { n.registerSites(ctx) })

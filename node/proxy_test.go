@@ -1,20 +1,22 @@
 package node
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // tcpProxy relays TCP connections to a target and can cut the link: while
 // cut, it closes every relayed connection and refuses new ones, as a
-// failed network path would look to both ends.
+// failed network path would look to both ends. It can also slow the link:
+// every byte then arrives a delay after it was sent, both ways.
 type tcpProxy struct {
 	lis    net.Listener
 	target string
 	mu     sync.Mutex
 	cut    bool
+	delay  time.Duration
 	conns  map[net.Conn]bool
 }
 
@@ -63,7 +65,7 @@ func (p *tcpProxy) relay(in net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src) // until either side closes
+		p.copy(dst, src) // until either side closes
 		done <- struct{}{}
 	}
 	go pipe(out, in)
@@ -72,6 +74,42 @@ func (p *tcpProxy) relay(in net.Conn) {
 	in.Close()
 	out.Close()
 	p.untrack(in, out)
+}
+
+// copy relays src to dst, each piece the link's delay after it was read.
+func (p *tcpProxy) copy(dst, src net.Conn) {
+	type piece struct {
+		b   []byte
+		due time.Time
+	}
+	pieces := make(chan piece, 4096)
+	go func() {
+		defer close(pieces)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.mu.Lock()
+				due := time.Now().Add(p.delay)
+				p.mu.Unlock()
+				pieces <- piece{append([]byte(nil), buf[:n]...), due}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for pc := range pieces {
+		if wait := time.Until(pc.due); wait > 0 {
+			time.Sleep(wait) // the link's latency, not a wait for the cluster
+		}
+		if _, err := dst.Write(pc.b); err != nil {
+			src.Close()
+			for range pieces {
+			}
+			return
+		}
+	}
 }
 
 func (p *tcpProxy) track(conns ...net.Conn) bool {
@@ -95,6 +133,13 @@ func (p *tcpProxy) untrack(conns ...net.Conn) {
 	for _, c := range conns {
 		delete(p.conns, c)
 	}
+}
+
+// setDelay makes every byte arrive d after it was sent (0: at once).
+func (p *tcpProxy) setDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // setCut cuts (true) or restores (false) the link.

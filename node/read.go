@@ -22,6 +22,10 @@ const (
 	mdAppliedIndex    = "x-innonet-applied-index"
 	mdLastContactMS   = "x-innonet-last-contact-ms"
 	mdLeader          = "x-innonet-leader"
+	// How far behind the leader the answering site's copy is (copy.go),
+	// and the leader it last heard from when it knows of none now.
+	mdBehindMS   = "x-innonet-behind-ms"
+	mdLastLeader = "x-innonet-last-leader"
 )
 
 // readRequest is a read that lets the caller choose its consistency.
@@ -117,11 +121,18 @@ func (n *Node) annotateRead(ctx context.Context, req, resp any) {
 	case *innonetpb.SearchLeadsResponse:
 		r.Read = info
 	}
-	_ = grpc.SetHeader(ctx, metadata.Pairs(
+	md := metadata.Pairs(
 		mdReadSite, info.Site,
 		mdReadConsistency, info.Consistency.String(),
 		mdAppliedIndex, strconv.FormatUint(info.AppliedIndex, 10),
 		mdLastContactMS, strconv.FormatInt(info.LastContact.AsDuration().Milliseconds(), 10),
 		mdLeader, info.Leader,
-	))
+		mdBehindMS, strconv.FormatInt(n.behind().Milliseconds(), 10),
+	)
+	if info.Leader == "" {
+		if last, _ := n.cluster.LastKnownLeader(); last != "" {
+			md.Set(mdLastLeader, last)
+		}
+	}
+	_ = grpc.SetHeader(ctx, md)
 }

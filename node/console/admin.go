@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	innonetpb "innonet/proto/innonet/v1"
@@ -41,12 +43,13 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request, v *view) b
 
 func (s *Server) usersData(ctx context.Context, v *view) (*usersData, error) {
 	d := &usersData{Roles: []string{"HQ_REVIEWER", "NODE_STAFF", "DIVISION", "ADMIN"}, RID: newRID(), F: map[string]string{}}
-	us, err := s.users.ListUsers(ctx, &innonetpb.ListUsersRequest{Consistency: stale})
+	var md metadata.MD
+	us, err := s.users.ListUsers(ctx, &innonetpb.ListUsersRequest{Consistency: stale}, grpc.Header(&md))
 	if err != nil {
 		return nil, err
 	}
 	d.Users = us.Users
-	v.Fresh = freshOf(us.Read)
+	v.Fresh = freshOf(us.Read, md)
 	if ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale}); err == nil {
 		d.Sites = flattenSites(ss.Sites)
 	}
@@ -149,9 +152,10 @@ func (s *Server) sitesPage(w http.ResponseWriter, r *http.Request, v *view, ctx 
 }
 
 func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, v *view, ctx context.Context, form map[string]string) {
-	ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: v.Read})
+	var md metadata.MD
+	ss, err := s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: v.Read}, grpc.Header(&md))
 	if fallBack(v, err) {
-		ss, err = s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale})
+		ss, err = s.clust.ListSites(ctx, &innonetpb.ListSitesRequest{Consistency: stale}, grpc.Header(&md))
 	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
@@ -167,7 +171,7 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, v *view, ct
 	if form["rid"] != "" {
 		d.RID = form["rid"]
 	}
-	v.Fresh = freshOf(ss.Read)
+	v.Fresh = freshOf(ss.Read, md)
 	v.Title, v.Data = v.T.T("sites.title"), d
 	s.render(w, v, "sites")
 }
@@ -199,16 +203,16 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, v *view, ct
 	}
 	// The leader alone knows every member's health; without one, the
 	// page shows this site's own view.
-	c, err := s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{})
+	var md metadata.MD
+	c, err := s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{}, grpc.Header(&md))
 	if err != nil && status.Code(err) == codes.Unavailable {
-		c, err = s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{Consistency: stale})
+		c, err = s.clust.GetCluster(ctx, &innonetpb.GetClusterRequest{Consistency: stale}, grpc.Header(&md))
 	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
-	v.Fresh = &freshness{Site: c.Site, Leader: c.Leader, Behind: c.LastContact.AsDuration()}
-	v.Fresh.Lagging = c.Site != c.Leader && (v.Fresh.Behind > lagWarn || c.Leader == "")
+	v.Fresh = freshOf(&innonetpb.ReadInfo{Site: c.Site, Leader: c.Leader, LastContact: c.LastContact}, md)
 	v.Title, v.Data = v.T.T("cluster.title"), c
 	s.render(w, v, "cluster")
 }

@@ -273,6 +273,8 @@ func (s *Server) render(w http.ResponseWriter, v *view, page string) {
 		return
 	}
 	v.Site, v.Now, v.Loc = s.cfg.Site, s.cfg.Now(), s.cfg.Location
+	// Every page has the language switch, a form that needs a token.
+	s.ensurePre(w, v)
 	if v.bellOf != nil && v.Bell == nil {
 		v.Bell = v.bellOf()
 	}

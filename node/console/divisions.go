@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	innonetpb "innonet/proto/innonet/v1"
@@ -137,8 +139,9 @@ func (s *Server) matchesPage(w http.ResponseWriter, r *http.Request, v *view, ct
 		s.errorPage(w, r, v, http.StatusBadRequest, errValue(v.T, "division", div))
 		return
 	}
+	var md metadata.MD
 	res, err := s.divs.ListDivisionMatches(ctx, &innonetpb.ListDivisionMatchesRequest{Division: div, PageSize: matchPage,
-		PageToken: q.Get("page"), Consistency: stale})
+		PageToken: q.Get("page"), Consistency: stale}, grpc.Header(&md))
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
@@ -160,7 +163,7 @@ func (s *Server) matchesPage(w http.ResponseWriter, r *http.Request, v *view, ct
 	if p, err := s.divs.GetDivisionProfile(ctx, &innonetpb.GetDivisionProfileRequest{Division: div, Consistency: stale}); err == nil {
 		d.Profile = p
 	}
-	v.Fresh = freshOf(res.Read)
+	v.Fresh = freshOf(res.Read, md)
 	v.Title, v.Data = v.T.T("matches.title", v.T.Enum("division", div)), d
 	s.render(w, v, "matches")
 }
@@ -182,15 +185,16 @@ func (s *Server) divisionsPage(w http.ResponseWriter, r *http.Request, v *view, 
 		s.errorPage(w, r, v, http.StatusBadRequest, errParam(v.T, p))
 		return
 	}
-	res, err := s.divs.ListDivisionProfiles(ctx, &innonetpb.ListDivisionProfilesRequest{Consistency: v.Read})
+	var md metadata.MD
+	res, err := s.divs.ListDivisionProfiles(ctx, &innonetpb.ListDivisionProfilesRequest{Consistency: v.Read}, grpc.Header(&md))
 	if fallBack(v, err) {
-		res, err = s.divs.ListDivisionProfiles(ctx, &innonetpb.ListDivisionProfilesRequest{Consistency: stale})
+		res, err = s.divs.ListDivisionProfiles(ctx, &innonetpb.ListDivisionProfilesRequest{Consistency: stale}, grpc.Header(&md))
 	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
-	v.Fresh = freshOf(res.Read)
+	v.Fresh = freshOf(res.Read, md)
 	v.Title, v.Data = v.T.T("divisions.title"), &divisionsData{Profiles: res.Profiles, Mine: v.User.Division}
 	s.render(w, v, "divisions")
 }

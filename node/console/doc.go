@@ -52,6 +52,14 @@
 // each one's delivery log, "send again", and deletion confirmed on a page
 // of its own.
 //
+// Every page read from the site's copy says whose copy it is and, past
+// a few seconds, how far behind the leader's it is, as the site itself
+// says in the read's headers (fresh.go; node/copy.go). An API refusal
+// shows a headline of its kind above the precise reason, which
+// refusals.go puts in the reader's language for the refusals a person
+// meets here (a stage, a required comment, who may do what, a value
+// out of range); one it does not know keeps the API's English.
+//
 // The API explains duplicates and division matches in English statements
 // from fixed templates (node/dedup, node/matching); reasons.go maps each
 // template to a catalogue key, keeping its variable parts, so they read in

@@ -4,52 +4,40 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	innonetpb "innonet/proto/innonet/v1"
 )
 
 // apiFlash turns an API refusal into a message in the user's language:
-// a headline for the kind of refusal and, below it, the API's own
-// precise words (which name the field, the stage or the valid values).
+// a headline for the kind of refusal (naming the field, where the API
+// did) and, below it, the API's precise words (the stage, the lead, the
+// valid values) in the user's language where refusals.go knows them, in
+// the API's English where it does not.
 func (s *Server) apiFlash(t *tr, err error) *flash {
 	st := status.Convert(err)
 	msg := st.Message()
-	key := "api." + st.Code().String()
-	for _, r := range refusals {
-		if m := r.re.FindStringSubmatch(msg); m != nil {
-			return &flash{Kind: "error", Msg: r.words(t, m), Detail: msg}
+	f := &flash{Kind: "error", Detail: msg}
+	if m := claimLost.FindStringSubmatch(msg); m != nil {
+		f.Msg, f.Detail = t.T("api.claimlost", t.Enum("division", m[1])), ""
+		return f
+	}
+	switch st.Code() {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
+		if m := fieldError.FindStringSubmatch(msg); m != nil {
+			f.Field = m[1]
 		}
 	}
-	if m := claimLost.FindStringSubmatch(msg); m != nil {
-		return &flash{Kind: "error", Msg: t.T("api.claimlost", t.Enum("division", m[1])), Detail: msg}
+	switch key := "api." + st.Code().String(); {
+	case f.Field != "":
+		f.Msg = t.T("api.field", t.Field(f.Field))
+	case t.c.has(key):
+		f.Msg = t.T(key)
+	default:
+		f.Msg = t.T("api.Unknown")
 	}
-	if m := fieldError.FindStringSubmatch(msg); m != nil && st.Code() == codes.InvalidArgument {
-		return &flash{Kind: "error", Msg: t.T("api.field", t.Enum("field", m[1])), Detail: msg}
-	}
-	if !t.c.has(key) {
-		key = "api.Unknown"
-	}
-	return &flash{Kind: "error", Msg: t.T(key), Detail: msg}
-}
-
-// refusals are the API's refusals that get words of their own, beyond
-// the headline of their kind: the merge's (node/pipeline merge.go) and a
-// profile saved over a newer one.
-var refusals = []reasonRule{
-	{re: regexp.MustCompile(`a lead cannot be merged into itself \((\S+)\)`), key: "api.merge.self"},
-	{re: regexp.MustCompile(`lead (\S+) was already merged into (\S+)`), key: "api.merge.already"},
-	{re: regexp.MustCompile(`lead (\S+) was itself merged into (\S+):`), key: "api.merge.intomerged"},
-	{re: regexp.MustCompile(`lead (\S+) is in stage (\w+), worked by (\w*): a lead a division works is not merged away`),
-		key: "api.merge.worked", enums: map[int]string{2: "stage", 3: "division"}},
-	{re: regexp.MustCompile(`^into: lead (\S+) does not exist`), key: "api.merge.unknown"},
-	{re: regexp.MustCompile(`^into: is required`), key: "api.merge.nointo"},
-	{re: regexp.MustCompile(`^into: "(.*)" is not a lead ID`), key: "api.merge.badid"},
-	{re: regexp.MustCompile(`the profile of (\w+) is at version (\d+), not the expected`),
-		key: "api.profile.conflict", enums: map[int]string{1: "division"}},
+	f.Detail, _ = t.Refusal(msg)
+	return f
 }
 
 var (
@@ -76,46 +64,6 @@ func httpStatus(err error) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-// freshness says which site answered a page and how current its copy
-// is, in the words the banner uses.
-type freshness struct {
-	Site    string
-	Leader  string
-	Behind  time.Duration
-	Lagging bool
-}
-
-// lagWarn is how far behind the leader a copy may be before the page
-// says so.
-const lagWarn = 3 * time.Second
-
-func freshOf(ri *innonetpb.ReadInfo) *freshness {
-	if ri == nil {
-		return nil
-	}
-	f := &freshness{Site: ri.Site, Leader: ri.Leader}
-	if ri.Site != ri.Leader {
-		f.Behind = ri.LastContact.AsDuration()
-		f.Lagging = f.Behind > lagWarn || ri.Leader == ""
-	}
-	return f
-}
-
-// Banner is the freshness line in the user's language.
-func (f *freshness) Banner(t *tr) string {
-	switch {
-	case f == nil:
-		return ""
-	case f.Leader == "":
-		return t.T("fresh.noleader", t.Enum("site", f.Site))
-	case f.Lagging:
-		return t.T("fresh.behind", t.Enum("site", f.Site), int(f.Behind.Round(time.Second)/time.Second), t.Enum("site", f.Leader))
-	case f.Site == f.Leader:
-		return t.T("fresh.leader", t.Enum("site", f.Site))
-	}
-	return t.T("fresh.current", t.Enum("site", f.Site))
 }
 
 func errParam(t *tr, p string) *flash {

@@ -193,6 +193,20 @@ func (t *tr) Age(d time.Duration) string {
 	return t.T("age.now")
 }
 
+// Span says how long in words, rounded down to its largest unit: "40 s",
+// "3 min", "5 h", "3 d".
+func (t *tr) Span(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return t.T("span.days", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return t.T("span.hours", int(d/time.Hour))
+	case d >= time.Minute:
+		return t.T("span.minutes", int(d/time.Minute))
+	}
+	return t.T("span.seconds", int(d/time.Second))
+}
+
 // Amount formats a deal amount (a decimal string, as the API keeps it)
 // with the language's digit grouping, then its currency.
 func (t *tr) Amount(amount, currency string) string {

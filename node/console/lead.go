@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	innonetpb "innonet/proto/innonet/v1"
@@ -118,9 +120,10 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, v *view, ctx c
 	if d.Can["reopen"] {
 		d.ReopenTo = []string{"SUBMITTED", "APPROVED"}
 	}
-	if h, err := s.leads.GetLeadHistory(ctx, &innonetpb.GetLeadHistoryRequest{Id: id, Consistency: v.Read}); err == nil {
+	var md metadata.MD
+	if h, err := s.leads.GetLeadHistory(ctx, &innonetpb.GetLeadHistoryRequest{Id: id, Consistency: v.Read}, grpc.Header(&md)); err == nil {
 		d.History = h.Events
-		v.Fresh = freshOf(h.Read)
+		v.Fresh = freshOf(h.Read, md)
 	}
 	if c, err := s.leads.ListComments(ctx, &innonetpb.ListCommentsRequest{Id: id, Consistency: v.Read}); err == nil {
 		d.Comments = c.Comments

@@ -316,8 +316,8 @@ func (s *Server) savePrefs(w http.ResponseWriter, r *http.Request, v *view, ctx 
 	})
 	if err != nil {
 		fl := s.apiFlash(v.T, err)
-		if m := fieldError.FindStringSubmatch(fl.Detail); m != nil {
-			f.Bad = m[1]
+		if fl.Field != "" {
+			f.Bad = fl.Field
 		}
 		again(httpStatus(err), fl)
 		return

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	innonetpb "innonet/proto/innonet/v1"
@@ -92,13 +94,14 @@ type list struct {
 
 func (s *Server) listLeads(ctx context.Context, v *view, req *innonetpb.ListLeadsRequest) (*list, error) {
 	req.Consistency, req.Lang = v.Read, v.Lang
-	res, err := s.leads.ListLeads(ctx, req)
+	var md metadata.MD
+	res, err := s.leads.ListLeads(ctx, req, grpc.Header(&md))
 	if fallBack(v, err) {
 		req.Consistency = stale
-		res, err = s.leads.ListLeads(ctx, req)
+		res, err = s.leads.ListLeads(ctx, req, grpc.Header(&md))
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &list{Rows: s.rows(v, res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read)}, nil
+	return &list{Rows: s.rows(v, res.Leads), Next: res.NextPageToken, Fresh: freshOf(res.Read, md)}, nil
 }

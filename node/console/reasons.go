@@ -78,6 +78,22 @@ var reasonRules = []reasonRule{
 	newRule(`prefers deal type (\S+)`, "reason.match.dealtype", 1, "dealtype"),
 }
 
+// translationNote is the note node/pipeline writes for a translation
+// saved or verified ("zh translation (title and summary), VERIFIED, Li
+// Wei"), in the thread and the history beside the action.
+var translationNote = newRule(`(\S+) translation \((.+)\), (\w+), (.*)`, "note.translation", 2, "transfields", 3, "tstatus")
+
+// Note shows the note of a thread comment or a history event: as
+// written, but for the notes the API writes itself.
+func (t *tr) Note(action, note string) string {
+	if action == "TRANSLATE" || action == "VERIFY_TRANSLATION" {
+		if m := translationNote.re.FindStringSubmatch(note); m != nil {
+			return translationNote.words(t, m)
+		}
+	}
+	return note
+}
+
 // Reason shows one statement of the API in the reader's language.
 func (t *tr) Reason(s string) string {
 	s = strings.TrimSpace(s)
@@ -94,7 +110,7 @@ func (r reasonRule) words(t *tr, m []string) string {
 	args := make([]any, 0, len(m)-1)
 	for i, g := range m[1:] {
 		if fam, ok := r.enums[i+1]; ok {
-			g = t.Enum(fam, g)
+			g = t.enumWords(fam, g)
 		}
 		args = append(args, g)
 	}

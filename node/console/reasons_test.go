@@ -62,3 +62,28 @@ func TestReasons(t *testing.T) {
 		t.Errorf("enterprise in its own words: got %q, want %q", got, want)
 	}
 }
+
+// TestNote: the note the API writes for a translation reads in the
+// reader's language; a person's note stays as written.
+func TestNote(t *testing.T) {
+	c, err := loadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, zh := c.printer("en"), c.printer("zh")
+	const note = "zh translation (title and summary), VERIFIED, Li Wei"
+	for _, c := range []struct {
+		t            *tr
+		action, note string
+		want         string
+	}{
+		{zh, "TRANSLATE", note, "zh 译文（标题和摘要），已核对，译者：Li Wei"},
+		{en, "VERIFY_TRANSLATION", "de translation (summary), DRAFT, Chen Jie", "de translation of the summary, draft, by Chen Jie"},
+		{zh, "COMMENT", note, note},
+		{zh, "TRANSLATE", "a note of my own", "a note of my own"},
+	} {
+		if got := c.t.Note(c.action, c.note); got != c.want {
+			t.Errorf("%s: Note(%s, %q) = %q, want %q", c.t.lang, c.action, c.note, got, c.want)
+		}
+	}
+}

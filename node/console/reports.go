@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -327,12 +330,13 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request, v *view, ctx co
 		return
 	}
 
-	f, err := s.reps.GetFunnel(ctx, &innonetpb.GetFunnelRequest{From: rq.From, To: rq.To, GroupBy: rq.Group, Consistency: stale})
+	var md metadata.MD
+	f, err := s.reps.GetFunnel(ctx, &innonetpb.GetFunnelRequest{From: rq.From, To: rq.To, GroupBy: rq.Group, Consistency: stale}, grpc.Header(&md))
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
-	v.Fresh = freshOf(f.Read)
+	v.Fresh = freshOf(f.Read, md)
 	d.Funnel = s.funnelView(v.T, f)
 
 	late, err := s.reps.ListSlaBreaches(ctx, &innonetpb.ListSlaBreachesRequest{PageSize: 50, Consistency: stale})

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -82,17 +85,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, v *view, ctx con
 			*f.dst = int32(n)
 		}
 	}
-	res, err := s.leads.SearchLeads(ctx, req)
+	var md metadata.MD
+	res, err := s.leads.SearchLeads(ctx, req, grpc.Header(&md))
 	if fallBack(v, err) {
 		req.Consistency = stale
-		res, err = s.leads.SearchLeads(ctx, req)
+		res, err = s.leads.SearchLeads(ctx, req, grpc.Header(&md))
 	}
 	if err != nil {
 		s.errorPage(w, r, v, httpStatus(err), s.apiFlash(v.T, err))
 		return
 	}
 	d.Searched = true
-	v.Fresh = freshOf(res.Read)
+	v.Fresh = freshOf(res.Read, md)
 	d.Expanded = strings.Join(res.Expanded, ", ")
 	leads := make([]*innonetpb.Lead, len(res.Hits))
 	for i, h := range res.Hits {

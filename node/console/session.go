@@ -307,11 +307,21 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	s.render(w, v, "invite")
 }
 
-// setLang remembers the user's language.
+// setLang remembers the user's language. Its form is in every page's
+// header, signed in or not, so it carries either the session's CSRF
+// token or the pre-sign-in one, whichever the page was drawn with.
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
+	v := s.anonView(r)
+	ok := checkCSRF(r, v.CSRF)
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && !ok {
+		ok = checkCSRF(r, csrfOf(c.Value))
+	}
+	if !ok {
+		s.errorPage(w, r, v, http.StatusForbidden, &flash{Kind: "error", Msg: v.T.T("error.csrf")})
+		return
+	}
 	lang := r.PostFormValue("lang")
-	if _, ok := tagOf(lang); !ok || !sameOrigin(r) {
-		v := s.anonView(r)
+	if _, ok := tagOf(lang); !ok {
 		s.errorPage(w, r, v, http.StatusBadRequest, &flash{Kind: "error", Msg: v.T.T("error.lang", strings.Join(langCodes, ", "))})
 		return
 	}
@@ -324,6 +334,9 @@ type flash struct {
 	Kind   string `json:"k"` // notice or error
 	Msg    string `json:"m"`
 	Detail string `json:"d,omitempty"`
+	// Field is the form field an API refusal named (its wire name), so
+	// the form can mark it; not kept past the page.
+	Field string `json:"-"`
 	// Warn is a warning beside a notice: the possible duplicates a
 	// submit or an edit was answered with.
 	Warn string `json:"w,omitempty"`

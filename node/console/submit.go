@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
 	innonetpb "innonet/proto/innonet/v1"
 )
 
@@ -42,9 +45,10 @@ func (s *Server) submitForm(ctx context.Context, v *view, d *submitData) {
 	if d.RID == "" {
 		d.RID = newRID()
 	}
-	if orgs, err := s.leads.ListOrganizations(ctx, &innonetpb.ListOrganizationsRequest{Consistency: stale, PageSize: 200}); err == nil {
+	var md metadata.MD
+	if orgs, err := s.leads.ListOrganizations(ctx, &innonetpb.ListOrganizationsRequest{Consistency: stale, PageSize: 200}, grpc.Header(&md)); err == nil {
 		d.Orgs = orgs.Organizations
-		v.Fresh = freshOf(orgs.Read)
+		v.Fresh = freshOf(orgs.Read, md)
 	}
 	v.Title, v.Data = v.T.T("submit.title"), d
 }

@@ -104,8 +104,8 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, v *view, 
 	})
 	if err != nil {
 		fl := s.apiFlash(v.T, err)
-		if m := fieldError.FindStringSubmatch(fl.Detail); m != nil {
-			f.Bad = m[1]
+		if fl.Field != "" {
+			f.Bad = fl.Field
 		}
 		s.showWebhooks(w, r, v, ctx, f, httpStatus(err), fl)
 		return
