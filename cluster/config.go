@@ -166,6 +166,16 @@ func (c *Config) UseProfile(name string) error {
 	return nil
 }
 
+// LeaderWait is how long a site waits for a leader it cannot reach
+// before it answers that none is reachable, and after which a site that
+// has heard from no leader calls itself cut off: twice the election
+// timeout (2s with the lan profile, 10s with wan, 400ms with test). A
+// crashed leader is replaced within it as a rule: followers miss it after
+// one to two heartbeat timeouts and elect another in a round of votes.
+// A request that would wait longer is answered UNAVAILABLE, to be sent
+// again (with the same request ID) or through another site.
+func (c Config) LeaderWait() time.Duration { return 2 * c.ElectionTimeout }
+
 func (c Config) validate() error {
 	switch {
 	case c.ID == "":
