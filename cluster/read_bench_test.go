@@ -13,7 +13,7 @@ func BenchmarkLinearizableRead(b *testing.B) {
 	cgo := g.start("CGO")
 	for _, id := range []string{"BOS", "MUC", "YRD"} {
 		g.start(id)
-		g.join(cgo, id, id != "YRD")
+		g.join(id, id != "YRD")
 	}
 	g.apply(cgo, "one")
 	ctx := context.Background()

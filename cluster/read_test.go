@@ -66,15 +66,23 @@ func (g *group) start(id string, tune ...func(*Config)) *Cluster {
 	return c
 }
 
-// join adds member id through the leader.
-func (g *group) join(leader *Cluster, id string, voter bool) {
+// join adds member id through whichever member leads: a loaded test
+// machine may change leaders meanwhile, and Join is idempotent.
+func (g *group) join(id string, voter bool) {
 	g.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	c := g.members[id]
-	if err := leader.Join(ctx, id, c.RaftAddr(), "api-of-"+id, voter); err != nil {
-		g.t.Fatalf("join %s: %v", id, err)
-	}
+	var err error
+	eventually(g.t, "join "+id, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, m := range g.members {
+			if m.IsLeader() {
+				err = m.Join(ctx, id, c.RaftAddr(), "api-of-"+id, voter)
+				return err == nil
+			}
+		}
+		return false
+	})
 }
 
 // leaderAmong waits for one of ids to lead and returns it.
@@ -111,23 +119,28 @@ func (g *group) apply(c *Cluster, cmd string) {
 // must not be, since it would answer without the write.
 func TestLinearizableReadNeedsVoters(t *testing.T) {
 	g := newGroup(t)
-	bos := g.start("BOS")
+	g.start("BOS")
 	g.start("CGO", func(c *Config) {
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = time.Minute, time.Minute, time.Minute
 	})
 	g.start("MUC")
 	g.start("YRD")
-	g.join(bos, "CGO", true)
-	g.join(bos, "MUC", true)
-	g.join(bos, "YRD", false)
+	g.join("CGO", true)
+	g.join("MUC", true)
+	g.join("YRD", false)
 	cgo := g.members["CGO"]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// CGO would take a minute to stand for election: hand it leadership.
-	if err := bos.TransferLeadership(ctx, "CGO"); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "CGO leads", cgo.IsLeader)
+	eventually(t, "CGO to lead", func() bool {
+		if cgo.IsLeader() {
+			return true
+		}
+		if l := g.leaderAmong("BOS", "MUC", "CGO"); l != cgo {
+			_ = l.TransferLeadership(ctx, "CGO")
+		}
+		return cgo.IsLeader()
+	})
 	g.apply(cgo, "before the cut")
 	if err := cgo.LinearizableRead(ctx); err != nil {
 		t.Fatalf("linearizable read on a leader in touch with its voters: %v", err)
@@ -174,25 +187,38 @@ func TestLinearizableReadNeedsVoters(t *testing.T) {
 // reaches a quorum of voters does, whatever the replicas do.
 func TestLinearizableReadCountsVotersOnly(t *testing.T) {
 	g := newGroup(t)
-	cgo := g.start("CGO")
+	g.start("CGO")
 	for _, id := range []string{"BOS", "MUC", "BOHAI", "YRD", "PRD"} {
 		g.start(id)
-		g.join(cgo, id, id == "BOS" || id == "MUC")
+		g.join(id, id == "BOS" || id == "MUC")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	g.apply(cgo, "one")
+	voters, replicas := []string{"CGO", "BOS", "MUC"}, []string{"BOHAI", "YRD", "PRD"}
+	// read reads on the leader, whichever voter that is now (a loaded
+	// machine may change leaders), with the other voters at hand.
+	read := func() (leader *Cluster, others []string, err error) {
+		leader = g.leaderAmong(voters...)
+		for _, id := range voters {
+			if id != leader.ID() {
+				others = append(others, id)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return leader, others, leader.LinearizableRead(ctx)
+	}
+	g.apply(g.leaderAmong(voters...), "one")
 
 	// The replicas cut off: a quorum of voters remains.
-	g.net.Split([]string{"BOHAI", "YRD", "PRD"}, []string{"CGO", "BOS", "MUC"})
-	if err := cgo.LinearizableRead(ctx); err != nil {
+	g.net.Split(replicas, voters)
+	if _, _, err := read(); err != nil {
 		t.Fatalf("read with every voter but no replica: %v", err)
 	}
 	g.net.Heal()
 
-	// One voter gone: two of three still confirm.
-	g.net.Split([]string{"MUC"}, []string{"CGO", "BOS", "BOHAI", "YRD", "PRD"})
-	if err := cgo.LinearizableRead(ctx); err != nil {
+	// One voter gone (not the leader): two of three still confirm.
+	leader, others, _ := read()
+	g.net.Split(others[:1], append(append([]string{leader.ID()}, others[1:]...), replicas...))
+	if err := leader.LinearizableRead(context.Background()); err != nil {
 		t.Fatalf("read with two of three voters: %v", err)
 	}
 	g.net.Heal()
@@ -200,9 +226,10 @@ func TestLinearizableReadCountsVotersOnly(t *testing.T) {
 	// Both other voters gone, three replicas in reach: not confirmed, and
 	// told within the bound (the leader steps down meanwhile, as its
 	// lease runs out; either answer is a refusal).
-	g.net.Split([]string{"BOS", "MUC"}, []string{"CGO", "BOHAI", "YRD", "PRD"})
+	leader, others, _ = read()
+	g.net.Split(others, append([]string{leader.ID()}, replicas...))
 	began := time.Now()
-	err := cgo.LinearizableRead(ctx)
+	err := leader.LinearizableRead(context.Background())
 	took := time.Since(began)
 	if err == nil {
 		t.Fatal("read confirmed by read replicas alone")
@@ -210,7 +237,7 @@ func TestLinearizableReadCountsVotersOnly(t *testing.T) {
 	if !errors.Is(err, ErrNotConfirmed) && !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
 		t.Fatalf("got %v, want ErrNotConfirmed or not leader", err)
 	}
-	if bound := cgo.cfg.LeaderWait(); took > 2*bound+time.Second {
+	if bound := leader.cfg.LeaderWait(); took > bound+2*time.Second {
 		t.Errorf("refused after %s, want within about %s", took, bound)
 	}
 }
@@ -222,7 +249,7 @@ func TestLinearizableReadBatches(t *testing.T) {
 	cgo := g.start("CGO")
 	for _, id := range []string{"BOS", "MUC", "YRD"} {
 		g.start(id)
-		g.join(cgo, id, id != "YRD")
+		g.join(id, id != "YRD")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -281,8 +308,8 @@ func TestReachCutOff(t *testing.T) {
 	cgo := g.start("CGO")
 	g.start("BOS")
 	g.start("MUC")
-	g.join(cgo, "BOS", true)
-	g.join(cgo, "MUC", true)
+	g.join("BOS", true)
+	g.join("MUC", true)
 	g.apply(cgo, "one")
 	bos := g.members["BOS"]
 	if err := bos.Reach(); err != nil {

@@ -45,8 +45,9 @@ func New() *Net {
 	return &Net{owner: map[string]string{}, cut: map[[2]string]bool{}, change: make(chan struct{}), conns: map[*conn]struct{}{}}
 }
 
-// Name records the addresses site listens on. A dial to an address no
-// site owns is never cut.
+// Name records the addresses site listens on. A link to an address no
+// site owns is never cut; naming it later covers the connections already
+// made to it.
 func (n *Net) Name(site string, addrs ...string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -97,7 +98,7 @@ func (n *Net) Close() {
 	}
 	n.mu.Unlock()
 	for _, c := range conns {
-		c.Close()
+		_ = c.Close()
 	}
 }
 
@@ -107,41 +108,35 @@ func (n *Net) changed() {
 	n.change = make(chan struct{})
 }
 
-// link reports whether the link between a and b is cut, and a channel
-// closed at the next change.
-func (n *Net) link(a, b string) (cut bool, change <-chan struct{}) {
+// link reports whether the link from site a to the owner of addr is cut,
+// and a channel closed at the next change.
+func (n *Net) link(a, addr string) (cut bool, change <-chan struct{}) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.cut[pair(a, b)], n.change
+	b, ok := n.owner[addr]
+	return ok && n.cut[pair(a, b)], n.change
 }
 
 // Dialer returns the dial function of site from (a cluster.DialFunc).
 func (n *Net) Dialer(from string) func(ctx context.Context, addr string) (net.Conn, error) {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
-		n.mu.Lock()
-		to := n.owner[addr]
-		closed := n.closed
-		n.mu.Unlock()
-		if closed {
-			return nil, fmt.Errorf("dial %s: faultnet closed", addr)
-		}
-		for to != "" {
-			cut, change := n.link(from, to)
+		for {
+			cut, change := n.link(from, addr)
 			if !cut {
 				break
 			}
 			select {
 			case <-ctx.Done():
-				return nil, fmt.Errorf("dial %s (%s) from %s: link cut: %w", addr, to, from, ctx.Err())
+				return nil, fmt.Errorf("dial %s from %s: link cut: %w", addr, from, ctx.Err())
 			case <-change:
 			}
 		}
 		var d net.Dialer
 		raw, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil || to == "" {
-			return raw, err
+		if err != nil {
+			return nil, err
 		}
-		c := &conn{Conn: raw, n: n, a: from, b: to, done: make(chan struct{})}
+		c := &conn{Conn: raw, n: n, from: from, addr: addr, done: make(chan struct{})}
 		n.mu.Lock()
 		if n.closed {
 			n.mu.Unlock()
@@ -154,26 +149,25 @@ func (n *Net) Dialer(from string) func(ctx context.Context, addr string) (net.Co
 	}
 }
 
-// conn is the dialing end of a connection between sites a and b. Holding
-// back the dialer's reads and writes stalls both directions.
+// conn is the dialing end of a connection from site from to addr.
+// Holding back the dialer's reads and writes stalls both directions.
 type conn struct {
 	net.Conn
-	n    *Net
-	a, b string
-	once sync.Once
-	done chan struct{}
+	n          *Net
+	from, addr string
+	once       sync.Once
+	done       chan struct{}
 
-	mu     sync.Mutex
-	rdl    time.Time // read deadline
-	wdl    time.Time // write deadline
-	closed bool
+	mu  sync.Mutex
+	rdl time.Time // read deadline
+	wdl time.Time // write deadline
 }
 
 // wait blocks while the link is cut, until it heals, the deadline passes
 // or the connection closes.
 func (c *conn) wait(deadline func() time.Time) error {
 	for {
-		cut, change := c.n.link(c.a, c.b)
+		cut, change := c.n.link(c.from, c.addr)
 		if !cut {
 			return nil
 		}
