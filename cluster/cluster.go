@@ -44,8 +44,13 @@ type Cluster struct {
 	barrierTerm atomic.Uint64
 	metrics     *metrics
 	lastLeader  atomic.Value // string: the last leader ID observed
-	alarms      *alarms
-	clocks      *clockState
+	// ledUntil is when this site last stopped leading (Unix ns; 0:
+	// never): a raft follower's last contact does not count its own
+	// term as leader.
+	ledUntil atomic.Int64
+	reads    readIndex
+	alarms   *alarms
+	clocks   *clockState
 }
 
 // New opens (or creates) the site's Raft state in cfg.DataDir and starts the
@@ -168,6 +173,9 @@ func (c *Cluster) watchLeadership() {
 		case <-c.done:
 			return
 		case leader := <-c.raft.LeaderCh():
+			if !leader {
+				c.ledUntil.Store(time.Now().UnixNano())
+			}
 			c.runHealth(leader)
 			if leader && c.Corrupt() {
 				go c.stepDown("this site is CORRUPT")
@@ -233,7 +241,7 @@ func (c *Cluster) apply(ctx context.Context, entry []byte) (any, error) {
 
 func (c *Cluster) notLeader() error {
 	if id, _ := c.Leader(); id == "" {
-		return ErrNoLeader
+		return c.noLeader()
 	}
 	return ErrNotLeader
 }

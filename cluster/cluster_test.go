@@ -108,7 +108,7 @@ func startMember(t *testing.T, id string, bootstrap bool) (*Cluster, *counterFSM
 	return c, f
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -35,6 +35,11 @@ type Config struct {
 	ApplyTimeout time.Duration
 	// TransportTimeout bounds each Raft RPC on the network.
 	TransportTimeout time.Duration
+	// MinLeaderWait is a floor under LeaderWait (twice the election
+	// timeout). Only the test profile sets one, Consul's 7s hold: test
+	// clusters on a loaded machine change leaders often, and elect more
+	// slowly than twice its 200ms.
+	MinLeaderWait time.Duration
 
 	// Log compaction: a snapshot is taken every SnapshotInterval when at
 	// least SnapshotThreshold entries were added since the last; the log
@@ -138,10 +143,10 @@ func DefaultConfig() Config {
 //     that stall): five times the LAN timings, as Consul's
 //     raft_multiplier recommends for production, so a slow link is not
 //     taken for a dead leader.
-//   - test: heartbeat and election 200ms, lease 100ms, apply 5s; health:
-//     last contact 500ms, stable after 300ms, polled every 100ms; clock
-//     skew allowed 500ms; a checkpoint every 2s. For in-process tests on
-//     loopback.
+//   - test: heartbeat and election 200ms, lease 100ms, apply 5s; leader
+//     wait 7s (see LeaderWait); health: last contact 500ms,
+//     stable after 300ms, polled every 100ms; clock skew allowed 500ms; a
+//     checkpoint every 2s. For in-process tests on loopback.
 var Profiles = []string{"lan", "wan", "test"}
 
 // UseProfile sets the timings of a named profile.
@@ -149,17 +154,20 @@ func (c *Config) UseProfile(name string) error {
 	switch name {
 	case "lan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
+		c.MinLeaderWait = 0
 		c.ApplyTimeout = 10 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = time.Second, 250, 10*time.Second, 2*time.Second
 		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 5*time.Minute
 	case "wan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 2500*time.Millisecond
+		c.MinLeaderWait = 0
 		c.ApplyTimeout = 30 * time.Second
 		c.TransportTimeout = 30 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 5*time.Second, 1000, 30*time.Second, 5*time.Second
 		c.MaxClockSkew, c.CheckpointInterval = 2*time.Second, 5*time.Minute
 	case "test":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
+		c.MinLeaderWait = 7 * time.Second
 		c.CommitTimeout = 5 * time.Millisecond
 		c.ApplyTimeout = 5 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 500*time.Millisecond, 250, 300*time.Millisecond, 100*time.Millisecond
@@ -169,6 +177,17 @@ func (c *Config) UseProfile(name string) error {
 	}
 	return nil
 }
+
+// LeaderWait is how long a site waits for a leader it cannot reach
+// before it answers that none is reachable, and after which a site that
+// has heard from no leader calls itself cut off: twice the election
+// timeout (2s with the lan profile, 10s with wan; at least MinLeaderWait,
+// 7s with test). A crashed leader is replaced within it as a rule:
+// followers miss it after one to two heartbeat timeouts and elect another
+// in a round of votes. A request that would wait longer is answered
+// UNAVAILABLE, to be sent again (with the same request ID) or through
+// another site.
+func (c Config) LeaderWait() time.Duration { return max(2*c.ElectionTimeout, c.MinLeaderWait) }
 
 func (c Config) validate() error {
 	switch {

@@ -34,7 +34,15 @@
 // The leader's health checks also compare clocks (clock.go) and collect the
 // log format each member's binary reads (format.go).
 //
+// Reads (read.go): LinearizableRead is Raft's ReadIndex with a leadership
+// confirmation of this package's own, a round to the voters only, sent
+// after the read began and shared by the reads waiting for it
+// (hashicorp/raft's VerifyLeader counts read replicas). Reach (reach.go)
+// says whether this site hears from a leader, and if not since when and
+// which leader it knew last; past Config.LeaderWait the site is cut off.
+// Package faultnet cuts links between test sites as a WAN link fails.
+//
 // What this package does not do: forward requests (the API layer does, over
-// gRPC, using Leader), decide read consistency beyond reporting state, or
-// know what the caller's commands mean.
+// gRPC, using Leader), decide read consistency beyond LinearizableRead and
+// reporting state, or know what the caller's commands mean.
 package cluster

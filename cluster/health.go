@@ -54,12 +54,20 @@ func (c *Cluster) Stats() Stats {
 }
 
 // LastContact is how long ago this site last heard from the leader: zero
-// on the leader, and the time since the site started when it never has.
+// on the leader, the time since it stepped down on a former leader that
+// has heard from none since, and the time since the site started when it
+// never has.
 func (c *Cluster) LastContact() time.Duration {
 	if c.raft.State() == raft.Leader {
+		// Until watchLeadership records the step-down, the last time
+		// anyone saw this site lead stands for it.
+		c.ledUntil.Store(time.Now().UnixNano())
 		return 0
 	}
 	last := c.raft.LastContact()
+	if led := c.ledUntil.Load(); led != 0 && time.Unix(0, led).After(last) {
+		last = time.Unix(0, led)
+	}
 	if last.IsZero() {
 		return time.Since(c.started)
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -37,6 +38,11 @@ type Status struct {
 	Members []Member
 	// Alarms are this site's own (CORRUPT, NOSPACE).
 	Alarms []Alarm
+	// LastLeader is the last leader this site knew, possibly itself.
+	LastLeader string
+	// NoLeader is set while this site hears from no leader (see Reach);
+	// its CutOff says whether that has lasted longer than an election.
+	NoLeader *NoLeaderError
 }
 
 // Status reports the members, the leader and the Raft indexes.
@@ -46,7 +52,11 @@ func (c *Cluster) Status() (Status, error) {
 		ID: c.cfg.ID, State: c.raft.State().String(), Leader: leader,
 		Term: c.raft.CurrentTerm(), CommitIndex: c.raft.CommitIndex(),
 		AppliedIndex: c.raft.AppliedIndex(), LastLogIndex: c.raft.LastIndex(), LastContact: c.LastContact(),
-		Alarms: c.Alarms(),
+		Alarms: c.Alarms(), LastLeader: c.LastLeader(),
+	}
+	var nl *NoLeaderError
+	if errors.As(c.Reach(), &nl) {
+		st.NoLeader = nl
 	}
 	f := c.raft.GetConfiguration()
 	if err := f.Error(); err != nil {

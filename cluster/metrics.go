@@ -13,6 +13,11 @@ import (
 type metrics struct {
 	leaderChanges prometheus.Counter
 	applyDuration prometheus.Histogram
+	// Linearizable reads: how long each waited for its confirmation,
+	// how long each round took, and how many reads shared a round.
+	readWait      prometheus.Histogram
+	readRounds    prometheus.Histogram
+	readsPerRound prometheus.Histogram
 	observations  chan raft.Observation
 }
 
@@ -26,6 +31,21 @@ func newMetrics(site string) *metrics {
 			Name:    "innonet_raft_apply_duration_seconds",
 			Help:    "Time from proposing a command on the leader until it is committed and applied (commit time).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		readWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "innonet_raft_read_confirm_seconds",
+			Help:    "Time a linearizable read waited on the leader until a quorum of voters confirmed its leadership.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		readRounds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "innonet_raft_read_round_seconds",
+			Help:    "Time of each leadership confirmation round the leader sent to the voters for linearizable reads.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		readsPerRound: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "innonet_raft_reads_per_round",
+			Help:    "Linearizable reads that shared one leadership confirmation round.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
 		observations: make(chan raft.Observation, 16),
 	}
@@ -77,6 +97,9 @@ func (k collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	k.c.metrics.leaderChanges.Describe(ch)
 	k.c.metrics.applyDuration.Describe(ch)
+	k.c.metrics.readWait.Describe(ch)
+	k.c.metrics.readRounds.Describe(ch)
+	k.c.metrics.readsPerRound.Describe(ch)
 	k.c.transport.gate.counts.Describe(ch)
 	k.c.alarms.gauge.Describe(ch)
 	k.c.clocks.offsets.Describe(ch)
@@ -138,6 +161,9 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- c.metrics.leaderChanges
 	ch <- c.metrics.applyDuration
+	ch <- c.metrics.readWait
+	ch <- c.metrics.readRounds
+	ch <- c.metrics.readsPerRound
 	c.transport.gate.counts.Collect(ch)
 	c.alarms.gauge.Collect(ch)
 	c.clocks.offsets.Collect(ch)

@@ -9,7 +9,8 @@ import (
 // Ready reports whether this site can serve: no CORRUPT or NOSPACE alarm
 // is raised, a leader is known, this site is in the configuration, and it
 // has applied every entry it knows to be committed. It returns an error
-// saying what is missing otherwise.
+// saying what is missing otherwise (a *NoLeaderError, saying whether the
+// site is cut off, when no leader is known).
 func (c *Cluster) Ready() error {
 	if c.raft.State() == raft.Shutdown {
 		return ErrShutdown
@@ -17,8 +18,8 @@ func (c *Cluster) Ready() error {
 	if err := c.ServesLocalReads(); err != nil {
 		return err
 	}
-	if id, _ := c.Leader(); id == "" {
-		return ErrNoLeader
+	if err := c.Reach(); err != nil {
+		return err
 	}
 	if !c.isMember() {
 		return ErrNotMember

@@ -326,7 +326,8 @@ func (n *Node) mayAttach(ctx context.Context, u *pipeline.User, cmd pipeline.Com
 // are stored already, and the command carries the request ID, so while
 // no leader answers (an election, leadership moving) it tries again, for
 // up to the apply timeout, rather than make the client send the file
-// again.
+// again; a site cut off from every leader stops at once, and an attempt
+// waits for an unreachable leader no longer than the leader wait.
 func (n *Node) proposeAttachment(ctx context.Context, cmd pipeline.Command) (*innonetpb.AttachmentResult, error) {
 	na := cmd.Attachment
 	req := &innonetpb.RegisterAttachmentRequest{Header: &innonetpb.AttachmentHeader{
@@ -346,12 +347,13 @@ func (n *Node) proposeAttachment(ctx context.Context, cmd pipeline.Command) (*in
 			}
 		} else {
 			var resp any
-			if resp, _, err = n.forward(ctx, md, innonetpb.LeadService_RegisterAttachment_FullMethodName, req); err == nil {
+			giveUp := time.Now().Add(n.leaderWait())
+			if resp, _, err = n.forward(ctx, md, innonetpb.LeadService_RegisterAttachment_FullMethodName, req, giveUp); err == nil {
 				res = resp.(*innonetpb.AttachmentResult)
 			}
 		}
-		if err == nil || status.Code(err) != codes.Unavailable || time.Now().Add(wait).After(deadline) {
-			return res, err
+		if err == nil || status.Code(err) != codes.Unavailable || time.Now().Add(wait).After(deadline) || n.cluster.CutOff() {
+			return res, n.withCause(err)
 		}
 		n.log.Debug("attachment not committed yet; trying again", "lead", cmd.LeadID, "sha256", na.SHA256, "err", err)
 		select {

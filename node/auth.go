@@ -144,6 +144,9 @@ func (n *Node) authStale() time.Duration {
 func (n *Node) staleAuthError(d time.Duration, cause error) error {
 	msg := fmt.Sprintf("site %s cannot check credentials: it has been cut off from the leader for %s (more than the %s it may trust its own copy of the users)",
 		n.cfg.Site, roundContact(d), n.cfg.MaxAuthStaleness)
+	if last := n.cluster.LastLeader(); last != "" && cause == nil {
+		msg += "; last leader " + last
+	}
 	if cause != nil {
 		msg += ", and the leader cannot be reached: " + status.Convert(cause).Message()
 	}

@@ -174,7 +174,10 @@ func clusterToPB(st cluster.Status, h cluster.Health) *innonetpb.Cluster {
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
 		LastContact: durationpb.New(st.LastContact), Member: st.Member,
 		HealthKnown: h.Known, Healthy: h.Healthy, FailureTolerance: int32(h.FailureTolerance),
-		Alarms: alarmsToPB(st.Alarms),
+		Alarms: alarmsToPB(st.Alarms), LastLeader: st.LastLeader,
+	}
+	if st.NoLeader != nil {
+		out.NoLeader, out.CutOff = st.NoLeader.Error(), st.NoLeader.CutOff
 	}
 	for _, m := range st.Members {
 		pm := &innonetpb.Member{

@@ -7,7 +7,10 @@
 //   - Writes are proposed to the Raft log by the leader. A follower or
 //     read replica forwards a write to the leader over gRPC, with the
 //     caller's token, and relays the answer; callers never need to know who
-//     leads. With no leader the caller gets UNAVAILABLE (HTTP 503).
+//     leads. Through a leader change the request is held and sent again
+//     with its request ID, for up to the leader wait (twice the election
+//     timeout); with no leader in reach the caller gets UNAVAILABLE (HTTP
+//     503) within that wait, naming the cause (forward.go).
 //   - Reads are answered by the leader (forwarded likewise) unless the
 //     request asks for consistency=STALE, which answers from this site's
 //     own copy.

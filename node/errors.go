@@ -35,9 +35,14 @@ func toStatus(err error) error {
 		return err
 	}
 	var pe *pipeline.Error
+	var nl *cluster.NoLeaderError
 	switch {
 	case errors.As(err, &pe):
 		return status.Error(pipelineCodes[pe.Code], pe.Msg)
+	case errors.As(err, &nl):
+		return status.Error(codes.Unavailable, nl.Error()+"; retry later or through another site")
+	case errors.Is(err, cluster.ErrNotConfirmed):
+		return status.Error(codes.Unavailable, err.Error()+"; retry later or through another site")
 	case errors.Is(err, cluster.ErrNoLeader):
 		return status.Error(codes.Unavailable, "no leader: the cluster is electing one or has lost its quorum; retry later")
 	case errors.Is(err, cluster.ErrNotLeader):

@@ -63,10 +63,16 @@ var notResent = map[string]bool{
 // caller's metadata and relays the answer and its read headers. If the
 // leader changes while a forwarded request waits (the old leader died, so
 // the connection hangs), or the leader cannot be reached or answers
-// UNAVAILABLE, the request is sent again, for up to leaderHold. A request
-// is forwarded at most one hop: a site that receives a forwarded request
-// and no longer leads answers UNAVAILABLE, and the site that forwarded it
-// sends it again.
+// UNAVAILABLE, the request is sent again, for up to the leader wait (see
+// leaderWait). A request is forwarded at most one hop: a site that
+// receives a forwarded request and no longer leads answers UNAVAILABLE,
+// and the site that forwarded it sends it again.
+//
+// Nothing waits longer than the leader wait for a leader that does not
+// answer: a forwarded attempt still unanswered when the wait ends, while
+// this site hears from no leader, is abandoned, and the caller is told
+// UNAVAILABLE with the cause (no leader reachable from this site, for how
+// long, which leader it knew last), not left to its own deadline.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if err := n.checkForwarded(ctx); err != nil {
 		return nil, err
@@ -114,10 +120,14 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	// leadership. Each attempt carries the same request and request ID, so
 	// a write sent twice acts once. A site cut off from the leader for
 	// longer than the hold does not hold: it is not waiting for an
-	// election, and its callers are better served by another site.
-	hold := time.Now().Add(leaderHold)
-	if n.cutOff() {
-		hold = time.Now()
+	// election, and its callers are better served by another site. It
+	// makes one attempt, which its API may still carry to the leader, and
+	// gives it an election timeout at most.
+	now := time.Now()
+	hold := now.Add(n.leaderWait())
+	giveUp := hold
+	if n.cluster.CutOff() {
+		hold, giveUp = now, now.Add(n.cfg.Cluster.ElectionTimeout)
 	}
 	for attempt := 0; ; attempt++ {
 		var resp any
@@ -128,14 +138,15 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 			if err := n.newReadFields(req); err != nil {
 				return nil, err
 			}
-			resp, _, err = n.forward(ctx, md, info.FullMethod, req)
+			resp, _, err = n.forward(ctx, md, info.FullMethod, req, giveUp)
+			giveUp = hold
 		}
 		resend := !notResent[info.FullMethod] || notSent(err)
 		if err == nil || status.Code(err) != codes.Unavailable || stale || !resend || !n.awaitLeader(ctx, hold, attempt) {
 			if stale && status.Code(err) == codes.Unavailable {
 				return nil, n.staleAuthError(n.cluster.LastContact(), err)
 			}
-			return resp, err
+			return resp, n.withCause(err)
 		}
 		n.log.Debug("leader unavailable; sending again", "method", info.FullMethod, "attempt", attempt+1, "err", err)
 	}
@@ -154,16 +165,36 @@ func notSent(err error) bool {
 		strings.HasPrefix(st.Message(), "no leader"))
 }
 
-// cutOff reports whether this site has not heard from a leader for longer
-// than leaderHold: cut off rather than waiting for an election.
-func (n *Node) cutOff() bool {
-	return !n.cluster.IsLeader() && n.cluster.LastContact() > leaderHold
+// leaderWait bounds how long the site that took a request keeps sending
+// it again while the cluster changes leader, and how long a forwarded
+// attempt waits for a leader this site no longer hears from: twice the
+// election timeout of the timing profile (cluster.Config.LeaderWait; 2s
+// on a LAN, 10s on a WAN), the longest a healthy election takes. Consul
+// holds for 7s whatever its timings.
+func (n *Node) leaderWait() time.Duration { return n.cfg.Cluster.LeaderWait() }
+
+// withCause names why an UNAVAILABLE answer came about when this site
+// hears from no leader: since when, and which leader it knew last.
+func (n *Node) withCause(err error) error {
+	st, ok := status.FromError(err)
+	if err == nil || !ok || st.Code() != codes.Unavailable || strings.Contains(st.Message(), "no leader reachable") {
+		return err
+	}
+	reach := n.cluster.Reach()
+	if reach == nil {
+		return err
+	}
+	return status.Errorf(codes.Unavailable, "%v (last attempt: %s)", reach, st.Message())
 }
 
-// leaderHold bounds how long the site that took a request keeps sending
-// it again while the cluster changes leader. A healthy election takes a
-// few heartbeat timeouts; Consul holds for 7 s by default.
-const leaderHold = 7 * time.Second
+// noLeaderStatus is the answer when no leader is known to send a request
+// to.
+func (n *Node) noLeaderStatus() error {
+	if err := n.cluster.Reach(); err != nil {
+		return toStatus(err)
+	}
+	return toStatus(cluster.ErrNoLeader)
+}
 
 // awaitLeader waits before the next attempt of a request held through a
 // leader change (see forwardInterceptor): a back-off that grows from 25 ms
@@ -193,7 +224,7 @@ func (n *Node) awaitLeader(ctx context.Context, hold time.Time, attempt int) boo
 		if id, addr := n.cluster.LastKnownLeader(); id != "" && addr != "" {
 			return true
 		}
-		if n.cutOff() {
+		if n.cluster.CutOff() {
 			return false
 		}
 		wait = 50 * time.Millisecond
@@ -237,13 +268,16 @@ func (n *Node) answer(ctx context.Context, rt route, req any, handler grpc.Unary
 
 // forward sends one request to the leader. changed reports that the
 // leader changed while it waited, in which case the attempt was abandoned.
-func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req any) (resp any, changed bool, err error) {
+// An attempt still waiting at giveUp while this site has heard from no
+// leader for half the leader wait is abandoned too: the leader is out of
+// reach, and the caller is told so rather than kept to its deadline.
+func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req any, giveUp time.Time) (resp any, changed bool, err error) {
 	// A site cut off from Raft traffic forgets the leader after a heartbeat
 	// timeout; its API may still reach it, and a site that no longer
 	// leads refuses what is forwarded to it.
 	leader, addr := n.cluster.LastKnownLeader()
 	if leader == "" {
-		return nil, false, toStatus(cluster.ErrNoLeader)
+		return nil, false, n.noLeaderStatus()
 	}
 	if addr == "" {
 		return nil, false, status.Errorf(codes.Unavailable, "leader %s has not published its API address yet; retry", leader)
@@ -280,14 +314,13 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 	}
 	fctx, cancel := context.WithCancel(fctx)
 	defer cancel()
-	moved := make(chan struct{})
+	moved, lost := make(chan struct{}), make(chan error, 1)
 	// A leadership transfer moves leadership by design: wait for the old
-	// leader's answer instead of abandoning the request.
+	// leader's answer instead of abandoning the request (unless the
+	// leader is out of reach).
 	watch := !notResent[method]
+	began := time.Now()
 	go func() {
-		if !watch {
-			return
-		}
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -295,10 +328,20 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 			case <-fctx.Done():
 				return
 			case <-t.C:
-				if id, _ := n.cluster.Leader(); id != "" && id != leader {
+				if id, _ := n.cluster.Leader(); watch && id != "" && id != leader {
 					close(moved)
 					cancel()
 					return
+				}
+				// Out of reach: no word from any leader for half the
+				// leader wait (an election timeout with lan and wan), so
+				// not a leader change that is merely slow.
+				if time.Now().After(giveUp) && !n.cluster.IsLeader() && n.cluster.LastContact() > n.leaderWait()/2 {
+					if err := n.cluster.Reach(); err != nil {
+						lost <- err
+						cancel()
+						return
+					}
 				}
 			}
 		}
@@ -308,6 +351,13 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 		select {
 		case <-moved:
 			return nil, true, status.Errorf(codes.Unavailable, "leadership moved from %s while the request was forwarded; retry with the same request ID", leader)
+		case reach := <-lost:
+			advice := "a write may still be applied: retry with the same request ID, later or through another site"
+			if _, read := req.(readRequest); read {
+				advice = "retry later or through another site"
+			}
+			return nil, false, status.Errorf(codes.Unavailable, "no answer from leader %s within %s, and %v; %s",
+				leader, roundContact(time.Since(began)), reach, advice)
 		default:
 		}
 		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {

@@ -115,6 +115,12 @@ func TestTLSClusterReplicatesAndForwards(t *testing.T) {
 			return err
 		})
 	}
+	// The leader confirms a linearizable read with its voters over the
+	// same mutual TLS Raft transport.
+	got, err := c.leads.GetLead(c.ctx(t), &innonetpb.GetLeadRequest{Id: l.Id, Consistency: innonetpb.Consistency_LINEARIZABLE})
+	if err != nil || got.Title != l.Title {
+		t.Fatalf("linearizable read over TLS: got %v, %v", got, err)
+	}
 }
 
 func TestTLSPlaintextRefused(t *testing.T) {

@@ -406,6 +406,13 @@ func printCluster(w io.Writer, cl *pb.Cluster) error {
 		fmt.Fprintf(w, ", last contact with the leader %s ago", roundDuration(d))
 	}
 	fmt.Fprintln(w)
+	if cl.NoLeader != "" {
+		label := "no leader"
+		if cl.CutOff {
+			label = "CUT OFF"
+		}
+		fmt.Fprintf(w, "%s: %s\n", label, cl.NoLeader)
+	}
 	if cl.HealthKnown {
 		health := "healthy"
 		if !cl.Healthy {

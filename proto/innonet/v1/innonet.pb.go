@@ -5094,7 +5094,19 @@ type Cluster struct {
 	Alarms []*Alarm `protobuf:"bytes,14,rep,name=alarms,proto3" json:"alarms,omitempty"`
 	// The cluster's log format: the newest one every site reads, as
 	// recorded in the replicated state (raised after a rolling upgrade).
-	LogFormat     int32 `protobuf:"varint,15,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
+	LogFormat int32 `protobuf:"varint,15,opt,name=log_format,json=logFormat,proto3" json:"log_format,omitempty"`
+	// Set while the answering site hears from no leader: since when and
+	// which leader it knew last, e.g. "no leader reachable from CGO for
+	// 12s; last leader MUC; this site is cut off (an election takes less
+	// than 10s)".
+	NoLeader string `protobuf:"bytes,16,opt,name=no_leader,json=noLeader,proto3" json:"no_leader,omitempty"`
+	// True when the answering site has heard from no leader for longer than
+	// an election takes (twice the election timeout of its timing profile):
+	// it is cut off, and answers writes and LEADER or LINEARIZABLE reads
+	// UNAVAILABLE within an election timeout instead of waiting for one.
+	CutOff bool `protobuf:"varint,17,opt,name=cut_off,json=cutOff,proto3" json:"cut_off,omitempty"`
+	// The last leader the answering site knew, possibly itself.
+	LastLeader    string `protobuf:"bytes,18,opt,name=last_leader,json=lastLeader,proto3" json:"last_leader,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5232,6 +5244,27 @@ func (x *Cluster) GetLogFormat() int32 {
 		return x.LogFormat
 	}
 	return 0
+}
+
+func (x *Cluster) GetNoLeader() string {
+	if x != nil {
+		return x.NoLeader
+	}
+	return ""
+}
+
+func (x *Cluster) GetCutOff() bool {
+	if x != nil {
+		return x.CutOff
+	}
+	return false
+}
+
+func (x *Cluster) GetLastLeader() string {
+	if x != nil {
+		return x.LastLeader
+	}
+	return ""
 }
 
 type RemoveMemberRequest struct {
@@ -14845,7 +14878,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x05Alarm\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x85\x04\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xdc\x04\n" +
 	"\aCluster\x12,\n" +
 	"\amembers\x18\x01 \x03(\v2\x12.innonet.v1.MemberR\amembers\x12\x16\n" +
 	"\x06leader\x18\x02 \x01(\tR\x06leader\x12\x12\n" +
@@ -14863,7 +14896,11 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x06member\x18\r \x01(\bR\x06member\x12)\n" +
 	"\x06alarms\x18\x0e \x03(\v2\x11.innonet.v1.AlarmR\x06alarms\x12\x1d\n" +
 	"\n" +
-	"log_format\x18\x0f \x01(\x05R\tlogFormat\")\n" +
+	"log_format\x18\x0f \x01(\x05R\tlogFormat\x12\x1b\n" +
+	"\tno_leader\x18\x10 \x01(\tR\bnoLeader\x12\x17\n" +
+	"\acut_off\x18\x11 \x01(\bR\x06cutOff\x12\x1f\n" +
+	"\vlast_leader\x18\x12 \x01(\tR\n" +
+	"lastLeader\")\n" +
 	"\x13RemoveMemberRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\"*\n" +
 	"\x14PromoteMemberRequest\x12\x12\n" +
