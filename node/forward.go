@@ -366,7 +366,7 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 		return nil, false, status.Errorf(codes.Unavailable, "forward to leader %s: %v", leader, err)
 	}
 	relay := metadata.MD{}
-	for _, k := range []string{mdReadSite, mdReadConsistency, mdAppliedIndex, mdLastContactMS, mdLeader} {
+	for _, k := range []string{mdReadSite, mdReadConsistency, mdAppliedIndex, mdLastContactMS, mdLeader, mdBehindMS, mdLastLeader} {
 		if v := header.Get(k); len(v) > 0 {
 			relay.Set(k, v...)
 		}
