@@ -1,0 +1,249 @@
+package pipeline
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// snapshotLeads sizes the state of BenchmarkSnapshot; the default keeps a
+// plain `go test -bench .` short. The figures in the notes come from
+//
+//	go test -run '^$' -bench 'Snapshot$' -benchtime 1x -timeout 60m ./node/pipeline/ -snapshot.leads 100000
+//	go test -run '^$' -bench 'Snapshot$' -benchtime 1x -timeout 60m ./node/pipeline/ -snapshot.leads 1000000
+var snapshotLeads = flag.Int("snapshot.leads", 2000, "leads in BenchmarkSnapshot's state")
+
+// realisticTemplate applies real commands to a state at log format 2:
+// n leads in every stage, with the history a lead gathers on its way
+// (reviews, claims, stage moves, comments, deal terms, translations,
+// edits), and returns it with the number of its lead IDs per site.
+func realisticTemplate(tb testing.TB, n int) *fixture {
+	tb.Helper()
+	f := newFlowFixture(tb)
+	rnd := rand.New(rand.NewPCG(18, 18))
+	words := strings.Fields("solid-state battery separator ceramic pilot line quantum sensor hydrogen electrolyser " +
+		"immunosuppressant antibody platform lidar perception wafer inspection membrane desalination " +
+		"Festkörper Batterie Wasserstoff מימן סוללה 电池 隔膜 氢能 传感器 研究中心 fermentation enzyme")
+	text := func(n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString(words[rnd.IntN(len(words))])
+			b.WriteByte(' ')
+		}
+		return strings.TrimSpace(b.String())
+	}
+	draft := func() *Draft {
+		d := validDraft()
+		d.Title = text(30 + rnd.IntN(50))
+		d.Summary = text(200 + rnd.IntN(600))
+		d.Organization = []string{"MIT Lincoln Lab", "Technische Universität München", "Weizmann Institute", "Cambridge Enterprise"}[rnd.IntN(4)]
+		d.Country = []string{"US", "DE", "IL", "GB"}[rnd.IntN(4)]
+		d.Sector = Sector(1 + rnd.IntN(int(OtherSector)))
+		d.TRL = 1 + rnd.IntN(9)
+		d.Tags = strings.Fields(text(10 + rnd.IntN(30)))
+		if len(d.Tags) > 5 {
+			d.Tags = d.Tags[:5]
+		}
+		return d
+	}
+	divisions := []string{"bohai", "yrd", "prd"}
+	for i := range n {
+		staff := []string{"bos", "cbg"}[i%2]
+		id := f.ok(staff, Command{Op: OpSubmit, Draft: draft()}).Lead.ID
+		if rnd.IntN(3) == 0 {
+			f.ok(staff, Command{Op: OpUpdate, LeadID: id, Patch: &Patch{Summary: strp(text(300))}})
+		}
+		if rnd.IntN(4) == 0 {
+			f.ok("hq", Command{Op: OpTranslate, LeadID: id, Translation: &TranslationInput{Lang: "zh", Title: "固态电池隔膜", Status: TranslationDraft}})
+		}
+		switch r := rnd.IntN(20); {
+		case r < 5: // still in review
+		case r < 6:
+			f.ok("hq", Command{Op: OpReview, LeadID: id, Decision: Decline, Comment: "out of scope for the zone"})
+		case r < 8:
+			f.ok("hq", Command{Op: OpReview, LeadID: id, Decision: Return, Comment: "please add the licensing terms"})
+		case r < 9:
+			f.ok(staff, Command{Op: OpWithdraw, LeadID: id, Comment: "partner went elsewhere"})
+		default:
+			f.ok("hq", Command{Op: OpReview, LeadID: id, Decision: Approve, Comment: "good fit"})
+			if r < 12 {
+				break
+			}
+			div := divisions[rnd.IntN(len(divisions))]
+			f.ok(div, Command{Op: OpClaim, LeadID: id, Comment: "a Suzhou partner is interested"})
+			f.ok(div, Command{Op: OpComment, LeadID: id, Comment: text(60 + rnd.IntN(200)), Visibility: Shared})
+			f.ok(div, Command{Op: OpAdvance, LeadID: id, Stage: Negotiating, Comment: "first meeting held"})
+			f.ok(div, Command{Op: OpSetDeal, LeadID: id, Deal: &DealPatch{Amount: strp("42000000"), Currency: strp("CNY"), Jobs: intp(20 + rnd.IntN(200))}})
+			if r < 16 {
+				break
+			}
+			f.ok(div, Command{Op: OpAdvance, LeadID: id, Stage: Signed, Comment: "agreement signed"})
+			if r < 18 {
+				break
+			}
+			f.ok(div, Command{Op: OpAdvance, LeadID: id, Stage: Landed, Comment: "company registered in the zone"})
+		}
+	}
+	return f
+}
+
+// realisticState is a state of n leads: the leads of a template of real
+// commands, copied under new IDs (with their events, comments and request
+// records) until there are n, as fast as memdb inserts them.
+func realisticState(tb testing.TB, n int) *State {
+	tb.Helper()
+	const templ = 500
+	f := realisticTemplate(tb, min(n, templ))
+	src := f.st.read()
+	var leads []*Lead
+	for raw := range mustIter(tb, src, tableLeads) {
+		leads = append(leads, raw.(*Lead))
+	}
+	byLead := func(table string) map[string][]any {
+		out := map[string][]any{}
+		for raw := range mustIter(tb, src, table) {
+			var id string
+			switch v := raw.(type) {
+			case *Event:
+				id = v.LeadID
+			case *Comment:
+				id = v.LeadID
+			case *request:
+				id = v.LeadID
+			}
+			out[id] = append(out[id], raw)
+		}
+		return out
+	}
+	events, comments, requests := byLead(tableEvents), byLead(tableComments), byLead(tableRequests)
+
+	st := f.st
+	txn := st.db.Load().Txn(true)
+	next := map[string]int{}
+	for _, l := range leads {
+		next[l.Site] = max(next[l.Site], leadNumber(l.ID))
+	}
+	var logIndex uint64 = f.index
+	for copyN := 1; len(leads)*copyN < n; copyN++ {
+		for i, l := range leads {
+			if len(leads)*copyN+i >= n {
+				break
+			}
+			next[l.Site]++
+			id := fmt.Sprintf("%s-%04d", l.Site, next[l.Site])
+			c := l.clone()
+			c.ID = id
+			mustInsert(tb, txn, tableLeads, c)
+			for _, raw := range events[l.ID] {
+				e := *raw.(*Event)
+				e.LeadID, e.Key = id, id+e.Key[len(l.ID):]
+				logIndex++
+				e.LogIndex = logIndex
+				mustInsert(tb, txn, tableEvents, &e)
+			}
+			for _, raw := range comments[l.ID] {
+				cm := *raw.(*Comment)
+				cm.LeadID, cm.Key = id, id+cm.Key[len(l.ID):]
+				mustInsert(tb, txn, tableComments, &cm)
+			}
+			for _, raw := range requests[l.ID] {
+				r := *raw.(*request)
+				r.Key, r.LeadID = fmt.Sprintf("%s-%d", r.Key, copyN), id
+				mustInsert(tb, txn, tableRequests, &r)
+			}
+		}
+	}
+	for site, v := range next {
+		mustInsert(tb, txn, tableCounters, &counter{Name: "lead/" + site, Value: int64(v)})
+	}
+	txn.Commit()
+	st.applied.Store(logIndex)
+	return st
+}
+
+func leadNumber(id string) int {
+	var n int
+	_, _ = fmt.Sscanf(id[strings.IndexByte(id, '-')+1:], "%d", &n)
+	return n
+}
+
+func mustInsert(tb testing.TB, txn *memdb.Txn, table string, obj any) {
+	tb.Helper()
+	if err := txn.Insert(table, obj); err != nil {
+		tb.Fatalf("insert into %s: %v", table, err)
+	}
+}
+
+func mustIter(tb testing.TB, txn *memdb.Txn, table string) func(func(any) bool) {
+	tb.Helper()
+	it, err := txn.Get(table, "id")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(yield func(any) bool) {
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if !yield(raw) {
+				return
+			}
+		}
+	}
+}
+
+// BenchmarkSnapshot takes and restores snapshots of a realistic state in
+// each format and reports, per lead, the snapshot's bytes and the heap
+// the restored state holds (besides the time per operation: writing, or
+// restoring, the whole state).
+func BenchmarkSnapshot(b *testing.B) {
+	n := *snapshotLeads
+	start := time.Now()
+	var st *State
+	heap := heapOf(b, func() any { st = realisticState(b, n); return st })
+	b.Logf("state of %d leads built in %v; its heap %.0f bytes per lead", n, time.Since(start).Round(time.Millisecond), float64(heap)/float64(n))
+	sn := st.Snapshot()
+	writers := []struct {
+		name  string
+		write func(io.Writer) (int64, error)
+	}{
+		{"json", sn.WriteJSON},
+		{"v4-none", func(w io.Writer) (int64, error) { return sn.writeV4(w, codecNone) }},
+		{"v4-snappy", func(w io.Writer) (int64, error) { return sn.writeV4(w, codecSnappy) }},
+	}
+	for _, w := range writers {
+		var snap bytes.Buffer
+		if _, err := w.write(&snap); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(w.name+"/write", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := w.write(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(snap.Len())/float64(n), "B/lead")
+			b.ReportMetric(float64(snap.Len())/1e6, "MB")
+		})
+		b.Run(w.name+"/restore", func(b *testing.B) {
+			restore := func() any {
+				got := New()
+				if err := got.Restore(bytes.NewReader(snap.Bytes())); err != nil {
+					b.Fatal(err)
+				}
+				return got
+			}
+			for b.Loop() {
+				restore()
+			}
+			b.ReportMetric(float64(heapOf(b, restore))/float64(n), "heapB/lead")
+		})
+		snap = bytes.Buffer{}
+		runtime.GC()
+	}
+}

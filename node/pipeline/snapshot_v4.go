@@ -1,0 +1,404 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+
+	"github.com/golang/snappy"
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Format 4 (innonet-pipeline/4) is the binary snapshot of a cluster at
+// log format 2 or later. Its first line is the JSON header of every
+// format, which names it, the applied index and how its frames are
+// compressed:
+//
+//	{"format":"innonet-pipeline/4","applied":1234,"codec":"snappy"}\n
+//
+// Frames follow, each a uvarint length n, n bytes of compressed data and
+// the CRC-32C (Castagnoli, 4 bytes little-endian) of the data once
+// decompressed; a frame of length 0 ends them, and one newline byte ends
+// the snapshot (so that a closing line appended after it, as backups
+// have, stands on its own line). The decompressed frames, at most
+// maxFrame bytes each, read as one stream of records:
+//
+//	record  table tag (1 byte, the table's place in wireTables plus one)
+//	        uvarint length, then the row: a protobuf message for the
+//	        tables of snapshot_rows.go, the row's JSON for the others
+//	end     tag 0, then the uvarint number of records before it
+//
+// Records may span frames. Nothing may follow the end record but the
+// terminating frame and newline: a snapshot cut off or padded is
+// refused, as a frame whose checksum does not match is.
+//
+// A snapshot is written by one pass over an immutable view of the state,
+// a frame at a time: neither the writer nor Restore holds more than a
+// frame and a row.
+const snapshotFormat4 = "innonet-pipeline/4"
+
+// wireTables numbers the tables in format 4 and orders them in a
+// snapshot. Append only: a tag, once given, names its table for good.
+var wireTables = []string{tableCounters, tableUsers, tableTokens, tableLeads, tableEvents, tableRequests,
+	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets, tableCalendars,
+	tablePrefs, tableWebhooks, tableSinks}
+
+const (
+	// frameSize is the decompressed size of the frames written (the last
+	// may be shorter); maxFrame is the most a reader accepts.
+	frameSize = 256 << 10
+	maxFrame  = 4 << 20
+	// maxRow bounds one row, so that a damaged length cannot make a
+	// restore allocate without bound.
+	maxRow = 64 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// frameCodec compresses the frames of one snapshot.
+type frameCodec struct {
+	name   string
+	encode func(dst, src []byte) []byte
+	// decode decompresses src, refusing more than limit bytes.
+	decode func(dst, src []byte, limit int) ([]byte, error)
+}
+
+var (
+	codecNone = frameCodec{
+		name:   "none",
+		encode: func(dst, src []byte) []byte { return append(dst[:0], src...) },
+		decode: func(dst, src []byte, limit int) ([]byte, error) {
+			if len(src) > limit {
+				return nil, fmt.Errorf("frame of %d bytes is larger than %d", len(src), limit)
+			}
+			return append(dst[:0], src...), nil
+		},
+	}
+	codecSnappy = frameCodec{
+		name:   "snappy",
+		encode: func(dst, src []byte) []byte { return snappy.Encode(dst[:cap(dst)], src) },
+		decode: func(dst, src []byte, limit int) ([]byte, error) {
+			n, err := snappy.DecodedLen(src)
+			if err != nil {
+				return nil, fmt.Errorf("frame: %w", err)
+			}
+			if n > limit {
+				return nil, fmt.Errorf("frame of %d bytes is larger than %d", n, limit)
+			}
+			b, err := snappy.Decode(dst[:cap(dst)], src)
+			if err != nil {
+				return nil, fmt.Errorf("frame: %w", err)
+			}
+			return b, nil
+		},
+	}
+)
+
+// snapshotCodec is the codec snapshots are written with.
+var snapshotCodec = codecSnappy
+
+func codecNamed(name string) (frameCodec, bool) {
+	for _, c := range []frameCodec{codecNone, codecSnappy} {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return frameCodec{}, false
+}
+
+// writeV4 writes the snapshot in format 4.
+func (sn *Snapshot) writeV4(w io.Writer, codec frameCodec) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	line, err := json.Marshal(record{Format: snapshotFormat4, Applied: sn.applied, Codec: codec.name})
+	if err != nil {
+		return 0, fmt.Errorf("write snapshot header: %w", err)
+	}
+	if _, err := bw.Write(append(line, '\n')); err != nil {
+		return cw.n, fmt.Errorf("write snapshot header: %w", err)
+	}
+	fw := &frameWriter{w: bw, codec: codec, raw: make([]byte, 0, frameSize)}
+	var e wireEncoder
+	var rows int64
+	for i, table := range wireTables {
+		it, err := sn.txn.Get(table, "id")
+		if err != nil {
+			return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			e.b = e.b[:0]
+			switch v := raw.(type) {
+			case *Lead:
+				e.lead(v)
+			case *Event:
+				e.event(v)
+			case *request:
+				err = e.request(v)
+			case *counter:
+				e.counter(v)
+			default:
+				e.b, err = appendJSON(e.b, raw)
+			}
+			if err != nil {
+				return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
+			}
+			fw.record(byte(i+1), e.b)
+			rows++
+		}
+		if fw.err != nil {
+			return cw.n, fmt.Errorf("write snapshot: %w", fw.err)
+		}
+	}
+	fw.end(rows)
+	if fw.err == nil {
+		fw.err = bw.Flush()
+	}
+	if fw.err != nil {
+		return cw.n, fmt.Errorf("write snapshot: %w", fw.err)
+	}
+	return cw.n, nil
+}
+
+func appendJSON(b []byte, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	return append(b, j...), err
+}
+
+// frameWriter cuts the record stream into frames.
+type frameWriter struct {
+	w     io.Writer
+	codec frameCodec
+	raw   []byte // the frame being filled
+	out   []byte // its compressed form
+	err   error
+}
+
+func (fw *frameWriter) write(p []byte) {
+	for len(p) > 0 && fw.err == nil {
+		n := min(frameSize-len(fw.raw), len(p))
+		fw.raw = append(fw.raw, p[:n]...)
+		p = p[n:]
+		if len(fw.raw) == frameSize {
+			fw.flush()
+		}
+	}
+}
+
+func (fw *frameWriter) record(tag byte, row []byte) {
+	var head [1 + binary.MaxVarintLen64]byte
+	head[0] = tag
+	n := binary.PutUvarint(head[1:], uint64(len(row)))
+	fw.write(head[:1+n])
+	fw.write(row)
+}
+
+func (fw *frameWriter) end(rows int64) {
+	var head [1 + binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(head[1:], uint64(rows))
+	fw.write(head[:1+n])
+	fw.flush()
+	if fw.err == nil {
+		_, fw.err = fw.w.Write([]byte{0, '\n'})
+	}
+}
+
+func (fw *frameWriter) flush() {
+	if len(fw.raw) == 0 || fw.err != nil {
+		return
+	}
+	if cap(fw.out) < len(fw.raw)+len(fw.raw)/6+64 {
+		fw.out = make([]byte, 0, len(fw.raw)+len(fw.raw)/6+64) // room for snappy's worst case
+	}
+	fw.out = fw.codec.encode(fw.out, fw.raw)
+	var head [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(head[:], uint64(len(fw.out)))
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], crc32.Checksum(fw.raw, castagnoli))
+	for _, b := range [][]byte{head[:n], fw.out, sum[:]} {
+		if _, err := fw.w.Write(b); err != nil {
+			fw.err = err
+			return
+		}
+	}
+	fw.raw = fw.raw[:0]
+}
+
+// frameReader reads the record stream back from the frames.
+type frameReader struct {
+	r     *bufio.Reader
+	codec frameCodec
+	buf   []byte // the current frame, decompressed
+	pos   int
+	comp  []byte
+	// frames counts the frames read, for errors.
+	frames int
+	done   bool // the terminating frame was read
+}
+
+// fill reads the next frame; at the terminating one it returns io.EOF.
+func (fr *frameReader) fill() error {
+	if fr.done {
+		return io.EOF
+	}
+	n, err := binary.ReadUvarint(fr.r)
+	if err != nil {
+		return fmt.Errorf("frame %d: %w", fr.frames+1, unexpectedEOF(err))
+	}
+	if n == 0 {
+		fr.done = true
+		return io.EOF
+	}
+	if n > maxFrame+maxFrame/4 {
+		return fmt.Errorf("frame %d claims %d bytes, more than any writer makes", fr.frames+1, n)
+	}
+	fr.frames++
+	fr.comp = slices.Grow(fr.comp[:0], int(n))[:n]
+	if _, err := io.ReadFull(fr.r, fr.comp); err != nil {
+		return fmt.Errorf("frame %d: %w", fr.frames, unexpectedEOF(err))
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(fr.r, sum[:]); err != nil {
+		return fmt.Errorf("frame %d: %w", fr.frames, unexpectedEOF(err))
+	}
+	if cap(fr.buf) < frameSize {
+		fr.buf = make([]byte, 0, frameSize)
+	}
+	b, err := fr.codec.decode(fr.buf, fr.comp, maxFrame)
+	if err != nil {
+		return fmt.Errorf("frame %d: %w", fr.frames, err)
+	}
+	if crc32.Checksum(b, castagnoli) != binary.LittleEndian.Uint32(sum[:]) {
+		return fmt.Errorf("frame %d: checksum mismatch (the snapshot is damaged)", fr.frames)
+	}
+	fr.buf, fr.pos = b, 0
+	return nil
+}
+
+func (fr *frameReader) ReadByte() (byte, error) {
+	for fr.pos == len(fr.buf) {
+		if err := fr.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := fr.buf[fr.pos]
+	fr.pos++
+	return b, nil
+}
+
+func (fr *frameReader) Read(p []byte) (int, error) {
+	for fr.pos == len(fr.buf) {
+		if err := fr.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, fr.buf[fr.pos:])
+	fr.pos += n
+	return n, nil
+}
+
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// restoreV4 reads the frames after the header of a format 4 snapshot.
+func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
+	codec, ok := codecNamed(head.Codec)
+	if !ok {
+		return nil, fmt.Errorf("restore: unknown snapshot codec %q", head.Codec)
+	}
+	fr := &frameReader{r: br, codec: codec}
+	db := newDB()
+	txn := db.Txn(true)
+	defer txn.Abort() // after Commit, a no-op
+	var rd rowDecoder
+	var row []byte
+	var rows uint64
+	for {
+		tag, err := fr.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
+		}
+		n, err := binary.ReadUvarint(fr)
+		if err != nil {
+			return nil, fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
+		}
+		if tag == 0 {
+			if n != rows {
+				return nil, fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, n)
+			}
+			break
+		}
+		if int(tag) > len(wireTables) {
+			return nil, fmt.Errorf("restore: unknown table tag %d (written by a newer version of innonet?)", tag)
+		}
+		if n > maxRow {
+			return nil, fmt.Errorf("restore: row %d claims %d bytes", rows+1, n)
+		}
+		if row, err = readRow(fr, row, int(n)); err != nil {
+			return nil, fmt.Errorf("restore: row %d: %w", rows+1, err)
+		}
+		rows++
+		table := wireTables[tag-1]
+		obj, err := rd.row(table, row)
+		if err != nil {
+			return nil, fmt.Errorf("restore %s: %w", table, err)
+		}
+		if err := txn.Insert(table, obj); err != nil {
+			return nil, fmt.Errorf("restore %s: %w", table, err)
+		}
+	}
+	if fr.pos != len(fr.buf) {
+		return nil, fmt.Errorf("restore: data after the snapshot's end marker")
+	}
+	if err := fr.fill(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("a frame after the end marker")
+		}
+		return nil, fmt.Errorf("restore: after the end marker: %w", err)
+	}
+	if b, err := br.ReadByte(); err != nil || b != '\n' {
+		return nil, fmt.Errorf("restore: the snapshot does not end with its newline (cut off?)")
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("restore: data after the end of the snapshot")
+	}
+	txn.Commit()
+	return db, nil
+}
+
+// readRow reads n bytes into buf, growing it as the bytes arrive rather
+// than trusting n up front.
+func readRow(r io.Reader, buf []byte, n int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < n {
+		k := min(n-len(buf), 1<<20)
+		buf = slices.Grow(buf, k)[:len(buf)+k]
+		if _, err := io.ReadFull(r, buf[len(buf)-k:]); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+	}
+	return buf, nil
+}
+
+// row decodes one row of table.
+func (rd *rowDecoder) row(table string, b []byte) (any, error) {
+	switch table {
+	case tableLeads:
+		return rd.lead(b)
+	case tableEvents:
+		return rd.event(b)
+	case tableRequests:
+		return rd.request(b)
+	case tableCounters:
+		return rd.counter(b)
+	}
+	return decodeRow(record{Table: table, Value: b})
+}
