@@ -75,6 +75,17 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	return sn.WriteJSON(w)
 }
 
+// WriteCanonical writes the snapshot as WriteTo does but without
+// compressing it: the same bytes for the same state on every site,
+// whatever version of the compressor a site runs or on which processor.
+// The state digests of checkpoints hash this.
+func (sn *Snapshot) WriteCanonical(w io.Writer) (int64, error) {
+	if formatOf(sn.txn) >= Format2 {
+		return sn.writeV4(w, codecNone)
+	}
+	return sn.WriteJSON(w)
+}
+
 // WriteJSON writes the snapshot as newline-delimited JSON records (format
 // 2, or 3 from log format 2 on): what backups hold, for operators and
 // their tools to read, and what Restore reads back like any snapshot.

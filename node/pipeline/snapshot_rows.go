@@ -10,7 +10,7 @@ import (
 
 // The row messages of snapshot format 4 (see snapshot_wire.go). A field
 // number, once used, keeps its meaning: a new field takes a new number,
-// and a removed one is never reused. TestRowCodecsCoverEveryField fails
+// and a removed one is never reused. TestSnapshotV4EveryTableAndField fails
 // when a field of these types has no number here.
 //
 //	Lead             1 id, 2 site, 3 submittedBy, 4 division, 5 stage,

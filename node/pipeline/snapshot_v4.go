@@ -10,8 +10,8 @@ import (
 	"io"
 	"slices"
 
-	"github.com/golang/snappy"
 	memdb "github.com/hashicorp/go-memdb"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Format 4 (innonet-pipeline/4) is the binary snapshot of a cluster at
@@ -19,7 +19,7 @@ import (
 // format, which names it, the applied index and how its frames are
 // compressed:
 //
-//	{"format":"innonet-pipeline/4","applied":1234,"codec":"snappy"}\n
+//	{"format":"innonet-pipeline/4","applied":1234,"codec":"zstd"}\n
 //
 // Frames follow, each a uvarint length n, n bytes of compressed data and
 // the CRC-32C (Castagnoli, 4 bytes little-endian) of the data once
@@ -51,7 +51,7 @@ var wireTables = []string{tableCounters, tableUsers, tableTokens, tableLeads, ta
 const (
 	// frameSize is the decompressed size of the frames written (the last
 	// may be shorter); maxFrame is the most a reader accepts.
-	frameSize = 256 << 10
+	frameSize = 1 << 20
 	maxFrame  = 4 << 20
 	// maxRow bounds one row, so that a damaged length cannot make a
 	// restore allocate without bound.
@@ -60,62 +60,90 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// frameCodec compresses the frames of one snapshot.
-type frameCodec struct {
-	name   string
-	encode func(dst, src []byte) []byte
-	// decode decompresses src, refusing more than limit bytes.
-	decode func(dst, src []byte, limit int) ([]byte, error)
-}
-
-var (
-	codecNone = frameCodec{
-		name:   "none",
-		encode: func(dst, src []byte) []byte { return append(dst[:0], src...) },
-		decode: func(dst, src []byte, limit int) ([]byte, error) {
-			if len(src) > limit {
-				return nil, fmt.Errorf("frame of %d bytes is larger than %d", len(src), limit)
-			}
-			return append(dst[:0], src...), nil
-		},
-	}
-	codecSnappy = frameCodec{
-		name:   "snappy",
-		encode: func(dst, src []byte) []byte { return snappy.Encode(dst[:cap(dst)], src) },
-		decode: func(dst, src []byte, limit int) ([]byte, error) {
-			n, err := snappy.DecodedLen(src)
-			if err != nil {
-				return nil, fmt.Errorf("frame: %w", err)
-			}
-			if n > limit {
-				return nil, fmt.Errorf("frame of %d bytes is larger than %d", n, limit)
-			}
-			b, err := snappy.Decode(dst[:cap(dst)], src)
-			if err != nil {
-				return nil, fmt.Errorf("frame: %w", err)
-			}
-			return b, nil
-		},
-	}
+// Frame codecs: how the frames of a snapshot are compressed. zstd (at
+// its fastest level) is what snapshots are written with; none is what
+// the state digests of checkpoints hash (see [Snapshot.WriteCanonical]).
+const (
+	codecNone = "none"
+	codecZstd = "zstd"
 )
 
 // snapshotCodec is the codec snapshots are written with.
-var snapshotCodec = codecSnappy
+const snapshotCodec = codecZstd
 
-func codecNamed(name string) (frameCodec, bool) {
-	for _, c := range []frameCodec{codecNone, codecSnappy} {
-		if c.name == name {
-			return c, true
+// frameCodec compresses or decompresses the frames of one snapshot.
+type frameCodec interface {
+	encode(dst, src []byte) []byte
+	// decode decompresses src into dst, refusing more than maxFrame
+	// bytes.
+	decode(dst, src []byte) ([]byte, error)
+	close()
+}
+
+func newFrameCodec(name string) (frameCodec, error) {
+	switch name {
+	case codecNone:
+		return plainFrames{}, nil
+	case codecZstd:
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
 		}
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxFrame), zstd.WithDecodeAllCapLimit(true))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zstdFrames{enc, dec}, nil
 	}
-	return frameCodec{}, false
+	return nil, fmt.Errorf("unknown snapshot codec %q", name)
+}
+
+type plainFrames struct{}
+
+func (plainFrames) encode(dst, src []byte) []byte { return append(dst[:0], src...) }
+
+func (plainFrames) decode(dst, src []byte) ([]byte, error) {
+	if len(src) > maxFrame {
+		return nil, fmt.Errorf("frame of %d bytes is larger than %d", len(src), maxFrame)
+	}
+	return append(dst[:0], src...), nil
+}
+
+func (plainFrames) close() {}
+
+type zstdFrames struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func (z zstdFrames) encode(dst, src []byte) []byte { return z.enc.EncodeAll(src, dst[:0]) }
+
+func (z zstdFrames) decode(dst, src []byte) ([]byte, error) {
+	if cap(dst) < maxFrame {
+		dst = make([]byte, 0, maxFrame)
+	}
+	b, err := z.dec.DecodeAll(src, dst[:0])
+	if err != nil {
+		return nil, fmt.Errorf("frame: %w", err)
+	}
+	return b, nil
+}
+
+func (z zstdFrames) close() {
+	_ = z.enc.Close()
+	z.dec.Close()
 }
 
 // writeV4 writes the snapshot in format 4.
-func (sn *Snapshot) writeV4(w io.Writer, codec frameCodec) (int64, error) {
+func (sn *Snapshot) writeV4(w io.Writer, codecName string) (int64, error) {
+	codec, err := newFrameCodec(codecName)
+	if err != nil {
+		return 0, fmt.Errorf("write snapshot: %w", err)
+	}
+	defer codec.close()
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
-	line, err := json.Marshal(record{Format: snapshotFormat4, Applied: sn.applied, Codec: codec.name})
+	line, err := json.Marshal(record{Format: snapshotFormat4, Applied: sn.applied, Codec: codecName})
 	if err != nil {
 		return 0, fmt.Errorf("write snapshot header: %w", err)
 	}
@@ -211,9 +239,6 @@ func (fw *frameWriter) flush() {
 	if len(fw.raw) == 0 || fw.err != nil {
 		return
 	}
-	if cap(fw.out) < len(fw.raw)+len(fw.raw)/6+64 {
-		fw.out = make([]byte, 0, len(fw.raw)+len(fw.raw)/6+64) // room for snappy's worst case
-	}
 	fw.out = fw.codec.encode(fw.out, fw.raw)
 	var head [binary.MaxVarintLen64]byte
 	n := binary.PutUvarint(head[:], uint64(len(fw.out)))
@@ -253,7 +278,7 @@ func (fr *frameReader) fill() error {
 		fr.done = true
 		return io.EOF
 	}
-	if n > maxFrame+maxFrame/4 {
+	if n > maxFrame+maxFrame/8 {
 		return fmt.Errorf("frame %d claims %d bytes, more than any writer makes", fr.frames+1, n)
 	}
 	fr.frames++
@@ -265,10 +290,7 @@ func (fr *frameReader) fill() error {
 	if _, err := io.ReadFull(fr.r, sum[:]); err != nil {
 		return fmt.Errorf("frame %d: %w", fr.frames, unexpectedEOF(err))
 	}
-	if cap(fr.buf) < frameSize {
-		fr.buf = make([]byte, 0, frameSize)
-	}
-	b, err := fr.codec.decode(fr.buf, fr.comp, maxFrame)
+	b, err := fr.codec.decode(fr.buf, fr.comp)
 	if err != nil {
 		return fmt.Errorf("frame %d: %w", fr.frames, err)
 	}
@@ -310,10 +332,11 @@ func unexpectedEOF(err error) error {
 
 // restoreV4 reads the frames after the header of a format 4 snapshot.
 func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
-	codec, ok := codecNamed(head.Codec)
-	if !ok {
-		return nil, fmt.Errorf("restore: unknown snapshot codec %q", head.Codec)
+	codec, err := newFrameCodec(head.Codec)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
+	defer codec.close()
 	fr := &frameReader{r: br, codec: codec}
 	db := newDB()
 	txn := db.Txn(true)
