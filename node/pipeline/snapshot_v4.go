@@ -330,71 +330,130 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// restoreV4 reads the frames after the header of a format 4 snapshot.
+// restoreV4 reads the frames after the header of a format 4 snapshot. One
+// goroutine decodes rows while this one inserts them (memdb's inserts
+// cost the most), a few batches apart.
 func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 	codec, err := newFrameCodec(head.Codec)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	defer codec.close()
-	fr := &frameReader{r: br, codec: codec}
+	batches := make(chan []decodedRow, 4)
+	stop := make(chan struct{})
+	var decodeErr error
+	go func() {
+		defer close(batches)
+		decodeErr = decodeV4(br, codec, func(b []decodedRow) bool {
+			select {
+			case batches <- b:
+				return true
+			case <-stop:
+				return false
+			}
+		})
+	}()
 	db := newDB()
 	txn := db.Txn(true)
 	defer txn.Abort() // after Commit, a no-op
+	var insertErr error
+	for batch := range batches {
+		for _, r := range batch {
+			if insertErr != nil {
+				break
+			}
+			if err := txn.Insert(r.table, r.obj); err != nil {
+				insertErr = fmt.Errorf("restore %s: %w", r.table, err)
+				close(stop)
+			}
+		}
+	}
+	// The decoder has returned: batches is closed.
+	if insertErr != nil {
+		return nil, insertErr
+	}
+	if decodeErr != nil {
+		return nil, decodeErr
+	}
+	txn.Commit()
+	return db, nil
+}
+
+// decodedRow is a row on its way from the decoder to memdb.
+type decodedRow struct {
+	table string
+	obj   any
+}
+
+// errStopped says the inserting side stopped the decoder.
+var errStopped = errors.New("restore stopped")
+
+// decodeV4 decodes the rows of a snapshot and hands them to emit in
+// batches, until emit returns false; then it checks that the snapshot
+// ends where it should.
+func decodeV4(br *bufio.Reader, codec frameCodec, emit func([]decodedRow) bool) error {
+	const batchRows = 512
+	fr := &frameReader{r: br, codec: codec}
 	var rd rowDecoder
 	var row []byte
 	var rows uint64
+	batch := make([]decodedRow, 0, batchRows)
 	for {
 		tag, err := fr.ReadByte()
 		if err != nil {
-			return nil, fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
+			return fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
 		}
 		n, err := binary.ReadUvarint(fr)
 		if err != nil {
-			return nil, fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
+			return fmt.Errorf("restore: after %d rows: %w", rows, unexpectedEOF(err))
 		}
 		if tag == 0 {
 			if n != rows {
-				return nil, fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, n)
+				return fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, n)
 			}
 			break
 		}
 		if int(tag) > len(wireTables) {
-			return nil, fmt.Errorf("restore: unknown table tag %d (written by a newer version of innonet?)", tag)
+			return fmt.Errorf("restore: unknown table tag %d (written by a newer version of innonet?)", tag)
 		}
 		if n > maxRow {
-			return nil, fmt.Errorf("restore: row %d claims %d bytes", rows+1, n)
+			return fmt.Errorf("restore: row %d claims %d bytes", rows+1, n)
 		}
 		if row, err = readRow(fr, row, int(n)); err != nil {
-			return nil, fmt.Errorf("restore: row %d: %w", rows+1, err)
+			return fmt.Errorf("restore: row %d: %w", rows+1, err)
 		}
 		rows++
 		table := wireTables[tag-1]
 		obj, err := rd.row(table, row)
 		if err != nil {
-			return nil, fmt.Errorf("restore %s: %w", table, err)
+			return fmt.Errorf("restore %s: %w", table, err)
 		}
-		if err := txn.Insert(table, obj); err != nil {
-			return nil, fmt.Errorf("restore %s: %w", table, err)
+		if batch = append(batch, decodedRow{table, obj}); len(batch) == batchRows {
+			if !emit(batch) {
+				return errStopped
+			}
+			batch = make([]decodedRow, 0, batchRows)
 		}
 	}
+	if len(batch) > 0 && !emit(batch) {
+		return errStopped
+	}
 	if fr.pos != len(fr.buf) {
-		return nil, fmt.Errorf("restore: data after the snapshot's end marker")
+		return fmt.Errorf("restore: data after the snapshot's end marker")
 	}
 	if err := fr.fill(); !errors.Is(err, io.EOF) {
 		if err == nil {
 			err = errors.New("a frame after the end marker")
 		}
-		return nil, fmt.Errorf("restore: after the end marker: %w", err)
+		return fmt.Errorf("restore: after the end marker: %w", err)
 	}
 	if b, err := br.ReadByte(); err != nil || b != '\n' {
-		return nil, fmt.Errorf("restore: the snapshot does not end with its newline (cut off?)")
+		return fmt.Errorf("restore: the snapshot does not end with its newline (cut off?)")
 	}
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("restore: data after the end of the snapshot")
+		return fmt.Errorf("restore: data after the end of the snapshot")
 	}
-	txn.Commit()
-	return db, nil
+	return nil
 }
 
 // readRow reads n bytes into buf, growing it as the bytes arrive rather
