@@ -138,7 +138,7 @@ func realisticState(tb testing.TB, n int) *State {
 	for _, l := range leads {
 		next[l.Site] = max(next[l.Site], leadNumber(l.ID))
 	}
-	var logIndex uint64 = f.index
+	logIndex := f.index
 	var reqs int
 	for copyN := 1; len(leads)*copyN < n; copyN++ {
 		for i, l := range leads {

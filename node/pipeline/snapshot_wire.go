@@ -42,13 +42,6 @@ func (e *wireEncoder) strAlways(num protowire.Number, s string) {
 	e.b = protowire.AppendString(e.b, s)
 }
 
-func (e *wireEncoder) bytes(num protowire.Number, p []byte) {
-	if len(p) > 0 {
-		e.tag(num, protowire.BytesType)
-		e.b = protowire.AppendBytes(e.b, p)
-	}
-}
-
 func (e *wireEncoder) int(num protowire.Number, v int64) {
 	if v != 0 {
 		e.tag(num, protowire.VarintType)
