@@ -161,6 +161,9 @@ func (s *State) Restore(r io.Reader) error {
 	s.db.Store(db)
 	s.applied.Store(head.Applied)
 	s.seq.Add(1)
+	// The search documents of the replaced leads would keep them alive;
+	// a read still under way may add one back, which only costs memory.
+	s.search.Clear()
 	return nil
 }
 

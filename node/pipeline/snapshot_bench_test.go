@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,9 +23,13 @@ import (
 // snapshotLeads sizes the state of BenchmarkSnapshot; the default keeps a
 // plain `go test -bench .` short. The figures in the notes come from
 //
-//	go test -run '^$' -bench 'Snapshot$' -benchtime 1x -timeout 60m ./node/pipeline/ -snapshot.leads 100000
-//	go test -run '^$' -bench 'Snapshot$' -benchtime 1x -timeout 60m ./node/pipeline/ -snapshot.leads 1000000
-var snapshotLeads = flag.Int("snapshot.leads", 2000, "leads in BenchmarkSnapshot's state")
+//	go test -run '^$' -bench 'Snapshot$' -benchtime 1x -timeout 60m -v ./node/pipeline/ -snapshot.leads 100000
+//
+// (-snapshot.formats v4-zstd measures one format only).
+var (
+	snapshotLeads   = flag.Int("snapshot.leads", 2000, "leads in BenchmarkSnapshot's state")
+	snapshotFormats = flag.String("snapshot.formats", "json,v4-none,v4-zstd", "formats BenchmarkSnapshot measures")
+)
 
 // realisticTemplate applies real commands to a state at log format 2:
 // n leads in every stage, with the history a lead gathers on its way
@@ -34,13 +39,26 @@ func realisticTemplate(tb testing.TB, n int) *fixture {
 	tb.Helper()
 	f := newFlowFixture(tb)
 	rnd := rand.New(rand.NewPCG(18, 18))
-	words := strings.Fields("solid-state battery separator ceramic pilot line quantum sensor hydrogen electrolyser " +
-		"immunosuppressant antibody platform lidar perception wafer inspection membrane desalination " +
-		"Festkörper Batterie Wasserstoff מימן סוללה 电池 隔膜 氢能 传感器 研究中心 fermentation enzyme")
+	// Words of random syllables (some 60,000 of them) and a few real
+	// ones: text about as compressible as prose, where a short list of
+	// words would flatter the compression.
+	syllables := strings.Fields("ka ri to mu se na lo be di fa ge hu ji ko lu me ni po qu ra su te vi wo xa yu ze an el in on un " +
+		"ber chen dor fel gan hol jun kes lin mor")
+	known := strings.Fields("battery separator ceramic quantum sensor hydrogen Festkörper Wasserstoff מימן סוללה 电池 隔膜 氢能 传感器")
+	word := func() string {
+		if rnd.IntN(5) == 0 {
+			return known[rnd.IntN(len(known))]
+		}
+		var b strings.Builder
+		for range 2 + rnd.IntN(3) {
+			b.WriteString(syllables[rnd.IntN(len(syllables))])
+		}
+		return b.String()
+	}
 	text := func(n int) string {
 		var b strings.Builder
 		for b.Len() < n {
-			b.WriteString(words[rnd.IntN(len(words))])
+			b.WriteString(word())
 			b.WriteByte(' ')
 		}
 		return strings.TrimSpace(b.String())
@@ -228,14 +246,16 @@ func cpuTime() time.Duration {
 func BenchmarkSnapshot(b *testing.B) {
 	n := *snapshotLeads
 	dir := b.TempDir()
-	writers := []struct {
+	type writer struct {
 		name  string
 		write func(*Snapshot, io.Writer) (int64, error)
-	}{
+	}
+	writers := []writer{
 		{"json", (*Snapshot).WriteJSON},
 		{"v4-none", func(sn *Snapshot, w io.Writer) (int64, error) { return sn.writeV4(w, codecNone) }},
 		{"v4-zstd", func(sn *Snapshot, w io.Writer) (int64, error) { return sn.writeV4(w, codecZstd) }},
 	}
+	writers = slices.DeleteFunc(writers, func(w writer) bool { return !slices.Contains(strings.Split(*snapshotFormats, ","), w.name) })
 	func() {
 		start := time.Now()
 		var st *State

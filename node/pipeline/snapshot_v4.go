@@ -37,9 +37,10 @@ import (
 // terminating frame and newline: a snapshot cut off or padded is
 // refused, as a frame whose checksum does not match is.
 //
-// A snapshot is written by one pass over an immutable view of the state,
-// a frame at a time: neither the writer nor Restore holds more than a
-// frame and a row.
+// A snapshot is written by one pass over an immutable view of the state
+// (Apply goes on meanwhile), a frame at a time, and read back the same
+// way: neither side holds more of the stream than a frame and a few
+// batches of rows.
 const snapshotFormat4 = "innonet-pipeline/4"
 
 // wireTables numbers the tables in format 4 and orders them in a
