@@ -90,12 +90,12 @@ func newHarness(t *testing.T) *harness {
 	b := make([]byte, 32)
 	rand.Read(b)
 	h := &harness{t: t, dir: dir, bin: filepath.Join(dir, "innonet"), certs: filepath.Join(dir, "certs"), admin: "inn_" + hex.EncodeToString(b)}
-	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		t.Fatalf("the scale test needs the git repository: %v", err)
+		t.Fatalf("go env GOMOD: %v", err)
 	}
 	build := exec.Command("go", "build", "-o", h.bin, "./cmd/innonet")
-	build.Dir = strings.TrimSpace(string(root))
+	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
