@@ -283,19 +283,28 @@ func (h *harness) caughtUp(s *site, last string) error {
 	return nil
 }
 
-// remove removes s from the cluster, through via.
+// remove removes s from the cluster, through via, retrying while the
+// cluster cannot take it yet (a new leader not yet known everywhere).
 func (h *harness) remove(via, s *site) {
 	h.t.Helper()
-	req, _ := http.NewRequest("DELETE", "https://"+via.api+"/v1/cluster/members/"+s.code, nil)
-	req.Header.Set("Authorization", "Bearer "+h.admin)
-	resp, err := h.client.Do(req)
-	if err != nil {
-		h.t.Fatalf("remove %s: %v", s.code, err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("remove %s: %d %s", s.code, resp.StatusCode, b)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequest("DELETE", "https://"+via.api+"/v1/cluster/members/"+s.code, nil)
+		req.Header.Set("Authorization", "Bearer "+h.admin)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			h.t.Fatalf("remove %s: %v", s.code, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return
+		case resp.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline):
+			time.Sleep(200 * time.Millisecond)
+		default:
+			h.t.Fatalf("remove %s: %d %s", s.code, resp.StatusCode, b)
+		}
 	}
 }
 
