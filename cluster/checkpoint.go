@@ -88,7 +88,13 @@ func (f *fsm) digest(index uint64, snap raft.FSMSnapshot, done chan struct{}) {
 	defer close(done)
 	defer snap.Release()
 	sink := &hashSink{h: sha256.New()}
-	if err := snap.Persist(sink); err != nil || sink.cancelled {
+	var err error
+	if s, ok := snap.(*snapshot); ok {
+		err = s.persistCanonical(sink)
+	} else {
+		err = snap.Persist(sink)
+	}
+	if err != nil || sink.cancelled {
 		f.cps.mu.Lock()
 		delete(f.cps.pending, index)
 		f.cps.mu.Unlock()

@@ -219,19 +219,51 @@ type snapshot struct {
 }
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	b, err := json.Marshal(s.meta)
-	if err == nil {
-		err = binary.Write(sink, binary.BigEndian, uint32(len(b)))
-	}
-	if err == nil {
-		_, err = sink.Write(b)
-	}
-	if err != nil {
+	if err := s.writeMeta(sink); err != nil {
 		sink.Cancel()
-		return fmt.Errorf("persist snapshot members: %w", err)
+		return err
 	}
 	// The caller's Persist closes or cancels the sink itself.
 	return s.app.Persist(sink)
+}
+
+// writeMeta writes the member records: a 4-byte length and their JSON.
+func (s *snapshot) writeMeta(w io.Writer) error {
+	b, err := json.Marshal(s.meta)
+	if err == nil {
+		err = binary.Write(w, binary.BigEndian, uint32(len(b)))
+	}
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	if err != nil {
+		return fmt.Errorf("persist snapshot members: %w", err)
+	}
+	return nil
+}
+
+// canonicalSnapshot is a caller's snapshot that can also write itself
+// without what may differ between sites that hold the same state (its
+// compression): what the state digests of checkpoints hash. A snapshot
+// without it is hashed as Persist writes it.
+type canonicalSnapshot interface {
+	WriteCanonical(w io.Writer) (int64, error)
+}
+
+// persistCanonical writes what the state digest of a checkpoint hashes:
+// the member records, then the caller's snapshot, canonical if it can be.
+func (s *snapshot) persistCanonical(sink raft.SnapshotSink) error {
+	c, ok := s.app.(canonicalSnapshot)
+	if !ok {
+		return s.Persist(sink)
+	}
+	if err := s.writeMeta(sink); err != nil {
+		return err
+	}
+	if _, err := c.WriteCanonical(sink); err != nil {
+		return fmt.Errorf("persist canonical snapshot: %w", err)
+	}
+	return nil
 }
 
 func (s *snapshot) Release() { s.app.Release() }

@@ -33,7 +33,7 @@ import (
 func stateDigest(t *testing.T, n *Node) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := n.State().Snapshot().WriteTo(&buf); err != nil {
+	if _, err := n.State().Snapshot().WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	h := sha256.New()

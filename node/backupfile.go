@@ -67,10 +67,12 @@ type BackupInfo struct {
 	SHA256 string
 }
 
-// writeBackup writes a backup file of sn to w.
+// writeBackup writes a backup file of sn to w. Backups stay JSON, for
+// operators' tools, where Raft's snapshots are binary (format 4); Restore
+// reads both.
 func writeBackup(w io.Writer, sn *pipeline.Snapshot) (int64, error) {
 	h := sha256.New()
-	n, err := sn.WriteTo(io.MultiWriter(w, h))
+	n, err := sn.WriteJSON(io.MultiWriter(w, h))
 	if err != nil {
 		return n, err
 	}

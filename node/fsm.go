@@ -41,4 +41,8 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	return sink.Close()
 }
 
+// WriteCanonical writes the snapshot uncompressed, for the state digests
+// of checkpoints, which must not depend on a compressor's version.
+func (s fsmSnapshot) WriteCanonical(w io.Writer) (int64, error) { return s.sn.WriteCanonical(w) }
+
 func (fsmSnapshot) Release() {}

@@ -97,8 +97,11 @@ func TestGoldenLogAtFormat2(t *testing.T) {
 		}
 		last = time.Time{}
 	}
-	if !bytes.HasPrefix(snapshotBytes(t, st), []byte(`{"format":"innonet-pipeline/3"`)) {
-		t.Errorf("a snapshot of format 2 starts %.40s, want innonet-pipeline/3", snapshotBytes(t, st))
+	if !bytes.HasPrefix(snapshotBytes(t, st), []byte(`{"format":"innonet-pipeline/4"`)) {
+		t.Errorf("a snapshot of format 2 starts %.40s, want innonet-pipeline/4", snapshotBytes(t, st))
+	}
+	if !bytes.HasPrefix(snapshotJSON(t, st), []byte(`{"format":"innonet-pipeline/3"`)) {
+		t.Errorf("a JSON snapshot of format 2 starts %.40s, want innonet-pipeline/3", snapshotJSON(t, st))
 	}
 }
 

@@ -258,6 +258,17 @@ func snapshotBytes(tb testing.TB, st *State) []byte {
 	return buf.Bytes()
 }
 
+// snapshotJSON is the snapshot in the JSON format (of format 2 or 3),
+// for tests that read or edit its rows.
+func snapshotJSON(tb testing.TB, st *State) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if _, err := st.Snapshot().WriteJSON(&buf); err != nil {
+		tb.Fatalf("snapshot: %v", err)
+	}
+	return buf.Bytes()
+}
+
 // snapshotBody is the snapshot without its header line, which holds the
 // applied index: every entry advances it, refused ones too.
 func snapshotBody(tb testing.TB, st *State) []byte {

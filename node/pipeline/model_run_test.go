@@ -743,7 +743,11 @@ func (r *modelRun) compareWorkflow(leads []*Lead) error {
 // restart replaces the state with one restored from its snapshot, as a
 // site does that restarts or falls behind.
 func (r *modelRun) restart() error {
-	snap := snapshotBytes(r.tb, r.st)
+	write := snapshotBytes
+	if r.bug.corrupt != nil {
+		write = snapshotJSON // the planted bugs edit the rows of a JSON snapshot
+	}
+	snap := write(r.tb, r.st)
 	if r.bug.corrupt != nil {
 		snap = r.bug.corrupt(snap)
 	}
@@ -751,7 +755,7 @@ func (r *modelRun) restart() error {
 	if err := st.Restore(bytes.NewReader(snap)); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	if got := snapshotBytes(r.tb, st); !bytes.Equal(got, snap) {
+	if got := write(r.tb, st); !bytes.Equal(got, snap) {
 		return fmt.Errorf("a restored state snapshots differently:\ngot  %s\nwant %s", got, snap)
 	}
 	r.st = st

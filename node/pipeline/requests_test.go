@@ -95,7 +95,7 @@ func TestRecordsOfFormat2(t *testing.T) {
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("record = %+v\nwant %+v", r, want)
 	}
-	if body := snapshotBody(t, f.st); bytes.Contains(body, []byte(`"table":"requests","value":{"key":"`+f.user("bos")+`/s-1","fingerprint":"`+r.Fingerprint+`","lead"`)) {
+	if body := snapshotJSON(t, f.st); bytes.Contains(body, []byte(`"table":"requests","value":{"key":"`+f.user("bos")+`/s-1","fingerprint":"`+r.Fingerprint+`","lead"`)) {
 		t.Errorf("the snapshot holds a copy of the lead in the record:\n%s", body)
 	}
 	var res any

@@ -11,15 +11,20 @@ import (
 )
 
 // snapshotFormat heads the snapshot streams this version writes of a
-// cluster at log format 1, which the last release reads too, and
-// snapshotFormat3 those of a cluster at format 2 or later, which it must
-// refuse: it would take the request records of format 2 for records
-// without an answer. Restore also reads the formats of earlier versions
-// (see snapshot_v1.go).
+// cluster at log format 1, which the last release reads too; a cluster at
+// format 2 or later, which that release must refuse, gets the binary
+// format 4 (snapshot_v4.go). snapshotFormat3 is what versions before
+// format 4 wrote of such a cluster: the request records of format 2 would
+// be taken for records without an answer by the last release. Restore
+// reads every format (see also snapshot_v1.go).
 //
 //	innonet-pipeline/1  one token per user, its hash a field of the user
 //	innonet-pipeline/2  tokens in their own table
 //	innonet-pipeline/3  the same tables, of log format 2 (see format.go)
+//	innonet-pipeline/4  format 3's tables in binary rows and compressed frames
+//
+// Formats 1 to 3 are newline-delimited JSON: a header line, one line per
+// row and an end line; [Snapshot.WriteJSON] still writes them.
 const (
 	snapshotFormat  = "innonet-pipeline/2"
 	snapshotFormat3 = "innonet-pipeline/3"
@@ -27,10 +32,12 @@ const (
 
 // record is one line of a snapshot stream.
 type record struct {
-	Format  string          `json:"format,omitempty"`
-	Applied uint64          `json:"applied,omitempty"`
-	Table   string          `json:"table,omitempty"`
-	Value   json.RawMessage `json:"value,omitempty"`
+	Format  string `json:"format,omitempty"`
+	Applied uint64 `json:"applied,omitempty"`
+	// Codec is how the frames of format 4 are compressed.
+	Codec string          `json:"codec,omitempty"`
+	Table string          `json:"table,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
 	// End closes the stream with the number of rows written, so a cut-off
 	// snapshot is refused rather than restored as a partial state.
 	End  bool  `json:"end,omitempty"`
@@ -58,8 +65,31 @@ var tableOrder = []string{tableCounters, tableUsers, tableTokens, tableLeads, ta
 	tableInterests, tableComments, tableSettings, tableSites, tableOrgs, tableAttachments, tableGlossary, tableInvitations, tableProfiles, tableTargets, tableCalendars,
 	tablePrefs, tableWebhooks, tableSinks}
 
-// WriteTo writes the snapshot as newline-delimited JSON records.
+// WriteTo writes the snapshot in the format the cluster's sites read:
+// format 4 from log format 2 on, format 2 before (sites of the last
+// release may still run then).
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	if formatOf(sn.txn) >= Format2 {
+		return sn.writeV4(w, snapshotCodec)
+	}
+	return sn.WriteJSON(w)
+}
+
+// WriteCanonical writes the snapshot as WriteTo does but without
+// compressing it: the same bytes for the same state on every site,
+// whatever version of the compressor a site runs or on which processor.
+// The state digests of checkpoints hash this.
+func (sn *Snapshot) WriteCanonical(w io.Writer) (int64, error) {
+	if formatOf(sn.txn) >= Format2 {
+		return sn.writeV4(w, codecNone)
+	}
+	return sn.WriteJSON(w)
+}
+
+// WriteJSON writes the snapshot as newline-delimited JSON records (format
+// 2, or 3 from log format 2 on): what backups hold, for operators and
+// their tools to read, and what Restore reads back like any snapshot.
+func (sn *Snapshot) WriteJSON(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriter(cw)
 	enc := json.NewEncoder(bw)
@@ -96,73 +126,90 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
-// Restore replaces the whole state with a snapshot written by WriteTo, of
-// this version or an earlier one. On error the state is left as it was.
+// Restore replaces the whole state with a snapshot written by WriteTo or
+// WriteJSON, of this version or an earlier one. On error the state is left
+// as it was.
 func (s *State) Restore(r io.Reader) error {
-	db := newDB()
-	txn := db.Txn(true)
-	dec := json.NewDecoder(bufio.NewReader(r))
+	br := bufio.NewReaderSize(r, 64<<10)
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fmt.Errorf("read snapshot header: no newline in its first %d bytes", br.Size())
+		}
+		return fmt.Errorf("read snapshot header: %w", unexpectedEOF(err))
+	}
 	var head record
-	if err := dec.Decode(&head); err != nil {
+	if err := json.Unmarshal(line, &head); err != nil {
 		return fmt.Errorf("read snapshot header: %w", err)
 	}
-	decode := decodeRow
-	var up *v1Upgrade
+	var db *memdb.MemDB
 	switch head.Format {
+	case snapshotFormat4:
+		db, err = restoreV4(br, head)
 	case snapshotFormat, snapshotFormat3:
+		db, err = restoreJSON(br, decodeRow, nil)
 	case snapshotFormatV1:
-		up = &v1Upgrade{}
-		decode = up.decodeRow
+		up := &v1Upgrade{}
+		db, err = restoreJSON(br, up.decodeRow, up.finish)
 	default:
 		return fmt.Errorf("restore: unknown snapshot format %q", head.Format)
 	}
+	if err != nil {
+		return err
+	}
+	s.seq.Add(1)
+	s.db.Store(db)
+	s.applied.Store(head.Applied)
+	s.seq.Add(1)
+	// The search documents of the replaced leads would keep them alive;
+	// a read still under way may add one back, which only costs memory.
+	s.search.Clear()
+	return nil
+}
+
+// restoreJSON reads the rows after the header of a JSON snapshot; finish,
+// if set, completes the tables of an older format.
+func restoreJSON(r io.Reader, decode func(record) (any, error), finish func(*memdb.Txn) error) (*memdb.MemDB, error) {
+	db := newDB()
+	txn := db.Txn(true)
+	defer txn.Abort() // after Commit, a no-op
+	dec := json.NewDecoder(r)
 	var rows int64
 	for {
 		var rec record
 		err := dec.Decode(&rec)
 		if errors.Is(err, io.EOF) {
-			txn.Abort()
-			return fmt.Errorf("restore: snapshot ends after %d rows without its end marker (cut off?)", rows)
+			return nil, fmt.Errorf("restore: snapshot ends after %d rows without its end marker (cut off?)", rows)
 		}
 		if err != nil {
-			txn.Abort()
-			return fmt.Errorf("read snapshot: %w", err)
+			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
 		if rec.End {
 			if rec.Rows != rows {
-				txn.Abort()
-				return fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, rec.Rows)
+				return nil, fmt.Errorf("restore: snapshot has %d rows, its end marker says %d", rows, rec.Rows)
 			}
 			var extra json.RawMessage
 			if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-				txn.Abort()
-				return fmt.Errorf("restore: data after the snapshot's end marker")
+				return nil, fmt.Errorf("restore: data after the snapshot's end marker")
 			}
 			break
 		}
 		rows++
 		obj, err := decode(rec)
 		if err != nil {
-			txn.Abort()
-			return err
+			return nil, err
 		}
 		if err := txn.Insert(rec.Table, obj); err != nil {
-			txn.Abort()
-			return fmt.Errorf("restore %s: %w", rec.Table, err)
+			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 		}
 	}
-	if up != nil {
-		if err := up.finish(txn); err != nil {
-			txn.Abort()
-			return err
+	if finish != nil {
+		if err := finish(txn); err != nil {
+			return nil, err
 		}
 	}
 	txn.Commit()
-	s.seq.Add(1)
-	s.db.Store(db)
-	s.applied.Store(head.Applied)
-	s.seq.Add(1)
-	return nil
+	return db, nil
 }
 
 func decodeRow(rec record) (any, error) {

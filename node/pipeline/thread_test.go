@@ -187,7 +187,7 @@ func TestWorkflowSnapshot(t *testing.T) {
 	f.ok("bos", Command{Op: OpComment, LeadID: id, Comment: "Partner visits in May", Visibility: Shared})
 	snap := snapshotBytes(t, f.st)
 	for _, table := range []string{tableInterests, tableComments, tableSettings} {
-		if !bytes.Contains(snap, []byte(`"table":"`+table+`"`)) {
+		if !bytes.Contains(snapshotJSON(t, f.st), []byte(`"table":"`+table+`"`)) {
 			t.Errorf("the snapshot has no rows of %s", table)
 		}
 	}
