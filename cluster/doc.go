@@ -20,6 +20,12 @@
 // checkpoints travel in log entries of their own kind, interleaved with the
 // caller's commands; the caller's FSM never sees them.
 //
+// Replication (pipeline.go) keeps up to 64 AppendEntries in flight per
+// follower on a connection of its own, freeing a slot when the answer is
+// read, so a follower's refusal cannot park the sender as it can with
+// hashicorp/raft's own pipeline (hashicorp/raft#612); Config.NoPipeline
+// sends one at a time instead.
+//
 // The trust boundary on the Raft port (transport.go, peers.go): every
 // message must claim the site its connection's certificate names, and come
 // from a voter of this site's configuration; certificates on the deny-list
