@@ -89,12 +89,23 @@ func split(s string) []string {
 
 func startMember(t *testing.T, id string, bootstrap bool) (*Cluster, *counterFSM) {
 	t.Helper()
+	// What a joining site learns from the cluster it asks to join.
+	return startMemberWith(t, id, bootstrap, []string{"CGO", "BOS"}, nil)
+}
+
+// startMemberWith starts a member trusting voters (when it joins) with
+// the test profile, changed by tune when given.
+func startMemberWith(t *testing.T, id string, bootstrap bool, voters []string, tune func(*Config)) (*Cluster, *counterFSM) {
+	t.Helper()
 	cfg := DefaultConfig()
 	if err := cfg.UseProfile("test"); err != nil {
 		t.Fatal(err)
 	}
 	cfg.ID, cfg.RaftAddr, cfg.APIAddr, cfg.DataDir, cfg.Bootstrap = id, "127.0.0.1:0", "api-of-"+id, t.TempDir(), bootstrap
 	cfg.RaftLogLevel = "off"
+	if tune != nil {
+		tune(&cfg)
+	}
 	f := &counterFSM{}
 	c, err := New(cfg, f)
 	if err != nil {
@@ -102,8 +113,7 @@ func startMember(t *testing.T, id string, bootstrap bool) (*Cluster, *counterFSM
 	}
 	t.Cleanup(func() { c.Close() })
 	if !bootstrap {
-		// What a joining site learns from the cluster it asks to join.
-		c.TrustVoters([]string{"CGO", "BOS"})
+		c.TrustVoters(voters)
 	}
 	return c, f
 }

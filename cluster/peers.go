@@ -29,6 +29,12 @@ import (
 //     cluster named when it asked to join (TrustVoters); one started
 //     without --join, for an admin to add, cannot know them and accepts
 //     any site certificate until it holds a configuration.
+//   - Until this site's own configuration names it (it has just joined, or
+//     rejoined wiped), the voters named at join are accepted as well: the
+//     snapshot a joining site installs may carry a configuration older
+//     than its leader's membership (a leader that joined by snapshot
+//     itself sends the configuration it installed), and the entries that
+//     add the leader and this site come after it from that very leader.
 //
 // A removal is therefore a revocation: the next RPC from the removed site
 // is refused. Every refusal is counted by reason
@@ -62,7 +68,7 @@ var ErrPeerRefused = errors.New("raft peer refused")
 // deny-list, and the refusal counters.
 type peerGate struct {
 	log      *slog.Logger
-	roles    atomic.Pointer[func(site string) (member, voter, empty bool)]
+	roles    atomic.Pointer[func(site string) peerRole]
 	trusted  atomic.Pointer[map[string]bool]
 	denied   atomic.Pointer[map[string]bool] // certificate serials, as SerialString writes them
 	counts   *prometheus.CounterVec
@@ -108,14 +114,14 @@ func (g *peerGate) admitSite(site string) (reason string, err error) {
 	if f == nil {
 		return refusedNotMember, fmt.Errorf("%w: site %s: this site is not running Raft yet", ErrPeerRefused, site)
 	}
-	member, voter, empty := (*f)(site)
+	role := (*f)(site)
 	pinned := g.trusted.Load()
 	var trusted map[string]bool
 	if pinned != nil {
 		trusted = *pinned
 	}
 	switch {
-	case empty && pinned == nil:
+	case role.empty && pinned == nil:
 		// A new site started without --join, waiting for an admin to
 		// add it (innonet cluster add): it cannot know the voters, so
 		// the first site certificate that leads it is believed.
@@ -123,13 +129,13 @@ func (g *peerGate) admitSite(site string) (reason string, err error) {
 			g.log.Warn("this site has no Raft configuration and no list of voters (it was not started with --join): it accepts the first leader that contacts it; start new sites with --join to accept only the cluster's voters")
 		})
 		return "", nil
-	case empty && trusted[site]:
+	case role.outsider && trusted[site]:
 		return "", nil
-	case empty:
+	case role.empty:
 		return refusedNotMember, fmt.Errorf("%w: site %s: this site has no configuration yet and the cluster did not name %s as a voter when it joined", ErrPeerRefused, site, site)
-	case !member:
+	case !role.member:
 		return refusedNotMember, fmt.Errorf("%w: site %s is not a member of this site's configuration", ErrPeerRefused, site)
-	case !voter:
+	case !role.voter:
 		return refusedNotVoter, fmt.Errorf("%w: site %s is not a voter, and only voters lead or stand for election", ErrPeerRefused, site)
 	}
 	return "", nil
@@ -182,20 +188,33 @@ func (c *Cluster) TrustVoters(sites []string) {
 	c.transport.gate.trusted.Store(&m)
 }
 
-// roleOf reports whether site is a member and a voter of this site's
-// latest configuration, and whether that configuration is empty.
-func (c *Cluster) roleOf(site string) (member, voter, empty bool) {
+// peerRole is what this site's latest configuration says of a peer.
+type peerRole struct {
+	member, voter bool
+	// empty: this site holds no configuration yet.
+	empty bool
+	// outsider: the configuration does not name this site itself (empty,
+	// or one installed from a snapshot older than this site's joining).
+	outsider bool
+}
+
+// roleOf reports what this site's latest configuration says of site.
+func (c *Cluster) roleOf(site string) peerRole {
 	f := c.raft.GetConfiguration() // a cached copy, never blocks
 	if f.Error() != nil {
-		return false, false, false
+		return peerRole{}
 	}
 	servers := f.Configuration().Servers
+	r := peerRole{empty: len(servers) == 0, outsider: true}
 	for _, s := range servers {
 		if string(s.ID) == site {
-			return true, s.Suffrage == raft.Voter, false
+			r.member, r.voter = true, s.Suffrage == raft.Voter
+		}
+		if string(s.ID) == c.cfg.ID {
+			r.outsider = false
 		}
 	}
-	return false, false, len(servers) == 0
+	return r
 }
 
 // PeerRefusals returns how many Raft connections and messages this site

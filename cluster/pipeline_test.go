@@ -25,7 +25,7 @@ func follower(t *testing.T, delay time.Duration, answer func(n int64, req *raft.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	everyone := func(string) (member, voter, empty bool) { return true, true, false }
+	everyone := func(string) peerRole { return peerRole{member: true, voter: true} }
 	tr.gate.roles.Store(&everyone)
 	var n atomic.Int64
 	go func() {

@@ -75,12 +75,11 @@ func TestScale(t *testing.T) {
 	h.rss()
 
 	// A wiped site comes back as a new member (see the README's
-	// "Backup and recovery"): removed, then joining again. This runs
-	// while CGO, the site the snapshot was restored on, leads: a leader
-	// whose latest snapshot is the one it installed when it joined sends
-	// a configuration without itself, and the wiped site then refuses it
-	// as no member for good: a limitation of the transport's membership
-	// check, not of the snapshot.
+	// "Backup and recovery"): removed, then joining again, here while
+	// CGO, the site the snapshot was restored on, leads. (Through a
+	// leader that joined by snapshot, whose latest snapshot names neither
+	// it nor the wiped site, see cluster's
+	// TestWipedSiteRejoinsLeaderThatJoinedBySnapshot.)
 	h.stop(cbg, syscall.SIGKILL)
 	if err := os.RemoveAll(cbg.data); err != nil {
 		t.Fatal(err)
