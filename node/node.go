@@ -59,6 +59,9 @@ type Config struct {
 	// MetricsPublic serves GET /metrics to anyone. Without it /metrics
 	// needs an ADMIN token or a connection with a site certificate.
 	MetricsPublic bool
+	// Pprof serves Go's runtime profiles under /debug/pprof/ to whoever
+	// may read /metrics (an ADMIN token or a site certificate).
+	Pprof bool
 	// MaxAuthStaleness is how long a site that is not the leader may go
 	// without hearing from the leader and still judge tokens by its own
 	// copy of the users (default DefaultMaxAuthStaleness; negative: no

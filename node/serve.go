@@ -114,6 +114,9 @@ func (n *Node) serve() error {
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", g.Authenticating("metrics require role ADMIN", n.metricsHTTP(n.metrics.handler())))
 	mux.Handle("GET /v1/backup", g.Authenticating("backup requires role ADMIN", http.HandlerFunc(n.backupHTTP)))
+	if n.cfg.Pprof {
+		mux.Handle("/debug/pprof/", g.Authenticating("profiles require role ADMIN", n.metricsHTTP(pprofHandler())))
+	}
 	// The same paths with another method: 405, where the gateway, which
 	// takes every other path, would answer 404.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/backup"} {

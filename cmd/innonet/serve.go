@@ -103,6 +103,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.RequestIDRetention, "request-id-retention", node.DefaultRequestIDRetention,
 		"how long the cluster remembers an applied request ID, so that a retry returns the first outcome (the leader forgets older ones; give every site the same)")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "serve /metrics to anyone (default: an ADMIN token or a site certificate is required)")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's runtime profiles (CPU, heap, goroutines) under /debug/pprof/ to an ADMIN token or a site certificate, as /metrics")
 	fs.DurationVar(&cfg.MaxAuthStaleness, "max-auth-staleness", node.DefaultMaxAuthStaleness, "a site that has not heard from the leader for longer does not judge tokens by its own copy of the users: the leader does, or the request is refused (UNAVAILABLE); negative: no bound")
 	fs.StringVar(&cfg.ConsoleURL, "console-url", "", "the console's address as people reach it (https://innonet.example.org), for the links of notifications; default: this site's --listen address")
 	smtpAddr := fs.String("smtp-addr", "", "SMTP relay (host:port) the leader sends e-mail notifications through; none: no e-mail (the inbox still works)")
