@@ -198,6 +198,13 @@ type peerRole struct {
 	outsider bool
 }
 
+// Outsider reports whether this site's latest configuration does not name
+// it: it has not joined yet, or holds only a snapshot older than its
+// joining, or was removed. Until it is named, the voters it accepts Raft
+// traffic from are the ones TrustVoters named (see admitSite), and the
+// caller should keep them current.
+func (c *Cluster) Outsider() bool { return c.roleOf(c.cfg.ID).outsider }
+
 // roleOf reports what this site's latest configuration says of site.
 func (c *Cluster) roleOf(site string) peerRole {
 	f := c.raft.GetConfiguration() // a cached copy, never blocks

@@ -395,6 +395,33 @@ func (n *Node) joinLoop(ctx context.Context) {
 		n.log.Info("joined the cluster", "via", n.cfg.Join, "voter", req.Voter)
 		return nil
 	})
+	n.refreshTrust(ctx)
+}
+
+// refreshTrust learns the cluster's voters again every few seconds until
+// this site's own configuration names it: the voters named at join may
+// have changed since (a voter promoted, then leading) before this site
+// heard from the leader, and a leader the site does not know of would be
+// refused for good.
+func (n *Node) refreshTrust(ctx context.Context) {
+	every := time.NewTicker(2 * time.Second)
+	defer every.Stop()
+	for n.cluster.Outsider() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-every.C:
+		}
+		conn, err := n.peers.conn("", n.cfg.Join)
+		if err != nil {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(withToken(ctx, n.cfg.AdminToken), 10*time.Second)
+		if cl, err := innonetpb.NewClusterServiceClient(conn).GetCluster(cctx, &innonetpb.GetClusterRequest{}); err == nil && n.cluster.Outsider() {
+			n.trustVoters(cl)
+		}
+		cancel()
+	}
 }
 
 // trustVoters tells the Raft transport which voters a cluster answer names.
