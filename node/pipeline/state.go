@@ -46,10 +46,9 @@ func baseSchema() *memdb.DBSchema {
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableLeads: {Name: tableLeads, Indexes: map[string]*memdb.IndexSchema{
-			"id":       id("ID"),
-			"stage":    {Name: "stage", Indexer: &memdb.IntFieldIndex{Field: "Stage"}},
-			"site":     {Name: "site", Indexer: &memdb.StringFieldIndex{Field: "Site"}},
-			"division": {Name: "division", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Division"}},
+			// Lists by stage, site or division read the order
+			// indexes (index.go), whose keys begin with them.
+			"id": id("ID"),
 		}},
 		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
