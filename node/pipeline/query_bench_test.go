@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -95,6 +98,23 @@ func heapOf(b *testing.B, build func() any) uint64 {
 	keep := build()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
+	if *heapProfile != "" {
+		f, err := os.Create(*heapProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	runtime.KeepAlive(keep)
 	return after.HeapAlloc - before.HeapAlloc
 }
+
+// heapProfile, when set, is where heapOf writes the heap profile of what
+// it measured (the last one measured wins): go tool pprof -sample_index
+// inuse_space FILE.
+var heapProfile = flag.String("heap.profile", "", "write the heap profile of the state a benchmark measured the heap of to this file")
