@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -149,6 +150,14 @@ func (n *Node) clientAddr(ctx context.Context) string {
 	return p.Addr.String()
 }
 
+// peerKeepalive pings a site-to-site connection after 10 s without a
+// read (gRPC's shortest) and closes it when no answer comes within 5 s;
+// sites allow such pings (peerKeepaliveEnforcement).
+var (
+	peerKeepalive            = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}
+	peerKeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+)
+
 // peerConns keeps one gRPC connection per peer site and API address.
 type peerConns struct {
 	mu    sync.Mutex
@@ -178,7 +187,12 @@ func (p *peerConns) conn(site, addr string) (*grpc.ClientConn, error) {
 	// A forwarded answer may be a full page of leads: accept what this
 	// site would send itself.
 	opts := []grpc.DialOption{grpc.WithConnectParams(params),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(guard.DefaultLimits().MaxSendMsgSize))}
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(guard.DefaultLimits().MaxSendMsgSize)),
+		// A connection whose peer went silent (a border cut that drops
+		// packets, a NAT that forgot it) is found dead by a ping and
+		// replaced, rather than carrying requests into the void until
+		// TCP gives up a quarter of an hour later.
+		grpc.WithKeepaliveParams(peerKeepalive)}
 	if p.tls != nil {
 		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(p.tls.PeerClientConfig(site))))
 	} else {

@@ -41,6 +41,8 @@ func (n *Node) serve() error {
 	n.grpc = grpc.NewServer(append(g.ServerOptions(),
 		// TLS is taken care of before the connection is split (split.go).
 		grpc.Creds(tlsDone{}),
+		// Other sites ping their connections here (peerKeepalive).
+		grpc.KeepaliveEnforcementPolicy(peerKeepaliveEnforcement),
 		// The view (views.go) is last: it applies where the answer is made.
 		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor, n.viewInterceptor),
 		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream, n.reflectionAuth),
