@@ -38,7 +38,10 @@ import (
 	"innonet/node/pipeline"
 )
 
-var leads = flag.Int("leads", 20000, "leads in the cluster's state")
+var (
+	leads    = flag.Int("leads", 20000, "leads in the cluster's state")
+	profiles = flag.String("profiles", "", "directory to save each site's heap profile in at every RSS line (sites run with --pprof)")
+)
 
 type site struct {
 	code, api, raft, data, log string
@@ -55,6 +58,8 @@ type harness struct {
 	admin  string
 	client *http.Client
 	sites  []*site
+	// profiled counts the rounds of heap profiles saved.
+	profiled int
 }
 
 func TestScale(t *testing.T) {
@@ -129,6 +134,9 @@ func newHarness(t *testing.T) *harness {
 	for i, c := range codes {
 		s := &site{code: c, api: addrs[2*i], raft: addrs[2*i+1], data: filepath.Join(dir, "data", c), log: filepath.Join(dir, c+".log")}
 		s.args = []string{"serve", "--site", c, "--data-dir", s.data, "--listen", s.api, "--raft-addr", s.raft, "--tls-dir", h.certs, "--log-level", "warn"}
+		if *profiles != "" {
+			s.args = append(s.args, "--pprof")
+		}
 		if i > 0 {
 			s.args = append(s.args, "--join", addrs[0])
 		}
@@ -330,6 +338,47 @@ func (h *harness) rss() {
 		}
 	}
 	h.t.Logf("RSS: %s", strings.Join(out, ", "))
+	if *profiles != "" {
+		h.saveHeapProfiles()
+	}
+}
+
+// saveHeapProfiles saves every running site's heap profile in -profiles,
+// numbered by the RSS line it goes with (go tool pprof -sample_index
+// inuse_space FILE).
+func (h *harness) saveHeapProfiles() {
+	h.profiled++
+	if err := os.MkdirAll(*profiles, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, s := range h.sites {
+		if s.cmd == nil {
+			continue
+		}
+		req, err := http.NewRequest("GET", "https://"+s.api+"/debug/pprof/heap", nil)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+h.admin)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			h.t.Logf("heap profile of %s: %v", s.code, err)
+			continue
+		}
+		name := filepath.Join(*profiles, fmt.Sprintf("%d-%s.heap", h.profiled, s.code))
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			err = os.WriteFile(name, b, 0o644)
+		} else if err == nil {
+			err = fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+		}
+		if err != nil {
+			h.t.Logf("heap profile of %s: %v", s.code, err)
+			continue
+		}
+		h.t.Logf("heap profile of %s: %s", s.code, name)
+	}
 }
 
 func (h *harness) start(s *site) {
