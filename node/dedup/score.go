@@ -301,61 +301,79 @@ func (cfg *Config) compare(c, e *prepared, idf func(string) float64, explain boo
 	if o > 0 {
 		conf = math.Pow(o, 1-cfg.TextWeight) * math.Pow(ramp, cfg.TextWeight)
 	}
-	var reasons []string
-	say := func(format string, args ...any) {
-		if explain {
-			reasons = append(reasons, fmt.Sprintf(format, args...))
-		}
+	if gap := trlGap(c, e); gap >= 2 {
+		conf *= math.Pow(cfg.TRLGapFactor, float64(gap-1))
 	}
+	if differ(c.lead.DealType, e.lead.DealType) {
+		conf *= cfg.DealTypeFactor
+	}
+	if differ(c.lead.Sector, e.lead.Sector) {
+		conf *= cfg.SectorFactor
+	}
+	if o > 0 && c.other != e.other {
+		conf *= cfg.OtherProductFactor
+	}
+	conf = math.Round(conf*1000) / 1000
+	cand := Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold}
 	if explain {
-		for _, x := range ev {
-			reasons = append(reasons, x.reason)
-		}
+		cand.Reasons = reasons(c, e, ev, o, s, terms)
+	}
+	return cand
+}
+
+// trlGap is how far apart the two leads' TRLs are (0 when either has
+// none).
+func trlGap(c, e *prepared) int {
+	ct, et := c.lead.TRL, e.lead.TRL
+	if ct <= 0 || et <= 0 {
+		return 0
+	}
+	if ct > et {
+		return int(ct - et)
+	}
+	return int(et - ct)
+}
+
+// reasons explains compare's confidence in words: the organisation
+// evidence, the text similarity, and every difference that lowered it.
+// Only leads worth showing are explained, so the cheap pass of compare
+// builds no strings.
+func reasons(c, e *prepared, ev []evidence, o, s float64, terms []string) []string {
+	out := make([]string, 0, len(ev)+4)
+	for _, x := range ev {
+		out = append(out, x.reason)
 	}
 	across := ""
 	if c.lead.Language != e.lead.Language {
 		across = " across languages"
 	}
-	say("similar title/summary%s (%.2f)", across, s)
+	out = append(out, fmt.Sprintf("similar title/summary%s (%.2f)", across, s))
 	if len(terms) > 0 {
-		say("shared terms: %s", strings.Join(terms, ", "))
+		out = append(out, "shared terms: "+strings.Join(terms, ", "))
 	}
-	if ct, et := c.lead.TRL, e.lead.TRL; ct > 0 && et > 0 {
-		gap := ct - et
-		if gap < 0 {
-			gap = -gap
-		}
-		if gap >= 2 {
-			conf *= math.Pow(cfg.TRLGapFactor, float64(gap-1))
-		}
-		if gap > 0 {
-			say("TRL %d vs %d", ct, et)
-		}
+	if trlGap(c, e) > 0 {
+		out = append(out, fmt.Sprintf("TRL %d vs %d", c.lead.TRL, e.lead.TRL))
 	}
 	if differ(c.lead.Country, e.lead.Country) {
-		say("country %s vs %s", c.lead.Country, e.lead.Country)
+		out = append(out, fmt.Sprintf("country %s vs %s", c.lead.Country, e.lead.Country))
 	}
 	if differ(c.lead.DealType, e.lead.DealType) {
-		conf *= cfg.DealTypeFactor
-		say("deal type %s vs %s", c.lead.DealType, e.lead.DealType)
+		out = append(out, fmt.Sprintf("deal type %s vs %s", c.lead.DealType, e.lead.DealType))
 	}
 	if differ(c.lead.Sector, e.lead.Sector) {
-		conf *= cfg.SectorFactor
-		say("sector %s vs %s", c.lead.Sector, e.lead.Sector)
+		out = append(out, fmt.Sprintf("sector %s vs %s", c.lead.Sector, e.lead.Sector))
 	}
 	if o > 0 && c.other != e.other {
-		conf *= cfg.OtherProductFactor
 		if e.other {
-			say("lead %s presents itself as another product of the organisation", e.lead.ID)
+			out = append(out, fmt.Sprintf("lead %s presents itself as another product of the organisation", e.lead.ID))
 		} else {
-			say("the checked lead presents itself as another product of the organisation")
+			out = append(out, "the checked lead presents itself as another product of the organisation")
 		}
 	}
 	if o == 0 {
-		say("no shared organisation evidence")
+		out = append(out, "no shared organisation evidence")
 	}
-	conf = math.Round(conf*1000) / 1000
-	return Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold, Reasons: reasons}
+	return out
 }
 
 func differ(a, b string) bool { return a != "" && b != "" && a != b }
