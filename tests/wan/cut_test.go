@@ -5,6 +5,7 @@ package wan
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -71,6 +72,10 @@ func border() [][2]string {
 	}
 	return out
 }
+
+// durations matches the durations in a message ("for 14s"), so that
+// messages that differ only in them count as one kind.
+var durations = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(ms|s)\b`)
 
 func cutBorder(h *Harness, mode robustness.CutMode) error {
 	for _, l := range border() {
@@ -144,9 +149,16 @@ func runCut(t *testing.T, h *Harness) {
 	if err := h.TransferLeadership(ctx, leader, time.Minute); err != nil {
 		t.Fatalf("transfer leadership to %s: %v", leader, err)
 	}
+	// The target is about twice the election timeout (leaderWait). A
+	// follower may go on believing in a leader it no longer hears from
+	// for up to three heartbeat timeouts (hashicorp/raft re-arms its
+	// follower timer at random between one and two), so the assertion
+	// allows 1.5 times the target and 2s for a loaded machine; the report
+	// counts the answers later than the target.
+	target := leaderWait[*profileFlag]
 	bound := *boundFlag
 	if bound == 0 {
-		bound = leaderWait[*profileFlag] + 2*time.Second
+		bound = target*3/2 + 2*time.Second
 	}
 	perSite := int(*cutFlag / *paceFlag) + 2
 	reviews, approved, err := prepare(ctx, h, perSite, perSite*len(Divisions))
@@ -229,14 +241,16 @@ func runCut(t *testing.T, h *Harness) {
 
 	h.Report.Section(fmt.Sprintf("border cut: leader %s, China side (CGO %s) cut off for %s (%s)",
 		leader, strings.Join(Divisions, " "), cutFor.Round(100*time.Millisecond), mode), func(w *tabwriter.Writer) {
-		fmt.Fprintf(w, "synchronous refusals must come within %s (2× election timeout of %s + 2s); China side alternates sync and x-innonet-allow-queued writes every %s\n",
-			Ms(bound), *profileFlag, *paceFlag)
-		fmt.Fprintln(w, "site\twrite\tmode\tn\tok\tqueued\trefused\trefusal p50\trefusal max\tok p50\tapplied after heal\tfirst refusal\t")
+		fmt.Fprintf(w, "China side alternates synchronous and x-innonet-allow-queued writes every %s; writes stop at %s, the border heals when the last is answered\n",
+			*paceFlag, *cutFlag)
+		fmt.Fprintf(w, "target: told within %s (2× the %s election timeout); asserted: within %s\n", Ms(target), *profileFlag, Ms(bound))
+		fmt.Fprintf(w, "site\twrite\tmode\tn\tok\tqueued\trefused\trefusal p50\trefusal max\t> %s\tok p50\tapplied after heal\t\n", Ms(target))
 		type key struct{ site, op, mode string }
 		type agg struct {
-			n, ok, queued, refused, applied, doubled int
-			refusals, oks                            []time.Duration
-			first                                    string
+			n, ok, queued, refused, applied, doubled, late int
+			refusals, oks                                  []time.Duration
+			messages                                       map[string]int    // by shape
+			example                                        map[string]string // the first of each shape
 		}
 		var keys []key
 		aggs := map[key]*agg{}
@@ -248,7 +262,7 @@ func runCut(t *testing.T, h *Harness) {
 			k := key{r.Op.Origin, r.Op.Name, m}
 			a := aggs[k]
 			if a == nil {
-				a = &agg{}
+				a = &agg{messages: map[string]int{}, example: map[string]string{}}
 				aggs[k] = a
 				keys = append(keys, k)
 			}
@@ -262,9 +276,14 @@ func runCut(t *testing.T, h *Harness) {
 			default:
 				a.refused++
 				a.refusals = append(a.refusals, r.Took)
-				if a.first == "" {
-					a.first = r.Outcome() + " " + r.Message()
+				msg := r.Outcome() + " " + r.Message()
+				shape := durations.ReplaceAllString(msg, "#")
+				if a.messages[shape]++; a.example[shape] == "" {
+					a.example[shape] = msg
 				}
+			}
+			if !r.Queued && r.Took > target {
+				a.late++
 			}
 			if checks[i].applied > 0 {
 				a.applied++
@@ -289,8 +308,20 @@ func runCut(t *testing.T, h *Harness) {
 			if a.doubled > 0 {
 				applied += fmt.Sprintf(" (%d more than once!)", a.doubled)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", k.site, k.op, k.mode, a.n, a.ok, a.queued, a.refused,
-				Ms(Percentile(a.refusals, 50)), Ms(Percentile(a.refusals, 100)), Ms(Percentile(a.oks, 50)), applied, truncate(a.first, 90))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%s\t%s\t\n", k.site, k.op, k.mode, a.n, a.ok, a.queued, a.refused,
+				Ms(Percentile(a.refusals, 50)), Ms(Percentile(a.refusals, 100)), a.late, Ms(Percentile(a.oks, 50)), applied)
+		}
+		_ = w.Flush()
+		fmt.Fprintln(w, "what the refused were told (the first of each kind of message, and how many got one like it):")
+		for _, k := range keys {
+			var msgs []string
+			for m := range aggs[k].messages {
+				msgs = append(msgs, m)
+			}
+			sort.Strings(msgs)
+			for _, m := range msgs {
+				fmt.Fprintf(w, "  %s %s %s ×%d: %s\n", k.site, k.op, k.mode, aggs[k].messages[m], aggs[k].example[m])
+			}
 		}
 		if !anyQueued {
 			fmt.Fprintln(w, "no site queued a write: the x-innonet-allow-queued writes were refused like the synchronous ones (queued intake not in this binary)")
@@ -301,11 +332,4 @@ func runCut(t *testing.T, h *Harness) {
 		}
 		fmt.Fprintf(w, "after healing: cluster %s; leader %s\n", healthy, endLeader)
 	})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
