@@ -84,7 +84,8 @@
 //
 // The long run (measurement: 20 samples per write and placement, a
 // 2-minute cut, 6 flapping cycles, a 1-minute load and a 2-minute auto
-// placement run; about 15 minutes):
+// placement run once the binary has it; about 8 minutes, 10 with auto
+// placement):
 //
 //	go test -tags wan -run TestWAN -count=1 -timeout 40m -v ./tests/wan -long -report wan-report.txt
 //
