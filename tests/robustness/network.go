@@ -167,9 +167,37 @@ func (n *Network) Heal(from, to string) error {
 	return l.heal()
 }
 
+// Uncut ends a cut of the link from→to and keeps its delay, if any (the
+// WAN harness restores a border without losing the latencies).
+func (n *Network) Uncut(from, to string) error {
+	l, err := n.link(from, to)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.uncutLocked()
+}
+
 func (l *Link) heal() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.uncutLocked(); err != nil {
+		return err
+	}
+	if l.delayed {
+		for _, p := range []*toxiproxy.Proxy{l.raft, l.api} {
+			for _, stream := range []string{"upstream", "downstream"} {
+				_ = p.Toxics.RemoveToxic(context.Background(), "delay-"+stream)
+			}
+		}
+	}
+	l.delayed = false
+	return nil
+}
+
+// uncutLocked removes the link's cut; l.mu is held.
+func (l *Link) uncutLocked() error {
 	for _, p := range []*toxiproxy.Proxy{l.raft, l.api} {
 		switch l.cut {
 		case Refuse:
@@ -191,13 +219,8 @@ func (l *Link) heal() error {
 				_ = p.Toxics.RemoveToxic(context.Background(), "cut-"+stream)
 			}
 		}
-		if l.delayed {
-			for _, stream := range []string{"upstream", "downstream"} {
-				_ = p.Toxics.RemoveToxic(context.Background(), "delay-"+stream)
-			}
-		}
 	}
-	l.cut, l.delayed = "", false
+	l.cut = ""
 	return nil
 }
 
