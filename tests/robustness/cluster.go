@@ -48,6 +48,16 @@ func (s *Site) Running() bool {
 	return s.cmd != nil
 }
 
+// Pid is the process ID of the site's running process, 0 when stopped.
+func (s *Site) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Incarnation counts the processes started for the site so far.
 func (s *Site) Incarnation() int {
 	s.mu.Lock()

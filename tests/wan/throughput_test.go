@@ -5,6 +5,7 @@ package wan
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"text/tabwriter"
@@ -46,6 +47,16 @@ func runThroughput(t *testing.T, h *Harness) {
 		first string
 		wg    sync.WaitGroup
 	)
+	sitesCPU := func() time.Duration {
+		var d time.Duration
+		for _, s := range h.C.Sites {
+			if pid := s.Pid(); pid != 0 {
+				d += cpuOf(pid)
+			}
+		}
+		return d
+	}
+	cpu0, self0 := sitesCPU(), selfCPU()
 	begin := time.Now()
 	deadline := begin.Add(*loadFlag)
 	for i := range *loadClients {
@@ -69,6 +80,7 @@ func runThroughput(t *testing.T, h *Harness) {
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	cpuSites, cpuSelf := sitesCPU()-cpu0, selfCPU()-self0
 	if fails > 0 {
 		t.Errorf("%d of %d submits under load failed, first: %s", fails, fails+len(load), first)
 	}
@@ -86,5 +98,12 @@ func runThroughput(t *testing.T, h *Harness) {
 		fmt.Fprintf(w, "writes/s: %.1f (target ≥ %d: 3× the issue's %d/s; closed-loop bound %d/p50 sequential = %.1f/s)\n",
 			perSec, 3*issueWritesPerSec, issueWritesPerSec, *loadClients, float64(*loadClients)/seqP50.Seconds())
 		fmt.Fprintf(w, "p50 under load / sequential p50: %.2f (target ≤ 1.30)\n", ratio(loadP50, seqP50))
+		if n := len(load); n > 0 {
+			perWrite := (cpuSites + cpuSelf) / time.Duration(n)
+			fmt.Fprintf(w, "CPU per write: %.1f ms in the %d sites' processes, %.1f ms in this process (clients, TLS, proxies); %.0f%% of %d cores busy; at that cost this machine allows at most %.0f writes/s\n",
+				ms(cpuSites/time.Duration(n)), len(h.C.Sites), ms(cpuSelf/time.Duration(n)),
+				100*(cpuSites+cpuSelf).Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(),
+				float64(runtime.NumCPU())/perWrite.Seconds())
+		}
 	})
 }
