@@ -33,6 +33,9 @@ type Harness struct {
 	M     Matrix
 	// RequestTimeout bounds every client request (the client's deadline).
 	RequestTimeout time.Duration
+	// CAFile is the cluster's CA certificate ("" in plaintext), for
+	// HTTPS requests to the sites.
+	CAFile string
 	// RunID makes request IDs unique to the run.
 	RunID string
 	// Report receives the scenarios' sections.

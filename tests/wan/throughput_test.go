@@ -59,6 +59,14 @@ func runThroughput(t *testing.T, h *Harness) {
 	cpu0, self0 := sitesCPU(), selfCPU()
 	begin := time.Now()
 	deadline := begin.Add(*loadFlag)
+	var profiled sync.WaitGroup
+	if *cpuProfiles != "" && *loadFlag >= 3*time.Second {
+		profiled.Go(func() {
+			if err := h.CPUProfiles(ctx, *cpuProfiles, *loadFlag-2*time.Second); err != nil {
+				t.Errorf("%v", err)
+			}
+		})
+	}
 	for i := range *loadClients {
 		wg.Add(1)
 		go func() {
@@ -80,6 +88,7 @@ func runThroughput(t *testing.T, h *Harness) {
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	profiled.Wait()
 	cpuSites, cpuSelf := sitesCPU()-cpu0, selfCPU()-self0
 	if fails > 0 {
 		t.Errorf("%d of %d submits under load failed, first: %s", fails, fails+len(load), first)

@@ -48,6 +48,7 @@ var (
 	loadFlag       = flag.Duration("load-duration", 10*time.Second, "throughput: how long the 16 submitters run (long: 1m)")
 	loadClients    = flag.Int("load-clients", 16, "throughput: concurrent closed-loop submitters")
 	loadOriginFlag = flag.String("load-origin", "leader", "throughput: where the submitters submit: leader (node staff at the leader's site) or nodes (spread over BOS, CBG, MUC, TLV)")
+	cpuProfiles    = flag.String("cpu-profiles", "", "throughput: run the sites with --pprof and save each site's CPU profile of the load in this directory")
 	seqFlag        = flag.Int("seq-samples", 20, "throughput: sequential submits at the leader's site for the baseline p50 (long: 100)")
 )
 
@@ -207,6 +208,9 @@ func (e *env) start(extra []string) (*Harness, error) {
 		// The throughput scenario measures replication, not the per-token
 		// rate limiter.
 		"--rate-limit", "1000000", "--rate-burst", "1000000"}, extra...)
+	if *cpuProfiles != "" {
+		args = append(args, "--pprof")
+	}
 	nonVoters := map[string]bool{}
 	for _, d := range Divisions {
 		nonVoters[d] = true
@@ -232,7 +236,7 @@ func (e *env) start(extra []string) (*Harness, error) {
 	}
 	h := NewHarness(c, conns, e.token, e.m, *timeoutFlag, fmt.Sprintf("%d-%d", time.Now().Unix()%100000, e.clusters),
 		func() { stop(); conns.Close() })
-	h.Report = e.report
+	h.Report, h.CAFile = e.report, e.caFile
 	if err := h.ApplyMatrix(Sites()); err != nil {
 		h.Stop()
 		return nil, err
