@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -69,5 +70,23 @@ func TestClusterShowsPlacement(t *testing.T) {
 	}
 	if p := cl.GetPlacement(); p.Mode != "manual" || len(p.Prefer) != 1 || p.Prefer[0] != "BOS" {
 		t.Errorf("placement after setting %+v, want manual, prefer BOS", p)
+	}
+
+	// Over REST, through a read replica.
+	rc := newRESTClient(tc.node("YRD"))
+	code, body := rc.do(t, "PUT", "/v1/cluster/placement", testAdminToken, map[string]any{"pin": "CBG", "exclude": []string{"CGO"}})
+	if code != 200 {
+		t.Fatalf("PUT /v1/cluster/placement: %d %v", code, body)
+	}
+	if p, _ := body["placement"].(map[string]any); p["pin"] != "CBG" {
+		t.Errorf("placement answered %v, want pin CBG", body["placement"])
+	}
+	code, body = rc.do(t, "PUT", "/v1/cluster/placement", testAdminToken, map[string]any{"pinned": "CBG"})
+	if code != 400 || !strings.Contains(fmt.Sprint(body), "pinned") {
+		t.Errorf("an unknown field: %d %v, want 400 naming it", code, body)
+	}
+	code, body = rc.do(t, "GET", "/v1/cluster", testAdminToken, nil)
+	if p, _ := body["placement"].(map[string]any); code != 200 || p["rtt"] == nil {
+		t.Errorf("GET /v1/cluster: %d, placement %v; want the RTT matrix", code, body["placement"])
 	}
 }
