@@ -178,7 +178,7 @@ func DefaultConfig() Config {
 //   - test: heartbeat and election 200ms, lease 100ms, apply 5s; leader
 //     wait 7s (see LeaderWait); health: last contact 500ms,
 //     stable after 300ms, polled every 100ms; clock skew allowed 500ms; a
-//     checkpoint every 2s; round trips probed every 50ms, placement
+//     checkpoint every 2s; round trips probed every 250ms, placement
 //     evaluated every 200ms after a dwell of 1.5s, writes counted with a
 //     half-life of 30s. For in-process tests on loopback.
 var Profiles = []string{"lan", "wan", "test"}
@@ -208,7 +208,7 @@ func (c *Config) UseProfile(name string) error {
 		c.ApplyTimeout = 5 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 500*time.Millisecond, 250, 300*time.Millisecond, 100*time.Millisecond
 		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 2*time.Second
-		c.ProbeInterval, c.PlacementInterval, c.PlacementDwell = 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond
+		c.ProbeInterval, c.PlacementInterval, c.PlacementDwell = 250*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond
 		c.PlacementHalfLife = 30 * time.Second
 	default:
 		return fmt.Errorf("unknown timing profile %q (want lan, wan or test)", name)
