@@ -51,6 +51,11 @@ type Cluster struct {
 	reads    readIndex
 	alarms   *alarms
 	clocks   *clockState
+	// Leader placement: round trips measured, writes counted, the
+	// latest evaluation.
+	rtt    *rttEstimator
+	writes *writeMix
+	place  placementState
 }
 
 // New opens (or creates) the site's Raft state in cfg.DataDir and starts the
@@ -110,7 +115,8 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	f.onDenied = transport.applyDenied
 	c := &Cluster{cfg: cfg, fsm: f, store: store, snaps: snaps, transport: transport, log: log, hlog: hlog,
 		done: make(chan struct{}), watchDone: make(chan struct{}), started: time.Now(), metrics: newMetrics(cfg.ID),
-		alarms: al, clocks: newClockState()}
+		alarms: al, clocks: newClockState(), rtt: newRTTEstimator(),
+		writes: &writeMix{halfLife: cfg.PlacementHalfLife, w: map[string]float64{}}}
 	c.health.reports = map[raft.ServerID]report{}
 	// Until raft runs, a damaged entry is reported without a leader to
 	// step down; markCorrupt needs c.raft.
@@ -159,6 +165,8 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	}
 	go c.watchLeadership()
 	go c.runCheckpoints()
+	go c.runProbes()
+	go c.runPlacement()
 	return c, nil
 }
 

@@ -71,6 +71,31 @@ type Config struct {
 	// it every other member counts as unreachable.
 	FetchStats func(ctx context.Context, m Member) (Stats, error)
 
+	// Ping makes one cheap round trip to member m over the API layer's
+	// site-to-site connection; every site calls it for every other
+	// member each ProbeInterval and reports its round-trip estimates in
+	// its Stats (rtt.go). Without it nothing is measured and placement
+	// never moves the leader.
+	Ping          func(ctx context.Context, m Member) error
+	ProbeInterval time.Duration
+
+	// Leader placement (placement.go, placer.go): every
+	// PlacementInterval the leader estimates the commit latency of the
+	// observed write mix at each eligible voter and hands leadership to
+	// the best one when it gains at least PlacementMargin (relative) and
+	// PlacementMinGain per write, once it has led PlacementDwell and
+	// seen PlacementMinWrites writes (or none: then every site counts
+	// alike). Writes are counted with a half-life of
+	// PlacementHalfLife. PlacementManual (--leader-placement manual)
+	// never moves it; PlacementInterval 0 turns the loop off.
+	PlacementManual    bool
+	PlacementInterval  time.Duration
+	PlacementDwell     time.Duration
+	PlacementHalfLife  time.Duration
+	PlacementMinWrites float64
+	PlacementMargin    float64
+	PlacementMinGain   time.Duration
+
 	// PinVoters makes a site with no configuration yet refuse all Raft
 	// traffic until TrustVoters names the voters (a site that joins
 	// through the API learns them from the cluster). Without it such a
@@ -114,15 +139,19 @@ type Config struct {
 // compaction.
 func DefaultConfig() Config {
 	c := Config{
-		CommitTimeout:     50 * time.Millisecond,
-		TransportTimeout:  10 * time.Second,
-		SnapshotInterval:  2 * time.Minute,
-		SnapshotThreshold: 8192,
-		TrailingLogs:      10240,
-		SnapshotRetain:    2,
-		RaftLogLevel:      "warn",
-		DeadSiteTimeout:   15 * time.Minute,
-		MinQuorum:         3,
+		CommitTimeout:      50 * time.Millisecond,
+		TransportTimeout:   10 * time.Second,
+		SnapshotInterval:   2 * time.Minute,
+		SnapshotThreshold:  8192,
+		TrailingLogs:       10240,
+		SnapshotRetain:     2,
+		RaftLogLevel:       "warn",
+		DeadSiteTimeout:    15 * time.Minute,
+		MinQuorum:          3,
+		PlacementMargin:    0.15,
+		PlacementMinGain:   10 * time.Millisecond,
+		PlacementMinWrites: 20,
+		PlacementHalfLife:  5 * time.Minute,
 	}
 	if err := c.UseProfile("lan"); err != nil {
 		panic(err)
@@ -135,10 +164,13 @@ func DefaultConfig() Config {
 //   - lan: heartbeat and election 1s, leader lease 500ms, apply 10s;
 //     health: last contact 1s, 250 trailing entries, stable after 10s,
 //     polled every 2s; clock skew allowed 500ms; a state checkpoint every
-//     5m. For sites in one data centre or on one machine.
+//     5m; round trips probed every 1s, placement evaluated every 10s
+//     after a dwell of 60s. For sites in one data centre or on one machine.
 //   - wan: heartbeat and election 5s, leader lease 2.5s, apply 30s;
 //     health: last contact 5s, 1000 trailing entries, stable after 30s,
-//     polled every 5s; clock skew allowed 2s; a checkpoint every 5m. For
+//     polled every 5s; clock skew allowed 2s; a checkpoint every 5m;
+//     round trips probed every 2s, placement evaluated every 5s after a
+//     dwell of 45s (so a CGO bootstrap reaches MUC within a minute). For
 //     sites on different continents (round trips of 20-250 ms and links
 //     that stall): five times the LAN timings, as Consul's
 //     raft_multiplier recommends for production, so a slow link is not
@@ -146,7 +178,9 @@ func DefaultConfig() Config {
 //   - test: heartbeat and election 200ms, lease 100ms, apply 5s; leader
 //     wait 7s (see LeaderWait); health: last contact 500ms,
 //     stable after 300ms, polled every 100ms; clock skew allowed 500ms; a
-//     checkpoint every 2s. For in-process tests on loopback.
+//     checkpoint every 2s; round trips probed every 250ms, placement
+//     evaluated every 200ms after a dwell of 1.5s, writes counted with a
+//     half-life of 30s. For in-process tests on loopback.
 var Profiles = []string{"lan", "wan", "test"}
 
 // UseProfile sets the timings of a named profile.
@@ -158,6 +192,7 @@ func (c *Config) UseProfile(name string) error {
 		c.ApplyTimeout = 10 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = time.Second, 250, 10*time.Second, 2*time.Second
 		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 5*time.Minute
+		c.ProbeInterval, c.PlacementInterval, c.PlacementDwell = time.Second, 10*time.Second, time.Minute
 	case "wan":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 2500*time.Millisecond
 		c.MinLeaderWait = 0
@@ -165,6 +200,7 @@ func (c *Config) UseProfile(name string) error {
 		c.TransportTimeout = 30 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 5*time.Second, 1000, 30*time.Second, 5*time.Second
 		c.MaxClockSkew, c.CheckpointInterval = 2*time.Second, 5*time.Minute
+		c.ProbeInterval, c.PlacementInterval, c.PlacementDwell = 2*time.Second, 5*time.Second, 45*time.Second
 	case "test":
 		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
 		c.MinLeaderWait = 7 * time.Second
@@ -172,6 +208,8 @@ func (c *Config) UseProfile(name string) error {
 		c.ApplyTimeout = 5 * time.Second
 		c.LastContactThreshold, c.MaxTrailingLogs, c.StabilizationTime, c.HealthInterval = 500*time.Millisecond, 250, 300*time.Millisecond, 100*time.Millisecond
 		c.MaxClockSkew, c.CheckpointInterval = 500*time.Millisecond, 2*time.Second
+		c.ProbeInterval, c.PlacementInterval, c.PlacementDwell = 250*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond
+		c.PlacementHalfLife = 30 * time.Second
 	default:
 		return fmt.Errorf("unknown timing profile %q (want lan, wan or test)", name)
 	}

@@ -48,6 +48,21 @@
 // which leader it knew last; past Config.LeaderWait the site is cut off.
 // Package faultnet cuts links between test sites as a WAN link fails.
 //
+// Leader placement (rtt.go, placement.go, placer.go): every site probes
+// every other member with Config.Ping each ProbeInterval and reports the
+// median of its recent round trips in its Stats; the leader's health
+// rounds collect the rows into a matrix. The API layer counts each write
+// it commits by origin (NoteWrite, decayed with PlacementHalfLife).
+// Every PlacementInterval the leader estimates, for each healthy voter
+// that is not behind, skewed or alarmed, the commit latency of that mix
+// (round trip from each origin plus the voter's quorum round trip) and
+// hands leadership to the best one when it gains PlacementMargin and
+// PlacementMinGain per write, once it has led PlacementDwell. Operators
+// pin, prefer or exclude sites (SetPlacement, replicated in member
+// records that binaries without placement apply as no-ops, and kept in
+// snapshots); Config.PlacementManual never moves it. Placement reports
+// the matrix, the estimates and why the leader moved or stays.
+//
 // What this package does not do: forward requests (the API layer does, over
 // gRPC, using Leader), decide read consistency beyond LinearizableRead and
 // reporting state, or know what the caller's commands mean.

@@ -27,4 +27,8 @@ var (
 	// remove the last voter, or hand leadership to a non-voter...); the
 	// wrapping error says why.
 	ErrRefused = errors.New("membership change refused")
+	// ErrInvalidPlacement: leader placement preferences that cannot be
+	// followed (an unknown site, a pin on a non-voter, a site both pinned
+	// and excluded); the wrapping error names the field.
+	ErrInvalidPlacement = errors.New("invalid leader placement")
 )

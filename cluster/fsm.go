@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -32,6 +33,12 @@ type metaRecord struct {
 	APIAddr string      `json:"apiAddr,omitempty"`
 	Voter   *bool       `json:"voter,omitempty"`
 	Deny    *DeniedCert `json:"deny,omitempty"`
+	// Placement replaces the leader placement preferences; Move records
+	// a move placement made (placer.go). Both come with the ID of the
+	// proposing leader and nothing else, which binaries older than
+	// placement apply as a no-op.
+	Placement *PlacementPrefs `json:"placement,omitempty"`
+	Move      *PlacementMove  `json:"move,omitempty"`
 }
 
 // members is the replicated per-member data, as snapshots store it.
@@ -39,6 +46,8 @@ type members struct {
 	APIAddrs  map[string]string     `json:"apiAddrs"`
 	WantsVote map[string]bool       `json:"wantsVote"`
 	Denied    map[string]DeniedCert `json:"denied,omitempty"` // by serial
+	Placement *PlacementPrefs       `json:"placement,omitempty"`
+	LastMove  *PlacementMove        `json:"lastMove,omitempty"`
 }
 
 // fsm wraps the caller's FSM and keeps the members' API addresses, which
@@ -110,6 +119,14 @@ func (f *fsm) apply(l *raft.Log) (res any, bad string) {
 			return nil, ""
 		}
 		f.mu.Lock()
+		if m.Placement != nil {
+			p := *m.Placement
+			f.meta.Placement = &p
+		}
+		if m.Move != nil {
+			mv := *m.Move
+			f.meta.LastMove = &mv
+		}
 		if m.APIAddr != "" {
 			f.meta.APIAddrs[m.ID] = m.APIAddr
 		}
@@ -145,7 +162,8 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		return nil, fmt.Errorf("no snapshot of a damaged state: %w", ErrCorrupt)
 	}
 	f.mu.RLock()
-	meta := members{APIAddrs: maps.Clone(f.meta.APIAddrs), WantsVote: maps.Clone(f.meta.WantsVote), Denied: maps.Clone(f.meta.Denied)}
+	meta := members{APIAddrs: maps.Clone(f.meta.APIAddrs), WantsVote: maps.Clone(f.meta.WantsVote), Denied: maps.Clone(f.meta.Denied),
+		Placement: f.meta.Placement, LastMove: f.meta.LastMove}
 	f.mu.RUnlock()
 	app, err := f.app.Snapshot()
 	if err != nil {
@@ -184,6 +202,29 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		f.onDenied(denied)
 	}
 	return nil
+}
+
+// placement returns the replicated placement preferences.
+func (f *fsm) placement() PlacementPrefs {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.meta.Placement == nil {
+		return PlacementPrefs{}
+	}
+	p := *f.meta.Placement
+	p.Prefer, p.Exclude = slices.Clone(p.Prefer), slices.Clone(p.Exclude)
+	return p
+}
+
+// lastMove returns the last move leader placement recorded, if any.
+func (f *fsm) lastMove() *PlacementMove {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.meta.LastMove == nil {
+		return nil
+	}
+	mv := *f.meta.LastMove
+	return &mv
 }
 
 // denied returns the deny-list.

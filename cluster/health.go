@@ -35,6 +35,9 @@ type Stats struct {
 	// checkpoint the member computed a digest of.
 	CheckpointIndex  uint64
 	CheckpointDigest string
+	// RTT is the member's round-trip estimate to each other member it
+	// measured recently (rtt.go).
+	RTT map[string]time.Duration
 }
 
 // Stats reports this site's own Raft progress.
@@ -43,6 +46,7 @@ func (c *Cluster) Stats() Stats {
 		ID: c.cfg.ID, State: c.raft.State().String(), Term: c.raft.CurrentTerm(),
 		LastIndex: c.raft.LastIndex(), AppliedIndex: c.raft.AppliedIndex(), CommitIndex: c.raft.CommitIndex(),
 		LastContact: c.LastContact(), Format: c.cfg.LogFormat, Time: c.now(), Alarms: c.Alarms(),
+		RTT: c.RTT(),
 	}
 	cp := c.fsm.latestDigest()
 	st.CheckpointIndex, st.CheckpointDigest = cp.Index, cp.Digest

@@ -30,6 +30,7 @@ func (s *clusterService) status() (*innonetpb.Cluster, error) {
 	}
 	out := clusterToPB(st, s.n.cluster.Health())
 	out.LogFormat = int32(s.n.state.Format())
+	out.Placement = placementToPB(s.n.cluster.Placement())
 	return out, nil
 }
 
@@ -145,7 +146,7 @@ func (s *clusterService) GetSiteStats(ctx context.Context, _ *innonetpb.GetSiteS
 		Site: st.ID, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, LastContact: durationpb.New(st.LastContact),
 		LogFormat: int32(st.Format), Time: ts(st.Time), Alarms: alarmsToPB(st.Alarms),
-		CheckpointIndex: st.CheckpointIndex, CheckpointDigest: st.CheckpointDigest,
+		CheckpointIndex: st.CheckpointIndex, CheckpointDigest: st.CheckpointDigest, Rtt: rttToPB(st.RTT),
 	}, nil
 }
 

@@ -561,6 +561,10 @@ func authzRows() []authzRow {
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.clusters.DenyCertificate(ctx, &innonetpb.DenyCertificateRequest{Serial: "5ca1ab1e", Comment: "matrix"})
 			}},
+		{method: cluster + "SetLeaderPlacement", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.clusters.SetLeaderPlacement(ctx, &innonetpb.SetLeaderPlacementRequest{Mode: "auto"})
+			}},
 		{method: cluster + "ListDeniedCertificates", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.clusters.ListDeniedCertificates(ctx, &innonetpb.ListDeniedCertificatesRequest{})

@@ -265,7 +265,8 @@ func TestConsolePages(t *testing.T) {
 	t.Run("admin screens and a backup", func(t *testing.T) {
 		ab := newBrowser(t, site, testAdminToken)
 		code, page := ab.get("/admin/cluster")
-		if code != 200 || !strings.Contains(page, "CGO") || !strings.Contains(page, "MUC") || !strings.Contains(page, "download-backup") {
+		if code != 200 || !strings.Contains(page, "CGO") || !strings.Contains(page, "MUC") || !strings.Contains(page, "download-backup") ||
+			!strings.Contains(page, `id="placement-mode"`) {
 			t.Fatalf("cluster page: %d\n%s", code, page)
 		}
 		code, page = ab.get("/admin/backup")

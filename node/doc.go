@@ -11,6 +11,15 @@
 //     with its request ID, for up to the leader wait (twice the election
 //     timeout); with no leader in reach the caller gets UNAVAILABLE (HTTP
 //     503) within that wait, naming the cause (forward.go).
+//   - Leader placement (placement.go): the leader counts every write it
+//     commits for a caller by its origin site (cluster.NoteWrite); every
+//     site probes every other with a gRPC health check over the pooled
+//     site-to-site connection (cluster.Config.Ping) and reports its
+//     round trips in GetSiteStats. GET /v1/cluster shows the matrix, the
+//     estimate per voter and why the leader moved or stays;
+//     SetLeaderPlacement (PUT /v1/cluster/placement, admins) replaces the
+//     replicated pin/prefer/exclude and mode; serve --leader-placement
+//     manual stops this site, when it leads, from moving by itself.
 //   - Reads are answered by the leader (forwarded likewise) unless the
 //     request asks for consistency=STALE, which answers from this site's
 //     own copy.

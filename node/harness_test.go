@@ -102,6 +102,9 @@ func testConfig(t testing.TB, id string, tune ...func(*Config)) Config {
 	}
 	cc.RaftAddr = "127.0.0.1:0"
 	cc.RaftLogLevel = "off"
+	// Tests pick their leader; placement still measures round trips (a
+	// loaded test machine's could otherwise move the leader).
+	cc.PlacementManual = true
 	cfg := Config{Site: id, DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminToken: testAdminToken,
 		Cluster: cc, Limits: testLimits(), SearchInMemory: true, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, f := range tune {

@@ -190,6 +190,9 @@ func New(cfg Config) (*Node, error) {
 	if cc.FetchStats == nil {
 		cc.FetchStats = n.fetchStats
 	}
+	if cc.Ping == nil {
+		cc.Ping = n.ping
+	}
 	if err := n.openAttachments(); err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"innonet/cluster"
@@ -45,6 +46,11 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 	out, err := n.cluster.Apply(ctx, data)
 	if err != nil {
 		return pipeline.Result{}, toStatus(err)
+	}
+	// Leader placement follows where the callers' writes come from (not
+	// this site's own housekeeping, which has no caller).
+	if _, ok := metadata.FromIncomingContext(ctx); ok {
+		n.cluster.NoteWrite(cmd.Origin)
 	}
 	switch v := out.(type) {
 	case pipeline.Result:

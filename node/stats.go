@@ -29,6 +29,7 @@ func (n *Node) fetchStats(ctx context.Context, m cluster.Member) (cluster.Stats,
 		ID: st.Site, State: st.State, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, LastContact: st.LastContact.AsDuration(),
 		Format: int(st.LogFormat), CheckpointIndex: st.CheckpointIndex, CheckpointDigest: st.CheckpointDigest,
+		RTT: rttFromPB(st.Rtt),
 	}
 	if st.Time != nil {
 		out.Time = st.Time.AsTime()

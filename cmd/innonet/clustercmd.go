@@ -32,6 +32,7 @@ membership changes are for admins.`,
 		{"promote", "make a non-voting site a voter at once (admin)", clusterPromote},
 		{"demote", "make a voting site a non-voter (admin)", clusterDemote},
 		{"transfer-leadership", "hand leadership to another voter (admin)", clusterTransfer},
+		{"placement", "show or set leader placement: the RTT matrix, estimates, pin/prefer/exclude (setting: admin)", clusterPlacement},
 		{"deny-cert", "add a certificate serial to the cluster's deny-list (admin)", clusterDenyCert},
 		{"denied-certs", "list the certificate deny-list (admin)", clusterDeniedCerts},
 	},
@@ -41,6 +42,7 @@ membership changes are for admins.`,
   innonet cluster add PRD --raft-addr 10.0.8.2:7201 --api-addr 10.0.8.2:7101 --nonvoter
   innonet cluster demote TLV
   innonet cluster transfer-leadership BOS
+  innonet cluster placement --prefer MUC,CBG --exclude CGO
   innonet cluster remove TLV
   innonet cluster deny-cert 3a:f0:91:... --comment "BOS laptop stolen"
 `,

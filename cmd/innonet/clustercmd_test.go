@@ -257,6 +257,23 @@ func TestCLIClusterMembership(t *testing.T) {
 			return nil
 		})
 	})
+	t.Run("placement", func(t *testing.T) {
+		r := runCLI(t, append([]string{"cluster", "placement", "--pin", "xyz"}, admin...)...)
+		if r.err == nil || !strings.Contains(r.err.Error()+r.stderr, `pin: "XYZ" is not a member of the cluster`) {
+			t.Fatalf("cluster placement --pin xyz: %v %s, want the pin refused as no member", r.err, r.stderr)
+		}
+		r = runCLI(t, append([]string{"cluster", "placement", "--mode", "manual", "--prefer", "cgo,bos"}, admin...)...)
+		if r.err != nil || !strings.Contains(r.stdout, "placement manual, prefer CGO,BOS") {
+			t.Fatalf("cluster placement --mode manual: %v\n%s", r.err, r.stdout)
+		}
+		eventually(t, "the RTT matrix shown", func() error {
+			r := runCLI(t, append([]string{"cluster", "placement"}, admin...)...)
+			if r.err != nil || !strings.Contains(r.stdout, "RTT FROM") || !strings.Contains(r.stdout, "PER WRITE") {
+				return fmt.Errorf("%v\n%s", r.err, r.stdout)
+			}
+			return nil
+		})
+	})
 	t.Run("deny-cert", func(t *testing.T) {
 		eventually(t, "the cluster's log format raised", func() error {
 			if f := tn.leader().State().Format(); f < pipeline.Format2 {

@@ -35,7 +35,16 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 	fs.UintVar(&cfg.MinQuorum, "min-quorum", cfg.MinQuorum, "never remove dead voters below this many voters")
 	fs.DurationVar(&cfg.MaxClockSkew, "max-clock-skew", cfg.MaxClockSkew, "a member's clock further than this from the leader's is reported (CLOCK_SKEW), and a leader this far ahead of most voters hands leadership over (0: no check; default from the profile: 500ms lan, 2s wan)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", cfg.CheckpointInterval, "how often the leader commits a state checkpoint at which every site digests its state and the digests are compared (0: never; default from the profile: 5m)")
+	placement := fs.String("leader-placement", "auto", "auto: the leader moves itself to the voter where the observed writes commit fastest (with hysteresis and a dwell from the profile); manual: leadership moves only when an operator moves it (see innonet cluster placement)")
+	fs.DurationVar(&cfg.PlacementDwell, "placement-dwell", cfg.PlacementDwell, "how long a leader leads before placement may move it (overrides the profile: 60s lan, 45s wan)")
 	return func() error {
+		switch *placement {
+		case "auto":
+		case "manual":
+			cfg.PlacementManual = true
+		default:
+			return fmt.Errorf("--leader-placement %q: want auto or manual", *placement)
+		}
 		explicit := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 		base := *cfg
@@ -69,6 +78,9 @@ func raftFlags(fs *flag.FlagSet, cfg *cluster.Config) func() error {
 		}
 		if explicit["checkpoint-interval"] {
 			cfg.CheckpointInterval = base.CheckpointInterval
+		}
+		if explicit["placement-dwell"] {
+			cfg.PlacementDwell = base.PlacementDwell
 		}
 		return nil
 	}

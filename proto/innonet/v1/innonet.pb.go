@@ -683,7 +683,7 @@ func (x CloseLeadRequest_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseLeadRequest_Reason.Descriptor instead.
 func (CloseLeadRequest_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65, 0}
 }
 
 // What became of it, as the lead stands now.
@@ -748,7 +748,7 @@ func (x Interest_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Interest_Outcome.Descriptor instead.
 func (Interest_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70, 0}
 }
 
 // Who may read a comment or a note.
@@ -804,7 +804,7 @@ func (x Comment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Comment_Visibility.Descriptor instead.
 func (Comment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78, 0}
 }
 
 // What kind of place it is. HQ, NODE and DIVISION are first-level
@@ -873,7 +873,7 @@ func (x Site_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Site_Kind.Descriptor instead.
 func (Site_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82, 0}
 }
 
 // What kind of organization it is. LOCAL_ENTERPRISE is a Chinese
@@ -936,7 +936,7 @@ func (x Organization_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Organization_Kind.Descriptor instead.
 func (Organization_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86, 0}
 }
 
 // Visibility says who sees an attachment besides HQ.
@@ -988,7 +988,7 @@ func (x Attachment_Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Attachment_Visibility.Descriptor instead.
 func (Attachment_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94, 0}
 }
 
 type SlaStatus_State int32
@@ -1041,7 +1041,7 @@ func (x SlaStatus_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SlaStatus_State.Descriptor instead.
 func (SlaStatus_State) EnumDescriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140, 0}
 }
 
 // ReadInfo says which site answered a read and how current its copy was.
@@ -5106,7 +5106,10 @@ type Cluster struct {
 	// UNAVAILABLE within an election timeout instead of waiting for one.
 	CutOff bool `protobuf:"varint,17,opt,name=cut_off,json=cutOff,proto3" json:"cut_off,omitempty"`
 	// The last leader the answering site knew, possibly itself.
-	LastLeader    string `protobuf:"bytes,18,opt,name=last_leader,json=lastLeader,proto3" json:"last_leader,omitempty"`
+	LastLeader string `protobuf:"bytes,18,opt,name=last_leader,json=lastLeader,proto3" json:"last_leader,omitempty"`
+	// Leader placement: the preferences, the round-trip matrix, the
+	// estimate per voter and why the leader moved or stays.
+	Placement     *LeaderPlacement `protobuf:"bytes,19,opt,name=placement,proto3" json:"placement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5267,6 +5270,520 @@ func (x *Cluster) GetLastLeader() string {
 	return ""
 }
 
+func (x *Cluster) GetPlacement() *LeaderPlacement {
+	if x != nil {
+		return x.Placement
+	}
+	return nil
+}
+
+// LeaderPlacement is the state of automatic leader placement. The
+// matrix, estimates and reason are the leader's (known); elsewhere rtt
+// holds the answering site's own row only.
+type LeaderPlacement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// auto or manual (manual when the replicated mode or the answering
+	// site's --leader-placement says so).
+	Mode    string   `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	Pin     string   `protobuf:"bytes,2,opt,name=pin,proto3" json:"pin,omitempty"`
+	Prefer  []string `protobuf:"bytes,3,rep,name=prefer,proto3" json:"prefer,omitempty"`
+	Exclude []string `protobuf:"bytes,4,rep,name=exclude,proto3" json:"exclude,omitempty"`
+	Known   bool     `protobuf:"varint,5,opt,name=known,proto3" json:"known,omitempty"`
+	// One row per measuring site: its median round trip to each peer.
+	Rtt []*RoundTripRow `protobuf:"bytes,6,rep,name=rtt,proto3" json:"rtt,omitempty"`
+	// The expected commit latency per write of the observed mix at each
+	// voter, or why the voter cannot lead.
+	Estimates []*PlacementEstimate `protobuf:"bytes,7,rep,name=estimates,proto3" json:"estimates,omitempty"`
+	// Why the leader moves or stays, e.g. "MUC better by 4 % (6ms per
+	// write; a move needs 15 % and 10ms)".
+	Reason    string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Evaluated *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=evaluated,proto3" json:"evaluated,omitempty"`
+	// The decayed count of recent writes per origin site.
+	Writes   []*WriteShare  `protobuf:"bytes,10,rep,name=writes,proto3" json:"writes,omitempty"`
+	LastMove *PlacementMove `protobuf:"bytes,11,opt,name=last_move,json=lastMove,proto3" json:"last_move,omitempty"`
+	// No write seen recently: every site was counted alike.
+	UniformMix    bool `protobuf:"varint,12,opt,name=uniform_mix,json=uniformMix,proto3" json:"uniform_mix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderPlacement) Reset() {
+	*x = LeaderPlacement{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderPlacement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderPlacement) ProtoMessage() {}
+
+func (x *LeaderPlacement) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderPlacement.ProtoReflect.Descriptor instead.
+func (*LeaderPlacement) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *LeaderPlacement) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *LeaderPlacement) GetPin() string {
+	if x != nil {
+		return x.Pin
+	}
+	return ""
+}
+
+func (x *LeaderPlacement) GetPrefer() []string {
+	if x != nil {
+		return x.Prefer
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetExclude() []string {
+	if x != nil {
+		return x.Exclude
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetKnown() bool {
+	if x != nil {
+		return x.Known
+	}
+	return false
+}
+
+func (x *LeaderPlacement) GetRtt() []*RoundTripRow {
+	if x != nil {
+		return x.Rtt
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetEstimates() []*PlacementEstimate {
+	if x != nil {
+		return x.Estimates
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *LeaderPlacement) GetEvaluated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Evaluated
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetWrites() []*WriteShare {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetLastMove() *PlacementMove {
+	if x != nil {
+		return x.LastMove
+	}
+	return nil
+}
+
+func (x *LeaderPlacement) GetUniformMix() bool {
+	if x != nil {
+		return x.UniformMix
+	}
+	return false
+}
+
+type RoundTrip struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	Rtt           *durationpb.Duration   `protobuf:"bytes,2,opt,name=rtt,proto3" json:"rtt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundTrip) Reset() {
+	*x = RoundTrip{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundTrip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundTrip) ProtoMessage() {}
+
+func (x *RoundTrip) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundTrip.ProtoReflect.Descriptor instead.
+func (*RoundTrip) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RoundTrip) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *RoundTrip) GetRtt() *durationpb.Duration {
+	if x != nil {
+		return x.Rtt
+	}
+	return nil
+}
+
+type RoundTripRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	Peers         []*RoundTrip           `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundTripRow) Reset() {
+	*x = RoundTripRow{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundTripRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundTripRow) ProtoMessage() {}
+
+func (x *RoundTripRow) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundTripRow.ProtoReflect.Descriptor instead.
+func (*RoundTripRow) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RoundTripRow) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *RoundTripRow) GetPeers() []*RoundTrip {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+type PlacementEstimate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Site  string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	// Unset when the voter cannot lead; unavailable says why.
+	PerWrite      *durationpb.Duration `protobuf:"bytes,2,opt,name=per_write,json=perWrite,proto3" json:"per_write,omitempty"`
+	Unavailable   string               `protobuf:"bytes,3,opt,name=unavailable,proto3" json:"unavailable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlacementEstimate) Reset() {
+	*x = PlacementEstimate{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlacementEstimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlacementEstimate) ProtoMessage() {}
+
+func (x *PlacementEstimate) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlacementEstimate.ProtoReflect.Descriptor instead.
+func (*PlacementEstimate) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *PlacementEstimate) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *PlacementEstimate) GetPerWrite() *durationpb.Duration {
+	if x != nil {
+		return x.PerWrite
+	}
+	return nil
+}
+
+func (x *PlacementEstimate) GetUnavailable() string {
+	if x != nil {
+		return x.Unavailable
+	}
+	return ""
+}
+
+type WriteShare struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	Writes        float64                `protobuf:"fixed64,2,opt,name=writes,proto3" json:"writes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteShare) Reset() {
+	*x = WriteShare{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteShare) ProtoMessage() {}
+
+func (x *WriteShare) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteShare.ProtoReflect.Descriptor instead.
+func (*WriteShare) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *WriteShare) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *WriteShare) GetWrites() float64 {
+	if x != nil {
+		return x.Writes
+	}
+	return 0
+}
+
+type PlacementMove struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	From   string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To     string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Time   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Set when the transfer failed.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlacementMove) Reset() {
+	*x = PlacementMove{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlacementMove) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlacementMove) ProtoMessage() {}
+
+func (x *PlacementMove) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlacementMove.ProtoReflect.Descriptor instead.
+func (*PlacementMove) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PlacementMove) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *PlacementMove) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *PlacementMove) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PlacementMove) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *PlacementMove) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type SetLeaderPlacementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// auto or manual; empty: auto.
+	Mode          string   `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	Pin           string   `protobuf:"bytes,2,opt,name=pin,proto3" json:"pin,omitempty"`
+	Prefer        []string `protobuf:"bytes,3,rep,name=prefer,proto3" json:"prefer,omitempty"`
+	Exclude       []string `protobuf:"bytes,4,rep,name=exclude,proto3" json:"exclude,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLeaderPlacementRequest) Reset() {
+	*x = SetLeaderPlacementRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLeaderPlacementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLeaderPlacementRequest) ProtoMessage() {}
+
+func (x *SetLeaderPlacementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLeaderPlacementRequest.ProtoReflect.Descriptor instead.
+func (*SetLeaderPlacementRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SetLeaderPlacementRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *SetLeaderPlacementRequest) GetPin() string {
+	if x != nil {
+		return x.Pin
+	}
+	return ""
+}
+
+func (x *SetLeaderPlacementRequest) GetPrefer() []string {
+	if x != nil {
+		return x.Prefer
+	}
+	return nil
+}
+
+func (x *SetLeaderPlacementRequest) GetExclude() []string {
+	if x != nil {
+		return x.Exclude
+	}
+	return nil
+}
+
 type RemoveMemberRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
@@ -5276,7 +5793,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5288,7 +5805,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[45]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5301,7 +5818,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{45}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RemoveMemberRequest) GetSite() string {
@@ -5320,7 +5837,7 @@ type PromoteMemberRequest struct {
 
 func (x *PromoteMemberRequest) Reset() {
 	*x = PromoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5332,7 +5849,7 @@ func (x *PromoteMemberRequest) String() string {
 func (*PromoteMemberRequest) ProtoMessage() {}
 
 func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[46]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5345,7 +5862,7 @@ func (x *PromoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*PromoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{46}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PromoteMemberRequest) GetSite() string {
@@ -5364,7 +5881,7 @@ type DemoteMemberRequest struct {
 
 func (x *DemoteMemberRequest) Reset() {
 	*x = DemoteMemberRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5376,7 +5893,7 @@ func (x *DemoteMemberRequest) String() string {
 func (*DemoteMemberRequest) ProtoMessage() {}
 
 func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[47]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5389,7 +5906,7 @@ func (x *DemoteMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemoteMemberRequest.ProtoReflect.Descriptor instead.
 func (*DemoteMemberRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{47}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DemoteMemberRequest) GetSite() string {
@@ -5409,7 +5926,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5421,7 +5938,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[48]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5434,7 +5951,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{48}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TransferLeadershipRequest) GetSite() string {
@@ -5452,7 +5969,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5464,7 +5981,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[49]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5477,7 +5994,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{49}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
 }
 
 // BackupChunk is a piece of the backup file; concatenated in order they
@@ -5491,7 +6008,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5503,7 +6020,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[50]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5516,7 +6033,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{50}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -5534,7 +6051,7 @@ type GetSiteStatsRequest struct {
 
 func (x *GetSiteStatsRequest) Reset() {
 	*x = GetSiteStatsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5546,7 +6063,7 @@ func (x *GetSiteStatsRequest) String() string {
 func (*GetSiteStatsRequest) ProtoMessage() {}
 
 func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[51]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5559,7 +6076,7 @@ func (x *GetSiteStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{51}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
 }
 
 // SiteStats is a site's Raft progress, as the leader's health checks need.
@@ -5581,13 +6098,15 @@ type SiteStats struct {
 	// The latest state checkpoint this site computed a digest for.
 	CheckpointIndex  uint64 `protobuf:"varint,12,opt,name=checkpoint_index,json=checkpointIndex,proto3" json:"checkpoint_index,omitempty"`
 	CheckpointDigest string `protobuf:"bytes,13,opt,name=checkpoint_digest,json=checkpointDigest,proto3" json:"checkpoint_digest,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The site's median round trip to each other member it probed recently.
+	Rtt           []*RoundTrip `protobuf:"bytes,14,rep,name=rtt,proto3" json:"rtt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SiteStats) Reset() {
 	*x = SiteStats{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5599,7 +6118,7 @@ func (x *SiteStats) String() string {
 func (*SiteStats) ProtoMessage() {}
 
 func (x *SiteStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[52]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5612,7 +6131,7 @@ func (x *SiteStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteStats.ProtoReflect.Descriptor instead.
 func (*SiteStats) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{52}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SiteStats) GetSite() string {
@@ -5706,6 +6225,13 @@ func (x *SiteStats) GetCheckpointDigest() string {
 	return ""
 }
 
+func (x *SiteStats) GetRtt() []*RoundTrip {
+	if x != nil {
+		return x.Rtt
+	}
+	return nil
+}
+
 type JoinClusterRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Site        string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
@@ -5721,7 +6247,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5733,7 +6259,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[53]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5746,7 +6272,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{53}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *JoinClusterRequest) GetSite() string {
@@ -5797,7 +6323,7 @@ type DenyCertificateRequest struct {
 
 func (x *DenyCertificateRequest) Reset() {
 	*x = DenyCertificateRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5809,7 +6335,7 @@ func (x *DenyCertificateRequest) String() string {
 func (*DenyCertificateRequest) ProtoMessage() {}
 
 func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[54]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5822,7 +6348,7 @@ func (x *DenyCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DenyCertificateRequest.ProtoReflect.Descriptor instead.
 func (*DenyCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{54}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *DenyCertificateRequest) GetSerial() string {
@@ -5856,7 +6382,7 @@ type DeniedCertificate struct {
 
 func (x *DeniedCertificate) Reset() {
 	*x = DeniedCertificate{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5868,7 +6394,7 @@ func (x *DeniedCertificate) String() string {
 func (*DeniedCertificate) ProtoMessage() {}
 
 func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[55]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5881,7 +6407,7 @@ func (x *DeniedCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeniedCertificate.ProtoReflect.Descriptor instead.
 func (*DeniedCertificate) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{55}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DeniedCertificate) GetSerial() string {
@@ -5927,7 +6453,7 @@ type ListDeniedCertificatesRequest struct {
 
 func (x *ListDeniedCertificatesRequest) Reset() {
 	*x = ListDeniedCertificatesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5939,7 +6465,7 @@ func (x *ListDeniedCertificatesRequest) String() string {
 func (*ListDeniedCertificatesRequest) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[56]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5952,7 +6478,7 @@ func (x *ListDeniedCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{56}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
 }
 
 type ListDeniedCertificatesResponse struct {
@@ -5964,7 +6490,7 @@ type ListDeniedCertificatesResponse struct {
 
 func (x *ListDeniedCertificatesResponse) Reset() {
 	*x = ListDeniedCertificatesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5976,7 +6502,7 @@ func (x *ListDeniedCertificatesResponse) String() string {
 func (*ListDeniedCertificatesResponse) ProtoMessage() {}
 
 func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[57]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5989,7 +6515,7 @@ func (x *ListDeniedCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeniedCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeniedCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{57}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListDeniedCertificatesResponse) GetCertificates() []*DeniedCertificate {
@@ -6015,7 +6541,7 @@ type CloseLeadRequest struct {
 
 func (x *CloseLeadRequest) Reset() {
 	*x = CloseLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6027,7 +6553,7 @@ func (x *CloseLeadRequest) String() string {
 func (*CloseLeadRequest) ProtoMessage() {}
 
 func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[58]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6040,7 +6566,7 @@ func (x *CloseLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseLeadRequest.ProtoReflect.Descriptor instead.
 func (*CloseLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{58}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *CloseLeadRequest) GetId() string {
@@ -6100,7 +6626,7 @@ type ReopenLeadRequest struct {
 
 func (x *ReopenLeadRequest) Reset() {
 	*x = ReopenLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6112,7 +6638,7 @@ func (x *ReopenLeadRequest) String() string {
 func (*ReopenLeadRequest) ProtoMessage() {}
 
 func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[59]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6125,7 +6651,7 @@ func (x *ReopenLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLeadRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{59}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ReopenLeadRequest) GetId() string {
@@ -6178,7 +6704,7 @@ type ExpressInterestRequest struct {
 
 func (x *ExpressInterestRequest) Reset() {
 	*x = ExpressInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6190,7 +6716,7 @@ func (x *ExpressInterestRequest) String() string {
 func (*ExpressInterestRequest) ProtoMessage() {}
 
 func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[60]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6203,7 +6729,7 @@ func (x *ExpressInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpressInterestRequest.ProtoReflect.Descriptor instead.
 func (*ExpressInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{60}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ExpressInterestRequest) GetId() string {
@@ -6252,7 +6778,7 @@ type WithdrawInterestRequest struct {
 
 func (x *WithdrawInterestRequest) Reset() {
 	*x = WithdrawInterestRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6264,7 +6790,7 @@ func (x *WithdrawInterestRequest) String() string {
 func (*WithdrawInterestRequest) ProtoMessage() {}
 
 func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[61]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6277,7 +6803,7 @@ func (x *WithdrawInterestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawInterestRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawInterestRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{61}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *WithdrawInterestRequest) GetId() string {
@@ -6313,7 +6839,7 @@ type ListInterestsRequest struct {
 
 func (x *ListInterestsRequest) Reset() {
 	*x = ListInterestsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6325,7 +6851,7 @@ func (x *ListInterestsRequest) String() string {
 func (*ListInterestsRequest) ProtoMessage() {}
 
 func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[62]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6338,7 +6864,7 @@ func (x *ListInterestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsRequest.ProtoReflect.Descriptor instead.
 func (*ListInterestsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{62}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListInterestsRequest) GetId() string {
@@ -6386,7 +6912,7 @@ type Interest struct {
 
 func (x *Interest) Reset() {
 	*x = Interest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6398,7 +6924,7 @@ func (x *Interest) String() string {
 func (*Interest) ProtoMessage() {}
 
 func (x *Interest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[63]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6411,7 +6937,7 @@ func (x *Interest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interest.ProtoReflect.Descriptor instead.
 func (*Interest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{63}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Interest) GetLeadId() string {
@@ -6509,7 +7035,7 @@ type ListInterestsResponse struct {
 
 func (x *ListInterestsResponse) Reset() {
 	*x = ListInterestsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6521,7 +7047,7 @@ func (x *ListInterestsResponse) String() string {
 func (*ListInterestsResponse) ProtoMessage() {}
 
 func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[64]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6534,7 +7060,7 @@ func (x *ListInterestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterestsResponse.ProtoReflect.Descriptor instead.
 func (*ListInterestsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{64}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListInterestsResponse) GetInterests() []*Interest {
@@ -6565,7 +7091,7 @@ type AssignLeadRequest struct {
 
 func (x *AssignLeadRequest) Reset() {
 	*x = AssignLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6577,7 +7103,7 @@ func (x *AssignLeadRequest) String() string {
 func (*AssignLeadRequest) ProtoMessage() {}
 
 func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[65]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6590,7 +7116,7 @@ func (x *AssignLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignLeadRequest.ProtoReflect.Descriptor instead.
 func (*AssignLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{65}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *AssignLeadRequest) GetId() string {
@@ -6640,7 +7166,7 @@ type SetClaimModeRequest struct {
 
 func (x *SetClaimModeRequest) Reset() {
 	*x = SetClaimModeRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6652,7 +7178,7 @@ func (x *SetClaimModeRequest) String() string {
 func (*SetClaimModeRequest) ProtoMessage() {}
 
 func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[66]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6665,7 +7191,7 @@ func (x *SetClaimModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClaimModeRequest.ProtoReflect.Descriptor instead.
 func (*SetClaimModeRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{66}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *SetClaimModeRequest) GetId() string {
@@ -6707,7 +7233,7 @@ type GetClaimModeSettingRequest struct {
 
 func (x *GetClaimModeSettingRequest) Reset() {
 	*x = GetClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6719,7 +7245,7 @@ func (x *GetClaimModeSettingRequest) String() string {
 func (*GetClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[67]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6732,7 +7258,7 @@ func (x *GetClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*GetClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{67}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *GetClaimModeSettingRequest) GetConsistency() Consistency {
@@ -6759,7 +7285,7 @@ type UpdateClaimModeSettingRequest struct {
 
 func (x *UpdateClaimModeSettingRequest) Reset() {
 	*x = UpdateClaimModeSettingRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6771,7 +7297,7 @@ func (x *UpdateClaimModeSettingRequest) String() string {
 func (*UpdateClaimModeSettingRequest) ProtoMessage() {}
 
 func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[68]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6784,7 +7310,7 @@ func (x *UpdateClaimModeSettingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClaimModeSettingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateClaimModeSettingRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{68}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *UpdateClaimModeSettingRequest) GetRequestId() string {
@@ -6815,7 +7341,7 @@ type ClaimModeSetting struct {
 
 func (x *ClaimModeSetting) Reset() {
 	*x = ClaimModeSetting{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6827,7 +7353,7 @@ func (x *ClaimModeSetting) String() string {
 func (*ClaimModeSetting) ProtoMessage() {}
 
 func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[69]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6840,7 +7366,7 @@ func (x *ClaimModeSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimModeSetting.ProtoReflect.Descriptor instead.
 func (*ClaimModeSetting) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{69}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ClaimModeSetting) GetClaimMode() ClaimMode {
@@ -6886,7 +7412,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6898,7 +7424,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[70]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6911,7 +7437,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{70}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *AddCommentRequest) GetId() string {
@@ -6980,7 +7506,7 @@ type Comment struct {
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6992,7 +7518,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[71]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7005,7 +7531,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{71}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *Comment) GetLeadId() string {
@@ -7125,7 +7651,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7137,7 +7663,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[72]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7150,7 +7676,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{72}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListCommentsRequest) GetId() string {
@@ -7185,7 +7711,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7197,7 +7723,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[73]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7210,7 +7736,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{73}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -7241,7 +7767,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7253,7 +7779,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[74]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7266,7 +7792,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{74}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *FieldChange) GetField() string {
@@ -7324,7 +7850,7 @@ type Site struct {
 
 func (x *Site) Reset() {
 	*x = Site{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7336,7 +7862,7 @@ func (x *Site) String() string {
 func (*Site) ProtoMessage() {}
 
 func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[75]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7349,7 +7875,7 @@ func (x *Site) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Site.ProtoReflect.Descriptor instead.
 func (*Site) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{75}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Site) GetCode() string {
@@ -7440,7 +7966,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7452,7 +7978,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[76]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7465,7 +7991,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{76}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListSitesRequest) GetConsistency() Consistency {
@@ -7493,7 +8019,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7505,7 +8031,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[77]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7518,7 +8044,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{77}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListSitesResponse) GetSites() []*Site {
@@ -7552,7 +8078,7 @@ type CreateSiteRequest struct {
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7564,7 +8090,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[78]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7577,7 +8103,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{78}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *CreateSiteRequest) GetRequestId() string {
@@ -7651,7 +8177,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7663,7 +8189,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[79]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7676,7 +8202,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{79}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *Organization) GetId() string {
@@ -7820,7 +8346,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7832,7 +8358,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[80]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7845,7 +8371,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{80}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CreateOrganizationRequest) GetRequestId() string {
@@ -7930,7 +8456,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7942,7 +8468,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[81]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7955,7 +8481,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{81}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *GetOrganizationRequest) GetId() string {
@@ -7999,7 +8525,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8011,7 +8537,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[82]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8024,7 +8550,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{82}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ListOrganizationsRequest) GetKind() Organization_Kind {
@@ -8088,7 +8614,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8100,7 +8626,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[83]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8113,7 +8639,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{83}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -8162,7 +8688,7 @@ type UpdateOrganizationRequest struct {
 
 func (x *UpdateOrganizationRequest) Reset() {
 	*x = UpdateOrganizationRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8174,7 +8700,7 @@ func (x *UpdateOrganizationRequest) String() string {
 func (*UpdateOrganizationRequest) ProtoMessage() {}
 
 func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[84]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8187,7 +8713,7 @@ func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{84}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *UpdateOrganizationRequest) GetId() string {
@@ -8302,7 +8828,7 @@ type DealTerms struct {
 
 func (x *DealTerms) Reset() {
 	*x = DealTerms{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8314,7 +8840,7 @@ func (x *DealTerms) String() string {
 func (*DealTerms) ProtoMessage() {}
 
 func (x *DealTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[85]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8327,7 +8853,7 @@ func (x *DealTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DealTerms.ProtoReflect.Descriptor instead.
 func (*DealTerms) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{85}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DealTerms) GetPartnerId() string {
@@ -8436,7 +8962,7 @@ type UpdateDealTermsRequest struct {
 
 func (x *UpdateDealTermsRequest) Reset() {
 	*x = UpdateDealTermsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8448,7 +8974,7 @@ func (x *UpdateDealTermsRequest) String() string {
 func (*UpdateDealTermsRequest) ProtoMessage() {}
 
 func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[86]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8461,7 +8987,7 @@ func (x *UpdateDealTermsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDealTermsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDealTermsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{86}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *UpdateDealTermsRequest) GetId() string {
@@ -8579,7 +9105,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8591,7 +9117,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[87]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8604,7 +9130,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{87}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *Attachment) GetLeadId() string {
@@ -8762,7 +9288,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8774,7 +9300,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[88]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8787,7 +9313,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{88}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
@@ -8856,7 +9382,7 @@ type AttachmentHeader struct {
 
 func (x *AttachmentHeader) Reset() {
 	*x = AttachmentHeader{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8868,7 +9394,7 @@ func (x *AttachmentHeader) String() string {
 func (*AttachmentHeader) ProtoMessage() {}
 
 func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[89]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8881,7 +9407,7 @@ func (x *AttachmentHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentHeader.ProtoReflect.Descriptor instead.
 func (*AttachmentHeader) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{89}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *AttachmentHeader) GetId() string {
@@ -8960,7 +9486,7 @@ type AttachmentResult struct {
 
 func (x *AttachmentResult) Reset() {
 	*x = AttachmentResult{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8972,7 +9498,7 @@ func (x *AttachmentResult) String() string {
 func (*AttachmentResult) ProtoMessage() {}
 
 func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[90]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8985,7 +9511,7 @@ func (x *AttachmentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentResult.ProtoReflect.Descriptor instead.
 func (*AttachmentResult) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{90}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *AttachmentResult) GetAttachment() *Attachment {
@@ -9015,7 +9541,7 @@ type ListAttachmentsRequest struct {
 
 func (x *ListAttachmentsRequest) Reset() {
 	*x = ListAttachmentsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9027,7 +9553,7 @@ func (x *ListAttachmentsRequest) String() string {
 func (*ListAttachmentsRequest) ProtoMessage() {}
 
 func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[91]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9040,7 +9566,7 @@ func (x *ListAttachmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{91}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListAttachmentsRequest) GetId() string {
@@ -9081,7 +9607,7 @@ type ListAttachmentsResponse struct {
 
 func (x *ListAttachmentsResponse) Reset() {
 	*x = ListAttachmentsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9093,7 +9619,7 @@ func (x *ListAttachmentsResponse) String() string {
 func (*ListAttachmentsResponse) ProtoMessage() {}
 
 func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[92]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9106,7 +9632,7 @@ func (x *ListAttachmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttachmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttachmentsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{92}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListAttachmentsResponse) GetAttachments() []*Attachment {
@@ -9133,7 +9659,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9145,7 +9671,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[93]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9158,7 +9684,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{93}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -9187,7 +9713,7 @@ type DownloadAttachmentResponse struct {
 
 func (x *DownloadAttachmentResponse) Reset() {
 	*x = DownloadAttachmentResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9199,7 +9725,7 @@ func (x *DownloadAttachmentResponse) String() string {
 func (*DownloadAttachmentResponse) ProtoMessage() {}
 
 func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[94]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9212,7 +9738,7 @@ func (x *DownloadAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{94}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DownloadAttachmentResponse) GetAttachment() *Attachment {
@@ -9244,7 +9770,7 @@ type RemoveAttachmentRequest struct {
 
 func (x *RemoveAttachmentRequest) Reset() {
 	*x = RemoveAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9256,7 +9782,7 @@ func (x *RemoveAttachmentRequest) String() string {
 func (*RemoveAttachmentRequest) ProtoMessage() {}
 
 func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[95]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9269,7 +9795,7 @@ func (x *RemoveAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RemoveAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{95}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *RemoveAttachmentRequest) GetId() string {
@@ -9326,7 +9852,7 @@ type RegisterAttachmentRequest struct {
 
 func (x *RegisterAttachmentRequest) Reset() {
 	*x = RegisterAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9338,7 +9864,7 @@ func (x *RegisterAttachmentRequest) String() string {
 func (*RegisterAttachmentRequest) ProtoMessage() {}
 
 func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[96]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9351,7 +9877,7 @@ func (x *RegisterAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{96}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *RegisterAttachmentRequest) GetHeader() *AttachmentHeader {
@@ -9370,7 +9896,7 @@ type FetchAttachmentRequest struct {
 
 func (x *FetchAttachmentRequest) Reset() {
 	*x = FetchAttachmentRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9382,7 +9908,7 @@ func (x *FetchAttachmentRequest) String() string {
 func (*FetchAttachmentRequest) ProtoMessage() {}
 
 func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[97]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9395,7 +9921,7 @@ func (x *FetchAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*FetchAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{97}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *FetchAttachmentRequest) GetSha256() string {
@@ -9414,7 +9940,7 @@ type AttachmentChunk struct {
 
 func (x *AttachmentChunk) Reset() {
 	*x = AttachmentChunk{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9426,7 +9952,7 @@ func (x *AttachmentChunk) String() string {
 func (*AttachmentChunk) ProtoMessage() {}
 
 func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[98]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9439,7 +9965,7 @@ func (x *AttachmentChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentChunk.ProtoReflect.Descriptor instead.
 func (*AttachmentChunk) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{98}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *AttachmentChunk) GetData() []byte {
@@ -9477,7 +10003,7 @@ type LeadTranslation struct {
 
 func (x *LeadTranslation) Reset() {
 	*x = LeadTranslation{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9489,7 +10015,7 @@ func (x *LeadTranslation) String() string {
 func (*LeadTranslation) ProtoMessage() {}
 
 func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[99]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9502,7 +10028,7 @@ func (x *LeadTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeadTranslation.ProtoReflect.Descriptor instead.
 func (*LeadTranslation) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{99}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *LeadTranslation) GetLang() string {
@@ -9609,7 +10135,7 @@ type TranslateLeadRequest struct {
 
 func (x *TranslateLeadRequest) Reset() {
 	*x = TranslateLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9621,7 +10147,7 @@ func (x *TranslateLeadRequest) String() string {
 func (*TranslateLeadRequest) ProtoMessage() {}
 
 func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[100]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9634,7 +10160,7 @@ func (x *TranslateLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateLeadRequest.ProtoReflect.Descriptor instead.
 func (*TranslateLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{100}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *TranslateLeadRequest) GetId() string {
@@ -9706,7 +10232,7 @@ type GlossaryTerm struct {
 
 func (x *GlossaryTerm) Reset() {
 	*x = GlossaryTerm{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9718,7 +10244,7 @@ func (x *GlossaryTerm) String() string {
 func (*GlossaryTerm) ProtoMessage() {}
 
 func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[101]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9731,7 +10257,7 @@ func (x *GlossaryTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlossaryTerm.ProtoReflect.Descriptor instead.
 func (*GlossaryTerm) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{101}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *GlossaryTerm) GetTerm() string {
@@ -9787,7 +10313,7 @@ type ListGlossaryRequest struct {
 
 func (x *ListGlossaryRequest) Reset() {
 	*x = ListGlossaryRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9799,7 +10325,7 @@ func (x *ListGlossaryRequest) String() string {
 func (*ListGlossaryRequest) ProtoMessage() {}
 
 func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[102]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9812,7 +10338,7 @@ func (x *ListGlossaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryRequest.ProtoReflect.Descriptor instead.
 func (*ListGlossaryRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{102}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListGlossaryRequest) GetConsistency() Consistency {
@@ -9840,7 +10366,7 @@ type ListGlossaryResponse struct {
 
 func (x *ListGlossaryResponse) Reset() {
 	*x = ListGlossaryResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9852,7 +10378,7 @@ func (x *ListGlossaryResponse) String() string {
 func (*ListGlossaryResponse) ProtoMessage() {}
 
 func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[103]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9865,7 +10391,7 @@ func (x *ListGlossaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGlossaryResponse.ProtoReflect.Descriptor instead.
 func (*ListGlossaryResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{103}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListGlossaryResponse) GetTerms() []*GlossaryTerm {
@@ -9894,7 +10420,7 @@ type SetGlossaryTermRequest struct {
 
 func (x *SetGlossaryTermRequest) Reset() {
 	*x = SetGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9906,7 +10432,7 @@ func (x *SetGlossaryTermRequest) String() string {
 func (*SetGlossaryTermRequest) ProtoMessage() {}
 
 func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[104]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9919,7 +10445,7 @@ func (x *SetGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*SetGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{104}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *SetGlossaryTermRequest) GetTerm() string {
@@ -9954,7 +10480,7 @@ type DeleteGlossaryTermRequest struct {
 
 func (x *DeleteGlossaryTermRequest) Reset() {
 	*x = DeleteGlossaryTermRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9966,7 +10492,7 @@ func (x *DeleteGlossaryTermRequest) String() string {
 func (*DeleteGlossaryTermRequest) ProtoMessage() {}
 
 func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[105]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9979,7 +10505,7 @@ func (x *DeleteGlossaryTermRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGlossaryTermRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGlossaryTermRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{105}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DeleteGlossaryTermRequest) GetTerm() string {
@@ -10025,7 +10551,7 @@ type PossibleDuplicate struct {
 
 func (x *PossibleDuplicate) Reset() {
 	*x = PossibleDuplicate{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10037,7 +10563,7 @@ func (x *PossibleDuplicate) String() string {
 func (*PossibleDuplicate) ProtoMessage() {}
 
 func (x *PossibleDuplicate) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[106]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10050,7 +10576,7 @@ func (x *PossibleDuplicate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PossibleDuplicate.ProtoReflect.Descriptor instead.
 func (*PossibleDuplicate) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{106}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *PossibleDuplicate) GetLeadId() string {
@@ -10141,7 +10667,7 @@ type CheckDuplicatesRequest struct {
 
 func (x *CheckDuplicatesRequest) Reset() {
 	*x = CheckDuplicatesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10153,7 +10679,7 @@ func (x *CheckDuplicatesRequest) String() string {
 func (*CheckDuplicatesRequest) ProtoMessage() {}
 
 func (x *CheckDuplicatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[107]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10166,7 +10692,7 @@ func (x *CheckDuplicatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckDuplicatesRequest.ProtoReflect.Descriptor instead.
 func (*CheckDuplicatesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{107}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *CheckDuplicatesRequest) GetTitle() string {
@@ -10284,7 +10810,7 @@ type CheckDuplicatesResponse struct {
 
 func (x *CheckDuplicatesResponse) Reset() {
 	*x = CheckDuplicatesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10296,7 +10822,7 @@ func (x *CheckDuplicatesResponse) String() string {
 func (*CheckDuplicatesResponse) ProtoMessage() {}
 
 func (x *CheckDuplicatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[108]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10309,7 +10835,7 @@ func (x *CheckDuplicatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckDuplicatesResponse.ProtoReflect.Descriptor instead.
 func (*CheckDuplicatesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{108}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *CheckDuplicatesResponse) GetPossibleDuplicates() []*PossibleDuplicate {
@@ -10337,7 +10863,7 @@ type GetSimilarLeadsRequest struct {
 
 func (x *GetSimilarLeadsRequest) Reset() {
 	*x = GetSimilarLeadsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10349,7 +10875,7 @@ func (x *GetSimilarLeadsRequest) String() string {
 func (*GetSimilarLeadsRequest) ProtoMessage() {}
 
 func (x *GetSimilarLeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[109]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10362,7 +10888,7 @@ func (x *GetSimilarLeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSimilarLeadsRequest.ProtoReflect.Descriptor instead.
 func (*GetSimilarLeadsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{109}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *GetSimilarLeadsRequest) GetId() string {
@@ -10396,7 +10922,7 @@ type GetSimilarLeadsResponse struct {
 
 func (x *GetSimilarLeadsResponse) Reset() {
 	*x = GetSimilarLeadsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10408,7 +10934,7 @@ func (x *GetSimilarLeadsResponse) String() string {
 func (*GetSimilarLeadsResponse) ProtoMessage() {}
 
 func (x *GetSimilarLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[110]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10421,7 +10947,7 @@ func (x *GetSimilarLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSimilarLeadsResponse.ProtoReflect.Descriptor instead.
 func (*GetSimilarLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{110}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *GetSimilarLeadsResponse) GetSimilar() []*PossibleDuplicate {
@@ -10454,7 +10980,7 @@ type MergeLeadRequest struct {
 
 func (x *MergeLeadRequest) Reset() {
 	*x = MergeLeadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10466,7 +10992,7 @@ func (x *MergeLeadRequest) String() string {
 func (*MergeLeadRequest) ProtoMessage() {}
 
 func (x *MergeLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[111]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10479,7 +11005,7 @@ func (x *MergeLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeLeadRequest.ProtoReflect.Descriptor instead.
 func (*MergeLeadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{111}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *MergeLeadRequest) GetId() string {
@@ -10528,7 +11054,7 @@ type GetLeadMatchesRequest struct {
 
 func (x *GetLeadMatchesRequest) Reset() {
 	*x = GetLeadMatchesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10540,7 +11066,7 @@ func (x *GetLeadMatchesRequest) String() string {
 func (*GetLeadMatchesRequest) ProtoMessage() {}
 
 func (x *GetLeadMatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[112]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10553,7 +11079,7 @@ func (x *GetLeadMatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadMatchesRequest.ProtoReflect.Descriptor instead.
 func (*GetLeadMatchesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{112}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *GetLeadMatchesRequest) GetId() string {
@@ -10588,7 +11114,7 @@ type GetLeadMatchesResponse struct {
 
 func (x *GetLeadMatchesResponse) Reset() {
 	*x = GetLeadMatchesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10600,7 +11126,7 @@ func (x *GetLeadMatchesResponse) String() string {
 func (*GetLeadMatchesResponse) ProtoMessage() {}
 
 func (x *GetLeadMatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[113]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10613,7 +11139,7 @@ func (x *GetLeadMatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLeadMatchesResponse.ProtoReflect.Descriptor instead.
 func (*GetLeadMatchesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{113}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *GetLeadMatchesResponse) GetMatches() []*DivisionMatch {
@@ -10654,7 +11180,7 @@ type DivisionMatch struct {
 
 func (x *DivisionMatch) Reset() {
 	*x = DivisionMatch{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10666,7 +11192,7 @@ func (x *DivisionMatch) String() string {
 func (*DivisionMatch) ProtoMessage() {}
 
 func (x *DivisionMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[114]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10679,7 +11205,7 @@ func (x *DivisionMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DivisionMatch.ProtoReflect.Descriptor instead.
 func (*DivisionMatch) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{114}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *DivisionMatch) GetDivision() string {
@@ -10727,7 +11253,7 @@ type ListDivisionProfilesRequest struct {
 
 func (x *ListDivisionProfilesRequest) Reset() {
 	*x = ListDivisionProfilesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10739,7 +11265,7 @@ func (x *ListDivisionProfilesRequest) String() string {
 func (*ListDivisionProfilesRequest) ProtoMessage() {}
 
 func (x *ListDivisionProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[115]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10752,7 +11278,7 @@ func (x *ListDivisionProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDivisionProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ListDivisionProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{115}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ListDivisionProfilesRequest) GetConsistency() Consistency {
@@ -10780,7 +11306,7 @@ type ListDivisionProfilesResponse struct {
 
 func (x *ListDivisionProfilesResponse) Reset() {
 	*x = ListDivisionProfilesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10792,7 +11318,7 @@ func (x *ListDivisionProfilesResponse) String() string {
 func (*ListDivisionProfilesResponse) ProtoMessage() {}
 
 func (x *ListDivisionProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[116]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10805,7 +11331,7 @@ func (x *ListDivisionProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDivisionProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ListDivisionProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{116}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ListDivisionProfilesResponse) GetProfiles() []*DivisionProfile {
@@ -10833,7 +11359,7 @@ type GetDivisionProfileRequest struct {
 
 func (x *GetDivisionProfileRequest) Reset() {
 	*x = GetDivisionProfileRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10845,7 +11371,7 @@ func (x *GetDivisionProfileRequest) String() string {
 func (*GetDivisionProfileRequest) ProtoMessage() {}
 
 func (x *GetDivisionProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[117]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10858,7 +11384,7 @@ func (x *GetDivisionProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDivisionProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetDivisionProfileRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{117}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *GetDivisionProfileRequest) GetDivision() string {
@@ -10910,7 +11436,7 @@ type DivisionProfile struct {
 
 func (x *DivisionProfile) Reset() {
 	*x = DivisionProfile{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10922,7 +11448,7 @@ func (x *DivisionProfile) String() string {
 func (*DivisionProfile) ProtoMessage() {}
 
 func (x *DivisionProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[118]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10935,7 +11461,7 @@ func (x *DivisionProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DivisionProfile.ProtoReflect.Descriptor instead.
 func (*DivisionProfile) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{118}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *DivisionProfile) GetDivision() string {
@@ -11044,7 +11570,7 @@ type Enterprise struct {
 
 func (x *Enterprise) Reset() {
 	*x = Enterprise{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11056,7 +11582,7 @@ func (x *Enterprise) String() string {
 func (*Enterprise) ProtoMessage() {}
 
 func (x *Enterprise) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[119]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11069,7 +11595,7 @@ func (x *Enterprise) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enterprise.ProtoReflect.Descriptor instead.
 func (*Enterprise) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{119}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *Enterprise) GetName() string {
@@ -11127,7 +11653,7 @@ type UpdateDivisionProfileRequest struct {
 
 func (x *UpdateDivisionProfileRequest) Reset() {
 	*x = UpdateDivisionProfileRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11139,7 +11665,7 @@ func (x *UpdateDivisionProfileRequest) String() string {
 func (*UpdateDivisionProfileRequest) ProtoMessage() {}
 
 func (x *UpdateDivisionProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[120]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11152,7 +11678,7 @@ func (x *UpdateDivisionProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDivisionProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDivisionProfileRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{120}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *UpdateDivisionProfileRequest) GetDivision() string {
@@ -11246,7 +11772,7 @@ type ListDivisionMatchesRequest struct {
 
 func (x *ListDivisionMatchesRequest) Reset() {
 	*x = ListDivisionMatchesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11258,7 +11784,7 @@ func (x *ListDivisionMatchesRequest) String() string {
 func (*ListDivisionMatchesRequest) ProtoMessage() {}
 
 func (x *ListDivisionMatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[121]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11271,7 +11797,7 @@ func (x *ListDivisionMatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDivisionMatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListDivisionMatchesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{121}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *ListDivisionMatchesRequest) GetDivision() string {
@@ -11321,7 +11847,7 @@ type ListDivisionMatchesResponse struct {
 
 func (x *ListDivisionMatchesResponse) Reset() {
 	*x = ListDivisionMatchesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11333,7 +11859,7 @@ func (x *ListDivisionMatchesResponse) String() string {
 func (*ListDivisionMatchesResponse) ProtoMessage() {}
 
 func (x *ListDivisionMatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[122]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11346,7 +11872,7 @@ func (x *ListDivisionMatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDivisionMatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListDivisionMatchesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{122}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *ListDivisionMatchesResponse) GetMatches() []*LeadMatch {
@@ -11381,7 +11907,7 @@ type LeadMatch struct {
 
 func (x *LeadMatch) Reset() {
 	*x = LeadMatch{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11393,7 +11919,7 @@ func (x *LeadMatch) String() string {
 func (*LeadMatch) ProtoMessage() {}
 
 func (x *LeadMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[123]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11406,7 +11932,7 @@ func (x *LeadMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeadMatch.ProtoReflect.Descriptor instead.
 func (*LeadMatch) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{123}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *LeadMatch) GetLead() *Lead {
@@ -11442,7 +11968,7 @@ type GetFunnelRequest struct {
 
 func (x *GetFunnelRequest) Reset() {
 	*x = GetFunnelRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11454,7 +11980,7 @@ func (x *GetFunnelRequest) String() string {
 func (*GetFunnelRequest) ProtoMessage() {}
 
 func (x *GetFunnelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[124]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11467,7 +11993,7 @@ func (x *GetFunnelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFunnelRequest.ProtoReflect.Descriptor instead.
 func (*GetFunnelRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{124}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *GetFunnelRequest) GetFrom() string {
@@ -11534,7 +12060,7 @@ type StepCounts struct {
 
 func (x *StepCounts) Reset() {
 	*x = StepCounts{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11546,7 +12072,7 @@ func (x *StepCounts) String() string {
 func (*StepCounts) ProtoMessage() {}
 
 func (x *StepCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[125]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11559,7 +12085,7 @@ func (x *StepCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepCounts.ProtoReflect.Descriptor instead.
 func (*StepCounts) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{125}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *StepCounts) GetPushed() float64 {
@@ -11649,7 +12175,7 @@ type FunnelReport struct {
 
 func (x *FunnelReport) Reset() {
 	*x = FunnelReport{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11661,7 +12187,7 @@ func (x *FunnelReport) String() string {
 func (*FunnelReport) ProtoMessage() {}
 
 func (x *FunnelReport) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[126]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11674,7 +12200,7 @@ func (x *FunnelReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FunnelReport.ProtoReflect.Descriptor instead.
 func (*FunnelReport) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{126}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *FunnelReport) GetGroups() []*FunnelReport_Group {
@@ -11753,7 +12279,7 @@ type GetTargetReportRequest struct {
 
 func (x *GetTargetReportRequest) Reset() {
 	*x = GetTargetReportRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11765,7 +12291,7 @@ func (x *GetTargetReportRequest) String() string {
 func (*GetTargetReportRequest) ProtoMessage() {}
 
 func (x *GetTargetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[127]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11778,7 +12304,7 @@ func (x *GetTargetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTargetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetTargetReportRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{127}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *GetTargetReportRequest) GetYear() int32 {
@@ -11826,7 +12352,7 @@ type TargetReport struct {
 
 func (x *TargetReport) Reset() {
 	*x = TargetReport{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11838,7 +12364,7 @@ func (x *TargetReport) String() string {
 func (*TargetReport) ProtoMessage() {}
 
 func (x *TargetReport) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[128]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11851,7 +12377,7 @@ func (x *TargetReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetReport.ProtoReflect.Descriptor instead.
 func (*TargetReport) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{128}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *TargetReport) GetYear() int32 {
@@ -11919,7 +12445,7 @@ type TargetRow struct {
 
 func (x *TargetRow) Reset() {
 	*x = TargetRow{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11931,7 +12457,7 @@ func (x *TargetRow) String() string {
 func (*TargetRow) ProtoMessage() {}
 
 func (x *TargetRow) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[129]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11944,7 +12470,7 @@ func (x *TargetRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetRow.ProtoReflect.Descriptor instead.
 func (*TargetRow) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{129}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *TargetRow) GetScope() string {
@@ -12021,7 +12547,7 @@ type GetTargetsRequest struct {
 
 func (x *GetTargetsRequest) Reset() {
 	*x = GetTargetsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12033,7 +12559,7 @@ func (x *GetTargetsRequest) String() string {
 func (*GetTargetsRequest) ProtoMessage() {}
 
 func (x *GetTargetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[130]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12046,7 +12572,7 @@ func (x *GetTargetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTargetsRequest.ProtoReflect.Descriptor instead.
 func (*GetTargetsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{130}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *GetTargetsRequest) GetYear() int32 {
@@ -12084,7 +12610,7 @@ type Targets struct {
 
 func (x *Targets) Reset() {
 	*x = Targets{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12096,7 +12622,7 @@ func (x *Targets) String() string {
 func (*Targets) ProtoMessage() {}
 
 func (x *Targets) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[131]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12109,7 +12635,7 @@ func (x *Targets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Targets.ProtoReflect.Descriptor instead.
 func (*Targets) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{131}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *Targets) GetYear() int32 {
@@ -12167,7 +12693,7 @@ type UpdateTargetsRequest struct {
 
 func (x *UpdateTargetsRequest) Reset() {
 	*x = UpdateTargetsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12179,7 +12705,7 @@ func (x *UpdateTargetsRequest) String() string {
 func (*UpdateTargetsRequest) ProtoMessage() {}
 
 func (x *UpdateTargetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[132]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12192,7 +12718,7 @@ func (x *UpdateTargetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTargetsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTargetsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{132}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *UpdateTargetsRequest) GetYear() int32 {
@@ -12248,7 +12774,7 @@ type SlaStatus struct {
 
 func (x *SlaStatus) Reset() {
 	*x = SlaStatus{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12260,7 +12786,7 @@ func (x *SlaStatus) String() string {
 func (*SlaStatus) ProtoMessage() {}
 
 func (x *SlaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[133]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12273,7 +12799,7 @@ func (x *SlaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaStatus.ProtoReflect.Descriptor instead.
 func (*SlaStatus) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *SlaStatus) GetState() SlaStatus_State {
@@ -12342,7 +12868,7 @@ type ListSlaBreachesRequest struct {
 
 func (x *ListSlaBreachesRequest) Reset() {
 	*x = ListSlaBreachesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12354,7 +12880,7 @@ func (x *ListSlaBreachesRequest) String() string {
 func (*ListSlaBreachesRequest) ProtoMessage() {}
 
 func (x *ListSlaBreachesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[134]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12367,7 +12893,7 @@ func (x *ListSlaBreachesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaBreachesRequest.ProtoReflect.Descriptor instead.
 func (*ListSlaBreachesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{134}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *ListSlaBreachesRequest) GetState() []SlaStatus_State {
@@ -12427,7 +12953,7 @@ type ListSlaBreachesResponse struct {
 
 func (x *ListSlaBreachesResponse) Reset() {
 	*x = ListSlaBreachesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12439,7 +12965,7 @@ func (x *ListSlaBreachesResponse) String() string {
 func (*ListSlaBreachesResponse) ProtoMessage() {}
 
 func (x *ListSlaBreachesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[135]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12452,7 +12978,7 @@ func (x *ListSlaBreachesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaBreachesResponse.ProtoReflect.Descriptor instead.
 func (*ListSlaBreachesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{135}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *ListSlaBreachesResponse) GetLeads() []*Lead {
@@ -12498,7 +13024,7 @@ type GetSlaSettingsRequest struct {
 
 func (x *GetSlaSettingsRequest) Reset() {
 	*x = GetSlaSettingsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12510,7 +13036,7 @@ func (x *GetSlaSettingsRequest) String() string {
 func (*GetSlaSettingsRequest) ProtoMessage() {}
 
 func (x *GetSlaSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[136]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12523,7 +13049,7 @@ func (x *GetSlaSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSlaSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetSlaSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{136}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{143}
 }
 
 type SlaSettings struct {
@@ -12544,7 +13070,7 @@ type SlaSettings struct {
 
 func (x *SlaSettings) Reset() {
 	*x = SlaSettings{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12556,7 +13082,7 @@ func (x *SlaSettings) String() string {
 func (*SlaSettings) ProtoMessage() {}
 
 func (x *SlaSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[137]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12569,7 +13095,7 @@ func (x *SlaSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaSettings.ProtoReflect.Descriptor instead.
 func (*SlaSettings) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{137}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *SlaSettings) GetLimits() map[string]int32 {
@@ -12620,7 +13146,7 @@ type UpdateSlaSettingsRequest struct {
 
 func (x *UpdateSlaSettingsRequest) Reset() {
 	*x = UpdateSlaSettingsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12632,7 +13158,7 @@ func (x *UpdateSlaSettingsRequest) String() string {
 func (*UpdateSlaSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateSlaSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[138]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12645,7 +13171,7 @@ func (x *UpdateSlaSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSlaSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSlaSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{138}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *UpdateSlaSettingsRequest) GetRequestId() string {
@@ -12686,7 +13212,7 @@ type GetCalendarYearRequest struct {
 
 func (x *GetCalendarYearRequest) Reset() {
 	*x = GetCalendarYearRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12698,7 +13224,7 @@ func (x *GetCalendarYearRequest) String() string {
 func (*GetCalendarYearRequest) ProtoMessage() {}
 
 func (x *GetCalendarYearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[139]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12711,7 +13237,7 @@ func (x *GetCalendarYearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalendarYearRequest.ProtoReflect.Descriptor instead.
 func (*GetCalendarYearRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{139}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *GetCalendarYearRequest) GetCalendar() string {
@@ -12749,7 +13275,7 @@ type CalendarYear struct {
 
 func (x *CalendarYear) Reset() {
 	*x = CalendarYear{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12761,7 +13287,7 @@ func (x *CalendarYear) String() string {
 func (*CalendarYear) ProtoMessage() {}
 
 func (x *CalendarYear) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[140]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12774,7 +13300,7 @@ func (x *CalendarYear) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarYear.ProtoReflect.Descriptor instead.
 func (*CalendarYear) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *CalendarYear) GetCalendar() string {
@@ -12848,7 +13374,7 @@ type UpdateCalendarYearRequest struct {
 
 func (x *UpdateCalendarYearRequest) Reset() {
 	*x = UpdateCalendarYearRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12860,7 +13386,7 @@ func (x *UpdateCalendarYearRequest) String() string {
 func (*UpdateCalendarYearRequest) ProtoMessage() {}
 
 func (x *UpdateCalendarYearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[141]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12873,7 +13399,7 @@ func (x *UpdateCalendarYearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCalendarYearRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCalendarYearRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{141}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *UpdateCalendarYearRequest) GetCalendar() string {
@@ -12945,7 +13471,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12957,7 +13483,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[142]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12970,7 +13496,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{142}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *WatchEventsRequest) GetAfterIndex() uint64 {
@@ -13037,7 +13563,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13049,7 +13575,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[143]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13062,7 +13588,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{143}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *WatchEventsResponse) GetEvent() *HistoryEvent {
@@ -13130,7 +13656,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13142,7 +13668,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[144]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13155,7 +13681,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{144}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *ListNotificationsRequest) GetPageSize() int32 {
@@ -13207,7 +13733,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13219,7 +13745,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[145]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13232,7 +13758,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{145}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *Notification) GetIndex() uint64 {
@@ -13303,7 +13829,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13315,7 +13841,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[146]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13328,7 +13854,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{146}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -13362,7 +13888,7 @@ type MarkNotificationsReadRequest struct {
 
 func (x *MarkNotificationsReadRequest) Reset() {
 	*x = MarkNotificationsReadRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13374,7 +13900,7 @@ func (x *MarkNotificationsReadRequest) String() string {
 func (*MarkNotificationsReadRequest) ProtoMessage() {}
 
 func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[147]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13387,7 +13913,7 @@ func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{147}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *MarkNotificationsReadRequest) GetRequestId() string {
@@ -13412,7 +13938,7 @@ type GetNotificationPreferencesRequest struct {
 
 func (x *GetNotificationPreferencesRequest) Reset() {
 	*x = GetNotificationPreferencesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13424,7 +13950,7 @@ func (x *GetNotificationPreferencesRequest) String() string {
 func (*GetNotificationPreferencesRequest) ProtoMessage() {}
 
 func (x *GetNotificationPreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[148]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13437,7 +13963,7 @@ func (x *GetNotificationPreferencesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetNotificationPreferencesRequest.ProtoReflect.Descriptor instead.
 func (*GetNotificationPreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{148}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{155}
 }
 
 type NotificationPreferences struct {
@@ -13463,7 +13989,7 @@ type NotificationPreferences struct {
 
 func (x *NotificationPreferences) Reset() {
 	*x = NotificationPreferences{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13475,7 +14001,7 @@ func (x *NotificationPreferences) String() string {
 func (*NotificationPreferences) ProtoMessage() {}
 
 func (x *NotificationPreferences) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[149]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13488,7 +14014,7 @@ func (x *NotificationPreferences) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationPreferences.ProtoReflect.Descriptor instead.
 func (*NotificationPreferences) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{149}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *NotificationPreferences) GetKinds() []string {
@@ -13580,7 +14106,7 @@ type UpdateNotificationPreferencesRequest struct {
 
 func (x *UpdateNotificationPreferencesRequest) Reset() {
 	*x = UpdateNotificationPreferencesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13592,7 +14118,7 @@ func (x *UpdateNotificationPreferencesRequest) String() string {
 func (*UpdateNotificationPreferencesRequest) ProtoMessage() {}
 
 func (x *UpdateNotificationPreferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[150]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13605,7 +14131,7 @@ func (x *UpdateNotificationPreferencesRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use UpdateNotificationPreferencesRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNotificationPreferencesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{150}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *UpdateNotificationPreferencesRequest) GetRequestId() string {
@@ -13690,7 +14216,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13702,7 +14228,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[151]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13715,7 +14241,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{151}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *CreateWebhookRequest) GetRequestId() string {
@@ -13776,7 +14302,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13788,7 +14314,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[152]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13801,7 +14327,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{152}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *Webhook) GetId() string {
@@ -13861,7 +14387,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13873,7 +14399,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[153]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13886,7 +14412,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{153}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{160}
 }
 
 type ListWebhooksResponse struct {
@@ -13898,7 +14424,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13910,7 +14436,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[154]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13923,7 +14449,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{154}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -13943,7 +14469,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13955,7 +14481,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[155]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13968,7 +14494,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{155}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -14004,7 +14530,7 @@ type WebhookDelivery struct {
 
 func (x *WebhookDelivery) Reset() {
 	*x = WebhookDelivery{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14016,7 +14542,7 @@ func (x *WebhookDelivery) String() string {
 func (*WebhookDelivery) ProtoMessage() {}
 
 func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[156]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14029,7 +14555,7 @@ func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
 func (*WebhookDelivery) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{156}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *WebhookDelivery) GetIndex() uint64 {
@@ -14104,7 +14630,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14116,7 +14642,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[157]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14129,7 +14655,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{157}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetId() string {
@@ -14150,7 +14676,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14162,7 +14688,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[158]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14175,7 +14701,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{158}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -14202,7 +14728,7 @@ type RedeliverWebhookRequest struct {
 
 func (x *RedeliverWebhookRequest) Reset() {
 	*x = RedeliverWebhookRequest{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14214,7 +14740,7 @@ func (x *RedeliverWebhookRequest) String() string {
 func (*RedeliverWebhookRequest) ProtoMessage() {}
 
 func (x *RedeliverWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[159]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14227,7 +14753,7 @@ func (x *RedeliverWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverWebhookRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{159}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *RedeliverWebhookRequest) GetId() string {
@@ -14258,7 +14784,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14270,7 +14796,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14283,7 +14809,7 @@ func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FunnelReport_Group.ProtoReflect.Descriptor instead.
 func (*FunnelReport_Group) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{126, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{133, 0}
 }
 
 func (x *FunnelReport_Group) GetKey() []string {
@@ -14336,7 +14862,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14348,7 +14874,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14361,7 +14887,7 @@ func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetReport_Row.ProtoReflect.Descriptor instead.
 func (*TargetReport_Row) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{128, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{135, 0}
 }
 
 func (x *TargetReport_Row) GetTarget() *TargetRow {
@@ -14431,7 +14957,7 @@ type CalendarYear_Holiday struct {
 
 func (x *CalendarYear_Holiday) Reset() {
 	*x = CalendarYear_Holiday{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14443,7 +14969,7 @@ func (x *CalendarYear_Holiday) String() string {
 func (*CalendarYear_Holiday) ProtoMessage() {}
 
 func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14456,7 +14982,7 @@ func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarYear_Holiday.ProtoReflect.Descriptor instead.
 func (*CalendarYear_Holiday) Descriptor() ([]byte, []int) {
-	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{140, 0}
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{147, 0}
 }
 
 func (x *CalendarYear_Holiday) GetDate() string {
@@ -14878,7 +15404,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x05Alarm\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xdc\x04\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x97\x05\n" +
 	"\aCluster\x12,\n" +
 	"\amembers\x18\x01 \x03(\v2\x12.innonet.v1.MemberR\amembers\x12\x16\n" +
 	"\x06leader\x18\x02 \x01(\tR\x06leader\x12\x12\n" +
@@ -14900,7 +15426,48 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tno_leader\x18\x10 \x01(\tR\bnoLeader\x12\x17\n" +
 	"\acut_off\x18\x11 \x01(\bR\x06cutOff\x12\x1f\n" +
 	"\vlast_leader\x18\x12 \x01(\tR\n" +
-	"lastLeader\")\n" +
+	"lastLeader\x129\n" +
+	"\tplacement\x18\x13 \x01(\v2\x1b.innonet.v1.LeaderPlacementR\tplacement\"\xc3\x03\n" +
+	"\x0fLeaderPlacement\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03pin\x18\x02 \x01(\tR\x03pin\x12\x16\n" +
+	"\x06prefer\x18\x03 \x03(\tR\x06prefer\x12\x18\n" +
+	"\aexclude\x18\x04 \x03(\tR\aexclude\x12\x14\n" +
+	"\x05known\x18\x05 \x01(\bR\x05known\x12*\n" +
+	"\x03rtt\x18\x06 \x03(\v2\x18.innonet.v1.RoundTripRowR\x03rtt\x12;\n" +
+	"\testimates\x18\a \x03(\v2\x1d.innonet.v1.PlacementEstimateR\testimates\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x128\n" +
+	"\tevaluated\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tevaluated\x12.\n" +
+	"\x06writes\x18\n" +
+	" \x03(\v2\x16.innonet.v1.WriteShareR\x06writes\x126\n" +
+	"\tlast_move\x18\v \x01(\v2\x19.innonet.v1.PlacementMoveR\blastMove\x12\x1f\n" +
+	"\vuniform_mix\x18\f \x01(\bR\n" +
+	"uniformMix\"L\n" +
+	"\tRoundTrip\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12+\n" +
+	"\x03rtt\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03rtt\"O\n" +
+	"\fRoundTripRow\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12+\n" +
+	"\x05peers\x18\x02 \x03(\v2\x15.innonet.v1.RoundTripR\x05peers\"\x81\x01\n" +
+	"\x11PlacementEstimate\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x126\n" +
+	"\tper_write\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bperWrite\x12 \n" +
+	"\vunavailable\x18\x03 \x01(\tR\vunavailable\"8\n" +
+	"\n" +
+	"WriteShare\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12\x16\n" +
+	"\x06writes\x18\x02 \x01(\x01R\x06writes\"\x91\x01\n" +
+	"\rPlacementMove\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"s\n" +
+	"\x19SetLeaderPlacementRequest\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03pin\x18\x02 \x01(\tR\x03pin\x12\x16\n" +
+	"\x06prefer\x18\x03 \x03(\tR\x06prefer\x12\x18\n" +
+	"\aexclude\x18\x04 \x03(\tR\aexclude\")\n" +
 	"\x13RemoveMemberRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\"*\n" +
 	"\x14PromoteMemberRequest\x12\x12\n" +
@@ -14912,7 +15479,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\rBackupRequest\"!\n" +
 	"\vBackupChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"\x15\n" +
-	"\x13GetSiteStatsRequest\"\xdd\x03\n" +
+	"\x13GetSiteStatsRequest\"\x86\x04\n" +
 	"\tSiteStats\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x12\n" +
@@ -14929,7 +15496,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12)\n" +
 	"\x06alarms\x18\v \x03(\v2\x11.innonet.v1.AlarmR\x06alarms\x12)\n" +
 	"\x10checkpoint_index\x18\f \x01(\x04R\x0fcheckpointIndex\x12+\n" +
-	"\x11checkpoint_digest\x18\r \x01(\tR\x10checkpointDigest\"\xa1\x01\n" +
+	"\x11checkpoint_digest\x18\r \x01(\tR\x10checkpointDigest\x12'\n" +
+	"\x03rtt\x18\x0e \x03(\v2\x15.innonet.v1.RoundTripR\x03rtt\"\xa1\x01\n" +
 	"\x12JoinClusterRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
@@ -15985,8 +16553,7 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x10AcceptInvitation\x12#.innonet.v1.AcceptInvitationRequest\x1a\x10.innonet.v1.User\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/invitations:accept\x12X\n" +
 	"\x06SignIn\x12\x19.innonet.v1.SignInRequest\x1a\x1a.innonet.v1.SignInResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12Y\n" +
 	"\aSignOut\x12\x1a.innonet.v1.SignOutRequest\x1a\x11.innonet.v1.Token\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:signout\x12d\n" +
-	"\rExtendSession\x12 .innonet.v1.ExtendSessionRequest\x1a\x11.innonet.v1.Token\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/sessions:extend2\xcc\n" +
-	"\n" +
+	"\rExtendSession\x12 .innonet.v1.ExtendSessionRequest\x1a\x11.innonet.v1.Token\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/sessions:extend2\xc0\v\n" +
 	"\x0eClusterService\x12U\n" +
 	"\n" +
 	"GetCluster\x12\x1d.innonet.v1.GetClusterRequest\x1a\x13.innonet.v1.Cluster\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/cluster\x12b\n" +
@@ -16002,7 +16569,8 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tListSites\x12\x1c.innonet.v1.ListSitesRequest\x1a\x1d.innonet.v1.ListSitesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/sites\x12S\n" +
 	"\n" +
 	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sites\x12T\n" +
-	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01B$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01\x12r\n" +
+	"\x12SetLeaderPlacement\x12%.innonet.v1.SetLeaderPlacementRequest\x1a\x13.innonet.v1.Cluster\" \x82\xd3\xe4\x93\x02\x1a:\x01*\x1a\x15/v1/cluster/placementB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -16017,7 +16585,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 167)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 174)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                                   // 0: innonet.v1.Stage
 	(Sector)(0),                                  // 1: innonet.v1.Sector
@@ -16081,166 +16649,173 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*Member)(nil),                               // 59: innonet.v1.Member
 	(*Alarm)(nil),                                // 60: innonet.v1.Alarm
 	(*Cluster)(nil),                              // 61: innonet.v1.Cluster
-	(*RemoveMemberRequest)(nil),                  // 62: innonet.v1.RemoveMemberRequest
-	(*PromoteMemberRequest)(nil),                 // 63: innonet.v1.PromoteMemberRequest
-	(*DemoteMemberRequest)(nil),                  // 64: innonet.v1.DemoteMemberRequest
-	(*TransferLeadershipRequest)(nil),            // 65: innonet.v1.TransferLeadershipRequest
-	(*BackupRequest)(nil),                        // 66: innonet.v1.BackupRequest
-	(*BackupChunk)(nil),                          // 67: innonet.v1.BackupChunk
-	(*GetSiteStatsRequest)(nil),                  // 68: innonet.v1.GetSiteStatsRequest
-	(*SiteStats)(nil),                            // 69: innonet.v1.SiteStats
-	(*JoinClusterRequest)(nil),                   // 70: innonet.v1.JoinClusterRequest
-	(*DenyCertificateRequest)(nil),               // 71: innonet.v1.DenyCertificateRequest
-	(*DeniedCertificate)(nil),                    // 72: innonet.v1.DeniedCertificate
-	(*ListDeniedCertificatesRequest)(nil),        // 73: innonet.v1.ListDeniedCertificatesRequest
-	(*ListDeniedCertificatesResponse)(nil),       // 74: innonet.v1.ListDeniedCertificatesResponse
-	(*CloseLeadRequest)(nil),                     // 75: innonet.v1.CloseLeadRequest
-	(*ReopenLeadRequest)(nil),                    // 76: innonet.v1.ReopenLeadRequest
-	(*ExpressInterestRequest)(nil),               // 77: innonet.v1.ExpressInterestRequest
-	(*WithdrawInterestRequest)(nil),              // 78: innonet.v1.WithdrawInterestRequest
-	(*ListInterestsRequest)(nil),                 // 79: innonet.v1.ListInterestsRequest
-	(*Interest)(nil),                             // 80: innonet.v1.Interest
-	(*ListInterestsResponse)(nil),                // 81: innonet.v1.ListInterestsResponse
-	(*AssignLeadRequest)(nil),                    // 82: innonet.v1.AssignLeadRequest
-	(*SetClaimModeRequest)(nil),                  // 83: innonet.v1.SetClaimModeRequest
-	(*GetClaimModeSettingRequest)(nil),           // 84: innonet.v1.GetClaimModeSettingRequest
-	(*UpdateClaimModeSettingRequest)(nil),        // 85: innonet.v1.UpdateClaimModeSettingRequest
-	(*ClaimModeSetting)(nil),                     // 86: innonet.v1.ClaimModeSetting
-	(*AddCommentRequest)(nil),                    // 87: innonet.v1.AddCommentRequest
-	(*Comment)(nil),                              // 88: innonet.v1.Comment
-	(*ListCommentsRequest)(nil),                  // 89: innonet.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),                 // 90: innonet.v1.ListCommentsResponse
-	(*FieldChange)(nil),                          // 91: innonet.v1.FieldChange
-	(*Site)(nil),                                 // 92: innonet.v1.Site
-	(*ListSitesRequest)(nil),                     // 93: innonet.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),                    // 94: innonet.v1.ListSitesResponse
-	(*CreateSiteRequest)(nil),                    // 95: innonet.v1.CreateSiteRequest
-	(*Organization)(nil),                         // 96: innonet.v1.Organization
-	(*CreateOrganizationRequest)(nil),            // 97: innonet.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),               // 98: innonet.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),             // 99: innonet.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),            // 100: innonet.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),            // 101: innonet.v1.UpdateOrganizationRequest
-	(*DealTerms)(nil),                            // 102: innonet.v1.DealTerms
-	(*UpdateDealTermsRequest)(nil),               // 103: innonet.v1.UpdateDealTermsRequest
-	(*Attachment)(nil),                           // 104: innonet.v1.Attachment
-	(*UploadAttachmentRequest)(nil),              // 105: innonet.v1.UploadAttachmentRequest
-	(*AttachmentHeader)(nil),                     // 106: innonet.v1.AttachmentHeader
-	(*AttachmentResult)(nil),                     // 107: innonet.v1.AttachmentResult
-	(*ListAttachmentsRequest)(nil),               // 108: innonet.v1.ListAttachmentsRequest
-	(*ListAttachmentsResponse)(nil),              // 109: innonet.v1.ListAttachmentsResponse
-	(*DownloadAttachmentRequest)(nil),            // 110: innonet.v1.DownloadAttachmentRequest
-	(*DownloadAttachmentResponse)(nil),           // 111: innonet.v1.DownloadAttachmentResponse
-	(*RemoveAttachmentRequest)(nil),              // 112: innonet.v1.RemoveAttachmentRequest
-	(*RegisterAttachmentRequest)(nil),            // 113: innonet.v1.RegisterAttachmentRequest
-	(*FetchAttachmentRequest)(nil),               // 114: innonet.v1.FetchAttachmentRequest
-	(*AttachmentChunk)(nil),                      // 115: innonet.v1.AttachmentChunk
-	(*LeadTranslation)(nil),                      // 116: innonet.v1.LeadTranslation
-	(*TranslateLeadRequest)(nil),                 // 117: innonet.v1.TranslateLeadRequest
-	(*GlossaryTerm)(nil),                         // 118: innonet.v1.GlossaryTerm
-	(*ListGlossaryRequest)(nil),                  // 119: innonet.v1.ListGlossaryRequest
-	(*ListGlossaryResponse)(nil),                 // 120: innonet.v1.ListGlossaryResponse
-	(*SetGlossaryTermRequest)(nil),               // 121: innonet.v1.SetGlossaryTermRequest
-	(*DeleteGlossaryTermRequest)(nil),            // 122: innonet.v1.DeleteGlossaryTermRequest
-	(*PossibleDuplicate)(nil),                    // 123: innonet.v1.PossibleDuplicate
-	(*CheckDuplicatesRequest)(nil),               // 124: innonet.v1.CheckDuplicatesRequest
-	(*CheckDuplicatesResponse)(nil),              // 125: innonet.v1.CheckDuplicatesResponse
-	(*GetSimilarLeadsRequest)(nil),               // 126: innonet.v1.GetSimilarLeadsRequest
-	(*GetSimilarLeadsResponse)(nil),              // 127: innonet.v1.GetSimilarLeadsResponse
-	(*MergeLeadRequest)(nil),                     // 128: innonet.v1.MergeLeadRequest
-	(*GetLeadMatchesRequest)(nil),                // 129: innonet.v1.GetLeadMatchesRequest
-	(*GetLeadMatchesResponse)(nil),               // 130: innonet.v1.GetLeadMatchesResponse
-	(*DivisionMatch)(nil),                        // 131: innonet.v1.DivisionMatch
-	(*ListDivisionProfilesRequest)(nil),          // 132: innonet.v1.ListDivisionProfilesRequest
-	(*ListDivisionProfilesResponse)(nil),         // 133: innonet.v1.ListDivisionProfilesResponse
-	(*GetDivisionProfileRequest)(nil),            // 134: innonet.v1.GetDivisionProfileRequest
-	(*DivisionProfile)(nil),                      // 135: innonet.v1.DivisionProfile
-	(*Enterprise)(nil),                           // 136: innonet.v1.Enterprise
-	(*UpdateDivisionProfileRequest)(nil),         // 137: innonet.v1.UpdateDivisionProfileRequest
-	(*ListDivisionMatchesRequest)(nil),           // 138: innonet.v1.ListDivisionMatchesRequest
-	(*ListDivisionMatchesResponse)(nil),          // 139: innonet.v1.ListDivisionMatchesResponse
-	(*LeadMatch)(nil),                            // 140: innonet.v1.LeadMatch
-	(*GetFunnelRequest)(nil),                     // 141: innonet.v1.GetFunnelRequest
-	(*StepCounts)(nil),                           // 142: innonet.v1.StepCounts
-	(*FunnelReport)(nil),                         // 143: innonet.v1.FunnelReport
-	(*GetTargetReportRequest)(nil),               // 144: innonet.v1.GetTargetReportRequest
-	(*TargetReport)(nil),                         // 145: innonet.v1.TargetReport
-	(*TargetRow)(nil),                            // 146: innonet.v1.TargetRow
-	(*GetTargetsRequest)(nil),                    // 147: innonet.v1.GetTargetsRequest
-	(*Targets)(nil),                              // 148: innonet.v1.Targets
-	(*UpdateTargetsRequest)(nil),                 // 149: innonet.v1.UpdateTargetsRequest
-	(*SlaStatus)(nil),                            // 150: innonet.v1.SlaStatus
-	(*ListSlaBreachesRequest)(nil),               // 151: innonet.v1.ListSlaBreachesRequest
-	(*ListSlaBreachesResponse)(nil),              // 152: innonet.v1.ListSlaBreachesResponse
-	(*GetSlaSettingsRequest)(nil),                // 153: innonet.v1.GetSlaSettingsRequest
-	(*SlaSettings)(nil),                          // 154: innonet.v1.SlaSettings
-	(*UpdateSlaSettingsRequest)(nil),             // 155: innonet.v1.UpdateSlaSettingsRequest
-	(*GetCalendarYearRequest)(nil),               // 156: innonet.v1.GetCalendarYearRequest
-	(*CalendarYear)(nil),                         // 157: innonet.v1.CalendarYear
-	(*UpdateCalendarYearRequest)(nil),            // 158: innonet.v1.UpdateCalendarYearRequest
-	(*WatchEventsRequest)(nil),                   // 159: innonet.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),                  // 160: innonet.v1.WatchEventsResponse
-	(*ListNotificationsRequest)(nil),             // 161: innonet.v1.ListNotificationsRequest
-	(*Notification)(nil),                         // 162: innonet.v1.Notification
-	(*ListNotificationsResponse)(nil),            // 163: innonet.v1.ListNotificationsResponse
-	(*MarkNotificationsReadRequest)(nil),         // 164: innonet.v1.MarkNotificationsReadRequest
-	(*GetNotificationPreferencesRequest)(nil),    // 165: innonet.v1.GetNotificationPreferencesRequest
-	(*NotificationPreferences)(nil),              // 166: innonet.v1.NotificationPreferences
-	(*UpdateNotificationPreferencesRequest)(nil), // 167: innonet.v1.UpdateNotificationPreferencesRequest
-	(*CreateWebhookRequest)(nil),                 // 168: innonet.v1.CreateWebhookRequest
-	(*Webhook)(nil),                              // 169: innonet.v1.Webhook
-	(*ListWebhooksRequest)(nil),                  // 170: innonet.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),                 // 171: innonet.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),                 // 172: innonet.v1.DeleteWebhookRequest
-	(*WebhookDelivery)(nil),                      // 173: innonet.v1.WebhookDelivery
-	(*ListWebhookDeliveriesRequest)(nil),         // 174: innonet.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil),        // 175: innonet.v1.ListWebhookDeliveriesResponse
-	(*RedeliverWebhookRequest)(nil),              // 176: innonet.v1.RedeliverWebhookRequest
-	nil,                                          // 177: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                          // 178: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),                   // 179: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),                     // 180: innonet.v1.TargetReport.Row
-	nil,                                          // 181: innonet.v1.SlaSettings.LimitsEntry
-	nil,                                          // 182: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	(*CalendarYear_Holiday)(nil),                 // 183: innonet.v1.CalendarYear.Holiday
-	(*durationpb.Duration)(nil),                  // 184: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),                // 185: google.protobuf.Timestamp
+	(*LeaderPlacement)(nil),                      // 62: innonet.v1.LeaderPlacement
+	(*RoundTrip)(nil),                            // 63: innonet.v1.RoundTrip
+	(*RoundTripRow)(nil),                         // 64: innonet.v1.RoundTripRow
+	(*PlacementEstimate)(nil),                    // 65: innonet.v1.PlacementEstimate
+	(*WriteShare)(nil),                           // 66: innonet.v1.WriteShare
+	(*PlacementMove)(nil),                        // 67: innonet.v1.PlacementMove
+	(*SetLeaderPlacementRequest)(nil),            // 68: innonet.v1.SetLeaderPlacementRequest
+	(*RemoveMemberRequest)(nil),                  // 69: innonet.v1.RemoveMemberRequest
+	(*PromoteMemberRequest)(nil),                 // 70: innonet.v1.PromoteMemberRequest
+	(*DemoteMemberRequest)(nil),                  // 71: innonet.v1.DemoteMemberRequest
+	(*TransferLeadershipRequest)(nil),            // 72: innonet.v1.TransferLeadershipRequest
+	(*BackupRequest)(nil),                        // 73: innonet.v1.BackupRequest
+	(*BackupChunk)(nil),                          // 74: innonet.v1.BackupChunk
+	(*GetSiteStatsRequest)(nil),                  // 75: innonet.v1.GetSiteStatsRequest
+	(*SiteStats)(nil),                            // 76: innonet.v1.SiteStats
+	(*JoinClusterRequest)(nil),                   // 77: innonet.v1.JoinClusterRequest
+	(*DenyCertificateRequest)(nil),               // 78: innonet.v1.DenyCertificateRequest
+	(*DeniedCertificate)(nil),                    // 79: innonet.v1.DeniedCertificate
+	(*ListDeniedCertificatesRequest)(nil),        // 80: innonet.v1.ListDeniedCertificatesRequest
+	(*ListDeniedCertificatesResponse)(nil),       // 81: innonet.v1.ListDeniedCertificatesResponse
+	(*CloseLeadRequest)(nil),                     // 82: innonet.v1.CloseLeadRequest
+	(*ReopenLeadRequest)(nil),                    // 83: innonet.v1.ReopenLeadRequest
+	(*ExpressInterestRequest)(nil),               // 84: innonet.v1.ExpressInterestRequest
+	(*WithdrawInterestRequest)(nil),              // 85: innonet.v1.WithdrawInterestRequest
+	(*ListInterestsRequest)(nil),                 // 86: innonet.v1.ListInterestsRequest
+	(*Interest)(nil),                             // 87: innonet.v1.Interest
+	(*ListInterestsResponse)(nil),                // 88: innonet.v1.ListInterestsResponse
+	(*AssignLeadRequest)(nil),                    // 89: innonet.v1.AssignLeadRequest
+	(*SetClaimModeRequest)(nil),                  // 90: innonet.v1.SetClaimModeRequest
+	(*GetClaimModeSettingRequest)(nil),           // 91: innonet.v1.GetClaimModeSettingRequest
+	(*UpdateClaimModeSettingRequest)(nil),        // 92: innonet.v1.UpdateClaimModeSettingRequest
+	(*ClaimModeSetting)(nil),                     // 93: innonet.v1.ClaimModeSetting
+	(*AddCommentRequest)(nil),                    // 94: innonet.v1.AddCommentRequest
+	(*Comment)(nil),                              // 95: innonet.v1.Comment
+	(*ListCommentsRequest)(nil),                  // 96: innonet.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),                 // 97: innonet.v1.ListCommentsResponse
+	(*FieldChange)(nil),                          // 98: innonet.v1.FieldChange
+	(*Site)(nil),                                 // 99: innonet.v1.Site
+	(*ListSitesRequest)(nil),                     // 100: innonet.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),                    // 101: innonet.v1.ListSitesResponse
+	(*CreateSiteRequest)(nil),                    // 102: innonet.v1.CreateSiteRequest
+	(*Organization)(nil),                         // 103: innonet.v1.Organization
+	(*CreateOrganizationRequest)(nil),            // 104: innonet.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),               // 105: innonet.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),             // 106: innonet.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),            // 107: innonet.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),            // 108: innonet.v1.UpdateOrganizationRequest
+	(*DealTerms)(nil),                            // 109: innonet.v1.DealTerms
+	(*UpdateDealTermsRequest)(nil),               // 110: innonet.v1.UpdateDealTermsRequest
+	(*Attachment)(nil),                           // 111: innonet.v1.Attachment
+	(*UploadAttachmentRequest)(nil),              // 112: innonet.v1.UploadAttachmentRequest
+	(*AttachmentHeader)(nil),                     // 113: innonet.v1.AttachmentHeader
+	(*AttachmentResult)(nil),                     // 114: innonet.v1.AttachmentResult
+	(*ListAttachmentsRequest)(nil),               // 115: innonet.v1.ListAttachmentsRequest
+	(*ListAttachmentsResponse)(nil),              // 116: innonet.v1.ListAttachmentsResponse
+	(*DownloadAttachmentRequest)(nil),            // 117: innonet.v1.DownloadAttachmentRequest
+	(*DownloadAttachmentResponse)(nil),           // 118: innonet.v1.DownloadAttachmentResponse
+	(*RemoveAttachmentRequest)(nil),              // 119: innonet.v1.RemoveAttachmentRequest
+	(*RegisterAttachmentRequest)(nil),            // 120: innonet.v1.RegisterAttachmentRequest
+	(*FetchAttachmentRequest)(nil),               // 121: innonet.v1.FetchAttachmentRequest
+	(*AttachmentChunk)(nil),                      // 122: innonet.v1.AttachmentChunk
+	(*LeadTranslation)(nil),                      // 123: innonet.v1.LeadTranslation
+	(*TranslateLeadRequest)(nil),                 // 124: innonet.v1.TranslateLeadRequest
+	(*GlossaryTerm)(nil),                         // 125: innonet.v1.GlossaryTerm
+	(*ListGlossaryRequest)(nil),                  // 126: innonet.v1.ListGlossaryRequest
+	(*ListGlossaryResponse)(nil),                 // 127: innonet.v1.ListGlossaryResponse
+	(*SetGlossaryTermRequest)(nil),               // 128: innonet.v1.SetGlossaryTermRequest
+	(*DeleteGlossaryTermRequest)(nil),            // 129: innonet.v1.DeleteGlossaryTermRequest
+	(*PossibleDuplicate)(nil),                    // 130: innonet.v1.PossibleDuplicate
+	(*CheckDuplicatesRequest)(nil),               // 131: innonet.v1.CheckDuplicatesRequest
+	(*CheckDuplicatesResponse)(nil),              // 132: innonet.v1.CheckDuplicatesResponse
+	(*GetSimilarLeadsRequest)(nil),               // 133: innonet.v1.GetSimilarLeadsRequest
+	(*GetSimilarLeadsResponse)(nil),              // 134: innonet.v1.GetSimilarLeadsResponse
+	(*MergeLeadRequest)(nil),                     // 135: innonet.v1.MergeLeadRequest
+	(*GetLeadMatchesRequest)(nil),                // 136: innonet.v1.GetLeadMatchesRequest
+	(*GetLeadMatchesResponse)(nil),               // 137: innonet.v1.GetLeadMatchesResponse
+	(*DivisionMatch)(nil),                        // 138: innonet.v1.DivisionMatch
+	(*ListDivisionProfilesRequest)(nil),          // 139: innonet.v1.ListDivisionProfilesRequest
+	(*ListDivisionProfilesResponse)(nil),         // 140: innonet.v1.ListDivisionProfilesResponse
+	(*GetDivisionProfileRequest)(nil),            // 141: innonet.v1.GetDivisionProfileRequest
+	(*DivisionProfile)(nil),                      // 142: innonet.v1.DivisionProfile
+	(*Enterprise)(nil),                           // 143: innonet.v1.Enterprise
+	(*UpdateDivisionProfileRequest)(nil),         // 144: innonet.v1.UpdateDivisionProfileRequest
+	(*ListDivisionMatchesRequest)(nil),           // 145: innonet.v1.ListDivisionMatchesRequest
+	(*ListDivisionMatchesResponse)(nil),          // 146: innonet.v1.ListDivisionMatchesResponse
+	(*LeadMatch)(nil),                            // 147: innonet.v1.LeadMatch
+	(*GetFunnelRequest)(nil),                     // 148: innonet.v1.GetFunnelRequest
+	(*StepCounts)(nil),                           // 149: innonet.v1.StepCounts
+	(*FunnelReport)(nil),                         // 150: innonet.v1.FunnelReport
+	(*GetTargetReportRequest)(nil),               // 151: innonet.v1.GetTargetReportRequest
+	(*TargetReport)(nil),                         // 152: innonet.v1.TargetReport
+	(*TargetRow)(nil),                            // 153: innonet.v1.TargetRow
+	(*GetTargetsRequest)(nil),                    // 154: innonet.v1.GetTargetsRequest
+	(*Targets)(nil),                              // 155: innonet.v1.Targets
+	(*UpdateTargetsRequest)(nil),                 // 156: innonet.v1.UpdateTargetsRequest
+	(*SlaStatus)(nil),                            // 157: innonet.v1.SlaStatus
+	(*ListSlaBreachesRequest)(nil),               // 158: innonet.v1.ListSlaBreachesRequest
+	(*ListSlaBreachesResponse)(nil),              // 159: innonet.v1.ListSlaBreachesResponse
+	(*GetSlaSettingsRequest)(nil),                // 160: innonet.v1.GetSlaSettingsRequest
+	(*SlaSettings)(nil),                          // 161: innonet.v1.SlaSettings
+	(*UpdateSlaSettingsRequest)(nil),             // 162: innonet.v1.UpdateSlaSettingsRequest
+	(*GetCalendarYearRequest)(nil),               // 163: innonet.v1.GetCalendarYearRequest
+	(*CalendarYear)(nil),                         // 164: innonet.v1.CalendarYear
+	(*UpdateCalendarYearRequest)(nil),            // 165: innonet.v1.UpdateCalendarYearRequest
+	(*WatchEventsRequest)(nil),                   // 166: innonet.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),                  // 167: innonet.v1.WatchEventsResponse
+	(*ListNotificationsRequest)(nil),             // 168: innonet.v1.ListNotificationsRequest
+	(*Notification)(nil),                         // 169: innonet.v1.Notification
+	(*ListNotificationsResponse)(nil),            // 170: innonet.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),         // 171: innonet.v1.MarkNotificationsReadRequest
+	(*GetNotificationPreferencesRequest)(nil),    // 172: innonet.v1.GetNotificationPreferencesRequest
+	(*NotificationPreferences)(nil),              // 173: innonet.v1.NotificationPreferences
+	(*UpdateNotificationPreferencesRequest)(nil), // 174: innonet.v1.UpdateNotificationPreferencesRequest
+	(*CreateWebhookRequest)(nil),                 // 175: innonet.v1.CreateWebhookRequest
+	(*Webhook)(nil),                              // 176: innonet.v1.Webhook
+	(*ListWebhooksRequest)(nil),                  // 177: innonet.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),                 // 178: innonet.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),                 // 179: innonet.v1.DeleteWebhookRequest
+	(*WebhookDelivery)(nil),                      // 180: innonet.v1.WebhookDelivery
+	(*ListWebhookDeliveriesRequest)(nil),         // 181: innonet.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),        // 182: innonet.v1.ListWebhookDeliveriesResponse
+	(*RedeliverWebhookRequest)(nil),              // 183: innonet.v1.RedeliverWebhookRequest
+	nil,                                          // 184: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                          // 185: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),                   // 186: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),                     // 187: innonet.v1.TargetReport.Row
+	nil,                                          // 188: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                          // 189: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),                 // 190: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),                  // 191: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                // 192: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	184, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	191, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	185, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	185, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	185, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	192, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	192, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	192, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
-	102, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
-	150, // 13: innonet.v1.Lead.sla:type_name -> innonet.v1.SlaStatus
-	123, // 14: innonet.v1.Lead.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
-	116, // 15: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
-	116, // 16: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
+	109, // 12: innonet.v1.Lead.deal_terms:type_name -> innonet.v1.DealTerms
+	157, // 13: innonet.v1.Lead.sla:type_name -> innonet.v1.SlaStatus
+	130, // 14: innonet.v1.Lead.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	123, // 15: innonet.v1.Lead.translation:type_name -> innonet.v1.LeadTranslation
+	123, // 16: innonet.v1.Lead.translations:type_name -> innonet.v1.LeadTranslation
 	1,   // 17: innonet.v1.SubmitLeadRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	185, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	185, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	185, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	192, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	192, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	192, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -16256,387 +16831,400 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	185, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
-	91,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
+	192, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	98,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
-	185, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	185, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	185, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	185, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	185, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	185, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	192, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	192, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	192, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	192, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	192, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	192, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	184, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	191, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	184, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	191, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	184, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	191, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	185, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	192, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	191, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	185, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	191, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	192, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	184, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	185, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	191, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	192, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	184, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	191, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	184, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	185, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
-	60,  // 100: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	185, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
-	72,  // 102: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
-	10,  // 103: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
-	12,  // 104: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	0,   // 105: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
-	7,   // 106: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	185, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	185, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	185, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
-	11,  // 111: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
-	80,  // 112: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
-	17,  // 113: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
-	8,   // 114: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	7,   // 115: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
-	8,   // 117: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
-	8,   // 118: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	185, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
-	12,  // 120: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
-	12,  // 121: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
-	3,   // 122: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	185, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,   // 124: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	88,  // 126: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
-	17,  // 127: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 128: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
-	92,  // 129: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	185, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	7,   // 131: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
-	92,  // 133: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
-	17,  // 134: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
-	13,  // 135: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
-	14,  // 136: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	185, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	185, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	14,  // 139: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 140: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
-	14,  // 142: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
-	7,   // 143: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
-	96,  // 145: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
-	17,  // 146: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
-	14,  // 147: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	185, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
-	15,  // 149: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	185, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	185, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
-	106, // 152: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	15,  // 153: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
-	104, // 154: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
-	7,   // 155: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
-	104, // 157: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
-	17,  // 158: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
-	104, // 159: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
-	15,  // 160: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
-	106, // 161: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
-	9,   // 162: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	185, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	185, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
-	9,   // 165: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	177, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	185, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
-	7,   // 168: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
-	118, // 170: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
-	17,  // 171: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	178, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
-	0,   // 173: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
-	1,   // 174: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
-	2,   // 175: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
-	18,  // 176: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
-	7,   // 177: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
-	123, // 179: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
-	17,  // 180: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 181: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
-	123, // 183: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
-	17,  // 184: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 185: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
-	131, // 187: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
-	17,  // 188: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 189: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
-	135, // 191: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
-	17,  // 192: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
-	7,   // 193: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
-	1,   // 195: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
-	2,   // 196: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
-	136, // 197: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	185, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
-	1,   // 199: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
-	2,   // 200: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
-	136, // 201: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
-	7,   // 202: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
-	140, // 204: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
-	17,  // 205: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
-	19,  // 206: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
-	131, // 207: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
-	7,   // 208: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	179, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	179, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
-	17,  // 212: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
-	7,   // 213: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	180, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	185, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
-	17,  // 217: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
-	7,   // 218: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
-	146, // 220: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	185, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
-	146, // 222: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
-	16,  // 223: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
-	185, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
-	16,  // 225: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
-	7,   // 226: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
-	19,  // 228: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
-	17,  // 229: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
-	181, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
-	185, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
-	182, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	183, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	183, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	36,  // 235: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
-	184, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
-	185, // 237: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
-	162, // 238: innonet.v1.ListNotificationsResponse.notifications:type_name -> innonet.v1.Notification
-	185, // 239: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	169, // 240: innonet.v1.ListWebhooksResponse.webhooks:type_name -> innonet.v1.Webhook
-	185, // 241: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
-	173, // 242: innonet.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innonet.v1.WebhookDelivery
-	142, // 243: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	142, // 244: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	142, // 245: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	146, // 246: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	142, // 247: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	142, // 248: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	20,  // 249: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	21,  // 250: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	22,  // 251: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 252: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	29,  // 253: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	30,  // 254: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	31,  // 255: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	32,  // 256: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	33,  // 257: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	34,  // 258: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	35,  // 259: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	75,  // 260: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	76,  // 261: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	77,  // 262: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	78,  // 263: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	79,  // 264: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	82,  // 265: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	83,  // 266: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	84,  // 267: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	85,  // 268: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	87,  // 269: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	89,  // 270: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	103, // 271: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	97,  // 272: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	98,  // 273: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	99,  // 274: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	101, // 275: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	105, // 276: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	108, // 277: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	110, // 278: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	112, // 279: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	113, // 280: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	117, // 281: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	119, // 282: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	121, // 283: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	122, // 284: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	159, // 285: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
-	124, // 286: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	126, // 287: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	128, // 288: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	129, // 289: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	141, // 290: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	144, // 291: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	147, // 292: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	149, // 293: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	151, // 294: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
-	153, // 295: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
-	155, // 296: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
-	156, // 297: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
-	158, // 298: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
-	161, // 299: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
-	164, // 300: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
-	165, // 301: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
-	167, // 302: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
-	168, // 303: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
-	170, // 304: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
-	172, // 305: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
-	174, // 306: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
-	176, // 307: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
-	132, // 308: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	134, // 309: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	137, // 310: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	138, // 311: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	40,  // 312: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	42,  // 313: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	57,  // 314: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	44,  // 315: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	45,  // 316: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	54,  // 317: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	56,  // 318: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	47,  // 319: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	49,  // 320: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	50,  // 321: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	52,  // 322: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	53,  // 323: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	58,  // 324: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	70,  // 325: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	62,  // 326: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	63,  // 327: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	64,  // 328: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	65,  // 329: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	66,  // 330: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	68,  // 331: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	71,  // 332: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	73,  // 333: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	93,  // 334: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	95,  // 335: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	114, // 336: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	19,  // 337: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	19,  // 338: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	28,  // 339: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	24,  // 340: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	19,  // 341: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	19,  // 342: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	19,  // 343: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	19,  // 344: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	19,  // 345: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	19,  // 346: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	37,  // 347: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	19,  // 348: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	19,  // 349: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	80,  // 350: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	80,  // 351: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	81,  // 352: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	19,  // 353: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	19,  // 354: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	86,  // 355: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	86,  // 356: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	88,  // 357: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	90,  // 358: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	19,  // 359: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	96,  // 360: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	96,  // 361: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	100, // 362: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	96,  // 363: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	107, // 364: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	109, // 365: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	111, // 366: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	107, // 367: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	107, // 368: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	19,  // 369: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	120, // 370: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	118, // 371: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	118, // 372: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	160, // 373: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
-	125, // 374: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	127, // 375: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	19,  // 376: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	130, // 377: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	143, // 378: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	145, // 379: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	148, // 380: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	148, // 381: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	152, // 382: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
-	154, // 383: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
-	154, // 384: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
-	157, // 385: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
-	157, // 386: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
-	163, // 387: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
-	166, // 388: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
-	166, // 389: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	166, // 390: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	169, // 391: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
-	171, // 392: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
-	169, // 393: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
-	175, // 394: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
-	173, // 395: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
-	133, // 396: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	135, // 397: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	135, // 398: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	139, // 399: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	41,  // 400: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	43,  // 401: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	38,  // 402: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	38,  // 403: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	46,  // 404: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	55,  // 405: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	39,  // 406: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	48,  // 407: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	38,  // 408: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	51,  // 409: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	39,  // 410: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	39,  // 411: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	61,  // 412: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	61,  // 413: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	61,  // 414: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	61,  // 415: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	61,  // 416: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	61,  // 417: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	67,  // 418: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	69,  // 419: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	72,  // 420: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	74,  // 421: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94,  // 422: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	92,  // 423: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	115, // 424: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	337, // [337:425] is the sub-list for method output_type
-	249, // [249:337] is the sub-list for method input_type
-	249, // [249:249] is the sub-list for extension type_name
-	249, // [249:249] is the sub-list for extension extendee
-	0,   // [0:249] is the sub-list for field type_name
+	62,  // 98: innonet.v1.Cluster.placement:type_name -> innonet.v1.LeaderPlacement
+	64,  // 99: innonet.v1.LeaderPlacement.rtt:type_name -> innonet.v1.RoundTripRow
+	65,  // 100: innonet.v1.LeaderPlacement.estimates:type_name -> innonet.v1.PlacementEstimate
+	192, // 101: innonet.v1.LeaderPlacement.evaluated:type_name -> google.protobuf.Timestamp
+	66,  // 102: innonet.v1.LeaderPlacement.writes:type_name -> innonet.v1.WriteShare
+	67,  // 103: innonet.v1.LeaderPlacement.last_move:type_name -> innonet.v1.PlacementMove
+	191, // 104: innonet.v1.RoundTrip.rtt:type_name -> google.protobuf.Duration
+	63,  // 105: innonet.v1.RoundTripRow.peers:type_name -> innonet.v1.RoundTrip
+	191, // 106: innonet.v1.PlacementEstimate.per_write:type_name -> google.protobuf.Duration
+	192, // 107: innonet.v1.PlacementMove.time:type_name -> google.protobuf.Timestamp
+	191, // 108: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	192, // 109: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	60,  // 110: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
+	63,  // 111: innonet.v1.SiteStats.rtt:type_name -> innonet.v1.RoundTrip
+	192, // 112: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	79,  // 113: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
+	10,  // 114: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
+	12,  // 115: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	0,   // 116: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
+	7,   // 117: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 118: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	192, // 119: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	192, // 120: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	192, // 121: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	11,  // 122: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
+	87,  // 123: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
+	17,  // 124: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
+	8,   // 125: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	7,   // 126: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 127: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	8,   // 128: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
+	8,   // 129: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
+	192, // 130: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	12,  // 131: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
+	12,  // 132: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
+	3,   // 133: innonet.v1.Comment.role:type_name -> innonet.v1.Role
+	192, // 134: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	7,   // 135: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 136: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	95,  // 137: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
+	17,  // 138: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 139: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
+	99,  // 140: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
+	192, // 141: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	7,   // 142: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 143: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	99,  // 144: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
+	17,  // 145: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
+	13,  // 146: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
+	14,  // 147: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
+	192, // 148: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	192, // 149: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	14,  // 150: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 151: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 152: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	14,  // 153: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
+	7,   // 154: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 155: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	103, // 156: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
+	17,  // 157: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
+	14,  // 158: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
+	192, // 159: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	15,  // 160: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
+	192, // 161: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	192, // 162: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	113, // 163: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	15,  // 164: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
+	111, // 165: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
+	7,   // 166: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 167: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	111, // 168: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
+	17,  // 169: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
+	111, // 170: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
+	15,  // 171: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
+	113, // 172: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
+	9,   // 173: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
+	192, // 174: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	192, // 175: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	9,   // 176: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
+	184, // 177: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	192, // 178: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	7,   // 179: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 180: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	125, // 181: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
+	17,  // 182: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
+	185, // 183: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	0,   // 184: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
+	1,   // 185: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
+	2,   // 186: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
+	18,  // 187: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
+	7,   // 188: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 189: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	130, // 190: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
+	17,  // 191: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 192: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 193: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	130, // 194: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
+	17,  // 195: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 196: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 197: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	138, // 198: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
+	17,  // 199: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 200: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 201: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	142, // 202: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
+	17,  // 203: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
+	7,   // 204: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 205: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	1,   // 206: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
+	2,   // 207: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
+	143, // 208: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
+	192, // 209: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	1,   // 210: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
+	2,   // 211: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
+	143, // 212: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
+	7,   // 213: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 214: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	147, // 215: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
+	17,  // 216: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
+	19,  // 217: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
+	138, // 218: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
+	7,   // 219: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 220: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	186, // 221: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	186, // 222: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	17,  // 223: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 224: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 225: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 226: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	192, // 227: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	17,  // 228: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
+	7,   // 229: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 230: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	153, // 231: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
+	192, // 232: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	153, // 233: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
+	16,  // 234: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
+	192, // 235: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	16,  // 236: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
+	7,   // 237: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
+	191, // 238: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	19,  // 239: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
+	17,  // 240: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
+	188, // 241: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	192, // 242: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	189, // 243: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	190, // 244: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	190, // 245: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	36,  // 246: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
+	191, // 247: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
+	192, // 248: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
+	169, // 249: innonet.v1.ListNotificationsResponse.notifications:type_name -> innonet.v1.Notification
+	192, // 250: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	176, // 251: innonet.v1.ListWebhooksResponse.webhooks:type_name -> innonet.v1.Webhook
+	192, // 252: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
+	180, // 253: innonet.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innonet.v1.WebhookDelivery
+	149, // 254: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	149, // 255: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	149, // 256: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	153, // 257: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	149, // 258: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	149, // 259: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 260: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 261: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 262: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 263: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 264: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 265: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 266: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 267: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 268: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 269: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 270: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	82,  // 271: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	83,  // 272: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	84,  // 273: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	85,  // 274: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	86,  // 275: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	89,  // 276: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	90,  // 277: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	91,  // 278: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	92,  // 279: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	94,  // 280: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	96,  // 281: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	110, // 282: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	104, // 283: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	105, // 284: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	106, // 285: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	108, // 286: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	112, // 287: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	115, // 288: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	117, // 289: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	119, // 290: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	120, // 291: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	124, // 292: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	126, // 293: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	128, // 294: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	129, // 295: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	166, // 296: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
+	131, // 297: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	133, // 298: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	135, // 299: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	136, // 300: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	148, // 301: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	151, // 302: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	154, // 303: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	156, // 304: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	158, // 305: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	160, // 306: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	162, // 307: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	163, // 308: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	165, // 309: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	168, // 310: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
+	171, // 311: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
+	172, // 312: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
+	174, // 313: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
+	175, // 314: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
+	177, // 315: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
+	179, // 316: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
+	181, // 317: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
+	183, // 318: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
+	139, // 319: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	141, // 320: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	144, // 321: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	145, // 322: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 323: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 324: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 325: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 326: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 327: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 328: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 329: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 330: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 331: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 332: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 333: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 334: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 335: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	77,  // 336: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	69,  // 337: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	70,  // 338: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	71,  // 339: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	72,  // 340: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	73,  // 341: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	75,  // 342: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	78,  // 343: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	80,  // 344: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	100, // 345: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	102, // 346: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	121, // 347: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	68,  // 348: innonet.v1.ClusterService.SetLeaderPlacement:input_type -> innonet.v1.SetLeaderPlacementRequest
+	19,  // 349: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 350: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 351: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 352: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 353: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 354: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 355: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 356: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 357: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 358: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 359: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 360: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 361: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	87,  // 362: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	87,  // 363: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	88,  // 364: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 365: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 366: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	93,  // 367: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	93,  // 368: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	95,  // 369: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	97,  // 370: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 371: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	103, // 372: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	103, // 373: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	107, // 374: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	103, // 375: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	114, // 376: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	116, // 377: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	118, // 378: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	114, // 379: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	114, // 380: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 381: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	127, // 382: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	125, // 383: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	125, // 384: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	167, // 385: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
+	132, // 386: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	134, // 387: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 388: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	137, // 389: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	150, // 390: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	152, // 391: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	155, // 392: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	155, // 393: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	159, // 394: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	161, // 395: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	161, // 396: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	164, // 397: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	164, // 398: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	170, // 399: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
+	173, // 400: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
+	173, // 401: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	173, // 402: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	176, // 403: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
+	178, // 404: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
+	176, // 405: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
+	182, // 406: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
+	180, // 407: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
+	140, // 408: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	142, // 409: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	142, // 410: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	146, // 411: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 412: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 413: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 414: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 415: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 416: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 417: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 418: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 419: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 420: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 421: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 422: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 423: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 424: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 425: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 426: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 427: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 428: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 429: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	74,  // 430: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	76,  // 431: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	79,  // 432: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	81,  // 433: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	101, // 434: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	99,  // 435: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	122, // 436: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	61,  // 437: innonet.v1.ClusterService.SetLeaderPlacement:output_type -> innonet.v1.Cluster
+	349, // [349:438] is the sub-list for method output_type
+	260, // [260:349] is the sub-list for method input_type
+	260, // [260:260] is the sub-list for extension type_name
+	260, // [260:260] is the sub-list for extension extendee
+	0,   // [0:260] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -16645,20 +17233,20 @@ func file_innonet_v1_innonet_proto_init() {
 		return
 	}
 	file_innonet_v1_innonet_proto_msgTypes[12].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[84].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[86].OneofWrappers = []any{}
-	file_innonet_v1_innonet_proto_msgTypes[88].OneofWrappers = []any{
+	file_innonet_v1_innonet_proto_msgTypes[91].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[93].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[95].OneofWrappers = []any{
 		(*UploadAttachmentRequest_Header)(nil),
 		(*UploadAttachmentRequest_Chunk)(nil),
 	}
-	file_innonet_v1_innonet_proto_msgTypes[142].OneofWrappers = []any{}
+	file_innonet_v1_innonet_proto_msgTypes[149].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   167,
+			NumMessages:   174,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -3708,6 +3708,7 @@ const (
 	ClusterService_ListSites_FullMethodName              = "/innonet.v1.ClusterService/ListSites"
 	ClusterService_CreateSite_FullMethodName             = "/innonet.v1.ClusterService/CreateSite"
 	ClusterService_FetchAttachment_FullMethodName        = "/innonet.v1.ClusterService/FetchAttachment"
+	ClusterService_SetLeaderPlacement_FullMethodName     = "/innonet.v1.ClusterService/SetLeaderPlacement"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -3763,6 +3764,14 @@ type ClusterServiceClient interface {
 	// another site that lacks them. Served to sites only (a site
 	// certificate); the receiver checks the bytes against the SHA-256.
 	FetchAttachment(ctx context.Context, in *FetchAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AttachmentChunk], error)
+	// SetLeaderPlacement replaces the replicated leader placement
+	// preferences: mode auto (the leader moves itself to the voter where the
+	// observed writes commit fastest) or manual (it never moves by itself),
+	// a voter to pin leadership to whenever it is healthy, voters to prefer
+	// (the first the most) and sites never to lead. Unknown sites, a pin on
+	// a non-voter, or a site both pinned (or preferred) and excluded are
+	// refused with INVALID_ARGUMENT. ADMIN only.
+	SetLeaderPlacement(ctx context.Context, in *SetLeaderPlacementRequest, opts ...grpc.CallOption) (*Cluster, error)
 }
 
 type clusterServiceClient struct {
@@ -3921,6 +3930,16 @@ func (c *clusterServiceClient) FetchAttachment(ctx context.Context, in *FetchAtt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ClusterService_FetchAttachmentClient = grpc.ServerStreamingClient[AttachmentChunk]
 
+func (c *clusterServiceClient) SetLeaderPlacement(ctx context.Context, in *SetLeaderPlacementRequest, opts ...grpc.CallOption) (*Cluster, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cluster)
+	err := c.cc.Invoke(ctx, ClusterService_SetLeaderPlacement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -3974,6 +3993,14 @@ type ClusterServiceServer interface {
 	// another site that lacks them. Served to sites only (a site
 	// certificate); the receiver checks the bytes against the SHA-256.
 	FetchAttachment(*FetchAttachmentRequest, grpc.ServerStreamingServer[AttachmentChunk]) error
+	// SetLeaderPlacement replaces the replicated leader placement
+	// preferences: mode auto (the leader moves itself to the voter where the
+	// observed writes commit fastest) or manual (it never moves by itself),
+	// a voter to pin leadership to whenever it is healthy, voters to prefer
+	// (the first the most) and sites never to lead. Unknown sites, a pin on
+	// a non-voter, or a site both pinned (or preferred) and excluded are
+	// refused with INVALID_ARGUMENT. ADMIN only.
+	SetLeaderPlacement(context.Context, *SetLeaderPlacementRequest) (*Cluster, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -4022,6 +4049,9 @@ func (UnimplementedClusterServiceServer) CreateSite(context.Context, *CreateSite
 }
 func (UnimplementedClusterServiceServer) FetchAttachment(*FetchAttachmentRequest, grpc.ServerStreamingServer[AttachmentChunk]) error {
 	return status.Error(codes.Unimplemented, "method FetchAttachment not implemented")
+}
+func (UnimplementedClusterServiceServer) SetLeaderPlacement(context.Context, *SetLeaderPlacementRequest) (*Cluster, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetLeaderPlacement not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -4264,6 +4294,24 @@ func _ClusterService_FetchAttachment_Handler(srv interface{}, stream grpc.Server
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ClusterService_FetchAttachmentServer = grpc.ServerStreamingServer[AttachmentChunk]
 
+func _ClusterService_SetLeaderPlacement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetLeaderPlacementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).SetLeaderPlacement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_SetLeaderPlacement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).SetLeaderPlacement(ctx, req.(*SetLeaderPlacementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -4314,6 +4362,10 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateSite",
 			Handler:    _ClusterService_CreateSite_Handler,
+		},
+		{
+			MethodName: "SetLeaderPlacement",
+			Handler:    _ClusterService_SetLeaderPlacement_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
