@@ -162,11 +162,12 @@ func TestCorrupt(t *testing.T) {
 		return b
 	}
 	cases := map[string][]byte{
-		"header":         append([]byte("sqlite format 3\x00"), good[len(magic):]...),
-		"first body":     flip(len(magic) + headerLen + 3),
-		"last body":      flip(len(good) - 3),
-		"length":         flip(len(magic) + 3),
-		"random garbage": append([]byte(magic), []byte(strings.Repeat("\xff\x01garbage", 40))...),
+		"header":          append([]byte("sqlite format 3\x00"), good[len(magic):]...),
+		"first body":      flip(len(magic) + headerLen + 3),
+		"last body":       flip(len(good) - 3),
+		"length":          flip(len(magic) + 3),
+		"inside a string": flip(strings.Index(string(good), "secret") + 1),
+		"random garbage":  append([]byte(magic), []byte(strings.Repeat("\xff\x01garbage", 40))...),
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
