@@ -14,7 +14,7 @@
 //	// … later, the delivery loop:
 //	head, ok := box.Head()                       // the oldest entry still queued
 //	_ = box.Attempt(head.Seq, "no leader")       // a transient failure: it stays the head
-//	_ = box.Resolve(head.Seq, outbox.Applied, "", resp)
+//	_ = box.Resolve(head.Seq, outbox.Applied, "", "", resp)
 //	mine := box.List("user-0007")                // newest first
 //
 // # On disk

@@ -47,9 +47,11 @@ type Entry struct {
 	Attempts    int       `json:"attempts,omitempty"`
 	LastError   string    `json:"lastError,omitempty"`
 	LastAttempt time.Time `json:"lastAttempt,omitzero"`
-	// Outcome is the refusal's message (Refused); Response the answer's
-	// bytes (Applied); ResolvedAt when either came.
+	// Outcome is the refusal's message and Code its kind (a gRPC code
+	// name) (Refused); Response the answer's bytes (Applied); ResolvedAt
+	// when either came.
 	Outcome    string    `json:"outcome,omitempty"`
+	Code       string    `json:"code,omitempty"`
 	Response   []byte    `json:"response,omitempty"`
 	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
 }
@@ -174,7 +176,7 @@ func (o *Outbox) Add(e Entry) (stored Entry, existing bool, err error) {
 	if e.QueuedAt.IsZero() {
 		e.QueuedAt = time.Now()
 	}
-	e.Attempts, e.LastError, e.Outcome, e.Response = 0, "", "", nil
+	e.Attempts, e.LastError, e.Code, e.Outcome, e.Response = 0, "", "", "", nil
 	if err := o.j.append(&e); err != nil {
 		return Entry{}, false, err
 	}
@@ -216,9 +218,9 @@ func (o *Outbox) Attempt(seq uint64, cause string) error {
 }
 
 // Resolve records the final outcome of entry seq: Applied with the
-// answer's bytes, or Refused with the refusal's message. The entry's
-// credential is forgotten.
-func (o *Outbox) Resolve(seq uint64, s Status, outcome string, response []byte) error {
+// answer's bytes, or Refused with the refusal's kind and message. The
+// entry's credential is forgotten.
+func (o *Outbox) Resolve(seq uint64, s Status, code, outcome string, response []byte) error {
 	if s != Applied && s != Refused {
 		return fmt.Errorf("outbox: resolve to %q: want %q or %q", s, Applied, Refused)
 	}
@@ -228,7 +230,7 @@ func (o *Outbox) Resolve(seq uint64, s Status, outcome string, response []byte) 
 		}
 		e.Attempts++
 		e.LastAttempt = time.Now()
-		e.Status, e.Outcome, e.Response = s, outcome, response
+		e.Status, e.Code, e.Outcome, e.Response = s, code, outcome, response
 		e.ResolvedAt = e.LastAttempt
 		e.Token = ""
 		return nil

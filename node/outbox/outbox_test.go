@@ -42,11 +42,11 @@ func TestDurable(t *testing.T) {
 	if h, _ := o.Head(); h.Seq != head.Seq || h.Attempts != 1 || h.LastError != "no leader" {
 		t.Fatalf("after a transient failure the head is %+v, want a again with 1 attempt", h)
 	}
-	if err := o.Resolve(head.Seq, Refused, "lead BOS-0001 was claimed by YRD meanwhile", nil); err != nil {
+	if err := o.Resolve(head.Seq, Refused, "ABORTED", "lead BOS-0001 was claimed by YRD meanwhile", nil); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := o.Head()
-	if err := o.Resolve(b.Seq, Applied, "", []byte("resp")); err != nil {
+	if err := o.Resolve(b.Seq, Applied, "", "", []byte("resp")); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Close(); err != nil {
@@ -61,7 +61,7 @@ func TestDurable(t *testing.T) {
 	if len(got) != 3 || got[0].RequestID != "c" || got[1].RequestID != "b" || got[2].RequestID != "a" {
 		t.Fatalf("list after reopen: got %+v, want c, b, a", got)
 	}
-	if got[2].Status != Refused || got[2].Outcome != "lead BOS-0001 was claimed by YRD meanwhile" || got[2].Token != "" {
+	if got[2].Status != Refused || got[2].Outcome != "lead BOS-0001 was claimed by YRD meanwhile" || got[2].Token != "" || got[2].Code != "ABORTED" {
 		t.Errorf("refused entry after reopen: %+v", got[2])
 	}
 	if got[1].Status != Applied || string(got[1].Response) != "resp" || got[1].Token != "" {
@@ -104,10 +104,10 @@ func TestIdempotent(t *testing.T) {
 	if len(o.List("")) != 2 || len(o.List("u2")) != 1 {
 		t.Errorf("lists: all %d, u2 %d; want 2 and 1", len(o.List("")), len(o.List("u2")))
 	}
-	if err := o.Resolve(first.Seq, Queued, "", nil); err == nil {
+	if err := o.Resolve(first.Seq, Queued, "", "", nil); err == nil {
 		t.Error("resolve to queued: no error")
 	}
-	if err := o.Resolve(99, Applied, "", nil); !errors.Is(err, ErrNotFound) {
+	if err := o.Resolve(99, Applied, "", "", nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("resolve of an unknown entry: got %v, want ErrNotFound", err)
 	}
 }

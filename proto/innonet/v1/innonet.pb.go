@@ -14244,6 +14244,267 @@ func (x *RedeliverWebhookRequest) GetIndex() uint64 {
 	return 0
 }
 
+type ListQueuedWritesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every author's queued writes, not only the caller's. ADMIN only.
+	All           bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuedWritesRequest) Reset() {
+	*x = ListQueuedWritesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[160]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuedWritesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuedWritesRequest) ProtoMessage() {}
+
+func (x *ListQueuedWritesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[160]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuedWritesRequest.ProtoReflect.Descriptor instead.
+func (*ListQueuedWritesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{160}
+}
+
+func (x *ListQueuedWritesRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type ListQueuedWritesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The answering site.
+	Site string `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	// Newest first.
+	Writes []*QueuedWrite `protobuf:"bytes,2,rep,name=writes,proto3" json:"writes,omitempty"`
+	// How many of the listed writes still wait to be sent.
+	Pending       int32 `protobuf:"varint,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuedWritesResponse) Reset() {
+	*x = ListQueuedWritesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[161]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuedWritesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuedWritesResponse) ProtoMessage() {}
+
+func (x *ListQueuedWritesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[161]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuedWritesResponse.ProtoReflect.Descriptor instead.
+func (*ListQueuedWritesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{161}
+}
+
+func (x *ListQueuedWritesResponse) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *ListQueuedWritesResponse) GetWrites() []*QueuedWrite {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+func (x *ListQueuedWritesResponse) GetPending() int32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+// QueuedWrite is a write a site took while it could reach no leader.
+type QueuedWrite struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// queued (not yet sent), applied or refused.
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// The API method, e.g. /innonet.v1.LeadService/ClaimLead.
+	Method string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
+	// The user who made the write.
+	Author string `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"`
+	// The site that took it.
+	Site string `protobuf:"bytes,5,opt,name=site,proto3" json:"site,omitempty"`
+	// The lead it concerns, if any.
+	LeadId    string                 `protobuf:"bytes,6,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	QueueTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=queue_time,json=queueTime,proto3" json:"queue_time,omitempty"`
+	// When the leader applied or refused it.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// Deliveries tried.
+	Attempts int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// Why the last delivery did not get through (no leader reachable).
+	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// A refusal's message (the gRPC status message), when refused.
+	Outcome string `protobuf:"bytes,11,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// A refusal's gRPC status code name, e.g. FAILED_PRECONDITION.
+	OutcomeCode string `protobuf:"bytes,12,opt,name=outcome_code,json=outcomeCode,proto3" json:"outcome_code,omitempty"`
+	// The lead as the leader answered it, when applied and the method
+	// returns a lead.
+	Lead          *Lead `protobuf:"bytes,13,opt,name=lead,proto3" json:"lead,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuedWrite) Reset() {
+	*x = QueuedWrite{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuedWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuedWrite) ProtoMessage() {}
+
+func (x *QueuedWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuedWrite.ProtoReflect.Descriptor instead.
+func (*QueuedWrite) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{162}
+}
+
+func (x *QueuedWrite) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetQueueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QueueTime
+	}
+	return nil
+}
+
+func (x *QueuedWrite) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *QueuedWrite) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *QueuedWrite) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetOutcomeCode() string {
+	if x != nil {
+		return x.OutcomeCode
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetLead() *Lead {
+	if x != nil {
+		return x.Lead
+	}
+	return nil
+}
+
 type FunnelReport_Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One value per group_by dimension, in its order ("" for none: no
@@ -14258,7 +14519,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14270,7 +14531,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[162]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14336,7 +14597,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14348,7 +14609,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[163]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14431,7 +14692,7 @@ type CalendarYear_Holiday struct {
 
 func (x *CalendarYear_Holiday) Reset() {
 	*x = CalendarYear_Holiday{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14443,7 +14704,7 @@ func (x *CalendarYear_Holiday) String() string {
 func (*CalendarYear_Holiday) ProtoMessage() {}
 
 func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[166]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15818,7 +16079,31 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11delivered_through\x18\x02 \x01(\x04R\x10deliveredThrough\"?\n" +
 	"\x17RedeliverWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index*\xb2\x01\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"+\n" +
+	"\x17ListQueuedWritesRequest\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\"y\n" +
+	"\x18ListQueuedWritesResponse\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12/\n" +
+	"\x06writes\x18\x02 \x03(\v2\x17.innonet.v1.QueuedWriteR\x06writes\x12\x18\n" +
+	"\apending\x18\x03 \x01(\x05R\apending\"\xb9\x03\n" +
+	"\vQueuedWrite\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06method\x18\x03 \x01(\tR\x06method\x12\x16\n" +
+	"\x06author\x18\x04 \x01(\tR\x06author\x12\x12\n" +
+	"\x04site\x18\x05 \x01(\tR\x04site\x12\x17\n" +
+	"\alead_id\x18\x06 \x01(\tR\x06leadId\x129\n" +
+	"\n" +
+	"queue_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tqueueTime\x12=\n" +
+	"\fresolve_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x1a\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\n" +
+	" \x01(\tR\tlastError\x12\x18\n" +
+	"\aoutcome\x18\v \x01(\tR\aoutcome\x12!\n" +
+	"\foutcome_code\x18\f \x01(\tR\voutcomeCode\x12$\n" +
+	"\x04lead\x18\r \x01(\v2\x10.innonet.v1.LeadR\x04lead*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -16002,7 +16287,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\tListSites\x12\x1c.innonet.v1.ListSitesRequest\x1a\x1d.innonet.v1.ListSitesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/sites\x12S\n" +
 	"\n" +
 	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sites\x12T\n" +
-	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01B$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x012\x82\x01\n" +
+	"\rOutboxService\x12q\n" +
+	"\x10ListQueuedWrites\x12#.innonet.v1.ListQueuedWritesRequest\x1a$.innonet.v1.ListQueuedWritesResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/queuedB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -16017,7 +16305,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 167)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 170)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                                   // 0: innonet.v1.Stage
 	(Sector)(0),                                  // 1: innonet.v1.Sector
@@ -16196,26 +16484,29 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*ListWebhookDeliveriesRequest)(nil),         // 174: innonet.v1.ListWebhookDeliveriesRequest
 	(*ListWebhookDeliveriesResponse)(nil),        // 175: innonet.v1.ListWebhookDeliveriesResponse
 	(*RedeliverWebhookRequest)(nil),              // 176: innonet.v1.RedeliverWebhookRequest
-	nil,                                          // 177: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                          // 178: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),                   // 179: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),                     // 180: innonet.v1.TargetReport.Row
-	nil,                                          // 181: innonet.v1.SlaSettings.LimitsEntry
-	nil,                                          // 182: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	(*CalendarYear_Holiday)(nil),                 // 183: innonet.v1.CalendarYear.Holiday
-	(*durationpb.Duration)(nil),                  // 184: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),                // 185: google.protobuf.Timestamp
+	(*ListQueuedWritesRequest)(nil),              // 177: innonet.v1.ListQueuedWritesRequest
+	(*ListQueuedWritesResponse)(nil),             // 178: innonet.v1.ListQueuedWritesResponse
+	(*QueuedWrite)(nil),                          // 179: innonet.v1.QueuedWrite
+	nil,                                          // 180: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                          // 181: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),                   // 182: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),                     // 183: innonet.v1.TargetReport.Row
+	nil,                                          // 184: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                          // 185: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),                 // 186: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),                  // 187: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                // 188: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	184, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	187, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	185, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	185, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	185, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	188, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	188, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	188, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
@@ -16228,19 +16519,19 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	185, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	185, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	185, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	188, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	188, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	188, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -16256,387 +16547,393 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	185, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	188, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	91,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
-	185, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	185, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	185, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	185, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	185, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	185, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	188, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	188, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	188, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	188, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	188, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	188, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	184, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	187, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	184, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	187, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	184, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	187, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	185, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	188, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	185, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	187, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	188, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	184, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	185, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	187, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	188, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	184, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	187, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
-	184, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	185, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	187, // 98: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	188, // 99: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
 	60,  // 100: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
-	185, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	188, // 101: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
 	72,  // 102: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	10,  // 103: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 104: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 105: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 106: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	185, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	185, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	185, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	187, // 107: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	188, // 108: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	188, // 109: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	188, // 110: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	11,  // 111: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
 	80,  // 112: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
 	17,  // 113: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	8,   // 114: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 115: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 116: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	8,   // 117: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 118: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	185, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	188, // 119: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 120: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	12,  // 121: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 122: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	185, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	188, // 123: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	7,   // 124: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 125: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	88,  // 126: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
 	17,  // 127: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 128: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
 	92,  // 129: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	185, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	188, // 130: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	7,   // 131: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 132: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
 	92,  // 133: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
 	17,  // 134: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 135: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	14,  // 136: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	185, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	185, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	188, // 137: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	188, // 138: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	14,  // 139: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 140: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 141: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	14,  // 142: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 143: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 144: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
 	96,  // 145: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
 	17,  // 146: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	14,  // 147: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	185, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	188, // 148: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
 	15,  // 149: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	185, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	185, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	188, // 150: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	188, // 151: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
 	106, // 152: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	15,  // 153: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
 	104, // 154: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
 	7,   // 155: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 156: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	104, // 157: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
 	17,  // 158: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
 	104, // 159: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
 	15,  // 160: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
 	106, // 161: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	9,   // 162: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	185, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	185, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	188, // 163: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	188, // 164: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
 	9,   // 165: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	177, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	185, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	180, // 166: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	188, // 167: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
 	7,   // 168: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 169: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
 	118, // 170: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
 	17,  // 171: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	178, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	181, // 172: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
 	0,   // 173: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
 	1,   // 174: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 175: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 176: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 177: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 178: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 179: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 180: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 181: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 182: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	123, // 183: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 184: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 185: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 186: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	131, // 187: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
 	17,  // 188: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 189: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 190: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
 	135, // 191: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
 	17,  // 192: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 193: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 194: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 195: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
 	2,   // 196: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
 	136, // 197: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	185, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	188, // 198: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
 	1,   // 199: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
 	2,   // 200: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
 	136, // 201: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
 	7,   // 202: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 203: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	140, // 204: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
 	17,  // 205: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 206: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
 	131, // 207: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
 	7,   // 208: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	179, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	179, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	187, // 209: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	182, // 210: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	182, // 211: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
 	17,  // 212: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 213: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	180, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	185, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	187, // 214: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	183, // 215: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	188, // 216: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
 	17,  // 217: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 218: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 219: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
 	146, // 220: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	185, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	188, // 221: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
 	146, // 222: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
 	16,  // 223: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
-	185, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	188, // 224: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
 	16,  // 225: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
 	7,   // 226: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
-	184, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	187, // 227: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
 	19,  // 228: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
 	17,  // 229: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
-	181, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
-	185, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
-	182, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	183, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	183, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	184, // 230: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	188, // 231: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	185, // 232: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	186, // 233: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	186, // 234: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
 	36,  // 235: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
-	184, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
-	185, // 237: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
+	187, // 236: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
+	188, // 237: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
 	162, // 238: innonet.v1.ListNotificationsResponse.notifications:type_name -> innonet.v1.Notification
-	185, // 239: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	188, // 239: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
 	169, // 240: innonet.v1.ListWebhooksResponse.webhooks:type_name -> innonet.v1.Webhook
-	185, // 241: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
+	188, // 241: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
 	173, // 242: innonet.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innonet.v1.WebhookDelivery
-	142, // 243: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	142, // 244: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	142, // 245: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	146, // 246: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	142, // 247: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	142, // 248: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	20,  // 249: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	21,  // 250: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	22,  // 251: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 252: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	29,  // 253: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	30,  // 254: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	31,  // 255: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	32,  // 256: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	33,  // 257: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	34,  // 258: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	35,  // 259: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	75,  // 260: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	76,  // 261: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	77,  // 262: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	78,  // 263: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	79,  // 264: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	82,  // 265: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	83,  // 266: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	84,  // 267: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	85,  // 268: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	87,  // 269: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	89,  // 270: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	103, // 271: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	97,  // 272: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	98,  // 273: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	99,  // 274: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	101, // 275: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	105, // 276: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	108, // 277: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	110, // 278: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	112, // 279: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	113, // 280: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	117, // 281: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	119, // 282: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	121, // 283: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	122, // 284: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	159, // 285: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
-	124, // 286: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	126, // 287: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	128, // 288: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	129, // 289: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	141, // 290: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	144, // 291: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	147, // 292: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	149, // 293: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	151, // 294: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
-	153, // 295: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
-	155, // 296: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
-	156, // 297: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
-	158, // 298: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
-	161, // 299: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
-	164, // 300: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
-	165, // 301: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
-	167, // 302: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
-	168, // 303: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
-	170, // 304: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
-	172, // 305: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
-	174, // 306: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
-	176, // 307: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
-	132, // 308: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	134, // 309: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	137, // 310: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	138, // 311: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	40,  // 312: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	42,  // 313: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	57,  // 314: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	44,  // 315: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	45,  // 316: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	54,  // 317: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	56,  // 318: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	47,  // 319: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	49,  // 320: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	50,  // 321: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	52,  // 322: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	53,  // 323: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	58,  // 324: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	70,  // 325: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	62,  // 326: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	63,  // 327: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	64,  // 328: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	65,  // 329: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	66,  // 330: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	68,  // 331: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	71,  // 332: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	73,  // 333: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	93,  // 334: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	95,  // 335: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	114, // 336: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	19,  // 337: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	19,  // 338: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	28,  // 339: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	24,  // 340: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	19,  // 341: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	19,  // 342: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	19,  // 343: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	19,  // 344: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	19,  // 345: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	19,  // 346: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	37,  // 347: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	19,  // 348: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	19,  // 349: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	80,  // 350: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	80,  // 351: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	81,  // 352: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	19,  // 353: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	19,  // 354: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	86,  // 355: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	86,  // 356: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	88,  // 357: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	90,  // 358: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	19,  // 359: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	96,  // 360: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	96,  // 361: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	100, // 362: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	96,  // 363: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	107, // 364: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	109, // 365: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	111, // 366: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	107, // 367: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	107, // 368: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	19,  // 369: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	120, // 370: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	118, // 371: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	118, // 372: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	160, // 373: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
-	125, // 374: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	127, // 375: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	19,  // 376: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	130, // 377: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	143, // 378: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	145, // 379: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	148, // 380: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	148, // 381: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	152, // 382: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
-	154, // 383: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
-	154, // 384: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
-	157, // 385: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
-	157, // 386: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
-	163, // 387: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
-	166, // 388: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
-	166, // 389: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	166, // 390: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	169, // 391: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
-	171, // 392: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
-	169, // 393: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
-	175, // 394: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
-	173, // 395: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
-	133, // 396: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	135, // 397: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	135, // 398: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	139, // 399: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	41,  // 400: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	43,  // 401: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	38,  // 402: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	38,  // 403: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	46,  // 404: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	55,  // 405: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	39,  // 406: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	48,  // 407: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	38,  // 408: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	51,  // 409: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	39,  // 410: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	39,  // 411: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	61,  // 412: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	61,  // 413: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	61,  // 414: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	61,  // 415: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	61,  // 416: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	61,  // 417: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	67,  // 418: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	69,  // 419: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	72,  // 420: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	74,  // 421: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	94,  // 422: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	92,  // 423: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	115, // 424: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	337, // [337:425] is the sub-list for method output_type
-	249, // [249:337] is the sub-list for method input_type
-	249, // [249:249] is the sub-list for extension type_name
-	249, // [249:249] is the sub-list for extension extendee
-	0,   // [0:249] is the sub-list for field type_name
+	179, // 243: innonet.v1.ListQueuedWritesResponse.writes:type_name -> innonet.v1.QueuedWrite
+	188, // 244: innonet.v1.QueuedWrite.queue_time:type_name -> google.protobuf.Timestamp
+	188, // 245: innonet.v1.QueuedWrite.resolve_time:type_name -> google.protobuf.Timestamp
+	19,  // 246: innonet.v1.QueuedWrite.lead:type_name -> innonet.v1.Lead
+	142, // 247: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	142, // 248: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	142, // 249: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	146, // 250: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	142, // 251: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	142, // 252: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 253: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 254: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 255: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 256: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 257: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 258: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 259: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 260: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 261: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 262: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 263: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	75,  // 264: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	76,  // 265: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	77,  // 266: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	78,  // 267: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	79,  // 268: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	82,  // 269: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	83,  // 270: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	84,  // 271: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	85,  // 272: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	87,  // 273: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	89,  // 274: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	103, // 275: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	97,  // 276: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	98,  // 277: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	99,  // 278: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	101, // 279: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	105, // 280: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	108, // 281: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	110, // 282: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	112, // 283: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	113, // 284: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	117, // 285: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	119, // 286: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	121, // 287: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	122, // 288: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	159, // 289: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
+	124, // 290: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	126, // 291: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	128, // 292: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	129, // 293: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	141, // 294: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	144, // 295: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	147, // 296: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	149, // 297: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	151, // 298: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	153, // 299: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	155, // 300: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	156, // 301: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	158, // 302: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	161, // 303: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
+	164, // 304: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
+	165, // 305: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
+	167, // 306: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
+	168, // 307: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
+	170, // 308: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
+	172, // 309: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
+	174, // 310: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
+	176, // 311: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
+	132, // 312: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	134, // 313: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	137, // 314: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	138, // 315: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 316: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 317: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 318: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 319: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 320: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 321: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 322: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 323: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 324: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 325: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 326: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 327: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 328: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	70,  // 329: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	62,  // 330: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	63,  // 331: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	64,  // 332: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	65,  // 333: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	66,  // 334: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	68,  // 335: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	71,  // 336: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	73,  // 337: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	93,  // 338: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	95,  // 339: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	114, // 340: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	177, // 341: innonet.v1.OutboxService.ListQueuedWrites:input_type -> innonet.v1.ListQueuedWritesRequest
+	19,  // 342: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 343: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 344: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 345: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 346: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 347: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 348: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 349: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 350: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 351: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 352: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 353: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 354: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	80,  // 355: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	80,  // 356: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	81,  // 357: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 358: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 359: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	86,  // 360: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	86,  // 361: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	88,  // 362: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	90,  // 363: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 364: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	96,  // 365: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	96,  // 366: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	100, // 367: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	96,  // 368: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	107, // 369: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	109, // 370: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	111, // 371: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	107, // 372: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	107, // 373: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 374: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	120, // 375: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	118, // 376: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	118, // 377: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	160, // 378: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
+	125, // 379: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	127, // 380: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 381: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	130, // 382: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	143, // 383: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	145, // 384: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	148, // 385: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	148, // 386: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	152, // 387: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	154, // 388: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	154, // 389: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	157, // 390: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	157, // 391: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	163, // 392: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
+	166, // 393: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
+	166, // 394: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	166, // 395: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	169, // 396: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
+	171, // 397: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
+	169, // 398: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
+	175, // 399: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
+	173, // 400: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
+	133, // 401: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	135, // 402: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	135, // 403: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	139, // 404: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 405: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 406: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 407: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 408: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 409: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 410: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 411: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 412: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 413: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 414: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 415: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 416: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 417: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 418: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 419: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 420: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 421: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 422: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	67,  // 423: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	69,  // 424: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	72,  // 425: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	74,  // 426: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	94,  // 427: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	92,  // 428: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	115, // 429: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	178, // 430: innonet.v1.OutboxService.ListQueuedWrites:output_type -> innonet.v1.ListQueuedWritesResponse
+	342, // [342:431] is the sub-list for method output_type
+	253, // [253:342] is the sub-list for method input_type
+	253, // [253:253] is the sub-list for extension type_name
+	253, // [253:253] is the sub-list for extension extendee
+	0,   // [0:253] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -16658,9 +16955,9 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   167,
+			NumMessages:   170,
 			NumExtensions: 0,
-			NumServices:   6,
+			NumServices:   7,
 		},
 		GoTypes:           file_innonet_v1_innonet_proto_goTypes,
 		DependencyIndexes: file_innonet_v1_innonet_proto_depIdxs,
