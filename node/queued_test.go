@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -98,9 +99,7 @@ func TestQueuedAcrossCut(t *testing.T) {
 	// A site restarted while cut off holds what its latest snapshot
 	// holds (Raft applies no later entry before it hears the commit
 	// index): take one, so it still knows the users after the restart.
-	if err := cut.Cluster().Snapshot(); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, 10*time.Second, "a snapshot at "+cutID, cut.Cluster().Snapshot)
 	fn.Split([]string{cutID}, others)
 	tc.waitFor(cutID+" to know no leader", func() bool { return cut.Cluster().Reach() != nil })
 
@@ -126,6 +125,25 @@ func TestQueuedAcrossCut(t *testing.T) {
 	if code != http.StatusAccepted || field(out, "requestId") != restSubmit["requestId"] || field(out, "status") != "queued" ||
 		h.Get(mdQueued) != restSubmit["requestId"] {
 		t.Errorf("queued REST submit: got %d %v (header %q), want 202 with requestId %v and status queued", code, out, h.Get(mdQueued), restSubmit["requestId"])
+	}
+	// A comment through the console, which opts in: the notice says it
+	// was saved here, and /queued lists it.
+	web := newBrowser(t, cut, hqTok)
+	code, page := web.get("/leads/" + lead.Id)
+	if code != http.StatusOK {
+		t.Fatalf("lead page at the cut-off site: %d", code)
+	}
+	form := url.Values{"csrf": {csrfIn(t, page)}, "rid": {"web-queued-comment"}, "version": {"2"},
+		"body": {"Queued from the console"}, "visibility": {"SHARED"}}
+	if code, loc, _ := web.post("/leads/"+lead.Id+"/comment", form); code != http.StatusSeeOther || loc != "/leads/"+lead.Id {
+		t.Fatalf("console comment at the cut-off site: %d to %q", code, loc)
+	}
+	if _, page := web.get("/leads/" + lead.Id); !strings.Contains(page, `class="flash queued"`) || !strings.Contains(page, "it will be sent when the connection to the leader returns") {
+		t.Errorf("the lead page after a queued comment does not say it was queued:\n%s", page)
+	}
+	if _, page := web.get("/queued"); !strings.Contains(page, `data-request-id="web-queued-comment"`) || !strings.Contains(page, "Waiting to be sent") ||
+		!strings.Contains(page, `id="nav-queued"`) {
+		t.Errorf("/queued does not list the queued comment as waiting:\n%s", page)
 	}
 	// Without the opt-in: UNAVAILABLE, naming the cause, as before.
 	c := tc.clients(cut, staff)
@@ -169,6 +187,12 @@ func TestQueuedAcrossCut(t *testing.T) {
 	l := list(yrdTok).Writes[0]
 	if l.Status != "refused" || l.OutcomeCode == "" || l.Outcome == "" || !strings.Contains(l.Outcome, "PRD") {
 		t.Errorf("YRD's queued claim after the cut: %v, want refused with the leader's message naming PRD", l)
+	}
+	if c := list(hqTok).Writes[0]; c.Status != "applied" || c.RequestId != "web-queued-comment" {
+		t.Errorf("HQ's queued console comment after the cut: %v, want applied", c)
+	}
+	if _, page := web.get("/queued"); !strings.Contains(page, "Applied") {
+		t.Errorf("/queued after the cut does not show the comment applied:\n%s", page)
 	}
 	s := list(staff).Writes[0]
 	if s.Status != "applied" || s.GetLead().GetTitle() != "Queued over REST" {
