@@ -145,6 +145,9 @@ func TestQueuedAcrossCut(t *testing.T) {
 		!strings.Contains(page, `id="nav-queued"`) {
 		t.Errorf("/queued does not list the queued comment as waiting:\n%s", page)
 	}
+	if _, page := web.get("/leads"); !strings.Contains(page, `class="badge queued"`) {
+		t.Errorf("the lead list does not mark the lead with a queued write:\n%s", page)
+	}
 	// Without the opt-in: UNAVAILABLE, naming the cause, as before.
 	c := tc.clients(cut, staff)
 	_, err = c.leads.SubmitLead(c.ctx(t), sampleLead("Not queued"))

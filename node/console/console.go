@@ -267,6 +267,9 @@ type view struct {
 	// Queued counts the user's writes this site holds (all, and still
 	// waiting to be sent), for the header's link to /queued.
 	Queued, QueuedPending int32
+	// QueuedLeads are the leads with a write of the user's waiting to
+	// be sent, marked in lead lists.
+	QueuedLeads map[string]bool
 	// Read is the consistency of the page's reads: this site's copy,
 	// or the leader's right after the user's own write (so the page
 	// shows it even where this site has not applied it yet).

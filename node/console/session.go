@@ -147,6 +147,14 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			// A call this site answers itself, also while cut off.
 			if q, err := s.outbox.ListQueuedWrites(ctx, &innonetpb.ListQueuedWritesRequest{}); err == nil {
 				v.Queued, v.QueuedPending = int32(len(q.Writes)), q.Pending
+				for _, w := range q.Writes {
+					if w.Status == "queued" && w.LeadId != "" {
+						if v.QueuedLeads == nil {
+							v.QueuedLeads = map[string]bool{}
+						}
+						v.QueuedLeads[w.LeadId] = true
+					}
+				}
 			}
 		}
 		// After the user's own write the page reads the leader's copy;
