@@ -214,7 +214,8 @@ func (j *journal) rewrite(entries []*Entry) error {
 		}
 		buf = append(buf, rec...)
 	}
-	if _, err := f.Write(buf); err == nil {
+	_, err = f.Write(buf)
+	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
