@@ -188,6 +188,7 @@ func TestQueuedAcrossCut(t *testing.T) {
 	tc.waitFor("the outbox delivered", func() bool { return cut.outbox.Pending() == 0 })
 
 	l := list(yrdTok).Writes[0]
+	t.Logf("YRD's queued claim: %s %s: %s", l.Status, l.OutcomeCode, l.Outcome)
 	if l.Status != "refused" || l.OutcomeCode == "" || l.Outcome == "" || !strings.Contains(l.Outcome, "PRD") {
 		t.Errorf("YRD's queued claim after the cut: %v, want refused with the leader's message naming PRD", l)
 	}
