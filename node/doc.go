@@ -15,7 +15,9 @@
 //     header x-innonet-allow-queued: true; the console's lead forms and
 //     submit form do) for the daily writes on leads: submit, edit, review,
 //     claim, release, advance, withdraw, interest and comments. While this
-//     site knows no leader, or when the attempts above end UNAVAILABLE,
+//     site knows no leader, while it holds queued writes of the caller's
+//     still to be sent (so the caller's writes keep their order), or when
+//     the attempts above end UNAVAILABLE,
 //     such a write is kept in the site's outbox (package outbox, in the
 //     data directory, fsynced) and answered at once: over gRPC with the
 //     method's empty response and the header x-innonet-queued naming its

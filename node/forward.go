@@ -110,7 +110,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	}
 	// A caller that opted in gets a write queued rather than refused
 	// (queued.go): at once while this site knows no leader to send it
-	// to, else when the attempts below fail UNAVAILABLE.
+	// to, or holds queued writes of the caller's still to be sent (so
+	// the caller's writes stay in order), else when the attempts below
+	// fail UNAVAILABLE.
 	queue, err := n.mayQueue(info.FullMethod, md)
 	if err != nil {
 		return nil, err
@@ -118,6 +120,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if queue {
 		if reach := n.cluster.Reach(); reach != nil {
 			return n.enqueue(ctx, info.FullMethod, req, toStatus(reach))
+		}
+		if n.queuedBefore(ctx) {
+			return n.enqueue(ctx, info.FullMethod, req, status.Error(codes.Unavailable, "earlier writes of the caller's are queued on this site"))
 		}
 	}
 	if len(md.Get(mdForwardedBy)) > 0 {

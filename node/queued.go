@@ -88,6 +88,16 @@ func (n *Node) mayQueue(method string, md metadata.MD) (bool, error) {
 	return allowQueued(md)
 }
 
+// queuedBefore reports whether the caller has queued writes on this site
+// still to be sent.
+func (n *Node) queuedBefore(ctx context.Context) bool {
+	if n.outbox.Pending() == 0 {
+		return false
+	}
+	u, _, err := n.queuedCredential(ctx)
+	return err == nil && n.outbox.PendingOf(u.ID) > 0
+}
+
 // queuedCredential is the caller by this site's own copy of the users,
 // however old: a cut-off site judges no token for an answer (see
 // credential), but it may take a write to queue, because the leader

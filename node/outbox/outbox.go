@@ -289,6 +289,19 @@ func (o *Outbox) List(author string) []Entry {
 	return out
 }
 
+// PendingOf counts the author's entries still queued.
+func (o *Outbox) PendingOf(author string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, e := range o.entries {
+		if e.Status == Queued && e.Author == author {
+			n++
+		}
+	}
+	return n
+}
+
 // Pending counts the entries still queued.
 func (o *Outbox) Pending() int {
 	o.mu.Lock()

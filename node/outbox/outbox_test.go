@@ -101,6 +101,9 @@ func TestIdempotent(t *testing.T) {
 	if _, existing, err := o.Add(entry("u2", "a")); err != nil || existing {
 		t.Errorf("another author: existing %v err %v", existing, err)
 	}
+	if o.PendingOf("u1") != 1 || o.PendingOf("u2") != 1 || o.PendingOf("u3") != 0 || o.Pending() != 2 {
+		t.Errorf("pending: u1 %d, u2 %d, u3 %d, all %d; want 1, 1, 0, 2", o.PendingOf("u1"), o.PendingOf("u2"), o.PendingOf("u3"), o.Pending())
+	}
 	if len(o.List("")) != 2 || len(o.List("u2")) != 1 {
 		t.Errorf("lists: all %d, u2 %d; want 2 and 1", len(o.List("")), len(o.List("u2")))
 	}
