@@ -104,7 +104,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 		e.clients[act] = testClients{token: e.tokens[act], leads: innonetpb.NewLeadServiceClient(conn),
 			users: innonetpb.NewUserServiceClient(conn), clusters: innonetpb.NewClusterServiceClient(conn),
 			divisions: innonetpb.NewDivisionServiceClient(conn), reports: innonetpb.NewReportServiceClient(conn),
-			notifications: innonetpb.NewNotificationServiceClient(conn)}
+			notifications: innonetpb.NewNotificationServiceClient(conn), outbox: innonetpb.NewOutboxServiceClient(conn)}
 	}
 	for act := actRevoked; act < numActs; act++ {
 		c := e.as(act)
@@ -574,6 +574,16 @@ func authzRows() []authzRow {
 		{method: cluster + "GetSiteStats", want: cells{OK, OK, OK, OK, OK, OK, OK, OK},
 			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
 				return c.clusters.GetSiteStats(ctx, &innonetpb.GetSiteStatsRequest{})
+			}},
+		// This site's outbox: everyone signed in sees their own queued
+		// writes; everyone's is for admins.
+		{method: "/innonet.v1.OutboxService/ListQueuedWrites", want: cells{UA, UA, OK, OK, OK, OK, OK, OK},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.outbox.ListQueuedWrites(ctx, &innonetpb.ListQueuedWritesRequest{})
+			}},
+		{method: "/innonet.v1.OutboxService/ListQueuedWrites", when: "all", want: cells{UA, UA, OK, PD, PD, PD, PD, PD},
+			call: func(ctx context.Context, c testClients, _ authzTarget) (any, error) {
+				return c.outbox.ListQueuedWrites(ctx, &innonetpb.ListQueuedWritesRequest{All: true})
 			}},
 	}, registryAuthzRows()...)
 }

@@ -20,6 +20,30 @@
 //     SetLeaderPlacement (PUT /v1/cluster/placement, admins) replaces the
 //     replicated pin/prefer/exclude and mode; serve --leader-placement
 //     manual stops this site, when it leads, from moving by itself.
+//   - A caller may accept a queued answer instead (metadata or HTTP
+//     header x-innonet-allow-queued: true; the console's lead forms and
+//     submit form do) for the daily writes on leads: submit, edit, review,
+//     claim, release, advance, withdraw, interest and comments. While this
+//     site knows no leader, while it holds queued writes of the caller's
+//     still to be sent (so the caller's writes keep their order), or when
+//     the attempts above end UNAVAILABLE,
+//     such a write is kept in the site's outbox (package outbox, in the
+//     data directory, fsynced) and answered at once: over gRPC with the
+//     method's empty response and the header x-innonet-queued naming its
+//     request ID, over REST with 202 Accepted and a QueuedWrite. Sending
+//     the same write again is answered as it stands (queued, or its
+//     outcome). A write without a request ID is never queued. The site
+//     sends queued writes in the order taken, one at a time, with their
+//     request IDs, through its own API as soon as a leader is reachable;
+//     a transient failure keeps the write at the head, a refusal is final
+//     and the next follows. ListQueuedWrites (GET /v1/queued) lists the
+//     caller's, with the leader's answer or refusal (queued.go).
+//     Credentials: a site cut off for longer than MaxAuthStaleness judges
+//     no token for an answer, but takes a write to queue on its own copy
+//     of the users (the token must be known there, not revoked or
+//     expired), because the leader authenticates and authorizes the
+//     write again when it is delivered; the outbox keeps the token until
+//     then. ListQueuedWrites is answered on that copy likewise.
 //   - Reads are answered by the leader (forwarded likewise) unless the
 //     request asks for consistency=STALE, which answers from this site's
 //     own copy.

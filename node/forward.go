@@ -34,6 +34,8 @@ var localMethods = map[string]bool{
 	innonetpb.ClusterService_GetSiteStats_FullMethodName: true,
 	healthpb.Health_Check_FullMethodName:                 true,
 	healthpb.Health_List_FullMethodName:                  true,
+	// This site's outbox (queued.go), also while it is cut off.
+	innonetpb.OutboxService_ListQueuedWrites_FullMethodName: true,
 }
 
 // ownView are reads whose answer is the answering site's own view (a
@@ -106,6 +108,23 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if rt == routeLocal {
 		return n.answer(ctx, rt, req, handler)
 	}
+	// A caller that opted in gets a write queued rather than refused
+	// (queued.go): at once while this site knows no leader to send it
+	// to, or holds queued writes of the caller's still to be sent (so
+	// the caller's writes stay in order), else when the attempts below
+	// fail UNAVAILABLE.
+	queue, err := n.mayQueue(info.FullMethod, md)
+	if err != nil {
+		return nil, err
+	}
+	if queue {
+		if reach := n.cluster.Reach(); reach != nil {
+			return n.enqueue(ctx, info.FullMethod, req, toStatus(reach))
+		}
+		if n.queuedBefore(ctx) {
+			return n.enqueue(ctx, info.FullMethod, req, status.Error(codes.Unavailable, "earlier writes of the caller's are queued on this site"))
+		}
+	}
 	if len(md.Get(mdForwardedBy)) > 0 {
 		if !n.cluster.IsLeader() {
 			return nil, status.Error(codes.Unavailable, errNotLeaderForwarded)
@@ -145,6 +164,11 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		if err == nil || status.Code(err) != codes.Unavailable || stale || !resend || !n.awaitLeader(ctx, hold, attempt) {
 			if stale && status.Code(err) == codes.Unavailable {
 				return nil, n.staleAuthError(n.cluster.LastContact(), err)
+			}
+			if queue && status.Code(err) == codes.Unavailable {
+				// Whatever the attempt did, sending the write again with
+				// its request ID applies it once.
+				return n.enqueue(ctx, info.FullMethod, req, n.withCause(err))
 			}
 			return resp, n.withCause(err)
 		}

@@ -234,6 +234,7 @@ type testClients struct {
 	divisions     innonetpb.DivisionServiceClient
 	reports       innonetpb.ReportServiceClient
 	notifications innonetpb.NotificationServiceClient
+	outbox        innonetpb.OutboxServiceClient
 }
 
 func (tc *testCluster) clients(n *Node, token string) testClients {
@@ -241,7 +242,7 @@ func (tc *testCluster) clients(n *Node, token string) testClients {
 	return testClients{token: token, leads: innonetpb.NewLeadServiceClient(c),
 		users: innonetpb.NewUserServiceClient(c), clusters: innonetpb.NewClusterServiceClient(c),
 		divisions: innonetpb.NewDivisionServiceClient(c), reports: innonetpb.NewReportServiceClient(c),
-		notifications: innonetpb.NewNotificationServiceClient(c)}
+		notifications: innonetpb.NewNotificationServiceClient(c), outbox: innonetpb.NewOutboxServiceClient(c)}
 }
 
 // ctx returns a context carrying the bearer token, bounded in time.

@@ -18,6 +18,7 @@ import (
 	"innonet/node/attachments"
 	"innonet/node/guard"
 	"innonet/node/notify"
+	"innonet/node/outbox"
 	"innonet/node/pipeline"
 	"innonet/node/reports"
 	"innonet/node/search"
@@ -133,6 +134,7 @@ type Node struct {
 	applied  *appliedSignal
 	copy     *copyClock
 	notifier *notifier
+	outbox   *outbox.Outbox
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Once
@@ -201,6 +203,11 @@ func New(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
+	if err := n.openOutbox(); err != nil {
+		_ = n.search.Close()
+		lis.Close()
+		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
+	}
 	n.dupes = newDuplicates(n.state, n.log.With("component", "duplicates"))
 	n.matches = newMatches(n.state.DivisionProfiles)
 	n.reports = reports.New(n.state)
@@ -211,6 +218,7 @@ func New(cfg Config) (*Node, error) {
 	n.cluster, err = cluster.New(cc, notifyingFSM{fsm{n.state}, n})
 	if err != nil {
 		_ = n.search.Close()
+		_ = n.outbox.Close()
 		lis.Close()
 		return nil, fmt.Errorf("start site %s: %w", cfg.Site, err)
 	}
@@ -253,6 +261,7 @@ func New(cfg Config) (*Node, error) {
 	// someone waits for it.
 	n.background(func() { _, _ = n.reports.Funnel(reports.FunnelQuery{}) })
 	n.background(func() { n.notifier.dispatch(ctx) })
+	n.background(func() { n.deliverQueued(ctx) })
 	n.matches.changed()
 	n.log.Info("site serving", "api", lis.Addr().String(), "raft", n.cluster.RaftAddr())
 	return n, nil
@@ -332,6 +341,9 @@ func (n *Node) shutdown(handover bool) error {
 		n.wg.Wait()
 		err = n.cluster.Halt()
 		if serr := n.search.Close(); serr != nil && err == nil {
+			err = serr
+		}
+		if serr := n.outbox.Close(); serr != nil && err == nil {
 			err = serr
 		}
 	})

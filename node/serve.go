@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"innonet/node/console"
 	"innonet/node/guard"
@@ -56,6 +57,7 @@ func (n *Node) serve() error {
 	innonetpb.RegisterDivisionServiceServer(n.grpc, &divisionService{n: n})
 	innonetpb.RegisterReportServiceServer(n.grpc, &reportService{n: n})
 	innonetpb.RegisterNotificationServiceServer(n.grpc, &notificationService{n: n})
+	innonetpb.RegisterOutboxServiceServer(n.grpc, &outboxService{n: n})
 	// Server reflection, for grpcurl and the like: signed-in callers only
 	// (reflectionAuth).
 	reflection.Register(n.grpc)
@@ -85,6 +87,7 @@ func (n *Node) serve() error {
 			innonetpb.RegisterDivisionServiceHandler,
 			innonetpb.RegisterReportServiceHandler,
 			innonetpb.RegisterNotificationServiceHandler,
+			innonetpb.RegisterOutboxServiceHandler,
 		} {
 			if err := register(context.Background(), mux, conn); err != nil {
 				return err
@@ -107,6 +110,9 @@ func (n *Node) serve() error {
 		// Unknown or malformed query parameters are refused (restquery.go).
 		runtime.SetQueryParameterParser(strictQuery{}),
 		runtime.WithMiddlewares(refuseQueryOnBody()),
+		// A queued write answers 202 Accepted with a QueuedWrite.
+		runtime.WithForwardResponseOption(queuedStatus),
+		runtime.WithForwardResponseRewriter(n.queuedRewrite),
 	)
 	if err := register(gw); err != nil {
 		return err
@@ -203,7 +209,42 @@ func headerMatcher(key string) (string, bool) {
 	if strings.HasPrefix(strings.ToLower(key), strings.ToLower(runtime.MetadataHeaderPrefix)+"x-innonet-") {
 		return "", false
 	}
+	if strings.EqualFold(key, queuedHeader) {
+		return mdAllowQueued, true
+	}
 	return runtime.DefaultHeaderMatcher(key)
+}
+
+// queuedHeader is the HTTP header a REST caller sends to accept a queued
+// answer (gRPC metadata x-innonet-allow-queued).
+const queuedHeader = "X-Innonet-Allow-Queued"
+
+// queuedOf returns the request ID of a write that was queued.
+func queuedOf(ctx context.Context) string {
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		if v := md.HeaderMD.Get(mdQueued); len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// queuedStatus answers a queued write 202 Accepted.
+func queuedStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	if queuedOf(ctx) != "" {
+		w.WriteHeader(http.StatusAccepted)
+	}
+	return nil
+}
+
+// queuedRewrite puts a QueuedWrite in place of a queued write's empty
+// response.
+func (n *Node) queuedRewrite(ctx context.Context, resp proto.Message) (any, error) {
+	if rid := queuedOf(ctx); rid != "" {
+		method, _ := runtime.RPCMethod(ctx)
+		return n.queuedBody(rid, method), nil
+	}
+	return resp, nil
 }
 
 // outgoingHeaderMatcher passes innonet's read headers (x-innonet-*) to

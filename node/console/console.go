@@ -58,7 +58,9 @@ type Server struct {
 	divs  innonetpb.DivisionServiceClient
 	reps  innonetpb.ReportServiceClient
 	notes innonetpb.NotificationServiceClient
-	mux   *http.ServeMux
+	// outbox lists the user's queued writes (queued.go).
+	outbox innonetpb.OutboxServiceClient
+	mux    *http.ServeMux
 }
 
 // New builds the console of a site.
@@ -82,13 +84,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn := queuedConn{cfg.Conn}
 	s := &Server{cfg: cfg, cat: cat,
-		leads: innonetpb.NewLeadServiceClient(cfg.Conn),
-		users: innonetpb.NewUserServiceClient(cfg.Conn),
-		clust: innonetpb.NewClusterServiceClient(cfg.Conn),
-		divs:  innonetpb.NewDivisionServiceClient(cfg.Conn),
-		reps:  innonetpb.NewReportServiceClient(cfg.Conn),
-		notes: innonetpb.NewNotificationServiceClient(cfg.Conn)}
+		leads:  innonetpb.NewLeadServiceClient(conn),
+		users:  innonetpb.NewUserServiceClient(conn),
+		clust:  innonetpb.NewClusterServiceClient(conn),
+		divs:   innonetpb.NewDivisionServiceClient(conn),
+		reps:   innonetpb.NewReportServiceClient(conn),
+		notes:  innonetpb.NewNotificationServiceClient(conn),
+		outbox: innonetpb.NewOutboxServiceClient(conn)}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -219,6 +223,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /settings/calendars", s.authed(s.calendarPage))
 	m.HandleFunc("POST /settings/calendars", s.authed(s.saveCalendar))
 	m.HandleFunc("GET /inbox", s.authed(s.inbox))
+	m.HandleFunc("GET /queued", s.authed(s.queuedPage))
 	m.HandleFunc("POST /inbox/read", s.authed(s.markRead))
 	m.HandleFunc("GET /settings/notifications", s.authed(s.prefsPage))
 	m.HandleFunc("POST /settings/notifications", s.authed(s.savePrefs))
@@ -259,6 +264,12 @@ type view struct {
 	Bell *bell
 	// bell reads Bell; render waits for it.
 	bellOf func() *bell
+	// Queued counts the user's writes this site holds (all, and still
+	// waiting to be sent), for the header's link to /queued.
+	Queued, QueuedPending int32
+	// QueuedLeads are the leads with a write of the user's waiting to
+	// be sent, marked in lead lists.
+	QueuedLeads map[string]bool
 	// Read is the consistency of the page's reads: this site's copy,
 	// or the leader's right after the user's own write (so the page
 	// shows it even where this site has not applied it yet).

@@ -60,6 +60,13 @@
 // meets here (a stage, a required comment, who may do what, a value
 // out of range); one it does not know keeps the API's English.
 //
+// Queued writes (queued.go): the lead page's daily forms and the submit
+// form ask to be queued when the site cannot reach a leader; the notice
+// then says the form was saved on this site and will be sent when the
+// connection returns, the header links to /queued with the count still
+// waiting, and /queued lists the user's queued writes with what became of
+// them (applied, or refused with the leader's reason).
+//
 // The API explains duplicates and division matches in English statements
 // from fixed templates (node/dedup, node/matching); reasons.go maps each
 // template to a catalogue key, keeping its variable parts, so they read in

@@ -195,6 +195,12 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 		s.mergePage(w, r, v, ctx, id, f("into"), f("comment"), rid)
 		return
 	}
+	// The daily work on a lead may be queued on a site cut off from the
+	// leader (queued.go).
+	mark := &queuedMark{}
+	if queuedForms[action] {
+		ctx, mark = allowQueued(ctx)
+	}
 	// Every write carries its request ID, so sending it again while the
 	// cluster elects a leader does it at most once.
 	var res *innonetpb.Lead
@@ -206,6 +212,8 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request, v *view, ctx
 	switch {
 	case err != nil:
 		s.setFlash(w, s.apiFlash(v.T, err))
+	case mark.queued() != "":
+		s.setFlash(w, queuedFlash(v.T))
 	case action == "merge":
 		s.setFlash(w, &flash{Kind: "notice", Msg: v.T.T("done.merge", id, res.GetMergedInto())})
 		next = "/leads/" + res.GetMergedInto()

@@ -144,8 +144,22 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 		v.User = me
 		if r.Method == http.MethodGet {
 			v.bellOf = s.ringBell(ctx)
+			// A call this site answers itself, also while cut off.
+			if q, err := s.outbox.ListQueuedWrites(ctx, &innonetpb.ListQueuedWritesRequest{}); err == nil {
+				v.Queued, v.QueuedPending = int32(len(q.Writes)), q.Pending
+				for _, w := range q.Writes {
+					if w.Status == "queued" && w.LeadId != "" {
+						if v.QueuedLeads == nil {
+							v.QueuedLeads = map[string]bool{}
+						}
+						v.QueuedLeads[w.LeadId] = true
+					}
+				}
+			}
 		}
-		if v.Flash = s.takeFlash(w, r); v.Flash != nil {
+		// After the user's own write the page reads the leader's copy;
+		// not after a write that was queued because no leader answered.
+		if v.Flash = s.takeFlash(w, r); v.Flash != nil && v.Flash.Kind != "queued" {
 			v.Read = innonetpb.Consistency_LEADER
 		}
 		s.slide(w, r, ctx)
@@ -364,7 +378,7 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	var f flash
-	if json.Unmarshal(b, &f) != nil || (f.Kind != "notice" && f.Kind != "error") {
+	if json.Unmarshal(b, &f) != nil || (f.Kind != "notice" && f.Kind != "error" && f.Kind != "queued") {
 		return nil
 	}
 	return &f

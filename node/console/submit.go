@@ -109,12 +109,20 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, ctx con
 		req.OrganizationId = org.Id
 	}
 	var l *innonetpb.Lead
+	// A submit may be queued on a site cut off from the leader
+	// (queued.go); its files then wait for the lead it makes.
+	qctx, mark := allowQueued(ctx)
 	err := retryWrite(ctx, func() (err error) {
-		l, err = s.leads.SubmitLead(ctx, req)
+		l, err = s.leads.SubmitLead(qctx, req)
 		return err
 	})
 	if err != nil {
 		fail(err)
+		return
+	}
+	if mark.queued() != "" {
+		s.setFlash(w, queuedFlash(v.T))
+		http.Redirect(w, r, "/queued", http.StatusSeeOther)
 		return
 	}
 	notice := &flash{Kind: "notice", Msg: v.T.T("done.submit", l.Id), Warn: s.dupNotice(v.T, l.PossibleDuplicates)}

@@ -14770,6 +14770,267 @@ func (x *RedeliverWebhookRequest) GetIndex() uint64 {
 	return 0
 }
 
+type ListQueuedWritesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every author's queued writes, not only the caller's. ADMIN only.
+	All           bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuedWritesRequest) Reset() {
+	*x = ListQueuedWritesRequest{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[167]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuedWritesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuedWritesRequest) ProtoMessage() {}
+
+func (x *ListQueuedWritesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[167]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuedWritesRequest.ProtoReflect.Descriptor instead.
+func (*ListQueuedWritesRequest) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{167}
+}
+
+func (x *ListQueuedWritesRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type ListQueuedWritesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The answering site.
+	Site string `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	// Newest first.
+	Writes []*QueuedWrite `protobuf:"bytes,2,rep,name=writes,proto3" json:"writes,omitempty"`
+	// How many of the listed writes still wait to be sent.
+	Pending       int32 `protobuf:"varint,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuedWritesResponse) Reset() {
+	*x = ListQueuedWritesResponse{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[168]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuedWritesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuedWritesResponse) ProtoMessage() {}
+
+func (x *ListQueuedWritesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[168]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuedWritesResponse.ProtoReflect.Descriptor instead.
+func (*ListQueuedWritesResponse) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{168}
+}
+
+func (x *ListQueuedWritesResponse) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *ListQueuedWritesResponse) GetWrites() []*QueuedWrite {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+func (x *ListQueuedWritesResponse) GetPending() int32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+// QueuedWrite is a write a site took while it could reach no leader.
+type QueuedWrite struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// queued (not yet sent), applied or refused.
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// The API method, e.g. /innonet.v1.LeadService/ClaimLead.
+	Method string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
+	// The user who made the write.
+	Author string `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"`
+	// The site that took it.
+	Site string `protobuf:"bytes,5,opt,name=site,proto3" json:"site,omitempty"`
+	// The lead it concerns, if any.
+	LeadId    string                 `protobuf:"bytes,6,opt,name=lead_id,json=leadId,proto3" json:"lead_id,omitempty"`
+	QueueTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=queue_time,json=queueTime,proto3" json:"queue_time,omitempty"`
+	// When the leader applied or refused it.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// Deliveries tried.
+	Attempts int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// Why the last delivery did not get through (no leader reachable).
+	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// A refusal's message (the gRPC status message), when refused.
+	Outcome string `protobuf:"bytes,11,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// A refusal's gRPC status code name, e.g. FAILED_PRECONDITION.
+	OutcomeCode string `protobuf:"bytes,12,opt,name=outcome_code,json=outcomeCode,proto3" json:"outcome_code,omitempty"`
+	// The lead as the leader answered it, when applied and the method
+	// returns a lead.
+	Lead          *Lead `protobuf:"bytes,13,opt,name=lead,proto3" json:"lead,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuedWrite) Reset() {
+	*x = QueuedWrite{}
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuedWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuedWrite) ProtoMessage() {}
+
+func (x *QueuedWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuedWrite.ProtoReflect.Descriptor instead.
+func (*QueuedWrite) Descriptor() ([]byte, []int) {
+	return file_innonet_v1_innonet_proto_rawDescGZIP(), []int{169}
+}
+
+func (x *QueuedWrite) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetLeadId() string {
+	if x != nil {
+		return x.LeadId
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetQueueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QueueTime
+	}
+	return nil
+}
+
+func (x *QueuedWrite) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *QueuedWrite) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *QueuedWrite) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetOutcomeCode() string {
+	if x != nil {
+		return x.OutcomeCode
+	}
+	return ""
+}
+
+func (x *QueuedWrite) GetLead() *Lead {
+	if x != nil {
+		return x.Lead
+	}
+	return nil
+}
+
 type FunnelReport_Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One value per group_by dimension, in its order ("" for none: no
@@ -14784,7 +15045,7 @@ type FunnelReport_Group struct {
 
 func (x *FunnelReport_Group) Reset() {
 	*x = FunnelReport_Group{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[172]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14796,7 +15057,7 @@ func (x *FunnelReport_Group) String() string {
 func (*FunnelReport_Group) ProtoMessage() {}
 
 func (x *FunnelReport_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[169]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[172]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14862,7 +15123,7 @@ type TargetReport_Row struct {
 
 func (x *TargetReport_Row) Reset() {
 	*x = TargetReport_Row{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[170]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14874,7 +15135,7 @@ func (x *TargetReport_Row) String() string {
 func (*TargetReport_Row) ProtoMessage() {}
 
 func (x *TargetReport_Row) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[170]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14957,7 +15218,7 @@ type CalendarYear_Holiday struct {
 
 func (x *CalendarYear_Holiday) Reset() {
 	*x = CalendarYear_Holiday{}
-	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14969,7 +15230,7 @@ func (x *CalendarYear_Holiday) String() string {
 func (*CalendarYear_Holiday) ProtoMessage() {}
 
 func (x *CalendarYear_Holiday) ProtoReflect() protoreflect.Message {
-	mi := &file_innonet_v1_innonet_proto_msgTypes[173]
+	mi := &file_innonet_v1_innonet_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16386,7 +16647,31 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\x11delivered_through\x18\x02 \x01(\x04R\x10deliveredThrough\"?\n" +
 	"\x17RedeliverWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index*\xb2\x01\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"+\n" +
+	"\x17ListQueuedWritesRequest\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\"y\n" +
+	"\x18ListQueuedWritesResponse\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12/\n" +
+	"\x06writes\x18\x02 \x03(\v2\x17.innonet.v1.QueuedWriteR\x06writes\x12\x18\n" +
+	"\apending\x18\x03 \x01(\x05R\apending\"\xb9\x03\n" +
+	"\vQueuedWrite\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06method\x18\x03 \x01(\tR\x06method\x12\x16\n" +
+	"\x06author\x18\x04 \x01(\tR\x06author\x12\x12\n" +
+	"\x04site\x18\x05 \x01(\tR\x04site\x12\x17\n" +
+	"\alead_id\x18\x06 \x01(\tR\x06leadId\x129\n" +
+	"\n" +
+	"queue_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tqueueTime\x12=\n" +
+	"\fresolve_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x1a\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\n" +
+	" \x01(\tR\tlastError\x12\x18\n" +
+	"\aoutcome\x18\v \x01(\tR\aoutcome\x12!\n" +
+	"\foutcome_code\x18\f \x01(\tR\voutcomeCode\x12$\n" +
+	"\x04lead\x18\r \x01(\v2\x10.innonet.v1.LeadR\x04lead*\xb2\x01\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSUBMITTED\x10\x01\x12\f\n" +
@@ -16570,7 +16855,10 @@ const file_innonet_v1_innonet_proto_rawDesc = "" +
 	"\n" +
 	"CreateSite\x12\x1d.innonet.v1.CreateSiteRequest\x1a\x10.innonet.v1.Site\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/sites\x12T\n" +
 	"\x0fFetchAttachment\x12\".innonet.v1.FetchAttachmentRequest\x1a\x1b.innonet.v1.AttachmentChunk0\x01\x12r\n" +
-	"\x12SetLeaderPlacement\x12%.innonet.v1.SetLeaderPlacementRequest\x1a\x13.innonet.v1.Cluster\" \x82\xd3\xe4\x93\x02\x1a:\x01*\x1a\x15/v1/cluster/placementB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
+	"\x12SetLeaderPlacement\x12%.innonet.v1.SetLeaderPlacementRequest\x1a\x13.innonet.v1.Cluster\" \x82\xd3\xe4\x93\x02\x1a:\x01*\x1a\x15/v1/cluster/placement2\x82\x01\n" +
+	"\rOutboxService\x12q\n" +
+	"\x10ListQueuedWrites\x12#.innonet.v1.ListQueuedWritesRequest\x1a$.innonet.v1.ListQueuedWritesResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/queuedB$Z\"innonet/proto/innonet/v1;innonetpbb\x06proto3"
 
 var (
 	file_innonet_v1_innonet_proto_rawDescOnce sync.Once
@@ -16585,7 +16873,7 @@ func file_innonet_v1_innonet_proto_rawDescGZIP() []byte {
 }
 
 var file_innonet_v1_innonet_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 174)
+var file_innonet_v1_innonet_proto_msgTypes = make([]protoimpl.MessageInfo, 177)
 var file_innonet_v1_innonet_proto_goTypes = []any{
 	(Stage)(0),                                   // 0: innonet.v1.Stage
 	(Sector)(0),                                  // 1: innonet.v1.Sector
@@ -16771,26 +17059,29 @@ var file_innonet_v1_innonet_proto_goTypes = []any{
 	(*ListWebhookDeliveriesRequest)(nil),         // 181: innonet.v1.ListWebhookDeliveriesRequest
 	(*ListWebhookDeliveriesResponse)(nil),        // 182: innonet.v1.ListWebhookDeliveriesResponse
 	(*RedeliverWebhookRequest)(nil),              // 183: innonet.v1.RedeliverWebhookRequest
-	nil,                                          // 184: innonet.v1.GlossaryTerm.NamesEntry
-	nil,                                          // 185: innonet.v1.SetGlossaryTermRequest.NamesEntry
-	(*FunnelReport_Group)(nil),                   // 186: innonet.v1.FunnelReport.Group
-	(*TargetReport_Row)(nil),                     // 187: innonet.v1.TargetReport.Row
-	nil,                                          // 188: innonet.v1.SlaSettings.LimitsEntry
-	nil,                                          // 189: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	(*CalendarYear_Holiday)(nil),                 // 190: innonet.v1.CalendarYear.Holiday
-	(*durationpb.Duration)(nil),                  // 191: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),                // 192: google.protobuf.Timestamp
+	(*ListQueuedWritesRequest)(nil),              // 184: innonet.v1.ListQueuedWritesRequest
+	(*ListQueuedWritesResponse)(nil),             // 185: innonet.v1.ListQueuedWritesResponse
+	(*QueuedWrite)(nil),                          // 186: innonet.v1.QueuedWrite
+	nil,                                          // 187: innonet.v1.GlossaryTerm.NamesEntry
+	nil,                                          // 188: innonet.v1.SetGlossaryTermRequest.NamesEntry
+	(*FunnelReport_Group)(nil),                   // 189: innonet.v1.FunnelReport.Group
+	(*TargetReport_Row)(nil),                     // 190: innonet.v1.TargetReport.Row
+	nil,                                          // 191: innonet.v1.SlaSettings.LimitsEntry
+	nil,                                          // 192: innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	(*CalendarYear_Holiday)(nil),                 // 193: innonet.v1.CalendarYear.Holiday
+	(*durationpb.Duration)(nil),                  // 194: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                // 195: google.protobuf.Timestamp
 }
 var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	7,   // 0: innonet.v1.ReadInfo.consistency:type_name -> innonet.v1.Consistency
-	191, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
+	194, // 1: innonet.v1.ReadInfo.last_contact:type_name -> google.protobuf.Duration
 	1,   // 2: innonet.v1.Lead.sector:type_name -> innonet.v1.Sector
 	2,   // 3: innonet.v1.Lead.deal_type:type_name -> innonet.v1.DealType
 	18,  // 4: innonet.v1.Lead.contacts:type_name -> innonet.v1.Contact
 	0,   // 5: innonet.v1.Lead.stage:type_name -> innonet.v1.Stage
-	192, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
-	192, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
-	192, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
+	195, // 6: innonet.v1.Lead.create_time:type_name -> google.protobuf.Timestamp
+	195, // 7: innonet.v1.Lead.update_time:type_name -> google.protobuf.Timestamp
+	195, // 8: innonet.v1.Lead.stage_time:type_name -> google.protobuf.Timestamp
 	8,   // 9: innonet.v1.Lead.claim_mode:type_name -> innonet.v1.ClaimMode
 	10,  // 10: innonet.v1.Lead.close_reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 11: innonet.v1.Lead.stage_comment_visibility:type_name -> innonet.v1.Comment.Visibility
@@ -16803,19 +17094,19 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	2,   // 18: innonet.v1.SubmitLeadRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 19: innonet.v1.SubmitLeadRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 20: innonet.v1.GetLeadRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 21: innonet.v1.GetLeadRequest.max_staleness:type_name -> google.protobuf.Duration
 	0,   // 22: innonet.v1.ListLeadsRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 23: innonet.v1.ListLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 24: innonet.v1.ListLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 25: innonet.v1.ListLeadsRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 26: innonet.v1.ListLeadsRequest.deal_type:type_name -> innonet.v1.DealType
-	192, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
-	192, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	192, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	195, // 27: innonet.v1.ListLeadsRequest.submitted_after:type_name -> google.protobuf.Timestamp
+	195, // 28: innonet.v1.ListLeadsRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	195, // 29: innonet.v1.ListLeadsRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,   // 30: innonet.v1.SearchLeadsRequest.stage:type_name -> innonet.v1.Stage
 	1,   // 31: innonet.v1.SearchLeadsRequest.sector:type_name -> innonet.v1.Sector
 	7,   // 32: innonet.v1.SearchLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 33: innonet.v1.SearchLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	25,  // 34: innonet.v1.SearchLeadsResponse.hits:type_name -> innonet.v1.SearchHit
 	17,  // 35: innonet.v1.SearchLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 36: innonet.v1.SearchHit.lead:type_name -> innonet.v1.Lead
@@ -16831,400 +17122,406 @@ var file_innonet_v1_innonet_proto_depIdxs = []int32{
 	0,   // 46: innonet.v1.AdvanceLeadRequest.stage:type_name -> innonet.v1.Stage
 	12,  // 47: innonet.v1.AdvanceLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	7,   // 48: innonet.v1.GetLeadHistoryRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 49: innonet.v1.GetLeadHistoryRequest.max_staleness:type_name -> google.protobuf.Duration
 	3,   // 50: innonet.v1.HistoryEvent.role:type_name -> innonet.v1.Role
 	0,   // 51: innonet.v1.HistoryEvent.from_stage:type_name -> innonet.v1.Stage
 	0,   // 52: innonet.v1.HistoryEvent.to_stage:type_name -> innonet.v1.Stage
-	192, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
+	195, // 53: innonet.v1.HistoryEvent.time:type_name -> google.protobuf.Timestamp
 	98,  // 54: innonet.v1.HistoryEvent.changes:type_name -> innonet.v1.FieldChange
 	12,  // 55: innonet.v1.HistoryEvent.visibility:type_name -> innonet.v1.Comment.Visibility
 	36,  // 56: innonet.v1.GetLeadHistoryResponse.events:type_name -> innonet.v1.HistoryEvent
 	17,  // 57: innonet.v1.GetLeadHistoryResponse.read:type_name -> innonet.v1.ReadInfo
 	3,   // 58: innonet.v1.User.role:type_name -> innonet.v1.Role
-	192, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	192, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
-	192, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
-	192, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	192, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	192, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	195, // 59: innonet.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	195, // 60: innonet.v1.User.revoke_time:type_name -> google.protobuf.Timestamp
+	195, // 61: innonet.v1.User.password_set_time:type_name -> google.protobuf.Timestamp
+	195, // 62: innonet.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	195, // 63: innonet.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	195, // 64: innonet.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	5,   // 65: innonet.v1.Token.state:type_name -> innonet.v1.TokenState
 	6,   // 66: innonet.v1.Token.kind:type_name -> innonet.v1.TokenKind
 	3,   // 67: innonet.v1.CreateUserRequest.role:type_name -> innonet.v1.Role
-	191, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
+	194, // 68: innonet.v1.CreateUserRequest.token_ttl:type_name -> google.protobuf.Duration
 	38,  // 69: innonet.v1.CreateUserResponse.user:type_name -> innonet.v1.User
 	39,  // 70: innonet.v1.CreateUserResponse.token_info:type_name -> innonet.v1.Token
 	7,   // 71: innonet.v1.ListUsersRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 72: innonet.v1.ListUsersRequest.max_staleness:type_name -> google.protobuf.Duration
 	38,  // 73: innonet.v1.ListUsersResponse.users:type_name -> innonet.v1.User
 	17,  // 74: innonet.v1.ListUsersResponse.read:type_name -> innonet.v1.ReadInfo
-	191, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	194, // 75: innonet.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
 	39,  // 76: innonet.v1.CreateTokenResponse.token_info:type_name -> innonet.v1.Token
 	3,   // 77: innonet.v1.InviteUserRequest.role:type_name -> innonet.v1.Role
-	191, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
+	194, // 78: innonet.v1.InviteUserRequest.ttl:type_name -> google.protobuf.Duration
 	38,  // 79: innonet.v1.InviteUserResponse.user:type_name -> innonet.v1.User
-	192, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
+	195, // 80: innonet.v1.InviteUserResponse.expire_time:type_name -> google.protobuf.Timestamp
 	39,  // 81: innonet.v1.SignInResponse.token_info:type_name -> innonet.v1.Token
 	38,  // 82: innonet.v1.SignInResponse.user:type_name -> innonet.v1.User
 	7,   // 83: innonet.v1.ListTokensRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 84: innonet.v1.ListTokensRequest.max_staleness:type_name -> google.protobuf.Duration
 	39,  // 85: innonet.v1.ListTokensResponse.tokens:type_name -> innonet.v1.Token
 	17,  // 86: innonet.v1.ListTokensResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 87: innonet.v1.WhoAmIRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 88: innonet.v1.WhoAmIRequest.max_staleness:type_name -> google.protobuf.Duration
 	7,   // 89: innonet.v1.GetClusterRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
-	192, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
+	194, // 90: innonet.v1.Member.last_contact:type_name -> google.protobuf.Duration
+	195, // 91: innonet.v1.Member.stable_since:type_name -> google.protobuf.Timestamp
 	60,  // 92: innonet.v1.Member.alarms:type_name -> innonet.v1.Alarm
-	191, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
-	192, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
+	194, // 93: innonet.v1.Member.clock_offset:type_name -> google.protobuf.Duration
+	195, // 94: innonet.v1.Alarm.since:type_name -> google.protobuf.Timestamp
 	59,  // 95: innonet.v1.Cluster.members:type_name -> innonet.v1.Member
-	191, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
+	194, // 96: innonet.v1.Cluster.last_contact:type_name -> google.protobuf.Duration
 	60,  // 97: innonet.v1.Cluster.alarms:type_name -> innonet.v1.Alarm
 	62,  // 98: innonet.v1.Cluster.placement:type_name -> innonet.v1.LeaderPlacement
 	64,  // 99: innonet.v1.LeaderPlacement.rtt:type_name -> innonet.v1.RoundTripRow
 	65,  // 100: innonet.v1.LeaderPlacement.estimates:type_name -> innonet.v1.PlacementEstimate
-	192, // 101: innonet.v1.LeaderPlacement.evaluated:type_name -> google.protobuf.Timestamp
+	195, // 101: innonet.v1.LeaderPlacement.evaluated:type_name -> google.protobuf.Timestamp
 	66,  // 102: innonet.v1.LeaderPlacement.writes:type_name -> innonet.v1.WriteShare
 	67,  // 103: innonet.v1.LeaderPlacement.last_move:type_name -> innonet.v1.PlacementMove
-	191, // 104: innonet.v1.RoundTrip.rtt:type_name -> google.protobuf.Duration
+	194, // 104: innonet.v1.RoundTrip.rtt:type_name -> google.protobuf.Duration
 	63,  // 105: innonet.v1.RoundTripRow.peers:type_name -> innonet.v1.RoundTrip
-	191, // 106: innonet.v1.PlacementEstimate.per_write:type_name -> google.protobuf.Duration
-	192, // 107: innonet.v1.PlacementMove.time:type_name -> google.protobuf.Timestamp
-	191, // 108: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
-	192, // 109: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
+	194, // 106: innonet.v1.PlacementEstimate.per_write:type_name -> google.protobuf.Duration
+	195, // 107: innonet.v1.PlacementMove.time:type_name -> google.protobuf.Timestamp
+	194, // 108: innonet.v1.SiteStats.last_contact:type_name -> google.protobuf.Duration
+	195, // 109: innonet.v1.SiteStats.time:type_name -> google.protobuf.Timestamp
 	60,  // 110: innonet.v1.SiteStats.alarms:type_name -> innonet.v1.Alarm
 	63,  // 111: innonet.v1.SiteStats.rtt:type_name -> innonet.v1.RoundTrip
-	192, // 112: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
+	195, // 112: innonet.v1.DeniedCertificate.add_time:type_name -> google.protobuf.Timestamp
 	79,  // 113: innonet.v1.ListDeniedCertificatesResponse.certificates:type_name -> innonet.v1.DeniedCertificate
 	10,  // 114: innonet.v1.CloseLeadRequest.reason:type_name -> innonet.v1.CloseLeadRequest.Reason
 	12,  // 115: innonet.v1.CloseLeadRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	0,   // 116: innonet.v1.ReopenLeadRequest.stage:type_name -> innonet.v1.Stage
 	7,   // 117: innonet.v1.ListInterestsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 118: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
-	192, // 119: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
-	192, // 120: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
-	192, // 121: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
+	194, // 118: innonet.v1.ListInterestsRequest.max_staleness:type_name -> google.protobuf.Duration
+	195, // 119: innonet.v1.Interest.create_time:type_name -> google.protobuf.Timestamp
+	195, // 120: innonet.v1.Interest.update_time:type_name -> google.protobuf.Timestamp
+	195, // 121: innonet.v1.Interest.withdraw_time:type_name -> google.protobuf.Timestamp
 	11,  // 122: innonet.v1.Interest.outcome:type_name -> innonet.v1.Interest.Outcome
 	87,  // 123: innonet.v1.ListInterestsResponse.interests:type_name -> innonet.v1.Interest
 	17,  // 124: innonet.v1.ListInterestsResponse.read:type_name -> innonet.v1.ReadInfo
 	8,   // 125: innonet.v1.SetClaimModeRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	7,   // 126: innonet.v1.GetClaimModeSettingRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 127: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 127: innonet.v1.GetClaimModeSettingRequest.max_staleness:type_name -> google.protobuf.Duration
 	8,   // 128: innonet.v1.UpdateClaimModeSettingRequest.claim_mode:type_name -> innonet.v1.ClaimMode
 	8,   // 129: innonet.v1.ClaimModeSetting.claim_mode:type_name -> innonet.v1.ClaimMode
-	192, // 130: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
+	195, // 130: innonet.v1.ClaimModeSetting.update_time:type_name -> google.protobuf.Timestamp
 	12,  // 131: innonet.v1.AddCommentRequest.visibility:type_name -> innonet.v1.Comment.Visibility
 	12,  // 132: innonet.v1.Comment.visibility:type_name -> innonet.v1.Comment.Visibility
 	3,   // 133: innonet.v1.Comment.role:type_name -> innonet.v1.Role
-	192, // 134: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	195, // 134: innonet.v1.Comment.time:type_name -> google.protobuf.Timestamp
 	7,   // 135: innonet.v1.ListCommentsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 136: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 136: innonet.v1.ListCommentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	95,  // 137: innonet.v1.ListCommentsResponse.comments:type_name -> innonet.v1.Comment
 	17,  // 138: innonet.v1.ListCommentsResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 139: innonet.v1.Site.kind:type_name -> innonet.v1.Site.Kind
 	99,  // 140: innonet.v1.Site.subnodes:type_name -> innonet.v1.Site
-	192, // 141: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	195, // 141: innonet.v1.Site.create_time:type_name -> google.protobuf.Timestamp
 	7,   // 142: innonet.v1.ListSitesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 143: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 143: innonet.v1.ListSitesRequest.max_staleness:type_name -> google.protobuf.Duration
 	99,  // 144: innonet.v1.ListSitesResponse.sites:type_name -> innonet.v1.Site
 	17,  // 145: innonet.v1.ListSitesResponse.read:type_name -> innonet.v1.ReadInfo
 	13,  // 146: innonet.v1.CreateSiteRequest.kind:type_name -> innonet.v1.Site.Kind
 	14,  // 147: innonet.v1.Organization.kind:type_name -> innonet.v1.Organization.Kind
-	192, // 148: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	192, // 149: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	195, // 148: innonet.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	195, // 149: innonet.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	14,  // 150: innonet.v1.CreateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 151: innonet.v1.GetOrganizationRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 152: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 152: innonet.v1.GetOrganizationRequest.max_staleness:type_name -> google.protobuf.Duration
 	14,  // 153: innonet.v1.ListOrganizationsRequest.kind:type_name -> innonet.v1.Organization.Kind
 	7,   // 154: innonet.v1.ListOrganizationsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 155: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 155: innonet.v1.ListOrganizationsRequest.max_staleness:type_name -> google.protobuf.Duration
 	103, // 156: innonet.v1.ListOrganizationsResponse.organizations:type_name -> innonet.v1.Organization
 	17,  // 157: innonet.v1.ListOrganizationsResponse.read:type_name -> innonet.v1.ReadInfo
 	14,  // 158: innonet.v1.UpdateOrganizationRequest.kind:type_name -> innonet.v1.Organization.Kind
-	192, // 159: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
+	195, // 159: innonet.v1.DealTerms.update_time:type_name -> google.protobuf.Timestamp
 	15,  // 160: innonet.v1.Attachment.visibility:type_name -> innonet.v1.Attachment.Visibility
-	192, // 161: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
-	192, // 162: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
+	195, // 161: innonet.v1.Attachment.add_time:type_name -> google.protobuf.Timestamp
+	195, // 162: innonet.v1.Attachment.remove_time:type_name -> google.protobuf.Timestamp
 	113, // 163: innonet.v1.UploadAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	15,  // 164: innonet.v1.AttachmentHeader.visibility:type_name -> innonet.v1.Attachment.Visibility
 	111, // 165: innonet.v1.AttachmentResult.attachment:type_name -> innonet.v1.Attachment
 	7,   // 166: innonet.v1.ListAttachmentsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 167: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 167: innonet.v1.ListAttachmentsRequest.max_staleness:type_name -> google.protobuf.Duration
 	111, // 168: innonet.v1.ListAttachmentsResponse.attachments:type_name -> innonet.v1.Attachment
 	17,  // 169: innonet.v1.ListAttachmentsResponse.read:type_name -> innonet.v1.ReadInfo
 	111, // 170: innonet.v1.DownloadAttachmentResponse.attachment:type_name -> innonet.v1.Attachment
 	15,  // 171: innonet.v1.RemoveAttachmentRequest.visibility:type_name -> innonet.v1.Attachment.Visibility
 	113, // 172: innonet.v1.RegisterAttachmentRequest.header:type_name -> innonet.v1.AttachmentHeader
 	9,   // 173: innonet.v1.LeadTranslation.status:type_name -> innonet.v1.TranslationStatus
-	192, // 174: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
-	192, // 175: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
+	195, // 174: innonet.v1.LeadTranslation.translate_time:type_name -> google.protobuf.Timestamp
+	195, // 175: innonet.v1.LeadTranslation.verify_time:type_name -> google.protobuf.Timestamp
 	9,   // 176: innonet.v1.TranslateLeadRequest.status:type_name -> innonet.v1.TranslationStatus
-	184, // 177: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
-	192, // 178: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
+	187, // 177: innonet.v1.GlossaryTerm.names:type_name -> innonet.v1.GlossaryTerm.NamesEntry
+	195, // 178: innonet.v1.GlossaryTerm.update_time:type_name -> google.protobuf.Timestamp
 	7,   // 179: innonet.v1.ListGlossaryRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 180: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 180: innonet.v1.ListGlossaryRequest.max_staleness:type_name -> google.protobuf.Duration
 	125, // 181: innonet.v1.ListGlossaryResponse.terms:type_name -> innonet.v1.GlossaryTerm
 	17,  // 182: innonet.v1.ListGlossaryResponse.read:type_name -> innonet.v1.ReadInfo
-	185, // 183: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
+	188, // 183: innonet.v1.SetGlossaryTermRequest.names:type_name -> innonet.v1.SetGlossaryTermRequest.NamesEntry
 	0,   // 184: innonet.v1.PossibleDuplicate.stage:type_name -> innonet.v1.Stage
 	1,   // 185: innonet.v1.CheckDuplicatesRequest.sector:type_name -> innonet.v1.Sector
 	2,   // 186: innonet.v1.CheckDuplicatesRequest.deal_type:type_name -> innonet.v1.DealType
 	18,  // 187: innonet.v1.CheckDuplicatesRequest.contacts:type_name -> innonet.v1.Contact
 	7,   // 188: innonet.v1.CheckDuplicatesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 189: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 189: innonet.v1.CheckDuplicatesRequest.max_staleness:type_name -> google.protobuf.Duration
 	130, // 190: innonet.v1.CheckDuplicatesResponse.possible_duplicates:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 191: innonet.v1.CheckDuplicatesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 192: innonet.v1.GetSimilarLeadsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 193: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 193: innonet.v1.GetSimilarLeadsRequest.max_staleness:type_name -> google.protobuf.Duration
 	130, // 194: innonet.v1.GetSimilarLeadsResponse.similar:type_name -> innonet.v1.PossibleDuplicate
 	17,  // 195: innonet.v1.GetSimilarLeadsResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 196: innonet.v1.GetLeadMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 197: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 197: innonet.v1.GetLeadMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	138, // 198: innonet.v1.GetLeadMatchesResponse.matches:type_name -> innonet.v1.DivisionMatch
 	17,  // 199: innonet.v1.GetLeadMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 200: innonet.v1.ListDivisionProfilesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 201: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 201: innonet.v1.ListDivisionProfilesRequest.max_staleness:type_name -> google.protobuf.Duration
 	142, // 202: innonet.v1.ListDivisionProfilesResponse.profiles:type_name -> innonet.v1.DivisionProfile
 	17,  // 203: innonet.v1.ListDivisionProfilesResponse.read:type_name -> innonet.v1.ReadInfo
 	7,   // 204: innonet.v1.GetDivisionProfileRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 205: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 205: innonet.v1.GetDivisionProfileRequest.max_staleness:type_name -> google.protobuf.Duration
 	1,   // 206: innonet.v1.DivisionProfile.sectors:type_name -> innonet.v1.Sector
 	2,   // 207: innonet.v1.DivisionProfile.deal_types:type_name -> innonet.v1.DealType
 	143, // 208: innonet.v1.DivisionProfile.enterprises:type_name -> innonet.v1.Enterprise
-	192, // 209: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
+	195, // 209: innonet.v1.DivisionProfile.update_time:type_name -> google.protobuf.Timestamp
 	1,   // 210: innonet.v1.UpdateDivisionProfileRequest.sectors:type_name -> innonet.v1.Sector
 	2,   // 211: innonet.v1.UpdateDivisionProfileRequest.deal_types:type_name -> innonet.v1.DealType
 	143, // 212: innonet.v1.UpdateDivisionProfileRequest.enterprises:type_name -> innonet.v1.Enterprise
 	7,   // 213: innonet.v1.ListDivisionMatchesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 214: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 214: innonet.v1.ListDivisionMatchesRequest.max_staleness:type_name -> google.protobuf.Duration
 	147, // 215: innonet.v1.ListDivisionMatchesResponse.matches:type_name -> innonet.v1.LeadMatch
 	17,  // 216: innonet.v1.ListDivisionMatchesResponse.read:type_name -> innonet.v1.ReadInfo
 	19,  // 217: innonet.v1.LeadMatch.lead:type_name -> innonet.v1.Lead
 	138, // 218: innonet.v1.LeadMatch.match:type_name -> innonet.v1.DivisionMatch
 	7,   // 219: innonet.v1.GetFunnelRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 220: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
-	186, // 221: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
-	186, // 222: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
+	194, // 220: innonet.v1.GetFunnelRequest.max_staleness:type_name -> google.protobuf.Duration
+	189, // 221: innonet.v1.FunnelReport.groups:type_name -> innonet.v1.FunnelReport.Group
+	189, // 222: innonet.v1.FunnelReport.total:type_name -> innonet.v1.FunnelReport.Group
 	17,  // 223: innonet.v1.FunnelReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 224: innonet.v1.GetTargetReportRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 225: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
-	187, // 226: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
-	192, // 227: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
+	194, // 225: innonet.v1.GetTargetReportRequest.max_staleness:type_name -> google.protobuf.Duration
+	190, // 226: innonet.v1.TargetReport.rows:type_name -> innonet.v1.TargetReport.Row
+	195, // 227: innonet.v1.TargetReport.as_of:type_name -> google.protobuf.Timestamp
 	17,  // 228: innonet.v1.TargetReport.read:type_name -> innonet.v1.ReadInfo
 	7,   // 229: innonet.v1.GetTargetsRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 230: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 230: innonet.v1.GetTargetsRequest.max_staleness:type_name -> google.protobuf.Duration
 	153, // 231: innonet.v1.Targets.rows:type_name -> innonet.v1.TargetRow
-	192, // 232: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
+	195, // 232: innonet.v1.Targets.update_time:type_name -> google.protobuf.Timestamp
 	153, // 233: innonet.v1.UpdateTargetsRequest.rows:type_name -> innonet.v1.TargetRow
 	16,  // 234: innonet.v1.SlaStatus.state:type_name -> innonet.v1.SlaStatus.State
-	192, // 235: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
+	195, // 235: innonet.v1.SlaStatus.due_time:type_name -> google.protobuf.Timestamp
 	16,  // 236: innonet.v1.ListSlaBreachesRequest.state:type_name -> innonet.v1.SlaStatus.State
 	7,   // 237: innonet.v1.ListSlaBreachesRequest.consistency:type_name -> innonet.v1.Consistency
-	191, // 238: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
+	194, // 238: innonet.v1.ListSlaBreachesRequest.max_staleness:type_name -> google.protobuf.Duration
 	19,  // 239: innonet.v1.ListSlaBreachesResponse.leads:type_name -> innonet.v1.Lead
 	17,  // 240: innonet.v1.ListSlaBreachesResponse.read:type_name -> innonet.v1.ReadInfo
-	188, // 241: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
-	192, // 242: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
-	189, // 243: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
-	190, // 244: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
-	190, // 245: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	191, // 241: innonet.v1.SlaSettings.limits:type_name -> innonet.v1.SlaSettings.LimitsEntry
+	195, // 242: innonet.v1.SlaSettings.update_time:type_name -> google.protobuf.Timestamp
+	192, // 243: innonet.v1.UpdateSlaSettingsRequest.limits:type_name -> innonet.v1.UpdateSlaSettingsRequest.LimitsEntry
+	193, // 244: innonet.v1.CalendarYear.holidays:type_name -> innonet.v1.CalendarYear.Holiday
+	193, // 245: innonet.v1.UpdateCalendarYearRequest.holidays:type_name -> innonet.v1.CalendarYear.Holiday
 	36,  // 246: innonet.v1.WatchEventsResponse.event:type_name -> innonet.v1.HistoryEvent
-	191, // 247: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
-	192, // 248: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
+	194, // 247: innonet.v1.WatchEventsResponse.last_contact:type_name -> google.protobuf.Duration
+	195, // 248: innonet.v1.Notification.time:type_name -> google.protobuf.Timestamp
 	169, // 249: innonet.v1.ListNotificationsResponse.notifications:type_name -> innonet.v1.Notification
-	192, // 250: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	195, // 250: innonet.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
 	176, // 251: innonet.v1.ListWebhooksResponse.webhooks:type_name -> innonet.v1.Webhook
-	192, // 252: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
+	195, // 252: innonet.v1.WebhookDelivery.time:type_name -> google.protobuf.Timestamp
 	180, // 253: innonet.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innonet.v1.WebhookDelivery
-	149, // 254: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
-	149, // 255: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
-	149, // 256: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
-	153, // 257: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
-	149, // 258: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
-	149, // 259: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
-	20,  // 260: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
-	21,  // 261: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
-	22,  // 262: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
-	23,  // 263: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
-	29,  // 264: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
-	30,  // 265: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
-	31,  // 266: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
-	32,  // 267: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
-	33,  // 268: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
-	34,  // 269: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
-	35,  // 270: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
-	82,  // 271: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
-	83,  // 272: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
-	84,  // 273: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
-	85,  // 274: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
-	86,  // 275: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
-	89,  // 276: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
-	90,  // 277: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
-	91,  // 278: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
-	92,  // 279: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
-	94,  // 280: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
-	96,  // 281: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
-	110, // 282: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
-	104, // 283: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
-	105, // 284: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
-	106, // 285: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
-	108, // 286: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
-	112, // 287: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
-	115, // 288: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
-	117, // 289: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
-	119, // 290: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
-	120, // 291: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
-	124, // 292: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
-	126, // 293: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
-	128, // 294: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
-	129, // 295: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
-	166, // 296: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
-	131, // 297: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
-	133, // 298: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
-	135, // 299: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
-	136, // 300: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
-	148, // 301: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
-	151, // 302: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
-	154, // 303: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
-	156, // 304: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
-	158, // 305: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
-	160, // 306: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
-	162, // 307: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
-	163, // 308: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
-	165, // 309: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
-	168, // 310: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
-	171, // 311: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
-	172, // 312: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
-	174, // 313: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
-	175, // 314: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
-	177, // 315: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
-	179, // 316: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
-	181, // 317: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
-	183, // 318: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
-	139, // 319: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
-	141, // 320: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
-	144, // 321: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
-	145, // 322: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
-	40,  // 323: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
-	42,  // 324: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
-	57,  // 325: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
-	44,  // 326: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
-	45,  // 327: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
-	54,  // 328: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
-	56,  // 329: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
-	47,  // 330: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
-	49,  // 331: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
-	50,  // 332: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
-	52,  // 333: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
-	53,  // 334: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
-	58,  // 335: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
-	77,  // 336: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
-	69,  // 337: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
-	70,  // 338: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
-	71,  // 339: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
-	72,  // 340: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
-	73,  // 341: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
-	75,  // 342: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
-	78,  // 343: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
-	80,  // 344: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
-	100, // 345: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
-	102, // 346: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
-	121, // 347: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
-	68,  // 348: innonet.v1.ClusterService.SetLeaderPlacement:input_type -> innonet.v1.SetLeaderPlacementRequest
-	19,  // 349: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
-	19,  // 350: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
-	28,  // 351: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
-	24,  // 352: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
-	19,  // 353: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
-	19,  // 354: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
-	19,  // 355: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
-	19,  // 356: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
-	19,  // 357: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
-	19,  // 358: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
-	37,  // 359: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
-	19,  // 360: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
-	19,  // 361: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
-	87,  // 362: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
-	87,  // 363: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
-	88,  // 364: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
-	19,  // 365: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
-	19,  // 366: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
-	93,  // 367: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	93,  // 368: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
-	95,  // 369: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
-	97,  // 370: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
-	19,  // 371: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
-	103, // 372: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
-	103, // 373: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
-	107, // 374: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
-	103, // 375: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
-	114, // 376: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
-	116, // 377: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
-	118, // 378: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
-	114, // 379: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
-	114, // 380: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
-	19,  // 381: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
-	127, // 382: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
-	125, // 383: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	125, // 384: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
-	167, // 385: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
-	132, // 386: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
-	134, // 387: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
-	19,  // 388: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
-	137, // 389: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
-	150, // 390: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
-	152, // 391: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
-	155, // 392: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
-	155, // 393: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
-	159, // 394: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
-	161, // 395: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
-	161, // 396: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
-	164, // 397: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
-	164, // 398: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
-	170, // 399: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
-	173, // 400: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
-	173, // 401: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	173, // 402: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
-	176, // 403: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
-	178, // 404: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
-	176, // 405: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
-	182, // 406: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
-	180, // 407: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
-	140, // 408: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
-	142, // 409: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	142, // 410: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
-	146, // 411: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
-	41,  // 412: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
-	43,  // 413: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
-	38,  // 414: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
-	38,  // 415: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
-	46,  // 416: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
-	55,  // 417: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
-	39,  // 418: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
-	48,  // 419: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
-	38,  // 420: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
-	51,  // 421: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
-	39,  // 422: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
-	39,  // 423: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
-	61,  // 424: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
-	61,  // 425: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
-	61,  // 426: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
-	61,  // 427: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
-	61,  // 428: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
-	61,  // 429: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
-	74,  // 430: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
-	76,  // 431: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
-	79,  // 432: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
-	81,  // 433: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
-	101, // 434: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
-	99,  // 435: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
-	122, // 436: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
-	61,  // 437: innonet.v1.ClusterService.SetLeaderPlacement:output_type -> innonet.v1.Cluster
-	349, // [349:438] is the sub-list for method output_type
-	260, // [260:349] is the sub-list for method input_type
-	260, // [260:260] is the sub-list for extension type_name
-	260, // [260:260] is the sub-list for extension extendee
-	0,   // [0:260] is the sub-list for field type_name
+	186, // 254: innonet.v1.ListQueuedWritesResponse.writes:type_name -> innonet.v1.QueuedWrite
+	195, // 255: innonet.v1.QueuedWrite.queue_time:type_name -> google.protobuf.Timestamp
+	195, // 256: innonet.v1.QueuedWrite.resolve_time:type_name -> google.protobuf.Timestamp
+	19,  // 257: innonet.v1.QueuedWrite.lead:type_name -> innonet.v1.Lead
+	149, // 258: innonet.v1.FunnelReport.Group.counts:type_name -> innonet.v1.StepCounts
+	149, // 259: innonet.v1.FunnelReport.Group.conversion:type_name -> innonet.v1.StepCounts
+	149, // 260: innonet.v1.FunnelReport.Group.median_days:type_name -> innonet.v1.StepCounts
+	153, // 261: innonet.v1.TargetReport.Row.target:type_name -> innonet.v1.TargetRow
+	149, // 262: innonet.v1.TargetReport.Row.actual:type_name -> innonet.v1.StepCounts
+	149, // 263: innonet.v1.TargetReport.Row.per_month:type_name -> innonet.v1.StepCounts
+	20,  // 264: innonet.v1.LeadService.SubmitLead:input_type -> innonet.v1.SubmitLeadRequest
+	21,  // 265: innonet.v1.LeadService.GetLead:input_type -> innonet.v1.GetLeadRequest
+	22,  // 266: innonet.v1.LeadService.ListLeads:input_type -> innonet.v1.ListLeadsRequest
+	23,  // 267: innonet.v1.LeadService.SearchLeads:input_type -> innonet.v1.SearchLeadsRequest
+	29,  // 268: innonet.v1.LeadService.UpdateLead:input_type -> innonet.v1.UpdateLeadRequest
+	30,  // 269: innonet.v1.LeadService.ReviewLead:input_type -> innonet.v1.ReviewLeadRequest
+	31,  // 270: innonet.v1.LeadService.ClaimLead:input_type -> innonet.v1.ClaimLeadRequest
+	32,  // 271: innonet.v1.LeadService.ReleaseLead:input_type -> innonet.v1.ReleaseLeadRequest
+	33,  // 272: innonet.v1.LeadService.AdvanceLead:input_type -> innonet.v1.AdvanceLeadRequest
+	34,  // 273: innonet.v1.LeadService.WithdrawLead:input_type -> innonet.v1.WithdrawLeadRequest
+	35,  // 274: innonet.v1.LeadService.GetLeadHistory:input_type -> innonet.v1.GetLeadHistoryRequest
+	82,  // 275: innonet.v1.LeadService.CloseLead:input_type -> innonet.v1.CloseLeadRequest
+	83,  // 276: innonet.v1.LeadService.ReopenLead:input_type -> innonet.v1.ReopenLeadRequest
+	84,  // 277: innonet.v1.LeadService.ExpressInterest:input_type -> innonet.v1.ExpressInterestRequest
+	85,  // 278: innonet.v1.LeadService.WithdrawInterest:input_type -> innonet.v1.WithdrawInterestRequest
+	86,  // 279: innonet.v1.LeadService.ListInterests:input_type -> innonet.v1.ListInterestsRequest
+	89,  // 280: innonet.v1.LeadService.AssignLead:input_type -> innonet.v1.AssignLeadRequest
+	90,  // 281: innonet.v1.LeadService.SetClaimMode:input_type -> innonet.v1.SetClaimModeRequest
+	91,  // 282: innonet.v1.LeadService.GetClaimModeSetting:input_type -> innonet.v1.GetClaimModeSettingRequest
+	92,  // 283: innonet.v1.LeadService.UpdateClaimModeSetting:input_type -> innonet.v1.UpdateClaimModeSettingRequest
+	94,  // 284: innonet.v1.LeadService.AddComment:input_type -> innonet.v1.AddCommentRequest
+	96,  // 285: innonet.v1.LeadService.ListComments:input_type -> innonet.v1.ListCommentsRequest
+	110, // 286: innonet.v1.LeadService.UpdateDealTerms:input_type -> innonet.v1.UpdateDealTermsRequest
+	104, // 287: innonet.v1.LeadService.CreateOrganization:input_type -> innonet.v1.CreateOrganizationRequest
+	105, // 288: innonet.v1.LeadService.GetOrganization:input_type -> innonet.v1.GetOrganizationRequest
+	106, // 289: innonet.v1.LeadService.ListOrganizations:input_type -> innonet.v1.ListOrganizationsRequest
+	108, // 290: innonet.v1.LeadService.UpdateOrganization:input_type -> innonet.v1.UpdateOrganizationRequest
+	112, // 291: innonet.v1.LeadService.UploadAttachment:input_type -> innonet.v1.UploadAttachmentRequest
+	115, // 292: innonet.v1.LeadService.ListAttachments:input_type -> innonet.v1.ListAttachmentsRequest
+	117, // 293: innonet.v1.LeadService.DownloadAttachment:input_type -> innonet.v1.DownloadAttachmentRequest
+	119, // 294: innonet.v1.LeadService.RemoveAttachment:input_type -> innonet.v1.RemoveAttachmentRequest
+	120, // 295: innonet.v1.LeadService.RegisterAttachment:input_type -> innonet.v1.RegisterAttachmentRequest
+	124, // 296: innonet.v1.LeadService.TranslateLead:input_type -> innonet.v1.TranslateLeadRequest
+	126, // 297: innonet.v1.LeadService.ListGlossary:input_type -> innonet.v1.ListGlossaryRequest
+	128, // 298: innonet.v1.LeadService.SetGlossaryTerm:input_type -> innonet.v1.SetGlossaryTermRequest
+	129, // 299: innonet.v1.LeadService.DeleteGlossaryTerm:input_type -> innonet.v1.DeleteGlossaryTermRequest
+	166, // 300: innonet.v1.LeadService.WatchEvents:input_type -> innonet.v1.WatchEventsRequest
+	131, // 301: innonet.v1.LeadService.CheckDuplicates:input_type -> innonet.v1.CheckDuplicatesRequest
+	133, // 302: innonet.v1.LeadService.GetSimilarLeads:input_type -> innonet.v1.GetSimilarLeadsRequest
+	135, // 303: innonet.v1.LeadService.MergeLead:input_type -> innonet.v1.MergeLeadRequest
+	136, // 304: innonet.v1.LeadService.GetLeadMatches:input_type -> innonet.v1.GetLeadMatchesRequest
+	148, // 305: innonet.v1.ReportService.GetFunnel:input_type -> innonet.v1.GetFunnelRequest
+	151, // 306: innonet.v1.ReportService.GetTargetReport:input_type -> innonet.v1.GetTargetReportRequest
+	154, // 307: innonet.v1.ReportService.GetTargets:input_type -> innonet.v1.GetTargetsRequest
+	156, // 308: innonet.v1.ReportService.UpdateTargets:input_type -> innonet.v1.UpdateTargetsRequest
+	158, // 309: innonet.v1.ReportService.ListSlaBreaches:input_type -> innonet.v1.ListSlaBreachesRequest
+	160, // 310: innonet.v1.ReportService.GetSlaSettings:input_type -> innonet.v1.GetSlaSettingsRequest
+	162, // 311: innonet.v1.ReportService.UpdateSlaSettings:input_type -> innonet.v1.UpdateSlaSettingsRequest
+	163, // 312: innonet.v1.ReportService.GetCalendarYear:input_type -> innonet.v1.GetCalendarYearRequest
+	165, // 313: innonet.v1.ReportService.UpdateCalendarYear:input_type -> innonet.v1.UpdateCalendarYearRequest
+	168, // 314: innonet.v1.NotificationService.ListNotifications:input_type -> innonet.v1.ListNotificationsRequest
+	171, // 315: innonet.v1.NotificationService.MarkNotificationsRead:input_type -> innonet.v1.MarkNotificationsReadRequest
+	172, // 316: innonet.v1.NotificationService.GetNotificationPreferences:input_type -> innonet.v1.GetNotificationPreferencesRequest
+	174, // 317: innonet.v1.NotificationService.UpdateNotificationPreferences:input_type -> innonet.v1.UpdateNotificationPreferencesRequest
+	175, // 318: innonet.v1.NotificationService.CreateWebhook:input_type -> innonet.v1.CreateWebhookRequest
+	177, // 319: innonet.v1.NotificationService.ListWebhooks:input_type -> innonet.v1.ListWebhooksRequest
+	179, // 320: innonet.v1.NotificationService.DeleteWebhook:input_type -> innonet.v1.DeleteWebhookRequest
+	181, // 321: innonet.v1.NotificationService.ListWebhookDeliveries:input_type -> innonet.v1.ListWebhookDeliveriesRequest
+	183, // 322: innonet.v1.NotificationService.RedeliverWebhook:input_type -> innonet.v1.RedeliverWebhookRequest
+	139, // 323: innonet.v1.DivisionService.ListDivisionProfiles:input_type -> innonet.v1.ListDivisionProfilesRequest
+	141, // 324: innonet.v1.DivisionService.GetDivisionProfile:input_type -> innonet.v1.GetDivisionProfileRequest
+	144, // 325: innonet.v1.DivisionService.UpdateDivisionProfile:input_type -> innonet.v1.UpdateDivisionProfileRequest
+	145, // 326: innonet.v1.DivisionService.ListDivisionMatches:input_type -> innonet.v1.ListDivisionMatchesRequest
+	40,  // 327: innonet.v1.UserService.CreateUser:input_type -> innonet.v1.CreateUserRequest
+	42,  // 328: innonet.v1.UserService.ListUsers:input_type -> innonet.v1.ListUsersRequest
+	57,  // 329: innonet.v1.UserService.WhoAmI:input_type -> innonet.v1.WhoAmIRequest
+	44,  // 330: innonet.v1.UserService.RevokeUser:input_type -> innonet.v1.RevokeUserRequest
+	45,  // 331: innonet.v1.UserService.CreateToken:input_type -> innonet.v1.CreateTokenRequest
+	54,  // 332: innonet.v1.UserService.ListTokens:input_type -> innonet.v1.ListTokensRequest
+	56,  // 333: innonet.v1.UserService.RevokeToken:input_type -> innonet.v1.RevokeTokenRequest
+	47,  // 334: innonet.v1.UserService.InviteUser:input_type -> innonet.v1.InviteUserRequest
+	49,  // 335: innonet.v1.UserService.AcceptInvitation:input_type -> innonet.v1.AcceptInvitationRequest
+	50,  // 336: innonet.v1.UserService.SignIn:input_type -> innonet.v1.SignInRequest
+	52,  // 337: innonet.v1.UserService.SignOut:input_type -> innonet.v1.SignOutRequest
+	53,  // 338: innonet.v1.UserService.ExtendSession:input_type -> innonet.v1.ExtendSessionRequest
+	58,  // 339: innonet.v1.ClusterService.GetCluster:input_type -> innonet.v1.GetClusterRequest
+	77,  // 340: innonet.v1.ClusterService.JoinCluster:input_type -> innonet.v1.JoinClusterRequest
+	69,  // 341: innonet.v1.ClusterService.RemoveMember:input_type -> innonet.v1.RemoveMemberRequest
+	70,  // 342: innonet.v1.ClusterService.PromoteMember:input_type -> innonet.v1.PromoteMemberRequest
+	71,  // 343: innonet.v1.ClusterService.DemoteMember:input_type -> innonet.v1.DemoteMemberRequest
+	72,  // 344: innonet.v1.ClusterService.TransferLeadership:input_type -> innonet.v1.TransferLeadershipRequest
+	73,  // 345: innonet.v1.ClusterService.Backup:input_type -> innonet.v1.BackupRequest
+	75,  // 346: innonet.v1.ClusterService.GetSiteStats:input_type -> innonet.v1.GetSiteStatsRequest
+	78,  // 347: innonet.v1.ClusterService.DenyCertificate:input_type -> innonet.v1.DenyCertificateRequest
+	80,  // 348: innonet.v1.ClusterService.ListDeniedCertificates:input_type -> innonet.v1.ListDeniedCertificatesRequest
+	100, // 349: innonet.v1.ClusterService.ListSites:input_type -> innonet.v1.ListSitesRequest
+	102, // 350: innonet.v1.ClusterService.CreateSite:input_type -> innonet.v1.CreateSiteRequest
+	121, // 351: innonet.v1.ClusterService.FetchAttachment:input_type -> innonet.v1.FetchAttachmentRequest
+	68,  // 352: innonet.v1.ClusterService.SetLeaderPlacement:input_type -> innonet.v1.SetLeaderPlacementRequest
+	184, // 353: innonet.v1.OutboxService.ListQueuedWrites:input_type -> innonet.v1.ListQueuedWritesRequest
+	19,  // 354: innonet.v1.LeadService.SubmitLead:output_type -> innonet.v1.Lead
+	19,  // 355: innonet.v1.LeadService.GetLead:output_type -> innonet.v1.Lead
+	28,  // 356: innonet.v1.LeadService.ListLeads:output_type -> innonet.v1.ListLeadsResponse
+	24,  // 357: innonet.v1.LeadService.SearchLeads:output_type -> innonet.v1.SearchLeadsResponse
+	19,  // 358: innonet.v1.LeadService.UpdateLead:output_type -> innonet.v1.Lead
+	19,  // 359: innonet.v1.LeadService.ReviewLead:output_type -> innonet.v1.Lead
+	19,  // 360: innonet.v1.LeadService.ClaimLead:output_type -> innonet.v1.Lead
+	19,  // 361: innonet.v1.LeadService.ReleaseLead:output_type -> innonet.v1.Lead
+	19,  // 362: innonet.v1.LeadService.AdvanceLead:output_type -> innonet.v1.Lead
+	19,  // 363: innonet.v1.LeadService.WithdrawLead:output_type -> innonet.v1.Lead
+	37,  // 364: innonet.v1.LeadService.GetLeadHistory:output_type -> innonet.v1.GetLeadHistoryResponse
+	19,  // 365: innonet.v1.LeadService.CloseLead:output_type -> innonet.v1.Lead
+	19,  // 366: innonet.v1.LeadService.ReopenLead:output_type -> innonet.v1.Lead
+	87,  // 367: innonet.v1.LeadService.ExpressInterest:output_type -> innonet.v1.Interest
+	87,  // 368: innonet.v1.LeadService.WithdrawInterest:output_type -> innonet.v1.Interest
+	88,  // 369: innonet.v1.LeadService.ListInterests:output_type -> innonet.v1.ListInterestsResponse
+	19,  // 370: innonet.v1.LeadService.AssignLead:output_type -> innonet.v1.Lead
+	19,  // 371: innonet.v1.LeadService.SetClaimMode:output_type -> innonet.v1.Lead
+	93,  // 372: innonet.v1.LeadService.GetClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	93,  // 373: innonet.v1.LeadService.UpdateClaimModeSetting:output_type -> innonet.v1.ClaimModeSetting
+	95,  // 374: innonet.v1.LeadService.AddComment:output_type -> innonet.v1.Comment
+	97,  // 375: innonet.v1.LeadService.ListComments:output_type -> innonet.v1.ListCommentsResponse
+	19,  // 376: innonet.v1.LeadService.UpdateDealTerms:output_type -> innonet.v1.Lead
+	103, // 377: innonet.v1.LeadService.CreateOrganization:output_type -> innonet.v1.Organization
+	103, // 378: innonet.v1.LeadService.GetOrganization:output_type -> innonet.v1.Organization
+	107, // 379: innonet.v1.LeadService.ListOrganizations:output_type -> innonet.v1.ListOrganizationsResponse
+	103, // 380: innonet.v1.LeadService.UpdateOrganization:output_type -> innonet.v1.Organization
+	114, // 381: innonet.v1.LeadService.UploadAttachment:output_type -> innonet.v1.AttachmentResult
+	116, // 382: innonet.v1.LeadService.ListAttachments:output_type -> innonet.v1.ListAttachmentsResponse
+	118, // 383: innonet.v1.LeadService.DownloadAttachment:output_type -> innonet.v1.DownloadAttachmentResponse
+	114, // 384: innonet.v1.LeadService.RemoveAttachment:output_type -> innonet.v1.AttachmentResult
+	114, // 385: innonet.v1.LeadService.RegisterAttachment:output_type -> innonet.v1.AttachmentResult
+	19,  // 386: innonet.v1.LeadService.TranslateLead:output_type -> innonet.v1.Lead
+	127, // 387: innonet.v1.LeadService.ListGlossary:output_type -> innonet.v1.ListGlossaryResponse
+	125, // 388: innonet.v1.LeadService.SetGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	125, // 389: innonet.v1.LeadService.DeleteGlossaryTerm:output_type -> innonet.v1.GlossaryTerm
+	167, // 390: innonet.v1.LeadService.WatchEvents:output_type -> innonet.v1.WatchEventsResponse
+	132, // 391: innonet.v1.LeadService.CheckDuplicates:output_type -> innonet.v1.CheckDuplicatesResponse
+	134, // 392: innonet.v1.LeadService.GetSimilarLeads:output_type -> innonet.v1.GetSimilarLeadsResponse
+	19,  // 393: innonet.v1.LeadService.MergeLead:output_type -> innonet.v1.Lead
+	137, // 394: innonet.v1.LeadService.GetLeadMatches:output_type -> innonet.v1.GetLeadMatchesResponse
+	150, // 395: innonet.v1.ReportService.GetFunnel:output_type -> innonet.v1.FunnelReport
+	152, // 396: innonet.v1.ReportService.GetTargetReport:output_type -> innonet.v1.TargetReport
+	155, // 397: innonet.v1.ReportService.GetTargets:output_type -> innonet.v1.Targets
+	155, // 398: innonet.v1.ReportService.UpdateTargets:output_type -> innonet.v1.Targets
+	159, // 399: innonet.v1.ReportService.ListSlaBreaches:output_type -> innonet.v1.ListSlaBreachesResponse
+	161, // 400: innonet.v1.ReportService.GetSlaSettings:output_type -> innonet.v1.SlaSettings
+	161, // 401: innonet.v1.ReportService.UpdateSlaSettings:output_type -> innonet.v1.SlaSettings
+	164, // 402: innonet.v1.ReportService.GetCalendarYear:output_type -> innonet.v1.CalendarYear
+	164, // 403: innonet.v1.ReportService.UpdateCalendarYear:output_type -> innonet.v1.CalendarYear
+	170, // 404: innonet.v1.NotificationService.ListNotifications:output_type -> innonet.v1.ListNotificationsResponse
+	173, // 405: innonet.v1.NotificationService.MarkNotificationsRead:output_type -> innonet.v1.NotificationPreferences
+	173, // 406: innonet.v1.NotificationService.GetNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	173, // 407: innonet.v1.NotificationService.UpdateNotificationPreferences:output_type -> innonet.v1.NotificationPreferences
+	176, // 408: innonet.v1.NotificationService.CreateWebhook:output_type -> innonet.v1.Webhook
+	178, // 409: innonet.v1.NotificationService.ListWebhooks:output_type -> innonet.v1.ListWebhooksResponse
+	176, // 410: innonet.v1.NotificationService.DeleteWebhook:output_type -> innonet.v1.Webhook
+	182, // 411: innonet.v1.NotificationService.ListWebhookDeliveries:output_type -> innonet.v1.ListWebhookDeliveriesResponse
+	180, // 412: innonet.v1.NotificationService.RedeliverWebhook:output_type -> innonet.v1.WebhookDelivery
+	140, // 413: innonet.v1.DivisionService.ListDivisionProfiles:output_type -> innonet.v1.ListDivisionProfilesResponse
+	142, // 414: innonet.v1.DivisionService.GetDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	142, // 415: innonet.v1.DivisionService.UpdateDivisionProfile:output_type -> innonet.v1.DivisionProfile
+	146, // 416: innonet.v1.DivisionService.ListDivisionMatches:output_type -> innonet.v1.ListDivisionMatchesResponse
+	41,  // 417: innonet.v1.UserService.CreateUser:output_type -> innonet.v1.CreateUserResponse
+	43,  // 418: innonet.v1.UserService.ListUsers:output_type -> innonet.v1.ListUsersResponse
+	38,  // 419: innonet.v1.UserService.WhoAmI:output_type -> innonet.v1.User
+	38,  // 420: innonet.v1.UserService.RevokeUser:output_type -> innonet.v1.User
+	46,  // 421: innonet.v1.UserService.CreateToken:output_type -> innonet.v1.CreateTokenResponse
+	55,  // 422: innonet.v1.UserService.ListTokens:output_type -> innonet.v1.ListTokensResponse
+	39,  // 423: innonet.v1.UserService.RevokeToken:output_type -> innonet.v1.Token
+	48,  // 424: innonet.v1.UserService.InviteUser:output_type -> innonet.v1.InviteUserResponse
+	38,  // 425: innonet.v1.UserService.AcceptInvitation:output_type -> innonet.v1.User
+	51,  // 426: innonet.v1.UserService.SignIn:output_type -> innonet.v1.SignInResponse
+	39,  // 427: innonet.v1.UserService.SignOut:output_type -> innonet.v1.Token
+	39,  // 428: innonet.v1.UserService.ExtendSession:output_type -> innonet.v1.Token
+	61,  // 429: innonet.v1.ClusterService.GetCluster:output_type -> innonet.v1.Cluster
+	61,  // 430: innonet.v1.ClusterService.JoinCluster:output_type -> innonet.v1.Cluster
+	61,  // 431: innonet.v1.ClusterService.RemoveMember:output_type -> innonet.v1.Cluster
+	61,  // 432: innonet.v1.ClusterService.PromoteMember:output_type -> innonet.v1.Cluster
+	61,  // 433: innonet.v1.ClusterService.DemoteMember:output_type -> innonet.v1.Cluster
+	61,  // 434: innonet.v1.ClusterService.TransferLeadership:output_type -> innonet.v1.Cluster
+	74,  // 435: innonet.v1.ClusterService.Backup:output_type -> innonet.v1.BackupChunk
+	76,  // 436: innonet.v1.ClusterService.GetSiteStats:output_type -> innonet.v1.SiteStats
+	79,  // 437: innonet.v1.ClusterService.DenyCertificate:output_type -> innonet.v1.DeniedCertificate
+	81,  // 438: innonet.v1.ClusterService.ListDeniedCertificates:output_type -> innonet.v1.ListDeniedCertificatesResponse
+	101, // 439: innonet.v1.ClusterService.ListSites:output_type -> innonet.v1.ListSitesResponse
+	99,  // 440: innonet.v1.ClusterService.CreateSite:output_type -> innonet.v1.Site
+	122, // 441: innonet.v1.ClusterService.FetchAttachment:output_type -> innonet.v1.AttachmentChunk
+	61,  // 442: innonet.v1.ClusterService.SetLeaderPlacement:output_type -> innonet.v1.Cluster
+	185, // 443: innonet.v1.OutboxService.ListQueuedWrites:output_type -> innonet.v1.ListQueuedWritesResponse
+	354, // [354:444] is the sub-list for method output_type
+	264, // [264:354] is the sub-list for method input_type
+	264, // [264:264] is the sub-list for extension type_name
+	264, // [264:264] is the sub-list for extension extendee
+	0,   // [0:264] is the sub-list for field type_name
 }
 
 func init() { file_innonet_v1_innonet_proto_init() }
@@ -17246,9 +17543,9 @@ func file_innonet_v1_innonet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innonet_v1_innonet_proto_rawDesc), len(file_innonet_v1_innonet_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   174,
+			NumMessages:   177,
 			NumExtensions: 0,
-			NumServices:   6,
+			NumServices:   7,
 		},
 		GoTypes:           file_innonet_v1_innonet_proto_goTypes,
 		DependencyIndexes: file_innonet_v1_innonet_proto_depIdxs,

@@ -4382,3 +4382,131 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "innonet/v1/innonet.proto",
 }
+
+const (
+	OutboxService_ListQueuedWrites_FullMethodName = "/innonet.v1.OutboxService/ListQueuedWrites"
+)
+
+// OutboxServiceClient is the client API for OutboxService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// OutboxService reports the writes a site queued while it could reach no
+// leader. A write is queued only when its caller opts in (gRPC metadata
+// or HTTP header x-innonet-allow-queued: true) and the site is cut off:
+// it is then answered at once, over gRPC with an empty response and the
+// response header x-innonet-queued naming its request ID, over REST with
+// 202 Accepted and a QueuedWrite. The site sends it to the leader, with
+// the same request ID and in the order taken, when it can reach one.
+type OutboxServiceClient interface {
+	// ListQueuedWrites returns the caller's queued writes on the answering
+	// site, newest first, pending and resolved (applied, or refused with
+	// the leader's message). Answered by the site that receives it, also
+	// while it is cut off. Any signed-in user; all=true (everyone's) is
+	// ADMIN only.
+	ListQueuedWrites(ctx context.Context, in *ListQueuedWritesRequest, opts ...grpc.CallOption) (*ListQueuedWritesResponse, error)
+}
+
+type outboxServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewOutboxServiceClient(cc grpc.ClientConnInterface) OutboxServiceClient {
+	return &outboxServiceClient{cc}
+}
+
+func (c *outboxServiceClient) ListQueuedWrites(ctx context.Context, in *ListQueuedWritesRequest, opts ...grpc.CallOption) (*ListQueuedWritesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQueuedWritesResponse)
+	err := c.cc.Invoke(ctx, OutboxService_ListQueuedWrites_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OutboxServiceServer is the server API for OutboxService service.
+// All implementations must embed UnimplementedOutboxServiceServer
+// for forward compatibility.
+//
+// OutboxService reports the writes a site queued while it could reach no
+// leader. A write is queued only when its caller opts in (gRPC metadata
+// or HTTP header x-innonet-allow-queued: true) and the site is cut off:
+// it is then answered at once, over gRPC with an empty response and the
+// response header x-innonet-queued naming its request ID, over REST with
+// 202 Accepted and a QueuedWrite. The site sends it to the leader, with
+// the same request ID and in the order taken, when it can reach one.
+type OutboxServiceServer interface {
+	// ListQueuedWrites returns the caller's queued writes on the answering
+	// site, newest first, pending and resolved (applied, or refused with
+	// the leader's message). Answered by the site that receives it, also
+	// while it is cut off. Any signed-in user; all=true (everyone's) is
+	// ADMIN only.
+	ListQueuedWrites(context.Context, *ListQueuedWritesRequest) (*ListQueuedWritesResponse, error)
+	mustEmbedUnimplementedOutboxServiceServer()
+}
+
+// UnimplementedOutboxServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedOutboxServiceServer struct{}
+
+func (UnimplementedOutboxServiceServer) ListQueuedWrites(context.Context, *ListQueuedWritesRequest) (*ListQueuedWritesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQueuedWrites not implemented")
+}
+func (UnimplementedOutboxServiceServer) mustEmbedUnimplementedOutboxServiceServer() {}
+func (UnimplementedOutboxServiceServer) testEmbeddedByValue()                       {}
+
+// UnsafeOutboxServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to OutboxServiceServer will
+// result in compilation errors.
+type UnsafeOutboxServiceServer interface {
+	mustEmbedUnimplementedOutboxServiceServer()
+}
+
+func RegisterOutboxServiceServer(s grpc.ServiceRegistrar, srv OutboxServiceServer) {
+	// If the following call panics, it indicates UnimplementedOutboxServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&OutboxService_ServiceDesc, srv)
+}
+
+func _OutboxService_ListQueuedWrites_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQueuedWritesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OutboxServiceServer).ListQueuedWrites(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OutboxService_ListQueuedWrites_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OutboxServiceServer).ListQueuedWrites(ctx, req.(*ListQueuedWritesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// OutboxService_ServiceDesc is the grpc.ServiceDesc for OutboxService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var OutboxService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "innonet.v1.OutboxService",
+	HandlerType: (*OutboxServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListQueuedWrites",
+			Handler:    _OutboxService_ListQueuedWrites_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "innonet/v1/innonet.proto",
+}
