@@ -140,13 +140,14 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	// a write sent twice acts once. A site cut off from the leader for
 	// longer than the hold does not hold: it is not waiting for an
 	// election, and its callers are better served by another site. It
-	// makes one attempt, which its API may still carry to the leader, and
-	// gives it an election timeout at most.
+	// makes one attempt, which its API may still carry to the leader (a
+	// forward and its commit take a second or so even across the border),
+	// and gives it half an election timeout at most: 2.5 s with wan.
 	now := time.Now()
 	hold := now.Add(n.leaderWait())
 	giveUp := hold
 	if n.cluster.CutOff() {
-		hold, giveUp = now, now.Add(n.cfg.Cluster.ElectionTimeout)
+		hold, giveUp = now, now.Add(n.cfg.Cluster.ElectionTimeout/2)
 	}
 	for attempt := 0; ; attempt++ {
 		var resp any
