@@ -58,12 +58,15 @@ func roundWait(d time.Duration) time.Duration {
 
 // Reach returns nil while this site leads or knows a leader it hears from,
 // and otherwise a *NoLeaderError saying since when and which leader it
-// knew last.
+// knew last. A site silent from its leader for longer than
+// Config.LeaderWait is cut off even while Raft still names that leader:
+// a read replica never stands for election, so it may go on naming a
+// leader it does not hear from for several heartbeat timeouts.
 func (c *Cluster) Reach() error {
 	if c.IsLeader() {
 		return nil
 	}
-	if id, _ := c.Leader(); id != "" {
+	if id, _ := c.Leader(); id != "" && c.LastContact() <= c.cfg.LeaderWait() {
 		return nil
 	}
 	return c.noLeader()
