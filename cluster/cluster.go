@@ -358,7 +358,11 @@ func (c *Cluster) Halt() error {
 		close(c.done)
 	}
 	<-c.watchDone
-	err := c.raft.Shutdown().Error()
+	shutdown := c.raft.Shutdown()
+	// Raft waits for its replication to stop; a call stalled on a cut
+	// link would hold it until its deadline.
+	c.transport.closeOutbound()
+	err := shutdown.Error()
 	if cerr := c.transport.Close(); err == nil {
 		err = cerr
 	}

@@ -71,6 +71,68 @@ type transport struct {
 	// then panics). Close waits for those in flight and admits no more.
 	hbGate   sync.RWMutex
 	hbClosed bool
+
+	// outbound are the connections this site opened to others (Raft's
+	// pool, pipelines, leadership checks), closed when Raft shuts down:
+	// a call stalled on a cut link would otherwise hold the shutdown
+	// until its deadline.
+	outMu    sync.Mutex
+	outbound map[*outConn]struct{}
+	outDone  bool
+	// dialing ends the dials under way when Raft shuts down (a dial to
+	// a site behind a cut link waits out its whole timeout).
+	dialing     context.Context
+	stopDialing context.CancelFunc
+}
+
+// outConn is an outbound connection that leaves transport.outbound when
+// closed.
+type outConn struct {
+	net.Conn
+	t    *transport
+	once sync.Once
+}
+
+func (c *outConn) Close() error {
+	c.once.Do(func() {
+		c.t.outMu.Lock()
+		delete(c.t.outbound, c)
+		c.t.outMu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// track records an outbound connection; after closeOutbound it closes
+// it at once.
+func (t *transport) track(conn net.Conn) net.Conn {
+	c := &outConn{Conn: conn, t: t}
+	t.outMu.Lock()
+	if t.outDone {
+		t.outMu.Unlock()
+		conn.Close()
+		return c
+	}
+	if t.outbound == nil {
+		t.outbound = map[*outConn]struct{}{}
+	}
+	t.outbound[c] = struct{}{}
+	t.outMu.Unlock()
+	return c
+}
+
+// closeOutbound closes every outbound connection, and any opened later.
+func (t *transport) closeOutbound() {
+	t.stopDialing()
+	t.outMu.Lock()
+	t.outDone = true
+	conns := make([]*outConn, 0, len(t.outbound))
+	for c := range t.outbound {
+		conns = append(conns, c)
+	}
+	t.outMu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // heartbeat runs Raft's heartbeat handler unless the transport is closed.
@@ -148,7 +210,8 @@ func newTransport(cfg Config, log *slog.Logger, hlog hclog.Logger) (*transport, 
 		var d net.Dialer
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	t := &transport{ln: ln, adv: adv, tls: cfg.PeerTLS, dial: dial, timeout: cfg.TransportTimeout, noPipeline: cfg.NoPipeline,
+	dialing, stopDialing := context.WithCancel(context.Background())
+	t := &transport{dialing: dialing, stopDialing: stopDialing, ln: ln, adv: adv, tls: cfg.PeerTLS, dial: dial, timeout: cfg.TransportTimeout, noPipeline: cfg.NoPipeline,
 		log: log, hlog: hlog, consumer: make(chan raft.RPC), done: make(chan struct{}), inbound: map[string]*inboundSite{},
 		gate: newPeerGate(log)}
 	if cfg.PinVoters {
@@ -412,6 +475,7 @@ func (t *transport) Close() error {
 		subs := t.inbound
 		t.mu.Unlock()
 		t.ln.Close()
+		t.closeOutbound()
 		err = t.NetworkTransport.Close()
 		for _, in := range subs {
 			in.trans.Close()
@@ -424,14 +488,14 @@ func (t *transport) Close() error {
 // TLS when configured, checking that the certificate names the site the
 // configuration lists at that address.
 func (t *transport) dialPeer(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(t.dialing, timeout)
 	defer cancel()
 	conn, err := t.dial(ctx, string(addr))
 	if err != nil {
 		return nil, err
 	}
 	if t.tls == nil {
-		return conn, nil
+		return t.track(conn), nil
 	}
 	var site string
 	if f := t.siteAt.Load(); f != nil {
@@ -444,7 +508,7 @@ func (t *transport) dialPeer(addr raft.ServerAddress, timeout time.Duration) (ne
 		conn.Close()
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 	}
-	return tc, nil
+	return t.track(tc), nil
 }
 
 // streamLayer is a raft.StreamLayer fed with connections by the
