@@ -66,10 +66,9 @@
 // Only what must hold, never a speed ratio (those are measured and
 // reported): every write succeeds in placement and throughput; during
 // the cut every China-side write that was not queued is answered within
-// -refusal-bound (default 1.5 times the target of twice the profile's
-// election timeout, plus 2s: 17s with wan, as a follower may believe in
-// a leader it no longer hears from for up to three heartbeat timeouts;
-// the report counts the answers later than the target itself); each
+// -refusal-bound (default the target of twice the profile's election
+// timeout, plus 2s for a loaded machine: 12s with wan; the report counts
+// the answers later than the target itself); each
 // queued write is applied exactly once after
 // healing; the cluster is healthy after the cut and converges after the
 // flapping.

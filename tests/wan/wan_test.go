@@ -39,7 +39,7 @@ var (
 	cutModeFlag   = flag.String("cut-mode", "blackhole", "how a cut link fails: blackhole (bytes dropped, connections hang) or refuse (connections refused)")
 	cutLeaderFlag = flag.String("cut-leader", "MUC", "border cut: the overseas voter that leads during the cut")
 	paceFlag      = flag.Duration("pace", 2*time.Second, "border cut and flapping: each site's pause between its writes")
-	boundFlag     = flag.Duration("refusal-bound", 0, "border cut: the longest a refused synchronous write may take (default: 1.5x the target of 2x the profile's election timeout, plus 2s: 17s with wan)")
+	boundFlag     = flag.Duration("refusal-bound", 0, "border cut: the longest a refused synchronous write may take (default: the target of 2x the profile's election timeout, plus 2s: 12s with wan)")
 
 	flapCyclesFlag = flag.Int("flap-cycles", 2, "flapping border: down/up cycles (long: 6)")
 	flapDownFlag   = flag.Duration("flap-down", 5*time.Second, "flapping border: how long the border is down in a cycle")
