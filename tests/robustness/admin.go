@@ -153,7 +153,7 @@ func (a *Admin) CreateUsers(ctx context.Context, via string, staffSites, divisio
 	create := func(req *innonetpb.CreateUserRequest) (string, error) {
 		req.RequestId = "robustness-user-" + strings.ToLower(req.Name)
 		var token string
-		err := poll(ctx, 30*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
+		err := Poll(ctx, 30*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
 			cctx, cancel := withToken(ctx, a.Token)
 			defer cancel()
 			res, err := a.Conns.Users(via).CreateUser(cctx, req)
@@ -202,7 +202,7 @@ func (a *Admin) CaughtUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error {
+	return Poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error {
 		for _, s := range a.C.Sites {
 			cctx, cancel := withToken(ctx, a.Token)
 			st, err := a.Conns.Cluster(s.Code).GetCluster(cctx, &innonetpb.GetClusterRequest{Consistency: innonetpb.Consistency_STALE})

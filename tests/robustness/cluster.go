@@ -330,9 +330,9 @@ var (
 	portsUsed = map[int]bool{}
 )
 
-// poll calls cond until it returns nil or the deadline passes, and then
+// Poll calls cond until it returns nil or the deadline passes, and then
 // returns cond's last error.
-func poll(ctx context.Context, timeout, every time.Duration, cond func(ctx context.Context) error) error {
+func Poll(ctx context.Context, timeout, every time.Duration, cond func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {

@@ -25,7 +25,7 @@ import (
 func Collect(ctx context.Context, conns *Conns, token string, sites []string, waitTimeout time.Duration) *Final {
 	var f *Final
 	for round := 0; round < 3; round++ {
-		_ = poll(ctx, waitTimeout, 500*time.Millisecond, func(ctx context.Context) error {
+		_ = Poll(ctx, waitTimeout, 500*time.Millisecond, func(ctx context.Context) error {
 			return sameIndex(ctx, conns, token, sites)
 		})
 		f = &Final{Sites: make([]SiteState, len(sites))}

@@ -79,7 +79,7 @@ func (n *Nemesis) Run(ctx context.Context) {
 		}
 		n.Logf("nemesis: %s %s (held %v)%s", kind, detail, (f.End - f.Start).Round(time.Millisecond), errSuffix(err))
 		healed := time.Now()
-		if err := poll(context.WithoutCancel(ctx), n.RecoverTimeout, 250*time.Millisecond, n.Admin.Healthy); err != nil {
+		if err := Poll(context.WithoutCancel(ctx), n.RecoverTimeout, 250*time.Millisecond, n.Admin.Healthy); err != nil {
 			f.Err = strings.TrimSpace(f.Err + " not healthy after healing: " + err.Error())
 			n.Logf("nemesis: cluster not healthy %v after healing %s: %v", n.RecoverTimeout, kind, err)
 		} else {
@@ -379,7 +379,7 @@ func (n *Nemesis) wipe(ctx context.Context) (string, error) {
 // running site. If it cannot be removed within timeout it stays down and
 // stays marked wiped, so that a later Rejoin tries again.
 func Rejoin(ctx context.Context, c *Cluster, a *Admin, s *Site, timeout time.Duration) error {
-	err := poll(context.WithoutCancel(ctx), timeout, 250*time.Millisecond, func(ctx context.Context) error {
+	err := Poll(context.WithoutCancel(ctx), timeout, 250*time.Millisecond, func(ctx context.Context) error {
 		return a.RemoveMember(ctx, s.Code)
 	})
 	if err != nil {

@@ -110,7 +110,7 @@ func smallCluster(t *testing.T, args ...string) (*Cluster, *Conns, *Admin, strin
 	if err := c.Start(c.Site("CGO"), true, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return admin.Ready(ctx, "CGO") }); err != nil {
+	if err := Poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return admin.Ready(ctx, "CGO") }); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range c.Sites[1:] {
@@ -118,7 +118,7 @@ func smallCluster(t *testing.T, args ...string) (*Cluster, *Conns, *Admin, strin
 			t.Fatal(err)
 		}
 	}
-	if err := poll(ctx, time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
+	if err := Poll(ctx, time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
 		t.Fatal(err)
 	}
 	return c, conns, admin, adminToken
@@ -206,7 +206,7 @@ func TestReproRejoinedSiteGoesBack(t *testing.T) {
 			t.Fatalf("cycle %d: %s; it stays at applied index %d of commit index %d with no writes (logs: %s; leader %s: %s)",
 				cycle, wentBack, applied, commit, victim.LogPath, leader, c.Site(leader).LogPath)
 		}
-		if err := poll(ctx, time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
+		if err := Poll(ctx, time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
 			t.Fatal(err)
 		}
 	}

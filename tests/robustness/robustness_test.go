@@ -113,7 +113,7 @@ func TestRobustness(t *testing.T) {
 	if err := c.Start(cgo, true, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return admin.Ready(ctx, "CGO") }); err != nil {
+	if err := Poll(ctx, time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return admin.Ready(ctx, "CGO") }); err != nil {
 		t.Fatalf("CGO not ready: %v (log %s)", err, cgo.LogPath)
 	}
 	for _, s := range c.Sites[1:] {
@@ -121,7 +121,7 @@ func TestRobustness(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := poll(ctx, 2*time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
+	if err := Poll(ctx, 2*time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
 		t.Fatalf("cluster not healthy: %v (logs in %s)", err, filepath.Join(dir, "logs"))
 	}
 	users, err := admin.CreateUsers(ctx, "CGO", []string{"BOS", "CBG", "MUC", "TLV"}, []string{"BOHAI", "YRD", "PRD"})
@@ -177,7 +177,7 @@ func TestRobustness(t *testing.T) {
 		}
 	}
 	healed := time.Now()
-	if err := poll(ctx, 2*time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
+	if err := Poll(ctx, 2*time.Minute, 250*time.Millisecond, admin.Healthy); err != nil {
 		liveness = append(liveness, "cluster not healthy after the final heal: "+err.Error())
 	} else {
 		notes = append(notes, fmt.Sprintf("cluster healthy %v after the final heal", time.Since(healed).Round(10*time.Millisecond)))

@@ -186,7 +186,7 @@ func runCut(t *testing.T, h *Harness) {
 	}
 	healedAt := time.Now()
 	cutFor := healedAt.Sub(cutAt)
-	healthyErr := Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy)
+	healthyErr := robustness.Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy)
 	healthyIn := time.Since(healedAt)
 	if healthyErr != nil {
 		t.Errorf("cluster not healthy after the cut: %v", healthyErr)
@@ -212,7 +212,7 @@ func runCut(t *testing.T, h *Harness) {
 			anyQueued = true
 			// A queued write is delivered when its site reaches the
 			// leader again: wait for it.
-			checks[i].err = Poll(ctx, 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) error {
+			checks[i].err = robustness.Poll(ctx, 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) error {
 				n, err := h.Applied(ctx, via, r.LeadID, r.RequestID)
 				checks[i].applied = n
 				if err == nil && n == 0 {

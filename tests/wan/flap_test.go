@@ -57,7 +57,7 @@ func runFlap(t *testing.T, h *Harness) {
 		t.Fatalf("flapping the border: %v", err)
 	}
 	healedAt := time.Now()
-	healthyErr := Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy)
+	healthyErr := robustness.Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy)
 	if healthyErr == nil {
 		healthyErr = h.Admin.CaughtUp(ctx)
 	}

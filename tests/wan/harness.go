@@ -201,7 +201,7 @@ func (h *Harness) Applied(ctx context.Context, site, leadID, requestID string) (
 // TransferLeadership hands leadership to site and waits until the
 // cluster reports it leading.
 func (h *Harness) TransferLeadership(ctx context.Context, site string, timeout time.Duration) error {
-	return Poll(ctx, timeout, 250*time.Millisecond, func(ctx context.Context) error {
+	return robustness.Poll(ctx, timeout, 250*time.Millisecond, func(ctx context.Context) error {
 		leader, err := h.Admin.Leader(ctx)
 		if err != nil {
 			return err
@@ -217,22 +217,4 @@ func (h *Harness) TransferLeadership(ctx context.Context, site string, timeout t
 		}
 		return fmt.Errorf("%s still leads", leader)
 	})
-}
-
-// Poll calls cond until it returns nil or timeout passes, then returns
-// cond's last error.
-func Poll(ctx context.Context, timeout, every time.Duration, cond func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		err := cond(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("after %v: %w", timeout, err)
-		case <-time.After(every):
-		}
-	}
 }

@@ -248,7 +248,7 @@ func (e *env) start(extra []string) (*Harness, error) {
 		h.Stop()
 		return nil, err
 	}
-	if err := Poll(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return h.Admin.Ready(ctx, "CGO") }); err != nil {
+	if err := robustness.Poll(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) error { return h.Admin.Ready(ctx, "CGO") }); err != nil {
 		h.Stop()
 		return nil, fmt.Errorf("CGO not ready: %w (log %s)", err, cgo.LogPath)
 	}
@@ -258,7 +258,7 @@ func (e *env) start(extra []string) (*Harness, error) {
 			return nil, err
 		}
 	}
-	if err := Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy); err != nil {
+	if err := robustness.Poll(ctx, 3*time.Minute, 250*time.Millisecond, h.Admin.Healthy); err != nil {
 		h.Stop()
 		return nil, fmt.Errorf("cluster not healthy: %w (logs in %s)", err, filepath.Join(dir, "logs"))
 	}
