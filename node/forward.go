@@ -415,7 +415,7 @@ func originSite(ctx context.Context, self string) string {
 
 // newResponse returns an empty response message for a method of the API.
 func newResponse(method string) (proto.Message, error) {
-	name, ok := responseTypes()[method]
+	name, ok := methodTypes().out[method]
 	if !ok {
 		return nil, status.Errorf(codes.Unimplemented, "method %s cannot be forwarded", method)
 	}
@@ -426,17 +426,15 @@ func newResponse(method string) (proto.Message, error) {
 	return mt.New().Interface(), nil
 }
 
-// responseTypes maps each API method's full name to its response type,
-// read from the generated file descriptor.
-var responseTypes = sync.OnceValue(func() map[string]protoreflect.FullName {
-	m := map[string]protoreflect.FullName{}
-	services := innonetpb.File_innonet_v1_innonet_proto.Services()
-	for i := 0; i < services.Len(); i++ {
-		s := services.Get(i)
-		for j := 0; j < s.Methods().Len(); j++ {
-			md := s.Methods().Get(j)
-			m["/"+string(s.FullName())+"/"+string(md.Name())] = md.Output().FullName()
-		}
+// methodTypes maps each API method's full name to its request (in) and
+// response (out) types, read from the generated file descriptor.
+var methodTypes = sync.OnceValue(func() (m struct {
+	in, out map[string]protoreflect.FullName
+}) { m.in, m.out = map[string]protoreflect.FullName{}, map[string]protoreflect.FullName{}; services := innonetpb.File_innonet_v1_innonet_proto.Services(); for i := 0; i < services.Len(); i++ {
+	s := services.Get(i)
+	for j := 0; j < s.Methods().Len(); j++ {
+		md := s.Methods().Get(j)
+		name := "/" + string(s.FullName()) + "/" + string(md.Name())
+		m.in[name], m.out[name] = md.Input().FullName(), md.Output().FullName()
 	}
-	return m
-})
+}; return m })

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -14,7 +13,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -283,7 +281,7 @@ func (n *Node) refuse(e outbox.Entry, err error) error {
 
 // newRequest returns an empty request message for a method of the API.
 func newRequest(method string) (proto.Message, error) {
-	name, ok := requestTypes()[method]
+	name, ok := methodTypes().in[method]
 	if !ok {
 		return nil, status.Errorf(codes.Unimplemented, "method %s cannot be queued", method)
 	}
@@ -293,20 +291,6 @@ func newRequest(method string) (proto.Message, error) {
 	}
 	return mt.New().Interface(), nil
 }
-
-// requestTypes maps each API method's full name to its request type.
-var requestTypes = sync.OnceValue(func() map[string]protoreflect.FullName {
-	m := map[string]protoreflect.FullName{}
-	services := innonetpb.File_innonet_v1_innonet_proto.Services()
-	for i := 0; i < services.Len(); i++ {
-		s := services.Get(i)
-		for j := 0; j < s.Methods().Len(); j++ {
-			md := s.Methods().Get(j)
-			m["/"+string(s.FullName())+"/"+string(md.Name())] = md.Input().FullName()
-		}
-	}
-	return m
-})
 
 // outboxService answers ListQueuedWrites from this site's outbox.
 type outboxService struct {
@@ -353,7 +337,7 @@ func queuedWritePB(e outbox.Entry, site string) *innonetpb.QueuedWrite {
 	}
 	if e.Status == outbox.Applied && len(e.Response) > 0 {
 		var l innonetpb.Lead
-		if name, ok := responseTypes()[e.Method]; ok && name == (&l).ProtoReflect().Descriptor().FullName() && proto.Unmarshal(e.Response, &l) == nil {
+		if name, ok := methodTypes().out[e.Method]; ok && name == (&l).ProtoReflect().Descriptor().FullName() && proto.Unmarshal(e.Response, &l) == nil {
 			w.Lead = &l
 			if w.LeadId == "" {
 				w.LeadId = l.GetId()
