@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,10 +20,19 @@ type wanGroup struct {
 
 func newWANGroup(t *testing.T, ids ...string) *wanGroup {
 	t.Helper()
+	return startWANGroup(t, ids, func(string) bool { return true })
+}
+
+// startWANGroup starts ids (the first bootstraps, the others join, as
+// voters when voter says so) with probes that answer after wanRTT's round
+// trips and health checks that read the members' Stats; tune adjusts
+// every member's Config.
+func startWANGroup(t *testing.T, ids []string, voter func(id string) bool, tune ...func(*Config)) *wanGroup {
+	t.Helper()
 	g := &wanGroup{group: newGroup(t), byID: map[string]*Cluster{}}
 	rtt := wanRTT()
 	for _, id := range ids {
-		c := g.start(id, func(cfg *Config) {
+		c := g.start(id, append(slices.Clip(tune), func(cfg *Config) {
 			cfg.Ping = func(ctx context.Context, m Member) error {
 				t := time.NewTimer(rtt[id][m.ID])
 				defer t.Stop()
@@ -42,12 +52,12 @@ func newWANGroup(t *testing.T, ids ...string) *wanGroup {
 				}
 				return c.Stats(), nil
 			}
-		})
+		})...)
 		g.mu.Lock()
 		g.byID[id] = c
 		g.mu.Unlock()
 		if id != ids[0] {
-			g.join(id, true)
+			g.join(id, voter(id))
 		}
 	}
 	return g

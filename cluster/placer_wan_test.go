@@ -21,38 +21,8 @@ func TestPlacementWANProfile(t *testing.T) {
 		t.Skip("set INNONET_MEASURE_WAN=1 to measure (150s)")
 	}
 	start := time.Now()
-	g := &wanGroup{group: newGroup(t), byID: map[string]*Cluster{}}
-	rtt := wanRTT()
-	for i, id := range []string{"CGO", "BOS", "CBG", "MUC", "TLV", "BOHAI"} {
-		c := g.start(id, func(cfg *Config) {
-			_ = cfg.UseProfile("wan")
-			cfg.Ping = func(ctx context.Context, m Member) error {
-				tm := time.NewTimer(rtt[id][m.ID])
-				defer tm.Stop()
-				select {
-				case <-tm.C:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			cfg.FetchStats = func(ctx context.Context, m Member) (Stats, error) {
-				g.mu.Lock()
-				c := g.byID[m.ID]
-				g.mu.Unlock()
-				if c == nil {
-					return Stats{}, context.DeadlineExceeded
-				}
-				return c.Stats(), nil
-			}
-		})
-		g.mu.Lock()
-		g.byID[id] = c
-		g.mu.Unlock()
-		if i > 0 {
-			g.join(id, id != "BOHAI")
-		}
-	}
+	g := startWANGroup(t, []string{"CGO", "BOS", "CBG", "MUC", "TLV", "BOHAI"}, func(id string) bool { return id != "BOHAI" },
+		func(cfg *Config) { _ = cfg.UseProfile("wan") })
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
