@@ -430,11 +430,16 @@ func newResponse(method string) (proto.Message, error) {
 // response (out) types, read from the generated file descriptor.
 var methodTypes = sync.OnceValue(func() (m struct {
 	in, out map[string]protoreflect.FullName
-}) { m.in, m.out = map[string]protoreflect.FullName{}, map[string]protoreflect.FullName{}; services := innonetpb.File_innonet_v1_innonet_proto.Services(); for i := 0; i < services.Len(); i++ {
-	s := services.Get(i)
-	for j := 0; j < s.Methods().Len(); j++ {
-		md := s.Methods().Get(j)
-		name := "/" + string(s.FullName()) + "/" + string(md.Name())
-		m.in[name], m.out[name] = md.Input().FullName(), md.Output().FullName()
+}) {
+	m.in, m.out = map[string]protoreflect.FullName{}, map[string]protoreflect.FullName{}
+	services := innonetpb.File_innonet_v1_innonet_proto.Services()
+	for i := 0; i < services.Len(); i++ {
+		s := services.Get(i)
+		for j := 0; j < s.Methods().Len(); j++ {
+			md := s.Methods().Get(j)
+			name := "/" + string(s.FullName()) + "/" + string(md.Name())
+			m.in[name], m.out[name] = md.Input().FullName(), md.Output().FullName()
+		}
 	}
-}; return m })
+	return m
+})
