@@ -99,8 +99,8 @@ func (f *fsm) apply(l *raft.Log) (res any, bad string) {
 		inner := *l
 		inner.Data = l.Data[1:]
 		res := f.app.Apply(&inner)
-		if err, ok := res.(error); ok && errors.Is(err, ErrUnreadable) {
-			return nil, err.Error()
+		if isUnreadable(res) {
+			return nil, res.(error).Error()
 		}
 		return res, ""
 	case kindMeta:
@@ -140,6 +140,67 @@ func (f *fsm) apply(l *raft.Log) (res any, bad string) {
 	default:
 		return nil, fmt.Sprintf("unknown entry kind %d (written by a newer version of innonet?)", l.Data[0])
 	}
+}
+
+// BatchApplier is an application state machine that applies a run of
+// entries at once, as raft hands over what committed together. Its
+// results must be what Apply would return for each entry in turn. It
+// may stop after an entry whose result wraps [ErrUnreadable]: it then
+// returns the results up to that one and applied nothing after it.
+type BatchApplier interface {
+	ApplyBatch(logs []*raft.Log) []any
+}
+
+// ApplyBatch is raft.BatchingFSM's: raft hands over up to
+// MaxAppendEntries committed entries at once. A run of the caller's
+// commands goes to the application in one call when it is a
+// [BatchApplier]; every other entry is applied as Apply applies it,
+// after the run before it. Configuration entries are raft's own, which
+// Apply never sees: they are answered with nil.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	ba, _ := f.app.(BatchApplier)
+	var run []*raft.Log // the caller's commands, without their kind byte
+	var at []int        // where each stands in logs
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		res := ba.ApplyBatch(run)
+		for k, l := range run {
+			switch {
+			case k >= len(res):
+				out[at[k]] = fmt.Errorf("entry %d not applied: %w", l.Index, ErrCorrupt)
+			case isUnreadable(res[k]):
+				f.corrupt(fmt.Sprintf("log entry %d (term %d): %v", l.Index, l.Term, res[k]))
+				out[at[k]] = fmt.Errorf("entry %d not applied: %w", l.Index, ErrCorrupt)
+			default:
+				out[at[k]] = res[k]
+			}
+		}
+		run, at = run[:0], at[:0]
+	}
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		if ba != nil && len(l.Data) > 1 && l.Data[0] == kindApp && !f.alarms.has(AlarmCorrupt) && verifyChecksum(l.Data, l.Extensions) == nil {
+			inner := *l
+			inner.Data = l.Data[1:]
+			run = append(run, &inner)
+			at = append(at, i)
+			continue
+		}
+		flush()
+		out[i] = f.Apply(l)
+	}
+	flush()
+	return out
+}
+
+func isUnreadable(res any) bool {
+	err, ok := res.(error)
+	return ok && errors.Is(err, ErrUnreadable)
 }
 
 func (f *fsm) apiAddr(id string) string {

@@ -183,6 +183,25 @@ type notifyingFSM struct {
 
 func (f notifyingFSM) Apply(l *raft.Log) any {
 	res := f.fsm.Apply(l)
+	f.tell(l, res)
+	f.n.applied.applied()
+	return res
+}
+
+// ApplyBatch applies a run of entries at once (cluster.BatchApplier) and
+// tells the derived indexes about each, as Apply does.
+func (f notifyingFSM) ApplyBatch(logs []*raft.Log) []any {
+	out := f.fsm.ApplyBatch(logs)
+	for i, res := range out {
+		f.tell(logs[i], res)
+	}
+	f.n.applied.applied()
+	return out
+}
+
+// tell passes what one applied entry changed to what derives from the
+// state.
+func (f notifyingFSM) tell(l *raft.Log, res any) {
 	r, ok := res.(pipeline.Result)
 	if ok && r.Attachment != nil && r.Attachment.Live() {
 		f.n.kickFetcher()
@@ -193,8 +212,6 @@ func (f notifyingFSM) Apply(l *raft.Log) any {
 		f.n.matches.changed()
 	}
 	f.n.copy.apply(l.AppendedAt, time.Now())
-	f.n.applied.applied()
-	return res
 }
 
 func (f notifyingFSM) Restore(rc io.ReadCloser) error {

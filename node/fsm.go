@@ -24,6 +24,22 @@ func (f fsm) Apply(l *raft.Log) any {
 	return res
 }
 
+// ApplyBatch applies a run of entries in one write transaction of the
+// pipeline (cluster.BatchApplier); it stops after an unreadable entry.
+func (f fsm) ApplyBatch(logs []*raft.Log) []any {
+	entries := make([]pipeline.Entry, len(logs))
+	for i, l := range logs {
+		entries[i] = pipeline.Entry{Index: l.Index, Data: l.Data}
+	}
+	out := f.st.ApplyBatch(entries)
+	for i, res := range out {
+		if pipeline.IsUnreadable(res) {
+			out[i] = fmt.Errorf("%w: %v", cluster.ErrUnreadable, res)
+		}
+	}
+	return out
+}
+
 func (f fsm) Snapshot() (raft.FSMSnapshot, error) { return fsmSnapshot{f.st.Snapshot()}, nil }
 
 func (f fsm) Restore(rc io.ReadCloser) error {

@@ -51,33 +51,103 @@ type Result struct {
 // returns a [Result] or an [*Error]. It never panics: an entry that cannot
 // be decoded, or a command that breaks a rule, is answered with an error
 // and leaves the state as it was.
-func (s *State) Apply(index uint64, data []byte) (res any) {
-	s.seq.Add(1) // odd while the state and its applied index move (see View)
+func (s *State) Apply(index uint64, data []byte) any {
+	txn := s.db.Load().Txn(true)
+	res, ok := s.applyIn(txn, index, data)
+	if ok {
+		s.publish(txn, index)
+	} else {
+		txn.Abort()
+		s.publish(nil, index)
+	}
+	return res
+}
+
+// Entry is one log entry for [State.ApplyBatch].
+type Entry struct {
+	Index uint64
+	Data  []byte
+}
+
+// ApplyBatch applies entries in order and returns their results, the
+// same as [State.Apply] would one entry at a time: each entry sees the
+// changes of those before it, and one that fails changes nothing. The
+// entries share one write transaction, so a run of commands copies the
+// index trees' upper nodes once rather than once per command; a reader
+// sees the state before the run or after it. When an entry fails, the
+// transaction is dropped and the entries since the last commit are
+// applied again one by one (the same commands on the same state give the
+// same results), the failing one last.
+//
+// An entry that cannot be decoded ([IsUnreadable]) ends the batch: the
+// results returned are those of the entries up to it, and no later entry
+// was applied.
+func (s *State) ApplyBatch(entries []Entry) []any {
+	out := make([]any, 0, len(entries))
 	db := s.db.Load()
 	txn := db.Txn(true)
+	from := 0 // the first entry the open transaction holds
+	for i, e := range entries {
+		res, ok := s.applyIn(txn, e.Index, e.Data)
+		if ok {
+			out = append(out, res)
+			continue
+		}
+		txn.Abort()
+		out = out[:from]
+		for _, r := range entries[from : i+1] {
+			res := s.Apply(r.Index, r.Data)
+			out = append(out, res)
+			if IsUnreadable(res) {
+				return out
+			}
+		}
+		from = i + 1
+		txn = db.Txn(true)
+	}
+	if from < len(entries) {
+		s.publish(txn, entries[len(entries)-1].Index)
+	} else {
+		txn.Abort()
+	}
+	return out
+}
+
+// publish commits txn (when not nil) and moves the applied index to
+// index, together as a [View] sees them.
+func (s *State) publish(txn *memdb.Txn, index uint64) {
+	s.seq.Add(1) // odd while the state and its applied index move (see View)
+	if txn != nil {
+		txn.Commit()
+	}
+	if index > s.applied.Load() {
+		s.applied.Store(index)
+	}
+	s.seq.Add(1)
+}
+
+// applyIn applies one encoded command inside txn. ok reports success:
+// when it is false, res is the [*Error] and txn may hold part of the
+// command's writes, so the caller must abort it.
+func (s *State) applyIn(txn *memdb.Txn, index uint64, data []byte) (res any, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			txn.Abort()
-			res = errorf(CodeInternal, "command at log index %d failed: %v", index, r)
+			res, ok = errorf(CodeInternal, "command at log index %d failed: %v", index, r), false
 		}
-		if index > s.applied.Load() {
-			s.applied.Store(index)
-		}
-		s.seq.Add(1)
 	}()
 	cmd, derr := DecodeCommand(data)
 	if derr != nil {
-		txn.Abort()
-		return derr
+		return derr, false
 	}
 	a := applier{txn: txn, cmd: cmd, index: index, now: time.Unix(0, cmd.Time).UTC()}
 	out, err := a.run()
-	if err != nil {
-		txn.Abort()
-		return err
+	if err == nil && s.failAfter != nil {
+		err = s.failAfter(txn, index)
 	}
-	txn.Commit()
-	return out.detached()
+	if err != nil {
+		return err, false
+	}
+	return out.detached(), true
 }
 
 // detached returns r with copies of the lead and user, so a caller that

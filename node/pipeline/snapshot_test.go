@@ -175,6 +175,27 @@ func TestRestoreReplaces(t *testing.T) {
 // TestDeterminism applies one sequence of entries, refused and garbage
 // ones included, to two states and expects the same answers and bytes.
 func TestDeterminism(t *testing.T) {
+	log := determinismLog(t)
+	a, b := New(), New()
+	for i, data := range log {
+		ra, rb := a.Apply(uint64(i+1), data), b.Apply(uint64(i+1), data)
+		if !reflect.DeepEqual(ra, rb) {
+			t.Fatalf("entry %d: answers differ: %+v vs %+v", i+1, ra, rb)
+		}
+	}
+	sa, sb := snapshotBytes(t, a), snapshotBytes(t, b)
+	if !bytes.Equal(sa, sb) {
+		t.Errorf("snapshots differ:\n%s\n%s", sa, sb)
+	}
+	if n := a.Counts()[Negotiating]; n == 0 {
+		t.Errorf("no lead reached NEGOTIATING; the script does not exercise much")
+	}
+}
+
+// determinismLog is a log of users added, leads submitted, reviewed,
+// claimed (by one division or several), moved on, a request ID used
+// twice, and garbage entries.
+func determinismLog(t *testing.T) [][]byte {
 	script := newFixture(t)
 	var log [][]byte
 	rec := func(actor string, c Command) { log = append(log, script.encode(actor, c)); script.index++ }
@@ -198,21 +219,7 @@ func TestDeterminism(t *testing.T) {
 		rec("cbg", Command{Op: OpSubmit, RequestID: "same", Draft: validDraft()})
 		log = append(log, []byte(strings.Repeat("{", i)))
 	}
-
-	a, b := New(), New()
-	for i, data := range log {
-		ra, rb := a.Apply(uint64(i+1), data), b.Apply(uint64(i+1), data)
-		if !reflect.DeepEqual(ra, rb) {
-			t.Fatalf("entry %d: answers differ: %+v vs %+v", i+1, ra, rb)
-		}
-	}
-	sa, sb := snapshotBytes(t, a), snapshotBytes(t, b)
-	if !bytes.Equal(sa, sb) {
-		t.Errorf("snapshots differ:\n%s\n%s", sa, sb)
-	}
-	if n := a.Counts()[Negotiating]; n == 0 {
-		t.Errorf("no lead reached NEGOTIATING; the script does not exercise much")
-	}
+	return log
 }
 
 // TestSnapshotWhileApplying writes a snapshot and reads while Apply goes

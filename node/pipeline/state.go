@@ -115,6 +115,9 @@ type State struct {
 	// search holds the folded text of each lead for free-text filters,
 	// by lead ID (see search.go): derived, never snapshotted.
 	search sync.Map
+	// failAfter, set by tests only, may fail a command after it made its
+	// writes, to show that a failed command leaves nothing behind.
+	failAfter func(txn *memdb.Txn, index uint64) *Error
 }
 
 // New returns an empty pipeline.
