@@ -99,7 +99,9 @@ func (b *bench) rounds(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("stopped in round %d: %w", round+1, err)
 			}
+			wait := b.profileCell(ctx, round, c.Name)
 			in, err := b.runInnonet(ctx, c)
+			wait()
 			if err != nil {
 				in.Error = err.Error()
 			}

@@ -63,7 +63,7 @@ func buildInnonet(ctx context.Context, dir string) (string, error) {
 
 // startInnonet starts the sites under dir, waits until all three are
 // healthy voters, and creates the benchmark's user and the lead it reads.
-func startInnonet(ctx context.Context, ps *procs, pp *ports, bin, dir string) (*innonetCluster, error) {
+func startInnonet(ctx context.Context, ps *procs, pp *ports, bin, dir string, extra []string) (*innonetCluster, error) {
 	c := &innonetCluster{admin: node.NewToken()}
 	for _, code := range []string{"CGO", "BOS", "CBG"} {
 		api, err := pp.addr()
@@ -87,6 +87,7 @@ func startInnonet(ctx context.Context, ps *procs, pp *ports, bin, dir string) (*
 			return c, fmt.Errorf("data dir of %s: %w", s.code, err)
 		}
 		args := append([]string{"serve", "--site", s.code, "--data-dir", data, "--listen", s.api, "--raft-addr", s.raft}, innonetArgs()...)
+		args = append(args, extra...)
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {

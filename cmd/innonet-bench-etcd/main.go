@@ -38,6 +38,9 @@ type config struct {
 	runTimeout, timeout           time.Duration
 	jsonOut                       string
 	keep                          bool
+	serveFlags                    []string // more flags for every site's `innonet serve`
+	profileDir                    string
+	profileFor                    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -58,6 +61,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.runTimeout, "run-timeout", 5*time.Minute, "the most one run of one cell on one system may take")
 	fs.DurationVar(&c.timeout, "timeout", time.Hour, "the most the whole benchmark may take")
 	fs.StringVar(&c.jsonOut, "json", "", "also write every figure as JSON to this file (- for standard output, instead of the table)")
+	fs.Func("serve-flag", "one more flag for every innonet site's `serve`, e.g. -serve-flag=--pprof (repeat for more)", func(v string) error {
+		if !strings.HasPrefix(v, "--") {
+			return fmt.Errorf("%q is not a flag of innonet serve (they begin with --)", v)
+		}
+		c.serveFlags = append(c.serveFlags, v)
+		return nil
+	})
+	fs.StringVar(&c.profileDir, "cpu-profiles", "", "directory to save a CPU profile of every innonet site in during each run of each cell (ROUND-CELL-SITE.pprof; the sites run with --pprof)")
+	fs.DurationVar(&c.profileFor, "cpu-profile-for", 15*time.Second, "how long each CPU profile of -cpu-profiles lasts, from the start of the run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (data and logs of every member, etcd's reports)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./cmd/innonet-bench-etcd [flags]
@@ -100,6 +112,14 @@ Flags:
 		return c, errors.New("-clients must be at least 1, and -conns from 1 to -clients")
 	case c.runTimeout <= 0 || c.timeout <= 0:
 		return c, errors.New("-run-timeout and -timeout must be positive")
+	case c.profileFor < time.Second:
+		return c, errors.New("-cpu-profile-for must be at least 1s")
+	}
+	if c.profileDir != "" {
+		if err := os.MkdirAll(c.profileDir, 0o755); err != nil {
+			return c, fmt.Errorf("-cpu-profiles: %w", err)
+		}
+		c.serveFlags = append(c.serveFlags, "--pprof")
 	}
 	return c, nil
 }
@@ -184,7 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	b.res.InnonetCommit = toolVersion("git", "describe", "--always", "--dirty")
 	pp := &ports{}
 	logf("starting innonet (3 sites) and etcd (3 members) on 127.0.0.1 under %s...", dir)
-	if b.innonet, err = startInnonet(ctx, ps, pp, innonetBin, filepath.Join(dir, "innonet")); err != nil {
+	if b.innonet, err = startInnonet(ctx, ps, pp, innonetBin, filepath.Join(dir, "innonet"), cfg.serveFlags); err != nil {
 		if b.innonet != nil {
 			b.innonet.close()
 		}

@@ -14,7 +14,11 @@ func TestParseFlags(t *testing.T) {
 	if c.writes1 != 200 || c.writes != 500 || c.reads != 5000 || c.rounds != 3 {
 		t.Errorf("-short -writes 500: got writes1 %d writes %d reads %d rounds %d, want 200 500 5000 3", c.writes1, c.writes, c.reads, c.rounds)
 	}
-	for _, args := range [][]string{{"-rounds", "0"}, {"-conns", "65"}, {"extra"}} {
+	c, err = parseFlags([]string{"-serve-flag=--pprof", "-serve-flag", "--raft-profile=lan"}, io.Discard)
+	if err != nil || strings.Join(c.serveFlags, " ") != "--pprof --raft-profile=lan" {
+		t.Errorf("-serve-flag twice: got %q, %v", c.serveFlags, err)
+	}
+	for _, args := range [][]string{{"-rounds", "0"}, {"-conns", "65"}, {"extra"}, {"-serve-flag", "pprof"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		}
