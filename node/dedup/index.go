@@ -266,8 +266,35 @@ const rareKeys = 8
 // first (ties by ID), at most Config.MaxResults of them. l itself need not
 // be indexed; if it is, it is not compared with itself. Check may run
 // concurrently with any other method.
-func (ix *Index) Check(l Lead) []Candidate {
-	c := prepare(l)
+func (ix *Index) Check(l Lead) []Candidate { return ix.check(ix.features(l)) }
+
+// features returns what the index compares of l: what it holds already
+// when it holds l as it is (a lead just written, checked for its writer,
+// which Put has read), else l read anew.
+func (ix *Index) features(l Lead) *prepared {
+	if l.ID != "" {
+		ix.mu.RLock()
+		var p *prepared
+		if n, ok := ix.ids[l.ID]; ok {
+			p = ix.leads[n]
+		}
+		ix.mu.RUnlock()
+		if p != nil && sameLead(&p.lead, &l) {
+			return p
+		}
+	}
+	return prepare(l)
+}
+
+// sameLead reports whether a and b hold the same values.
+func sameLead(a, b *Lead) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Summary == b.Summary && a.Organization == b.Organization &&
+		a.Country == b.Country && a.Sector == b.Sector && a.TRL == b.TRL && a.DealType == b.DealType &&
+		a.Website == b.Website && a.Language == b.Language &&
+		slices.Equal(a.Tags, b.Tags) && slices.Equal(a.Contacts, b.Contacts)
+}
+
+func (ix *Index) check(c *prepared) []Candidate {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	block := map[int32]struct{}{}
@@ -316,7 +343,7 @@ func (ix *Index) Check(l Lead) []Candidate {
 	var out []Candidate
 	for i := range block {
 		e := ix.leads[i]
-		if e.lead.ID == l.ID {
+		if e.lead.ID == c.lead.ID {
 			continue
 		}
 		if ix.cfg.confidence(c, e, idf) >= ix.cfg.MinConfidence {

@@ -251,3 +251,49 @@ func TestRemoveKeepsNoSelf(t *testing.T) {
 		}
 	}
 }
+
+// A check of a lead the index holds as it is reuses what Put read of it,
+// and answers as a check that reads it anew; a lead that differs in any
+// field is read anew.
+func TestCheckReusesIndexedFeatures(t *testing.T) {
+	leads := synthetic(300, 3)
+	cfg := DefaultConfig()
+	cfg.MinConfidence, cfg.MaxResults = 0, 0
+	ix := New(cfg)
+	for _, l := range leads {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range leads[:50] {
+		p := ix.features(l)
+		if p != ix.leads[ix.ids[l.ID]] {
+			t.Fatalf("lead %s as indexed: Check reads it anew", l.ID)
+		}
+		if got, want := ix.Check(l), ix.check(prepare(l)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("lead %s: Check with the indexed features answers %+v, read anew %+v", l.ID, got, want)
+		}
+	}
+	l := leads[7]
+	for name, change := range map[string]func(*Lead){
+		"title":   func(l *Lead) { l.Title += " v2" },
+		"summary": func(l *Lead) { l.Summary += "." },
+		"org":     func(l *Lead) { l.Organization += " AG" },
+		"country": func(l *Lead) { l.Country = "ZZ" },
+		"sector":  func(l *Lead) { l.Sector = "other" },
+		"trl":     func(l *Lead) { l.TRL++ },
+		"deal":    func(l *Lead) { l.DealType = "other" },
+		"tags":    func(l *Lead) { l.Tags = append(slices.Clone(l.Tags), "new") },
+		"contacts": func(l *Lead) {
+			l.Contacts = append(slices.Clone(l.Contacts), Contact{Name: "A B", Email: "a@b.example"})
+		},
+		"website":  func(l *Lead) { l.Website = "https://other.example" },
+		"language": func(l *Lead) { l.Language = "xx" },
+	} {
+		c := l
+		change(&c)
+		if p := ix.features(c); p == ix.leads[ix.ids[l.ID]] || !sameLead(&p.lead, &c) {
+			t.Errorf("a lead whose %s changed: Check uses the indexed version", name)
+		}
+	}
+}
