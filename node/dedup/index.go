@@ -333,12 +333,21 @@ func (ix *Index) check(c *prepared) []Candidate {
 	for _, f := range c.feats {
 		own[f.key] = true
 	}
+	// Every comparison weighs the checked lead's features again, and
+	// the features candidates share: each key's weight is worked out
+	// once per check.
+	weights := make(map[string]float64, 4*len(c.feats))
 	idf := func(k string) float64 {
+		if w, ok := weights[k]; ok {
+			return w
+		}
 		d := ix.count[k]
 		if own[k] {
 			d++
 		}
-		return math.Max(0, math.Log((n+1)/(float64(d)+1)))
+		w := math.Max(0, math.Log((n+1)/(float64(d)+1)))
+		weights[k] = w
+		return w
 	}
 	var out []Candidate
 	for i := range block {
