@@ -94,6 +94,8 @@ type Index struct {
 	// (lower-case kind) double as document frequencies.
 	postings map[string][]int32
 	count    map[string]int
+	// noBound, set by tests, compares every candidate in full.
+	noBound bool
 }
 
 // New returns an empty Index.
@@ -349,11 +351,15 @@ func (ix *Index) check(c *prepared) []Candidate {
 		weights[k] = w
 		return w
 	}
+	feats, head := weigh(c.feats, idf), weigh(c.head, idf)
 	var out []Candidate
 	for i := range block {
 		e := ix.leads[i]
 		if e.lead.ID == c.lead.ID {
 			continue
+		}
+		if !ix.noBound && !ix.cfg.mayReach(c, e, &feats, &head) {
+			continue // bound.go
 		}
 		if ix.cfg.confidence(c, e, idf) >= ix.cfg.MinConfidence {
 			out = append(out, ix.cfg.score(c, e, idf))

@@ -296,6 +296,18 @@ func (cfg *Config) compare(c, e *prepared, idf func(string) float64, explain boo
 	ev := orgEvidence(c, e, buf[:0], explain)
 	o := noisyOr(ev)
 	s, terms := similarity(c, e, idf, explain)
+	conf := cfg.combine(c, e, o, s)
+	cand := Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold}
+	if explain {
+		cand.Reasons = reasons(c, e, ev, o, s, terms)
+	}
+	return cand
+}
+
+// combine is the confidence of the pair c, e from its organisation
+// evidence o and text similarity s, rounded to three decimals; it never
+// falls as s grows.
+func (cfg *Config) combine(c, e *prepared, o, s float64) float64 {
 	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
 	conf := cfg.TextOnly * ramp
 	if o > 0 {
@@ -313,12 +325,7 @@ func (cfg *Config) compare(c, e *prepared, idf func(string) float64, explain boo
 	if o > 0 && c.other != e.other {
 		conf *= cfg.OtherProductFactor
 	}
-	conf = math.Round(conf*1000) / 1000
-	cand := Candidate{ID: e.lead.ID, Confidence: conf, Duplicate: conf >= cfg.Threshold}
-	if explain {
-		cand.Reasons = reasons(c, e, ev, o, s, terms)
-	}
-	return cand
+	return math.Round(conf*1000) / 1000
 }
 
 // trlGap is how far apart the two leads' TRLs are (0 when either has

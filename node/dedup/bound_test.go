@@ -1,0 +1,109 @@
+package dedup
+
+import (
+	"math"
+	"reflect"
+	"testing"
+)
+
+// The bound is never below the cosine it bounds, for pairs in the same
+// language and in others, and equals it for a lead and itself.
+func TestCosineBound(t *testing.T) {
+	leads := synthetic(400, 11)
+	ix := New(DefaultConfig())
+	for _, l := range leads {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idf := func(k string) float64 {
+		return math.Max(0, math.Log(float64(len(ix.ids)+1)/(float64(ix.count[k])+1)))
+	}
+	tight := 0
+	for i, l := range leads[:30] {
+		a := prepare(l)
+		w := weigh(a.feats, idf)
+		for _, other := range leads[i:] {
+			b := prepare(other)
+			for _, same := range []bool{true, false} {
+				got, _ := cosine(a.feats, b.feats, same, idf, false)
+				bound := cosineBound(&w, b.feats, same)
+				if got > bound+boundMargin {
+					t.Fatalf("%s and %s (same language %v): cosine %v above its bound %v", l.ID, other.ID, same, got, bound)
+				}
+				if bound < 0.5 {
+					tight++
+				}
+			}
+		}
+		if self, _ := cosine(a.feats, a.feats, true, idf, false); math.Abs(cosineBound(&w, a.feats, true)-self) > 1e-9 {
+			t.Errorf("%s with itself: bound %v, cosine %v", l.ID, cosineBound(&w, a.feats, true), self)
+		}
+	}
+	if tight == 0 {
+		t.Error("no bound under 0.5: the test pairs share too much to show anything")
+	}
+}
+
+// Checks with the bound answer exactly as checks that compare every
+// candidate in full, and the bound spares most comparisons.
+func TestBoundKeepsEveryAnswer(t *testing.T) {
+	leads := synthetic(3000, 5)
+	cfg := DefaultConfig()
+	cfg.MaxResults = 0
+	ix := New(cfg)
+	for _, l := range leads {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probes := append(synthetic(200, 6), leads[:200]...)
+	answered := 0
+	for _, p := range probes {
+		ix.noBound = false
+		got := ix.Check(p)
+		ix.noBound = true
+		want := ix.Check(p)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("lead %s: with the bound %+v, in full %+v", p.ID, got, want)
+		}
+		answered += len(want)
+	}
+	if answered == 0 {
+		t.Fatal("no check found a candidate: the test shows nothing")
+	}
+	// How many pairs the bound rules out, over all indexed leads.
+	n := float64(len(ix.ids) + 1)
+	out, all := 0, 0
+	for _, p := range probes[:20] {
+		c := prepare(p)
+		own := map[string]bool{}
+		for _, f := range c.feats {
+			own[f.key] = true
+		}
+		idf := func(k string) float64 {
+			d := ix.count[k]
+			if own[k] {
+				d++
+			}
+			return math.Max(0, math.Log((n+1)/(float64(d)+1)))
+		}
+		feats, head := weigh(c.feats, idf), weigh(c.head, idf)
+		for _, e := range ix.leads {
+			if e == nil {
+				continue
+			}
+			all++
+			if !cfg.mayReach(c, e, &feats, &head) {
+				out++
+				if conf := cfg.confidence(c, e, idf); conf >= cfg.MinConfidence {
+					t.Fatalf("%s and %s ruled out at confidence %v", p.ID, e.lead.ID, conf)
+				}
+			}
+		}
+	}
+	if out*2 < all {
+		t.Errorf("the bound rules out %d of %d pairs; it should spare most", out, all)
+	}
+	t.Logf("the bound rules out %d of %d pairs", out, all)
+}
