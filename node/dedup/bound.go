@@ -1,6 +1,9 @@
 package dedup
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // A check compares the lead checked with every candidate its blocking
 // keys find, hundreds once the index is large, and most fall below
@@ -9,74 +12,104 @@ import "math"
 // the two share, and the checked lead's weights, worked out once per
 // check. A candidate whose confidence at that bound stays below
 // MinConfidence is not compared at all: the confidence grows with the
-// similarity, so its exact value would be lower still.
+// similarity, so its exact value would be lower still. The shared
+// features are found by the numbers the index gives every key, two
+// sorted lists of integers.
 
 // weighed is the checked lead's features with their weights (tf × idf).
 type weighed struct {
-	feats []feature
-	w     []float64
+	// nums are the numbered keys in ascending order of number, with
+	// their squared weight when they can match a lead in another
+	// language (w2[0]) or in the same one (w2[1]), else 0. A key without
+	// a number is held by no indexed lead, so it is shared with none.
+	nums []numbered
 	// norm is the sum of the squared weights of the features that can
 	// match a lead in another language ([0]) or in the same one ([1]).
 	norm [2]float64
 }
 
-func weigh(fs []feature, idf func(string) float64) weighed {
-	out := weighed{feats: fs, w: make([]float64, len(fs))}
-	for i, f := range fs {
+type numbered struct {
+	num uint32
+	w2  [2]float64
+}
+
+func weigh(fs []feature, idf func(string) float64, numbers map[string]uint32) weighed {
+	var out weighed
+	for _, f := range fs {
 		w := f.tf * idf(f.key)
-		out.w[i] = w
+		var w2 [2]float64
 		for s, same := range []bool{false, true} {
 			if comparable(f.key[0], same) {
+				w2[s] = w * w
 				out.norm[s] += w * w
 			}
 		}
+		if num, ok := numbers[f.key]; ok {
+			out.nums = append(out.nums, numbered{num, w2})
+		}
 	}
+	slices.SortFunc(out.nums, func(a, b numbered) int { return int(int64(a.num) - int64(b.num)) })
 	return out
 }
 
-// cosineBound is at least cosine(a.feats, bf, same, ...): by
-// Cauchy–Schwarz the dot product over the shared features is at most the
-// norm of a's shared part times the norm of b, so the cosine is at most
-// the share of a's norm that b shares.
-func cosineBound(a *weighed, bf []feature, same bool) float64 {
-	na := a.norm[0]
-	if same {
-		na = a.norm[1]
+// number returns the numbers of fs's keys in ascending order, numbering
+// the new ones. ix.mu is held.
+func (ix *Index) number(fs []feature) []uint32 {
+	out := make([]uint32, len(fs))
+	for i, f := range fs {
+		num, ok := ix.numbers[f.key]
+		if !ok {
+			num = uint32(len(ix.numbers))
+			ix.numbers[f.key] = num
+		}
+		out[i] = num
 	}
-	if na == 0 {
+	slices.Sort(out)
+	return out
+}
+
+// cosineBound is at least the cosine of a's features and those of an
+// indexed lead numbered bnums: by Cauchy–Schwarz the dot product over
+// the shared features is at most the norm of a's shared part times the
+// norm of b, so the cosine is at most the share of a's norm that b
+// shares.
+func cosineBound(a *weighed, bnums []uint32, same bool) float64 {
+	s := 0
+	if same {
+		s = 1
+	}
+	if a.norm[s] == 0 {
 		return 0
 	}
 	var shared float64
 	i, j := 0, 0
-	for i < len(a.feats) && j < len(bf) {
-		switch ak, bk := a.feats[i].key, bf[j].key; {
-		case ak < bk:
+	for i < len(a.nums) && j < len(bnums) {
+		switch an, bn := a.nums[i].num, bnums[j]; {
+		case an < bn:
 			i++
-		case bk < ak:
+		case bn < an:
 			j++
 		default:
-			if comparable(ak[0], same) {
-				shared += a.w[i] * a.w[i]
-			}
+			shared += a.nums[i].w2[s]
 			i++
 			j++
 		}
 	}
-	return math.Min(1, math.Sqrt(shared/na))
+	return math.Min(1, math.Sqrt(shared/a.norm[s]))
 }
 
 // boundMargin covers the rounding of the bound's arithmetic.
 const boundMargin = 1e-9
 
 // mayReach reports whether the pair of c (weighed as feats and head) and
-// e may reach MinConfidence: false only when its confidence at the upper
-// bound of its similarity stays below it.
+// the indexed lead e may reach MinConfidence: false only when its
+// confidence at the upper bound of its similarity stays below it.
 func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed) bool {
 	if !(cfg.SimHigh > cfg.SimLow) || cfg.TextWeight < 0 || cfg.TextWeight > 1 || cfg.TextOnly < 0 {
 		return true // the confidence might not grow with the similarity
 	}
 	same := c.lead.Language == e.lead.Language
-	s := (cosineBound(feats, e.feats, same)+cosineBound(head, e.head, same))/2 + boundMargin
+	s := (cosineBound(feats, e.featNums, same)+cosineBound(head, e.headNums, same))/2 + boundMargin
 	var buf [6]evidence
 	o := noisyOr(orgEvidence(c, e, buf[:0], false))
 	return cfg.combine(c, e, o, math.Min(1, s)) >= cfg.MinConfidence

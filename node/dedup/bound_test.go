@@ -22,12 +22,12 @@ func TestCosineBound(t *testing.T) {
 	tight := 0
 	for i, l := range leads[:30] {
 		a := prepare(l)
-		w := weigh(a.feats, idf)
+		w := weigh(a.feats, idf, ix.numbers)
 		for _, other := range leads[i:] {
-			b := prepare(other)
+			b := ix.leads[ix.ids[other.ID]]
 			for _, same := range []bool{true, false} {
 				got, _ := cosine(a.feats, b.feats, same, idf, false)
-				bound := cosineBound(&w, b.feats, same)
+				bound := cosineBound(&w, b.featNums, same)
 				if got > bound+boundMargin {
 					t.Fatalf("%s and %s (same language %v): cosine %v above its bound %v", l.ID, other.ID, same, got, bound)
 				}
@@ -36,8 +36,9 @@ func TestCosineBound(t *testing.T) {
 				}
 			}
 		}
-		if self, _ := cosine(a.feats, a.feats, true, idf, false); math.Abs(cosineBound(&w, a.feats, true)-self) > 1e-9 {
-			t.Errorf("%s with itself: bound %v, cosine %v", l.ID, cosineBound(&w, a.feats, true), self)
+		self, _ := cosine(a.feats, a.feats, true, idf, false)
+		if bound := cosineBound(&w, ix.leads[ix.ids[l.ID]].featNums, true); math.Abs(bound-self) > 1e-9 {
+			t.Errorf("%s with itself: bound %v, cosine %v", l.ID, bound, self)
 		}
 	}
 	if tight == 0 {
@@ -88,7 +89,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 			}
 			return math.Max(0, math.Log((n+1)/(float64(d)+1)))
 		}
-		feats, head := weigh(c.feats, idf), weigh(c.head, idf)
+		feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 		for _, e := range ix.leads {
 			if e == nil {
 				continue

@@ -94,13 +94,16 @@ type Index struct {
 	// (lower-case kind) double as document frequencies.
 	postings map[string][]int32
 	count    map[string]int
+	// numbers numbers every text feature key an indexed lead has held,
+	// for the bound of bound.go; a number is never reused.
+	numbers map[string]uint32
 	// noBound, set by tests, compares every candidate in full.
 	noBound bool
 }
 
 // New returns an empty Index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, ids: map[string]int32{}, postings: map[string][]int32{}, count: map[string]int{}}
+	return &Index{cfg: cfg, ids: map[string]int32{}, postings: map[string][]int32{}, count: map[string]int{}, numbers: map[string]uint32{}}
 }
 
 // Len returns the number of leads indexed.
@@ -162,6 +165,7 @@ func own(l Lead) Lead {
 
 // insert adds p in a new slot; ix.mu is held and p.lead.ID is not live.
 func (ix *Index) insert(p *prepared) {
+	p.featNums, p.headNums = ix.number(p.feats), ix.number(p.head)
 	n := int32(len(ix.leads))
 	ix.ids[p.lead.ID] = n
 	ix.leads = append(ix.leads, p)
@@ -351,7 +355,7 @@ func (ix *Index) check(c *prepared) []Candidate {
 		weights[k] = w
 		return w
 	}
-	feats, head := weigh(c.feats, idf), weigh(c.head, idf)
+	feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 	var out []Candidate
 	for i := range block {
 		e := ix.leads[i]

@@ -33,6 +33,9 @@ type prepared struct {
 	feats   []feature // title, tags and summary
 	head    []feature // title and tags
 	other   bool      // presents itself as another product of the organisation
+	// featNums and headNums are the numbers of feats' and head's keys,
+	// in ascending order (bound.go); set when the lead is indexed.
+	featNums, headNums []uint32
 }
 
 func prepare(l Lead) *prepared {
