@@ -18,7 +18,9 @@
 // replicated log, so any site can find the leader's API address and forward
 // writes there. These records, the certificate deny-list and state
 // checkpoints travel in log entries of their own kind, interleaved with the
-// caller's commands; the caller's FSM never sees them.
+// caller's commands; the caller's FSM never sees them. Raft hands over
+// what committed together at once; a caller's FSM that is also a
+// [BatchApplier] gets each run of its commands in one call (fsm.go).
 //
 // Replication (pipeline.go) keeps up to 64 AppendEntries in flight per
 // follower on a connection of its own, freeing a slot when the answer is

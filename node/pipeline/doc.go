@@ -13,7 +13,9 @@
 // version cannot fully understand (it does not decode, is of a newer log
 // format, or breaks a rule the proposer checks first) is answered with
 // [CodeUnreadable], and the caller must stop applying rather than skip it
-// (format.go).
+// (format.go). [State.ApplyBatch] applies a run of entries in one write
+// transaction with the same answers and the same state as Apply entry by
+// entry (apply.go).
 // A command that repeats an applied request (same actor, same request ID)
 // is answered with the first outcome and changes nothing; from log format
 // 2 requests are remembered for a retention window (requests.go), and
