@@ -109,8 +109,14 @@ func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed) bool {
 		return true // the confidence might not grow with the similarity
 	}
 	same := c.lead.Language == e.lead.Language
-	s := (cosineBound(feats, e.featNums, same)+cosineBound(head, e.headNums, same))/2 + boundMargin
+	s := math.Min(1, (cosineBound(feats, e.featNums, same)+cosineBound(head, e.headNums, same))/2+boundMargin)
+	// The confidence grows with the organisation evidence too, so with
+	// none and with the most there is it bounds every case, before the
+	// evidence itself is looked at.
+	if cfg.combine(c, e, 0, s) < cfg.MinConfidence && cfg.combine(c, e, 1, s) < cfg.MinConfidence {
+		return false
+	}
 	var buf [6]evidence
 	o := noisyOr(orgEvidence(c, e, buf[:0], false))
-	return cfg.combine(c, e, o, math.Min(1, s)) >= cfg.MinConfidence
+	return cfg.combine(c, e, o, s) >= cfg.MinConfidence
 }
