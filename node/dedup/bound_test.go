@@ -16,12 +16,10 @@ func TestCosineBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	idf := func(k string) float64 {
-		return math.Max(0, math.Log(float64(len(ix.ids)+1)/(float64(ix.count[k])+1)))
-	}
 	tight := 0
 	for i, l := range leads[:30] {
 		a := prepare(l)
+		idf := ix.idf(a)
 		w := weigh(a.feats, idf, ix.numbers)
 		for _, other := range leads[i:] {
 			b := ix.leads[ix.ids[other.ID]]
@@ -74,21 +72,10 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 		t.Fatal("no check found a candidate: the test shows nothing")
 	}
 	// How many pairs the bound rules out, over all indexed leads.
-	n := float64(len(ix.ids) + 1)
 	out, all := 0, 0
 	for _, p := range probes[:20] {
 		c := prepare(p)
-		own := map[string]bool{}
-		for _, f := range c.feats {
-			own[f.key] = true
-		}
-		idf := func(k string) float64 {
-			d := ix.count[k]
-			if own[k] {
-				d++
-			}
-			return math.Max(0, math.Log((n+1)/(float64(d)+1)))
-		}
+		idf := ix.idf(c)
 		feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 		for _, e := range ix.leads {
 			if e == nil {

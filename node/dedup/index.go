@@ -300,6 +300,31 @@ func sameLead(a, b *Lead) bool {
 		slices.Equal(a.Tags, b.Tags) && slices.Equal(a.Contacts, b.Contacts)
 }
 
+// idf returns the IDF weight of a key for a check of c, which counts
+// as one more lead holding its own keys. Every comparison weighs c's
+// features again, and the features candidates share: each key's weight
+// is worked out once per check. ix.mu is held while it is used.
+func (ix *Index) idf(c *prepared) func(string) float64 {
+	n := float64(len(ix.ids) + 1)
+	own := map[string]bool{}
+	for _, f := range c.feats {
+		own[f.key] = true
+	}
+	weights := make(map[string]float64, 4*len(c.feats))
+	return func(k string) float64 {
+		if w, ok := weights[k]; ok {
+			return w
+		}
+		d := ix.count[k]
+		if own[k] {
+			d++
+		}
+		w := math.Max(0, math.Log((n+1)/(float64(d)+1)))
+		weights[k] = w
+		return w
+	}
+}
+
 func (ix *Index) check(c *prepared) []Candidate {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -334,27 +359,7 @@ func (ix *Index) check(c *prepared) []Candidate {
 		collect(rare[i].key, ix.cfg.MaxTextPosting)
 	}
 
-	n := float64(len(ix.ids) + 1)
-	own := map[string]bool{}
-	for _, f := range c.feats {
-		own[f.key] = true
-	}
-	// Every comparison weighs the checked lead's features again, and
-	// the features candidates share: each key's weight is worked out
-	// once per check.
-	weights := make(map[string]float64, 4*len(c.feats))
-	idf := func(k string) float64 {
-		if w, ok := weights[k]; ok {
-			return w
-		}
-		d := ix.count[k]
-		if own[k] {
-			d++
-		}
-		w := math.Max(0, math.Log((n+1)/(float64(d)+1)))
-		weights[k] = w
-		return w
-	}
+	idf := ix.idf(c)
 	feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 	var out []Candidate
 	for i := range block {
