@@ -1,6 +1,7 @@
 package lexicon
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,8 +39,14 @@ type Row struct {
 type Lexicon struct {
 	en    map[string][]phrase // first stemmed token -> phrases, longest first
 	de    []term              // matched inside tokens (long) or as tokens (short)
-	subst []term              // zh and he terms, matched as substrings of the text
-	ids   []Concept
+	subst []term              // zh and he terms, matched as substrings of the text, longest first
+	// byFirst lists, per first rune of a non-ASCII term, the positions
+	// in subst of the terms that begin with it, ascending; asciiFirst
+	// those of the terms that begin with an ASCII character (5G基站),
+	// which are tried on every text.
+	byFirst    map[rune][]int
+	asciiFirst []int
+	ids        []Concept
 
 	deMu    sync.Mutex
 	deWords map[string][]deHit // word -> what lx.de finds in it
@@ -114,6 +121,14 @@ func New(rows []Row) *Lexicon {
 	// term is reported first; all matches are still reported.
 	sort.SliceStable(lx.subst, func(i, j int) bool { return len(lx.subst[i].text) > len(lx.subst[j].text) })
 	sort.SliceStable(lx.de, func(i, j int) bool { return len(lx.de[i].text) > len(lx.de[j].text) })
+	lx.byFirst = map[rune][]int{}
+	for i, t := range lx.subst {
+		if t.first < utf8.RuneSelf {
+			lx.asciiFirst = append(lx.asciiFirst, i)
+			continue
+		}
+		lx.byFirst[t.first] = append(lx.byFirst[t.first], i)
+	}
 	return lx
 }
 
@@ -164,20 +179,9 @@ func (lx *Lexicon) Find(text string) []Match {
 			add(h.t.concept, h.t.term, i*1000+h.k)
 		}
 	}
-	// Only the terms whose first letter occurs in the text can occur in
-	// it: most texts have no Chinese or Hebrew letter at all.
-	// A bit per rune modulo 4096 (a false hit only costs a search).
-	var present [64]uint64
-	for _, r := range f {
-		if r >= utf8.RuneSelf {
-			present[(r>>6)&63] |= 1 << (r & 63)
-		}
-	}
 	var taken []span
-	for _, t := range lx.subst {
-		if r := t.first; r >= utf8.RuneSelf && present[(r>>6)&63]&(1<<(r&63)) == 0 {
-			continue
-		}
+	for _, i := range lx.substCandidates(f) {
+		t := &lx.subst[i]
 		for _, k := range indexAll(f, t.text) {
 			if t.hebrew && !hebrewStart(f, k, utf8.RuneCountInString(t.text) < 3) {
 				continue
@@ -189,6 +193,33 @@ func (lx *Lexicon) Find(text string) []Match {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pos < out[j].Pos })
+	return out
+}
+
+// substCandidates returns the positions in lx.subst, ascending (so
+// longest first, as the table is sorted), of the terms that may occur in
+// folded text f: only a term whose first rune occurs in f can, and most
+// texts have no Chinese or Hebrew letter at all.
+func (lx *Lexicon) substCandidates(f string) []int {
+	var (
+		out  []int
+		seen map[rune]bool
+	)
+	for _, r := range f {
+		if r < utf8.RuneSelf || seen[r] {
+			continue
+		}
+		if seen == nil {
+			seen = map[rune]bool{}
+		}
+		seen[r] = true
+		out = append(out, lx.byFirst[r]...)
+	}
+	if len(out) == 0 {
+		return lx.asciiFirst
+	}
+	out = append(out, lx.asciiFirst...)
+	slices.Sort(out)
 	return out
 }
 
@@ -256,7 +287,23 @@ func indexAll(s, sub string) []int {
 // Fold applies Unicode NFKC and full case folding, so that full-width
 // forms, ligatures and case variants compare equal.
 func Fold(s string) string {
-	return cases.Fold().String(norm.NFKC.String(s))
+	if isASCII(s) {
+		// NFKC leaves ASCII as it is, and full case folding of ASCII
+		// is lowering A-Z (TestFoldASCII).
+		return strings.ToLower(s)
+	}
+	return foldUnicode(s)
+}
+
+func foldUnicode(s string) string { return cases.Fold().String(norm.NFKC.String(s)) }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Words splits folded text into runs of letters and digits. Hebrew

@@ -1,8 +1,13 @@
 package lexicon
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func concepts(ms []Match) []Concept {
@@ -51,5 +56,75 @@ func TestTableComplete(t *testing.T) {
 		if r.EN == "" || r.DE == "" || r.ZH == "" || r.HE == "" {
 			t.Errorf("row %s lacks a language", r.ID)
 		}
+	}
+}
+
+// TestSubstCandidatesKeepEveryTerm checks that Find's shortcut for the
+// Chinese and Hebrew terms (only those whose first rune occurs in the
+// text are tried) never leaves out a term that occurs, and keeps the
+// table's order (longest first), on which overlapping matches depend.
+func TestSubstCandidatesKeepEveryTerm(t *testing.T) {
+	lx := Default()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var texts []string
+	for _, tm := range lx.subst {
+		texts = append(texts, tm.text, "x "+tm.text+" y")
+	}
+	for range 500 {
+		var b strings.Builder
+		for range 1 + rnd.IntN(6) {
+			b.WriteString(lx.subst[rnd.IntN(len(lx.subst))].text)
+			if rnd.IntN(2) == 0 {
+				b.WriteString(" battery ")
+			}
+		}
+		texts = append(texts, b.String())
+	}
+	texts = append(texts, "", "plain ascii text", "Wasserstoffspeicher")
+	for _, text := range texts {
+		f := Fold(text)
+		cands := lx.substCandidates(f)
+		if !slices.IsSorted(cands) {
+			t.Fatalf("%q: candidates out of table order: %v", text, cands)
+		}
+		for i, tm := range lx.subst {
+			if strings.Contains(f, tm.text) {
+				if _, found := slices.BinarySearch(cands, i); !found {
+					t.Fatalf("%q: term %q occurs but is not a candidate", text, tm.text)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkFind finds the concepts of a lead-sized English text and of a
+// Chinese one.
+func BenchmarkFind(b *testing.B) {
+	lx := Default()
+	for _, text := range []string{
+		"Solid-state hydrogen storage in magnesium hydride for fuel cell trucks, with a PEM stack and lidar-guided drones",
+		"镁基固态储氢材料，用于燃料电池重卡和无人机，配套激光雷达",
+	} {
+		b.Run(fmt.Sprint(utf8.RuneCountInString(text)), func(b *testing.B) {
+			for b.Loop() {
+				lx.Find(text)
+			}
+		})
+	}
+}
+
+// TestFoldASCII checks Fold's shortcut for ASCII text against NFKC and
+// full case folding, for every ASCII character.
+func TestFoldASCII(t *testing.T) {
+	var all strings.Builder
+	for c := range utf8.RuneSelf {
+		s := string(rune(c))
+		all.WriteString(s)
+		if got, want := Fold(s), foldUnicode(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got, want := Fold(all.String()), foldUnicode(all.String()); got != want {
+		t.Errorf("Fold of every ASCII character = %q, want %q", got, want)
 	}
 }
