@@ -372,7 +372,7 @@ func (a *applier) request(key string) (*request, *Error) {
 }
 
 func (a *applier) insert(table string, obj any) *Error {
-	if err := a.txn.Insert(table, obj); err != nil {
+	if err := insertRow(a.txn, table, obj); err != nil {
 		return errorf(CodeInternal, "write %s: %v", table, err)
 	}
 	return nil

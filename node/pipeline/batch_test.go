@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -74,6 +75,9 @@ func TestApplyBatchMatchesApply(t *testing.T) {
 			}
 			if a, b := snapshotBytes(t, st), snapshotBytes(t, one); !bytes.Equal(a, b) {
 				t.Errorf("late failures %v, runs of %d: the state differs from entry-by-entry apply:\n%s\n%s", fail, size, a, b)
+			}
+			if a, b := orderKeys(t, st), orderKeys(t, one); !slices.Equal(a, b) {
+				t.Errorf("late failures %v, runs of %d: the order indexes differ from entry-by-entry apply: %d entries, want %d", fail, size, len(a), len(b))
 			}
 		}
 	}

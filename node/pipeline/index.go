@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // The lead table keeps, besides its "id" index, one index per order a list
@@ -57,38 +55,10 @@ const (
 
 var dimNames = [...]string{"all", "site", "division"}
 
-// orderIndex names the index of one dimension and order.
-func orderIndex(d dimension, o Order) string { return "order_" + dimNames[d] + "_" + o.String() }
-
-// leadOrderIndexes are the order indexes of the lead table (a variable so
-// that a benchmark can weigh them).
-var leadOrderIndexes = orderIndexSchemas
-
-func orderIndexSchemas() map[string]*memdb.IndexSchema {
-	out := map[string]*memdb.IndexSchema{}
-	for d := dimAll; d < numDims; d++ {
-		for o := OrderID; o < numOrders; o++ {
-			name := orderIndex(d, o)
-			out[name] = &memdb.IndexSchema{Name: name, Unique: true, AllowMissing: d == dimDivision,
-				Indexer: orderIndexer{dim: d, order: o}}
-		}
-	}
-	return out
-}
-
 // orderIndexer builds the keys of one order index.
 type orderIndexer struct {
 	dim   dimension
 	order Order
-}
-
-func (x orderIndexer) FromObject(raw any) (bool, []byte, error) {
-	l, ok := raw.(*Lead)
-	if !ok {
-		return false, nil, fmt.Errorf("order index: %T is not a lead", raw)
-	}
-	key, ok := x.appendKey(nil, l)
-	return ok, key, nil
 }
 
 // appendKey appends l's key to dst, and reports whether l is in the
@@ -104,18 +74,6 @@ func (x orderIndexer) appendKey(dst []byte, l *Lead) ([]byte, bool) {
 		dst = appendDimValue(dst, l.Division)
 	}
 	return appendOrderKey(append(dst, byte(l.Stage)), l, x.order), true
-}
-
-// FromArgs takes the raw key to seek to, as [State.List] builds it.
-func (x orderIndexer) FromArgs(args ...any) ([]byte, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("order index: want one key, got %d arguments", len(args))
-	}
-	b, ok := args[0].([]byte)
-	if !ok {
-		return nil, fmt.Errorf("order index: want a []byte key, got %T", args[0])
-	}
-	return b, nil
 }
 
 // dimValue is the key prefix of a site or division: the code and a zero

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Filter selects and orders leads for [State.List]. Zero fields match
@@ -100,21 +98,19 @@ func (s *State) List(f Filter) (Page, error) {
 	case f.Site != "":
 		dim, prefix = dimSite, dimValue(f.Site)
 	}
-	index := orderIndex(dim, f.Order)
 	x := orderIndexer{dim: dim, order: f.Order}
+	orders, err := ordersIn(txn)
+	if err != nil {
+		return Page{}, fmt.Errorf("list leads: %w", err)
+	}
 	stages := m.stageList()
 	if stages == nil {
-		var err error
-		if stages, err = presentStages(txn, index, x, prefix); err != nil {
-			return Page{}, err
-		}
+		stages = presentStages(orders, x, prefix)
 	}
 	runs := make([]*run, 0, len(stages))
 	for _, st := range stages {
 		r := &run{prefix: append(slices.Clip(prefix), byte(st))}
-		if err := r.seek(txn, index, x, pos, f.Desc); err != nil {
-			return Page{}, err
-		}
+		r.seek(orders, x, pos, f.Desc)
 		if r.head != nil {
 			runs = append(runs, r)
 		}
@@ -152,32 +148,24 @@ func (s *State) List(f Filter) (Page, error) {
 			out = append(out, l.clone())
 		}
 		last = l
-		r.advance(x, nil)
+		r.advance(nil)
 	}
 }
 
 // presentStages lists the stages of the leads under prefix in an order
 // index, by seeking from one stage to the next.
-func presentStages(txn *memdb.Txn, index string, x orderIndexer, prefix []byte) ([]Stage, error) {
+func presentStages(orders *leadOrders, x orderIndexer, prefix []byte) []Stage {
 	var out []Stage
 	seek := append(slices.Clip(prefix), 0)
 	for {
-		it, err := txn.LowerBound(tableLeads, index, seek)
-		if err != nil {
-			return nil, fmt.Errorf("list leads: %w", err)
+		item, ok := orders.from(x, seek, false).next()
+		if !ok || !bytes.HasPrefix(item.key, prefix) || len(item.key) <= len(prefix) {
+			return out
 		}
-		raw := it.Next()
-		if raw == nil {
-			return out, nil
-		}
-		key, in := x.appendKey(nil, raw.(*Lead))
-		if !in || !bytes.HasPrefix(key, prefix) || len(key) <= len(prefix) {
-			return out, nil
-		}
-		st := key[len(prefix)]
+		st := item.key[len(prefix)]
 		out = append(out, Stage(st))
 		if st == 255 {
-			return out, nil
+			return out
 		}
 		seek[len(seek)-1] = st + 1
 	}
@@ -185,55 +173,40 @@ func presentStages(txn *memdb.Txn, index string, x orderIndexer, prefix []byte) 
 
 // run reads the leads of one stage of an order index, in order.
 type run struct {
-	it     memdb.ResultIterator
+	it     *orderIter
 	prefix []byte // dimension value and stage
 	head   *Lead  // the next lead, nil when the run is over
-	key    []byte // head's order key, in buf: valid until the next advance
-	buf    []byte
+	key    []byte // head's order key
 }
 
 // afterAll is a key above every order key.
 var afterAll = bytes.Repeat([]byte{0xff}, 40)
 
 // seek places the run at the first lead after pos (nil: the start).
-func (r *run) seek(txn *memdb.Txn, index string, x orderIndexer, pos []byte, desc bool) error {
-	var err error
+func (r *run) seek(orders *leadOrders, x orderIndexer, pos []byte, desc bool) {
 	switch {
 	case desc && pos == nil:
-		r.it, err = txn.ReverseLowerBound(tableLeads, index, append(slices.Clip(r.prefix), afterAll...))
-	case desc:
-		r.it, err = txn.ReverseLowerBound(tableLeads, index, append(slices.Clip(r.prefix), pos...))
+		r.it = orders.from(x, append(slices.Clip(r.prefix), afterAll...), true)
 	default:
-		r.it, err = txn.LowerBound(tableLeads, index, append(slices.Clip(r.prefix), pos...))
+		r.it = orders.from(x, append(slices.Clip(r.prefix), pos...), desc)
 	}
-	if err != nil {
-		return fmt.Errorf("list leads: %w", err)
-	}
-	r.advance(x, pos)
-	return nil
+	r.advance(pos)
 }
 
 // advance moves the run to its next lead, passing over one at skip.
-func (r *run) advance(x orderIndexer, skip []byte) {
+func (r *run) advance(skip []byte) {
 	for {
-		raw := r.it.Next()
-		if raw == nil {
+		item, ok := r.it.next()
+		if !ok || !bytes.HasPrefix(item.key, r.prefix) {
 			r.head = nil
 			return
 		}
-		l := raw.(*Lead)
-		var in bool
-		r.buf, in = x.appendKey(r.buf[:0], l)
-		if !in || !bytes.HasPrefix(r.buf, r.prefix) {
-			r.head = nil
-			return
-		}
-		key := r.buf[len(r.prefix):]
+		key := item.key[len(r.prefix):]
 		if skip != nil && bytes.Equal(key, skip) {
 			skip = nil
 			continue
 		}
-		r.head, r.key = l, key
+		r.head, r.key = item.lead, key
 		return
 	}
 }

@@ -80,10 +80,10 @@ func BenchmarkListLeads(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkOrderIndexMemory -benchtime 1x ./node/pipeline/
 func BenchmarkOrderIndexMemory(b *testing.B) {
 	with := heapOf(b, func() any { st, _ := synthState(b, 100000, 9); return st })
-	saved := leadOrderIndexes
-	leadOrderIndexes = func() map[string]*memdb.IndexSchema { return nil }
-	without := heapOf(b, func() any { st, _ := synthState(b, 100000, 9); return st })
-	leadOrderIndexes = saved
+	without := heapOf(b, func() any {
+		st, _ := synthStateBy(b, 100000, 9, func(txn *memdb.Txn, l *Lead) error { return txn.Insert(tableLeads, l) })
+		return st
+	})
 	for b.Loop() {
 	}
 	b.ReportMetric(float64(with)/100000, "B/lead")

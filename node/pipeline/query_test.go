@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	memdb "github.com/hashicorp/go-memdb"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -46,6 +47,12 @@ func synthLead(rnd *rand.Rand, site string, n int) *Lead {
 // (Apply would take minutes for 100,000), and the leads themselves.
 func synthState(tb testing.TB, n int, seed uint64) (*State, []*Lead) {
 	tb.Helper()
+	return synthStateBy(tb, n, seed, putLead)
+}
+
+// synthStateBy is synthState with the leads written by put.
+func synthStateBy(tb testing.TB, n int, seed uint64, put func(*memdb.Txn, *Lead) error) (*State, []*Lead) {
+	tb.Helper()
 	rnd := rand.New(rand.NewPCG(seed, seed))
 	st := New()
 	sites := []string{"BOS", "CBG", "MUC", "TLV", "BO"}
@@ -56,7 +63,7 @@ func synthState(tb testing.TB, n int, seed uint64) (*State, []*Lead) {
 		site := sites[rnd.IntN(len(sites))]
 		next[site]++
 		l := synthLead(rnd, site, next[site])
-		if err := txn.Insert(tableLeads, l); err != nil {
+		if err := put(txn, l); err != nil {
 			tb.Fatal(err)
 		}
 		all = append(all, l)

@@ -199,7 +199,7 @@ func restoreJSON(r io.Reader, decode func(record) (any, error), finish func(*mem
 		if err != nil {
 			return nil, err
 		}
-		if err := txn.Insert(rec.Table, obj); err != nil {
+		if err := insertRow(txn, rec.Table, obj); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 		}
 	}

@@ -207,7 +207,7 @@ func leadNumber(id string) int {
 
 func mustInsert(tb testing.TB, txn *memdb.Txn, table string, obj any) {
 	tb.Helper()
-	if err := txn.Insert(table, obj); err != nil {
+	if err := insertRow(txn, table, obj); err != nil {
 		tb.Fatalf("insert into %s: %v", table, err)
 	}
 }

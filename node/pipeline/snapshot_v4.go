@@ -363,7 +363,7 @@ func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 			if insertErr != nil {
 				break
 			}
-			if err := txn.Insert(r.table, r.obj); err != nil {
+			if err := insertRow(txn, r.table, r.obj); err != nil {
 				insertErr = fmt.Errorf("restore %s: %w", r.table, err)
 				close(stop)
 			}

@@ -33,30 +33,24 @@ const (
 )
 
 func schema() *memdb.DBSchema {
-	s := baseSchema()
-	for name, ix := range leadOrderIndexes() {
-		s.Tables[tableLeads].Indexes[name] = ix
-	}
-	return s
-}
-
-func baseSchema() *memdb.DBSchema {
 	id := func(field string) *memdb.IndexSchema {
 		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableLeads: {Name: tableLeads, Indexes: map[string]*memdb.IndexSchema{
 			// Lists by stage, site or division read the order
-			// indexes (index.go), whose keys begin with them.
+			// indexes (index.go, orders.go), whose keys begin with
+			// them.
 			"id": id("ID"),
 		}},
-		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
-		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
-		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableCalendars: {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tablePrefs:     {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
-		tableWebhooks:  {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableSinks:     {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableLeadOrders: {Name: tableLeadOrders, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		tableGlossary:   {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
+		tableProfiles:   {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
+		tableTargets:    {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableCalendars:  {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tablePrefs:      {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
+		tableWebhooks:   {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableSinks:      {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("Key"),
 			// The events in log order, for streams that resume at an index.

@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestOrderIterMatchesSortedKeys reads an order tree from many positions,
+// up and down, and expects what a sorted list of its keys gives.
+func TestOrderIterMatchesSortedKeys(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{0, 1, 2, 63, 64, 500, 5000} {
+		o := newLeadOrders(nil)
+		x := orderIndexer{dim: dimAll, order: OrderID}
+		tree := o.trees[x.dim][x.order]
+		var keys [][]byte
+		for len(keys) < n {
+			k := fmt.Appendf(nil, "%06d", rnd.IntN(4*n+1))
+			if _, found := slices.BinarySearchFunc(keys, k, bytes.Compare); found {
+				continue
+			}
+			keys = append(keys, k)
+			slices.SortFunc(keys, bytes.Compare)
+			tree.Set(orderItem{key: k})
+		}
+		seeks := [][]byte{nil, {}, []byte("999999x"), []byte("0")}
+		for range 200 {
+			seeks = append(seeks, fmt.Appendf(nil, "%06d", rnd.IntN(4*n+2)))
+		}
+		for _, seek := range seeks {
+			for _, desc := range []bool{false, true} {
+				var want [][]byte
+				if desc {
+					for i := len(keys) - 1; i >= 0; i-- {
+						if bytes.Compare(keys[i], seek) <= 0 {
+							want = append(want, keys[i])
+						}
+					}
+				} else {
+					for _, k := range keys {
+						if bytes.Compare(k, seek) >= 0 {
+							want = append(want, k)
+						}
+					}
+				}
+				var got [][]byte
+				it := o.from(x, seek, desc)
+				for item, ok := it.next(); ok; item, ok = it.next() {
+					got = append(got, item.key)
+				}
+				if _, ok := it.next(); ok {
+					t.Fatalf("n=%d seek %q desc %v: an item after the end", n, seek, desc)
+				}
+				if !slices.EqualFunc(got, want, bytes.Equal) {
+					t.Fatalf("n=%d seek %q desc %v: got %d keys %q..., want %d %q...", n, seek, desc, len(got), firstKeys(got), len(want), firstKeys(want))
+				}
+			}
+		}
+	}
+}
+
+func firstKeys(keys [][]byte) [][]byte { return keys[:min(3, len(keys))] }
+
+// TestOrderTreesFollowTransactions expects the order indexes to change
+// with the leads: a reader keeps the trees of the state it began on, an
+// aborted write leaves nothing behind, a committed one is seen by the
+// next reader, and the trees always point at the lead table's leads.
+func TestOrderTreesFollowTransactions(t *testing.T) {
+	st := New()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lead := func(id string, stage Stage, division string, minutes int) *Lead {
+		return &Lead{ID: id, Site: "BOS", Stage: stage, Division: division, Created: at,
+			Updated: at.Add(time.Duration(minutes) * time.Minute), StageTime: at}
+	}
+	write := func(commit bool, ls ...*Lead) {
+		txn := st.db.Load().Txn(true)
+		for _, l := range ls {
+			if err := putLead(txn, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if commit {
+			txn.Commit()
+		} else {
+			txn.Abort()
+		}
+	}
+	ids := func(f Filter) []string {
+		p, err := st.List(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range p.Leads {
+			out = append(out, l.ID)
+		}
+		return out
+	}
+	write(true, lead("BOS-0001", Submitted, "", 1), lead("BOS-0002", Submitted, "", 2), lead("BOS-0003", Claimed, "BOHAI", 3))
+	before := orderKeys(t, st)
+	reader := st.read()
+
+	// Moved and claimed in a transaction that is dropped.
+	write(false, lead("BOS-0001", Claimed, "YANGTZE", 9), lead("BOS-0004", Submitted, "", 4))
+	if got := orderKeys(t, st); !slices.Equal(got, before) {
+		t.Fatalf("an aborted write changed the order indexes: %d entries, want %d", len(got), len(before))
+	}
+
+	// The same, committed, with a lead written twice in one transaction.
+	write(true, lead("BOS-0001", Approved, "", 5), lead("BOS-0001", Claimed, "YANGTZE", 9), lead("BOS-0004", Submitted, "", 4))
+	if got, want := ids(Filter{Stage: Submitted}), []string{"BOS-0002", "BOS-0004"}; !slices.Equal(got, want) {
+		t.Errorf("submitted leads %v, want %v", got, want)
+	}
+	if got, want := ids(Filter{Stage: Claimed, Order: OrderUpdated, Desc: true}), []string{"BOS-0001", "BOS-0003"}; !slices.Equal(got, want) {
+		t.Errorf("claimed leads by last change, newest first: %v, want %v", got, want)
+	}
+	if got, want := ids(Filter{Division: "YANGTZE"}), []string{"BOS-0001"}; !slices.Equal(got, want) {
+		t.Errorf("YANGTZE's leads %v, want %v", got, want)
+	}
+	if got := ids(Filter{Stage: Approved}); len(got) != 0 {
+		t.Errorf("approved leads %v: the lead's first write in the transaction was left in the index", got)
+	}
+	after := orderKeys(t, st)
+	// BOS-0004 in the four orders of all leads and of its site; BOS-0001
+	// now in those of its division too.
+	if want := len(before) + 8 + 4; len(after) != want {
+		t.Errorf("%d order entries after the commit, want %d", len(after), want)
+	}
+
+	// The reader that began before still sees the trees it began on.
+	o, err := ordersIn(reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for d := range o.trees {
+		for k := range o.trees[d] {
+			n += o.trees[d][k].Len()
+		}
+	}
+	if n != len(before) {
+		t.Errorf("a reader that began before the writes sees %d order entries, want %d", n, len(before))
+	}
+}
