@@ -76,8 +76,8 @@ func TestApplyBatchMatchesApply(t *testing.T) {
 			if a, b := snapshotBytes(t, st), snapshotBytes(t, one); !bytes.Equal(a, b) {
 				t.Errorf("late failures %v, runs of %d: the state differs from entry-by-entry apply:\n%s\n%s", fail, size, a, b)
 			}
-			if a, b := orderKeys(t, st), orderKeys(t, one); !slices.Equal(a, b) {
-				t.Errorf("late failures %v, runs of %d: the order indexes differ from entry-by-entry apply: %d entries, want %d", fail, size, len(a), len(b))
+			if a, b := sideKeys(t, st), sideKeys(t, one); !slices.Equal(a, b) {
+				t.Errorf("late failures %v, runs of %d: the side indexes differ from entry-by-entry apply: %d entries, want %d", fail, size, len(a), len(b))
 			}
 		}
 	}

@@ -46,5 +46,5 @@
 // Reads ([State.Lead], [State.List], [State.History], [State.Users]) run
 // concurrently with Apply on an immutable view of the state (go-memdb;
 // the order indexes lists read are copy-on-write B-trees kept in it,
-// orders.go).
+// sideindex.go).
 package pipeline

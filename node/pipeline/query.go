@@ -99,7 +99,7 @@ func (s *State) List(f Filter) (Page, error) {
 		dim, prefix = dimSite, dimValue(f.Site)
 	}
 	x := orderIndexer{dim: dim, order: f.Order}
-	orders, err := ordersIn(txn)
+	orders, err := sideIn(txn)
 	if err != nil {
 		return Page{}, fmt.Errorf("list leads: %w", err)
 	}
@@ -154,7 +154,7 @@ func (s *State) List(f Filter) (Page, error) {
 
 // presentStages lists the stages of the leads under prefix in an order
 // index, by seeking from one stage to the next.
-func presentStages(orders *leadOrders, x orderIndexer, prefix []byte) []Stage {
+func presentStages(orders *sideIndexes, x orderIndexer, prefix []byte) []Stage {
 	var out []Stage
 	seek := append(slices.Clip(prefix), 0)
 	for {
@@ -183,7 +183,7 @@ type run struct {
 var afterAll = bytes.Repeat([]byte{0xff}, 40)
 
 // seek places the run at the first lead after pos (nil: the start).
-func (r *run) seek(orders *leadOrders, x orderIndexer, pos []byte, desc bool) {
+func (r *run) seek(orders *sideIndexes, x orderIndexer, pos []byte, desc bool) {
 	switch {
 	case desc && pos == nil:
 		r.it = orders.from(x, append(slices.Clip(r.prefix), afterAll...), true)

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -425,14 +424,15 @@ func (a *applier) pruneRequests() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
-	it, gerr := a.txn.LowerBound(tableRequests, "time", int64(math.MinInt64))
+	side, gerr := sideIn(a.txn)
 	if gerr != nil {
 		return Result{}, errorf(CodeInternal, "read requests by time: %v", gerr)
 	}
 	var due []*request
 	more := false
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		r := raw.(*request)
+	it := side.requests.Iter()
+	for ok := it.First(); ok; ok = it.Next() {
+		r := it.Item().req
 		if r.Time >= horizon.UnixNano() {
 			break
 		}
@@ -443,7 +443,7 @@ func (a *applier) pruneRequests() (Result, *Error) {
 		due = append(due, r)
 	}
 	for _, r := range due {
-		if err := a.txn.Delete(tableRequests, r); err != nil {
+		if err := deleteRequest(a.txn, r); err != nil {
 			return Result{}, errorf(CodeInternal, "forget request: %v", err)
 		}
 	}
@@ -517,15 +517,15 @@ func isHex(b byte) bool {
 // OldestRequest returns the time of the oldest request record of format 2
 // (see requests.go), for the leader to tell whether a prune is due.
 func (s *State) OldestRequest() (time.Time, bool) {
-	it, err := s.read().LowerBound(tableRequests, "time", int64(math.MinInt64))
+	side, err := sideIn(s.read())
 	if err != nil {
 		return time.Time{}, false
 	}
-	raw := it.Next()
-	if raw == nil {
+	oldest, ok := side.requests.Min()
+	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(0, raw.(*request).Time).UTC(), true
+	return time.Unix(0, oldest.time).UTC(), true
 }
 
 // PruneHorizon returns the time before which requests were forgotten and

@@ -346,17 +346,21 @@ func TestRequestTimeIndex(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		f.ok("bos", Command{Op: OpSubmit, RequestID: fmt.Sprintf("z-%d", 9-i), Draft: validDraft()})
 	}
-	it, err := f.st.read().LowerBound(tableRequests, "time", int64(math.MinInt64))
+	side, err := sideIn(f.st.read())
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := int64(math.MinInt64)
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		r := raw.(*request)
-		if r.Time < last {
-			t.Fatalf("the time index gives %d after %d", r.Time, last)
+	last, n := int64(math.MinInt64), 0
+	side.requests.Scan(func(it requestItem) bool {
+		if it.req.Time < last {
+			t.Fatalf("the time index gives %d after %d", it.req.Time, last)
 		}
-		last = r.Time
+		last = it.req.Time
+		n++
+		return true
+	})
+	if want := len(records(f.st)); n != want {
+		t.Errorf("the time index holds %d records, want %d", n, want)
 	}
 	first := int64(math.MaxInt64)
 	for _, r := range records(f.st) {

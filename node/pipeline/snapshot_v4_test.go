@@ -26,8 +26,8 @@ func allRows(tb testing.TB, st *State) map[string][]any {
 	txn := st.read()
 	out := map[string][]any{}
 	for table := range schema().Tables {
-		if table == tableLeadOrders {
-			continue // derived from the leads: see orderKeys
+		if table == tableSide {
+			continue // derived from the rows: see sideKeys
 		}
 		for raw := range mustIter(tb, txn, table) {
 			out[table] = append(out[table], raw)
@@ -36,19 +36,30 @@ func allRows(tb testing.TB, st *State) map[string][]any {
 	return out
 }
 
-// orderKeys lists every entry of every order tree of st: the tree, the
-// key, and the lead the entry points to, which must be the lead of its
-// ID in the lead table.
-func orderKeys(tb testing.TB, st *State) []string {
+// sideKeys lists every entry of every side index of st (sideindex.go):
+// the tree, the key, and the row the entry points to, which must be the
+// row of that key in its table; and every row must have its entries.
+func sideKeys(tb testing.TB, st *State) []string {
 	tb.Helper()
 	txn := st.read()
-	o, err := ordersIn(txn)
+	o, err := sideIn(txn)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var out []string
-	for d := range o.trees {
-		for k, tree := range o.trees[d] {
+	rows := func(table string) int {
+		n := 0
+		for range mustIter(tb, txn, table) {
+			n++
+		}
+		return n
+	}
+	leads := rows(tableLeads)
+	for d := range o.orders {
+		for k, tree := range o.orders[d] {
+			if dimension(d) != dimDivision && tree.Len() != leads {
+				tb.Errorf("order tree %d/%d holds %d entries for %d leads", d, k, tree.Len(), leads)
+			}
 			tree.Scan(func(it orderItem) bool {
 				cur, err := getLead(txn, it.lead.ID)
 				if err != nil || cur != it.lead {
@@ -59,14 +70,36 @@ func orderKeys(tb testing.TB, st *State) []string {
 			})
 		}
 	}
+	if n := rows(tableEvents); o.events.Len() != n {
+		tb.Errorf("the events by log index hold %d entries for %d events", o.events.Len(), n)
+	}
+	o.events.Scan(func(it eventItem) bool {
+		raw, err := txn.First(tableEvents, "id", it.key)
+		if err != nil || raw != it.event || it.event.LogIndex != it.log {
+			tb.Errorf("events by log index: %d %s is not the event table's", it.log, it.key)
+		}
+		out = append(out, fmt.Sprintf("event %d %s", it.log, it.key))
+		return true
+	})
+	if n := rows(tableRequests); o.requests.Len() != n {
+		tb.Errorf("the request records by time hold %d entries for %d records", o.requests.Len(), n)
+	}
+	o.requests.Scan(func(it requestItem) bool {
+		raw, err := txn.First(tableRequests, "id", it.key)
+		if err != nil || raw != it.req || it.req.Time != it.time {
+			tb.Errorf("request records by time: %d %s is not the request table's", it.time, it.key)
+		}
+		out = append(out, fmt.Sprintf("request %d %s", it.time, it.key))
+		return true
+	})
 	return out
 }
 
 func sameRows(tb testing.TB, got, want *State) {
 	tb.Helper()
 	g, w := allRows(tb, got), allRows(tb, want)
-	if gk, wk := orderKeys(tb, got), orderKeys(tb, want); !slices.Equal(gk, wk) {
-		tb.Errorf("order indexes restored with %d entries, want %d", len(gk), len(wk))
+	if gk, wk := sideKeys(tb, got), sideKeys(tb, want); !slices.Equal(gk, wk) {
+		tb.Errorf("side indexes restored with %d entries, want %d", len(gk), len(wk))
 	}
 	for table := range schema().Tables {
 		if !reflect.DeepEqual(g[table], w[table]) {
@@ -176,7 +209,7 @@ func filledState(tb testing.TB) *State {
 func TestSnapshotV4EveryTableAndField(t *testing.T) {
 	tables := slices.Sorted(func(yield func(string) bool) {
 		for table := range schema().Tables {
-			if table == tableLeadOrders {
+			if table == tableSide {
 				continue // derived from the leads, never written
 			}
 			if !yield(table) {

@@ -39,22 +39,22 @@ func schema() *memdb.DBSchema {
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableLeads: {Name: tableLeads, Indexes: map[string]*memdb.IndexSchema{
 			// Lists by stage, site or division read the order
-			// indexes (index.go, orders.go), whose keys begin with
+			// indexes (index.go, sideindex.go), whose keys begin with
 			// them.
 			"id": id("ID"),
 		}},
-		tableLeadOrders: {Name: tableLeadOrders, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
-		tableGlossary:   {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
-		tableProfiles:   {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
-		tableTargets:    {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableCalendars:  {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tablePrefs:      {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
-		tableWebhooks:   {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableSinks:      {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableSide:      {Name: tableSide, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
+		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
+		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableCalendars: {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tablePrefs:     {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
+		tableWebhooks:  {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableSinks:     {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{
+			// The events in log order, for streams that resume at an
+			// index, are a side index (sideindex.go).
 			"id": id("Key"),
-			// The events in log order, for streams that resume at an index.
-			"log": {Name: "log", Indexer: &memdb.UintFieldIndex{Field: "LogIndex"}},
 		}},
 		tableUsers: {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
@@ -63,10 +63,10 @@ func schema() *memdb.DBSchema {
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
 		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
-			"id": id("Key"),
+			// The records by time are a side index (sideindex.go).
 			// Records of format 1 have no time (zero) until the cluster
 			// moves to format 2, which gives them one.
-			"time": {Name: "time", Indexer: &memdb.IntFieldIndex{Field: "Time"}},
+			"id": id("Key"),
 		}},
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 

@@ -82,12 +82,13 @@ func (v *View) Clock() time.Time {
 // index, in log order (the events of one entry by lead ID and sequence),
 // until fn returns false.
 func (v *View) EventsAfter(index uint64, fn func(e *Event) bool) error {
-	it, err := v.txn.LowerBound(tableEvents, "log", index+1)
+	side, err := sideIn(v.txn)
 	if err != nil {
 		return fmt.Errorf("read events after %d: %w", index, err)
 	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if !fn(raw.(*Event)) {
+	it := side.events.Iter()
+	for ok := it.Seek(eventItem{log: index + 1}); ok; ok = it.Next() {
+		if !fn(it.Item().event) {
 			return nil
 		}
 	}

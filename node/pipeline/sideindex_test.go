@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,9 +16,9 @@ import (
 func TestOrderIterMatchesSortedKeys(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 7))
 	for _, n := range []int{0, 1, 2, 63, 64, 500, 5000} {
-		o := newLeadOrders(nil)
+		o := newSideIndexes(nil)
 		x := orderIndexer{dim: dimAll, order: OrderID}
-		tree := o.trees[x.dim][x.order]
+		tree := o.orders[x.dim][x.order]
 		var keys [][]byte
 		for len(keys) < n {
 			k := fmt.Appendf(nil, "%06d", rnd.IntN(4*n+1))
@@ -101,12 +103,12 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 		return out
 	}
 	write(true, lead("BOS-0001", Submitted, "", 1), lead("BOS-0002", Submitted, "", 2), lead("BOS-0003", Claimed, "BOHAI", 3))
-	before := orderKeys(t, st)
+	before := sideKeys(t, st)
 	reader := st.read()
 
 	// Moved and claimed in a transaction that is dropped.
 	write(false, lead("BOS-0001", Claimed, "YANGTZE", 9), lead("BOS-0004", Submitted, "", 4))
-	if got := orderKeys(t, st); !slices.Equal(got, before) {
+	if got := sideKeys(t, st); !slices.Equal(got, before) {
 		t.Fatalf("an aborted write changed the order indexes: %d entries, want %d", len(got), len(before))
 	}
 
@@ -124,7 +126,7 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 	if got := ids(Filter{Stage: Approved}); len(got) != 0 {
 		t.Errorf("approved leads %v: the lead's first write in the transaction was left in the index", got)
 	}
-	after := orderKeys(t, st)
+	after := sideKeys(t, st)
 	// BOS-0004 in the four orders of all leads and of its site; BOS-0001
 	// now in those of its division too.
 	if want := len(before) + 8 + 4; len(after) != want {
@@ -132,17 +134,62 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 	}
 
 	// The reader that began before still sees the trees it began on.
-	o, err := ordersIn(reader)
+	o, err := sideIn(reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for d := range o.trees {
-		for k := range o.trees[d] {
-			n += o.trees[d][k].Len()
+	for d := range o.orders {
+		for k := range o.orders[d] {
+			n += o.orders[d][k].Len()
 		}
 	}
 	if n != len(before) {
 		t.Errorf("a reader that began before the writes sees %d order entries, want %d", n, len(before))
+	}
+}
+
+// TestEventsAfterInLogOrder reads the events after many log indexes and
+// expects, by brute force over the event table, every event of a later
+// entry, by log index and then key, and that fn's false stops the read.
+func TestEventsAfterInLogOrder(t *testing.T) {
+	st := New()
+	for i, data := range determinismLog(t) {
+		st.Apply(uint64(i+1), data)
+	}
+	var all []*Event
+	for raw := range mustIter(t, st.read(), tableEvents) {
+		all = append(all, raw.(*Event))
+	}
+	slices.SortFunc(all, func(a, b *Event) int {
+		if a.LogIndex != b.LogIndex {
+			return cmp.Compare(a.LogIndex, b.LogIndex)
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	if len(all) < 50 {
+		t.Fatalf("only %d events: the log does not exercise the index", len(all))
+	}
+	v := st.View()
+	for after := uint64(0); after <= st.AppliedIndex()+1; after++ {
+		var want, got []string
+		for _, e := range all {
+			if e.LogIndex > after {
+				want = append(want, e.Key)
+			}
+		}
+		if err := v.EventsAfter(after, func(e *Event) bool { got = append(got, e.Key); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("events after %d: %v, want %v", after, got, want)
+		}
+		if len(want) > 1 {
+			got = got[:0]
+			_ = v.EventsAfter(after, func(e *Event) bool { got = append(got, e.Key); return len(got) < 2 })
+			if len(got) != 2 {
+				t.Fatalf("events after %d: fn returned false at the second and was called %d times", after, len(got))
+			}
+		}
 	}
 }
