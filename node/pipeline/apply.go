@@ -361,7 +361,7 @@ func (a *applier) user(id string) (*User, *Error) {
 }
 
 func (a *applier) request(key string) (*request, *Error) {
-	raw, err := a.txn.First(tableRequests, "id", key)
+	raw, err := rowByKey(a.txn, tableRequests, key)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read request: %v", err)
 	}

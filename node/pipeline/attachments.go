@@ -408,7 +408,7 @@ func (a *applier) saveAttachmentEvent(l *Lead, action string, att *Attachment) *
 		return err
 	}
 	key := fmt.Sprintf("%s/%010d", l.ID, l.Version)
-	raw, err := a.txn.First(tableEvents, "id", key)
+	raw, err := rowByKey(a.txn, tableEvents, key)
 	if err != nil || raw == nil {
 		return errorf(CodeInternal, "read event %s: %v", key, err)
 	}
@@ -445,7 +445,7 @@ func (a *applier) attachmentAsAnswered(key string, removed bool, version int64) 
 		c.Removed, c.RemovedBy, c.RemovedVersion = nil, "", 0
 	case c.Removed == nil:
 		// Removed then, attached again since.
-		raw, gerr := a.txn.First(tableEvents, "id", fmt.Sprintf("%s/%010d", att.LeadID, version))
+		raw, gerr := rowByKey(a.txn, tableEvents, fmt.Sprintf("%s/%010d", att.LeadID, version))
 		if gerr != nil || raw == nil {
 			return nil, errorf(CodeInternal, "read the removal of attachment %s: %v", key, gerr)
 		}

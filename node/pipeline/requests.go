@@ -278,7 +278,7 @@ func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
 	if version < 1 || version > cur.Version {
 		return nil, errorf(CodeInternal, "a request record names version %d of lead %s, which is at version %d", version, id, cur.Version)
 	}
-	it, gerr := txn.Get(tableEvents, "id_prefix", id+"/")
+	it, gerr := rowsOf(txn, tableEvents, id+"/")
 	if gerr != nil {
 		return nil, errorf(CodeInternal, "read history of %s: %v", id, gerr)
 	}
@@ -466,7 +466,7 @@ func (a *applier) pruneRequests() (Result, *Error) {
 // as the cluster moves to format 2. Their retention starts now: they are
 // at least that old, but how much older the state does not know.
 func (a *applier) compactRequests() *Error {
-	it, err := a.txn.Get(tableRequests, "id")
+	it, err := rowsOf(a.txn, tableRequests, "")
 	if err != nil {
 		return errorf(CodeInternal, "read requests: %v", err)
 	}

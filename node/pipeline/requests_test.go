@@ -42,7 +42,7 @@ func uuidV7(t time.Time, n uint64) string {
 
 // records returns the request records in key order.
 func records(st *State) []request {
-	it, err := st.read().Get(tableRequests, "id")
+	it, err := rowsOf(st.read(), tableRequests, "")
 	if err != nil {
 		panic(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/tidwall/btree"
@@ -11,8 +12,10 @@ import (
 
 // Some indexes are B-trees beside memdb's rather than memdb indexes: the
 // lead table's order indexes (index.go: one per order and dimension,
-// twelve in all), the events by log index and the request records by
-// time. A memdb index is a radix tree that copies a path of small nodes,
+// twelve in all), and the two big tables of every lead's past, the
+// events (by key, which is the lead ID and a sequence, and by log index)
+// and the request records (by key and by time), which are kept in these
+// trees only. A memdb index is a radix tree that copies a path of small nodes,
 // each with its own watch channel, for every row written, and holds a
 // leaf per row: about 300 to 500 bytes and 20 allocations per row and
 // index. A B-tree item is a key and a pointer, packed up to 63 to a node.
@@ -26,8 +29,10 @@ import (
 // again.
 //
 // Every write to those tables goes through [insertRow] (and a request
-// record's removal through [deleteRequest]); the trees are derived from
-// the rows and never written to snapshots.
+// record's removal through [deleteRequest]), and reads of the events and
+// request records through [rowsOf] and [rowByKey]. The order trees are
+// derived from the leads; the side row is never written to snapshots as
+// such, but the events and request records are, from their trees.
 
 // tableSide holds the one [sideIndexes] row.
 const tableSide = "side_indexes"
@@ -77,11 +82,16 @@ type sideIndexes struct {
 	// change them; committed trees are never changed again (a later
 	// transaction copies them), so an owner that is not the caller's
 	// transaction means "copy first".
-	owner    *memdb.Txn
-	orders   [numDims][numOrders]*btree.BTreeG[orderItem]
-	events   *btree.BTreeG[eventItem]
-	requests *btree.BTreeG[requestItem]
+	owner       *memdb.Txn
+	orders      [numDims][numOrders]*btree.BTreeG[orderItem]
+	events      *btree.BTreeG[eventItem]   // by log index
+	requests    *btree.BTreeG[requestItem] // by time
+	eventKeys   *btree.BTreeG[*Event]      // by key
+	requestKeys *btree.BTreeG[*request]    // by key
 }
+
+func lessEventKey(a, b *Event) bool     { return a.Key < b.Key }
+func lessRequestKey(a, b *request) bool { return a.Key < b.Key }
 
 // sideTreeDegree sets the B-trees' node size: 2×degree-1 items at most.
 const sideTreeDegree = 32
@@ -92,7 +102,8 @@ func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
 
 func newSideIndexes(owner *memdb.Txn) *sideIndexes {
 	o := &sideIndexes{Name: sideName, owner: owner,
-		events: newTree(lessEventItem), requests: newTree(lessRequestItem)}
+		events: newTree(lessEventItem), requests: newTree(lessRequestItem),
+		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey)}
 	for d := range o.orders {
 		for k := range o.orders[d] {
 			o.orders[d][k] = newTree(lessOrderItem)
@@ -134,6 +145,7 @@ func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
 			}
 		}
 		o.events, o.requests = cur.events.Copy(), cur.requests.Copy()
+		o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
 	}
 	if err := txn.Insert(tableSide, o); err != nil {
 		return nil, fmt.Errorf("write indexes: %w", err)
@@ -169,19 +181,11 @@ func insertRow(txn *memdb.Txn, table string, obj any) error {
 
 // putEvent writes e, in place of the event of its key if there is one.
 func putEvent(txn *memdb.Txn, e *Event) error {
-	raw, err := txn.First(tableEvents, "id", e.Key)
-	if err != nil {
-		return fmt.Errorf("read event %s: %w", truncate(e.Key, 60), err)
-	}
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
 	}
-	if err := txn.Insert(tableEvents, e); err != nil {
-		return err
-	}
-	if raw != nil {
-		old := raw.(*Event)
+	if old, ok := o.eventKeys.Set(e); ok {
 		o.events.Delete(eventItem{log: old.LogIndex, key: old.Key})
 	}
 	o.events.Set(eventItem{log: e.LogIndex, key: e.Key, event: e})
@@ -190,19 +194,11 @@ func putEvent(txn *memdb.Txn, e *Event) error {
 
 // putRequest writes r, in place of the record of its key if there is one.
 func putRequest(txn *memdb.Txn, r *request) error {
-	raw, err := txn.First(tableRequests, "id", r.Key)
-	if err != nil {
-		return fmt.Errorf("read request %s: %w", truncate(r.Key, 60), err)
-	}
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
 	}
-	if err := txn.Insert(tableRequests, r); err != nil {
-		return err
-	}
-	if raw != nil {
-		old := raw.(*request)
+	if old, ok := o.requestKeys.Set(r); ok {
 		o.requests.Delete(requestItem{time: old.Time, key: old.Key})
 	}
 	o.requests.Set(requestItem{time: r.Time, key: r.Key, req: r})
@@ -215,11 +211,97 @@ func deleteRequest(txn *memdb.Txn, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := txn.Delete(tableRequests, r); err != nil {
-		return err
+	if old, ok := o.requestKeys.Delete(r); ok {
+		o.requests.Delete(requestItem{time: old.Time, key: old.Key})
 	}
-	o.requests.Delete(requestItem{time: r.Time, key: r.Key})
 	return nil
+}
+
+// sideTables are the tables kept in the side trees only, not in memdb.
+var sideTables = []string{tableEvents, tableRequests}
+
+// rowIter yields rows in key order; Next returns nil after the last.
+type rowIter interface{ Next() any }
+
+// rowsOf returns the rows of table whose key begins with prefix ("":
+// every row), in key order, as memdb's "id" index orders them.
+func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
+	switch table {
+	case tableEvents, tableRequests:
+		o, err := sideIn(txn)
+		if err != nil {
+			return nil, err
+		}
+		if table == tableEvents {
+			return &keyIter[*Event]{it: o.eventKeys.Iter(), seek: &Event{Key: prefix}, prefix: prefix,
+				key: func(e *Event) string { return e.Key }}, nil
+		}
+		return &keyIter[*request]{it: o.requestKeys.Iter(), seek: &request{Key: prefix}, prefix: prefix,
+			key: func(r *request) string { return r.Key }}, nil
+	}
+	var (
+		it  memdb.ResultIterator
+		err error
+	)
+	if prefix == "" {
+		it, err = txn.Get(table, "id")
+	} else {
+		it, err = txn.Get(table, "id_prefix", prefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// rowByKey returns the row of table with key, or nil.
+func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
+	switch table {
+	case tableEvents, tableRequests:
+		o, err := sideIn(txn)
+		if err != nil {
+			return nil, err
+		}
+		if table == tableEvents {
+			if e, ok := o.eventKeys.Get(&Event{Key: key}); ok {
+				return e, nil
+			}
+			return nil, nil
+		}
+		if r, ok := o.requestKeys.Get(&request{Key: key}); ok {
+			return r, nil
+		}
+		return nil, nil
+	}
+	return txn.First(table, "id", key)
+}
+
+// keyIter reads a tree by key from a prefix on, while keys have it.
+type keyIter[T any] struct {
+	it     btree.IterG[T]
+	seek   T
+	prefix string
+	key    func(T) string
+	begun  bool
+	done   bool
+}
+
+func (r *keyIter[T]) Next() any {
+	if r.done {
+		return nil
+	}
+	var ok bool
+	if r.begun {
+		ok = r.it.Next()
+	} else {
+		r.begun = true
+		ok = r.it.Seek(r.seek)
+	}
+	if !ok || !strings.HasPrefix(r.key(r.it.Item()), r.prefix) {
+		r.done = true
+		return nil
+	}
+	return r.it.Item()
 }
 
 // putLead writes l to the lead table, in place of the lead of its ID if

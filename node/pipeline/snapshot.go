@@ -102,7 +102,7 @@ func (sn *Snapshot) WriteJSON(w io.Writer) (int64, error) {
 	}
 	var rows int64
 	for _, table := range tableOrder {
-		it, err := sn.txn.Get(table, "id")
+		it, err := rowsOf(sn.txn, table, "")
 		if err != nil {
 			return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
 		}

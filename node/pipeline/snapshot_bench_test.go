@@ -214,7 +214,7 @@ func mustInsert(tb testing.TB, txn *memdb.Txn, table string, obj any) {
 
 func mustIter(tb testing.TB, txn *memdb.Txn, table string) func(func(any) bool) {
 	tb.Helper()
-	it, err := txn.Get(table, "id")
+	it, err := rowsOf(txn, table, "")
 	if err != nil {
 		tb.Fatal(err)
 	}

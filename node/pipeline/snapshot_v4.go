@@ -155,7 +155,7 @@ func (sn *Snapshot) writeV4(w io.Writer, codecName string) (int64, error) {
 	var e wireEncoder
 	var rows int64
 	for i, table := range wireTables {
-		it, err := sn.txn.Get(table, "id")
+		it, err := rowsOf(sn.txn, table, "")
 		if err != nil {
 			return cw.n, fmt.Errorf("snapshot %s: %w", table, err)
 		}

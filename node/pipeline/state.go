@@ -51,23 +51,14 @@ func schema() *memdb.DBSchema {
 		tablePrefs:     {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
 		tableWebhooks:  {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableSinks:     {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableEvents: {Name: tableEvents, Indexes: map[string]*memdb.IndexSchema{
-			// The events in log order, for streams that resume at an
-			// index, are a side index (sideindex.go).
-			"id": id("Key"),
-		}},
-		tableUsers: {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableUsers:     {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
-		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
-			// The records by time are a side index (sideindex.go).
-			// Records of format 1 have no time (zero) until the cluster
-			// moves to format 2, which gives them one.
-			"id": id("Key"),
-		}},
+		// The events and the request records are kept in side trees
+		// (sideindex.go), not in memdb.
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
@@ -160,7 +151,7 @@ func (s *State) History(id string) ([]Event, error) {
 	if _, err := getLead(txn, id); err != nil {
 		return nil, err
 	}
-	it, err := txn.Get(tableEvents, "id_prefix", id+"/")
+	it, err := rowsOf(txn, tableEvents, id+"/")
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", id, err)
 	}

@@ -114,7 +114,7 @@ func (s *State) Thread(id string) ([]Comment, error) {
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, *raw.(*Comment))
 	}
-	events, err := txn.Get(tableEvents, "id_prefix", id+"/")
+	events, err := rowsOf(txn, tableEvents, id+"/")
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", id, err)
 	}

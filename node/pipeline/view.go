@@ -54,7 +54,7 @@ func (v *View) EachLead(fn func(l *Lead) bool) error {
 
 // History appends the events of lead id, in order, to buf[:0].
 func (v *View) History(id string, buf []*Event) ([]*Event, error) {
-	it, err := v.txn.Get(tableEvents, "id_prefix", id+"/")
+	it, err := rowsOf(v.txn, tableEvents, id+"/")
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", id, err)
 	}
