@@ -1,9 +1,10 @@
 package dedup
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"innonet/node/lexicon"
 )
@@ -71,7 +72,7 @@ func sorted(tf map[string]float64) []feature {
 	for k, v := range tf {
 		out = append(out, feature{key: k, tf: min(v, maxTF)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	slices.SortFunc(out, func(a, b feature) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
@@ -81,7 +82,7 @@ func addText(tf map[string]float64, s string, w float64) {
 	}
 	// Within one field a feature counts once: repetition in a summary is
 	// style, not evidence.
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(s)/4)
 	add := func(k string) {
 		if !seen[k] {
 			seen[k] = true
@@ -130,9 +131,13 @@ func tokensWithJoins(f string) []string {
 		if field == "" {
 			continue
 		}
+		if !strings.Contains(field, "-") {
+			out = appendScripts(out, strings.Trim(field, ".,"))
+			continue
+		}
 		parts := strings.FieldsFunc(field, func(r rune) bool { return r == '-' })
 		for _, p := range parts {
-			out = append(out, splitScripts(strings.Trim(p, ".,"))...)
+			out = appendScripts(out, strings.Trim(p, ".,"))
 		}
 		if len(parts) > 1 && isLatinWord(strings.Join(parts, "")) {
 			out = append(out, strings.Join(parts, ""))
@@ -141,8 +146,32 @@ func tokensWithJoins(f string) []string {
 	return out
 }
 
-// splitScripts cuts a token where the script changes: "Micro-LED激光" has
-// the Latin "led" and the Han "激光".
+// appendScripts appends the parts of token t, cut where the script
+// changes: "Micro-LED激光" has the Latin "led" and the Han "激光". A
+// part is a substring of t (t is valid UTF-8, as folding leaves it).
+func appendScripts(out []string, t string) []string {
+	if !utf8.ValidString(t) {
+		return append(out, splitScripts(t)...)
+	}
+	start, cls := 0, -1
+	for i, r := range t {
+		c := 0 // scriptClass of every ASCII rune
+		if r >= utf8.RuneSelf {
+			c = scriptClass(r)
+		}
+		if c != cls && i > start {
+			out = append(out, t[start:i])
+			start = i
+		}
+		cls = c
+	}
+	if len(t) > start {
+		out = append(out, t[start:])
+	}
+	return out
+}
+
+// splitScripts is appendScripts for a token that is not valid UTF-8.
 func splitScripts(t string) []string {
 	var out []string
 	var cur []rune

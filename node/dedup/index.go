@@ -89,11 +89,10 @@ type Index struct {
 	leads []*prepared
 	ids   map[string]int32 // live lead ID to its slot
 	dead  int              // nil slots in leads
-	// postings lists the slots holding a key, dead ones included;
-	// count is the number of live leads holding it. Text feature keys
-	// (lower-case kind) double as document frequencies.
-	postings map[string][]int32
-	count    map[string]int
+	// terms holds, per key, the slots listed under it (dead ones
+	// included) and the number of live leads holding it. Text feature
+	// keys (lower-case kind) double as document frequencies.
+	terms map[string]*term
 	// numbers numbers every text feature key an indexed lead has held,
 	// for the bound of bound.go; a number is never reused.
 	numbers map[string]uint32
@@ -103,7 +102,21 @@ type Index struct {
 
 // New returns an empty Index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, ids: map[string]int32{}, postings: map[string][]int32{}, count: map[string]int{}, numbers: map[string]uint32{}}
+	return &Index{cfg: cfg, ids: map[string]int32{}, terms: map[string]*term{}, numbers: map[string]uint32{}}
+}
+
+// term is what the index holds of one key.
+type term struct {
+	count int     // live leads holding the key
+	slots []int32 // the slots listed under it, dead ones included
+}
+
+// count is the number of live leads holding k. ix.mu is held.
+func (ix *Index) count(k string) int {
+	if t := ix.terms[k]; t != nil {
+		return t.count
+	}
+	return 0
 }
 
 // Len returns the number of leads indexed.
@@ -170,8 +183,13 @@ func (ix *Index) insert(p *prepared) {
 	ix.ids[p.lead.ID] = n
 	ix.leads = append(ix.leads, p)
 	for _, k := range keys(p) {
-		ix.count[k]++
-		ix.postings[k] = append(ix.postings[k], n)
+		t := ix.terms[k]
+		if t == nil {
+			t = &term{}
+			ix.terms[k] = t
+		}
+		t.count++
+		t.slots = append(t.slots, n)
 	}
 }
 
@@ -183,9 +201,9 @@ func (ix *Index) delete(id string) bool {
 		return false
 	}
 	for _, k := range keys(ix.leads[n]) {
-		if ix.count[k]--; ix.count[k] == 0 {
-			delete(ix.count, k)
-			delete(ix.postings, k)
+		t := ix.terms[k]
+		if t.count--; t.count == 0 {
+			delete(ix.terms, k)
 		}
 	}
 	delete(ix.ids, id)
@@ -215,14 +233,14 @@ func (ix *Index) maybeCompact() {
 			live = append(live, p)
 		}
 	}
-	for k, ps := range ix.postings {
-		out := ps[:0]
-		for _, i := range ps {
+	for _, t := range ix.terms {
+		out := t.slots[:0]
+		for _, i := range t.slots {
 			if slot[i] >= 0 {
 				out = append(out, slot[i])
 			}
 		}
-		ix.postings[k] = slices.Clip(out)
+		t.slots = slices.Clip(out)
 	}
 	ix.leads, ix.dead = live, 0
 }
@@ -315,7 +333,7 @@ func (ix *Index) idf(c *prepared) func(string) float64 {
 		if w, ok := weights[k]; ok {
 			return w
 		}
-		d := ix.count[k]
+		d := ix.count(k)
 		if own[k] {
 			d++
 		}
@@ -330,10 +348,11 @@ func (ix *Index) check(c *prepared) []Candidate {
 	defer ix.mu.RUnlock()
 	block := map[int32]struct{}{}
 	collect := func(k string, limit int) {
-		if ix.count[k] > limit {
+		t := ix.terms[k]
+		if t == nil || t.count > limit {
 			return
 		}
-		for _, i := range ix.postings[k] {
+		for _, i := range t.slots {
 			if ix.leads[i] != nil {
 				block[i] = struct{}{}
 			}
@@ -344,12 +363,12 @@ func (ix *Index) check(c *prepared) []Candidate {
 	}
 	rare := make([]feature, 0, len(c.feats))
 	for _, f := range c.feats {
-		if d := ix.count[f.key]; d > 0 && d <= ix.cfg.MaxTextPosting {
+		if d := ix.count(f.key); d > 0 && d <= ix.cfg.MaxTextPosting {
 			rare = append(rare, f)
 		}
 	}
 	sort.Slice(rare, func(i, j int) bool {
-		di, dj := ix.count[rare[i].key], ix.count[rare[j].key]
+		di, dj := ix.count(rare[i].key), ix.count(rare[j].key)
 		if di != dj {
 			return di < dj
 		}
