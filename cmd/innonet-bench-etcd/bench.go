@@ -160,6 +160,10 @@ func (b *bench) runInnonet(ctx context.Context, c cell) (measurement, error) {
 		}
 	}
 	cpu := b.innonet.cpu()
+	mallocs, merr := b.innonet.mallocs(ctx)
+	if merr != nil {
+		b.logf("allocations before %s: %v", c.Name, merr)
+	}
 	m, err := l.run(ctx)
 	m.PossibleDuplicates = dups.Load()
 	if err != nil {
@@ -173,6 +177,9 @@ func (b *bench) runInnonet(ctx context.Context, c cell) (measurement, error) {
 		}
 	}
 	m.ServerCPU = b.innonet.cpu() - cpu
+	if after, err := b.innonet.mallocs(ctx); err == nil && merr == nil {
+		m.LeaderAllocs, m.ServerAllocs = allocsPerRequest(mallocs, after, leader.code, m.Requests)
+	}
 	if _, _, after, err := b.innonet.roles(ctx); err == nil && after > term {
 		m.Elections = after - term
 	}

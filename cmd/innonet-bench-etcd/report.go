@@ -54,6 +54,10 @@ type sideResult struct {
 	// CPUus is the CPU time of the cluster's processes per request, in
 	// microseconds.
 	CPUus spread `json:"server_cpu_us_per_request"`
+	// LeaderAllocs and ServerAllocs are the heap allocations per request
+	// of the leader and of the three sites (innonet only).
+	LeaderAllocs spread `json:"leader_allocs_per_request"`
+	ServerAllocs spread `json:"server_allocs_per_request"`
 }
 
 func newResults(cfg config, cells []cell, args []string) *results {
@@ -84,8 +88,11 @@ func (r *results) finish(b *bench) {
 }
 
 func (s *sideResult) summarize() {
-	var rate, p50, p99, cpu []float64
+	var rate, p50, p99, cpu, lead, all []float64
 	for _, m := range s.Rounds {
+		if m.ok() && m.LeaderAllocs > 0 {
+			lead, all = append(lead, m.LeaderAllocs), append(all, m.ServerAllocs)
+		}
 		if !m.ok() {
 			rate, p50, p99 = append(rate, math.NaN()), append(p50, math.NaN()), append(p99, math.NaN())
 			continue
@@ -96,6 +103,7 @@ func (s *sideResult) summarize() {
 		p99 = append(p99, float64(m.P99)/float64(time.Millisecond))
 	}
 	s.PerSecond, s.P50ms, s.P99ms, s.CPUus = spreadOf(rate), spreadOf(p50), spreadOf(p99), spreadOf(cpu)
+	s.LeaderAllocs, s.ServerAllocs = spreadOf(lead), spreadOf(all)
 }
 
 // write prints the table, and the JSON to jsonOut when given ("-":
@@ -127,15 +135,17 @@ func (r *results) table(w io.Writer) {
 	fmt.Fprintf(w, "\ninnonet vs etcd, 3 members each on 127.0.0.1, %d CPUs, median of %d rounds (innonet %s; %s)\n\n",
 		r.CPUs, r.Rounds, orDash(r.InnonetCommit), orDash(r.EtcdVersion))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tinnonet\tetcd\tratio (min–max)\tp50 ratio (min–max)\tCPU µs/req innonet, etcd\tnotes")
-	fmt.Fprintln(tw, "----\t-------\t----\t---------------\t-------------------\t------------------------\t-----")
+	fmt.Fprintln(tw, "cell\tinnonet\tetcd\tratio (min–max)\tp50 ratio (min–max)\tCPU µs/req innonet, etcd\tallocs/req innonet leader, all\tnotes")
+	fmt.Fprintln(tw, "----\t-------\t----\t---------------\t-------------------\t------------------------\t-----------------------------\t-----")
 	for _, c := range r.Cells {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s, %s\t%s\n", c.Title, c.Innonet.text(), c.Etcd.text(),
-			c.Ratio.text(2), c.P50Ratio.text(2), cpuText(c.Innonet.CPUus), cpuText(c.Etcd.CPUus), notes(c))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s, %s\t%s, %s\t%s\n", c.Title, c.Innonet.text(), c.Etcd.text(),
+			c.Ratio.text(2), c.P50Ratio.text(2), cpuText(c.Innonet.CPUus), cpuText(c.Etcd.CPUus),
+			cpuText(c.Innonet.LeaderAllocs), cpuText(c.Innonet.ServerAllocs), notes(c))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nratio: innonet's requests/s over etcd's; p50 ratio: innonet's p50 latency over etcd's (lower is better for innonet);\n"+
-		"CPU µs/req: CPU time of the three server processes per request (the load generators' not counted).\n")
+		"CPU µs/req: CPU time of the three server processes per request (the load generators' not counted);\n"+
+		"allocs/req: heap objects innonet's leader, and its three sites together, allocated per request (go_memstats_mallocs_total).\n")
 	fmt.Fprintf(w, "At the end innonet held %d leads; RSS innonet %s, etcd %s.\n", r.InnonetLeads, rssText(r.InnonetRSS), rssText(r.EtcdRSS))
 }
 

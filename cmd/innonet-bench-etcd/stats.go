@@ -24,6 +24,11 @@ type measurement struct {
 	// the run (on innonet until every site had applied the writes); the
 	// load generator's own is not in it.
 	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
+	// LeaderAllocs and ServerAllocs are the heap objects the leader, and
+	// the three sites together, allocated per request over the same span
+	// (innonet only: read from each site's /metrics).
+	LeaderAllocs float64 `json:"leader_allocs_per_request,omitempty"`
+	ServerAllocs float64 `json:"server_allocs_per_request,omitempty"`
 	// Elections is how much the Raft term grew during the run: a
 	// leader lost its lead (measured, not hidden, but worth knowing).
 	Elections uint64 `json:"elections,omitempty"`
