@@ -266,50 +266,57 @@ func (nt *notifier) watchSLA(ctx context.Context) {
 }
 
 func (nt *notifier) checkSLA(now time.Time) {
-	leads, _, err := nt.n.state.Leads(pipeline.Filter{Stages: slices.Clone(pipeline.SLAStages)})
-	if err != nil {
-		return
-	}
 	users, err := nt.recipients()
 	if err != nil {
 		return
 	}
 	view := nt.n.slas.view()
-	index := nt.n.state.AppliedIndex()
-	var added []notify.Notification
-	var seen []string
-	var hookEvents []notify.Event
-	for _, l := range leads {
+	// One read of the state, whose leads and events are read in place,
+	// not copied: at a million leads a copy of every lead in an SLA
+	// stage, every tick, would cost gigabytes of garbage.
+	state := nt.n.state.View()
+	index := state.Applied()
+	var (
+		added      []notify.Notification
+		seen       []string
+		hookEvents []notify.Event
+		h          []*pipeline.Event
+	)
+	_ = state.EachLead(func(l *pipeline.Lead) bool {
+		if !slices.Contains(pipeline.SLAStages, l.Stage) {
+			return true
+		}
 		st := view.status(l, now)
 		if st == nil || st.State == innonetpb.SlaStatus_ON_TIME {
-			continue
+			return true
 		}
-		h, err := nt.n.state.History(l.ID)
-		if err != nil || len(h) == 0 {
-			continue
+		var err error
+		if h, err = state.History(l.ID, h); err != nil || len(h) == 0 {
+			return true
 		}
-		state := notify.SLANear
+		slaState := notify.SLANear
 		if st.State == innonetpb.SlaStatus_OVER {
-			state = notify.SLAOver
+			slaState = notify.SLAOver
 		}
-		key := fmt.Sprintf("%s/%d/%s", l.ID, h[len(h)-1].LogIndex, state)
+		key := fmt.Sprintf("%s/%d/%s", l.ID, h[len(h)-1].LogIndex, slaState)
 		nt.mu.Lock()
 		done := nt.slaSeen[key]
 		nt.mu.Unlock()
 		if done {
-			continue
+			return true
 		}
 		seen = append(seen, key)
 		ev := notify.Event{Index: index, Time: now, LeadID: l.ID, LeadTitle: l.Title, Site: l.Site,
 			Subnode: l.Subnode, Division: l.Division, Action: notify.ActionSLA, From: l.Stage.String(), To: l.Stage.String(),
-			SubmittedBy: l.SubmittedBy, SLA: &notify.SLAWarning{MustAct: st.MustAct, Due: st.DueTime.AsTime(), State: state}}
+			SubmittedBy: l.SubmittedBy, SLA: &notify.SLAWarning{MustAct: st.MustAct, Due: st.DueTime.AsTime(), State: slaState}}
 		added = append(added, notify.Recipients(ev, users)...)
 		// The webhooks' key names the stage entry, not this index, so
 		// that another leader's warning of it has the same key.
 		hev := ev
 		hev.Index = h[len(h)-1].LogIndex
 		hookEvents = append(hookEvents, hev)
-	}
+		return true
+	})
 	nt.mu.Lock()
 	defer nt.mu.Unlock()
 	for _, k := range seen {
