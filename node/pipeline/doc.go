@@ -44,7 +44,7 @@
 //	res := st.Apply(logIndex, data) // pipeline.Result or error
 //
 // Reads ([State.Lead], [State.List], [State.History], [State.Users]) run
-// concurrently with Apply on an immutable view of the state (go-memdb;
-// the order indexes lists read are copy-on-write B-trees kept in it,
-// sideindex.go).
+// concurrently with Apply on an immutable view of the state: go-memdb,
+// and copy-on-write B-trees kept in it for the order indexes lists read,
+// the events and the request records (sideindex.go).
 package pipeline
