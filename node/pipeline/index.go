@@ -53,8 +53,6 @@ const (
 	numDims
 )
 
-var dimNames = [...]string{"all", "site", "division"}
-
 // orderIndexer builds the keys of one order index.
 type orderIndexer struct {
 	dim   dimension
