@@ -185,10 +185,7 @@ func putEvent(txn *memdb.Txn, e *Event) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := o.eventKeys.Set(e); ok {
-		o.events.Delete(eventItem{log: old.LogIndex, key: old.Key})
-	}
-	o.events.Set(eventItem{log: e.LogIndex, key: e.Key, event: e})
+	putKeyed(o.eventKeys, o.events, e, eventEntry)
 	return nil
 }
 
@@ -198,10 +195,7 @@ func putRequest(txn *memdb.Txn, r *request) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := o.requestKeys.Set(r); ok {
-		o.requests.Delete(requestItem{time: old.Time, key: old.Key})
-	}
-	o.requests.Set(requestItem{time: r.Time, key: r.Key, req: r})
+	putKeyed(o.requestKeys, o.requests, r, requestEntry)
 	return nil
 }
 
@@ -212,10 +206,23 @@ func deleteRequest(txn *memdb.Txn, r *request) error {
 		return err
 	}
 	if old, ok := o.requestKeys.Delete(r); ok {
-		o.requests.Delete(requestItem{time: old.Time, key: old.Key})
+		o.requests.Delete(requestEntry(old))
 	}
 	return nil
 }
+
+// putKeyed writes row to its table's tree by key, in place of the row of
+// its key if there is one, and its entry to the table's other order.
+func putKeyed[R, E any](byKey *btree.BTreeG[R], byOrder *btree.BTreeG[E], row R, entry func(R) E) {
+	if old, ok := byKey.Set(row); ok {
+		byOrder.Delete(entry(old))
+	}
+	byOrder.Set(entry(row))
+}
+
+func eventEntry(e *Event) eventItem { return eventItem{log: e.LogIndex, key: e.Key, event: e} }
+
+func requestEntry(r *request) requestItem { return requestItem{time: r.Time, key: r.Key, req: r} }
 
 // sideTables are the tables kept in the side trees only, not in memdb.
 var sideTables = []string{tableEvents, tableRequests}
