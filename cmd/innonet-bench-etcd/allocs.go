@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,10 +61,11 @@ func siteMallocs(ctx context.Context, addr, token string) (float64, error) {
 }
 
 // allocsPerRequest is what the sites allocated between before and
-// after, per request: the leader's, and all three's.
+// after, per request: the leader's, and all three's; zero (left out of
+// the JSON, which cannot hold NaN) when no request succeeded.
 func allocsPerRequest(before, after map[string]float64, leader string, requests int) (lead, all float64) {
 	if before == nil || after == nil || requests == 0 {
-		return math.NaN(), math.NaN()
+		return 0, 0
 	}
 	for code, n := range after {
 		all += n - before[code]
