@@ -96,6 +96,11 @@ type Index struct {
 	// numbers numbers every text feature key an indexed lead has held,
 	// for the bound of bound.go; a number is never reused.
 	numbers map[string]uint32
+	// gen counts the changes: a lead added, or taken out (replaced or
+	// removed); added is the ID of the last lead added, if that was the
+	// last change.
+	gen   uint64
+	added string
 	// noBound, set by tests, compares every candidate in full.
 	noBound bool
 }
@@ -182,6 +187,8 @@ func (ix *Index) insert(p *prepared) {
 	n := int32(len(ix.leads))
 	ix.ids[p.lead.ID] = n
 	ix.leads = append(ix.leads, p)
+	ix.gen++
+	ix.added = p.lead.ID
 	for _, k := range keys(p) {
 		t := ix.terms[k]
 		if t == nil {
@@ -209,6 +216,8 @@ func (ix *Index) delete(id string) bool {
 	delete(ix.ids, id)
 	ix.leads[n] = nil
 	ix.dead++
+	ix.gen++
+	ix.added = ""
 	return true
 }
 
@@ -290,7 +299,27 @@ const rareKeys = 8
 // first (ties by ID), at most Config.MaxResults of them. l itself need not
 // be indexed; if it is, it is not compared with itself. Check may run
 // concurrently with any other method.
-func (ix *Index) Check(l Lead) []Candidate { return ix.check(ix.features(l)) }
+func (ix *Index) Check(l Lead) []Candidate {
+	out, _ := ix.check(ix.features(l))
+	return out
+}
+
+// CheckAt is Check that also returns the generation of the index it
+// read: how many changes (leads added, and leads taken out when replaced
+// or removed) had been made to it. With OnlyAdded, it lets a caller check
+// a new lead while it is being written and keep the answer once the lead
+// is indexed, when nothing else changed meanwhile.
+func (ix *Index) CheckAt(l Lead) ([]Candidate, uint64) { return ix.check(ix.features(l)) }
+
+// OnlyAdded reports whether the only change to the index since
+// generation gen was the addition of the lead id, which was not indexed
+// before. A check of that lead is then answered exactly as a check made
+// at gen: a check leaves the checked lead's own indexed version out.
+func (ix *Index) OnlyAdded(gen uint64, id string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return id != "" && ix.gen == gen+1 && ix.added == id
+}
 
 // features returns what the index compares of l: what it holds already
 // when it holds l as it is (a lead just written, checked for its writer,
@@ -318,12 +347,44 @@ func sameLead(a, b *Lead) bool {
 		slices.Equal(a.Tags, b.Tags) && slices.Equal(a.Contacts, b.Contacts)
 }
 
+// view is the index as a check of one lead sees it: without the
+// version of that lead it holds, if it holds one, so that a lead is
+// checked alike before and after it is indexed (and while an edit of it
+// is). ix.mu is held while it is used.
+type view struct {
+	ix   *Index
+	self map[string]bool // the keys of the checked lead's indexed version
+	live int             // the leads indexed, the checked one left out
+}
+
+func (ix *Index) view(id string) view {
+	v := view{ix: ix, live: len(ix.ids)}
+	if n, ok := ix.ids[id]; ok && id != "" {
+		v.live--
+		ks := keys(ix.leads[n])
+		v.self = make(map[string]bool, len(ks))
+		for _, k := range ks {
+			v.self[k] = true
+		}
+	}
+	return v
+}
+
+// count is the number of leads, the checked one left out, holding k.
+func (v view) count(k string) int {
+	n := v.ix.count(k)
+	if v.self[k] {
+		n--
+	}
+	return n
+}
+
 // idf returns the IDF weight of a key for a check of c, which counts
 // as one more lead holding its own keys. Every comparison weighs c's
 // features again, and the features candidates share: each key's weight
-// is worked out once per check. ix.mu is held while it is used.
-func (ix *Index) idf(c *prepared) func(string) float64 {
-	n := float64(len(ix.ids) + 1)
+// is worked out once per check.
+func (v view) idf(c *prepared) func(string) float64 {
+	n := float64(v.live + 1)
 	own := map[string]bool{}
 	for _, f := range c.feats {
 		own[f.key] = true
@@ -333,7 +394,7 @@ func (ix *Index) idf(c *prepared) func(string) float64 {
 		if w, ok := weights[k]; ok {
 			return w
 		}
-		d := ix.count(k)
+		d := v.count(k)
 		if own[k] {
 			d++
 		}
@@ -343,13 +404,14 @@ func (ix *Index) idf(c *prepared) func(string) float64 {
 	}
 }
 
-func (ix *Index) check(c *prepared) []Candidate {
+func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	v := ix.view(c.lead.ID)
 	block := map[int32]struct{}{}
 	collect := func(k string, limit int) {
 		t := ix.terms[k]
-		if t == nil || t.count > limit {
+		if t == nil || v.count(k) > limit {
 			return
 		}
 		for _, i := range t.slots {
@@ -363,12 +425,12 @@ func (ix *Index) check(c *prepared) []Candidate {
 	}
 	rare := make([]feature, 0, len(c.feats))
 	for _, f := range c.feats {
-		if d := ix.count(f.key); d > 0 && d <= ix.cfg.MaxTextPosting {
+		if d := v.count(f.key); d > 0 && d <= ix.cfg.MaxTextPosting {
 			rare = append(rare, f)
 		}
 	}
 	sort.Slice(rare, func(i, j int) bool {
-		di, dj := ix.count(rare[i].key), ix.count(rare[j].key)
+		di, dj := v.count(rare[i].key), v.count(rare[j].key)
 		if di != dj {
 			return di < dj
 		}
@@ -378,7 +440,7 @@ func (ix *Index) check(c *prepared) []Candidate {
 		collect(rare[i].key, ix.cfg.MaxTextPosting)
 	}
 
-	idf := ix.idf(c)
+	idf := v.idf(c)
 	feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 	var out []Candidate
 	for i := range block {
@@ -402,5 +464,5 @@ func (ix *Index) check(c *prepared) []Candidate {
 	if ix.cfg.MaxResults > 0 && len(out) > ix.cfg.MaxResults {
 		out = out[:ix.cfg.MaxResults]
 	}
-	return out
+	return out, ix.gen
 }

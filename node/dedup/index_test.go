@@ -270,7 +270,8 @@ func TestCheckReusesIndexedFeatures(t *testing.T) {
 		if p != ix.leads[ix.ids[l.ID]] {
 			t.Fatalf("lead %s as indexed: Check reads it anew", l.ID)
 		}
-		if got, want := ix.Check(l), ix.check(prepare(l)); !reflect.DeepEqual(got, want) {
+		want, _ := ix.check(prepare(l))
+		if got := ix.Check(l); !reflect.DeepEqual(got, want) {
 			t.Fatalf("lead %s: Check with the indexed features answers %+v, read anew %+v", l.ID, got, want)
 		}
 	}
@@ -295,5 +296,76 @@ func TestCheckReusesIndexedFeatures(t *testing.T) {
 		if p := ix.features(c); p == ix.leads[ix.ids[l.ID]] || !sameLead(&p.lead, &c) {
 			t.Errorf("a lead whose %s changed: Check uses the indexed version", name)
 		}
+	}
+}
+
+// A lead is checked alike before it is indexed, once it is, and (as
+// CheckAt and OnlyAdded let a writer rely on) an answer taken before is
+// kept only when nothing but that lead was added since.
+func TestCheckSameBeforeAndAfterIndexed(t *testing.T) {
+	leads := synthetic(800, 11)
+	cfg := DefaultConfig()
+	cfg.MaxTextPosting = 20 // so that the lead's own keys cross the limit
+	cfg.MinConfidence, cfg.MaxResults = 0, 0
+	ix := New(cfg)
+	found := 0
+	for i, l := range leads {
+		before, gen := ix.CheckAt(l)
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+		if !ix.OnlyAdded(gen, l.ID) {
+			t.Fatalf("lead %d: OnlyAdded(%d, %s) = false just after adding it alone", i, gen, l.ID)
+		}
+		after := ix.Check(l)
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("lead %d: checked before it was indexed: %+v\nafter: %+v", i, before, after)
+		}
+		found += len(after)
+		if i%50 == 0 {
+			// An edit checked while the older version is indexed is
+			// checked as the edit would be once indexed.
+			e := leads[len(leads)-1-i]
+			e.ID = l.ID
+			while := ix.Check(e)
+			if err := ix.Put(e); err != nil {
+				t.Fatal(err)
+			}
+			if got := ix.Check(e); !reflect.DeepEqual(while, got) {
+				t.Fatalf("edit of lead %d: checked while the old version was indexed: %+v\nonce indexed: %+v", i, while, got)
+			}
+			if err := ix.Put(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if found < len(leads) {
+		t.Errorf("only %d candidates in all: the comparison says little", found)
+	}
+
+	l := leads[0]
+	l.ID = "new-1"
+	_, gen := ix.CheckAt(l)
+	other := leads[1]
+	other.ID = "new-2"
+	if err := ix.Put(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Put(l); err != nil {
+		t.Fatal(err)
+	}
+	if ix.OnlyAdded(gen, l.ID) {
+		t.Error("OnlyAdded = true after another lead was added too")
+	}
+	_, gen = ix.CheckAt(l)
+	if err := ix.Put(l); err != nil { // already indexed: replaced
+		t.Fatal(err)
+	}
+	if ix.OnlyAdded(gen, l.ID) {
+		t.Error("OnlyAdded = true after a lead indexed before was replaced")
+	}
+	_, gen = ix.CheckAt(l)
+	if ix.OnlyAdded(gen, l.ID) {
+		t.Error("OnlyAdded = true with no change at all")
 	}
 }
