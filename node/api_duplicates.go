@@ -30,26 +30,50 @@ const (
 
 // freshDuplicates is possibleDuplicates of a lead just written, once the
 // duplicate index has taken in every entry applied before it (usually at
-// once; at most dupWriteCatchUp).
-func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead) []*innonetpb.PossibleDuplicate {
+// once; at most dupWriteCatchUp). pre, if not nil, is a check of the
+// lead begun before it was written (precheckDraft), whose answer is
+// taken if it is still the index's.
+func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead, pre *precheck) []*innonetpb.PossibleDuplicate {
 	wctx, cancel := context.WithTimeout(ctx, dupWriteCatchUp)
 	_ = n.dupes.waitFor(wctx, n.state.AppliedIndex())
 	cancel()
+	if cs, ok := n.dupes.precheckResult(pre, l.ID); ok {
+		n.metrics.prechecks.WithLabelValues("kept").Inc()
+		return n.duplicatesPB(u, cs)
+	}
+	if pre != nil {
+		n.metrics.prechecks.WithLabelValues("checked_again").Inc()
+	}
 	return n.possibleDuplicates(u, l.ID, &l.Draft)
+}
+
+// precheckDraft starts a duplicate check of a draft about to be
+// submitted, so that it runs while the submit commits.
+func (n *Node) precheckDraft(dr *pipeline.Draft) *precheck {
+	return n.dupes.precheck(dedupLead("", dr, n.draftOrg(dr)))
+}
+
+// draftOrg is the organisation a draft links to, if it exists.
+func (n *Node) draftOrg(dr *pipeline.Draft) *pipeline.Organization {
+	if dr.OrganizationID != "" {
+		if o, err := n.state.Organization(dr.OrganizationID); err == nil {
+			return o
+		}
+	}
+	return nil
 }
 
 // possibleDuplicates checks a lead's draft (or a draft not yet submitted,
 // with id "") against the site's duplicate index, for u: the leads u may
 // not see are named by ID and site only.
 func (n *Node) possibleDuplicates(u *pipeline.User, id string, dr *pipeline.Draft) []*innonetpb.PossibleDuplicate {
-	var org *pipeline.Organization
-	if dr.OrganizationID != "" {
-		if o, err := n.state.Organization(dr.OrganizationID); err == nil {
-			org = o
-		}
-	}
+	return n.duplicatesPB(u, n.dupes.check(dedupLead(id, dr, n.draftOrg(dr))))
+}
+
+// duplicatesPB are the candidates as u may see them.
+func (n *Node) duplicatesPB(u *pipeline.User, cs []dedup.Candidate) []*innonetpb.PossibleDuplicate {
 	out := []*innonetpb.PossibleDuplicate{}
-	for _, c := range n.dupes.check(dedupLead(id, dr, org)) {
+	for _, c := range cs {
 		if p := n.duplicatePB(u, c); p != nil {
 			out = append(out, p)
 		}

@@ -35,19 +35,42 @@ func (s *leadService) writeLead(ctx context.Context, cmd pipeline.Command) (*inn
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	out, l := s.leadOf(u, res)
+	return out, u, l, nil
+}
+
+// leadOf is the caller's view of the lead a command answered with.
+func (s *leadService) leadOf(u *pipeline.User, res pipeline.Result) (*innonetpb.Lead, *pipeline.Lead) {
 	out := leadPB(u, res.Lead)
 	s.n.decorateLeads(u, out)
-	return out, u, res.Lead, nil
+	return out, res.Lead
 }
 
 // SubmitLead and UpdateLead answer with the possible duplicates of the
-// lead as it now stands (api_duplicates.go).
+// lead as it now stands (api_duplicates.go). A submit that is the only
+// write this site is proposing checks its lead while it commits, and
+// keeps that answer if the only change to the duplicate index meanwhile
+// was the new lead itself: the same answer as a check after the commit,
+// without its wait.
 func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadRequest) (*innonetpb.Lead, error) {
-	out, u, l, err := s.writeLead(ctx, pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r)})
+	u, err := s.n.authenticate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l)
+	cmd := pipeline.Command{Op: pipeline.OpSubmit, RequestID: r.RequestId, Draft: draftFromPB(r), Actor: u.ID}
+	var pre *precheck
+	if s.n.proposing.Load() == 0 && cmd.Validate() == nil {
+		pre = s.n.precheckDraft(cmd.Draft)
+	}
+	res, err := s.n.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	out, l := s.leadOf(u, res)
+	if res.Replayed {
+		pre = nil // the lead was indexed before the check began
+	}
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, pre)
 	return out, nil
 }
 
@@ -57,7 +80,7 @@ func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadReq
 	if err != nil {
 		return nil, err
 	}
-	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l)
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, nil)
 	return out, nil
 }
 

@@ -246,3 +246,42 @@ func (d *duplicates) waitFor(ctx context.Context, index uint64) error {
 // check returns the indexed leads that may duplicate l, leaving out l's
 // own ID.
 func (d *duplicates) check(l dedup.Lead) []dedup.Candidate { return d.ix.Check(l) }
+
+// precheck is a check of a lead not yet written, made while it is.
+type precheck struct {
+	done  chan struct{}
+	cands []dedup.Candidate
+	gen   uint64 // the generation of the index it read
+	ok    bool   // it ran to the end
+}
+
+// precheck starts checking l, a lead with no ID yet.
+func (d *duplicates) precheck(l dedup.Lead) *precheck {
+	p := &precheck{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer func() {
+			if r := recover(); r != nil {
+				d.log.Error("duplicate check of a submit before it committed", "panic", r)
+			}
+		}()
+		p.cands, p.gen = d.ix.CheckAt(l)
+		p.ok = true
+	}()
+	return p
+}
+
+// precheckResult waits for p and returns its answer for the lead id it
+// became, if the only change to the index since p read it was the
+// addition of that lead: then p's answer is the one a check now would
+// give (dedup.Index.OnlyAdded). It reports false for a nil p.
+func (d *duplicates) precheckResult(p *precheck, id string) ([]dedup.Candidate, bool) {
+	if p == nil {
+		return nil, false
+	}
+	<-p.done
+	if !p.ok || !d.ix.OnlyAdded(p.gen, id) {
+		return nil, false
+	}
+	return p.cands, true
+}

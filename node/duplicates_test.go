@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -273,5 +274,60 @@ func TestDivisionProfilesAndMatches(t *testing.T) {
 	if code, body := rc.do(t, "GET", "/v1/divisions/BOHAI/matches", yrd.token, nil); code != http.StatusOK ||
 		!strings.Contains(fmt.Sprint(body["matches"]), h2.Id) {
 		t.Errorf("GET /v1/divisions/BOHAI/matches: %d %v", code, body)
+	}
+}
+
+// TestSubmitCheckedWhileItCommits: a submit that is the only write in
+// flight checks its lead for duplicates while it commits, and answers as
+// a check after the commit would.
+func TestSubmitCheckedWhileItCommits(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.node("CGO")
+	waitFormat2(tc, n)
+	tok := tc.addUser("Max Munich", innonetpb.Role_NODE_STAFF, "MUC", "")
+	muc := tc.clients(n, tok)
+	u, err := n.State().UserByTokenHash(HashToken(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := muc.leads.SubmitLead(muc.ctx(t), sampleLead(fmt.Sprintf("Antibody assay %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := muc.leads.SubmitLead(muc.ctx(t), hydroSolid("HydroSolid GmbH", "https://hydrosolid.de", "anna@hydrosolid.de"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A write of the site's own (housekeeping) in flight at the same
+	// time makes a submit check again after the commit instead: a few
+	// tries, so that the test does not hang on one.
+	prechecked := false
+	for try := 0; try < 5 && !prechecked; try++ {
+		kept := testutil.ToFloat64(n.metrics.prechecks.WithLabelValues("kept"))
+		second, err := muc.leads.SubmitLead(muc.ctx(t), hydroSolid(fmt.Sprintf("HydroSolid Technologies %d Inc.", try), "", "a.weber@hydrosolid.de"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prechecked = testutil.ToFloat64(n.metrics.prechecks.WithLabelValues("kept")) == kept+1
+		if ids := duplicateIDs(second.PossibleDuplicates); !slices.Contains(ids, first.Id) {
+			t.Fatalf("HydroSolid lead %s: possible duplicates %v, want %s among them", second.Id, ids, first.Id)
+		}
+		l, err := n.State().Lead(second.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := n.possibleDuplicates(u, l.ID, &l.Draft)
+		if len(after) != len(second.PossibleDuplicates) {
+			t.Fatalf("checked after the commit: %v\nwhile it committed: %v", after, second.PossibleDuplicates)
+		}
+		for i := range after {
+			if !proto.Equal(after[i], second.PossibleDuplicates[i]) {
+				t.Errorf("candidate %d checked after the commit: %v\nwhile it committed: %v", i, after[i], second.PossibleDuplicates[i])
+			}
+		}
+	}
+	if !prechecked {
+		t.Error("no submit kept the check it made while it committed, though each was the only write")
 	}
 }

@@ -27,6 +27,9 @@ type siteMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// prechecks counts the duplicate checks a submit made while it
+	// committed, by whether their answer was kept (api_duplicates.go).
+	prechecks *prometheus.CounterVec
 }
 
 // raftSink receives the Raft library's own metrics (commit time, FSM
@@ -59,8 +62,12 @@ func newSiteMetrics(n *Node) *siteMetrics {
 			Help:    "API request latency at this site, by gRPC method (includes forwarding to the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method"}),
+		prechecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "innonet_submit_duplicate_prechecks_total",
+			Help: "Duplicate checks of a submitted lead made while it committed (when no other write was being proposed here), by outcome: kept, or checked_again after the commit because the duplicate index changed meanwhile.",
+		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, n.cluster.Collector(), pipelineCollector{n.state}, dealFlowCollector{n},
+	m.reg.MustRegister(m.requests, m.latency, m.prechecks, n.cluster.Collector(), pipelineCollector{n.state}, dealFlowCollector{n},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if s := raftSink(); s != nil {
 		m.reg.MustRegister(s)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -138,6 +139,11 @@ type Node struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Once
+
+	// proposing counts the commands this site is proposing now; a
+	// submit checks its lead for duplicates while it commits only when
+	// no other is (api_leads.go).
+	proposing atomic.Int64
 }
 
 // New starts a site: it binds the API listener, opens or creates the Raft

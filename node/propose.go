@@ -43,7 +43,9 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 	if err != nil {
 		return pipeline.Result{}, status.Error(codes.InvalidArgument, err.Error())
 	}
+	n.proposing.Add(1)
 	out, err := n.cluster.Apply(ctx, data)
+	n.proposing.Add(-1)
 	if err != nil {
 		return pipeline.Result{}, toStatus(err)
 	}
