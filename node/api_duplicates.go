@@ -30,27 +30,30 @@ const (
 
 // freshDuplicates is possibleDuplicates of a lead just written, once the
 // duplicate index has taken in every entry applied before it (usually at
-// once; at most dupWriteCatchUp). pre, if not nil, is a check of the
-// lead begun before it was written (precheckDraft), whose answer is
-// taken if it is still the index's.
-func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead, pre *precheck) []*innonetpb.PossibleDuplicate {
-	wctx, cancel := context.WithTimeout(ctx, dupWriteCatchUp)
+// once; at most dupWriteCatchUp, from the start of pre if there is one).
+// pre, if not nil, is a check of the lead begun before the entry at index
+// wrote it (precheckDraft), whose answer is taken if it is still the
+// index's.
+func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead, pre *precheck, index uint64) []*innonetpb.PossibleDuplicate {
+	until := time.Now().Add(dupWriteCatchUp)
+	if pre != nil {
+		if cs, ok := n.dupes.precheckResult(ctx, pre, l.ID, index); ok {
+			n.metrics.prechecks.WithLabelValues("kept").Inc()
+			return n.duplicatesPB(u, cs)
+		}
+		n.metrics.prechecks.WithLabelValues("checked_again").Inc()
+		until = pre.until
+	}
+	wctx, cancel := context.WithDeadline(ctx, until)
 	_ = n.dupes.waitFor(wctx, n.state.AppliedIndex())
 	cancel()
-	if cs, ok := n.dupes.precheckResult(pre, l.ID); ok {
-		n.metrics.prechecks.WithLabelValues("kept").Inc()
-		return n.duplicatesPB(u, cs)
-	}
-	if pre != nil {
-		n.metrics.prechecks.WithLabelValues("checked_again").Inc()
-	}
 	return n.possibleDuplicates(u, l.ID, &l.Draft)
 }
 
 // precheckDraft starts a duplicate check of a draft about to be
 // submitted, so that it runs while the submit commits.
 func (n *Node) precheckDraft(dr *pipeline.Draft) *precheck {
-	return n.dupes.precheck(dedupLead("", dr, n.draftOrg(dr)))
+	return n.dupes.precheck(dedupLead("", dr, n.draftOrg(dr)), dupWriteCatchUp)
 }
 
 // draftOrg is the organisation a draft links to, if it exists.

@@ -70,7 +70,7 @@ func (s *leadService) SubmitLead(ctx context.Context, r *innonetpb.SubmitLeadReq
 	if res.Replayed {
 		pre = nil // the lead was indexed before the check began
 	}
-	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, pre)
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, pre, res.Index)
 	return out, nil
 }
 
@@ -80,7 +80,7 @@ func (s *leadService) UpdateLead(ctx context.Context, r *innonetpb.UpdateLeadReq
 	if err != nil {
 		return nil, err
 	}
-	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, nil)
+	out.PossibleDuplicates = s.n.freshDuplicates(ctx, u, l, nil, 0)
 	return out, nil
 }
 

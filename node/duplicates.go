@@ -252,12 +252,17 @@ type precheck struct {
 	done  chan struct{}
 	cands []dedup.Candidate
 	gen   uint64 // the generation of the index it read
-	ok    bool   // it ran to the end
+	ok    bool   // it ran to the end, on an index that had caught up
+	// until bounds its wait, and the submit's wait after the commit, for
+	// the index to catch up.
+	until time.Time
 }
 
-// precheck starts checking l, a lead with no ID yet.
-func (d *duplicates) precheck(l dedup.Lead) *precheck {
-	p := &precheck{done: make(chan struct{})}
+// precheck starts checking l, a lead with no ID yet, once the index
+// reflects every entry applied before now (waiting at most catchUp).
+func (d *duplicates) precheck(l dedup.Lead, catchUp time.Duration) *precheck {
+	p := &precheck{done: make(chan struct{}), until: time.Now().Add(catchUp)}
+	applied := d.state.AppliedIndex()
 	go func() {
 		defer close(p.done)
 		defer func() {
@@ -265,22 +270,38 @@ func (d *duplicates) precheck(l dedup.Lead) *precheck {
 				d.log.Error("duplicate check of a submit before it committed", "panic", r)
 			}
 		}()
+		ctx, cancel := context.WithDeadline(context.Background(), p.until)
+		defer cancel()
+		if d.waitFor(ctx, applied) != nil {
+			return
+		}
 		p.cands, p.gen = d.ix.CheckAt(l)
 		p.ok = true
 	}()
 	return p
 }
 
-// precheckResult waits for p and returns its answer for the lead id it
-// became, if the only change to the index since p read it was the
-// addition of that lead: then p's answer is the one a check now would
-// give (dedup.Index.OnlyAdded). It reports false for a nil p.
-func (d *duplicates) precheckResult(p *precheck, id string) ([]dedup.Candidate, bool) {
+// precheckResult waits for p and returns its answer for the lead id that
+// the entry at index wrote, if the index has not changed since p read it
+// but perhaps by the addition of that lead: then p's answer is the one a
+// check after the entry would give (dedup.Index.UnchangedSince). When
+// the index reflects every entry before index, that is known at once;
+// otherwise it waits for the index to reflect the entry (until p.until).
+// It reports false for a nil p.
+func (d *duplicates) precheckResult(ctx context.Context, p *precheck, id string, index uint64) ([]dedup.Candidate, bool) {
 	if p == nil {
 		return nil, false
 	}
 	<-p.done
-	if !p.ok || !d.ix.OnlyAdded(p.gen, id) {
+	if !p.ok {
+		return nil, false
+	}
+	if d.indexed.Load()+1 >= index && d.ix.UnchangedSince(p.gen, id) {
+		return p.cands, true
+	}
+	wctx, cancel := context.WithDeadline(ctx, p.until)
+	defer cancel()
+	if d.waitFor(wctx, index) != nil || !d.ix.UnchangedSince(p.gen, id) {
 		return nil, false
 	}
 	return p.cands, true

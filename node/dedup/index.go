@@ -306,19 +306,20 @@ func (ix *Index) Check(l Lead) []Candidate {
 
 // CheckAt is Check that also returns the generation of the index it
 // read: how many changes (leads added, and leads taken out when replaced
-// or removed) had been made to it. With OnlyAdded, it lets a caller check
-// a new lead while it is being written and keep the answer once the lead
-// is indexed, when nothing else changed meanwhile.
+// or removed) had been made to it. With UnchangedSince, it lets a caller
+// check a new lead while it is being written and keep the answer once
+// the lead is written, when nothing else changed meanwhile.
 func (ix *Index) CheckAt(l Lead) ([]Candidate, uint64) { return ix.check(ix.features(l)) }
 
-// OnlyAdded reports whether the only change to the index since
-// generation gen was the addition of the lead id, which was not indexed
-// before. A check of that lead is then answered exactly as a check made
-// at gen: a check leaves the checked lead's own indexed version out.
-func (ix *Index) OnlyAdded(gen uint64, id string) bool {
+// UnchangedSince reports whether the index is as it was at generation
+// gen, but perhaps for the addition of the lead id (not indexed at gen)
+// as the only change. A check of that lead is then answered exactly as
+// a check made at gen: a check leaves the checked lead's own indexed
+// version out.
+func (ix *Index) UnchangedSince(gen uint64, id string) bool {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return id != "" && ix.gen == gen+1 && ix.added == id
+	return ix.gen == gen || id != "" && ix.gen == gen+1 && ix.added == id
 }
 
 // features returns what the index compares of l: what it holds already

@@ -300,8 +300,8 @@ func TestCheckReusesIndexedFeatures(t *testing.T) {
 }
 
 // A lead is checked alike before it is indexed, once it is, and (as
-// CheckAt and OnlyAdded let a writer rely on) an answer taken before is
-// kept only when nothing but that lead was added since.
+// CheckAt and UnchangedSince let a writer rely on) an answer taken before
+// is kept only when nothing but that lead was added since.
 func TestCheckSameBeforeAndAfterIndexed(t *testing.T) {
 	leads := synthetic(800, 11)
 	cfg := DefaultConfig()
@@ -314,8 +314,8 @@ func TestCheckSameBeforeAndAfterIndexed(t *testing.T) {
 		if err := ix.Put(l); err != nil {
 			t.Fatal(err)
 		}
-		if !ix.OnlyAdded(gen, l.ID) {
-			t.Fatalf("lead %d: OnlyAdded(%d, %s) = false just after adding it alone", i, gen, l.ID)
+		if !ix.UnchangedSince(gen, l.ID) {
+			t.Fatalf("lead %d: UnchangedSince(%d, %s) = false just after adding it alone", i, gen, l.ID)
 		}
 		after := ix.Check(l)
 		if !reflect.DeepEqual(before, after) {
@@ -354,18 +354,22 @@ func TestCheckSameBeforeAndAfterIndexed(t *testing.T) {
 	if err := ix.Put(l); err != nil {
 		t.Fatal(err)
 	}
-	if ix.OnlyAdded(gen, l.ID) {
-		t.Error("OnlyAdded = true after another lead was added too")
+	if ix.UnchangedSince(gen, l.ID) {
+		t.Error("UnchangedSince = true after another lead was added too")
 	}
 	_, gen = ix.CheckAt(l)
 	if err := ix.Put(l); err != nil { // already indexed: replaced
 		t.Fatal(err)
 	}
-	if ix.OnlyAdded(gen, l.ID) {
-		t.Error("OnlyAdded = true after a lead indexed before was replaced")
+	if ix.UnchangedSince(gen, l.ID) {
+		t.Error("UnchangedSince = true after a lead indexed before was replaced")
 	}
 	_, gen = ix.CheckAt(l)
-	if ix.OnlyAdded(gen, l.ID) {
-		t.Error("OnlyAdded = true with no change at all")
+	if !ix.UnchangedSince(gen, l.ID) || !ix.UnchangedSince(gen, "") {
+		t.Error("UnchangedSince = false with no change at all")
+	}
+	ix.Remove(other.ID)
+	if ix.UnchangedSince(gen, l.ID) || ix.UnchangedSince(gen, other.ID) {
+		t.Error("UnchangedSince = true after a lead was removed")
 	}
 }

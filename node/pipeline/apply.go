@@ -20,6 +20,8 @@ type Result struct {
 	// Replayed is set when the command repeated an already applied request
 	// ID; the result is the first attempt's and nothing changed.
 	Replayed bool
+	// Index is the log index of the entry that gave this result.
+	Index uint64
 	// Pruned is how many requests OpPruneRequests forgot, and PruneAgain
 	// whether more are due than one command forgets.
 	Pruned     int
@@ -147,6 +149,7 @@ func (s *State) applyIn(txn *memdb.Txn, index uint64, data []byte) (res any, ok 
 	if err != nil {
 		return err, false
 	}
+	out.Index = index
 	return out.detached(), true
 }
 
