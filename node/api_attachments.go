@@ -507,6 +507,13 @@ func (n *Node) decorateLeads(u *pipeline.User, leads ...*innonetpb.Lead) {
 	}
 }
 
+// decorateLead is decorateLeads of one lead made from l, which the
+// caller has read already.
+func (n *Node) decorateLead(u *pipeline.User, pb *innonetpb.Lead, l *pipeline.Lead) {
+	pb.AttachmentCount = n.attachmentCount(u, l)
+	pb.Sla = n.slas.view().status(l, time.Now())
+}
+
 // attachmentEventFor is a history event as user u may read it: an
 // attachment u may not see shows that it was added or removed, not its
 // comment.

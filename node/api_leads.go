@@ -42,7 +42,7 @@ func (s *leadService) writeLead(ctx context.Context, cmd pipeline.Command) (*inn
 // leadOf is the caller's view of the lead a command answered with.
 func (s *leadService) leadOf(u *pipeline.User, res pipeline.Result) (*innonetpb.Lead, *pipeline.Lead) {
 	out := leadPB(u, res.Lead)
-	s.n.decorateLeads(u, out)
+	s.n.decorateLead(u, out, res.Lead)
 	return out, res.Lead
 }
 
@@ -139,7 +139,7 @@ func (s *leadService) GetLead(ctx context.Context, r *innonetpb.GetLeadRequest) 
 		return nil, err
 	}
 	out := leadPB(u, l)
-	s.n.decorateLeads(u, out)
+	s.n.decorateLead(u, out, l)
 	return s.localize(out, l, lang, nil), nil
 }
 

@@ -86,13 +86,13 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if err != nil {
 		return nil, err
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
+	fwd := forwarded(ctx)
 	// A site cut off from the leader for too long does not judge tokens
 	// itself (see credential): the leader does, as for a token this site
 	// does not know.
 	stale := rt == routeLocal && !localMethods[info.FullMethod] && !ownView[info.FullMethod] &&
-		len(md.Get(mdForwardedBy)) == 0 && n.authStale() > 0
-	if stale || rt == routeLocal && n.newerCredential(ctx, info.FullMethod, md) {
+		!fwd && n.authStale() > 0
+	if stale || rt == routeLocal && n.newerCredential(ctx, info.FullMethod, fwd) {
 		rt = routeLeader
 	}
 	if rt == routeLocal && !localMethods[info.FullMethod] && n.cluster.ServesLocalReads() != nil {
@@ -108,6 +108,7 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if rt == routeLocal {
 		return n.answer(ctx, rt, req, handler)
 	}
+	md, _ := metadata.FromIncomingContext(ctx)
 	// A caller that opted in gets a write queued rather than refused
 	// (queued.go): at once while this site knows no leader to send it
 	// to, or holds queued writes of the caller's still to be sent (so
@@ -125,7 +126,7 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return n.enqueue(ctx, info.FullMethod, req, status.Error(codes.Unavailable, "earlier writes of the caller's are queued on this site"))
 		}
 	}
-	if len(md.Get(mdForwardedBy)) > 0 {
+	if fwd {
 		if !n.cluster.IsLeader() {
 			return nil, status.Error(codes.Unavailable, errNotLeaderForwarded)
 		}
@@ -262,8 +263,8 @@ func (n *Node) awaitLeader(ctx context.Context, hold time.Time, attempt int) boo
 // applied here (a lagging site), so the leader, which has applied every
 // committed entry, must judge it. Answering UNAUTHENTICATED here would
 // refuse a valid token, and count it as a failed sign-in of the client.
-func (n *Node) newerCredential(ctx context.Context, method string, md metadata.MD) bool {
-	if localMethods[method] || len(md.Get(mdForwardedBy)) > 0 || n.cluster.IsLeader() {
+func (n *Node) newerCredential(ctx context.Context, method string, forwarded bool) bool {
+	if localMethods[method] || forwarded || n.cluster.IsLeader() {
 		return false
 	}
 	tok, err := bearer(ctx)
@@ -406,8 +407,7 @@ func (n *Node) forward(ctx context.Context, md metadata.MD, method string, req a
 // the one that forwarded it here. The forwarded value is trusted only when
 // it looks like a site code; peer authentication comes with mutual TLS.
 func originSite(ctx context.Context, self string) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(mdOrigin); len(v) > 0 && pipeline.ValidSiteCode(v[0]) {
+	if v := metadata.ValueFromIncomingContext(ctx, mdOrigin); len(v) > 0 && pipeline.ValidSiteCode(v[0]) {
 		return v[0]
 	}
 	return self

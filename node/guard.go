@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 
-	"google.golang.org/grpc/metadata"
-
 	"innonet/node/guard"
 )
 
@@ -38,8 +36,7 @@ func (s guardSite) Forwarded(ctx context.Context) (bool, error) {
 	if err := s.n.checkForwarded(ctx); err != nil {
 		return false, err
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	return len(md.Get(mdForwardedBy)) > 0, nil
+	return forwarded(ctx), nil
 }
 
 func (s guardSite) PeerSite(ctx context.Context) string { return s.n.peerSite(ctx) }

@@ -76,21 +76,28 @@ func (n *Node) httpPeerSite(r *http.Request) string {
 	return site
 }
 
+// forwarded reports whether a request says it was forwarded by a site
+// (checkForwarded checks that claim). It reads the one key rather than
+// copying the request's metadata, as FromIncomingContext does: every
+// request asks, several times.
+func forwarded(ctx context.Context) bool {
+	return len(metadata.ValueFromIncomingContext(ctx, mdForwardedBy)) > 0
+}
+
 // checkForwarded refuses a request that claims to be forwarded by a site
 // unless it arrived on a connection with that site's certificate. Without
 // TLS (--insecure) the claim cannot be checked and is believed.
 func (n *Node) checkForwarded(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	by := md.Get(mdForwardedBy)
+	by := metadata.ValueFromIncomingContext(ctx, mdForwardedBy)
 	if len(by) == 0 {
 		for _, k := range []string{mdOrigin, mdCallerSite, mdClientAddr, mdSecretSeed} {
-			if len(md.Get(k)) > 0 {
+			if len(metadata.ValueFromIncomingContext(ctx, k)) > 0 {
 				return status.Errorf(codes.PermissionDenied, "metadata %s is reserved for forwarding between sites", k)
 			}
 		}
 		return nil
 	}
-	if origin := md.Get(mdOrigin); len(origin) > 0 && origin[0] != by[0] {
+	if origin := metadata.ValueFromIncomingContext(ctx, mdOrigin); len(origin) > 0 && origin[0] != by[0] {
 		return status.Errorf(codes.PermissionDenied, "forwarded by %s on behalf of another site %s", by[0], origin[0])
 	}
 	if n.cfg.TLS == nil {
@@ -110,9 +117,8 @@ func (n *Node) checkForwarded(ctx context.Context) error {
 // the connection's own, or for a forwarded request the one the forwarding
 // site saw.
 func (n *Node) callerSite(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if len(md.Get(mdForwardedBy)) > 0 {
-		if v := md.Get(mdCallerSite); len(v) > 0 {
+	if forwarded(ctx) {
+		if v := metadata.ValueFromIncomingContext(ctx, mdCallerSite); len(v) > 0 {
 			return v[0]
 		}
 		return ""
@@ -125,9 +131,8 @@ func (n *Node) callerSite(ctx context.Context) string {
 // this site's gateway, the original caller's for a forwarded request, and
 // otherwise the connection's.
 func (n *Node) clientAddr(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if len(md.Get(mdForwardedBy)) > 0 {
-		if v := md.Get(mdClientAddr); len(v) > 0 {
+	if forwarded(ctx) {
+		if v := metadata.ValueFromIncomingContext(ctx, mdClientAddr); len(v) > 0 {
 			return v[0]
 		}
 	}
@@ -138,7 +143,7 @@ func (n *Node) clientAddr(ctx context.Context) string {
 	if p.Addr.Network() == gatewayNetwork {
 		// The gateway appends the REST caller's address to
 		// X-Forwarded-For; earlier entries came from the caller.
-		if v := md.Get("x-forwarded-for"); len(v) > 0 {
+		if v := metadata.ValueFromIncomingContext(ctx, "x-forwarded-for"); len(v) > 0 {
 			parts := strings.Split(v[len(v)-1], ",")
 			return strings.TrimSpace(parts[len(parts)-1])
 		}

@@ -42,9 +42,8 @@ func requestSeed(ctx context.Context) string {
 	if s, ok := ctx.Value(seedKey{}).(string); ok {
 		return s
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	if len(md.Get(mdForwardedBy)) > 0 {
-		if v := md.Get(mdSecretSeed); len(v) > 0 && len(v[0]) == 64 {
+	if forwarded(ctx) {
+		if v := metadata.ValueFromIncomingContext(ctx, mdSecretSeed); len(v) > 0 && len(v[0]) == 64 {
 			return v[0]
 		}
 	}

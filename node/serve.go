@@ -27,6 +27,10 @@ import (
 	innonetpb "innonet/proto/innonet/v1"
 )
 
+// streamWorkers is how many goroutines serve this site's gRPC requests
+// (grpc.NumStreamWorkers): as many as the callers a busy site has at once.
+const streamWorkers = 128
+
 // serve starts gRPC and REST on the one listener: gRPC connections go to
 // grpc-go's own server (split.go), everything else to net/http, where
 // HTTP/2 requests with a gRPC content type still reach the gRPC server
@@ -44,6 +48,10 @@ func (n *Node) serve() error {
 		grpc.Creds(tlsDone{}),
 		// Other sites ping their connections here (peerKeepalive).
 		grpc.KeepaliveEnforcementPolicy(peerKeepaliveEnforcement),
+		// Requests run on long-lived goroutines whose stacks have grown
+		// already, rather than each on a new one that grows its stack
+		// again (a stream beyond them gets a goroutine of its own).
+		grpc.NumStreamWorkers(streamWorkers),
 		// The view (views.go) is last: it applies where the answer is made.
 		grpc.ChainUnaryInterceptor(recoverInterceptor(n), n.metrics.unary, g.Unary, n.forwardInterceptor, n.viewInterceptor),
 		grpc.ChainStreamInterceptor(recoverStreamInterceptor(n), n.metrics.stream, g.Stream, n.reflectionAuth),

@@ -387,8 +387,7 @@ func (statsHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 // Bearer returns the token from a request's authorization metadata.
 func Bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(vals) == 0 || vals[0] == "" {
 		return "", status.Error(codes.Unauthenticated, "missing bearer token: send the header 'Authorization: Bearer <token>'")
 	}
@@ -426,8 +425,7 @@ func connAddr(ctx context.Context) string {
 
 // authProblem describes a failed authentication without the credential.
 func authProblem(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) == 0 || v[0] == "" {
+	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) == 0 || v[0] == "" {
 		return "no token"
 	}
 	if _, err := Bearer(ctx); err != nil {
