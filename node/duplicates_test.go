@@ -24,6 +24,22 @@ func hydroSolid(org, website, email string) *innonetpb.SubmitLeadRequest {
 		Contacts: []*innonetpb.Contact{{Name: "Anna Weber", Email: email}}}
 }
 
+// firstHydroSolid submits three unrelated leads through c, so that the
+// startup's words are rare, and then Munich's HydroSolid lead.
+func firstHydroSolid(t *testing.T, c testClients) *innonetpb.Lead {
+	t.Helper()
+	for i := range 3 {
+		if _, err := c.leads.SubmitLead(c.ctx(t), sampleLead(fmt.Sprintf("Antibody assay %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := c.leads.SubmitLead(c.ctx(t), hydroSolid("HydroSolid GmbH", "https://hydrosolid.de", "anna@hydrosolid.de"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first
+}
+
 func duplicateIDs(ds []*innonetpb.PossibleDuplicate) []string {
 	var out []string
 	for _, d := range ds {
@@ -44,16 +60,7 @@ func TestDuplicatesAndMerge(t *testing.T) {
 	hq := tc.clients(n, tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", ""))
 	yrd := tc.clients(n, tc.addUser("Yang Delta", innonetpb.Role_DIVISION, "", "YRD"))
 
-	// Something unrelated, so that the startup's words are rare.
-	for i := range 3 {
-		if _, err := muc.leads.SubmitLead(muc.ctx(t), sampleLead(fmt.Sprintf("Antibody assay %d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	first, err := muc.leads.SubmitLead(muc.ctx(t), hydroSolid("HydroSolid GmbH", "https://hydrosolid.de", "anna@hydrosolid.de"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := firstHydroSolid(t, muc)
 	if len(first.PossibleDuplicates) != 0 {
 		t.Errorf("the first HydroSolid lead: possible duplicates %v, want none", first.PossibleDuplicates)
 	}
@@ -290,15 +297,7 @@ func TestSubmitCheckedWhileItCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		if _, err := muc.leads.SubmitLead(muc.ctx(t), sampleLead(fmt.Sprintf("Antibody assay %d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	first, err := muc.leads.SubmitLead(muc.ctx(t), hydroSolid("HydroSolid GmbH", "https://hydrosolid.de", "anna@hydrosolid.de"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := firstHydroSolid(t, muc)
 	// A write of the site's own (housekeeping) in flight at the same
 	// time makes a submit check again after the commit instead: a few
 	// tries, so that the test does not hang on one.
