@@ -37,7 +37,10 @@ const (
 func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipeline.Lead, pre *precheck, index uint64) []*innonetpb.PossibleDuplicate {
 	until := time.Now().Add(dupWriteCatchUp)
 	if pre != nil {
-		if cs, ok := n.dupes.precheckResult(ctx, pre, l.ID, index); ok {
+		// The organisation the check read must be the one the lead links
+		// to now (an edit of it also changes the index; one created
+		// meanwhile would not).
+		if cs, ok := n.dupes.precheckResult(ctx, pre, l.ID, index); ok && pre.org == orgVersion(n.draftOrg(&l.Draft)) {
 			n.metrics.prechecks.WithLabelValues("kept").Inc()
 			return n.duplicatesPB(u, cs)
 		}
@@ -53,7 +56,16 @@ func (n *Node) freshDuplicates(ctx context.Context, u *pipeline.User, l *pipelin
 // precheckDraft starts a duplicate check of a draft about to be
 // submitted, so that it runs while the submit commits.
 func (n *Node) precheckDraft(dr *pipeline.Draft) *precheck {
-	return n.dupes.precheck(dedupLead("", dr, n.draftOrg(dr)), dupWriteCatchUp)
+	org := n.draftOrg(dr)
+	return n.dupes.precheck(dedupLead("", dr, org), orgVersion(org), dupWriteCatchUp)
+}
+
+// orgVersion is the version of o, 0 for none.
+func orgVersion(o *pipeline.Organization) int64 {
+	if o == nil {
+		return 0
+	}
+	return o.Version
 }
 
 // draftOrg is the organisation a draft links to, if it exists.

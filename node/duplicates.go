@@ -256,12 +256,16 @@ type precheck struct {
 	// until bounds its wait, and the submit's wait after the commit, for
 	// the index to catch up.
 	until time.Time
+	// org is the version of the organisation the lead linked to when the
+	// check began (0: none); the caller compares it after the commit.
+	org int64
 }
 
 // precheck starts checking l, a lead with no ID yet, once the index
-// reflects every entry applied before now (waiting at most catchUp).
-func (d *duplicates) precheck(l dedup.Lead, catchUp time.Duration) *precheck {
-	p := &precheck{done: make(chan struct{}), until: time.Now().Add(catchUp)}
+// reflects every entry applied before now (waiting at most catchUp); org
+// is the version of the organisation l was read with.
+func (d *duplicates) precheck(l dedup.Lead, org int64, catchUp time.Duration) *precheck {
+	p := &precheck{done: make(chan struct{}), until: time.Now().Add(catchUp), org: org}
 	applied := d.state.AppliedIndex()
 	go func() {
 		defer close(p.done)
