@@ -501,8 +501,7 @@ func (n *Node) decorateLeads(u *pipeline.User, leads ...*innonetpb.Lead) {
 			continue
 		}
 		if l, err := n.state.Lead(pb.Id); err == nil {
-			pb.AttachmentCount = n.attachmentCount(u, l)
-			pb.Sla = sla.status(l, now)
+			n.decorate(u, pb, l, sla, now)
 		}
 	}
 }
@@ -510,8 +509,13 @@ func (n *Node) decorateLeads(u *pipeline.User, leads ...*innonetpb.Lead) {
 // decorateLead is decorateLeads of one lead made from l, which the
 // caller has read already.
 func (n *Node) decorateLead(u *pipeline.User, pb *innonetpb.Lead, l *pipeline.Lead) {
+	n.decorate(u, pb, l, n.slas.view(), time.Now())
+}
+
+// decorate fills pb, made from l, as decorateLeads does.
+func (n *Node) decorate(u *pipeline.User, pb *innonetpb.Lead, l *pipeline.Lead, sla *slaView, now time.Time) {
 	pb.AttachmentCount = n.attachmentCount(u, l)
-	pb.Sla = n.slas.view().status(l, time.Now())
+	pb.Sla = sla.status(l, now)
 }
 
 // attachmentEventFor is a history event as user u may read it: an
