@@ -18,6 +18,11 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
+// logCacheEntries is how many of the latest log entries a site keeps in
+// memory (raft.LogCache): more than raft sends in one AppendEntries
+// (MaxAppendEntries) to a follower that keeps up, for a few rounds.
+const logCacheEntries = 1024
+
 // Cluster is one site's member of the Raft group.
 type Cluster struct {
 	cfg       Config
@@ -132,7 +137,17 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 		}
 	}
 	disk := diskStore{BoltStore: store, c: c}
-	r, err := raft.NewRaft(rc, f, disk, disk, snaps, transport)
+	// Raft reads every entry back soon after writing it: the leader for
+	// each follower it sends it to, every site to apply it. The cache
+	// answers those reads from memory instead of a Bolt read transaction
+	// and a msgpack decode each; it holds the entries as written.
+	logs, err := raft.NewLogCache(logCacheEntries, disk)
+	if err != nil {
+		transport.Close()
+		store.Close()
+		return nil, fmt.Errorf("log cache: %w", err)
+	}
+	r, err := raft.NewRaft(rc, f, logs, disk, snaps, transport)
 	if err != nil {
 		transport.Close()
 		store.Close()
