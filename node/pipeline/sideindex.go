@@ -64,6 +64,10 @@ func lessEventItem(a, b eventItem) bool {
 	return a.key < b.key
 }
 
+func compareEventItems(a, b eventItem) int {
+	return cmp.Or(cmp.Compare(a.log, b.log), strings.Compare(a.key, b.key))
+}
+
 // requestItem is a request record in time order, then by key.
 type requestItem struct {
 	time int64
@@ -71,8 +75,10 @@ type requestItem struct {
 	req  *request
 }
 
-func lessRequestItem(a, b requestItem) bool {
-	return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.key, b.key)) < 0
+func lessRequestItem(a, b requestItem) bool { return compareRequestItems(a, b) < 0 }
+
+func compareRequestItems(a, b requestItem) int {
+	return cmp.Or(cmp.Compare(a.time, b.time), strings.Compare(a.key, b.key))
 }
 
 // sideIndexes is the trees as of one transaction.
@@ -325,20 +331,7 @@ func putLead(txn *memdb.Txn, l *Lead) error {
 	if err := txn.Insert(tableLeads, l); err != nil {
 		return err
 	}
-	// The new keys share one allocation, sized to fit.
-	var (
-		stack [512]byte
-		ends  [numDims][numOrders]int
-		in    [numDims][numOrders]bool
-	)
-	buf := stack[:0]
-	for d := range o.orders {
-		for k := range o.orders[d] {
-			buf, in[d][k] = orderIndexer{dim: dimension(d), order: Order(k)}.appendKey(buf, l)
-			ends[d][k] = len(buf)
-		}
-	}
-	keys := bytes.Clone(buf)
+	keys, ends, in := orderKeys(l)
 	var old []byte
 	from := 0
 	for d := range o.orders {
@@ -358,6 +351,22 @@ func putLead(txn *memdb.Txn, l *Lead) error {
 		}
 	}
 	return nil
+}
+
+// orderKeys returns l's keys in every order tree, end to end in one
+// allocation sized to fit: the key of tree [d][k] ends at ends[d][k], and
+// is there only if in[d][k] (a lead without a division is in no tree by
+// division).
+func orderKeys(l *Lead) (keys []byte, ends [numDims][numOrders]int, in [numDims][numOrders]bool) {
+	var stack [512]byte
+	buf := stack[:0]
+	for d := range numDims {
+		for k := range numOrders {
+			buf, in[d][k] = orderIndexer{dim: d, order: k}.appendKey(buf, l)
+			ends[d][k] = len(buf)
+		}
+	}
+	return bytes.Clone(buf), ends, in
 }
 
 // orderIter reads an order tree from a position, up or down.

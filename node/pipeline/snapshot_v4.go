@@ -332,8 +332,8 @@ func unexpectedEOF(err error) error {
 }
 
 // restoreV4 reads the frames after the header of a format 4 snapshot. One
-// goroutine decodes rows while this one inserts them (memdb's inserts
-// cost the most), a few batches apart.
+// goroutine decodes rows while this one inserts them, a few batches
+// apart; the side trees are built at the end ([sideLoader]).
 func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 	codec, err := newFrameCodec(head.Codec)
 	if err != nil {
@@ -357,13 +357,14 @@ func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 	db := newDB()
 	txn := db.Txn(true)
 	defer txn.Abort() // after Commit, a no-op
+	ld := newSideLoader(txn)
 	var insertErr error
 	for batch := range batches {
 		for _, r := range batch {
 			if insertErr != nil {
 				break
 			}
-			if err := insertRow(txn, r.table, r.obj); err != nil {
+			if err := ld.insert(r.table, r.obj); err != nil {
 				insertErr = fmt.Errorf("restore %s: %w", r.table, err)
 				close(stop)
 			}
@@ -375,6 +376,9 @@ func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 	}
 	if decodeErr != nil {
 		return nil, decodeErr
+	}
+	if err := ld.finish(); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	txn.Commit()
 	return db, nil

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	memdb "github.com/hashicorp/go-memdb"
+	"github.com/tidwall/btree"
+)
+
+// sideLoader writes the rows of a snapshot being restored into a new
+// state: what [insertRow] does row by row, with the side trees built at
+// the end from sorted items instead of one insert at a time.
+//
+// A snapshot holds the leads, the events and the request records in key
+// order, so their trees by key grow by appending (btree's Load, which
+// inserts as Set does when an item is not past the last). Their other
+// orders (the order indexes of the leads, the events by log index, the
+// request records by time) are collected, then sorted and loaded in
+// [sideLoader.finish], the trees in parallel. A row whose key came
+// before, as no snapshot written by innonet has, replaces the earlier
+// row as insertRow would have it.
+type sideLoader struct {
+	txn      *memdb.Txn
+	side     *sideIndexes
+	orders   [numDims][numOrders][]orderItem
+	events   []eventItem
+	requests []requestItem
+	lastLead string // the greatest lead ID loaded so far
+	anyLead  bool
+	// The rows a later row of the same key replaced, to leave out of
+	// the sorted orders; nil until there is one.
+	goneLeads    map[*Lead]bool
+	goneEvents   map[*Event]bool
+	goneRequests map[*request]bool
+}
+
+func newSideLoader(txn *memdb.Txn) *sideLoader {
+	return &sideLoader{txn: txn, side: newSideIndexes(txn)}
+}
+
+// insert writes obj, a row of table.
+func (ld *sideLoader) insert(table string, obj any) error {
+	switch table {
+	case tableLeads:
+		l, ok := obj.(*Lead)
+		if !ok {
+			return fmt.Errorf("%T is not a lead", obj)
+		}
+		return ld.lead(l)
+	case tableEvents:
+		e, ok := obj.(*Event)
+		if !ok {
+			return fmt.Errorf("%T is not an event", obj)
+		}
+		if old, ok := ld.side.eventKeys.Load(e); ok {
+			ld.goneEvents = markGone(ld.goneEvents, old)
+		}
+		ld.events = append(ld.events, eventEntry(e))
+		return nil
+	case tableRequests:
+		r, ok := obj.(*request)
+		if !ok {
+			return fmt.Errorf("%T is not a request record", obj)
+		}
+		if old, ok := ld.side.requestKeys.Load(r); ok {
+			ld.goneRequests = markGone(ld.goneRequests, old)
+		}
+		ld.requests = append(ld.requests, requestEntry(r))
+		return nil
+	case tableSide:
+		return fmt.Errorf("the side indexes are not a table of snapshots")
+	}
+	return ld.txn.Insert(table, obj)
+}
+
+func markGone[T comparable](m map[T]bool, v T) map[T]bool {
+	if m == nil {
+		m = map[T]bool{}
+	}
+	m[v] = true
+	return m
+}
+
+func (ld *sideLoader) lead(l *Lead) error {
+	if ld.anyLead && l.ID <= ld.lastLead {
+		// Out of order: the ID may be there already.
+		raw, err := ld.txn.First(tableLeads, "id", l.ID)
+		if err != nil {
+			return fmt.Errorf("read lead %s: %w", truncate(l.ID, 40), err)
+		}
+		if raw != nil {
+			ld.goneLeads = markGone(ld.goneLeads, raw.(*Lead))
+		}
+	} else {
+		ld.lastLead, ld.anyLead = l.ID, true
+	}
+	if err := ld.txn.Insert(tableLeads, l); err != nil {
+		return err
+	}
+	keys, ends, in := orderKeys(l)
+	from := 0
+	for d := range ld.orders {
+		for k := range ld.orders[d] {
+			if in[d][k] {
+				ld.orders[d][k] = append(ld.orders[d][k], orderItem{key: keys[from:ends[d][k]:ends[d][k]], lead: l})
+			}
+			from = ends[d][k]
+		}
+	}
+	return nil
+}
+
+// finish sorts and loads the collected orders and stores the trees in
+// the transaction.
+func (ld *sideLoader) finish() error {
+	// The biggest first, so that the workers end together.
+	events, requests := ld.events, ld.requests
+	ld.events, ld.requests = nil, nil
+	jobs := []func(){func() {
+		if ld.goneEvents != nil {
+			events = slices.DeleteFunc(events, func(it eventItem) bool { return ld.goneEvents[it.event] })
+		}
+		sortLoad(ld.side.events, events, compareEventItems)
+	}, func() {
+		if ld.goneRequests != nil {
+			requests = slices.DeleteFunc(requests, func(it requestItem) bool { return ld.goneRequests[it.req] })
+		}
+		sortLoad(ld.side.requests, requests, compareRequestItems)
+	}}
+	for d := range ld.orders {
+		for k := range ld.orders[d] {
+			items, tree := ld.orders[d][k], ld.side.orders[d][k]
+			ld.orders[d][k] = nil
+			jobs = append(jobs, func() {
+				if ld.goneLeads != nil {
+					items = slices.DeleteFunc(items, func(it orderItem) bool { return ld.goneLeads[it.lead] })
+				}
+				sortLoad(tree, items, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
+			})
+		}
+	}
+	runJobs(jobs, runtime.GOMAXPROCS(0))
+	if err := ld.txn.Insert(tableSide, ld.side); err != nil {
+		return fmt.Errorf("write indexes: %w", err)
+	}
+	return nil
+}
+
+// sortLoad sorts items and appends them to tree, which must be empty.
+func sortLoad[T any](tree *btree.BTreeG[T], items []T, cmp func(a, b T) int) {
+	slices.SortFunc(items, cmp)
+	for _, it := range items {
+		tree.Load(it)
+	}
+}
+
+// runJobs runs jobs on up to n goroutines.
+func runJobs(jobs []func(), n int) {
+	next := make(chan func())
+	var wg sync.WaitGroup
+	for range min(n, len(jobs)) {
+		wg.Go(func() {
+			for job := range next {
+				job()
+			}
+		})
+	}
+	for _, job := range jobs {
+		next <- job
+	}
+	close(next)
+	wg.Wait()
+}
