@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/klauspost/compress/zstd"
@@ -394,15 +396,103 @@ type decodedRow struct {
 var errStopped = errors.New("restore stopped")
 
 // decodeV4 decodes the rows of a snapshot and hands them to emit in
-// batches, until emit returns false; then it checks that the snapshot
-// ends where it should.
+// batches, in the snapshot's order, until emit returns false; then it
+// checks that the snapshot ends where it should. This goroutine reads
+// the frames and cuts the stream into chunks of rows, which decoders,
+// one per CPU, turn into rows; a snapshot's first error in row order is
+// the one returned.
 func decodeV4(br *bufio.Reader, codec frameCodec, emit func([]decodedRow) bool) error {
-	const batchRows = 512
+	work := make(chan *rawChunk)
+	ordered := make(chan *rawChunk, 2*runtime.GOMAXPROCS(0)+2)
+	stop := make(chan struct{})
+	var decoders sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		decoders.Go(func() {
+			var rd rowDecoder
+			for c := range work {
+				c.decode(&rd)
+			}
+		})
+	}
+	var (
+		emitErr error // the first row that would not decode, or errStopped
+		emitted sync.WaitGroup
+	)
+	emitted.Go(func() {
+		for c := range ordered {
+			<-c.done
+			if emitErr != nil {
+				continue // drain
+			}
+			if c.err != nil {
+				emitErr = c.err
+			} else if !emit(c.out) {
+				emitErr = errStopped
+			}
+			if emitErr != nil {
+				close(stop)
+			}
+		}
+	})
+	readErr := readChunks(br, codec, func(c *rawChunk) bool {
+		c.done = make(chan struct{})
+		select {
+		case ordered <- c:
+		case <-stop:
+			return false
+		}
+		work <- c
+		return true
+	})
+	close(work)
+	close(ordered)
+	decoders.Wait()
+	emitted.Wait()
+	if emitErr != nil {
+		return emitErr
+	}
+	return readErr
+}
+
+// rawChunk is a run of rows as read, then as decoded.
+type rawChunk struct {
+	data []byte // the rows, end to end
+	tags []byte // each row's table tag
+	ends []int  // where each row ends in data
+	out  []decodedRow
+	err  error
+	done chan struct{} // closed once out or err is set
+}
+
+// Chunks of rows go to the decoders at this many rows or bytes.
+const (
+	chunkRows  = 512
+	chunkBytes = 256 << 10
+)
+
+func (c *rawChunk) decode(rd *rowDecoder) {
+	defer close(c.done)
+	c.out = make([]decodedRow, 0, len(c.tags))
+	from := 0
+	for i, tag := range c.tags {
+		table := wireTables[tag-1]
+		obj, err := rd.row(table, c.data[from:c.ends[i]])
+		if err != nil {
+			c.err = fmt.Errorf("restore %s: %w", table, err)
+			return
+		}
+		from = c.ends[i]
+		c.out = append(c.out, decodedRow{table, obj})
+	}
+}
+
+// readChunks reads the record stream of a snapshot into chunks and hands
+// each to send, until send returns false (errStopped) or the end record;
+// then it checks that nothing follows it.
+func readChunks(br *bufio.Reader, codec frameCodec, send func(*rawChunk) bool) error {
 	fr := &frameReader{r: br, codec: codec}
-	var rd rowDecoder
-	var row []byte
 	var rows uint64
-	batch := make([]decodedRow, 0, batchRows)
+	c := &rawChunk{}
 	for {
 		tag, err := fr.ReadByte()
 		if err != nil {
@@ -424,23 +514,19 @@ func decodeV4(br *bufio.Reader, codec frameCodec, emit func([]decodedRow) bool) 
 		if n > maxRow {
 			return fmt.Errorf("restore: row %d claims %d bytes", rows+1, n)
 		}
-		if row, err = readRow(fr, row, int(n)); err != nil {
+		if c.data, err = appendRow(fr, c.data, int(n)); err != nil {
 			return fmt.Errorf("restore: row %d: %w", rows+1, err)
 		}
 		rows++
-		table := wireTables[tag-1]
-		obj, err := rd.row(table, row)
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", table, err)
-		}
-		if batch = append(batch, decodedRow{table, obj}); len(batch) == batchRows {
-			if !emit(batch) {
+		c.tags, c.ends = append(c.tags, tag), append(c.ends, len(c.data))
+		if len(c.tags) == chunkRows || len(c.data) >= chunkBytes {
+			if !send(c) {
 				return errStopped
 			}
-			batch = make([]decodedRow, 0, batchRows)
+			c = &rawChunk{data: make([]byte, 0, min(2*len(c.data), chunkBytes+chunkBytes/4))}
 		}
 	}
-	if len(batch) > 0 && !emit(batch) {
+	if len(c.tags) > 0 && !send(c) {
 		return errStopped
 	}
 	if fr.pos != len(fr.buf) {
@@ -461,12 +547,11 @@ func decodeV4(br *bufio.Reader, codec frameCodec, emit func([]decodedRow) bool) 
 	return nil
 }
 
-// readRow reads n bytes into buf, growing it as the bytes arrive rather
-// than trusting n up front.
-func readRow(r io.Reader, buf []byte, n int) ([]byte, error) {
-	buf = buf[:0]
-	for len(buf) < n {
-		k := min(n-len(buf), 1<<20)
+// appendRow appends n bytes read from r to buf, growing it as the bytes
+// arrive rather than trusting n up front.
+func appendRow(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for end := len(buf) + n; len(buf) < end; {
+		k := min(end-len(buf), 1<<20)
 		buf = slices.Grow(buf, k)[:len(buf)+k]
 		if _, err := io.ReadFull(r, buf[len(buf)-k:]); err != nil {
 			return nil, unexpectedEOF(err)
