@@ -56,25 +56,29 @@ func (ld *sideLoader) insert(table string, obj any) error {
 		if !ok {
 			return fmt.Errorf("%T is not an event", obj)
 		}
-		if old, ok := ld.side.eventKeys.Load(e); ok {
-			ld.goneEvents = markGone(ld.goneEvents, old)
-		}
-		ld.events = append(ld.events, eventEntry(e))
+		ld.events = loadKeyed(ld.side.eventKeys, &ld.goneEvents, ld.events, e, eventEntry)
 		return nil
 	case tableRequests:
 		r, ok := obj.(*request)
 		if !ok {
 			return fmt.Errorf("%T is not a request record", obj)
 		}
-		if old, ok := ld.side.requestKeys.Load(r); ok {
-			ld.goneRequests = markGone(ld.goneRequests, old)
-		}
-		ld.requests = append(ld.requests, requestEntry(r))
+		ld.requests = loadKeyed(ld.side.requestKeys, &ld.goneRequests, ld.requests, r, requestEntry)
 		return nil
 	case tableSide:
 		return fmt.Errorf("the side indexes are not a table of snapshots")
 	}
 	return ld.txn.Insert(table, obj)
+}
+
+// loadKeyed appends row to its tree by key, marking gone the row it
+// replaces if any, and returns items with row's entry in the other order
+// appended.
+func loadKeyed[R comparable, E any](byKey *btree.BTreeG[R], gone *map[R]bool, items []E, row R, entry func(R) E) []E {
+	if old, ok := byKey.Load(row); ok {
+		*gone = markGone(*gone, old)
+	}
+	return append(items, entry(row))
 }
 
 func markGone[T comparable](m map[T]bool, v T) map[T]bool {
