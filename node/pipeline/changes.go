@@ -105,11 +105,9 @@ func diffLead(before, after *Lead) []Change {
 // read it and what it changed, and on l who may read the stage comment
 // the event set. From log format 2 only: format 1 records neither.
 func (a *applier) annotate(e *Event, l *Lead) *Error {
-	var before *Lead
-	if raw, err := a.txn.First(tableLeads, "id", l.ID); err != nil {
+	before, err := leadByID(a.txn, l.ID)
+	if err != nil {
 		return errorf(CodeInternal, "read lead %s: %v", l.ID, err)
-	} else if raw != nil {
-		before = raw.(*Lead)
 	}
 	e.Visibility, e.VisibleTo = a.audience(e.Action, before, l)
 	if setsStageComment(e.Action) {

@@ -45,6 +45,7 @@
 //
 // Reads ([State.Lead], [State.List], [State.History], [State.Users]) run
 // concurrently with Apply on an immutable view of the state: go-memdb,
-// and copy-on-write B-trees kept in it for the order indexes lists read,
-// the events and the request records (sideindex.go).
+// and copy-on-write B-trees kept in it for the leads and the order
+// indexes lists read, the events and the request records
+// (sideindex.go).
 package pipeline

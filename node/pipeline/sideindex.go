@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,15 +11,16 @@ import (
 	"github.com/tidwall/btree"
 )
 
-// Some indexes are B-trees beside memdb's rather than memdb indexes: the
-// lead table's order indexes (index.go: one per order and dimension,
-// twelve in all), and the two big tables of every lead's past, the
-// events (by key, which is the lead ID and a sequence, and by log index)
-// and the request records (by key and by time), which are kept in these
-// trees only. A memdb index is a radix tree that copies a path of small nodes,
-// each with its own watch channel, for every row written, and holds a
-// leaf per row: about 300 to 500 bytes and 20 allocations per row and
-// index. A B-tree item is a key and a pointer, packed up to 63 to a node.
+// Some tables and indexes are B-trees beside memdb rather than memdb
+// tables: the leads (by ID) and their order indexes (index.go: one per
+// order and dimension, twelve in all), and the two big tables of every
+// lead's past, the events (by key, which is the lead ID and a sequence,
+// and by log index) and the request records (by key and by time). These
+// three tables are kept in these trees only. A memdb index is a radix
+// tree that copies a path of small nodes, each with its own watch
+// channel, for every row written, and holds a leaf per row: about 300 to
+// 500 bytes and 20 allocations per row and index. A B-tree item is a key
+// and a pointer, packed up to 63 to a node.
 //
 // The trees live in memdb all the same, as the one row of tableSide, so
 // that a transaction sees the trees that go with its rows: a write
@@ -29,16 +31,24 @@ import (
 // again.
 //
 // Every write to those tables goes through [insertRow] (and a request
-// record's removal through [deleteRequest]), and reads of the events and
-// request records through [rowsOf] and [rowByKey]. The order trees are
-// derived from the leads; the side row is never written to snapshots as
-// such, but the events and request records are, from their trees.
+// record's removal through [deleteRequest]), and reads through [rowsOf],
+// [rowByKey] and [leadByID]. The order trees are derived from the leads;
+// the side row is never written to snapshots as such, but the leads,
+// events and request records are, from their trees.
 
 // tableSide holds the one [sideIndexes] row.
 const tableSide = "side_indexes"
 
 // sideName is the key of that row.
 const sideName = "side"
+
+// leadItem is a lead in the tree of leads by ID.
+type leadItem struct {
+	id   string
+	lead *Lead
+}
+
+func lessLeadItem(a, b leadItem) bool { return a.id < b.id }
 
 // orderItem is one entry of an order tree: a lead's key in that order
 // index and the lead.
@@ -89,6 +99,7 @@ type sideIndexes struct {
 	// transaction copies them), so an owner that is not the caller's
 	// transaction means "copy first".
 	owner       *memdb.Txn
+	leads       *btree.BTreeG[leadItem] // by ID
 	orders      [numDims][numOrders]*btree.BTreeG[orderItem]
 	events      *btree.BTreeG[eventItem]   // by log index
 	requests    *btree.BTreeG[requestItem] // by time
@@ -107,7 +118,7 @@ func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
 }
 
 func newSideIndexes(owner *memdb.Txn) *sideIndexes {
-	o := &sideIndexes{Name: sideName, owner: owner,
+	o := &sideIndexes{Name: sideName, owner: owner, leads: newTree(lessLeadItem),
 		events: newTree(lessEventItem), requests: newTree(lessRequestItem),
 		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey)}
 	for d := range o.orders {
@@ -150,7 +161,7 @@ func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
 				o.orders[d][k] = cur.orders[d][k].Copy()
 			}
 		}
-		o.events, o.requests = cur.events.Copy(), cur.requests.Copy()
+		o.leads, o.events, o.requests = cur.leads.Copy(), cur.events.Copy(), cur.requests.Copy()
 		o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
 	}
 	if err := txn.Insert(tableSide, o); err != nil {
@@ -168,11 +179,17 @@ func insertRow(txn *memdb.Txn, table string, obj any) error {
 		if !ok {
 			return fmt.Errorf("%T is not a lead", obj)
 		}
+		if l.ID == "" {
+			return errNoKey
+		}
 		return putLead(txn, l)
 	case tableEvents:
 		e, ok := obj.(*Event)
 		if !ok {
 			return fmt.Errorf("%T is not an event", obj)
+		}
+		if e.Key == "" {
+			return errNoKey
 		}
 		return putEvent(txn, e)
 	case tableRequests:
@@ -180,10 +197,17 @@ func insertRow(txn *memdb.Txn, table string, obj any) error {
 		if !ok {
 			return fmt.Errorf("%T is not a request record", obj)
 		}
+		if r.Key == "" {
+			return errNoKey
+		}
 		return putRequest(txn, r)
 	}
 	return txn.Insert(table, obj)
 }
+
+// errNoKey refuses a row of a side table without its key, as memdb
+// refuses one of its tables.
+var errNoKey = errors.New("a row without its key (ID)")
 
 // putEvent writes e, in place of the event of its key if there is one.
 func putEvent(txn *memdb.Txn, e *Event) error {
@@ -231,7 +255,7 @@ func eventEntry(e *Event) eventItem { return eventItem{log: e.LogIndex, key: e.K
 func requestEntry(r *request) requestItem { return requestItem{time: r.Time, key: r.Key, req: r} }
 
 // sideTables are the tables kept in the side trees only, not in memdb.
-var sideTables = []string{tableEvents, tableRequests}
+var sideTables = []string{tableLeads, tableEvents, tableRequests}
 
 // rowIter yields rows in key order; Next returns nil after the last.
 type rowIter interface{ Next() any }
@@ -240,17 +264,21 @@ type rowIter interface{ Next() any }
 // every row), in key order, as memdb's "id" index orders them.
 func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
 	switch table {
-	case tableEvents, tableRequests:
+	case tableLeads, tableEvents, tableRequests:
 		o, err := sideIn(txn)
 		if err != nil {
 			return nil, err
 		}
-		if table == tableEvents {
+		switch table {
+		case tableLeads:
+			return &keyIter[leadItem]{it: o.leads.Iter(), seek: leadItem{id: prefix}, prefix: prefix,
+				key: func(it leadItem) string { return it.id }, row: func(it leadItem) any { return it.lead }}, nil
+		case tableEvents:
 			return &keyIter[*Event]{it: o.eventKeys.Iter(), seek: &Event{Key: prefix}, prefix: prefix,
-				key: func(e *Event) string { return e.Key }}, nil
+				key: func(e *Event) string { return e.Key }, row: func(e *Event) any { return e }}, nil
 		}
 		return &keyIter[*request]{it: o.requestKeys.Iter(), seek: &request{Key: prefix}, prefix: prefix,
-			key: func(r *request) string { return r.Key }}, nil
+			key: func(r *request) string { return r.Key }, row: func(r *request) any { return r }}, nil
 	}
 	var (
 		it  memdb.ResultIterator
@@ -270,6 +298,11 @@ func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
 // rowByKey returns the row of table with key, or nil.
 func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
 	switch table {
+	case tableLeads:
+		if l, err := leadByID(txn, key); l != nil || err != nil {
+			return l, err
+		}
+		return nil, nil
 	case tableEvents, tableRequests:
 		o, err := sideIn(txn)
 		if err != nil {
@@ -289,12 +322,33 @@ func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
 	return txn.First(table, "id", key)
 }
 
+// leadByID returns the lead of that ID, or nil.
+func leadByID(txn *memdb.Txn, id string) (*Lead, error) {
+	o, err := sideIn(txn)
+	if err != nil {
+		return nil, err
+	}
+	it, _ := o.leads.Get(leadItem{id: id})
+	return it.lead, nil
+}
+
+// eachLead calls fn with every lead in ID order until fn returns false.
+func eachLead(txn *memdb.Txn, fn func(*Lead) bool) error {
+	o, err := sideIn(txn)
+	if err != nil {
+		return err
+	}
+	o.leads.Scan(func(it leadItem) bool { return fn(it.lead) })
+	return nil
+}
+
 // keyIter reads a tree by key from a prefix on, while keys have it.
 type keyIter[T any] struct {
 	it     btree.IterG[T]
 	seek   T
 	prefix string
 	key    func(T) string
+	row    func(T) any
 	begun  bool
 	done   bool
 }
@@ -314,23 +368,17 @@ func (r *keyIter[T]) Next() any {
 		r.done = true
 		return nil
 	}
-	return r.it.Item()
+	return r.row(r.it.Item())
 }
 
 // putLead writes l to the lead table, in place of the lead of its ID if
 // there is one, and to the order indexes.
 func putLead(txn *memdb.Txn, l *Lead) error {
-	raw, err := txn.First(tableLeads, "id", l.ID)
-	if err != nil {
-		return fmt.Errorf("read lead %s: %w", truncate(l.ID, 40), err)
-	}
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
 	}
-	if err := txn.Insert(tableLeads, l); err != nil {
-		return err
-	}
+	prev, replaced := o.leads.Set(leadItem{id: l.ID, lead: l})
 	keys, ends, in := orderKeys(l)
 	var old []byte
 	from := 0
@@ -338,9 +386,9 @@ func putLead(txn *memdb.Txn, l *Lead) error {
 		for k, tree := range o.orders[d] {
 			key := keys[from:ends[d][k]:ends[d][k]]
 			from = ends[d][k]
-			if raw != nil {
+			if replaced {
 				var was bool
-				old, was = orderIndexer{dim: dimension(d), order: Order(k)}.appendKey(old[:0], raw.(*Lead))
+				old, was = orderIndexer{dim: dimension(d), order: Order(k)}.appendKey(old[:0], prev.lead)
 				if was && (!in[d][k] || !bytes.Equal(old, key)) {
 					tree.Delete(orderItem{key: old})
 				}

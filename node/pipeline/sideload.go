@@ -29,8 +29,6 @@ type sideLoader struct {
 	orders   [numDims][numOrders][]orderItem
 	events   []eventItem
 	requests []requestItem
-	lastLead string // the greatest lead ID loaded so far
-	anyLead  bool
 	// The rows a later row of the same key replaced, to leave out of
 	// the sorted orders; nil until there is one.
 	goneLeads    map[*Lead]bool
@@ -50,11 +48,18 @@ func (ld *sideLoader) insert(table string, obj any) error {
 		if !ok {
 			return fmt.Errorf("%T is not a lead", obj)
 		}
-		return ld.lead(l)
+		if l.ID == "" {
+			return errNoKey
+		}
+		ld.lead(l)
+		return nil
 	case tableEvents:
 		e, ok := obj.(*Event)
 		if !ok {
 			return fmt.Errorf("%T is not an event", obj)
+		}
+		if e.Key == "" {
+			return errNoKey
 		}
 		ld.events = loadKeyed(ld.side.eventKeys, &ld.goneEvents, ld.events, e, eventEntry)
 		return nil
@@ -62,6 +67,9 @@ func (ld *sideLoader) insert(table string, obj any) error {
 		r, ok := obj.(*request)
 		if !ok {
 			return fmt.Errorf("%T is not a request record", obj)
+		}
+		if r.Key == "" {
+			return errNoKey
 		}
 		ld.requests = loadKeyed(ld.side.requestKeys, &ld.goneRequests, ld.requests, r, requestEntry)
 		return nil
@@ -89,21 +97,9 @@ func markGone[T comparable](m map[T]bool, v T) map[T]bool {
 	return m
 }
 
-func (ld *sideLoader) lead(l *Lead) error {
-	if ld.anyLead && l.ID <= ld.lastLead {
-		// Out of order: the ID may be there already.
-		raw, err := ld.txn.First(tableLeads, "id", l.ID)
-		if err != nil {
-			return fmt.Errorf("read lead %s: %w", truncate(l.ID, 40), err)
-		}
-		if raw != nil {
-			ld.goneLeads = markGone(ld.goneLeads, raw.(*Lead))
-		}
-	} else {
-		ld.lastLead, ld.anyLead = l.ID, true
-	}
-	if err := ld.txn.Insert(tableLeads, l); err != nil {
-		return err
+func (ld *sideLoader) lead(l *Lead) {
+	if old, ok := ld.side.leads.Load(leadItem{id: l.ID, lead: l}); ok {
+		ld.goneLeads = markGone(ld.goneLeads, old.lead)
 	}
 	keys, ends, in := orderKeys(l)
 	from := 0
@@ -115,7 +111,6 @@ func (ld *sideLoader) lead(l *Lead) error {
 			from = ends[d][k]
 		}
 	}
-	return nil
 }
 
 // finish sorts and loads the collected orders and stores the trees in

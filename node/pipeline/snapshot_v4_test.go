@@ -391,6 +391,8 @@ func TestRestoreV4Damaged(t *testing.T) {
 		{"truncated varint", v4Records(1, 1, rec(tagOf(tableLeads), withField(6, protowire.VarintType, []byte{0x80}))), "lead"},
 		{"nested message cut", v4Records(1, 1, rec(tagOf(tableLeads), withField(16, protowire.BytesType, []byte{5, 0x0a}))), "lead"},
 		{"row without a key", v4Records(1, 1, rec(tagOf(tableLeads), nil)), "restore leads"},
+		{"event without a key", v4Records(1, 1, rec(tagOf(tableEvents), nil)), "restore events"},
+		{"request record without a key", v4Records(1, 1, rec(tagOf(tableRequests), nil)), "restore requests"},
 		{"two rows with one key", v4Records(1, 2, rec(tagOf(tableLeads), lead.b), rec(tagOf(tableLeads), lead.b)), ""},
 		{"JSON row of the wrong shape", v4Records(1, 1, rec(tagOf(tableUsers), []byte(`[1,2]`))), "restore users"},
 		{"bad JSON in a request's copy", v4Records(1, 1, rec(tagOf(tableRequests), protowire.AppendBytes(protowire.AppendTag(nil, 4, protowire.BytesType), []byte("{")))), "request field 4"},

@@ -37,12 +37,9 @@ func schema() *memdb.DBSchema {
 		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		tableLeads: {Name: tableLeads, Indexes: map[string]*memdb.IndexSchema{
-			// Lists by stage, site or division read the order
-			// indexes (index.go, sideindex.go), whose keys begin with
-			// them.
-			"id": id("ID"),
-		}},
+		// The leads, with their order indexes, the events and the
+		// request records are kept in side trees (sideindex.go), not
+		// in memdb.
 		tableSide:      {Name: tableSide, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
@@ -57,8 +54,6 @@ func schema() *memdb.DBSchema {
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
-		// The events and the request records are kept in side trees
-		// (sideindex.go), not in memdb.
 		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
@@ -135,14 +130,14 @@ func (s *State) Lead(id string) (*Lead, error) {
 }
 
 func getLead(txn *memdb.Txn, id string) (*Lead, *Error) {
-	raw, err := txn.First(tableLeads, "id", id)
+	l, err := leadByID(txn, id)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read lead %s: %v", id, err)
 	}
-	if raw == nil {
+	if l == nil {
 		return nil, errorf(CodeNotFound, "lead %s not found", truncate(id, 40))
 	}
-	return raw.(*Lead), nil
+	return l, nil
 }
 
 // History returns the lead's events in the order they were applied.
@@ -194,13 +189,7 @@ func (s *State) Users() ([]User, error) {
 // Counts returns the number of leads per stage.
 func (s *State) Counts() map[Stage]int {
 	out := map[Stage]int{}
-	it, err := s.read().Get(tableLeads, "id")
-	if err != nil {
-		return out
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out[raw.(*Lead).Stage]++
-	}
+	_ = eachLead(s.read(), func(l *Lead) bool { out[l.Stage]++; return true })
 	return out
 }
 
@@ -213,14 +202,7 @@ type StageSite struct {
 // CountsBySite returns the number of leads per stage and submitting site.
 func (s *State) CountsBySite() map[StageSite]int {
 	out := map[StageSite]int{}
-	it, err := s.read().Get(tableLeads, "id")
-	if err != nil {
-		return out
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		l := raw.(*Lead)
-		out[StageSite{l.Stage, l.Site}]++
-	}
+	_ = eachLead(s.read(), func(l *Lead) bool { out[StageSite{l.Stage, l.Site}]++; return true })
 	return out
 }
 
@@ -230,14 +212,8 @@ func (s *State) CountsBySite() map[StageSite]int {
 // change them. For derived data that follows the state (the search
 // index); not for answers, which take copies.
 func (s *State) EachLead(fn func(*Lead) bool) error {
-	it, err := s.read().Get(tableLeads, "id")
-	if err != nil {
+	if err := eachLead(s.read(), fn); err != nil {
 		return fmt.Errorf("read leads: %w", err)
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if !fn(raw.(*Lead)) {
-			return nil
-		}
 	}
 	return nil
 }

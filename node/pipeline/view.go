@@ -40,14 +40,8 @@ func (v *View) Applied() uint64 { return v.applied }
 // EachLead calls fn with every lead, in ID order, until fn returns
 // false.
 func (v *View) EachLead(fn func(l *Lead) bool) error {
-	it, err := v.txn.Get(tableLeads, "id")
-	if err != nil {
+	if err := eachLead(v.txn, fn); err != nil {
 		return fmt.Errorf("read leads: %w", err)
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if !fn(raw.(*Lead)) {
-			return nil
-		}
 	}
 	return nil
 }
