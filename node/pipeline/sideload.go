@@ -34,6 +34,7 @@ type sideLoader struct {
 	goneLeads    map[*Lead]bool
 	goneEvents   map[*Event]bool
 	goneRequests map[*request]bool
+	text         textSharer
 }
 
 func newSideLoader(txn *memdb.Txn) *sideLoader {
@@ -61,6 +62,7 @@ func (ld *sideLoader) insert(table string, obj any) error {
 		if e.Key == "" {
 			return errNoKey
 		}
+		ld.text.event(ld.side, e)
 		ld.events = loadKeyed(ld.side.eventKeys, &ld.goneEvents, ld.events, e, eventEntry)
 		return nil
 	case tableRequests:
@@ -173,4 +175,52 @@ func runJobs(jobs []func(), n int) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// textSharer makes the long strings of a lead's events share the bytes
+// of equal strings of the lead and of its earlier events, as they do in
+// a state that applied the events (a change holds the lead's own
+// strings); decoded apart, each would be a copy of its own. A snapshot
+// holds the leads before the events, and the events grouped by lead.
+type textSharer struct {
+	leadID string
+	seen   map[string]string
+}
+
+func (t *textSharer) event(side *sideIndexes, e *Event) {
+	if e.LeadID != t.leadID || t.seen == nil {
+		t.leadID = e.LeadID
+		if t.seen == nil {
+			t.seen = map[string]string{}
+		}
+		clear(t.seen)
+		if it, ok := side.leads.Get(leadItem{id: e.LeadID}); ok {
+			l := it.lead
+			for _, s := range []string{l.Title, l.Summary, l.Organization, l.Website, l.StageComment} {
+				t.share(s)
+			}
+			for _, tr := range l.Translations {
+				t.share(tr.Title)
+				t.share(tr.Summary)
+			}
+		}
+	}
+	for i := range e.Changes {
+		c := &e.Changes[i]
+		c.Old, c.New = t.share(c.Old), t.share(c.New)
+	}
+	e.Comment = t.share(e.Comment)
+}
+
+// share returns the string seen before that equals s, or s; short
+// strings are the decoder's to intern.
+func (t *textSharer) share(s string) string {
+	if len(s) <= internLen {
+		return s
+	}
+	if v, ok := t.seen[s]; ok {
+		return v
+	}
+	t.seen[s] = s
+	return s
 }

@@ -411,6 +411,10 @@ func (rd *rowDecoder) event(b []byte) (*Event, error) {
 			if err != nil {
 				return nil, err
 			}
+			if ev.Changes == nil {
+				// Sized to fit: a submission lists every field it set.
+				ev.Changes = make([]Change, 0, 1+it.count(19))
+			}
 			ev.Changes = append(ev.Changes, c)
 		case 20:
 			a, err := rd.attachmentRef(it.bytes())

@@ -153,6 +153,19 @@ func (it *wireFields) next() bool {
 	return true
 }
 
+// count returns how many fields num the rest of the message holds, to
+// size a repeated field's slice before decoding it; a damaged message
+// counts what precedes the damage, which the decoding then reports.
+func (it wireFields) count(num protowire.Number) int {
+	n := 0
+	for it.next() {
+		if it.num == num {
+			n++
+		}
+	}
+	return n
+}
+
 func (it *wireFields) want(typ protowire.Type) bool {
 	if it.err != nil {
 		return false
