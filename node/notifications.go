@@ -63,6 +63,10 @@ type notifier struct {
 	cursor   uint64 // events through this index are in the inboxes
 	changed  chan struct{}
 
+	// chunk is how many events catchUp reads at most (catchUpChunk),
+	// max how many notifications an inbox keeps (maxInbox).
+	chunk, max int
+
 	kick   chan struct{}
 	rounds atomic.Uint64 // dispatch rounds done (for tests)
 	// retry is when each sink may be tried again after a failure.
@@ -71,7 +75,8 @@ type notifier struct {
 }
 
 func newNotifier(n *Node) *notifier {
-	return &notifier{n: n, log: n.log.With("component", "notify"), inbox: map[string][]notify.Notification{}, slaSeen: map[string]bool{},
+	return &notifier{n: n, log: n.log.With("component", "notify"), chunk: catchUpChunk, max: maxInbox,
+		inbox: map[string][]notify.Notification{}, slaSeen: map[string]bool{},
 		changed: make(chan struct{}), kick: make(chan struct{}, 1), retry: map[string]time.Time{}, attempts: map[string]int{}}
 }
 
@@ -175,8 +180,14 @@ func forUser(x notify.Notification, u *pipeline.User, e *pipeline.Event, l *pipe
 func (nt *notifier) follow(ctx context.Context) {
 	for {
 		wake := nt.n.applied.wait()
-		if err := nt.catchUp(); err != nil {
-			nt.log.Error("inbox: read the events", "err", err)
+		for ctx.Err() == nil {
+			done, err := nt.catchUp()
+			if err != nil {
+				nt.log.Error("inbox: read the events", "err", err)
+			}
+			if done || err != nil {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -190,15 +201,21 @@ func (nt *notifier) follow(ctx context.Context) {
 	}
 }
 
-// catchUp adds the events applied since the last call to the inboxes.
-func (nt *notifier) catchUp() error {
+// catchUpChunk is the most events catchUp adds in one call (it goes on
+// to the end of their log entry): a site that restored a large state
+// reads its whole history, a chunk at a time, and may stop between two.
+const catchUpChunk = 4096
+
+// catchUp adds the events applied since the last call to the inboxes, up
+// to about catchUpChunk of them; done says it reached the end.
+func (nt *notifier) catchUp() (done bool, err error) {
 	users, err := nt.recipients()
 	if err != nil {
-		return err
+		return false, err
 	}
 	all, err := nt.n.state.Users()
 	if err != nil {
-		return err
+		return false, err
 	}
 	byID := make(map[string]*pipeline.User, len(all))
 	for i := range all {
@@ -208,9 +225,19 @@ func (nt *notifier) catchUp() error {
 	nt.mu.Lock()
 	cursor := nt.cursor
 	nt.mu.Unlock()
-	var added []notify.Notification
-	var serr error
+	var (
+		added []notify.Notification
+		serr  error
+		read  int
+		last  uint64 // the log index of the last event read
+		more  bool
+	)
 	err = view.EventsAfter(cursor, func(e *pipeline.Event) bool {
+		if read >= nt.chunk && e.LogIndex != last {
+			more = true
+			return false
+		}
+		read, last = read+1, e.LogIndex
 		l, lerr := view.Lead(e.LeadID)
 		if lerr != nil {
 			serr = lerr
@@ -225,23 +252,33 @@ func (nt *notifier) catchUp() error {
 		err = serr
 	}
 	if err != nil {
-		return err
+		return false, err
+	}
+	upto := view.Applied()
+	if more {
+		upto = last
 	}
 	nt.mu.Lock()
+	// Trimmed once per user and call: trimming at every notification
+	// copied a full inbox each time, which made reading a long history
+	// quadratic.
+	grown := map[string]bool{}
 	for _, x := range added {
-		box := append(nt.inbox[x.UserID], x)
-		if len(box) > maxInbox {
-			box = slices.Clone(box[len(box)-maxInbox:])
-		}
-		nt.inbox[x.UserID] = box
+		nt.inbox[x.UserID] = append(nt.inbox[x.UserID], x)
+		grown[x.UserID] = true
 	}
-	if view.Applied() > nt.cursor {
-		nt.cursor = view.Applied()
+	for id := range grown {
+		if box := nt.inbox[id]; len(box) > nt.max {
+			nt.inbox[id] = slices.Clone(box[len(box)-nt.max:])
+		}
+	}
+	if upto > nt.cursor {
+		nt.cursor = upto
 		close(nt.changed)
 		nt.changed = make(chan struct{})
 	}
 	nt.mu.Unlock()
-	return nil
+	return !more, nil
 }
 
 // slaEvery is how often the deadlines are looked at for the inbox.
@@ -327,12 +364,18 @@ func (nt *notifier) checkSLA(now time.Time) {
 			nt.slaHooks = append(nt.slaHooks, slaHook{ev: ev})
 		}
 	}
+	// Trimmed once per user and call: trimming at every notification
+	// copied a full inbox each time, which made reading a long history
+	// quadratic.
+	grown := map[string]bool{}
 	for _, x := range added {
-		box := append(nt.inbox[x.UserID], x)
-		if len(box) > maxInbox {
-			box = slices.Clone(box[len(box)-maxInbox:])
+		nt.inbox[x.UserID] = append(nt.inbox[x.UserID], x)
+		grown[x.UserID] = true
+	}
+	for id := range grown {
+		if box := nt.inbox[id]; len(box) > nt.max {
+			nt.inbox[id] = slices.Clone(box[len(box)-nt.max:])
 		}
-		nt.inbox[x.UserID] = box
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -297,4 +298,58 @@ func TestSLANotification(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestInboxCatchUpInChunks reads a history longer than a chunk, one chunk
+// per call, to the end, and keeps each user's newest notifications only:
+// what a site that restored a large state does before it can stop.
+func TestInboxCatchUpInChunks(t *testing.T) {
+	tc := newTestCluster(t, []string{"CGO"}, nil)
+	n := tc.node("CGO")
+	waitFormat2(tc, n)
+	bos := tc.clients(n, tc.addUser("Beth Boston", innonetpb.Role_NODE_STAFF, "BOS", ""))
+	tc.addUser("Hui Reviewer", innonetpb.Role_HQ_REVIEWER, "", "")
+	var ids []string
+	for i := range 7 {
+		l, err := bos.leads.SubmitLead(bos.ctx(t), sampleLead(fmt.Sprintf("Lead %d of a long history", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, l.Id)
+	}
+	users, err := n.state.Users()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hq string
+	for _, u := range users {
+		if u.Name == "Hui Reviewer" {
+			hq = u.ID
+		}
+	}
+	// A notifier of its own, beside the site's, from the start.
+	nt := newNotifier(n)
+	nt.chunk, nt.max = 2, 3
+	calls := 0
+	for done := false; !done; {
+		if calls++; calls > 50 {
+			t.Fatalf("not caught up after %d calls", calls)
+		}
+		if done, err = nt.catchUp(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls < 4 {
+		t.Errorf("7 submissions read in %d calls of at most 2 events each", calls)
+	}
+	if applied := n.state.AppliedIndex(); nt.cursor < applied {
+		t.Errorf("cursor %d after catching up, want %d", nt.cursor, applied)
+	}
+	var got []string
+	for _, x := range nt.inbox[hq] {
+		got = append(got, x.Event.LeadID)
+	}
+	if want := ids[len(ids)-3:]; !slices.Equal(got, want) {
+		t.Errorf("HQ's inbox holds the SUBMITTED of %v, want the newest three: %v", got, want)
+	}
 }

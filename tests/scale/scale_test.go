@@ -10,7 +10,8 @@
 // The state is made in-process by applying real commands (a lead
 // submitted, most reviewed, some claimed and moved on), written as a
 // snapshot, installed on the first site with `innonet restore`, and
-// replicated to the others by Raft's InstallSnapshot.
+// replicated to the others by Raft's InstallSnapshot. With -logs DIR the
+// sites log at level info and their logs are kept in DIR.
 package scale
 
 import (
@@ -41,6 +42,7 @@ import (
 var (
 	leads    = flag.Int("leads", 20000, "leads in the cluster's state")
 	profiles = flag.String("profiles", "", "directory to save each site's heap profile in at every RSS line (sites run with --pprof)")
+	logs     = flag.String("logs", "", "directory to copy each site's log to at the end (the sites then log at level info, with timestamps, to see where a start's time goes)")
 )
 
 type site struct {
@@ -99,6 +101,21 @@ func TestScale(t *testing.T) {
 
 func newHarness(t *testing.T) *harness {
 	dir := t.TempDir()
+	if *logs != "" {
+		t.Cleanup(func() { // before the directory is removed
+			if err := os.MkdirAll(*logs, 0o755); err != nil {
+				t.Error(err)
+				return
+			}
+			for _, c := range []string{"CGO", "BOS", "CBG"} {
+				if b, err := os.ReadFile(filepath.Join(dir, c+".log")); err == nil {
+					if err := os.WriteFile(filepath.Join(*logs, c+".log"), b, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	h := &harness{t: t, dir: dir, bin: filepath.Join(dir, "innonet"), certs: filepath.Join(dir, "certs"), admin: "inn_" + hex.EncodeToString(b)}
@@ -133,7 +150,11 @@ func newHarness(t *testing.T) *harness {
 	}
 	for i, c := range codes {
 		s := &site{code: c, api: addrs[2*i], raft: addrs[2*i+1], data: filepath.Join(dir, "data", c), log: filepath.Join(dir, c+".log")}
-		s.args = []string{"serve", "--site", c, "--data-dir", s.data, "--listen", s.api, "--raft-addr", s.raft, "--tls-dir", h.certs, "--log-level", "warn"}
+		level := "warn"
+		if *logs != "" {
+			level = "info"
+		}
+		s.args = []string{"serve", "--site", c, "--data-dir", s.data, "--listen", s.api, "--raft-addr", s.raft, "--tls-dir", h.certs, "--log-level", level}
 		if *profiles != "" {
 			s.args = append(s.args, "--pprof")
 		}
@@ -401,12 +422,24 @@ func (h *harness) stop(s *site, sig syscall.Signal) {
 	if s.cmd == nil {
 		return
 	}
+	began := time.Now()
 	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
+		if sig == syscall.SIGTERM {
+			h.t.Logf("%s stopped (SIGTERM) in %v", s.code, time.Since(began).Round(10*time.Millisecond))
+		}
+	case <-time.After(20 * time.Second):
+		// SIGQUIT: the Go runtime writes every goroutine's stack to the
+		// site's log (see -logs) before it exits.
+		h.t.Errorf("%s did not stop within 20 s of %v: sending SIGQUIT (its goroutines are in its log)", s.code, sig)
+		s.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
 	}
 	s.cmd = nil
 }
