@@ -260,7 +260,10 @@ func (x *Index) Run(ctx context.Context) {
 		}
 		last = time.Now()
 		for ctx.Err() == nil {
-			more, err := x.step()
+			more, err := x.step(ctx)
+			if err != nil && ctx.Err() != nil {
+				return // stopped in the middle of a reread
+			}
 			if err != nil {
 				x.log.Warn("search index: update failed; retrying", "err", err, "in", wait)
 				select {
@@ -313,7 +316,7 @@ func (x *Index) merge(ctx context.Context) {
 }
 
 // step writes one round of noted changes; more is set if it left some.
-func (x *Index) step() (more bool, err error) {
+func (x *Index) step(ctx context.Context) (more bool, err error) {
 	x.mu.Lock()
 	ids, all, noted := x.pending, x.all, x.noted
 	x.pending, x.all = map[string]struct{}{}, false
@@ -328,7 +331,7 @@ func (x *Index) step() (more bool, err error) {
 		// Every lead is read: the documents reflect at least the index
 		// the state had reached before.
 		noted = max(noted, x.src.AppliedIndex())
-		err = x.rereadAll(noted)
+		err = x.rereadAll(ctx, noted)
 	} else {
 		err = x.update(ids, noted)
 	}
@@ -452,13 +455,18 @@ func (x *Index) update(ids map[string]struct{}, applied uint64) error {
 }
 
 // rereadAll compares every lead of the state with the index, and removes
-// what the state no longer holds (a restore to an earlier state).
-func (x *Index) rereadAll(applied uint64) error {
+// what the state no longer holds (a restore to an earlier state). It
+// stops when ctx ends (a site that restored a large state may be told
+// to stop while it reads it).
+func (x *Index) rereadAll(ctx context.Context, applied uint64) error {
 	start := time.Now()
 	w := x.newWriter()
 	seen := 0
 	var werr error
 	err := x.src.EachLead(func(l *pipeline.Lead) bool {
+		if werr = ctx.Err(); werr != nil {
+			return false
+		}
 		seen++
 		werr = w.put(l)
 		return werr == nil

@@ -265,3 +265,43 @@ func TestHebrewPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// cancelingState ends a context as the index reads its second lead.
+type cancelingState struct {
+	*fakeState
+	cancel func()
+	read   int
+}
+
+func (s *cancelingState) EachLead(fn func(*pipeline.Lead) bool) error {
+	return s.fakeState.EachLead(func(l *pipeline.Lead) bool {
+		if s.read++; s.read == 2 {
+			s.cancel()
+		}
+		return fn(l)
+	})
+}
+
+// TestRereadStopsWithItsContext: a site told to stop while its index
+// reads every lead of a large state (after a restore) stops reading.
+func TestRereadStopsWithItsContext(t *testing.T) {
+	src := &cancelingState{fakeState: newFakeState(testLeads()...)}
+	x, err := Open(Config{Dir: t.TempDir()}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	src.cancel = cancel
+	done := make(chan struct{})
+	go func() { defer close(done); x.Run(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("Run did not return within 10 s of its context's end")
+	}
+	if src.read != 2 {
+		t.Errorf("the reread read %d of 5 leads, want it to stop at the second, when its context ended", src.read)
+	}
+}
