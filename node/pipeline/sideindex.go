@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -173,36 +174,43 @@ func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
 // insertRow writes obj to table, keeping the side indexes of leads,
 // events and request records.
 func insertRow(txn *memdb.Txn, table string, obj any) error {
+	if !slices.Contains(sideTables, table) {
+		return txn.Insert(table, obj)
+	}
+	l, e, r, err := sideRow(table, obj)
+	switch {
+	case err != nil:
+		return err
+	case l != nil:
+		return putLead(txn, l)
+	case e != nil:
+		return putEvent(txn, e)
+	}
+	return putRequest(txn, r)
+}
+
+// sideRow checks that obj, a row of one of the side tables, is of that
+// table's type and has its key, and returns it as that type.
+func sideRow(table string, obj any) (l *Lead, e *Event, r *request, err error) {
+	var ok bool
 	switch table {
 	case tableLeads:
-		l, ok := obj.(*Lead)
-		if !ok {
-			return fmt.Errorf("%T is not a lead", obj)
+		if l, ok = obj.(*Lead); ok && (l == nil || l.ID == "") {
+			err = errNoKey
 		}
-		if l.ID == "" {
-			return errNoKey
-		}
-		return putLead(txn, l)
 	case tableEvents:
-		e, ok := obj.(*Event)
-		if !ok {
-			return fmt.Errorf("%T is not an event", obj)
+		if e, ok = obj.(*Event); ok && (e == nil || e.Key == "") {
+			err = errNoKey
 		}
-		if e.Key == "" {
-			return errNoKey
-		}
-		return putEvent(txn, e)
 	case tableRequests:
-		r, ok := obj.(*request)
-		if !ok {
-			return fmt.Errorf("%T is not a request record", obj)
+		if r, ok = obj.(*request); ok && (r == nil || r.Key == "") {
+			err = errNoKey
 		}
-		if r.Key == "" {
-			return errNoKey
-		}
-		return putRequest(txn, r)
 	}
-	return txn.Insert(table, obj)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%T is not a row of %s", obj, table)
+	}
+	return l, e, r, err
 }
 
 // errNoKey refuses a row of a side table without its key, as memdb

@@ -43,42 +43,22 @@ func newSideLoader(txn *memdb.Txn) *sideLoader {
 
 // insert writes obj, a row of table.
 func (ld *sideLoader) insert(table string, obj any) error {
-	switch table {
-	case tableLeads:
-		l, ok := obj.(*Lead)
-		if !ok {
-			return fmt.Errorf("%T is not a lead", obj)
-		}
-		if l.ID == "" {
-			return errNoKey
-		}
+	if !slices.Contains(sideTables, table) {
+		return ld.txn.Insert(table, obj)
+	}
+	l, e, r, err := sideRow(table, obj)
+	switch {
+	case err != nil:
+		return err
+	case l != nil:
 		ld.lead(l)
-		return nil
-	case tableEvents:
-		e, ok := obj.(*Event)
-		if !ok {
-			return fmt.Errorf("%T is not an event", obj)
-		}
-		if e.Key == "" {
-			return errNoKey
-		}
+	case e != nil:
 		ld.text.event(ld.side, e)
 		ld.events = loadKeyed(ld.side.eventKeys, &ld.goneEvents, ld.events, e, eventEntry)
-		return nil
-	case tableRequests:
-		r, ok := obj.(*request)
-		if !ok {
-			return fmt.Errorf("%T is not a request record", obj)
-		}
-		if r.Key == "" {
-			return errNoKey
-		}
+	default:
 		ld.requests = loadKeyed(ld.side.requestKeys, &ld.goneRequests, ld.requests, r, requestEntry)
-		return nil
-	case tableSide:
-		return fmt.Errorf("the side indexes are not a table of snapshots")
 	}
-	return ld.txn.Insert(table, obj)
+	return nil
 }
 
 // loadKeyed appends row to its tree by key, marking gone the row it
