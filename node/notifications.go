@@ -259,9 +259,21 @@ func (nt *notifier) catchUp() (done bool, err error) {
 		upto = last
 	}
 	nt.mu.Lock()
-	// Trimmed once per user and call: trimming at every notification
-	// copied a full inbox each time, which made reading a long history
-	// quadratic.
+	nt.addLocked(added)
+	if upto > nt.cursor {
+		nt.cursor = upto
+		close(nt.changed)
+		nt.changed = make(chan struct{})
+	}
+	nt.mu.Unlock()
+	return !more, nil
+}
+
+// addLocked appends notifications to their users' inboxes, each inbox
+// trimmed to its newest nt.max once: trimming at every notification
+// copied a full inbox each time, which made reading a long history
+// quadratic. nt.mu must be held.
+func (nt *notifier) addLocked(added []notify.Notification) {
 	grown := map[string]bool{}
 	for _, x := range added {
 		nt.inbox[x.UserID] = append(nt.inbox[x.UserID], x)
@@ -272,13 +284,6 @@ func (nt *notifier) catchUp() (done bool, err error) {
 			nt.inbox[id] = slices.Clone(box[len(box)-nt.max:])
 		}
 	}
-	if upto > nt.cursor {
-		nt.cursor = upto
-		close(nt.changed)
-		nt.changed = make(chan struct{})
-	}
-	nt.mu.Unlock()
-	return !more, nil
 }
 
 // slaEvery is how often the deadlines are looked at for the inbox.
@@ -364,19 +369,7 @@ func (nt *notifier) checkSLA(now time.Time) {
 			nt.slaHooks = append(nt.slaHooks, slaHook{ev: ev})
 		}
 	}
-	// Trimmed once per user and call: trimming at every notification
-	// copied a full inbox each time, which made reading a long history
-	// quadratic.
-	grown := map[string]bool{}
-	for _, x := range added {
-		nt.inbox[x.UserID] = append(nt.inbox[x.UserID], x)
-		grown[x.UserID] = true
-	}
-	for id := range grown {
-		if box := nt.inbox[id]; len(box) > nt.max {
-			nt.inbox[id] = slices.Clone(box[len(box)-nt.max:])
-		}
-	}
+	nt.addLocked(added)
 }
 
 // waitFor waits until the inboxes reflect the entry at index.
