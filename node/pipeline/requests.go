@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -36,51 +37,142 @@ import (
 // ever). Other request IDs are remembered for the window as well, but a
 // retry after it is taken for a new request.
 
-// request remembers an applied write.
+// request remembers an applied write. Most records name at most a lead
+// (a lead's writes are most of the log and each leaves one), so what the
+// others name is behind a pointer: a record of a lead's write is a fifth
+// of the size, which is most of the state's memory for requests.
 type request struct {
-	Key         string `json:"key"` // actor + "/" + request ID
-	Fingerprint string `json:"fingerprint"`
+	Key         string // actor + "/" + request ID
+	Fingerprint string
+	// Set in records of format 2. Time (Unix nanoseconds) is when the
+	// record's retention starts: the command's time, or the request ID's
+	// own creation time if that is later.
+	Time        int64
+	LeadID      string
+	LeadVersion int64
+	// more is what a record names besides a lead; nil when nothing.
+	more *requestMore
+}
+
+// requestMore is what a request record names besides a lead.
+type requestMore struct {
 	// Lead, User and Token are copies of what the first attempt returned,
 	// in records of format 1.
-	Lead  *Lead  `json:"lead,omitempty"`
-	User  *User  `json:"user,omitempty"`
-	Token *Token `json:"token,omitempty"`
-	// The rest is set in records of format 2. Time (Unix nanoseconds) is
-	// when the record's retention starts: the command's time, or the
-	// request ID's own creation time if that is later.
-	Time         int64  `json:"time,omitempty"`
-	LeadID       string `json:"leadId,omitempty"`
-	LeadVersion  int64  `json:"leadVersion,omitempty"`
-	UserID       string `json:"userId,omitempty"`
-	UserRevoked  bool   `json:"userRevoked,omitempty"`
-	TokenID      string `json:"tokenId,omitempty"`
-	TokenRevoked bool   `json:"tokenRevoked,omitempty"`
+	Lead  *Lead
+	User  *User
+	Token *Token
+	// The rest is set in records of format 2.
+	UserID       string
+	UserRevoked  bool
+	TokenID      string
+	TokenRevoked bool
 	// The workflow's (workflow.go): the interest (answered as it is now,
 	// as a lead's content is), the comment, a copy of the setting made.
-	InterestKey string   `json:"interestKey,omitempty"`
-	CommentKey  string   `json:"commentKey,omitempty"`
-	Setting     *Setting `json:"setting,omitempty"`
+	InterestKey string
+	CommentKey  string
+	Setting     *Setting
 	// OrgID and SiteCode name the organisation and the site a first
 	// attempt returned (organizations.go, sites.go).
-	OrgID    string `json:"orgId,omitempty"`
-	SiteCode string `json:"siteCode,omitempty"`
+	OrgID    string
+	SiteCode string
 	// AttachmentKey is the attachment an attachment command answered,
 	// and AttachmentRemoved whether it was removed then.
-	AttachmentKey     string `json:"attachmentKey,omitempty"`
-	AttachmentRemoved bool   `json:"attachmentRemoved,omitempty"`
+	AttachmentKey     string
+	AttachmentRemoved bool
 	// InvitationID names the invitation a first attempt made or used
 	// (accounts.go).
-	InvitationID string `json:"invitationId,omitempty"`
+	InvitationID string
 	// ProfileDivision names the division whose profile a first attempt
 	// stored (profiles.go).
-	ProfileDivision string `json:"profileDivision,omitempty"`
+	ProfileDivision string
 	// TargetsYear names the year whose targets a first attempt stored.
-	TargetsYear int `json:"targetsYear,omitempty"`
+	TargetsYear int
 	// CalendarKey names the calendar table a first attempt stored.
-	CalendarKey string `json:"calendarKey,omitempty"`
+	CalendarKey string
 	// Prefs and Webhook are copies of what a first attempt answered.
-	Prefs   *NotificationPrefs `json:"prefs,omitempty"`
-	Webhook *Webhook           `json:"webhook,omitempty"`
+	Prefs   *NotificationPrefs
+	Webhook *Webhook
+}
+
+// extra returns what r names besides a lead, a copy to read (the zero
+// value when it names nothing more).
+func (r *request) extra() requestMore {
+	if r.more == nil {
+		return requestMore{}
+	}
+	return *r.more
+}
+
+// setExtra keeps m as what r names besides a lead (nothing when m is
+// the zero value).
+func (r *request) setExtra(m requestMore) {
+	if m == (requestMore{}) {
+		r.more = nil
+		return
+	}
+	r.more = &m
+}
+
+// requestJSON is a request record as snapshots of the JSON formats hold
+// it: every field at the top level.
+type requestJSON struct {
+	Key               string             `json:"key"`
+	Fingerprint       string             `json:"fingerprint"`
+	Lead              *Lead              `json:"lead,omitempty"`
+	User              *User              `json:"user,omitempty"`
+	Token             *Token             `json:"token,omitempty"`
+	Time              int64              `json:"time,omitempty"`
+	LeadID            string             `json:"leadId,omitempty"`
+	LeadVersion       int64              `json:"leadVersion,omitempty"`
+	UserID            string             `json:"userId,omitempty"`
+	UserRevoked       bool               `json:"userRevoked,omitempty"`
+	TokenID           string             `json:"tokenId,omitempty"`
+	TokenRevoked      bool               `json:"tokenRevoked,omitempty"`
+	InterestKey       string             `json:"interestKey,omitempty"`
+	CommentKey        string             `json:"commentKey,omitempty"`
+	Setting           *Setting           `json:"setting,omitempty"`
+	OrgID             string             `json:"orgId,omitempty"`
+	SiteCode          string             `json:"siteCode,omitempty"`
+	AttachmentKey     string             `json:"attachmentKey,omitempty"`
+	AttachmentRemoved bool               `json:"attachmentRemoved,omitempty"`
+	InvitationID      string             `json:"invitationId,omitempty"`
+	ProfileDivision   string             `json:"profileDivision,omitempty"`
+	TargetsYear       int                `json:"targetsYear,omitempty"`
+	CalendarKey       string             `json:"calendarKey,omitempty"`
+	Prefs             *NotificationPrefs `json:"prefs,omitempty"`
+	Webhook           *Webhook           `json:"webhook,omitempty"`
+}
+
+// MarshalJSON writes r as a requestJSON.
+func (r *request) MarshalJSON() ([]byte, error) {
+	m := r.extra()
+	return json.Marshal(requestJSON{
+		Key: r.Key, Fingerprint: r.Fingerprint, Lead: m.Lead, User: m.User, Token: m.Token,
+		Time: r.Time, LeadID: r.LeadID, LeadVersion: r.LeadVersion,
+		UserID: m.UserID, UserRevoked: m.UserRevoked, TokenID: m.TokenID, TokenRevoked: m.TokenRevoked,
+		InterestKey: m.InterestKey, CommentKey: m.CommentKey, Setting: m.Setting,
+		OrgID: m.OrgID, SiteCode: m.SiteCode, AttachmentKey: m.AttachmentKey, AttachmentRemoved: m.AttachmentRemoved,
+		InvitationID: m.InvitationID, ProfileDivision: m.ProfileDivision, TargetsYear: m.TargetsYear,
+		CalendarKey: m.CalendarKey, Prefs: m.Prefs, Webhook: m.Webhook,
+	})
+}
+
+// UnmarshalJSON reads a requestJSON into r.
+func (r *request) UnmarshalJSON(b []byte) error {
+	var j requestJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = request{Key: j.Key, Fingerprint: j.Fingerprint, Time: j.Time, LeadID: j.LeadID, LeadVersion: j.LeadVersion}
+	r.setExtra(requestMore{
+		Lead: j.Lead, User: j.User, Token: j.Token,
+		UserID: j.UserID, UserRevoked: j.UserRevoked, TokenID: j.TokenID, TokenRevoked: j.TokenRevoked,
+		InterestKey: j.InterestKey, CommentKey: j.CommentKey, Setting: j.Setting,
+		OrgID: j.OrgID, SiteCode: j.SiteCode, AttachmentKey: j.AttachmentKey, AttachmentRemoved: j.AttachmentRemoved,
+		InvitationID: j.InvitationID, ProfileDivision: j.ProfileDivision, TargetsYear: j.TargetsYear,
+		CalendarKey: j.CalendarKey, Prefs: j.Prefs, Webhook: j.Webhook,
+	})
+	return nil
 }
 
 // Limits on request retention.
@@ -115,7 +207,7 @@ func checkRetention(d time.Duration) *Error {
 func (a *applier) remember(key, fingerprint string, res Result) *Error {
 	r := &request{Key: key, Fingerprint: fingerprint}
 	if a.format < Format2 {
-		r.Lead, r.User, r.Token = res.Lead, res.User, res.Token
+		r.setExtra(requestMore{Lead: res.Lead, User: res.User, Token: res.Token})
 		return a.insert(tableRequests, r)
 	}
 	r.Time = recordTime(a.now, a.cmd.RequestID)
@@ -128,41 +220,43 @@ func (r *request) keep(res Result) {
 	if l := res.Lead; l != nil {
 		r.LeadID, r.LeadVersion = l.ID, l.Version
 	}
+	var m requestMore
 	if u := res.User; u != nil {
-		r.UserID, r.UserRevoked = u.ID, u.Revoked != nil
+		m.UserID, m.UserRevoked = u.ID, u.Revoked != nil
 	}
 	if t := res.Token; t != nil {
-		r.TokenID, r.TokenRevoked = t.ID, t.Revoked != nil
+		m.TokenID, m.TokenRevoked = t.ID, t.Revoked != nil
 	}
 	if i := res.Interest; i != nil {
-		r.InterestKey = i.Key
+		m.InterestKey = i.Key
 	}
 	if c := res.Comment; c != nil {
-		r.CommentKey = c.Key
+		m.CommentKey = c.Key
 	}
-	r.Setting = res.Setting
+	m.Setting = res.Setting
 	if o := res.Org; o != nil {
-		r.OrgID = o.ID
+		m.OrgID = o.ID
 	}
 	if s := res.Site; s != nil {
-		r.SiteCode = s.Code
+		m.SiteCode = s.Code
 	}
 	if a := res.Attachment; a != nil {
-		r.AttachmentKey, r.AttachmentRemoved = a.Key, !a.Live()
+		m.AttachmentKey, m.AttachmentRemoved = a.Key, !a.Live()
 	}
 	if i := res.Invitation; i != nil {
-		r.InvitationID = i.ID
+		m.InvitationID = i.ID
 	}
 	if p := res.Profile; p != nil {
-		r.ProfileDivision = p.Division
+		m.ProfileDivision = p.Division
 	}
 	if t := res.Targets; t != nil {
-		r.TargetsYear = t.Year
+		m.TargetsYear = t.Year
 	}
 	if c := res.Calendar; c != nil {
-		r.CalendarKey = c.Key
+		m.CalendarKey = c.Key
 	}
-	r.Prefs, r.Webhook = res.Prefs, res.Webhook
+	m.Prefs, m.Webhook = res.Prefs, res.Webhook
+	r.setExtra(m)
 }
 
 // recordTime is when the retention of a request applied at now starts.
@@ -175,14 +269,15 @@ func recordTime(now time.Time, requestID string) int64 {
 }
 
 // replay answers a retry of the request r recorded.
-func (a *applier) replay(r *request) (Result, *Error) {
+func (a *applier) replay(rec *request) (Result, *Error) {
+	r := rec.extra()
 	if r.Lead != nil || r.User != nil || r.Token != nil {
 		return Result{Lead: r.Lead, User: r.User, Token: r.Token, Replayed: true}, nil
 	}
 	res := Result{Replayed: true}
 	var err *Error
-	if r.LeadID != "" {
-		if res.Lead, err = leadAt(a.txn, r.LeadID, r.LeadVersion); err != nil {
+	if rec.LeadID != "" {
+		if res.Lead, err = leadAt(a.txn, rec.LeadID, rec.LeadVersion); err != nil {
 			return Result{}, err
 		}
 	}
@@ -226,7 +321,7 @@ func (a *applier) replay(r *request) (Result, *Error) {
 		res.Site = s
 	}
 	if r.AttachmentKey != "" {
-		if res.Attachment, err = a.attachmentAsAnswered(r.AttachmentKey, r.AttachmentRemoved, r.LeadVersion); err != nil {
+		if res.Attachment, err = a.attachmentAsAnswered(r.AttachmentKey, r.AttachmentRemoved, rec.LeadVersion); err != nil {
 			return Result{}, err
 		}
 	}
@@ -477,7 +572,8 @@ func (a *applier) compactRequests() *Error {
 	for _, r := range all {
 		_, rid, _ := strings.Cut(r.Key, "/")
 		c := &request{Key: r.Key, Fingerprint: r.Fingerprint, Time: recordTime(a.now, rid)}
-		c.keep(Result{Lead: r.Lead, User: r.User, Token: r.Token})
+		old := r.extra()
+		c.keep(Result{Lead: old.Lead, User: old.User, Token: old.Token})
 		if err := a.insert(tableRequests, c); err != nil {
 			return err
 		}

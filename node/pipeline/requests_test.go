@@ -205,7 +205,7 @@ func TestUpgradeCompactsRecords(t *testing.T) {
 	f.ok("yrd", Command{Op: OpAdvance, LeadID: id, Stage: Negotiating})
 	old := records(f.st)
 	for _, r := range old {
-		if r.Lead == nil && r.User == nil {
+		if m := r.extra(); m.Lead == nil && m.User == nil {
 			t.Fatalf("format 1 record %s has no copy", r.Key)
 		}
 	}
@@ -216,7 +216,7 @@ func TestUpgradeCompactsRecords(t *testing.T) {
 		t.Fatalf("%d records after the upgrade, %d before", len(got), len(old))
 	}
 	for i, r := range got {
-		if r.Lead != nil || r.User != nil || r.Token != nil || r.Time != upgraded || r.Key != old[i].Key || r.Fingerprint != old[i].Fingerprint {
+		if m := r.extra(); m.Lead != nil || m.User != nil || m.Token != nil || r.Time != upgraded || r.Key != old[i].Key || r.Fingerprint != old[i].Fingerprint {
 			t.Errorf("record %s after the upgrade = %+v, want IDs only and time %d", r.Key, r, upgraded)
 		}
 	}

@@ -482,9 +482,10 @@ func (rd *rowDecoder) attachmentRef(b []byte) (*AttachmentRef, error) {
 	return a, it.err
 }
 
-func (e *wireEncoder) request(r *request) error {
-	e.str(1, r.Key)
-	e.str(2, r.Fingerprint)
+func (e *wireEncoder) request(rec *request) error {
+	r := rec.extra()
+	e.str(1, rec.Key)
+	e.str(2, rec.Fingerprint)
 	if r.Lead != nil {
 		p := e.begin(3)
 		e.lead(r.Lead)
@@ -496,9 +497,9 @@ func (e *wireEncoder) request(r *request) error {
 	if err := jsonField(e, 5, r.Token); err != nil {
 		return err
 	}
-	e.int(6, r.Time)
-	e.str(7, r.LeadID)
-	e.int(8, r.LeadVersion)
+	e.int(6, rec.Time)
+	e.str(7, rec.LeadID)
+	e.int(8, rec.LeadVersion)
 	e.str(9, r.UserID)
 	e.bool(10, r.UserRevoked)
 	e.str(11, r.TokenID)
@@ -537,16 +538,17 @@ func jsonField[T any](e *wireEncoder, num protowire.Number, v *T) error {
 }
 
 func (rd *rowDecoder) request(b []byte) (*request, error) {
-	r := &request{}
+	rec := &request{}
+	var r requestMore
 	in := &rd.strs
 	it := newWireFields("request", b)
 	for it.next() {
 		var err error
 		switch it.num {
 		case 1:
-			r.Key = it.str()
+			rec.Key = it.str()
 		case 2:
-			r.Fingerprint = it.str()
+			rec.Fingerprint = it.str()
 		case 3:
 			r.Lead, err = rd.lead(it.bytes())
 		case 4:
@@ -556,11 +558,11 @@ func (rd *rowDecoder) request(b []byte) (*request, error) {
 			r.Token = &Token{}
 			err = unmarshalField(it.bytes(), r.Token)
 		case 6:
-			r.Time = it.int()
+			rec.Time = it.int()
 		case 7:
-			r.LeadID = it.str()
+			rec.LeadID = it.str()
 		case 8:
-			r.LeadVersion = it.int()
+			rec.LeadVersion = it.int()
 		case 9:
 			r.UserID = it.interned(in)
 		case 10:
@@ -605,7 +607,8 @@ func (rd *rowDecoder) request(b []byte) (*request, error) {
 			return nil, fmt.Errorf("request field %d: %w", it.num, err)
 		}
 	}
-	return r, it.err
+	rec.setExtra(r)
+	return rec, it.err
 }
 
 func unmarshalField(b []byte, v any) error {

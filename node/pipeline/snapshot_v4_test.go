@@ -202,7 +202,12 @@ func filledState(tb testing.TB) *State {
 			o.Time = time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)
 			o.Changes = append(o.Changes, Change{})
 		case *request:
-			o.Lead.ID = "BOS-0007"
+			// What a record names besides a lead is behind an
+			// unexported pointer, which the loop above leaves alone.
+			var m requestMore
+			fillAll(reflect.ValueOf(&m).Elem(), &n)
+			m.Lead.ID = "BOS-0007"
+			o.setExtra(m)
 		}
 		mustInsert(tb, txn, table, obj)
 	}
