@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,4 +107,54 @@ func syntheticLeads(n int) []*pipeline.Lead {
 		out[i] = l
 	}
 	return out
+}
+
+// BenchmarkIndexLeads measures building the index of a site's leads from
+// nothing, on disk, as a site that joins or was wiped does: SEARCH_LEADS
+// synthetic leads (default 5,000) per run, the time and the allocations
+// per lead (the indexer's merges in the background included).
+//
+//	go test -run '^$' -bench BenchmarkIndexLeads -benchtime 3x ./node/search/
+func BenchmarkIndexLeads(b *testing.B) {
+	n := 5000
+	if v, err := strconv.Atoi(os.Getenv("SEARCH_LEADS")); err == nil && v > 0 {
+		n = v
+	}
+	src := newFakeState(syntheticLeads(n)...)
+	var mallocs uint64
+	var took time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		t0 := time.Now()
+		x, err := Open(Config{Dir: dir, BatchSize: 2000}, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); x.Run(ctx) }()
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Minute)
+		err = x.WaitFor(wctx, uint64(n))
+		wcancel()
+		cancel()
+		<-done
+		if cerr := x.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatalf("index %d leads: %v", n, err)
+		}
+		took += time.Since(t0)
+		b.StopTimer()
+		runtime.ReadMemStats(&after)
+		mallocs += after.Mallocs - before.Mallocs
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(took.Microseconds())/float64(b.N*n), "µs/lead")
+	b.ReportMetric(float64(mallocs)/float64(b.N*n), "allocs/lead")
 }

@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"innonet/node/pipeline"
@@ -70,7 +71,7 @@ func document(l *pipeline.Lead, ts []text) map[string]any {
 		fieldSubnode:   l.Subnode,
 		fieldStage:     l.Stage.String(),
 		fieldSector:    l.Sector.String(),
-		fieldTRL:       float64(l.TRL),
+		fieldTRL:       strconv.Itoa(l.TRL),
 		fieldPublished: l.Published,
 	}
 	for _, t := range ts {

@@ -130,6 +130,9 @@ func TestSearchAcrossLanguages(t *testing.T) {
 		{"Hebrew tokenized", Query{Text: "רובוט"}, []string{"TLV-0001"}, nil},
 		{"glossary", Query{Text: "量子比特"}, []string{"BOS-0002"}, nil},
 		{"TRL filter", Query{Text: "hydrogen", TRLMin: 5}, []string{"BOS-0001", "CGO-0001"}, []string{"MUC-0001"}},
+		{"TRL at most", Query{Text: "hydrogen", TRLMax: 4}, []string{"MUC-0001"}, []string{"BOS-0001", "CGO-0001"}},
+		{"TRL range of one level", Query{Text: "hydrogen", TRLMin: 5, TRLMax: 5}, []string{"CGO-0001"}, []string{"BOS-0001", "MUC-0001"}},
+		{"TRL range that is empty", Query{Text: "hydrogen", TRLMin: 6, TRLMax: 5}, nil, []string{"BOS-0001", "MUC-0001", "CGO-0001"}},
 		{"site filter", Query{Text: "hydrogen", Site: "MUC"}, []string{"MUC-0001"}, []string{"BOS-0001"}},
 		{"stemming", Query{Text: "tank"}, []string{"BOS-0001"}, nil},
 	} {

@@ -14,7 +14,7 @@ import (
 
 // mappingVersion names the shape of the index: a stored index of another
 // version is thrown away and rebuilt (see Open).
-const mappingVersion = "3"
+const mappingVersion = "4"
 
 // A group is the set of fields one analyzer reads: the texts of one
 // language (English, German, Chinese/Japanese/Korean, Hebrew, and every
@@ -93,12 +93,12 @@ func newMapping() mapping.IndexMapping {
 		doc.AddSubDocumentMapping(g.name, sub)
 	}
 	doc.AddFieldMappingsAt(namesField, text(cjk.AnalyzerName))
-	for _, name := range []string{fieldID, fieldSite, fieldSubnode, fieldStage, fieldSector} {
+	// The readiness level too is a keyword ("1" to "9"): a range of it
+	// is a handful of terms, where a number field writes 16 terms of its
+	// prefixes for every lead.
+	for _, name := range []string{fieldID, fieldSite, fieldSubnode, fieldStage, fieldSector, fieldTRL} {
 		doc.AddFieldMappingsAt(name, kw())
 	}
-	trl := bleve.NewNumericFieldMapping()
-	trl.Store, trl.IncludeInAll = false, false
-	doc.AddFieldMappingsAt(fieldTRL, trl)
 	pub := bleve.NewBooleanFieldMapping()
 	pub.Store, pub.IncludeInAll = false, false
 	doc.AddFieldMappingsAt(fieldPublished, pub)

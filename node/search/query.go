@@ -30,6 +30,10 @@ type Query struct {
 	From, Size int
 }
 
+// maxTRL is the highest technology readiness level a lead can have
+// (pipeline's checkTRL): an open range of levels ends there.
+const maxTRL = 9
+
 // Hit is one lead the index found, by rank.
 type Hit struct {
 	ID    string
@@ -229,20 +233,19 @@ func filterQueries(q Query) []query.Query {
 		out = append(out, term(fieldSite, q.Site))
 	}
 	if q.TRLMin > 0 || q.TRLMax > 0 {
-		var lo, hi *float64
-		if q.TRLMin > 0 {
-			v := float64(q.TRLMin)
-			lo = &v
+		hi := q.TRLMax
+		if hi <= 0 {
+			hi = maxTRL
 		}
-		if q.TRLMax > 0 {
-			v := float64(q.TRLMax)
-			hi = &v
+		var qs []query.Query
+		for v := max(q.TRLMin, 0); v <= hi; v++ {
+			qs = append(qs, term(fieldTRL, strconv.Itoa(v)))
 		}
-		yes := true
-		r := bleve.NewNumericRangeInclusiveQuery(lo, hi, &yes, &yes)
-		r.SetField(fieldTRL)
-		r.SetBoost(0)
-		out = append(out, r)
+		if len(qs) == 0 {
+			out = append(out, bleve.NewMatchNoneQuery())
+		} else {
+			out = append(out, bleve.NewDisjunctionQuery(qs...))
+		}
 	}
 	if q.PublishedOnly {
 		b := bleve.NewBoolFieldQuery(true)
