@@ -25,9 +25,22 @@ func BenchmarkSubmitEndToEnd(b *testing.B) {
 	for _, via := range []string{"follower", "leader"} {
 		for _, workers := range []int{1, 64} {
 			b.Run(fmt.Sprintf("via=%s/concurrency=%d", via, workers), func(b *testing.B) {
-				benchSubmit(b, via == "leader", workers)
+				benchSubmit(b, testVoters, via == "leader", workers)
 			})
 		}
+	}
+}
+
+// BenchmarkSubmitOneSite is BenchmarkSubmitEndToEnd's leader alone: a
+// cluster of one voter, so that its allocations per submit are the
+// leader's (and the in-process client's, some 80 of them): the request,
+// the log write and the apply, and the derived work (search index,
+// duplicate index, inboxes) that every site does after the apply.
+func BenchmarkSubmitOneSite(b *testing.B) {
+	for _, workers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("concurrency=%d", workers), func(b *testing.B) {
+			benchSubmit(b, testVoters[:1], true, workers)
+		})
 	}
 }
 
@@ -43,12 +56,12 @@ func productionLike(b *testing.B) func(*Config) {
 	}
 }
 
-func benchSubmit(b *testing.B, toLeader bool, workers int) {
-	tc := newTestCluster(b, testVoters, nil, productionLike(b))
+func benchSubmit(b *testing.B, voters []string, toLeader bool, workers int) {
+	tc := newTestCluster(b, voters, nil, productionLike(b))
 	tok := tc.addUser("Bench", innonetpb.Role_NODE_STAFF, "BOS", "")
-	target := tc.follower(false)
-	if toLeader {
-		target = tc.leaderNode()
+	target := tc.leaderNode()
+	if !toLeader {
+		target = tc.follower(false)
 	}
 	c := tc.clients(target, tok)
 	ctx := withToken(context.Background(), tok)
