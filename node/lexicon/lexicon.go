@@ -48,9 +48,20 @@ type Lexicon struct {
 	asciiFirst []int
 	ids        []Concept
 
+	// deByGram lists, per first three bytes of a long German term, the
+	// positions in de of the terms that begin with them, ascending; and
+	// deShort, per text of a short one, the positions of those terms: a
+	// word is compared only with the terms that may occur in it.
+	deByGram map[string][]int
+	deShort  map[string][]int
+
 	deMu    sync.Mutex
 	deWords map[string][]deHit // word -> what lx.de finds in it
 }
+
+// deGram is how many leading bytes of a long German term deByGram files
+// it under (a long term has at least five runes).
+const deGram = 3
 
 // deHit is a German term found in a word, at byte offset k.
 type deHit struct {
@@ -121,6 +132,14 @@ func New(rows []Row) *Lexicon {
 	// term is reported first; all matches are still reported.
 	sort.SliceStable(lx.subst, func(i, j int) bool { return len(lx.subst[i].text) > len(lx.subst[j].text) })
 	sort.SliceStable(lx.de, func(i, j int) bool { return len(lx.de[i].text) > len(lx.de[j].text) })
+	lx.deByGram, lx.deShort = map[string][]int{}, map[string][]int{}
+	for i, t := range lx.de {
+		if t.long {
+			lx.deByGram[t.text[:deGram]] = append(lx.deByGram[t.text[:deGram]], i)
+		} else {
+			lx.deShort[t.text] = append(lx.deShort[t.text], i)
+		}
+	}
 	lx.byFirst = map[rune][]int{}
 	for i, t := range lx.subst {
 		if t.first < utf8.RuneSelf {
@@ -234,8 +253,36 @@ func (lx *Lexicon) germanIn(w string) []deHit {
 	if ok {
 		return hits
 	}
-	var taken []span
-	for i := range lx.de {
+	hits = lx.germanScan(w, lx.deCandidates(w))
+	lx.deMu.Lock()
+	if len(lx.deWords) >= maxDEWords {
+		clear(lx.deWords)
+	}
+	lx.deWords[w] = hits
+	lx.deMu.Unlock()
+	return hits
+}
+
+// deCandidates returns the positions in lx.de, ascending, of the German
+// terms that may occur in word w: the short ones that are w, and the long
+// ones whose first bytes are somewhere in w.
+func (lx *Lexicon) deCandidates(w string) []int {
+	out := slices.Clone(lx.deShort[w])
+	for k := 0; k+deGram <= len(w); k++ {
+		out = append(out, lx.deByGram[w[k:k+deGram]]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// germanScan returns what the German terms at positions cands of lx.de
+// (ascending, so longest first) find in word w.
+func (lx *Lexicon) germanScan(w string, cands []int) []deHit {
+	var (
+		hits  []deHit
+		taken []span
+	)
+	for _, i := range cands {
 		t := &lx.de[i]
 		if !t.long {
 			if w == t.text && len(taken) == 0 {
@@ -251,12 +298,6 @@ func (lx *Lexicon) germanIn(w string) []deHit {
 			}
 		}
 	}
-	lx.deMu.Lock()
-	if len(lx.deWords) >= maxDEWords {
-		clear(lx.deWords)
-	}
-	lx.deWords[w] = hits
-	lx.deMu.Unlock()
 	return hits
 }
 

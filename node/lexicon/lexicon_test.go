@@ -97,6 +97,76 @@ func TestSubstCandidatesKeepEveryTerm(t *testing.T) {
 	}
 }
 
+// TestGermanCandidatesFindAsAllTerms checks that looking for the German
+// terms only among deCandidates finds in a word exactly what trying every
+// term in table order finds: compounds of terms, terms inside other
+// letters, short terms as whole words, and words that hold none.
+func TestGermanCandidatesFindAsAllTerms(t *testing.T) {
+	lx := Default()
+	rnd := rand.New(rand.NewPCG(3, 4))
+	all := make([]int, len(lx.de))
+	for i := range all {
+		all[i] = i
+	}
+	var words []string
+	for _, tm := range lx.de {
+		words = append(words, tm.text, "x"+tm.text+"ung", tm.text[:len(tm.text)-1])
+	}
+	const letters = "abcdefghiklmnoprstuvzäöüß"
+	for range 2000 {
+		var b strings.Builder
+		for range 1 + rnd.IntN(3) {
+			if rnd.IntN(3) > 0 {
+				b.WriteString(lx.de[rnd.IntN(len(lx.de))].text)
+			} else {
+				r := []rune(letters)
+				for range 2 + rnd.IntN(6) {
+					b.WriteRune(r[rnd.IntN(len(r))])
+				}
+			}
+		}
+		words = append(words, b.String())
+	}
+	words = append(words, "", "a", "ab", "abc", "battery")
+	found := 0
+	for _, w := range words {
+		got, want := lx.germanScan(w, lx.deCandidates(w)), lx.germanScan(w, all)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: the candidates find %+v, every term %+v", w, got, want)
+		}
+		found += len(want)
+	}
+	if found < len(lx.de) {
+		t.Fatalf("the words held %d German terms, want at least one of each of %d", found, len(lx.de))
+	}
+}
+
+// BenchmarkFindNewWords finds the concepts of lead-sized texts whose
+// words are new each time (names, coined terms: words the cache of what
+// the German terms find has not seen).
+func BenchmarkFindNewWords(b *testing.B) {
+	lx := New(Table()) // its own cache
+	rnd := rand.New(rand.NewPCG(5, 6))
+	const letters = "abcdefghiklmnoprstuvz"
+	word := func() string {
+		w := make([]byte, 5+rnd.IntN(5))
+		for k := range w {
+			w[k] = letters[rnd.IntN(len(letters))]
+		}
+		return string(w)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		var ws []string
+		for range 30 {
+			ws = append(ws, word())
+		}
+		text := "Solid-state hydrogen storage " + strings.Join(ws, " ")
+		b.StartTimer()
+		lx.Find(text)
+	}
+}
+
 // BenchmarkFind finds the concepts of a lead-sized English text and of a
 // Chinese one.
 func BenchmarkFind(b *testing.B) {
