@@ -33,8 +33,7 @@ type Row struct {
 	EN, DE, ZH, HE string
 }
 
-// Lexicon finds concepts in text. It is immutable once built (but for a
-// bounded cache of what the German terms find in a word) and safe for
+// Lexicon finds concepts in text. It is immutable once built and safe for
 // concurrent use.
 type Lexicon struct {
 	en    map[string][]phrase // first stemmed token -> phrases, longest first
@@ -54,9 +53,6 @@ type Lexicon struct {
 	// word is compared only with the terms that may occur in it.
 	deByGram map[string][]int
 	deShort  map[string][]int
-
-	deMu    sync.Mutex
-	deWords map[string][]deHit // word -> what lx.de finds in it
 }
 
 // deGram is how many leading bytes of a long German term deByGram files
@@ -68,10 +64,6 @@ type deHit struct {
 	t *term
 	k int
 }
-
-// maxDEWords bounds the cache of words the German terms were looked for
-// in; past it the cache starts over.
-const maxDEWords = 100_000
 
 type phrase struct {
 	tokens  []string
@@ -90,7 +82,7 @@ type term struct {
 
 // New builds a Lexicon from rows.
 func New(rows []Row) *Lexicon {
-	lx := &Lexicon{en: map[string][]phrase{}, deWords: map[string][]deHit{}}
+	lx := &Lexicon{en: map[string][]phrase{}}
 	seen := map[Concept]bool{}
 	for _, r := range rows {
 		if !seen[r.ID] {
@@ -244,23 +236,11 @@ func (lx *Lexicon) substCandidates(f string) []int {
 
 // germanIn returns what the German terms find in word w: a short term
 // as the whole word, a long one anywhere inside it, longest first and
-// never overlapping. It depends on w alone, and words recur, so it is
-// cached.
+// never overlapping. Only the terms that may occur in w are tried
+// (deCandidates), which is cheaper than remembering the answers for the
+// words seen.
 func (lx *Lexicon) germanIn(w string) []deHit {
-	lx.deMu.Lock()
-	hits, ok := lx.deWords[w]
-	lx.deMu.Unlock()
-	if ok {
-		return hits
-	}
-	hits = lx.germanScan(w, lx.deCandidates(w))
-	lx.deMu.Lock()
-	if len(lx.deWords) >= maxDEWords {
-		clear(lx.deWords)
-	}
-	lx.deWords[w] = hits
-	lx.deMu.Unlock()
-	return hits
+	return lx.germanScan(w, lx.deCandidates(w))
 }
 
 // deCandidates returns the positions in lx.de, ascending, of the German

@@ -142,10 +142,10 @@ func TestGermanCandidatesFindAsAllTerms(t *testing.T) {
 }
 
 // BenchmarkFindNewWords finds the concepts of lead-sized texts whose
-// words are new each time (names, coined terms: words the cache of what
-// the German terms find has not seen).
+// words are new each time (names, coined terms), which every German term
+// that may occur in them is tried on.
 func BenchmarkFindNewWords(b *testing.B) {
-	lx := New(Table()) // its own cache
+	lx := Default()
 	rnd := rand.New(rand.NewPCG(5, 6))
 	const letters = "abcdefghiklmnoprstuvz"
 	word := func() string {
