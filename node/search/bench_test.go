@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,4 +158,71 @@ func BenchmarkIndexLeads(b *testing.B) {
 	}
 	b.ReportMetric(float64(took.Microseconds())/float64(b.N*n), "µs/lead")
 	b.ReportMetric(float64(mallocs)/float64(b.N*n), "allocs/lead")
+}
+
+// BenchmarkIndexStream measures keeping the index of a stream of new
+// leads, as a site does while leads are submitted: SEARCH_LEADS leads
+// (default 20,000) arrive in rounds of SEARCH_ROUND (default 3,000, five
+// seconds of writes at 600 a second), each written as the index's rounds
+// write them. It reports the CPU time per lead of the whole process, so
+// scorch's own merges in the background count too, and the segments left.
+//
+//	go test -run '^$' -bench BenchmarkIndexStream -benchtime 1x ./node/search/
+func BenchmarkIndexStream(b *testing.B) {
+	n, round := 20000, 3000
+	if v, err := strconv.Atoi(os.Getenv("SEARCH_LEADS")); err == nil && v > 0 {
+		n = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("SEARCH_ROUND")); err == nil && v > 0 {
+		round = v
+	}
+	leads := syntheticLeads(n)
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		src := newFakeState()
+		x, err := Open(Config{Dir: b.TempDir()}, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := x.step(ctx); err != nil { // the first reread, of nothing
+			b.Fatal(err)
+		}
+		runtime.GC()
+		b.StartTimer()
+		c0 := processCPU(b)
+		for from := 0; from < n; from += round {
+			batch := leads[from:min(from+round, n)]
+			ids := make([]string, len(batch))
+			src.mu.Lock()
+			for i, l := range batch {
+				src.leads[l.ID] = l
+				ids[i] = l.ID
+			}
+			src.applied += uint64(len(batch))
+			applied := src.applied
+			src.mu.Unlock()
+			x.Applied(applied, ids...)
+			for more := true; more; {
+				if more, err = x.step(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := x.Close(); err != nil {
+			b.Fatal(err)
+		}
+		cpu += processCPU(b) - c0
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*n), "cpu-µs/lead")
+}
+
+// processCPU is the CPU time this process has used, of every thread.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
