@@ -51,8 +51,11 @@ type Lexicon struct {
 	// positions in de of the terms that begin with them, ascending; and
 	// deShort, per text of a short one, the positions of those terms: a
 	// word is compared only with the terms that may occur in it.
-	deByGram map[string][]int
+	deByGram map[uint32][]int
 	deShort  map[string][]int
+	// deFirst2 has the bit of every pair of bytes a long German term
+	// begins with, so that most positions of a word need no map lookup.
+	deFirst2 *[1 << 16 / 64]uint64
 }
 
 // deGram is how many leading bytes of a long German term deByGram files
@@ -124,10 +127,12 @@ func New(rows []Row) *Lexicon {
 	// term is reported first; all matches are still reported.
 	sort.SliceStable(lx.subst, func(i, j int) bool { return len(lx.subst[i].text) > len(lx.subst[j].text) })
 	sort.SliceStable(lx.de, func(i, j int) bool { return len(lx.de[i].text) > len(lx.de[j].text) })
-	lx.deByGram, lx.deShort = map[string][]int{}, map[string][]int{}
+	lx.deByGram, lx.deShort, lx.deFirst2 = map[uint32][]int{}, map[string][]int{}, new([1 << 16 / 64]uint64)
 	for i, t := range lx.de {
 		if t.long {
-			lx.deByGram[t.text[:deGram]] = append(lx.deByGram[t.text[:deGram]], i)
+			g := gram(t.text, 0)
+			lx.deByGram[g] = append(lx.deByGram[g], i)
+			lx.deFirst2[g>>14] |= 1 << (g >> 8 & 63)
 		} else {
 			lx.deShort[t.text] = append(lx.deShort[t.text], i)
 		}
@@ -249,10 +254,23 @@ func (lx *Lexicon) germanIn(w string) []deHit {
 func (lx *Lexicon) deCandidates(w string) []int {
 	out := slices.Clone(lx.deShort[w])
 	for k := 0; k+deGram <= len(w); k++ {
-		out = append(out, lx.deByGram[w[k:k+deGram]]...)
+		g := gram(w, k)
+		if lx.deFirst2[g>>14]&(1<<(g>>8&63)) == 0 {
+			continue
+		}
+		out = append(out, lx.deByGram[g]...)
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	if len(out) > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out
+}
+
+// gram packs the deGram bytes of s from k into the low 24 bits of a
+// number, the first byte highest: bits 8 to 23 are the first two bytes.
+func gram(s string, k int) uint32 {
+	return uint32(s[k])<<16 | uint32(s[k+1])<<8 | uint32(s[k+2])
 }
 
 // germanScan returns what the German terms at positions cands of lx.de
