@@ -14,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
+	"github.com/blevesearch/bleve/v2/mapping"
 
 	"innonet/node/pipeline"
 )
@@ -65,6 +66,9 @@ type Index struct {
 	log *slog.Logger
 	src Source
 	idx bleve.Index
+	// pageMapping is the mapping, with positions, of the index of a page
+	// of hits that Search finds their highlights in.
+	pageMapping mapping.IndexMapping
 	// prints are the fingerprints of the documents; Run's alone.
 	prints *prints
 
@@ -100,7 +104,8 @@ func Open(cfg Config, src Source) (*Index, error) {
 		cfg.Spacing = 5 * time.Second
 	}
 	x := &Index{cfg: cfg, log: cfg.Logger, src: src, pending: map[string]struct{}{},
-		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
+		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
+		pageMapping: newMapping(true)}
 	var err error
 	if x.idx, err = openIndex(cfg.Dir, x.log); err != nil {
 		return nil, err
@@ -119,7 +124,7 @@ func Open(cfg Config, src Source) (*Index, error) {
 
 func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 	if dir == "" {
-		return bleve.NewMemOnly(newMapping())
+		return bleve.NewMemOnly(newMapping(false))
 	}
 	if idx, err := bleve.OpenUsing(dir, map[string]any{"unsafe_batch": true}); err == nil {
 		v, verr := idx.GetInternal([]byte(keyMapping))
@@ -138,7 +143,7 @@ func openIndex(dir string, log *slog.Logger) (bleve.Index, error) {
 	// a write it loses in a crash is written again, so it need not wait
 	// for the disk (unsafe_batch: no fsync per batch), which keeps it from
 	// competing with the Raft log for the disk.
-	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
+	idx, err := bleve.NewUsing(dir, newMapping(false), scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
 	if err != nil {
 		return nil, fmt.Errorf("create search index %s: %w", dir, err)
 	}

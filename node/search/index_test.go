@@ -172,6 +172,57 @@ func TestHighlights(t *testing.T) {
 	}
 }
 
+// The index on disk keeps no positions: the highlights of a page of hits
+// come from the leads as the state holds them, with the marks of the
+// words typed, of the names the query was widened with and of compounds
+// that begin with a word typed, whatever the filters.
+func TestHighlightsOfAnIndexOnDisk(t *testing.T) {
+	src := newFakeState(testLeads()...)
+	x := startIndex(t, t.TempDir(), src)
+	waitIndexed(t, x, 5)
+	marked := func(q Query, id string) []string {
+		t.Helper()
+		res, err := x.Search(context.Background(), q)
+		if err != nil {
+			t.Fatalf("search %q: %v", q.Text, err)
+		}
+		for _, h := range res.Hits {
+			if h.ID != id {
+				continue
+			}
+			l, _ := src.Lead(id)
+			var out []string
+			for _, hl := range x.Highlights(h, l) {
+				r := []rune(hl.Text)
+				for _, m := range hl.Marks {
+					out = append(out, hl.Field+":"+string(r[m.Start:m.End]))
+				}
+			}
+			return out
+		}
+		t.Fatalf("search %q: %s not among the hits", q.Text, id)
+		return nil
+	}
+	if got := marked(Query{Text: "hydrogen", TRLMin: 5}, "BOS-0001"); !slices.Contains(got, "title:hydrogen") {
+		t.Errorf("hydrogen in BOS-0001: marks %q, want title:hydrogen", got)
+	}
+	if got := marked(Query{Text: "Wasserstoff"}, "MUC-0001"); !slices.Contains(got, "title:Wasserstoffspeicher") {
+		t.Errorf("Wasserstoff in MUC-0001: marks %q, want the compound of the title marked", got)
+	}
+	if got := marked(Query{Text: "氢能"}, "BOS-0001"); !slices.Contains(got, "title:hydrogen") {
+		t.Errorf("氢能 in BOS-0001: marks %q, want the English name it was widened with", got)
+	}
+	// A lead changed since it was indexed is marked in its text now.
+	src.mu.Lock()
+	l := *src.leads["BOS-0001"]
+	l.Title = "Hydrogen tanks of metal hydride"
+	src.leads["BOS-0001"] = &l
+	src.mu.Unlock()
+	if got := marked(Query{Text: "hydride"}, "BOS-0001"); !slices.Contains(got, "title:hydride") {
+		t.Errorf("hydride in the changed BOS-0001: marks %q, want title:hydride", got)
+	}
+}
+
 func TestFollowsAndPersists(t *testing.T) {
 	dir := t.TempDir()
 	src := newFakeState(testLeads()...)

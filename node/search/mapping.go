@@ -14,7 +14,7 @@ import (
 
 // mappingVersion names the shape of the index: a stored index of another
 // version is thrown away and rebuilt (see Open).
-const mappingVersion = "4"
+const mappingVersion = "5"
 
 // A group is the set of fields one analyzer reads: the texts of one
 // language (English, German, Chinese/Japanese/Korean, Hebrew, and every
@@ -68,12 +68,17 @@ const (
 	fieldPublished = "published"
 )
 
-func newMapping() mapping.IndexMapping {
+// newMapping is the mapping of a site's index (positions false) or of the
+// small index Search builds of a page's hits to find where they match
+// (positions true). A site's index keeps no term positions: they were
+// most of what its segments and their merges wrote, and only the
+// highlights of a page of hits read them (see Index.locations).
+func newMapping(positions bool) mapping.IndexMapping {
 	text := func(analyzer string) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = analyzer
 		f.Store = false
-		f.IncludeTermVectors = true // highlights need the positions
+		f.IncludeTermVectors = positions
 		// Every query names its fields: a composite field of all the
 		// texts would only double the work of indexing them.
 		f.IncludeInAll = false

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"innonet/node/pipeline"
@@ -71,6 +72,8 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	text := strings.TrimSpace(q.Text)
 	var root query.Query = bleve.NewMatchAllQuery()
 	var expanded []expansion
+	// words is the query of the text alone, which the highlights show.
+	var words query.Query
 	switch id := strings.ToUpper(text); {
 	case pipeline.ValidLeadID(id):
 		// A lead's ID finds that lead.
@@ -85,6 +88,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 			should = append(should, textQuery(e.name, e.lang, e.boost))
 		}
 		root = bleve.NewDisjunctionQuery(should...)
+		words = root
 	}
 	if filters := filterQueries(q); len(filters) > 0 {
 		root = bleve.NewConjunctionQuery(append([]query.Query{root}, filters...)...)
@@ -93,10 +97,9 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if size <= 0 {
 		size = 10
 	}
-	// Ranking reads only the terms' frequencies; where they are in the
-	// text is read for the page's hits alone, by a second search of just
-	// those leads: reading the locations of every lead that matches made
-	// a search of a large index several times slower.
+	// Ranking reads only the terms' frequencies (the index keeps no
+	// positions); where the words are in the text is found for the page's
+	// hits alone (locations).
 	req := bleve.NewSearchRequestOptions(root, size, max(q.From, 0), false)
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -106,16 +109,15 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	for _, e := range expanded {
 		out.Expanded = append(out.Expanded, e.name)
 	}
-	if len(res.Hits) == 0 {
-		return out, nil
-	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
-	}
-	locs, err := x.locations(ctx, root, ids)
-	if err != nil {
-		return nil, err
+	var locs map[string]map[string][][2]int
+	if words != nil && len(res.Hits) > 0 {
+		ids := make([]string, len(res.Hits))
+		for i, h := range res.Hits {
+			ids[i] = h.ID
+		}
+		if locs, err = x.locations(ctx, words, ids); err != nil {
+			return nil, err
+		}
 	}
 	for _, h := range res.Hits {
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, locations: locs[h.ID]})
@@ -123,11 +125,38 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	return out, nil
 }
 
-// locations finds where root matches each of the leads ids, by field.
+// locations finds where root, a query of text, matches each of the leads
+// ids, by field. The site's index keeps no positions, so they are found
+// in a small index, in memory, of just these leads as the state holds
+// them now (the offsets Highlights cuts out of the same texts), with
+// positions: a page of hits costs a few leads' indexing, where keeping
+// positions cost every write of every lead.
 func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (map[string]map[string][][2]int, error) {
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(root, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	page, err := bleve.NewUsing("", x.pageMapping, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer page.Close()
+	b := page.NewBatch()
+	for _, id := range ids {
+		l, err := x.src.Lead(id)
+		if err != nil {
+			continue // gone since it was indexed: no highlights
+		}
+		var org *pipeline.Organization
+		if l.OrganizationID != "" {
+			org, _ = x.src.Organization(l.OrganizationID)
+		}
+		if err := b.Index(id, document(l, texts(l, org))); err != nil {
+			return nil, fmt.Errorf("search: highlight lead %s: %w", id, err)
+		}
+	}
+	if err := page.Batch(b); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	req := bleve.NewSearchRequestOptions(root, len(ids), 0, false)
 	req.IncludeLocations = true
-	res, err := x.idx.SearchInContext(ctx, req)
+	res, err := page.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
