@@ -66,9 +66,12 @@ type Index struct {
 	log *slog.Logger
 	src Source
 	idx bleve.Index
-	// pageMapping is the mapping, with positions, of the index of a page
-	// of hits that Search finds their highlights in.
-	pageMapping mapping.IndexMapping
+	// schema is how documents are built for idx; pageMapping and
+	// pageSchema, with positions, are those of the index of a page of
+	// hits that Search finds their highlights in.
+	schema      *schema
+	pageMapping *mapping.IndexMappingImpl
+	pageSchema  *schema
 	// prints are the fingerprints of the documents; Run's alone.
 	prints *prints
 
@@ -107,6 +110,12 @@ func Open(cfg Config, src Source) (*Index, error) {
 		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
 		pageMapping: newMapping(true)}
 	var err error
+	if x.schema, err = schemaOf(newMapping(false)); err != nil {
+		return nil, err
+	}
+	if x.pageSchema, err = schemaOf(x.pageMapping); err != nil {
+		return nil, err
+	}
 	if x.idx, err = openIndex(cfg.Dir, x.log); err != nil {
 		return nil, err
 	}
@@ -400,7 +409,11 @@ func (w *writer) put(l *pipeline.Lead) error {
 	if old, ok := w.prints.get(w.x.prints, l.ID); ok && old == fp {
 		return nil
 	}
-	if err := w.b.Index(l.ID, document(l, ts)); err != nil {
+	d, err := w.x.schema.document(l, ts)
+	if err == nil {
+		err = w.b.IndexAdvanced(d)
+	}
+	if err != nil {
 		return fmt.Errorf("index lead %s: %w", l.ID, err)
 	}
 	w.prints.set(w.x.prints, l.ID, fp)

@@ -73,12 +73,13 @@ const (
 // (positions true). A site's index keeps no term positions: they were
 // most of what its segments and their merges wrote, and only the
 // highlights of a page of hits read them (see Index.locations).
-func newMapping(positions bool) mapping.IndexMapping {
+func newMapping(positions bool) *mapping.IndexMappingImpl {
 	text := func(analyzer string) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = analyzer
 		f.Store = false
 		f.IncludeTermVectors = positions
+		f.DocValues = false // nothing sorts or facets by a text
 		// Every query names its fields: a composite field of all the
 		// texts would only double the work of indexing them.
 		f.IncludeInAll = false

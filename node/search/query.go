@@ -147,7 +147,11 @@ func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (
 		if l.OrganizationID != "" {
 			org, _ = x.src.Organization(l.OrganizationID)
 		}
-		if err := b.Index(id, document(l, texts(l, org))); err != nil {
+		d, err := x.pageSchema.document(l, texts(l, org))
+		if err == nil {
+			err = b.IndexAdvanced(d)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("search: highlight lead %s: %w", id, err)
 		}
 	}
