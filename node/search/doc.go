@@ -16,7 +16,7 @@
 //	x, err := search.Open(search.Config{Dir: filepath.Join(dataDir, "search")}, state)
 //	go x.Run(ctx)
 //	// in the FSM, after Apply: x.Applied(index, lead.ID)
-//	res, err := x.Search(ctx, search.Query{Text: "hydrogen storage", TRLMin: 6, Limit: 10})
+//	res, err := x.Search(ctx, search.Query{Text: "hydrogen storage", TRLMin: 6, Size: 10})
 //
 // # What is indexed
 //
@@ -49,6 +49,11 @@
 // summaries. Filters narrow the index's answer; the caller still checks
 // each hit against the current state and the caller's visibility, since
 // the index may lag the state by a batch.
+//
+// The site's index keeps term frequencies, not positions: where the
+// words of a query are in a hit's text ([Index.Highlights]) is found for
+// one page of hits at a time, in a small in-memory index of just those
+// leads as the state holds them now, searched with the same query.
 //
 // # What it does not do
 //
