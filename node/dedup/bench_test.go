@@ -103,3 +103,15 @@ func BenchmarkBuild100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrepare measures reading a lead's features (names, domains,
+// the weighted words and concepts of its text), which Put and Check do
+// for every lead before they touch the index.
+//
+//	go test -run '^$' -bench BenchmarkPrepare -benchmem ./node/dedup/
+func BenchmarkPrepare(b *testing.B) {
+	leads := synthetic(1000, 4)
+	for i := 0; b.Loop(); i++ {
+		prepare(leads[i%len(leads)])
+	}
+}

@@ -54,67 +54,107 @@ var stopWords = set("the", "and", "for", "with", "from", "that", "this", "its", 
 // presents the lead as another product of its organisation (other.go);
 // the phrase naming that product is left out.
 func textFeatures(l *Lead) (all, head []feature, other bool) {
-	tf := map[string]float64{}
+	a := newAccumulator(len(l.Title) + len(l.Summary))
 	title, o1 := otherProduct(lexicon.Fold(l.Title))
-	addText(tf, title, weightTitle)
-	addText(tf, strings.Join(l.Tags, " ; "), weightTags)
-	h := map[string]float64{}
-	for k, v := range tf {
-		h[k] = v
-	}
+	a.addText(title, weightTitle, true)
+	a.addText(strings.Join(l.Tags, " ; "), weightTags, true)
 	summary, o2 := otherProduct(lexicon.Fold(l.Summary))
-	addText(tf, summary, weightSummary)
-	return sorted(tf), sorted(h), o1 || o2
+	a.addText(summary, weightSummary, false)
+	all, head = a.sorted()
+	return all, head, o1 || o2
 }
 
-func sorted(tf map[string]float64) []feature {
-	out := make([]feature, 0, len(tf))
-	for k, v := range tf {
-		out = append(out, feature{key: k, tf: min(v, maxTF)})
+// An accumulator sums the weights of a lead's features, field by field.
+// A key is spelled in a buffer it reuses and looked up without
+// allocating: only a feature met for the first time costs a string.
+type accumulator struct {
+	at    map[string]int32 // key to its entry
+	ents  []accEntry
+	buf   []byte
+	field int32 // the field being added, from 1
+}
+
+type accEntry struct {
+	key       string
+	all, head float64
+	field     int32 // the last field that added the key
+}
+
+func newAccumulator(textLen int) *accumulator {
+	n := textLen/6 + 8
+	return &accumulator{at: make(map[string]int32, n), ents: make([]accEntry, 0, n), buf: make([]byte, 0, 64)}
+}
+
+// add counts the key kind:text once in the current field.
+func (a *accumulator) add(kind byte, text string, w float64, head bool) {
+	a.buf = append(append(a.buf[:0], kind, ':'), text...)
+	i, ok := a.at[string(a.buf)]
+	if !ok {
+		i = int32(len(a.ents))
+		k := string(a.buf)
+		a.ents = append(a.ents, accEntry{key: k})
+		a.at[k] = i
 	}
-	slices.SortFunc(out, func(a, b feature) int { return strings.Compare(a.key, b.key) })
-	return out
+	e := &a.ents[i]
+	// Within one field a feature counts once: repetition in a summary
+	// is style, not evidence.
+	if e.field == a.field {
+		return
+	}
+	e.field = a.field
+	e.all += w
+	if head {
+		e.head += w
+	}
 }
 
-func addText(tf map[string]float64, s string, w float64) {
+// sorted returns the features of all the text and of the head, by key.
+func (a *accumulator) sorted() (all, head []feature) {
+	slices.SortFunc(a.ents, func(x, y accEntry) int { return strings.Compare(x.key, y.key) })
+	all = make([]feature, 0, len(a.ents))
+	for _, e := range a.ents {
+		all = append(all, feature{key: e.key, tf: min(e.all, maxTF)})
+		if e.head > 0 {
+			head = append(head, feature{key: e.key, tf: min(e.head, maxTF)})
+		}
+	}
+	if head == nil {
+		head = []feature{}
+	}
+	return all, head
+}
+
+func (a *accumulator) addText(s string, w float64, head bool) {
+	a.field++
 	if s == "" {
 		return
 	}
-	// Within one field a feature counts once: repetition in a summary is
-	// style, not evidence.
-	seen := make(map[string]bool, len(s)/4)
-	add := func(k string) {
-		if !seen[k] {
-			seen[k] = true
-			tf[k] += w
-		}
-	}
 	for _, m := range lexicon.Default().Find(s) {
-		add(string(kindConcept) + ":" + string(m.Concept))
+		a.add(kindConcept, string(m.Concept), w, head)
 	}
 	f := lexicon.Fold(s)
 	for _, tok := range tokensWithJoins(f) {
 		switch {
 		case hasDigit(tok):
 			for _, n := range numbers(tok) {
-				add(string(kindNumber) + ":" + n)
+				a.add(kindNumber, n, w, head)
 			}
 			if hasLetter(tok) && isLatinWord(tok) && len(tok) >= 3 {
-				add(string(kindWord) + ":" + tok) // 800v, h2, cas12
+				a.add(kindWord, tok, w, head) // 800v, h2, cas12
 			}
 		case isHan(tok):
 			r := []rune(tok)
 			for i := 0; i+1 < len(r); i++ {
-				add(string(kindHan) + ":" + string(r[i:i+2]))
+				a.add(kindHan, string(r[i:i+2]), w, head)
 			}
 		case isHebrewWord(tok):
 			if len([]rune(tok)) >= 2 {
-				add(string(kindHebrew) + ":" + tok)
+				a.add(kindHebrew, tok, w, head)
 			}
 		case isLatinWord(tok):
 			st := lexicon.Stem(tok)
 			if len(st) >= 3 && !stopWords[tok] && !stopWords[st] {
-				add(string(kindWord) + ":" + st)
+				a.add(kindWord, st, w, head)
 			}
 		}
 	}

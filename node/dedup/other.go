@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -43,6 +44,9 @@ const besidePhraseWords = 3
 // product of the organisation, and returns s without the phrases that
 // name the product it sets itself apart from.
 func otherProduct(s string) (string, bool) {
+	if !holdsCue(s) {
+		return s, false // most texts: no cue to look for one by one
+	}
 	cue := false
 	for _, c := range ordinalCues {
 		if strings.Contains(s, c) {
@@ -68,6 +72,36 @@ func otherProduct(s string) (string, bool) {
 		}
 	}
 	return s, cue
+}
+
+// cuesByGram files every cue under its first two bytes, and cueGrams
+// marks those pairs of bytes, so that one pass over a text finds whether
+// it holds any cue at all.
+var cuesByGram, cueGrams = func() (map[uint16][]string, *[1 << 10]uint64) {
+	by := map[uint16][]string{}
+	var marks [1 << 10]uint64
+	for _, c := range append(slices.Clone(besideCues), ordinalCues...) {
+		g := uint16(c[0])<<8 | uint16(c[1]) // every cue has two bytes or more
+		by[g] = append(by[g], c)
+		marks[g>>6] |= 1 << (g & 63)
+	}
+	return by, &marks
+}()
+
+// holdsCue reports whether any beside or ordinal cue occurs in s.
+func holdsCue(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		g := uint16(s[i])<<8 | uint16(s[i+1])
+		if cueGrams[g>>6]&(1<<(g&63)) == 0 {
+			continue
+		}
+		for _, c := range cuesByGram[g] {
+			if strings.HasPrefix(s[i:], c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // continuesWord reports whether the cue at s[i:] ends a longer word, as
