@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -201,7 +202,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	b := &bench{cfg: cfg, cells: cells, dir: dir, benchBin: benchBin, logf: logf,
 		res: newResults(cfg, cells, args)}
 	b.res.EtcdVersion = toolVersion(etcdBin, "--version")
-	b.res.InnonetCommit = toolVersion("git", "describe", "--always", "--dirty")
+	// The commit of the binary that runs: a binary given with -innonet
+	// need not be of the working tree's.
+	if b.res.InnonetCommit = binaryCommit(innonetBin); b.res.InnonetCommit == "" && cfg.innonetBin == "" {
+		b.res.InnonetCommit = toolVersion("git", "describe", "--always", "--dirty")
+	}
 	pp := &ports{}
 	logf("starting innonet (3 sites) and etcd (3 members) on 127.0.0.1 under %s...", dir)
 	if b.innonet, err = startInnonet(ctx, ps, pp, innonetBin, filepath.Join(dir, "innonet"), cfg.serveFlags); err != nil {
@@ -230,6 +235,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // toolVersion is the first line a binary prints for its version.
+// binaryCommit is the commit a Go binary was built from, as go build
+// stamps it ("-dirty" when the tree had changes), or "" if it holds none.
+func binaryCommit(bin string) string {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value[:min(len(s.Value), 7)]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
+}
+
 func toolVersion(bin string, args ...string) string {
 	out, err := exec.Command(bin, args...).Output()
 	if err != nil {
