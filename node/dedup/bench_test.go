@@ -3,6 +3,7 @@ package dedup
 import (
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -113,5 +114,29 @@ func BenchmarkPrepare(b *testing.B) {
 	leads := synthetic(1000, 4)
 	for i := 0; b.Loop(); i++ {
 		prepare(leads[i%len(leads)])
+	}
+}
+
+// BenchmarkHeap100k measures the memory an index of 100,000 synthetic
+// leads keeps (the live heap it adds, after a collection) per lead; one
+// operation is building it.
+//
+//	go test -run '^$' -bench BenchmarkHeap100k -benchtime 1x ./node/dedup/
+func BenchmarkHeap100k(b *testing.B) {
+	leads := synthetic(100_000, 1)
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ix := New(DefaultConfig())
+		for _, l := range leads {
+			if err := ix.Put(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(len(leads)), "heap-B/lead")
+		runtime.KeepAlive(ix)
 	}
 }

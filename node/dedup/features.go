@@ -111,15 +111,19 @@ func (a *accumulator) add(kind byte, text string, w float64, head bool) {
 // sorted returns the features of all the text and of the head, by key.
 func (a *accumulator) sorted() (all, head []feature) {
 	slices.SortFunc(a.ents, func(x, y accEntry) int { return strings.Compare(x.key, y.key) })
-	all = make([]feature, 0, len(a.ents))
+	// Both live as long as the lead is indexed: allocated to size.
+	n := 0
+	for _, e := range a.ents {
+		if e.head > 0 {
+			n++
+		}
+	}
+	all, head = make([]feature, 0, len(a.ents)), make([]feature, 0, n)
 	for _, e := range a.ents {
 		all = append(all, feature{key: e.key, tf: min(e.all, maxTF)})
 		if e.head > 0 {
 			head = append(head, feature{key: e.key, tf: min(e.head, maxTF)})
 		}
-	}
-	if head == nil {
-		head = []feature{}
 	}
 	return all, head
 }

@@ -3,6 +3,7 @@ package dedup
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -94,14 +95,11 @@ func nameFeatures(p *prepared) map[string]bool {
 	return own
 }
 
+// without drops the features keyed in drop from fs, in place: fs is the
+// caller's own (a lead's features live as long as the lead is indexed,
+// so a copy grown by appending would keep up to twice their memory).
 func without(fs []feature, drop map[string]bool) []feature {
-	out := fs[:0:0]
-	for _, f := range fs {
-		if !drop[f.key] {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(fs, func(f feature) bool { return drop[f.key] })
 }
 
 type evidence struct {
