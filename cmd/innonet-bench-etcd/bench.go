@@ -176,6 +176,13 @@ func (b *bench) runInnonet(ctx context.Context, c cell) (measurement, error) {
 			return m, err
 		}
 	}
+	// The sites keep their search and duplicate indexes after the
+	// answers (the search index writes every few seconds under load): that
+	// work is part of what the writes cost, and would otherwise run during
+	// etcd's turn.
+	if m.Settle, err = settle(ctx, b.innonet.cpu); err != nil {
+		b.logf("innonet after %s: %v", c.Name, err)
+	}
 	m.ServerCPU = b.innonet.cpu() - cpu
 	if after, err := b.innonet.mallocs(ctx); err == nil && merr == nil {
 		m.LeaderAllocs, m.ServerAllocs = allocsPerRequest(mallocs, after, leader.code, m.Requests)
@@ -216,11 +223,42 @@ func (b *bench) runEtcd(ctx context.Context, c cell, round int) (measurement, er
 	if err != nil {
 		return m, err
 	}
+	if m.Settle, err = settle(ctx, b.etcd.cpu); err != nil {
+		b.logf("etcd after %s: %v", c.Name, err)
+	}
 	m.ServerCPU = b.etcd.cpu() - cpu
 	if _, _, after, err := b.etcd.roles(ctx); err == nil && after > term {
 		m.Elections = after - term
 	}
 	return m, nil
+}
+
+// Quiet is how little CPU a cluster's three processes use in a window of
+// settleWindow once they have done the work of a run (heartbeats and
+// housekeeping only); settleMax bounds the wait.
+const (
+	settleWindow = time.Second
+	quietCPU     = 100 * time.Millisecond
+	settleMax    = 2 * time.Minute
+)
+
+// settle waits until the processes whose CPU time cpu sums are quiet,
+// and returns how long that took.
+func settle(ctx context.Context, cpu func() time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, settleMax)
+	defer cancel()
+	for {
+		before := cpu()
+		select {
+		case <-ctx.Done():
+			return time.Since(start), fmt.Errorf("still busy after %v: %w", settleMax, ctx.Err())
+		case <-time.After(settleWindow):
+		}
+		if cpu()-before < quietCPU {
+			return time.Since(start), nil
+		}
+	}
 }
 
 // brief is a measurement in a few words, for the progress lines.
@@ -240,6 +278,9 @@ func brief(m measurement) string {
 	}
 	if m.PossibleDuplicates > 0 && m.Requests > 0 {
 		s += fmt.Sprintf(" (%.1f possible duplicates a lead)", float64(m.PossibleDuplicates)/float64(m.Requests))
+	}
+	if m.Settle > 2*settleWindow {
+		s += fmt.Sprintf(" (quiet %.0f s after)", m.Settle.Seconds())
 	}
 	return s
 }

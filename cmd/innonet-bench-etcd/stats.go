@@ -21,9 +21,13 @@ type measurement struct {
 	P50       time.Duration `json:"p50_ns"`
 	P99       time.Duration `json:"p99_ns"`
 	// ServerCPU is the CPU time the cluster's three processes used for
-	// the run (on innonet until every site had applied the writes); the
-	// load generator's own is not in it.
+	// the run and after it until they were quiet (on innonet: every site
+	// had applied the writes and brought its search and duplicate indexes
+	// up to date); the load generator's own is not in it.
 	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
+	// Settle is how long the cluster took after the run to be quiet, its
+	// three processes using less than 0.1 s of CPU in a second.
+	Settle time.Duration `json:"settle_ns,omitempty"`
 	// LeaderAllocs and ServerAllocs are the heap objects the leader, and
 	// the three sites together, allocated per request over the same span
 	// (innonet only: read from each site's /metrics).
