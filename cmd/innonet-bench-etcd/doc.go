@@ -22,6 +22,12 @@
 // the way etcd's tool does it: N clients sharing M gRPC connections, a
 // fixed number of requests, latencies of the successful ones.
 //
+// After each run it waits until the cluster is quiet (its three
+// processes under 0.1 s of CPU in a second, at most two minutes): an
+// innonet site keeps its search and duplicate indexes after it answers,
+// and that work is counted in the CPU per request instead of running
+// into the other system's turn.
+//
 // For each cell it prints both systems' median over the rounds (requests
 // per second, p50, p99) and the median of the per-round ratios
 // innonet/etcd with their min–max; -json writes the same figures, with
