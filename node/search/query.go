@@ -136,7 +136,7 @@ func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	defer page.Close()
+	defer func() { _ = page.Close() }() // in memory: nothing to lose
 	b := page.NewBatch()
 	for _, id := range ids {
 		l, err := x.src.Lead(id)
