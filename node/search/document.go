@@ -67,6 +67,16 @@ func texts(l *pipeline.Lead, org *pipeline.Organization) []text {
 	return out
 }
 
+// textsNow is texts of l with the organisation it links to as the state
+// holds it now (what a page of hits is highlighted from).
+func (x *Index) textsNow(l *pipeline.Lead) []text {
+	var org *pipeline.Organization
+	if l.OrganizationID != "" {
+		org, _ = x.src.Organization(l.OrganizationID)
+	}
+	return texts(l, org)
+}
+
 // A schema is how each field of a document is indexed, read once from
 // an index's mapping: documents are built directly from it, where
 // bleve's Batch.Index would walk a map of the lead by reflection for

@@ -40,11 +40,7 @@ var fieldOrder = map[string]int{"title": 0, "tags": 1, "organization": 2, "summa
 // (offsets that no longer fall on its text are dropped), never wrong
 // text.
 func (x *Index) Highlights(h Hit, l *pipeline.Lead) []Highlight {
-	var org *pipeline.Organization
-	if l.OrganizationID != "" {
-		org, _ = x.src.Organization(l.OrganizationID)
-	}
-	byField := fieldTexts(texts(l, org))
+	byField := fieldTexts(x.textsNow(l))
 	var out []Highlight
 	for field, locs := range h.locations {
 		// document joins the texts of one field with "\n": find each

@@ -110,13 +110,20 @@ func Open(cfg Config, src Source) (*Index, error) {
 		all: true, progress: make(chan struct{}), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
 		pageMapping: newMapping(true)}
 	var err error
-	if x.schema, err = schemaOf(newMapping(false)); err != nil {
-		return nil, err
-	}
 	if x.pageSchema, err = schemaOf(x.pageMapping); err != nil {
 		return nil, err
 	}
 	if x.idx, err = openIndex(cfg.Dir, x.log); err != nil {
+		return nil, err
+	}
+	// Documents are built from the mapping the index holds.
+	m, ok := x.idx.Mapping().(*mapping.IndexMappingImpl)
+	if !ok {
+		_ = x.idx.Close()
+		return nil, fmt.Errorf("search index: mapping of type %T", x.idx.Mapping())
+	}
+	if x.schema, err = schemaOf(m); err != nil {
+		_ = x.idx.Close()
 		return nil, err
 	}
 	if raw, err := x.idx.GetInternal([]byte(keyApplied)); err == nil && len(raw) == 8 {

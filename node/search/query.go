@@ -143,11 +143,7 @@ func (x *Index) locations(ctx context.Context, root query.Query, ids []string) (
 		if err != nil {
 			continue // gone since it was indexed: no highlights
 		}
-		var org *pipeline.Organization
-		if l.OrganizationID != "" {
-			org, _ = x.src.Organization(l.OrganizationID)
-		}
-		d, err := x.pageSchema.document(l, texts(l, org))
+		d, err := x.pageSchema.document(l, x.textsNow(l))
 		if err == nil {
 			err = b.IndexAdvanced(d)
 		}
