@@ -18,23 +18,24 @@ import (
 
 // weighed is the checked lead's features with their weights (tf × idf).
 type weighed struct {
-	// nums are the numbered keys in ascending order of number, with
-	// their squared weight when they can match a lead in another
-	// language (w2[0]) or in the same one (w2[1]), else 0. A key without
-	// a number is held by no indexed lead, so it is shared with none.
-	nums []numbered
+	// nums are the numbered keys in ascending order, and w2 their
+	// squared weights when they can match a lead in another language
+	// (w2[i][0]) or in the same one (w2[i][1]), else 0. A key without a
+	// number is held by no indexed lead, so it is shared with none.
+	nums []uint32
+	w2   [][2]float64
 	// norm is the sum of the squared weights of the features that can
 	// match a lead in another language ([0]) or in the same one ([1]).
 	norm [2]float64
 }
 
-type numbered struct {
-	num uint32
-	w2  [2]float64
-}
-
 func weigh(fs []feature, idf func(string) float64, numbers map[string]uint32) weighed {
+	type numbered struct {
+		num uint32
+		w2  [2]float64
+	}
 	var out weighed
+	nums := make([]numbered, 0, len(fs))
 	for _, f := range fs {
 		w := f.tf * idf(f.key)
 		var w2 [2]float64
@@ -45,10 +46,14 @@ func weigh(fs []feature, idf func(string) float64, numbers map[string]uint32) we
 			}
 		}
 		if num, ok := numbers[f.key]; ok {
-			out.nums = append(out.nums, numbered{num, w2})
+			nums = append(nums, numbered{num, w2})
 		}
 	}
-	slices.SortFunc(out.nums, func(a, b numbered) int { return int(int64(a.num) - int64(b.num)) })
+	slices.SortFunc(nums, func(a, b numbered) int { return int(int64(a.num) - int64(b.num)) })
+	out.nums, out.w2 = make([]uint32, len(nums)), make([][2]float64, len(nums))
+	for i, n := range nums {
+		out.nums[i], out.w2[i] = n.num, n.w2
+	}
 	return out
 }
 
@@ -81,19 +86,19 @@ func cosineBound(a *weighed, bnums []uint32, same bool) float64 {
 	if a.norm[s] == 0 {
 		return 0
 	}
+	// A merge of the two sorted lists that steps without branching on
+	// their order (which a branch predictor cannot guess), summing the
+	// weights of the numbers in both.
 	var shared float64
+	an, w2 := a.nums, a.w2
 	i, j := 0, 0
-	for i < len(a.nums) && j < len(bnums) {
-		switch an, bn := a.nums[i].num, bnums[j]; {
-		case an < bn:
-			i++
-		case bn < an:
-			j++
-		default:
-			shared += a.nums[i].w2[s]
-			i++
-			j++
+	for i < len(an) && j < len(bnums) {
+		x, y := an[i], bnums[j]
+		if x == y {
+			shared += w2[i][s]
 		}
+		i += b2i(x <= y)
+		j += b2i(y <= x)
 	}
 	return math.Min(1, math.Sqrt(shared/a.norm[s]))
 }
@@ -103,13 +108,17 @@ const boundMargin = 1e-9
 
 // mayReach reports whether the pair of c (weighed as feats and head) and
 // the indexed lead e may reach MinConfidence: false only when its
-// confidence at the upper bound of its similarity stays below it.
-func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed) bool {
+// confidence at the upper bound of its similarity stays below it. noOrg
+// says that the pair is known to have no organisation evidence.
+func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed, noOrg bool) bool {
 	if !(cfg.SimHigh > cfg.SimLow) || cfg.TextWeight < 0 || cfg.TextWeight > 1 || cfg.TextOnly < 0 {
 		return true // the confidence might not grow with the similarity
 	}
 	same := c.lead.Language == e.lead.Language
 	s := math.Min(1, (cosineBound(feats, e.featNums, same)+cosineBound(head, e.headNums, same))/2+boundMargin)
+	if noOrg {
+		return cfg.combine(c, e, 0, s) >= cfg.MinConfidence
+	}
 	// The confidence grows with the organisation evidence too, so with
 	// none and with the most there is it bounds every case, before the
 	// evidence itself is looked at.
@@ -119,4 +128,13 @@ func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed) bool {
 	var buf [6]evidence
 	o := noisyOr(orgEvidence(c, e, buf[:0], false))
 	return cfg.combine(c, e, o, s) >= cfg.MinConfidence
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	var n int
+	if b {
+		n = 1
+	}
+	return n
 }

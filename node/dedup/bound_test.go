@@ -1,8 +1,10 @@
 package dedup
 
 import (
+	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -45,7 +47,9 @@ func TestCosineBound(t *testing.T) {
 }
 
 // Checks with the bound answer exactly as checks that compare every
-// candidate in full, and the bound spares most comparisons.
+// candidate in full, and the bound spares most comparisons. With a tiny
+// MaxPosting most organisation keys are too common to be looked up, so
+// candidates found through text alone may have organisation evidence.
 func TestBoundKeepsEveryAnswer(t *testing.T) {
 	leads := synthetic(3000, 5)
 	cfg := DefaultConfig()
@@ -57,20 +61,24 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 		}
 	}
 	probes := append(synthetic(200, 6), leads[:200]...)
-	answered := 0
-	for _, p := range probes {
-		ix.noBound = false
-		got := ix.Check(p)
-		ix.noBound = true
-		want := ix.Check(p)
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("lead %s: with the bound %+v, in full %+v", p.ID, got, want)
+	for _, maxPosting := range []int{cfg.MaxPosting, 2} {
+		ix.cfg.MaxPosting = maxPosting
+		answered := 0
+		for _, p := range probes {
+			ix.noBound = false
+			got := ix.Check(p)
+			ix.noBound = true
+			want := ix.Check(p)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("MaxPosting %d, lead %s: with the bound %+v, in full %+v", maxPosting, p.ID, got, want)
+			}
+			answered += len(want)
 		}
-		answered += len(want)
+		if answered == 0 {
+			t.Fatalf("MaxPosting %d: no check found a candidate: the test shows nothing", maxPosting)
+		}
 	}
-	if answered == 0 {
-		t.Fatal("no check found a candidate: the test shows nothing")
-	}
+	ix.cfg.MaxPosting = cfg.MaxPosting
 	// How many pairs the bound rules out, over all indexed leads.
 	out, all := 0, 0
 	for _, p := range probes[:20] {
@@ -82,7 +90,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 				continue
 			}
 			all++
-			if !cfg.mayReach(c, e, &feats, &head) {
+			if !cfg.mayReach(c, e, &feats, &head, false) {
 				out++
 				if conf := cfg.confidence(c, e, idf); conf >= cfg.MinConfidence {
 					t.Fatalf("%s and %s ruled out at confidence %v", p.ID, e.lead.ID, conf)
@@ -94,4 +102,46 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 		t.Errorf("the bound rules out %d of %d pairs; it should spare most", out, all)
 	}
 	t.Logf("the bound rules out %d of %d pairs", out, all)
+}
+
+// A pair found through a shared word alone, whose organisation keys were
+// too common to be looked up, still counts its organisation evidence:
+// the bound does not take it for a pair without any (whose texts, alike
+// in one word, would stay far below MinConfidence).
+func TestBoundCountsOrganisationsTooCommonToLookUp(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxPosting = 3
+	ix := New(cfg)
+	// Each lead has a title of its own and a summary of two words of its
+	// own and three shared: texts alike enough for a candidate with the
+	// organisation's evidence, too little without.
+	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november")
+	lead := func(i int) Lead {
+		own := func(k int) string { return words[(3*i+k)%len(words)] + strings.Repeat("q", 1+i/len(words)) }
+		return Lead{ID: fmt.Sprint("L", i), Title: own(0), Summary: own(1) + " " + own(2) + " zorblatic quantelix mirovane",
+			Organization: "Quellwerk Photonics GmbH", Website: "https://quellwerk.example", Language: "en"}
+	}
+	for i := range 6 {
+		if err := ix.Put(lead(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Leads of other organisations, without the shared words, give them
+	// their weight.
+	for _, l := range synthetic(200, 3) {
+		if err := ix.Put(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probe := lead(6)
+	ix.noBound = true
+	want := ix.Check(probe)
+	ix.noBound = false
+	got := ix.Check(probe)
+	if len(want) == 0 {
+		t.Fatal("the leads of one organisation sharing a word are no candidates: the test shows nothing")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("with the bound %+v, in full %+v", got, want)
+	}
 }

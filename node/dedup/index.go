@@ -302,6 +302,13 @@ func orgKeys(p *prepared) []string {
 	return out
 }
 
+// blockEntry is a candidate of a check: its slot, and whether one of
+// the organisation keys found it.
+type blockEntry struct {
+	slot int32
+	org  bool
+}
+
 // rareKeys is how many of a candidate's rarest text features are used as
 // blocking keys besides its organisation keys.
 const rareKeys = 8
@@ -420,20 +427,42 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	v := ix.view(c.lead.ID)
-	block := map[int32]struct{}{}
-	collect := func(k string, limit int) {
+	// The candidates in the order found, and whether an organisation key
+	// found each. When every organisation key of c was looked up (none
+	// was too common), a candidate no organisation key found has no
+	// organisation evidence (orgKeys), which spares its bound a case.
+	var (
+		block  = map[int32]int32{} // slot to its place in cands
+		cands  []blockEntry
+		allOrg = true
+		self   = int32(-1) // the slot of c's indexed version, left out
+	)
+	if n, ok := ix.ids[c.lead.ID]; ok && c.lead.ID != "" {
+		self = n
+	}
+	collect := func(k string, limit int, org bool) {
 		t := ix.terms[k]
-		if t == nil || v.count(k) > limit {
+		if t == nil {
+			return
+		}
+		if v.count(k) > limit {
+			allOrg = allOrg && !org
 			return
 		}
 		for _, i := range t.slots {
-			if ix.leads[i] != nil {
-				block[i] = struct{}{}
+			if ix.leads[i] == nil || i == self {
+				continue
 			}
+			if at, ok := block[i]; ok {
+				cands[at].org = cands[at].org || org
+				continue
+			}
+			block[i] = int32(len(cands))
+			cands = append(cands, blockEntry{slot: i, org: org})
 		}
 	}
 	for _, k := range orgKeys(c) {
-		collect(k, ix.cfg.MaxPosting)
+		collect(k, ix.cfg.MaxPosting, true)
 	}
 	rare := make([]feature, 0, len(c.feats))
 	for _, f := range c.feats {
@@ -449,18 +478,15 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 		return rare[i].key < rare[j].key
 	})
 	for i := 0; i < len(rare) && i < rareKeys; i++ {
-		collect(rare[i].key, ix.cfg.MaxTextPosting)
+		collect(rare[i].key, ix.cfg.MaxTextPosting, false)
 	}
 
 	idf := v.idf(c)
 	feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 	var out []Candidate
-	for i := range block {
-		e := ix.leads[i]
-		if e.lead.ID == c.lead.ID {
-			continue
-		}
-		if !ix.noBound && !ix.cfg.mayReach(c, e, &feats, &head) {
+	for _, b := range cands {
+		e := ix.leads[b.slot]
+		if !ix.noBound && !ix.cfg.mayReach(c, e, &feats, &head, allOrg && !b.org) {
 			continue // bound.go
 		}
 		if ix.cfg.confidence(c, e, idf) >= ix.cfg.MinConfidence {
