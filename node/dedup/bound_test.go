@@ -21,7 +21,7 @@ func TestCosineBound(t *testing.T) {
 	tight := 0
 	for i, l := range leads[:30] {
 		a := prepare(l)
-		idf := ix.view(a.lead.ID).idf(a)
+		idf := ix.view(a).idf(a)
 		w := weigh(a.feats, idf, ix.numbers)
 		for _, other := range leads[i:] {
 			b := ix.leads[ix.ids[other.ID]]
@@ -83,7 +83,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 	out, all := 0, 0
 	for _, p := range probes[:20] {
 		c := prepare(p)
-		idf := ix.view(c.lead.ID).idf(c)
+		idf := ix.view(c).idf(c)
 		feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
 		for _, e := range ix.leads {
 			if e == nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -371,28 +372,39 @@ func sameLead(a, b *Lead) bool {
 // checked alike before and after it is indexed (and while an edit of it
 // is). ix.mu is held while it is used.
 type view struct {
-	ix   *Index
-	self map[string]bool // the keys of the checked lead's indexed version
-	live int             // the leads indexed, the checked one left out
+	ix *Index
+	// indexed says that the lead checked is the very version the index
+	// holds (a lead just written, checked for its writer): the keys left
+	// out are then its own keys, and nothing needs listing.
+	indexed bool
+	self    map[string]bool // else the keys of the indexed version, if any
+	live    int             // the leads indexed, the checked one left out
 }
 
-func (ix *Index) view(id string) view {
+func (ix *Index) view(c *prepared) view {
 	v := view{ix: ix, live: len(ix.ids)}
-	if n, ok := ix.ids[id]; ok && id != "" {
-		v.live--
-		ks := keys(ix.leads[n])
-		v.self = make(map[string]bool, len(ks))
-		for _, k := range ks {
-			v.self[k] = true
-		}
+	n, ok := ix.ids[c.lead.ID]
+	if !ok || c.lead.ID == "" {
+		return v
+	}
+	v.live--
+	if ix.leads[n] == c {
+		v.indexed = true
+		return v
+	}
+	ks := keys(ix.leads[n])
+	v.self = make(map[string]bool, len(ks))
+	for _, k := range ks {
+		v.self[k] = true
 	}
 	return v
 }
 
-// count is the number of leads, the checked one left out, holding k.
-func (v view) count(k string) int {
+// ownCount is the number of leads, the checked one left out, holding k,
+// one of the checked lead's keys.
+func (v view) ownCount(k string) int {
 	n := v.ix.count(k)
-	if v.self[k] {
+	if v.indexed || v.self[k] {
 		n--
 	}
 	return n
@@ -404,20 +416,32 @@ func (v view) count(k string) int {
 // is worked out once per check.
 func (v view) idf(c *prepared) func(string) float64 {
 	n := float64(v.live + 1)
-	own := map[string]bool{}
-	for _, f := range c.feats {
-		own[f.key] = true
+	// The leads holding k, c counted in and its indexed version left
+	// out. When c is the indexed version, those are the leads the index
+	// counts.
+	df := v.ix.count
+	if !v.indexed {
+		own := make(map[string]bool, len(c.feats))
+		for _, f := range c.feats {
+			own[f.key] = true
+		}
+		df = func(k string) int {
+			d := v.ix.count(k)
+			if v.self[k] {
+				d--
+			}
+			if own[k] {
+				d++
+			}
+			return d
+		}
 	}
 	weights := make(map[string]float64, 4*len(c.feats))
 	return func(k string) float64 {
 		if w, ok := weights[k]; ok {
 			return w
 		}
-		d := v.count(k)
-		if own[k] {
-			d++
-		}
-		w := math.Max(0, math.Log((n+1)/(float64(d)+1)))
+		w := math.Max(0, math.Log((n+1)/(float64(df(k))+1)))
 		weights[k] = w
 		return w
 	}
@@ -426,7 +450,7 @@ func (v view) idf(c *prepared) func(string) float64 {
 func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	v := ix.view(c.lead.ID)
+	v := ix.view(c)
 	// The candidates in the order found, and whether an organisation key
 	// found each. When every organisation key of c was looked up (none
 	// was too common), a candidate no organisation key found has no
@@ -445,7 +469,7 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 		if t == nil {
 			return
 		}
-		if v.count(k) > limit {
+		if v.ownCount(k) > limit {
 			allOrg = allOrg && !org
 			return
 		}
@@ -464,18 +488,21 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 	for _, k := range orgKeys(c) {
 		collect(k, ix.cfg.MaxPosting, true)
 	}
-	rare := make([]feature, 0, len(c.feats))
+	type rareKey struct {
+		key   string
+		count int
+	}
+	rare := make([]rareKey, 0, len(c.feats))
 	for _, f := range c.feats {
-		if d := v.count(f.key); d > 0 && d <= ix.cfg.MaxTextPosting {
-			rare = append(rare, f)
+		if d := v.ownCount(f.key); d > 0 && d <= ix.cfg.MaxTextPosting {
+			rare = append(rare, rareKey{f.key, d})
 		}
 	}
-	sort.Slice(rare, func(i, j int) bool {
-		di, dj := v.count(rare[i].key), v.count(rare[j].key)
-		if di != dj {
-			return di < dj
+	slices.SortFunc(rare, func(a, b rareKey) int {
+		if a.count != b.count {
+			return a.count - b.count
 		}
-		return rare[i].key < rare[j].key
+		return strings.Compare(a.key, b.key)
 	})
 	for i := 0; i < len(rare) && i < rareKeys; i++ {
 		collect(rare[i].key, ix.cfg.MaxTextPosting, false)
