@@ -64,7 +64,7 @@ func (n *Node) credential(ctx context.Context) (*pipeline.User, *pipeline.Token,
 	if err != nil {
 		return nil, nil, err
 	}
-	u, t, err := n.state.TokenByHash(HashToken(tok))
+	u, t, err := n.lookupToken(ctx, tok)
 	switch {
 	case errors.Is(err, pipeline.ErrUnauthenticated):
 		return nil, nil, status.Error(codes.Unauthenticated, msgInvalidToken)

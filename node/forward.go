@@ -76,6 +76,7 @@ var notResent = map[string]bool{
 // UNAVAILABLE with the cause (no leader reachable from this site, for how
 // long, which leader it knew last), not left to its own deadline.
 func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx = withTokenMemo(ctx) // credmemo.go
 	if err := n.checkForwarded(ctx); err != nil {
 		return nil, err
 	}
@@ -271,7 +272,7 @@ func (n *Node) newerCredential(ctx context.Context, method string, forwarded boo
 	if err != nil {
 		return false
 	}
-	if _, _, err := n.state.TokenByHash(HashToken(tok)); !errors.Is(err, pipeline.ErrUnauthenticated) {
+	if _, _, err := n.lookupToken(ctx, tok); !errors.Is(err, pipeline.ErrUnauthenticated) {
 		return false // known here: valid, revoked or expired, this site can tell
 	}
 	leader, _ := n.cluster.LastKnownLeader()

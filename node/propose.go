@@ -22,7 +22,7 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 		// Name the token the caller used, so Apply refuses the write if a
 		// revocation of that token committed before it.
 		if tok, err := bearer(ctx); err == nil {
-			if u, t, err := n.state.TokenByHash(HashToken(tok)); err == nil && u.ID == cmd.Actor {
+			if u, t, err := n.lookupToken(ctx, tok); err == nil && u.ID == cmd.Actor {
 				cmd.ActorToken = t.ID
 			}
 		}
