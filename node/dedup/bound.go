@@ -14,7 +14,11 @@ import (
 // MinConfidence is not compared at all: the confidence grows with the
 // similarity, so its exact value would be lower still. The shared
 // features are found by the numbers the index gives every key, two
-// sorted lists of integers.
+// sorted lists of integers. The confidence also grows with the
+// organisation evidence, so the bound takes the most there could be,
+// unless the check knows the pair has none: no organisation key of the
+// checked lead was too common to look up, and none of them found the
+// candidate.
 
 // weighed is the checked lead's features with their weights (tf × idf).
 type weighed struct {
