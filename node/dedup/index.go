@@ -378,16 +378,17 @@ type view struct {
 	// out are then its own keys, and nothing needs listing.
 	indexed bool
 	self    map[string]bool // else the keys of the indexed version, if any
+	slot    int32           // the slot of the indexed version, -1 for none
 	live    int             // the leads indexed, the checked one left out
 }
 
 func (ix *Index) view(c *prepared) view {
-	v := view{ix: ix, live: len(ix.ids)}
+	v := view{ix: ix, slot: -1, live: len(ix.ids)}
 	n, ok := ix.ids[c.lead.ID]
 	if !ok || c.lead.ID == "" {
 		return v
 	}
-	v.live--
+	v.slot, v.live = n, v.live-1
 	if ix.leads[n] == c {
 		v.indexed = true
 		return v
@@ -459,11 +460,7 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 		block  = map[int32]int32{} // slot to its place in cands
 		cands  []blockEntry
 		allOrg = true
-		self   = int32(-1) // the slot of c's indexed version, left out
 	)
-	if n, ok := ix.ids[c.lead.ID]; ok && c.lead.ID != "" {
-		self = n
-	}
 	collect := func(k string, limit int, org bool) {
 		t := ix.terms[k]
 		if t == nil {
@@ -474,7 +471,7 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 			return
 		}
 		for _, i := range t.slots {
-			if ix.leads[i] == nil || i == self {
+			if ix.leads[i] == nil || i == v.slot {
 				continue
 			}
 			if at, ok := block[i]; ok {
