@@ -86,7 +86,7 @@ func New(cfg Config, app raft.FSM) (*Cluster, error) {
 	if err := checkStore(dbPath); err != nil {
 		return nil, err
 	}
-	store, err := raftboltdb.NewBoltStore(dbPath)
+	store, err := openLogStore(dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open raft log store: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // Restore replaces the whole replicated state with app, a snapshot in the
@@ -98,7 +97,7 @@ func Recover(cfg Config, app raft.FSM, servers []Member) error {
 	if err := checkStore(filepath.Join(dir, "raft.db")); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	store, err := openLogStore(filepath.Join(dir, "raft.db"))
 	if err != nil {
 		return fmt.Errorf("recover: open raft log store: %w", err)
 	}
