@@ -139,6 +139,14 @@ func (s *Store) Put(r io.Reader, max int64, want Want) (Stored, error) {
 	if err := tmp.Sync(); err != nil {
 		return Stored{}, fmt.Errorf("store file: %w", err)
 	}
+	// The stamp is taken from the bytes just hashed, not from the path
+	// after the rename: once renamed the file can be read and changed by
+	// others before this goroutine looks at it again, and a stamp taken
+	// then could vouch for bytes that were never hashed.
+	written, err := tmp.Stat()
+	if err != nil {
+		return Stored{}, fmt.Errorf("store file: %w", err)
+	}
 	if err := tmp.Close(); err != nil {
 		return Stored{}, fmt.Errorf("store file: %w", err)
 	}
@@ -169,9 +177,7 @@ func (s *Store) Put(r io.Reader, max int64, want Want) (Stored, error) {
 	if err := syncDir(dir); err != nil {
 		return Stored{}, fmt.Errorf("store file: %w", err)
 	}
-	if st, err := os.Stat(final); err == nil {
-		s.verified[sha] = stamp{st.Size(), st.ModTime()}
-	}
+	s.verified[sha] = stamp{written.Size(), written.ModTime()}
 	return out, nil
 }
 

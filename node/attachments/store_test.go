@@ -179,3 +179,49 @@ func TestStoreOpenCleansTmp(t *testing.T) {
 		t.Errorf("what an interrupted write left: %v, want it removed", err)
 	}
 }
+
+// TestStoreDamageRightAfterPut: bytes changed on disk the moment a Put
+// has renamed the file into place, while the Put is still finishing, are
+// not vouched for by the Put: the next Open checks them and finds them
+// damaged. (The Put's record of what it verified is taken from the bytes
+// it hashed, not from the path once others can change it.)
+func TestStoreDamageRightAfterPut(t *testing.T) {
+	for i := range 20 {
+		s := openStore(t)
+		data := bytes.Repeat([]byte{byte(i), 'x', 'y'}, 64<<10)
+		sha := shaOf(data)
+		bad := append([]byte(nil), data...)
+		bad[100] ^= 0xff
+		done := make(chan error, 1)
+		go func() {
+			// Wait for the file to appear, then damage it at once.
+			deadline := time.Now().Add(10 * time.Second)
+			for !s.Has(sha) {
+				if time.Now().After(deadline) {
+					done <- errors.New("the file never appeared")
+					return
+				}
+			}
+			if err := os.WriteFile(s.Path(sha), bad, 0o600); err != nil {
+				done <- err
+				return
+			}
+			later := time.Now().Add(time.Second)
+			done <- os.Chtimes(s.Path(sha), later, later)
+		}()
+		if _, err := s.Put(bytes.NewReader(data), 1<<30, Want{SHA256: sha}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Open(sha)
+		if err == nil {
+			f.Close()
+			t.Fatalf("round %d: a file damaged while its Put finished was opened as whole", i)
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("round %d: Open: %v, want ErrCorrupt", i, err)
+		}
+	}
+}
