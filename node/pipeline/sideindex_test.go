@@ -3,8 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -192,4 +194,74 @@ func TestEventsAfterInLogOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSortOrderItemsAsBytes checks that sorting by the keys' 16-byte
+// prefixes orders items as their keys do, where keys end inside the
+// prefix, share it, or differ only after it or by a zero byte.
+func TestSortOrderItemsAsBytes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(16, 16))
+	alphabet := []byte{0, 1, 'a', 'b', 0xff}
+	var items []orderItem
+	for i := range 5000 {
+		key := make([]byte, rnd.IntN(24))
+		for j := range key {
+			key[j] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		if i%3 == 0 { // a shared prefix of 16 bytes, as leads of one stage and second have
+			key = append([]byte("BOS\x00\x03\x18\x7a\x00\x00\x00\x00\x00\x00\x00\x00\x01"), key...)
+		}
+		items = append(items, orderItem{key: key, lead: &Lead{ID: fmt.Sprint(i)}})
+	}
+	want := slices.Clone(items)
+	slices.SortStableFunc(want, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
+	sortOrderItems(items)
+	for i := range items {
+		if !bytes.Equal(items[i].key, want[i].key) {
+			t.Fatalf("item %d: key %q, want %q", i, items[i].key, want[i].key)
+		}
+	}
+	seen := map[*Lead]bool{}
+	for _, it := range items {
+		seen[it.lead] = true
+	}
+	if len(seen) != len(items) {
+		t.Errorf("sorted items hold %d distinct leads of %d", len(seen), len(items))
+	}
+}
+
+// BenchmarkSortOrderItems sorts 300,000 items of one order tree as a
+// restore does, each key in an allocation of its own among the leads'
+// other memory, by comparing the keys (bytes) and by their prefixes
+// first (prefix).
+func BenchmarkSortOrderItems(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(3, 3))
+	sites := []string{"BOS\x00", "CBG\x00", "MUC\x00", "TLV\x00"}
+	var items []orderItem
+	var ballast [][]byte // the other memory a lead holds, between the keys
+	for i := range 300_000 {
+		key := append([]byte(sites[rnd.IntN(len(sites))]), byte(rnd.IntN(8)))
+		key = binary.BigEndian.AppendUint64(key, uint64(1_790_000_000_000+rnd.Int64N(30_000_000_000)))
+		key = fmt.Appendf(key, "%s-%06d", sites[i%4][:3], i)
+		items = append(items, orderItem{key: key, lead: &Lead{ID: fmt.Sprint(i)}})
+		ballast = append(ballast, make([]byte, 4096))
+	}
+	for _, m := range []struct {
+		name string
+		sort func([]orderItem)
+	}{
+		{"bytes", func(it []orderItem) {
+			slices.SortFunc(it, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
+		}},
+		{"prefix", sortOrderItems},
+	} {
+		b.Run(m.name, func(b *testing.B) {
+			work := make([]orderItem, len(items))
+			for b.Loop() {
+				copy(work, items)
+				m.sort(work)
+			}
+		})
+	}
+	runtime.KeepAlive(ballast)
 }

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"slices"
@@ -120,7 +122,8 @@ func (ld *sideLoader) finish() error {
 				if ld.goneLeads != nil {
 					items = slices.DeleteFunc(items, func(it orderItem) bool { return ld.goneLeads[it.lead] })
 				}
-				ld.side.orders[d][k] = sortLoad(tree, items, func(a, b orderItem) int { return bytes.Compare(a.key, b.key) })
+				sortOrderItems(items)
+				ld.side.orders[d][k] = loadSorted(tree, items)
 			})
 		}
 	}
@@ -140,10 +143,56 @@ func (ld *sideLoader) finish() error {
 // and returns the tree packed.
 func sortLoad[T any](tree *btree.BTreeG[T], items []T, cmp func(a, b T) int) *btree.BTreeG[T] {
 	slices.SortFunc(items, cmp)
+	return loadSorted(tree, items)
+}
+
+// loadSorted appends items, sorted, to tree, which must be empty, and
+// returns the tree packed.
+func loadSorted[T any](tree *btree.BTreeG[T], items []T) *btree.BTreeG[T] {
 	for _, it := range items {
 		tree.Load(it)
 	}
 	return packed(tree)
+}
+
+// sortOrderItems sorts items by key. Each lead's keys live in an
+// allocation of their own, so comparing two keys reads two places far
+// apart in memory: sorting a million items that way was most of the
+// time a restore spent on its order trees. The keys' first 16 bytes are
+// sorted instead, packed in numbers beside each item's position, and
+// only items whose first 16 bytes are equal compare their keys.
+func sortOrderItems(items []orderItem) {
+	type prefixed struct {
+		hi, lo uint64
+		at     int
+	}
+	ps := make([]prefixed, len(items))
+	for i, it := range items {
+		hi, lo := keyPrefix(it.key)
+		ps[i] = prefixed{hi, lo, i}
+	}
+	slices.SortFunc(ps, func(a, b prefixed) int {
+		if c := cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo)); c != 0 {
+			return c
+		}
+		return bytes.Compare(items[a.at].key, items[b.at].key)
+	})
+	sorted := make([]orderItem, len(items))
+	for i, p := range ps {
+		sorted[i] = items[p.at]
+	}
+	copy(items, sorted)
+}
+
+// keyPrefix packs the first 16 bytes of key into two numbers, big-endian,
+// a short key padded with zero bytes. Two keys whose prefixes differ
+// order as their prefixes do (where one key ends inside the prefix, the
+// other, longer and equal up to there, sorts after it either way);
+// equal prefixes say nothing.
+func keyPrefix(key []byte) (hi, lo uint64) {
+	var b [16]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // packed returns a copy of tree, which it replaces, whose nodes hold
