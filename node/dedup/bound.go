@@ -61,10 +61,9 @@ func weigh(fs []feature, idf func(string) float64, numbers map[string]uint32) we
 	return out
 }
 
-// number returns the numbers of fs's keys in ascending order, numbering
-// the new ones. ix.mu is held.
-func (ix *Index) number(fs []feature) []uint32 {
-	out := make([]uint32, len(fs))
+// number fills out, as long as fs, with the numbers of fs's keys in
+// ascending order, numbering the new ones, and returns it. ix.mu is held.
+func (ix *Index) number(out []uint32, fs []feature) []uint32 {
 	for i, f := range fs {
 		num, ok := ix.numbers[f.key]
 		if !ok {
@@ -114,12 +113,17 @@ const boundMargin = 1e-9
 // the indexed lead e may reach MinConfidence: false only when its
 // confidence at the upper bound of its similarity stays below it. noOrg
 // says that the pair is known to have no organisation evidence.
-func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed, noOrg bool) bool {
-	if !(cfg.SimHigh > cfg.SimLow) || cfg.TextWeight < 0 || cfg.TextWeight > 1 || cfg.TextOnly < 0 {
-		return true // the confidence might not grow with the similarity
+// below is cfg.unreachable(), which spares most pairs the arithmetic of
+// the confidence.
+func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed, noOrg bool, below [2]float64) bool {
+	if !cfg.growsWithSimilarity() {
+		return true
 	}
 	same := c.lead.Language == e.lead.Language
 	s := math.Min(1, (cosineBound(feats, e.featNums, same)+cosineBound(head, e.headNums, same))/2+boundMargin)
+	if s <= below[0] && (noOrg || s <= below[1]) {
+		return false
+	}
 	if noOrg {
 		return cfg.combine(c, e, 0, s) >= cfg.MinConfidence
 	}
@@ -132,6 +136,46 @@ func (cfg *Config) mayReach(c, e *prepared, feats, head *weighed, noOrg bool) bo
 	var buf [6]evidence
 	o := noisyOr(orgEvidence(c, e, buf[:0], false))
 	return cfg.combine(c, e, o, s) >= cfg.MinConfidence
+}
+
+// growsWithSimilarity reports whether the confidence never falls as the
+// similarity grows, which every bound here assumes.
+func (cfg *Config) growsWithSimilarity() bool {
+	return cfg.SimHigh > cfg.SimLow && cfg.TextWeight >= 0 && cfg.TextWeight <= 1 && cfg.TextOnly >= 0
+}
+
+// unreachable returns, for a pair without organisation evidence ([0])
+// and for one with any ([1]), a similarity at or below which the pair
+// cannot reach MinConfidence whatever its metadata, or -1 where there is
+// none. The confidence without the metadata factors (each at most 1)
+// grows with the similarity and with the evidence, so the most
+// similarity that fails with the most evidence and no factor fails for
+// every pair; it is found by bisection.
+func (cfg *Config) unreachable() [2]float64 {
+	out := [2]float64{-1, -1}
+	if !cfg.growsWithSimilarity() || !cfg.penaltiesAtMostOne() {
+		return out
+	}
+	for i, o := range [2]float64{0, 1} {
+		switch {
+		case cfg.unpenalised(o, 0) >= cfg.MinConfidence:
+			continue // even no similarity may reach it
+		case cfg.unpenalised(o, 1) < cfg.MinConfidence:
+			out[i] = 1 // nothing does
+			continue
+		}
+		fails, reaches := 0.0, 1.0
+		for range 64 {
+			mid := (fails + reaches) / 2
+			if cfg.unpenalised(o, mid) < cfg.MinConfidence {
+				fails = mid
+			} else {
+				reaches = mid
+			}
+		}
+		out[i] = fails
+	}
+	return out
 }
 
 // b2i is 1 for true, 0 for false.

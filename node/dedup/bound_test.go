@@ -90,7 +90,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 				continue
 			}
 			all++
-			if !cfg.mayReach(c, e, &feats, &head, false) {
+			if !cfg.mayReach(c, e, &feats, &head, false, cfg.unreachable()) {
 				out++
 				if conf := cfg.confidence(c, e, idf); conf >= cfg.MinConfidence {
 					t.Fatalf("%s and %s ruled out at confidence %v", p.ID, e.lead.ID, conf)
@@ -143,5 +143,54 @@ func TestBoundCountsOrganisationsTooCommonToLookUp(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("with the bound %+v, in full %+v", got, want)
+	}
+}
+
+// The similarity floor below which no pair can reach MinConfidence is
+// tight (just above it, a pair with no factor against it does reach
+// it), holds for any organisation evidence and any metadata, and is off
+// where a factor could raise a confidence.
+func TestUnreachable(t *testing.T) {
+	cfg := DefaultConfig()
+	below := cfg.unreachable()
+	for i, o := range []float64{0, 1} {
+		if below[i] <= 0 || below[i] >= 1 {
+			t.Fatalf("floor %d is %v, want one within (0, 1)", i, below[i])
+		}
+		if got := cfg.unpenalised(o, below[i]); got >= cfg.MinConfidence {
+			t.Errorf("evidence %v at the floor %v: confidence %v reaches %v", o, below[i], got, cfg.MinConfidence)
+		}
+		if got := cfg.unpenalised(o, below[i]+1e-6); got < cfg.MinConfidence {
+			t.Errorf("evidence %v just above the floor %v: confidence %v, want at least %v", o, below[i], got, cfg.MinConfidence)
+		}
+	}
+	// Any pair, any evidence, at or below the floor of its case.
+	pairs := []struct{ c, e Lead }{
+		{Lead{TRL: 3, DealType: "LICENSE", Sector: "ENERGY"}, Lead{TRL: 3, DealType: "LICENSE", Sector: "ENERGY"}},
+		{Lead{TRL: 2, DealType: "LICENSE"}, Lead{TRL: 9, DealType: "JOINT_VENTURE", Sector: "HEALTH"}},
+	}
+	for _, p := range pairs {
+		c, e := prepare(p.c), prepare(p.e)
+		for _, o := range []float64{0, 1e-9, 0.3, 0.99, 1} {
+			floor := below[0]
+			if o > 0 {
+				floor = below[1]
+			}
+			for _, s := range []float64{0, floor / 2, floor} {
+				if got := cfg.combine(c, e, o, s); got >= cfg.MinConfidence {
+					t.Errorf("evidence %v, similarity %v (floor %v): confidence %v reaches %v", o, s, floor, got, cfg.MinConfidence)
+				}
+			}
+		}
+	}
+	raised := cfg
+	raised.SectorFactor = 1.2
+	if got := raised.unreachable(); got != [2]float64{-1, -1} {
+		t.Errorf("with a factor above 1: %v, want no floor", got)
+	}
+	anything := cfg
+	anything.MinConfidence = 0
+	if got := anything.unreachable(); got != [2]float64{-1, -1} {
+		t.Errorf("with MinConfidence 0: %v, want no floor", got)
 	}
 }

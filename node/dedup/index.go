@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -102,13 +103,15 @@ type Index struct {
 	// last change.
 	gen   uint64
 	added string
+	// below is cfg.unreachable() (bound.go).
+	below [2]float64
 	// noBound, set by tests, compares every candidate in full.
 	noBound bool
 }
 
 // New returns an empty Index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, ids: map[string]int32{}, terms: map[string]*term{}, numbers: map[string]uint32{}}
+	return &Index{cfg: cfg, below: cfg.unreachable(), ids: map[string]int32{}, terms: map[string]*term{}, numbers: map[string]uint32{}}
 }
 
 // term is what the index holds of one key.
@@ -185,7 +188,9 @@ func own(l Lead) Lead {
 
 // insert adds p in a new slot; ix.mu is held and p.lead.ID is not live.
 func (ix *Index) insert(p *prepared) {
-	p.featNums, p.headNums = ix.number(p.feats), ix.number(p.head)
+	nums := make([]uint32, len(p.feats)+len(p.head))
+	p.featNums = ix.number(nums[:len(p.feats):len(p.feats)], p.feats)
+	p.headNums = ix.number(nums[len(p.feats):], p.head)
 	n := int32(len(ix.leads))
 	ix.ids[p.lead.ID] = n
 	ix.leads = append(ix.leads, p)
@@ -507,10 +512,13 @@ func (ix *Index) check(c *prepared) ([]Candidate, uint64) {
 
 	idf := v.idf(c)
 	feats, head := weigh(c.feats, idf, ix.numbers), weigh(c.head, idf, ix.numbers)
+	// In slot order, the order the leads were indexed and so, mostly,
+	// the order of their places in memory.
+	slices.SortFunc(cands, func(a, b blockEntry) int { return cmp.Compare(a.slot, b.slot) })
 	var out []Candidate
 	for _, b := range cands {
 		e := ix.leads[b.slot]
-		if !ix.noBound && !ix.cfg.mayReach(c, e, &feats, &head, allOrg && !b.org) {
+		if !ix.noBound && !ix.cfg.mayReach(c, e, &feats, &head, allOrg && !b.org, ix.below) {
 			continue // bound.go
 		}
 		if ix.cfg.confidence(c, e, idf) >= ix.cfg.MinConfidence {

@@ -3,18 +3,20 @@ package dedup
 // Lead is the part of a lead that duplicate detection reads. It mirrors
 // the submitted fields; the caller converts from its own types.
 type Lead struct {
-	ID           string
+	ID string
+	// The fields a check compares of every candidate come first (with
+	// ID), to be read from one place in memory (bound.go).
+	Language     string // BCP 47: en, de, he, zh
+	Sector       string
+	DealType     string
+	TRL          int // 1–9; 0 when unknown
 	Title        string
 	Summary      string
 	Organization string
 	Country      string // ISO 3166-1 alpha-2
-	Sector       string
-	TRL          int // 1–9; 0 when unknown
-	DealType     string
 	Tags         []string
 	Contacts     []Contact
 	Website      string
-	Language     string // BCP 47: en, de, he, zh
 }
 
 // Contact is a person at the lead's organisation.

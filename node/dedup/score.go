@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unique"
 
 	"innonet/node/lexicon"
 )
@@ -25,21 +26,32 @@ const (
 
 // prepared is a lead with everything Check compares precomputed.
 type prepared struct {
-	lead    Lead
-	names   []orgName
-	domains []string // registrable, without free mail; website first
-	web     string   // registrable domain of the website
-	emails  []string
-	people  []string
-	feats   []feature // title, tags and summary
-	head    []feature // title and tags
-	other   bool      // presents itself as another product of the organisation
+	// What a check's bound reads of each of its hundreds of candidates
+	// comes first, with the lead's language, sector, deal type and TRL
+	// (the first fields of Lead), so that it is read from two cache
+	// lines (bound.go).
+	//
 	// featNums and headNums are the numbers of feats' and head's keys,
-	// in ascending order (bound.go); set when the lead is indexed.
+	// in ascending order, in one array; set when the lead is indexed.
 	featNums, headNums []uint32
+	other              bool // presents itself as another product of the organisation
+	lead               Lead
+	names              []orgName
+	domains            []string // registrable, without free mail; website first
+	web                string   // registrable domain of the website
+	emails             []string
+	people             []string
+	feats              []feature // title, tags and summary
+	head               []feature // title and tags
 }
 
 func prepare(l Lead) *prepared {
+	// The strings a check compares of every candidate are interned: a
+	// comparison of two equal ones then reads no characters, and the
+	// different ones are read from the few copies all leads share.
+	for _, s := range []*string{&l.Language, &l.Sector, &l.DealType} {
+		*s = unique.Make(*s).Value()
+	}
 	p := &prepared{lead: l, names: orgNames(l.Organization)}
 	seen := map[string]bool{}
 	addDomain := func(d string) {
@@ -309,11 +321,7 @@ func (cfg *Config) compare(c, e *prepared, idf func(string) float64, explain boo
 // evidence o and text similarity s, rounded to three decimals; it never
 // falls as s grows.
 func (cfg *Config) combine(c, e *prepared, o, s float64) float64 {
-	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
-	conf := cfg.TextOnly * ramp
-	if o > 0 {
-		conf = math.Pow(o, 1-cfg.TextWeight) * math.Pow(ramp, cfg.TextWeight)
-	}
+	conf := cfg.base(o, s)
 	if gap := trlGap(c, e); gap >= 2 {
 		conf *= math.Pow(cfg.TRLGapFactor, float64(gap-1))
 	}
@@ -327,6 +335,34 @@ func (cfg *Config) combine(c, e *prepared, o, s float64) float64 {
 		conf *= cfg.OtherProductFactor
 	}
 	return math.Round(conf*1000) / 1000
+}
+
+// base is the confidence from o and s alone, before the factors of the
+// pair's metadata and of another product.
+func (cfg *Config) base(o, s float64) float64 {
+	ramp := math.Max(0, math.Min(1, (s-cfg.SimLow)/(cfg.SimHigh-cfg.SimLow)))
+	if o > 0 {
+		return math.Pow(o, 1-cfg.TextWeight) * math.Pow(ramp, cfg.TextWeight)
+	}
+	return cfg.TextOnly * ramp
+}
+
+// unpenalised is combine's confidence with every factor at 1, rounded
+// as combine rounds: at least combine's for any pair when
+// penaltiesAtMostOne.
+func (cfg *Config) unpenalised(o, s float64) float64 {
+	return math.Round(cfg.base(o, s)*1000) / 1000
+}
+
+// penaltiesAtMostOne reports whether each factor combine multiplies by
+// is within [0, 1], so that none can raise a confidence.
+func (cfg *Config) penaltiesAtMostOne() bool {
+	for _, f := range []float64{cfg.TRLGapFactor, cfg.DealTypeFactor, cfg.SectorFactor, cfg.OtherProductFactor} {
+		if !(f >= 0 && f <= 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // trlGap is how far apart the two leads' TRLs are (0 when either has
