@@ -81,6 +81,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 	ix.cfg.MaxPosting = cfg.MaxPosting
 	// How many pairs the bound rules out, over all indexed leads.
 	out, all := 0, 0
+	below := cfg.unreachable()
 	for _, p := range probes[:20] {
 		c := prepare(p)
 		idf := ix.view(c).idf(c)
@@ -90,7 +91,7 @@ func TestBoundKeepsEveryAnswer(t *testing.T) {
 				continue
 			}
 			all++
-			if !cfg.mayReach(c, e, &feats, &head, false, cfg.unreachable()) {
+			if !cfg.mayReach(c, e, &feats, &head, false, below) {
 				out++
 				if conf := cfg.confidence(c, e, idf); conf >= cfg.MinConfidence {
 					t.Fatalf("%s and %s ruled out at confidence %v", p.ID, e.lead.ID, conf)

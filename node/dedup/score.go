@@ -334,8 +334,11 @@ func (cfg *Config) combine(c, e *prepared, o, s float64) float64 {
 	if o > 0 && c.other != e.other {
 		conf *= cfg.OtherProductFactor
 	}
-	return math.Round(conf*1000) / 1000
+	return round3(conf)
 }
+
+// round3 rounds a confidence to the three decimals it is given in.
+func round3(conf float64) float64 { return math.Round(conf*1000) / 1000 }
 
 // base is the confidence from o and s alone, before the factors of the
 // pair's metadata and of another product.
@@ -350,9 +353,7 @@ func (cfg *Config) base(o, s float64) float64 {
 // unpenalised is combine's confidence with every factor at 1, rounded
 // as combine rounds: at least combine's for any pair when
 // penaltiesAtMostOne.
-func (cfg *Config) unpenalised(o, s float64) float64 {
-	return math.Round(cfg.base(o, s)*1000) / 1000
-}
+func (cfg *Config) unpenalised(o, s float64) float64 { return round3(cfg.base(o, s)) }
 
 // penaltiesAtMostOne reports whether each factor combine multiplies by
 // is within [0, 1], so that none can raise a confidence.
