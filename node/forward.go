@@ -109,13 +109,12 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if rt == routeLocal {
 		return n.answer(ctx, rt, req, handler)
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
 	// A caller that opted in gets a write queued rather than refused
 	// (queued.go): at once while this site knows no leader to send it
 	// to, or holds queued writes of the caller's still to be sent (so
 	// the caller's writes stay in order), else when the attempts below
 	// fail UNAVAILABLE.
-	queue, err := n.mayQueue(info.FullMethod, md)
+	queue, err := n.mayQueue(ctx, info.FullMethod)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +150,7 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if n.cluster.CutOff() {
 		hold, giveUp = now, now.Add(n.cfg.Cluster.ElectionTimeout/2)
 	}
+	var md metadata.MD // the caller's, sent on with a forwarded attempt
 	for attempt := 0; ; attempt++ {
 		var resp any
 		var err error
@@ -159,6 +159,9 @@ func (n *Node) forwardInterceptor(ctx context.Context, req any, info *grpc.Unary
 		} else {
 			if err := n.newReadFields(req); err != nil {
 				return nil, err
+			}
+			if md == nil {
+				md, _ = metadata.FromIncomingContext(ctx)
 			}
 			resp, _, err = n.forward(ctx, md, info.FullMethod, req, giveUp)
 			giveUp = hold

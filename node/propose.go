@@ -51,7 +51,7 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 	}
 	// Leader placement follows where the callers' writes come from (not
 	// this site's own housekeeping, which has no caller).
-	if _, ok := metadata.FromIncomingContext(ctx); ok {
+	if fromCaller(ctx) {
 		n.cluster.NoteWrite(cmd.Origin)
 	}
 	switch v := out.(type) {
@@ -61,4 +61,17 @@ func (n *Node) propose(ctx context.Context, cmd pipeline.Command) (pipeline.Resu
 		return pipeline.Result{}, toStatus(v)
 	}
 	return pipeline.Result{}, status.Error(codes.Internal, fmt.Sprintf("unexpected apply result %T", out))
+}
+
+// fromCaller reports whether ctx is a caller's request, not this site's
+// own housekeeping: a request through the API, to which the forwarding
+// interceptor gave a token memo (credmemo.go), or one an HTTP handler
+// passes on with its metadata. The memo is looked for first: reading the
+// metadata copies it whole.
+func fromCaller(ctx context.Context) bool {
+	if ctx.Value(tokenMemoKey{}) != nil {
+		return true
+	}
+	_, ok := metadata.FromIncomingContext(ctx)
+	return ok
 }

@@ -62,8 +62,8 @@ func (n *Node) openOutbox() error {
 }
 
 // allowQueued reports whether the request opts in to a queued answer.
-func allowQueued(md metadata.MD) (bool, error) {
-	v := md.Get(mdAllowQueued)
+func allowQueued(ctx context.Context) (bool, error) {
+	v := metadata.ValueFromIncomingContext(ctx, mdAllowQueued)
 	if len(v) == 0 {
 		return false, nil
 	}
@@ -79,11 +79,11 @@ func allowQueued(md metadata.MD) (bool, error) {
 // mayQueue reports whether a write taken here may be queued: a method
 // that can be, a request this site took from the client (not one
 // forwarded to it), and a caller who opted in.
-func (n *Node) mayQueue(method string, md metadata.MD) (bool, error) {
-	if !queueable[method] || len(md.Get(mdForwardedBy)) > 0 || n.outbox == nil {
+func (n *Node) mayQueue(ctx context.Context, method string) (bool, error) {
+	if !queueable[method] || n.outbox == nil || len(metadata.ValueFromIncomingContext(ctx, mdForwardedBy)) > 0 {
 		return false, nil
 	}
-	return allowQueued(md)
+	return allowQueued(ctx)
 }
 
 // queuedBefore reports whether the caller has queued writes on this site

@@ -340,6 +340,11 @@ type request struct {
 	method string
 	ran    atomic.Bool // the guard's interceptor saw the request
 	logged atomic.Bool // a security event was recorded for it
+	// headers tells that the stats handler checked the request's
+	// metadata (checkMetadata), with the verdict in badMetadata; both are
+	// written before the interceptors run, on the goroutine that runs them.
+	headers     bool
+	badMetadata error
 }
 
 type requestKey struct{}
@@ -371,6 +376,14 @@ func (h statsHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) contex
 }
 
 func (h statsHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if in, ok := s.(*stats.InHeader); ok {
+		// gRPC has copied the metadata for this event already: the guard
+		// checks that copy rather than make another (checkMetadata).
+		if rg := requestFrom(ctx); rg != nil {
+			rg.headers, rg.badMetadata = true, validMetadata(in.Header)
+		}
+		return
+	}
 	end, ok := s.(*stats.End)
 	if !ok || end.Error == nil || status.Code(end.Error) != codes.ResourceExhausted {
 		return

@@ -14,6 +14,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
@@ -152,6 +153,28 @@ func TestCheckMetadata(t *testing.T) {
 	} {
 		err := checkMetadata(metadata.NewIncomingContext(context.Background(), tt.md))
 		if status.Code(err) != tt.want {
+			t.Errorf("%v: got %v, want %s", tt.md, err, tt.want)
+		}
+	}
+}
+
+// TestCheckMetadataArriving: a gRPC request's metadata is checked as it
+// arrives, on the copy gRPC makes for the stats handler, and the
+// interceptor's check gives that verdict without reading the metadata
+// again (the context below carries none).
+func TestCheckMetadataArriving(t *testing.T) {
+	h := statsHandler{}
+	for _, tt := range []struct {
+		md   metadata.MD
+		want codes.Code
+	}{
+		{metadata.Pairs("x-note", "Grüße"), codes.OK},
+		{metadata.Pairs("x-note", "bad \xff"), codes.InvalidArgument},
+		{metadata.Pairs("x-trace-bin", "\xff"), codes.OK},
+	} {
+		ctx := h.TagRPC(context.Background(), &stats.RPCTagInfo{FullMethodName: "/m"})
+		h.HandleRPC(ctx, &stats.InHeader{FullMethod: "/m", Header: tt.md})
+		if err := checkMetadata(ctx); status.Code(err) != tt.want {
 			t.Errorf("%v: got %v, want %s", tt.md, err, tt.want)
 		}
 	}

@@ -108,8 +108,18 @@ func enumNames(ed protoreflect.EnumDescriptor) string {
 // checkMetadata refuses request metadata that is not valid UTF-8: gRPC
 // passes such bytes on to the handlers, and a site that forwards them
 // fails to send them (INTERNAL). Binary metadata (-bin) is exempt.
+// The stats handler checks it as a gRPC request arrives; a request it did
+// not see (an HTTP handler's) is checked here.
 func checkMetadata(ctx context.Context) error {
+	if rg := requestFrom(ctx); rg != nil && rg.headers {
+		return rg.badMetadata
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
+	return validMetadata(md)
+}
+
+// validMetadata is checkMetadata's test of the metadata md.
+func validMetadata(md metadata.MD) error {
 	for k, vs := range md {
 		if strings.HasSuffix(k, "-bin") {
 			continue
