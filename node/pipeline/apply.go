@@ -383,13 +383,13 @@ func (a *applier) insert(table string, obj any) *Error {
 
 // next returns the next number of the named sequence.
 func (a *applier) next(name string) (int64, *Error) {
-	raw, err := a.txn.First(tableCounters, "id", name)
+	c, err := counterIn(a.txn, name)
 	if err != nil {
 		return 0, errorf(CodeInternal, "read counter %s: %v", name, err)
 	}
 	n := int64(1)
-	if raw != nil {
-		n = raw.(*counter).Value + 1
+	if c != nil {
+		n = c.Value + 1
 	}
 	return n, a.insert(tableCounters, &counter{Name: name, Value: n})
 }

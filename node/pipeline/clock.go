@@ -21,12 +21,12 @@ const clockCounter = "clock"
 
 // followClock gives the command no earlier a time than the last applied.
 func (a *applier) followClock() *Error {
-	raw, err := a.txn.First(tableCounters, "id", clockCounter)
+	c, err := counterIn(a.txn, clockCounter)
 	if err != nil {
 		return errorf(CodeInternal, "read clock: %v", err)
 	}
-	if raw != nil {
-		if last := time.Unix(0, raw.(*counter).Value).UTC(); last.After(a.now) {
+	if c != nil {
+		if last := time.Unix(0, c.Value).UTC(); last.After(a.now) {
 			a.now = last
 		}
 	}

@@ -96,11 +96,11 @@ const formatCounter = "format"
 func (s *State) Format() int { return formatOf(s.read()) }
 
 func formatOf(txn *memdb.Txn) int {
-	raw, err := txn.First(tableCounters, "id", formatCounter)
-	if err != nil || raw == nil {
+	c, err := counterIn(txn, formatCounter)
+	if err != nil || c == nil {
 		return Format1
 	}
-	return int(raw.(*counter).Value)
+	return int(c.Value)
 }
 
 // setFormat raises the cluster's log format. It needs no actor: the
@@ -108,13 +108,13 @@ func formatOf(txn *memdb.Txn) int {
 // the current format or below changes nothing and succeeds, so retries
 // and a second leader's proposal are harmless.
 func (a *applier) setFormat() (Result, *Error) {
-	raw, err := a.txn.First(tableCounters, "id", formatCounter)
+	c, err := counterIn(a.txn, formatCounter)
 	if err != nil {
 		return Result{}, errorf(CodeInternal, "read format: %v", err)
 	}
 	cur := int64(Format1)
-	if raw != nil {
-		cur = raw.(*counter).Value
+	if c != nil {
+		cur = c.Value
 	}
 	if int64(a.cmd.SetFormat) <= cur {
 		return Result{Replayed: true}, nil
@@ -132,14 +132,14 @@ func (a *applier) setFormat() (Result, *Error) {
 
 // clusterFormat reads the cluster's log format inside the transaction.
 func (a *applier) clusterFormat() (int, *Error) {
-	raw, err := a.txn.First(tableCounters, "id", formatCounter)
+	c, err := counterIn(a.txn, formatCounter)
 	if err != nil {
 		return 0, errorf(CodeInternal, "read format: %v", err)
 	}
-	if raw == nil {
+	if c == nil {
 		return Format1, nil
 	}
-	return int(raw.(*counter).Value), nil
+	return int(c.Value), nil
 }
 
 // unreadable turns a rule a committed entry breaks into the error that

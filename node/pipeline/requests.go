@@ -497,14 +497,14 @@ func (a *applier) horizon() (time.Time, time.Duration, *Error) {
 
 // counter reads a counter; zero when it was never set.
 func (a *applier) counter(name string) (int64, *Error) {
-	raw, err := a.txn.First(tableCounters, "id", name)
+	c, err := counterIn(a.txn, name)
 	if err != nil {
 		return 0, errorf(CodeInternal, "read counter %s: %v", name, err)
 	}
-	if raw == nil {
+	if c == nil {
 		return 0, nil
 	}
-	return raw.(*counter).Value, nil
+	return c.Value, nil
 }
 
 // pruneRequests forgets the requests whose time is before the command's

@@ -16,12 +16,15 @@ import (
 // tables: the leads (by ID) and their order indexes (index.go: one per
 // order and dimension, twelve in all), and the two big tables of every
 // lead's past, the events (by key, which is the lead ID and a sequence,
-// and by log index) and the request records (by key and by time). These
-// three tables are kept in these trees only. A memdb index is a radix
-// tree that copies a path of small nodes, each with its own watch
-// channel, for every row written, and holds a leaf per row: about 300 to
-// 500 bytes and 20 allocations per row and index. A B-tree item is a key
-// and a pointer, packed up to 63 to a node.
+// and by log index) and the request records (by key and by time); and
+// the counters (by name: the lead numbers of each site, the clock, the
+// log format), which nearly every command writes. These four tables are
+// kept in these trees only. A memdb index is a radix tree that copies a
+// path of small nodes, each with its own watch channel, for every row
+// written, and holds a leaf per row: about 300 to 500 bytes and 20
+// allocations per row and index. A B-tree item is a key and a pointer,
+// packed up to 63 to a node, and a tree copied for a transaction copies
+// a node only when the transaction first changes it.
 //
 // The trees live in memdb all the same, as the one row of tableSide, so
 // that a transaction sees the trees that go with its rows: a write
@@ -33,9 +36,9 @@ import (
 //
 // Every write to those tables goes through [insertRow] (and a request
 // record's removal through [deleteRequest]), and reads through [rowsOf],
-// [rowByKey] and [leadByID]. The order trees are derived from the leads;
-// the side row is never written to snapshots as such, but the leads,
-// events and request records are, from their trees.
+// [rowByKey], [leadByID] and [counterIn]. The order trees are derived
+// from the leads; the side row is never written to snapshots as such, but
+// the leads, events, request records and counters are, from their trees.
 
 // tableSide holds the one [sideIndexes] row.
 const tableSide = "side_indexes"
@@ -106,10 +109,12 @@ type sideIndexes struct {
 	requests    *btree.BTreeG[requestItem] // by time
 	eventKeys   *btree.BTreeG[*Event]      // by key
 	requestKeys *btree.BTreeG[*request]    // by key
+	counters    *btree.BTreeG[*counter]    // by name
 }
 
 func lessEventKey(a, b *Event) bool     { return a.Key < b.Key }
 func lessRequestKey(a, b *request) bool { return a.Key < b.Key }
+func lessCounter(a, b *counter) bool    { return a.Name < b.Name }
 
 // sideTreeDegree sets the B-trees' node size: 2×degree-1 items at most.
 const sideTreeDegree = 32
@@ -121,7 +126,7 @@ func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
 func newSideIndexes(owner *memdb.Txn) *sideIndexes {
 	o := &sideIndexes{Name: sideName, owner: owner, leads: newTree(lessLeadItem),
 		events: newTree(lessEventItem), requests: newTree(lessRequestItem),
-		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey)}
+		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey), counters: newTree(lessCounter)}
 	for d := range o.orders {
 		for k := range o.orders[d] {
 			o.orders[d][k] = newTree(lessOrderItem)
@@ -164,6 +169,7 @@ func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
 		}
 		o.leads, o.events, o.requests = cur.leads.Copy(), cur.events.Copy(), cur.requests.Copy()
 		o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
+		o.counters = cur.counters.Copy()
 	}
 	if err := txn.Insert(tableSide, o); err != nil {
 		return nil, fmt.Errorf("write indexes: %w", err)
@@ -177,7 +183,7 @@ func insertRow(txn *memdb.Txn, table string, obj any) error {
 	if !slices.Contains(sideTables, table) {
 		return txn.Insert(table, obj)
 	}
-	l, e, r, err := sideRow(table, obj)
+	l, e, r, c, err := sideRow(table, obj)
 	switch {
 	case err != nil:
 		return err
@@ -185,13 +191,15 @@ func insertRow(txn *memdb.Txn, table string, obj any) error {
 		return putLead(txn, l)
 	case e != nil:
 		return putEvent(txn, e)
+	case c != nil:
+		return putCounter(txn, c)
 	}
 	return putRequest(txn, r)
 }
 
 // sideRow checks that obj, a row of one of the side tables, is of that
 // table's type and has its key, and returns it as that type.
-func sideRow(table string, obj any) (l *Lead, e *Event, r *request, err error) {
+func sideRow(table string, obj any) (l *Lead, e *Event, r *request, c *counter, err error) {
 	var ok bool
 	switch table {
 	case tableLeads:
@@ -206,11 +214,15 @@ func sideRow(table string, obj any) (l *Lead, e *Event, r *request, err error) {
 		if r, ok = obj.(*request); ok && (r == nil || r.Key == "") {
 			err = errNoKey
 		}
+	case tableCounters:
+		if c, ok = obj.(*counter); ok && (c == nil || c.Name == "") {
+			err = errNoKey
+		}
 	}
 	if !ok {
-		return nil, nil, nil, fmt.Errorf("%T is not a row of %s", obj, table)
+		return nil, nil, nil, nil, fmt.Errorf("%T is not a row of %s", obj, table)
 	}
-	return l, e, r, err
+	return l, e, r, c, err
 }
 
 // errNoKey refuses a row of a side table without its key, as memdb
@@ -235,6 +247,27 @@ func putRequest(txn *memdb.Txn, r *request) error {
 	}
 	putKeyed(o.requestKeys, o.requests, r, requestEntry)
 	return nil
+}
+
+// putCounter writes c, in place of the counter of its name if there is
+// one.
+func putCounter(txn *memdb.Txn, c *counter) error {
+	o, err := writableSide(txn)
+	if err != nil {
+		return err
+	}
+	o.counters.Set(c)
+	return nil
+}
+
+// counterIn returns the counter of that name as txn sees it, or nil.
+func counterIn(txn *memdb.Txn, name string) (*counter, error) {
+	o, err := sideIn(txn)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := o.counters.Get(&counter{Name: name})
+	return c, nil
 }
 
 // deleteRequest removes the request record r.
@@ -263,7 +296,7 @@ func eventEntry(e *Event) eventItem { return eventItem{log: e.LogIndex, key: e.K
 func requestEntry(r *request) requestItem { return requestItem{time: r.Time, key: r.Key, req: r} }
 
 // sideTables are the tables kept in the side trees only, not in memdb.
-var sideTables = []string{tableLeads, tableEvents, tableRequests}
+var sideTables = []string{tableLeads, tableEvents, tableRequests, tableCounters}
 
 // rowIter yields rows in key order; Next returns nil after the last.
 type rowIter interface{ Next() any }
@@ -272,7 +305,7 @@ type rowIter interface{ Next() any }
 // every row), in key order, as memdb's "id" index orders them.
 func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
 	switch table {
-	case tableLeads, tableEvents, tableRequests:
+	case tableLeads, tableEvents, tableRequests, tableCounters:
 		o, err := sideIn(txn)
 		if err != nil {
 			return nil, err
@@ -284,6 +317,9 @@ func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
 		case tableEvents:
 			return &keyIter[*Event]{it: o.eventKeys.Iter(), seek: &Event{Key: prefix}, prefix: prefix,
 				key: func(e *Event) string { return e.Key }, row: func(e *Event) any { return e }}, nil
+		case tableCounters:
+			return &keyIter[*counter]{it: o.counters.Iter(), seek: &counter{Name: prefix}, prefix: prefix,
+				key: func(c *counter) string { return c.Name }, row: func(c *counter) any { return c }}, nil
 		}
 		return &keyIter[*request]{it: o.requestKeys.Iter(), seek: &request{Key: prefix}, prefix: prefix,
 			key: func(r *request) string { return r.Key }, row: func(r *request) any { return r }}, nil
@@ -309,6 +345,11 @@ func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
 	case tableLeads:
 		if l, err := leadByID(txn, key); l != nil || err != nil {
 			return l, err
+		}
+		return nil, nil
+	case tableCounters:
+		if c, err := counterIn(txn, key); c != nil || err != nil {
+			return c, err
 		}
 		return nil, nil
 	case tableEvents, tableRequests:

@@ -66,7 +66,7 @@ func (up *v1Upgrade) finish(txn *memdb.Txn) error {
 	if n == 0 {
 		return nil
 	}
-	if err := txn.Insert(tableCounters, &counter{Name: "token", Value: int64(n)}); err != nil {
+	if err := insertRow(txn, tableCounters, &counter{Name: "token", Value: int64(n)}); err != nil {
 		return fmt.Errorf("restore: token counter: %w", err)
 	}
 	return nil

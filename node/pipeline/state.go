@@ -54,7 +54,6 @@ func schema() *memdb.DBSchema {
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
 		}},
-		tableCounters: {Name: tableCounters, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
 
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},

@@ -54,7 +54,7 @@ func TestLeadsFilter(t *testing.T) {
 func jumpCounter(t *testing.T, st *State, name string, value int64) {
 	t.Helper()
 	txn := st.db.Load().Txn(true)
-	if err := txn.Insert(tableCounters, &counter{Name: name, Value: value}); err != nil {
+	if err := insertRow(txn, tableCounters, &counter{Name: name, Value: value}); err != nil {
 		t.Fatal(err)
 	}
 	txn.Commit()

@@ -65,11 +65,11 @@ func (v *View) Targets(year int) (*Targets, error) { return targetsOf(v.txn, yea
 // Clock is the time of the latest command the view reflects (zero before
 // log format 2): "now" as of this view, the same on every site.
 func (v *View) Clock() time.Time {
-	raw, err := v.txn.First(tableCounters, "id", clockCounter)
-	if err != nil || raw == nil {
+	c, err := counterIn(v.txn, clockCounter)
+	if err != nil || c == nil {
 		return time.Time{}
 	}
-	return time.Unix(0, raw.(*counter).Value).UTC()
+	return time.Unix(0, c.Value).UTC()
 }
 
 // EventsAfter calls fn with every history event of a log entry after
