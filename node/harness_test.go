@@ -180,6 +180,22 @@ func (tc *testCluster) waitFor(what string, cond func() bool) {
 	})
 }
 
+// waitApplied waits until every running site has applied what the
+// leader had applied when it was called: a STALE read anywhere then sees
+// the writes made before.
+func (tc *testCluster) waitApplied() {
+	tc.t.Helper()
+	want := tc.leaderNode().State().AppliedIndex()
+	eventually(tc.t, 20*time.Second, "every site caught up with the leader", func() error {
+		for _, id := range tc.order {
+			if s := tc.node(id); s != nil && s.State().AppliedIndex() < want {
+				return fmt.Errorf("%s applied %d of %d", id, s.State().AppliedIndex(), want)
+			}
+		}
+		return nil
+	})
+}
+
 // leaderNode waits for a leader among the running sites and returns it.
 func (tc *testCluster) leaderNode() *Node {
 	tc.t.Helper()

@@ -47,6 +47,8 @@ func TestRevokeUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
+	// Every site reads the lead below, a replica too.
+	tc.waitApplied()
 
 	t.Run("refusals", func(t *testing.T) {
 		for _, tt := range []struct {
