@@ -37,7 +37,7 @@ func (n *Node) viewInterceptor(ctx context.Context, req any, _ *grpc.UnaryServer
 		return resp, err
 	}
 	if m, ok := resp.(proto.Message); ok {
-		v := &viewer{n: n, ctx: ctx, names: map[string]string{}, orgs: map[string]string{}}
+		v := &viewer{n: n, ctx: ctx}
 		v.walk(m.ProtoReflect())
 	}
 	return resp, nil
@@ -49,8 +49,8 @@ type viewer struct {
 	ctx    context.Context
 	caller *pipeline.User
 	authed bool
-	names  map[string]string // user ID → name
-	orgs   map[string]string // org ID → name
+	names  map[string]string // user ID → name; nil until one is looked up
+	orgs   map[string]string // org ID → name; nil until one is looked up
 }
 
 var (
@@ -129,6 +129,9 @@ func (v *viewer) name(id string) string {
 	if u, err := v.n.state.User(id); err == nil {
 		n = u.Name
 	}
+	if v.names == nil {
+		v.names = map[string]string{}
+	}
 	v.names[id] = n
 	return n
 }
@@ -144,6 +147,9 @@ func (v *viewer) orgName(id string) string {
 	n := ""
 	if o, err := v.n.state.Organization(id); err == nil {
 		n = o.Name
+	}
+	if v.orgs == nil {
+		v.orgs = map[string]string{}
 	}
 	v.orgs[id] = n
 	return n

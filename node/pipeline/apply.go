@@ -121,6 +121,7 @@ func (s *State) publish(txn *memdb.Txn, index uint64) {
 	s.seq.Add(1) // odd while the state and its applied index move (see View)
 	if txn != nil {
 		txn.Commit()
+		s.committed()
 	}
 	if index > s.applied.Load() {
 		s.applied.Store(index)

@@ -68,7 +68,7 @@ func synthStateBy(tb testing.TB, n int, seed uint64, put func(*memdb.Txn, *Lead)
 		}
 		all = append(all, l)
 	}
-	txn.Commit()
+	st.publish(txn, 0)
 	return st, all
 }
 

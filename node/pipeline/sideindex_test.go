@@ -88,7 +88,7 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 			}
 		}
 		if commit {
-			txn.Commit()
+			st.publish(txn, 0)
 		} else {
 			txn.Abort()
 		}

@@ -95,19 +95,51 @@ func (a *applier) setSLA() (Result, *Error) {
 }
 
 // SLA returns the limits in force and the setting that chose them (nil
-// while HQ never set any: DefaultSLA).
+// while HQ never set any: DefaultSLA). The limits' map is shared with
+// other callers: it must not be changed.
 func (s *State) SLA() (SLA, *Setting) {
 	a := applier{txn: s.read()}
 	set, err := getSetting(&a, SettingSLA)
-	if err != nil || set == nil {
-		return DefaultSLA(), nil
+	if err != nil {
+		set = nil
 	}
-	var out SLA
-	if json.Unmarshal([]byte(set.Value), &out) != nil {
-		return DefaultSLA(), nil
+	var c *Setting
+	read := slaRead{}
+	if set != nil {
+		cp := *set
+		c, read.value, read.set = &cp, set.Value, true
 	}
-	c := *set
-	return out, &c
+	// Every answer that shows a lead's deadline asks: the setting's value
+	// is parsed once, not for each of them.
+	if m := s.slaMemo.Load(); m != nil && m.set == read.set && m.value == read.value {
+		return m.sla, m.setting(c)
+	}
+	read.sla, read.parsed = DefaultSLA(), false
+	if set != nil {
+		var out SLA
+		if json.Unmarshal([]byte(set.Value), &out) == nil {
+			read.sla, read.parsed = out, true
+		}
+	}
+	s.slaMemo.Store(&read)
+	return read.sla, read.setting(c)
+}
+
+// slaRead is what one value of the SLA setting reads as (see State.SLA).
+type slaRead struct {
+	value  string
+	set    bool // there is a setting (value may still be "")
+	parsed bool // its value parsed: sla is the setting's, not the default
+	sla    SLA
+}
+
+// setting is the setting to return beside the limits: none when they are
+// the defaults.
+func (r *slaRead) setting(c *Setting) *Setting {
+	if !r.parsed {
+		return nil
+	}
+	return c
 }
 
 const tableCalendars = "calendars"

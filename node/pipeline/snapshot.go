@@ -158,7 +158,7 @@ func (s *State) Restore(r io.Reader) error {
 		return err
 	}
 	s.seq.Add(1)
-	s.db.Store(db)
+	s.setDB(db)
 	s.applied.Store(head.Applied)
 	s.seq.Add(1)
 	// The search documents of the replaced leads would keep them alive;

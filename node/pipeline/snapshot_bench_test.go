@@ -194,8 +194,7 @@ func realisticState(tb testing.TB, n int) *State {
 	for site, v := range next {
 		mustInsert(tb, txn, tableCounters, &counter{Name: "lead/" + site, Value: int64(v)})
 	}
-	txn.Commit()
-	st.applied.Store(logIndex)
+	st.publish(txn, logIndex)
 	return st
 }
 

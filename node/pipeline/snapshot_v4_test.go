@@ -211,8 +211,7 @@ func filledState(tb testing.TB) *State {
 		}
 		mustInsert(tb, txn, table, obj)
 	}
-	txn.Commit()
-	st.applied.Store(4242)
+	st.publish(txn, 4242)
 	return st
 }
 
@@ -523,7 +522,7 @@ func TestRestoreV4RowsOutOfOrder(t *testing.T) {
 		// The restore decodes its own copies: compare with copies too.
 		mustInsert(t, txn, r.table, r.obj)
 	}
-	txn.Commit()
+	want.publish(txn, 0)
 	sameRows(t, got, want)
 	for _, table := range []string{tableLeads, tableEvents, tableRequests} {
 		if g, w := len(allRows(t, got)[table]), len(rows[table]); g != w {

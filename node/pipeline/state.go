@@ -86,7 +86,10 @@ type counter struct {
 // State is the pipeline. Apply, Snapshot and Restore are called from one
 // goroutine (the Raft FSM contract); reads may run concurrently with them.
 type State struct {
-	db      atomic.Pointer[memdb.MemDB]
+	db atomic.Pointer[memdb.MemDB]
+	// reader is a read transaction of what db last committed, shared by
+	// every read (see read).
+	reader  atomic.Pointer[memdb.Txn]
 	applied atomic.Uint64
 	// seq is odd while Apply or Restore changes the state and applied
 	// index, so that a View reads both as of one entry (a seqlock).
@@ -94,6 +97,8 @@ type State struct {
 	// search holds the folded text of each lead for free-text filters,
 	// by lead ID (see search.go): derived, never snapshotted.
 	search sync.Map
+	// slaMemo is the SLA setting as last read (see State.SLA): derived.
+	slaMemo atomic.Pointer[slaRead]
 	// failAfter, set by tests only, may fail a command after it made its
 	// writes, to show that a failed command leaves nothing behind.
 	failAfter func(txn *memdb.Txn, index uint64) *Error
@@ -102,7 +107,7 @@ type State struct {
 // New returns an empty pipeline.
 func New() *State {
 	s := &State{}
-	s.db.Store(newDB())
+	s.setDB(newDB())
 	return s
 }
 
@@ -117,7 +122,23 @@ func newDB() *memdb.MemDB {
 // AppliedIndex is the log index of the last command applied.
 func (s *State) AppliedIndex() uint64 { return s.applied.Load() }
 
-func (s *State) read() *memdb.Txn { return s.db.Load().Txn(false) }
+// read returns a read transaction of the committed state. It is one
+// transaction, made when the state was committed, shared by every read
+// until the next commit: a go-memdb read transaction changes nothing in
+// itself as it is read (each lookup starts its own walk of the immutable
+// trees), and making one for each read was two allocations, and a read
+// of several tables several of them.
+func (s *State) read() *memdb.Txn { return s.reader.Load() }
+
+// setDB makes db the state (New, Restore).
+func (s *State) setDB(db *memdb.MemDB) {
+	s.db.Store(db)
+	s.reader.Store(db.Txn(false))
+}
+
+// committed publishes what the last commit to the state's db wrote to
+// the reads that follow.
+func (s *State) committed() { s.reader.Store(s.db.Load().Txn(false)) }
 
 // Lead returns the lead with the given ID.
 func (s *State) Lead(id string) (*Lead, error) {

@@ -57,7 +57,7 @@ func jumpCounter(t *testing.T, st *State, name string, value int64) {
 	if err := insertRow(txn, tableCounters, &counter{Name: name, Value: value}); err != nil {
 		t.Fatal(err)
 	}
-	txn.Commit()
+	st.publish(txn, st.AppliedIndex())
 }
 
 // TestLeadIDsPastFourDigits checks numbering, ordering and history once
