@@ -46,6 +46,35 @@ const tableSide = "side_indexes"
 // sideName is the key of that row.
 const sideName = "side"
 
+// Nearly every read and write of a lead or a counter first looks up the
+// side row (sideIn, writableSide). sideArgs is that lookup's argument
+// list and sideKey the key it looks for, made once and never changed, so
+// that the lookup allocates neither (memdb's string index builds the key
+// anew on every lookup, and a variadic argument of a constant is put in
+// a new slice on every call).
+var (
+	sideArgs = []any{sideName}
+	sideKey  = []byte(sideName + "\x00")
+)
+
+// sideIndexer is the side row's "id" index: the one key sideName.
+type sideIndexer struct{}
+
+func (sideIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 || args[0] != any(sideName) {
+		return nil, fmt.Errorf("the side indexes' row is looked up by its name %q alone", sideName)
+	}
+	return sideKey, nil // read only: memdb looks it up, never keeps it
+}
+
+func (sideIndexer) FromObject(obj any) (bool, []byte, error) {
+	if o, ok := obj.(*sideIndexes); !ok || o.Name != sideName {
+		return false, nil, fmt.Errorf("%T is not the side indexes' row", obj)
+	}
+	// A fresh key: memdb keeps what an insert gives it.
+	return true, []byte(sideName + "\x00"), nil
+}
+
 // leadItem is a lead in the tree of leads by ID.
 type leadItem struct {
 	id   string
@@ -137,7 +166,7 @@ func newSideIndexes(owner *memdb.Txn) *sideIndexes {
 
 // sideIn returns the trees as txn sees them, to read.
 func sideIn(txn *memdb.Txn) (*sideIndexes, error) {
-	raw, err := txn.First(tableSide, "id", sideName)
+	raw, err := txn.First(tableSide, "id", sideArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("read indexes: %w", err)
 	}
@@ -150,7 +179,7 @@ func sideIn(txn *memdb.Txn) (*sideIndexes, error) {
 // writableSide returns the trees txn may change: on its first call in
 // txn, copies of the trees txn started from, stored in txn.
 func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
-	raw, err := txn.First(tableSide, "id", sideName)
+	raw, err := txn.First(tableSide, "id", sideArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("read indexes: %w", err)
 	}

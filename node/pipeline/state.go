@@ -37,10 +37,10 @@ func schema() *memdb.DBSchema {
 		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		// The leads, with their order indexes, the events and the
-		// request records are kept in side trees (sideindex.go), not
-		// in memdb.
-		tableSide:      {Name: tableSide, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
+		// The leads, with their order indexes, the events, the request
+		// records and the counters are kept in side trees
+		// (sideindex.go), not in memdb.
+		tableSide:      {Name: tableSide, Indexes: map[string]*memdb.IndexSchema{"id": {Name: "id", Unique: true, Indexer: sideIndexer{}}}},
 		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
 		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
