@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Sign-in for people. An admin invites a user (new or existing) and hands
@@ -416,7 +414,7 @@ func (a *applier) extendSession() (Result, *Error) {
 }
 
 // invitationByID returns the invitation a request record names.
-func invitationByID(txn *memdb.Txn, id string) (*Invitation, *Error) {
+func invitationByID(txn *tx, id string) (*Invitation, *Error) {
 	raw, err := txn.First(tableInvitations, "id", id)
 	if err != nil || raw == nil {
 		return nil, errorf(CodeInternal, "a request record names invitation %s, which cannot be read (%v)", id, err)

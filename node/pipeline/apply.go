@@ -3,8 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Result is what a successful command returns.
@@ -54,7 +52,7 @@ type Result struct {
 // be decoded, or a command that breaks a rule, is answered with an error
 // and leaves the state as it was.
 func (s *State) Apply(index uint64, data []byte) any {
-	txn := s.db.Load().Txn(true)
+	txn := s.write()
 	res, ok := s.applyIn(txn, index, data)
 	if ok {
 		s.publish(txn, index)
@@ -86,8 +84,7 @@ type Entry struct {
 // was applied.
 func (s *State) ApplyBatch(entries []Entry) []any {
 	out := make([]any, 0, len(entries))
-	db := s.db.Load()
-	txn := db.Txn(true)
+	txn := s.write()
 	from := 0 // the first entry the open transaction holds
 	for i, e := range entries {
 		res, ok := s.applyIn(txn, e.Index, e.Data)
@@ -105,7 +102,7 @@ func (s *State) ApplyBatch(entries []Entry) []any {
 			}
 		}
 		from = i + 1
-		txn = db.Txn(true)
+		txn = s.write()
 	}
 	if from < len(entries) {
 		s.publish(txn, entries[len(entries)-1].Index)
@@ -117,11 +114,11 @@ func (s *State) ApplyBatch(entries []Entry) []any {
 
 // publish commits txn (when not nil) and moves the applied index to
 // index, together as a [View] sees them.
-func (s *State) publish(txn *memdb.Txn, index uint64) {
+func (s *State) publish(txn *tx, index uint64) {
 	s.seq.Add(1) // odd while the state and its applied index move (see View)
 	if txn != nil {
 		txn.Commit()
-		s.committed()
+		s.committed(txn)
 	}
 	if index > s.applied.Load() {
 		s.applied.Store(index)
@@ -132,7 +129,7 @@ func (s *State) publish(txn *memdb.Txn, index uint64) {
 // applyIn applies one encoded command inside txn. ok reports success:
 // when it is false, res is the [*Error] and txn may hold part of the
 // command's writes, so the caller must abort it.
-func (s *State) applyIn(txn *memdb.Txn, index uint64, data []byte) (res any, ok bool) {
+func (s *State) applyIn(txn *tx, index uint64, data []byte) (res any, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, ok = errorf(CodeInternal, "command at log index %d failed: %v", index, r), false
@@ -201,7 +198,7 @@ func (r Result) detached() Result {
 
 // applier applies one command inside one write transaction.
 type applier struct {
-	txn   *memdb.Txn
+	txn   *tx
 	cmd   Command
 	index uint64
 	// now is the command's time as Apply gives it (see clock.go).

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Attachments are documents of a lead: pitch decks, NDAs, term sheets.
@@ -458,7 +456,7 @@ func (a *applier) attachmentAsAnswered(key string, removed bool, version int64) 
 
 // attachmentsOf returns every attachment record of a lead, removed ones
 // too, in the order they were added.
-func attachmentsOf(txn *memdb.Txn, lead string) ([]*Attachment, *Error) {
+func attachmentsOf(txn *tx, lead string) ([]*Attachment, *Error) {
 	it, err := txn.Get(tableAttachments, "id_prefix", lead+"/")
 	if err != nil {
 		return nil, errorf(CodeInternal, "read attachments of %s: %v", lead, err)
@@ -471,7 +469,7 @@ func attachmentsOf(txn *memdb.Txn, lead string) ([]*Attachment, *Error) {
 	return out, nil
 }
 
-func liveAttachments(txn *memdb.Txn, lead string) ([]*Attachment, *Error) {
+func liveAttachments(txn *tx, lead string) ([]*Attachment, *Error) {
 	all, err := attachmentsOf(txn, lead)
 	if err != nil {
 		return nil, err

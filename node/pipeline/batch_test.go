@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // TestApplyBatchMatchesApply applies one log entry by entry and in runs
@@ -21,7 +19,7 @@ func TestApplyBatchMatchesApply(t *testing.T) {
 	// Besides the commands the rules refuse before they write, one in
 	// five fails after it made all its writes, as a command that breaks
 	// in the middle would.
-	late := func(txn *memdb.Txn, index uint64) *Error {
+	late := func(txn *tx, index uint64) *Error {
 		if index%5 != 3 {
 			return nil
 		}

@@ -1,7 +1,5 @@
 package pipeline
 
-import memdb "github.com/hashicorp/go-memdb"
-
 // Log formats: what a binary can read in the log. Every command records
 // (as its "v") the oldest format that understands it, and the cluster
 // records (in the state, replicated) the newest format every site runs,
@@ -95,7 +93,7 @@ const formatCounter = "format"
 // format 1.
 func (s *State) Format() int { return formatOf(s.read()) }
 
-func formatOf(txn *memdb.Txn) int {
+func formatOf(txn *tx) int {
 	c, err := counterIn(txn, formatCounter)
 	if err != nil || c == nil {
 		return Format1

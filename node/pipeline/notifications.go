@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Notifications. What concerns whom is derived from the history outside
@@ -107,7 +105,7 @@ func (p *NotificationPrefs) validate() *Error {
 	return nil
 }
 
-func prefsOf(txn *memdb.Txn, user string) (*NotificationPrefs, *Error) {
+func prefsOf(txn *tx, user string) (*NotificationPrefs, *Error) {
 	raw, err := txn.First(tablePrefs, "id", user)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read preferences: %v", err)

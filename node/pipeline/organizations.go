@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Organisations are entities, not strings (from log format 2): the
@@ -379,7 +377,7 @@ func (orgNameIndex) FromArgs(args ...any) ([]byte, error) {
 	return []byte(k + "\x00"), nil
 }
 
-func getOrg(txn *memdb.Txn, id string) (*Organization, *Error) {
+func getOrg(txn *tx, id string) (*Organization, *Error) {
 	raw, err := txn.First(tableOrgs, "id", id)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read organization %s: %v", id, err)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 var listSizes = flag.String("list.leads", "10000,100000", "the numbers of leads BenchmarkListLeads lists from, comma-separated")
@@ -101,7 +99,7 @@ func BenchmarkListLeads(b *testing.B) {
 func BenchmarkOrderIndexMemory(b *testing.B) {
 	with := heapOf(b, func() any { st, _ := synthState(b, 100000, 9); return st })
 	without := heapOf(b, func() any {
-		st, _ := synthStateBy(b, 100000, 9, func(txn *memdb.Txn, l *Lead) error {
+		st, _ := synthStateBy(b, 100000, 9, func(txn *tx, l *Lead) error {
 			o, err := writableSide(txn)
 			if err == nil {
 				o.leads.Set(leadItem{id: l.ID, lead: l})

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	memdb "github.com/hashicorp/go-memdb"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -51,13 +50,13 @@ func synthState(tb testing.TB, n int, seed uint64) (*State, []*Lead) {
 }
 
 // synthStateBy is synthState with the leads written by put.
-func synthStateBy(tb testing.TB, n int, seed uint64, put func(*memdb.Txn, *Lead) error) (*State, []*Lead) {
+func synthStateBy(tb testing.TB, n int, seed uint64, put func(*tx, *Lead) error) (*State, []*Lead) {
 	tb.Helper()
 	rnd := rand.New(rand.NewPCG(seed, seed))
 	st := New()
 	sites := []string{"BOS", "CBG", "MUC", "TLV", "BO"}
 	next := map[string]int{}
-	txn := st.db.Load().Txn(true)
+	txn := st.write()
 	var all []*Lead
 	for range n {
 		site := sites[rnd.IntN(len(sites))]

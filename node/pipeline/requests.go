@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Every applied write leaves a record under its actor and request ID, so
@@ -362,7 +360,7 @@ func (a *applier) replay(rec *request) (Result, *Error) {
 // as it is now and its history: every field but the content node staff
 // edit (the draft) follows from the events up to that version. The draft
 // is the current one, so a lead edited since shows the edit.
-func leadAt(txn *memdb.Txn, id string, version int64) (*Lead, *Error) {
+func leadAt(txn *tx, id string, version int64) (*Lead, *Error) {
 	cur, err := getLead(txn, id)
 	if err != nil {
 		return nil, err

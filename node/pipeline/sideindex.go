@@ -26,53 +26,29 @@ import (
 // packed up to 63 to a node, and a tree copied for a transaction copies
 // a node only when the transaction first changes it.
 //
-// The trees live in memdb all the same, as the one row of tableSide, so
-// that a transaction sees the trees that go with its rows: a write
-// transaction's first write copies the committed trees (lazily: a copy
-// shares every node until it changes one) and stores the copies in the
-// transaction, a commit publishes them with the rows, an abort drops
-// them. Readers only ever see committed trees, which no one changes
-// again.
+// A transaction sees the trees that go with its rows: each transaction
+// of the state is a [tx], a memdb transaction and the trees as of it. A
+// write transaction's first write to the trees copies the committed ones
+// (lazily: a copy shares every node until it changes one) and keeps the
+// copies, a commit publishes them with the rows ([State.committed]), an
+// abort drops them. Readers only ever see committed trees, which no one
+// changes again. (The trees were once the one row of a memdb table, so
+// that memdb carried them with its transactions; looking that row up
+// was about four allocations, and nearly every read and write of a lead
+// or a counter made one, and writing it into a transaction twenty.)
 //
 // Every write to those tables goes through [insertRow] (and a request
 // record's removal through [deleteRequest]), and reads through [rowsOf],
 // [rowByKey], [leadByID] and [counterIn]. The order trees are derived
-// from the leads; the side row is never written to snapshots as such, but
+// from the leads; the trees are never written to snapshots as such, but
 // the leads, events, request records and counters are, from their trees.
 
-// tableSide holds the one [sideIndexes] row.
-const tableSide = "side_indexes"
-
-// sideName is the key of that row.
-const sideName = "side"
-
-// Nearly every read and write of a lead or a counter first looks up the
-// side row (sideIn, writableSide). sideArgs is that lookup's argument
-// list and sideKey the key it looks for, made once and never changed, so
-// that the lookup allocates neither (memdb's string index builds the key
-// anew on every lookup, and a variadic argument of a constant is put in
-// a new slice on every call).
-var (
-	sideArgs = []any{sideName}
-	sideKey  = []byte(sideName + "\x00")
-)
-
-// sideIndexer is the side row's "id" index: the one key sideName.
-type sideIndexer struct{}
-
-func (sideIndexer) FromArgs(args ...any) ([]byte, error) {
-	if len(args) != 1 || args[0] != any(sideName) {
-		return nil, fmt.Errorf("the side indexes' row is looked up by its name %q alone", sideName)
-	}
-	return sideKey, nil // read only: memdb looks it up, never keeps it
-}
-
-func (sideIndexer) FromObject(obj any) (bool, []byte, error) {
-	if o, ok := obj.(*sideIndexes); !ok || o.Name != sideName {
-		return false, nil, fmt.Errorf("%T is not the side indexes' row", obj)
-	}
-	// A fresh key: memdb keeps what an insert gives it.
-	return true, []byte(sideName + "\x00"), nil
+// tx is a memdb transaction of the state and the side trees as it sees
+// them: the committed ones, or, once it has written to them, its own
+// copies (writableSide).
+type tx struct {
+	*memdb.Txn
+	side *sideIndexes // never nil
 }
 
 // leadItem is a lead in the tree of leads by ID.
@@ -126,12 +102,11 @@ func compareRequestItems(a, b requestItem) int {
 
 // sideIndexes is the trees as of one transaction.
 type sideIndexes struct {
-	Name string
 	// owner is the write transaction that made these copies and may still
 	// change them; committed trees are never changed again (a later
 	// transaction copies them), so an owner that is not the caller's
 	// transaction means "copy first".
-	owner       *memdb.Txn
+	owner       *tx
 	leads       *btree.BTreeG[leadItem] // by ID
 	orders      [numDims][numOrders]*btree.BTreeG[orderItem]
 	events      *btree.BTreeG[eventItem]   // by log index
@@ -152,8 +127,8 @@ func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
 	return btree.NewBTreeGOptions(less, btree.Options{NoLocks: true, Degree: sideTreeDegree})
 }
 
-func newSideIndexes(owner *memdb.Txn) *sideIndexes {
-	o := &sideIndexes{Name: sideName, owner: owner, leads: newTree(lessLeadItem),
+func newSideIndexes(owner *tx) *sideIndexes {
+	o := &sideIndexes{owner: owner, leads: newTree(lessLeadItem),
 		events: newTree(lessEventItem), requests: newTree(lessRequestItem),
 		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey), counters: newTree(lessCounter)}
 	for d := range o.orders {
@@ -165,50 +140,31 @@ func newSideIndexes(owner *memdb.Txn) *sideIndexes {
 }
 
 // sideIn returns the trees as txn sees them, to read.
-func sideIn(txn *memdb.Txn) (*sideIndexes, error) {
-	raw, err := txn.First(tableSide, "id", sideArgs...)
-	if err != nil {
-		return nil, fmt.Errorf("read indexes: %w", err)
-	}
-	if raw == nil {
-		return newSideIndexes(nil), nil
-	}
-	return raw.(*sideIndexes), nil
-}
+func sideIn(txn *tx) (*sideIndexes, error) { return txn.side, nil }
 
 // writableSide returns the trees txn may change: on its first call in
-// txn, copies of the trees txn started from, stored in txn.
-func writableSide(txn *memdb.Txn) (*sideIndexes, error) {
-	raw, err := txn.First(tableSide, "id", sideArgs...)
-	if err != nil {
-		return nil, fmt.Errorf("read indexes: %w", err)
+// txn, copies of the trees txn started from, which txn keeps (and its
+// commit publishes, see State.committed).
+func writableSide(txn *tx) (*sideIndexes, error) {
+	if txn.side.owner == txn {
+		return txn.side, nil
 	}
-	if raw != nil && raw.(*sideIndexes).owner == txn {
-		return raw.(*sideIndexes), nil
-	}
-	o := &sideIndexes{Name: sideName, owner: txn}
-	if raw == nil {
-		o = newSideIndexes(txn)
-	} else {
-		cur := raw.(*sideIndexes)
-		for d := range o.orders {
-			for k := range o.orders[d] {
-				o.orders[d][k] = cur.orders[d][k].Copy()
-			}
+	cur, o := txn.side, &sideIndexes{owner: txn}
+	for d := range o.orders {
+		for k := range o.orders[d] {
+			o.orders[d][k] = cur.orders[d][k].Copy()
 		}
-		o.leads, o.events, o.requests = cur.leads.Copy(), cur.events.Copy(), cur.requests.Copy()
-		o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
-		o.counters = cur.counters.Copy()
 	}
-	if err := txn.Insert(tableSide, o); err != nil {
-		return nil, fmt.Errorf("write indexes: %w", err)
-	}
+	o.leads, o.events, o.requests = cur.leads.Copy(), cur.events.Copy(), cur.requests.Copy()
+	o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
+	o.counters = cur.counters.Copy()
+	txn.side = o
 	return o, nil
 }
 
 // insertRow writes obj to table, keeping the side indexes of leads,
 // events and request records.
-func insertRow(txn *memdb.Txn, table string, obj any) error {
+func insertRow(txn *tx, table string, obj any) error {
 	if !slices.Contains(sideTables, table) {
 		return txn.Insert(table, obj)
 	}
@@ -259,7 +215,7 @@ func sideRow(table string, obj any) (l *Lead, e *Event, r *request, c *counter, 
 var errNoKey = errors.New("a row without its key (ID)")
 
 // putEvent writes e, in place of the event of its key if there is one.
-func putEvent(txn *memdb.Txn, e *Event) error {
+func putEvent(txn *tx, e *Event) error {
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
@@ -269,7 +225,7 @@ func putEvent(txn *memdb.Txn, e *Event) error {
 }
 
 // putRequest writes r, in place of the record of its key if there is one.
-func putRequest(txn *memdb.Txn, r *request) error {
+func putRequest(txn *tx, r *request) error {
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
@@ -280,7 +236,7 @@ func putRequest(txn *memdb.Txn, r *request) error {
 
 // putCounter writes c, in place of the counter of its name if there is
 // one.
-func putCounter(txn *memdb.Txn, c *counter) error {
+func putCounter(txn *tx, c *counter) error {
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
@@ -290,7 +246,7 @@ func putCounter(txn *memdb.Txn, c *counter) error {
 }
 
 // counterIn returns the counter of that name as txn sees it, or nil.
-func counterIn(txn *memdb.Txn, name string) (*counter, error) {
+func counterIn(txn *tx, name string) (*counter, error) {
 	o, err := sideIn(txn)
 	if err != nil {
 		return nil, err
@@ -300,7 +256,7 @@ func counterIn(txn *memdb.Txn, name string) (*counter, error) {
 }
 
 // deleteRequest removes the request record r.
-func deleteRequest(txn *memdb.Txn, r *request) error {
+func deleteRequest(txn *tx, r *request) error {
 	o, err := writableSide(txn)
 	if err != nil {
 		return err
@@ -332,7 +288,7 @@ type rowIter interface{ Next() any }
 
 // rowsOf returns the rows of table whose key begins with prefix ("":
 // every row), in key order, as memdb's "id" index orders them.
-func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
+func rowsOf(txn *tx, table, prefix string) (rowIter, error) {
 	switch table {
 	case tableLeads, tableEvents, tableRequests, tableCounters:
 		o, err := sideIn(txn)
@@ -369,7 +325,7 @@ func rowsOf(txn *memdb.Txn, table, prefix string) (rowIter, error) {
 }
 
 // rowByKey returns the row of table with key, or nil.
-func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
+func rowByKey(txn *tx, table, key string) (any, error) {
 	switch table {
 	case tableLeads:
 		if l, err := leadByID(txn, key); l != nil || err != nil {
@@ -401,7 +357,7 @@ func rowByKey(txn *memdb.Txn, table, key string) (any, error) {
 }
 
 // leadByID returns the lead of that ID, or nil.
-func leadByID(txn *memdb.Txn, id string) (*Lead, error) {
+func leadByID(txn *tx, id string) (*Lead, error) {
 	o, err := sideIn(txn)
 	if err != nil {
 		return nil, err
@@ -411,7 +367,7 @@ func leadByID(txn *memdb.Txn, id string) (*Lead, error) {
 }
 
 // eachLead calls fn with every lead in ID order until fn returns false.
-func eachLead(txn *memdb.Txn, fn func(*Lead) bool) error {
+func eachLead(txn *tx, fn func(*Lead) bool) error {
 	o, err := sideIn(txn)
 	if err != nil {
 		return err
@@ -451,7 +407,7 @@ func (r *keyIter[T]) Next() any {
 
 // putLead writes l to the lead table, in place of the lead of its ID if
 // there is one, and to the order indexes.
-func putLead(txn *memdb.Txn, l *Lead) error {
+func putLead(txn *tx, l *Lead) error {
 	o, err := writableSide(txn)
 	if err != nil {
 		return err

@@ -81,7 +81,7 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 			Updated: at.Add(time.Duration(minutes) * time.Minute), StageTime: at}
 	}
 	write := func(commit bool, ls ...*Lead) {
-		txn := st.db.Load().Txn(true)
+		txn := st.write()
 		for _, l := range ls {
 			if err := putLead(txn, l); err != nil {
 				t.Fatal(err)

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"fmt"
 	"runtime"
 	"slices"
 	"sync"
 
-	memdb "github.com/hashicorp/go-memdb"
 	"github.com/tidwall/btree"
 )
 
@@ -26,7 +24,7 @@ import (
 // before, as no snapshot written by innonet has, replaces the earlier
 // row as insertRow would have it.
 type sideLoader struct {
-	txn      *memdb.Txn
+	txn      *tx
 	side     *sideIndexes
 	orders   [numDims][numOrders][]orderItem
 	events   []eventItem
@@ -39,7 +37,7 @@ type sideLoader struct {
 	text         textSharer
 }
 
-func newSideLoader(txn *memdb.Txn) *sideLoader {
+func newSideLoader(txn *tx) *sideLoader {
 	return &sideLoader{txn: txn, side: newSideIndexes(txn)}
 }
 
@@ -134,9 +132,7 @@ func (ld *sideLoader) finish() error {
 		func() { side.eventKeys = packed(side.eventKeys) },
 		func() { side.requestKeys = packed(side.requestKeys) })
 	runJobs(jobs, runtime.GOMAXPROCS(0))
-	if err := ld.txn.Insert(tableSide, ld.side); err != nil {
-		return fmt.Errorf("write indexes: %w", err)
-	}
+	ld.txn.side = ld.side
 	return nil
 }
 

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // The site registry: from log format 2 the state knows the sites users
@@ -193,7 +191,7 @@ func validateRegisterSites(specs []SiteSpec) *Error {
 }
 
 // site returns the registered site or sub-node code, or nil.
-func siteOf(txn *memdb.Txn, code string) (*Site, *Error) {
+func siteOf(txn *tx, code string) (*Site, *Error) {
 	raw, err := txn.First(tableSites, "id", code)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read site %s: %v", code, err)
@@ -206,7 +204,7 @@ func siteOf(txn *memdb.Txn, code string) (*Site, *Error) {
 
 // registryInForce reports whether the registry holds any site, from which
 // on users and leads may only name registered sites.
-func registryInForce(txn *memdb.Txn) (bool, *Error) {
+func registryInForce(txn *tx) (bool, *Error) {
 	raw, err := txn.First(tableSites, "id")
 	if err != nil {
 		return false, errorf(CodeInternal, "read sites: %v", err)
@@ -216,7 +214,7 @@ func registryInForce(txn *memdb.Txn) (bool, *Error) {
 
 // staffSites lists the registered codes node staff may belong to (nodes
 // and sub-nodes), for error messages.
-func staffSites(txn *memdb.Txn) string {
+func staffSites(txn *tx) string {
 	it, err := txn.Get(tableSites, "id")
 	if err != nil {
 		return "(unreadable)"

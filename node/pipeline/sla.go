@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	memdb "github.com/hashicorp/go-memdb"
-
 	"innonet/node/calendar"
 )
 
@@ -198,7 +196,7 @@ func (s *State) CalendarTables() ([]CalendarTable, string, error) {
 	return calendarTables(s.read())
 }
 
-func calendarTables(txn *memdb.Txn) ([]CalendarTable, string, error) {
+func calendarTables(txn *tx) ([]CalendarTable, string, error) {
 	it, err := txn.Get(tableCalendars, "id")
 	if err != nil {
 		return nil, "", fmt.Errorf("read calendars: %w", err)

@@ -47,7 +47,7 @@ type record struct {
 // Snapshot is a point-in-time view of the state. Taking one is cheap (the
 // state is immutable underneath); WriteTo may run while Apply goes on.
 type Snapshot struct {
-	txn     *memdb.Txn
+	txn     *tx
 	applied uint64
 }
 
@@ -142,15 +142,15 @@ func (s *State) Restore(r io.Reader) error {
 	if err := json.Unmarshal(line, &head); err != nil {
 		return fmt.Errorf("read snapshot header: %w", err)
 	}
-	var db *memdb.MemDB
+	var t *restoring
 	switch head.Format {
 	case snapshotFormat4:
-		db, err = restoreV4(br, head)
+		t, err = restoreV4(br, head)
 	case snapshotFormat, snapshotFormat3:
-		db, err = restoreJSON(br, decodeRow, nil)
+		t, err = restoreJSON(br, decodeRow, nil)
 	case snapshotFormatV1:
 		up := &v1Upgrade{}
-		db, err = restoreJSON(br, up.decodeRow, up.finish)
+		t, err = restoreJSON(br, up.decodeRow, up.finish)
 	default:
 		return fmt.Errorf("restore: unknown snapshot format %q", head.Format)
 	}
@@ -158,7 +158,7 @@ func (s *State) Restore(r io.Reader) error {
 		return err
 	}
 	s.seq.Add(1)
-	s.setDB(db)
+	s.setDB(t.db, t.side)
 	s.applied.Store(head.Applied)
 	s.seq.Add(1)
 	// The search documents of the replaced leads would keep them alive;
@@ -167,11 +167,25 @@ func (s *State) Restore(r io.Reader) error {
 	return nil
 }
 
+// newState starts the one write transaction of a new state: a restore.
+func newState() *restoring {
+	db := newDB()
+	t := &tx{Txn: db.Txn(true)}
+	t.side = newSideIndexes(t)
+	return &restoring{tx: t, db: db}
+}
+
+// restoring is a state a restore is writing, and then wrote.
+type restoring struct {
+	*tx
+	db *memdb.MemDB
+}
+
 // restoreJSON reads the rows after the header of a JSON snapshot; finish,
 // if set, completes the tables of an older format.
-func restoreJSON(r io.Reader, decode func(record) (any, error), finish func(*memdb.Txn) error) (*memdb.MemDB, error) {
-	db := newDB()
-	txn := db.Txn(true)
+func restoreJSON(r io.Reader, decode func(record) (any, error), finish func(*tx) error) (*restoring, error) {
+	st := newState()
+	txn := st.tx
 	defer txn.Abort() // after Commit, a no-op
 	dec := json.NewDecoder(r)
 	var rows int64
@@ -209,7 +223,7 @@ func restoreJSON(r io.Reader, decode func(record) (any, error), finish func(*mem
 		}
 	}
 	txn.Commit()
-	return db, nil
+	return st, nil
 }
 
 func decodeRow(rec record) (any, error) {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // snapshotLeads sizes the state of BenchmarkSnapshot; the default keeps a
@@ -151,7 +150,7 @@ func realisticState(tb testing.TB, n int) *State {
 	events, comments, requests := byLead(tableEvents), byLead(tableComments), byLead(tableRequests)
 
 	st := f.st
-	txn := st.db.Load().Txn(true)
+	txn := st.write()
 	next := map[string]int{}
 	for _, l := range leads {
 		next[l.Site] = max(next[l.Site], leadNumber(l.ID))
@@ -204,14 +203,14 @@ func leadNumber(id string) int {
 	return n
 }
 
-func mustInsert(tb testing.TB, txn *memdb.Txn, table string, obj any) {
+func mustInsert(tb testing.TB, txn *tx, table string, obj any) {
 	tb.Helper()
 	if err := insertRow(txn, table, obj); err != nil {
 		tb.Fatalf("insert into %s: %v", table, err)
 	}
 }
 
-func mustIter(tb testing.TB, txn *memdb.Txn, table string) func(func(any) bool) {
+func mustIter(tb testing.TB, txn *tx, table string) func(func(any) bool) {
 	tb.Helper()
 	it, err := rowsOf(txn, table, "")
 	if err != nil {

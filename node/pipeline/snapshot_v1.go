@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // snapshotFormatV1 is the format of snapshots written before users could
@@ -45,7 +43,7 @@ func (up *v1Upgrade) decodeRow(rec record) (any, error) {
 }
 
 // finish adds the tokens of the users decoded and their counter.
-func (up *v1Upgrade) finish(txn *memdb.Txn) error {
+func (up *v1Upgrade) finish(txn *tx) error {
 	sort.Slice(up.users, func(i, j int) bool { return lessID(up.users[i].ID, up.users[j].ID) })
 	n := 0
 	for _, u := range up.users {

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sync"
 
-	memdb "github.com/hashicorp/go-memdb"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -336,7 +335,7 @@ func unexpectedEOF(err error) error {
 // restoreV4 reads the frames after the header of a format 4 snapshot. One
 // goroutine decodes rows while this one inserts them, a few batches
 // apart; the side trees are built at the end ([sideLoader]).
-func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
+func restoreV4(br *bufio.Reader, head record) (*restoring, error) {
 	codec, err := newFrameCodec(head.Codec)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
@@ -356,8 +355,8 @@ func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 			}
 		})
 	}()
-	db := newDB()
-	txn := db.Txn(true)
+	st := newState()
+	txn := st.tx
 	defer txn.Abort() // after Commit, a no-op
 	ld := newSideLoader(txn)
 	var insertErr error
@@ -383,7 +382,7 @@ func restoreV4(br *bufio.Reader, head record) (*memdb.MemDB, error) {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	txn.Commit()
-	return db, nil
+	return st, nil
 }
 
 // decodedRow is a row on its way from the decoder to memdb.

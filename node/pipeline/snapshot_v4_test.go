@@ -33,14 +33,12 @@ func allRows(tb testing.TB, st *State) map[string][]any {
 	return out
 }
 
-// stateTables lists, sorted, the tables of the state: memdb's but for
-// the side indexes' row, and the tables kept in side trees only.
+// stateTables lists, sorted, the tables of the state: memdb's and the
+// tables kept in side trees only.
 func stateTables() []string {
 	var out []string
 	for table := range schema().Tables {
-		if table != tableSide {
-			out = append(out, table)
-		}
+		out = append(out, table)
 	}
 	return slices.Sorted(slices.Values(append(out, sideTables...)))
 }
@@ -180,7 +178,7 @@ func fillAll(v reflect.Value, n *int) {
 func filledState(tb testing.TB) *State {
 	tb.Helper()
 	st := New()
-	txn := st.db.Load().Txn(true)
+	txn := st.write()
 	n := 0
 	for _, table := range wireTables {
 		obj, err := decodeRow(record{Table: table, Value: json.RawMessage("{}")})
@@ -517,7 +515,7 @@ func TestRestoreV4RowsOutOfOrder(t *testing.T) {
 	got := restored(t, v4Records(77, len(recs), recs...))
 
 	want := New()
-	txn := want.db.Load().Txn(true)
+	txn := want.write()
 	for _, r := range seq {
 		// The restore decodes its own copies: compare with copies too.
 		mustInsert(t, txn, r.table, r.obj)

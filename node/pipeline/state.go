@@ -40,7 +40,6 @@ func schema() *memdb.DBSchema {
 		// The leads, with their order indexes, the events, the request
 		// records and the counters are kept in side trees
 		// (sideindex.go), not in memdb.
-		tableSide:      {Name: tableSide, Indexes: map[string]*memdb.IndexSchema{"id": {Name: "id", Unique: true, Indexer: sideIndexer{}}}},
 		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
 		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
@@ -87,9 +86,9 @@ type counter struct {
 // goroutine (the Raft FSM contract); reads may run concurrently with them.
 type State struct {
 	db atomic.Pointer[memdb.MemDB]
-	// reader is a read transaction of what db last committed, shared by
-	// every read (see read).
-	reader  atomic.Pointer[memdb.Txn]
+	// reader is a read transaction of what db last committed, with the
+	// side trees committed with it, shared by every read (see read).
+	reader  atomic.Pointer[tx]
 	applied atomic.Uint64
 	// seq is odd while Apply or Restore changes the state and applied
 	// index, so that a View reads both as of one entry (a seqlock).
@@ -101,13 +100,13 @@ type State struct {
 	slaMemo atomic.Pointer[slaRead]
 	// failAfter, set by tests only, may fail a command after it made its
 	// writes, to show that a failed command leaves nothing behind.
-	failAfter func(txn *memdb.Txn, index uint64) *Error
+	failAfter func(txn *tx, index uint64) *Error
 }
 
 // New returns an empty pipeline.
 func New() *State {
 	s := &State{}
-	s.setDB(newDB())
+	s.setDB(newDB(), newSideIndexes(nil))
 	return s
 }
 
@@ -128,17 +127,25 @@ func (s *State) AppliedIndex() uint64 { return s.applied.Load() }
 // itself as it is read (each lookup starts its own walk of the immutable
 // trees), and making one for each read was two allocations, and a read
 // of several tables several of them.
-func (s *State) read() *memdb.Txn { return s.reader.Load() }
+func (s *State) read() *tx { return s.reader.Load() }
 
-// setDB makes db the state (New, Restore).
-func (s *State) setDB(db *memdb.MemDB) {
+// setDB makes db, with the side trees side, the state (New, Restore).
+func (s *State) setDB(db *memdb.MemDB, side *sideIndexes) {
 	s.db.Store(db)
-	s.reader.Store(db.Txn(false))
+	s.reader.Store(&tx{Txn: db.Txn(false), side: side})
 }
 
-// committed publishes what the last commit to the state's db wrote to
-// the reads that follow.
-func (s *State) committed() { s.reader.Store(s.db.Load().Txn(false)) }
+// write starts a write transaction of the committed state. Only the
+// goroutine that applies (Apply, ApplyBatch, Restore) writes.
+func (s *State) write() *tx {
+	return &tx{Txn: s.db.Load().Txn(true), side: s.read().side}
+}
+
+// committed publishes what t, just committed, wrote to the reads that
+// follow.
+func (s *State) committed(t *tx) {
+	s.reader.Store(&tx{Txn: s.db.Load().Txn(false), side: t.side})
+}
 
 // Lead returns the lead with the given ID.
 func (s *State) Lead(id string) (*Lead, error) {
@@ -149,7 +156,7 @@ func (s *State) Lead(id string) (*Lead, error) {
 	return l.clone(), nil
 }
 
-func getLead(txn *memdb.Txn, id string) (*Lead, *Error) {
+func getLead(txn *tx, id string) (*Lead, *Error) {
 	l, err := leadByID(txn, id)
 	if err != nil {
 		return nil, errorf(CodeInternal, "read lead %s: %v", id, err)

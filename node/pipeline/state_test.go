@@ -53,7 +53,7 @@ func TestLeadsFilter(t *testing.T) {
 // would take ten thousand commands.
 func jumpCounter(t *testing.T, st *State, name string, value int64) {
 	t.Helper()
-	txn := st.db.Load().Txn(true)
+	txn := st.write()
 	if err := insertRow(txn, tableCounters, &counter{Name: name, Value: value}); err != nil {
 		t.Fatal(err)
 	}

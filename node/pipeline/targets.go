@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // Yearly targets. HQ stores, per year, what each first-level node, each
@@ -158,7 +156,7 @@ func (a *applier) setTargets() (Result, *Error) {
 	return Result{Targets: t.clone()}, nil
 }
 
-func targetsOf(txn *memdb.Txn, year int) (*Targets, error) {
+func targetsOf(txn *tx, year int) (*Targets, error) {
 	raw, err := txn.First(tableTargets, "id", strconv.Itoa(year))
 	if err != nil || raw == nil {
 		return nil, err

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"time"
-
-	memdb "github.com/hashicorp/go-memdb"
 )
 
 // View is one consistent read of the state as of exactly one applied
@@ -14,7 +12,7 @@ import (
 // The values it yields are the state's own, never changed in place: the
 // caller must not change them.
 type View struct {
-	txn     *memdb.Txn
+	txn     *tx
 	applied uint64
 }
 
