@@ -38,9 +38,9 @@ func BenchmarkSubmitEndToEnd(b *testing.B) {
 // the log write and the apply, and the derived work (search index,
 // duplicate index, inboxes) that every site does after the apply.
 // allocs/op counts until the last answer, allocs-settled/op until the
-// search and duplicate indexes have taken in every submit (about 1,020-
-// 1,080 and 1,060-1,090 at 64 clients on 2026-12-03, varying with when the
-// search index writes its batches; 715 and 1,067 in one earlier run).
+// search and duplicate indexes have taken in every submit (568 and 915
+// at 64 clients on 2026-12-04, 1,332 and 1,374 with one; see README,
+// Performance against etcd).
 func BenchmarkSubmitOneSite(b *testing.B) {
 	for _, workers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("concurrency=%d", workers), func(b *testing.B) {
