@@ -94,8 +94,8 @@ const formatCounter = "format"
 func (s *State) Format() int { return formatOf(s.read()) }
 
 func formatOf(txn *tx) int {
-	c, err := counterIn(txn, formatCounter)
-	if err != nil || c == nil {
+	c := counterIn(txn, formatCounter)
+	if c == nil {
 		return Format1
 	}
 	return int(c.Value)
@@ -106,10 +106,7 @@ func formatOf(txn *tx) int {
 // the current format or below changes nothing and succeeds, so retries
 // and a second leader's proposal are harmless.
 func (a *applier) setFormat() (Result, *Error) {
-	c, err := counterIn(a.txn, formatCounter)
-	if err != nil {
-		return Result{}, errorf(CodeInternal, "read format: %v", err)
-	}
+	c := counterIn(a.txn, formatCounter)
 	cur := int64(Format1)
 	if c != nil {
 		cur = c.Value
@@ -130,10 +127,7 @@ func (a *applier) setFormat() (Result, *Error) {
 
 // clusterFormat reads the cluster's log format inside the transaction.
 func (a *applier) clusterFormat() (int, *Error) {
-	c, err := counterIn(a.txn, formatCounter)
-	if err != nil {
-		return 0, errorf(CodeInternal, "read format: %v", err)
-	}
+	c := counterIn(a.txn, formatCounter)
 	if c == nil {
 		return Format1, nil
 	}

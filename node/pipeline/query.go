@@ -99,10 +99,7 @@ func (s *State) List(f Filter) (Page, error) {
 		dim, prefix = dimSite, dimValue(f.Site)
 	}
 	x := orderIndexer{dim: dim, order: f.Order}
-	orders, err := sideIn(txn)
-	if err != nil {
-		return Page{}, fmt.Errorf("list leads: %w", err)
-	}
+	orders := sideIn(txn)
 	stages := m.stageList()
 	if stages == nil {
 		stages = presentStages(orders, x, prefix)

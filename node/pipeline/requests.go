@@ -495,10 +495,7 @@ func (a *applier) horizon() (time.Time, time.Duration, *Error) {
 
 // counter reads a counter; zero when it was never set.
 func (a *applier) counter(name string) (int64, *Error) {
-	c, err := counterIn(a.txn, name)
-	if err != nil {
-		return 0, errorf(CodeInternal, "read counter %s: %v", name, err)
-	}
+	c := counterIn(a.txn, name)
 	if c == nil {
 		return 0, nil
 	}
@@ -517,10 +514,7 @@ func (a *applier) pruneRequests() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
-	side, gerr := sideIn(a.txn)
-	if gerr != nil {
-		return Result{}, errorf(CodeInternal, "read requests by time: %v", gerr)
-	}
+	side := sideIn(a.txn)
 	var due []*request
 	more := false
 	it := side.requests.Iter()
@@ -611,10 +605,7 @@ func isHex(b byte) bool {
 // OldestRequest returns the time of the oldest request record of format 2
 // (see requests.go), for the leader to tell whether a prune is due.
 func (s *State) OldestRequest() (time.Time, bool) {
-	side, err := sideIn(s.read())
-	if err != nil {
-		return time.Time{}, false
-	}
+	side := sideIn(s.read())
 	oldest, ok := side.requests.Min()
 	if !ok {
 		return time.Time{}, false

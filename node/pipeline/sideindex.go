@@ -140,14 +140,14 @@ func newSideIndexes(owner *tx) *sideIndexes {
 }
 
 // sideIn returns the trees as txn sees them, to read.
-func sideIn(txn *tx) (*sideIndexes, error) { return txn.side, nil }
+func sideIn(txn *tx) *sideIndexes { return txn.side }
 
 // writableSide returns the trees txn may change: on its first call in
 // txn, copies of the trees txn started from, which txn keeps (and its
 // commit publishes, see State.committed).
-func writableSide(txn *tx) (*sideIndexes, error) {
+func writableSide(txn *tx) *sideIndexes {
 	if txn.side.owner == txn {
-		return txn.side, nil
+		return txn.side
 	}
 	cur, o := txn.side, &sideIndexes{owner: txn}
 	for d := range o.orders {
@@ -159,11 +159,11 @@ func writableSide(txn *tx) (*sideIndexes, error) {
 	o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
 	o.counters = cur.counters.Copy()
 	txn.side = o
-	return o, nil
+	return o
 }
 
-// insertRow writes obj to table, keeping the side indexes of leads,
-// events and request records.
+// insertRow writes obj to table, keeping the side trees of leads, events,
+// request records and counters.
 func insertRow(txn *tx, table string, obj any) error {
 	if !slices.Contains(sideTables, table) {
 		return txn.Insert(table, obj)
@@ -216,20 +216,14 @@ var errNoKey = errors.New("a row without its key (ID)")
 
 // putEvent writes e, in place of the event of its key if there is one.
 func putEvent(txn *tx, e *Event) error {
-	o, err := writableSide(txn)
-	if err != nil {
-		return err
-	}
+	o := writableSide(txn)
 	putKeyed(o.eventKeys, o.events, e, eventEntry)
 	return nil
 }
 
 // putRequest writes r, in place of the record of its key if there is one.
 func putRequest(txn *tx, r *request) error {
-	o, err := writableSide(txn)
-	if err != nil {
-		return err
-	}
+	o := writableSide(txn)
 	putKeyed(o.requestKeys, o.requests, r, requestEntry)
 	return nil
 }
@@ -237,30 +231,20 @@ func putRequest(txn *tx, r *request) error {
 // putCounter writes c, in place of the counter of its name if there is
 // one.
 func putCounter(txn *tx, c *counter) error {
-	o, err := writableSide(txn)
-	if err != nil {
-		return err
-	}
+	o := writableSide(txn)
 	o.counters.Set(c)
 	return nil
 }
 
 // counterIn returns the counter of that name as txn sees it, or nil.
-func counterIn(txn *tx, name string) (*counter, error) {
-	o, err := sideIn(txn)
-	if err != nil {
-		return nil, err
-	}
-	c, _ := o.counters.Get(&counter{Name: name})
-	return c, nil
+func counterIn(txn *tx, name string) *counter {
+	c, _ := sideIn(txn).counters.Get(&counter{Name: name})
+	return c
 }
 
 // deleteRequest removes the request record r.
 func deleteRequest(txn *tx, r *request) error {
-	o, err := writableSide(txn)
-	if err != nil {
-		return err
-	}
+	o := writableSide(txn)
 	if old, ok := o.requestKeys.Delete(r); ok {
 		o.requests.Delete(requestEntry(old))
 	}
@@ -291,10 +275,7 @@ type rowIter interface{ Next() any }
 func rowsOf(txn *tx, table, prefix string) (rowIter, error) {
 	switch table {
 	case tableLeads, tableEvents, tableRequests, tableCounters:
-		o, err := sideIn(txn)
-		if err != nil {
-			return nil, err
-		}
+		o := sideIn(txn)
 		switch table {
 		case tableLeads:
 			return &keyIter[leadItem]{it: o.leads.Iter(), seek: leadItem{id: prefix}, prefix: prefix,
@@ -333,15 +314,12 @@ func rowByKey(txn *tx, table, key string) (any, error) {
 		}
 		return nil, nil
 	case tableCounters:
-		if c, err := counterIn(txn, key); c != nil || err != nil {
-			return c, err
+		if c := counterIn(txn, key); c != nil {
+			return c, nil
 		}
 		return nil, nil
 	case tableEvents, tableRequests:
-		o, err := sideIn(txn)
-		if err != nil {
-			return nil, err
-		}
+		o := sideIn(txn)
 		if table == tableEvents {
 			if e, ok := o.eventKeys.Get(&Event{Key: key}); ok {
 				return e, nil
@@ -358,20 +336,14 @@ func rowByKey(txn *tx, table, key string) (any, error) {
 
 // leadByID returns the lead of that ID, or nil.
 func leadByID(txn *tx, id string) (*Lead, error) {
-	o, err := sideIn(txn)
-	if err != nil {
-		return nil, err
-	}
+	o := sideIn(txn)
 	it, _ := o.leads.Get(leadItem{id: id})
 	return it.lead, nil
 }
 
 // eachLead calls fn with every lead in ID order until fn returns false.
 func eachLead(txn *tx, fn func(*Lead) bool) error {
-	o, err := sideIn(txn)
-	if err != nil {
-		return err
-	}
+	o := sideIn(txn)
 	o.leads.Scan(func(it leadItem) bool { return fn(it.lead) })
 	return nil
 }
@@ -408,10 +380,7 @@ func (r *keyIter[T]) Next() any {
 // putLead writes l to the lead table, in place of the lead of its ID if
 // there is one, and to the order indexes.
 func putLead(txn *tx, l *Lead) error {
-	o, err := writableSide(txn)
-	if err != nil {
-		return err
-	}
+	o := writableSide(txn)
 	prev, replaced := o.leads.Set(leadItem{id: l.ID, lead: l})
 	keys, ends, in := orderKeys(l)
 	var old []byte

@@ -136,10 +136,7 @@ func TestOrderTreesFollowTransactions(t *testing.T) {
 	}
 
 	// The reader that began before still sees the trees it began on.
-	o, err := sideIn(reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := sideIn(reader)
 	n := 0
 	for d := range o.orders {
 		for k := range o.orders[d] {
