@@ -269,7 +269,7 @@ func (a *applier) inviteUser() (Result, *Error) {
 // checkNameFree refuses a new user whose name an active user already
 // has: people sign in by name.
 func (a *applier) checkNameFree(name string) *Error {
-	it, err := a.txn.Get(tableUsers, "id")
+	it, err := rowsOf(a.txn, tableUsers, "")
 	if err != nil {
 		return errorf(CodeInternal, "read users: %v", err)
 	}

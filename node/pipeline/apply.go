@@ -351,14 +351,11 @@ func (a *applier) dispatch() (Result, *Error) {
 }
 
 func (a *applier) user(id string) (*User, *Error) {
-	raw, err := a.txn.First(tableUsers, "id", id)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read user: %v", err)
-	}
-	if raw == nil {
+	u := userIn(a.txn, id)
+	if u == nil {
 		return nil, errorf(CodeUnauthenticated, "user %q does not exist", truncate(id, 40))
 	}
-	return raw.(*User), nil
+	return u, nil
 }
 
 func (a *applier) request(key string) (*request, *Error) {
@@ -491,14 +488,11 @@ func (a *applier) revokeUser() (Result, *Error) {
 	if a.cmd.UserID == a.actor.ID {
 		return Result{}, errorf(CodePrecondition, "an admin cannot revoke its own token; ask another admin")
 	}
-	raw, err := a.txn.First(tableUsers, "id", a.cmd.UserID)
-	if err != nil {
-		return Result{}, errorf(CodeInternal, "read user: %v", err)
-	}
+	raw := userIn(a.txn, a.cmd.UserID)
 	if raw == nil {
 		return Result{}, errorf(CodeNotFound, "user %s not found", a.cmd.UserID)
 	}
-	u := *raw.(*User)
+	u := *raw
 	if u.Revoked == nil {
 		now := a.now
 		u.Revoked, u.RevokedBy = &now, a.actor.ID
@@ -553,9 +547,7 @@ func (a *applier) bootstrap() (Result, *Error) {
 		}
 		return Result{User: u, Token: t, Replayed: true}, nil
 	}
-	if first, err := a.txn.First(tableUsers, "id"); err != nil {
-		return Result{}, errorf(CodeInternal, "read users: %v", err)
-	} else if first != nil {
+	if anyKeyed(a.txn, keyedUsers) {
 		return Result{}, errorf(CodePrecondition, "the cluster already has users; the first admin is created only once")
 	}
 	return a.createUser()

@@ -99,14 +99,11 @@ func (a *applier) ownerOrAdmin(verb, id string) *Error {
 
 // subject returns the user a token command acts on.
 func (a *applier) subject() (*User, *Error) {
-	raw, err := a.txn.First(tableUsers, "id", a.cmd.UserID)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read user: %v", err)
-	}
-	if raw == nil {
+	u := userIn(a.txn, a.cmd.UserID)
+	if u == nil {
 		return nil, errorf(CodeNotFound, "user %s not found", a.cmd.UserID)
 	}
-	return raw.(*User), nil
+	return u, nil
 }
 
 func (a *applier) createToken() (Result, *Error) {

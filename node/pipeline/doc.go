@@ -46,6 +46,7 @@
 // Reads ([State.Lead], [State.List], [State.History], [State.Users]) run
 // concurrently with Apply on an immutable view of the state: go-memdb,
 // and copy-on-write B-trees beside it, committed with it, for the leads
-// and the order indexes lists read, the events, the request records and
-// the counters (sideindex.go).
+// and the order indexes lists read, the events, the request records, and
+// the small tables of one key nearly every command reads: the counters,
+// users, sites and settings (sideindex.go).
 package pipeline

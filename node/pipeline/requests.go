@@ -309,10 +309,7 @@ func (a *applier) replay(rec *request) (Result, *Error) {
 		}
 	}
 	if r.SiteCode != "" {
-		s, err := siteOf(a.txn, r.SiteCode)
-		if err != nil {
-			return Result{}, err
-		}
+		s := siteOf(a.txn, r.SiteCode)
 		if s == nil {
 			return Result{}, errorf(CodeInternal, "a request record names site %s, which is not registered", r.SiteCode)
 		}

@@ -17,12 +17,14 @@ import (
 // order and dimension, twelve in all), and the two big tables of every
 // lead's past, the events (by key, which is the lead ID and a sequence,
 // and by log index) and the request records (by key and by time); and
-// the counters (by name: the lead numbers of each site, the clock, the
-// log format), which nearly every command writes. These four tables are
-// kept in these trees only. A memdb index is a radix tree that copies a
-// path of small nodes, each with its own watch channel, for every row
-// written, and holds a leaf per row: about 300 to 500 bytes and 20
-// allocations per row and index. A B-tree item is a key and a pointer,
+// the keyed tables, small tables of one key that nearly every command
+// reads or writes: the counters (by name: the lead numbers of each site,
+// the clock, the log format), the users (the actor), the sites (the
+// actor's) and the settings (the stage limits, the claim mode). These
+// tables are kept in these trees only. A memdb index is a radix tree
+// that copies a path of small nodes, each with its own watch channel,
+// for every row written, and holds a leaf per row: about 300 to 500
+// bytes and 20 allocations per row and index. A B-tree item is a key and a pointer,
 // packed up to 63 to a node, and a tree copied for a transaction copies
 // a node only when the transaction first changes it.
 //
@@ -35,13 +37,14 @@ import (
 // changes again. (The trees were once the one row of a memdb table, so
 // that memdb carried them with its transactions; looking that row up
 // was about four allocations, and nearly every read and write of a lead
-// or a counter made one, and writing it into a transaction twenty.)
+// or a counter made one, and writing it into a transaction twenty; a
+// read of a memdb table is two or three.)
 //
 // Every write to those tables goes through [insertRow] (and a request
 // record's removal through [deleteRequest]), and reads through [rowsOf],
-// [rowByKey], [leadByID] and [counterIn]. The order trees are derived
+// [rowByKey], [leadByID] and [keyedIn]. The order trees are derived
 // from the leads; the trees are never written to snapshots as such, but
-// the leads, events, request records and counters are, from their trees.
+// the rows of these tables are, from their trees.
 
 // tx is a memdb transaction of the state and the side trees as it sees
 // them: the committed ones, or, once it has written to them, its own
@@ -113,12 +116,90 @@ type sideIndexes struct {
 	requests    *btree.BTreeG[requestItem] // by time
 	eventKeys   *btree.BTreeG[*Event]      // by key
 	requestKeys *btree.BTreeG[*request]    // by key
-	counters    *btree.BTreeG[*counter]    // by name
+	keyed       [numKeyed]*btree.BTreeG[keyedItem]
 }
 
 func lessEventKey(a, b *Event) bool     { return a.Key < b.Key }
 func lessRequestKey(a, b *request) bool { return a.Key < b.Key }
-func lessCounter(a, b *counter) bool    { return a.Name < b.Name }
+
+// keyedItem is a row of a keyed table in its tree: its key and the row.
+type keyedItem struct {
+	key string
+	row any
+}
+
+func lessKeyedItem(a, b keyedItem) bool { return a.key < b.key }
+
+// The keyed tables: small tables of one key, which nearly every command
+// reads or writes (a counter, the actor, its site, a setting), kept in a
+// tree each by that key. keyedTables names them in the order of these
+// constants.
+const (
+	keyedCounters = iota // by name
+	keyedUsers           // by ID
+	keyedSites           // by code
+	keyedSettings        // by name
+	numKeyed
+)
+
+var keyedTables = [numKeyed]string{tableCounters, tableUsers, tableSites, tableSettings}
+
+// keyedOf returns the keyed table's constant, or -1 for another table.
+func keyedOf(table string) int {
+	for k, t := range keyedTables {
+		if t == table {
+			return k
+		}
+	}
+	return -1
+}
+
+// keyedRowOf checks that obj is a row of the keyed table k and has its
+// key, and returns the row's item.
+func keyedRowOf(k int, obj any) (keyedItem, error) {
+	var key string
+	ok := false
+	switch k {
+	case keyedCounters:
+		var c *counter
+		if c, ok = obj.(*counter); ok && c != nil {
+			key = c.Name
+		}
+	case keyedUsers:
+		var u *User
+		if u, ok = obj.(*User); ok && u != nil {
+			key = u.ID
+		}
+	case keyedSites:
+		var s *Site
+		if s, ok = obj.(*Site); ok && s != nil {
+			key = s.Code
+		}
+	case keyedSettings:
+		var s *Setting
+		if s, ok = obj.(*Setting); ok && s != nil {
+			key = s.Name
+		}
+	}
+	if !ok {
+		return keyedItem{}, fmt.Errorf("%T is not a row of %s", obj, keyedTables[k])
+	}
+	if key == "" {
+		return keyedItem{}, errNoKey
+	}
+	return keyedItem{key: key, row: obj}, nil
+}
+
+// keyedIn returns the row of the keyed table k with that key as txn sees
+// it, or the zero T (nil) if there is none.
+func keyedIn[T any](txn *tx, k int, key string) T {
+	it, _ := sideIn(txn).keyed[k].Get(keyedItem{key: key})
+	row, _ := it.row.(T)
+	return row
+}
+
+// anyKeyed reports whether the keyed table k has a row.
+func anyKeyed(txn *tx, k int) bool { return sideIn(txn).keyed[k].Len() > 0 }
 
 // sideTreeDegree sets the B-trees' node size: 2×degree-1 items at most.
 const sideTreeDegree = 32
@@ -130,7 +211,10 @@ func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
 func newSideIndexes(owner *tx) *sideIndexes {
 	o := &sideIndexes{owner: owner, leads: newTree(lessLeadItem),
 		events: newTree(lessEventItem), requests: newTree(lessRequestItem),
-		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey), counters: newTree(lessCounter)}
+		eventKeys: newTree(lessEventKey), requestKeys: newTree(lessRequestKey)}
+	for k := range o.keyed {
+		o.keyed[k] = newTree(lessKeyedItem)
+	}
 	for d := range o.orders {
 		for k := range o.orders[d] {
 			o.orders[d][k] = newTree(lessOrderItem)
@@ -157,18 +241,28 @@ func writableSide(txn *tx) *sideIndexes {
 	}
 	o.leads, o.events, o.requests = cur.leads.Copy(), cur.events.Copy(), cur.requests.Copy()
 	o.eventKeys, o.requestKeys = cur.eventKeys.Copy(), cur.requestKeys.Copy()
-	o.counters = cur.counters.Copy()
+	for k := range o.keyed {
+		o.keyed[k] = cur.keyed[k].Copy()
+	}
 	txn.side = o
 	return o
 }
 
-// insertRow writes obj to table, keeping the side trees of leads, events,
-// request records and counters.
+// insertRow writes obj to table, in place of the row of its key if there
+// is one: to memdb, or to the side trees of its table.
 func insertRow(txn *tx, table string, obj any) error {
+	if k := keyedOf(table); k >= 0 {
+		it, err := keyedRowOf(k, obj)
+		if err != nil {
+			return err
+		}
+		writableSide(txn).keyed[k].Set(it)
+		return nil
+	}
 	if !slices.Contains(sideTables, table) {
 		return txn.Insert(table, obj)
 	}
-	l, e, r, c, err := sideRow(table, obj)
+	l, e, r, err := sideRow(table, obj)
 	switch {
 	case err != nil:
 		return err
@@ -176,15 +270,14 @@ func insertRow(txn *tx, table string, obj any) error {
 		return putLead(txn, l)
 	case e != nil:
 		return putEvent(txn, e)
-	case c != nil:
-		return putCounter(txn, c)
 	}
 	return putRequest(txn, r)
 }
 
-// sideRow checks that obj, a row of one of the side tables, is of that
-// table's type and has its key, and returns it as that type.
-func sideRow(table string, obj any) (l *Lead, e *Event, r *request, c *counter, err error) {
+// sideRow checks that obj, a row of the leads, the events or the request
+// records, is of that table's type and has its key, and returns it as
+// that type.
+func sideRow(table string, obj any) (l *Lead, e *Event, r *request, err error) {
 	var ok bool
 	switch table {
 	case tableLeads:
@@ -199,15 +292,11 @@ func sideRow(table string, obj any) (l *Lead, e *Event, r *request, c *counter, 
 		if r, ok = obj.(*request); ok && (r == nil || r.Key == "") {
 			err = errNoKey
 		}
-	case tableCounters:
-		if c, ok = obj.(*counter); ok && (c == nil || c.Name == "") {
-			err = errNoKey
-		}
 	}
 	if !ok {
-		return nil, nil, nil, nil, fmt.Errorf("%T is not a row of %s", obj, table)
+		return nil, nil, nil, fmt.Errorf("%T is not a row of %s", obj, table)
 	}
-	return l, e, r, c, err
+	return l, e, r, err
 }
 
 // errNoKey refuses a row of a side table without its key, as memdb
@@ -228,19 +317,11 @@ func putRequest(txn *tx, r *request) error {
 	return nil
 }
 
-// putCounter writes c, in place of the counter of its name if there is
-// one.
-func putCounter(txn *tx, c *counter) error {
-	o := writableSide(txn)
-	o.counters.Set(c)
-	return nil
-}
-
 // counterIn returns the counter of that name as txn sees it, or nil.
-func counterIn(txn *tx, name string) *counter {
-	c, _ := sideIn(txn).counters.Get(&counter{Name: name})
-	return c
-}
+func counterIn(txn *tx, name string) *counter { return keyedIn[*counter](txn, keyedCounters, name) }
+
+// userIn returns the user of that ID as txn sees it, or nil.
+func userIn(txn *tx, id string) *User { return keyedIn[*User](txn, keyedUsers, id) }
 
 // deleteRequest removes the request record r.
 func deleteRequest(txn *tx, r *request) error {
@@ -264,8 +345,9 @@ func eventEntry(e *Event) eventItem { return eventItem{log: e.LogIndex, key: e.K
 
 func requestEntry(r *request) requestItem { return requestItem{time: r.Time, key: r.Key, req: r} }
 
-// sideTables are the tables kept in the side trees only, not in memdb.
-var sideTables = []string{tableLeads, tableEvents, tableRequests, tableCounters}
+// sideTables are the tables kept in the side trees only, not in memdb,
+// besides the keyed tables.
+var sideTables = []string{tableLeads, tableEvents, tableRequests}
 
 // rowIter yields rows in key order; Next returns nil after the last.
 type rowIter interface{ Next() any }
@@ -273,8 +355,12 @@ type rowIter interface{ Next() any }
 // rowsOf returns the rows of table whose key begins with prefix ("":
 // every row), in key order, as memdb's "id" index orders them.
 func rowsOf(txn *tx, table, prefix string) (rowIter, error) {
+	if k := keyedOf(table); k >= 0 {
+		return &keyIter[keyedItem]{it: sideIn(txn).keyed[k].Iter(), seek: keyedItem{key: prefix}, prefix: prefix,
+			key: func(it keyedItem) string { return it.key }, row: func(it keyedItem) any { return it.row }}, nil
+	}
 	switch table {
-	case tableLeads, tableEvents, tableRequests, tableCounters:
+	case tableLeads, tableEvents, tableRequests:
 		o := sideIn(txn)
 		switch table {
 		case tableLeads:
@@ -283,9 +369,6 @@ func rowsOf(txn *tx, table, prefix string) (rowIter, error) {
 		case tableEvents:
 			return &keyIter[*Event]{it: o.eventKeys.Iter(), seek: &Event{Key: prefix}, prefix: prefix,
 				key: func(e *Event) string { return e.Key }, row: func(e *Event) any { return e }}, nil
-		case tableCounters:
-			return &keyIter[*counter]{it: o.counters.Iter(), seek: &counter{Name: prefix}, prefix: prefix,
-				key: func(c *counter) string { return c.Name }, row: func(c *counter) any { return c }}, nil
 		}
 		return &keyIter[*request]{it: o.requestKeys.Iter(), seek: &request{Key: prefix}, prefix: prefix,
 			key: func(r *request) string { return r.Key }, row: func(r *request) any { return r }}, nil
@@ -307,15 +390,13 @@ func rowsOf(txn *tx, table, prefix string) (rowIter, error) {
 
 // rowByKey returns the row of table with key, or nil.
 func rowByKey(txn *tx, table, key string) (any, error) {
+	if k := keyedOf(table); k >= 0 {
+		return keyedIn[any](txn, k, key), nil
+	}
 	switch table {
 	case tableLeads:
 		if l, err := leadByID(txn, key); l != nil || err != nil {
 			return l, err
-		}
-		return nil, nil
-	case tableCounters:
-		if c := counterIn(txn, key); c != nil {
-			return c, nil
 		}
 		return nil, nil
 	case tableEvents, tableRequests:

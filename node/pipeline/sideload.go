@@ -43,17 +43,23 @@ func newSideLoader(txn *tx) *sideLoader {
 
 // insert writes obj, a row of table.
 func (ld *sideLoader) insert(table string, obj any) error {
+	if k := keyedOf(table); k >= 0 {
+		it, err := keyedRowOf(k, obj)
+		if err != nil {
+			return err
+		}
+		ld.side.keyed[k].Set(it)
+		return nil
+	}
 	if !slices.Contains(sideTables, table) {
 		return ld.txn.Insert(table, obj)
 	}
-	l, e, r, c, err := sideRow(table, obj)
+	l, e, r, err := sideRow(table, obj)
 	switch {
 	case err != nil:
 		return err
 	case l != nil:
 		ld.lead(l)
-	case c != nil:
-		ld.side.counters.Set(c)
 	case e != nil:
 		ld.text.event(ld.side, e)
 		ld.events = loadKeyed(ld.side.eventKeys, &ld.goneEvents, ld.events, e, eventEntry)

@@ -190,32 +190,17 @@ func validateRegisterSites(specs []SiteSpec) *Error {
 	return nil
 }
 
-// site returns the registered site or sub-node code, or nil.
-func siteOf(txn *tx, code string) (*Site, *Error) {
-	raw, err := txn.First(tableSites, "id", code)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read site %s: %v", code, err)
-	}
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*Site), nil
-}
+// siteOf returns the registered site or sub-node code, or nil.
+func siteOf(txn *tx, code string) *Site { return keyedIn[*Site](txn, keyedSites, code) }
 
 // registryInForce reports whether the registry holds any site, from which
 // on users and leads may only name registered sites.
-func registryInForce(txn *tx) (bool, *Error) {
-	raw, err := txn.First(tableSites, "id")
-	if err != nil {
-		return false, errorf(CodeInternal, "read sites: %v", err)
-	}
-	return raw != nil, nil
-}
+func registryInForce(txn *tx) bool { return anyKeyed(txn, keyedSites) }
 
 // staffSites lists the registered codes node staff may belong to (nodes
 // and sub-nodes), for error messages.
 func staffSites(txn *tx) string {
-	it, err := txn.Get(tableSites, "id")
+	it, err := rowsOf(txn, tableSites, "")
 	if err != nil {
 		return "(unreadable)"
 	}
@@ -241,16 +226,9 @@ func (a *applier) checkStaffSite(code string) *Error {
 	if a.format < Format2 {
 		return nil
 	}
-	s, err := siteOf(a.txn, code)
-	if err != nil {
-		return err
-	}
+	s := siteOf(a.txn, code)
 	if s == nil {
-		inForce, err := registryInForce(a.txn)
-		if err != nil {
-			return err
-		}
-		if !inForce && !ValidSubnodeCode(code) {
+		if !registryInForce(a.txn) && !ValidSubnodeCode(code) {
 			return nil
 		}
 		return invalid("site", "%q is not a registered site or sub-node; node staff may belong to: %s (an admin registers sub-nodes with POST /v1/sites)", truncate(code, 40), staffSites(a.txn))
@@ -267,15 +245,7 @@ func (a *applier) checkStaffSite(code string) *Error {
 func (a *applier) submitter() (site, subnode string, err *Error) {
 	code := a.actor.Site
 	if a.format >= Format2 {
-		s, err := siteOf(a.txn, code)
-		if err != nil {
-			return "", "", err
-		}
-		inForce, err := registryInForce(a.txn)
-		if err != nil {
-			return "", "", err
-		}
-		if s == nil && (inForce || ValidSubnodeCode(code)) {
+		if siteOf(a.txn, code) == nil && (registryInForce(a.txn) || ValidSubnodeCode(code)) {
 			return "", "", errorf(CodePrecondition, "your site %s is not registered, so it cannot submit leads: ask an admin to register it as a sub-node (POST /v1/sites) or to add you to one of %s", truncate(code, 40), staffSites(a.txn))
 		}
 	}
@@ -292,19 +262,14 @@ func (a *applier) addSite() (Result, *Error) {
 		return Result{}, errorf(CodePermission, "only ADMIN may register sub-nodes; caller is %s", a.actor.Role)
 	}
 	spec := a.cmd.Site
-	parent, err := siteOf(a.txn, spec.Parent)
-	if err != nil {
-		return Result{}, err
-	}
+	parent := siteOf(a.txn, spec.Parent)
 	switch {
 	case parent == nil:
 		return Result{}, invalid("parent", "%s is not a registered site or sub-node; sub-nodes belong to one of: %s", spec.Parent, staffSites(a.txn))
 	case parent.Kind == SiteHQ || parent.Kind == SiteDivision:
 		return Result{}, invalid("parent", "%s is the site of %s; sub-nodes belong to an overseas node (%s)", parent.Code, strings.ToLower(parent.Kind.String()), staffSites(a.txn))
 	}
-	if cur, err := siteOf(a.txn, spec.Code); err != nil {
-		return Result{}, err
-	} else if cur != nil {
+	if cur := siteOf(a.txn, spec.Code); cur != nil {
 		return Result{}, errorf(CodeConflict, "site %s is already registered (%s, %s, under %s)", cur.Code, cur.Name, cur.Kind, cur.Parent)
 	}
 	s := &Site{Code: spec.Code, Parent: spec.Parent, Name: spec.Name, Kind: spec.Kind, Created: a.now, CreatedBy: a.actor.ID}
@@ -322,11 +287,7 @@ func (a *applier) addSite() (Result, *Error) {
 func (a *applier) registerSites() (Result, *Error) {
 	added := 0
 	for _, spec := range a.cmd.Sites {
-		cur, err := siteOf(a.txn, spec.Code)
-		if err != nil {
-			return Result{}, err
-		}
-		if cur != nil {
+		if siteOf(a.txn, spec.Code) != nil {
 			continue
 		}
 		name := spec.Name
@@ -346,7 +307,7 @@ func (a *applier) registerSites() (Result, *Error) {
 
 // Sites returns the registry: every site and sub-node, by code.
 func (s *State) Sites() ([]Site, error) {
-	it, err := s.read().Get(tableSites, "id")
+	it, err := rowsOf(s.read(), tableSites, "")
 	if err != nil {
 		return nil, fmt.Errorf("list sites: %w", err)
 	}
@@ -360,10 +321,7 @@ func (s *State) Sites() ([]Site, error) {
 
 // Site returns the registered site or sub-node code.
 func (s *State) Site(code string) (*Site, error) {
-	site, err := siteOf(s.read(), code)
-	if err != nil {
-		return nil, err
-	}
+	site := siteOf(s.read(), code)
 	if site == nil {
 		return nil, errorf(CodeNotFound, "site %s is not registered", truncate(code, 40))
 	}

@@ -71,9 +71,7 @@ func (a *applier) setSLA() (Result, *Error) {
 		return Result{}, errorf(CodePermission, "only HQ_REVIEWER may set the stage limits; caller is %s", a.actor.Role)
 	}
 	cur := DefaultSLA()
-	if set, err := getSetting(a, SettingSLA); err != nil {
-		return Result{}, err
-	} else if set != nil {
+	if set := settingIn(a.txn, SettingSLA); set != nil {
 		_ = json.Unmarshal([]byte(set.Value), &cur)
 	}
 	if v := a.cmd.ExpectedVersion; v != 0 && v != cur.Version {
@@ -96,11 +94,7 @@ func (a *applier) setSLA() (Result, *Error) {
 // while HQ never set any: DefaultSLA). The limits' map is shared with
 // other callers: it must not be changed.
 func (s *State) SLA() (SLA, *Setting) {
-	a := applier{txn: s.read()}
-	set, err := getSetting(&a, SettingSLA)
-	if err != nil {
-		set = nil
-	}
+	set := settingIn(s.read(), SettingSLA)
 	var c *Setting
 	read := slaRead{}
 	if set != nil {

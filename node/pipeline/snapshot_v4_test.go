@@ -40,7 +40,8 @@ func stateTables() []string {
 	for table := range schema().Tables {
 		out = append(out, table)
 	}
-	return slices.Sorted(slices.Values(append(out, sideTables...)))
+	out = append(out, sideTables...)
+	return slices.Sorted(slices.Values(append(out, keyedTables[:]...)))
 }
 
 // sideKeys lists every entry of every side index of st (sideindex.go):
@@ -96,6 +97,14 @@ func sideKeys(tb testing.TB, st *State) []string {
 		out = append(out, fmt.Sprintf("request %d %s", it.time, it.key))
 		return true
 	})
+	for k, tree := range o.keyed {
+		tree.Scan(func(it keyedItem) bool {
+			if row, err := keyedRowOf(k, it.row); err != nil || row.key != it.key {
+				tb.Errorf("keyed table %s: key %q holds a row of key %q (%v)", keyedTables[k], it.key, row.key, err)
+			}
+			return true
+		})
+	}
 	return out
 }
 

@@ -38,8 +38,8 @@ func schema() *memdb.DBSchema {
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		// The leads, with their order indexes, the events, the request
-		// records and the counters are kept in side trees
-		// (sideindex.go), not in memdb.
+		// records, the counters, the users, the sites and the settings
+		// are kept in side trees (sideindex.go), not in memdb.
 		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
 		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
 		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
@@ -47,7 +47,6 @@ func schema() *memdb.DBSchema {
 		tablePrefs:     {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
 		tableWebhooks:  {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableSinks:     {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableUsers:     {Name: tableUsers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		tableTokens: {Name: tableTokens, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
@@ -56,8 +55,6 @@ func schema() *memdb.DBSchema {
 
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableSettings:  {Name: tableSettings, Indexes: map[string]*memdb.IndexSchema{"id": id("Name")}},
-		tableSites:     {Name: tableSites, Indexes: map[string]*memdb.IndexSchema{"id": id("Code")}},
 		tableOrgs: {Name: tableOrgs, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id("ID"),
 			"seq":  {Name: "seq", Unique: true, Indexer: &memdb.IntFieldIndex{Field: "Seq"}},
@@ -188,20 +185,17 @@ func (s *State) History(id string) ([]Event, error) {
 
 // User returns the user with the given ID.
 func (s *State) User(id string) (*User, error) {
-	raw, err := s.read().First(tableUsers, "id", id)
-	if err != nil {
-		return nil, fmt.Errorf("read user %s: %w", id, err)
-	}
+	raw := userIn(s.read(), id)
 	if raw == nil {
 		return nil, errorf(CodeNotFound, "user %s not found", truncate(id, 40))
 	}
-	u := *raw.(*User)
+	u := *raw
 	return &u, nil
 }
 
 // Users returns every user in ID order.
 func (s *State) Users() ([]User, error) {
-	it, err := s.read().Get(tableUsers, "id")
+	it, err := rowsOf(s.read(), tableUsers, "")
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

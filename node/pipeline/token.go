@@ -133,14 +133,11 @@ func (s *State) TokenByHash(hash string) (*User, *Token, error) {
 		return nil, nil, errorf(CodeUnauthenticated, "unknown token")
 	}
 	t := *raw.(*Token)
-	raw, err = txn.First(tableUsers, "id", t.UserID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read user %s: %w", t.UserID, err)
-	}
-	if raw == nil {
+	owner := userIn(txn, t.UserID)
+	if owner == nil {
 		return nil, nil, errorf(CodeInternal, "token %s belongs to unknown user %s", t.ID, t.UserID)
 	}
-	u := *raw.(*User)
+	u := *owner
 	return &u, &t, nil
 }
 
@@ -162,9 +159,7 @@ func (s *State) UserByTokenHash(hash string) (*User, error) {
 // Tokens returns the tokens of a user in the order they were created.
 func (s *State) Tokens(userID string) ([]Token, error) {
 	txn := s.read()
-	if raw, err := txn.First(tableUsers, "id", userID); err != nil {
-		return nil, fmt.Errorf("read user %s: %w", userID, err)
-	} else if raw == nil {
+	if userIn(txn, userID) == nil {
 		return nil, errorf(CodeNotFound, "user %s not found", truncate(userID, 40))
 	}
 	it, err := txn.Get(tableTokens, "user", userID)

@@ -76,11 +76,7 @@ var rules = map[Op]rule{
 			case Approve:
 				l.Stage, l.Published = Approved, true
 				if a.format >= Format2 {
-					mode, err := a.approvedClaimMode(l)
-					if err != nil {
-						return "", err
-					}
-					l.ClaimMode = mode
+					l.ClaimMode = a.approvedClaimMode(l)
 				}
 			case Return:
 				l.Stage = Returned

@@ -308,39 +308,27 @@ func (c Command) validateWorkflow() *Error {
 // approvedClaimMode is the claim mode a lead takes as it is approved: the
 // one the command names, else the one HQ set on the lead, else the
 // cluster's default.
-func (a *applier) approvedClaimMode(l *Lead) (ClaimMode, *Error) {
+func (a *applier) approvedClaimMode(l *Lead) ClaimMode {
 	if a.cmd.ClaimMode != ClaimModeUnspecified {
-		return a.cmd.ClaimMode, nil
+		return a.cmd.ClaimMode
 	}
 	if l.ClaimMode != ClaimModeUnspecified {
-		return l.ClaimMode, nil
+		return l.ClaimMode
 	}
-	return a.defaultClaimMode()
+	return defaultClaimMode(a.txn)
 }
 
 // defaultClaimMode is the cluster's default claim mode: OPEN until HQ
 // changes it.
-func (a *applier) defaultClaimMode() (ClaimMode, *Error) {
-	s, err := getSetting(a, SettingDefaultClaimMode)
-	if err != nil {
-		return 0, err
+func defaultClaimMode(txn *tx) ClaimMode {
+	if s := settingIn(txn, SettingDefaultClaimMode); s != nil && s.Value == ClaimAssigned.String() {
+		return ClaimAssigned
 	}
-	if s != nil && s.Value == ClaimAssigned.String() {
-		return ClaimAssigned, nil
-	}
-	return ClaimOpen, nil
+	return ClaimOpen
 }
 
-func getSetting(a *applier, name string) (*Setting, *Error) {
-	raw, err := a.txn.First(tableSettings, "id", name)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read setting %s: %v", name, err)
-	}
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*Setting), nil
-}
+// settingIn returns the setting of that name as txn sees it, or nil.
+func settingIn(txn *tx, name string) *Setting { return keyedIn[*Setting](txn, keyedSettings, name) }
 
 // setDefaultClaimMode changes the cluster's default claim mode. HQ only.
 func (a *applier) setDefaultClaimMode() (Result, *Error) {
@@ -358,9 +346,8 @@ func (a *applier) setDefaultClaimMode() (Result, *Error) {
 // DefaultClaimMode returns the cluster's default claim mode and the
 // setting that chose it (nil while HQ never changed it: OPEN).
 func (s *State) DefaultClaimMode() (ClaimMode, *Setting) {
-	a := applier{txn: s.read()}
-	set, err := getSetting(&a, SettingDefaultClaimMode)
-	if err != nil || set == nil {
+	set := settingIn(s.read(), SettingDefaultClaimMode)
+	if set == nil {
 		return ClaimOpen, nil
 	}
 	c := *set
@@ -391,11 +378,7 @@ var workflowRules = map[Op]rule{
 			}
 			l.Stage, l.Division, l.CloseReason, l.StageComment = a.cmd.Stage, "", CloseReasonUnspecified, a.cmd.Comment
 			if l.Stage == Approved {
-				mode, err := a.approvedClaimMode(l)
-				if err != nil {
-					return "", err
-				}
-				l.Published, l.ClaimMode = true, mode
+				l.Published, l.ClaimMode = true, a.approvedClaimMode(l)
 			}
 			return "REOPEN", nil
 		},
