@@ -345,10 +345,7 @@ func (a *applier) acceptInvitation() (Result, *Error) {
 	if err := a.insert(tableUsers, &u); err != nil {
 		return Result{}, err
 	}
-	ts, err2 := a.tokensOf(u.ID)
-	if err2 != nil {
-		return Result{}, err2
-	}
+	ts := a.tokensOf(u.ID)
 	for i := range ts {
 		if ts[i].Session() && ts[i].Revoked == nil {
 			ts[i].Revoked, ts[i].RevokedBy = &now, u.ID
@@ -387,10 +384,7 @@ func (a *applier) signIn() (Result, *Error) {
 // command's time plus the session's TTL, never past MaxSessionLifetime
 // after sign-in, and never backwards.
 func (a *applier) extendSession() (Result, *Error) {
-	cur, err := a.token(a.cmd.TokenID)
-	if err != nil {
-		return Result{}, err
-	}
+	cur := tokenIn(a.txn, a.cmd.TokenID)
 	switch {
 	case cur == nil || cur.UserID != a.actor.ID:
 		return Result{}, errorf(CodeNotFound, "user %s has no token %s", a.actor.ID, a.cmd.TokenID)

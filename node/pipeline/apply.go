@@ -535,12 +535,7 @@ func (a *applier) bootstrap() (Result, *Error) {
 	if a.cmd.NewUser.Role != Admin {
 		return Result{}, invalid("role", "the bootstrap user must be ADMIN")
 	}
-	raw, err := a.txn.First(tableTokens, "hash", a.cmd.NewUser.TokenHash)
-	if err != nil {
-		return Result{}, errorf(CodeInternal, "read tokens: %v", err)
-	}
-	if raw != nil {
-		t := raw.(*Token)
+	if t := tokenByHash(a.txn, a.cmd.NewUser.TokenHash); t != nil {
 		u, err := a.user(t.UserID)
 		if err != nil {
 			return Result{}, err

@@ -13,10 +13,7 @@ func (a *applier) checkActorToken() *Error {
 	if id == "" {
 		return nil
 	}
-	t, err := a.token(id)
-	if err != nil {
-		return err
-	}
+	t := tokenIn(a.txn, id)
 	switch {
 	case t == nil || t.UserID != a.actor.ID:
 		return errorf(CodeUnauthenticated, "token %s is not a token of %s", id, a.actor.ID)
@@ -28,38 +25,15 @@ func (a *applier) checkActorToken() *Error {
 	return nil
 }
 
-// token returns the token with the given ID, or nil.
-func (a *applier) token(id string) (*Token, *Error) {
-	raw, err := a.txn.First(tableTokens, "id", id)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read token: %v", err)
-	}
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*Token), nil
-}
-
 // tokensOf returns the tokens of a user, in the order they were created.
-func (a *applier) tokensOf(userID string) ([]Token, *Error) {
-	it, err := a.txn.Get(tableTokens, "user", userID)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read tokens: %v", err)
-	}
-	var out []Token
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, *raw.(*Token))
-	}
+func (a *applier) tokensOf(userID string) []Token {
+	out := tokensOfUser(a.txn, userID)
 	sortTokens(out)
-	return out, nil
+	return out
 }
 
 func (a *applier) checkHashUnused(hash string) *Error {
-	raw, err := a.txn.First(tableTokens, "hash", hash)
-	if err != nil {
-		return errorf(CodeInternal, "read tokens: %v", err)
-	}
-	if raw != nil {
+	if tokenByHash(a.txn, hash) != nil {
 		return invalid("token", "is already in use")
 	}
 	return nil
@@ -134,10 +108,7 @@ func (a *applier) revokeToken() (Result, *Error) {
 	if err != nil {
 		return Result{}, err
 	}
-	cur, err := a.token(a.cmd.TokenID)
-	if err != nil {
-		return Result{}, err
-	}
+	cur := tokenIn(a.txn, a.cmd.TokenID)
 	if cur == nil || cur.UserID != u.ID {
 		return Result{}, errorf(CodeNotFound, "user %s has no token %s", u.ID, a.cmd.TokenID)
 	}
@@ -164,11 +135,7 @@ func (a *applier) revokeToken() (Result, *Error) {
 // admin may not revoke itself: it would lock itself out, and perhaps the
 // cluster's last admin with it.
 func (a *applier) keepOneActive(revoking *Token) *Error {
-	ts, err := a.tokensOf(revoking.UserID)
-	if err != nil {
-		return err
-	}
-	for _, t := range ts {
+	for _, t := range a.tokensOf(revoking.UserID) {
 		if t.ID != revoking.ID && !t.Session() && t.Active(a.now) {
 			return nil
 		}
@@ -179,10 +146,7 @@ func (a *applier) keepOneActive(revoking *Token) *Error {
 // revokeTokensOf revokes every token of a user not yet revoked, as of the
 // command's time and by its actor.
 func (a *applier) revokeTokensOf(userID string) *Error {
-	ts, err := a.tokensOf(userID)
-	if err != nil {
-		return err
-	}
+	ts := a.tokensOf(userID)
 	for i := range ts {
 		if ts[i].Revoked != nil {
 			continue

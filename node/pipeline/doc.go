@@ -47,6 +47,6 @@
 // concurrently with Apply on an immutable view of the state: go-memdb,
 // and copy-on-write B-trees beside it, committed with it, for the leads
 // and the order indexes lists read, the events, the request records, and
-// the small tables of one key nearly every command reads: the counters,
-// users, sites and settings (sideindex.go).
+// the small tables nearly every request reads: the counters, users,
+// tokens, sites and settings (sideindex.go, keyed.go).
 package pipeline

@@ -423,10 +423,7 @@ func (a *applier) userAsAnswered(id string, revoked bool) (*User, *Error) {
 
 // tokenAsAnswered is userAsAnswered for tokens.
 func (a *applier) tokenAsAnswered(id string, revoked bool) (*Token, *Error) {
-	t, err := a.token(id)
-	if err != nil {
-		return nil, err
-	}
+	t := tokenIn(a.txn, id)
 	if t == nil {
 		return nil, errorf(CodeInternal, "a request record names token %s, which does not exist", id)
 	}

@@ -17,11 +17,12 @@ import (
 // order and dimension, twelve in all), and the two big tables of every
 // lead's past, the events (by key, which is the lead ID and a sequence,
 // and by log index) and the request records (by key and by time); and
-// the keyed tables, small tables of one key that nearly every command
+// the keyed tables (keyed.go), small tables that nearly every request
 // reads or writes: the counters (by name: the lead numbers of each site,
-// the clock, the log format), the users (the actor), the sites (the
-// actor's) and the settings (the stage limits, the claim mode). These
-// tables are kept in these trees only. A memdb index is a radix tree
+// the clock, the log format), the users (the actor), the tokens (the
+// caller's; by ID, hash and user), the sites (the actor's) and the
+// settings (the stage limits, the claim mode). These tables are kept in
+// these trees only. A memdb index is a radix tree
 // that copies a path of small nodes, each with its own watch channel,
 // for every row written, and holds a leaf per row: about 300 to 500
 // bytes and 20 allocations per row and index. A B-tree item is a key and a pointer,
@@ -112,94 +113,17 @@ type sideIndexes struct {
 	owner       *tx
 	leads       *btree.BTreeG[leadItem] // by ID
 	orders      [numDims][numOrders]*btree.BTreeG[orderItem]
-	events      *btree.BTreeG[eventItem]   // by log index
-	requests    *btree.BTreeG[requestItem] // by time
-	eventKeys   *btree.BTreeG[*Event]      // by key
-	requestKeys *btree.BTreeG[*request]    // by key
-	keyed       [numKeyed]*btree.BTreeG[keyedItem]
+	events      *btree.BTreeG[eventItem]           // by log index
+	requests    *btree.BTreeG[requestItem]         // by time
+	eventKeys   *btree.BTreeG[*Event]              // by key
+	requestKeys *btree.BTreeG[*request]            // by key
+	keyed       [numKeyed]*btree.BTreeG[keyedItem] // keyed.go
+	tokenHashes *btree.BTreeG[keyedItem]           // the tokens by hash
+	tokenUsers  *btree.BTreeG[keyedItem]           // by user ID, then ID
 }
 
 func lessEventKey(a, b *Event) bool     { return a.Key < b.Key }
 func lessRequestKey(a, b *request) bool { return a.Key < b.Key }
-
-// keyedItem is a row of a keyed table in its tree: its key and the row.
-type keyedItem struct {
-	key string
-	row any
-}
-
-func lessKeyedItem(a, b keyedItem) bool { return a.key < b.key }
-
-// The keyed tables: small tables of one key, which nearly every command
-// reads or writes (a counter, the actor, its site, a setting), kept in a
-// tree each by that key. keyedTables names them in the order of these
-// constants.
-const (
-	keyedCounters = iota // by name
-	keyedUsers           // by ID
-	keyedSites           // by code
-	keyedSettings        // by name
-	numKeyed
-)
-
-var keyedTables = [numKeyed]string{tableCounters, tableUsers, tableSites, tableSettings}
-
-// keyedOf returns the keyed table's constant, or -1 for another table.
-func keyedOf(table string) int {
-	for k, t := range keyedTables {
-		if t == table {
-			return k
-		}
-	}
-	return -1
-}
-
-// keyedRowOf checks that obj is a row of the keyed table k and has its
-// key, and returns the row's item.
-func keyedRowOf(k int, obj any) (keyedItem, error) {
-	var key string
-	ok := false
-	switch k {
-	case keyedCounters:
-		var c *counter
-		if c, ok = obj.(*counter); ok && c != nil {
-			key = c.Name
-		}
-	case keyedUsers:
-		var u *User
-		if u, ok = obj.(*User); ok && u != nil {
-			key = u.ID
-		}
-	case keyedSites:
-		var s *Site
-		if s, ok = obj.(*Site); ok && s != nil {
-			key = s.Code
-		}
-	case keyedSettings:
-		var s *Setting
-		if s, ok = obj.(*Setting); ok && s != nil {
-			key = s.Name
-		}
-	}
-	if !ok {
-		return keyedItem{}, fmt.Errorf("%T is not a row of %s", obj, keyedTables[k])
-	}
-	if key == "" {
-		return keyedItem{}, errNoKey
-	}
-	return keyedItem{key: key, row: obj}, nil
-}
-
-// keyedIn returns the row of the keyed table k with that key as txn sees
-// it, or the zero T (nil) if there is none.
-func keyedIn[T any](txn *tx, k int, key string) T {
-	it, _ := sideIn(txn).keyed[k].Get(keyedItem{key: key})
-	row, _ := it.row.(T)
-	return row
-}
-
-// anyKeyed reports whether the keyed table k has a row.
-func anyKeyed(txn *tx, k int) bool { return sideIn(txn).keyed[k].Len() > 0 }
 
 // sideTreeDegree sets the B-trees' node size: 2×degree-1 items at most.
 const sideTreeDegree = 32
@@ -215,6 +139,7 @@ func newSideIndexes(owner *tx) *sideIndexes {
 	for k := range o.keyed {
 		o.keyed[k] = newTree(lessKeyedItem)
 	}
+	o.tokenHashes, o.tokenUsers = newTree(lessKeyedItem), newTree(lessKeyedItem)
 	for d := range o.orders {
 		for k := range o.orders[d] {
 			o.orders[d][k] = newTree(lessOrderItem)
@@ -244,6 +169,7 @@ func writableSide(txn *tx) *sideIndexes {
 	for k := range o.keyed {
 		o.keyed[k] = cur.keyed[k].Copy()
 	}
+	o.tokenHashes, o.tokenUsers = cur.tokenHashes.Copy(), cur.tokenUsers.Copy()
 	txn.side = o
 	return o
 }
@@ -256,7 +182,7 @@ func insertRow(txn *tx, table string, obj any) error {
 		if err != nil {
 			return err
 		}
-		writableSide(txn).keyed[k].Set(it)
+		writableSide(txn).setKeyed(k, it)
 		return nil
 	}
 	if !slices.Contains(sideTables, table) {
@@ -316,12 +242,6 @@ func putRequest(txn *tx, r *request) error {
 	putKeyed(o.requestKeys, o.requests, r, requestEntry)
 	return nil
 }
-
-// counterIn returns the counter of that name as txn sees it, or nil.
-func counterIn(txn *tx, name string) *counter { return keyedIn[*counter](txn, keyedCounters, name) }
-
-// userIn returns the user of that ID as txn sees it, or nil.
-func userIn(txn *tx, id string) *User { return keyedIn[*User](txn, keyedUsers, id) }
 
 // deleteRequest removes the request record r.
 func deleteRequest(txn *tx, r *request) error {

@@ -48,7 +48,7 @@ func (ld *sideLoader) insert(table string, obj any) error {
 		if err != nil {
 			return err
 		}
-		ld.side.keyed[k].Set(it)
+		ld.side.setKeyed(k, it)
 		return nil
 	}
 	if !slices.Contains(sideTables, table) {

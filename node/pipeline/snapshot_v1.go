@@ -57,7 +57,7 @@ func (up *v1Upgrade) finish(txn *tx) error {
 			at := *u.Revoked
 			t.Revoked = &at
 		}
-		if err := txn.Insert(tableTokens, t); err != nil {
+		if err := insertRow(txn, tableTokens, t); err != nil {
 			return fmt.Errorf("restore: token of %s: %w", u.ID, err)
 		}
 	}

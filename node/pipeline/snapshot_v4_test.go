@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/btree"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"innonet/node/calendar"
@@ -102,6 +103,21 @@ func sideKeys(tb testing.TB, st *State) []string {
 			if row, err := keyedRowOf(k, it.row); err != nil || row.key != it.key {
 				tb.Errorf("keyed table %s: key %q holds a row of key %q (%v)", keyedTables[k], it.key, row.key, err)
 			}
+			return true
+		})
+	}
+	tokens := o.keyed[keyedTokens].Len()
+	for i, tree := range [2]*btree.BTreeG[keyedItem]{o.tokenHashes, o.tokenUsers} {
+		name := [2]string{"hash", "user"}[i]
+		if tree.Len() != tokens {
+			tb.Errorf("the tokens by %s hold %d entries for %d tokens", name, tree.Len(), tokens)
+		}
+		tree.Scan(func(it keyedItem) bool {
+			t, _ := it.row.(*Token)
+			if t == nil || tokenIn(txn, t.ID) != t || (name == "hash" && it.key != t.Hash) || (name == "user" && it.key != tokenUserKey(t.UserID, t.ID)) {
+				tb.Errorf("tokens by %s: %q is not the token table's", name, it.key)
+			}
+			out = append(out, fmt.Sprintf("token by %s %q", name, it.key))
 			return true
 		})
 	}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -125,14 +124,11 @@ func checkTTL(field string, d time.Duration) *Error {
 // CodeUnauthenticated.
 func (s *State) TokenByHash(hash string) (*User, *Token, error) {
 	txn := s.read()
-	raw, err := txn.First(tableTokens, "hash", hash)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read tokens: %w", err)
-	}
-	if raw == nil {
+	found := tokenByHash(txn, hash)
+	if found == nil {
 		return nil, nil, errorf(CodeUnauthenticated, "unknown token")
 	}
-	t := *raw.(*Token)
+	t := *found
 	owner := userIn(txn, t.UserID)
 	if owner == nil {
 		return nil, nil, errorf(CodeInternal, "token %s belongs to unknown user %s", t.ID, t.UserID)
@@ -162,14 +158,7 @@ func (s *State) Tokens(userID string) ([]Token, error) {
 	if userIn(txn, userID) == nil {
 		return nil, errorf(CodeNotFound, "user %s not found", truncate(userID, 40))
 	}
-	it, err := txn.Get(tableTokens, "user", userID)
-	if err != nil {
-		return nil, fmt.Errorf("list tokens of %s: %w", userID, err)
-	}
-	var out []Token
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, *raw.(*Token))
-	}
+	out := tokensOfUser(txn, userID)
 	sortTokens(out)
 	return out, nil
 }
