@@ -193,10 +193,7 @@ func (s *reportService) GetCalendarYear(ctx context.Context, r *innonetpb.GetCal
 	if r.Year < calendar.MinYear || r.Year > calendar.MaxYear {
 		return nil, status.Errorf(codes.InvalidArgument, "year: must be from %d to %d, got %d", calendar.MinYear, calendar.MaxYear, r.Year)
 	}
-	hq, err := s.n.state.CalendarTable(r.Calendar, int(r.Year))
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "calendar table: %v", err)
-	}
+	hq := s.n.state.CalendarTable(r.Calendar, int(r.Year))
 	return calendarYearPB(cal.Table(int(r.Year)), hq), nil
 }
 

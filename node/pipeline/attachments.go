@@ -312,18 +312,12 @@ func (a *applier) addAttachment() (Result, *Error) {
 		division = a.actor.Division
 	}
 	key := attachmentKey(cur.ID, na.SHA256, na.Visibility, division)
-	old, err := a.attachment(key)
-	if err != nil {
-		return Result{}, err
-	}
+	old := a.attachment(key)
 	if old != nil && old.Live() {
 		// The same bytes are attached already: nothing changes.
 		return Result{Attachment: old}, nil
 	}
-	live, err := liveAttachments(a.txn, cur.ID)
-	if err != nil {
-		return Result{}, err
-	}
+	live := liveAttachments(a.txn, cur.ID)
 	if len(live) >= MaxAttachmentsPerLead {
 		return Result{}, errorf(CodePrecondition, "lead %s holds %d attachments, the most a lead may hold; remove one first", cur.ID, len(live))
 	}
@@ -355,10 +349,7 @@ func (a *applier) removeAttachment() (Result, *Error) {
 	if !a.actor.CanSee(cur) {
 		return Result{}, errorf(CodePermission, "%s %s may not see lead %s", a.actor.Role, a.actor.Home(), cur.ID)
 	}
-	all, err := attachmentsOf(a.txn, cur.ID)
-	if err != nil {
-		return Result{}, err
-	}
+	all := attachmentsOf(a.txn, cur.ID)
 	var seen, removable []*Attachment
 	for _, att := range all {
 		if att.SHA256 != na.SHA256 || !att.Live() || !att.VisibleTo(a.actor, cur) ||
@@ -415,25 +406,15 @@ func (a *applier) saveAttachmentEvent(l *Lead, action string, att *Attachment) *
 	return a.insert(tableEvents, &e)
 }
 
-func (a *applier) attachment(key string) (*Attachment, *Error) {
-	raw, err := a.txn.First(tableAttachments, "id", key)
-	if err != nil {
-		return nil, errorf(CodeInternal, "read attachment: %v", err)
-	}
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*Attachment), nil
+func (a *applier) attachment(key string) *Attachment {
+	return keyedIn[*Attachment](a.txn, keyedAttachments, key)
 }
 
 // attachmentAsAnswered returns the attachment a request record names, as
 // its first attempt answered it: as it is now, but removed or not as it
 // was then (the removal taken from the history event at version).
 func (a *applier) attachmentAsAnswered(key string, removed bool, version int64) (*Attachment, *Error) {
-	att, err := a.attachment(key)
-	if err != nil {
-		return nil, err
-	}
+	att := a.attachment(key)
 	if att == nil {
 		return nil, errorf(CodeInternal, "a request record names attachment %s, which does not exist", key)
 	}
@@ -456,31 +437,21 @@ func (a *applier) attachmentAsAnswered(key string, removed bool, version int64) 
 
 // attachmentsOf returns every attachment record of a lead, removed ones
 // too, in the order they were added.
-func attachmentsOf(txn *tx, lead string) ([]*Attachment, *Error) {
-	it, err := txn.Get(tableAttachments, "id_prefix", lead+"/")
-	if err != nil {
-		return nil, errorf(CodeInternal, "read attachments of %s: %v", lead, err)
-	}
-	var out []*Attachment
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*Attachment))
-	}
+func attachmentsOf(txn *tx, lead string) []*Attachment {
+	out := keyedRows[*Attachment](txn, keyedAttachments, lead+"/")
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	return out, nil
+	return out
 }
 
-func liveAttachments(txn *tx, lead string) ([]*Attachment, *Error) {
-	all, err := attachmentsOf(txn, lead)
-	if err != nil {
-		return nil, err
-	}
+func liveAttachments(txn *tx, lead string) []*Attachment {
+	all := attachmentsOf(txn, lead)
 	live := all[:0]
 	for _, a := range all {
 		if a.Live() {
 			live = append(live, a)
 		}
 	}
-	return live, nil
+	return live
 }
 
 // Attachments returns the attachments of a lead, removed ones too, in the
@@ -491,10 +462,7 @@ func (s *State) Attachments(lead string) ([]Attachment, error) {
 	if _, err := getLead(txn, lead); err != nil {
 		return nil, err
 	}
-	all, err := attachmentsOf(txn, lead)
-	if err != nil {
-		return nil, err
-	}
+	all := attachmentsOf(txn, lead)
 	out := make([]Attachment, len(all))
 	for i, a := range all {
 		out[i] = *a
@@ -514,13 +482,8 @@ type StoredFile struct {
 // StoredFiles returns every file some attachment still names, ordered by
 // SHA-256: what each site's store must hold.
 func (s *State) StoredFiles() []StoredFile {
-	it, err := s.read().Get(tableAttachments, "sha")
-	if err != nil {
-		return nil
-	}
 	var out []StoredFile
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*Attachment)
+	for _, a := range alsoRows[*Attachment](s.read(), keyedAttachments, attachmentsBySHA, "") {
 		if !a.Live() {
 			continue
 		}
@@ -538,12 +501,8 @@ func (s *State) StoredFiles() []StoredFile {
 // FileNamed reports whether some attachment still names the bytes sha,
 // and their size.
 func (s *State) FileNamed(sha string) (int64, bool) {
-	it, err := s.read().Get(tableAttachments, "sha", sha)
-	if err != nil {
-		return 0, false
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if a := raw.(*Attachment); a.Live() {
+	for _, a := range alsoRows[*Attachment](s.read(), keyedAttachments, attachmentsBySHA, sha+alsoKeySeparator) {
+		if a.Live() {
 			return a.Size, true
 		}
 	}

@@ -48,5 +48,6 @@
 // and copy-on-write B-trees beside it, committed with it, for the leads
 // and the order indexes lists read, the events, the request records, and
 // the small tables nearly every request reads: the counters, users,
-// tokens, sites and settings (sideindex.go, keyed.go).
+// tokens, sites, settings, calendars and attachments (sideindex.go,
+// keyed.go).
 package pipeline

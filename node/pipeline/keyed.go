@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tidwall/btree"
 )
 
 // keyedItem is a row of a keyed table in its tree: its key and the row.
@@ -14,22 +16,61 @@ type keyedItem struct {
 
 func lessKeyedItem(a, b keyedItem) bool { return a.key < b.key }
 
-// The keyed tables: small tables of one key, which nearly every request
-// reads or writes (a counter, the caller's token, the actor, its site, a
-// setting), kept in a tree each by that key. keyedTables names them in
-// the order of these constants. The tokens have two more trees, by hash
+// The keyed tables: small tables that nearly every request reads or
+// writes (a counter, the caller's token, the actor, its site, a setting,
+// the calendars of the stage deadlines, the attachments of a lead
+// answered), kept in a tree each by their key. keyedTables names them in
+// the order of these constants. The tokens and the attachments are also
+// kept in other orders (alsoKeys), a tree each: the tokens by hash
 // (unique, as memdb's index was: the hash of a new token is checked
-// unused first) and by user.
+// unused first) and by user, the attachments by SHA-256.
 const (
-	keyedCounters = iota // by name
-	keyedUsers           // by ID
-	keyedTokens          // by ID; and by hash, and by user
-	keyedSites           // by code
-	keyedSettings        // by name
+	keyedCounters    = iota // by name
+	keyedUsers              // by ID
+	keyedTokens             // by ID; by hash, by user
+	keyedSites              // by code
+	keyedSettings           // by name
+	keyedCalendars          // by key (calendar/year)
+	keyedAttachments        // by key (lead/sha/scope); by SHA-256
 	numKeyed
 )
 
-var keyedTables = [numKeyed]string{tableCounters, tableUsers, tableTokens, tableSites, tableSettings}
+var keyedTables = [numKeyed]string{tableCounters, tableUsers, tableTokens, tableSites, tableSettings,
+	tableCalendars, tableAttachments}
+
+// The other orders of the keyed tables, in sideIndexes.also.
+const (
+	tokensByHash     = 0
+	tokensByUser     = 1
+	attachmentsBySHA = 0
+	maxAlso          = 2
+	alsoKeySeparator = "\x00" // which no key holds
+)
+
+// numAlso is how many other orders the keyed table k has.
+func numAlso(k int) int {
+	switch k {
+	case keyedTokens:
+		return 2
+	case keyedAttachments:
+		return 1
+	}
+	return 0
+}
+
+// alsoKeys returns row's keys in the other orders of the keyed table k:
+// a non-unique order's key ends with the row's own key, as memdb's did.
+func alsoKeys(k int, row any) (keys [maxAlso]string) {
+	switch k {
+	case keyedTokens:
+		t := row.(*Token)
+		keys[tokensByHash], keys[tokensByUser] = t.Hash, t.UserID+alsoKeySeparator+t.ID
+	case keyedAttachments:
+		a := row.(*Attachment)
+		keys[attachmentsBySHA] = a.SHA256 + alsoKeySeparator + a.Key
+	}
+	return keys
+}
 
 // keyedOf returns the keyed table's constant, or -1 for another table.
 func keyedOf(table string) int {
@@ -65,6 +106,19 @@ func keyedRowOf(k int, obj any) (keyedItem, error) {
 				return keyedItem{}, errors.New("a token without its hash or user")
 			}
 		}
+	case keyedCalendars:
+		var c *CalendarTable
+		if c, ok = obj.(*CalendarTable); ok && c != nil {
+			key = c.Key
+		}
+	case keyedAttachments:
+		var a *Attachment
+		if a, ok = obj.(*Attachment); ok && a != nil {
+			key = a.Key
+			if key != "" && a.SHA256 == "" {
+				return keyedItem{}, errors.New("an attachment without its SHA-256")
+			}
+		}
 	case keyedSites:
 		var s *Site
 		if s, ok = obj.(*Site); ok && s != nil {
@@ -97,25 +151,47 @@ func keyedIn[T any](txn *tx, k int, key string) T {
 func anyKeyed(txn *tx, k int) bool { return sideIn(txn).keyed[k].Len() > 0 }
 
 // setKeyed writes it, a row of the keyed table k, in place of the row of
-// its key if there is one; a token also by hash and by user.
+// its key if there is one, and to the table's other orders.
 func (o *sideIndexes) setKeyed(k int, it keyedItem) {
 	old, replaced := o.keyed[k].Set(it)
-	if k != keyedTokens {
+	n := numAlso(k)
+	if n == 0 {
 		return
 	}
 	if replaced {
-		was := old.row.(*Token)
-		o.tokenHashes.Delete(keyedItem{key: was.Hash})
-		o.tokenUsers.Delete(keyedItem{key: tokenUserKey(was.UserID, was.ID)})
+		keys := alsoKeys(k, old.row)
+		for i := range n {
+			o.also[k][i].Delete(keyedItem{key: keys[i]})
+		}
 	}
-	t := it.row.(*Token)
-	o.tokenHashes.Set(keyedItem{key: t.Hash, row: t})
-	o.tokenUsers.Set(keyedItem{key: tokenUserKey(t.UserID, t.ID), row: t})
+	keys := alsoKeys(k, it.row)
+	for i := range n {
+		o.also[k][i].Set(keyedItem{key: keys[i], row: it.row})
+	}
 }
 
-// tokenUserKey is a token's key in the tree by user: the user's ID, a
-// NUL (which no ID holds), the token's ID.
-func tokenUserKey(userID, id string) string { return userID + "\x00" + id }
+// keyedRows returns the rows of the keyed table k whose key begins with
+// prefix, in key order.
+func keyedRows[T any](txn *tx, k int, prefix string) []T {
+	return rowsFrom[T](sideIn(txn).keyed[k], prefix)
+}
+
+// alsoRows returns the rows of the keyed table k whose key in its other
+// order i begins with prefix, in that order.
+func alsoRows[T any](txn *tx, k, i int, prefix string) []T {
+	return rowsFrom[T](sideIn(txn).also[k][i], prefix)
+}
+
+// rowsFrom returns the rows of tree whose key begins with prefix.
+func rowsFrom[T any](tree *btree.BTreeG[keyedItem], prefix string) []T {
+	var out []T
+	it := tree.Iter()
+	for ok := it.Seek(keyedItem{key: prefix}); ok && strings.HasPrefix(it.Item().key, prefix); ok = it.Next() {
+		out = append(out, it.Item().row.(T))
+	}
+	it.Release()
+	return out
+}
 
 // counterIn returns the counter of that name as txn sees it, or nil.
 func counterIn(txn *tx, name string) *counter { return keyedIn[*counter](txn, keyedCounters, name) }
@@ -128,7 +204,7 @@ func tokenIn(txn *tx, id string) *Token { return keyedIn[*Token](txn, keyedToken
 
 // tokenByHash returns the token whose hash that is, or nil.
 func tokenByHash(txn *tx, hash string) *Token {
-	it, _ := sideIn(txn).tokenHashes.Get(keyedItem{key: hash})
+	it, _ := sideIn(txn).also[keyedTokens][tokensByHash].Get(keyedItem{key: hash})
 	t, _ := it.row.(*Token)
 	return t
 }
@@ -136,12 +212,10 @@ func tokenByHash(txn *tx, hash string) *Token {
 // tokensOfUser returns the tokens of that user, by ID as strings order
 // them.
 func tokensOfUser(txn *tx, userID string) []Token {
-	prefix := tokenUserKey(userID, "")
-	var out []Token
-	it := sideIn(txn).tokenUsers.Iter()
-	for ok := it.Seek(keyedItem{key: prefix}); ok && strings.HasPrefix(it.Item().key, prefix); ok = it.Next() {
-		out = append(out, *it.Item().row.(*Token))
+	ts := alsoRows[*Token](txn, keyedTokens, tokensByUser, userID+alsoKeySeparator)
+	out := make([]Token, len(ts))
+	for i, t := range ts {
+		out[i] = *t
 	}
-	it.Release()
 	return out
 }

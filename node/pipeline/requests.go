@@ -330,11 +330,11 @@ func (a *applier) replay(rec *request) (Result, *Error) {
 	}
 	res.Prefs, res.Webhook = r.Prefs, r.Webhook
 	if r.CalendarKey != "" {
-		raw, err := a.txn.First(tableCalendars, "id", r.CalendarKey)
-		if err != nil || raw == nil {
-			return Result{}, errorf(CodeInternal, "a request record names the calendar %s, which cannot be read (%v)", r.CalendarKey, err)
+		cur := keyedIn[*CalendarTable](a.txn, keyedCalendars, r.CalendarKey)
+		if cur == nil {
+			return Result{}, errorf(CodeInternal, "a request record names the calendar %s, which is not in the state", r.CalendarKey)
 		}
-		c := *raw.(*CalendarTable)
+		c := *cur
 		res.Calendar = &c
 	}
 	if r.TargetsYear != 0 {

@@ -20,9 +20,10 @@ import (
 // the keyed tables (keyed.go), small tables that nearly every request
 // reads or writes: the counters (by name: the lead numbers of each site,
 // the clock, the log format), the users (the actor), the tokens (the
-// caller's; by ID, hash and user), the sites (the actor's) and the
-// settings (the stage limits, the claim mode). These tables are kept in
-// these trees only. A memdb index is a radix tree
+// caller's; by ID, hash and user), the sites (the actor's), the settings
+// (the stage limits, the claim mode), the calendars (of the stage
+// deadlines) and the attachments (of a lead answered; by key and
+// SHA-256). These tables are kept in these trees only. A memdb index is a radix tree
 // that copies a path of small nodes, each with its own watch channel,
 // for every row written, and holds a leaf per row: about 300 to 500
 // bytes and 20 allocations per row and index. A B-tree item is a key and a pointer,
@@ -118,8 +119,8 @@ type sideIndexes struct {
 	eventKeys   *btree.BTreeG[*Event]              // by key
 	requestKeys *btree.BTreeG[*request]            // by key
 	keyed       [numKeyed]*btree.BTreeG[keyedItem] // keyed.go
-	tokenHashes *btree.BTreeG[keyedItem]           // the tokens by hash
-	tokenUsers  *btree.BTreeG[keyedItem]           // by user ID, then ID
+	// also are the other orders of the keyed tables (alsoKeys).
+	also [numKeyed][maxAlso]*btree.BTreeG[keyedItem]
 }
 
 func lessEventKey(a, b *Event) bool     { return a.Key < b.Key }
@@ -139,7 +140,11 @@ func newSideIndexes(owner *tx) *sideIndexes {
 	for k := range o.keyed {
 		o.keyed[k] = newTree(lessKeyedItem)
 	}
-	o.tokenHashes, o.tokenUsers = newTree(lessKeyedItem), newTree(lessKeyedItem)
+	for k := range o.also {
+		for i := range numAlso(k) {
+			o.also[k][i] = newTree(lessKeyedItem)
+		}
+	}
 	for d := range o.orders {
 		for k := range o.orders[d] {
 			o.orders[d][k] = newTree(lessOrderItem)
@@ -169,7 +174,11 @@ func writableSide(txn *tx) *sideIndexes {
 	for k := range o.keyed {
 		o.keyed[k] = cur.keyed[k].Copy()
 	}
-	o.tokenHashes, o.tokenUsers = cur.tokenHashes.Copy(), cur.tokenUsers.Copy()
+	for k := range o.also {
+		for i := range numAlso(k) {
+			o.also[k][i] = cur.also[k][i].Copy()
+		}
+	}
 	txn.side = o
 	return o
 }

@@ -165,10 +165,8 @@ func (a *applier) setCalendarYear() (Result, *Error) {
 	in := *a.cmd.Calendar
 	key := calendarKey(in.Calendar, in.Year)
 	var version int64
-	if raw, err := a.txn.First(tableCalendars, "id", key); err != nil {
-		return Result{}, errorf(CodeInternal, "read calendar %s: %v", key, err)
-	} else if raw != nil {
-		version = raw.(*CalendarTable).Version
+	if cur := keyedIn[*CalendarTable](a.txn, keyedCalendars, key); cur != nil {
+		version = cur.Version
 	}
 	if v := a.cmd.ExpectedVersion; v != 0 && v != version {
 		return Result{}, errorf(CodeConflict, "the calendar %s is at version %d, not the expected %d; read it again", key, version, v)
@@ -191,7 +189,7 @@ func (s *State) CalendarTables() ([]CalendarTable, string, error) {
 }
 
 func calendarTables(txn *tx) ([]CalendarTable, string, error) {
-	it, err := txn.Get(tableCalendars, "id")
+	it, err := rowsOf(txn, tableCalendars, "")
 	if err != nil {
 		return nil, "", fmt.Errorf("read calendars: %w", err)
 	}
@@ -206,11 +204,11 @@ func calendarTables(txn *tx) ([]CalendarTable, string, error) {
 }
 
 // CalendarTable returns HQ's table of code's year, or nil.
-func (s *State) CalendarTable(code string, year int) (*CalendarTable, error) {
-	raw, err := s.read().First(tableCalendars, "id", calendarKey(code, year))
-	if err != nil || raw == nil {
-		return nil, err
+func (s *State) CalendarTable(code string, year int) *CalendarTable {
+	cur := keyedIn[*CalendarTable](s.read(), keyedCalendars, calendarKey(code, year))
+	if cur == nil {
+		return nil
 	}
-	t := *raw.(*CalendarTable)
-	return &t, nil
+	t := *cur
+	return &t
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidwall/btree"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"innonet/node/calendar"
@@ -106,20 +105,21 @@ func sideKeys(tb testing.TB, st *State) []string {
 			return true
 		})
 	}
-	tokens := o.keyed[keyedTokens].Len()
-	for i, tree := range [2]*btree.BTreeG[keyedItem]{o.tokenHashes, o.tokenUsers} {
-		name := [2]string{"hash", "user"}[i]
-		if tree.Len() != tokens {
-			tb.Errorf("the tokens by %s hold %d entries for %d tokens", name, tree.Len(), tokens)
-		}
-		tree.Scan(func(it keyedItem) bool {
-			t, _ := it.row.(*Token)
-			if t == nil || tokenIn(txn, t.ID) != t || (name == "hash" && it.key != t.Hash) || (name == "user" && it.key != tokenUserKey(t.UserID, t.ID)) {
-				tb.Errorf("tokens by %s: %q is not the token table's", name, it.key)
+	for k := range o.keyed {
+		for i := range numAlso(k) {
+			tree := o.also[k][i]
+			if n := o.keyed[k].Len(); tree.Len() != n {
+				tb.Errorf("%s: order %d holds %d entries for %d rows", keyedTables[k], i, tree.Len(), n)
 			}
-			out = append(out, fmt.Sprintf("token by %s %q", name, it.key))
-			return true
-		})
+			tree.Scan(func(it keyedItem) bool {
+				row, err := keyedRowOf(k, it.row)
+				if err != nil || keyedIn[any](txn, k, row.key) != it.row || alsoKeys(k, it.row)[i] != it.key {
+					tb.Errorf("%s: order %d: %q is not the table's row (%v)", keyedTables[k], i, it.key, err)
+				}
+				out = append(out, fmt.Sprintf("%s %d %q", keyedTables[k], i, it.key))
+				return true
+			})
+		}
 	}
 	return out
 }

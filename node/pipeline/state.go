@@ -38,16 +38,15 @@ func schema() *memdb.DBSchema {
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		// The leads, with their order indexes, the events, the request
-		// records, the counters, the users, the tokens, the sites and
-		// the settings are kept in side trees (sideindex.go), not in
-		// memdb.
-		tableGlossary:  {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
-		tableProfiles:  {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
-		tableTargets:   {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tableCalendars: {Name: tableCalendars, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
-		tablePrefs:     {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
-		tableWebhooks:  {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableSinks:     {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		// records, and the keyed tables (the counters, users, tokens,
+		// sites, settings, calendars and attachments) are kept in side
+		// trees (sideindex.go, keyed.go), not in memdb.
+		tableGlossary: {Name: tableGlossary, Indexes: map[string]*memdb.IndexSchema{"id": id("Term")}},
+		tableProfiles: {Name: tableProfiles, Indexes: map[string]*memdb.IndexSchema{"id": id("Division")}},
+		tableTargets:  {Name: tableTargets, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tablePrefs:    {Name: tablePrefs, Indexes: map[string]*memdb.IndexSchema{"id": id("UserID")}},
+		tableWebhooks: {Name: tableWebhooks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableSinks:    {Name: tableSinks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 
 		tableInterests: {Name: tableInterests, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableComments:  {Name: tableComments, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
@@ -60,10 +59,6 @@ func schema() *memdb.DBSchema {
 			"id":   id("ID"),
 			"hash": {Name: "hash", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Hash"}},
 			"user": {Name: "user", Indexer: &memdb.StringFieldIndex{Field: "UserID"}},
-		}},
-		tableAttachments: {Name: tableAttachments, Indexes: map[string]*memdb.IndexSchema{
-			"id":  id("Key"),
-			"sha": {Name: "sha", Indexer: &memdb.StringFieldIndex{Field: "SHA256"}},
 		}},
 	}}
 }
