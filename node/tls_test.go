@@ -29,10 +29,20 @@ import (
 // per test binary; otherPKI is an unrelated CA issuing the same site codes.
 var (
 	pkiOnce           sync.Once
+	pkiBase           string // both, removed by TestMain
 	testPKI, otherPKI string
 	pkiErr            error
 	testPKISites      = []string{"CGO", "BOS", "CBG", "MUC", "TLV", "BOHAI", "YRD", "PRD"}
 )
+
+// TestMain runs the tests and removes the test PKI if they made one.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pkiBase != "" {
+		_ = os.RemoveAll(pkiBase)
+	}
+	os.Exit(code)
+}
 
 func pki(t testing.TB) (mine, other string) {
 	t.Helper()
@@ -42,6 +52,7 @@ func pki(t testing.TB) (mine, other string) {
 			pkiErr = err
 			return
 		}
+		pkiBase = base
 		testPKI, otherPKI = filepath.Join(base, "cluster"), filepath.Join(base, "other")
 		if _, pkiErr = certs.Generate(testPKI, certs.Options{Sites: testPKISites, Clients: []string{"alice"}}); pkiErr != nil {
 			return
