@@ -89,45 +89,24 @@ func keyedRowOf(k int, obj any) (keyedItem, error) {
 	ok := false
 	switch k {
 	case keyedCounters:
-		var c *counter
-		if c, ok = obj.(*counter); ok && c != nil {
-			key = c.Name
-		}
+		key, ok = keyOf(obj, func(c *counter) string { return c.Name })
 	case keyedUsers:
-		var u *User
-		if u, ok = obj.(*User); ok && u != nil {
-			key = u.ID
-		}
+		key, ok = keyOf(obj, func(u *User) string { return u.ID })
 	case keyedTokens:
-		var t *Token
-		if t, ok = obj.(*Token); ok && t != nil {
-			key = t.ID
-			if key != "" && (t.Hash == "" || t.UserID == "") {
-				return keyedItem{}, errors.New("a token without its hash or user")
-			}
-		}
-	case keyedCalendars:
-		var c *CalendarTable
-		if c, ok = obj.(*CalendarTable); ok && c != nil {
-			key = c.Key
-		}
-	case keyedAttachments:
-		var a *Attachment
-		if a, ok = obj.(*Attachment); ok && a != nil {
-			key = a.Key
-			if key != "" && a.SHA256 == "" {
-				return keyedItem{}, errors.New("an attachment without its SHA-256")
-			}
+		key, ok = keyOf(obj, func(t *Token) string { return t.ID })
+		if t, _ := obj.(*Token); key != "" && (t.Hash == "" || t.UserID == "") {
+			return keyedItem{}, errors.New("a token without its hash or user")
 		}
 	case keyedSites:
-		var s *Site
-		if s, ok = obj.(*Site); ok && s != nil {
-			key = s.Code
-		}
+		key, ok = keyOf(obj, func(s *Site) string { return s.Code })
 	case keyedSettings:
-		var s *Setting
-		if s, ok = obj.(*Setting); ok && s != nil {
-			key = s.Name
+		key, ok = keyOf(obj, func(s *Setting) string { return s.Name })
+	case keyedCalendars:
+		key, ok = keyOf(obj, func(c *CalendarTable) string { return c.Key })
+	case keyedAttachments:
+		key, ok = keyOf(obj, func(a *Attachment) string { return a.Key })
+		if a, _ := obj.(*Attachment); key != "" && a.SHA256 == "" {
+			return keyedItem{}, errors.New("an attachment without its SHA-256")
 		}
 	}
 	if !ok {
@@ -137,6 +116,16 @@ func keyedRowOf(k int, obj any) (keyedItem, error) {
 		return keyedItem{}, errNoKey
 	}
 	return keyedItem{key: key, row: obj}, nil
+}
+
+// keyOf returns the key of obj if it is a *T (the empty key for a nil
+// one), and whether it is.
+func keyOf[T any](obj any, key func(*T) string) (string, bool) {
+	r, ok := obj.(*T)
+	if !ok || r == nil {
+		return "", ok
+	}
+	return key(r), true
 }
 
 // keyedIn returns the row of the keyed table k with that key as txn sees
