@@ -23,12 +23,13 @@ import (
 // caller's; by ID, hash and user), the sites (the actor's), the settings
 // (the stage limits, the claim mode), the calendars (of the stage
 // deadlines) and the attachments (of a lead answered; by key and
-// SHA-256). These tables are kept in these trees only. A memdb index is a radix tree
-// that copies a path of small nodes, each with its own watch channel,
-// for every row written, and holds a leaf per row: about 300 to 500
-// bytes and 20 allocations per row and index. A B-tree item is a key and a pointer,
-// packed up to 63 to a node, and a tree copied for a transaction copies
-// a node only when the transaction first changes it.
+// SHA-256). These tables are kept in these trees only. A memdb index is
+// a radix tree that copies a path of small nodes, each with its own
+// watch channel, for every row written, and holds a leaf per row: about
+// 300 to 500 bytes and 20 allocations per row and index. A B-tree item
+// is a key and a pointer, packed up to 63 to a node, and a tree copied
+// for a transaction copies a node only when the transaction first
+// changes it.
 //
 // A transaction sees the trees that go with its rows: each transaction
 // of the state is a [tx], a memdb transaction and the trees as of it. A
