@@ -56,7 +56,7 @@ func TestSLASettingAndCalendars(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tb := st.CalendarTable("CN", 2027); tb == nil || tb.Workdays[0] != calendar.D(2027, 2, 6) {
-		t.Errorf("restored calendar: %v %v", tb, err)
+		t.Errorf("restored calendar: %v", tb)
 	}
 	if tg, err := st.Targets(2027); err != nil || tg == nil || tg.Rows[0].Pushed != 10 {
 		t.Errorf("restored targets: %v %v", tg, err)

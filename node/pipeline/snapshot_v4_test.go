@@ -104,8 +104,6 @@ func sideKeys(tb testing.TB, st *State) []string {
 			}
 			return true
 		})
-	}
-	for k := range o.keyed {
 		for i := range numAlso(k) {
 			tree := o.also[k][i]
 			if n := o.keyed[k].Len(); tree.Len() != n {
